@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// Runs every *.test.ts under src/ and test/ (or the files/folders given) with Node's test runner and tsx.
+import { spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+function collect(path, out) {
+  const st = statSync(path);
+  if (st.isFile()) {
+    if (path.endsWith(".test.ts")) out.push(path);
+    return out;
+  }
+  for (const name of readdirSync(path)) {
+    if (name === "node_modules" || name.startsWith(".")) continue;
+    collect(join(path, name), out);
+  }
+  return out;
+}
+
+const args = process.argv.slice(2);
+const roots =
+  args.length > 0
+    ? args
+    : ["src", "test"].filter((p) => {
+        try {
+          return statSync(p).isDirectory();
+        } catch {
+          return false;
+        }
+      });
+const files = roots.flatMap((r) => collect(r, [])).sort();
+if (files.length === 0) {
+  console.error("no test files found under", roots.join(", "));
+  process.exit(1);
+}
+const res = spawnSync(
+  process.execPath,
+  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
+  { stdio: "inherit" },
+);
+process.exit(res.status ?? 1);

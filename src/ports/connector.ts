@@ -1,0 +1,119 @@
+/**
+ * The connector contract. One typed object per system, registered by import in src/connectors/index.ts.
+ * The engine never knows which system it talks to: it reads native records from `streams`, maps them to
+ * the canonical model with the stream's `toCanonical`, and hands canonical records to `writers`.
+ */
+import type { z } from "zod";
+import type { SyncError } from "../core/errors.ts";
+import type { CanonicalByEntity, EntityName } from "../core/model.ts";
+
+/** Position in a sorted stream: everything at or before (updatedAt, id) has been read. */
+export interface Cursor {
+  updatedAt: string;
+  id: string;
+}
+
+export interface ListRequest {
+  /**
+   * Read records with updatedAt >= cursor.updatedAt (inclusive: the engine drops those at or before the
+   * cursor itself, so records sharing a timestamp are never skipped). Null: read everything.
+   */
+  since: Cursor | null;
+  /** The sync's start. Streams may stop there; the engine never advances its cursor past it. */
+  signpost: string;
+  /** Records per vendor call; a stream may cap it at the vendor's maximum. */
+  pageSize: number;
+  signal?: AbortSignal;
+}
+
+export interface Stream<E extends EntityName = EntityName, N = unknown> {
+  entity: E;
+  /**
+   * Yields pages of native records, one vendor call per page, never the whole dataset at once. When
+   * `sorted` is true, records come in ascending (updatedAt, id) order, so an interrupted sync may resume
+   * from the last committed cursor.
+   */
+  list(req: ListRequest): AsyncIterable<N[]>;
+  /** One record by its id in this system; null when it does not exist. */
+  get(id: string): Promise<N | null>;
+  sorted: boolean;
+  /** The record's id in this system. */
+  idOf(native: N): string;
+  /** The record's last modification, ISO 8601. */
+  updatedAtOf(native: N): string;
+  /**
+   * Native → canonical. Returns an unvalidated object (the engine validates it with the canonical
+   * schema); throws SyncError("data") when the record cannot be mapped.
+   */
+  toCanonical(native: N): Promise<CanonicalByEntity[E]> | CanonicalByEntity[E];
+}
+
+export interface WriteItem<E extends EntityName = EntityName> {
+  /** Canonical key. */
+  key: string;
+  record: CanonicalByEntity[E];
+  /** The record's id in the target when a link already exists; null for a first write. */
+  targetId: string | null;
+  /**
+   * The reference the written document carries so it can be found again (e.g. the shop's order
+   * number in the ERP sale's client reference); see Writer.findByExternalRef.
+   */
+  externalRef: string;
+}
+
+export type WriteResult =
+  | { key: string; ok: true; targetId: string; action: "created" | "updated" | "unchanged" }
+  | { key: string; ok: false; error: SyncError };
+
+export interface WriteContext {
+  /** The id that another canonical record has in this writer's system, via the link store. */
+  resolve(entity: EntityName, key: string): Promise<string | null>;
+  signal?: AbortSignal;
+}
+
+export interface Writer<E extends EntityName = EntityName> {
+  entity: E;
+  /**
+   * Creates or updates each item. Returns one result per item, in any order, keyed by `key`. A bad
+   * record yields `{ ok: false }` for itself and never fails its siblings; the call only throws when
+   * nothing could be attempted (e.g. the system is unreachable).
+   */
+  upsert(items: WriteItem<E>[], ctx: WriteContext): Promise<WriteResult[]>;
+  /**
+   * Finds a document this writer created earlier by the external reference it carries. A crash between
+   * "created in the target" and "recorded in the link store" is repaired by looking, never by creating
+   * again. Returns the target id, or null.
+   */
+  findByExternalRef(externalRef: string, record: CanonicalByEntity[E]): Promise<string | null>;
+  /** Vendor calls one record costs, for the plan. */
+  callsPerRecord: { create: number; update: number };
+}
+
+export interface RateLimitState {
+  /** Vendor budget as last reported, e.g. Shopify's throttleStatus. */
+  maximumAvailable: number;
+  currentlyAvailable: number;
+  restoreRatePerSecond: number;
+}
+
+export interface Connector {
+  /** Connection name from passerelle.yaml. */
+  name: string;
+  kind: string;
+  streams: { [E in EntityName]?: Stream<E> };
+  writers: { [E in EntityName]?: Writer<E> };
+  /** Verifies reachability and credentials; throws SyncError("config" | "retryable") naming the system. */
+  check(): Promise<void>;
+  /** API calls made so far (for plans, summaries and benchmarks). */
+  stats(): { calls: number; throttled: number; rateLimit?: RateLimitState };
+  close(): Promise<void>;
+}
+
+export interface ConnectorDefinition<C extends z.ZodType = z.ZodType> {
+  /** The `type:` of a connection in passerelle.yaml. */
+  kind: string;
+  description: string;
+  /** Connection settings (everything but `type`). Drives validation, docs and the JSON Schema. */
+  configSchema: C;
+  create(name: string, config: z.infer<C>): Connector;
+}

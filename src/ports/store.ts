@@ -1,0 +1,177 @@
+/**
+ * Persistence used by the engine, the CLI and the runtime. One implementation (src/store) serves both
+ * SQLite and PostgreSQL through Kysely.
+ */
+import type { EntityName } from "../core/model.ts";
+import type { Cursor } from "./connector.ts";
+
+/** For one canonical record, its id in one system and what was last written there. */
+export interface Link {
+  entity: EntityName;
+  key: string;
+  /** Connection name. */
+  system: string;
+  externalId: string;
+  /** Content hash of the canonical record last written to (or read from) this system. */
+  lastHash: string | null;
+  /** The source's updatedAt last seen for this record in this system. */
+  version: string | null;
+  updatedAt: string;
+}
+
+export type RunStatus = "running" | "succeeded" | "failed" | "partial";
+
+export interface RunCounts {
+  read: number;
+  created: number;
+  updated: number;
+  skipped: number;
+  failed: number;
+  calls: number;
+}
+
+export interface Run {
+  id: number;
+  flow: string;
+  mode: "sync" | "plan";
+  status: RunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  counts: RunCounts;
+  error: string | null;
+}
+
+export type SyncEventKind =
+  | "read"
+  | "planned"
+  | "created"
+  | "updated"
+  | "skipped"
+  | "failed"
+  | "held"
+  | "retried"
+  | "edited"
+  | "resolved"
+  | "intent";
+
+/** One line of a record's lineage. */
+export interface SyncEvent {
+  id?: number;
+  runId: number | null;
+  flow: string;
+  entity: EntityName;
+  key: string;
+  system: string;
+  externalId: string | null;
+  kind: SyncEventKind;
+  message: string | null;
+  /** Small structured detail (hash, action, error kind). Never secrets. */
+  detail: Record<string, unknown> | null;
+  at: string;
+}
+
+export type FailureStatus = "open" | "retrying" | "resolved" | "skipped";
+
+export interface FailedRecord {
+  id: number;
+  flow: string;
+  entity: EntityName;
+  key: string;
+  sourceSystem: string;
+  sourceId: string;
+  /** The native record as read from the source. */
+  sourcePayload: unknown;
+  /** The canonical record after mapping (null when mapping itself failed). */
+  mappedPayload: unknown;
+  errorKind: string;
+  errorMessage: string;
+  errorDetail: unknown;
+  attempts: number;
+  status: FailureStatus;
+  reason: string | null;
+  firstFailedAt: string;
+  lastFailedAt: string;
+}
+
+export interface NewFailure {
+  flow: string;
+  entity: EntityName;
+  key: string;
+  sourceSystem: string;
+  sourceId: string;
+  sourcePayload: unknown;
+  mappedPayload: unknown;
+  errorKind: string;
+  errorMessage: string;
+  errorDetail: unknown;
+}
+
+/** A write about to happen; recorded before the call so a crash can be repaired by lookup. */
+export interface Intent {
+  id: number;
+  flow: string;
+  entity: EntityName;
+  key: string;
+  system: string;
+  externalRef: string;
+  createdAt: string;
+}
+
+/** Everything one page of a sync commits, atomically. */
+export interface PageCommit {
+  flow: string;
+  runId: number;
+  /** The cursor after this page; omitted when it should not move. */
+  cursor?: Cursor;
+  links: Omit<Link, "updatedAt">[];
+  events: Omit<SyncEvent, "id" | "at" | "runId" | "flow">[];
+  /** New or repeated failures: an open failure for the same (flow, key) is updated, attempts + 1. */
+  failures: NewFailure[];
+  /** Open failures for (flow, key) that this page wrote successfully: marked resolved. */
+  resolvedKeys: string[];
+  /** Intents this page completed (by id). */
+  completedIntents: number[];
+  counts: Partial<RunCounts>;
+}
+
+export interface Store {
+  /** Creates or upgrades the schema. Safe to call on every start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  getLinks(entity: EntityName, system: string, keys: string[]): Promise<Map<string, Link>>;
+  findLinkByExternalId(entity: EntityName, system: string, externalId: string): Promise<Link | null>;
+  /** Every link of one canonical record, across systems. */
+  linksForKey(entity: EntityName, key: string): Promise<Link[]>;
+
+  getCursor(flow: string): Promise<Cursor | null>;
+  resetCursor(flow: string): Promise<void>;
+
+  startRun(flow: string, mode: Run["mode"]): Promise<Run>;
+  finishRun(runId: number, status: RunStatus, error?: string | null): Promise<void>;
+  lastRuns(flow?: string, limit?: number): Promise<Run[]>;
+
+  recordIntents(intents: Omit<Intent, "id" | "createdAt">[]): Promise<Intent[]>;
+  /** Intents recorded but never completed (a crash happened between them and the page commit). */
+  pendingIntents(flow: string): Promise<Intent[]>;
+
+  /** Atomically: links, cursor, events, failures, resolved failures, completed intents, run counts. */
+  commitPage(page: PageCommit): Promise<void>;
+  /** Appends lineage events outside a page (CLI actions on failures, plan events). */
+  appendEvents(events: Omit<SyncEvent, "id" | "at">[]): Promise<void>;
+
+  listFailures(filter?: {
+    flow?: string;
+    status?: FailureStatus;
+    errorKind?: string;
+    limit?: number;
+  }): Promise<FailedRecord[]>;
+  getFailure(id: number): Promise<FailedRecord | null>;
+  updateFailure(
+    id: number,
+    patch: { status?: FailureStatus; reason?: string | null; mappedPayload?: unknown },
+  ): Promise<void>;
+
+  /** Lineage of one record: every event whose key or external id matches, oldest first. */
+  trace(entity: EntityName, keyOrExternalId: string): Promise<SyncEvent[]>;
+}
