@@ -58,3 +58,23 @@ export function asSyncError(err: unknown, system?: string): SyncError {
   const message = err instanceof Error ? err.message : String(err);
   return new SyncError("retryable", message, { system, cause: err });
 }
+
+export interface ConfigIssue {
+  /** Full config path of the bad value, e.g. `flows.orders.mapping.price`. */
+  path: string;
+  message: string;
+}
+
+/**
+ * Invalid configuration, with every problem found (not just the first). Lives in core because mappings
+ * are compiled here; src/config/errors.ts re-exports it.
+ */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  readonly issues: ConfigIssue[];
+
+  constructor(issues: ConfigIssue[], heading = "invalid configuration") {
+    super([`${heading}:`, ...issues.map((i) => `  ${i.path}: ${i.message}`)].join("\n"));
+    this.issues = issues;
+  }
+}

@@ -136,7 +136,9 @@ export const Customer = z.object({
 });
 export type Customer = z.infer<typeof Customer>;
 
+/** One tax on a line or on shipping. `rate` is a fraction: "0.2" is 20 %. `amount` is the tax in money. */
 export const TaxLine = z.object({ title: z.string(), rate: Decimal, amount: Decimal });
+export type TaxLine = z.infer<typeof TaxLine>;
 
 export const OrderLine = z.object({
   sku: z.string().min(1),

@@ -4,14 +4,11 @@
  * the canonical model with the stream's `toCanonical`, and hands canonical records to `writers`.
  */
 import type { z } from "zod";
+import type { Cursor } from "../core/cursor.ts";
 import type { SyncError } from "../core/errors.ts";
 import type { CanonicalByEntity, EntityName } from "../core/model.ts";
 
-/** Position in a sorted stream: everything at or before (updatedAt, id) has been read. */
-export interface Cursor {
-  updatedAt: string;
-  id: string;
-}
+export type { Cursor };
 
 export interface ListRequest {
   /**
@@ -116,4 +113,17 @@ export interface ConnectorDefinition<C extends z.ZodType = z.ZodType> {
   /** Connection settings (everything but `type`). Drives validation, docs and the JSON Schema. */
   configSchema: C;
   create(name: string, config: z.infer<C>): Connector;
+}
+
+/**
+ * The engine handles entities generically; these widen a connector's per-entity stream or writer to the
+ * entity-agnostic form (sound because Stream and Writer methods are only ever called with records of the
+ * entity they were looked up by).
+ */
+export function streamOf(connector: Connector, entity: EntityName): Stream | undefined {
+  return connector.streams[entity] as Stream | undefined;
+}
+
+export function writerOf(connector: Connector, entity: EntityName): Writer | undefined {
+  return connector.writers[entity] as Writer | undefined;
 }

@@ -1,0 +1,187 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { rng } from "../../core/prng.ts";
+import { PLUS_PLAN, placeOrders, shipReadyDeliveries, startDemoSystems } from "../../demo/systems.ts";
+import type { RunSummary } from "../../engine/sync.ts";
+import { openContext } from "../../runtime/context.ts";
+import { EXIT, type Output, table } from "../output.ts";
+import { exitCodeFor, summaryJson } from "./sync.ts";
+
+export interface DemoOptions {
+  once: boolean;
+  orders: number;
+  products: number;
+  interval: number;
+  store?: string;
+  root: string;
+}
+
+const CATALOG = ["products", "prices", "stock", "customers"];
+
+/**
+ * One process, the whole loop: the ERP's catalog, prices and stock reach the shop; shoppers order; the
+ * orders reach the ERP as confirmed sales; the warehouse ships; tracking numbers reach the shop.
+ */
+export async function demoCommand(out: Output, opts: DemoOptions): Promise<number> {
+  const storeUrl = opts.store ?? `sqlite:${join(opts.root, ".passerelle", "demo.sqlite")}`;
+  if (!opts.store) {
+    // The emulators start from their seed every time, so the demo's links must too.
+    for (const suffix of ["", "-wal", "-shm"])
+      rmSync(`${storeUrl.slice("sqlite:".length)}${suffix}`, { force: true });
+  }
+  out.info(`Starting the Odoo and Shopify emulators (${opts.products} products)…`);
+  const systems = await startDemoSystems({ products: opts.products });
+  Object.assign(process.env, systems.env);
+  const ctx = await openContext(join(opts.root, "passerelle.yaml"), { storeUrl });
+  const random = rng(42);
+  let stop = false;
+  const onSignal = () => {
+    stop = true;
+    out.info("Stopping after this cycle…");
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const report: {
+    cycle: number;
+    runs: ReturnType<typeof summaryJson>[];
+    ordersPlaced: number;
+    shipped: number;
+  }[] = [];
+  let exit: number = EXIT.ok;
+  try {
+    out.info(`Odoo:    ${systems.odoo.url} (database ${systems.odoo.db})`);
+    out.info(
+      `Shopify: ${systems.shopify.url} (${systems.shopify.shop}; API budget of a Plus shop: ${PLUS_PLAN.restoreRate} points/s, paced without throttling)`,
+    );
+    out.info(`Store:   ${storeUrl}\n`);
+    for (let cycle = 1; ; cycle++) {
+      const runs: RunSummary[] = [];
+      const sync = async (names: string[]) => {
+        for (const name of names) {
+          const s = await ctx.engine.run(ctx.flow(name));
+          runs.push(s);
+          out.info(`  ${describe(s)}`);
+        }
+      };
+      out.info(`Cycle ${cycle}`);
+      if (cycle > 1) touchCatalog(systems, random);
+      await sync(CATALOG);
+      const placed = placeOrders(
+        systems.shopify,
+        cycle === 1 ? opts.orders : Math.max(1, Math.round(opts.orders / 4)),
+        random,
+      );
+      out.info(`  shop: ${placed.length} orders placed (${placed.map((p) => p.name).join(", ")})`);
+      await sync(["orders"]);
+      const shipped = await shipReadyDeliveries(systems.odoo, random);
+      out.info(`  warehouse: ${shipped.length} deliveries shipped with tracking numbers`);
+      await sync(["shipments"]);
+      report.push({
+        cycle,
+        runs: runs.map(summaryJson),
+        ordersPlaced: placed.length,
+        shipped: shipped.length,
+      });
+      exit = Math.max(exit, exitCodeFor(runs));
+      if (cycle === 1) {
+        out.info("\nSecond pass over every flow: only what changed since is written (shipping moved stock).");
+        const again: RunSummary[] = [];
+        for (const name of [...CATALOG, "orders", "shipments"]) {
+          const s = await ctx.engine.run(ctx.flow(name));
+          again.push(s);
+          out.info(`  ${describe(s)}`);
+        }
+        exit = Math.max(exit, exitCodeFor(again));
+      }
+      out.info("");
+      out.info(await stateOfBothSystems(systems));
+      if (opts.once || stop) break;
+      out.info(
+        `\nNext cycle in ${opts.interval} s (Ctrl-C to stop). Meanwhile: passerelle status, failures list, trace…`,
+      );
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, opts.interval * 1000);
+        const check = setInterval(() => {
+          if (stop) {
+            clearTimeout(t);
+            clearInterval(check);
+            resolve();
+          }
+        }, 200);
+        t.unref?.();
+        setTimeout(() => clearInterval(check), opts.interval * 1000 + 10).unref?.();
+      });
+      if (stop) break;
+    }
+    out.result({ store: storeUrl, cycles: report }, () => "Demo finished.");
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await ctx.close();
+    await systems.close();
+  }
+  return exit;
+}
+
+function describe(s: RunSummary): string {
+  const c = s.counts;
+  const written = c.created + c.updated;
+  const extra = [c.failed > 0 ? `${c.failed} failed` : "", c.held > 0 ? `${c.held} held` : ""]
+    .filter(Boolean)
+    .join(", ");
+  return `${s.flow.padEnd(10)} ${String(c.read).padStart(5)} read, ${String(written).padStart(5)} written (${c.created} new), ${String(c.skipped).padStart(5)} unchanged, ${String(c.calls).padStart(5)} API calls, ${(s.durationMs / 1000).toFixed(1).padStart(5)} s${extra ? `, ${extra}` : ""}${s.error ? ` — stopped: ${s.error.message}` : ""}`;
+}
+
+/** Between cycles the ERP changes a little, as it does: a few list prices and stock counts. */
+function touchCatalog(
+  systems: Awaited<ReturnType<typeof startDemoSystems>>,
+  random: ReturnType<typeof rng>,
+): void {
+  const { data } = systems.odoo;
+  const variants = data.search("product.product", [["default_code", "not in", ["SHIP", "DISCOUNT"]]]);
+  for (let i = 0; i < 5; i++) {
+    const id = random.pick(variants);
+    const [tmpl] = data.read("product.product", [id], ["product_tmpl_id"]);
+    const tmplId = Array.isArray(tmpl?.product_tmpl_id) ? Number(tmpl.product_tmpl_id[0]) : undefined;
+    if (tmplId) systems.odoo.touch("product.template", tmplId, { list_price: random.int(5, 200) + 0.9 });
+  }
+  const quants = data.search("stock.quant", []);
+  for (let i = 0; i < 10; i++)
+    systems.odoo.touch("stock.quant", random.pick(quants), { quantity: random.int(0, 40) });
+}
+
+/** What a newcomer wants to see: the same facts, read from each system. */
+async function stateOfBothSystems(systems: Awaited<ReturnType<typeof startDemoSystems>>): Promise<string> {
+  const shop = systems.shopify.data;
+  const erp = systems.odoo.data;
+  const variants = [...shop.variants.values()].length;
+  const prices = [...shop.priceLists.values()].reduce((n, l) => n + l.prices.size, 0);
+  const levels = [...shop.inventoryItems.values()].reduce((n, i) => n + i.levels.size, 0);
+  const orders = [...shop.orders.values()];
+  const sales = erp.search("sale.order", [["client_order_ref", "!=", false]]);
+  const confirmed = erp.search("sale.order", [
+    ["client_order_ref", "!=", false],
+    ["state", "=", "sale"],
+  ]);
+  const tracked = orders.filter((o) => o.fulfillments.some((f) => f.tracking.some((t) => t.number))).length;
+  return [
+    "State of both systems:",
+    table([
+      ["", "Odoo (ERP)", "Shopify (shop)"],
+      ["products", String(erp.search("product.template", []).length - 2), String(shop.products.size)],
+      ["variants / SKUs", String(erp.search("product.product", []).length - 2), String(variants)],
+      [
+        "customer-group prices",
+        String(erp.search("product.pricelist.item", [["min_quantity", "<=", 1]]).length),
+        String(prices),
+      ],
+      ["stock levels (item × location)", "-", String(levels)],
+      [
+        "orders from the shop",
+        `${sales.length} sales (${confirmed.length} confirmed)`,
+        String(orders.length),
+      ],
+      ["shipped with tracking", "-", `${tracked} orders`],
+    ]),
+  ].join("\n");
+}

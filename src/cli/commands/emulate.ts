@@ -1,0 +1,44 @@
+import { startOdooEmulator } from "../../connectors/odoo/emulator/index.ts";
+import { startShopifyEmulator } from "../../connectors/shopify/emulator/server.ts";
+import { SyncError } from "../../core/errors.ts";
+import type { Output } from "../output.ts";
+
+/** Runs one emulator in the foreground and prints how to reach it, until SIGINT or SIGTERM. */
+export async function emulateCommand(
+  out: Output,
+  system: string,
+  opts: { port?: number; products?: number },
+): Promise<void> {
+  let info: Record<string, string>;
+  let close: () => Promise<void>;
+  if (system === "odoo") {
+    const emu = await startOdooEmulator({
+      ...(opts.port ? { port: opts.port } : {}),
+      products: opts.products ?? 500,
+    });
+    info = { ODOO_URL: emu.url, ODOO_DB: emu.db, ODOO_USER: emu.login, ODOO_PASSWORD: emu.password };
+    close = () => emu.close();
+  } else if (system === "shopify") {
+    const emu = await startShopifyEmulator(opts.port ? { port: opts.port } : {});
+    info = {
+      SHOPIFY_SHOP: emu.shop,
+      SHOPIFY_ACCESS_TOKEN: emu.accessToken,
+      SHOPIFY_ENDPOINT: emu.url,
+    };
+    close = () => emu.close();
+  } else {
+    throw new SyncError("config", `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify`);
+  }
+  out.result(info, () =>
+    [
+      `${system} emulator running. Its test credentials, for passerelle.yaml:`,
+      ...Object.entries(info).map(([k, v]) => `  export ${k}=${v}`),
+      "Ctrl-C to stop.",
+    ].join("\n"),
+  );
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await close();
+}

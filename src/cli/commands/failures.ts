@@ -1,0 +1,170 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SyncError } from "../../core/errors.ts";
+import { editFailure, type RetryOutcome, retryFailure, skipFailure } from "../../engine/failures.ts";
+import type { FailedRecord, FailureStatus } from "../../ports/store.ts";
+import type { Context } from "../../runtime/context.ts";
+import { EXIT, type Output, table } from "../output.ts";
+
+function parseId(raw: string): number {
+  const id = Number(raw);
+  if (!Number.isInteger(id) || id <= 0)
+    throw new SyncError("config", `failure id must be a positive integer, got ${JSON.stringify(raw)}`);
+  return id;
+}
+
+async function getFailure(ctx: Context, raw: string): Promise<FailedRecord> {
+  const f = await ctx.store.getFailure(parseId(raw));
+  if (!f) throw new SyncError("config", `no failed record with id ${raw} (see: passerelle failures list)`);
+  return f;
+}
+
+function flowOf(ctx: Context, f: FailedRecord) {
+  if (!ctx.flowNames().includes(f.flow)) {
+    throw new SyncError(
+      "config",
+      `failure ${f.id} belongs to flow ${JSON.stringify(f.flow)}, which is no longer in ${ctx.configPath}; skip it with --reason or restore the flow`,
+    );
+  }
+  return ctx.flow(f.flow);
+}
+
+export async function listFailures(
+  ctx: Context,
+  out: Output,
+  opts: { flow?: string; type?: string; status?: string; all?: boolean },
+): Promise<number> {
+  const statuses: FailureStatus[] = ["open", "retrying", "resolved", "skipped"];
+  if (opts.status && !statuses.includes(opts.status as FailureStatus)) {
+    throw new SyncError(
+      "config",
+      `--status must be one of ${statuses.join(", ")}, got ${JSON.stringify(opts.status)}`,
+    );
+  }
+  const rows = await ctx.store.listFailures({
+    ...(opts.flow ? { flow: opts.flow } : {}),
+    ...(opts.type ? { errorKind: opts.type } : {}),
+    ...(opts.status ? { status: opts.status as FailureStatus } : opts.all ? {} : { status: "open" }),
+  });
+  out.result(rows, () =>
+    rows.length === 0
+      ? "No failed records."
+      : table([
+          ["ID", "FLOW", "ENTITY", "KEY", "TYPE", "ATTEMPTS", "STATUS", "ERROR"],
+          ...rows.map((f) => [
+            String(f.id),
+            f.flow,
+            f.entity,
+            f.key,
+            f.errorKind,
+            String(f.attempts),
+            f.status,
+            f.errorMessage.length > 80 ? `${f.errorMessage.slice(0, 77)}...` : f.errorMessage,
+          ]),
+        ]),
+  );
+  return EXIT.ok;
+}
+
+export async function showFailure(ctx: Context, out: Output, id: string): Promise<number> {
+  const f = await getFailure(ctx, id);
+  out.result(f, () =>
+    [
+      `Failure ${f.id} — ${f.flow} ${f.entity} ${f.key} (${f.status}, ${f.attempts} attempt${f.attempts === 1 ? "" : "s"})`,
+      `Source: ${f.sourceSystem} ${f.sourceId}`,
+      `Error (${f.errorKind}): ${f.errorMessage}`,
+      f.reason ? `Reason: ${f.reason}` : "",
+      `First failed ${f.firstFailedAt}, last ${f.lastFailedAt}`,
+      `Mapped payload:\n${JSON.stringify(f.mappedPayload, null, 2)}`,
+      `Error detail:\n${JSON.stringify(f.errorDetail, null, 2)}`,
+    ]
+      .filter(Boolean)
+      .join("\n"),
+  );
+  return EXIT.ok;
+}
+
+function outcomeLine(o: RetryOutcome): string {
+  return `failure ${o.id} (${o.key}): ${o.ok ? o.action : `${o.action} again — ${o.message}`}`;
+}
+
+export async function retryFailures(
+  ctx: Context,
+  out: Output,
+  id: string | undefined,
+  opts: { all?: boolean; flow?: string; resync?: boolean },
+): Promise<number> {
+  let targets: FailedRecord[];
+  if (opts.all)
+    targets = await ctx.store.listFailures({ status: "open", ...(opts.flow ? { flow: opts.flow } : {}) });
+  else if (id) targets = [await getFailure(ctx, id)];
+  else throw new SyncError("config", "give a failure id or --all");
+  const outcomes: RetryOutcome[] = [];
+  for (const f of targets) {
+    outcomes.push(
+      await retryFailure(ctx.engine, ctx.store, flowOf(ctx, f), f, {
+        resync: opts.resync ?? false,
+        actor: "cli",
+      }),
+    );
+  }
+  out.result(outcomes, () =>
+    outcomes.length === 0 ? "No open failures to retry." : outcomes.map(outcomeLine).join("\n"),
+  );
+  return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.partial;
+}
+
+export async function skipFailureCommand(
+  ctx: Context,
+  out: Output,
+  id: string,
+  reason: string | undefined,
+): Promise<number> {
+  const f = await getFailure(ctx, id);
+  await skipFailure(ctx.store, f, reason ?? "", "cli");
+  out.result({ id: f.id, status: "skipped", reason }, () => `failure ${f.id} (${f.key}) skipped: ${reason}`);
+  return EXIT.ok;
+}
+
+/** Opens the mapped payload in $EDITOR (or `--file` for scripts), saves it, then retries. */
+export async function editFailureCommand(
+  ctx: Context,
+  out: Output,
+  id: string,
+  opts: { file?: string },
+): Promise<number> {
+  const f = await getFailure(ctx, id);
+  let text: string;
+  if (opts.file) text = readFileSync(opts.file, "utf8");
+  else {
+    const editor = process.env.VISUAL ?? process.env.EDITOR;
+    if (!editor) throw new SyncError("config", "set $EDITOR (or pass --file <json>) to edit a failed record");
+    const dir = mkdtempSync(join(tmpdir(), "passerelle-edit-"));
+    const path = join(dir, `failure-${f.id}.json`);
+    try {
+      writeFileSync(path, `${JSON.stringify(f.mappedPayload, null, 2)}\n`);
+      const res = spawnSync(editor, [path], { stdio: "inherit", shell: true });
+      if (res.status !== 0)
+        throw new SyncError("config", `editor exited with status ${res.status}; nothing changed`);
+      text = readFileSync(path, "utf8");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch (e) {
+    throw new SyncError(
+      "data",
+      `edited payload is not valid JSON: ${e instanceof Error ? e.message : String(e)}; nothing changed`,
+    );
+  }
+  await editFailure(ctx.store, f, payload, "cli");
+  const updated = await getFailure(ctx, id);
+  const outcome = await retryFailure(ctx.engine, ctx.store, flowOf(ctx, updated), updated, { actor: "cli" });
+  out.result(outcome, () => outcomeLine(outcome));
+  return outcome.ok ? EXIT.ok : EXIT.partial;
+}

@@ -1,0 +1,77 @@
+import type { Cursor } from "../../core/cursor.ts";
+import { SyncError } from "../../core/errors.ts";
+import { EntityName } from "../../core/model.ts";
+import type { Run } from "../../ports/store.ts";
+import type { Context } from "../../runtime/context.ts";
+import { EXIT, type Output, table } from "../output.ts";
+
+export async function statusCommand(ctx: Context, out: Output): Promise<number> {
+  const open = await ctx.store.listFailures({ status: "open" });
+  const rows: {
+    flow: string;
+    from: string;
+    to: string;
+    lastRun: Run | null;
+    cursor: Cursor | null;
+    openFailures: number;
+  }[] = [];
+  for (const name of ctx.flowNames()) {
+    const [last] = await ctx.store.lastRuns(name, 1);
+    const cursor = await ctx.store.getCursor(name);
+    const spec = ctx.config.flows[name];
+    rows.push({
+      flow: name,
+      from: `${spec?.source.connection}.${spec?.source.entity}`,
+      to: `${spec?.target.connection}.${spec?.target.entity}`,
+      lastRun: last ?? null,
+      cursor,
+      openFailures: open.filter((f) => f.flow === name).length,
+    });
+  }
+  out.result({ flows: rows }, () =>
+    table([
+      ["FLOW", "FROM", "TO", "LAST RUN", "STATUS", "READ", "WRITTEN", "FAILED", "OPEN FAILURES", "CURSOR"],
+      ...rows.map((r) => [
+        r.flow,
+        r.from,
+        r.to,
+        r.lastRun?.startedAt ?? "never",
+        r.lastRun?.status ?? "-",
+        String(r.lastRun?.counts.read ?? 0),
+        String((r.lastRun?.counts.created ?? 0) + (r.lastRun?.counts.updated ?? 0)),
+        String(r.lastRun?.counts.failed ?? 0),
+        String(r.openFailures),
+        r.cursor ? r.cursor.updatedAt : "-",
+      ]),
+    ]),
+  );
+  return EXIT.ok;
+}
+
+export async function traceCommand(ctx: Context, out: Output, entity: string, id: string): Promise<number> {
+  const parsed = EntityName.safeParse(entity);
+  if (!parsed.success) {
+    throw new SyncError(
+      "config",
+      `unknown entity ${JSON.stringify(entity)}; entities: ${EntityName.options.join(", ")}`,
+    );
+  }
+  const events = await ctx.store.trace(parsed.data, id);
+  const links = new Map<string, Awaited<ReturnType<typeof ctx.store.linksForKey>>>();
+  for (const key of new Set(events.map((e) => e.key)))
+    links.set(key, await ctx.store.linksForKey(parsed.data, key));
+  out.result({ entity, id, links: Object.fromEntries(links), events }, () => {
+    if (events.length === 0) return `No events for ${entity} ${id}.`;
+    const linkLines = [...links.entries()].map(
+      ([key, ls]) => `${key}: ${ls.map((l) => `${l.system}=${l.externalId}`).join(", ") || "(no links)"}`,
+    );
+    return [
+      `Links:\n  ${linkLines.join("\n  ")}`,
+      table([
+        ["AT", "FLOW", "EVENT", "SYSTEM", "EXTERNAL ID", "MESSAGE"],
+        ...events.map((e) => [e.at, e.flow, e.kind, e.system, e.externalId ?? "-", e.message ?? ""]),
+      ]),
+    ].join("\n");
+  });
+  return EXIT.ok;
+}

@@ -1,0 +1,100 @@
+import type { PlanLine, RunSummary } from "../../engine/sync.ts";
+import type { Context } from "../../runtime/context.ts";
+import { EXIT, type Output, table } from "../output.ts";
+import { progressReporter } from "../progress.ts";
+
+export function summaryLine(s: RunSummary): string {
+  const c = s.counts;
+  const parts = [
+    `${c.read} read`,
+    `${c.created} created`,
+    `${c.updated} updated`,
+    `${c.skipped} unchanged`,
+    `${c.failed} failed`,
+  ];
+  if (c.held > 0) parts.push(`${c.held} held`);
+  if (c.filtered > 0) parts.push(`${c.filtered} filtered out`);
+  parts.push(`${c.calls} API calls`);
+  return `${s.flow}: ${s.status} — ${parts.join(", ")}${s.error ? `\n  stopped: ${s.error.message}` : ""}`;
+}
+
+export function summaryJson(s: RunSummary): Record<string, unknown> {
+  return { ...s, error: s.error ? s.error.toJSON() : null };
+}
+
+export function exitCodeFor(summaries: RunSummary[]): number {
+  if (summaries.some((s) => s.status === "failed")) {
+    return summaries.some((s) => s.error?.kind === "config") ? EXIT.config : EXIT.failed;
+  }
+  return summaries.some((s) => s.status === "partial") ? EXIT.partial : EXIT.ok;
+}
+
+export async function syncCommand(
+  ctx: Context,
+  out: Output,
+  flows: string[],
+  opts: { maxPages?: number },
+): Promise<number> {
+  const summaries: RunSummary[] = [];
+  for (const name of flows) {
+    const flow = ctx.flow(name);
+    const bar = progressReporter(!out.json);
+    const summary = await ctx.engine.run(flow, {
+      onProgress: (p) => bar.update(p),
+      ...(opts.maxPages ? { maxPages: opts.maxPages } : {}),
+    });
+    bar.stop();
+    summaries.push(summary);
+    ctx.logger.info(
+      { flow: name, runId: summary.runId, status: summary.status, counts: summary.counts },
+      "run finished",
+    );
+    if (!out.json) out.info(summaryLine(summary));
+    if (summary.status === "failed") break;
+  }
+  out.result({ runs: summaries.map(summaryJson) }, () =>
+    summaries.some((s) => s.counts.failed > 0) ? "Failed records: passerelle failures list" : "",
+  );
+  return exitCodeFor(summaries);
+}
+
+export async function planCommand(
+  ctx: Context,
+  out: Output,
+  flowName: string,
+  opts: { limit: number },
+): Promise<number> {
+  const lines: PlanLine[] = [];
+  const summary = await ctx.engine.run(ctx.flow(flowName), { dryRun: true, onPlan: (l) => lines.push(l) });
+  out.result(
+    {
+      flow: flowName,
+      status: summary.status,
+      plan: summary.plan,
+      records: lines,
+      error: summary.error?.toJSON() ?? null,
+    },
+    () => {
+      const shown = lines.filter((l) => l.action !== "skip").slice(0, opts.limit);
+      const rows = [["ACTION", "KEY", "SOURCE ID", "TARGET ID", "CALLS", "REASON"]];
+      for (const l of shown) {
+        rows.push([l.action, l.key, l.sourceId, l.targetId ?? "-", String(l.calls), l.reason ?? ""]);
+      }
+      const hidden = lines.filter((l) => l.action !== "skip").length - shown.length;
+      const totals = Object.entries(summary.plan)
+        .filter(([, v]) => v.records > 0)
+        .map(([k, v]) => `${k}: ${v.records} records, ${v.calls} calls`)
+        .join("\n  ");
+      return [
+        `Plan for ${flowName} (dry run: nothing was written)`,
+        shown.length > 0 ? table(rows) : "(no writes needed)",
+        hidden > 0 ? `… ${hidden} more (--limit, or --json for all)` : "",
+        `Totals:\n  ${totals || "nothing to read"}`,
+        summary.error ? `Stopped: ${summary.error.message}` : "",
+      ]
+        .filter(Boolean)
+        .join("\n");
+    },
+  );
+  return summary.status === "failed" ? exitCodeFor([summary]) : EXIT.ok;
+}

@@ -1,0 +1,275 @@
+import { copyFileSync, existsSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, Option } from "commander";
+import { configJsonSchema } from "../config/json-schema.ts";
+import { loadConfig } from "../config/load.ts";
+import { connectorDefinitions } from "../connectors/index.ts";
+import { SyncError } from "../core/errors.ts";
+import { type Context, openContext } from "../runtime/context.ts";
+import { demoCommand } from "./commands/demo.ts";
+import { emulateCommand } from "./commands/emulate.ts";
+import {
+  editFailureCommand,
+  listFailures,
+  retryFailures,
+  showFailure,
+  skipFailureCommand,
+} from "./commands/failures.ts";
+import { statusCommand, traceCommand } from "./commands/inspect.ts";
+import { planCommand, syncCommand } from "./commands/sync.ts";
+import { createOutput, EXIT, type Output, reportError } from "./output.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+interface GlobalOptions {
+  config: string;
+  json: boolean;
+}
+
+function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+/** Runs a command body with a context, reporting errors and setting the exit code. */
+function withContext(cmd: Command, body: (ctx: Context, out: Output) => Promise<number>): Promise<void> {
+  const g = globals(cmd);
+  const out = createOutput(g.json);
+  return (async () => {
+    let ctx: Context | undefined;
+    try {
+      ctx = await openContext(g.config);
+      for (const w of ctx.warnings) out.info(`warning: ${w}`);
+      process.exitCode = await body(ctx, out);
+    } catch (e) {
+      process.exitCode = reportError(e, g.json, ctx?.secrets ?? []);
+    } finally {
+      await ctx?.close();
+    }
+  })();
+}
+
+export function buildProgram(): Command {
+  const program = new Command("passerelle")
+    .description(
+      "Keeps an ERP and an online shop in step: products, prices, stock, customers, orders, shipments.",
+    )
+    .addOption(
+      new Option("-c, --config <path>", "configuration file")
+        .env("PASSERELLE_CONFIG")
+        .default("passerelle.yaml"),
+    )
+    .option("--json", "machine-readable output on stdout", false)
+    .showHelpAfterError()
+    .addHelpText(
+      "after",
+      `
+Exit codes:
+  0  done
+  1  done, but some records failed or were held (passerelle failures list)
+  2  bad configuration, arguments or credentials
+  3  a system could not be reached or the run stopped; the next run resumes where it stopped`,
+    );
+
+  program
+    .command("init")
+    .description("write a starter passerelle.yaml in the current folder")
+    .option("--force", "overwrite an existing file", false)
+    .action(function (this: Command, opts: { force: boolean }) {
+      const g = globals(this);
+      const target = resolve(g.config);
+      if (existsSync(target) && !opts.force) {
+        process.exitCode = reportError(
+          new SyncError("config", `${target} exists; use --force to overwrite`),
+          g.json,
+        );
+        return;
+      }
+      copyFileSync(join(ROOT, "src/cli/templates/passerelle.yaml"), target);
+      createOutput(g.json).result({ written: target }, () => `Wrote ${target}. Next: passerelle validate`);
+    });
+
+  program
+    .command("validate")
+    .description("check the configuration file and list every problem with its path")
+    .action(async function (this: Command) {
+      const g = globals(this);
+      const out = createOutput(g.json);
+      try {
+        const { config, warnings } = await loadConfig(g.config, connectorDefinitions);
+        out.result(
+          {
+            valid: true,
+            warnings,
+            connections: Object.keys(config.connections),
+            flows: Object.keys(config.flows),
+          },
+          () =>
+            [
+              `${g.config} is valid: ${Object.keys(config.connections).length} connections, ${Object.keys(config.flows).length} flows.`,
+              ...warnings.map((w) => `warning: ${w}`),
+            ].join("\n"),
+        );
+        process.exitCode = EXIT.ok;
+      } catch (e) {
+        process.exitCode = reportError(e, g.json);
+      }
+    });
+
+  program
+    .command("plan")
+    .description(
+      "dry run: read and map, then print what a sync would create, update or skip (writes nothing)",
+    )
+    .argument("<flow>", "flow name from the configuration")
+    .option("--limit <n>", "records to list in human output", (v) => Number.parseInt(v, 10), 50)
+    .action(function (this: Command, flow: string, opts: { limit: number }) {
+      return withContext(this, (ctx, out) => planCommand(ctx, out, flow, opts));
+    });
+
+  program
+    .command("sync")
+    .description("run flows once, from where they last stopped")
+    .argument("[flows...]", "flow names (default: every flow, in configuration order)")
+    .option("--max-pages <n>", "stop each flow after n source pages", (v) => Number.parseInt(v, 10))
+    .action(function (this: Command, flows: string[], opts: { maxPages?: number }) {
+      return withContext(this, (ctx, out) =>
+        syncCommand(
+          ctx,
+          out,
+          flows.length > 0 ? flows : ctx.flowNames(),
+          opts.maxPages ? { maxPages: opts.maxPages } : {},
+        ),
+      );
+    });
+
+  program
+    .command("status")
+    .description("last run, cursor and open failures of every flow")
+    .action(function (this: Command) {
+      return withContext(this, (ctx, out) => statusCommand(ctx, out));
+    });
+
+  const failures = program.command("failures").description("the failed-records inbox");
+  failures
+    .command("list")
+    .description("open failed records (or --status, --all)")
+    .option("--flow <name>")
+    .option("--type <kind>", "retryable, rate_limited, permanent, data, config or hold")
+    .option("--status <status>", "open, retrying, resolved or skipped")
+    .option("--all", "every status", false)
+    .action(function (this: Command, opts: { flow?: string; type?: string; status?: string; all?: boolean }) {
+      return withContext(this, (ctx, out) => listFailures(ctx, out, opts));
+    });
+  failures
+    .command("show")
+    .argument("<id>")
+    .description("one failed record: payloads, error, attempts")
+    .action(function (this: Command, id: string) {
+      return withContext(this, (ctx, out) => showFailure(ctx, out, id));
+    });
+  failures
+    .command("retry")
+    .argument("[id]")
+    .option("--all", "every open failure (with --flow, of one flow)", false)
+    .option("--flow <name>")
+    .description("write a failed record again")
+    .action(function (this: Command, id: string | undefined, opts: { all: boolean; flow?: string }) {
+      return withContext(this, (ctx, out) => retryFailures(ctx, out, id, opts));
+    });
+  failures
+    .command("resync")
+    .argument("<id>")
+    .description("read the record again from its source, then write it")
+    .action(function (this: Command, id: string) {
+      return withContext(this, (ctx, out) => retryFailures(ctx, out, id, { resync: true }));
+    });
+  failures
+    .command("edit")
+    .argument("<id>")
+    .option("--file <json>", "take the edited payload from a file instead of $EDITOR")
+    .description("edit the mapped payload in $EDITOR, then retry")
+    .action(function (this: Command, id: string, opts: { file?: string }) {
+      return withContext(this, (ctx, out) => editFailureCommand(ctx, out, id, opts));
+    });
+  failures
+    .command("skip")
+    .argument("<id>")
+    .requiredOption("--reason <text>", "why it is skipped (kept in the trace)")
+    .description("close a failed record without writing it")
+    .action(function (this: Command, id: string, opts: { reason: string }) {
+      return withContext(this, (ctx, out) => skipFailureCommand(ctx, out, id, opts.reason));
+    });
+
+  program
+    .command("trace")
+    .description("every event that touched one record, across systems")
+    .argument("<entity>", "product, price, inventory, customer, order, shipment or invoice")
+    .argument("<id>", "canonical key (SKU, e-mail, shopify:#1001…) or an id in any system")
+    .action(function (this: Command, entity: string, id: string) {
+      return withContext(this, (ctx, out) => traceCommand(ctx, out, entity, id));
+    });
+
+  program
+    .command("connectors")
+    .description("the connector types this build knows")
+    .action(function (this: Command) {
+      createOutput(globals(this).json).result(
+        connectorDefinitions.map((d) => ({ type: d.kind, description: d.description })),
+        () => connectorDefinitions.map((d) => `${d.kind.padEnd(10)} ${d.description}`).join("\n"),
+      );
+    });
+
+  program
+    .command("schema")
+    .description("print (or --out write) the JSON Schema of passerelle.yaml, for editors")
+    .option("--out <file>")
+    .action(function (this: Command, opts: { out?: string }) {
+      const text = `${JSON.stringify(configJsonSchema(connectorDefinitions), null, 2)}\n`;
+      if (opts.out) writeFileSync(opts.out, text);
+      else process.stdout.write(text);
+    });
+
+  program
+    .command("emulate")
+    .description(
+      "run a built-in emulator of a system until interrupted (for trying flows without credentials)",
+    )
+    .argument("<system>", "odoo or shopify")
+    .option("--port <n>", "port (default: any free one)", (v) => Number.parseInt(v, 10))
+    .option("--products <n>", "seeded products (odoo)", (v) => Number.parseInt(v, 10))
+    .action(async function (this: Command, system: string, opts: { port?: number; products?: number }) {
+      const g = globals(this);
+      try {
+        await emulateCommand(createOutput(g.json), system, opts);
+      } catch (e) {
+        process.exitCode = reportError(e, g.json);
+      }
+    });
+
+  program
+    .command("demo")
+    .description("the whole loop on built-in emulators: catalog, prices, stock, customers, orders, shipments")
+    .option("--once", "one cycle, then exit", false)
+    .option("--orders <n>", "orders placed per cycle", (v) => Number.parseInt(v, 10), 12)
+    .option("--products <n>", "seeded ERP products", (v) => Number.parseInt(v, 10), 500)
+    .option("--interval <seconds>", "pause between cycles", (v) => Number.parseInt(v, 10), 30)
+    .option("--store <url>", "store URL (default: a fresh SQLite file under .passerelle/)")
+    .action(async function (
+      this: Command,
+      opts: { once: boolean; orders: number; products: number; interval: number; store?: string },
+    ) {
+      const g = globals(this);
+      try {
+        process.exitCode = await demoCommand(createOutput(g.json), { ...opts, root: ROOT });
+      } catch (e) {
+        process.exitCode = reportError(e, g.json);
+      }
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,289 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { z } from "zod";
+import type { Connector, ConnectorDefinition } from "../ports/connector.ts";
+import { ConfigError } from "./errors.ts";
+import { configJsonSchema } from "./json-schema.ts";
+import { loadConfig, parseConfig } from "./load.ts";
+
+/** A connector kind that exists only in these tests; real connectors are registered elsewhere. */
+const testConnector: ConnectorDefinition = {
+  kind: "test",
+  description: "test connector",
+  configSchema: z.strictObject({
+    url: z.url(),
+    token: z.string().min(8),
+    pageSize: z.number().int().min(1).default(50),
+  }),
+  create(name: string): Connector {
+    return {
+      name,
+      kind: "test",
+      streams: {},
+      writers: {},
+      check: async () => undefined,
+      stats: () => ({ calls: 0, throttled: 0 }),
+      close: async () => undefined,
+    };
+  },
+};
+const defs = [testConnector];
+
+const VALID = `version: 1
+connections:
+  erp:
+    type: test
+    url: http://127.0.0.1:8069
+    token: \${env:ERP_TOKEN}
+  shop:
+    type: test
+    url: https://demo.example.com
+    token: "\${file:shop-token}"
+flows:
+  products:
+    source: { connection: erp, entity: product }
+    target: { connection: shop, entity: product }
+    batchSize: 250
+    trigger: { type: schedule, cron: "*/15 * * * *" }
+    filter: status = "active"
+    mapping:
+      vendor: { value: ACME }
+      "variants[].price": { expr: "$string($number(price) * 1.2)" }
+`;
+
+const env = { ERP_TOKEN: "erp-token-123456" };
+const readFile = (path: string): string => {
+  if (path.endsWith("shop-token")) return "shpat_0123456789\n";
+  throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
+};
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+    return e;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+describe("parseConfig", () => {
+  it("loads a valid file with defaults, resolved secrets and no warnings", () => {
+    const { config, secrets, warnings } = parseConfig(VALID, defs, {
+      env,
+      readFile,
+      baseDir: "/etc/passerelle",
+    });
+    assert.equal(config.store.url, "sqlite:.passerelle/passerelle.sqlite");
+    assert.deepEqual(config.server, { host: "127.0.0.1", port: 8470 });
+    assert.deepEqual(config.connections.erp, {
+      type: "test",
+      url: "http://127.0.0.1:8069",
+      token: "erp-token-123456",
+      pageSize: 50,
+    });
+    assert.equal(config.connections.shop?.token, "shpat_0123456789");
+    const flow = config.flows.products!;
+    assert.equal(flow.batchSize, 250);
+    assert.equal(flow.direction, "one-way");
+    assert.deepEqual(flow.trigger, { type: "schedule", cron: "*/15 * * * *" });
+    assert.deepEqual(flow.mapping?.vendor, { value: "ACME" });
+    assert.deepEqual(secrets.sort(), ["erp-token-123456", "shpat_0123456789"]);
+    assert.deepEqual(warnings, []);
+  });
+
+  it("defaults trigger, batch size and flows", () => {
+    const text = `version: 1\nconnections:\n  a: { type: test, url: 'http://a', token: '$\{env:T}' }\n`;
+    const { config } = parseConfig(text, defs, { env: { T: "12345678" } });
+    assert.deepEqual(config.flows, {});
+    const withFlow = parseConfig(
+      `${text}  b: { type: test, url: 'http://b', token: '\${env:T}' }\nflows:\n  f: { source: { connection: a, entity: price }, target: { connection: b, entity: price } }\n`,
+      defs,
+      { env: { T: "12345678" } },
+    );
+    assert.equal(withFlow.config.flows.f?.batchSize, 100);
+    assert.deepEqual(withFlow.config.flows.f?.trigger, { type: "manual" });
+  });
+
+  it("lists every independent problem with its path and line", () => {
+    const text = `version: 1
+connections:
+  erp: { type: test, url: "http://erp", token: "\${env:ERP_TOKEN}" }
+flows:
+  products:
+    source: { connection: erp, entity: product }
+    target: { connection: shopp, entity: product }
+    batchSize: 5000
+  orders:
+    source: { connection: erp, entity: purchase }
+    target: { connection: erp, entity: order }
+`;
+    const err = configError(() => parseConfig(text, defs, { env }));
+    const byPath = new Map(err.issues.map((i) => [i.path, i.message]));
+    assert.match(
+      byPath.get("flows.products.target.connection") ?? "",
+      /unknown connection; connections: erp \(got "shopp"\) \(line 7\)/,
+    );
+    assert.match(byPath.get("flows.products.batchSize") ?? "", /1000.*\(got 5000\).*\(line 8\)/);
+    assert.match(
+      byPath.get("flows.orders.source.entity") ?? "",
+      /canonical entity.*\(got "purchase"\).*\(line 10\)/,
+    );
+    assert.match(byPath.get("flows.orders.target.connection") ?? "", /different connection/);
+    for (const path of byPath.keys()) assert.match(err.message, new RegExp(path.replace(/\./g, "\\.")));
+    assert.equal(err.message.split("\n").length, err.issues.length + 1);
+  });
+
+  it("names an unknown connector type and lists the known ones", () => {
+    const err = configError(() => parseConfig("version: 1\nconnections:\n  erp:\n    type: odo\n", defs));
+    assert.deepEqual(err.issues, [
+      {
+        path: "connections.erp.type",
+        message: 'unknown connector type; known types: test (got "odo") (line 4)',
+      },
+    ]);
+  });
+
+  it("reports the connector's own settings with their paths", () => {
+    const err = configError(() =>
+      parseConfig(
+        "version: 1\nconnections:\n  erp: { type: test, url: nope, token: '12345678', extra: 1 }\n",
+        defs,
+      ),
+    );
+    const paths = err.issues.map((i) => i.path).sort();
+    assert.deepEqual(paths, ["connections.erp.extra", "connections.erp.url"]);
+  });
+
+  it("names a missing environment variable, once, with its line", () => {
+    const err = configError(() => parseConfig(VALID, defs, { env: {}, readFile }));
+    assert.deepEqual(err.issues, [
+      { path: "connections.erp.token", message: "environment variable ERP_TOKEN is not set (line 6)" },
+    ]);
+  });
+
+  it("names an unreadable secret file", () => {
+    const err = configError(() =>
+      parseConfig(VALID, defs, { env, readFile: () => assert.fail("no"), baseDir: "/s" }),
+    );
+    assert.equal(err.issues[0]?.path, "connections.shop.token");
+    assert.match(err.issues[0]?.message ?? "", /cannot read secret file \/s\/shop-token/);
+  });
+
+  it("substitutes references inside longer strings and keeps $${ literal", () => {
+    const text = `version: 1
+store:
+  url: "postgres://app:\${env:PGPASSWORD}@db:5432/app"
+connections:
+  erp: { type: test, url: "http://erp/?q=$\${env:X}", token: "\${env:T}" }
+`;
+    const { config, secrets } = parseConfig(text, defs, { env: { PGPASSWORD: "pg-pass", T: "12345678" } });
+    assert.equal(config.store.url, "postgres://app:pg-pass@db:5432/app");
+    assert.equal(config.connections.erp?.url, `http://erp/?q=$\{env:X}`);
+    assert.ok(secrets.includes("pg-pass"));
+  });
+
+  it("never puts a secret in an error message", () => {
+    const text = `version: 1
+connections:
+  erp: { type: test, url: "http://\${env:T}", token: "\${env:SHORT}" }
+  shop: { type: test, url: "\${env:T}", token: "inline-secret-1" }
+`;
+    const err = configError(() => parseConfig(text, defs, { env: { T: "top-secret-value", SHORT: "abc" } }));
+    assert.ok(err.issues.length >= 2, err.message);
+    for (const secret of ["top-secret-value", "abc", "inline-secret-1"]) {
+      assert.equal(err.message.includes(secret), false, `${secret} leaked: ${err.message}`);
+      assert.equal(JSON.stringify(err.issues).includes(secret), false);
+    }
+  });
+
+  it("warns about credentials written in the file, without their value", () => {
+    const text = `version: 1
+store: { url: "postgres://app:hunter22@db/app" }
+connections:
+  erp: { type: test, url: "http://erp", token: "literal-token" }
+`;
+    const { secrets, warnings } = parseConfig(text, defs);
+    assert.equal(warnings.length, 2);
+    assert.match(warnings.join("\n"), /store\.url: password written in the URL.*\(line 2\)/);
+    assert.match(warnings.join("\n"), /connections\.erp\.token: credential written in the file.*\(line 4\)/);
+    assert.equal(warnings.join("\n").includes("hunter22"), false);
+    assert.ok(secrets.includes("literal-token") && secrets.includes("hunter22"));
+  });
+
+  it("reports mapping and filter problems at their config path", () => {
+    const text = `version: 1
+connections:
+  a: { type: test, url: "http://a", token: "\${env:T}" }
+  b: { type: test, url: "http://b", token: "\${env:T}" }
+flows:
+  orders:
+    source: { connection: a, entity: order }
+    target: { connection: b, entity: order }
+    filter: "total >"
+    mapping:
+      price: { expr: "$string(price" }
+      status: { from: status, format: shout }
+      "a..b": x
+`;
+    const err = configError(() => parseConfig(text, defs, { env: { T: "12345678" } }));
+    const byPath = new Map(err.issues.map((i) => [i.path, i.message]));
+    assert.match(byPath.get("flows.orders.filter") ?? "", /invalid JSONata filter.*\(line 9\)/);
+    assert.match(byPath.get("flows.orders.mapping.price") ?? "", /invalid JSONata expression.*\(line 11\)/);
+    assert.match(
+      byPath.get("flows.orders.mapping.status.format") ?? "",
+      /upper.*\(got "shout"\).*\(line 12\)/,
+    );
+    assert.match(byPath.get("flows.orders.mapping.a..b") ?? "", /bad target path/);
+  });
+
+  it("reports YAML syntax errors with their line", () => {
+    const err = configError(() => parseConfig("version: 1\nconnections:\n  erp: [unclosed\n", defs));
+    assert.equal(err.issues[0]?.path, "(yaml)");
+    assert.match(err.issues[0]?.message ?? "", /\(line \d+\)/);
+    const dup = configError(() => parseConfig("version: 1\nversion: 1\n", defs));
+    assert.match(dup.message, /(?:duplicate|unique).*\(line 2\)/i);
+  });
+
+  it("rejects a wrong version, unknown top-level keys and an empty file", () => {
+    const err = configError(() => parseConfig("version: 2\nconnection: {}\n", defs));
+    const paths = err.issues.map((i) => i.path).sort();
+    assert.deepEqual(paths, ["connection", "connections", "version"]);
+    assert.match(configError(() => parseConfig("", defs)).message, /empty/);
+  });
+});
+
+describe("loadConfig", () => {
+  it("reads a file and resolves file references relative to it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "passerelle-config-"));
+    try {
+      writeFileSync(join(dir, "shop-token"), "shpat_from_file\n");
+      writeFileSync(join(dir, "passerelle.yaml"), VALID);
+      const { config, secrets } = loadConfig(join(dir, "passerelle.yaml"), defs, { env });
+      assert.equal(config.connections.shop?.token, "shpat_from_file");
+      assert.ok(secrets.includes("shpat_from_file"));
+      const missing = configError(() => loadConfig(join(dir, "nope.yaml"), defs));
+      assert.match(missing.message, /nope\.yaml: cannot read the configuration file \(ENOENT\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("configJsonSchema", () => {
+  it("describes flows, connections by type and defaults, for editors", () => {
+    const schema = configJsonSchema(defs);
+    const text = JSON.stringify(schema);
+    assert.equal(schema.type, "object");
+    const properties = z.record(z.string(), z.unknown()).parse(schema.properties);
+    assert.ok(properties.flows && properties.connections && properties.version);
+    assert.match(text, /"batchSize":\{[^}]*"default":100/);
+    assert.match(text, /"const":"test"/);
+    assert.match(text, /"schedule"/);
+    assert.match(text, /"expr"/);
+    assert.deepEqual(JSON.parse(text), schema);
+  });
+});

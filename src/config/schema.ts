@@ -1,0 +1,164 @@
+/**
+ * The shape of passerelle.yaml. Connector settings come from the connector definitions passed in (each
+ * connector registers itself by import), so the schema, its error messages and the JSON Schema for editors
+ * always list exactly the connectors this build has.
+ */
+import jsonata from "jsonata";
+import { z } from "zod";
+import { Mapping } from "../core/mapping.ts";
+import { ENTITIES } from "../core/model.ts";
+import type { ConnectorDefinition } from "../ports/connector.ts";
+
+export const DEFAULT_STORE_URL = "sqlite:.passerelle/passerelle.sqlite";
+
+/** Connection and flow names appear in URLs (/webhooks/<connection>) and in log lines. */
+const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, {
+  message: "must start with a letter or digit and contain only letters, digits, _ and -",
+});
+
+const Jsonata = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .superRefine((text, ctx) => {
+      try {
+        jsonata(text);
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        ctx.addIssue({ code: "custom", message: `invalid JSONata ${what}: ${message}` });
+      }
+    });
+
+/** Five or six cron fields, or a nickname such as @hourly. Croner parses it fully when the scheduler starts. */
+const Cron = z.string().regex(/^(@(yearly|annually|monthly|weekly|daily|hourly)|\S+(\s+\S+){4,5})$/, {
+  message: 'must be a cron expression with 5 or 6 fields, e.g. "*/15 * * * *", or @hourly / @daily',
+});
+
+export const Trigger = z.discriminatedUnion(
+  "type",
+  [
+    z.strictObject({ type: z.literal("manual") }),
+    z.strictObject({ type: z.literal("schedule"), cron: Cron }),
+    z.strictObject({ type: z.literal("events") }),
+  ],
+  { error: () => 'must be one of { type: "manual" }, { type: "schedule", cron: "…" }, { type: "events" }' },
+);
+
+const Endpoint = z.strictObject({
+  /** Connection name. */
+  connection: Name,
+  entity: z.enum(ENTITIES, { error: () => `must be a canonical entity: ${ENTITIES.join(", ")}` }),
+});
+
+export const Flow = z.strictObject({
+  source: Endpoint,
+  target: Endpoint,
+  mapping: Mapping.optional(),
+  trigger: Trigger.default({ type: "manual" }),
+  batchSize: z.number().int().min(1).max(1000).default(100),
+  /** JSONata boolean expression on the canonical record (after mapping); false skips the record. */
+  filter: Jsonata("filter").optional(),
+  direction: z
+    .literal("one-way", { error: () => 'must be "one-way" (two-way flows are not supported yet)' })
+    .default("one-way"),
+});
+export type FlowConfig = z.output<typeof Flow>;
+
+const Store = z.strictObject({
+  url: z
+    .string()
+    .regex(/^(sqlite:|postgres(ql)?:\/\/)/, {
+      message: "must start with sqlite: or postgres:// (postgresql://)",
+    })
+    .default(DEFAULT_STORE_URL),
+});
+
+const Server = z.strictObject({
+  host: z.string().min(1).default("127.0.0.1"),
+  port: z.number().int().min(1).max(65535).default(8470),
+});
+
+/** A connection as parsed: its connector `type` beside that connector's own settings. */
+export interface ConnectionConfig {
+  type: string;
+  [setting: string]: unknown;
+}
+
+export interface PasserelleConfig {
+  version: 1;
+  store: { url: string };
+  connections: Record<string, ConnectionConfig>;
+  flows: Record<string, FlowConfig>;
+  server: { host: string; port: number };
+}
+
+function connectionSchema(definitions: readonly ConnectorDefinition[]): z.ZodType<ConnectionConfig, unknown> {
+  const known = definitions.map((d) => d.kind);
+  const unknownType = (input: unknown): string => {
+    const type = input !== null && typeof input === "object" && "type" in input ? input.type : undefined;
+    const list = known.length > 0 ? known.join(", ") : "(none registered)";
+    return type === undefined
+      ? `a connection needs a type; known types: ${list}`
+      : `unknown connector type; known types: ${list}`;
+  };
+  const options = definitions.map((d) => {
+    const type = z.literal(d.kind);
+    if (d.configSchema instanceof z.ZodObject) return d.configSchema.extend({ type });
+    // Settings that are not a plain object schema: check `type` here, the rest with the connector's schema.
+    return z.looseObject({ type }).superRefine(({ type: _type, ...settings }, ctx) => {
+      const parsed = d.configSchema.safeParse(settings);
+      if (!parsed.success)
+        for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: "custom" });
+    });
+  });
+  const [first, ...rest] = options;
+  if (!first) {
+    return z.looseObject({ type: z.string() }).superRefine((c, ctx) => {
+      ctx.addIssue({ code: "custom", path: ["type"], message: unknownType(c) });
+    });
+  }
+  return z
+    .discriminatedUnion("type", [first, ...rest], {
+      error: (issue) => (issue.code === "invalid_union" ? unknownType(issue.input) : undefined),
+    })
+    .transform(({ type, ...settings }): ConnectionConfig => ({ type: String(type), ...settings }));
+}
+
+/** The passerelle.yaml schema for this set of connectors. */
+export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): z.ZodType<PasserelleConfig> {
+  return z
+    .strictObject({
+      version: z.literal(1, { error: () => "must be 1 (the only configuration format so far)" }),
+      store: Store.prefault({}),
+      connections: z.record(Name, connectionSchema(definitions)),
+      flows: z.record(Name, Flow).default({}),
+      server: Server.prefault({}),
+    })
+    .superRefine(
+      (config, ctx) => {
+        // Runs even when other parts failed, so every problem is reported in one pass; hence the defensive reads.
+        const connections = config.connections ?? {};
+        const names = Object.keys(connections);
+        for (const [flow, spec] of Object.entries(config.flows ?? {})) {
+          for (const side of ["source", "target"] as const) {
+            const connection = spec?.[side]?.connection;
+            if (typeof connection === "string" && !Object.hasOwn(connections, connection)) {
+              ctx.addIssue({
+                code: "custom",
+                path: ["flows", flow, side, "connection"],
+                message: `unknown connection; connections: ${names.join(", ") || "(none)"}`,
+              });
+            }
+          }
+          if (spec?.source?.connection !== undefined && spec.source.connection === spec.target?.connection) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["flows", flow, "target", "connection"],
+              message: "a flow's target must be a different connection from its source",
+            });
+          }
+        }
+      },
+      { when: () => true },
+    );
+}

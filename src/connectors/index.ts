@@ -1,0 +1,9 @@
+/**
+ * Every connector this build knows, registered by import: adding one is a line here, and the config
+ * schema, `passerelle connectors` and the JSON Schema pick it up from this list.
+ */
+import type { ConnectorDefinition } from "../ports/connector.ts";
+import { odoo } from "./odoo/index.ts";
+import { shopify } from "./shopify/index.ts";
+
+export const connectorDefinitions: readonly ConnectorDefinition[] = [odoo, shopify];

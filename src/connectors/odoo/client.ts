@@ -1,0 +1,264 @@
+/**
+ * JSON-RPC client for Odoo's legacy external API. Authenticates once and caches the uid; every failure
+ * becomes a SyncError whose kind decides what the runner does (see core/errors.ts). The password is sent
+ * in request bodies only and never appears in an error message or detail.
+ */
+import { z } from "zod";
+import { SyncError } from "../../core/errors.ts";
+import type { OdooConfig } from "./config.ts";
+
+const RpcError = z.object({
+  code: z.number().optional(),
+  message: z.string().optional(),
+  data: z.object({ name: z.string().optional(), message: z.string().optional() }).loose().optional(),
+});
+const RpcResponse = z.union([
+  z.object({ result: z.unknown(), error: z.undefined().optional() }).loose(),
+  z.object({ error: RpcError }).loose(),
+]);
+
+export type Domain = unknown[];
+export type OdooRow = Record<string, unknown> & { id: number };
+const Rows = z.array(z.object({ id: z.number() }).loose());
+
+/** Exceptions a retry can cure: concurrent-update conflicts and lost database connections. */
+const TRANSIENT = /SerializationFailure|TransactionRollbackError|OperationalError|LockNotAvailable/;
+
+export class OdooClient {
+  calls = 0;
+  private uid: Promise<number> | null = null;
+
+  constructor(
+    private readonly config: OdooConfig,
+    /** Connection name, carried in every error. */
+    readonly system: string,
+  ) {}
+
+  get url(): string {
+    return this.config.url;
+  }
+
+  private async post(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+    this.calls++;
+    const timeout = AbortSignal.timeout(this.config.timeoutMs);
+    try {
+      return await fetch(`${this.config.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (err) {
+      throw this.networkError(err, path);
+    }
+  }
+
+  private networkError(err: unknown, path: string): SyncError {
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (e.name === "TimeoutError") {
+      return new SyncError("retryable", `Odoo did not answer ${path} within ${this.config.timeoutMs} ms`, {
+        system: this.system,
+      });
+    }
+    if (e.name === "AbortError") {
+      return new SyncError("retryable", `request to Odoo ${path} was aborted`, { system: this.system });
+    }
+    const cause = e.cause instanceof Error ? e.cause : undefined;
+    const code = cause && "code" in cause ? String(cause.code) : (cause?.message ?? e.message);
+    return new SyncError("retryable", `cannot reach Odoo at ${this.config.url} (${code})`, {
+      system: this.system,
+      cause: cause ?? e,
+    });
+  }
+
+  /** One JSON-RPC call; returns `result` or throws a classified SyncError. */
+  async rpc(
+    path: string,
+    params: Record<string, unknown>,
+    what: string,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    const res = await this.post(path, { jsonrpc: "2.0", method: "call", params, id: this.calls }, signal);
+    const text = await res.text().catch((err: unknown) => {
+      throw this.networkError(err, path);
+    });
+    if (res.status === 404) {
+      throw new SyncError("config", `no Odoo JSON-RPC endpoint at ${this.config.url}${path} (HTTP 404)`, {
+        system: this.system,
+        status: 404,
+      });
+    }
+    if (res.status !== 200) {
+      const kind =
+        res.status === 429
+          ? "rate_limited"
+          : res.status >= 500 || res.status === 408
+            ? "retryable"
+            : "permanent";
+      throw new SyncError(kind, `Odoo answered HTTP ${res.status} to ${what}`, {
+        system: this.system,
+        status: res.status,
+      });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new SyncError("retryable", `Odoo answered ${what} with something that is not JSON`, {
+        system: this.system,
+        status: res.status,
+      });
+    }
+    const parsed = RpcResponse.safeParse(json);
+    if (!parsed.success) {
+      throw new SyncError("permanent", `Odoo answered ${what} with a malformed JSON-RPC response`, {
+        system: this.system,
+      });
+    }
+    if ("error" in parsed.data && parsed.data.error) throw this.serverError(parsed.data.error, what);
+    return parsed.data.result;
+  }
+
+  private serverError(error: z.infer<typeof RpcError>, what: string): SyncError {
+    const name = error.data?.name ?? "";
+    const message = error.data?.message ?? error.message ?? "unknown error";
+    const vendorBody = { name, message };
+    if (name.endsWith("AccessDenied") || name.endsWith("AccessError") || error.code === 100) {
+      this.uid = null;
+      return new SyncError("config", `Odoo refused ${what}: ${message} (${name || "session"})`, {
+        system: this.system,
+        vendorBody,
+      });
+    }
+    if (TRANSIENT.test(name)) {
+      return new SyncError("retryable", `Odoo ${what} hit a transient database error: ${message}`, {
+        system: this.system,
+        vendorBody,
+      });
+    }
+    return new SyncError("permanent", `Odoo rejected ${what}: ${message} (${name || "error"})`, {
+      system: this.system,
+      vendorBody,
+    });
+  }
+
+  /** Logs in once per client; a later AccessDenied clears the cache so the next call logs in again. */
+  authenticate(signal?: AbortSignal): Promise<number> {
+    if (!this.uid) {
+      const { db, username, password } = this.config;
+      this.uid = this.rpc(
+        "/jsonrpc",
+        { service: "common", method: "authenticate", args: [db, username, password, {}] },
+        "authenticate",
+        signal,
+      ).then((uid) => {
+        if (typeof uid !== "number") {
+          throw new SyncError(
+            "config",
+            `Odoo rejected the login of user "${username}" on database "${db}" (wrong login, password or API key)`,
+            { system: this.system },
+          );
+        }
+        return uid;
+      });
+      this.uid.catch(() => {
+        this.uid = null;
+      });
+    }
+    return this.uid;
+  }
+
+  async execute(
+    model: string,
+    method: string,
+    args: unknown[],
+    kwargs: Record<string, unknown> = {},
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    const uid = await this.authenticate(signal);
+    const { db, password } = this.config;
+    return this.rpc(
+      "/jsonrpc",
+      { service: "object", method: "execute_kw", args: [db, uid, password, model, method, args, kwargs] },
+      `${model}.${method}`,
+      signal,
+    );
+  }
+
+  async searchRead(
+    model: string,
+    domain: Domain,
+    fields: string[],
+    opts: { limit?: number; order?: string; signal?: AbortSignal } = {},
+  ): Promise<OdooRow[]> {
+    const kwargs: Record<string, unknown> = { fields };
+    if (opts.limit !== undefined) kwargs.limit = opts.limit;
+    if (opts.order !== undefined) kwargs.order = opts.order;
+    const result = await this.execute(model, "search_read", [domain], kwargs, opts.signal);
+    return this.rows(result, `${model}.search_read`);
+  }
+
+  async read(model: string, ids: number[], fields: string[], signal?: AbortSignal): Promise<OdooRow[]> {
+    if (ids.length === 0) return [];
+    const result = await this.execute(model, "read", [ids], { fields }, signal);
+    return this.rows(result, `${model}.read`);
+  }
+
+  private rows(result: unknown, what: string): OdooRow[] {
+    const parsed = Rows.safeParse(result);
+    if (!parsed.success) {
+      throw new SyncError("permanent", `Odoo answered ${what} with something that is not a list of records`, {
+        system: this.system,
+      });
+    }
+    return parsed.data;
+  }
+
+  /**
+   * The invoice PDF. Odoo's report routes want a web session, not RPC credentials: log in through
+   * /web/session/authenticate, then fetch the report with the session cookie.
+   */
+  async invoicePdf(invoiceId: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const { db, username, password } = this.config;
+    const auth = await this.post(
+      "/web/session/authenticate",
+      { jsonrpc: "2.0", method: "call", params: { db, login: username, password }, id: 0 },
+      signal,
+    );
+    const body = RpcResponse.safeParse(await auth.json().catch(() => null));
+    if (!body.success || ("error" in body.data && body.data.error)) {
+      throw new SyncError("config", `Odoo refused the web session login of user "${username}"`, {
+        system: this.system,
+      });
+    }
+    const session = /session_id=([^;]+)/.exec(auth.headers.get("set-cookie") ?? "")?.[1];
+    if (!session) {
+      throw new SyncError("config", "Odoo sent no session cookie after the web login", {
+        system: this.system,
+      });
+    }
+    const path = `/report/pdf/account.report_invoice/${invoiceId}`;
+    this.calls++;
+    let res: Response;
+    try {
+      res = await fetch(`${this.config.url}${path}`, {
+        headers: { cookie: `session_id=${session}` },
+        redirect: "manual",
+        signal: signal
+          ? AbortSignal.any([signal, AbortSignal.timeout(this.config.timeoutMs)])
+          : AbortSignal.timeout(this.config.timeoutMs),
+      });
+    } catch (err) {
+      throw this.networkError(err, path);
+    }
+    if (res.status !== 200 || !(res.headers.get("content-type") ?? "").includes("application/pdf")) {
+      const kind =
+        res.status >= 300 && res.status < 400 ? "config" : res.status === 404 ? "permanent" : "retryable";
+      throw new SyncError(kind, `Odoo did not return the PDF of invoice ${invoiceId} (HTTP ${res.status})`, {
+        system: this.system,
+        status: res.status,
+      });
+    }
+    return new Uint8Array(await res.arrayBuffer());
+  }
+}

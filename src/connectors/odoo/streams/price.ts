@@ -1,0 +1,119 @@
+import { SyncError } from "../../../core/errors.ts";
+import type { Price } from "../../../core/model.ts";
+import type { Stream } from "../../../ports/connector.ts";
+import type { OdooRow } from "../client.ts";
+import { type OdooContext, pricelistGroup } from "../context.ts";
+import { many2one, money, num, str, uniq } from "../fields.ts";
+import { keysetPages } from "../paging.ts";
+import { odooToIso } from "../time.ts";
+
+export interface PriceNative {
+  /** The base item (minimum quantity ≤ 1), which stands for the variant's price in this list. */
+  item: OdooRow;
+  sku: string | undefined;
+  pricelist: { name: string; currency: string };
+  /** Items of the same list and variant with a higher minimum quantity. */
+  tiers: OdooRow[];
+}
+
+const ITEM_FIELDS = ["pricelist_id", "product_id", "fixed_price", "min_quantity", "date_start", "date_end"];
+const FIXED_VARIANT = [
+  ["applied_on", "=", "0_product_variant"],
+  ["compute_price", "=", "fixed"],
+];
+const BASE = [...FIXED_VARIANT, ["min_quantity", "<=", 1]];
+
+/**
+ * One canonical Price per base pricelist item (a fixed price for one variant), its tier breaks folded
+ * in. Formula and category rules are not read: they compute prices at order time and have no single
+ * price to publish. A change to a tier item alone does not move the base item's write_date, so it is
+ * only seen on a full resync or when the base item changes.
+ */
+export function priceStream(ctx: OdooContext): Stream<"price", PriceNative> {
+  const { client } = ctx;
+  const enrich = async (items: OdooRow[], signal?: AbortSignal): Promise<PriceNative[]> => {
+    const productIds = uniq(items.map((i) => many2one(i, "product_id")?.id));
+    const listIds = uniq(items.map((i) => many2one(i, "pricelist_id")?.id));
+    const [variants, lists, tiers] = await Promise.all([
+      client.read("product.product", productIds, ["default_code"], signal),
+      client.read("product.pricelist", listIds, ["name", "currency_id"], signal),
+      client.searchRead(
+        "product.pricelist.item",
+        [
+          ...FIXED_VARIANT,
+          ["min_quantity", ">", 1],
+          ["product_id", "in", productIds],
+          ["pricelist_id", "in", listIds],
+        ],
+        ITEM_FIELDS,
+        { order: "min_quantity asc, id asc", signal },
+      ),
+    ]);
+    const sku = new Map(variants.map((v) => [v.id, str(v, "default_code")]));
+    const list = new Map(
+      lists.map((l) => [
+        l.id,
+        { name: str(l, "name") ?? `pricelist ${l.id}`, currency: many2one(l, "currency_id")?.name ?? "" },
+      ]),
+    );
+    return items.map((item) => {
+      const product = many2one(item, "product_id")?.id;
+      const pl = many2one(item, "pricelist_id")?.id;
+      return {
+        item,
+        sku: product === undefined ? undefined : sku.get(product),
+        pricelist: (pl !== undefined && list.get(pl)) || { name: `pricelist ${pl}`, currency: "" },
+        tiers: tiers.filter(
+          (t) => many2one(t, "product_id")?.id === product && many2one(t, "pricelist_id")?.id === pl,
+        ),
+      };
+    });
+  };
+
+  return {
+    entity: "price",
+    sorted: true,
+    async *list(req) {
+      for await (const page of keysetPages(client, "product.pricelist.item", BASE, ITEM_FIELDS, req)) {
+        yield await enrich(page, req.signal);
+      }
+    },
+    async get(id) {
+      const rows = await client.searchRead(
+        "product.pricelist.item",
+        [["id", "=", Number(id)], ...BASE],
+        [...ITEM_FIELDS, "write_date"],
+      );
+      return rows.length === 0 ? null : ((await enrich(rows))[0] ?? null);
+    },
+    idOf: (n) => String(n.item.id),
+    updatedAtOf: (n) => odooToIso(String(n.item.write_date)),
+    toCanonical(n): Price {
+      if (!n.sku) {
+        throw new SyncError("data", `product.pricelist.item(${n.item.id}) is for a variant without a SKU`, {
+          field: "sku",
+        });
+      }
+      const { code, group } = pricelistGroup(n.pricelist.name);
+      const tiers = new Map<number, string>();
+      for (const t of n.tiers) {
+        const q = Math.ceil(num(t, "min_quantity"));
+        if (q >= 2 && !tiers.has(q)) tiers.set(q, money(num(t, "fixed_price")));
+      }
+      const start = str(n.item, "date_start");
+      const end = str(n.item, "date_end");
+      return {
+        source: ctx.name,
+        sourceId: String(n.item.id),
+        updatedAt: odooToIso(String(n.item.write_date)),
+        key: `${code}:${n.sku}`,
+        priceList: { code, name: n.pricelist.name, customerGroup: group, currency: n.pricelist.currency },
+        sku: n.sku,
+        price: money(num(n.item, "fixed_price")),
+        tiers: [...tiers].map(([minQuantity, price]) => ({ minQuantity, price })),
+        validFrom: start?.slice(0, 10),
+        validTo: end?.slice(0, 10),
+      };
+    },
+  };
+}

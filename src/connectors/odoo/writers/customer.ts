@@ -1,0 +1,152 @@
+import { asSyncError, SyncError } from "../../../core/errors.ts";
+import type { Address, Customer } from "../../../core/model.ts";
+import type { WriteResult, Writer } from "../../../ports/connector.ts";
+import { type OdooContext, pricelistGroup } from "../context.ts";
+import { many2one, str } from "../fields.ts";
+
+const MAIN_FIELDS = [
+  "name",
+  "email",
+  "phone",
+  "street",
+  "street2",
+  "city",
+  "zip",
+  "country_id",
+  "property_product_pricelist",
+];
+
+type Vals = Record<string, string | number | boolean>;
+
+export async function findPartnerByEmail(
+  ctx: OdooContext,
+  email: string,
+  signal?: AbortSignal,
+): Promise<number | null> {
+  // =ilike without wildcards is Odoo's case-insensitive equality; escape the LIKE wildcards an address may hold.
+  const pattern = email.trim().replace(/[\\%_]/g, (c) => `\\${c}`);
+  const rows = await ctx.client.searchRead(
+    "res.partner",
+    [
+      ["email", "=ilike", pattern],
+      ["parent_id", "=", false],
+    ],
+    ["id"],
+    { limit: 1, order: "id asc", signal },
+  );
+  return rows[0]?.id ?? null;
+}
+
+export function addressVals(a: Address, countries: Map<string, number>): Vals {
+  const country = countries.get(a.country);
+  if (country === undefined) {
+    throw new SyncError("permanent", `Odoo has no country with code ${JSON.stringify(a.country)}`, {
+      field: "country",
+    });
+  }
+  return {
+    street: a.line1,
+    street2: a.line2 ?? false,
+    city: a.city,
+    zip: a.postalCode ?? false,
+    country_id: country,
+  };
+}
+
+export async function countryIds(ctx: OdooContext, signal?: AbortSignal): Promise<Map<string, number>> {
+  const rows = await ctx.client.searchRead("res.country", [], ["code"], { signal });
+  return new Map(rows.flatMap((r) => (str(r, "code") ? [[String(str(r, "code")), r.id] as const] : [])));
+}
+
+function fullName(c: Customer): string {
+  return [c.firstName, c.lastName].filter((x) => x && x.length > 0).join(" ");
+}
+
+/**
+ * res.partner by e-mail. The first "both" (else billing) address goes on the partner itself; the others
+ * become invoice/delivery child partners at creation. Updates touch the partner's own fields only, and
+ * only when they differ, so an unchanged customer costs one read and no write.
+ */
+export function customerWriter(ctx: OdooContext): Writer<"customer"> {
+  const { client } = ctx;
+  return {
+    entity: "customer",
+    callsPerRecord: { create: 2, update: 2 },
+    findByExternalRef: async (ref, record) => {
+      const id = await findPartnerByEmail(ctx, record.email || ref);
+      return id === null ? null : String(id);
+    },
+    async upsert(items, wctx) {
+      const [countries, pricelists] = await Promise.all([
+        countryIds(ctx, wctx.signal),
+        client.searchRead("product.pricelist", [], ["name"], { signal: wctx.signal }),
+      ]);
+      const pricelistOfGroup = new Map(
+        pricelists.map((p) => [pricelistGroup(str(p, "name") ?? "").group, p.id]),
+      );
+      const results: WriteResult[] = [];
+      for (const item of items) {
+        try {
+          const c = item.record;
+          const main =
+            c.addresses.find((a) => a.type === "both") ?? c.addresses.find((a) => a.type === "billing");
+          const vals: Vals = {
+            name: fullName(c) || c.company || c.email,
+            email: c.email,
+            phone: c.phone ?? false,
+            ...(main ? addressVals(main, countries) : {}),
+          };
+          const pricelist = c.group ? pricelistOfGroup.get(c.group) : undefined;
+          if (pricelist !== undefined) vals.property_product_pricelist = pricelist;
+          const id = item.targetId
+            ? Number(item.targetId)
+            : await findPartnerByEmail(ctx, c.email, wctx.signal);
+          if (id === null || Number.isNaN(id)) {
+            const children = c.addresses
+              .filter((a) => a !== main)
+              .map((a) => [
+                0,
+                0,
+                {
+                  type: a.type === "shipping" ? "delivery" : a.type === "billing" ? "invoice" : "other",
+                  name: a.name ?? false,
+                  phone: a.phone ?? false,
+                  ...addressVals(a, countries),
+                },
+              ]);
+            const created = await client.execute(
+              "res.partner",
+              "create",
+              [{ ...vals, child_ids: children }],
+              {},
+              wctx.signal,
+            );
+            if (typeof created !== "number")
+              throw new SyncError("permanent", "Odoo's res.partner.create returned no id");
+            results.push({ key: item.key, ok: true, targetId: String(created), action: "created" });
+            continue;
+          }
+          const [current] = await client.read("res.partner", [id], MAIN_FIELDS, wctx.signal);
+          if (!current) throw new SyncError("permanent", `res.partner(${id}) no longer exists in Odoo`);
+          const changed: Vals = {};
+          for (const [field, value] of Object.entries(vals)) {
+            const now = current[field];
+            const existing = Array.isArray(now) ? many2one(current, field)?.id : now === "" ? false : now;
+            if (existing !== value) changed[field] = value;
+          }
+          if (Object.keys(changed).length > 0)
+            await client.execute("res.partner", "write", [[id], changed], {}, wctx.signal);
+          results.push({
+            key: item.key,
+            ok: true,
+            targetId: String(id),
+            action: Object.keys(changed).length > 0 ? "updated" : "unchanged",
+          });
+        } catch (err) {
+          results.push({ key: item.key, ok: false, error: asSyncError(err, ctx.name) });
+        }
+      }
+      return results;
+    },
+  };
+}

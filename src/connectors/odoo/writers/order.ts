@@ -1,0 +1,256 @@
+import Big from "big.js";
+import { asSyncError, SyncError } from "../../../core/errors.ts";
+import type { Order, OrderLine } from "../../../core/model.ts";
+
+type TaxLine = OrderLine["taxes"][number];
+
+import type { WriteContext, WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import type { OdooRow } from "../client.ts";
+import type { OdooContext } from "../context.ts";
+import { num, str } from "../fields.ts";
+import { loadSaleTaxes, percentOf, type Tax } from "../taxes.ts";
+import { isoToOdoo } from "../time.ts";
+import { addressVals, countryIds, findPartnerByEmail } from "./customer.ts";
+
+/** Service products that carry shipping and discounts on a sale, by internal reference. */
+export const SHIPPING_SKU = "SHIP";
+export const DISCOUNT_SKU = "DISCOUNT";
+
+type LineVals = Record<string, unknown>;
+
+interface Batch {
+  products: Map<string, number>;
+  taxes: Tax[];
+  existing: OdooRow[];
+  countries: Map<string, number> | null;
+}
+
+function taxIds(order: Order, taxes: TaxLine[], all: Tax[], where: string): number[] {
+  return taxes.map((t) => {
+    const percent = percentOf(t.rate);
+    const match =
+      all.find(
+        (x) =>
+          Math.abs(x.percent - percent) < 1e-9 && (percent === 0 || x.priceInclude === order.taxesIncluded),
+      ) ?? undefined;
+    if (!match) {
+      throw new SyncError(
+        "permanent",
+        `order ${order.key}: Odoo has no sale tax of ${percent}% ${order.taxesIncluded ? "included in" : "excluded from"} the price (${where})`,
+        { field: "taxes" },
+      );
+    }
+    return match.id;
+  });
+}
+
+function orderLines(order: Order, b: Batch): LineVals[] {
+  const product = (sku: string, what: string) => {
+    const id = b.products.get(sku);
+    if (id === undefined) {
+      throw new SyncError(
+        "permanent",
+        `order ${order.key}: no product with internal reference ${JSON.stringify(sku)} in Odoo (${what})`,
+        {
+          field: "lines.sku",
+        },
+      );
+    }
+    return id;
+  };
+  const lines: LineVals[] = [];
+  for (const l of order.lines) {
+    const tax = taxIds(order, l.taxes, b.taxes, `line ${l.sku}`);
+    lines.push({
+      product_id: product(l.sku, "order line"),
+      name: l.title ?? l.sku,
+      product_uom_qty: l.quantity,
+      price_unit: Number(l.unitPrice),
+      tax_id: [[6, 0, tax]],
+    });
+    // A line discount as its own negative line keeps the exact amount; a percentage on the line would round.
+    if (new Big(l.discount).gt(0)) {
+      lines.push({
+        product_id: product(DISCOUNT_SKU, "discount line"),
+        name: `Discount on ${l.sku}`,
+        product_uom_qty: 1,
+        price_unit: -Number(l.discount),
+        tax_id: [[6, 0, tax]],
+      });
+    }
+  }
+  if (order.shipping) {
+    lines.push({
+      product_id: product(SHIPPING_SKU, "shipping line"),
+      name: order.shipping.title,
+      product_uom_qty: 1,
+      price_unit: Number(order.shipping.amount),
+      tax_id: [[6, 0, taxIds(order, order.shipping.taxes, b.taxes, "shipping")]],
+      is_delivery: true,
+    });
+  }
+  // Order-level discounts reduce the goods, so they carry the first line's taxes; the totals check below
+  // catches orders whose lines are taxed differently enough for that to matter.
+  const goodsTax = taxIds(order, order.lines[0]?.taxes ?? [], b.taxes, "discount");
+  for (const d of order.discounts) {
+    if (new Big(d.amount).eq(0)) continue;
+    lines.push({
+      product_id: product(DISCOUNT_SKU, "discount line"),
+      name: d.code ? `Discount ${d.code}` : "Discount",
+      product_uom_qty: 1,
+      price_unit: -Number(d.amount),
+      tax_id: [[6, 0, goodsTax]],
+    });
+  }
+  return lines.map((l, i) => ({ sequence: 10 + i, ...l }));
+}
+
+/**
+ * Creates confirmed sale orders. Each order carries the engine's external ref (the canonical key, e.g.
+ * `shopify:#1001`) in client_order_ref, which is how a crash between "created in Odoo" and "recorded in the
+ * link store" is repaired: the next attempt finds the order instead of creating it again.
+ *
+ * Order of work per record: create as a quotation → read back the computed total → confirm only when it
+ * matches the shop's total. A quotation that does not match stays a quotation (never shipped, visible
+ * to the merchant) and the record goes to the failed inbox; a retry rewrites its lines.
+ */
+export function orderWriter(ctx: OdooContext): Writer<"order"> {
+  const { client } = ctx;
+
+  const partnerFor = async (order: Order, b: Batch, wctx: WriteContext): Promise<number> => {
+    const linked = await wctx.resolve("customer", order.customer.key);
+    if (linked && Number.isInteger(Number(linked))) return Number(linked);
+    const found = await findPartnerByEmail(ctx, order.customer.email, wctx.signal);
+    if (found !== null) return found;
+    const address = order.billingAddress ?? order.shippingAddress;
+    if (address && !b.countries) b.countries = await countryIds(ctx, wctx.signal);
+    const created = await client.execute(
+      "res.partner",
+      "create",
+      [
+        {
+          name: order.customer.name ?? address?.name ?? order.customer.email,
+          email: order.customer.email,
+          ...(address && b.countries ? addressVals(address, b.countries) : {}),
+        },
+      ],
+      {},
+      wctx.signal,
+    );
+    if (typeof created !== "number")
+      throw new SyncError("permanent", "Odoo's res.partner.create returned no id");
+    return created;
+  };
+
+  const writeOne = async (item: WriteItem<"order">, b: Batch, wctx: WriteContext): Promise<WriteResult> => {
+    const order = item.record;
+    const existing = b.existing.find(
+      (o) =>
+        (item.targetId !== null && String(o.id) === item.targetId) ||
+        str(o, "client_order_ref") === item.externalRef,
+    );
+    const state = existing ? str(existing, "state") : undefined;
+    if (existing && state !== "draft" && state !== "sent") {
+      // Confirmed sales are the ERP's now: never rewritten from the shop.
+      return { key: item.key, ok: true, targetId: String(existing.id), action: "unchanged" };
+    }
+    const lines = orderLines(order, b);
+    const partner = await partnerFor(order, b, wctx);
+    let id: number;
+    if (existing) {
+      id = existing.id;
+      await client.execute(
+        "sale.order",
+        "write",
+        [[id], { partner_id: partner, order_line: [[5, 0, 0], ...lines.map((l) => [0, 0, l])] }],
+        {},
+        wctx.signal,
+      );
+    } else {
+      const created = await client.execute(
+        "sale.order",
+        "create",
+        [
+          {
+            partner_id: partner,
+            client_order_ref: item.externalRef,
+            date_order: isoToOdoo(order.placedAt),
+            order_line: lines.map((l) => [0, 0, l]),
+          },
+        ],
+        {},
+        wctx.signal,
+      );
+      if (typeof created !== "number")
+        throw new SyncError("permanent", "Odoo's sale.order.create returned no id");
+      id = created;
+    }
+    const [back] = await client.read("sale.order", [id], ["amount_total", "name"], wctx.signal);
+    const odooTotal = new Big(num(back ?? { id }, "amount_total"));
+    if (odooTotal.minus(order.total).abs().gt("0.01")) {
+      return {
+        key: item.key,
+        ok: false,
+        error: new SyncError(
+          "data",
+          `order ${order.key}: Odoo computes a total of ${odooTotal.toFixed(2)} ${order.currency} but the order says ${order.total}; left as quotation ${str(back ?? { id }, "name") ?? id}`,
+          { system: ctx.name, field: "total" },
+        ),
+      };
+    }
+    await client.execute("sale.order", "action_confirm", [[id]], {}, wctx.signal);
+    return { key: item.key, ok: true, targetId: String(id), action: existing ? "updated" : "created" };
+  };
+
+  return {
+    entity: "order",
+    // Partner lookup, create, read back the total, confirm.
+    callsPerRecord: { create: 4, update: 1 },
+    async findByExternalRef(ref) {
+      const rows = await client.searchRead("sale.order", [["client_order_ref", "=", ref]], ["id"], {
+        limit: 1,
+        order: "id asc",
+      });
+      return rows[0] ? String(rows[0].id) : null;
+    },
+    async upsert(items, wctx) {
+      const skus = [
+        ...new Set([...items.flatMap((i) => i.record.lines.map((l) => l.sku)), SHIPPING_SKU, DISCOUNT_SKU]),
+      ];
+      const targetIds = items.flatMap((i) =>
+        i.targetId && Number.isInteger(Number(i.targetId)) ? [Number(i.targetId)] : [],
+      );
+      const [products, taxes, existing] = await Promise.all([
+        client.searchRead("product.product", [["default_code", "in", skus]], ["default_code"], {
+          signal: wctx.signal,
+        }),
+        loadSaleTaxes(ctx, wctx.signal),
+        client.searchRead(
+          "sale.order",
+          ["|", ["id", "in", targetIds], ["client_order_ref", "in", items.map((i) => i.externalRef)]],
+          ["client_order_ref", "state"],
+          { order: "id asc", signal: wctx.signal },
+        ),
+      ]);
+      const batch: Batch = {
+        products: new Map(
+          products.flatMap((p) =>
+            str(p, "default_code") ? [[String(str(p, "default_code")), p.id] as const] : [],
+          ),
+        ),
+        taxes,
+        existing,
+        countries: null,
+      };
+      const results: WriteResult[] = [];
+      for (const item of items) {
+        try {
+          results.push(await writeOne(item, batch, wctx));
+        } catch (err) {
+          results.push({ key: item.key, ok: false, error: asSyncError(err, ctx.name) });
+        }
+      }
+      return results;
+    },
+  };
+}

@@ -1,0 +1,251 @@
+/**
+ * Every Admin API call goes through `ShopifyClient.request`. It wraps the official
+ * @shopify/admin-api-client, paces itself on Shopify's calculated-cost bucket so the bucket never runs dry
+ * (the goal is zero Throttled answers), retries Throttled answers, and turns every failure into a typed
+ * SyncError.
+ */
+import { createAdminApiClient } from "@shopify/admin-api-client";
+import { parse } from "graphql";
+import { z } from "zod";
+import { SyncError } from "../../core/errors.ts";
+import type { RateLimitState } from "../../ports/connector.ts";
+import type { ShopifyConfig } from "./config.ts";
+import { requestedQueryCost } from "./cost.ts";
+import { shopifySchema } from "./schema.ts";
+
+export interface Timer {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const realTimer: Timer = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+const ThrottleStatus = z.object({
+  maximumAvailable: z.number(),
+  currentlyAvailable: z.number(),
+  restoreRate: z.number(),
+});
+
+const Envelope = z.object({
+  data: z.unknown().optional(),
+  errors: z
+    .union([
+      z.string(),
+      z.record(z.string(), z.unknown()),
+      z.array(
+        z.object({
+          message: z.string(),
+          extensions: z.object({ code: z.string().optional() }).passthrough().optional(),
+          path: z.array(z.union([z.string(), z.number()])).optional(),
+        }),
+      ),
+    ])
+    .optional(),
+  extensions: z
+    .object({
+      cost: z
+        .object({
+          requestedQueryCost: z.number(),
+          actualQueryCost: z.number().nullable(),
+          throttleStatus: ThrottleStatus,
+        })
+        .optional(),
+    })
+    .passthrough()
+    .optional(),
+});
+
+export interface ClientOptions {
+  timer?: Timer;
+  fetchApi?: typeof fetch;
+}
+
+export class ShopifyClient {
+  private readonly api: ReturnType<typeof createAdminApiClient>;
+  private readonly timer: Timer;
+  private bucket: (RateLimitState & { at: number }) | null = null;
+  private readonly costCache = new Map<string, ReturnType<typeof parse>>();
+  calls = 0;
+  throttled = 0;
+
+  constructor(
+    private readonly system: string,
+    private readonly config: ShopifyConfig,
+    opts: ClientOptions = {},
+  ) {
+    this.timer = opts.timer ?? realTimer;
+    const baseFetch = opts.fetchApi ?? fetch;
+    const endpoint = config.endpoint;
+    this.api = createAdminApiClient({
+      storeDomain: config.shop,
+      apiVersion: config.apiVersion,
+      accessToken: config.accessToken,
+      userAgentPrefix: "Passerelle",
+      retries: 0,
+      // The official client always builds https://<shop>/admin/api/...; an emulator or proxy is reached
+      // by rewriting that URL here rather than by forking the client.
+      customFetchApi: endpoint === undefined ? baseFetch : (_url, init) => baseFetch(endpoint, init),
+      // An unknown or retired version is reported by the API itself when called; no console noise here.
+      logger: () => {},
+    });
+  }
+
+  rateLimit(): RateLimitState | undefined {
+    if (this.bucket === null) return undefined;
+    const { at: _at, ...state } = this.bucket;
+    return { ...state, currentlyAvailable: this.estimatedAvailable() };
+  }
+
+  /** Requested cost of a document, as Shopify computes it. */
+  estimateCost(query: string, variables: Record<string, unknown> = {}): number {
+    let doc = this.costCache.get(query);
+    if (doc === undefined) {
+      doc = parse(query);
+      this.costCache.set(query, doc);
+    }
+    return requestedQueryCost(shopifySchema(), doc, variables);
+  }
+
+  private estimatedAvailable(): number {
+    const b = this.bucket;
+    if (b === null) return Number.POSITIVE_INFINITY;
+    const restored = ((this.timer.now() - b.at) / 1000) * b.restoreRatePerSecond;
+    return Math.min(b.maximumAvailable, b.currentlyAvailable + restored);
+  }
+
+  private async pace(cost: number): Promise<void> {
+    const b = this.bucket;
+    if (b === null) return;
+    const deficit = cost - this.estimatedAvailable();
+    if (deficit <= 0 || b.restoreRatePerSecond <= 0) return;
+    await this.timer.sleep(Math.ceil((deficit / b.restoreRatePerSecond) * 1000));
+  }
+
+  /**
+   * Sends one operation and returns its `data`. Throws SyncError: config (401/403), retryable (network,
+   * 5xx), rate_limited (still throttled after the retries), permanent (GraphQL errors).
+   */
+  async request<T>(
+    query: string,
+    variables: Record<string, unknown>,
+    shape: z.ZodType<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const cost = this.estimateCost(query, variables);
+    for (let attempt = 0; ; attempt++) {
+      await this.pace(cost);
+      this.calls += 1;
+      let res: Response;
+      try {
+        res = await this.api.fetch(query, { variables, signal });
+      } catch (err) {
+        throw new SyncError(
+          "retryable",
+          `Shopify is unreachable: ${err instanceof Error ? err.message : String(err)}`,
+          {
+            system: this.system,
+            cause: err,
+          },
+        );
+      }
+      if (res.status === 401 || res.status === 403) {
+        throw new SyncError(
+          "config",
+          `Shopify refused the access token (HTTP ${res.status}); check accessToken and the app's scopes`,
+          {
+            status: res.status,
+            system: this.system,
+          },
+        );
+      }
+      if (res.status === 429 || res.status >= 500 || res.status === 408) {
+        throw new SyncError(
+          res.status === 429 ? "rate_limited" : "retryable",
+          `Shopify answered HTTP ${res.status}`,
+          {
+            status: res.status,
+            system: this.system,
+            retryAfterMs: res.status === 429 ? 1000 : undefined,
+          },
+        );
+      }
+      let body: z.infer<typeof Envelope>;
+      try {
+        body = Envelope.parse(await res.json());
+      } catch (err) {
+        throw new SyncError(
+          res.ok ? "retryable" : "permanent",
+          `Shopify answered HTTP ${res.status} with an unreadable body`,
+          {
+            status: res.status,
+            system: this.system,
+            cause: err,
+          },
+        );
+      }
+      const status = body.extensions?.cost?.throttleStatus;
+      if (status) {
+        this.bucket = {
+          maximumAvailable: status.maximumAvailable,
+          currentlyAvailable: status.currentlyAvailable,
+          restoreRatePerSecond: status.restoreRate,
+          at: this.timer.now(),
+        };
+      }
+      const errors = body.errors;
+      if (Array.isArray(errors) && errors.some((e) => e.extensions?.code === "THROTTLED")) {
+        this.throttled += 1;
+        const waitMs = status
+          ? Math.ceil((Math.max(1, cost - status.currentlyAvailable) / status.restoreRate) * 1000)
+          : 1000;
+        if (attempt >= this.config.maxThrottleRetries) {
+          throw new SyncError("rate_limited", `Shopify throttled the call ${attempt + 1} times`, {
+            system: this.system,
+            retryAfterMs: waitMs,
+          });
+        }
+        await this.timer.sleep(waitMs);
+        continue;
+      }
+      if (!res.ok || errors !== undefined) {
+        throw new SyncError(
+          "permanent",
+          `Shopify rejected the request: ${describe(errors) || `HTTP ${res.status}`}`,
+          {
+            status: res.status,
+            system: this.system,
+            vendorBody: errors,
+          },
+        );
+      }
+      const parsed = shape.safeParse(body.data);
+      if (!parsed.success) {
+        throw new SyncError(
+          "permanent",
+          `Shopify's answer has an unexpected shape: ${parsed.error.message}`,
+          {
+            system: this.system,
+            vendorBody: body.data,
+          },
+        );
+      }
+      return parsed.data;
+    }
+  }
+}
+
+function describe(errors: z.infer<typeof Envelope>["errors"]): string {
+  if (errors === undefined) return "";
+  if (typeof errors === "string") return errors;
+  if (Array.isArray(errors)) return errors.map((e) => e.message).join("; ");
+  return JSON.stringify(errors);
+}
+
+/** A mutation's userErrors, as Shopify reports them. */
+export const UserErrors = z.array(
+  z.object({ field: z.array(z.string()).nullable(), message: z.string(), code: z.string().nullish() }),
+);
+export type UserErrors = z.infer<typeof UserErrors>;

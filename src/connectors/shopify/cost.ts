@@ -1,0 +1,189 @@
+/**
+ * Shopify's requested query cost, computed the documented way: an object costs 1, a scalar or enum 0, a
+ * connection 2 plus its `first`/`last` times the cost of one node, and a mutation field 10. The emulator
+ * charges with it and the client estimates with it before a call, so pacing and charging agree.
+ */
+import {
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLField,
+  type GraphQLSchema,
+  getNamedType,
+  isCompositeType,
+  isInterfaceType,
+  isObjectType,
+  Kind,
+  type SelectionSetNode,
+  valueFromASTUntyped,
+} from "graphql";
+
+export const MUTATION_COST = 10;
+/** Shopify rejects any single query whose requested cost exceeds this. */
+export const SINGLE_QUERY_MAX_COST = 1000;
+
+interface Walk {
+  schema: GraphQLSchema;
+  fragments: Map<string, FragmentDefinitionNode>;
+  variables: Record<string, unknown>;
+}
+
+function fieldsOf(type: GraphQLCompositeType): Record<string, GraphQLField<unknown, unknown>> {
+  return isObjectType(type) || isInterfaceType(type) ? type.getFields() : {};
+}
+
+/** The selected fields, with fragments flattened, each paired with the type it is selected on. */
+function collect(
+  w: Walk,
+  type: GraphQLCompositeType,
+  set: SelectionSetNode | undefined,
+  out: { node: FieldNode; on: GraphQLCompositeType }[] = [],
+): { node: FieldNode; on: GraphQLCompositeType }[] {
+  for (const sel of set?.selections ?? []) {
+    if (sel.kind === Kind.FIELD) out.push({ node: sel, on: type });
+    else if (sel.kind === Kind.INLINE_FRAGMENT) {
+      const cond = sel.typeCondition ? w.schema.getType(sel.typeCondition.name.value) : type;
+      collect(w, cond && isCompositeType(cond) ? cond : type, sel.selectionSet, out);
+    } else {
+      const frag = w.fragments.get(sel.name.value);
+      if (frag === undefined) continue;
+      const cond = w.schema.getType(frag.typeCondition.name.value);
+      collect(w, cond && isCompositeType(cond) ? cond : type, frag.selectionSet, out);
+    }
+  }
+  return out;
+}
+
+function sizeArg(w: Walk, node: FieldNode): number {
+  for (const name of ["first", "last"]) {
+    const arg = node.arguments?.find((a) => a.name.value === name);
+    if (arg === undefined) continue;
+    const v = valueFromASTUntyped(arg.value, w.variables);
+    if (typeof v === "number") return v;
+  }
+  return 0;
+}
+
+function selectionCost(w: Walk, type: GraphQLCompositeType, set: SelectionSetNode | undefined): number {
+  let total = 0;
+  for (const { node, on } of collect(w, type, set)) {
+    const def = fieldsOf(on)[node.name.value];
+    if (def === undefined) continue;
+    total += fieldCost(w, def, node);
+  }
+  return total;
+}
+
+function fieldCost(w: Walk, def: GraphQLField<unknown, unknown>, node: FieldNode): number {
+  const named = getNamedType(def.type);
+  if (!isCompositeType(named)) return 0;
+  if (named.name.endsWith("Connection") && isObjectType(named)) {
+    let perNode = 0;
+    for (const { node: sub, on } of collect(w, named, node.selectionSet)) {
+      const subDef = fieldsOf(on)[sub.name.value];
+      const subType = subDef ? getNamedType(subDef.type) : undefined;
+      if (subType === undefined || !isCompositeType(subType)) continue;
+      if (sub.name.value === "nodes") perNode += 1 + selectionCost(w, subType, sub.selectionSet);
+      // An edge is free; its node is the object being paid for.
+      else if (sub.name.value === "edges") perNode += selectionCost(w, subType, sub.selectionSet);
+    }
+    return 2 + sizeArg(w, node) * perNode;
+  }
+  return 1 + selectionCost(w, named, node.selectionSet);
+}
+
+/** Requested cost of the (single or named) operation in `doc`. */
+export function requestedQueryCost(
+  schema: GraphQLSchema,
+  doc: DocumentNode,
+  variables: Record<string, unknown> = {},
+  operationName?: string,
+): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of doc.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const op = doc.definitions.find(
+    (d) =>
+      d.kind === Kind.OPERATION_DEFINITION &&
+      (operationName === undefined || d.name?.value === operationName),
+  );
+  if (op === undefined || op.kind !== Kind.OPERATION_DEFINITION) return 0;
+  const w: Walk = { schema, fragments, variables };
+  if (op.operation === "mutation") {
+    return (
+      collect(w, schema.getMutationType() ?? schema.getQueryType()!, op.selectionSet).length * MUTATION_COST
+    );
+  }
+  const root = op.operation === "query" ? schema.getQueryType() : schema.getSubscriptionType();
+  return root ? selectionCost(w, root, op.selectionSet) : 0;
+}
+
+/**
+ * Actual cost of an executed query: the same rules as the requested cost, but each connection is charged
+ * for the nodes it returned rather than the `first`/`last` it asked for. Shopify takes the requested cost
+ * before running a query and refunds the difference afterwards.
+ */
+export function actualQueryCost(
+  schema: GraphQLSchema,
+  doc: DocumentNode,
+  data: unknown,
+  variables: Record<string, unknown> = {},
+  operationName?: string,
+): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of doc.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const op = doc.definitions.find(
+    (d) =>
+      d.kind === Kind.OPERATION_DEFINITION &&
+      (operationName === undefined || d.name?.value === operationName),
+  );
+  if (op === undefined || op.kind !== Kind.OPERATION_DEFINITION) return 0;
+  const w: Walk = { schema, fragments, variables };
+  if (op.operation === "mutation") {
+    return (
+      collect(w, schema.getMutationType() ?? schema.getQueryType()!, op.selectionSet).length * MUTATION_COST
+    );
+  }
+  const root = op.operation === "query" ? schema.getQueryType() : schema.getSubscriptionType();
+  return root ? returnedCost(w, root, op.selectionSet, data) : 0;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function returnedCost(
+  w: Walk,
+  type: GraphQLCompositeType,
+  set: SelectionSetNode | undefined,
+  data: unknown,
+): number {
+  if (!isRecord(data)) return 0;
+  let total = 0;
+  for (const { node, on } of collect(w, type, set)) {
+    const def = fieldsOf(on)[node.name.value];
+    if (def === undefined) continue;
+    const named = getNamedType(def.type);
+    if (!isCompositeType(named)) continue;
+    const value = data[node.alias?.value ?? node.name.value];
+    if (value === null || value === undefined) continue;
+    if (named.name.endsWith("Connection") && isObjectType(named) && isRecord(value)) {
+      total += 2;
+      for (const { node: sub, on: subOn } of collect(w, named, node.selectionSet)) {
+        const subDef = fieldsOf(subOn)[sub.name.value];
+        const subType = subDef ? getNamedType(subDef.type) : undefined;
+        if (subType === undefined || !isCompositeType(subType)) continue;
+        const items = value[sub.alias?.value ?? sub.name.value];
+        if (!Array.isArray(items)) continue;
+        for (const item of items) {
+          if (sub.name.value === "nodes") total += 1 + returnedCost(w, subType, sub.selectionSet, item);
+          else if (sub.name.value === "edges") total += returnedCost(w, subType, sub.selectionSet, item);
+        }
+      }
+      continue;
+    }
+    const values = Array.isArray(value) ? value : [value];
+    for (const v of values) total += 1 + returnedCost(w, named, node.selectionSet, v);
+  }
+  return total;
+}

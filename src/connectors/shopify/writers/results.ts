@@ -1,0 +1,57 @@
+/** Helpers that turn Shopify's userErrors into per-record results. */
+import { SyncError } from "../../../core/errors.ts";
+import type { WriteResult } from "../../../ports/connector.ts";
+import type { UserErrors } from "../client.ts";
+
+export function failed(
+  key: string,
+  kind: SyncError["kind"],
+  message: string,
+  system: string,
+  field?: string,
+): WriteResult {
+  return { key, ok: false, error: new SyncError(kind, message, { system, field }) };
+}
+
+export function userErrorResult(key: string, errors: UserErrors, system: string): WriteResult {
+  const first = errors[0];
+  return {
+    key,
+    ok: false,
+    error: new SyncError("permanent", `Shopify refused: ${errors.map((e) => e.message).join("; ")}`, {
+      system,
+      field: first?.field?.join(".") ?? undefined,
+      vendorBody: errors,
+    }),
+  };
+}
+
+/** Index of the input list entry a userError points at, e.g. ["input","quantities","3","quantity"] → 3. */
+export function indexIn(errorField: readonly string[] | null, list: string): number | null {
+  if (errorField === null) return null;
+  const at = errorField.indexOf(list);
+  const n = at >= 0 ? Number(errorField[at + 1]) : Number.NaN;
+  return Number.isInteger(n) ? n : null;
+}
+
+/** Runs a per-item step so one item's thrown SyncError becomes its own result, never its siblings'. */
+export async function perItem(
+  key: string,
+  system: string,
+  step: () => Promise<WriteResult>,
+): Promise<WriteResult> {
+  try {
+    return await step();
+  } catch (err) {
+    if (
+      err instanceof SyncError &&
+      (err.kind === "config" || err.kind === "retryable" || err.kind === "rate_limited")
+    ) {
+      // The system itself is failing: every sibling would fail the same way, so the batch stops here.
+      throw err;
+    }
+    const e =
+      err instanceof SyncError ? err : new SyncError("permanent", String(err), { system, cause: err });
+    return { key, ok: false, error: e };
+  }
+}

@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { SyncError } from "./errors.ts";
+import { isSecretKey, REDACTED, redact, redactString } from "./redact.ts";
+
+describe("redactString", () => {
+  it("replaces every occurrence of every secret, also inside longer text", () => {
+    assert.equal(
+      redactString("token=s3cr3t&again=s3cr3t; pw hunter2", ["s3cr3t", "hunter2"]),
+      `token=${REDACTED}&again=${REDACTED}; pw ${REDACTED}`,
+    );
+  });
+
+  it("replaces the URL-encoded form of a secret", () => {
+    assert.equal(redactString("https://x/?k=a%2Fb%3Dc", ["a/b=c"]), `https://x/?k=${REDACTED}`);
+  });
+
+  it("replaces a secret that contains another one whole", () => {
+    assert.equal(redactString("key abc123", ["abc", "abc123"]), `key ${REDACTED}`);
+  });
+
+  it("ignores empty secrets instead of blanking everything", () => {
+    assert.equal(redactString("hello", [""]), "hello");
+  });
+
+  it("never leaves a secret in the output", () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 4 }), fc.string(), fc.string(), (secret, before, after) => {
+        const out = redactString(`${before}${secret}${after}${secret}`, [secret]);
+        assert.equal(out.includes(secret), false);
+      }),
+    );
+  });
+});
+
+describe("redact", () => {
+  it("blanks credential-named fields at any depth, whatever their value", () => {
+    const input = {
+      connections: { shop: { accessToken: "shpat_1", password: "pw", apiKey: "k", client_secret: "s" } },
+      headers: { Authorization: "Bearer x", "X-Shopify-Access-Token": "y", Accept: "json" },
+    };
+    assert.deepEqual(redact(input, []), {
+      connections: {
+        shop: { accessToken: REDACTED, password: REDACTED, apiKey: REDACTED, client_secret: REDACTED },
+      },
+      headers: { Authorization: REDACTED, "X-Shopify-Access-Token": REDACTED, Accept: "json" },
+    });
+  });
+
+  it("replaces known secrets inside strings of nested arrays and objects, without touching the input", () => {
+    const input = { body: ["error for key sk_live_42", { detail: "sk_live_42 rejected" }], n: 3, ok: true };
+    const out = redact(input, ["sk_live_42"]);
+    assert.deepEqual(out, {
+      body: [`error for key ${REDACTED}`, { detail: `${REDACTED} rejected` }],
+      n: 3,
+      ok: true,
+    });
+    assert.equal(input.body[0], "error for key sk_live_42");
+  });
+
+  it("redacts a plain string", () => {
+    assert.equal(redact("Bearer abc", ["abc"]), `Bearer ${REDACTED}`);
+  });
+
+  it("keeps an error's name, message and details, redacted", () => {
+    const err = new SyncError("config", "login failed with hunter2", {
+      system: "erp",
+      vendorBody: { password: "hunter2" },
+    });
+    assert.deepEqual(redact({ err }, ["hunter2"]), {
+      err: {
+        name: "SyncError",
+        message: `login failed with ${REDACTED}`,
+        stack: err.stack?.split("hunter2").join(REDACTED),
+        kind: "config",
+        details: { system: "erp", vendorBody: { password: REDACTED } },
+      },
+    });
+  });
+
+  it("survives cycles", () => {
+    const loop: Record<string, unknown> = { a: "x" };
+    loop.self = loop;
+    assert.deepEqual(redact(loop, []), { a: "x", self: "[circular]" });
+  });
+
+  it("recognises credential field names and leaves ordinary ones", () => {
+    for (const k of [
+      "password",
+      "passwd",
+      "token",
+      "accessToken",
+      "refresh_token",
+      "secret",
+      "apiKey",
+      "api-key",
+      "authorization",
+      "cookie",
+    ]) {
+      assert.equal(isSecretKey(k), true, k);
+    }
+    for (const k of ["email", "total", "totalTax", "sku", "passengers", "key"])
+      assert.equal(isSecretKey(k), false, k);
+  });
+});

@@ -1,0 +1,16 @@
+import type { EntityName } from "../core/model.ts";
+import type { Connector } from "../ports/connector.ts";
+
+/** A flow resolved from the configuration: connectors created, mapping and filter compiled. */
+export interface Flow {
+  name: string;
+  /** The canonical entity the flow moves (source and target entity are the same canonical entity). */
+  entity: EntityName;
+  source: Connector;
+  target: Connector;
+  /** Compiled flow mapping: canonical record in, canonical record out. */
+  mapping?: { apply(record: unknown): unknown };
+  /** Records for which this returns false are read but not written. */
+  filter?: (record: unknown) => boolean | Promise<boolean>;
+  batchSize: number;
+}

@@ -1,0 +1,228 @@
+/**
+ * The engine against real connectors and emulators: two Odoo databases, orders flowing from one to the
+ * other (the shop → ERP direction without needing a shop), and a real SQLite store.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type OdooFixture, startFixture } from "../connectors/odoo/fixtures.ts";
+import { compileMapping } from "../core/mapping.ts";
+import type { Store } from "../ports/store.ts";
+import { openStore } from "../store/index.ts";
+import { retryFailure } from "./failures.ts";
+import type { Flow } from "./flow.ts";
+import { SyncEngine } from "./sync.ts";
+
+const noSleep = async () => {};
+
+interface Env {
+  a: OdooFixture;
+  b: OdooFixture;
+  store: Store;
+  dir: string;
+  flow: Flow;
+}
+
+async function setup(name: string): Promise<Env> {
+  const a = await startFixture({ orders: 30, seed: 7 });
+  const b = await startFixture({ orders: 0, seed: 7 });
+  const dir = mkdtempSync(join(tmpdir(), "passerelle-engine-"));
+  const store = await openStore(`sqlite:${join(dir, "store.sqlite")}`);
+  await store.migrate();
+  const flow: Flow = {
+    name,
+    entity: "order",
+    source: a.connect({ pageSize: 7 }, "erp-a"),
+    target: b.connect({}, "erp-b"),
+    batchSize: 7,
+  };
+  return { a, b, store, dir, flow };
+}
+
+async function teardown(env: Env): Promise<void> {
+  await env.store.close();
+  await env.a.emu.close();
+  await env.b.emu.close();
+  rmSync(env.dir, { recursive: true, force: true });
+}
+
+function salesIn(fx: OdooFixture): { ref: string; total: number }[] {
+  const ids = fx.emu.data.search("sale.order", [["client_order_ref", "!=", false]], { order: "id asc" });
+  return fx.emu.data
+    .read("sale.order", ids, ["client_order_ref", "amount_total"])
+    .map((r) => ({ ref: String(r.client_order_ref), total: Number(r.amount_total) }));
+}
+
+function sourceOrders(fx: OdooFixture): { ref: string; total: number }[] {
+  const ids = fx.emu.data.search("sale.order", [], { order: "id asc" });
+  return fx.emu.data.read("sale.order", ids, ["name", "client_order_ref", "amount_total"]).map((r) => ({
+    ref: r.client_order_ref ? String(r.client_order_ref) : `erp-a:${r.name}`,
+    total: Number(r.amount_total),
+  }));
+}
+
+describe("sync engine", () => {
+  let env: Env;
+  before(async () => {
+    env = await setup("orders");
+  });
+  after(async () => teardown(env));
+
+  test("a dry run writes nothing and leaves the cursor where it was", async () => {
+    const engine = new SyncEngine(env.store);
+    const lines: string[] = [];
+    const s = await engine.run(env.flow, {
+      dryRun: true,
+      onPlan: (l) => lines.push(l.action),
+      sleep: noSleep,
+    });
+    assert.equal(s.status, "succeeded", s.error?.message);
+    assert.equal(env.b.emu.stats.writes, 0);
+    assert.equal(await env.store.getCursor("orders"), null);
+    assert.equal(s.plan.create.records, sourceOrders(env.a).length);
+    assert.ok(s.plan.create.calls > 0);
+    assert.ok(lines.every((l) => l === "create"));
+  });
+
+  test("an interrupted run resumes; every order arrives exactly once with its total", async () => {
+    const engine = new SyncEngine(env.store);
+    const first = await engine.run(env.flow, { maxPages: 2, sleep: noSleep });
+    assert.equal(first.status, "succeeded", first.error?.message);
+    assert.equal(first.counts.created, 14);
+    const rest = await new SyncEngine(env.store).run(env.flow, { sleep: noSleep });
+    assert.equal(rest.status, "succeeded", rest.error?.message);
+    const expected = sourceOrders(env.a);
+    const got = salesIn(env.b);
+    assert.equal(got.length, expected.length);
+    assert.deepEqual(got.map((g) => g.ref).sort(), expected.map((e) => e.ref).sort());
+    const totals = new Map(expected.map((e) => [e.ref, e.total]));
+    for (const g of got) assert.equal(g.total, totals.get(g.ref), `total of ${g.ref}`);
+  });
+
+  test("a second run with no changes writes nothing", async () => {
+    env.b.emu.resetStats();
+    await env.store.resetCursor("orders"); // re-read everything: the hashes alone must stop the writes
+    const s = await new SyncEngine(env.store).run(env.flow, { sleep: noSleep });
+    assert.equal(s.status, "succeeded");
+    assert.equal(s.counts.created + s.counts.updated, 0);
+    assert.equal(s.counts.skipped, sourceOrders(env.a).length);
+    assert.equal(env.b.emu.stats.writes, 0);
+  });
+
+  test("trace shows the record's lineage across both systems", async () => {
+    const [first] = sourceOrders(env.a);
+    assert.ok(first);
+    const events = await env.store.trace("order", first.ref);
+    assert.ok(events.some((e) => e.kind === "created" && e.system === "erp-b"));
+    const links = await env.store.linksForKey("order", first.ref);
+    assert.deepEqual(links.map((l) => l.system).sort(), ["erp-a", "erp-b"]);
+  });
+});
+
+describe("sync engine under faults", () => {
+  test("a crash after the write but before the commit does not duplicate (intent + lookup)", async () => {
+    const env = await setup("orders-crash");
+    try {
+      let crash = true;
+      const crashing = new Proxy(env.store, {
+        get(target, prop) {
+          if (prop === "commitPage") {
+            return async (page: Parameters<Store["commitPage"]>[0]) => {
+              if (crash && page.links.some((l) => l.system === "erp-b")) {
+                crash = false;
+                throw new Error("process killed between the vendor's answer and the commit");
+              }
+              return target.commitPage(page);
+            };
+          }
+          const value = Reflect.get(target, prop, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const s1 = await new SyncEngine(crashing).run(env.flow, { sleep: noSleep });
+      assert.equal(s1.status, "failed");
+      assert.equal(salesIn(env.b).length, 7, "the first page was written before the crash");
+      const s2 = await new SyncEngine(env.store).run(env.flow, { sleep: noSleep });
+      assert.equal(s2.status, "succeeded", s2.error?.message);
+      const refs = salesIn(env.b).map((s) => s.ref);
+      assert.equal(refs.length, sourceOrders(env.a).length);
+      assert.equal(new Set(refs).size, refs.length, "an order was created twice");
+      assert.equal(s2.counts.created, refs.length - 7);
+      assert.deepEqual(await env.store.pendingIntents("orders-crash"), []);
+    } finally {
+      await teardown(env);
+    }
+  });
+
+  test("a poison record fails alone, lands in the inbox, and an edit + retry fixes it", async () => {
+    const env = await setup("orders-poison");
+    try {
+      // A product only the source knows: the target refuses every order line carrying its SKU.
+      const [order] = env.a.emu.data.search("sale.order", [], { order: "id asc", limit: 1 });
+      assert.ok(order);
+      const [line] = env.a.emu.data.search("sale.order.line", [["order_id", "=", order]], { limit: 1 });
+      assert.ok(line);
+      const tmpl = env.a.emu.data.create("product.template", { name: "Source-only lamp", list_price: 10 });
+      const variant = env.a.emu.data.create("product.product", {
+        product_tmpl_id: tmpl,
+        default_code: "LAMP-X",
+      });
+      env.a.emu.data.write("sale.order.line", [line], { product_id: variant });
+      env.a.emu.touch("sale.order", order);
+
+      const engine = new SyncEngine(env.store);
+      const s = await engine.run(env.flow, { sleep: noSleep });
+      assert.equal(s.status, "partial");
+      assert.equal(s.counts.failed, 1);
+      assert.equal(salesIn(env.b).length, sourceOrders(env.a).length - 1, "siblings were written");
+      const [failure] = await env.store.listFailures({ flow: "orders-poison", status: "open" });
+      assert.ok(failure);
+      assert.equal(failure.errorKind, "permanent", failure.errorMessage);
+      assert.match(failure.errorMessage, /LAMP-X/);
+      assert.ok(failure.sourcePayload, "the source payload is kept");
+
+      // Edit: replace the unknown SKU by one the target has, keeping the money right.
+      const mapped = failure.mappedPayload as { lines: { sku: string }[] };
+      const known = env.b.skus.find((k) => k.sku !== "LAMP-X");
+      assert.ok(known);
+      const edited = structuredClone(mapped);
+      for (const l of edited.lines) if (l.sku === "LAMP-X") l.sku = known.sku;
+      await env.store.updateFailure(failure.id, { mappedPayload: edited });
+      const reloaded = await env.store.getFailure(failure.id);
+      assert.ok(reloaded);
+      const outcome = await retryFailure(engine, env.store, env.flow, reloaded, { sleep: noSleep });
+      // Changing the SKU changes nothing in the money, so the order is accepted as it stands.
+      assert.equal(outcome.ok, true, outcome.message ?? "");
+      assert.equal(outcome.action, "created");
+      assert.equal((await env.store.getFailure(failure.id))?.status, "resolved");
+      assert.equal(salesIn(env.b).length, sourceOrders(env.a).length);
+      const events = await env.store.trace("order", failure.key);
+      assert.deepEqual(
+        events.map((e) => e.kind).filter((k) => k !== "intent"),
+        ["failed", "retried", "created", "resolved"].filter((k) => events.some((e) => e.kind === k)),
+      );
+      assert.ok(events.some((e) => e.kind === "retried"));
+    } finally {
+      await teardown(env);
+    }
+  });
+
+  test("an order whose total does not add up is held, not written", async () => {
+    const env = await setup("orders-held");
+    try {
+      env.flow.mapping = compileMapping(
+        { total: { expr: "$string($number(total) + 1)" } },
+        { path: "flows.orders-held.mapping" },
+      );
+      const s = await new SyncEngine(env.store).run(env.flow, { sleep: noSleep });
+      assert.equal(s.counts.held, sourceOrders(env.a).length);
+      assert.equal(salesIn(env.b).length, 0);
+      const failures = await env.store.listFailures({ flow: "orders-held" });
+      assert.ok(failures.every((f) => f.errorKind === "hold" && /total/i.test(f.errorMessage)));
+    } finally {
+      await teardown(env);
+    }
+  });
+});

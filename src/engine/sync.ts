@@ -1,0 +1,545 @@
+/**
+ * Runs a flow: read → map → plan → write → bind, one source page at a time.
+ *
+ * Each page ends in one store transaction that commits, together, the links of every record written, the
+ * per-record events, the failed records, and the cursor just past the page. A crash anywhere before that
+ * commit leaves the cursor where it was, so the page is read again; records already written are then found
+ * by their link (skipped when unchanged) or, for creates interrupted between the vendor's answer and the
+ * commit, by the intent recorded before the call and `findByExternalRef` — never by creating again.
+ *
+ * A record that fails does not hold the cursor back: it is committed to the failed-records inbox in the same
+ * transaction as the cursor that moves past it, with its source and mapped payloads, and is retried from
+ * there. Holding the cursor instead would let one poison record stop every later change of its flow.
+ */
+import { compareCursors, minTimestamp } from "../core/cursor.ts";
+import { asSyncError, SyncError } from "../core/errors.ts";
+import { contentHash } from "../core/hash.ts";
+import { type Canonical, type EntityName, type Order, SCHEMAS } from "../core/model.ts";
+import { orderTotalCheck } from "../core/money.ts";
+import {
+  type Cursor,
+  type Stream,
+  streamOf,
+  type WriteContext,
+  type WriteItem,
+  type WriteResult,
+  type Writer,
+  writerOf,
+} from "../ports/connector.ts";
+import type {
+  Intent,
+  Link,
+  NewFailure,
+  PageCommit,
+  RunCounts,
+  RunStatus,
+  Store,
+  SyncEvent,
+} from "../ports/store.ts";
+import type { Flow } from "./flow.ts";
+import { type RetryPolicy, type Sleep, withRetry } from "./retry.ts";
+
+export type PlanAction = "create" | "update" | "skip" | "error" | "hold" | "filtered";
+
+export interface PlanLine {
+  key: string;
+  action: PlanAction;
+  sourceId: string;
+  targetId: string | null;
+  /** Vendor calls the action needs. */
+  calls: number;
+  reason?: string;
+}
+
+export interface Progress {
+  flow: string;
+  read: number;
+  created: number;
+  updated: number;
+  skipped: number;
+  failed: number;
+}
+
+export interface SyncOptions {
+  dryRun?: boolean;
+  /** Called with every planned record (dry runs and real runs alike). */
+  onPlan?: (line: PlanLine) => void;
+  onProgress?: (p: Progress) => void;
+  now?: () => Date;
+  retry?: RetryPolicy;
+  sleep?: Sleep;
+  /** Stop after this many pages (the rest is read on the next run). */
+  maxPages?: number;
+}
+
+export interface RunSummary {
+  runId: number;
+  flow: string;
+  mode: "sync" | "plan";
+  status: RunStatus;
+  counts: RunCounts & { held: number; filtered: number };
+  /** Per action, for dry runs: how many records and vendor calls. */
+  plan: Record<PlanAction, { records: number; calls: number }>;
+  error: SyncError | null;
+  durationMs: number;
+}
+
+/** One record ready to be planned: read from the source and mapped, or an error saying why not. */
+export interface Prepared {
+  key: string;
+  sourceId: string;
+  updatedAt: string;
+  native: unknown;
+  /** Canonical, as read from the source. */
+  canonical: Canonical | null;
+  /** Canonical, after the flow mapping: what the target receives. */
+  mapped: Canonical | null;
+  filtered: boolean;
+  error: SyncError | null;
+}
+
+function emptyPlan(): RunSummary["plan"] {
+  return {
+    create: { records: 0, calls: 0 },
+    update: { records: 0, calls: 0 },
+    skip: { records: 0, calls: 0 },
+    error: { records: 0, calls: 0 },
+    hold: { records: 0, calls: 0 },
+    filtered: { records: 0, calls: 0 },
+  };
+}
+
+function validate(entity: EntityName, value: unknown, stage: string): Canonical {
+  const parsed = SCHEMAS[entity].safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.slice(0, 5).map((i) => {
+    const path = i.path.join(".") || "(record)";
+    return `${path}: ${i.message}`;
+  });
+  const first = parsed.error.issues[0];
+  throw new SyncError("data", `${stage} ${entity} is not valid: ${issues.join("; ")}`, {
+    field: first ? first.path.join(".") : undefined,
+  });
+}
+
+function keyOf(native: unknown, stream: Stream): string {
+  return `${stream.entity}#${stream.idOf(native)}`;
+}
+
+/** Reads and maps one native record; never throws. */
+export async function prepare(flow: Flow, stream: Stream, native: unknown): Promise<Prepared> {
+  const sourceId = stream.idOf(native);
+  const base = { sourceId, updatedAt: stream.updatedAtOf(native), native, filtered: false };
+  let canonical: Canonical | null = null;
+  try {
+    canonical = validate(flow.entity, await stream.toCanonical(native), `${flow.source.name}`);
+    const mapped = flow.mapping
+      ? validate(
+          flow.entity,
+          await flow.mapping.apply(structuredClone(canonical)),
+          `flow ${flow.name}: mapped`,
+        )
+      : canonical;
+    const filtered = flow.filter ? !(await flow.filter(mapped)) : false;
+    return { ...base, key: canonical.key, canonical, mapped, filtered, error: null };
+  } catch (e) {
+    const err =
+      e instanceof SyncError ? e : new SyncError("data", e instanceof Error ? e.message : String(e));
+    return { ...base, key: canonical?.key ?? keyOf(native, stream), canonical, mapped: null, error: err };
+  }
+}
+
+/** Why an order must not be written as it is, or null. */
+function holdReason(entity: EntityName, record: Canonical): string | null {
+  if (entity !== "order") return null;
+  const check = orderTotalCheck(record as Order);
+  return check.ok ? null : check.reason;
+}
+
+interface Bucket {
+  item: WriteItem;
+  prepared: Prepared;
+  hash: string;
+  action: "create" | "update";
+  intentId: number | null;
+}
+
+export class SyncEngine {
+  private readonly pendingIntents = new Map<string, Map<string, Intent>>();
+
+  constructor(private readonly store: Store) {}
+
+  private writeContext(flow: Flow): WriteContext {
+    const cache = new Map<string, string | null>();
+    return {
+      resolve: async (entity, key) => {
+        const k = `${entity}\u0000${key}`;
+        if (!cache.has(k)) {
+          const links = await this.store.getLinks(entity, flow.target.name, [key]);
+          cache.set(k, links.get(key)?.externalId ?? null);
+        }
+        return cache.get(k) ?? null;
+      },
+    };
+  }
+
+  private async intentsFor(flow: Flow): Promise<Map<string, Intent>> {
+    let m = this.pendingIntents.get(flow.name);
+    if (!m) {
+      m = new Map((await this.store.pendingIntents(flow.name)).map((i) => [i.key, i]));
+      this.pendingIntents.set(flow.name, m);
+    }
+    return m;
+  }
+
+  /**
+   * Plans and (unless dry) writes a batch of prepared records, and returns what the page commit needs.
+   * Shared by the sync loop and by retries of failed records.
+   */
+  async apply(
+    flow: Flow,
+    batch: Prepared[],
+    opts: SyncOptions & { runId: number; summary: RunSummary },
+  ): Promise<Omit<PageCommit, "flow" | "runId" | "cursor">> {
+    const { summary } = opts;
+    const writer = writerOf(flow.target, flow.entity);
+    if (!writer) {
+      throw new SyncError(
+        "config",
+        `${flow.target.name} (${flow.target.kind}) cannot write ${flow.entity} records`,
+        {
+          system: flow.target.name,
+        },
+      );
+    }
+    const events: PageCommit["events"] = [];
+    const failures: NewFailure[] = [];
+    const links: PageCommit["links"] = [];
+    const resolvedKeys: string[] = [];
+    const completedIntents: number[] = [];
+    const counts: Partial<RunCounts> = { read: 0, created: 0, updated: 0, skipped: 0, failed: 0, calls: 0 };
+    const planned = (p: Prepared, action: PlanAction, targetId: string | null, reason?: string) => {
+      const calls =
+        action === "create"
+          ? writer.callsPerRecord.create
+          : action === "update"
+            ? writer.callsPerRecord.update
+            : 0;
+      summary.plan[action].records++;
+      summary.plan[action].calls += calls;
+      opts.onPlan?.({
+        key: p.key,
+        action,
+        sourceId: p.sourceId,
+        targetId,
+        calls,
+        ...(reason ? { reason } : {}),
+      });
+    };
+    const fail = (p: Prepared, err: SyncError, kind?: string) => {
+      counts.failed = (counts.failed ?? 0) + 1;
+      failures.push({
+        flow: flow.name,
+        entity: flow.entity,
+        key: p.key,
+        sourceSystem: flow.source.name,
+        sourceId: p.sourceId,
+        sourcePayload: p.native,
+        mappedPayload: p.mapped,
+        errorKind: kind ?? err.kind,
+        errorMessage: err.message,
+        errorDetail: err.toJSON(),
+      });
+      events.push({
+        entity: flow.entity,
+        key: p.key,
+        system: kind === "hold" ? flow.target.name : (err.details.system ?? flow.target.name),
+        externalId: null,
+        kind: kind === "hold" ? "held" : "failed",
+        message: err.message,
+        detail: { errorKind: kind ?? err.kind, status: err.details.status ?? null },
+      });
+    };
+
+    // Last occurrence wins when a page holds the same key twice (a record changed while we paged).
+    const byKey = new Map<string, Prepared>();
+    for (const p of batch) byKey.set(p.key, p);
+    const ready = [...byKey.values()];
+    counts.read = batch.length;
+
+    // Bind the source side: the record's id in the system it came from (used to resolve references later).
+    for (const p of ready) {
+      if (!p.canonical) continue;
+      links.push({
+        entity: flow.entity,
+        key: p.key,
+        system: flow.source.name,
+        externalId: p.sourceId,
+        lastHash: contentHash(flow.entity, p.canonical),
+        version: p.updatedAt,
+      });
+    }
+
+    const targetLinks: Map<string, Link> = await this.store.getLinks(
+      flow.entity,
+      flow.target.name,
+      ready.filter((p) => p.mapped).map((p) => p.key),
+    );
+    const intents = await this.intentsFor(flow);
+    const buckets: Bucket[] = [];
+    for (const p of ready) {
+      if (p.error || !p.mapped) {
+        planned(p, "error", null, p.error?.message);
+        if (!opts.dryRun) fail(p, p.error ?? new SyncError("data", "record could not be mapped"));
+        continue;
+      }
+      if (p.filtered) {
+        planned(p, "filtered", null);
+        counts.skipped = (counts.skipped ?? 0) + 1;
+        summary.counts.filtered++;
+        continue;
+      }
+      const link = targetLinks.get(p.key);
+      const hash = contentHash(flow.entity, p.mapped);
+      if (link && link.lastHash === hash) {
+        planned(p, "skip", link.externalId);
+        counts.skipped = (counts.skipped ?? 0) + 1;
+        continue;
+      }
+      const hold = holdReason(flow.entity, p.mapped);
+      if (hold) {
+        planned(p, "hold", link?.externalId ?? null, hold);
+        summary.counts.held++;
+        if (!opts.dryRun) fail(p, new SyncError("data", hold, { system: flow.target.name }), "hold");
+        continue;
+      }
+      const action = link ? "update" : "create";
+      planned(p, action, link?.externalId ?? null);
+      buckets.push({
+        item: { key: p.key, record: p.mapped, targetId: link?.externalId ?? null, externalRef: p.key },
+        prepared: p,
+        hash,
+        action,
+        intentId: null,
+      });
+    }
+
+    if (opts.dryRun || buckets.length === 0) {
+      return { links: opts.dryRun ? [] : links, events, failures, resolvedKeys, completedIntents, counts };
+    }
+
+    // A create interrupted by a crash may have happened in the target: look before creating again.
+    for (const b of buckets) {
+      const pending = b.action === "create" ? intents.get(b.item.key) : undefined;
+      if (!pending) continue;
+      const found = await withRetry(() => writer.findByExternalRef(b.item.externalRef, b.item.record), {
+        system: flow.target.name,
+        ...(opts.retry ? { policy: opts.retry } : {}),
+        ...(opts.sleep ? { sleep: opts.sleep } : {}),
+      });
+      completedIntents.push(pending.id);
+      intents.delete(b.item.key);
+      if (found) {
+        b.item.targetId = found;
+        b.action = "update";
+        events.push({
+          entity: flow.entity,
+          key: b.item.key,
+          system: flow.target.name,
+          externalId: found,
+          kind: "intent",
+          message: "found a document written before an interruption; updating it instead of creating",
+          detail: { externalRef: b.item.externalRef },
+        });
+      }
+    }
+    const creates = buckets.filter((b) => b.action === "create");
+    if (creates.length > 0) {
+      const recorded = await this.store.recordIntents(
+        creates.map((b) => ({
+          flow: flow.name,
+          entity: flow.entity,
+          key: b.item.key,
+          system: flow.target.name,
+          externalRef: b.item.externalRef,
+        })),
+      );
+      const ids = new Map(recorded.map((i) => [i.key, i.id]));
+      for (const b of creates) b.intentId = ids.get(b.item.key) ?? null;
+    }
+
+    const results = await this.writeWithRetries(flow, writer, buckets, opts);
+    for (const b of buckets) {
+      const r = results.get(b.item.key);
+      const p = b.prepared;
+      if (!r) {
+        fail(p, new SyncError("permanent", `${flow.target.name} returned no result for ${p.key}`));
+        continue;
+      }
+      if (r.ok) {
+        if (b.intentId !== null) completedIntents.push(b.intentId);
+        links.push({
+          entity: flow.entity,
+          key: p.key,
+          system: flow.target.name,
+          externalId: r.targetId,
+          lastHash: b.hash,
+          version: p.updatedAt,
+        });
+        resolvedKeys.push(p.key);
+        const kind: SyncEvent["kind"] =
+          r.action === "created" ? "created" : r.action === "updated" ? "updated" : "skipped";
+        if (kind === "created") counts.created = (counts.created ?? 0) + 1;
+        else if (kind === "updated") counts.updated = (counts.updated ?? 0) + 1;
+        else counts.skipped = (counts.skipped ?? 0) + 1;
+        events.push({
+          entity: flow.entity,
+          key: p.key,
+          system: flow.target.name,
+          externalId: r.targetId,
+          kind,
+          message: null,
+          detail: { hash: b.hash, sourceSystem: flow.source.name, sourceId: p.sourceId },
+        });
+      } else {
+        // A retryable failure may have been applied by the vendor (the answer was lost): keep its intent
+        // pending so the next attempt looks before it creates.
+        if (b.intentId !== null && !r.error.retryable) completedIntents.push(b.intentId);
+        fail(p, r.error);
+      }
+    }
+    return { links, events, failures, resolvedKeys, completedIntents, counts };
+  }
+
+  /** Writes the buckets; records that fail with a retryable error are retried with backoff, alone. */
+  private async writeWithRetries(
+    flow: Flow,
+    writer: Writer,
+    buckets: Bucket[],
+    opts: SyncOptions,
+  ): Promise<Map<string, WriteResult>> {
+    const ctx = this.writeContext(flow);
+    const results = new Map<string, WriteResult>();
+    const retryOpts = {
+      system: flow.target.name,
+      ...(opts.retry ? { policy: opts.retry } : {}),
+      ...(opts.sleep ? { sleep: opts.sleep } : {}),
+    };
+    let todo = buckets.map((b) => b.item);
+    const attempts = opts.retry?.attempts ?? 3;
+    for (let attempt = 1; todo.length > 0; attempt++) {
+      const batch = todo;
+      const out = await withRetry(() => writer.upsert(batch, ctx), retryOpts);
+      todo = [];
+      for (const r of out) {
+        results.set(r.key, r);
+        if (!r.ok && r.error.retryable && attempt < attempts) {
+          const b = batch.find((i) => i.key === r.key);
+          if (b) {
+            // The first try may have been applied: look it up before trying again.
+            if (!b.targetId)
+              b.targetId = await withRetry(
+                () => writer.findByExternalRef(b.externalRef, b.record),
+                retryOpts,
+              );
+            todo.push(b);
+          }
+        }
+      }
+      if (todo.length > 0)
+        await (opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(100 * 2 ** attempt);
+    }
+    return results;
+  }
+
+  /** Runs one flow from its cursor to the end of the source (or `maxPages`). */
+  async run(flow: Flow, opts: SyncOptions = {}): Promise<RunSummary> {
+    const stream = streamOf(flow.source, flow.entity);
+    if (!stream) {
+      throw new SyncError(
+        "config",
+        `${flow.source.name} (${flow.source.kind}) cannot read ${flow.entity} records`,
+        {
+          system: flow.source.name,
+        },
+      );
+    }
+    const mode = opts.dryRun ? "plan" : "sync";
+    const run = await this.store.startRun(flow.name, mode);
+    const summary: RunSummary = {
+      runId: run.id,
+      flow: flow.name,
+      mode,
+      status: "running",
+      counts: { read: 0, created: 0, updated: 0, skipped: 0, failed: 0, calls: 0, held: 0, filtered: 0 },
+      plan: emptyPlan(),
+      error: null,
+      durationMs: 0,
+    };
+    const started = performance.now();
+    // Vendor calls actually made (reads, lookups, writes, retries), not the plan's estimate.
+    const callsSoFar = () =>
+      flow.source.stats().calls + (flow.target === flow.source ? 0 : flow.target.stats().calls);
+    let calls = callsSoFar();
+    const now = opts.now ?? (() => new Date());
+    const signpost = now().toISOString();
+    let cursor: Cursor | null = await this.store.getCursor(flow.name);
+    const progress = (): void =>
+      opts.onProgress?.({
+        flow: flow.name,
+        read: summary.counts.read,
+        created: summary.counts.created,
+        updated: summary.counts.updated,
+        skipped: summary.counts.skipped,
+        failed: summary.counts.failed,
+      });
+    try {
+      let pages = 0;
+      for await (const page of stream.list({ since: cursor, signpost, pageSize: flow.batchSize })) {
+        const fresh =
+          stream.sorted && cursor ? page.filter((n) => this.after(stream, n, cursor as Cursor)) : page;
+        const prepared = await Promise.all(fresh.map((n) => prepare(flow, stream, n)));
+        const result = await this.apply(flow, prepared, { ...opts, runId: run.id, summary });
+        const callsNow = callsSoFar();
+        result.counts.calls = callsNow - calls;
+        calls = callsNow;
+        let next: Cursor | undefined;
+        const last = page[page.length - 1];
+        if (stream.sorted && last !== undefined) {
+          const lastCursor = { updatedAt: stream.updatedAtOf(last), id: stream.idOf(last) };
+          // Never past the sync's start: a record changed while we read is read again next time.
+          next =
+            minTimestamp(lastCursor.updatedAt, signpost) === lastCursor.updatedAt
+              ? lastCursor
+              : { updatedAt: signpost, id: "" };
+        }
+        if (!opts.dryRun) {
+          await this.store.commitPage({
+            flow: flow.name,
+            runId: run.id,
+            ...(next ? { cursor: next } : {}),
+            ...result,
+          });
+        }
+        if (next) cursor = next;
+        for (const k of ["read", "created", "updated", "skipped", "failed", "calls"] as const) {
+          summary.counts[k] += result.counts[k] ?? 0;
+        }
+        progress();
+        if (opts.maxPages !== undefined && ++pages >= opts.maxPages) break;
+      }
+      summary.status = summary.counts.failed > 0 ? "partial" : "succeeded";
+    } catch (e) {
+      summary.error = asSyncError(e, flow.source.name);
+      summary.status = "failed";
+    }
+    summary.counts.calls += callsSoFar() - calls;
+    summary.durationMs = Math.round(performance.now() - started);
+    await this.store.finishRun(run.id, summary.status, summary.error?.message ?? null);
+    return summary;
+  }
+
+  private after(stream: Stream, native: unknown, cursor: Cursor): boolean {
+    return compareCursors({ updatedAt: stream.updatedAtOf(native), id: stream.idOf(native) }, cursor) > 0;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Opens what every command needs from a configuration file: the store, one connector per connection, and
+ * the flows resolved against them. Nothing here holds sync logic; that lives in the engine.
+ */
+import jsonata from "jsonata";
+import type { Logger } from "pino";
+import { loadConfig } from "../config/load.ts";
+import type { PasserelleConfig } from "../config/schema.ts";
+import { connectorDefinitions } from "../connectors/index.ts";
+import { SyncError } from "../core/errors.ts";
+import { compileMapping } from "../core/mapping.ts";
+import type { EntityName } from "../core/model.ts";
+import type { Flow } from "../engine/flow.ts";
+import { SyncEngine } from "../engine/sync.ts";
+import type { Connector, ConnectorDefinition } from "../ports/connector.ts";
+import type { Store } from "../ports/store.ts";
+import { openStore } from "../store/index.ts";
+import { createLogger } from "./logger.ts";
+
+export interface Context {
+  configPath: string;
+  config: PasserelleConfig;
+  secrets: string[];
+  warnings: string[];
+  store: Store;
+  connectors: Map<string, Connector>;
+  engine: SyncEngine;
+  logger: Logger;
+  flow(name: string): Flow;
+  flowNames(): string[];
+  close(): Promise<void>;
+}
+
+export function definitionFor(kind: string): ConnectorDefinition {
+  const def = connectorDefinitions.find((d) => d.kind === kind);
+  if (!def) {
+    throw new SyncError(
+      "config",
+      `unknown connector type ${JSON.stringify(kind)}; known: ${connectorDefinitions.map((d) => d.kind).join(", ")}`,
+    );
+  }
+  return def;
+}
+
+export async function openContext(configPath: string, opts: { storeUrl?: string } = {}): Promise<Context> {
+  const { config, secrets, warnings } = await loadConfig(configPath, connectorDefinitions);
+  const logger = createLogger(secrets);
+  const store = await openStore(opts.storeUrl ?? config.store.url);
+  await store.migrate();
+  const connectors = new Map<string, Connector>();
+  for (const [name, conn] of Object.entries(config.connections)) {
+    const { type, ...settings } = conn as { type: string } & Record<string, unknown>;
+    const def = definitionFor(type);
+    connectors.set(name, def.create(name, def.configSchema.parse(settings)));
+  }
+  const flows = new Map<string, Flow>();
+  const build = (name: string): Flow => {
+    const spec = config.flows[name];
+    if (!spec) {
+      throw new SyncError(
+        "config",
+        `no flow named ${JSON.stringify(name)} in ${configPath}; flows: ${Object.keys(config.flows).join(", ") || "(none)"}`,
+      );
+    }
+    const source = connectors.get(spec.source.connection);
+    const target = connectors.get(spec.target.connection);
+    if (!source || !target) throw new SyncError("config", `flow ${name}: connection missing`);
+    const flow: Flow = {
+      name,
+      entity: spec.source.entity as EntityName,
+      source,
+      target,
+      batchSize: spec.batchSize,
+    };
+    if (spec.mapping && Object.keys(spec.mapping).length > 0) {
+      flow.mapping = compileMapping(spec.mapping, { path: `flows.${name}.mapping` });
+    }
+    if (spec.filter) {
+      const expr = jsonata(spec.filter);
+      flow.filter = async (record) => Boolean(await expr.evaluate(record));
+    }
+    return flow;
+  };
+  return {
+    configPath,
+    config,
+    secrets,
+    warnings,
+    store,
+    connectors,
+    engine: new SyncEngine(store),
+    logger,
+    flow(name) {
+      let f = flows.get(name);
+      if (!f) {
+        f = build(name);
+        flows.set(name, f);
+      }
+      return f;
+    },
+    flowNames: () => Object.keys(config.flows),
+    async close() {
+      for (const c of connectors.values()) await c.close();
+      await store.close();
+    },
+  };
+}

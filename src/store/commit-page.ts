@@ -1,0 +1,243 @@
+/**
+ * One page of a sync, committed in one transaction: either every link, the cursor, the lineage and the
+ * failures of the page are stored, or none are. Work is done in multi-row statements (no per-record
+ * round trips), except updates of repeated failures, which are rare.
+ */
+import type { Transaction } from "kysely";
+import type { Link, NewFailure, PageCommit, RunCounts } from "../ports/store.ts";
+import { named } from "./errors.ts";
+import { chunks, toJson } from "./rows.ts";
+import type { Database, NewSyncEventRow } from "./schema.ts";
+
+const COUNTERS = ["read", "created", "updated", "skipped", "failed", "calls"] as const;
+const LIVE = ["open", "retrying"] as const;
+
+type Trx = Transaction<Database>;
+
+export async function commitPageIn(trx: Trx, page: PageCommit, now: string): Promise<void> {
+  // The run update goes first because it always writes: a SQLite transaction that starts by writing
+  // takes the write lock at once (waiting busy_timeout), instead of failing later on a lock upgrade.
+  await bumpCounts(trx, page.runId, page.counts);
+  await upsertLinks(trx, page.links, now);
+  if (page.cursor) {
+    const { updatedAt, id } = page.cursor;
+    await named("commitPage: upsert cursors", () =>
+      trx
+        .insertInto("cursors")
+        .values({ flow: page.flow, updated_at_cursor: updatedAt, id_cursor: id, committed_at: now })
+        .onConflict((oc) =>
+          oc.column("flow").doUpdateSet({ updated_at_cursor: updatedAt, id_cursor: id, committed_at: now }),
+        )
+        .execute(),
+    );
+  }
+  const events: NewSyncEventRow[] = page.events.map((e) => ({
+    run_id: page.runId,
+    flow: page.flow,
+    entity: e.entity,
+    key: e.key,
+    system: e.system,
+    external_id: e.externalId,
+    kind: e.kind,
+    message: e.message,
+    detail: toJson(e.detail),
+    at: now,
+  }));
+  // Resolve before recording new failures: a key that both succeeded and failed on one page stays visible.
+  events.push(...(await resolve(trx, page.flow, page.runId, page.resolvedKeys, now)));
+  await insertEvents(trx, "commitPage", events);
+  await recordFailures(trx, page.failures, now);
+  for (const ids of chunks(page.completedIntents)) {
+    await named("commitPage: complete intents", () =>
+      trx
+        .updateTable("intents")
+        .set({ completed_at: now })
+        .where("id", "in", ids)
+        .where("completed_at", "is", null)
+        .execute(),
+    );
+  }
+}
+
+async function bumpCounts(trx: Trx, runId: number, counts: Partial<RunCounts>): Promise<void> {
+  for (const name of COUNTERS) {
+    const n = counts[name];
+    if (n !== undefined && !(Number.isInteger(n) && n >= 0)) {
+      throw new Error(`commitPage: counts.${name} must be a non-negative integer, got ${String(n)}`);
+    }
+  }
+  const result = await named("commitPage: update runs", () =>
+    trx
+      .updateTable("runs")
+      .set((eb) => ({
+        read: eb("read", "+", counts.read ?? 0),
+        created: eb("created", "+", counts.created ?? 0),
+        updated: eb("updated", "+", counts.updated ?? 0),
+        skipped: eb("skipped", "+", counts.skipped ?? 0),
+        failed: eb("failed", "+", counts.failed ?? 0),
+        calls: eb("calls", "+", counts.calls ?? 0),
+      }))
+      .where("id", "=", runId)
+      .executeTakeFirst(),
+  );
+  if (result.numUpdatedRows === 0n) {
+    throw new Error(`commitPage: run ${runId} does not exist (start it with startRun first)`);
+  }
+}
+
+async function upsertLinks(trx: Trx, links: PageCommit["links"], now: string): Promise<void> {
+  // PostgreSQL refuses a statement that upserts the same row twice; the last link for a record wins.
+  const unique = new Map<string, Omit<Link, "updatedAt">>();
+  for (const l of links) unique.set(`${l.entity}\u0000${l.key}\u0000${l.system}`, l);
+  for (const batch of chunks([...unique.values()])) {
+    await named("commitPage: upsert links", () =>
+      trx
+        .insertInto("links")
+        .values(
+          batch.map((l) => ({
+            entity: l.entity,
+            key: l.key,
+            system: l.system,
+            external_id: l.externalId,
+            last_hash: l.lastHash,
+            version: l.version,
+            updated_at: now,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(["entity", "key", "system"]).doUpdateSet((eb) => ({
+            external_id: eb.ref("excluded.external_id"),
+            last_hash: eb.ref("excluded.last_hash"),
+            version: eb.ref("excluded.version"),
+            updated_at: eb.ref("excluded.updated_at"),
+          })),
+        )
+        .execute(),
+    );
+  }
+}
+
+export async function insertEvents(trx: Trx, operation: string, events: NewSyncEventRow[]): Promise<void> {
+  for (const batch of chunks(events)) {
+    await named(`${operation}: insert sync_events`, () =>
+      trx.insertInto("sync_events").values(batch).execute(),
+    );
+  }
+}
+
+async function resolve(
+  trx: Trx,
+  flow: string,
+  runId: number,
+  keys: string[],
+  now: string,
+): Promise<NewSyncEventRow[]> {
+  const events: NewSyncEventRow[] = [];
+  for (const batch of chunks([...new Set(keys)])) {
+    const rows = await named("commitPage: resolve failed_records", () =>
+      trx
+        .updateTable("failed_records")
+        .set({ status: "resolved" })
+        .where("flow", "=", flow)
+        .where("key", "in", batch)
+        .where("status", "in", LIVE)
+        .returning(["id", "entity", "key", "source_system", "source_id", "attempts"])
+        .execute(),
+    );
+    for (const r of rows) {
+      events.push({
+        run_id: runId,
+        flow,
+        entity: r.entity,
+        key: r.key,
+        system: r.source_system,
+        external_id: r.source_id,
+        kind: "resolved",
+        message: `failure #${r.id} resolved after ${r.attempts} attempt(s)`,
+        detail: toJson({ failureId: Number(r.id), attempts: r.attempts }),
+        at: now,
+      });
+    }
+  }
+  return events;
+}
+
+async function recordFailures(trx: Trx, failures: NewFailure[], now: string): Promise<void> {
+  if (failures.length === 0) return;
+  const flows = new Map<string, Map<string, { last: NewFailure; count: number }>>();
+  for (const f of failures) {
+    const byKey = flows.get(f.flow) ?? new Map<string, { last: NewFailure; count: number }>();
+    flows.set(f.flow, byKey);
+    const seen = byKey.get(f.key);
+    byKey.set(f.key, { last: f, count: (seen?.count ?? 0) + 1 });
+  }
+  for (const [flow, byKey] of flows) {
+    const live = new Map<string, number>();
+    for (const keys of chunks([...byKey.keys()])) {
+      const rows = await named("commitPage: find live failed_records", () =>
+        trx
+          .selectFrom("failed_records")
+          .select(["id", "key"])
+          .where("flow", "=", flow)
+          .where("key", "in", keys)
+          .where("status", "in", LIVE)
+          .execute(),
+      );
+      for (const r of rows) live.set(r.key, Number(r.id));
+    }
+    const fresh: NewFailure[] = [];
+    for (const [key, { last, count }] of byKey) {
+      const id = live.get(key);
+      if (id === undefined) {
+        fresh.push(last);
+        continue;
+      }
+      // A failed retry reopens the failure: "retrying" only lasts while a retry is in flight.
+      await named("commitPage: update failed_records", () =>
+        trx
+          .updateTable("failed_records")
+          .set((eb) => ({
+            attempts: eb("attempts", "+", count),
+            status: "open",
+            entity: last.entity,
+            source_system: last.sourceSystem,
+            source_id: last.sourceId,
+            source_payload: toJson(last.sourcePayload),
+            mapped_payload: toJson(last.mappedPayload),
+            error_kind: last.errorKind,
+            error_message: last.errorMessage,
+            error_detail: toJson(last.errorDetail),
+            last_failed_at: now,
+          }))
+          .where("id", "=", id)
+          .execute(),
+      );
+    }
+    for (const batch of chunks(fresh)) {
+      await named("commitPage: insert failed_records", () =>
+        trx
+          .insertInto("failed_records")
+          .values(
+            batch.map((f) => ({
+              flow: f.flow,
+              entity: f.entity,
+              key: f.key,
+              source_system: f.sourceSystem,
+              source_id: f.sourceId,
+              source_payload: toJson(f.sourcePayload),
+              mapped_payload: toJson(f.mappedPayload),
+              error_kind: f.errorKind,
+              error_message: f.errorMessage,
+              error_detail: toJson(f.errorDetail),
+              attempts: byKey.get(f.key)?.count ?? 1,
+              status: "open" as const,
+              reason: null,
+              first_failed_at: now,
+              last_failed_at: now,
+            })),
+          )
+          .execute(),
+      );
+    }
+  }
+}

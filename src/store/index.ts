@@ -1,0 +1,84 @@
+/**
+ * Opens the store named by a URL (see url.ts for the forms accepted):
+ *   openStore("sqlite:./data/passerelle.db")
+ *   openStore("postgres://passerelle:secret@db:5432/passerelle?schema=shop_eu")
+ * Call `migrate()` before first use; it is safe on every start.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import SqliteDatabase from "better-sqlite3";
+import { type Dialect, Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import pg from "pg";
+import type { Store } from "../ports/store.ts";
+import { KyselyStore, type StoreLogger } from "./kysely-store.ts";
+import type { Database } from "./schema.ts";
+import { withStatementCache } from "./statement-cache.ts";
+import { maskUrl, parseStoreUrl } from "./url.ts";
+
+export { StoreError } from "./errors.ts";
+export type { StoreLogger } from "./kysely-store.ts";
+export { maskUrl, parseStoreUrl } from "./url.ts";
+
+export interface OpenStoreOptions {
+  logger?: StoreLogger;
+  /** Clock for stored timestamps; tests may freeze it. */
+  now?: () => Date;
+}
+
+const INT8_OID = 20;
+
+export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<Store> {
+  const target = parseStoreUrl(url);
+  const where = maskUrl(url);
+  let dialect: Dialect;
+  if (target.dialect === "sqlite") {
+    dialect = new SqliteDialect({ database: withStatementCache(openSqlite(target.path, where)) });
+  } else {
+    // 64-bit ids and counts come back as numbers rather than strings; set on this pool only, so other
+    // users of pg in the process (a job queue) keep their own parsing.
+    const types = new pg.TypeOverrides();
+    types.setTypeParser(INT8_OID, (v: string) => Number(v));
+    const pool = new pg.Pool({
+      connectionString: target.connectionString,
+      types,
+      ...(target.schema === null ? {} : { options: `-c search_path=${target.schema}` }),
+    });
+    // An idle client dropped by the server must not crash the process; the next query reconnects.
+    pool.on("error", (err) => opts.logger?.warn({ err: err.message, store: where }, "store connection lost"));
+    dialect = new PostgresDialect({ pool });
+  }
+  const db = new Kysely<Database>({ dialect });
+  try {
+    await sql`select 1`.execute(db);
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`cannot open store ${where}: ${reason}`, { cause: err });
+  }
+  opts.logger?.info({ store: where, dialect: target.dialect }, "store opened");
+  return new KyselyStore(db, {
+    dialect: target.dialect,
+    schema: target.dialect === "postgres" ? target.schema : null,
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+}
+
+function openSqlite(path: string, where: string): SqliteDatabase.Database {
+  const memory = path === ":memory:";
+  let db: SqliteDatabase.Database;
+  try {
+    if (!memory) mkdirSync(dirname(resolve(path)), { recursive: true });
+    db = new SqliteDatabase(path);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`cannot open store ${where}: ${reason}`, { cause: err });
+  }
+  // WAL lets readers run beside the one writer; NORMAL keeps WAL durable across process crashes (only
+  // an OS crash may lose the last commits) at a fraction of FULL's fsync cost, which bulk sync needs.
+  if (!memory) db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("busy_timeout = 5000");
+  db.pragma("foreign_keys = ON");
+  return db;
+}

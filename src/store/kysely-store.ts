@@ -1,0 +1,320 @@
+/** The Store port on Kysely: the same queries run on SQLite and PostgreSQL. */
+import { type Kysely, Migrator, sql } from "kysely";
+import type { EntityName } from "../core/model.ts";
+import type { Cursor } from "../ports/connector.ts";
+import type {
+  FailedRecord,
+  FailureStatus,
+  Intent,
+  Link,
+  PageCommit,
+  Run,
+  RunStatus,
+  Store,
+  SyncEvent,
+} from "../ports/store.ts";
+import { commitPageIn, insertEvents } from "./commit-page.ts";
+import { named, StoreError } from "./errors.ts";
+import { migrationProvider } from "./migrations/index.ts";
+import {
+  chunks,
+  cursorFromRow,
+  eventFromRow,
+  failureFromRow,
+  intentFromRow,
+  linkFromRow,
+  runFromRow,
+  toJson,
+} from "./rows.ts";
+import type { Database, DialectName } from "./schema.ts";
+
+/** The subset of a pino logger the store uses. */
+export interface StoreLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface KyselyStoreOptions {
+  dialect: DialectName;
+  /** PostgreSQL schema holding every table (null: the connection's default search_path). */
+  schema: string | null;
+  logger?: StoreLogger;
+  /** Clock for stored timestamps; tests may freeze it. */
+  now?: () => Date;
+}
+
+export class KyselyStore implements Store {
+  readonly db: Kysely<Database>;
+  readonly #opts: KyselyStoreOptions;
+
+  constructor(db: Kysely<Database>, opts: KyselyStoreOptions) {
+    this.db = db;
+    this.#opts = opts;
+  }
+
+  #now(): string {
+    return (this.#opts.now?.() ?? new Date()).toISOString();
+  }
+
+  async migrate(): Promise<void> {
+    const { schema, dialect, logger } = this.#opts;
+    if (schema !== null) {
+      await named(`migrate: create schema ${schema}`, () =>
+        sql`create schema if not exists ${sql.id(schema)}`.execute(this.db),
+      );
+    }
+    const migrator = new Migrator({
+      db: this.db,
+      provider: migrationProvider(dialect),
+      ...(schema === null ? {} : { migrationTableSchema: schema }),
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    for (const r of results ?? []) {
+      if (r.status === "Success") logger?.info({ migration: r.migrationName }, "store migration applied");
+      if (r.status === "Error") logger?.warn({ migration: r.migrationName }, "store migration failed");
+    }
+    if (error !== undefined) {
+      const failed = results?.find((r) => r.status === "Error")?.migrationName;
+      throw new StoreError(failed ? `migrate: ${failed}` : "migrate", error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  async getLinks(entity: EntityName, system: string, keys: string[]): Promise<Map<string, Link>> {
+    const out = new Map<string, Link>();
+    for (const batch of chunks([...new Set(keys)])) {
+      const rows = await named("getLinks: select links", () =>
+        this.db
+          .selectFrom("links")
+          .selectAll()
+          .where("entity", "=", entity)
+          .where("system", "=", system)
+          .where("key", "in", batch)
+          .execute(),
+      );
+      for (const r of rows) out.set(r.key, linkFromRow(r));
+    }
+    return out;
+  }
+
+  async findLinkByExternalId(entity: EntityName, system: string, externalId: string): Promise<Link | null> {
+    const row = await named("findLinkByExternalId: select links", () =>
+      this.db
+        .selectFrom("links")
+        .selectAll()
+        .where("system", "=", system)
+        .where("entity", "=", entity)
+        .where("external_id", "=", externalId)
+        .executeTakeFirst(),
+    );
+    return row ? linkFromRow(row) : null;
+  }
+
+  async linksForKey(entity: EntityName, key: string): Promise<Link[]> {
+    const rows = await named("linksForKey: select links", () =>
+      this.db
+        .selectFrom("links")
+        .selectAll()
+        .where("entity", "=", entity)
+        .where("key", "=", key)
+        .orderBy("system")
+        .execute(),
+    );
+    return rows.map(linkFromRow);
+  }
+
+  async getCursor(flow: string): Promise<Cursor | null> {
+    const row = await named("getCursor: select cursors", () =>
+      this.db
+        .selectFrom("cursors")
+        .select(["updated_at_cursor", "id_cursor"])
+        .where("flow", "=", flow)
+        .executeTakeFirst(),
+    );
+    return row ? cursorFromRow(row) : null;
+  }
+
+  async resetCursor(flow: string): Promise<void> {
+    await named("resetCursor: delete cursors", () =>
+      this.db.deleteFrom("cursors").where("flow", "=", flow).execute(),
+    );
+  }
+
+  async startRun(flow: string, mode: Run["mode"]): Promise<Run> {
+    const row = await named("startRun: insert runs", () =>
+      this.db
+        .insertInto("runs")
+        .values({ flow, mode, status: "running", started_at: this.#now(), finished_at: null, error: null })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
+    return runFromRow(row);
+  }
+
+  async finishRun(runId: number, status: RunStatus, error: string | null = null): Promise<void> {
+    const result = await named("finishRun: update runs", () =>
+      this.db
+        .updateTable("runs")
+        .set({ status, error, finished_at: this.#now() })
+        .where("id", "=", runId)
+        .executeTakeFirst(),
+    );
+    if (result.numUpdatedRows === 0n) throw new Error(`finishRun: run ${runId} does not exist`);
+  }
+
+  async lastRuns(flow?: string, limit = 20): Promise<Run[]> {
+    let q = this.db.selectFrom("runs").selectAll().orderBy("id", "desc").limit(limit);
+    if (flow !== undefined) q = q.where("flow", "=", flow);
+    const rows = await named("lastRuns: select runs", () => q.execute());
+    return rows.map(runFromRow);
+  }
+
+  async recordIntents(intents: Omit<Intent, "id" | "createdAt">[]): Promise<Intent[]> {
+    if (intents.length === 0) return [];
+    const now = this.#now();
+    return named("recordIntents: insert intents", () =>
+      this.db.transaction().execute(async (trx) => {
+        const out: Intent[] = [];
+        for (const batch of chunks(intents)) {
+          const rows = await trx
+            .insertInto("intents")
+            .values(
+              batch.map((i) => ({
+                flow: i.flow,
+                entity: i.entity,
+                key: i.key,
+                system: i.system,
+                external_ref: i.externalRef,
+                created_at: now,
+                completed_at: null,
+              })),
+            )
+            .returningAll()
+            .execute();
+          // Ids are assigned in VALUES order on both databases; sorting undoes any reordering of RETURNING.
+          out.push(...rows.map(intentFromRow).sort((a, b) => a.id - b.id));
+        }
+        return out;
+      }),
+    );
+  }
+
+  async pendingIntents(flow: string): Promise<Intent[]> {
+    const rows = await named("pendingIntents: select intents", () =>
+      this.db
+        .selectFrom("intents")
+        .selectAll()
+        .where("flow", "=", flow)
+        .where("completed_at", "is", null)
+        .orderBy("id")
+        .execute(),
+    );
+    return rows.map(intentFromRow);
+  }
+
+  async commitPage(page: PageCommit): Promise<void> {
+    const now = this.#now();
+    await named(`commitPage (flow ${page.flow}, run ${page.runId})`, () =>
+      this.db.transaction().execute((trx) => commitPageIn(trx, page, now)),
+    );
+  }
+
+  async appendEvents(events: Omit<SyncEvent, "id" | "at">[]): Promise<void> {
+    if (events.length === 0) return;
+    const now = this.#now();
+    const rows = events.map((e) => ({
+      run_id: e.runId,
+      flow: e.flow,
+      entity: e.entity,
+      key: e.key,
+      system: e.system,
+      external_id: e.externalId,
+      kind: e.kind,
+      message: e.message,
+      detail: toJson(e.detail),
+      at: now,
+    }));
+    await this.db.transaction().execute((trx) => insertEvents(trx, "appendEvents", rows));
+  }
+
+  async listFailures(
+    filter: { flow?: string; status?: FailureStatus; errorKind?: string; limit?: number } = {},
+  ): Promise<FailedRecord[]> {
+    let q = this.db
+      .selectFrom("failed_records")
+      .selectAll()
+      .orderBy("last_failed_at", "desc")
+      .orderBy("id", "desc")
+      .limit(filter.limit ?? 100);
+    if (filter.flow !== undefined) q = q.where("flow", "=", filter.flow);
+    if (filter.status !== undefined) q = q.where("status", "=", filter.status);
+    if (filter.errorKind !== undefined) q = q.where("error_kind", "=", filter.errorKind);
+    const rows = await named("listFailures: select failed_records", () => q.execute());
+    return rows.map(failureFromRow);
+  }
+
+  async getFailure(id: number): Promise<FailedRecord | null> {
+    const row = await named("getFailure: select failed_records", () =>
+      this.db.selectFrom("failed_records").selectAll().where("id", "=", id).executeTakeFirst(),
+    );
+    return row ? failureFromRow(row) : null;
+  }
+
+  async updateFailure(
+    id: number,
+    patch: { status?: FailureStatus; reason?: string | null; mappedPayload?: unknown },
+  ): Promise<void> {
+    const set: { status?: FailureStatus; reason?: string | null; mapped_payload?: string | null } = {};
+    if (patch.status !== undefined) set.status = patch.status;
+    if (patch.reason !== undefined) set.reason = patch.reason;
+    if ("mappedPayload" in patch) set.mapped_payload = toJson(patch.mappedPayload);
+    if (Object.keys(set).length === 0) return;
+    const result = await named("updateFailure: update failed_records", () =>
+      this.db.updateTable("failed_records").set(set).where("id", "=", id).executeTakeFirst(),
+    );
+    if (result.numUpdatedRows === 0n) throw new Error(`updateFailure: failure ${id} does not exist`);
+  }
+
+  async trace(entity: EntityName, keyOrExternalId: string): Promise<SyncEvent[]> {
+    const x = keyOrExternalId;
+    const rows = await named("trace: select sync_events", () =>
+      this.db
+        .selectFrom("sync_events as e")
+        .selectAll("e")
+        .where("e.entity", "=", entity)
+        .where((eb) =>
+          eb.or([
+            eb("e.key", "=", x),
+            eb("e.external_id", "=", x),
+            // Asked by an external id: every event of the record that id is linked to.
+            eb(
+              "e.key",
+              "in",
+              eb
+                .selectFrom("links")
+                .select("links.key")
+                .where("links.entity", "=", entity)
+                .where("links.external_id", "=", x),
+            ),
+            // Asked by key: events that only knew the record's id in one system (e.g. a webhook).
+            eb.exists(
+              eb
+                .selectFrom("links as l")
+                .select("l.key")
+                .where("l.entity", "=", entity)
+                .where("l.key", "=", x)
+                .whereRef("l.system", "=", "e.system")
+                .whereRef("l.external_id", "=", "e.external_id"),
+            ),
+          ]),
+        )
+        .orderBy("e.at")
+        .orderBy("e.id")
+        .execute(),
+    );
+    return rows.map(eventFromRow);
+  }
+}

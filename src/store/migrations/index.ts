@@ -1,0 +1,17 @@
+/**
+ * Every migration, listed by hand rather than found by scanning a folder, so bundling or a stray file
+ * never changes what runs. Names sort in the order they apply; never rename or edit a shipped one.
+ */
+import type { Migration, MigrationProvider } from "kysely";
+import type { DialectName } from "../schema.ts";
+import { initial } from "./0001_initial.ts";
+
+export function migrationProvider(dialect: DialectName): MigrationProvider {
+  return {
+    async getMigrations(): Promise<Record<string, Migration>> {
+      return {
+        "0001_initial": initial(dialect),
+      };
+    },
+  };
+}

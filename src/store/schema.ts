@@ -1,0 +1,123 @@
+/**
+ * Table types for Kysely. Column names are snake_case as stored; JSON columns hold TEXT and timestamps
+ * hold ISO 8601 strings on both dialects, so one code path reads and writes both.
+ */
+import type { Generated, Insertable, Selectable } from "kysely";
+import type { EntityName } from "../core/model.ts";
+import type { FailureStatus, RunStatus, SyncEventKind } from "../ports/store.ts";
+
+export interface LinksTable {
+  entity: EntityName;
+  key: string;
+  system: string;
+  external_id: string;
+  last_hash: string | null;
+  version: string | null;
+  updated_at: string;
+}
+
+export interface CursorsTable {
+  flow: string;
+  updated_at_cursor: string;
+  id_cursor: string;
+  committed_at: string;
+}
+
+export interface RunsTable {
+  id: Generated<number>;
+  flow: string;
+  mode: "sync" | "plan";
+  status: RunStatus;
+  started_at: string;
+  finished_at: string | null;
+  read: Generated<number>;
+  created: Generated<number>;
+  updated: Generated<number>;
+  skipped: Generated<number>;
+  failed: Generated<number>;
+  calls: Generated<number>;
+  error: string | null;
+}
+
+export interface SyncEventsTable {
+  id: Generated<number>;
+  run_id: number | null;
+  flow: string;
+  entity: EntityName;
+  key: string;
+  system: string;
+  external_id: string | null;
+  kind: SyncEventKind;
+  message: string | null;
+  /** JSON text. */
+  detail: string | null;
+  at: string;
+}
+
+export interface FailedRecordsTable {
+  id: Generated<number>;
+  flow: string;
+  entity: EntityName;
+  key: string;
+  source_system: string;
+  source_id: string;
+  /** JSON text. */
+  source_payload: string | null;
+  /** JSON text. */
+  mapped_payload: string | null;
+  error_kind: string;
+  error_message: string;
+  /** JSON text. */
+  error_detail: string | null;
+  attempts: number;
+  status: FailureStatus;
+  reason: string | null;
+  first_failed_at: string;
+  last_failed_at: string;
+}
+
+export interface IntentsTable {
+  id: Generated<number>;
+  flow: string;
+  entity: EntityName;
+  key: string;
+  system: string;
+  external_ref: string;
+  created_at: string;
+  completed_at: string | null;
+}
+
+/** Durable jobs for the embedded runtime; the store only creates the table. */
+export interface JobsTable {
+  id: Generated<number>;
+  queue: string;
+  /** JSON text. */
+  payload: string;
+  status: string;
+  run_at: string;
+  locked_by: string | null;
+  locked_until: string | null;
+  attempts: Generated<number>;
+  last_error: string | null;
+  created_at: string;
+}
+
+export interface Database {
+  links: LinksTable;
+  cursors: CursorsTable;
+  runs: RunsTable;
+  sync_events: SyncEventsTable;
+  failed_records: FailedRecordsTable;
+  intents: IntentsTable;
+  jobs: JobsTable;
+}
+
+export type LinkRow = Selectable<LinksTable>;
+export type RunRow = Selectable<RunsTable>;
+export type SyncEventRow = Selectable<SyncEventsTable>;
+export type NewSyncEventRow = Insertable<SyncEventsTable>;
+export type FailedRecordRow = Selectable<FailedRecordsTable>;
+export type IntentRow = Selectable<IntentsTable>;
+
+/** The two databases the store runs on; only DDL (identity columns) differs between them. */
+export type DialectName = "sqlite" | "postgres";

@@ -1,0 +1,56 @@
+/**
+ * Parses the store URL:
+ * - `sqlite:<path>` (relative to the working directory, or absolute), `sqlite:///abs/path.db`,
+ *   `sqlite::memory:` for a throw-away database;
+ * - `postgres://user:pass@host:5432/db` or `postgresql://…`. An extra `?schema=<name>` puts every
+ *   table in that PostgreSQL schema (created when missing), e.g. one schema per test run or per tenant.
+ */
+export type StoreTarget =
+  | { dialect: "sqlite"; path: string }
+  | { dialect: "postgres"; connectionString: string; schema: string | null };
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** The URL as it may appear in logs and errors: any password replaced by ***. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== "") {
+      u.password = "***";
+      return u.toString();
+    }
+  } catch {
+    // Not a URL the WHATWG parser accepts; fall through to the pattern.
+  }
+  return url.replace(/\/\/([^/:@]*):[^@/]*@/, "//$1:***@");
+}
+
+export function parseStoreUrl(url: string): StoreTarget {
+  if (url.startsWith("sqlite:")) {
+    let path = url.slice("sqlite:".length);
+    if (path.startsWith("//")) path = path.slice(2);
+    if (path === "") {
+      throw new Error(`store url "${url}": missing the database file path, e.g. sqlite:./data/passerelle.db`);
+    }
+    return { dialect: "sqlite", path };
+  }
+  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new Error(`store url "${maskUrl(url)}" is not a valid PostgreSQL URL`);
+    }
+    const schema = u.searchParams.get("schema");
+    if (schema !== null && !SCHEMA_NAME.test(schema)) {
+      throw new Error(
+        `store url "${maskUrl(url)}": schema "${schema}" must be letters, digits and _ (not starting with a digit)`,
+      );
+    }
+    u.searchParams.delete("schema");
+    return { dialect: "postgres", connectionString: u.toString(), schema };
+  }
+  throw new Error(
+    `store url "${maskUrl(url)}" has an unknown scheme: use sqlite:<path>, sqlite::memory: or postgres://…`,
+  );
+}
