@@ -215,8 +215,19 @@ Exit codes:
     .description("the connector types this build knows")
     .action(function (this: Command) {
       createOutput(globals(this).json).result(
-        connectorDefinitions.map((d) => ({ type: d.kind, description: d.description })),
-        () => connectorDefinitions.map((d) => `${d.kind.padEnd(10)} ${d.description}`).join("\n"),
+        connectorDefinitions.map((d) => ({
+          type: d.kind,
+          description: d.description,
+          reads: d.reads,
+          writes: d.writes,
+        })),
+        () =>
+          connectorDefinitions
+            .map(
+              (d) =>
+                `${d.kind}: ${d.description}\n  reads:  ${d.reads.join(", ")}\n  writes: ${d.writes.join(", ")}`,
+            )
+            .join("\n"),
       );
     });
 

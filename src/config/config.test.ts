@@ -18,6 +18,8 @@ const testConnector: ConnectorDefinition = {
     token: z.string().min(8),
     pageSize: z.number().int().min(1).default(50),
   }),
+  reads: ["product", "price", "inventory", "customer", "order", "shipment", "invoice"],
+  writes: ["product", "price", "inventory", "customer", "order", "shipment", "invoice"],
   create(name: string): Connector {
     return {
       name,
@@ -285,5 +287,37 @@ describe("configJsonSchema", () => {
     assert.match(text, /"schedule"/);
     assert.match(text, /"expr"/);
     assert.deepEqual(JSON.parse(text), schema);
+  });
+});
+
+describe("flows against what connectors can do", () => {
+  const ordersOnly: ConnectorDefinition = {
+    ...testConnector,
+    kind: "orders-only",
+    reads: ["order"],
+    writes: [],
+  };
+  const text = `version: 1
+connections:
+  shop: { type: orders-only, url: 'http://shop', token: '12345678' }
+  erp: { type: test, url: 'http://erp', token: '12345678' }
+flows:
+  backwards:
+    source: { connection: erp, entity: product }
+    target: { connection: shop, entity: product }
+  mixed:
+    source: { connection: shop, entity: order }
+    target: { connection: erp, entity: customer }
+`;
+
+  it("names the flow side whose connection cannot read or write the entity, and mismatched entities", () => {
+    const err = configError(() => parseConfig(text, [testConnector, ordersOnly], {}));
+    const byPath = new Map(err.issues.map((i) => [i.path, i.message]));
+    assert.match(
+      byPath.get("flows.backwards.target.entity") ?? "",
+      /orders-only connection cannot write product records/,
+    );
+    assert.match(byPath.get("flows.mixed.target.entity") ?? "", /must be the source's entity \(order\)/);
+    assert.equal(byPath.has("flows.mixed.source.entity"), false);
   });
 });

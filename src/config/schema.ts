@@ -150,6 +150,27 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
               });
             }
           }
+          const kinds = { source: "reads", target: "writes" } as const;
+          for (const side of ["source", "target"] as const) {
+            const type = connections[spec?.[side]?.connection ?? ""]?.type;
+            const def = definitions.find((d) => d.kind === type);
+            const entity = spec?.[side]?.entity;
+            if (def && entity && ENTITIES.includes(entity) && !def[kinds[side]].includes(entity)) {
+              ctx.addIssue({
+                code: "custom",
+                path: ["flows", flow, side, "entity"],
+                message: `a ${def.kind} connection cannot ${side === "source" ? "read" : "write"} ${entity} records; it ${kinds[side].slice(0, -1)}s ${def[kinds[side]].join(", ") || "nothing"}`,
+              });
+            }
+          }
+          const [from, to] = [spec?.source?.entity, spec?.target?.entity];
+          if (from && to && ENTITIES.includes(from) && ENTITIES.includes(to) && from !== to) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["flows", flow, "target", "entity"],
+              message: `must be the source's entity (${spec.source.entity}): a flow moves one canonical entity`,
+            });
+          }
           if (spec?.source?.connection !== undefined && spec.source.connection === spec.target?.connection) {
             ctx.addIssue({
               code: "custom",

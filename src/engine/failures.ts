@@ -4,8 +4,8 @@
  */
 import { SyncError } from "../core/errors.ts";
 import { type Canonical, SCHEMAS } from "../core/model.ts";
-import { streamOf } from "../ports/connector.ts";
-import type { FailedRecord, Store } from "../ports/store.ts";
+import { requireStream } from "../ports/connector.ts";
+import type { FailedRecord, Store, SyncEvent } from "../ports/store.ts";
 import type { Flow } from "./flow.ts";
 import { type Prepared, prepare, type RunSummary, type SyncEngine, type SyncOptions } from "./sync.ts";
 
@@ -33,9 +33,8 @@ function emptySummary(runId: number, flow: string): RunSummary {
 
 /** The record as it will be retried: the (possibly edited) mapped payload, or a fresh read from the source. */
 async function reprepare(flow: Flow, failure: FailedRecord, resync: boolean): Promise<Prepared> {
-  const stream = streamOf(flow.source, flow.entity);
   if (resync || failure.mappedPayload === null || failure.mappedPayload === undefined) {
-    if (!stream) throw new SyncError("config", `${flow.source.name} cannot read ${flow.entity} records`);
+    const stream = requireStream(flow.source, flow.entity);
     const native = await stream.get(failure.sourceId);
     if (native === null) {
       throw new SyncError(
@@ -140,6 +139,21 @@ export async function retryFailure(
   return outcome;
 }
 
+/** A lineage event about a failed record, written by an operator's action on it. */
+function actionEvent(failure: FailedRecord, kind: SyncEvent["kind"], message: string, actor?: string) {
+  return {
+    runId: null,
+    flow: failure.flow,
+    entity: failure.entity,
+    key: failure.key,
+    system: failure.sourceSystem,
+    externalId: null,
+    kind,
+    message,
+    detail: { failureId: failure.id, actor: actor ?? null },
+  };
+}
+
 export async function skipFailure(
   store: Store,
   failure: FailedRecord,
@@ -148,19 +162,7 @@ export async function skipFailure(
 ): Promise<void> {
   if (!reason.trim()) throw new SyncError("config", "skip needs a reason (--reason)", { field: "reason" });
   await store.updateFailure(failure.id, { status: "skipped", reason });
-  await store.appendEvents([
-    {
-      runId: null,
-      flow: failure.flow,
-      entity: failure.entity,
-      key: failure.key,
-      system: failure.sourceSystem,
-      externalId: null,
-      kind: "resolved",
-      message: `skipped: ${reason}`,
-      detail: { failureId: failure.id, actor: actor ?? null },
-    },
-  ]);
+  await store.appendEvents([actionEvent(failure, "resolved", `skipped: ${reason}`, actor)]);
 }
 
 export async function editFailure(
@@ -170,17 +172,5 @@ export async function editFailure(
   actor?: string,
 ): Promise<void> {
   await store.updateFailure(failure.id, { mappedPayload });
-  await store.appendEvents([
-    {
-      runId: null,
-      flow: failure.flow,
-      entity: failure.entity,
-      key: failure.key,
-      system: failure.sourceSystem,
-      externalId: null,
-      kind: "edited",
-      message: "mapped payload edited",
-      detail: { failureId: failure.id, actor: actor ?? null },
-    },
-  ]);
+  await store.appendEvents([actionEvent(failure, "edited", "mapped payload edited", actor)]);
 }

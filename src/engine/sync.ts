@@ -18,13 +18,13 @@ import { type Canonical, type EntityName, type Order, SCHEMAS } from "../core/mo
 import { orderTotalCheck } from "../core/money.ts";
 import {
   type Cursor,
+  requireStream,
+  requireWriter,
   type Stream,
-  streamOf,
   type WriteContext,
   type WriteItem,
   type WriteResult,
   type Writer,
-  writerOf,
 } from "../ports/connector.ts";
 import type {
   Intent,
@@ -37,7 +37,7 @@ import type {
   SyncEvent,
 } from "../ports/store.ts";
 import type { Flow } from "./flow.ts";
-import { type RetryPolicy, type Sleep, withRetry } from "./retry.ts";
+import { type RetryPolicy, realSleep, type Sleep, withRetry } from "./retry.ts";
 
 export type PlanAction = "create" | "update" | "skip" | "error" | "hold" | "filtered";
 
@@ -202,16 +202,7 @@ export class SyncEngine {
     opts: SyncOptions & { runId: number; summary: RunSummary },
   ): Promise<Omit<PageCommit, "flow" | "runId" | "cursor">> {
     const { summary } = opts;
-    const writer = writerOf(flow.target, flow.entity);
-    if (!writer) {
-      throw new SyncError(
-        "config",
-        `${flow.target.name} (${flow.target.kind}) cannot write ${flow.entity} records`,
-        {
-          system: flow.target.name,
-        },
-      );
-    }
+    const writer = requireWriter(flow.target, flow.entity);
     const events: PageCommit["events"] = [];
     const failures: NewFailure[] = [];
     const links: PageCommit["links"] = [];
@@ -446,24 +437,14 @@ export class SyncEngine {
           }
         }
       }
-      if (todo.length > 0)
-        await (opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(100 * 2 ** attempt);
+      if (todo.length > 0) await (opts.sleep ?? realSleep)(100 * 2 ** attempt);
     }
     return results;
   }
 
   /** Runs one flow from its cursor to the end of the source (or `maxPages`). */
   async run(flow: Flow, opts: SyncOptions = {}): Promise<RunSummary> {
-    const stream = streamOf(flow.source, flow.entity);
-    if (!stream) {
-      throw new SyncError(
-        "config",
-        `${flow.source.name} (${flow.source.kind}) cannot read ${flow.entity} records`,
-        {
-          system: flow.source.name,
-        },
-      );
-    }
+    const stream = requireStream(flow.source, flow.entity);
     const mode = opts.dryRun ? "plan" : "sync";
     const run = await this.store.startRun(flow.name, mode);
     const summary: RunSummary = {

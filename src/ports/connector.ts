@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import type { Cursor } from "../core/cursor.ts";
-import type { SyncError } from "../core/errors.ts";
+import { SyncError } from "../core/errors.ts";
 import type { CanonicalByEntity, EntityName } from "../core/model.ts";
 
 export type { Cursor };
@@ -112,6 +112,9 @@ export interface ConnectorDefinition<C extends z.ZodType = z.ZodType> {
   description: string;
   /** Connection settings (everything but `type`). Drives validation, docs and the JSON Schema. */
   configSchema: C;
+  /** Entities its connectors have streams and writers for; `passerelle validate` checks flows against them. */
+  reads: readonly EntityName[];
+  writes: readonly EntityName[];
   create(name: string, config: z.infer<C>): Connector;
 }
 
@@ -126,4 +129,24 @@ export function streamOf(connector: Connector, entity: EntityName): Stream | und
 
 export function writerOf(connector: Connector, entity: EntityName): Writer | undefined {
   return connector.writers[entity] as Writer | undefined;
+}
+
+export function requireStream(connector: Connector, entity: EntityName): Stream {
+  const stream = streamOf(connector, entity);
+  if (!stream) {
+    throw new SyncError("config", `${connector.name} (${connector.kind}) cannot read ${entity} records`, {
+      system: connector.name,
+    });
+  }
+  return stream;
+}
+
+export function requireWriter(connector: Connector, entity: EntityName): Writer {
+  const writer = writerOf(connector, entity);
+  if (!writer) {
+    throw new SyncError("config", `${connector.name} (${connector.kind}) cannot write ${entity} records`, {
+      system: connector.name,
+    });
+  }
+  return writer;
 }

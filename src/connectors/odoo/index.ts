@@ -68,5 +68,7 @@ export const odoo: ConnectorDefinition<typeof OdooConfig> = {
   description:
     "Odoo (14–18) via the JSON-RPC external API: catalogue, price lists, stock, customers, sales, deliveries, invoices.",
   configSchema: OdooConfig,
+  reads: ["product", "price", "inventory", "customer", "order", "shipment", "invoice"],
+  writes: ["customer", "order"],
   create: createOdooConnector,
 };

@@ -15,6 +15,7 @@ import {
   isInterfaceType,
   isObjectType,
   Kind,
+  type OperationDefinitionNode,
   type SelectionSetNode,
   valueFromASTUntyped,
 } from "graphql";
@@ -93,6 +94,33 @@ function fieldCost(w: Walk, def: GraphQLField<unknown, unknown>, node: FieldNode
   return 1 + selectionCost(w, named, node.selectionSet);
 }
 
+/** The (single or named) operation in `doc` and what walking it needs; null when there is none. */
+function operationOf(
+  schema: GraphQLSchema,
+  doc: DocumentNode,
+  variables: Record<string, unknown>,
+  operationName: string | undefined,
+): { w: Walk; op: OperationDefinitionNode } | null {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of doc.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const op = doc.definitions.find(
+    (d): d is OperationDefinitionNode =>
+      d.kind === Kind.OPERATION_DEFINITION &&
+      (operationName === undefined || d.name?.value === operationName),
+  );
+  return op ? { w: { schema, fragments, variables }, op } : null;
+}
+
+function rootOf(schema: GraphQLSchema, op: OperationDefinitionNode) {
+  return op.operation === "query" ? schema.getQueryType() : schema.getSubscriptionType();
+}
+
+function mutationCost(w: Walk, op: OperationDefinitionNode): number {
+  return (
+    collect(w, w.schema.getMutationType() ?? w.schema.getQueryType()!, op.selectionSet).length * MUTATION_COST
+  );
+}
+
 /** Requested cost of the (single or named) operation in `doc`. */
 export function requestedQueryCost(
   schema: GraphQLSchema,
@@ -100,21 +128,11 @@ export function requestedQueryCost(
   variables: Record<string, unknown> = {},
   operationName?: string,
 ): number {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of doc.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const op = doc.definitions.find(
-    (d) =>
-      d.kind === Kind.OPERATION_DEFINITION &&
-      (operationName === undefined || d.name?.value === operationName),
-  );
-  if (op === undefined || op.kind !== Kind.OPERATION_DEFINITION) return 0;
-  const w: Walk = { schema, fragments, variables };
-  if (op.operation === "mutation") {
-    return (
-      collect(w, schema.getMutationType() ?? schema.getQueryType()!, op.selectionSet).length * MUTATION_COST
-    );
-  }
-  const root = op.operation === "query" ? schema.getQueryType() : schema.getSubscriptionType();
+  const found = operationOf(schema, doc, variables, operationName);
+  if (!found) return 0;
+  const { w, op } = found;
+  if (op.operation === "mutation") return mutationCost(w, op);
+  const root = rootOf(schema, op);
   return root ? selectionCost(w, root, op.selectionSet) : 0;
 }
 
@@ -130,21 +148,11 @@ export function actualQueryCost(
   variables: Record<string, unknown> = {},
   operationName?: string,
 ): number {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of doc.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const op = doc.definitions.find(
-    (d) =>
-      d.kind === Kind.OPERATION_DEFINITION &&
-      (operationName === undefined || d.name?.value === operationName),
-  );
-  if (op === undefined || op.kind !== Kind.OPERATION_DEFINITION) return 0;
-  const w: Walk = { schema, fragments, variables };
-  if (op.operation === "mutation") {
-    return (
-      collect(w, schema.getMutationType() ?? schema.getQueryType()!, op.selectionSet).length * MUTATION_COST
-    );
-  }
-  const root = op.operation === "query" ? schema.getQueryType() : schema.getSubscriptionType();
+  const found = operationOf(schema, doc, variables, operationName);
+  if (!found) return 0;
+  const { w, op } = found;
+  if (op.operation === "mutation") return mutationCost(w, op);
+  const root = rootOf(schema, op);
   return root ? returnedCost(w, root, op.selectionSet, data) : 0;
 }
 

@@ -66,5 +66,7 @@ export const shopify: ConnectorDefinition<typeof ShopifyConfig> = {
   description:
     "Shopify (Admin GraphQL API 2026-10): customers and orders in; products, B2B prices, stock and shipments out",
   configSchema: ShopifyConfig,
+  reads: ["customer", "order", "product"],
+  writes: ["product", "price", "inventory", "shipment"],
   create: (name, config) => createShopifyConnector(name, config),
 };

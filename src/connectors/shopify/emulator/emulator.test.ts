@@ -111,6 +111,19 @@ test("cost accounting drains the bucket, throttles, and restores with time", asy
   assert.equal(again.extensions?.cost.throttleStatus.currentlyAvailable, 0);
 });
 
+test("the requested cost is taken up front and what the answer did not use is refunded", async () => {
+  now += 60_000; // full bucket of 100
+  const q = "query($n: Int!) { customers(first: $n) { nodes { id } } }";
+  const a = Answer.parse((await gql(emu, q, { n: 80 })).json); // 50 customers exist
+  assert.equal(a.extensions?.cost.requestedQueryCost, 82);
+  assert.equal(a.extensions?.cost.actualQueryCost, 52);
+  assert.equal(a.extensions?.cost.throttleStatus.currentlyAvailable, 48);
+  const empty = Answer.parse((await gql(emu, "{ products(first: 40) { nodes { id title } } }")).json);
+  assert.equal(empty.extensions?.cost.requestedQueryCost, 42);
+  assert.equal(empty.extensions?.cost.actualQueryCost, 2);
+  assert.equal(empty.extensions?.cost.throttleStatus.currentlyAvailable, 46);
+});
+
 test("productSet creates, an identical second call changes nothing, variants found by sku", async () => {
   now += 60_000;
   const input = {
