@@ -4,10 +4,12 @@
  * (the goal is zero Throttled answers), retries Throttled answers, and turns every failure into a typed
  * SyncError.
  */
+
 import { createAdminApiClient } from "@shopify/admin-api-client";
 import { parse } from "graphql";
 import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
+import { retryAfterMs } from "../../core/retry-after.ts";
 import type { RateLimitState } from "../../ports/connector.ts";
 import type { ShopifyConfig } from "./config.ts";
 import { requestedQueryCost } from "./cost.ts";
@@ -68,6 +70,9 @@ export class ShopifyClient {
   private readonly timer: Timer;
   private bucket: (RateLimitState & { at: number }) | null = null;
   private readonly costCache = new Map<string, ReturnType<typeof parse>>();
+  /** requestedQueryCost Shopify last reported per document, the estimate when the schema is unavailable. */
+  private readonly reportedCost = new Map<string, number>();
+  private noSchema = false;
   calls = 0;
   throttled = 0;
 
@@ -101,12 +106,20 @@ export class ShopifyClient {
 
   /** Requested cost of a document, as Shopify computes it. */
   estimateCost(query: string, variables: Record<string, unknown> = {}): number {
-    let doc = this.costCache.get(query);
-    if (doc === undefined) {
-      doc = parse(query);
-      this.costCache.set(query, doc);
+    if (!this.noSchema) {
+      try {
+        let doc = this.costCache.get(query);
+        if (doc === undefined) {
+          doc = parse(query);
+          this.costCache.set(query, doc);
+        }
+        return requestedQueryCost(shopifySchema(), doc, variables);
+      } catch {
+        // Without the schema file (an install that could not fetch it), pace on what Shopify reported.
+        this.noSchema = true;
+      }
     }
-    return requestedQueryCost(shopifySchema(), doc, variables);
+    return this.reportedCost.get(query) ?? 0;
   }
 
   private estimatedAvailable(): number {
@@ -168,7 +181,9 @@ export class ShopifyClient {
           {
             status: res.status,
             system: this.system,
-            retryAfterMs: res.status === 429 ? 1000 : undefined,
+            retryAfterMs:
+              retryAfterMs(res.headers.get("retry-after"), this.timer.now()) ??
+              (res.status === 429 ? 1000 : undefined),
           },
         );
       }
@@ -186,6 +201,8 @@ export class ShopifyClient {
           },
         );
       }
+      const reported = body.extensions?.cost?.requestedQueryCost;
+      if (reported !== undefined) this.reportedCost.set(query, reported);
       const status = body.extensions?.cost?.throttleStatus;
       if (status) {
         this.bucket = {

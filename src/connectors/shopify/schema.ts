@@ -3,7 +3,7 @@
  * The connector's documents are validated against it in tests and the emulator executes against it, so a
  * field name that Shopify does not have fails here rather than in production.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
@@ -22,15 +22,23 @@ export const API_VERSION = "2026-10";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** `$PASSERELLE_SPECS` when set, else `<repo>/../shared/specs`. */
+const SCHEMA_FILE = join("shopify", `admin_${API_VERSION}.json.gz`);
+
+/**
+ * Where the official contracts are: `$PASSERELLE_SPECS` when set; else the specs folder beside the
+ * repository (`<repo>/../shared/specs`) when it holds the schema; else the copy `npm install` put under
+ * node_modules/.cache/passerelle/specs (scripts/fetch-specs.mjs, from Shopify's own npm package).
+ */
 export function specsDir(): string {
   const fromEnv = process.env.PASSERELLE_SPECS;
   if (fromEnv !== undefined && fromEnv !== "") return resolve(fromEnv);
-  return resolve(here, "../../../../shared/specs");
+  const beside = resolve(here, "../../../../shared/specs");
+  if (existsSync(join(beside, SCHEMA_FILE))) return beside;
+  return resolve(here, "../../../node_modules/.cache/passerelle/specs");
 }
 
 export function schemaPath(): string {
-  return join(specsDir(), "shopify", `admin_${API_VERSION}.json.gz`);
+  return join(specsDir(), SCHEMA_FILE);
 }
 
 const Introspection = z.object({
@@ -47,7 +55,7 @@ export function shopifySchema(): GraphQLSchema {
     raw = JSON.parse(gunzipSync(readFileSync(path)).toString("utf8"));
   } catch (err) {
     throw new Error(
-      `cannot read the Shopify Admin schema at ${path} (set PASSERELLE_SPECS to the specs folder)`,
+      `cannot read the Shopify Admin schema at ${path}: run \`npm run fetch:specs\` (or set PASSERELLE_SPECS to a folder holding ${SCHEMA_FILE})`,
       { cause: err },
     );
   }
