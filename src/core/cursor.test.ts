@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { compareCursors, compareIds, minTimestamp } from "./cursor.ts";
+import { compareCursors, compareIds, isBefore } from "./cursor.ts";
 
 test("ids compare in natural order when they share a prefix", () => {
   assert.equal(compareIds("9", "10"), -1);
@@ -14,7 +14,8 @@ test("cursors compare instants, not strings", () => {
   const a = { updatedAt: "2026-01-01T10:00:00+01:00", id: "2" };
   const b = { updatedAt: "2026-01-01T09:30:00Z", id: "1" };
   assert.equal(compareCursors(a, b), -1);
-  assert.equal(minTimestamp(b.updatedAt, a.updatedAt), a.updatedAt);
+  assert.equal(isBefore(a.updatedAt, b.updatedAt), true);
+  assert.equal(isBefore(b.updatedAt, b.updatedAt), false);
   assert.throws(
     () => compareCursors({ updatedAt: "yesterday", id: "1" }, b),
     /not an ISO 8601 timestamp: "yesterday"/,

@@ -36,7 +36,7 @@ export function compareCursors(a: Cursor, b: Cursor): number {
   return compareIds(a.id, b.id);
 }
 
-/** The later of two timestamps is not always the larger string (offsets, precision): compare instants. */
-export function minTimestamp(a: string, b: string): string {
-  return instant(a) <= instant(b) ? a : b;
+/** Whether timestamp `a` is strictly earlier than `b`, as instants (offsets and precision differ between systems). */
+export function isBefore(a: string, b: string): boolean {
+  return instant(a) < instant(b);
 }

@@ -226,3 +226,51 @@ describe("sync engine under faults", () => {
     }
   });
 });
+
+describe("signpost", () => {
+  test("stops the cursor on a whole second, the lag before the start", async () => {
+    const { signpostAt } = await import("./sync.ts");
+    assert.equal(signpostAt(new Date("2026-01-01T12:00:05.300Z"), 5_000), "2026-01-01T12:00:00.000Z");
+    assert.equal(signpostAt(new Date("2026-01-01T12:00:05.300Z"), 0), "2026-01-01T12:00:05.000Z");
+  });
+
+  test("a record stamped in the same second as the cursor's cap is read on the next run; a changed key moves its links", async () => {
+    const env = await setup("orders-signpost");
+    try {
+      const engine = new SyncEngine(env.store);
+      // Every source order is stamped 12:00:05 (Odoo keeps whole seconds); the sync starts at 12:00:05.300.
+      env.a.emu.data.freeze("2026-01-01 12:00:05");
+      for (const id of env.a.emu.data.search("sale.order", [])) env.a.emu.touch("sale.order", id);
+      const first = await engine.run(env.flow, {
+        now: () => new Date("2026-01-01T12:00:05.300Z"),
+        cursorLagMs: 0,
+        sleep: noSleep,
+      });
+      assert.equal(first.status, "succeeded", first.error?.message);
+      // Later in that same second, one more order changes: it gets the same stamp.
+      const [late] = env.a.emu.data.search("sale.order", [], { order: "id asc", limit: 1 });
+      assert.ok(late !== undefined);
+      env.a.emu.touch("sale.order", late, { client_order_ref: "late-change" });
+      const second = await engine.run(env.flow, {
+        now: () => new Date("2026-01-01T12:00:09Z"),
+        cursorLagMs: 0,
+        sleep: noSleep,
+      });
+      assert.equal(second.status, "succeeded", second.error?.message);
+      // It was read: its new key now carries its links in both systems (moved, not duplicated).
+      const links = await env.store.linksForKey("order", "late-change");
+      assert.deepEqual(
+        links.map((l) => l.system).sort(),
+        ["erp-a", "erp-b"],
+        "the change in the cap's second was never read",
+      );
+      assert.equal(
+        salesIn(env.b).length,
+        sourceOrders(env.a).length,
+        "a changed key must not create a second sale",
+      );
+    } finally {
+      await teardown(env);
+    }
+  });
+});

@@ -11,7 +11,7 @@
  * transaction as the cursor that moves past it, with its source and mapped payloads, and is retried from
  * there. Holding the cursor instead would let one poison record stop every later change of its flow.
  */
-import { compareCursors, minTimestamp } from "../core/cursor.ts";
+import { compareCursors, isBefore } from "../core/cursor.ts";
 import { asSyncError, SyncError } from "../core/errors.ts";
 import { contentHash } from "../core/hash.ts";
 import { type Canonical, type EntityName, type Order, SCHEMAS } from "../core/model.ts";
@@ -70,6 +70,22 @@ export interface SyncOptions {
   sleep?: Sleep;
   /** Stop after this many pages (the rest is read on the next run). */
   maxPages?: number;
+  /** How far behind the sync's start the cursor stops (see signpostAt). */
+  cursorLagMs?: number;
+}
+
+export const DEFAULT_CURSOR_LAG_MS = 5_000;
+
+/**
+ * The latest point the cursor may reach in a run. Sources stamp changes with their own clock, often to the
+ * whole second (Odoo's write_date), and a change committed just after a page was read can carry a stamp at
+ * or before that page's last record (same second, lower id; or a source clock a little behind ours). So
+ * the cursor stops a few seconds short of the start, on a whole second: records newer than that are still
+ * written this run, read again next run, and skipped there by their unchanged hash.
+ */
+export function signpostAt(start: Date, lagMs: number): string {
+  const ms = Math.floor((start.getTime() - lagMs) / 1000) * 1000;
+  return new Date(ms).toISOString();
 }
 
 export interface RunSummary {
@@ -258,9 +274,50 @@ export class SyncEngine {
     const ready = [...byKey.values()];
     counts.read = batch.length;
 
+    // A record already linked under another key has had its key changed in the source (a customer's new
+    // e-mail, an edited order reference): its links move to the new key, so its target is updated, not
+    // duplicated. If the new key already belongs to another record, the two cannot be told apart: fail it.
+    const rekeys: NonNullable<PageCommit["rekeys"]> = [];
+    const renamedFrom = new Map<string, string>();
+    const known = await this.store.linksByExternalIds(
+      flow.entity,
+      flow.source.name,
+      ready.filter((p) => p.canonical).map((p) => p.sourceId),
+    );
+    const moved = ready.filter(
+      (p) => p.canonical && known.has(p.sourceId) && known.get(p.sourceId)?.key !== p.key,
+    );
+    const taken = await this.store.getLinks(
+      flow.entity,
+      flow.source.name,
+      moved.map((p) => p.key),
+    );
+    for (const p of moved) {
+      const from = known.get(p.sourceId)?.key as string;
+      if (taken.has(p.key)) {
+        p.error = new SyncError(
+          "data",
+          `${flow.entity} ${p.sourceId} in ${flow.source.name} changed its key from ${JSON.stringify(from)} to ${JSON.stringify(p.key)}, which another record already has`,
+          { system: flow.source.name, field: "key" },
+        );
+        continue;
+      }
+      rekeys.push({ entity: flow.entity, from, to: p.key });
+      renamedFrom.set(p.key, from);
+      events.push({
+        entity: flow.entity,
+        key: p.key,
+        system: flow.source.name,
+        externalId: p.sourceId,
+        kind: "read",
+        message: `key changed in the source from ${JSON.stringify(from)}; links moved to the new key`,
+        detail: { previousKey: from },
+      });
+    }
+
     // Bind the source side: the record's id in the system it came from (used to resolve references later).
     for (const p of ready) {
-      if (!p.canonical) continue;
+      if (!p.canonical || p.error) continue;
       links.push({
         entity: flow.entity,
         key: p.key,
@@ -271,11 +328,16 @@ export class SyncEngine {
       });
     }
 
+    const withTarget = ready.filter((p) => p.mapped && !p.error);
     const targetLinks: Map<string, Link> = await this.store.getLinks(
       flow.entity,
       flow.target.name,
-      ready.filter((p) => p.mapped).map((p) => p.key),
+      withTarget.map((p) => renamedFrom.get(p.key) ?? p.key),
     );
+    for (const [to, from] of renamedFrom) {
+      const link = targetLinks.get(from);
+      if (link) targetLinks.set(to, { ...link, key: to });
+    }
     const intents = await this.intentsFor(flow);
     const buckets: Bucket[] = [];
     for (const p of ready) {
@@ -316,7 +378,15 @@ export class SyncEngine {
     }
 
     if (opts.dryRun || buckets.length === 0) {
-      return { links: opts.dryRun ? [] : links, events, failures, resolvedKeys, completedIntents, counts };
+      return {
+        links: opts.dryRun ? [] : links,
+        events,
+        failures,
+        resolvedKeys,
+        completedIntents,
+        counts,
+        rekeys,
+      };
     }
 
     // A create interrupted by a crash may have happened in the target: look before creating again.
@@ -399,7 +469,7 @@ export class SyncEngine {
         fail(p, r.error);
       }
     }
-    return { links, events, failures, resolvedKeys, completedIntents, counts };
+    return { links, events, failures, resolvedKeys, completedIntents, counts, rekeys };
   }
 
   /** Writes the buckets; records that fail with a retryable error are retried with backoff, alone. */
@@ -463,7 +533,7 @@ export class SyncEngine {
       flow.source.stats().calls + (flow.target === flow.source ? 0 : flow.target.stats().calls);
     let calls = callsSoFar();
     const now = opts.now ?? (() => new Date());
-    const signpost = now().toISOString();
+    const signpost = signpostAt(now(), opts.cursorLagMs ?? DEFAULT_CURSOR_LAG_MS);
     let cursor: Cursor | null = await this.store.getCursor(flow.name);
     const progress = (): void =>
       opts.onProgress?.({
@@ -488,11 +558,9 @@ export class SyncEngine {
         const last = page[page.length - 1];
         if (stream.sorted && last !== undefined) {
           const lastCursor = { updatedAt: stream.updatedAtOf(last), id: stream.idOf(last) };
-          // Never past the sync's start: a record changed while we read is read again next time.
-          next =
-            minTimestamp(lastCursor.updatedAt, signpost) === lastCursor.updatedAt
-              ? lastCursor
-              : { updatedAt: signpost, id: "" };
+          // Never at or past the signpost: records stamped there may still be joined by others (same second,
+          // lower id), so they are read again next time; "" sorts before every id at that instant.
+          next = isBefore(lastCursor.updatedAt, signpost) ? lastCursor : { updatedAt: signpost, id: "" };
         }
         if (!opts.dryRun) {
           await this.store.commitPage({

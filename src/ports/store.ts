@@ -131,6 +131,11 @@ export interface PageCommit {
   resolvedKeys: string[];
   /** Intents this page completed (by id). */
   completedIntents: number[];
+  /**
+   * Records whose key changed in their source (a customer's new e-mail): every link of `from`, in every
+   * system, moves to `to` before this page's links are written, so the target record is updated, not duplicated.
+   */
+  rekeys?: { entity: EntityName; from: string; to: string }[];
   counts: Partial<RunCounts>;
 }
 
@@ -141,6 +146,8 @@ export interface Store {
 
   getLinks(entity: EntityName, system: string, keys: string[]): Promise<Map<string, Link>>;
   findLinkByExternalId(entity: EntityName, system: string, externalId: string): Promise<Link | null>;
+  /** Links of one system by external id (keyed by external id). */
+  linksByExternalIds(entity: EntityName, system: string, externalIds: string[]): Promise<Map<string, Link>>;
   /** Every link of one canonical record, across systems. */
   linksForKey(entity: EntityName, key: string): Promise<Link[]>;
 

@@ -18,6 +18,16 @@ export async function commitPageIn(trx: Trx, page: PageCommit, now: string): Pro
   // The run update goes first because it always writes: a SQLite transaction that starts by writing
   // takes the write lock at once (waiting busy_timeout), instead of failing later on a lock upgrade.
   await bumpCounts(trx, page.runId, page.counts);
+  for (const r of page.rekeys ?? []) {
+    await named("commitPage: rekey links", () =>
+      trx
+        .updateTable("links")
+        .set({ key: r.to, updated_at: now })
+        .where("entity", "=", r.entity)
+        .where("key", "=", r.from)
+        .execute(),
+    );
+  }
   await upsertLinks(trx, page.links, now);
   if (page.cursor) {
     const { updatedAt, id } = page.cursor;

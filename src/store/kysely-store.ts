@@ -100,6 +100,27 @@ export class KyselyStore implements Store {
     return out;
   }
 
+  async linksByExternalIds(
+    entity: EntityName,
+    system: string,
+    externalIds: string[],
+  ): Promise<Map<string, Link>> {
+    const out = new Map<string, Link>();
+    for (const batch of chunks([...new Set(externalIds)])) {
+      const rows = await named("linksByExternalIds: select links", () =>
+        this.db
+          .selectFrom("links")
+          .selectAll()
+          .where("system", "=", system)
+          .where("entity", "=", entity)
+          .where("external_id", "in", batch)
+          .execute(),
+      );
+      for (const r of rows) out.set(r.external_id, linkFromRow(r));
+    }
+    return out;
+  }
+
   async findLinkByExternalId(entity: EntityName, system: string, externalId: string): Promise<Link | null> {
     const row = await named("findLinkByExternalId: select links", () =>
       this.db
