@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { configJsonSchema } from "../config/json-schema.ts";
 import { loadConfig } from "../config/load.ts";
 import { connectorDefinitions } from "../connectors/index.ts";
@@ -22,6 +22,17 @@ import { createOutput, EXIT, type Output, reportError } from "./output.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
+/** Parses an option that must be a whole number above zero (commander prints the error; main exits 2). */
+function positiveInt(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) {
+      throw new InvalidArgumentError(`${flag} must be a whole number above 0, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
 interface GlobalOptions {
   config: string;
   json: boolean;
@@ -39,6 +50,7 @@ function withContext(cmd: Command, body: (ctx: Context, out: Output) => Promise<
     let ctx: Context | undefined;
     try {
       ctx = await openContext(g.config);
+      out.secrets = ctx.secrets;
       for (const w of ctx.warnings) out.info(`warning: ${w}`);
       process.exitCode = await body(ctx, out);
     } catch (e) {
@@ -60,6 +72,7 @@ export function buildProgram(): Command {
         .default("passerelle.yaml"),
     )
     .option("--json", "machine-readable output on stdout", false)
+    .exitOverride()
     .showHelpAfterError()
     .addHelpText(
       "after",
@@ -122,7 +135,7 @@ Exit codes:
       "dry run: read and map, then print what a sync would create, update or skip (writes nothing)",
     )
     .argument("<flow>", "flow name from the configuration")
-    .option("--limit <n>", "records to list in human output", (v) => Number.parseInt(v, 10), 50)
+    .option("--limit <n>", "records to list in human output", positiveInt("--limit"), 50)
     .action(function (this: Command, flow: string, opts: { limit: number }) {
       return withContext(this, (ctx, out) => planCommand(ctx, out, flow, opts));
     });
@@ -131,7 +144,7 @@ Exit codes:
     .command("sync")
     .description("run flows once, from where they last stopped")
     .argument("[flows...]", "flow names (default: every flow, in configuration order)")
-    .option("--max-pages <n>", "stop each flow after n source pages", (v) => Number.parseInt(v, 10))
+    .option("--max-pages <n>", "stop each flow after n source pages", positiveInt("--max-pages"))
     .action(function (this: Command, flows: string[], opts: { maxPages?: number }) {
       return withContext(this, (ctx, out) =>
         syncCommand(
@@ -282,5 +295,11 @@ Exit codes:
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    // Usage errors (unknown command or option, bad argument) were printed by commander; --help exits 0.
+    if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.config;
+    else throw e;
+  }
 }

@@ -1,6 +1,6 @@
 import { ConfigError } from "../config/errors.ts";
 import { SyncError } from "../core/errors.ts";
-import { redactString } from "../core/redact.ts";
+import { redact, redactString } from "../core/redact.ts";
 
 /** Exit codes, documented in `passerelle --help`. */
 export const EXIT = {
@@ -15,21 +15,28 @@ export const EXIT = {
 
 export interface Output {
   json: boolean;
+  /** Values never to print (the configuration's resolved secrets); set once the configuration is loaded. */
+  secrets: string[];
   /** A value for scripts (printed as JSON with --json) and its human rendering. */
   result(value: unknown, human: () => string): void;
   info(line: string): void;
 }
 
 export function createOutput(json: boolean): Output {
-  return {
+  const out: Output = {
     json,
+    secrets: [],
     result(value, human) {
-      process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+      const text = json
+        ? JSON.stringify(redact(value, out.secrets), null, 2)
+        : redactString(human(), out.secrets);
+      if (text !== "") process.stdout.write(`${text}\n`);
     },
     info(line) {
-      if (!json) process.stderr.write(`${line}\n`);
+      if (!json) process.stderr.write(`${redactString(line, out.secrets)}\n`);
     },
   };
+  return out;
 }
 
 /** Prints an error for a person (or as JSON), secrets redacted, and returns the exit code. */

@@ -191,15 +191,26 @@ connections:
   it("never puts a secret in an error message", () => {
     const text = `version: 1
 connections:
-  erp: { type: test, url: "http://\${env:T}", token: "\${env:SHORT}" }
-  shop: { type: test, url: "\${env:T}", token: "inline-secret-1" }
+  erp: { type: test, url: "http://sync:\${env:T}@erp", token: "\${env:SHORT}" }
+  shop: { type: test, url: "\${env:HOST}", token: "inline-secret-1" }
 `;
-    const err = configError(() => parseConfig(text, defs, { env: { T: "top-secret-value", SHORT: "abc" } }));
+    const err = configError(() =>
+      parseConfig(text, defs, { env: { T: "top-secret-value", SHORT: "abc", HOST: "not a url" } }),
+    );
     assert.ok(err.issues.length >= 2, err.message);
     for (const secret of ["top-secret-value", "abc", "inline-secret-1"]) {
       assert.equal(err.message.includes(secret), false, `${secret} leaked: ${err.message}`);
       assert.equal(JSON.stringify(err.issues).includes(secret), false);
     }
+  });
+
+  it("treats environment values as secrets only in credential fields, so names stay readable", () => {
+    const text = `version: 1
+connections:
+  erp: { type: test, url: "\${env:URL}", token: "\${env:TOKEN}" }
+`;
+    const { secrets } = parseConfig(text, defs, { env: { URL: "http://erp.internal", TOKEN: "tok-123456" } });
+    assert.deepEqual(secrets, ["tok-123456"]);
   });
 
   it("warns about credentials written in the file, without their value", () => {

@@ -46,6 +46,8 @@ export function resolveSecrets(value: unknown, sources: SecretSources = {}): Res
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
 
+  // An environment value is a secret when it fills a credential field (or is a URL's password); a database
+  // name or a URL from the environment is not, and redacting it would hide the very names errors must show.
   const substitute = (text: string, path: readonly PropertyKey[]): string =>
     text.replace(REFERENCE, (whole, escaped: string, scheme: string, ref: string) => {
       if (escaped) return whole.slice(1);
@@ -60,7 +62,8 @@ export function resolveSecrets(value: unknown, sources: SecretSources = {}): Res
           issues.push({ path: formatPath(path), message: `environment variable ${name} is not set` });
           return "";
         }
-        if (found !== "") secrets.add(found);
+        const key = path.at(-1);
+        if (found !== "" && typeof key === "string" && isSecretKey(key)) secrets.add(found);
         return found;
       }
       const file = isAbsolute(name) || sources.baseDir === undefined ? name : resolve(sources.baseDir, name);
@@ -88,9 +91,11 @@ export function resolveSecrets(value: unknown, sources: SecretSources = {}): Res
         });
       }
       const inUrl = CREDENTIALS_IN_URL.exec(out);
-      if (out === v && inUrl?.[1]) {
+      if (inUrl?.[1]) {
         secrets.add(inUrl[1]);
         secrets.add(decodeURIComponent(inUrl[1]));
+      }
+      if (out === v && inUrl?.[1]) {
         warnings.push({
           path: formatPath(path),
           message: `password written in the URL; prefer $\{env:NAME} for it`,

@@ -75,3 +75,17 @@ function walk(value: unknown, patterns: readonly string[], ancestors: Set<object
   ancestors.delete(value);
   return out;
 }
+
+/** The URL as it may appear in logs and errors: any password replaced by ***. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== "") {
+      u.password = "***";
+      return u.toString();
+    }
+  } catch {
+    // Not a URL the WHATWG parser accepts; fall through to the pattern.
+  }
+  return url.replace(/\/\/([^/:@]*):[^@/]*@/, "//$1:***@");
+}

@@ -199,9 +199,11 @@ describe("sync engine under faults", () => {
       assert.equal((await env.store.getFailure(failure.id))?.status, "resolved");
       assert.equal(salesIn(env.b).length, sourceOrders(env.a).length);
       const events = await env.store.trace("order", failure.key);
+      assert.equal(events[0]?.kind, "read");
+      assert.equal(events[0]?.system, "erp-a", "lineage starts where the record was read");
       assert.deepEqual(
-        events.map((e) => e.kind).filter((k) => k !== "intent"),
-        ["failed", "retried", "created", "resolved"].filter((k) => events.some((e) => e.kind === k)),
+        events.map((e) => e.kind).filter((k) => k !== "intent" && k !== "read"),
+        ["failed", "retried", "created", "resolved"],
       );
       assert.ok(events.some((e) => e.kind === "retried"));
     } finally {

@@ -77,7 +77,7 @@ export interface SyncOptions {
 export const DEFAULT_CURSOR_LAG_MS = 5_000;
 
 /**
- * The latest point the cursor may reach in a run. Sources stamp changes with their own clock, often to the
+ * The latest point the cursor may reach in a run (streams themselves read up to the run's start). Sources stamp changes with their own clock, often to the
  * whole second (Odoo's write_date), and a change committed just after a page was read can carry a stamp at
  * or before that page's last record (same second, lower id; or a source clock a little behind ours). So
  * the cursor stops a few seconds short of the start, on a whole second: records newer than that are still
@@ -170,6 +170,26 @@ function holdReason(entity: EntityName, record: Canonical): string | null {
   if (entity !== "order") return null;
   const check = orderTotalCheck(record as Order);
   return check.ok ? null : check.reason;
+}
+
+/**
+ * Lineage starts where a record was read: for every record this page wrote, failed or held, a "read" event
+ * on the source system comes first (unchanged records get none: the trace would drown in them).
+ */
+function withReads(flow: Flow, ready: Prepared[], events: PageCommit["events"]): PageCommit["events"] {
+  const touched = new Set(events.map((e) => e.key));
+  const reads: PageCommit["events"] = ready
+    .filter((p) => touched.has(p.key))
+    .map((p) => ({
+      entity: flow.entity,
+      key: p.key,
+      system: flow.source.name,
+      externalId: p.sourceId,
+      kind: "read",
+      message: null,
+      detail: { updatedAt: p.updatedAt },
+    }));
+  return [...reads, ...events];
 }
 
 interface Bucket {
@@ -469,7 +489,15 @@ export class SyncEngine {
         fail(p, r.error);
       }
     }
-    return { links, events, failures, resolvedKeys, completedIntents, counts, rekeys };
+    return {
+      links,
+      events: withReads(flow, ready, events),
+      failures,
+      resolvedKeys,
+      completedIntents,
+      counts,
+      rekeys,
+    };
   }
 
   /** Writes the buckets; records that fail with a retryable error are retried with backoff, alone. */
@@ -533,7 +561,9 @@ export class SyncEngine {
       flow.source.stats().calls + (flow.target === flow.source ? 0 : flow.target.stats().calls);
     let calls = callsSoFar();
     const now = opts.now ?? (() => new Date());
-    const signpost = signpostAt(now(), opts.cursorLagMs ?? DEFAULT_CURSOR_LAG_MS);
+    const start = now();
+    // Streams read up to the start itself; only the cursor stays behind it (the signpost).
+    const signpost = signpostAt(start, opts.cursorLagMs ?? DEFAULT_CURSOR_LAG_MS);
     let cursor: Cursor | null = await this.store.getCursor(flow.name);
     const progress = (): void =>
       opts.onProgress?.({
@@ -546,7 +576,11 @@ export class SyncEngine {
       });
     try {
       let pages = 0;
-      for await (const page of stream.list({ since: cursor, signpost, pageSize: flow.batchSize })) {
+      for await (const page of stream.list({
+        since: cursor,
+        signpost: start.toISOString(),
+        pageSize: flow.batchSize,
+      })) {
         const fresh =
           stream.sorted && cursor ? page.filter((n) => this.after(stream, n, cursor as Cursor)) : page;
         const prepared = await Promise.all(fresh.map((n) => prepare(flow, stream, n)));

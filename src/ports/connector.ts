@@ -16,7 +16,7 @@ export interface ListRequest {
    * cursor itself, so records sharing a timestamp are never skipped). Null: read everything.
    */
   since: Cursor | null;
-  /** The sync's start. Streams may stop there; the engine never advances its cursor past it. */
+  /** The sync's start. Streams may stop there; the engine keeps its cursor a little before it. */
   signpost: string;
   /** Records per vendor call; a stream may cap it at the vendor's maximum. */
   pageSize: number;

@@ -9,15 +9,17 @@ import { dirname, resolve } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { type Dialect, Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
+import { maskUrl } from "../core/redact.ts";
 import type { Store } from "../ports/store.ts";
 import { KyselyStore, type StoreLogger } from "./kysely-store.ts";
 import type { Database } from "./schema.ts";
 import { withStatementCache } from "./statement-cache.ts";
-import { maskUrl, parseStoreUrl } from "./url.ts";
+import { parseStoreUrl } from "./url.ts";
 
+export { maskUrl } from "../core/redact.ts";
 export { StoreError } from "./errors.ts";
 export type { StoreLogger } from "./kysely-store.ts";
-export { maskUrl, parseStoreUrl } from "./url.ts";
+export { parseStoreUrl } from "./url.ts";
 
 export interface OpenStoreOptions {
   logger?: StoreLogger;

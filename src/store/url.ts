@@ -1,3 +1,4 @@
+import { maskUrl } from "../core/redact.ts";
 /**
  * Parses the store URL:
  * - `sqlite:<path>` (relative to the working directory, or absolute), `sqlite:///abs/path.db`,
@@ -10,20 +11,6 @@ export type StoreTarget =
   | { dialect: "postgres"; connectionString: string; schema: string | null };
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
-/** The URL as it may appear in logs and errors: any password replaced by ***. */
-export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== "") {
-      u.password = "***";
-      return u.toString();
-    }
-  } catch {
-    // Not a URL the WHATWG parser accepts; fall through to the pattern.
-  }
-  return url.replace(/\/\/([^/:@]*):[^@/]*@/, "//$1:***@");
-}
 
 export function parseStoreUrl(url: string): StoreTarget {
   if (url.startsWith("sqlite:")) {

@@ -5,7 +5,7 @@ import { PLUS_PLAN, placeOrders, shipReadyDeliveries, startDemoSystems } from ".
 import type { RunSummary } from "../../engine/sync.ts";
 import { openContext } from "../../runtime/context.ts";
 import { EXIT, type Output, table } from "../output.ts";
-import { exitCodeFor, summaryJson } from "./sync.ts";
+import { exitCodeFor, stoppedBy, summaryJson } from "./sync.ts";
 
 export interface DemoOptions {
   once: boolean;
@@ -129,7 +129,7 @@ function describe(s: RunSummary): string {
   const extra = [c.failed > 0 ? `${c.failed} failed` : "", c.held > 0 ? `${c.held} held` : ""]
     .filter(Boolean)
     .join(", ");
-  return `${s.flow.padEnd(10)} ${String(c.read).padStart(5)} read, ${String(written).padStart(5)} written (${c.created} new), ${String(c.skipped).padStart(5)} unchanged, ${String(c.calls).padStart(5)} API calls, ${(s.durationMs / 1000).toFixed(1).padStart(5)} s${extra ? `, ${extra}` : ""}${s.error ? ` — stopped: ${s.error.message}` : ""}`;
+  return `${s.flow.padEnd(10)} ${String(c.read).padStart(5)} read, ${String(written).padStart(5)} written (${c.created} new), ${String(c.skipped).padStart(5)} unchanged, ${String(c.calls).padStart(5)} API calls, ${(s.durationMs / 1000).toFixed(1).padStart(5)} s${extra ? `, ${extra}` : ""}${s.error ? ` — stopped: ${stoppedBy(s.error)}` : ""}`;
 }
 
 /** Between cycles the ERP changes a little, as it does: a few list prices and stock counts. */

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SyncError } from "../../core/errors.ts";
+import { ERROR_KINDS, SyncError } from "../../core/errors.ts";
 import { editFailure, type RetryOutcome, retryFailure, skipFailure } from "../../engine/failures.ts";
 import type { FailedRecord, FailureStatus } from "../../ports/store.ts";
 import type { Context } from "../../runtime/context.ts";
@@ -41,6 +41,13 @@ export async function listFailures(
     throw new SyncError(
       "config",
       `--status must be one of ${statuses.join(", ")}, got ${JSON.stringify(opts.status)}`,
+    );
+  }
+  const kinds = [...ERROR_KINDS, "hold"];
+  if (opts.type && !kinds.includes(opts.type)) {
+    throw new SyncError(
+      "config",
+      `--type must be one of ${kinds.join(", ")}, got ${JSON.stringify(opts.type)}`,
     );
   }
   const rows = await ctx.store.listFailures({

@@ -15,7 +15,12 @@ export function summaryLine(s: RunSummary): string {
   if (c.held > 0) parts.push(`${c.held} held`);
   if (c.filtered > 0) parts.push(`${c.filtered} filtered out`);
   parts.push(`${c.calls} API calls`);
-  return `${s.flow}: ${s.status} — ${parts.join(", ")}${s.error ? `\n  stopped: ${s.error.message}` : ""}`;
+  return `${s.flow}: ${s.status} — ${parts.join(", ")}${s.error ? `\n  stopped: ${stoppedBy(s.error)}` : ""}`;
+}
+
+/** The error that stopped a run, prefixed by the connection it came from. */
+export function stoppedBy(err: NonNullable<RunSummary["error"]>): string {
+  return err.details.system ? `${err.details.system}: ${err.message}` : err.message;
 }
 
 export function summaryJson(s: RunSummary): Record<string, unknown> {
@@ -90,7 +95,7 @@ export async function planCommand(
         shown.length > 0 ? table(rows) : "(no writes needed)",
         hidden > 0 ? `… ${hidden} more (--limit, or --json for all)` : "",
         `Totals:\n  ${totals || "nothing to read"}`,
-        summary.error ? `Stopped: ${summary.error.message}` : "",
+        summary.error ? `Stopped: ${stoppedBy(summary.error)}` : "",
       ]
         .filter(Boolean)
         .join("\n");

@@ -3,8 +3,10 @@
  * becomes a SyncError whose kind decides what the runner does (see core/errors.ts). The password is sent
  * in request bodies only and never appears in an error message or detail.
  */
+
 import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
+import { maskUrl } from "../../core/redact.ts";
 import type { OdooConfig } from "./config.ts";
 
 const RpcError = z.object({
@@ -65,7 +67,7 @@ export class OdooClient {
     }
     const cause = e.cause instanceof Error ? e.cause : undefined;
     const code = cause && "code" in cause ? String(cause.code) : (cause?.message ?? e.message);
-    return new SyncError("retryable", `cannot reach Odoo at ${this.config.url} (${code})`, {
+    return new SyncError("retryable", `cannot reach Odoo at ${maskUrl(this.config.url)} (${code})`, {
       system: this.system,
       cause: cause ?? e,
     });
@@ -83,10 +85,14 @@ export class OdooClient {
       throw this.networkError(err, path);
     });
     if (res.status === 404) {
-      throw new SyncError("config", `no Odoo JSON-RPC endpoint at ${this.config.url}${path} (HTTP 404)`, {
-        system: this.system,
-        status: 404,
-      });
+      throw new SyncError(
+        "config",
+        `no Odoo JSON-RPC endpoint at ${maskUrl(this.config.url)}${path} (HTTP 404)`,
+        {
+          system: this.system,
+          status: 404,
+        },
+      );
     }
     if (res.status !== 200) {
       const kind =

@@ -14,7 +14,7 @@ import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import type { OdooDb } from "./db.ts";
 import { accessDenied, OdooException, rpcErrorBody } from "./errors.ts";
-import { buildModels, invoiceOrder } from "./models.ts";
+import { buildModels, invoiceOrder, payInvoice, refundOrder } from "./models.ts";
 import { buildPdf } from "./pdf.ts";
 import { type Credentials, checkLogin, dispatch, type RpcStats } from "./rpc.ts";
 import { type SeedRefs, seed } from "./seed.ts";
@@ -46,6 +46,10 @@ export interface OdooEmulator {
   /** Writes through the same path as an RPC `write`, so write_date moves. */
   touch(model: string, id: number, vals?: Record<string, unknown>): void;
   invoiceOrder(saleOrderId: number): number;
+  /** Registers a full payment of a posted invoice: payment_state "paid" (or "in_payment", not yet reconciled). */
+  payInvoice(invoiceId: number, state?: "paid" | "in_payment"): void;
+  /** Posts a credit note of `amount` against a sale. */
+  refundOrder(saleOrderId: number, amount: number): number;
   /** Rotates the user's password, as an admin would; clients holding the old one get AccessDenied. */
   changePassword(password: string): void;
   /** The next `count` HTTP requests fail with `status` (default 502), before reaching Odoo. */
@@ -253,6 +257,8 @@ export async function startOdooEmulator(opts: OdooEmulatorOptions = {}): Promise
       orm.write(model, [id], vals ?? {});
     },
     invoiceOrder: (id) => invoiceOrder(orm, id),
+    payInvoice: (id, state) => payInvoice(orm, id, state),
+    refundOrder: (id, amount) => refundOrder(orm, id, amount),
     changePassword(password) {
       creds.password = password;
       emulator.password = password;

@@ -96,9 +96,11 @@ export function buildModels(): OdooDb {
       product_tmpl_id: m2o("product.template", true),
       default_code: char,
       barcode: char,
-      price_extra: float,
       active: { type: "boolean", default: def(true) },
       product_template_attribute_value_ids: m2m("product.template.attribute.value"),
+      // As in Odoo 16+: the extra lives on the attribute values, so changing it writes neither the variant
+      // nor the template (and moves neither write_date).
+      price_extra: { type: "float", compute: (d, r) => variantExtra(d, r) },
       name: {
         type: "char",
         compute: (d, r) => d.row("product.template", id(r, "product_tmpl_id") || 0)?.name ?? false,
@@ -107,8 +109,7 @@ export function buildModels(): OdooDb {
         type: "float",
         compute: (d, r) =>
           round2(
-            num(d.row("product.template", id(r, "product_tmpl_id") || 0), "list_price") +
-              num(r, "price_extra"),
+            num(d.row("product.template", id(r, "product_tmpl_id") || 0), "list_price") + variantExtra(d, r),
           ),
       },
       weight: {
@@ -249,6 +250,21 @@ export function buildModels(): OdooDb {
       amount_tax: float,
       amount_total: float,
       picking_ids: o2m("stock.picking", "sale_id"),
+      // Odoo links invoices through the lines (sale.order.line.invoice_lines); the emulator goes by
+      // invoice_origin, which its invoices always carry. Searchable, like Odoo's (_search_invoice_ids).
+      invoice_ids: {
+        type: "many2many",
+        relation: "account.move",
+        compute: (d, r) =>
+          d
+            .rows("account.move")
+            .filter(
+              (m) =>
+                m.invoice_origin === r.name &&
+                (m.move_type === "out_invoice" || m.move_type === "out_refund"),
+            )
+            .map((m) => m.id),
+      },
     },
   });
   db.define("sale.order.line", {
@@ -310,6 +326,21 @@ export function buildModels(): OdooDb {
       }
     },
   });
+  // Odoo's `delivery` (`stock_delivery` in 17+) module. tracking_url with its <shipmenttrackingnumber>
+  // placeholder is how Odoo 17 builds links for fixed-price carriers: recalled, not checked against Odoo's
+  // source here. What the connector reads is checked: stock.picking's carrier_id and the computed
+  // carrier_tracking_url, which is one URL or a JSON list of [label, url] pairs (get_multiple_carrier_tracking).
+  db.define("delivery.carrier", {
+    order: "sequence, id",
+    fields: {
+      name: { type: "char", required: true },
+      sequence: { type: "integer", default: def(10) },
+      delivery_type: sel("fixed"),
+      product_id: m2o("product.product"),
+      tracking_url: char,
+      active: { type: "boolean", default: def(true) },
+    },
+  });
   db.define("stock.picking", {
     order: "id desc",
     fields: {
@@ -324,6 +355,8 @@ export function buildModels(): OdooDb {
       scheduled_date: { type: "datetime", default: (d) => d.now() },
       date_done: { type: "datetime" },
       carrier_tracking_ref: char,
+      carrier_id: m2o("delivery.carrier"),
+      carrier_tracking_url: { type: "char", compute: (d, r) => trackingUrl(d, r) },
       move_ids: o2m("stock.move", "picking_id"),
     },
   });
@@ -350,7 +383,9 @@ export function buildModels(): OdooDb {
       amount_untaxed: float,
       amount_tax: float,
       amount_total: float,
+      amount_residual: float,
       state: sel("draft"),
+      payment_state: sel("not_paid"),
     },
   });
 
@@ -372,6 +407,28 @@ export function buildModels(): OdooDb {
     return true;
   });
   return db;
+}
+
+function variantExtra(d: OdooDb, variant: Row): number {
+  const values = (variant.product_template_attribute_value_ids as number[] | undefined) ?? [];
+  return values.reduce((s, v) => s + num(d.row("product.template.attribute.value", v), "price_extra"), 0);
+}
+
+const TRACKING_PLACEHOLDER = "<shipmenttrackingnumber>";
+
+/** picking.carrier_id.get_tracking_link(picking): one URL, or [label, url] pairs as JSON for several refs. */
+function trackingUrl(d: OdooDb, picking: Row): string | false {
+  const carrier = d.row("delivery.carrier", id(picking, "carrier_id") || 0);
+  const ref = typeof picking.carrier_tracking_ref === "string" ? picking.carrier_tracking_ref : "";
+  const template = typeof carrier?.tracking_url === "string" ? carrier.tracking_url : "";
+  if (!carrier || !ref || !template) return false;
+  const refs = ref
+    .split(",")
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0);
+  const link = (r: string) => template.replace(TRACKING_PLACEHOLDER, encodeURIComponent(r));
+  if (refs.length === 1) return link(refs[0] as string);
+  return JSON.stringify(refs.map((r) => [r, link(r)]));
 }
 
 function lineAmounts(d: OdooDb, line: Row): Record<string, number> {
@@ -507,6 +564,36 @@ export function invoiceOrder(d: OdooDb, orderId: number): number {
     amount_untaxed: order.amount_untaxed,
     amount_tax: order.amount_tax,
     amount_total: order.amount_total,
+    amount_residual: order.amount_total,
     state: "posted",
+    payment_state: "not_paid",
+  });
+}
+
+/** Registers a full payment of a posted invoice (what "Register payment" does, reconciled at once). */
+export function payInvoice(d: OdooDb, moveId: number, state: "paid" | "in_payment" = "paid"): void {
+  const move = d.row("account.move", moveId);
+  if (move?.state !== "posted") throw userError(`Invoice ${moveId} is not posted: nothing to pay.`);
+  d.write("account.move", [moveId], { payment_state: state, amount_residual: 0 });
+}
+
+/** A posted credit note for `amount` of a sale's invoice (what "Credit note" + "Confirm" do). */
+export function refundOrder(d: OdooDb, orderId: number, amount: number): number {
+  const order = d.row("sale.order", orderId);
+  if (!order) throw userError(`Record does not exist: sale.order(${orderId},)`);
+  const today = d.now().slice(0, 10);
+  const year = today.slice(0, 4);
+  return d.create("account.move", {
+    name: `RINV/${year}/${pad5(d.nextSequence(`refund.${year}`))}`,
+    move_type: "out_refund",
+    partner_id: order.partner_invoice_id || order.partner_id,
+    invoice_origin: order.name,
+    invoice_date: today,
+    date: today,
+    currency_id: order.currency_id,
+    amount_total: amount,
+    amount_residual: amount,
+    state: "posted",
+    payment_state: "not_paid",
   });
 }

@@ -5,7 +5,7 @@
  */
 import { type Rng, rng } from "../../../core/prng.ts";
 import { type OdooDb, odooDatetime } from "./db.ts";
-import { invoiceOrder, round2 } from "./models.ts";
+import { invoiceOrder, payInvoice, round2 } from "./models.ts";
 
 export interface SeedOptions {
   seed: number;
@@ -279,6 +279,8 @@ export interface SeedRefs {
   warehouses: number[];
   ship: number;
   discount: number;
+  /** delivery.carrier ids: Colissimo, DHL Express. */
+  carriers: [number, number];
 }
 
 export function seed(db: OdooDb, opts: SeedOptions): SeedRefs {
@@ -390,7 +392,6 @@ export function seed(db: OdooDb, opts: SeedOptions): SeedRefs {
           product_tmpl_id: tmpl,
           default_code: sku,
           barcode: ean13(barcode++),
-          price_extra: extra,
           product_template_attribute_value_ids: [[6, 0, values]],
         }),
       );
@@ -398,6 +399,19 @@ export function seed(db: OdooDb, opts: SeedOptions): SeedRefs {
   }
   const ship = serviceProduct(db, "SHIP", "Standard Shipping", 5.9, services, [standard]);
   const discount = serviceProduct(db, "DISCOUNT", "Discount", 0, services, []);
+  const carriers: [number, number] = [
+    db.create("delivery.carrier", {
+      name: "Colissimo",
+      product_id: ship,
+      tracking_url: "https://www.laposte.fr/outils/suivre-vos-envois?code=<shipmenttrackingnumber>",
+    }),
+    db.create("delivery.carrier", {
+      name: "DHL Express",
+      product_id: ship,
+      tracking_url:
+        "https://www.dhl.com/fr-en/home/tracking/tracking-express.html?submit=1&tracking-id=<shipmenttrackingnumber>",
+    }),
+  ];
 
   for (const v of variantIds) {
     const row = db.row("product.product", v);
@@ -506,16 +520,18 @@ export function seed(db: OdooDb, opts: SeedOptions): SeedRefs {
       db.freeze(at(120 + i * 37 + 600));
       db.write("stock.picking", [picking.id], {
         carrier_tracking_ref: `1Z${String(900000 + i * 7919).padStart(10, "0")}`,
+        carrier_id: carriers[i % 2],
       });
       db.methods.get("stock.picking")?.get("button_validate")?.(db, [picking.id], {});
     }
     if (i % 3 !== 2) {
       db.freeze(at(120 + i * 37 + 900));
-      invoiceOrder(db, order);
+      const invoice = invoiceOrder(db, order);
+      if (i % 2 === 0) payInvoice(db, invoice);
     }
   }
   db.freeze(null);
-  return { taxes: { standard, zero, included }, pricelists, warehouses, ship, discount };
+  return { taxes: { standard, zero, included }, pricelists, warehouses, ship, discount, carriers };
 }
 
 function serviceProduct(

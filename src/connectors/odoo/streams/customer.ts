@@ -3,18 +3,34 @@ import type { Customer } from "../../../core/model.ts";
 import type { Stream } from "../../../ports/connector.ts";
 import type { OdooRow } from "../client.ts";
 import { type OdooContext, pricelistGroup } from "../context.ts";
-import { ids, many2one, str } from "../fields.ts";
-import { keysetPages } from "../paging.ts";
+import { bool, many2one, str, uniq } from "../fields.ts";
 import { ADDRESS_FIELDS, addressOf, countryCodes, isCompany, splitName } from "../partners.ts";
+import { latestWrite, type Rolled, type RollupSpec, rollupPages } from "../rollup.ts";
 import { odooToIso } from "../time.ts";
 
-export interface CustomerNative {
+export interface CustomerNative extends Rolled {
   partner: OdooRow;
+  /** Every child partner, archived ones and contacts included (they count in changedAt). */
   children: OdooRow[];
   countries: Map<number, string>;
 }
 
-const FIELDS = [...ADDRESS_FIELDS, "email", "is_company", "property_product_pricelist", "child_ids"];
+const FIELDS = [
+  ...ADDRESS_FIELDS,
+  "email",
+  "is_company",
+  "property_product_pricelist",
+  "child_ids",
+  "write_date",
+];
+const CHILD_FIELDS = [...ADDRESS_FIELDS, "active", "write_date"];
+// Child partners of any type or state: turning an address into a contact, or archiving it, changes the
+// customer's addresses too.
+const CHILDREN = [
+  ["parent_id", "!=", false],
+  ["active", "in", [true, false]],
+];
+const ADDRESS_TYPES = new Set(["invoice", "delivery", "other"]);
 // Customers are the top-level partners with an e-mail; their child partners are addresses and contacts.
 const BASE = [
   ["email", "!=", false],
@@ -23,60 +39,61 @@ const BASE = [
 
 /**
  * Customers with their invoice/delivery addresses (child partners). Editing only a child address does not
- * move the parent's write_date, so such a change waits for the next change to the customer or a resync.
+ * move the parent's write_date in Odoo, so the stream's updatedAt is the latest write of the customer and
+ * its children, and a changed child brings back its parent (see rollup.ts).
  */
 export function customerStream(ctx: OdooContext): Stream<"customer", CustomerNative> {
   const { client } = ctx;
-  const enrich = async (partners: OdooRow[], signal?: AbortSignal): Promise<CustomerNative[]> => {
-    const [children, countries] = await Promise.all([
-      client.searchRead(
-        "res.partner",
-        [
-          ["parent_id", "in", partners.map((p) => p.id)],
-          ["type", "in", ["invoice", "delivery", "other"]],
-        ],
-        ADDRESS_FIELDS,
-        { order: "id asc", signal },
-      ),
+  const load = async (partnerIds: number[], signal?: AbortSignal): Promise<CustomerNative[]> => {
+    if (partnerIds.length === 0) return [];
+    const [partners, children, countries] = await Promise.all([
+      client.searchRead("res.partner", [["id", "in", partnerIds], ...BASE], FIELDS, { signal }),
+      client.searchRead("res.partner", [["parent_id", "in", partnerIds], ...CHILDREN], CHILD_FIELDS, {
+        order: "id asc",
+        signal,
+      }),
       countryCodes(ctx, signal),
     ]);
-    return partners.map((partner) => ({
-      partner,
-      children: children.filter((c) => many2one(c, "parent_id")?.id === partner.id),
-      countries,
-    }));
+    return partners.map((partner) => {
+      const own = children.filter((c) => many2one(c, "parent_id")?.id === partner.id);
+      return { partner, children: own, countries, changedAt: latestWrite([partner, ...own]) };
+    });
+  };
+  const spec: RollupSpec<CustomerNative> = {
+    sources: [
+      { model: "res.partner", domain: BASE, fields: [], parentsOf: (rows) => rows.map((r) => r.id) },
+      {
+        model: "res.partner",
+        domain: CHILDREN,
+        fields: ["parent_id"],
+        parentsOf: (rows) => uniq(rows.map((r) => many2one(r, "parent_id")?.id)),
+      },
+    ],
+    load,
+    parentIdOf: (n) => n.partner.id,
   };
   return {
     entity: "customer",
     sorted: true,
-    async *list(req) {
-      for await (const page of keysetPages(client, "res.partner", BASE, FIELDS, req)) {
-        yield await enrich(page, req.signal);
-      }
-    },
+    list: (req) => rollupPages(client, spec, req),
     async get(id) {
-      const rows = await client.searchRead(
-        "res.partner",
-        [["id", "=", Number(id)], ...BASE],
-        [...FIELDS, "write_date"],
-      );
-      return rows.length === 0 ? null : ((await enrich(rows))[0] ?? null);
+      const n = Number(id);
+      return Number.isInteger(n) && n > 0 ? ((await load([n]))[0] ?? null) : null;
     },
     idOf: (n) => String(n.partner.id),
-    updatedAtOf: (n) => odooToIso(String(n.partner.write_date)),
-    toCanonical({ partner, children, countries }): Customer {
+    updatedAtOf: (n) => odooToIso(n.changedAt),
+    toCanonical({ partner, children, countries, changedAt }): Customer {
       const email = str(partner, "email");
       if (!email) throw new SyncError("data", `res.partner(${partner.id}) has no e-mail`, { field: "email" });
       const company = isCompany(partner);
       const name = str(partner, "name") ?? email;
       const companyName = company ? name : undefined;
       const own = addressOf(partner, countries, { company: companyName, type: "both" });
-      const childIds = new Set(ids(partner, "child_ids"));
       const pricelist = many2one(partner, "property_product_pricelist");
       return {
         source: ctx.name,
         sourceId: String(partner.id),
-        updatedAt: odooToIso(String(partner.write_date)),
+        updatedAt: odooToIso(changedAt),
         key: email.trim().toLowerCase(),
         email: email.trim(),
         ...splitName(name, company),
@@ -86,7 +103,7 @@ export function customerStream(ctx: OdooContext): Stream<"customer", CustomerNat
         addresses: [
           ...(own ? [own] : []),
           ...children
-            .filter((c) => childIds.size === 0 || childIds.has(c.id))
+            .filter((c) => bool(c, "active") && ADDRESS_TYPES.has(str(c, "type") ?? ""))
             .flatMap((c) => addressOf(c, countries, { company: companyName }) ?? []),
         ],
       };

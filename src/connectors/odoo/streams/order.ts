@@ -7,16 +7,19 @@ import type { Stream } from "../../../ports/connector.ts";
 import type { OdooRow } from "../client.ts";
 import { afterPrefix, type OdooContext } from "../context.ts";
 import { bool, ids, many2one, money, num, str, uniq } from "../fields.ts";
-import { keysetPages } from "../paging.ts";
 import { ADDRESS_FIELDS, addressOf, countryCodes } from "../partners.ts";
+import { financialStatus, fulfillmentStatus } from "../payment.ts";
+import { latestWrite, type Rolled, type RollupSpec, rollupPages } from "../rollup.ts";
 import { loadSaleTaxes, rateOf, type Tax } from "../taxes.ts";
 import { odooToIso } from "../time.ts";
 
-export interface OrderNative {
+export interface OrderNative extends Rolled {
   order: OdooRow;
   lines: (OdooRow & { sku?: string })[];
   partners: Map<number, OdooRow>;
   pickingStates: string[];
+  /** Customer invoices and credit notes of the sale, any state. */
+  invoices: OdooRow[];
   taxes: Tax[];
   countries: Map<number, string>;
 }
@@ -33,6 +36,8 @@ const FIELDS = [
   "amount_untaxed",
   "amount_tax",
   "amount_total",
+  "invoice_ids",
+  "write_date",
 ];
 const LINE_FIELDS = [
   "order_id",
@@ -48,6 +53,11 @@ const LINE_FIELDS = [
 ];
 // Quotations are not orders yet; confirmed, locked and cancelled sales are.
 const BASE = [["state", "in", ["sale", "done", "cancel"]]];
+const DELIVERIES = [
+  ["picking_type_code", "=", "outgoing"],
+  ["sale_id", "!=", false],
+];
+const CUSTOMER_MOVES = [["move_type", "in", ["out_invoice", "out_refund"]]];
 
 /** The canonical key of an Odoo sale: the shop's key it was created with, else `<connection>:<name>`. */
 export function orderKeyOf(ctx: OdooContext, order: OdooRow): string {
@@ -63,7 +73,8 @@ export function orderStream(ctx: OdooContext): Stream<"order", OrderNative> {
         ["partner_id", "partner_invoice_id", "partner_shipping_id"].map((f) => many2one(o, f)?.id),
       ),
     );
-    const [lines, partners, pickings, taxes, countries] = await Promise.all([
+    const invoiceIds = uniq(orders.flatMap((o) => ids(o, "invoice_ids")));
+    const [lines, partners, pickings, taxes, countries, moves] = await Promise.all([
       client.searchRead("sale.order.line", [["order_id", "in", orderIds]], LINE_FIELDS, {
         order: "id asc",
         signal,
@@ -75,12 +86,21 @@ export function orderStream(ctx: OdooContext): Stream<"order", OrderNative> {
           ["sale_id", "in", orderIds],
           ["picking_type_code", "=", "outgoing"],
         ],
-        ["sale_id", "state"],
+        ["sale_id", "state", "write_date"],
         { signal },
       ),
       loadSaleTaxes(ctx, signal),
       countryCodes(ctx, signal),
+      client.read(
+        "account.move",
+        invoiceIds,
+        ["move_type", "state", "payment_state", "amount_total", "write_date"],
+        signal,
+      ),
     ]);
+    const customerMoves = moves.filter((m) =>
+      ["out_invoice", "out_refund"].includes(str(m, "move_type") ?? ""),
+    );
     const products = await client.read(
       "product.product",
       uniq(lines.map((l) => many2one(l, "product_id")?.id)),
@@ -89,38 +109,71 @@ export function orderStream(ctx: OdooContext): Stream<"order", OrderNative> {
     );
     const sku = new Map(products.map((p) => [p.id, str(p, "default_code")]));
     const byId = new Map(partners.map((p) => [p.id, p]));
-    return orders.map((order) => ({
-      order,
-      lines: lines
-        .filter((l) => many2one(l, "order_id")?.id === order.id)
-        .map((l) => ({ ...l, sku: sku.get(many2one(l, "product_id")?.id ?? 0) })),
-      partners: byId,
-      pickingStates: pickings
-        .filter((p) => many2one(p, "sale_id")?.id === order.id)
-        .map((p) => str(p, "state") ?? ""),
-      taxes,
-      countries,
-    }));
+    return orders.map((order) => {
+      const own = pickings.filter((p) => many2one(p, "sale_id")?.id === order.id);
+      const invoiced = new Set(ids(order, "invoice_ids"));
+      const invoices = customerMoves.filter((m) => invoiced.has(m.id));
+      return {
+        order,
+        changedAt: latestWrite([order, ...own, ...invoices]),
+        lines: lines
+          .filter((l) => many2one(l, "order_id")?.id === order.id)
+          .map((l) => ({ ...l, sku: sku.get(many2one(l, "product_id")?.id ?? 0) })),
+        partners: byId,
+        pickingStates: own.map((p) => str(p, "state") ?? ""),
+        invoices,
+        taxes,
+        countries,
+      };
+    });
+  };
+  const load = async (orderIds: number[], signal?: AbortSignal) =>
+    orderIds.length === 0
+      ? []
+      : enrich(
+          await client.searchRead("sale.order", [["id", "in", orderIds], ...BASE], FIELDS, { signal }),
+          signal,
+        );
+  // Payments, credit notes and deliveries change the order's status without writing the sale.order
+  // (payment_state lives on the invoice, the picking state on the picking): they are children (rollup.ts).
+  const spec: RollupSpec<OrderNative> = {
+    sources: [
+      { model: "sale.order", domain: BASE, fields: [], parentsOf: (rows) => rows.map((r) => r.id) },
+      {
+        model: "stock.picking",
+        domain: DELIVERIES,
+        fields: ["sale_id"],
+        parentsOf: (rows) => uniq(rows.map((r) => many2one(r, "sale_id")?.id)),
+      },
+      {
+        model: "account.move",
+        domain: CUSTOMER_MOVES,
+        fields: ["move_type"],
+        parentsOf: async (rows, signal) =>
+          (
+            await client.searchRead(
+              "sale.order",
+              [["invoice_ids", "in", rows.map((r) => r.id)], ...BASE],
+              ["name"],
+              { signal },
+            )
+          ).map((o) => o.id),
+      },
+    ],
+    load,
+    parentIdOf: (n) => n.order.id,
   };
 
   return {
     entity: "order",
     sorted: true,
-    async *list(req) {
-      for await (const page of keysetPages(client, "sale.order", BASE, FIELDS, req)) {
-        yield await enrich(page, req.signal);
-      }
-    },
+    list: (req) => rollupPages(client, spec, req),
     async get(id) {
-      const rows = await client.searchRead(
-        "sale.order",
-        [["id", "=", Number(id)], ...BASE],
-        [...FIELDS, "write_date"],
-      );
-      return rows.length === 0 ? null : ((await enrich(rows))[0] ?? null);
+      const n = Number(id);
+      return Number.isInteger(n) && n > 0 ? ((await load([n]))[0] ?? null) : null;
     },
     idOf: (n) => String(n.order.id),
-    updatedAtOf: (n) => odooToIso(String(n.order.write_date)),
+    updatedAtOf: (n) => odooToIso(n.changedAt),
     toCanonical(n): Order {
       const o = n.order;
       const name = str(o, "name") ?? String(o.id);
@@ -178,8 +231,6 @@ export function orderStream(ctx: OdooContext): Stream<"order", OrderNative> {
           });
         }
       }
-      const done = n.pickingStates.filter((s) => s === "done").length;
-      const open = n.pickingStates.filter((s) => s !== "done" && s !== "cancel").length;
       const address = (field: string) => {
         const p = n.partners.get(many2one(o, field)?.id ?? 0);
         return p
@@ -189,7 +240,7 @@ export function orderStream(ctx: OdooContext): Stream<"order", OrderNative> {
       return {
         source: ctx.name,
         sourceId: String(o.id),
-        updatedAt: odooToIso(String(o.write_date)),
+        updatedAt: odooToIso(n.changedAt),
         key,
         number: str(o, "client_order_ref") ? afterPrefix(key) : name,
         placedAt: odooToIso(str(o, "date_order") ?? String(o.write_date)),
@@ -203,8 +254,8 @@ export function orderStream(ctx: OdooContext): Stream<"order", OrderNative> {
         taxesIncluded: n.lines.some((l) => ids(l, "tax_id").some((id) => taxById.get(id)?.priceInclude)),
         totalTax: money(num(o, "amount_tax")),
         total: money(num(o, "amount_total")),
-        financialStatus: "pending",
-        fulfillmentStatus: done > 0 && open === 0 ? "fulfilled" : done > 0 ? "partial" : "unfulfilled",
+        financialStatus: financialStatus(n.invoices, str(o, "state") === "cancel"),
+        fulfillmentStatus: fulfillmentStatus(n.pickingStates),
         payments: [],
         cancelled: str(o, "state") === "cancel",
       };

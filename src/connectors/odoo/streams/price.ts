@@ -4,10 +4,10 @@ import type { Stream } from "../../../ports/connector.ts";
 import type { OdooRow } from "../client.ts";
 import { type OdooContext, pricelistGroup } from "../context.ts";
 import { many2one, money, num, str, uniq } from "../fields.ts";
-import { keysetPages } from "../paging.ts";
+import { latestWrite, type Rolled, type RollupSpec, rollupPages } from "../rollup.ts";
 import { odooToIso } from "../time.ts";
 
-export interface PriceNative {
+export interface PriceNative extends Rolled {
   /** The base item (minimum quantity ≤ 1), which stands for the variant's price in this list. */
   item: OdooRow;
   sku: string | undefined;
@@ -16,22 +16,34 @@ export interface PriceNative {
   tiers: OdooRow[];
 }
 
-const ITEM_FIELDS = ["pricelist_id", "product_id", "fixed_price", "min_quantity", "date_start", "date_end"];
+const ITEM_FIELDS = [
+  "pricelist_id",
+  "product_id",
+  "fixed_price",
+  "min_quantity",
+  "date_start",
+  "date_end",
+  "write_date",
+];
 const FIXED_VARIANT = [
   ["applied_on", "=", "0_product_variant"],
   ["compute_price", "=", "fixed"],
 ];
 const BASE = [...FIXED_VARIANT, ["min_quantity", "<=", 1]];
+const TIER = [...FIXED_VARIANT, ["min_quantity", ">", 1]];
+const pairOf = (row: OdooRow) => `${many2one(row, "pricelist_id")?.id}:${many2one(row, "product_id")?.id}`;
 
 /**
  * One canonical Price per base pricelist item (a fixed price for one variant), its tier breaks folded
  * in. Formula and category rules are not read: they compute prices at order time and have no single
- * price to publish. A change to a tier item alone does not move the base item's write_date, so it is
- * only seen on a full resync or when the base item changes.
+ * price to publish. A tier item is a record of its own in Odoo: changing one does not move the base item's
+ * write_date, so the stream's updatedAt is the latest write of the base item and its tiers (see rollup.ts),
+ * and a changed tier brings back the base item(s) of the same list and variant.
  */
 export function priceStream(ctx: OdooContext): Stream<"price", PriceNative> {
   const { client } = ctx;
   const enrich = async (items: OdooRow[], signal?: AbortSignal): Promise<PriceNative[]> => {
+    if (items.length === 0) return [];
     const productIds = uniq(items.map((i) => many2one(i, "product_id")?.id));
     const listIds = uniq(items.map((i) => many2one(i, "pricelist_id")?.id));
     const [variants, lists, tiers] = await Promise.all([
@@ -39,12 +51,7 @@ export function priceStream(ctx: OdooContext): Stream<"price", PriceNative> {
       client.read("product.pricelist", listIds, ["name", "currency_id"], signal),
       client.searchRead(
         "product.pricelist.item",
-        [
-          ...FIXED_VARIANT,
-          ["min_quantity", ">", 1],
-          ["product_id", "in", productIds],
-          ["pricelist_id", "in", listIds],
-        ],
+        [...TIER, ["product_id", "in", productIds], ["pricelist_id", "in", listIds]],
         ITEM_FIELDS,
         { order: "min_quantity asc, id asc", signal },
       ),
@@ -59,35 +66,69 @@ export function priceStream(ctx: OdooContext): Stream<"price", PriceNative> {
     return items.map((item) => {
       const product = many2one(item, "product_id")?.id;
       const pl = many2one(item, "pricelist_id")?.id;
+      const own = tiers.filter((t) => pairOf(t) === pairOf(item));
       return {
         item,
+        changedAt: latestWrite([item, ...own]),
         sku: product === undefined ? undefined : sku.get(product),
         pricelist: (pl !== undefined && list.get(pl)) || { name: `pricelist ${pl}`, currency: "" },
-        tiers: tiers.filter(
-          (t) => many2one(t, "product_id")?.id === product && many2one(t, "pricelist_id")?.id === pl,
-        ),
+        tiers: own,
       };
     });
+  };
+  const load = async (itemIds: number[], signal?: AbortSignal) =>
+    itemIds.length === 0
+      ? []
+      : enrich(
+          await client.searchRead("product.pricelist.item", [["id", "in", itemIds], ...BASE], ITEM_FIELDS, {
+            signal,
+          }),
+          signal,
+        );
+  /** The base items of the (list, variant) pairs of these tier items. */
+  const baseOfTiers = async (tierRows: OdooRow[], signal?: AbortSignal): Promise<number[]> => {
+    const pairs = new Set(tierRows.map(pairOf));
+    const bases = await client.searchRead(
+      "product.pricelist.item",
+      [
+        ...BASE,
+        ["product_id", "in", uniq(tierRows.map((t) => many2one(t, "product_id")?.id))],
+        ["pricelist_id", "in", uniq(tierRows.map((t) => many2one(t, "pricelist_id")?.id))],
+      ],
+      ["pricelist_id", "product_id"],
+      { signal },
+    );
+    return bases.filter((b) => pairs.has(pairOf(b))).map((b) => b.id);
+  };
+  const spec: RollupSpec<PriceNative> = {
+    sources: [
+      {
+        model: "product.pricelist.item",
+        domain: BASE,
+        fields: [],
+        parentsOf: (rows) => rows.map((r) => r.id),
+      },
+      {
+        model: "product.pricelist.item",
+        domain: TIER,
+        fields: ["pricelist_id", "product_id"],
+        parentsOf: baseOfTiers,
+      },
+    ],
+    load,
+    parentIdOf: (n) => n.item.id,
   };
 
   return {
     entity: "price",
     sorted: true,
-    async *list(req) {
-      for await (const page of keysetPages(client, "product.pricelist.item", BASE, ITEM_FIELDS, req)) {
-        yield await enrich(page, req.signal);
-      }
-    },
+    list: (req) => rollupPages(client, spec, req),
     async get(id) {
-      const rows = await client.searchRead(
-        "product.pricelist.item",
-        [["id", "=", Number(id)], ...BASE],
-        [...ITEM_FIELDS, "write_date"],
-      );
-      return rows.length === 0 ? null : ((await enrich(rows))[0] ?? null);
+      const n = Number(id);
+      return Number.isInteger(n) && n > 0 ? ((await load([n]))[0] ?? null) : null;
     },
     idOf: (n) => String(n.item.id),
-    updatedAtOf: (n) => odooToIso(String(n.item.write_date)),
+    updatedAtOf: (n) => odooToIso(n.changedAt),
     toCanonical(n): Price {
       if (!n.sku) {
         throw new SyncError("data", `product.pricelist.item(${n.item.id}) is for a variant without a SKU`, {
@@ -105,7 +146,7 @@ export function priceStream(ctx: OdooContext): Stream<"price", PriceNative> {
       return {
         source: ctx.name,
         sourceId: String(n.item.id),
-        updatedAt: odooToIso(String(n.item.write_date)),
+        updatedAt: odooToIso(n.changedAt),
         key: `${code}:${n.sku}`,
         priceList: { code, name: n.pricelist.name, customerGroup: group, currency: n.pricelist.currency },
         sku: n.sku,

@@ -3,11 +3,11 @@ import type { Product } from "../../../core/model.ts";
 import type { Stream } from "../../../ports/connector.ts";
 import type { OdooRow } from "../client.ts";
 import type { OdooContext } from "../context.ts";
-import { bool, ids, many2one, money, num, str } from "../fields.ts";
-import { keysetPages } from "../paging.ts";
+import { bool, ids, many2one, money, num, str, uniq } from "../fields.ts";
+import { latestWrite, type Rolled, type RollupSpec, rollupPages } from "../rollup.ts";
 import { odooToIso } from "../time.ts";
 
-export interface ProductNative {
+export interface ProductNative extends Rolled {
   template: OdooRow;
   variants: { row: OdooRow; options: Record<string, string> }[];
 }
@@ -32,6 +32,7 @@ const VARIANT_FIELDS = [
   "weight",
   "active",
   "product_template_attribute_value_ids",
+  "write_date",
 ];
 // Services (shipping, discounts) are ERP bookkeeping, not catalogue; archived templates are read so the
 // shop hears that they were archived.
@@ -39,37 +40,45 @@ const BASE = [
   ["type", "!=", "service"],
   ["active", "in", [true, false]],
 ];
+// Archived variants count too: archiving one is a change the shop must hear of.
+const ANY_VARIANT = [["active", "in", [true, false]]];
 
 /**
- * One canonical Product per product.template with its variants (product.product). A change to a variant
- * alone (e.g. its barcode) does not move the template's write_date in Odoo, so incremental reads miss it
- * until the template changes; a full resync catches it.
+ * One canonical Product per product.template with its variants (product.product) and their attribute
+ * values (product.template.attribute.value, which hold the variants' price extras in Odoo 16+). A change to
+ * a variant (barcode, internal reference) or to an attribute value's price extra does not move the
+ * template's write_date in Odoo, so the stream's updatedAt is the latest write of all three (see rollup.ts).
  */
 export function productStream(ctx: OdooContext): Stream<"product", ProductNative> {
   const { client } = ctx;
-  const withVariants = async (templates: OdooRow[], signal?: AbortSignal): Promise<ProductNative[]> => {
-    const variants = await client.searchRead(
-      "product.product",
-      [
-        ["product_tmpl_id", "in", templates.map((t) => t.id)],
-        ["active", "in", [true, false]],
-      ],
-      VARIANT_FIELDS,
-      { order: "id asc", signal },
-    );
-    const valueIds = [...new Set(variants.flatMap((v) => ids(v, "product_template_attribute_value_ids")))];
-    const values = await client.read(
-      "product.template.attribute.value",
-      valueIds,
-      ["name", "attribute_id"],
-      signal,
-    );
+  const load = async (templateIds: number[], signal?: AbortSignal): Promise<ProductNative[]> => {
+    if (templateIds.length === 0) return [];
+    const [templates, variants, values] = await Promise.all([
+      client.searchRead("product.template", [["id", "in", templateIds], ...BASE], TEMPLATE_FIELDS, {
+        order: "id asc",
+        signal,
+      }),
+      client.searchRead(
+        "product.product",
+        [["product_tmpl_id", "in", templateIds], ...ANY_VARIANT],
+        VARIANT_FIELDS,
+        { order: "id asc", signal },
+      ),
+      client.searchRead(
+        "product.template.attribute.value",
+        [["product_tmpl_id", "in", templateIds]],
+        ["name", "attribute_id", "product_tmpl_id", "write_date"],
+        { order: "id asc", signal },
+      ),
+    ]);
     const valueById = new Map(values.map((v) => [v.id, v]));
-    return templates.map((template) => ({
-      template,
-      variants: variants
-        .filter((v) => many2one(v, "product_tmpl_id")?.id === template.id)
-        .map((row) => {
+    return templates.map((template) => {
+      const own = variants.filter((v) => many2one(v, "product_tmpl_id")?.id === template.id);
+      const ownValues = values.filter((v) => many2one(v, "product_tmpl_id")?.id === template.id);
+      return {
+        template,
+        changedAt: latestWrite([template, ...own, ...ownValues]),
+        variants: own.map((row) => {
           const options: Record<string, string> = {};
           for (const id of ids(row, "product_template_attribute_value_ids")) {
             const value = valueById.get(id);
@@ -79,27 +88,35 @@ export function productStream(ctx: OdooContext): Stream<"product", ProductNative
           }
           return { row, options };
         }),
-    }));
+      };
+    });
+  };
+  const toTemplate = (rows: OdooRow[]) => uniq(rows.map((r) => many2one(r, "product_tmpl_id")?.id));
+  const spec: RollupSpec<ProductNative> = {
+    sources: [
+      { model: "product.template", domain: BASE, fields: [], parentsOf: (rows) => rows.map((r) => r.id) },
+      { model: "product.product", domain: ANY_VARIANT, fields: ["product_tmpl_id"], parentsOf: toTemplate },
+      {
+        model: "product.template.attribute.value",
+        domain: [],
+        fields: ["product_tmpl_id"],
+        parentsOf: toTemplate,
+      },
+    ],
+    load,
+    parentIdOf: (n) => n.template.id,
   };
 
   return {
     entity: "product",
     sorted: true,
-    async *list(req) {
-      for await (const page of keysetPages(client, "product.template", BASE, TEMPLATE_FIELDS, req)) {
-        yield await withVariants(page, req.signal);
-      }
-    },
+    list: (req) => rollupPages(client, spec, req),
     async get(id) {
-      const rows = await client.searchRead(
-        "product.template",
-        [["id", "=", Number(id)], ...BASE],
-        TEMPLATE_FIELDS,
-      );
-      return rows.length === 0 ? null : ((await withVariants(rows))[0] ?? null);
+      const n = Number(id);
+      return Number.isInteger(n) && n > 0 ? ((await load([n]))[0] ?? null) : null;
     },
     idOf: (n) => String(n.template.id),
-    updatedAtOf: (n) => odooToIso(String(n.template.write_date)),
+    updatedAtOf: (n) => odooToIso(n.changedAt),
     toCanonical(n): Product {
       const t = n.template;
       const key = str(t, "default_code") ?? `odoo-template-${t.id}`;
@@ -112,7 +129,7 @@ export function productStream(ctx: OdooContext): Stream<"product", ProductNative
       return {
         source: ctx.name,
         sourceId: String(t.id),
-        updatedAt: odooToIso(String(t.write_date)),
+        updatedAt: odooToIso(n.changedAt),
         key,
         title: str(t, "name") ?? key,
         description: str(t, "description_sale"),

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { SyncError } from "../../../core/errors.ts";
 import type { Shipment } from "../../../core/model.ts";
 import type { Stream } from "../../../ports/connector.ts";
@@ -13,13 +14,49 @@ export interface ShipmentNative {
   moves: { sku: string | undefined; quantity: number }[];
 }
 
-const FIELDS = ["name", "origin", "sale_id", "carrier_tracking_ref", "date_done"];
+const FIELDS = [
+  "name",
+  "origin",
+  "sale_id",
+  "carrier_tracking_ref",
+  "carrier_id",
+  "carrier_tracking_url",
+  "date_done",
+];
 // Only deliveries that left with a tracking number are news for the shop.
 const BASE = [
   ["picking_type_code", "=", "outgoing"],
   ["state", "=", "done"],
   ["carrier_tracking_ref", "!=", false],
 ];
+
+const TrackerPairs = z.array(z.tuple([z.unknown(), z.string()]).rest(z.unknown()));
+
+/**
+ * The links in stock.picking's computed carrier_tracking_url (delivery.carrier.get_tracking_link): one URL,
+ * or, when the carrier shipped several parcels, a JSON list of [tracking ref, URL] pairs (what Odoo's own
+ * get_multiple_carrier_tracking parses). Anything that is not an http(s) URL is left out rather than sent.
+ */
+export function trackingUrls(value: string | undefined): string[] {
+  if (!value) return [];
+  let candidates: string[] = [value];
+  if (value.trimStart().startsWith("[")) {
+    try {
+      const pairs = TrackerPairs.safeParse(JSON.parse(value));
+      candidates = pairs.success ? pairs.data.map((p) => p[1]) : [];
+    } catch {
+      candidates = [];
+    }
+  }
+  return candidates.flatMap((c) => {
+    try {
+      const url = new URL(c.trim());
+      return url.protocol === "https:" || url.protocol === "http:" ? [url.href] : [];
+    } catch {
+      return [];
+    }
+  });
+}
 
 /** Done outgoing pickings with tracking, tied to their sale order's canonical key. */
 export function shipmentStream(ctx: OdooContext): Stream<"shipment", ShipmentNative> {
@@ -87,6 +124,7 @@ export function shipmentStream(ctx: OdooContext): Stream<"shipment", ShipmentNat
         .split(",")
         .map((t) => t.trim())
         .filter((t) => t.length > 0);
+      const carrier = many2one(picking, "carrier_id")?.name;
       return {
         source: ctx.name,
         sourceId: String(picking.id),
@@ -95,7 +133,8 @@ export function shipmentStream(ctx: OdooContext): Stream<"shipment", ShipmentNat
         orderKey,
         orderNumber: afterPrefix(orderKey),
         trackingNumbers: tracking,
-        trackingUrls: [],
+        ...(carrier ? { carrier } : {}),
+        trackingUrls: trackingUrls(str(picking, "carrier_tracking_url")),
         lines: moves.flatMap((m) =>
           m.sku && Number.isInteger(m.quantity) && m.quantity > 0
             ? [{ sku: m.sku, quantity: m.quantity }]

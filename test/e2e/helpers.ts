@@ -1,0 +1,172 @@
+/**
+ * The end-to-end world: both demo emulators running in this test process, a temp folder holding a copy of
+ * the repository's passerelle.yaml (store pointed into the folder), and the real CLI spawned as a child
+ * process against them. The child is awaited asynchronously: the emulators live in this process's event
+ * loop, so a blocking spawnSync would leave them unable to answer.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseDocument } from "yaml";
+import { type DemoSystems, startDemoSystems } from "../../src/demo/systems.ts";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const BIN = join(ROOT, "bin/passerelle.mjs");
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Added to (and overriding) the world's environment. */
+  env?: Record<string, string>;
+  /** Variables removed from the environment, e.g. to test a missing secret. */
+  unset?: string[];
+}
+
+/** Spawns `node bin/passerelle.mjs ...args` from the repository root and collects its output. */
+export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.on("error", fail);
+    child.on("close", (code) =>
+      done({
+        // A child killed by a signal has no exit code; -1 makes every exit-code assertion fail loudly.
+        code: code ?? -1,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+      }),
+    );
+  });
+}
+
+export interface World {
+  systems: DemoSystems;
+  dir: string;
+  /** The copy of passerelle.yaml the CLI reads (PASSERELLE_CONFIG). */
+  configPath: string;
+  /** The store every configuration of this world points at. */
+  storeUrl: string;
+  /** process.env + the emulators' variables + PASSERELLE_CONFIG. */
+  env: NodeJS.ProcessEnv;
+  /** Values that must never appear in the CLI's output. */
+  secrets: string[];
+  cli(args: readonly string[], opts?: RunOptions): Promise<CliResult>;
+  /**
+   * Writes a variant of the repository's configuration into the world's folder and returns its path;
+   * `edit` changes the parsed YAML document in place (comments kept).
+   */
+  writeConfig(name: string, edit?: (doc: ReturnType<typeof parseDocument>) => void): string;
+  close(): Promise<void>;
+}
+
+export interface WorldOptions {
+  products?: number;
+  /** Store URL; default a SQLite file in the world's folder. */
+  storeUrl?: string;
+}
+
+export async function startWorld(opts: WorldOptions = {}): Promise<World> {
+  const systems = await startDemoSystems({ products: opts.products ?? 40 });
+  // The emulator's default password is "admin", the same as its login: a leak of it could not be told
+  // from the login in a message. A distinctive one makes the "no secret in the output" checks mean something.
+  const password = `odoo-pw-${randomBytes(6).toString("hex")}`;
+  systems.odoo.changePassword(password);
+  const dir = mkdtempSync(join(tmpdir(), "passerelle-e2e-"));
+  const storeUrl = opts.storeUrl ?? `sqlite:${join(dir, "passerelle.sqlite")}`;
+  const template = readFileSync(join(ROOT, "passerelle.yaml"), "utf8");
+
+  const writeConfig: World["writeConfig"] = (name, edit) => {
+    const doc = parseDocument(template);
+    doc.setIn(["store", "url"], storeUrl);
+    edit?.(doc);
+    const path = join(dir, name);
+    writeFileSync(path, String(doc));
+    return path;
+  };
+  const configPath = writeConfig("passerelle.yaml");
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...systems.env,
+    ODOO_PASSWORD: password,
+    PASSERELLE_CONFIG: configPath,
+  };
+  // A developer's debug flag would print stack traces and break the "no stack trace" assertions.
+  delete env.PASSERELLE_DEBUG;
+  return {
+    systems,
+    dir,
+    configPath,
+    storeUrl,
+    env,
+    secrets: [password, systems.shopify.accessToken],
+    cli(args, runOpts = {}) {
+      const childEnv = { ...env, ...runOpts.env };
+      for (const name of runOpts.unset ?? []) delete childEnv[name];
+      return spawnCli(args, childEnv);
+    },
+    writeConfig,
+    async close() {
+      await systems.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A TCP port on which nothing listens (bound, then released), for "unreachable" cases. */
+export function closedPort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address !== null
+          ? done(address.port)
+          : fail(new Error("no TCP port was bound")),
+      );
+    });
+  });
+}
+
+/** The parsed JSON a `--json` command printed on stdout; the error names the command's output when it is not JSON. */
+export function json(res: CliResult): unknown {
+  try {
+    return JSON.parse(res.stdout);
+  } catch {
+    throw new Error(
+      `expected JSON on stdout (exit ${res.code})\nstdout:\n${res.stdout}\nstderr:\n${res.stderr}`,
+    );
+  }
+}
+
+/** Shown in assertion messages, so a failing exit code says what the CLI printed. */
+export function explain(res: CliResult): string {
+  return `exit ${res.code}\nstdout:\n${res.stdout.slice(0, 4000)}\nstderr:\n${res.stderr.slice(0, 4000)}`;
+}
+
+/** A V8 stack frame line: "    at fn (file:line:col)" or "    at file:line:col". */
+const STACK_FRAME = /^\s+at .+:\d+:\d+\)?$/m;
+
+export function hasStackTrace(text: string): boolean {
+  return STACK_FRAME.test(text);
+}
+
+/** The secrets found in the text, if any. */
+export function leakedSecrets(text: string, secrets: readonly string[]): string[] {
+  return secrets.filter((s) => s.length > 0 && text.includes(s));
+}
