@@ -22,7 +22,7 @@ function emptySummary(runId: number, flow: string): RunSummary {
   return {
     runId,
     flow,
-    mode: "sync",
+    mode: "retry",
     status: "running",
     counts: { read: 0, created: 0, updated: 0, skipped: 0, failed: 0, calls: 0, held: 0, filtered: 0 },
     plan: { create: zero(), update: zero(), skip: zero(), error: zero(), hold: zero(), filtered: zero() },
@@ -83,7 +83,7 @@ export async function retryFailure(
   if (failure.status === "resolved" || failure.status === "skipped") {
     throw new SyncError("config", `failure ${failure.id} is already ${failure.status}; nothing to retry`);
   }
-  const run = await store.startRun(flow.name, "sync");
+  const run = await store.startRun(flow.name, "retry");
   const summary = emptySummary(run.id, flow.name);
   await store.appendEvents([
     {

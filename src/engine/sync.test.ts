@@ -276,3 +276,28 @@ describe("signpost", () => {
     }
   });
 });
+
+describe("keys", () => {
+  test("a record whose new key belongs to another record fails alone, naming both keys", async () => {
+    const env = await setup("orders-rekey");
+    try {
+      const engine = new SyncEngine(env.store);
+      const first = await engine.run(env.flow, { sleep: noSleep, cursorLagMs: 0 });
+      assert.equal(first.status, "succeeded", first.error?.message);
+      const [one, two] = sourceOrders(env.a);
+      const ids = env.a.emu.data.search("sale.order", [], { order: "id asc", limit: 2 });
+      assert.ok(one && two && ids[1] !== undefined);
+      await new Promise((r) => setTimeout(r, 1100)); // a later second than the first run's records
+      env.a.emu.touch("sale.order", ids[1], { client_order_ref: one.ref });
+      const second = await engine.run(env.flow, { sleep: noSleep, cursorLagMs: 0 });
+      assert.equal(second.status, "partial");
+      const [failure] = await env.store.listFailures({ flow: "orders-rekey", status: "open" });
+      assert.ok(failure);
+      assert.equal(failure.errorKind, "data");
+      assert.match(failure.errorMessage, new RegExp(`from "${two.ref}" to "${one.ref}"`));
+      assert.equal(salesIn(env.b).length, sourceOrders(env.a).length, "nothing was created or merged");
+    } finally {
+      await teardown(env);
+    }
+  });
+});

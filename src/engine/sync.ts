@@ -31,6 +31,7 @@ import type {
   Link,
   NewFailure,
   PageCommit,
+  Run,
   RunCounts,
   RunStatus,
   Store,
@@ -91,7 +92,7 @@ export function signpostAt(start: Date, lagMs: number): string {
 export interface RunSummary {
   runId: number;
   flow: string;
-  mode: "sync" | "plan";
+  mode: Run["mode"];
   status: RunStatus;
   counts: RunCounts & { held: number; filtered: number };
   /** Per action, for dry runs: how many records and vendor calls. */

@@ -33,7 +33,8 @@ export interface RunCounts {
 export interface Run {
   id: number;
   flow: string;
-  mode: "sync" | "plan";
+  /** sync: a flow's run; plan: a dry run; retry: an operator's retry of failed records. */
+  mode: "sync" | "plan" | "retry";
   status: RunStatus;
   startedAt: string;
   finishedAt: string | null;

@@ -26,7 +26,7 @@ export interface CursorsTable {
 export interface RunsTable {
   id: Generated<number>;
   flow: string;
-  mode: "sync" | "plan";
+  mode: "sync" | "plan" | "retry";
   status: RunStatus;
   started_at: string;
   finished_at: string | null;

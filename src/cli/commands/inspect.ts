@@ -16,7 +16,8 @@ export async function statusCommand(ctx: Context, out: Output): Promise<number> 
     openFailures: number;
   }[] = [];
   for (const name of ctx.flowNames()) {
-    const [last] = await ctx.store.lastRuns(name, 1);
+    // The flow's own last run: dry runs and operators' retries of single records are not its health.
+    const last = (await ctx.store.lastRuns(name, 20)).find((r) => r.mode === "sync");
     const cursor = await ctx.store.getCursor(name);
     const spec = ctx.config.flows[name];
     rows.push({

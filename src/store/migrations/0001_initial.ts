@@ -48,7 +48,7 @@ export function initial(dialect: DialectName): Migration {
         .createTable("runs")
         .addColumn("id", idType, id)
         .addColumn("flow", "text", (c) => c.notNull())
-        .addColumn("mode", "text", (c) => c.notNull().check(oneOf("mode", ["sync", "plan"])))
+        .addColumn("mode", "text", (c) => c.notNull().check(oneOf("mode", ["sync", "plan", "retry"])))
         .addColumn("status", "text", (c) => c.notNull().check(oneOf("status", RUN_STATUSES_V1)))
         .addColumn("started_at", "text", (c) => c.notNull())
         .addColumn("finished_at", "text")
