@@ -121,6 +121,22 @@ function mutationCost(w: Walk, op: OperationDefinitionNode): number {
   );
 }
 
+/** Cost of the operation in `doc`: mutations by their field count, queries by `walk` from the root. */
+function operationCost(
+  schema: GraphQLSchema,
+  doc: DocumentNode,
+  variables: Record<string, unknown>,
+  operationName: string | undefined,
+  walk: (w: Walk, root: GraphQLCompositeType, set: SelectionSetNode) => number,
+): number {
+  const found = operationOf(schema, doc, variables, operationName);
+  if (!found) return 0;
+  const { w, op } = found;
+  if (op.operation === "mutation") return mutationCost(w, op);
+  const root = rootOf(schema, op);
+  return root ? walk(w, root, op.selectionSet) : 0;
+}
+
 /** Requested cost of the (single or named) operation in `doc`. */
 export function requestedQueryCost(
   schema: GraphQLSchema,
@@ -128,12 +144,7 @@ export function requestedQueryCost(
   variables: Record<string, unknown> = {},
   operationName?: string,
 ): number {
-  const found = operationOf(schema, doc, variables, operationName);
-  if (!found) return 0;
-  const { w, op } = found;
-  if (op.operation === "mutation") return mutationCost(w, op);
-  const root = rootOf(schema, op);
-  return root ? selectionCost(w, root, op.selectionSet) : 0;
+  return operationCost(schema, doc, variables, operationName, (w, root, set) => selectionCost(w, root, set));
 }
 
 /**
@@ -148,12 +159,9 @@ export function actualQueryCost(
   variables: Record<string, unknown> = {},
   operationName?: string,
 ): number {
-  const found = operationOf(schema, doc, variables, operationName);
-  if (!found) return 0;
-  const { w, op } = found;
-  if (op.operation === "mutation") return mutationCost(w, op);
-  const root = rootOf(schema, op);
-  return root ? returnedCost(w, root, op.selectionSet, data) : 0;
+  return operationCost(schema, doc, variables, operationName, (w, root, set) =>
+    returnedCost(w, root, set, data),
+  );
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -10,7 +10,7 @@ import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts
 import { type ShopifyClient, UserErrors } from "../client.ts";
 import { type LocationCache, singleVariant, variantsBySku } from "../lookup.ts";
 import { INVENTORY_SET } from "../operations.ts";
-import { failed, indexIn, userErrorResult } from "./results.ts";
+import { failed, failPointedAt, indexIn } from "./results.ts";
 
 const BATCH = 250;
 
@@ -61,19 +61,7 @@ export function inventoryWriter(
       const i = indexIn(e.field, "quantities");
       if (i !== null) bad.set(i, [...(bad.get(i) ?? []), e]);
     }
-    if (bad.size === 0 || !retry) {
-      for (const r of batch) results.push(userErrorResult(r.item.key, errors, system));
-      return;
-    }
-    for (const [i, errs] of bad) {
-      const r = batch[i];
-      if (r) results.push(userErrorResult(r.item.key, errs, system));
-    }
-    await send(
-      batch.filter((_, i) => !bad.has(i)),
-      results,
-      false,
-    );
+    await send(failPointedAt(batch, bad, errors, results, system, retry), results, false);
   }
 
   async function resolve(items: WriteItem<"inventory">[], results: WriteResult[]): Promise<Ready[]> {

@@ -9,7 +9,7 @@ import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts
 import { type ShopifyClient, UserErrors } from "../client.ts";
 import { singleVariant, variantsBySku } from "../lookup.ts";
 import { PRICE_LIST_CREATE, PRICE_LISTS, QUANTITY_PRICING_UPDATE } from "../operations.ts";
-import { failed, indexIn, userErrorResult } from "./results.ts";
+import { failed, failPointedAt, indexIn } from "./results.ts";
 
 const BATCH = 100;
 
@@ -121,20 +121,7 @@ export function priceWriter(system: string, client: ShopifyClient): Writer<"pric
       if (at === null) continue;
       bad.set(at, [...(bad.get(at) ?? []), e]);
     }
-    if (bad.size === 0 || !retry) {
-      for (const r of batch) results.push(userErrorResult(r.item.key, errors, system));
-      return;
-    }
-    for (const [i, errs] of bad) {
-      const r = batch[i];
-      if (r) results.push(userErrorResult(r.item.key, errs, system));
-    }
-    await send(
-      listId,
-      batch.filter((_, i) => !bad.has(i)),
-      results,
-      false,
-    );
+    await send(listId, failPointedAt(batch, bad, errors, results, system, retry), results, false);
   }
 
   return {

@@ -55,3 +55,27 @@ export async function perItem(
     return { key, ok: false, error: e };
   }
 }
+
+/**
+ * Shopify rejects a batch mutation whole when any entry is wrong. The entries its userErrors point at fail
+ * alone and the rest is returned to be sent once more; when no entry can be told apart, or this was already
+ * the second send, every entry fails with all the errors and nothing is returned.
+ */
+export function failPointedAt<T extends { item: { key: string } }>(
+  batch: T[],
+  bad: Map<number, UserErrors>,
+  errors: UserErrors,
+  results: WriteResult[],
+  system: string,
+  retry: boolean,
+): T[] {
+  if (bad.size === 0 || !retry) {
+    for (const r of batch) results.push(userErrorResult(r.item.key, errors, system));
+    return [];
+  }
+  for (const [i, errs] of bad) {
+    const r = batch[i];
+    if (r) results.push(userErrorResult(r.item.key, errs, system));
+  }
+  return batch.filter((_, i) => !bad.has(i));
+}
