@@ -19,6 +19,8 @@ export interface Output {
   secrets: string[];
   /** A value for scripts (printed as JSON with --json) and its human rendering. */
   result(value: unknown, human: () => string): void;
+  /** Like result, for values that are not secret although named like one (an emulator's test credentials). */
+  resultAsIs(value: unknown, human: () => string): void;
   info(line: string): void;
 }
 
@@ -31,6 +33,9 @@ export function createOutput(json: boolean): Output {
         ? JSON.stringify(redact(value, out.secrets), null, 2)
         : redactString(human(), out.secrets);
       if (text !== "") process.stdout.write(`${text}\n`);
+    },
+    resultAsIs(value, human) {
+      process.stdout.write(`${json ? JSON.stringify(value, null, 2) : human()}\n`);
     },
     info(line) {
       if (!json) process.stderr.write(`${redactString(line, out.secrets)}\n`);

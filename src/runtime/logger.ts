@@ -1,13 +1,16 @@
-import pino, { type Logger } from "pino";
+import pino, { type DestinationStream, type Logger } from "pino";
 import { redact } from "../core/redact.ts";
 
 /**
- * Structured JSON logs on stderr. Every logged object passes through `redact` with the secrets the
- * configuration resolved, so a token that leaks into an error body never reaches a log line.
+ * Structured JSON logs on stderr, at `warn` unless PASSERELLE_LOG_LEVEL says otherwise: the CLI's own
+ * output is for people, and `info` adds a line per finished run for log collectors. Every logged object
+ * passes through `redact` with the secrets the configuration resolved, so a token that leaks into an error
+ * body never reaches a log line.
  */
 export function createLogger(
   secrets: readonly string[],
-  level = process.env.PASSERELLE_LOG_LEVEL ?? "info",
+  level = process.env.PASSERELLE_LOG_LEVEL ?? "warn",
+  destination: DestinationStream = pino.destination(2),
 ): Logger {
   return pino(
     {
@@ -21,6 +24,6 @@ export function createLogger(
         },
       },
     },
-    pino.destination(2),
+    destination,
   );
 }

@@ -29,7 +29,8 @@ export async function emulateCommand(
   } else {
     throw new SyncError("config", `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify`);
   }
-  out.result(info, () =>
+  // The emulator's fixed test credentials: printing them is the point of this command.
+  out.resultAsIs(info, () =>
     [
       `${system} emulator running. Its test credentials, for passerelle.yaml:`,
       ...Object.entries(info).map(([k, v]) => `  export ${k}=${v}`),
