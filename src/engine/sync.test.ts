@@ -141,10 +141,13 @@ describe("sync engine under faults", () => {
           return typeof value === "function" ? value.bind(target) : value;
         },
       });
-      const s1 = await new SyncEngine(crashing).run(env.flow, { sleep: noSleep });
+      // One engine for both runs: the commit failed inside this process (a database error, say) and the
+      // next run of the same process must still see the intents that page left behind.
+      const engine = new SyncEngine(crashing);
+      const s1 = await engine.run(env.flow, { sleep: noSleep });
       assert.equal(s1.status, "failed");
       assert.equal(salesIn(env.b).length, 7, "the first page was written before the crash");
-      const s2 = await new SyncEngine(env.store).run(env.flow, { sleep: noSleep });
+      const s2 = await engine.run(env.flow, { sleep: noSleep });
       assert.equal(s2.status, "succeeded", s2.error?.message);
       const refs = salesIn(env.b).map((s) => s.ref);
       assert.equal(refs.length, sourceOrders(env.a).length);

@@ -202,8 +202,6 @@ interface Bucket {
 }
 
 export class SyncEngine {
-  private readonly pendingIntents = new Map<string, Map<string, Intent>>();
-
   constructor(private readonly store: Store) {}
 
   private writeContext(flow: Flow): WriteContext {
@@ -220,13 +218,12 @@ export class SyncEngine {
     };
   }
 
+  /**
+   * Intents left pending by an interrupted write, read afresh for every page: a cache would miss those that a
+   * failed page of this same process left behind, and then create again what that page had created.
+   */
   private async intentsFor(flow: Flow): Promise<Map<string, Intent>> {
-    let m = this.pendingIntents.get(flow.name);
-    if (!m) {
-      m = new Map((await this.store.pendingIntents(flow.name)).map((i) => [i.key, i]));
-      this.pendingIntents.set(flow.name, m);
-    }
-    return m;
+    return new Map((await this.store.pendingIntents(flow.name)).map((i) => [i.key, i]));
   }
 
   /**
@@ -420,7 +417,6 @@ export class SyncEngine {
         ...(opts.sleep ? { sleep: opts.sleep } : {}),
       });
       completedIntents.push(pending.id);
-      intents.delete(b.item.key);
       if (found) {
         b.item.targetId = found;
         b.action = "update";
