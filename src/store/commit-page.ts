@@ -6,7 +6,7 @@
 import type { Transaction } from "kysely";
 import type { Link, NewFailure, PageCommit, RunCounts } from "../ports/store.ts";
 import { named } from "./errors.ts";
-import { chunks, toJson } from "./rows.ts";
+import { chunks, eventToRow, toJson } from "./rows.ts";
 import type { Database, NewSyncEventRow } from "./schema.ts";
 
 const COUNTERS = ["read", "created", "updated", "skipped", "failed", "calls"] as const;
@@ -41,18 +41,7 @@ export async function commitPageIn(trx: Trx, page: PageCommit, now: string): Pro
         .execute(),
     );
   }
-  const events: NewSyncEventRow[] = page.events.map((e) => ({
-    run_id: page.runId,
-    flow: page.flow,
-    entity: e.entity,
-    key: e.key,
-    system: e.system,
-    external_id: e.externalId,
-    kind: e.kind,
-    message: e.message,
-    detail: toJson(e.detail),
-    at: now,
-  }));
+  const events: NewSyncEventRow[] = page.events.map((e) => eventToRow(e, page.runId, page.flow, now));
   // Resolve before recording new failures: a key that both succeeded and failed on one page stays visible.
   events.push(...(await resolve(trx, page.flow, page.runId, page.resolvedKeys, now)));
   await insertEvents(trx, "commitPage", events);

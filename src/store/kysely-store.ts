@@ -20,6 +20,7 @@ import {
   chunks,
   cursorFromRow,
   eventFromRow,
+  eventToRow,
   failureFromRow,
   intentFromRow,
   linkFromRow,
@@ -246,18 +247,7 @@ export class KyselyStore implements Store {
   async appendEvents(events: Omit<SyncEvent, "id" | "at">[]): Promise<void> {
     if (events.length === 0) return;
     const now = this.#now();
-    const rows = events.map((e) => ({
-      run_id: e.runId,
-      flow: e.flow,
-      entity: e.entity,
-      key: e.key,
-      system: e.system,
-      external_id: e.externalId,
-      kind: e.kind,
-      message: e.message,
-      detail: toJson(e.detail),
-      at: now,
-    }));
+    const rows = events.map((e) => eventToRow(e, e.runId, e.flow, now));
     await this.db.transaction().execute((trx) => insertEvents(trx, "appendEvents", rows));
   }
 

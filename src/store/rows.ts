@@ -2,7 +2,7 @@
 import { z } from "zod";
 import type { Cursor } from "../ports/connector.ts";
 import type { FailedRecord, Intent, Link, Run, SyncEvent } from "../ports/store.ts";
-import type { FailedRecordRow, IntentRow, LinkRow, RunRow, SyncEventRow } from "./schema.ts";
+import type { FailedRecordRow, IntentRow, LinkRow, NewSyncEventRow, RunRow, SyncEventRow } from "./schema.ts";
 
 /** JSON text, or SQL NULL for null/undefined so "no payload" stays distinguishable from a JSON value. */
 export function toJson(value: unknown): string | null {
@@ -67,6 +67,27 @@ export function eventFromRow(row: SyncEventRow): SyncEvent {
     message: row.message,
     detail: Detail.parse(fromJson(row.detail)),
     at: row.at,
+  };
+}
+
+/** A lineage event as a row to insert. */
+export function eventToRow(
+  e: Omit<SyncEvent, "id" | "at" | "runId" | "flow">,
+  runId: number | null,
+  flow: string,
+  at: string,
+): NewSyncEventRow {
+  return {
+    run_id: runId,
+    flow,
+    entity: e.entity,
+    key: e.key,
+    system: e.system,
+    external_id: e.externalId,
+    kind: e.kind,
+    message: e.message,
+    detail: toJson(e.detail),
+    at,
   };
 }
 
