@@ -7,7 +7,7 @@ import { type Canonical, SCHEMAS } from "../core/model.ts";
 import { requireStream } from "../ports/connector.ts";
 import type { FailedRecord, Store, SyncEvent } from "../ports/store.ts";
 import type { Flow } from "./flow.ts";
-import { type Prepared, prepare, type RunSummary, type SyncEngine, type SyncOptions } from "./sync.ts";
+import { emptySummary, type Prepared, prepare, type SyncEngine, type SyncOptions } from "./sync.ts";
 
 export interface RetryOutcome {
   id: number;
@@ -15,20 +15,6 @@ export interface RetryOutcome {
   ok: boolean;
   action: "created" | "updated" | "skipped" | "failed" | "held";
   message: string | null;
-}
-
-function emptySummary(runId: number, flow: string): RunSummary {
-  const zero = () => ({ records: 0, calls: 0 });
-  return {
-    runId,
-    flow,
-    mode: "retry",
-    status: "running",
-    counts: { read: 0, created: 0, updated: 0, skipped: 0, failed: 0, calls: 0, held: 0, filtered: 0 },
-    plan: { create: zero(), update: zero(), skip: zero(), error: zero(), hold: zero(), filtered: zero() },
-    error: null,
-    durationMs: 0,
-  };
 }
 
 /** The record as it will be retried: the (possibly edited) mapped payload, or a fresh read from the source. */
@@ -84,7 +70,7 @@ export async function retryFailure(
     throw new SyncError("config", `failure ${failure.id} is already ${failure.status}; nothing to retry`);
   }
   const run = await store.startRun(flow.name, "retry");
-  const summary = emptySummary(run.id, flow.name);
+  const summary = emptySummary(run.id, flow.name, "retry");
   await store.appendEvents([
     {
       runId: run.id,

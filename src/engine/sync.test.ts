@@ -226,6 +226,11 @@ describe("sync engine under faults", () => {
       assert.equal(salesIn(env.b).length, 0);
       const failures = await env.store.listFailures({ flow: "orders-held" });
       assert.ok(failures.every((f) => f.errorKind === "hold" && /total/i.test(f.errorMessage)));
+      // A page where nothing was written still records where each held record was read.
+      const [one] = failures;
+      assert.ok(one);
+      const kinds = (await env.store.trace("order", one.key)).map((e) => `${e.kind}@${e.system}`);
+      assert.deepEqual(kinds, ["read@erp-a", "held@erp-b"]);
     } finally {
       await teardown(env);
     }

@@ -14,8 +14,8 @@
 import { compareCursors, isBefore } from "../core/cursor.ts";
 import { asSyncError, SyncError } from "../core/errors.ts";
 import { contentHash } from "../core/hash.ts";
-import { type Canonical, type EntityName, type Order, SCHEMAS } from "../core/model.ts";
-import { orderTotalCheck } from "../core/money.ts";
+import { type Canonical, type EntityName, SCHEMAS } from "../core/model.ts";
+import { PLAN_ACTIONS, type PlanAction, planRecord } from "../core/plan.ts";
 import {
   type Cursor,
   requireStream,
@@ -40,7 +40,7 @@ import type {
 import type { Flow } from "./flow.ts";
 import { type RetryPolicy, realSleep, type Sleep, withRetry } from "./retry.ts";
 
-export type PlanAction = "create" | "update" | "skip" | "error" | "hold" | "filtered";
+export type { PlanAction };
 
 export interface PlanLine {
   key: string;
@@ -116,13 +116,20 @@ export interface Prepared {
 }
 
 function emptyPlan(): RunSummary["plan"] {
+  return Object.fromEntries(PLAN_ACTIONS.map((a) => [a, { records: 0, calls: 0 }])) as RunSummary["plan"];
+}
+
+/** A summary with nothing counted yet. */
+export function emptySummary(runId: number, flow: string, mode: Run["mode"]): RunSummary {
   return {
-    create: { records: 0, calls: 0 },
-    update: { records: 0, calls: 0 },
-    skip: { records: 0, calls: 0 },
-    error: { records: 0, calls: 0 },
-    hold: { records: 0, calls: 0 },
-    filtered: { records: 0, calls: 0 },
+    runId,
+    flow,
+    mode,
+    status: "running",
+    counts: { read: 0, created: 0, updated: 0, skipped: 0, failed: 0, calls: 0, held: 0, filtered: 0 },
+    plan: emptyPlan(),
+    error: null,
+    durationMs: 0,
   };
 }
 
@@ -164,13 +171,6 @@ export async function prepare(flow: Flow, stream: Stream, native: unknown): Prom
       e instanceof SyncError ? e : new SyncError("data", e instanceof Error ? e.message : String(e));
     return { ...base, key: canonical?.key ?? keyOf(native, stream), canonical, mapped: null, error: err };
   }
-}
-
-/** Why an order must not be written as it is, or null. */
-function holdReason(entity: EntityName, record: Canonical): string | null {
-  if (entity !== "order") return null;
-  const check = orderTotalCheck(record as Order);
-  return check.ok ? null : check.reason;
 }
 
 /**
@@ -359,46 +359,56 @@ export class SyncEngine {
     const intents = await this.intentsFor(flow);
     const buckets: Bucket[] = [];
     for (const p of ready) {
-      if (p.error || !p.mapped) {
-        planned(p, "error", null, p.error?.message);
-        if (!opts.dryRun) fail(p, p.error ?? new SyncError("data", "record could not be mapped"));
-        continue;
-      }
-      if (p.filtered) {
-        planned(p, "filtered", null);
-        counts.skipped = (counts.skipped ?? 0) + 1;
-        summary.counts.filtered++;
-        continue;
-      }
-      const link = targetLinks.get(p.key);
-      const hash = contentHash(flow.entity, p.mapped);
-      if (link && link.lastHash === hash) {
-        planned(p, "skip", link.externalId);
-        counts.skipped = (counts.skipped ?? 0) + 1;
-        continue;
-      }
-      const hold = holdReason(flow.entity, p.mapped);
-      if (hold) {
-        planned(p, "hold", link?.externalId ?? null, hold);
-        summary.counts.held++;
-        if (!opts.dryRun) fail(p, new SyncError("data", hold, { system: flow.target.name }), "hold");
-        continue;
-      }
-      const action = link ? "update" : "create";
-      planned(p, action, link?.externalId ?? null);
-      buckets.push({
-        item: { key: p.key, record: p.mapped, targetId: link?.externalId ?? null, externalRef: p.key },
-        prepared: p,
+      const link = targetLinks.get(p.key) ?? null;
+      const hash = p.mapped && !p.error ? contentHash(flow.entity, p.mapped) : null;
+      const decision = planRecord({
+        entity: flow.entity,
+        mapped: p.mapped,
+        error: p.error?.message ?? null,
+        filtered: p.filtered,
         hash,
-        action,
-        intentId: null,
+        target: link,
       });
+      planned(p, decision.action, decision.targetId, decision.reason);
+      switch (decision.action) {
+        case "error":
+          if (!opts.dryRun)
+            fail(p, p.error ?? new SyncError("data", decision.reason ?? "record could not be mapped"));
+          break;
+        case "filtered":
+          counts.skipped = (counts.skipped ?? 0) + 1;
+          summary.counts.filtered++;
+          break;
+        case "skip":
+          counts.skipped = (counts.skipped ?? 0) + 1;
+          break;
+        case "hold":
+          summary.counts.held++;
+          if (!opts.dryRun) {
+            fail(p, new SyncError("data", decision.reason ?? "held", { system: flow.target.name }), "hold");
+          }
+          break;
+        case "create":
+        case "update":
+          buckets.push({
+            item: {
+              key: p.key,
+              record: p.mapped as Canonical,
+              targetId: decision.targetId,
+              externalRef: p.key,
+            },
+            prepared: p,
+            hash: hash as string,
+            action: decision.action,
+            intentId: null,
+          });
+      }
     }
 
     if (opts.dryRun || buckets.length === 0) {
       return {
         links: opts.dryRun ? [] : links,
-        events,
+        events: withReads(flow, ready, events),
         failures,
         resolvedKeys,
         completedIntents,
@@ -542,16 +552,7 @@ export class SyncEngine {
     const stream = requireStream(flow.source, flow.entity);
     const mode = opts.dryRun ? "plan" : "sync";
     const run = await this.store.startRun(flow.name, mode);
-    const summary: RunSummary = {
-      runId: run.id,
-      flow: flow.name,
-      mode,
-      status: "running",
-      counts: { read: 0, created: 0, updated: 0, skipped: 0, failed: 0, calls: 0, held: 0, filtered: 0 },
-      plan: emptyPlan(),
-      error: null,
-      durationMs: 0,
-    };
+    const summary = emptySummary(run.id, flow.name, mode);
     const started = performance.now();
     // Vendor calls actually made (reads, lookups, writes, retries), not the plan's estimate.
     const callsSoFar = () =>

@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import { contentHash } from "./hash.ts";
+import type { Customer, Order } from "./model.ts";
+import { PLAN_ACTIONS, planRecord } from "./plan.ts";
+
+const customer = (email: string, lastName: string): Customer => ({
+  source: "shop",
+  sourceId: "1",
+  updatedAt: "2026-01-01T00:00:00Z",
+  key: email,
+  email,
+  lastName,
+  addresses: [],
+});
+
+const order = (total: string): Order => ({
+  source: "shop",
+  sourceId: "7",
+  updatedAt: "2026-01-01T00:00:00Z",
+  key: "shop:#1001",
+  number: "#1001",
+  placedAt: "2026-01-01T00:00:00Z",
+  currency: "EUR",
+  customer: { key: "a@b.c", email: "a@b.c" },
+  lines: [{ sku: "A", quantity: 2, unitPrice: "10.00", discount: "0", taxes: [] }],
+  discounts: [],
+  taxesIncluded: false,
+  totalTax: "4.00",
+  total,
+  financialStatus: "paid",
+  fulfillmentStatus: "unfulfilled",
+  payments: [],
+  cancelled: false,
+});
+
+test("create when the target has no link, update when it has one with another hash, skip on the same hash", () => {
+  const c = customer("a@b.c", "Martin");
+  const hash = contentHash("customer", c);
+  const base = { entity: "customer" as const, mapped: c, error: null, filtered: false, hash };
+  assert.deepEqual(planRecord({ ...base, target: null }), { action: "create", targetId: null });
+  assert.deepEqual(planRecord({ ...base, target: { externalId: "9", lastHash: "old" } }), {
+    action: "update",
+    targetId: "9",
+  });
+  assert.deepEqual(planRecord({ ...base, target: { externalId: "9", lastHash: hash } }), {
+    action: "skip",
+    targetId: "9",
+  });
+});
+
+test("an order whose total does not add up is held, new or not; a right one is written", () => {
+  const wrong = order("25.00");
+  const held = planRecord({
+    entity: "order",
+    mapped: wrong,
+    error: null,
+    filtered: false,
+    hash: contentHash("order", wrong),
+    target: { externalId: "5", lastHash: "old" },
+  });
+  assert.equal(held.action, "hold");
+  assert.match(held.reason ?? "", /24\.00/);
+  const right = order("24.00");
+  assert.equal(
+    planRecord({ entity: "order", mapped: right, error: null, filtered: false, hash: "h", target: null })
+      .action,
+    "create",
+  );
+});
+
+test("property: the decision follows from the inputs alone, in this order of precedence", () => {
+  const c = customer("a@b.c", "Martin");
+  fc.assert(
+    fc.property(
+      fc.boolean(),
+      fc.boolean(),
+      fc.option(
+        fc.record({
+          externalId: fc.string({ minLength: 1 }),
+          lastHash: fc.option(fc.constantFrom("h1", "h2")),
+        }),
+      ),
+      fc.constantFrom("h1", "h2"),
+      (broken, filtered, target, hash) => {
+        const d = planRecord({
+          entity: "customer",
+          mapped: broken ? null : c,
+          error: broken ? "cannot map" : null,
+          filtered,
+          hash,
+          target,
+        });
+        assert.ok(PLAN_ACTIONS.includes(d.action));
+        assert.equal(d.targetId, target?.externalId ?? null);
+        const expected = broken
+          ? "error"
+          : filtered
+            ? "filtered"
+            : target && target.lastHash === hash
+              ? "skip"
+              : target
+                ? "update"
+                : "create";
+        assert.equal(d.action, expected);
+      },
+    ),
+  );
+});
