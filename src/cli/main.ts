@@ -71,7 +71,7 @@ export function buildProgram(): Command {
         .env("PASSERELLE_CONFIG")
         .default("passerelle.yaml"),
     )
-    .option("--json", "machine-readable output on stdout", false)
+    .option("--json", "machine-readable results on stdout (errors as JSON on stderr)", false)
     .exitOverride()
     .showHelpAfterError()
     .addHelpText(

@@ -309,3 +309,20 @@ describe("keys", () => {
     }
   });
 });
+
+describe("run records", () => {
+  test("a run's stored counts equal its summary, calls included", async () => {
+    const env = await setup("orders-counts");
+    try {
+      const s = await new SyncEngine(env.store).run(env.flow, { sleep: noSleep });
+      const [run] = await env.store.lastRuns("orders-counts", 1);
+      assert.ok(run);
+      assert.equal(run.status, s.status);
+      const { held: _h, filtered: _f, ...stored } = s.counts;
+      assert.deepEqual(run.counts, stored);
+      assert.ok(run.counts.calls > 0);
+    } finally {
+      await teardown(env);
+    }
+  });
+});

@@ -614,7 +614,21 @@ export class SyncEngine {
       summary.error = asSyncError(e, flow.source.name);
       summary.status = "failed";
     }
-    summary.counts.calls += callsSoFar() - calls;
+    // Calls made after the last committed page (the final read, a page that failed) count too.
+    const trailing = callsSoFar() - calls;
+    summary.counts.calls += trailing;
+    if (trailing > 0 && !opts.dryRun) {
+      await this.store.commitPage({
+        flow: flow.name,
+        runId: run.id,
+        links: [],
+        events: [],
+        failures: [],
+        resolvedKeys: [],
+        completedIntents: [],
+        counts: { calls: trailing },
+      });
+    }
     summary.durationMs = Math.round(performance.now() - started);
     await this.store.finishRun(run.id, summary.status, summary.error?.message ?? null);
     return summary;
