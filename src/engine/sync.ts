@@ -405,17 +405,17 @@ export class SyncEngine {
       }
     }
 
-    if (opts.dryRun || buckets.length === 0) {
-      return {
-        links: opts.dryRun ? [] : links,
-        events: withReads(flow, ready, events),
-        failures,
-        resolvedKeys,
-        completedIntents,
-        counts,
-        rekeys,
-      };
-    }
+    // What the page commit needs; a dry run binds nothing.
+    const done = () => ({
+      links: opts.dryRun ? [] : links,
+      events: withReads(flow, ready, events),
+      failures,
+      resolvedKeys,
+      completedIntents,
+      counts,
+      rekeys,
+    });
+    if (opts.dryRun || buckets.length === 0) return done();
 
     // A create interrupted by a crash may have happened in the target: look before creating again.
     for (const b of buckets) {
@@ -496,15 +496,7 @@ export class SyncEngine {
         fail(p, r.error);
       }
     }
-    return {
-      links,
-      events: withReads(flow, ready, events),
-      failures,
-      resolvedKeys,
-      completedIntents,
-      counts,
-      rekeys,
-    };
+    return done();
   }
 
   /** Writes the buckets; records that fail with a retryable error are retried with backoff, alone. */
