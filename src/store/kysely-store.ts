@@ -85,20 +85,7 @@ export class KyselyStore implements Store {
   }
 
   async getLinks(entity: EntityName, system: string, keys: string[]): Promise<Map<string, Link>> {
-    const out = new Map<string, Link>();
-    for (const batch of chunks([...new Set(keys)])) {
-      const rows = await named("getLinks: select links", () =>
-        this.db
-          .selectFrom("links")
-          .selectAll()
-          .where("entity", "=", entity)
-          .where("system", "=", system)
-          .where("key", "in", batch)
-          .execute(),
-      );
-      for (const r of rows) out.set(r.key, linkFromRow(r));
-    }
-    return out;
+    return this.linksBy("getLinks", entity, system, "key", keys);
   }
 
   async linksByExternalIds(
@@ -106,18 +93,29 @@ export class KyselyStore implements Store {
     system: string,
     externalIds: string[],
   ): Promise<Map<string, Link>> {
+    return this.linksBy("linksByExternalIds", entity, system, "external_id", externalIds);
+  }
+
+  /** One system's links of an entity whose `column` is one of `values`, keyed by that column. */
+  private async linksBy(
+    operation: string,
+    entity: EntityName,
+    system: string,
+    column: "key" | "external_id",
+    values: string[],
+  ): Promise<Map<string, Link>> {
     const out = new Map<string, Link>();
-    for (const batch of chunks([...new Set(externalIds)])) {
-      const rows = await named("linksByExternalIds: select links", () =>
+    for (const batch of chunks([...new Set(values)])) {
+      const rows = await named(`${operation}: select links`, () =>
         this.db
           .selectFrom("links")
           .selectAll()
-          .where("system", "=", system)
           .where("entity", "=", entity)
-          .where("external_id", "in", batch)
+          .where("system", "=", system)
+          .where(column, "in", batch)
           .execute(),
       );
-      for (const r of rows) out.set(r.external_id, linkFromRow(r));
+      for (const r of rows) out.set(r[column], linkFromRow(r));
     }
     return out;
   }

@@ -7,7 +7,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -127,21 +126,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   };
 }
 
-/** A TCP port on which nothing listens (bound, then released), for "unreachable" cases. */
-export function closedPort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address !== null
-          ? done(address.port)
-          : fail(new Error("no TCP port was bound")),
-      );
-    });
-  });
-}
+export { closedPort } from "../../src/testing/net.ts";
 
 /** The parsed JSON a `--json` command printed on stdout; the error names the command's output when it is not JSON. */
 export function json(res: CliResult): unknown {

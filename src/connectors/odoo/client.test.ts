@@ -1,22 +1,13 @@
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { SyncError } from "../../core/errors.ts";
+import { closedPort } from "../../testing/net.ts";
 import { OdooClient } from "./client.ts";
 import { OdooConfig } from "./config.ts";
 import { type OdooFixture, startFixture } from "./fixtures.ts";
 
 const config = (fx: OdooFixture) =>
   OdooConfig.parse({ url: fx.emu.url, db: fx.emu.db, username: fx.emu.login, password: fx.emu.password });
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 async function failure(p: Promise<unknown>): Promise<SyncError> {
   const err = await p.then(

@@ -1,7 +1,6 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { EntityName, Order } from "../../core/model.ts";
 import { runContractSuite } from "../../ports/contract-suite.ts";
+import { closedPort } from "../../testing/net.ts";
 import { sampleCustomer, sampleOrder, startFixture } from "./fixtures.ts";
 
 /** The Odoo model behind each stream's ids, for the suite's "touch a record" step. */
@@ -14,14 +13,6 @@ const MODEL_OF: Record<EntityName, string> = {
   shipment: "stock.picking",
   invoice: "account.move",
 };
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 runContractSuite({
   name: "odoo",

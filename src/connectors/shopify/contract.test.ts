@@ -6,6 +6,7 @@
  */
 import type { Price, Product, Shipment } from "../../core/model.ts";
 import { runContractSuite } from "../../ports/contract-suite.ts";
+import { closedPort } from "../../testing/net.ts";
 import { ShopifyConfig } from "./config.ts";
 import { startShopifyEmulator } from "./emulator/server.ts";
 import { createShopifyConnector } from "./index.ts";
@@ -85,7 +86,7 @@ runContractSuite({
       badCredentials: createShopifyConnector("shopify", { ...config, accessToken: "shpat_wrong" }),
       unreachable: createShopifyConnector("shopify", {
         ...config,
-        endpoint: "http://127.0.0.1:9/admin/api/2026-10/graphql.json",
+        endpoint: `http://127.0.0.1:${await closedPort()}/admin/api/2026-10/graphql.json`,
       }),
       streams: ["customer", "order", "product"],
       samples: {
