@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under src/ and test/ (or the files/folders given) with Node's test runner and tsx.
+// test/real/ needs the real ERP and shop running beside it: it runs only when named (npm run test:real).
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -12,12 +13,14 @@ function collect(path, out) {
   }
   for (const name of readdirSync(path)) {
     if (name === "node_modules" || name.startsWith(".")) continue;
+    if (!explicit.has(join(path, name)) && join(path, name) === join("test", "real")) continue;
     collect(join(path, name), out);
   }
   return out;
 }
 
 const args = process.argv.slice(2);
+const explicit = new Set(args.map((a) => join(a)));
 const roots =
   args.length > 0
     ? args

@@ -8,6 +8,7 @@ import { connectorDefinitions } from "../connectors/index.ts";
 import { SyncError } from "../core/errors.ts";
 import { type Context, openContext } from "../runtime/context.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { documentCommand } from "./commands/document.ts";
 import { emulateCommand } from "./commands/emulate.ts";
 import {
   editFailureCommand,
@@ -17,7 +18,10 @@ import {
   skipFailureCommand,
 } from "./commands/failures.ts";
 import { statusCommand, traceCommand } from "./commands/inspect.ts";
+import { registerRunCommand } from "./commands/run.ts";
 import { planCommand, syncCommand } from "./commands/sync.ts";
+import { registerWebhooksCommand } from "./commands/webhooks.ts";
+import { registerWorkerCommand } from "./commands/worker.ts";
 import { createOutput, EXIT, type Output, reportError } from "./output.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -224,6 +228,16 @@ Exit codes:
     });
 
   program
+    .command("document")
+    .description("fetch a document a system renders (a posted invoice's PDF) by its ref, into a file")
+    .argument("<connection>", "the connection that renders it (the invoice flow's source)")
+    .argument("<ref>", "the document ref on the invoice, e.g. erp:account.invoice/12 (see the shop order)")
+    .option("-o, --out <path>", "file to write (default: the system's file name, in the current folder)")
+    .action(function (this: Command, connection: string, ref: string, opts: { out?: string }) {
+      return withContext(this, (ctx, out) => documentCommand(ctx, out, connection, ref, opts));
+    });
+
+  program
     .command("connectors")
     .description("the connector types this build knows")
     .action(function (this: Command) {
@@ -254,6 +268,10 @@ Exit codes:
       else process.stdout.write(text);
     });
 
+  registerWorkerCommand(program, withContext);
+  registerRunCommand(program, withContext);
+  registerWebhooksCommand(program, withContext);
+
   program
     .command("emulate")
     .description(
@@ -262,7 +280,12 @@ Exit codes:
     .argument("<system>", "odoo or shopify")
     .option("--port <n>", "port (default: any free one)", (v) => Number.parseInt(v, 10))
     .option("--products <n>", "seeded products (odoo)", (v) => Number.parseInt(v, 10))
-    .action(async function (this: Command, system: string, opts: { port?: number; products?: number }) {
+    .option("--faults <spec>", "random faults, e.g. 5xx=0.05,429=0.01,timeout=0.02,drop=0.03,seed=7")
+    .action(async function (
+      this: Command,
+      system: string,
+      opts: { port?: number; products?: number; faults?: string },
+    ) {
       const g = globals(this);
       try {
         await emulateCommand(createOutput(g.json), system, opts);

@@ -39,9 +39,27 @@ export const Trigger = z.discriminatedUnion(
   [
     z.strictObject({ type: z.literal("manual") }),
     z.strictObject({ type: z.literal("schedule"), cron: Cron }),
-    z.strictObject({ type: z.literal("events") }),
+    z.strictObject({
+      type: z.literal("events"),
+      /** Events for one record within this window collapse into one sync of that record. */
+      coalesceMs: z.number().int().min(0).max(600_000).default(1000),
+      /** More events than this for the flow's entity within a minute: one batch pass instead of per-record syncs. */
+      massThreshold: z.number().int().min(1).default(500),
+      /** The reconciliation poll behind the webhooks: when it runs, and how far each window reaches back. */
+      reconcile: z
+        .strictObject({
+          cron: Cron.default("*/15 * * * *"),
+          overlapSeconds: z.number().int().min(0).default(300),
+        })
+        .prefault({}),
+    }),
   ],
-  { error: () => 'must be one of { type: "manual" }, { type: "schedule", cron: "…" }, { type: "events" }' },
+  {
+    error: (issue) =>
+      issue.code === "invalid_union"
+        ? 'must be one of { type: "manual" }, { type: "schedule", cron: "…" }, { type: "events" }'
+        : undefined,
+  },
 );
 
 const Endpoint = z.strictObject({
@@ -49,6 +67,25 @@ const Endpoint = z.strictObject({
   connection: Name,
   entity: z.enum(ENTITIES, { error: () => `must be a canonical entity: ${ENTITIES.join(", ")}` }),
 });
+
+/** Retries of a failed vendor call: exponential backoff with jitter, a vendor's Retry-After wins. */
+const RetryFields = {
+  /** Tries per call, the first included. */
+  attempts: z.number().int().min(1).max(20),
+  /** Delay before the first retry; doubles each time. */
+  baseDelayMs: z.number().int().min(0).max(600_000),
+  /** No single delay is longer than this (a longer Retry-After is still honoured, within maxElapsedMs). */
+  maxDelayMs: z.number().int().min(0).max(3_600_000),
+  /** Gives up when the next retry would end after this long since the first try (0: no cap). */
+  maxElapsedMs: z.number().int().min(0).max(86_400_000),
+};
+export const Retry = z.strictObject({
+  attempts: RetryFields.attempts.default(4),
+  baseDelayMs: RetryFields.baseDelayMs.default(250),
+  maxDelayMs: RetryFields.maxDelayMs.default(30_000),
+  maxElapsedMs: RetryFields.maxElapsedMs.default(120_000),
+});
+export type RetryConfig = z.output<typeof Retry>;
 
 export const Flow = z.strictObject({
   source: Endpoint,
@@ -61,6 +98,8 @@ export const Flow = z.strictObject({
   direction: z
     .literal("one-way", { error: () => 'must be "one-way" (two-way flows are not supported yet)' })
     .default("one-way"),
+  /** Overrides of the top-level retry policy for this flow. */
+  retry: z.strictObject(RetryFields).partial().optional(),
 });
 export type FlowConfig = z.output<typeof Flow>;
 
@@ -76,6 +115,15 @@ const Store = z.strictObject({
 const Server = z.strictObject({
   host: z.string().min(1).default("127.0.0.1"),
   port: z.number().int().min(1).max(65535).default(8470),
+  /** HTTPS with this PEM certificate and key (file paths). */
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  /** Largest webhook body accepted, in bytes (default 1 MiB); larger ones are refused (413) before being read whole. */
+  bodyLimit: z
+    .number()
+    .int()
+    .min(1024)
+    .max(50 * 1024 * 1024)
+    .optional(),
 });
 
 /** A connection as parsed: its connector `type` beside that connector's own settings. */
@@ -89,7 +137,9 @@ export interface PasserelleConfig {
   store: { url: string };
   connections: Record<string, ConnectionConfig>;
   flows: Record<string, FlowConfig>;
-  server: { host: string; port: number };
+  server: { host: string; port: number; tls?: { cert: string; key: string }; bodyLimit?: number };
+  /** The default retry policy; flows may override parts of it. */
+  retry: RetryConfig;
 }
 
 function connectionSchema(definitions: readonly ConnectorDefinition[]): z.ZodType<ConnectionConfig, unknown> {
@@ -133,6 +183,7 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
       connections: z.record(Name, connectionSchema(definitions)),
       flows: z.record(Name, Flow).default({}),
       server: Server.prefault({}),
+      retry: Retry.prefault({}),
     })
     .superRefine(
       (config, ctx) => {

@@ -5,5 +5,7 @@
 import type { ConnectorDefinition } from "../ports/connector.ts";
 import { odoo } from "./odoo/index.ts";
 import { shopify } from "./shopify/index.ts";
+import { tryton } from "./tryton/index.ts";
+import { vendure } from "./vendure/index.ts";
 
-export const connectorDefinitions: readonly ConnectorDefinition[] = [odoo, shopify];
+export const connectorDefinitions: readonly ConnectorDefinition[] = [odoo, shopify, vendure, tryton];

@@ -108,3 +108,52 @@ test("property: the decision follows from the inputs alone, in this order of pre
     ),
   );
 });
+
+test("a stock level older than the one already applied is discarded as stale; newer or unknown ones go ahead", () => {
+  const level = {
+    source: "erp",
+    sourceId: "9",
+    updatedAt: "2026-03-01T10:00:00Z",
+    key: "A@WH",
+    sku: "A",
+    location: "WH",
+    onHand: 5,
+    reserved: 0,
+    safetyStock: 0,
+    available: 5,
+  };
+  const base = {
+    entity: "inventory" as const,
+    mapped: level,
+    error: null,
+    filtered: false,
+    hash: contentHash("inventory", level),
+  };
+  const applied = { externalId: "gid://1", lastHash: "other", version: "2026-03-01T10:00:05Z" };
+  const older = planRecord({ ...base, target: applied, sourceUpdatedAt: "2026-03-01T10:00:00Z" });
+  assert.equal(older.action, "skip");
+  assert.match(older.reason ?? "", /^stale: read at 2026-03-01T10:00:00Z, older than .*10:00:05Z/);
+  assert.equal(
+    planRecord({ ...base, target: applied, sourceUpdatedAt: "2026-03-01T10:00:06Z" }).action,
+    "update",
+  );
+  assert.equal(
+    planRecord({ ...base, target: { ...applied, version: null }, sourceUpdatedAt: "2026-03-01T10:00:00Z" })
+      .action,
+    "update",
+  );
+  // Only stock is guarded: an older customer still updates (its fields are edits, not measurements).
+  const c = customer("a@b.c", "Martin");
+  assert.equal(
+    planRecord({
+      entity: "customer",
+      mapped: c,
+      error: null,
+      filtered: false,
+      hash: "h",
+      target: applied,
+      sourceUpdatedAt: "2026-03-01T10:00:00Z",
+    }).action,
+    "update",
+  );
+});

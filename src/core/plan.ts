@@ -19,7 +19,9 @@ export interface PlanInput {
   /** Content hash of `mapped`. */
   hash: string | null;
   /** The record's link in the target, when it was written there before. */
-  target: { externalId: string; lastHash: string | null } | null;
+  target: { externalId: string; lastHash: string | null; version?: string | null } | null;
+  /** When the source last changed this record (its updatedAt as read). */
+  sourceUpdatedAt?: string | null;
 }
 
 export interface PlanDecision {
@@ -35,9 +37,27 @@ export function holdReason(entity: EntityName, record: Canonical): string | null
   return check.ok ? null : check.reason;
 }
 
+/** Entities whose older readings must never overwrite newer ones: a stock level is a measurement, not an edit. */
+const GUARDED_BY_VERSION: ReadonlySet<EntityName> = new Set(["inventory"]);
+
+/**
+ * Why a record is older than what the target last received from the same source (a stock level read
+ * before the one already applied for that item and location), or null. Unreadable stamps never block.
+ */
+export function staleReason(input: PlanInput): string | null {
+  if (!GUARDED_BY_VERSION.has(input.entity)) return null;
+  const applied = input.target?.version ?? null;
+  const read = input.sourceUpdatedAt ?? null;
+  if (applied === null || read === null) return null;
+  const a = Date.parse(applied);
+  const r = Date.parse(read);
+  if (Number.isNaN(a) || Number.isNaN(r) || r >= a) return null;
+  return `stale: read at ${read}, older than the level already applied (${applied}); discarded`;
+}
+
 /**
  * error: it cannot be mapped; filtered: the flow leaves it out; skip: the target already has exactly this
- * content; hold: an order whose money does not add up (never written, whether new or not); otherwise update
+ * content, or the record is older than what it already has (stock: see staleReason); hold: an order whose money does not add up (never written, whether new or not); otherwise update
  * when the target has it, create when it does not.
  */
 export function planRecord(input: PlanInput): PlanDecision {
@@ -46,6 +66,8 @@ export function planRecord(input: PlanInput): PlanDecision {
     return { action: "error", targetId, reason: input.error ?? "record could not be mapped" };
   }
   if (input.filtered) return { action: "filtered", targetId };
+  const stale = staleReason(input);
+  if (stale) return { action: "skip", targetId, reason: stale };
   if (input.target && input.hash !== null && input.target.lastHash === input.hash) {
     return { action: "skip", targetId };
   }

@@ -39,6 +39,7 @@ export async function startDemoSystems(
       SHOPIFY_SHOP: shopify.shop,
       SHOPIFY_ACCESS_TOKEN: shopify.accessToken,
       SHOPIFY_ENDPOINT: shopify.url,
+      SHOPIFY_WEBHOOK_SECRET: shopify.webhooks.secret,
     },
     async close() {
       await Promise.all([odoo.close(), shopify.close()]);

@@ -34,10 +34,12 @@ async function reprepare(flow: Flow, failure: FailedRecord, resync: boolean): Pr
     return prepare(flow, stream, native);
   }
   const parsed = SCHEMAS[flow.entity].safeParse(failure.mappedPayload);
+  const stamped = parsed.success ? (parsed.data as { updatedAt?: unknown }).updatedAt : undefined;
   const base = {
     key: failure.key,
     sourceId: failure.sourceId,
-    updatedAt: new Date().toISOString(),
+    // The record's own stamp, so a stale stock level retried from the inbox is still recognised as stale.
+    updatedAt: typeof stamped === "string" ? stamped : new Date().toISOString(),
     native: failure.sourcePayload,
     filtered: false,
   };

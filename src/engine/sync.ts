@@ -38,7 +38,7 @@ import type {
   SyncEvent,
 } from "../ports/store.ts";
 import type { Flow } from "./flow.ts";
-import { type RetryPolicy, realSleep, type Sleep, withRetry } from "./retry.ts";
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, realSleep, type Sleep, withRetry } from "./retry.ts";
 
 export type { PlanAction };
 
@@ -368,6 +368,7 @@ export class SyncEngine {
         filtered: p.filtered,
         hash,
         target: link,
+        sourceUpdatedAt: p.updatedAt,
       });
       planned(p, decision.action, decision.targetId, decision.reason);
       switch (decision.action) {
@@ -381,6 +382,18 @@ export class SyncEngine {
           break;
         case "skip":
           counts.skipped = (counts.skipped ?? 0) + 1;
+          if (decision.reason && !opts.dryRun) {
+            // Discarded as stale: the lineage says so, and an open failure of the record is moot.
+            events.push({
+              entity: flow.entity,
+              key: p.key,
+              system: flow.target.name,
+              externalId: decision.targetId,
+              kind: "skipped",
+              message: decision.reason,
+              detail: { sourceUpdatedAt: p.updatedAt, appliedVersion: link?.version ?? null },
+            });
+          }
           break;
         case "hold":
           summary.counts.held++;
@@ -514,14 +527,17 @@ export class SyncEngine {
       ...(opts.sleep ? { sleep: opts.sleep } : {}),
     };
     let todo = buckets.map((b) => b.item);
-    const attempts = opts.retry?.attempts ?? 3;
+    const policy = opts.retry ?? DEFAULT_RETRY;
     for (let attempt = 1; todo.length > 0; attempt++) {
       const batch = todo;
       const out = await withRetry(() => writer.upsert(batch, ctx), retryOpts);
       todo = [];
+      // The longest wait any failed record asks for (a vendor's Retry-After), at least the policy's backoff.
+      let waitMs = 0;
       for (const r of out) {
         results.set(r.key, r);
-        if (!r.ok && r.error.retryable && attempt < attempts) {
+        if (!r.ok && r.error.retryable && attempt < policy.attempts) {
+          waitMs = Math.max(waitMs, backoffDelay(policy, attempt, r.error));
           const b = batch.find((i) => i.key === r.key);
           if (b) {
             // The first try may have been applied: look it up before trying again.
@@ -534,7 +550,7 @@ export class SyncEngine {
           }
         }
       }
-      if (todo.length > 0) await (opts.sleep ?? realSleep)(100 * 2 ** attempt);
+      if (todo.length > 0) await (opts.sleep ?? realSleep)(waitMs);
     }
     return results;
   }

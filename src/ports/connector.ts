@@ -93,6 +93,61 @@ export interface RateLimitState {
   restoreRatePerSecond: number;
 }
 
+// ---- Webhooks (optional capability) -------------------------------------------------------------------
+/** One delivery as the server received it: the raw bytes (signatures are over these), headers lower-cased. */
+export interface WebhookRequest {
+  rawBody: Buffer;
+  headers: Record<string, string | undefined>;
+  query: Record<string, string | undefined>;
+}
+
+/** A verified change notification, stored in the inbox under its dedupe key. */
+export interface InboundEvent {
+  /** Same value for every delivery of the same vendor event (retries, duplicates). */
+  dedupeKey: string;
+  topic: string;
+  /** The canonical entity it concerns, when the topic maps to one. */
+  entity: EntityName | null;
+  /** The record's id in the sending system (what the entity's stream `get` takes). */
+  recordId: string | null;
+  /** When the vendor says the change happened, ISO 8601; null when it does not say. */
+  occurredAt: string | null;
+  payload: unknown;
+}
+
+export type WebhookOutcome =
+  /** Verified: store these (possibly none) and acknowledge once stored. */
+  | { kind: "events"; events: InboundEvent[] }
+  /** A handshake or ping that is answered as is and stores nothing. */
+  | { kind: "reply"; status: number; body: string; contentType: string }
+  /** Refused; `reason` is short and never holds a secret. */
+  | { kind: "reject"; status: number; reason: string };
+
+/** Receiving side, chosen by the connection's definition; pure and synchronous, run on every delivery. */
+export interface WebhookReceiver<C = unknown> {
+  receive(req: WebhookRequest, config: C, now: Date): WebhookOutcome;
+}
+
+export interface WebhookSubscription {
+  id: string;
+  topic: string;
+  url: string;
+}
+
+/** Subscription lifecycle against the vendor's API; register is idempotent. */
+export interface WebhookManager {
+  /** The topics registered by default (those whose events the connector's streams can read). */
+  topics: readonly string[];
+  register(
+    url: string,
+    topics?: readonly string[],
+  ): Promise<{ created: WebhookSubscription[]; existing: WebhookSubscription[] }>;
+  list(): Promise<WebhookSubscription[]>;
+  /** Removes subscriptions to `url` (every subscription when url is omitted); returns those removed. */
+  unregister(url?: string): Promise<WebhookSubscription[]>;
+}
+// ---- end of webhooks -----------------------------------------------------------------------------------
+
 export interface Connector {
   /** Connection name from passerelle.yaml. */
   name: string;
@@ -104,6 +159,17 @@ export interface Connector {
   /** API calls made so far (for plans, summaries and benchmarks). */
   stats(): { calls: number; throttled: number; rateLimit?: RateLimitState };
   close(): Promise<void>;
+  /** Webhook subscriptions, for systems that send webhooks. */
+  webhooks?: WebhookManager;
+  /** Fetches a document (an invoice's PDF) by the ref its streams put on canonical records (`document.ref`). */
+  document?(ref: string, signal?: AbortSignal): Promise<DocumentFile>;
+}
+
+/** A document a system renders, such as a posted invoice's PDF. */
+export interface DocumentFile {
+  mimeType: string;
+  fileName: string;
+  bytes: Uint8Array;
 }
 
 export interface ConnectorDefinition<C extends z.ZodType = z.ZodType> {
@@ -116,6 +182,8 @@ export interface ConnectorDefinition<C extends z.ZodType = z.ZodType> {
   reads: readonly EntityName[];
   writes: readonly EntityName[];
   create(name: string, config: z.infer<C>): Connector;
+  /** How `POST /webhooks/<connection>` verifies and parses this system's deliveries; absent: none accepted. */
+  webhooks?: WebhookReceiver<z.infer<C>>;
 }
 
 /**

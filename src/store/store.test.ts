@@ -9,13 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { sql } from "kysely";
-import pg from "pg";
 import { ENTITIES, type EntityName } from "../core/model.ts";
 import type { NewFailure, PageCommit, Store } from "../ports/store.ts";
+import { onPostgres, pgStores } from "../testing/postgres.ts";
 import { maskUrl, openStore } from "./index.ts";
 import { KyselyStore } from "./kysely-store.ts";
-
-const PG_URL = process.env.PASSERELLE_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/test";
+import { migrationProvider } from "./migrations/index.ts";
 
 /** A clock that moves one second per reading, so "oldest first" and "last failed at" are checkable. */
 function steppingClock(): () => Date {
@@ -78,44 +77,6 @@ function sqliteBackend(): Backend {
   };
 }
 
-function pgBackend(): Backend {
-  const run = `passerelle_test_${process.pid}_${Date.now().toString(36)}`;
-  const schemas: string[] = [];
-  return {
-    async open() {
-      const schema = `${run}_${schemas.length + 1}`;
-      schemas.push(schema);
-      const url = new URL(PG_URL);
-      url.searchParams.set("schema", schema);
-      const store = await openStore(url.toString(), { now: steppingClock() });
-      await store.migrate();
-      return store;
-    },
-    async cleanup() {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      try {
-        for (const s of schemas) await client.query(`drop schema if exists "${s}" cascade`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}
-
-async function pgUnreachable(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query("select 1");
-    return null;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 function storeSuite(name: string, backend: Backend): void {
   describe(name, () => {
     const opened: Store[] = [];
@@ -149,10 +110,8 @@ function storeSuite(name: string, backend: Backend): void {
       await store.migrate();
       assert.ok(store instanceof KyselyStore);
       const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(store.db);
-      assert.deepEqual(
-        applied.rows.map((r) => r.name),
-        ["0001_initial"],
-      );
+      const expected = Object.keys(await migrationProvider("sqlite").getMigrations()).sort();
+      assert.deepEqual(applied.rows.map((r) => r.name).sort(), expected);
       assert.equal((await store.getLinks("product", "shop", ["SKU1"])).get("SKU1")?.externalId, "g1");
     });
 
@@ -672,15 +631,9 @@ describe("openStore", () => {
 
 storeSuite("store on SQLite", sqliteBackend());
 
-const pgDown = await pgUnreachable();
-if (pgDown === null) {
-  storeSuite("store on PostgreSQL", pgBackend());
-} else if (process.env.CI) {
-  test("store on PostgreSQL", () => {
-    assert.fail(`PostgreSQL unreachable at ${maskUrl(PG_URL)} (${pgDown}); CI requires it`);
-  });
-} else {
-  describe("store on PostgreSQL", {
-    skip: `PostgreSQL unreachable at ${maskUrl(PG_URL)} (${pgDown}); set PASSERELLE_TEST_PG`,
-  }, () => {});
-}
+await onPostgres("store on PostgreSQL", () =>
+  storeSuite(
+    "store on PostgreSQL",
+    pgStores("passerelle_test", () => ({ now: steppingClock() })),
+  ),
+);

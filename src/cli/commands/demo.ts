@@ -3,8 +3,10 @@ import { join } from "node:path";
 import { rng } from "../../core/prng.ts";
 import { PLUS_PLAN, placeOrders, shipReadyDeliveries, startDemoSystems } from "../../demo/systems.ts";
 import type { RunSummary } from "../../engine/sync.ts";
-import { openContext } from "../../runtime/context.ts";
+import { type Context, openContext } from "../../runtime/context.ts";
+import { EVENTS_QUEUE } from "../../runtime/events.ts";
 import { EXIT, type Output, table } from "../output.ts";
+import { type Service, startService } from "./run.ts";
 import { exitCodeFor, stoppedBy, summaryJson } from "./sync.ts";
 
 export interface DemoOptions {
@@ -20,7 +22,9 @@ const CATALOG = ["products", "prices", "stock", "customers"];
 
 /**
  * One process, the whole loop: the ERP's catalog, prices and stock reach the shop; shoppers order; the
- * orders reach the ERP as confirmed sales; the warehouse ships; tracking numbers reach the shop.
+ * orders reach the ERP as confirmed sales, brought in by the shop's webhooks (the service of `passerelle
+ * run` runs inside the demo, with the reconciliation poll behind it); the warehouse ships; tracking numbers
+ * reach the shop.
  */
 export async function demoCommand(out: Output, opts: DemoOptions): Promise<number> {
   const storeUrl = opts.store ?? `sqlite:${join(opts.root, ".passerelle", "demo.sqlite")}`;
@@ -33,6 +37,15 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
   const systems = await startDemoSystems({ products: opts.products });
   Object.assign(process.env, systems.env);
   const ctx = await openContext(join(opts.root, "passerelle.yaml"), { storeUrl });
+  let passes: RunSummary[] = [];
+  let service: Service;
+  try {
+    service = await startDemoService(ctx, (s) => passes.push(s));
+  } catch (e) {
+    await ctx.close();
+    await systems.close();
+    throw e;
+  }
   const random = rng(42);
   let stop = false;
   const onSignal = () => {
@@ -53,7 +66,17 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
     out.info(
       `Shopify: ${systems.shopify.url} (${systems.shopify.shop}; API budget of a Plus shop: ${PLUS_PLAN.restoreRate} points/s, paced without throttling)`,
     );
-    out.info(`Store:   ${storeUrl}\n`);
+    out.info(`Store:   ${storeUrl}`);
+    const hook = service.webhookUrl("shopify");
+    const manager = ctx.connectors.get("shopify")?.webhooks;
+    if (!manager) throw new Error("the shopify connection has no webhook support");
+    const subscribed = await manager.register(
+      hook,
+      manager.topics.filter((t) => t.startsWith("ORDERS_")),
+    );
+    out.info(
+      `Webhooks: ${service.server.url} (the shop posts ${[...subscribed.created, ...subscribed.existing].map((s) => s.topic).join(", ")} to ${hook})\n`,
+    );
     for (let cycle = 1; ; cycle++) {
       const runs: RunSummary[] = [];
       const sync = async (names: string[]) => {
@@ -66,13 +89,39 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
       out.info(`Cycle ${cycle}`);
       if (cycle > 1) touchCatalog(systems, random);
       await sync(CATALOG);
+      // One order's webhooks are lost on purpose, as happens: the reconciliation poll must bring it in.
+      // (The second order's: the first delivery of a burst is always sent.)
+      let lost: string | null = null;
+      let first: string | null = null;
+      systems.shopify.webhooks.faults = {
+        drop: (d) => {
+          first ??= d.recordId;
+          if (lost === null && d.recordId !== first) lost = d.recordId;
+          return d.recordId === lost;
+        },
+      };
       const placed = placeOrders(
         systems.shopify,
         cycle === 1 ? opts.orders : Math.max(1, Math.round(opts.orders / 4)),
         random,
       );
       out.info(`  shop: ${placed.length} orders placed (${placed.map((p) => p.name).join(", ")})`);
-      await sync(["orders"]);
+      passes = [];
+      await eventsSettled(ctx, systems, service);
+      systems.shopify.webhooks.faults = {};
+      const viaEvents = passes.splice(0);
+      const delivered = systems.shopify.webhooks.log.filter((l) => l.status === 200).length;
+      out.info(
+        `  webhooks: ${viaEvents.reduce((n, s) => n + s.counts.created + s.counts.updated, 0)} orders written to the ERP by events (${delivered} deliveries acknowledged so far; the webhooks of ${lostName(systems, lost)} were lost on purpose)`,
+      );
+      for (const s of viaEvents) out.info(`  by events: ${describe(s)}`);
+      runs.push(...viaEvents);
+      const recon = await service.runtime.reconcile("orders");
+      passes = [];
+      if (recon) {
+        runs.push(recon);
+        out.info(`  reconciliation poll: ${describe(recon)}`);
+      }
       const shipped = await shipReadyDeliveries(systems.odoo, random);
       out.info(`  warehouse: ${shipped.length} deliveries shipped with tracking numbers`);
       await sync(["shipments"]);
@@ -86,11 +135,17 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
       if (cycle === 1) {
         out.info("\nSecond pass over every flow: only what changed since is written (shipping moved stock).");
         const again: RunSummary[] = [];
+        await eventsSettled(ctx, systems, service);
         for (const name of [...CATALOG, "orders", "shipments"]) {
-          const s = await ctx.engine.run(ctx.flow(name));
+          // The orders flow is also run by events: its pass takes the flow's lease like theirs do.
+          const s =
+            name === "orders"
+              ? await leased(() => service.runtime.scheduledRun(name))
+              : await ctx.engine.run(ctx.flow(name));
           again.push(s);
           out.info(`  ${describe(s)}`);
         }
+        passes = [];
         exit = Math.max(exit, exitCodeFor(again));
       }
       out.info("");
@@ -117,10 +172,65 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    await service.stop();
     await ctx.close();
     await systems.close();
   }
   return exit;
+}
+
+/** The service of `passerelle run` on the configuration's port, or any free one when that is taken. */
+async function startDemoService(ctx: Context, onPass: (s: RunSummary) => void): Promise<Service> {
+  const options = { host: "127.0.0.1", onPass: (_kind: string, s: RunSummary) => onPass(s) };
+  try {
+    return await startService(ctx, { ...options, port: ctx.config.server.port });
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== "EADDRINUSE") throw e;
+    return startService(ctx, { ...options, port: 0 });
+  }
+}
+
+/**
+ * Waits until the shop's deliveries so far are sent, acknowledged and processed: nothing pending in the
+ * inbox and no drain job queued or running.
+ */
+async function eventsSettled(
+  ctx: Context,
+  systems: Awaited<ReturnType<typeof startDemoSystems>>,
+  service: Service,
+): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  await systems.shopify.webhooks.settle();
+  await service.inbox.drain();
+  for (;;) {
+    const pending = await service.inbox.count({ status: "pending" });
+    const jobs = [
+      ...(await service.queue.list({ queue: EVENTS_QUEUE, status: "queued" })),
+      ...(await service.queue.list({ queue: EVENTS_QUEUE, status: "running" })),
+    ];
+    if (pending === 0 && jobs.length === 0) return;
+    if (Date.now() > deadline) {
+      ctx.logger.warn({ pending, jobs: jobs.length }, "webhook events still being processed; going on");
+      return;
+    }
+    service.worker.wake();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A pass that takes the flow's lease: waits (a while) for a pass running elsewhere to finish. */
+async function leased(pass: () => Promise<RunSummary | null>): Promise<RunSummary> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const s = await pass();
+    if (s) return s;
+    if (Date.now() > deadline) throw new Error("the flow stayed busy for two minutes");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function lostName(systems: Awaited<ReturnType<typeof startDemoSystems>>, id: string | null): string {
+  return id === null ? "no order" : (systems.shopify.data.orders.get(id)?.name ?? id);
 }
 
 function describe(s: RunSummary): string {

@@ -1,3 +1,4 @@
+import { type FaultOptions, parseFaults } from "../../connectors/odoo/emulator/faults.ts";
 import { startOdooEmulator } from "../../connectors/odoo/emulator/index.ts";
 import { startShopifyEmulator } from "../../connectors/shopify/emulator/server.ts";
 import { SyncError } from "../../core/errors.ts";
@@ -7,23 +8,34 @@ import type { Output } from "../output.ts";
 export async function emulateCommand(
   out: Output,
   system: string,
-  opts: { port?: number; products?: number },
+  opts: { port?: number; products?: number; faults?: string },
 ): Promise<void> {
+  let faults: FaultOptions | undefined;
+  try {
+    faults = opts.faults === undefined ? undefined : parseFaults(opts.faults);
+  } catch (e) {
+    throw new SyncError("config", e instanceof Error ? e.message : String(e), { field: "faults" });
+  }
   let info: Record<string, string>;
   let close: () => Promise<void>;
   if (system === "odoo") {
     const emu = await startOdooEmulator({
       ...(opts.port ? { port: opts.port } : {}),
       products: opts.products ?? 500,
+      ...(faults ? { faults } : {}),
     });
     info = { ODOO_URL: emu.url, ODOO_DB: emu.db, ODOO_USER: emu.login, ODOO_PASSWORD: emu.password };
     close = () => emu.close();
   } else if (system === "shopify") {
-    const emu = await startShopifyEmulator(opts.port ? { port: opts.port } : {});
+    const emu = await startShopifyEmulator({
+      ...(opts.port ? { port: opts.port } : {}),
+      ...(faults ? { faults } : {}),
+    });
     info = {
       SHOPIFY_SHOP: emu.shop,
       SHOPIFY_ACCESS_TOKEN: emu.accessToken,
       SHOPIFY_ENDPOINT: emu.url,
+      SHOPIFY_WEBHOOK_SECRET: emu.webhooks.secret,
     };
     close = () => emu.close();
   } else {
@@ -34,6 +46,7 @@ export async function emulateCommand(
     [
       `${system} emulator running. Its test credentials, for passerelle.yaml:`,
       ...Object.entries(info).map(([k, v]) => `  export ${k}=${v}`),
+      ...(faults ? [`Injecting faults: ${opts.faults}`] : []),
       "Ctrl-C to stop.",
     ].join("\n"),
   );

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ERROR_KINDS, SyncError } from "../../core/errors.ts";
 import { editFailure, type RetryOutcome, retryFailure, skipFailure } from "../../engine/failures.ts";
+import { retryPolicyFor } from "../../engine/retry.ts";
 import type { FailedRecord, FailureStatus } from "../../ports/store.ts";
 import type { Context } from "../../runtime/context.ts";
 import { EXIT, type Output, table } from "../output.ts";
@@ -110,12 +111,24 @@ export async function retryFailures(
   else throw new SyncError("config", "give a failure id or --all");
   const outcomes: RetryOutcome[] = [];
   for (const f of targets) {
-    outcomes.push(
-      await retryFailure(ctx.engine, ctx.store, flowOf(ctx, f), f, {
+    const retry = () =>
+      retryFailure(ctx.engine, ctx.store, flowOf(ctx, f), f, {
+        retry: retryPolicyFor(ctx.config, f.flow),
         resync: opts.resync ?? false,
         actor: "cli",
-      }),
-    );
+      });
+    if (!opts.all) {
+      outcomes.push(await retry());
+      continue;
+    }
+    // One record that cannot be retried (its flow was removed, its source record deleted) is reported
+    // with its reason; the others are still retried.
+    try {
+      outcomes.push(await retry());
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      outcomes.push({ id: f.id, key: f.key, ok: false, action: "failed", message });
+    }
   }
   out.result(outcomes, () =>
     outcomes.length === 0 ? "No open failures to retry." : outcomes.map(outcomeLine).join("\n"),
@@ -171,7 +184,10 @@ export async function editFailureCommand(
   }
   await editFailure(ctx.store, f, payload, "cli");
   const updated = await getFailure(ctx, id);
-  const outcome = await retryFailure(ctx.engine, ctx.store, flowOf(ctx, updated), updated, { actor: "cli" });
+  const outcome = await retryFailure(ctx.engine, ctx.store, flowOf(ctx, updated), updated, {
+    retry: retryPolicyFor(ctx.config, updated.flow),
+    actor: "cli",
+  });
   out.result(outcome, () => outcomeLine(outcome));
   return outcome.ok ? EXIT.ok : EXIT.partial;
 }

@@ -1,3 +1,4 @@
+import { retryPolicyFor } from "../../engine/retry.ts";
 import type { PlanLine, RunSummary } from "../../engine/sync.ts";
 import type { Context } from "../../runtime/context.ts";
 import { EXIT, type Output, table } from "../output.ts";
@@ -45,6 +46,7 @@ export async function syncCommand(
     const flow = ctx.flow(name);
     const bar = progressReporter(!out.json);
     const summary = await ctx.engine.run(flow, {
+      retry: retryPolicyFor(ctx.config, name),
       onProgress: (p) => bar.update(p),
       ...(opts.maxPages ? { maxPages: opts.maxPages } : {}),
     });

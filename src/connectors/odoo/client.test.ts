@@ -107,6 +107,20 @@ describe("odoo client: error classification", () => {
     assert.ok(text.trimEnd().endsWith("%%EOF"));
   });
 
+  test("document() fetches the PDF by the ref the invoice stream names, and refuses a foreign ref", async () => {
+    const [invoice] = fx.emu.data.search("account.move", [["move_type", "=", "out_invoice"]], { limit: 1 });
+    const ref = `${fx.emu.url}/report/pdf/account.report_invoice/${invoice}`;
+    const doc = await fx.connector.document!(ref);
+    assert.equal(doc.mimeType, "application/pdf");
+    assert.equal(doc.fileName, `invoice-${invoice}.pdf`);
+    assert.equal(Buffer.from(doc.bytes.slice(0, 5)).toString("latin1"), "%PDF-");
+    const err = await failure(
+      fx.connector.document!("https://elsewhere.example/report/pdf/account.report_invoice/1"),
+    );
+    assert.equal(err.kind, "data");
+    assert.match(err.message, /not a document ref of/);
+  });
+
   test("the invoice PDF with a wrong password is a config error", async () => {
     const err = await failure(fx.connect({ password: "bad" }).invoicePdf("1"));
     assert.equal(err.kind, "config");

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
 import { maskUrl } from "../../core/redact.ts";
+import { retryAfterMs } from "../../core/retry-after.ts";
 import type { OdooConfig } from "./config.ts";
 
 const RpcError = z.object({
@@ -104,6 +105,7 @@ export class OdooClient {
       throw new SyncError(kind, `Odoo answered HTTP ${res.status} to ${what}`, {
         system: this.system,
         status: res.status,
+        retryAfterMs: retryAfterMs(res.headers.get("retry-after")),
       });
     }
     let json: unknown;

@@ -59,6 +59,18 @@ export function createOdooConnector(name: string, config: OdooConfig): OdooConne
       }
       return client.invoicePdf(id, signal);
     },
+    async document(ref, signal) {
+      // The ref is the report URL its invoice stream names (see invoicePdfRef).
+      const m = /\/report\/pdf\/account\.report_invoice\/(\d+)$/.exec(ref);
+      if (!m || !ref.startsWith(client.url)) {
+        throw new SyncError("data", `not a document ref of ${name}: ${JSON.stringify(ref)}`, {
+          system: name,
+          field: "ref",
+        });
+      }
+      const bytes = await this.invoicePdf(m[1]!, signal);
+      return { mimeType: "application/pdf", fileName: `invoice-${m[1]}.pdf`, bytes };
+    },
     async close() {},
   };
 }

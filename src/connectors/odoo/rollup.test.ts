@@ -271,4 +271,38 @@ describe("odoo incremental reads see changes made only to children", () => {
       full.map((n) => stream.idOf(n as never)),
     );
   });
+  test("resuming inside a second many parents share reads that second from the cursor on, not again", async () => {
+    const stream = fx.connector.streams.product;
+    assert.ok(stream);
+    const cursor = await endCursor(stream);
+    const templates = fx.emu.data.search("product.template", [["type", "!=", "service"]], {
+      order: "id asc",
+    });
+    // An import: every variant of every template rewritten within one second.
+    const when = at(fx, () => {
+      for (const t of templates) {
+        const variants = fx.emu.data.search("product.product", [["product_tmpl_id", "=", t]]);
+        fx.emu.data.write("product.product", variants, { barcode: `8${t}` });
+      }
+    });
+    fx.emu.resetStats();
+    const full = await readAll(stream, req(2, cursor));
+    const fullCalls = fx.emu.stats.calls;
+    assert.deepEqual(
+      full.map((n) => cursorOf(stream, n)),
+      templates.map((id) => ({ updatedAt: when, id: String(id) })),
+    );
+    // Resume after all but the last two: the same last two come back, and the second is not re-read.
+    const resume = cursorOf(stream, full[full.length - 3]);
+    fx.emu.resetStats();
+    const rest = await readAll(stream, req(2, resume));
+    assert.deepEqual(
+      rest.map((n) => stream.idOf(n as never)),
+      full.slice(-2).map((n) => stream.idOf(n as never)),
+    );
+    assert.ok(
+      fx.emu.stats.calls * 2 < fullCalls,
+      `resumed read made ${fx.emu.stats.calls} calls, the full read ${fullCalls}`,
+    );
+  });
 });

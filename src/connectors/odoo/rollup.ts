@@ -10,12 +10,16 @@
  *
  * - The scans are merged one timestamp at a time: all events at second T, from every scan, are taken before
  *   anything at T is emitted, because events share no id order (variant ids are not template ids). Within
- *   T, parents go out in id order, which is the stream's order.
+ *   T, parents go out in id order, which is the stream's order. Only the parents' ids are kept while T is
+ *   read (the scanned rows are dropped page by page), and the parents are then loaded and emitted a page at
+ *   a time, so a second holding a whole imported catalogue costs a few bytes per parent, not its records.
  * - A parent is emitted at its latest event only. At an earlier event its loaded changedAt is later than the
  *   event, and it is skipped: the scan will reach its latest event, since every child counted in changedAt
  *   is a row one of the scans reads (the scans' domains and the loader's child queries must match).
- * - Resuming from a cursor (C, id): the scans restart at write_date >= C, so every event at C is seen again
- *   and the parents at C with an id <= the cursor's are dropped; nothing at C is missed whatever the ids.
+ * - Resuming from a cursor (C, id): the scans restart at write_date >= C and the parents at C with an id <=
+ *   the cursor's are dropped; nothing at C is missed whatever the ids. A source that names the field holding
+ *   its rows' parent id (`parentField`) skips, within C, the rows whose parent is at or before the cursor,
+ *   so resuming in the middle of a large second does not read that second again.
  * - A parent changed while we read gets a later event that the scan meets again: it comes out once more,
  *   later in the order, which is correct (it did change again). A parent whose loaded changedAt is earlier
  *   than its latest event (a child deleted or moved in between) is emitted at that event, stamped with it,
@@ -40,6 +44,12 @@ export interface ChangeSource {
   fields: string[];
   /** The ids of the parents these changed rows belong to. */
   parentsOf(rows: OdooRow[], signal?: AbortSignal): Promise<number[]> | number[];
+  /**
+   * The field holding the parent's id ("id" for the parent model itself, a many2one for a child), when
+   * there is one: a resumed scan then skips the cursor second's rows whose parent is at or before the
+   * cursor.
+   */
+  parentField?: string;
 }
 
 export interface Rolled {
@@ -64,6 +74,15 @@ export function latestWrite(rows: OdooRow[]): string {
   return latest;
 }
 
+/** Rows per change-scan page (at least the stream's page size). */
+const SCAN_PAGE = 500;
+
+/** Where a scan starts: at `at`, skipping that second's rows whose parent id is <= `parent` when known. */
+interface ScanStart {
+  at: string;
+  parent: number | null;
+}
+
 /** A keyset scan of one model in (write_date, id) order, read a page at a time. */
 class ChangeScan {
   private rows: OdooRow[] = [];
@@ -74,10 +93,24 @@ class ChangeScan {
   constructor(
     private readonly client: OdooClient,
     private readonly source: ChangeSource,
-    private readonly from: string | null,
+    private readonly start: ScanStart | null,
     private readonly pageSize: number,
     private readonly signal: AbortSignal | undefined,
   ) {}
+
+  private startDomain(): Domain {
+    const start = this.start;
+    if (!start) return [];
+    const field = this.source.parentField;
+    if (start.parent === null || field === undefined) return [["write_date", ">=", start.at]];
+    return [
+      "|",
+      ["write_date", ">", start.at],
+      "&",
+      ["write_date", "=", start.at],
+      [field, ">", start.parent],
+    ];
+  }
 
   private async fetch(): Promise<void> {
     const keyset: Domain = this.after
@@ -88,12 +121,10 @@ class ChangeScan {
           ["write_date", "=", this.after.at],
           ["id", ">", this.after.id],
         ]
-      : this.from
-        ? [["write_date", ">=", this.from]]
-        : [];
+      : [];
     const page = await this.client.searchRead(
       this.source.model,
-      [...this.source.domain, ...keyset],
+      [...this.source.domain, ...this.startDomain(), ...keyset],
       [...this.source.fields, "write_date"],
       { limit: this.pageSize, order: "write_date asc, id asc", signal: this.signal },
     );
@@ -111,15 +142,13 @@ class ChangeScan {
     return next ? String(next.write_date) : undefined;
   }
 
-  /** Every row written at `at` (which must be the head), reading further pages while they continue. */
-  async take(at: string): Promise<OdooRow[]> {
-    const out: OdooRow[] = [];
+  /** The rows written at `at` (which must be the head), a page at a time, reading further pages as needed. */
+  async *take(at: string): AsyncGenerator<OdooRow[]> {
     for (;;) {
-      while (this.pos < this.rows.length && this.rows[this.pos]?.write_date === at) {
-        out.push(this.rows[this.pos] as OdooRow);
-        this.pos++;
-      }
-      if (this.pos < this.rows.length || this.exhausted) return out;
+      const from = this.pos;
+      while (this.pos < this.rows.length && this.rows[this.pos]?.write_date === at) this.pos++;
+      if (this.pos > from) yield this.rows.slice(from, this.pos);
+      if (this.pos < this.rows.length || this.exhausted) return;
       await this.fetch();
     }
   }
@@ -131,38 +160,48 @@ export async function* rollupPages<N extends Rolled>(
   spec: RollupSpec<N>,
   req: ListRequest,
 ): AsyncGenerator<N[]> {
-  const from = req.since ? isoToOdoo(req.since.updatedAt) : null;
-  const scans = spec.sources.map((s) => new ChangeScan(client, s, from, req.pageSize, req.signal));
   const since = req.since;
+  const sinceId = since ? Number(since.id) : Number.NaN;
+  const start: ScanStart | null = since
+    ? { at: isoToOdoo(since.updatedAt), parent: Number.isInteger(sinceId) ? sinceId : null }
+    : null;
+  // Scans read a few small fields per row, so they page in larger steps than the records they lead to.
+  const scanPage = Math.max(req.pageSize, SCAN_PAGE);
+  const scans = spec.sources.map((s) => new ChangeScan(client, s, start, scanPage, req.signal));
   const afterCursor = (at: string, id: number) =>
     !since || compareCursors({ updatedAt: odooToIso(at), id: String(id) }, since) > 0;
   /** Parent id → its latest event seen in the pending batch. */
   let pending = new Map<number, string>();
-  let out: N[] = [];
+  const out: N[] = [];
 
+  // Loads the pending parents in (event, id) order, a page at a time, so what is loaded goes out in order.
   const flush = async function* (): AsyncGenerator<N[]> {
-    const ids = [...pending.keys()].sort((a, b) => a - b);
     const batch = pending;
     pending = new Map();
-    const ready: N[] = [];
-    for (let i = 0; i < ids.length; i += req.pageSize) {
-      for (const n of await spec.load(ids.slice(i, i + req.pageSize), req.signal)) {
+    const order = [...batch].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[0] - b[0]));
+    for (let i = 0; i < order.length; i += req.pageSize) {
+      const chunk = order.slice(i, i + req.pageSize);
+      const ready: N[] = [];
+      for (const n of await spec.load(
+        chunk.map(([id]) => id),
+        req.signal,
+      )) {
         const id = spec.parentIdOf(n);
         const at = batch.get(id);
         // Later than its latest event in this batch: a later event exists and will emit it.
         if (at === undefined || n.changedAt > at || !afterCursor(at, id)) continue;
         ready.push(n.changedAt === at ? n : { ...n, changedAt: at });
       }
+      ready.sort((a, b) =>
+        a.changedAt < b.changedAt
+          ? -1
+          : a.changedAt > b.changedAt
+            ? 1
+            : spec.parentIdOf(a) - spec.parentIdOf(b),
+      );
+      out.push(...ready);
+      while (out.length >= req.pageSize) yield out.splice(0, req.pageSize);
     }
-    ready.sort((a, b) =>
-      a.changedAt < b.changedAt
-        ? -1
-        : a.changedAt > b.changedAt
-          ? 1
-          : spec.parentIdOf(a) - spec.parentIdOf(b),
-    );
-    out.push(...ready);
-    while (out.length >= req.pageSize) yield out.splice(0, req.pageSize);
   };
 
   for (;;) {
@@ -171,14 +210,13 @@ export async function* rollupPages<N extends Rolled>(
     const at = heads.sort()[0];
     if (at === undefined) break;
     for (const [i, scan] of scans.entries()) {
-      const rows = await scan.take(at);
-      if (rows.length === 0) continue;
       const source = spec.sources[i] as ChangeSource;
-      for (const id of await source.parentsOf(rows, req.signal)) pending.set(id, at);
+      for await (const rows of scan.take(at)) {
+        for (const id of await source.parentsOf(rows, req.signal)) pending.set(id, at);
+      }
     }
     if (pending.size >= req.pageSize) yield* flush();
   }
   if (pending.size > 0) yield* flush();
-  if (out.length > 0) yield out;
-  out = [];
+  if (out.length > 0) yield out.splice(0);
 }

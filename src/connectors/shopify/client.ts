@@ -5,6 +5,7 @@
  * SyncError.
  */
 
+import { readFileSync } from "node:fs";
 import { createAdminApiClient } from "@shopify/admin-api-client";
 import { parse } from "graphql";
 import { z } from "zod";
@@ -12,7 +13,7 @@ import { SyncError } from "../../core/errors.ts";
 import { retryAfterMs } from "../../core/retry-after.ts";
 import type { RateLimitState } from "../../ports/connector.ts";
 import type { ShopifyConfig } from "./config.ts";
-import { requestedQueryCost } from "./cost.ts";
+import { type CostPlan, planCost, requestedQueryCost } from "./cost.ts";
 import { shopifySchema } from "./schema.ts";
 
 export interface Timer {
@@ -60,6 +61,21 @@ const Envelope = z.object({
     .optional(),
 });
 
+let shipped: Map<string, CostPlan> | null = null;
+
+/** The plans shipped for the connector's own documents (cost-plans.ts); empty when the file is missing. */
+function shippedPlans(): Map<string, CostPlan> {
+  if (shipped === null) {
+    try {
+      const raw: unknown = JSON.parse(readFileSync(new URL("./cost-plans.json", import.meta.url), "utf8"));
+      shipped = new Map(Object.entries(raw as Record<string, CostPlan>));
+    } catch {
+      shipped = new Map();
+    }
+  }
+  return shipped;
+}
+
 export interface ClientOptions {
   timer?: Timer;
   fetchApi?: typeof fetch;
@@ -104,8 +120,13 @@ export class ShopifyClient {
     return { ...state, currentlyAvailable: this.estimatedAvailable() };
   }
 
-  /** Requested cost of a document, as Shopify computes it. */
+  /**
+   * Requested cost of a document, as Shopify computes it: from the plan shipped for the connector's own
+   * documents, else (another document) from the schema, which is then loaded once.
+   */
   estimateCost(query: string, variables: Record<string, unknown> = {}): number {
+    const plan = shippedPlans().get(query);
+    if (plan !== undefined) return planCost(plan, variables);
     if (!this.noSchema) {
       try {
         let doc = this.costCache.get(query);

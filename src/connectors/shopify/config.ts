@@ -20,6 +20,16 @@ export const ShopifyConfig = z.object({
   pageSize: z.number().int().min(1).max(250).default(100),
   /** Canonical location code → Shopify location name. Unmapped codes are used as names as they are. */
   locationMap: z.record(z.string(), z.string()).optional(),
+  /**
+   * The app's client secret, which signs webhook deliveries (X-Shopify-Hmac-Sha256). A credential: use
+   * ${env:X} or ${file:/path}. Without it, POST /webhooks/<connection> refuses every delivery.
+   */
+  webhookSecret: z.string().min(1).optional(),
+  /**
+   * Product batches of at least this many records are written with one bulk mutation (staged JSONL upload,
+   * bulkOperationRunMutation, polling) instead of one productSet call each. Unset: never.
+   */
+  bulkThreshold: z.number().int().min(1).optional(),
   /** Throttled answers retried before a call fails as rate_limited. */
   maxThrottleRetries: z.number().int().min(0).default(5),
 });

@@ -148,6 +148,90 @@ export function requestedQueryCost(
 }
 
 /**
+ * A document's requested cost as a small function of its variables, so a client can price its documents
+ * without the schema: `fixed` points plus, per connection, its page size (a literal or a variable, `first`
+ * before `last`) times the plan of one node.
+ */
+export interface CostPlan {
+  fixed: number;
+  connections?: { size: (number | { variable: string })[]; perNode: CostPlan }[];
+}
+
+/** The plan of the (single or named) operation in `doc`; `planCost(plan, v)` equals `requestedQueryCost(…, v)`. */
+export function costPlan(schema: GraphQLSchema, doc: DocumentNode, operationName?: string): CostPlan {
+  const found = operationOf(schema, doc, {}, operationName);
+  if (!found) return { fixed: 0 };
+  const { w, op } = found;
+  if (op.operation === "mutation") return { fixed: mutationCost(w, op) };
+  const root = rootOf(schema, op);
+  const plan: CostPlan = { fixed: 0 };
+  if (root) selectionPlan(w, root, op.selectionSet, plan);
+  return plan;
+}
+
+export function planCost(plan: CostPlan, variables: Record<string, unknown> = {}): number {
+  let total = plan.fixed;
+  for (const c of plan.connections ?? []) {
+    let size = 0;
+    for (const s of c.size) {
+      const v = typeof s === "number" ? s : variables[s.variable];
+      if (typeof v === "number") {
+        size = v;
+        break;
+      }
+    }
+    total += size * planCost(c.perNode, variables);
+  }
+  return total;
+}
+
+function sizePlan(node: FieldNode): (number | { variable: string })[] {
+  const out: (number | { variable: string })[] = [];
+  for (const name of ["first", "last"]) {
+    const arg = node.arguments?.find((a) => a.name.value === name);
+    if (arg === undefined) continue;
+    if (arg.value.kind === Kind.VARIABLE) out.push({ variable: arg.value.name.value });
+    else {
+      const v = valueFromASTUntyped(arg.value);
+      if (typeof v === "number") out.push(v);
+    }
+  }
+  return out;
+}
+
+/** Adds the cost of a selection to `plan`, as `selectionCost` computes it. */
+function selectionPlan(
+  w: Walk,
+  type: GraphQLCompositeType,
+  set: SelectionSetNode | undefined,
+  plan: CostPlan,
+): void {
+  for (const { node, on } of collect(w, type, set)) {
+    const def = fieldsOf(on)[node.name.value];
+    if (def === undefined) continue;
+    const named = getNamedType(def.type);
+    if (!isCompositeType(named)) continue;
+    if (named.name.endsWith("Connection") && isObjectType(named)) {
+      const perNode: CostPlan = { fixed: 0 };
+      for (const { node: sub, on: subOn } of collect(w, named, node.selectionSet)) {
+        const subDef = fieldsOf(subOn)[sub.name.value];
+        const subType = subDef ? getNamedType(subDef.type) : undefined;
+        if (subType === undefined || !isCompositeType(subType)) continue;
+        if (sub.name.value === "nodes") {
+          perNode.fixed += 1;
+          selectionPlan(w, subType, sub.selectionSet, perNode);
+        } else if (sub.name.value === "edges") selectionPlan(w, subType, sub.selectionSet, perNode);
+      }
+      plan.fixed += 2;
+      plan.connections = [...(plan.connections ?? []), { size: sizePlan(node), perNode }];
+      continue;
+    }
+    plan.fixed += 1;
+    selectionPlan(w, named, node.selectionSet, plan);
+  }
+}
+
+/**
  * Actual cost of an executed query: the same rules as the requested cost, but each connection is charged
  * for the nodes it returned rather than the `first`/`last` it asked for. Shopify takes the requested cost
  * before running a query and refunds the difference afterwards.

@@ -12,6 +12,7 @@ import { SHOP } from "./operations.ts";
 import { customerStream } from "./streams/customer.ts";
 import { orderStream } from "./streams/order.ts";
 import { productStream } from "./streams/product.ts";
+import { shopifyWebhookManager, shopifyWebhookReceiver } from "./webhooks.ts";
 import { inventoryWriter } from "./writers/inventory.ts";
 import { priceWriter } from "./writers/price.ts";
 import { productWriter } from "./writers/product.ts";
@@ -48,7 +49,10 @@ export function createShopifyConnector(
       product: productStream(name, client, shopCurrency),
     },
     writers: {
-      product: productWriter(name, client),
+      product: productWriter(name, client, {
+        ...(config.bulkThreshold === undefined ? {} : { bulkThreshold: config.bulkThreshold }),
+        ...(opts.timer ? { bulk: { timer: opts.timer } } : {}),
+      }),
       price: priceWriter(name, client),
       inventory: inventoryWriter(name, client, locations, locationName),
       shipment: shipmentWriter(name, client),
@@ -58,6 +62,7 @@ export function createShopifyConnector(
     },
     stats: () => ({ calls: client.calls, throttled: client.throttled, rateLimit: client.rateLimit() }),
     async close() {},
+    webhooks: shopifyWebhookManager(name, client),
   };
 }
 
@@ -69,4 +74,5 @@ export const shopify: ConnectorDefinition<typeof ShopifyConfig> = {
   reads: ["customer", "order", "product"],
   writes: ["product", "price", "inventory", "shipment"],
   create: (name, config) => createShopifyConnector(name, config),
+  webhooks: shopifyWebhookReceiver,
 };

@@ -5,12 +5,16 @@
 import type { Migration, MigrationProvider } from "kysely";
 import type { DialectName } from "../schema.ts";
 import { initial } from "./0001_initial.ts";
+import { jobs } from "./0002_jobs.ts";
+import { webhookInbox } from "./0003_webhook_inbox.ts";
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
       return {
         "0001_initial": initial(dialect),
+        "0002_jobs": jobs(),
+        "0003_webhook_inbox": webhookInbox(dialect),
       };
     },
   };

@@ -76,6 +76,12 @@ export class OdooDb {
   private readonly nextIds = new Map<string, number>();
   private readonly sequences = new Map<string, number>();
   private frozenNow: string | null = null;
+  /** Bumped after every change to a model's rows; the search indexes below are rebuilt when it moved. */
+  private readonly generations = new Map<string, number>();
+  /** Rows in (write_date, id) order, the order incremental readers page in. */
+  private readonly byWriteDate = new Map<string, { gen: number; rows: Row[] }>();
+  /** `model.field` → many2one value → ids (ascending) of the rows holding it. */
+  private readonly byMany2one = new Map<string, { gen: number; ids: Map<unknown, number[]> }>();
 
   /** The server clock; `freeze` pins it so tests can give many records the same write_date. */
   now(): string {
@@ -112,6 +118,47 @@ export class OdooDb {
     return m;
   }
 
+  private touch(model: string): void {
+    this.generations.set(model, (this.generations.get(model) ?? 0) + 1);
+  }
+
+  private generation(model: string): number {
+    return this.generations.get(model) ?? 0;
+  }
+
+  /** The model's rows sorted by (write_date, id), rows without a write_date last (as PostgreSQL sorts). */
+  private writeDateIndex(model: string): Row[] {
+    const gen = this.generation(model);
+    const cached = this.byWriteDate.get(model);
+    if (cached && cached.gen === gen) return cached.rows;
+    const rows = this.rows(model);
+    rows.sort((a, b) => compareForOrder(a.write_date, b.write_date) || a.id - b.id);
+    this.byWriteDate.set(model, { gen, rows });
+    return rows;
+  }
+
+  /** Ids of the rows whose many2one `field` holds one of `values`, ascending. */
+  private many2oneHits(model: string, field: string, values: readonly unknown[]): number[] {
+    const key = `${model}.${field}`;
+    const gen = this.generation(model);
+    let cached = this.byMany2one.get(key);
+    if (!cached || cached.gen !== gen) {
+      const ids = new Map<unknown, number[]>();
+      for (const r of this.table(model).values()) {
+        const v = r[field];
+        if (typeof v !== "number") continue;
+        const list = ids.get(v);
+        if (list) list.push(r.id);
+        else ids.set(v, [r.id]);
+      }
+      cached = { gen, ids };
+      this.byMany2one.set(key, cached);
+    }
+    const out: number[] = [];
+    for (const v of new Set(values)) for (const id of cached.ids.get(v) ?? []) out.push(id);
+    return values.length > 1 ? out.sort((a, b) => a - b) : out;
+  }
+
   private table(name: string): Map<number, Row> {
     this.model(name);
     return this.tables.get(name) as Map<number, Row>;
@@ -137,6 +184,7 @@ export class OdooDb {
     const row = this.row(model, id);
     if (!row) throw missingError(`Record does not exist or has been deleted. (Record: ${model}(${id},))`);
     Object.assign(row, vals);
+    this.touch(model);
   }
 
   displayName(model: string, id: number): string {
@@ -179,7 +227,9 @@ export class OdooDb {
       if (f.compute) throw valueError(`Field '${name}' on model '${model}' is computed and cannot be set`);
     }
     table.set(id, row);
+    this.touch(model);
     for (const [name, value] of deferred) this.applyX2many(model, row, name, value);
+    this.touch(model);
     def.afterWrite?.(this, [id]);
     return id;
   }
@@ -204,6 +254,7 @@ export class OdooDb {
       }
       row.write_date = now;
     }
+    this.touch(model);
     def.afterWrite?.(this, ids);
     return true;
   }
@@ -213,16 +264,17 @@ export class OdooDb {
     const rows = ids.map((id) => this.row(model, id)).filter((r): r is Row => r !== undefined);
     def.beforeUnlink?.(this, rows);
     for (const r of rows) this.table(model).delete(r.id);
+    this.touch(model);
     // Cascade one2many children, as Odoo's ondelete="cascade" on their inverse does.
     for (const f of Object.values(def.fields)) {
       if (f.type !== "one2many" || !f.relation || !f.inverse) continue;
       const inverse = f.inverse;
-      const children = this.rows(f.relation).filter((c) => rows.some((r) => r.id === c[inverse]));
-      if (children.length > 0)
-        this.unlink(
-          f.relation,
-          children.map((c) => c.id),
-        );
+      const children = this.childIds(
+        f.relation,
+        inverse,
+        rows.map((r) => r.id),
+      );
+      if (children.length > 0) this.unlink(f.relation, children);
     }
     def.afterUnlink?.(this, rows);
     return true;
@@ -273,11 +325,7 @@ export class OdooDb {
     const o2m = f.type === "one2many";
     const inverse = f.inverse as string;
     const current = (): number[] =>
-      o2m
-        ? this.rows(rel)
-            .filter((c) => c[inverse] === row.id)
-            .map((c) => c.id)
-        : [...(row[name] as number[])];
+      o2m ? this.childIds(rel, inverse, [row.id]) : [...(row[name] as number[])];
     const link = (id: number) => {
       if (o2m) this.write(rel, [id], { [inverse]: row.id });
       else if (!(row[name] as number[]).includes(id)) row[name] = [...(row[name] as number[]), id];
@@ -340,17 +388,23 @@ export class OdooDb {
     }
   }
 
+  /** Ids (ascending) of the `model` rows whose many2one `inverse` points at one of `parents`. */
+  private childIds(model: string, inverse: string, parents: number[]): number[] {
+    const f = this.field(model, inverse);
+    if (f.type === "many2one" && !f.compute) return this.many2oneHits(model, inverse, parents);
+    return this.rows(model)
+      .filter((c) => parents.includes(c[inverse] as number))
+      .map((c) => c.id)
+      .sort((a, b) => a - b);
+  }
+
   /** The value Odoo's `read` would return for one field. */
   readField(model: string, row: Row, name: string): unknown {
     if (name === "display_name") return this.displayName(model, row.id);
     const f = this.field(model, name);
     if (f.compute) return f.compute(this, row);
     if (f.type === "one2many") {
-      const inverse = f.inverse as string;
-      return this.rows(f.relation as string)
-        .filter((c) => c[inverse] === row.id)
-        .map((c) => c.id)
-        .sort((a, b) => a - b);
+      return this.childIds(f.relation as string, f.inverse as string, [row.id]);
     }
     if (f.type === "many2one") {
       const id = row[name];
@@ -385,9 +439,13 @@ export class OdooDb {
     if (this.model(model).fields.active && !mentionsActive(node)) {
       node = { kind: "and", left: node, right: { kind: "term", term: ["active", "=", true] } };
     }
-    const hits = this.rows(model).filter((r) => this.matches(model, r, node));
     const order = parseOrder(opts.order ?? this.model(model).order ?? "id");
     for (const o of order) this.field(model, o.field);
+    const offset = opts.offset ?? 0;
+    const end = opts.limit ? offset + opts.limit : undefined;
+    const fast = this.indexedSearch(model, node, order, end);
+    if (fast) return fast.slice(offset, end).map((r) => r.id);
+    const hits = this.rows(model).filter((r) => this.matches(model, r, node));
     hits.sort((a, b) => {
       for (const o of order) {
         const c = compareForOrder(this.sortValue(model, a, o.field), this.sortValue(model, b, o.field));
@@ -395,9 +453,102 @@ export class OdooDb {
       }
       return 0;
     });
-    const offset = opts.offset ?? 0;
-    const end = opts.limit ? offset + opts.limit : undefined;
     return hits.slice(offset, end).map((r) => r.id);
+  }
+
+  /**
+   * The matching rows, in order, through an index: a candidate list from an `id`/many2one term of the
+   * domain's top-level AND, or a walk of the (write_date, id) index between the bounds the domain implies,
+   * stopping once `end` rows matched. Null when no index applies (the caller scans the table). Every row
+   * returned is tested against the whole domain, so the result is the scan's.
+   */
+  private indexedSearch(
+    model: string,
+    node: DomainNode,
+    order: { field: string; desc: boolean }[],
+    end: number | undefined,
+  ): Row[] | null {
+    const [first, second] = order;
+    const byId = order.length === 1 && first?.field === "id" && !first.desc;
+    const byWrite =
+      order.length === 2 &&
+      first?.field === "write_date" &&
+      !first.desc &&
+      second?.field === "id" &&
+      !second.desc;
+    let candidates = this.candidateIds(model, node);
+    // A term most rows satisfy (all quants are in one of two locations) is a poor index for a limited read
+    // in an indexed order: walking that order stops after `end` hits instead of sorting every candidate.
+    if (candidates && end !== undefined && (byId || byWrite) && candidates.length > 4 * end + 100) {
+      candidates = null;
+    }
+    const table = this.table(model);
+    if (candidates) {
+      const hits: Row[] = [];
+      for (const id of candidates) {
+        const r = table.get(id);
+        if (r && this.matches(model, r, node)) hits.push(r);
+      }
+      hits.sort((a, b) => {
+        for (const o of order) {
+          const c = compareForOrder(this.sortValue(model, a, o.field), this.sortValue(model, b, o.field));
+          if (c !== 0) return o.desc ? -c : c;
+        }
+        return 0;
+      });
+      return hits;
+    }
+    if (byId) {
+      // Rows are kept in creation order, which is id order.
+      const hits: Row[] = [];
+      for (const r of table.values()) {
+        if (end !== undefined && hits.length >= end) break;
+        if (this.matches(model, r, node)) hits.push(r);
+      }
+      return hits;
+    }
+    if (!byWrite) return null;
+    const rows = this.writeDateIndex(model);
+    const range = writeDateRange(node);
+    let i = 0;
+    if (range.lo) {
+      const lo = range.lo;
+      let a = 0;
+      let b = rows.length;
+      while (a < b) {
+        const m = (a + b) >> 1;
+        if (compareKey(rows[m] as Row, lo) < 0) a = m + 1;
+        else b = m;
+      }
+      i = a;
+    }
+    const hits: Row[] = [];
+    for (; i < rows.length; i++) {
+      if (end !== undefined && hits.length >= end) break;
+      const r = rows[i] as Row;
+      if (range.hi && compareKey(r, range.hi) > 0) break;
+      if (this.matches(model, r, node)) hits.push(r);
+    }
+    return hits;
+  }
+
+  /** Ids a top-level AND term restricts the search to (`id in`, `id =`, many2one `in`/`=` ids). */
+  private candidateIds(model: string, node: DomainNode): number[] | null {
+    let best: number[] | null = null;
+    for (const term of conjunction(node)) {
+      const [path, op, target] = term;
+      if (op !== "in" && op !== "=") continue;
+      const values = op === "in" ? target : [target];
+      if (!Array.isArray(values) || !values.every((v) => typeof v === "number")) continue;
+      let ids: number[] | null = null;
+      if (path === "id") ids = [...new Set(values as number[])].sort((a, b) => a - b);
+      else {
+        const f = this.model(model).fields[path];
+        if (f?.type === "many2one" && !f.compute) ids = this.many2oneHits(model, path, values);
+      }
+      if (ids && (best === null || ids.length < best.length)) best = ids;
+    }
+    return best;
   }
 
   private sortValue(model: string, row: Row, field: string): unknown {
@@ -460,6 +611,95 @@ export class OdooDb {
     const value = f.compute ? f.compute(this, row) : row[name];
     return matchValue(value, op, target);
   }
+}
+
+/** A position in the (write_date, id) order; ids are integers, so ±Infinity stand before/after a second. */
+type Key = [string, number];
+
+function compareKey(r: Row, k: Key): number {
+  const at = r.write_date;
+  // Rows without a write_date sort after every dated one.
+  if (typeof at !== "string" || at === "") return 1;
+  if (at !== k[0]) return at < k[0] ? -1 : 1;
+  return r.id === k[1] ? 0 : r.id < k[1] ? -1 : 1;
+}
+
+interface Range {
+  /** Smallest key a matching row can have (inclusive), or unbounded. */
+  lo: Key | null;
+  hi: Key | null;
+  /** Bounds on id alone, used to narrow a range that lies within one second. */
+  idLo: number | null;
+  idHi: number | null;
+}
+
+const minKey = (a: Key, b: Key): Key => (a[0] < b[0] || (a[0] === b[0] && a[1] <= b[1]) ? a : b);
+const maxKey = (a: Key, b: Key): Key => (minKey(a, b) === a ? b : a);
+
+/** Bounds on (write_date, id) that every row matching the domain lies within (a necessary condition). */
+function writeDateRange(node: DomainNode): Range {
+  const none: Range = { lo: null, hi: null, idLo: null, idHi: null };
+  switch (node.kind) {
+    case "term": {
+      const [field, op, v] = node.term;
+      if (field === "id" && typeof v === "number") {
+        if (op === ">") return { ...none, idLo: Math.floor(v) + 1 };
+        if (op === ">=") return { ...none, idLo: Math.ceil(v) };
+        if (op === "<") return { ...none, idHi: Math.ceil(v) - 1 };
+        if (op === "<=") return { ...none, idHi: Math.floor(v) };
+        if (op === "=" || op === "==") return { ...none, idLo: v, idHi: v };
+        return none;
+      }
+      if (field !== "write_date" || typeof v !== "string" || v === "") return none;
+      const before: Key = [v, Number.NEGATIVE_INFINITY];
+      const after: Key = [v, Number.POSITIVE_INFINITY];
+      if (op === ">=") return { ...none, lo: before };
+      if (op === ">") return { ...none, lo: after };
+      if (op === "<=") return { ...none, hi: after };
+      if (op === "<") return { ...none, hi: before };
+      if (op === "=" || op === "==") return { ...none, lo: before, hi: after };
+      return none;
+    }
+    case "and": {
+      const a = writeDateRange(node.left);
+      const b = writeDateRange(node.right);
+      const pick = (x: number | null, y: number | null, f: (p: number, q: number) => number) =>
+        x === null ? y : y === null ? x : f(x, y);
+      const r: Range = {
+        lo: a.lo && b.lo ? maxKey(a.lo, b.lo) : (a.lo ?? b.lo),
+        hi: a.hi && b.hi ? minKey(a.hi, b.hi) : (a.hi ?? b.hi),
+        idLo: pick(a.idLo, b.idLo, Math.max),
+        idHi: pick(a.idHi, b.idHi, Math.min),
+      };
+      // Within a single second, the id bounds narrow the key range itself.
+      if (r.lo && r.hi && r.lo[0] === r.hi[0]) {
+        if (r.idLo !== null && r.idLo > r.lo[1]) r.lo = [r.lo[0], r.idLo];
+        if (r.idHi !== null && r.idHi < r.hi[1]) r.hi = [r.hi[0], r.idHi];
+      }
+      return r;
+    }
+    case "or": {
+      const a = writeDateRange(node.left);
+      const b = writeDateRange(node.right);
+      const pick = (x: number | null, y: number | null, f: (p: number, q: number) => number) =>
+        x === null || y === null ? null : f(x, y);
+      return {
+        lo: a.lo && b.lo ? minKey(a.lo, b.lo) : null,
+        hi: a.hi && b.hi ? maxKey(a.hi, b.hi) : null,
+        idLo: pick(a.idLo, b.idLo, Math.min),
+        idHi: pick(a.idHi, b.idHi, Math.max),
+      };
+    }
+    default:
+      return none;
+  }
+}
+
+/** The terms of a domain's top-level AND (each must hold for a row to match). */
+function conjunction(node: DomainNode): [string, string, unknown][] {
+  if (node.kind === "term") return [node.term];
+  if (node.kind === "and") return [...conjunction(node.left), ...conjunction(node.right)];
+  return [];
 }
 
 export function parseOrder(order: string): { field: string; desc: boolean }[] {

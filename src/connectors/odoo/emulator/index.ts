@@ -14,6 +14,14 @@ import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import type { OdooDb } from "./db.ts";
 import { accessDenied, OdooException, rpcErrorBody } from "./errors.ts";
+import {
+  dropConnection,
+  FaultInjector,
+  type FaultOptions,
+  odooCallIsWrite,
+  odooFaultBefore,
+  sleep,
+} from "./faults.ts";
 import { buildModels, invoiceOrder, payInvoice, refundOrder } from "./models.ts";
 import { buildPdf } from "./pdf.ts";
 import { type Credentials, checkLogin, dispatch, type RpcStats } from "./rpc.ts";
@@ -31,6 +39,8 @@ export interface OdooEmulatorOptions {
   db?: string;
   login?: string;
   password?: string;
+  /** Random faults (5xx, 429, timeouts, slow answers, writes applied then dropped); see faults.ts. */
+  faults?: FaultOptions;
 }
 
 export interface OdooEmulator {
@@ -56,6 +66,8 @@ export interface OdooEmulator {
   failNext(count: number, status?: number): void;
   /** The next `count` HTTP requests are never answered (until close), to exercise client timeouts. */
   hangNext(count: number): void;
+  /** Random fault injection; `faults.configure({ rates })` changes it while running. */
+  faults: FaultInjector;
   close(): Promise<void>;
 }
 
@@ -113,6 +125,7 @@ export async function startOdooEmulator(opts: OdooEmulatorOptions = {}): Promise
   const sessions = new Set<string>();
   let failing = { count: 0, status: 502 };
   let hanging = 0;
+  const faults = new FaultInjector(opts.faults);
 
   const authorisedForReport = (req: IncomingMessage): boolean => {
     const cookie = /(?:^|;\s*)session_id=([0-9a-f]+)/.exec(req.headers.cookie ?? "");
@@ -154,6 +167,9 @@ export async function startOdooEmulator(opts: OdooEmulatorOptions = {}): Promise
         return;
       }
       const { params, id } = parsed.data;
+      const fault = faults.roll(odooCallIsWrite(params));
+      if (odooFaultBefore(fault, faults, res)) return;
+      if (fault === "slow") await sleep(faults.slowMs);
       if (url.pathname === "/web/session/authenticate") {
         const uid = checkLogin(creds, params.db, params.login, params.password);
         if (uid === false) {
@@ -179,10 +195,9 @@ export async function startOdooEmulator(opts: OdooEmulatorOptions = {}): Promise
       const service = typeof params.service === "string" ? params.service : "";
       const method = typeof params.method === "string" ? params.method : "";
       const args = Array.isArray(params.args) ? params.args : [];
-      sendJson(
-        res,
-        rpcReply(id ?? null, () => dispatch(orm, creds, stats, service, method, args)),
-      );
+      const reply = rpcReply(id ?? null, () => dispatch(orm, creds, stats, service, method, args));
+      if (fault === "drop") dropConnection(req, res);
+      else sendJson(res, reply);
       return;
     }
     const report = /^\/report\/pdf\/account\.report_invoice\/(\d+)$/.exec(url.pathname);
@@ -269,6 +284,7 @@ export async function startOdooEmulator(opts: OdooEmulatorOptions = {}): Promise
     hangNext(count) {
       hanging = count;
     },
+    faults,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -61,12 +61,19 @@ export function customerStream(ctx: OdooContext): Stream<"customer", CustomerNat
   };
   const spec: RollupSpec<CustomerNative> = {
     sources: [
-      { model: "res.partner", domain: BASE, fields: [], parentsOf: (rows) => rows.map((r) => r.id) },
+      {
+        model: "res.partner",
+        domain: BASE,
+        fields: [],
+        parentsOf: (rows) => rows.map((r) => r.id),
+        parentField: "id",
+      },
       {
         model: "res.partner",
         domain: CHILDREN,
         fields: ["parent_id"],
         parentsOf: (rows) => uniq(rows.map((r) => many2one(r, "parent_id")?.id)),
+        parentField: "parent_id",
       },
     ],
     load,

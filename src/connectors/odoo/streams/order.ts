@@ -138,12 +138,19 @@ export function orderStream(ctx: OdooContext): Stream<"order", OrderNative> {
   // (payment_state lives on the invoice, the picking state on the picking): they are children (rollup.ts).
   const spec: RollupSpec<OrderNative> = {
     sources: [
-      { model: "sale.order", domain: BASE, fields: [], parentsOf: (rows) => rows.map((r) => r.id) },
+      {
+        model: "sale.order",
+        domain: BASE,
+        fields: [],
+        parentsOf: (rows) => rows.map((r) => r.id),
+        parentField: "id",
+      },
       {
         model: "stock.picking",
         domain: DELIVERIES,
         fields: ["sale_id"],
         parentsOf: (rows) => uniq(rows.map((r) => many2one(r, "sale_id")?.id)),
+        parentField: "sale_id",
       },
       {
         model: "account.move",

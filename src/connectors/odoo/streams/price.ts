@@ -107,6 +107,7 @@ export function priceStream(ctx: OdooContext): Stream<"price", PriceNative> {
         domain: BASE,
         fields: [],
         parentsOf: (rows) => rows.map((r) => r.id),
+        parentField: "id",
       },
       {
         model: "product.pricelist.item",

@@ -94,13 +94,26 @@ export function productStream(ctx: OdooContext): Stream<"product", ProductNative
   const toTemplate = (rows: OdooRow[]) => uniq(rows.map((r) => many2one(r, "product_tmpl_id")?.id));
   const spec: RollupSpec<ProductNative> = {
     sources: [
-      { model: "product.template", domain: BASE, fields: [], parentsOf: (rows) => rows.map((r) => r.id) },
-      { model: "product.product", domain: ANY_VARIANT, fields: ["product_tmpl_id"], parentsOf: toTemplate },
+      {
+        model: "product.template",
+        domain: BASE,
+        fields: [],
+        parentsOf: (rows) => rows.map((r) => r.id),
+        parentField: "id",
+      },
+      {
+        model: "product.product",
+        domain: ANY_VARIANT,
+        fields: ["product_tmpl_id"],
+        parentsOf: toTemplate,
+        parentField: "product_tmpl_id",
+      },
       {
         model: "product.template.attribute.value",
         domain: [],
         fields: ["product_tmpl_id"],
         parentsOf: toTemplate,
+        parentField: "product_tmpl_id",
       },
     ],
     load,

@@ -142,7 +142,7 @@ export function mutationRoot(d: ShopData, v: Views): Src {
       product = d.products.get(wantedId);
       if (!product) return fail(["input", "id"], "Product does not exist", "PRODUCT_DOES_NOT_EXIST");
     } else if (identifier?.handle) {
-      product = [...d.products.values()].find((p) => p.handle === identifier.handle);
+      product = d.productByHandle(identifier.handle);
     }
     if (!product && !input.title) return fail(["input", "title"], "Title can't be blank", "INVALID_PRODUCT");
     const options =
@@ -221,8 +221,7 @@ export function mutationRoot(d: ShopData, v: Views): Src {
     if (!product) {
       const id = d.gid("Product");
       let handle = input.handle ?? identifier?.handle ?? slug(input.title ?? "");
-      if ([...d.products.values()].some((p) => p.handle === handle))
-        handle = `${handle}-${id.split("/").pop()}`;
+      if (d.productByHandle(handle)) handle = `${handle}-${id.split("/").pop()}`;
       product = {
         id,
         title: input.title ?? "",
@@ -247,7 +246,10 @@ export function mutationRoot(d: ShopData, v: Views): Src {
     if (input.productType !== null && input.productType !== undefined) p.productType = input.productType;
     if (input.status) p.status = input.status;
     if (input.tags) p.tags = input.tags;
-    if (input.handle) p.handle = input.handle;
+    if (input.handle) {
+      p.handle = input.handle;
+      d.products.reindex(p.id);
+    }
     p.options = options;
     if (variantsIn !== null) {
       const old = p.variantIds.flatMap((id) => d.variants.get(id) ?? []);

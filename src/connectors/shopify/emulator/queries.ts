@@ -7,11 +7,26 @@ import type { Src, Views } from "./views.ts";
 
 type ListArgs = PageArgs & { query?: string | null; sortKey?: string | null };
 
-function search<T>(items: Iterable<T>, q: string | null | undefined, get: FieldGetter<T>): T[] {
+function search<T>(
+  items: Iterable<T>,
+  q: string | null | undefined,
+  get: FieldGetter<T>,
+  indexed?: { field: string; lookup: (value: string) => Iterable<T> },
+): T[] {
   const parsed = parseSearch(q);
   const bad = invalidDate(parsed);
   if (bad !== null)
     throw new GraphQLError(`Invalid search filter: ${bad}`, { extensions: { code: "BAD_REQUEST" } });
+  // When every OR group pins the indexed field to a value, only the records holding one of those values
+  // can match: test those instead of every record.
+  const pinned = indexed
+    ? parsed.map((g) => g.find((t) => t.field === indexed.field && t.op === ":")?.value)
+    : [];
+  if (indexed && parsed.length > 0 && pinned.every((v) => v !== undefined)) {
+    const seen = new Set<T>();
+    for (const v of pinned) for (const x of indexed.lookup(v as string)) seen.add(x);
+    return [...seen].filter((x) => matches(x, parsed, get));
+  }
   return [...items].filter((x) => matches(x, parsed, get));
 }
 
@@ -71,7 +86,15 @@ export function queryRoot(d: ShopData, v: Views): Src {
       return p ? v.product(p) : null;
     },
     productVariants: (a: ListArgs) =>
-      connection(search(d.variants.values(), a.query, variantField), a, v.variant, sortBy(a.sortKey)),
+      connection(
+        search(d.variants.values(), a.query, variantField, {
+          field: "sku",
+          lookup: (sku) => d.variants.withKey(sku),
+        }),
+        a,
+        v.variant,
+        sortBy(a.sortKey),
+      ),
     productVariant: (a: { id: string }) => {
       const x = d.variants.get(a.id);
       return x ? v.variant(x) : null;

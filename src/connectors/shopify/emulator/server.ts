@@ -1,7 +1,7 @@
 /**
  * The Shopify Admin GraphQL emulator: `POST /admin/api/2026-10/graphql.json` on a node:http server, with the
- * real schema, cost-based throttling, and a seeded shop. See the brief in the module's README-style docs
- * on startShopifyEmulator for the test-only helpers.
+ * real schema, cost-based throttling, and a seeded shop. The doc comment on startShopifyEmulator
+ * lists the test-only controls.
  */
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -9,12 +9,15 @@ import { z } from "zod";
 import { rng } from "../../../core/prng.ts";
 import { API_VERSION } from "../schema.ts";
 import { DEFAULT_RATE_LIMIT, LeakyBucket, type RateLimitOptions } from "./bucket.ts";
+import { BulkOperations } from "./bulk.ts";
 import { type PlaceOrderInput, placeOrder } from "./checkout.ts";
+import { dropConnection, FaultInjector, type FaultOptions, shopifyFaultBefore, sleep } from "./faults.ts";
 import { runGraphQL } from "./graphql.ts";
 import { mutationRoot } from "./mutations.ts";
 import { queryRoot } from "./queries.ts";
 import { type OrderRec, ShopData, seedShop } from "./store.ts";
 import { Views } from "./views.ts";
+import { WebhookHub } from "./webhooks.ts";
 
 export interface ShopifyEmulatorOptions {
   port?: number;
@@ -26,6 +29,10 @@ export interface ShopifyEmulatorOptions {
   rateLimit?: Partial<RateLimitOptions>;
   /** Milliseconds since the epoch; drives the bucket and every timestamp. */
   clock?: () => number;
+  /** Random faults (5xx, 429, timeouts, slow answers, writes applied then dropped); see faults.ts. */
+  faults?: FaultOptions;
+  /** The app's client secret that signs webhook deliveries. */
+  webhookSecret?: string;
 }
 
 export interface EmulatorStats {
@@ -42,10 +49,16 @@ export interface ShopifyEmulator {
   accessToken: string;
   data: ShopData;
   stats: EmulatorStats;
+  /** Bulk mutations: staged uploads, operations and their result files. */
+  bulk: BulkOperations;
   resetStats(): void;
   placeOrder(input: PlaceOrderInput): OrderRec;
   /** The next `count` authorised requests fail with `status` (5xx fault injection). */
   failNext(status: number, count?: number): void;
+  /** Random fault injection; `faults.configure({ rates })` changes it while running. */
+  faults: FaultInjector;
+  /** Webhook subscriptions and deliveries (duplicate / reorder / drop faults). */
+  webhooks: WebhookHub;
   close(): Promise<void>;
 }
 
@@ -83,15 +96,31 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
   const data = new ShopData(() => new Date(clock()).toISOString());
   seedShop(data, rng(opts.seed ?? 1), opts.customers ?? 50);
   const views = new Views(data);
-  const roots = { query: queryRoot(data, views), mutation: mutationRoot(data, views) };
+  const hub = new WebhookHub(
+    data,
+    opts.webhookSecret ?? "shpss_emulator_webhook_secret",
+    "passerelle-demo.myshopify.com",
+  );
+  let origin = "";
+  const bulk: BulkOperations = new BulkOperations(
+    () => origin,
+    (): unknown => roots.mutation,
+    () => new Date(clock()).toISOString(),
+  );
+  const roots: { query: unknown; mutation: unknown } = {
+    query: { ...queryRoot(data, views), ...bulk.queries(), ...hub.queries() },
+    mutation: { ...mutationRoot(data, views), ...bulk.mutations(), ...hub.mutations() },
+  };
   const bucket = new LeakyBucket({ ...DEFAULT_RATE_LIMIT, ...opts.rateLimit }, clock);
   const stats: EmulatorStats = { calls: 0, writes: 0, throttled: 0, costSpent: 0 };
   const path = `/admin/api/${API_VERSION}/graphql.json`;
   let faults: { status: number; count: number } = { status: 500, count: 0 };
+  const injector = new FaultInjector(opts.faults);
 
   const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://emulator");
+      if (bulk.handle(req, res, url)) return;
       if (req.method !== "POST" || url.pathname !== path) {
         send(res, 404, JSON.stringify({ errors: "Not Found" }));
         return;
@@ -114,7 +143,15 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
         send(res, 400, JSON.stringify({ errors: { query: "Required parameter missing or invalid" } }));
         return;
       }
+      const fault = injector.roll(/^\s*mutation\b/.test(parsed.query));
+      if (shopifyFaultBefore(fault, injector, res, bucket.opts)) return;
+      if (fault === "slow") await sleep(injector.slowMs);
       const answer = runGraphQL(parsed, roots, bucket);
+      if (answer.wrote) hub.scan();
+      if (fault === "drop" && answer.wrote) {
+        dropConnection(req, res);
+        return;
+      }
       if (answer.throttled) stats.throttled += 1;
       if (answer.wrote) stats.writes += 1;
       stats.costSpent += answer.cost;
@@ -134,23 +171,31 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
   const addr = server.address();
   if (addr === null || typeof addr === "string")
     throw new Error("the Shopify emulator did not bind a TCP port");
-  const url = `http://${opts.host ?? "127.0.0.1"}:${addr.port}${path}`;
+  origin = `http://${opts.host ?? "127.0.0.1"}:${addr.port}`;
+  const url = `${origin}${path}`;
   return {
     url,
     shop: "passerelle-demo.myshopify.com",
     accessToken,
     data,
     stats,
+    bulk,
     resetStats: () => {
       stats.calls = 0;
       stats.writes = 0;
       stats.throttled = 0;
       stats.costSpent = 0;
     },
-    placeOrder: (input) => placeOrder(data, input),
+    placeOrder: (input) => {
+      const order = placeOrder(data, input);
+      hub.scan();
+      return order;
+    },
+    webhooks: hub,
     failNext: (status, count = 1) => {
       faults = { status, count };
     },
+    faults: injector,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -146,12 +146,75 @@ export interface PriceListRec {
   breaks: Map<string, { id: string; minimumQuantity: number; price: string }[]>;
 }
 
+/**
+ * A map by GID that also indexes its records by one lower-cased key (a variant's SKU, a product's handle),
+ * so lookups and searches on that key do not scan the map. A record whose key changes in place must be
+ * passed to `reindex`.
+ */
+export class KeyedMap<V> extends Map<string, V> {
+  private readonly byKey = new Map<string, Set<string>>();
+  private readonly keyOfId = new Map<string, string>();
+
+  constructor(private readonly keyOf: (v: V) => string | null) {
+    super();
+  }
+
+  override set(id: string, value: V): this {
+    super.set(id, value);
+    this.reindex(id);
+    return this;
+  }
+
+  override delete(id: string): boolean {
+    this.unindex(id);
+    return super.delete(id);
+  }
+
+  override clear(): void {
+    this.byKey.clear();
+    this.keyOfId.clear();
+    super.clear();
+  }
+
+  /** Records the current key of the record stored under `id`. */
+  reindex(id: string): void {
+    this.unindex(id);
+    const v = super.get(id);
+    const raw = v === undefined ? null : this.keyOf(v);
+    if (raw === null) return;
+    const key = raw.toLowerCase();
+    this.keyOfId.set(id, key);
+    const ids = this.byKey.get(key);
+    if (ids) ids.add(id);
+    else this.byKey.set(key, new Set([id]));
+  }
+
+  private unindex(id: string): void {
+    const key = this.keyOfId.get(id);
+    if (key === undefined) return;
+    this.keyOfId.delete(id);
+    const ids = this.byKey.get(key);
+    ids?.delete(id);
+    if (ids?.size === 0) this.byKey.delete(key);
+  }
+
+  /** Records whose key equals `key`, compared case-insensitively, in insertion order. */
+  withKey(key: string): V[] {
+    const out: V[] = [];
+    for (const id of this.byKey.get(key.toLowerCase()) ?? []) {
+      const v = super.get(id);
+      if (v !== undefined) out.push(v);
+    }
+    return out;
+  }
+}
+
 export class ShopData {
   readonly shopName = "Passerelle Demo";
   readonly currency = "EUR";
   readonly locations = new Map<string, LocationRec>();
-  readonly products = new Map<string, ProductRec>();
-  readonly variants = new Map<string, VariantRec>();
+  readonly products = new KeyedMap<ProductRec>((p) => p.handle);
+  readonly variants = new KeyedMap<VariantRec>((v) => v.sku);
   readonly inventoryItems = new Map<string, InventoryItemRec>();
   readonly customers = new Map<string, CustomerRec>();
   readonly orders = new Map<string, OrderRec>();
@@ -170,9 +233,23 @@ export class ShopData {
   }
 
   variantBySku(sku: string): VariantRec | undefined {
-    for (const v of this.variants.values()) if (v.sku === sku) return v;
-    return undefined;
+    // The first variant created with exactly this SKU (the index is case-insensitive).
+    let first: VariantRec | undefined;
+    for (const v of this.variants.withKey(sku))
+      if (v.sku === sku && (!first || numericId(v.id) < numericId(first.id))) first = v;
+    return first;
   }
+
+  productByHandle(handle: string): ProductRec | undefined {
+    let first: ProductRec | undefined;
+    for (const p of this.products.withKey(handle))
+      if (p.handle === handle && (!first || numericId(p.id) < numericId(first.id))) first = p;
+    return first;
+  }
+}
+
+function numericId(gid: string): number {
+  return Number(gid.slice(gid.lastIndexOf("/") + 1));
 }
 
 const FIRST = [

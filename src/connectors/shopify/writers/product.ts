@@ -8,6 +8,7 @@ import Big from "big.js";
 import { z } from "zod";
 import type { Product } from "../../../core/model.ts";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import { type BulkOptions, runBulkMutation } from "../bulk.ts";
 import { type ShopifyClient, UserErrors } from "../client.ts";
 import { variantsBySku } from "../lookup.ts";
 import { ShopifyProduct } from "../native.ts";
@@ -94,7 +95,28 @@ function current(p: ShopifyProduct): Desired {
   };
 }
 
-export function productWriter(system: string, client: ShopifyClient): Writer<"product"> {
+/** productSet as a bulk mutation: one line of variables per product, only the id read back. */
+export const BULK_PRODUCT_SET = `mutation ProductSet($input: ProductSetInput!, $identifier: ProductSetIdentifiers) {
+  productSet(input: $input, identifier: $identifier) { product { id } userErrors { field message code } }
+}`;
+
+const BulkProductSetLine = z.object({
+  productSet: z
+    .object({ product: z.object({ id: z.string() }).nullable(), userErrors: UserErrors })
+    .nullable(),
+});
+
+export interface ProductWriterOptions {
+  /** Batches of at least this many products go through a bulk mutation (default: never). */
+  bulkThreshold?: number;
+  bulk?: BulkOptions;
+}
+
+export function productWriter(
+  system: string,
+  client: ShopifyClient,
+  opts: ProductWriterOptions = {},
+): Writer<"product"> {
   async function read(id: string): Promise<ShopifyProduct | null> {
     return (await client.request(PRODUCT, { id }, z.object({ product: ShopifyProduct.nullable() }))).product;
   }
@@ -116,25 +138,12 @@ export function productWriter(system: string, client: ShopifyClient): Writer<"pr
       return { key: item.key, ok: true, targetId: existing.id, action: "unchanged" };
     }
     const idBySku = new Map(existing?.variants.nodes.map((v) => [v.sku, v.id]) ?? []);
-    const input = {
-      title: want.title,
-      descriptionHtml: want.descriptionHtml,
-      ...(want.vendor === undefined ? {} : { vendor: want.vendor }),
-      status: want.status,
-      ...(existing === null ? { handle: handleFor(item.key) } : {}),
-      productOptions: want.options.map((o) => ({ name: o.name, values: o.values.map((name) => ({ name })) })),
-      variants: want.variants.map((v) => ({
-        ...(idBySku.has(v.sku) ? { id: idBySku.get(v.sku) } : {}),
-        optionValues: v.optionValues,
-        price: v.price,
-        compareAtPrice: v.compareAtPrice,
-        barcode: v.barcode,
-        inventoryItem: { sku: v.sku, tracked: true },
-      })),
-    };
     const data = await client.request(
       PRODUCT_SET,
-      { input, identifier: existing === null ? null : { id: existing.id } },
+      {
+        input: inputFor(item.key, want, idBySku, existing === null),
+        identifier: existing === null ? null : { id: existing.id },
+      },
       ProductSetAnswer,
     );
     const payload = data.productSet;
@@ -147,6 +156,93 @@ export function productWriter(system: string, client: ShopifyClient): Writer<"pr
       targetId: payload.product.id,
       action: existing === null ? "created" : "updated",
     };
+  }
+
+  function inputFor(key: string, want: Desired, idBySku: Map<string | null, string>, creating: boolean) {
+    return {
+      title: want.title,
+      descriptionHtml: want.descriptionHtml,
+      ...(want.vendor === undefined ? {} : { vendor: want.vendor }),
+      status: want.status,
+      ...(creating ? { handle: handleFor(key) } : {}),
+      productOptions: want.options.map((o) => ({ name: o.name, values: o.values.map((name) => ({ name })) })),
+      variants: want.variants.map((v) => ({
+        ...(idBySku.has(v.sku) ? { id: idBySku.get(v.sku) } : {}),
+        optionValues: v.optionValues,
+        price: v.price,
+        compareAtPrice: v.compareAtPrice,
+        barcode: v.barcode,
+        inventoryItem: { sku: v.sku, tracked: true },
+      })),
+    };
+  }
+
+  /**
+   * The batch as one bulk mutation. The engine has already planned these as creates or updates (their
+   * hash changed), so existing products are not read first; their variants keep their ids through the
+   * SKU lookup, and the product is found by `targetId` or by its SKUs.
+   */
+  async function writeBulk(
+    items: WriteItem<"product">[],
+    found: Map<string, { id: string; productId: string }[]>,
+  ): Promise<WriteResult[]> {
+    const results = new Map<string, WriteResult>();
+    const sent: { item: WriteItem<"product">; creating: boolean }[] = [];
+    const lines: Record<string, unknown>[] = [];
+    for (const item of items) {
+      const skus = item.record.variants.map((v) => v.sku);
+      const owner = ownerOf(skus, found);
+      if (owner.error) {
+        results.set(item.key, failed(item.key, "permanent", owner.error, system, "variants"));
+        continue;
+      }
+      if (item.record.variants.length > PRODUCT_VARIANTS_MAX) {
+        results.set(
+          item.key,
+          failed(
+            item.key,
+            "data",
+            `product ${item.key} has ${item.record.variants.length} variants; at most ${PRODUCT_VARIANTS_MAX} are supported`,
+            system,
+            "variants",
+          ),
+        );
+        continue;
+      }
+      const productId = item.targetId ?? owner.id;
+      const idBySku = new Map<string | null, string>();
+      for (const sku of skus) {
+        const v = found.get(sku)?.find((x) => x.productId === productId);
+        if (v) idBySku.set(sku, v.id);
+      }
+      sent.push({ item, creating: productId === null });
+      lines.push({
+        input: inputFor(item.key, desired(item.record), idBySku, productId === null),
+        identifier: productId === null ? null : { id: productId },
+      });
+    }
+    if (lines.length > 0) {
+      const answers = await runBulkMutation(client, system, BULK_PRODUCT_SET, lines, opts.bulk);
+      for (const [i, { item, creating }] of sent.entries()) {
+        const answer = answers[i];
+        const parsed = BulkProductSetLine.safeParse(answer?.data);
+        const payload = parsed.success ? parsed.data.productSet : null;
+        if (payload?.product && payload.userErrors.length === 0) {
+          results.set(item.key, {
+            key: item.key,
+            ok: true,
+            targetId: payload.product.id,
+            action: creating ? "created" : "updated",
+          });
+        } else if (payload && payload.userErrors.length > 0) {
+          results.set(item.key, userErrorResult(item.key, payload.userErrors, system));
+        } else {
+          const message = answer?.errors?.map((e) => e.message).join("; ") || "no answer for this line";
+          results.set(item.key, failed(item.key, "permanent", message, system));
+        }
+      }
+    }
+    return items.map((i) => results.get(i.key) as WriteResult);
   }
 
   /** The product that owns these SKUs; a SKU on two products is refused rather than guessed. */
@@ -171,6 +267,9 @@ export function productWriter(system: string, client: ShopifyClient): Writer<"pr
         client,
         items.flatMap((i) => i.record.variants.map((v) => v.sku)),
       );
+      if (opts.bulkThreshold !== undefined && items.length >= opts.bulkThreshold) {
+        return writeBulk(items, found);
+      }
       const results: WriteResult[] = [];
       for (const item of items) {
         results.push(

@@ -3,15 +3,7 @@ import { SyncError } from "../../../core/errors.ts";
 import type { WriteResult } from "../../../ports/connector.ts";
 import type { UserErrors } from "../client.ts";
 
-export function failed(
-  key: string,
-  kind: SyncError["kind"],
-  message: string,
-  system: string,
-  field?: string,
-): WriteResult {
-  return { key, ok: false, error: new SyncError(kind, message, { system, field }) };
-}
+export { failed, perItem } from "../../write-results.ts";
 
 export function userErrorResult(key: string, errors: UserErrors, system: string): WriteResult {
   const first = errors[0];
@@ -32,28 +24,6 @@ export function indexIn(errorField: readonly string[] | null, list: string): num
   const at = errorField.indexOf(list);
   const n = at >= 0 ? Number(errorField[at + 1]) : Number.NaN;
   return Number.isInteger(n) ? n : null;
-}
-
-/** Runs a per-item step so one item's thrown SyncError becomes its own result, never its siblings'. */
-export async function perItem(
-  key: string,
-  system: string,
-  step: () => Promise<WriteResult>,
-): Promise<WriteResult> {
-  try {
-    return await step();
-  } catch (err) {
-    if (
-      err instanceof SyncError &&
-      (err.kind === "config" || err.kind === "retryable" || err.kind === "rate_limited")
-    ) {
-      // The system itself is failing: every sibling would fail the same way, so the batch stops here.
-      throw err;
-    }
-    const e =
-      err instanceof SyncError ? err : new SyncError("permanent", String(err), { system, cause: err });
-    return { key, ok: false, error: e };
-  }
 }
 
 /**

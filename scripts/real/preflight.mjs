@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * What `npm run test:real` and `npm run demo:real` need, checked before they start: Node 20.11+, Vendure
+ * (`@vendure/core`, a development dependency that `npm install` brings) with its SQLite driver, and Tryton
+ * (the Debian packages, which nothing here installs). Prints every problem with the way to fix it and
+ * exits 1 when one is missing. LibreOffice (soffice) is required too: Tryton converts its invoice report to
+ * PDF with it.
+ */
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { trytonAvailable } from "./tryton.mjs";
+import { vendureVersion } from "./vendure.mjs";
+
+const require = createRequire(import.meta.url);
+const problems = [];
+const notes = [];
+
+const [major, minor] = process.versions.node.split(".").map(Number);
+if (major < 20 || (major === 20 && minor < 11))
+  problems.push(`Node ${process.versions.node}: 20.11 or later is needed`);
+
+const vendure = vendureVersion();
+if (vendure === null) {
+  problems.push("@vendure/core is not installed: run `npm install` (it is a development dependency)");
+} else {
+  try {
+    require("better-sqlite3");
+    notes.push(`Vendure ${vendure} (SQLite through better-sqlite3)`);
+  } catch (err) {
+    problems.push(
+      `better-sqlite3 does not load (${err instanceof Error ? err.message.split("\n")[0] : String(err)}): run \`npm rebuild better-sqlite3\``,
+    );
+  }
+}
+
+const tryton = trytonAvailable();
+if (!tryton.ok) {
+  problems.push(
+    `Tryton: ${tryton.missing}\n    e.g. sudo apt-get install -y --no-install-recommends tryton-server tryton-modules-sale tryton-modules-sale-price-list tryton-modules-product-price-list tryton-modules-account-invoice-stock tryton-modules-account-product`,
+  );
+} else {
+  const v = spawnSync("trytond", ["--version"], { encoding: "utf8" });
+  notes.push(`Tryton ${(v.stdout || v.stderr || "").trim() || "(version unknown)"}`);
+}
+
+const office = spawnSync("sh", ["-c", "command -v soffice"], { stdio: "ignore" }).status === 0;
+if (office) notes.push("LibreOffice found: Tryton renders invoices as PDF");
+else
+  problems.push(
+    "LibreOffice (soffice) not found: Tryton cannot render invoices as PDF\n    e.g. sudo apt-get install -y --no-install-recommends libreoffice-writer-nogui",
+  );
+
+for (const n of notes) console.error(`preflight: ${n}`);
+if (problems.length > 0) {
+  console.error("preflight: the real systems cannot run here:");
+  for (const p of problems) console.error(`  - ${p}`);
+  process.exit(1);
+}
+console.error("preflight: ready");

@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { SyncError } from "../../core/errors.ts";
+import { isPdf, pdfOfReport } from "./document.ts";
+import { invoiceDocument } from "./streams/invoice.ts";
+
+/** A report result as trytond's JSON-RPC encodes it: [format, bytes, direct print, file name]. */
+const result = (format: string, bytes: Buffer, name = "Invoice-INV2025-0007") => [
+  format,
+  { __class__: "bytes", base64: bytes.toString("base64") },
+  false,
+  name,
+];
+const pdf = Buffer.from("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n");
+// The first bytes of an OpenDocument package: a zip whose first entry is the uncompressed "mimetype".
+const odt = Buffer.concat([
+  Buffer.from([0x50, 0x4b, 0x03, 0x04]),
+  Buffer.alloc(26),
+  Buffer.from("mimetypeapplication/vnd.oasis.opendocument.text"),
+]);
+
+describe("tryton invoice document", () => {
+  test("a PDF report is returned as a PDF, named after Tryton's file name", () => {
+    const doc = pdfOfReport(result("pdf", pdf), "erp", "account.invoice 7 (INV2025-0007)");
+    assert.equal(doc.format, "pdf");
+    assert.equal(doc.mimeType, "application/pdf");
+    assert.equal(doc.fileName, "Invoice-INV2025-0007.pdf");
+    assert.deepEqual(Buffer.from(doc.bytes), pdf);
+  });
+
+  test("an OpenDocument rendering is refused, naming the connection, the invoice and the fix", () => {
+    const err = (() => {
+      try {
+        pdfOfReport(result("odt", odt), "erp", "account.invoice 7 (INV2025-0007)");
+      } catch (e) {
+        return e;
+      }
+      return assert.fail("an ODT rendering was accepted");
+    })();
+    assert.ok(err instanceof SyncError);
+    assert.equal(err.kind, "config");
+    assert.equal(err.details.system, "erp");
+    assert.match(err.message, /connection "erp"/);
+    assert.match(
+      err.message,
+      /account\.invoice 7 \(INV2025-0007\) as odt \(a zip: OpenDocument\), not as a PDF/,
+    );
+    assert.match(err.message, /needs LibreOffice/);
+    assert.match(err.message, /extension "pdf"/);
+  });
+
+  test("a report labelled pdf whose bytes are not a PDF is refused too", () => {
+    assert.throws(
+      () => pdfOfReport(result("pdf", odt), "erp", "account.invoice 8"),
+      (e: unknown) =>
+        e instanceof SyncError && e.kind === "config" && /account\.invoice 8 as pdf/.test(e.message),
+    );
+  });
+
+  test("an empty rendering is a permanent failure naming the invoice", () => {
+    assert.throws(
+      () => pdfOfReport(result("pdf", Buffer.alloc(0)), "erp", "account.invoice 9"),
+      (e: unknown) =>
+        e instanceof SyncError && e.kind === "permanent" && /account\.invoice 9/.test(e.message),
+    );
+  });
+
+  test("without a file name from Tryton, the invoice names the file", () => {
+    const doc = pdfOfReport(result("pdf", pdf, ""), "erp", "account.invoice 7");
+    assert.equal(doc.fileName, "account-invoice-7.pdf");
+  });
+
+  test("PDF magic", () => {
+    assert.equal(isPdf(new Uint8Array(pdf)), true);
+    assert.equal(isPdf(new Uint8Array(odt)), false);
+    assert.equal(isPdf(new Uint8Array(Buffer.from("%PDF"))), false);
+  });
+
+  test("the canonical invoice names a PDF rendering only", () => {
+    assert.deepEqual(invoiceDocument("erp:account.invoice/7", "pdf"), {
+      ref: "erp:account.invoice/7",
+      mimeType: "application/pdf",
+    });
+    assert.equal(invoiceDocument("erp:account.invoice/7", "odt"), undefined);
+  });
+});

@@ -1,0 +1,165 @@
+import { SyncError } from "../../../core/errors.ts";
+import type { Product } from "../../../core/model.ts";
+import type { Stream } from "../../../ports/connector.ts";
+import type { TrytonRow } from "../client.ts";
+import { amount, latest } from "../codec.ts";
+import type { TrytonContext } from "../context.ts";
+import { id, str } from "../fields.ts";
+import { changedRecords, recordOfKey } from "../paging.ts";
+
+export interface ProductNative {
+  template: TrytonRow;
+  variants: TrytonRow[];
+  currency: string;
+  changedAt: string;
+}
+
+/** Services (shipping, discounts) are bookkeeping, not catalogue; archived records are read so the shop hears of them. */
+const TEMPLATE_DOMAIN = [
+  ["type", "!=", "service"],
+  ["active", "in", [true, false]],
+];
+const VARIANT_DOMAIN = [
+  ["template.type", "!=", "service"],
+  ["active", "in", [true, false]],
+];
+const TEMPLATE_FIELDS = [
+  "name",
+  "code",
+  "list_price",
+  "active",
+  "type",
+  "salable",
+  "write_date",
+  "create_date",
+];
+const VARIANT_FIELDS = [
+  "template",
+  "code",
+  "suffix_code",
+  "active",
+  "description",
+  "write_date",
+  "create_date",
+];
+
+/**
+ * One canonical Product per product.template, its variants being the template's product.product records.
+ * The template's code is the product key; each variant's code (template code + suffix) is its SKU. Tryton
+ * gives a variant no price of its own: every variant carries the template's list price. An archived
+ * template is "archived", one that is not salable "draft".
+ */
+export function productStream(ctx: TrytonContext): Stream<"product", ProductNative> {
+  const { client } = ctx;
+  const load = async (templateIds: number[], signal?: AbortSignal): Promise<Map<number, ProductNative>> => {
+    const [templates, variants, currency] = await Promise.all([
+      client.searchRead(
+        "product.template",
+        [["id", "in", templateIds], ...TEMPLATE_DOMAIN],
+        TEMPLATE_FIELDS,
+        {
+          signal,
+        },
+      ),
+      client.searchRead(
+        "product.product",
+        [["template", "in", templateIds], ...VARIANT_DOMAIN],
+        VARIANT_FIELDS,
+        {
+          signal,
+        },
+      ),
+      ctx.currency(signal),
+    ]);
+    const out = new Map<number, ProductNative>();
+    for (const template of templates) {
+      const own = variants.filter((v) => id(v, "template") === template.id);
+      const at = latest(
+        template.write_date,
+        template.create_date,
+        ...own.flatMap((v) => [v.write_date, v.create_date]),
+      );
+      out.set(template.id, {
+        template,
+        variants: own,
+        currency,
+        changedAt: at ?? "1970-01-01T00:00:00.000Z",
+      });
+    }
+    return out;
+  };
+  return {
+    entity: "product",
+    sorted: true,
+    list: (req) =>
+      changedRecords(
+        client,
+        [
+          { model: "product.template", domain: TEMPLATE_DOMAIN, fields: [], parentsOf: (r) => [r.id] },
+          {
+            model: "product.product",
+            domain: VARIANT_DOMAIN,
+            fields: ["template"],
+            parentsOf: (r) => (id(r, "template") ? [id(r, "template") as number] : []),
+          },
+        ],
+        req,
+        load,
+      ),
+    get: (key) => recordOfKey(key, load),
+    idOf: (n) => String(n.template.id),
+    updatedAtOf: (n) => n.changedAt,
+    toCanonical(n): Product {
+      const t = n.template;
+      const key = str(t, "code");
+      if (!key) {
+        throw new SyncError("data", `product.template ${t.id} (${str(t, "name") ?? "no name"}) has no code`, {
+          system: ctx.name,
+          field: "key",
+        });
+      }
+      if (n.variants.length === 0) {
+        throw new SyncError("data", `product.template ${key} (id ${t.id}) has no variants`, {
+          system: ctx.name,
+          field: "variants",
+        });
+      }
+      const price = amount(t.list_price);
+      if (price === undefined) {
+        throw new SyncError("data", `product.template ${key} (id ${t.id}) has no list price`, {
+          system: ctx.name,
+          field: "variants.price",
+        });
+      }
+      return {
+        source: ctx.name,
+        sourceId: String(t.id),
+        updatedAt: n.changedAt,
+        key,
+        title: str(t, "name") ?? key,
+        status: t.active === false ? "archived" : t.salable === false ? "draft" : "active",
+        currency: n.currency,
+        categoryPath: [],
+        attributes: {},
+        images: [],
+        components: [],
+        variants: n.variants.map((v) => {
+          const sku = str(v, "code");
+          if (!sku) {
+            throw new SyncError("data", `variant product.product ${v.id} of ${key} has no code (SKU)`, {
+              system: ctx.name,
+              field: "variants.sku",
+            });
+          }
+          const suffix = str(v, "suffix_code")?.replace(/^[-_./\s]+/, "");
+          return {
+            sku,
+            title: suffix,
+            price,
+            options: (suffix && n.variants.length > 1 ? { Variant: suffix } : {}) as Record<string, string>,
+          };
+        }),
+      };
+    },
+  };
+}

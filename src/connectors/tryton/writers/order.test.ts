@@ -1,0 +1,27 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { matchShopRounding } from "./order.ts";
+
+const vat = (amount: string) => [{ title: "VAT", rate: "0.19", amount }];
+
+describe("tryton sale lines follow the shop's tax rounding", () => {
+  test("a half-cent tie the shop rounds up: the price moves by 0.0001 so Tryton's half-even rounding agrees", () => {
+    // 3 × 22.50 × 0.19 = 12.825: the shop says 12.83, Tryton's half-even gives 12.82.
+    assert.equal(matchShopRounding("22.5000", 3, vat("12.83")), "22.5001");
+    // 17.50 × 0.19 = 3.325 → 3.33 in the shop, 3.32 in Tryton.
+    assert.equal(matchShopRounding("17.5000", 1, vat("3.33")), "17.5001");
+  });
+
+  test("no change when Tryton already agrees, when the shop rounded the other way, or without taxes", () => {
+    assert.equal(matchShopRounding("15.0000", 2, vat("5.70")), "15.0000");
+    assert.equal(matchShopRounding("17.5000", 1, vat("3.32")), "17.5000");
+    assert.equal(matchShopRounding("17.5000", 1, []), "17.5000");
+  });
+
+  test("never when the nudge would change the line amount or cannot reach the shop's tax", () => {
+    // 70 × 0.25 × 0.19 = 3.325 is a tie, but 70 × 0.0001 = 0.007 would move the line amount by a cent.
+    assert.equal(matchShopRounding("0.2500", 70, vat("3.33")), "0.2500");
+    // A shop tax two cents away is a real difference, left to the totals check.
+    assert.equal(matchShopRounding("17.5000", 1, vat("3.35")), "17.5000");
+  });
+});

@@ -1,0 +1,249 @@
+/**
+ * Canonical Price → the variant's price in the Vendure channel that carries the price list.
+ *
+ * Vendure keeps one price per variant per channel (and currency), and a storefront picks its channel with
+ * the `vendure-token` header; that is Vendure's own way to sell one catalog at different prices, with no
+ * plugin. So each canonical price list is a channel (code = the list code unless `priceListChannels` maps
+ * it), created on first use with the default channel's zones and the list's currency, and a Vendure customer
+ * group named after the list's customer group is created beside it for the storefront to choose the channel
+ * by. Products are assigned to the channel when first priced there; prices are set in batches with
+ * `updateProductVariants` under the channel's token. Vendure has no quantity price breaks, so a price with
+ * tiers is refused rather than written without them.
+ */
+import { z } from "zod";
+import { SyncError } from "../../../core/errors.ts";
+import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import { ErrorResult, toMinor, type VendureClient } from "../client.ts";
+import type { VendureConfig } from "../config.ts";
+import {
+  CHANNEL_FIELDS,
+  type ChannelInfo,
+  ChannelInfo as ChannelShape,
+  singleVariant,
+  variantsBySku,
+} from "../lookup.ts";
+import { slugFor } from "./product.ts";
+import { failed } from "./results.ts";
+
+const BATCH = 100;
+
+const CHANNELS = `query Channels($options: ChannelListOptions) { channels(options: $options) { items { ${CHANNEL_FIELDS} } } }`;
+const CREATE_CHANNEL = `mutation CreateChannel($input: CreateChannelInput!) {
+  createChannel(input: $input) { __typename ... on Channel { ${CHANNEL_FIELDS} } ... on ErrorResult { errorCode message } }
+}`;
+const GROUPS = `query Groups($options: CustomerGroupListOptions) { customerGroups(options: $options) { items { id name } } }`;
+const CREATE_GROUP = `mutation CreateGroup($input: CreateCustomerGroupInput!) { createCustomerGroup(input: $input) { id name } }`;
+const ASSIGN = `mutation Assign($input: AssignProductsToChannelInput!) { assignProductsToChannel(input: $input) { id } }`;
+const UPDATE_PRICES = `mutation UpdatePrices($input: [UpdateProductVariantInput!]!) {
+  updateProductVariants(input: $input) { id sku price }
+}`;
+
+interface Ready {
+  item: WriteItem<"price">;
+  variantId: string;
+  price: number;
+}
+
+export function priceWriter(
+  system: string,
+  client: VendureClient,
+  config: VendureConfig,
+  defaultChannel: () => Promise<ChannelInfo>,
+): Writer<"price"> {
+  const channels = new Map<string, ChannelInfo>();
+  const groups = new Set<string>();
+  const channelCode = (list: string) => config.priceListChannels?.[list] ?? list;
+
+  async function findChannel(code: string): Promise<ChannelInfo | null> {
+    const known = channels.get(code);
+    if (known) return known;
+    const data = await client.request(
+      CHANNELS,
+      { options: { filter: { code: { eq: code } }, take: 1 } },
+      z.object({ channels: z.object({ items: z.array(ChannelShape) }) }),
+    );
+    const found = data.channels.items.find((c) => c.code === code) ?? null;
+    if (found) channels.set(code, found);
+    return found;
+  }
+
+  async function ensureChannel(item: WriteItem<"price">): Promise<ChannelInfo | string> {
+    const list = item.record.priceList;
+    const code = channelCode(list.code);
+    const existing = await findChannel(code);
+    const ch = existing ?? (await createChannel(code, list.currency));
+    if (typeof ch === "string") return ch;
+    if (ch.defaultCurrencyCode !== list.currency) {
+      return `price list "${list.code}" is in ${list.currency}; Vendure channel "${code}" sells in ${ch.defaultCurrencyCode}`;
+    }
+    await ensureGroup(list.customerGroup);
+    return ch;
+  }
+
+  async function createChannel(code: string, currency: string): Promise<ChannelInfo | string> {
+    const base = await defaultChannel();
+    if (!base.defaultTaxZone || !base.defaultShippingZone) {
+      return `the default Vendure channel has no default tax or shipping zone to give channel "${code}"`;
+    }
+    const data = await client.request(
+      CREATE_CHANNEL,
+      {
+        input: {
+          code,
+          token: `price-list-${slugFor(code)}`,
+          defaultLanguageCode: base.defaultLanguageCode,
+          pricesIncludeTax: base.pricesIncludeTax,
+          defaultCurrencyCode: currency,
+          availableCurrencyCodes: [currency],
+          defaultTaxZoneId: base.defaultTaxZone.id,
+          defaultShippingZoneId: base.defaultShippingZone.id,
+        },
+      },
+      z.object({
+        createChannel: z.union([ChannelShape.extend({ __typename: z.literal("Channel") }), ErrorResult]),
+      }),
+    );
+    const created = data.createChannel;
+    if ("errorCode" in created) return `Vendure refused to create channel "${code}": ${created.message}`;
+    const { __typename: _t, ...info } = created;
+    channels.set(code, info);
+    return info;
+  }
+
+  async function ensureGroup(name: string): Promise<void> {
+    if (groups.has(name)) return;
+    const data = await client.request(
+      GROUPS,
+      { options: { filter: { name: { eq: name } }, take: 1 } },
+      z.object({
+        customerGroups: z.object({ items: z.array(z.object({ id: z.string(), name: z.string() })) }),
+      }),
+    );
+    if (!data.customerGroups.items.some((g) => g.name === name)) {
+      await client.request(CREATE_GROUP, { input: { name } }, z.unknown());
+    }
+    groups.add(name);
+  }
+
+  /** Variants of these SKUs as the channel sees them, assigning their products to it first when needed. */
+  async function variantsIn(ch: ChannelInfo, skus: string[]) {
+    let found = await variantsBySku(client, skus, ch.token);
+    const missing = skus.filter((s) => !found.has(s));
+    if (missing.length > 0) {
+      const base = await variantsBySku(client, missing);
+      const productIds = [...new Set([...base.values()].flat().map((v) => v.productId))];
+      if (productIds.length > 0) {
+        await client.request(ASSIGN, { input: { productIds, channelId: ch.id } }, z.unknown());
+        found = await variantsBySku(client, skus, ch.token);
+      }
+    }
+    return found;
+  }
+
+  async function send(ch: ChannelInfo, batch: Ready[], results: WriteResult[]): Promise<void> {
+    try {
+      await client.request(
+        UPDATE_PRICES,
+        { input: batch.map((r) => ({ id: r.variantId, price: r.price })) },
+        z.unknown(),
+        { channelToken: ch.token },
+      );
+      for (const r of batch) {
+        results.push({
+          key: r.item.key,
+          ok: true,
+          targetId: `${ch.id}|${r.variantId}`,
+          action: r.item.targetId === null ? "created" : "updated",
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof SyncError) || err.kind !== "permanent") throw err;
+      if (batch.length === 1) {
+        results.push({ key: batch[0]?.item.key ?? "", ok: false, error: err });
+        return;
+      }
+      // One bad entry fails the whole mutation: send each alone so only that one fails.
+      for (const r of batch) await send(ch, [r], results);
+    }
+  }
+
+  return {
+    entity: "price",
+    callsPerRecord: { create: 1, update: 1 },
+    async upsert(items) {
+      const results: WriteResult[] = [];
+      const byChannel = new Map<string, { ch: ChannelInfo; items: WriteItem<"price">[] }>();
+      for (const item of items) {
+        if (item.record.tiers.length > 0) {
+          results.push(
+            failed(
+              item.key,
+              "data",
+              `price ${item.key} has quantity breaks (${item.record.tiers.map((t) => `${t.minQuantity}+`).join(", ")}); Vendure has no tier prices`,
+              system,
+              "tiers",
+            ),
+          );
+          continue;
+        }
+        const ch = await ensureChannel(item);
+        if (typeof ch === "string") {
+          results.push(failed(item.key, "permanent", ch, system, "priceList.code"));
+          continue;
+        }
+        const entry = byChannel.get(ch.code) ?? { ch, items: [] };
+        entry.items.push(item);
+        byChannel.set(ch.code, entry);
+      }
+      for (const { ch, items: group } of byChannel.values()) {
+        const found = await variantsIn(
+          ch,
+          group.map((i) => i.record.sku),
+        );
+        const ready: Ready[] = [];
+        for (const item of group) {
+          const v = singleVariant(found, item.record.sku);
+          if (typeof v === "string") {
+            results.push(failed(item.key, "permanent", v, system, "sku"));
+            continue;
+          }
+          try {
+            const price = toMinor(item.record.price, item.record.priceList.currency, "price");
+            if (price === v.price) {
+              results.push({ key: item.key, ok: true, targetId: `${ch.id}|${v.id}`, action: "unchanged" });
+              continue;
+            }
+            ready.push({ item, variantId: v.id, price });
+          } catch (err) {
+            results.push(
+              failed(item.key, "data", err instanceof Error ? err.message : String(err), system, "price"),
+            );
+          }
+        }
+        // A variant twice in one call would be set twice; the last record of a batch is the newest.
+        const latest = new Map<string, Ready>();
+        for (const r of ready) latest.set(r.variantId, r);
+        for (const r of ready) {
+          if (latest.get(r.variantId) !== r) {
+            results.push({
+              key: r.item.key,
+              ok: true,
+              targetId: `${ch.id}|${r.variantId}`,
+              action: "unchanged",
+            });
+          }
+        }
+        const unique = [...latest.values()];
+        for (let i = 0; i < unique.length; i += BATCH) await send(ch, unique.slice(i, i + BATCH), results);
+      }
+      return results;
+    },
+    async findByExternalRef(_ref, record) {
+      const ch = await findChannel(channelCode(record.priceList.code));
+      if (ch === null) return null;
+      const v = (await variantsBySku(client, [record.sku], ch.token)).get(record.sku);
+      // Setting a price is idempotent: an existing channel and variant in it is all "already written" needs.
+      return v?.length === 1 ? `${ch.id}|${v[0]?.id}` : null;
+    },
+  };
+}

@@ -1,0 +1,278 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type DemoSystems, startDemoSystems } from "../demo/systems.ts";
+import type { RunSummary } from "../engine/sync.ts";
+import type { WebhookReceiver } from "../ports/connector.ts";
+import { type RunningServer, startServer } from "../server/app.ts";
+import { WebhookInbox } from "../store/webhook-inbox.ts";
+import { type Context, definitionFor, openContext } from "./context.ts";
+import { EventRuntime, FLOW_QUEUE } from "./events.ts";
+import { JobQueue } from "./jobs.ts";
+import { Scheduler } from "./scheduler.ts";
+
+const SECRET = "shpss_events_test";
+let systems: DemoSystems;
+let ctx: Context;
+let dir: string;
+let inbox: WebhookInbox;
+let server: RunningServer;
+let runtime: EventRuntime;
+let passes: { kind: string; summary: RunSummary }[] = [];
+const settings = {
+  coalesceMs: 0,
+  massThreshold: 1000,
+  reconcile: { cron: "*/15 * * * *", overlapSeconds: 60 },
+};
+
+before(async () => {
+  systems = await startDemoSystems({ products: 3 });
+  systems.shopify.webhooks.faults = {};
+  dir = mkdtempSync(join(tmpdir(), "passerelle-events-"));
+  const config = join(dir, "passerelle.yaml");
+  const env = { ...systems.env, SHOPIFY_WEBHOOK_SECRET: SECRET };
+  Object.assign(process.env, env);
+  // The emulator signs with its own secret; the connection must be configured with the same one.
+  (systems.shopify.webhooks as { secret: string }).secret = SECRET;
+  writeFileSync(
+    config,
+    `version: 1
+store: { url: "sqlite:${join(dir, "s.db")}" }
+connections:
+  odoo: { type: odoo, url: "\${env:ODOO_URL}", db: "\${env:ODOO_DB}", username: "\${env:ODOO_USER}", password: "\${env:ODOO_PASSWORD}" }
+  shopify: { type: shopify, shop: "\${env:SHOPIFY_SHOP}", accessToken: "\${env:SHOPIFY_ACCESS_TOKEN}", endpoint: "\${env:SHOPIFY_ENDPOINT}", webhookSecret: "\${env:SHOPIFY_WEBHOOK_SECRET}" }
+flows:
+  customers:
+    source: { connection: shopify, entity: customer }
+    target: { connection: odoo, entity: customer }
+    trigger: { type: events, coalesceMs: 0 }
+`,
+  );
+  ctx = await openContext(config);
+  inbox = new WebhookInbox(ctx.store);
+  const shopDef = definitionFor("shopify");
+  const { type: _t, ...shopSettings } = ctx.config.connections.shopify as { type: string };
+  server = await startServer({
+    host: "127.0.0.1",
+    port: 0,
+    inbox,
+    endpoints: new Map([
+      [
+        "shopify",
+        {
+          receiver: shopDef.webhooks as WebhookReceiver<unknown>,
+          config: shopDef.configSchema.parse(shopSettings),
+        },
+      ],
+    ]),
+  });
+  runtime = new EventRuntime({
+    store: ctx.store,
+    engine: ctx.engine,
+    inbox,
+    queue: new JobQueue(ctx.store),
+    eventFlows: [{ flow: ctx.flow("customers"), settings }],
+    flow: (n) => ctx.flow(n),
+    holder: "test",
+    onPass: (kind, summary) => passes.push({ kind, summary }),
+  });
+  const manager = ctx.connectors.get("shopify")?.webhooks;
+  assert.ok(manager);
+  await manager.register(`${server.url}/webhooks/shopify`, ["CUSTOMERS_CREATE", "CUSTOMERS_UPDATE"]);
+  // Everything the shop has now reaches the ERP once, by the first reconciliation window.
+  const first = await runtime.reconcile("customers");
+  assert.equal(first?.status, "succeeded");
+});
+
+after(async () => {
+  await server.close();
+  await ctx.close();
+  await systems.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const customers = () => [...systems.shopify.data.customers.values()];
+
+/** Changes a shop customer as the admin would, and lets the emulator deliver the webhooks. */
+async function rename(index: number, lastName: string): Promise<string> {
+  const c = customers()[index];
+  assert.ok(c);
+  c.lastName = lastName;
+  c.updatedAt = new Date().toISOString();
+  systems.shopify.webhooks.scan();
+  await systems.shopify.webhooks.settle();
+  await inbox.drain();
+  return c.email as string;
+}
+
+function erpName(email: string): string {
+  const ids = systems.odoo.data.search("res.partner", [["email", "=", email]]);
+  assert.equal(ids.length, 1, `one partner for ${email}`);
+  const [p] = systems.odoo.data.read("res.partner", ids, ["name"]);
+  return String(p?.name);
+}
+
+async function drain(): Promise<void> {
+  passes = [];
+  await runtime.drain("shopify", "customer");
+}
+
+describe("event-driven flow", () => {
+  test("a duplicated delivery is stored once and processed once", async () => {
+    systems.shopify.webhooks.faults = { duplicate: true };
+    const logged = systems.shopify.webhooks.log.length;
+    const email = await rename(0, "Duplicate");
+    systems.shopify.webhooks.faults = {};
+    const sent = systems.shopify.webhooks.log.slice(logged);
+    assert.equal(sent.length, 2);
+    assert.equal(sent[0]?.eventId, sent[1]?.eventId);
+    assert.equal(await inbox.count({ status: "pending" }), 1);
+    await drain();
+    assert.equal(passes.length, 1);
+    assert.equal(passes[0]?.summary.counts.updated, 1);
+    assert.match(erpName(email), /Duplicate/);
+    assert.equal(await inbox.count({ status: "pending" }), 0);
+  });
+
+  test("a burst on one record, delivered newest first, coalesces into one read and ends in the last state", async () => {
+    systems.shopify.webhooks.faults = { reorder: true };
+    const c = customers()[1];
+    assert.ok(c);
+    for (const name of ["First", "Second", "Third", "Final"]) {
+      // Each change gets its own timestamp, as successive edits do.
+      const before = c.updatedAt;
+      while (new Date().toISOString() === before) await new Promise((r) => setTimeout(r, 1));
+      c.lastName = name;
+      c.updatedAt = new Date().toISOString();
+      systems.shopify.webhooks.scan();
+    }
+    await systems.shopify.webhooks.settle();
+    await inbox.drain();
+
+    systems.shopify.webhooks.faults = {};
+    assert.equal(await inbox.count({ status: "pending" }), 4);
+    await drain();
+    assert.equal(passes.length, 1);
+    assert.equal(passes[0]?.summary.counts.read, 1, "four events, one record read");
+    assert.equal(passes[0]?.summary.counts.updated, 1, "and one write");
+    assert.match(erpName(c.email as string), /Final/);
+  });
+
+  test("a dropped webhook is recovered by the reconciliation window", async () => {
+    systems.shopify.webhooks.faults = { drop: () => true };
+    const email = await rename(2, "Dropped");
+    systems.shopify.webhooks.faults = {};
+    assert.equal(systems.shopify.webhooks.log.at(-1)?.status, "dropped");
+    await drain();
+    assert.equal(passes.length, 0);
+    assert.doesNotMatch(erpName(email), /Dropped/);
+    const s = await runtime.reconcile("customers");
+    assert.equal(s?.counts.updated, 1, "only the changed record is written; the rest are unchanged");
+    assert.match(erpName(email), /Dropped/);
+  });
+
+  test("above the mass threshold the flow runs one batch pass instead of per-record reads", async () => {
+    const mass = new EventRuntime({
+      store: ctx.store,
+      engine: ctx.engine,
+      inbox,
+      queue: new JobQueue(ctx.store),
+      eventFlows: [{ flow: ctx.flow("customers"), settings: { ...settings, massThreshold: 3 } }],
+      flow: (n) => ctx.flow(n),
+      holder: "test-mass",
+      onPass: (kind, summary) => passes.push({ kind, summary }),
+    });
+    for (let i = 10; i < 15; i++) await rename(i, `Mass${i}`);
+    passes = [];
+    await mass.drain("shopify", "customer");
+    assert.deepEqual(
+      passes.map((p) => p.kind),
+      ["batch"],
+    );
+    assert.equal(passes[0]?.summary.counts.updated, 5);
+    for (let i = 10; i < 15; i++)
+      assert.match(erpName(customers()[i]?.email as string), new RegExp(`Mass${i}`));
+  });
+
+  test("a flow never runs twice at once: a second pass while one holds the flow is skipped", async () => {
+    // Two processes (two lease holders) asked to run the same flow at the same moment.
+    const other = new EventRuntime({
+      store: ctx.store,
+      engine: ctx.engine,
+      inbox,
+      queue: new JobQueue(ctx.store),
+      eventFlows: [{ flow: ctx.flow("customers"), settings }],
+      flow: (n) => ctx.flow(n),
+      holder: "other-process",
+    });
+    const [a, b] = await Promise.all([runtime.scheduledRun("customers"), other.reconcile("customers")]);
+    assert.equal([a, b].filter((x) => x === null).length, 1, "exactly one of the two ran");
+  });
+});
+
+describe("scheduler", () => {
+  test("a schedule whose job is still queued or running is not queued again (cron overlap)", async () => {
+    const queue = new JobQueue(ctx.store);
+    const enqueued: (number | null)[] = [];
+    const scheduler = new Scheduler({
+      queue,
+      marks: inbox,
+      entries: [
+        {
+          name: "overlap",
+          cron: "* * * * * *",
+          job: { queue: FLOW_QUEUE, payload: { flow: "customers" }, singletonKey: "flow:overlap" },
+        },
+      ],
+      onEnqueued: (_e, id) => enqueued.push(id),
+    });
+    await scheduler.start();
+    const deadline = Date.now() + 20_000;
+    while (enqueued.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    scheduler.stop();
+    assert.ok(enqueued.length >= 3, `expected three fires, got ${enqueued.length}`);
+    // Nobody claims the job in this test, so the first stays queued and every later fire is refused.
+    assert.ok(typeof enqueued[0] === "number");
+    assert.deepEqual(
+      enqueued.slice(1),
+      enqueued.slice(1).map(() => null),
+    );
+  });
+
+  test("runs missed while down run once on start, not once per missed occurrence", async () => {
+    const queue = new JobQueue(ctx.store);
+    const now = new Date("2026-05-01T12:00:30Z");
+    await inbox.setMark("schedule:missed", "2026-05-01T07:00:00Z"); // five hourly runs missed
+    const fired: string[] = [];
+    const scheduler = new Scheduler({
+      queue,
+      marks: inbox,
+      now: () => now,
+      entries: [
+        {
+          name: "missed",
+          cron: "0 * * * *",
+          job: { queue: "test-missed", payload: {}, singletonKey: "missed" },
+        },
+      ],
+      onEnqueued: (_e, _id, reason) => fired.push(reason),
+    });
+    await scheduler.start();
+    scheduler.stop();
+    assert.deepEqual(fired, ["missed"]);
+    assert.equal(await inbox.getMark("schedule:missed"), now.toISOString());
+    // Started again right away: nothing was missed since.
+    const again = new Scheduler({
+      queue,
+      marks: inbox,
+      now: () => now,
+      entries: [{ name: "missed", cron: "0 * * * *", job: { queue: "test-missed", payload: {} } }],
+      onEnqueued: (_e, _id, reason) => fired.push(reason),
+    });
+    await again.start();
+    again.stop();
+    assert.deepEqual(fired, ["missed"]);
+  });
+});

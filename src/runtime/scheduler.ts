@@ -1,0 +1,86 @@
+/**
+ * Cron schedules (croner). Each entry enqueues a job under a singleton key when it fires, so a flow whose
+ * previous run is still queued or running is not queued again; the job itself runs under the flow's lease,
+ * so two processes with the same schedule never run the flow twice at once either.
+ *
+ * Missed runs: the time of each fire is kept as a mark in the store. On start, if the schedule should have
+ * fired at least once since that mark (the process was down), the job runs once now — not once per missed
+ * occurrence: a sync pass catches up everything since its cursor in one go.
+ */
+import { Cron } from "croner";
+import type { JobQueue, JobSpec } from "./jobs.ts";
+
+export interface ScheduleEntry {
+  /** Unique name, e.g. `flow:stock` or `reconcile:orders`. */
+  name: string;
+  cron: string;
+  job: JobSpec;
+}
+
+export interface Marks {
+  getMark(name: string): Promise<string | null>;
+  setMark(name: string, mark: string): Promise<void>;
+}
+
+export interface SchedulerOptions {
+  queue: JobQueue;
+  marks: Marks;
+  entries: ScheduleEntry[];
+  now?: () => Date;
+  /** Called after a job was enqueued (e.g. to wake the workers); `id` null when one was already live. */
+  onEnqueued?: (entry: ScheduleEntry, id: number | null, reason: "cron" | "missed") => void;
+  onError?: (entry: ScheduleEntry, err: unknown) => void;
+}
+
+export class Scheduler {
+  readonly #o: SchedulerOptions;
+  readonly #crons: Cron[] = [];
+
+  constructor(opts: SchedulerOptions) {
+    this.#o = opts;
+    // Fail on a bad expression now, naming the schedule, rather than at its first fire.
+    for (const e of opts.entries) {
+      try {
+        new Cron(e.cron, { paused: true }).stop();
+      } catch (err) {
+        throw new Error(
+          `schedule ${e.name}: invalid cron ${JSON.stringify(e.cron)}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    }
+  }
+
+  async #fire(entry: ScheduleEntry, reason: "cron" | "missed"): Promise<void> {
+    const now = (this.#o.now ?? (() => new Date()))();
+    await this.#o.marks.setMark(`schedule:${entry.name}`, now.toISOString());
+    const id = await this.#o.queue.enqueue(entry.job);
+    this.#o.onEnqueued?.(entry, id, reason);
+  }
+
+  /** Runs once what was missed while down, then starts every cron. */
+  async start(): Promise<void> {
+    const now = (this.#o.now ?? (() => new Date()))();
+    for (const entry of this.#o.entries) {
+      const mark = await this.#o.marks.getMark(`schedule:${entry.name}`);
+      if (mark === null) {
+        await this.#o.marks.setMark(`schedule:${entry.name}`, now.toISOString());
+      } else {
+        const due = new Cron(entry.cron, { paused: true }).nextRun(new Date(mark));
+        if (due !== null && due.getTime() <= now.getTime()) await this.#fire(entry, "missed");
+      }
+      this.#crons.push(
+        new Cron(entry.cron, { protect: true }, async () => {
+          try {
+            await this.#fire(entry, "cron");
+          } catch (err) {
+            this.#o.onError?.(entry, err);
+          }
+        }),
+      );
+    }
+  }
+
+  stop(): void {
+    for (const c of this.#crons.splice(0)) c.stop();
+  }
+}

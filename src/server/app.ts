@@ -1,0 +1,152 @@
+/**
+ * The HTTP server of `passerelle run`: `POST /webhooks/<connection>` and `GET /healthz`.
+ *
+ * A delivery is read as raw bytes (signatures are over the exact bytes), up to `bodyLimit`: a declared
+ * Content-Length above it is refused before any byte is read, and a body streamed without one is cut off
+ * when it passes the limit. The connection's definition verifies and parses it; verified events are
+ * stored in the inbox (group-committed) and only then acknowledged. Nothing is processed in the request:
+ * workers take events from the inbox. Every refusal is a 4xx with a one-line reason and no stack trace.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import type { InboundEvent, WebhookReceiver, WebhookRequest } from "../ports/connector.ts";
+import type { WebhookInbox } from "../store/webhook-inbox.ts";
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export interface WebhookEndpoint {
+  receiver: WebhookReceiver<unknown> | null;
+  config: unknown;
+}
+
+export interface ServerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface ServerOptions {
+  /** Every configured connection by name; `receiver` null when its system sends no webhooks. */
+  endpoints: ReadonlyMap<string, WebhookEndpoint>;
+  inbox: WebhookInbox;
+  bodyLimit?: number;
+  /** PEM contents; the server speaks HTTPS when set. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Called after events were durably stored (e.g. to wake the workers). */
+  onStored?: (connection: string, events: InboundEvent[]) => void;
+  logger?: ServerLogger;
+  now?: () => Date;
+}
+
+function fail(reply: FastifyReply, status: number, reason: string): FastifyReply {
+  return reply.code(status).type("application/json").send({ error: reason });
+}
+
+function headersOf(raw: Record<string, string | string[] | undefined>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(raw)) out[k] = Array.isArray(v) ? v[0] : v;
+  return out;
+}
+
+export function buildServer(opts: ServerOptions): FastifyInstance {
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const now = opts.now ?? (() => new Date());
+  const app = (
+    opts.tls
+      ? Fastify({
+          https: { cert: opts.tls.cert, key: opts.tls.key },
+          bodyLimit,
+          logger: false,
+          forceCloseConnections: "idle",
+        })
+      : Fastify({ bodyLimit, logger: false, forceCloseConnections: "idle" })
+  ) as FastifyInstance;
+
+  // Every body is kept as the exact bytes received; each vendor module decides what it accepts.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message?: string }, req, reply) => {
+    const status =
+      typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500
+        ? err.statusCode
+        : 500;
+    const reason =
+      err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+        ? `body larger than ${bodyLimit} bytes`
+        : err.code === "FST_ERR_CTP_INVALID_CONTENT_LENGTH"
+          ? "Content-Length does not match the body"
+          : status === 500
+            ? "internal error"
+            : (err.message ?? "bad request").split("\n")[0];
+    if (status === 500) opts.logger?.warn({ url: req.url, err: err.message }, "webhook request failed");
+    return fail(reply, status, reason ?? "bad request");
+  });
+  app.setNotFoundHandler((req, reply) => fail(reply, 404, `no route ${req.method} ${req.url.split("?")[0]}`));
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  app.post<{ Params: { connection: string } }>("/webhooks/:connection", async (req, reply) => {
+    const name = req.params.connection;
+    const endpoint = opts.endpoints.get(name);
+    if (!endpoint) return fail(reply, 404, `unknown connection ${JSON.stringify(name)}`);
+    if (!endpoint.receiver)
+      return fail(reply, 404, `connection ${JSON.stringify(name)} does not receive webhooks`);
+    const request: WebhookRequest = {
+      rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+      headers: headersOf(req.headers),
+      query: headersOf(req.query as Record<string, string | string[] | undefined>),
+    };
+    const outcome = endpoint.receiver.receive(request, endpoint.config, now());
+    if (outcome.kind === "reject") {
+      opts.logger?.info(
+        { connection: name, status: outcome.status, reason: outcome.reason },
+        "webhook refused",
+      );
+      return fail(reply, outcome.status, outcome.reason);
+    }
+    if (outcome.kind === "reply")
+      return reply.code(outcome.status).type(outcome.contentType).send(outcome.body);
+    const result = await opts.inbox.add(name, outcome.events);
+    if (result.stored > 0) opts.onStored?.(name, outcome.events);
+    return reply.code(200).send(result);
+  });
+  return app;
+}
+
+/**
+ * Stops accepting connections and lets requests in flight finish (their events commit, then they are
+ * answered). Keep-alive connections are closed as soon as they fall idle; any still open after `graceMs`
+ * (a client that never stops sending) are cut.
+ */
+async function closeGracefully(app: FastifyInstance, graceMs = 5_000): Promise<void> {
+  const reap = setInterval(() => app.server.closeIdleConnections(), 50);
+  const cut = setTimeout(() => app.server.closeAllConnections(), graceMs);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(reap);
+    clearTimeout(cut);
+  }
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  opts: ServerOptions & { host: string; port: number },
+): Promise<RunningServer> {
+  const app = buildServer(opts);
+  await app.listen({ host: opts.host, port: opts.port });
+  const addr = app.server.address();
+  const port = addr !== null && typeof addr === "object" ? addr.port : opts.port;
+  const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
+  return {
+    app,
+    port,
+    url: `${opts.tls ? "https" : "http"}://${host}:${port}`,
+    close: () => closeGracefully(app),
+  };
+}
