@@ -11,6 +11,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { z } from "zod";
 import { API_VERSION } from "../schema.ts";
+import { topicHeader } from "../webhooks.ts";
 import { connection, type PageArgs } from "./connection.ts";
 import type { ExecContext } from "./mutations.ts";
 import type { CustomerRec, OrderRec, ProductRec, ShopData } from "./store.ts";
@@ -61,12 +62,6 @@ const CreateArgs = z.object({
 });
 
 const numeric = (gid: string) => Number(gid.slice(gid.lastIndexOf("/") + 1));
-
-function header(topic: string): string {
-  const lower = topic.toLowerCase();
-  const i = lower.indexOf("_");
-  return `${lower.slice(0, i)}/${lower.slice(i + 1)}`;
-}
 
 export class WebhookHub {
   readonly subscriptions = new Map<string, SubscriptionRec>();
@@ -180,7 +175,7 @@ export class WebhookHub {
           recordId,
           headers: {
             "content-type": "application/json",
-            "x-shopify-topic": header(topic),
+            "x-shopify-topic": topicHeader(topic),
             "x-shopify-hmac-sha256": createHmac("sha256", this.secret).update(body).digest("base64"),
             "x-shopify-shop-domain": this.shop,
             "x-shopify-api-version": API_VERSION,
