@@ -116,8 +116,18 @@ function describeDataset(odoo: OdooEmulator): Dataset {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const records = parseSize(process.argv[2], SIZES["10k"]);
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   const { odoo, dataset } = await startDataset(records, Number(process.argv[3] ?? 1));
   const { counts } = dataset;
-  console.log(JSON.stringify({ records, ...counts, seedMs: Math.round(performance.now() - started) }));
+  const cpu = process.cpuUsage(cpu0);
+  console.log(
+    JSON.stringify({
+      records,
+      ...counts,
+      seedMs: Math.round(performance.now() - started),
+      seedCpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      heapUsedMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+    }),
+  );
   await odoo.close();
 }

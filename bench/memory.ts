@@ -3,75 +3,162 @@
  * through a full catalogue push (scenario 1), one fresh process per size so each peak is its own.
  * Target: flat across sizes, ≤ 256 MB.
  *
- *   node --import tsx bench/memory.ts [--sizes 100k,1M]
+ *   node --import tsx bench/memory.ts [--sizes 100k,1M] [--max-seconds N] [--heap-mb N]
+ *   node --import tsx bench/memory.ts --one <records> [--max-seconds N]
+ *
+ * Every 30 s a progress line goes to stderr (elapsed time, RSS now and at its peak, the shop's product and
+ * variant counts). With `--max-seconds`, a push still running after N seconds is stopped and the run is
+ * reported with `partial: true`: its peak RSS covers only the part of the push that was done. With
+ * `--heap-mb N`, each measured process runs with `--max-old-space-size=N` (V8 otherwise lets garbage pile
+ * up far above the live heap on a machine with memory to spare); the result records the cap.
  */
+
 import { spawnSync } from "node:child_process";
+import { loadavg } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseSize } from "./dataset.ts";
 import { argValue, measure, peakRssMb, saveResult } from "./lib/measure.ts";
 import { openPasserelle, totals } from "./lib/passerelle.ts";
 import { startSystems } from "./lib/systems.ts";
 
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+const load = () => loadavg().map((l) => Math.round(l * 100) / 100);
+
 /** One size, in this process: prints one JSON line. */
-async function one(size: number): Promise<void> {
+async function one(size: number, maxSeconds: number | undefined): Promise<void> {
+  const loadAtStart = load();
   const sys = await startSystems({ size, seed: 1 });
   const before = peakRssMb();
   const p = await openPasserelle(sys.env);
   const afterOpen = peakRssMb();
   const samples: number[] = [];
-  const timer = setInterval(() => samples.push(Math.round(process.memoryUsage().rss / 2 ** 20)), 1000);
-  try {
-    const m = await measure(() => p.sync());
-    console.log(
-      JSON.stringify({
-        size,
-        dataset: sys.counts,
-        ms: m.ms,
-        ...totals(m.value),
-        peakRssMb: peakRssMb(),
-        rssBeforeOpenMb: before,
-        rssAfterOpenMb: afterOpen,
-        heapUsedEndMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
-        rssSamplesMb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 20)) === 0),
-      }),
+  const timer = setInterval(() => samples.push(mb(process.memoryUsage().rss)), 1000);
+  const started = performance.now();
+  const cpu0 = process.cpuUsage();
+  const report = (extra: Record<string, unknown>) =>
+    JSON.stringify({
+      size,
+      dataset: sys.counts,
+      seedMs: sys.seedMs,
+      ...extra,
+      peakRssMb: peakRssMb(),
+      rssBeforeOpenMb: before,
+      rssAfterOpenMb: afterOpen,
+      heapUsedEndMb: mb(process.memoryUsage().heapUsed),
+      rssSamplesMb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 20)) === 0),
+      loadAverage: { start: loadAtStart, end: load() },
+    });
+  const progress = setInterval(() => {
+    void sys.stats().then(
+      (s) =>
+        console.error(
+          JSON.stringify({
+            progress: size,
+            s: Math.round((performance.now() - started) / 1000),
+            rssMb: mb(process.memoryUsage().rss),
+            peakRssMb: peakRssMb(),
+            heapUsedMb: mb(process.memoryUsage().heapUsed),
+            shop: s.shop,
+            odooCalls: s.odoo.calls,
+            shopifyCalls: s.shopify.calls,
+            emulatorRssMb: mb(s.rss),
+            load: load(),
+          }),
+        ),
+      () => undefined,
     );
+  }, 30_000);
+  let deadline: NodeJS.Timeout | undefined;
+  try {
+    const sync = measure(() => p.sync());
+    const stopped =
+      maxSeconds === undefined
+        ? null
+        : new Promise<"stopped">((resolve) => {
+            deadline = setTimeout(() => resolve("stopped"), maxSeconds * 1000);
+          });
+    const m = await (stopped ? Promise.race([sync, stopped]) : sync);
+    if (m === "stopped") {
+      const cpu = process.cpuUsage(cpu0);
+      const s = await sys.stats();
+      console.log(
+        report({
+          partial: true,
+          stoppedAfterMs: Math.round(performance.now() - started),
+          cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+          shopSoFar: s.shop,
+          odooCalls: s.odoo.calls,
+          shopifyCalls: s.shopify.calls,
+        }),
+      );
+      // The push is still running: leave without waiting for it (the emulator host goes with us).
+      process.exit(0);
+    }
+    console.log(report({ ms: m.ms, cpuMs: m.cpuMs, ...totals(m.value) }));
   } finally {
+    clearTimeout(deadline);
     clearInterval(timer);
+    clearInterval(progress);
     await p.close();
     await sys.close();
   }
 }
 
-export function memoryScenario(sizes: number[]): Record<string, unknown> {
+export function memoryScenario(
+  sizes: number[],
+  maxSeconds?: number,
+  heapMb?: number,
+): Record<string, unknown> {
   const self = fileURLToPath(import.meta.url);
-  const runs = sizes.map((size) => {
-    const r = spawnSync(process.execPath, ["--import", "tsx", self, "--one", String(size)], {
+  type Run = { size: number; peakRssMb: number; partial?: boolean; error?: string };
+  const runs = sizes.map((size): Run => {
+    const heap = heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`];
+    const args = [...heap, "--import", "tsx", self, "--one", String(size)];
+    if (maxSeconds !== undefined) args.push("--max-seconds", String(maxSeconds));
+    const r = spawnSync(process.execPath, args, {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
       maxBuffer: 64 * 2 ** 20,
     });
     const line = r.stdout.trim().split("\n").at(-1) ?? "";
+    let run: Run;
     try {
-      return JSON.parse(line) as { size: number; peakRssMb: number };
+      run = JSON.parse(line) as Run;
     } catch {
-      return { size, peakRssMb: Number.NaN, error: `exit ${r.status}: ${r.stdout.slice(-500)}` };
+      run = { size, peakRssMb: Number.NaN, error: `exit ${r.status}: ${r.stdout.slice(-500)}` };
     }
+    // Each size's line as soon as it is known: a long run stopped later still leaves the sizes before it.
+    console.error(JSON.stringify(run));
+    return run;
   });
   const peaks = runs.map((r) => r.peakRssMb);
   return {
     runs,
+    heapCapMb: heapMb ?? null,
     target: "peak RSS flat across sizes and ≤ 256 MB",
-    met: peaks.every((p) => p <= 256) && Math.max(...peaks) - Math.min(...peaks) <= 32,
+    partial: runs.some((r) => r.partial === true),
+    met:
+      runs.every((r) => r.partial !== true) &&
+      peaks.every((p) => p <= 256) &&
+      Math.max(...peaks) - Math.min(...peaks) <= 32,
   };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const limit = argValue("max-seconds");
+  const maxSeconds = limit === undefined ? undefined : Number(limit);
   const single = argValue("one");
-  if (single !== undefined) await one(Number(single));
+  if (single !== undefined) await one(Number(single), maxSeconds);
   else {
     const sizes = (argValue("sizes") ?? "100k,1M").split(",").map((s) => parseSize(s, 0));
-    const result = memoryScenario(sizes);
-    const path = saveResult(`memory-${sizes.join("-")}`, result);
+    const heap = argValue("heap-mb");
+    const heapMb = heap === undefined ? undefined : Number(heap);
+    if (heapMb !== undefined && !(Number.isInteger(heapMb) && heapMb > 0)) {
+      throw new Error(`--heap-mb must be a positive whole number of megabytes, got ${JSON.stringify(heap)}`);
+    }
+    const result = memoryScenario(sizes, maxSeconds, heapMb);
+    const name = `memory-${sizes.join("-")}${heapMb === undefined ? "" : `-heap${heapMb}`}`;
+    const path = saveResult(name, result);
     console.log(JSON.stringify(result, null, 2));
     console.log(`saved ${path}`);
   }

@@ -29,6 +29,7 @@ function answer(req: HostRequest): HostReply {
         shopify: { ...shopify.stats },
         bulk: { operations: shopify.bulk.stats.operations, lines: shopify.bulk.stats.lines },
         rss: process.memoryUsage().rss,
+        cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
         shop: {
           products: shopify.data.products.size,
           variants: shopify.data.variants.size,

@@ -29,6 +29,8 @@ export type HostReply =
       shopify: ShopifyCounters;
       bulk: { operations: number; lines: number } | null;
       rss: number;
+      /** CPU time the emulator host has used so far (user + system), ms. */
+      cpuMs: number;
       shop: { products: number; variants: number; priceLists: number };
     }
   | { op: "reset" }

@@ -20,7 +20,13 @@ const HOST = fileURLToPath(new URL("./host.ts", import.meta.url));
 
 export async function startSystems(settings: HostSettings): Promise<Systems> {
   const child: ChildProcess = fork(HOST, [JSON.stringify(settings)], {
-    execArgv: ["--import", "tsx", "--max-old-space-size=8192"],
+    // BENCH_HOST_ARGS adds Node flags to the emulator host only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+    execArgv: [
+      "--import",
+      "tsx",
+      "--max-old-space-size=8192",
+      ...(process.env.BENCH_HOST_ARGS ?? "").split(" ").filter((a) => a !== ""),
+    ],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   let next = 1;

@@ -326,3 +326,165 @@ describe("run records", () => {
     }
   });
 });
+
+/**
+ * Watches a flow's source stream and target writer: every page read (started, done), every write (started,
+ * done), every page commit, and whether the stream was closed; `failRead` makes that page's read throw.
+ */
+function observe(
+  env: Env,
+  opts: { failRead?: number } = {},
+): { log: string[]; lastIds: string[]; store: Store } {
+  const log: string[] = [];
+  const lastIds: string[] = [];
+  const stream = env.flow.source.streams.order;
+  const writer = env.flow.target.writers.order;
+  assert.ok(stream && writer);
+  const list = stream.list.bind(stream);
+  stream.list = (req) => ({
+    async *[Symbol.asyncIterator]() {
+      const inner = list(req)[Symbol.asyncIterator]();
+      try {
+        for (let i = 1; ; i++) {
+          log.push(`read ${i}`);
+          const r = await inner.next();
+          if (opts.failRead === i) throw new Error(`page ${i} could not be read`);
+          if (r.done) return;
+          log.push(`read ${i} done`);
+          lastIds.push(stream.idOf(r.value[r.value.length - 1]));
+          yield r.value;
+        }
+      } finally {
+        log.push("closed");
+        await inner.return?.();
+      }
+    },
+  });
+  const upsert = writer.upsert.bind(writer);
+  let writes = 0;
+  writer.upsert = async (items, ctx) => {
+    const n = ++writes;
+    log.push(`write ${n}`);
+    const out = await upsert(items, ctx);
+    log.push(`write ${n} done`);
+    return out;
+  };
+  let commits = 0;
+  const store = new Proxy(env.store, {
+    get(target, prop) {
+      if (prop === "commitPage") {
+        return async (page: Parameters<Store["commitPage"]>[0]) => {
+          if (page.links.length > 0) log.push(`commit ${++commits} ${page.cursor?.id ?? "-"}`);
+          return target.commitPage(page);
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { log, lastIds, store };
+}
+
+/** A clock a minute ahead, so that every source record is before the run's signpost and cursors are exact. */
+const later = () => new Date(Date.now() + 60_000);
+
+describe("read-ahead", () => {
+  test("the next page is read while the previous one is written; pages commit in order, after their writes", async () => {
+    const env = await setup("orders-ahead");
+    try {
+      const { log, lastIds, store } = observe(env);
+      const s = await new SyncEngine(store).run(env.flow, { sleep: noSleep, now: later });
+      assert.equal(s.status, "succeeded", s.error?.message);
+      assert.equal(s.counts.created, 30);
+      // Page 2 is asked for before page 1's write has answered.
+      assert.ok(log.indexOf("read 2") < log.indexOf("write 1 done"), log.join(", "));
+      // Five pages of 7, 7, 7, 7, 2, committed in order, each with the cursor at its own last record, after
+      // its own write has answered and before the next page's write is sent.
+      assert.equal(lastIds.length, 5);
+      const commits = lastIds.map((id, i) => `commit ${i + 1} ${id}`);
+      assert.deepEqual(
+        log.filter((l) => l.startsWith("commit")),
+        commits,
+      );
+      for (let n = 1; n <= 5; n++) {
+        const at = log.indexOf(commits[n - 1] as string);
+        assert.ok(log.indexOf(`write ${n} done`) < at, log.join(", "));
+        if (n < 5) assert.ok(at < log.indexOf(`write ${n + 1}`), log.join(", "));
+      }
+      assert.equal((await env.store.getCursor("orders-ahead"))?.id, lastIds[4]);
+      // The end of the stream was itself read ahead, while the last page was handled.
+      assert.equal(log.filter((l) => l === "closed").length, 1);
+    } finally {
+      await teardown(env);
+    }
+  });
+
+  test("maxPages reads no page beyond the last one it handles, and closes the stream", async () => {
+    const env = await setup("orders-ahead-max");
+    try {
+      const { log, lastIds, store } = observe(env);
+      const s = await new SyncEngine(store).run(env.flow, { sleep: noSleep, maxPages: 2, now: later });
+      assert.equal(s.status, "succeeded", s.error?.message);
+      assert.equal(s.counts.read, 14);
+      assert.equal(salesIn(env.b).length, 14);
+      assert.deepEqual(
+        log.filter((l) => l.startsWith("read")),
+        ["read 1", "read 1 done", "read 2", "read 2 done"],
+      );
+      assert.equal(log.at(-1), "closed");
+      assert.equal((await env.store.getCursor("orders-ahead-max"))?.id, lastIds[1]);
+    } finally {
+      await teardown(env);
+    }
+  });
+
+  test("a page that cannot be read fails the run once the pages before it are committed", async () => {
+    const env = await setup("orders-ahead-fail");
+    try {
+      const { log, lastIds, store } = observe(env, { failRead: 3 });
+      const s = await new SyncEngine(store).run(env.flow, { sleep: noSleep, now: later });
+      assert.equal(s.status, "failed");
+      assert.match(s.error?.message ?? "", /page 3 could not be read/);
+      // The read of page 3 failed while page 2 was being written; pages 1 and 2 were still committed.
+      assert.ok(log.indexOf("read 3") < log.indexOf("write 2 done"), log.join(", "));
+      assert.equal(log.filter((l) => l.startsWith("commit")).length, 2);
+      assert.equal(s.counts.created, 14);
+      assert.equal(salesIn(env.b).length, 14);
+      assert.equal((await env.store.getCursor("orders-ahead-fail"))?.id, lastIds[1]);
+    } finally {
+      await teardown(env);
+    }
+  });
+
+  test("a page whose commit fails stops the run and drops the page read ahead", async () => {
+    const env = await setup("orders-ahead-commit");
+    try {
+      const { log, store } = observe(env);
+      const failing = new Proxy(store, {
+        get(target, prop) {
+          if (prop === "commitPage") {
+            return async (page: Parameters<Store["commitPage"]>[0]) => {
+              if (page.links.length > 0) throw new Error("the store is gone");
+              return target.commitPage(page);
+            };
+          }
+          const value = Reflect.get(target, prop, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const s = await new SyncEngine(failing).run(env.flow, { sleep: noSleep });
+      assert.equal(s.status, "failed");
+      assert.match(s.error?.message ?? "", /the store is gone/);
+      assert.equal(await env.store.getCursor("orders-ahead-commit"), null);
+      // Page 2 had been read ahead; it was neither written nor left open.
+      assert.ok(log.includes("read 2"));
+      assert.ok(!log.includes("write 2"));
+      assert.equal(log.at(-1), "closed");
+      // Its calls still count in the run's record.
+      const [run] = await env.store.lastRuns("orders-ahead-commit", 1);
+      assert.equal(run?.counts.calls, s.counts.calls);
+    } finally {
+      await teardown(env);
+    }
+  });
+});

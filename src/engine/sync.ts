@@ -334,14 +334,18 @@ export class SyncEngine {
     }
 
     // Bind the source side: the record's id in the system it came from (used to resolve references later).
+    // Without a mapping the record sent is the record read: its hash is computed once, for both sides.
+    const sourceHashes = new Map<Prepared, string>();
     for (const p of ready) {
       if (!p.canonical || p.error) continue;
+      const hash = contentHash(flow.entity, p.canonical);
+      sourceHashes.set(p, hash);
       links.push({
         entity: flow.entity,
         key: p.key,
         system: flow.source.name,
         externalId: p.sourceId,
-        lastHash: contentHash(flow.entity, p.canonical),
+        lastHash: hash,
         version: p.updatedAt,
       });
     }
@@ -360,7 +364,11 @@ export class SyncEngine {
     const buckets: Bucket[] = [];
     for (const p of ready) {
       const link = targetLinks.get(p.key) ?? null;
-      const hash = p.mapped && !p.error ? contentHash(flow.entity, p.mapped) : null;
+      const hash =
+        p.mapped && !p.error
+          ? ((p.mapped === p.canonical ? sourceHashes.get(p) : undefined) ??
+            contentHash(flow.entity, p.mapped))
+          : null;
       const decision = planRecord({
         entity: flow.entity,
         mapped: p.mapped,
@@ -580,16 +588,30 @@ export class SyncEngine {
         skipped: summary.counts.skipped,
         failed: summary.counts.failed,
       });
+    // One page of read-ahead: while a page is written and committed, the next one is already being read from
+    // the source and mapped (mapping needs nothing from the store), so the source's latency, the target's
+    // and our own work overlap. Pages are still planned, written and committed one at a time, in order; a
+    // failed read surfaces when its page is reached, after the pages before it are committed; no read is
+    // started past `maxPages`, and the read-ahead is dropped when the run stops.
+    const request = { since: cursor, signpost: start.toISOString(), pageSize: flow.batchSize };
+    const ahead = new ReadAhead(
+      () => stream.list(request),
+      async (page: unknown[]) => ({
+        page,
+        prepared: await Promise.all(page.map((n) => prepare(flow, stream, n))),
+      }),
+    );
     try {
-      let pages = 0;
-      for await (const page of stream.list({
-        since: cursor,
-        signpost: start.toISOString(),
-        pageSize: flow.batchSize,
-      })) {
-        const fresh =
-          stream.sorted && cursor ? page.filter((n) => this.after(stream, n, cursor as Cursor)) : page;
-        const prepared = await Promise.all(fresh.map((n) => prepare(flow, stream, n)));
+      for (let pages = 1; ; pages++) {
+        const read = await ahead.next();
+        if (read === undefined) break;
+        const { page } = read;
+        const lastPage = opts.maxPages !== undefined && pages >= opts.maxPages;
+        if (!lastPage) ahead.prefetch();
+        const prepared =
+          stream.sorted && cursor
+            ? read.prepared.filter((_, i) => this.after(stream, page[i], cursor as Cursor))
+            : read.prepared;
         const result = await this.apply(flow, prepared, { ...opts, runId: run.id, summary });
         const callsNow = callsSoFar();
         result.counts.calls = callsNow - calls;
@@ -615,10 +637,12 @@ export class SyncEngine {
           summary.counts[k] += result.counts[k] ?? 0;
         }
         progress();
-        if (opts.maxPages !== undefined && ++pages >= opts.maxPages) break;
+        if (lastPage) break;
       }
+      await ahead.close();
       summary.status = summary.counts.failed > 0 ? "partial" : "succeeded";
     } catch (e) {
+      await ahead.close().catch(() => undefined);
       summary.error = asSyncError(e, flow.source.name);
       summary.status = "failed";
     }
@@ -644,5 +668,68 @@ export class SyncEngine {
 
   private after(stream: Stream, native: unknown, cursor: Cursor): boolean {
     return compareCursors({ updatedAt: stream.updatedAtOf(native), id: stream.idOf(native) }, cursor) > 0;
+  }
+}
+
+/**
+ * An async iterable read with at most one `next()` ahead of its consumer, each value passed through
+ * `transform` as soon as it arrives. `prefetch` starts the next read without waiting for it; `next` returns
+ * that read (or starts one), undefined at the end; `close` waits for a read in flight, ignoring its failure
+ * (nobody will handle that page), then lets the iterator clean up.
+ */
+class ReadAhead<T, U> {
+  #it: AsyncIterator<T> | null = null;
+  #pending: Promise<IteratorResult<U>> | null = null;
+  #done = false;
+
+  constructor(
+    private readonly open: () => AsyncIterable<T>,
+    private readonly transform: (value: T) => Promise<U>,
+  ) {}
+
+  #iterator(): AsyncIterator<T> {
+    this.#it ??= this.open()[Symbol.asyncIterator]();
+    return this.#it;
+  }
+
+  prefetch(): void {
+    if (this.#done || this.#pending) return;
+    const read = this.#iterator()
+      .next()
+      .then(async (r): Promise<IteratorResult<U>> => (r.done ? r : { value: await this.transform(r.value) }));
+    // Observed later by next() or close(); until then a rejection must not count as unhandled.
+    read.catch(() => undefined);
+    this.#pending = read;
+  }
+
+  async next(): Promise<U | undefined> {
+    if (this.#done) return undefined;
+    this.prefetch();
+    const read = this.#pending as Promise<IteratorResult<U>>;
+    this.#pending = null;
+    try {
+      const r = await read;
+      if (r.done) this.#done = true;
+      return r.done ? undefined : r.value;
+    } catch (e) {
+      // An iterator that threw is finished; there is nothing left to close.
+      this.#done = true;
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#done || this.#it === null) return;
+    const read = this.#pending;
+    this.#pending = null;
+    this.#done = true;
+    if (read) {
+      const r = await read.then(
+        (v) => v,
+        () => null,
+      );
+      if (r === null || r.done) return;
+    }
+    await this.#it.return?.();
   }
 }

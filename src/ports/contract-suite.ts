@@ -11,6 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { compareCursors } from "../core/cursor.ts";
 import { SyncError } from "../core/errors.ts";
 import { type CanonicalByEntity, type EntityName, SCHEMAS } from "../core/model.ts";
@@ -201,7 +202,7 @@ export function runContractSuite(subject: ContractSubject): void {
           const all = (await readAll(stream, 250)).flat();
           const last = cursorOf(stream, all[all.length - 1]);
           const target = stream.idOf(all[0]);
-          await new Promise((r) => setTimeout(r, 1100)); // sources with one-second timestamps
+          await sleep(1100); // sources with one-second timestamps
           await fx.touch(entity, target);
           const after = (await readAll(stream, 250, last))
             .flat()

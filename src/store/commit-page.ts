@@ -6,6 +6,7 @@
 import type { Transaction } from "kysely";
 import type { Link, NewFailure, PageCommit, RunCounts } from "../ports/store.ts";
 import { named } from "./errors.ts";
+import { executeRows } from "./row-statements.ts";
 import { chunks, eventToRow, toJson } from "./rows.ts";
 import type { Database, NewSyncEventRow } from "./schema.ts";
 
@@ -90,28 +91,34 @@ async function upsertLinks(trx: Trx, links: PageCommit["links"], now: string): P
   for (const l of links) unique.set(`${l.entity}\u0000${l.key}\u0000${l.system}`, l);
   for (const batch of chunks([...unique.values()])) {
     await named("commitPage: upsert links", () =>
-      trx
-        .insertInto("links")
-        .values(
-          batch.map((l) => ({
-            entity: l.entity,
-            key: l.key,
-            system: l.system,
-            external_id: l.externalId,
-            last_hash: l.lastHash,
-            version: l.version,
-            updated_at: now,
-          })),
-        )
-        .onConflict((oc) =>
-          oc.columns(["entity", "key", "system"]).doUpdateSet((eb) => ({
-            external_id: eb.ref("excluded.external_id"),
-            last_hash: eb.ref("excluded.last_hash"),
-            version: eb.ref("excluded.version"),
-            updated_at: eb.ref("excluded.updated_at"),
-          })),
-        )
-        .execute(),
+      executeRows(
+        trx,
+        "upsert links",
+        batch,
+        (l) => [l.entity, l.key, l.system, l.externalId, l.lastHash ?? null, l.version ?? null, now],
+        () =>
+          trx
+            .insertInto("links")
+            .values(
+              batch.map((l) => ({
+                entity: l.entity,
+                key: l.key,
+                system: l.system,
+                external_id: l.externalId,
+                last_hash: l.lastHash ?? null,
+                version: l.version ?? null,
+                updated_at: now,
+              })),
+            )
+            .onConflict((oc) =>
+              oc.columns(["entity", "key", "system"]).doUpdateSet((eb) => ({
+                external_id: eb.ref("excluded.external_id"),
+                last_hash: eb.ref("excluded.last_hash"),
+                version: eb.ref("excluded.version"),
+                updated_at: eb.ref("excluded.updated_at"),
+              })),
+            ),
+      ),
     );
   }
 }
@@ -119,7 +126,38 @@ async function upsertLinks(trx: Trx, links: PageCommit["links"], now: string): P
 export async function insertEvents(trx: Trx, operation: string, events: NewSyncEventRow[]): Promise<void> {
   for (const batch of chunks(events)) {
     await named(`${operation}: insert sync_events`, () =>
-      trx.insertInto("sync_events").values(batch).execute(),
+      executeRows(
+        trx,
+        "insert sync_events",
+        batch,
+        (e) => [
+          e.run_id ?? null,
+          e.flow,
+          e.entity,
+          e.key,
+          e.system,
+          e.external_id ?? null,
+          e.kind,
+          e.message ?? null,
+          e.detail ?? null,
+          e.at,
+        ],
+        () =>
+          trx.insertInto("sync_events").values(
+            batch.map((e) => ({
+              run_id: e.run_id ?? null,
+              flow: e.flow,
+              entity: e.entity,
+              key: e.key,
+              system: e.system,
+              external_id: e.external_id ?? null,
+              kind: e.kind,
+              message: e.message ?? null,
+              detail: e.detail ?? null,
+              at: e.at,
+            })),
+          ),
+      ),
     );
   }
 }

@@ -16,6 +16,7 @@ import type {
 import { commitPageIn, insertEvents } from "./commit-page.ts";
 import { named, StoreError } from "./errors.ts";
 import { migrationProvider } from "./migrations/index.ts";
+import { executeRows } from "./row-statements.ts";
 import {
   chunks,
   cursorFromRow,
@@ -199,21 +200,27 @@ export class KyselyStore implements Store {
       this.db.transaction().execute(async (trx) => {
         const out: Intent[] = [];
         for (const batch of chunks(intents)) {
-          const rows = await trx
-            .insertInto("intents")
-            .values(
-              batch.map((i) => ({
-                flow: i.flow,
-                entity: i.entity,
-                key: i.key,
-                system: i.system,
-                external_ref: i.externalRef,
-                created_at: now,
-                completed_at: null,
-              })),
-            )
-            .returningAll()
-            .execute();
+          const { rows } = await executeRows(
+            trx,
+            "insert intents",
+            batch,
+            (i) => [i.flow, i.entity, i.key, i.system, i.externalRef, now, null],
+            () =>
+              trx
+                .insertInto("intents")
+                .values(
+                  batch.map((i) => ({
+                    flow: i.flow,
+                    entity: i.entity,
+                    key: i.key,
+                    system: i.system,
+                    external_ref: i.externalRef,
+                    created_at: now,
+                    completed_at: null,
+                  })),
+                )
+                .returningAll(),
+          );
           // Ids are assigned in VALUES order on both databases; sorting undoes any reordering of RETURNING.
           out.push(...rows.map(intentFromRow).sort((a, b) => a.id - b.id));
         }

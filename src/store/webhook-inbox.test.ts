@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import type { Kysely } from "kysely";
 import type { InboundEvent } from "../ports/connector.ts";
 import type { Store } from "../ports/store.ts";
 import { onPostgres, pgStores } from "../testing/postgres.ts";
 import { openStore } from "./index.ts";
-import { WebhookInbox } from "./webhook-inbox.ts";
+import { GroupCommit, WebhookInbox } from "./webhook-inbox.ts";
 
 const ev = (key: string, recordId = key): InboundEvent => ({
   dedupeKey: key,
@@ -86,6 +87,111 @@ function suite(name: string, open: () => Promise<Store>, cleanup: () => Promise<
   });
 }
 
+/** A commit function whose calls are recorded and settled by the test. */
+function controlledCommit() {
+  const calls: { items: string[]; resolve: () => void; reject: (e: Error) => void }[] = [];
+  const commit = (items: string[]) =>
+    new Promise<string[]>((resolve, reject) => {
+      calls.push({ items, resolve: () => resolve(items.map((i) => `ok:${i}`)), reject });
+    });
+  return { calls, commit };
+}
+
+/** Lets every queued callback (microtasks, immediates) run. */
+const settle = () => new Promise<void>((r) => setImmediate(() => setImmediate(r)));
+
+describe("group commit", () => {
+  test("a group formed while a commit is in flight is committed after it, nothing answered before its commit", async () => {
+    const { calls, commit } = controlledCommit();
+    const group = new GroupCommit(commit);
+    const answered: string[] = [];
+    const add = (item: string) => group.add(item).then((r) => answered.push(r));
+
+    const first = add("a");
+    await settle();
+    assert.deepEqual(
+      calls.map((c) => c.items),
+      [["a"]],
+    );
+    // Arrive while "a" commits: queued, not committed, not answered.
+    const rest = [add("b"), add("c")];
+    await settle();
+    assert.equal(calls.length, 1, "no second commit while the first is in flight");
+    assert.deepEqual(answered, []);
+    assert.equal(group.queued, 2);
+
+    calls[0]?.resolve();
+    await first;
+    assert.deepEqual(answered, ["ok:a"]);
+    // The queued group went to its commit at once (no window) and waits for it.
+    assert.deepEqual(
+      calls.map((c) => c.items),
+      [["a"], ["b", "c"]],
+    );
+    await settle();
+    assert.deepEqual(answered, ["ok:a"], "b and c wait for their own commit");
+
+    calls[1]?.resolve();
+    await Promise.all(rest);
+    assert.deepEqual(answered, ["ok:a", "ok:b", "ok:c"]);
+    assert.deepEqual(group.stats, { commits: 2, items: 3 });
+  });
+
+  test("the next group is sent before the finished group's requests are answered", async () => {
+    const { calls, commit } = controlledCommit();
+    const group = new GroupCommit(commit);
+    const seen: number[] = [];
+    const first = group.add("a").then(() => seen.push(calls.length));
+    await settle();
+    const second = group.add("b");
+    calls[0]?.resolve();
+    await first;
+    assert.deepEqual(seen, [2], "b's commit had started when a was answered");
+    calls[1]?.resolve();
+    await second;
+  });
+
+  test("items arriving in one event-loop turn share a commit; a group is bounded by maxBatch", async () => {
+    const { calls, commit } = controlledCommit();
+    const group = new GroupCommit(commit, { maxBatch: 3, weight: (i: string) => i.length });
+    const all = ["a", "b", "c", "d", "ee"].map((i) => group.add(i));
+    await settle();
+    // "a", "b", "c" reached maxBatch (3) and went at once; the rest wait for that commit.
+    assert.deepEqual(
+      calls.map((c) => c.items),
+      [["a", "b", "c"]],
+    );
+    calls[0]?.resolve();
+    await settle();
+    assert.deepEqual(
+      calls.map((c) => c.items),
+      [
+        ["a", "b", "c"],
+        ["d", "ee"],
+      ],
+    );
+    calls[1]?.resolve();
+    assert.deepEqual(await Promise.all(all), ["ok:a", "ok:b", "ok:c", "ok:d", "ok:ee"]);
+  });
+
+  test("a failed commit rejects only its own group; the next group still commits; drain waits for both", async () => {
+    const { calls, commit } = controlledCommit();
+    const group = new GroupCommit(commit);
+    const a = group.add("a");
+    await settle();
+    const b = group.add("b");
+    const drained = group.drain().then(() => "drained");
+    calls[0]?.reject(new Error("disk full"));
+    await assert.rejects(a, /disk full/);
+    await settle();
+    assert.equal(calls.length, 2);
+    assert.equal(await Promise.race([drained, settle().then(() => "pending")]), "pending");
+    calls[1]?.resolve();
+    assert.equal(await b, "ok:b");
+    assert.equal(await drained, "drained");
+  });
+});
+
 const dir = mkdtempSync(join(tmpdir(), "passerelle-inbox-"));
 let n = 0;
 
@@ -114,6 +220,38 @@ describe("webhook inbox with its SQLite writer thread", () => {
     }
   });
 });
+type MarksDb = { sync_marks: { name: string; mark: string; updated_at: string } };
+
+describe("webhook inbox on its writer thread, beside the store's connection", () => {
+  test("a delivery arriving while the store holds the write lock across awaits waits for it, without stopping the event loop", async () => {
+    const store = await openStore(`sqlite:${join(dir, "beside.db")}`);
+    await store.migrate();
+    const inbox = new WebhookInbox(store, { writerThread: true });
+    const db = (store as unknown as { db: Kysely<MarksDb> }).db;
+    try {
+      await inbox.add("shop", [ev("before")]); // opens the inbox's connection
+      let added: Promise<unknown> | null = null;
+      let committedFirst = false;
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto("sync_marks").values({ name: "m", mark: "1", updated_at: "now" }).execute();
+        // The store's connection now holds the write lock; the delivery must wait for it asynchronously.
+        added = inbox.add("shop", [ev("during")]).then((r) => {
+          committedFirst = true;
+          return r;
+        });
+        for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 1));
+        assert.equal(committedFirst, false, "not committed while the store's transaction holds the lock");
+      });
+      assert.deepEqual(await added, { stored: 1, duplicates: 0 });
+      assert.equal((await inbox.byKey("shop", "during"))?.status, "pending");
+      assert.equal(await inbox.getMark("m"), "1");
+    } finally {
+      await inbox.close();
+      await store.close();
+    }
+  });
+});
+
 suite(
   "webhook inbox on SQLite",
   async () => {

@@ -2,10 +2,12 @@
  * The durable webhook inbox. A verified delivery is acknowledged only once its events are committed here;
  * events are unique per (connection, dedupe key), so a redelivery is acknowledged and dropped.
  *
- * Group commit: a durable commit costs an fsync (≈ 340 µs on SQLite with synchronous=FULL), which would cap
- * ingest near 3,000 deliveries/s if each took its own. Deliveries arriving within `windowMs` of the first
- * one of a batch (or while the previous batch commits) share one transaction; each request's promise
- * resolves when that transaction has committed, so nothing is acknowledged before it is on disk.
+ * Group commit (`GroupCommit`): a durable commit costs an fsync (0.3 ms on an idle disk, 5–10 ms when it is
+ * busy), which would cap ingest if each delivery took its own. One transaction is in flight at a time;
+ * deliveries arriving while it commits form the next group, which is sent the moment it finishes (before
+ * the finished group's requests are answered), so the group size follows the fsync time with no timer on
+ * top. An idle inbox commits what arrived in the same event-loop turn. Each request's promise resolves
+ * when its transaction has committed, so nothing is acknowledged before it is on disk.
  */
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
@@ -66,7 +68,11 @@ export interface StoredEvent {
 }
 
 export interface InboxOptions {
-  /** How long the first delivery of a batch waits for others to share its commit (default 2 ms). */
+  /**
+   * How long the first delivery reaching an idle inbox waits for others to share its commit. Default 0:
+   * it commits at the end of the current event-loop turn; under load groups form while the previous
+   * commit runs, without waiting.
+   */
   windowMs?: number;
   /** A batch this large commits at once (default 500 events). */
   maxBatch?: number;
@@ -76,9 +82,10 @@ export interface InboxOptions {
    */
   durability?: "full" | "normal";
   /**
-   * SQLite: commit inbox batches on a thread of their own, with its own connection. A commit's fsync then
-   * no longer stops the event loop, so the next batch's requests are read and verified meanwhile (the
-   * long-running server uses it; default off). Without a file (":memory:") it stays off.
+   * SQLite: commit inbox batches on a thread of their own, with its own connection (see WriterThread):
+   * nothing of a commit (write, fsync, checkpoint) runs on the event loop, so the next group's requests
+   * are read and verified meanwhile. The long-running server uses it; default off. Without a file
+   * (":memory:") it stays off.
    */
   writerThread?: boolean;
   now?: () => Date;
@@ -87,8 +94,129 @@ export interface InboxOptions {
 interface Pending {
   connection: string;
   events: InboundEvent[];
-  resolve: (r: { stored: number; duplicates: number }) => void;
-  reject: (e: unknown) => void;
+}
+
+type AddResult = { stored: number; duplicates: number };
+
+export interface GroupCommitOptions<T> {
+  /** See InboxOptions.windowMs (default 0: the end of the current event-loop turn). */
+  windowMs?: number;
+  /** Most weight (events) in one group; a group this heavy is sent without waiting for the window. */
+  maxBatch?: number;
+  /** The weight of one item (default 1). */
+  weight?: (item: T) => number;
+}
+
+/**
+ * Group commit with one commit in flight. Items added while a commit runs queue up and form the next group,
+ * which is committed as soon as the running commit settles (at most `maxBatch` weight per group); an item
+ * reaching an idle committer waits `windowMs` (0: the rest of this event-loop turn) for company. An item's
+ * promise settles only with the commit that held it: resolved with its result, or rejected with the
+ * commit's error.
+ */
+export class GroupCommit<T, R> {
+  readonly #commit: (items: T[]) => Promise<R[]>;
+  readonly #windowMs: number;
+  readonly #maxBatch: number;
+  readonly #weight: (item: T) => number;
+  #queue: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
+  #queued = 0;
+  #timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  #inFlight: Promise<void> | null = null;
+  /** Commits started so far, and the items they held. */
+  readonly stats = { commits: 0, items: 0 };
+
+  constructor(commit: (items: T[]) => Promise<R[]>, opts: GroupCommitOptions<T> = {}) {
+    this.#commit = commit;
+    this.#windowMs = opts.windowMs ?? 0;
+    this.#maxBatch = Math.max(1, opts.maxBatch ?? 500);
+    this.#weight = opts.weight ?? (() => 1);
+  }
+
+  /** True while a commit runs. */
+  get committing(): boolean {
+    return this.#inFlight !== null;
+  }
+
+  /** Items waiting for a commit. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  add(item: T): Promise<R> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      this.#queued += this.#weight(item);
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#inFlight) return; // the running commit sends the next group when it settles
+    if (this.#queued >= this.#maxBatch) {
+      this.#cancelTimer();
+      this.#flush();
+      return;
+    }
+    if (this.#timer) return;
+    const fire = () => {
+      this.#timer = null;
+      this.#flush();
+    };
+    this.#timer = this.#windowMs > 0 ? setTimeout(fire, this.#windowMs) : setImmediate(fire);
+  }
+
+  #cancelTimer(): void {
+    if (this.#timer === null) return;
+    if (this.#windowMs > 0) clearTimeout(this.#timer as NodeJS.Timeout);
+    else clearImmediate(this.#timer as NodeJS.Immediate);
+    this.#timer = null;
+  }
+
+  /** Sends the next group (at most maxBatch weight, at least one item) when no commit is in flight. */
+  #flush(): void {
+    if (this.#inFlight || this.#queue.length === 0) return;
+    this.#cancelTimer();
+    let weight = 0;
+    let n = 0;
+    while (n < this.#queue.length) {
+      const w = this.#weight((this.#queue[n] as { item: T }).item);
+      if (n > 0 && weight + w > this.#maxBatch) break;
+      weight += w;
+      n += 1;
+    }
+    const group = this.#queue.splice(0, n);
+    this.#queued -= weight;
+    this.stats.commits += 1;
+    this.stats.items += group.length;
+    let committed: Promise<R[]>;
+    try {
+      committed = this.#commit(group.map((g) => g.item));
+    } catch (e) {
+      committed = Promise.reject(e);
+    }
+    this.#inFlight = committed.then(
+      (results) => {
+        // The next group goes to the disk first; the finished one's answers are written meanwhile.
+        this.#inFlight = null;
+        this.#flush();
+        for (const [i, g] of group.entries()) g.resolve(results[i] as R);
+      },
+      (err: unknown) => {
+        this.#inFlight = null;
+        this.#flush();
+        for (const g of group) g.reject(err);
+      },
+    );
+  }
+
+  /** Waits until every item added so far has been committed (or its commit failed). */
+  async drain(): Promise<void> {
+    while (this.#inFlight || this.#queue.length > 0) {
+      if (!this.#inFlight) this.#flush();
+      await this.#inFlight;
+    }
+  }
 }
 
 function inboxDb(store: Store): { db: Kysely<InboxDatabase>; sqlite: boolean } {
@@ -103,15 +231,69 @@ function inboxDb(store: Store): { db: Kysely<InboxDatabase>; sqlite: boolean } {
 const CHUNK = 200;
 
 /**
- * The writer thread: plain JavaScript (no TypeScript loader in worker threads), one prepared statement,
- * one immediate transaction per batch; answers with the indexes of the rows that were new.
+ * The checkpoint thread: a PASSIVE checkpoint every `CHECKPOINT_MS` on a connection of its own, synced
+ * (synchronous=NORMAL syncs the WAL before a checkpoint and the database file after it). SQLite's automatic
+ * checkpoint runs inside the commit that crosses 1,000 WAL pages, on whichever connection made it: it put
+ * a checkpoint's copying and database fsync (tens to hundreds of ms on a busy disk) on the event loop.
+ * Kept small by this thread, the WAL does not reach that mark; a PASSIVE checkpoint never waits for (or
+ * holds up) a reader or a writer. Plain JavaScript: worker threads have no TypeScript loader.
+ */
+const CHECKPOINT_SOURCE = `
+const { workerData } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const db = new Database(workerData.path);
+db.pragma("synchronous = NORMAL");
+setInterval(() => {
+  try {
+    db.pragma("wal_checkpoint(PASSIVE)");
+  } catch {}
+}, workerData.checkpointMs);
+`;
+
+/** How often the checkpoint thread moves the WAL into the database file. */
+const CHECKPOINT_MS = 50;
+
+/**
+ * The writer thread (`writerThread`): the inbox's own connection on a thread of its own, so neither a
+ * commit's write() (which the kernel may hold up when other processes fill the page cache) nor its fsync
+ * ever stops the event loop. Plain JavaScript: worker threads have no TypeScript loader. One prepared
+ * statement, one immediate transaction per group; answers with the indexes of the rows that were new.
+ *
+ * Durable commits in WAL mode: a commit only appends frames to the -wal file, so the thread commits with
+ * synchronous=NORMAL, which releases the write lock without waiting for the disk, then fsyncs the -wal file
+ * itself before answering: the store's connection (job queue, inbox settlement) waits on that lock only
+ * for the insert, not for the fsync (it waits in SQLite's busy handler, on the event loop). An fsync
+ * covers every frame written so far; frames a checkpoint moved into the database file were synced there
+ * first. The -wal file keeps its inode while this connection is open; it is checked before each fsync and
+ * reopened if it changed. Outside WAL mode the commit itself syncs (synchronous as asked). The thread
+ * also starts the checkpoint thread.
  */
 const WRITER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
+const { parentPort, workerData, Worker } = require("node:worker_threads");
+const fs = require("node:fs");
 const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma("busy_timeout = 5000");
-db.pragma("synchronous = " + workerData.synchronous);
+const wal = String(db.pragma("journal_mode", { simple: true })).toLowerCase() === "wal";
+const syncAfter = wal && workerData.synchronous === "FULL";
+db.pragma("synchronous = " + (wal ? "NORMAL" : workerData.synchronous));
+if (wal) {
+  db.pragma("wal_autocheckpoint = 0");
+  const checkpointer = new Worker(workerData.checkpointer, { eval: true, workerData });
+  checkpointer.on("error", () => db.pragma("wal_autocheckpoint = 1000"));
+}
+const walPath = workerData.path + "-wal";
+let walFd = -1;
+let walIno = -1;
+const syncWal = () => {
+  const ino = fs.statSync(walPath).ino;
+  if (walFd < 0 || ino !== walIno) {
+    if (walFd >= 0) fs.closeSync(walFd);
+    walFd = fs.openSync(walPath, "r");
+    walIno = fs.fstatSync(walFd).ino;
+  }
+  fs.fsyncSync(walFd);
+};
 const insert = db.prepare(workerData.insert);
 const commit = db.transaction((rows) => {
   const fresh = [];
@@ -124,7 +306,9 @@ parentPort.on("message", (m) => {
     process.exit(0);
   }
   try {
-    parentPort.postMessage({ id: m.id, fresh: commit.immediate(m.rows) });
+    const fresh = commit.immediate(m.rows);
+    if (syncAfter) syncWal();
+    parentPort.postMessage({ id: m.id, fresh });
   } catch (e) {
     parentPort.postMessage({ id: m.id, error: String((e && e.message) || e) });
   }
@@ -137,14 +321,16 @@ class WriterThread {
   #next = 1;
   #broken: Error | null = null;
 
-  constructor(path: string, synchronous: "FULL" | "NORMAL") {
+  constructor(path: string, durability: "full" | "normal") {
     this.#worker = new Worker(WRITER_SOURCE, {
       eval: true,
       workerData: {
         driver: createRequire(import.meta.url).resolve("better-sqlite3"),
         path,
-        synchronous,
+        synchronous: durability === "full" ? "FULL" : "NORMAL",
         insert: SQLITE_INSERT,
+        checkpointer: CHECKPOINT_SOURCE,
+        checkpointMs: CHECKPOINT_MS,
       },
     });
     this.#worker.unref(); // kept alive only while a commit is outstanding
@@ -233,10 +419,7 @@ export class WebhookInbox {
   readonly #db: Kysely<InboxDatabase>;
   readonly #sqlite: boolean;
   readonly #opts: Required<Omit<InboxOptions, "now">> & { now: () => Date };
-  #queue: Pending[] = [];
-  #queued = 0;
-  #timer: NodeJS.Timeout | null = null;
-  #committing: Promise<void> | null = null;
+  readonly #group: GroupCommit<Pending, AddResult>;
   #writer: Promise<WriterThread | null> | null = null;
   /** Transactions committed by add() so far, and the events they held (for the benchmark and tests). */
   readonly commits = { transactions: 0, events: 0 };
@@ -252,55 +435,20 @@ export class WebhookInbox {
       writerThread: opts.writerThread ?? false,
       now: opts.now ?? (() => new Date()),
     };
+    this.#group = new GroupCommit((batch) => this.#commit(batch), {
+      windowMs: this.#opts.windowMs,
+      maxBatch: this.#opts.maxBatch,
+      weight: (p) => p.events.length,
+    });
   }
 
   /** Stores one delivery's events; resolves once they are committed (duplicates counted, not stored). */
-  add(connection: string, events: InboundEvent[]): Promise<{ stored: number; duplicates: number }> {
+  add(connection: string, events: InboundEvent[]): Promise<AddResult> {
     if (events.length === 0) return Promise.resolve({ stored: 0, duplicates: 0 });
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ connection, events, resolve, reject });
-      this.#queued += events.length;
-      this.#schedule();
-    });
+    return this.#group.add({ connection, events });
   }
 
-  #schedule(): void {
-    if (this.#committing) return; // the running commit flushes what queued meanwhile
-    if (this.#queued >= this.#opts.maxBatch || this.#opts.windowMs <= 0) {
-      if (this.#timer) clearTimeout(this.#timer);
-      this.#timer = null;
-      this.#flush();
-      return;
-    }
-    this.#timer ??= setTimeout(() => {
-      this.#timer = null;
-      this.#flush();
-    }, this.#opts.windowMs);
-  }
-
-  #flush(): void {
-    if (this.#committing || this.#queue.length === 0) return;
-    const batch = this.#queue;
-    this.#queue = [];
-    this.#queued = 0;
-    this.#committing = this.#commit(batch).then(
-      (results) => {
-        for (const [i, p] of batch.entries()) {
-          p.resolve(results[i] as { stored: number; duplicates: number });
-        }
-      },
-      (err: unknown) => {
-        for (const p of batch) p.reject(err);
-      },
-    );
-    void this.#committing.finally(() => {
-      this.#committing = null;
-      // Deliveries that queued during the commit have waited long enough: commit them now.
-      if (this.#queue.length > 0) this.#flush();
-    });
-  }
-
-  async #commit(batch: Pending[]): Promise<{ stored: number; duplicates: number }[]> {
+  async #commit(batch: Pending[]): Promise<AddResult[]> {
     const now = this.#opts.now().toISOString();
     const seen = new Set<string>();
     const rows: Insertable<WebhookInboxTable>[] = [];
@@ -396,11 +544,11 @@ export class WebhookInbox {
       }>`select file from pragma_database_list where name = 'main'`.execute(this.#db);
       const file = rows.rows[0]?.file ?? "";
       if (file === "") return null;
-      return new WriterThread(file, this.#opts.durability === "full" ? "FULL" : "NORMAL");
+      return new WriterThread(file, this.#opts.durability);
     })();
     const writer = await this.#writer;
-    // A writer thread that died takes its batch with it (those requests were not acknowledged); later
-    // batches commit on the main connection.
+    // A writer thread that died takes its group with it (those requests were not acknowledged); later
+    // groups commit on the store's connection.
     return writer && !writer.broken ? writer : null;
   }
 
@@ -414,14 +562,7 @@ export class WebhookInbox {
 
   /** Waits until every delivery handed to add() so far is committed. */
   async drain(): Promise<void> {
-    while (this.#committing || this.#queue.length > 0) {
-      if (!this.#committing) {
-        if (this.#timer) clearTimeout(this.#timer);
-        this.#timer = null;
-        this.#flush();
-      }
-      await this.#committing?.catch(() => undefined);
-    }
+    await this.#group.drain();
   }
 
   /** Pending events of one connection and entity (null: events no entity was found for), oldest first. */

@@ -1,5 +1,6 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { rng } from "../../core/prng.ts";
 import { PLUS_PLAN, placeOrders, shipReadyDeliveries, startDemoSystems } from "../../demo/systems.ts";
 import type { RunSummary } from "../../engine/sync.ts";
@@ -214,7 +215,7 @@ async function eventsSettled(
       return;
     }
     service.worker.wake();
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
@@ -225,7 +226,7 @@ async function leased(pass: () => Promise<RunSummary | null>): Promise<RunSummar
     const s = await pass();
     if (s) return s;
     if (Date.now() > deadline) throw new Error("the flow stayed busy for two minutes");
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }
 

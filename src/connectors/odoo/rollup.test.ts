@@ -305,4 +305,31 @@ describe("odoo incremental reads see changes made only to children", () => {
       `resumed read made ${fx.emu.stats.calls} calls, the full read ${fullCalls}`,
     );
   });
+
+  test("resuming inside a second of changed tiers loads only the base items after the cursor", async () => {
+    const stream = fx.connector.streams.price;
+    assert.ok(stream);
+    const cursor = await endCursor(stream);
+    const tiers = fx.emu.data.search("product.pricelist.item", [["min_quantity", ">", 1]], {
+      order: "id asc",
+    });
+    // An import: every tier item rewritten within one second. Tier items name no parent field, so a resumed
+    // read scans that second's tiers again; the base items at or before the cursor must not be loaded again.
+    at(fx, () => fx.emu.data.write("product.pricelist.item", tiers, { fixed_price: 2.5 }));
+    fx.emu.resetStats();
+    const full = await readAll(stream, req(2, cursor));
+    const fullCalls = fx.emu.stats.calls;
+    assert.ok(full.length >= 6, `expected several base items with tiers, got ${full.length}`);
+    const resume = cursorOf(stream, full[full.length - 3]);
+    fx.emu.resetStats();
+    const rest = await readAll(stream, req(2, resume));
+    assert.deepEqual(
+      rest.map((n) => stream.idOf(n as never)),
+      full.slice(-2).map((n) => stream.idOf(n as never)),
+    );
+    assert.ok(
+      fx.emu.stats.calls * 2 < fullCalls,
+      `resumed read made ${fx.emu.stats.calls} calls, the full read ${fullCalls}`,
+    );
+  });
 });

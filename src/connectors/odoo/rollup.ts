@@ -32,6 +32,7 @@
  * write_dates are all different costs a few calls per page, like a plain keyset read.
  */
 import { compareCursors } from "../../core/cursor.ts";
+import { includesSorted } from "../../core/sorted.ts";
 import type { ListRequest } from "../../ports/connector.ts";
 import type { Domain, OdooClient, OdooRow } from "./client.ts";
 import { isoToOdoo, odooToIso } from "./time.ts";
@@ -170,24 +171,25 @@ export async function* rollupPages<N extends Rolled>(
   const scans = spec.sources.map((s) => new ChangeScan(client, s, start, scanPage, req.signal));
   const afterCursor = (at: string, id: number) =>
     !since || compareCursors({ updatedAt: odooToIso(at), id: String(id) }, since) > 0;
-  /** Parent id → its latest event seen in the pending batch. */
-  let pending = new Map<number, string>();
+  /**
+   * The pending batch: parent ids grouped by the second of their latest event, seconds ascending, ids
+   * ascending and each id in one group only. Plain id arrays: a second holding a whole imported catalogue
+   * (every price-list item) costs 8 bytes per parent while it is read.
+   */
+  let pending: { at: string; ids: number[] }[] = [];
+  let pendingSize = 0;
   const out: N[] = [];
 
   // Loads the pending parents in (event, id) order, a page at a time, so what is loaded goes out in order.
   const flush = async function* (): AsyncGenerator<N[]> {
-    const batch = pending;
-    pending = new Map();
-    const order = [...batch].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[0] - b[0]));
-    for (let i = 0; i < order.length; i += req.pageSize) {
-      const chunk = order.slice(i, i + req.pageSize);
+    const groups = pending;
+    pending = [];
+    pendingSize = 0;
+    for (const chunk of chunksOf(groups, req.pageSize)) {
       const ready: N[] = [];
-      for (const n of await spec.load(
-        chunk.map(([id]) => id),
-        req.signal,
-      )) {
+      for (const n of await spec.load([...chunk.keys()], req.signal)) {
         const id = spec.parentIdOf(n);
-        const at = batch.get(id);
+        const at = chunk.get(id);
         // Later than its latest event in this batch: a later event exists and will emit it.
         if (at === undefined || n.changedAt > at || !afterCursor(at, id)) continue;
         ready.push(n.changedAt === at ? n : { ...n, changedAt: at });
@@ -209,14 +211,49 @@ export async function* rollupPages<N extends Rolled>(
     // Odoo datetimes sort as strings.
     const at = heads.sort()[0];
     if (at === undefined) break;
+    const ids: number[] = [];
     for (const [i, scan] of scans.entries()) {
       const source = spec.sources[i] as ChangeSource;
       for await (const rows of scan.take(at)) {
-        for (const id of await source.parentsOf(rows, req.signal)) pending.set(id, at);
+        // A parent at the cursor's second with an id at or before the cursor's was emitted already: it is
+        // dropped here, before it costs a load.
+        for (const id of await source.parentsOf(rows, req.signal)) if (afterCursor(at, id)) ids.push(id);
       }
     }
-    if (pending.size >= req.pageSize) yield* flush();
+    if (ids.length > 0) {
+      const group = ascendingUnique(ids);
+      // A parent's latest event is now `at`: it leaves the earlier groups (fewer than a page in all).
+      for (const g of pending) g.ids = g.ids.filter((id) => !includesSorted(group, id));
+      pending = pending.filter((g) => g.ids.length > 0);
+      pending.push({ at, ids: group });
+      pendingSize = pending.reduce((n, g) => n + g.ids.length, 0);
+    }
+    if (pendingSize >= req.pageSize) yield* flush();
   }
-  if (pending.size > 0) yield* flush();
+  if (pendingSize > 0) yield* flush();
   if (out.length > 0) yield out.splice(0);
+}
+
+/** `ids` sorted ascending without repeats (sorts in place). */
+function ascendingUnique(ids: number[]): number[] {
+  ids.sort((a, b) => a - b);
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) if (i === 0 || ids[i] !== ids[i - 1]) ids[n++] = ids[i] as number;
+  ids.length = n;
+  return ids;
+}
+
+/** The groups' (id → second) pairs in order, `size` at a time. */
+function* chunksOf(groups: { at: string; ids: number[] }[], size: number): Generator<Map<number, string>> {
+  let chunk = new Map<number, string>();
+  for (const g of groups) {
+    for (const id of g.ids) {
+      chunk.set(id, g.at);
+      if (chunk.size >= size) {
+        yield chunk;
+        chunk = new Map();
+      }
+    }
+  }
+  if (chunk.size > 0) yield chunk;
 }

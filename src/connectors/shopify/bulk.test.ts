@@ -3,7 +3,12 @@ import { after, before, describe, test } from "node:test";
 import { z } from "zod";
 import type { Product } from "../../core/model.ts";
 import type { WriteContext, WriteItem } from "../../ports/connector.ts";
-import { BULK_OPERATION_RUN_MUTATION, runBulkMutation, STAGED_UPLOADS_CREATE } from "./bulk.ts";
+import {
+  BULK_OPERATION_RUN_MUTATION,
+  nextPollDelay,
+  runBulkMutation,
+  STAGED_UPLOADS_CREATE,
+} from "./bulk.ts";
 import { ShopifyClient } from "./client.ts";
 import { ShopifyConfig } from "./config.ts";
 import { type ShopifyEmulator, startShopifyEmulator } from "./emulator/server.ts";
@@ -140,5 +145,118 @@ describe("shopify bulk mutations against the emulator", () => {
     assert.equal(a.length, 400);
     assert.equal(b.length, 3);
     assert.ok(a.every((l) => l.errors === undefined));
+  });
+});
+
+describe("bulk polling paced by progress", () => {
+  test("nextPollDelay: time left at the rate so far, within [min, max]; back-off without progress", () => {
+    const base = { minMs: 100, maxMs: 5_000, previousMs: 100 };
+    // 800 of 1,000 lines in 700 ms: the last 200 need 175 ms more.
+    assert.equal(nextPollDelay({ ...base, elapsedMs: 700, done: 800, total: 1_000 }), 175);
+    assert.equal(nextPollDelay({ ...base, elapsedMs: 10, done: 999, total: 1_000 }), 100);
+    assert.equal(nextPollDelay({ ...base, elapsedMs: 60_000, done: 1, total: 1_000 }), 5_000);
+    // Queued: doubling from the shortest delay.
+    assert.equal(nextPollDelay({ ...base, previousMs: 0, elapsedMs: 0, done: 0, total: 1_000 }), 100);
+    assert.equal(nextPollDelay({ ...base, previousMs: 400, elapsedMs: 700, done: 0, total: 1_000 }), 800);
+    assert.equal(nextPollDelay({ ...base, previousMs: 4_000, elapsedMs: 9_000, done: 0, total: 9 }), 5_000);
+    // Every line done, the file being written: at most an eighth of the run so far.
+    assert.equal(nextPollDelay({ ...base, previousMs: 2_000, elapsedMs: 2_400, done: 10, total: 10 }), 300);
+  });
+
+  test("runBulkMutation polls on a fake clock: back-off while queued, then once at the expected end", async () => {
+    // A scripted shop: the operation is queued for 300 ms, then does 2 lines per ms, and its result file
+    // is out 50 ms after the last line. Time moves only when the poller sleeps.
+    let now = 0;
+    const sleeps: number[] = [];
+    const timer = {
+      now: () => now,
+      sleep: async (ms: number) => {
+        sleeps.push(ms);
+        now += ms;
+      },
+    };
+    const total = 1_000;
+    let startedAt = -1;
+    let polls = 0;
+    const state = () => {
+      const t = now - startedAt;
+      const done = Math.max(0, Math.min(total, (t - 300) * 2));
+      return { done, status: t >= 300 + total / 2 + 50 ? "COMPLETED" : t >= 300 ? "RUNNING" : "CREATED" };
+    };
+    const json = (body: unknown) =>
+      new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json" } });
+    const fakeFetch: typeof fetch = async (input, init) => {
+      const url = String(input);
+      if (url === "https://files.example/upload") return new Response("", { status: 201 });
+      if (url === "https://files.example/result.jsonl") {
+        const lines = Array.from({ length: total }, (_, i) =>
+          JSON.stringify({ data: { n: i }, __lineNumber: i }),
+        );
+        return new Response(`${lines.join("\n")}\n`, { status: 200 });
+      }
+      const { query } = JSON.parse(String(init?.body)) as { query: string };
+      if (query.includes("stagedUploadsCreate"))
+        return json({
+          data: {
+            stagedUploadsCreate: {
+              stagedTargets: [
+                {
+                  url: "https://files.example/upload",
+                  resourceUrl: null,
+                  parameters: [{ name: "key", value: "tmp/k/file.jsonl" }],
+                },
+              ],
+              userErrors: [],
+            },
+          },
+        });
+      if (query.includes("bulkOperationRunMutation")) {
+        startedAt = now;
+        return json({
+          data: {
+            bulkOperationRunMutation: {
+              bulkOperation: { id: "gid://shopify/BulkOperation/1", status: "CREATED" },
+              userErrors: [],
+            },
+          },
+        });
+      }
+      polls++;
+      const s = state();
+      return json({
+        data: {
+          node: {
+            id: "gid://shopify/BulkOperation/1",
+            status: s.status,
+            errorCode: null,
+            objectCount: String(s.done),
+            url: s.status === "COMPLETED" ? "https://files.example/result.jsonl" : null,
+            partialDataUrl: null,
+          },
+        },
+      });
+    };
+    const client = new ShopifyClient(
+      "shopify",
+      ShopifyConfig.parse({
+        shop: "fake.myshopify.com",
+        accessToken: "t",
+        endpoint: "https://fake.example/gql",
+      }),
+      { fetchApi: fakeFetch },
+    );
+    const lines = Array.from({ length: total }, (_, i) => ({ i }));
+    const answers = await runBulkMutation(client, "shopify", BULK_PRODUCT_SET, lines, {
+      timer,
+      fetchApi: fakeFetch,
+      pollMs: 100,
+      maxPollMs: 5_000,
+    });
+    assert.equal(answers.length, total);
+    assert.deepEqual(answers[999]?.data, { n: 999 });
+    // 100 and 200 ms while queued (nothing done at 100 or 300), 400 ms (800 lines done at 700 ms), then
+    // the 200 lines left at 800 lines per 700 ms: 175 ms, which finds it complete at 875 ms (ended at 850).
+    assert.deepEqual(sleeps, [100, 200, 400, 175]);
+    assert.equal(polls, 4);
   });
 });

@@ -5,7 +5,11 @@
  * as multipart/form-data, the target's parameters first and the file last; `bulkOperationRunMutation` starts
  * the run with the upload's `key` as `stagedUploadPath`; the operation is polled with `node(id:)` until it
  * ends; its result file (JSONL, one line per input line with `__lineNumber`) gives each line's answer.
- * Shopify runs one bulk mutation at a time per shop: an OPERATION_IN_PROGRESS answer is waited out.
+ * Shopify limits how many bulk mutations run at once per shop: an OPERATION_IN_PROGRESS answer is waited out.
+ *
+ * Polling, not the `bulk_operations/finish` webhook: the writer that waits for the result is inside a sync
+ * run, and the webhook would reach the ingest endpoint (another process, maybe another host) that has no
+ * way to wake it. Polls are paced by the operation's own progress (`nextPollDelay`), one point each.
  */
 import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
@@ -78,12 +82,44 @@ export type BulkLineResult = z.infer<typeof ResultLine>;
 export interface BulkOptions {
   timer?: Timer;
   fetchApi?: typeof fetch;
-  /** First poll delay; doubles up to `maxPollMs`. */
+  /** Shortest delay between two polls, and the first one (default 100 ms). */
   pollMs?: number;
+  /** Longest delay between two polls (default 5 s). */
   maxPollMs?: number;
   /** Gives up (retryable) when the operation has not ended by then. */
   timeoutMs?: number;
   clientIdentifier?: string;
+}
+
+export interface PollState {
+  /** Milliseconds since the operation was started. */
+  elapsedMs: number;
+  /** Lines Shopify reports done (`objectCount`). */
+  done: number;
+  /** Lines in the file. */
+  total: number;
+  /** The previous delay (0 before the first poll). */
+  previousMs: number;
+  minMs: number;
+  maxMs: number;
+}
+
+/**
+ * The delay before the next poll of a running operation. While lines are being done, the rate so far
+ * gives the time left, and the next poll is set for then (within [min, max]): one or two polls per
+ * operation instead of a fixed ladder that overshoots its end by up to a step. With no progress to go by
+ * (the operation is queued) it backs off, doubling from the shortest delay up to the longest; once every
+ * line is done and only the result file is being written, it waits at most an eighth of the time so far.
+ */
+export function nextPollDelay(p: PollState): number {
+  const clamp = (ms: number) => Math.min(p.maxMs, Math.max(p.minMs, Math.round(ms)));
+  if (p.done > 0 && p.done < p.total && p.elapsedMs > 0) {
+    return clamp(((p.total - p.done) * p.elapsedMs) / p.done);
+  }
+  const backoff = p.previousMs <= 0 ? p.minMs : p.previousMs * 2;
+  // Every line done, the result file not yet out: a short tail, a small share of the run so far.
+  if (p.total > 0 && p.done >= p.total) return clamp(Math.min(backoff, p.elapsedMs / 8));
+  return clamp(backoff);
 }
 
 /**
@@ -142,8 +178,9 @@ export async function runBulkMutation(
   await upload.arrayBuffer();
 
   const deadline = timer.now() + (opts.timeoutMs ?? 30 * 60_000);
-  let wait = opts.pollMs ?? 250;
-  const maxWait = opts.maxPollMs ?? 5_000;
+  const minWait = opts.pollMs ?? 100;
+  const maxWait = Math.max(minWait, opts.maxPollMs ?? 5_000);
+  let wait = minWait;
   let id: string | null = null;
   while (id === null) {
     const run = await client.request(
@@ -167,8 +204,11 @@ export async function runBulkMutation(
     }
   }
 
-  wait = opts.pollMs ?? 250;
+  // The first look after the shortest delay; then when the rate so far says the last line will be done.
+  const startedAt = timer.now();
+  wait = minWait;
   for (;;) {
+    await timer.sleep(wait);
     const { node } = await client.request(BULK_OPERATION, { id }, OperationAnswer);
     if (node === null) throw fail(`operation ${id} is not known to Shopify`);
     if (node.status === "COMPLETED") {
@@ -186,8 +226,14 @@ export async function runBulkMutation(
       throw fail(`operation ${id} ended ${node.status} (${node.errorCode ?? "no error code"})`, "retryable");
     }
     if (timer.now() > deadline) throw fail(`operation ${id} did not end in time`, "retryable");
-    await timer.sleep(wait);
-    wait = Math.min(maxWait, wait * 2);
+    wait = nextPollDelay({
+      elapsedMs: timer.now() - startedAt,
+      done: Number(node.objectCount) || 0,
+      total: lines.length,
+      previousMs: wait,
+      minMs: minWait,
+      maxMs: maxWait,
+    });
   }
 }
 

@@ -20,7 +20,7 @@ import type {
   WebhookRequest,
   WebhookSubscription,
 } from "../../ports/connector.ts";
-import { base64HmacMatches, jsonBody, reject, stringOf } from "../../server/verify/common.ts";
+import { base64HmacMatches, jsonBody, reject, stringOf } from "../../ports/webhook-verify.ts";
 import type { ShopifyClient } from "./client.ts";
 import type { ShopifyConfig } from "./config.ts";
 

@@ -8,7 +8,7 @@
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import type { EntityName } from "../../core/model.ts";
 import type { WebhookOutcome, WebhookReceiver, WebhookRequest } from "../../ports/connector.ts";
-import { jsonBody, reject, stringOf } from "./common.ts";
+import { jsonBody, reject, stringOf } from "../../ports/webhook-verify.ts";
 
 const SCOPE_ENTITIES: Record<string, EntityName> = {
   order: "order",

@@ -7,7 +7,7 @@
  */
 import type { EntityName } from "../../core/model.ts";
 import type { InboundEvent, WebhookOutcome, WebhookReceiver, WebhookRequest } from "../../ports/connector.ts";
-import { jsonBody, reject, safeEqual, stringOf } from "./common.ts";
+import { jsonBody, reject, safeEqual, stringOf } from "../../ports/webhook-verify.ts";
 
 const RESOURCE_ENTITIES: [RegExp, EntityName][] = [
   [/\/customers(\(|$)/i, "customer"],

@@ -5,7 +5,7 @@
  */
 import type { EntityName } from "../../core/model.ts";
 import type { InboundEvent, WebhookOutcome, WebhookReceiver, WebhookRequest } from "../../ports/connector.ts";
-import { base64HmacMatches, jsonBody, reject, stringOf } from "./common.ts";
+import { base64HmacMatches, jsonBody, reject, stringOf } from "../../ports/webhook-verify.ts";
 
 const RESOURCE_ENTITIES: Record<string, EntityName> = {
   order: "order",

@@ -162,4 +162,82 @@ describe("odoo emulator search indexes", () => {
     db.unlink("x.holder", [p]);
     assert.deepEqual(db.search("x.kid", [["holder_id", "=", p]]), []);
   });
+
+  test("indexes built once follow every later create, write, setRaw and unlink", () => {
+    const db = seeded();
+    // A box per parent, with the parent's id, so that a box's items are that parent's children.
+    db.define("x.box", {
+      fields: {
+        name: { type: "char" },
+        item_ids: { type: "one2many", relation: "x.child", inverse: "parent_id" },
+      },
+    });
+    const seconds = [
+      "2030-01-01 00:00:00",
+      "2030-01-01 00:00:01",
+      "2030-01-01 00:00:02",
+      "2030-01-01 00:00:03",
+    ];
+    const order = "write_date asc, id asc";
+    const parents = Array.from({ length: 20 }, (_, i) => i + 1);
+    /** Every indexed answer against the scan's, for the model's whole order and a few keyset bounds. */
+    const check = (step: string) => {
+      const all = db.search("x.child", [], { order });
+      assert.deepEqual(
+        all,
+        db.search("x.child", unindexable([]), { order }),
+        `${step}: (write_date, id) order`,
+      );
+      for (const at of seconds) {
+        for (const after of [0, 150, 390]) {
+          const keyset = ["|", ["write_date", ">", at], "&", ["write_date", "=", at], ["id", ">", after]];
+          const fast = db.search("x.child", keyset, { order, limit: 13 });
+          assert.deepEqual(
+            fast,
+            db.search("x.child", unindexable(keyset), { order, limit: 13 }),
+            `${step}: ${at}`,
+          );
+        }
+      }
+      for (const p of [1, 2, 7, 20]) {
+        const domain = [["parent_id", "=", p]];
+        const byParent = db.search("x.child", domain);
+        assert.deepEqual(byParent, db.search("x.child", unindexable(domain)), `${step}: parent ${p}`);
+        // A one2many read takes the index's ids as they are (no domain re-test): stale ids would show here.
+        assert.deepEqual(db.read("x.box", [p], ["item_ids"])[0]?.item_ids, byParent, `${step}: box ${p}`);
+      }
+      const many = db.search("x.child", [["parent_id", "in", parents]]);
+      assert.deepEqual(many, db.search("x.child", unindexable([["parent_id", "in", parents]])), step);
+    };
+    for (const p of parents) assert.equal(db.create("x.box", { name: `box${p}` }), p);
+    check("built");
+    const r = rng(11);
+    for (let step = 0; step < 300; step++) {
+      db.freeze(r.pick(seconds));
+      const live = db.search("x.child", []);
+      const pick = () => r.pick(live);
+      const op = r.int(0, 5);
+      if (op === 0)
+        db.create("x.child", { name: `n${step}`, parent_id: r.chance(0.8) ? r.int(1, 20) : false });
+      // A write moving a many2one (or emptying it) and moving write_date, possibly to an earlier second.
+      else if (op === 1) db.write("x.child", [pick()], { parent_id: r.chance(0.9) ? r.int(1, 20) : false });
+      // A write that changes neither indexed field but moves the row in (write_date, id) order.
+      else if (op === 2) db.write("x.child", [pick(), pick()], { qty: r.int(0, 9) });
+      // setRaw moves the many2one without touching write_date.
+      else if (op === 3) db.setRaw("x.child", pick(), { parent_id: r.int(1, 20) });
+      else if (op === 4) db.unlink("x.child", [pick(), pick()]);
+      // A one2many command on the parent side: links (writes) a child, creates one, deletes one.
+      else {
+        db.write("x.box", [r.int(1, 20)], {
+          item_ids: [
+            [4, pick(), 0],
+            [0, 0, { name: `o${step}` }],
+            [2, pick(), 0],
+          ],
+        });
+      }
+      check(`step ${step} (op ${op})`);
+    }
+    db.freeze(null);
+  });
 });

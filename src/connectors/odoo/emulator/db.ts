@@ -2,6 +2,7 @@
  * The emulator's in-memory ORM: models with typed fields, records, Odoo's CRUD semantics (x2many
  * commands, many2one as `[id, display_name]` on read, `false` for empty values) and domain search.
  */
+import { idBound } from "../../../core/sorted.ts";
 import { type DomainNode, matchValue, parseDomain } from "./domain.ts";
 import { missingError, OdooException, validationError, valueError } from "./errors.ts";
 
@@ -76,12 +77,13 @@ export class OdooDb {
   private readonly nextIds = new Map<string, number>();
   private readonly sequences = new Map<string, number>();
   private frozenNow: string | null = null;
-  /** Bumped after every change to a model's rows; the search indexes below are rebuilt when it moved. */
-  private readonly generations = new Map<string, number>();
+  // Search indexes, built on a model's (or field's) first indexed search and from then on kept up to date
+  // by every change to a row (create, write, setRaw and unlink go through `assign`, `indexRow` and
+  // `unindexRow`), so a change costs a binary search and a splice, never a rebuild.
   /** Rows in (write_date, id) order, the order incremental readers page in. */
-  private readonly byWriteDate = new Map<string, { gen: number; rows: Row[] }>();
-  /** `model.field` → many2one value → ids (ascending) of the rows holding it. */
-  private readonly byMany2one = new Map<string, { gen: number; ids: Map<unknown, number[]> }>();
+  private readonly byWriteDate = new Map<string, Row[]>();
+  /** model → many2one field → value → ids (ascending) of the rows holding it. */
+  private readonly byMany2one = new Map<string, Map<string, Map<number, number[]>>>();
 
   /** The server clock; `freeze` pins it so tests can give many records the same write_date. */
   now(): string {
@@ -118,32 +120,28 @@ export class OdooDb {
     return m;
   }
 
-  private touch(model: string): void {
-    this.generations.set(model, (this.generations.get(model) ?? 0) + 1);
-  }
-
-  private generation(model: string): number {
-    return this.generations.get(model) ?? 0;
-  }
-
   /** The model's rows sorted by (write_date, id), rows without a write_date last (as PostgreSQL sorts). */
   private writeDateIndex(model: string): Row[] {
-    const gen = this.generation(model);
-    const cached = this.byWriteDate.get(model);
-    if (cached && cached.gen === gen) return cached.rows;
-    const rows = this.rows(model);
-    rows.sort((a, b) => compareForOrder(a.write_date, b.write_date) || a.id - b.id);
-    this.byWriteDate.set(model, { gen, rows });
+    let rows = this.byWriteDate.get(model);
+    if (!rows) {
+      rows = this.rows(model);
+      rows.sort(compareRows);
+      this.byWriteDate.set(model, rows);
+    }
     return rows;
   }
 
-  /** Ids of the rows whose many2one `field` holds one of `values`, ascending. */
-  private many2oneHits(model: string, field: string, values: readonly unknown[]): number[] {
-    const key = `${model}.${field}`;
-    const gen = this.generation(model);
-    let cached = this.byMany2one.get(key);
-    if (!cached || cached.gen !== gen) {
-      const ids = new Map<unknown, number[]>();
+  /** The many2one index of `model.field`: value → ids (ascending). */
+  private many2oneIndex(model: string, field: string): Map<number, number[]> {
+    let fields = this.byMany2one.get(model);
+    if (!fields) {
+      fields = new Map();
+      this.byMany2one.set(model, fields);
+    }
+    let ids = fields.get(field);
+    if (!ids) {
+      ids = new Map();
+      // Rows are kept in id order, so every list comes out ascending.
       for (const r of this.table(model).values()) {
         const v = r[field];
         if (typeof v !== "number") continue;
@@ -151,12 +149,59 @@ export class OdooDb {
         if (list) list.push(r.id);
         else ids.set(v, [r.id]);
       }
-      cached = { gen, ids };
-      this.byMany2one.set(key, cached);
+      fields.set(field, ids);
     }
+    return ids;
+  }
+
+  /** Ids of the rows whose many2one `field` holds one of `values`, ascending. */
+  private many2oneHits(model: string, field: string, values: readonly unknown[]): number[] {
+    const index = this.many2oneIndex(model, field);
     const out: number[] = [];
-    for (const v of new Set(values)) for (const id of cached.ids.get(v) ?? []) out.push(id);
+    for (const v of new Set(values)) {
+      if (typeof v !== "number") continue;
+      for (const id of index.get(v) ?? []) out.push(id);
+    }
     return values.length > 1 ? out.sort((a, b) => a - b) : out;
+  }
+
+  /** Enters a new row (already in its table) in the model's indexes. */
+  private indexRow(model: string, row: Row): void {
+    const byDate = this.byWriteDate.get(model);
+    if (byDate) insertSorted(byDate, row);
+    for (const [field, index] of this.byMany2one.get(model) ?? []) {
+      const v = row[field];
+      if (typeof v === "number") addId(index, v, row.id);
+    }
+  }
+
+  /** Takes a row (about to leave its table) out of the model's indexes. */
+  private unindexRow(model: string, row: Row): void {
+    const byDate = this.byWriteDate.get(model);
+    if (byDate && !removeSorted(byDate, row)) this.byWriteDate.delete(model);
+    for (const [field, index] of this.byMany2one.get(model) ?? []) {
+      const v = row[field];
+      if (typeof v === "number") removeId(index, v, row.id);
+    }
+  }
+
+  /** Sets one stored value of a row in its table, moving the row in the indexes that value keys. */
+  private assign(model: string, row: Row, name: string, value: unknown): void {
+    const old = row[name];
+    if (old === value) return;
+    if (name === "write_date") {
+      const byDate = this.byWriteDate.get(model);
+      // A row not found where its key says is a row changed behind the index's back: rebuild on next use.
+      if (byDate && !removeSorted(byDate, row)) this.byWriteDate.delete(model);
+      row[name] = value;
+      if (byDate && this.byWriteDate.get(model) === byDate) insertSorted(byDate, row);
+      return;
+    }
+    row[name] = value;
+    const index = this.byMany2one.get(model)?.get(name);
+    if (!index) return;
+    if (typeof old === "number") removeId(index, old, row.id);
+    if (typeof value === "number") addId(index, value, row.id);
   }
 
   private table(name: string): Map<number, Row> {
@@ -183,8 +228,7 @@ export class OdooDb {
   setRaw(model: string, id: number, vals: Record<string, unknown>): void {
     const row = this.row(model, id);
     if (!row) throw missingError(`Record does not exist or has been deleted. (Record: ${model}(${id},))`);
-    Object.assign(row, vals);
-    this.touch(model);
+    for (const [name, value] of Object.entries(vals)) this.assign(model, row, name, value);
   }
 
   displayName(model: string, id: number): string {
@@ -227,9 +271,8 @@ export class OdooDb {
       if (f.compute) throw valueError(`Field '${name}' on model '${model}' is computed and cannot be set`);
     }
     table.set(id, row);
-    this.touch(model);
+    this.indexRow(model, row);
     for (const [name, value] of deferred) this.applyX2many(model, row, name, value);
-    this.touch(model);
     def.afterWrite?.(this, [id]);
     return id;
   }
@@ -250,11 +293,10 @@ export class OdooDb {
           throw valueError(`Field '${name}' on model '${model}' cannot be written`);
         }
         if (f.type === "one2many" || f.type === "many2many") this.applyX2many(model, row, name, value);
-        else row[name] = this.coerce(model, name, f, value);
+        else this.assign(model, row, name, this.coerce(model, name, f, value));
       }
-      row.write_date = now;
+      this.assign(model, row, "write_date", now);
     }
-    this.touch(model);
     def.afterWrite?.(this, ids);
     return true;
   }
@@ -263,8 +305,12 @@ export class OdooDb {
     const def = this.model(model);
     const rows = ids.map((id) => this.row(model, id)).filter((r): r is Row => r !== undefined);
     def.beforeUnlink?.(this, rows);
-    for (const r of rows) this.table(model).delete(r.id);
-    this.touch(model);
+    for (const r of rows) {
+      // A row listed twice is removed once.
+      if (this.table(model).get(r.id) !== r) continue;
+      this.unindexRow(model, r);
+      this.table(model).delete(r.id);
+    }
     // Cascade one2many children, as Odoo's ondelete="cascade" on their inverse does.
     for (const f of Object.values(def.fields)) {
       if (f.type !== "one2many" || !f.relation || !f.inverse) continue;
@@ -581,7 +627,7 @@ export class OdooDb {
 
   private matchPath(model: string, row: Row, path: string[], op: string, target: unknown): boolean {
     const [name, ...rest] = path as [string, ...string[]];
-    if (name === "id") return matchValue(row.id, op, target);
+    if (name === "id") return matchScalar(row.id, op, target);
     const f = this.field(model, name);
     if (rest.length > 0) {
       if (!f.relation) throw valueError(`Invalid field path '${path.join(".")}' on model '${model}'`);
@@ -602,15 +648,107 @@ export class OdooDb {
     if (f.type === "many2one") {
       const id = row[name];
       const byName =
-        typeof target === "string" || (Array.isArray(target) && target.some((t) => typeof t === "string"));
+        typeof target === "string" ||
+        (Array.isArray(target) &&
+          (target.length < 16 ? target.some((t) => typeof t === "string") : listSet(target).hasString));
       if (byName && typeof id === "number") {
         return matchValue(this.displayName(f.relation as string, id), op, target);
       }
-      return matchValue(id, op, target);
+      return matchScalar(id, op, target);
     }
     const value = f.compute ? f.compute(this, row) : row[name];
+    return matchScalar(value, op, target);
+  }
+}
+
+/** A domain's list value as a set, `false` (which matches empty values) apart, built once per list. */
+interface ListSet {
+  hasFalse: boolean;
+  hasString: boolean;
+  values: Set<unknown>;
+}
+const listSets = new WeakMap<unknown[], ListSet>();
+
+function listSet(list: unknown[]): ListSet {
+  let set = listSets.get(list);
+  if (!set) {
+    set = {
+      hasFalse: list.includes(false),
+      hasString: list.some((t) => typeof t === "string"),
+      values: new Set(list.filter((t) => t !== false && !Number.isNaN(t))),
+    };
+    listSets.set(list, set);
+  }
+  return set;
+}
+
+/**
+ * `matchValue`, with a long `in`/`not in` list tested through a set built once per list (a search tests
+ * every candidate row against the same list: linear per row would make a search by a long id list
+ * quadratic). Same answers: members match by `===`, so NaN (which `===` never matches) is left out.
+ */
+function matchScalar(value: unknown, op: string, target: unknown): boolean {
+  if ((op !== "in" && op !== "not in") || !Array.isArray(target) || target.length < 16) {
     return matchValue(value, op, target);
   }
+  const set = listSet(target);
+  const empty = value === false || value === null || value === undefined || value === "";
+  const hit = (set.hasFalse && empty) || set.values.has(value);
+  return op === "in" ? hit : !hit;
+}
+
+/** The (write_date, id) order, rows without a write_date last. */
+function compareRows(a: Row, b: Row): number {
+  return compareForOrder(a.write_date, b.write_date) || a.id - b.id;
+}
+
+/** Where `row` goes in `rows` (sorted by compareRows): the first position whose row sorts at or after it. */
+function lowerBound(rows: Row[], row: Row): number {
+  let a = 0;
+  let b = rows.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (compareRows(rows[m] as Row, row) < 0) a = m + 1;
+    else b = m;
+  }
+  return a;
+}
+
+function insertSorted(rows: Row[], row: Row): void {
+  const last = rows[rows.length - 1];
+  // New and rewritten rows take the clock's second, usually the latest one: append.
+  if (last === undefined || compareRows(last, row) < 0) rows.push(row);
+  else rows.splice(lowerBound(rows, row), 0, row);
+}
+
+/**
+ * Removes `row`, found by its current (write_date, id), the key it was entered under since every change
+ * to a stored row goes through `OdooDb.assign`. False if it is not there (the caller drops the index).
+ */
+function removeSorted(rows: Row[], row: Row): boolean {
+  const i = lowerBound(rows, row);
+  if (rows[i] !== row) return false;
+  rows.splice(i, 1);
+  return true;
+}
+
+function addId(index: Map<number, number[]>, value: number, id: number): void {
+  const list = index.get(value);
+  if (!list) index.set(value, [id]);
+  else if ((list[list.length - 1] as number) < id) list.push(id);
+  else {
+    const i = idBound(list, id);
+    if (list[i] !== id) list.splice(i, 0, id);
+  }
+}
+
+function removeId(index: Map<number, number[]>, value: number, id: number): void {
+  const list = index.get(value);
+  if (!list) return;
+  const i = idBound(list, id);
+  if (list[i] !== id) return;
+  if (list.length === 1) index.delete(value);
+  else list.splice(i, 1);
 }
 
 /** A position in the (write_date, id) order; ids are integers, so ±Infinity stand before/after a second. */

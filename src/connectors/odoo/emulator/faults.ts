@@ -119,7 +119,7 @@ export function parseFaults(text: string): FaultOptions {
   return out;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { setTimeout as sleep } from "node:timers/promises";
 
 /** Methods of Odoo's external API that only read; anything else may change data. */
 const ODOO_READS = new Set([

@@ -63,10 +63,18 @@ export function priceStream(ctx: OdooContext): Stream<"price", PriceNative> {
         { name: str(l, "name") ?? `pricelist ${l.id}`, currency: many2one(l, "currency_id")?.name ?? "" },
       ]),
     );
+    // Tier items by (list, variant), in the order read: one pass, not a scan of the tiers per item.
+    const tiersOf = new Map<string, OdooRow[]>();
+    for (const t of tiers) {
+      const pair = pairOf(t);
+      const own = tiersOf.get(pair);
+      if (own) own.push(t);
+      else tiersOf.set(pair, [t]);
+    }
     return items.map((item) => {
       const product = many2one(item, "product_id")?.id;
       const pl = many2one(item, "pricelist_id")?.id;
-      const own = tiers.filter((t) => pairOf(t) === pairOf(item));
+      const own = tiersOf.get(pairOf(item)) ?? [];
       return {
         item,
         changedAt: latestWrite([item, ...own]),

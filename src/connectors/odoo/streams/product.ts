@@ -72,9 +72,23 @@ export function productStream(ctx: OdooContext): Stream<"product", ProductNative
       ),
     ]);
     const valueById = new Map(values.map((v) => [v.id, v]));
+    // Rows by template, in their id order: one pass each, not a scan of the page per template.
+    const byTemplate = (rows: OdooRow[]) => {
+      const out = new Map<number, OdooRow[]>();
+      for (const r of rows) {
+        const t = many2one(r, "product_tmpl_id")?.id;
+        if (t === undefined) continue;
+        const list = out.get(t);
+        if (list) list.push(r);
+        else out.set(t, [r]);
+      }
+      return out;
+    };
+    const variantsOf = byTemplate(variants);
+    const valuesOf = byTemplate(values);
     return templates.map((template) => {
-      const own = variants.filter((v) => many2one(v, "product_tmpl_id")?.id === template.id);
-      const ownValues = values.filter((v) => many2one(v, "product_tmpl_id")?.id === template.id);
+      const own = variantsOf.get(template.id) ?? [];
+      const ownValues = valuesOf.get(template.id) ?? [];
       return {
         template,
         changedAt: latestWrite([template, ...own, ...ownValues]),

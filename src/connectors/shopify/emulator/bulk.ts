@@ -6,17 +6,24 @@
  * Progress is read with `currentBulkOperation(type: MUTATION)` or `node(id:)`; the result is a JSONL file
  * at the operation's `url`, one line per input line: `{"data":…,"__lineNumber":n}` (`errors` in place of
  * or beside `data` when a line failed). Documented limits kept: one bulk mutation at a time per shop
- * (OPERATION_IN_PROGRESS), a 100 MB JSONL file, a mutation document that is a single mutation field
- * (INVALID_MUTATION), the variables validated against the schema line by line. Lines do not charge the
- * cost bucket (the two calls that start the operation do, like any call).
+ * (OPERATION_IN_PROGRESS; API versions from 2026-01 allow up to five, this emulator stays at the stricter
+ * one), a 100 MB JSONL file, a mutation document that is a single mutation field (INVALID_MUTATION).
+ *
+ * The document is parsed and validated against the schema once, when the operation is created; each line
+ * is then executed with its own variables, coerced against the operation's variable definitions: a line
+ * that is not a JSON object, or whose variables do not fit (wrong type, a required one missing, an unknown
+ * input field), gets `errors` in the result file and does not run; the other lines run. Lines do not
+ * charge the cost bucket (the calls that start and poll the operation do, like any call). Lines that
+ * change the shop raise webhooks (products/create, …) as a write call does.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type DocumentNode,
-  execute,
+  executeSync,
   type GraphQLFieldResolver,
   type GraphQLFormattedError,
+  type GraphQLSchema,
   Kind,
   parse,
   validate,
@@ -86,6 +93,8 @@ export class BulkOperations {
   readonly stats: BulkStats = { operations: 0, lines: 0, uploads: 0 };
   /** Called with the finished operation (the `bulk_operations/finish` moment). */
   onFinish: ((op: { id: string; status: Status; errorCode: string | null }) => void) | null = null;
+  /** Called after lines changed the shop (at most once per batch of lines), as a write call does. */
+  onWrite: (() => void) | null = null;
 
   constructor(
     private readonly baseUrl: () => string,
@@ -220,16 +229,30 @@ export class BulkOperations {
     rec.status = "RUNNING";
     const out: string[] = [];
     const lines = file.toString("utf8").split("\n");
+    // The document was parsed and validated once, when the operation was created; each line only has its
+    // variables coerced against the operation's variable definitions (execute does that) and runs.
+    const schema = shopifySchema();
+    const rootValue = this.mutationRoot();
     try {
       let n = 0;
+      let wrote = false;
       for (const [lineNumber, line] of lines.entries()) {
         if (line.trim() === "") continue;
-        out.push(JSON.stringify({ ...this.executeLine(doc, line), __lineNumber: lineNumber }));
+        const ctx: ExecContext = { wrote: false, idempotencyKey: null };
+        out.push(
+          JSON.stringify({ ...executeLine(schema, rootValue, doc, line, ctx), __lineNumber: lineNumber }),
+        );
+        wrote ||= ctx.wrote;
         rec.objectCount++;
         rec.rootObjectCount++;
         this.stats.lines++;
-        if (++n % LINES_PER_TICK === 0) await new Promise((r) => setImmediate(r));
+        if (++n % LINES_PER_TICK === 0) {
+          if (wrote) this.onWrite?.();
+          wrote = false;
+          await new Promise((r) => setImmediate(r));
+        }
       }
+      if (wrote) this.onWrite?.();
       rec.result = out.length > 0 ? `${out.join("\n")}\n` : "";
       rec.status = "COMPLETED";
     } catch {
@@ -239,31 +262,6 @@ export class BulkOperations {
     rec.completedAt = this.now();
     this.current = null;
     this.onFinish?.({ id: rec.id, status: rec.status, errorCode: rec.errorCode });
-  }
-
-  private executeLine(doc: DocumentNode, line: string): { data?: unknown; errors?: GraphQLFormattedError[] } {
-    let variables: unknown;
-    try {
-      variables = JSON.parse(line);
-    } catch (e) {
-      return { errors: [{ message: `line is not JSON: ${(e as Error).message}` }] };
-    }
-    if (typeof variables !== "object" || variables === null || Array.isArray(variables))
-      return { errors: [{ message: "each line must be a JSON object of the mutation's variables" }] };
-    const ctx: ExecContext = { wrote: false, idempotencyKey: null };
-    const result = execute({
-      schema: shopifySchema(),
-      document: doc,
-      rootValue: this.mutationRoot(),
-      contextValue: ctx,
-      variableValues: variables as Record<string, unknown>,
-      fieldResolver,
-    });
-    if (result instanceof Promise) throw new Error("the emulator's resolvers are synchronous");
-    return {
-      ...(result.data ? { data: result.data } : {}),
-      ...(result.errors?.length ? { errors: result.errors.map((e) => e.toJSON()) } : {}),
-    };
   }
 
   /** Serves the staged upload target and the result files; false when the request is not for them. */
@@ -329,4 +327,38 @@ export class BulkOperations {
     this.stats.uploads++;
     reply(201, `<PostResponse><Key>${key}</Key></PostResponse>`);
   }
+}
+
+/**
+ * One line of a bulk mutation: the line must be a JSON object of the mutation's variables; they are coerced
+ * against the variable definitions (a wrong type or a missing required variable is that line's `errors`,
+ * and the line does not run), then the mutation runs with them.
+ */
+function executeLine(
+  schema: GraphQLSchema,
+  rootValue: unknown,
+  doc: DocumentNode,
+  line: string,
+  ctx: ExecContext,
+): { data?: unknown; errors?: GraphQLFormattedError[] } {
+  let variables: unknown;
+  try {
+    variables = JSON.parse(line);
+  } catch (e) {
+    return { errors: [{ message: `line is not JSON: ${(e as Error).message}` }] };
+  }
+  if (typeof variables !== "object" || variables === null || Array.isArray(variables))
+    return { errors: [{ message: "each line must be a JSON object of the mutation's variables" }] };
+  const result = executeSync({
+    schema,
+    document: doc,
+    rootValue,
+    contextValue: ctx,
+    variableValues: variables as Record<string, unknown>,
+    fieldResolver,
+  });
+  return {
+    ...(result.data ? { data: result.data } : {}),
+    ...(result.errors?.length ? { errors: result.errors.map((e) => e.toJSON()) } : {}),
+  };
 }

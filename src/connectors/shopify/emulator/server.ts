@@ -107,6 +107,8 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
     (): unknown => roots.mutation,
     () => new Date(clock()).toISOString(),
   );
+  // Products a bulk mutation creates or updates raise their webhooks like any other write.
+  bulk.onWrite = () => hub.scan();
   const roots: { query: unknown; mutation: unknown } = {
     query: { ...queryRoot(data, views), ...bulk.queries(), ...hub.queries() },
     mutation: { ...mutationRoot(data, views), ...bulk.mutations(), ...hub.mutations() },

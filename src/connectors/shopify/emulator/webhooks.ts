@@ -68,6 +68,8 @@ export class WebhookHub {
   readonly log: DeliveryLog[] = [];
   faults: DeliveryFaults = {};
   #seen = new Map<string, string>();
+  /** Scans were skipped while nothing was subscribed: `#seen` is rebased before the next subscription. */
+  #stale = false;
   #outbox: Delivery[] = [];
   #sending: Promise<void> | null = null;
   #counter = 0;
@@ -141,6 +143,11 @@ export class WebhookHub {
           createdAt: now,
           updatedAt: now,
         };
+        // Changes made while nothing was subscribed are not delivered (as when every scan ran).
+        if (this.#stale) {
+          this.#remember();
+          this.#stale = false;
+        }
         this.subscriptions.set(sub.id, sub);
         ctx.wrote = true;
         return { webhookSubscription: { ...sub, callbackUrl: uri }, userErrors: [] };
@@ -161,6 +168,13 @@ export class WebhookHub {
 
   /** Queues deliveries for every record changed since the last scan; sends them in the background. */
   scan(): void {
+    // Nothing to deliver to: skip the comparison, which reads every order, customer and product and would
+    // make a catalogue load quadratic (one scan per write).
+    if (this.subscriptions.size === 0) {
+      this.#stale = true;
+      this.#kick();
+      return;
+    }
     const before = this.#remember();
     const fire = (topic: string, recordId: string, payload: Record<string, unknown>) => {
       for (const s of this.subscriptions.values()) {

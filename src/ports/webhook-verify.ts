@@ -1,9 +1,10 @@
 /**
- * Pieces every webhook verifier shares: constant-time comparison, HMAC over the raw body, and the JSON
- * checks that run only once a signature has been accepted (an unsigned body is never parsed).
+ * Pieces every webhook verifier shares, the connectors' and the server's own: constant-time comparison,
+ * HMAC over the raw body, and the JSON checks that run only once a signature has been accepted (an
+ * unsigned body is never parsed).
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { WebhookOutcome, WebhookRequest } from "../../ports/connector.ts";
+import type { WebhookOutcome, WebhookRequest } from "./connector.ts";
 
 /** Equal bytes, compared in constant time; different lengths are unequal without comparing. */
 export function safeEqual(given: string | Buffer, expected: string | Buffer): boolean {

@@ -1,0 +1,211 @@
+/**
+ * Statements reused by shape bind each call's own values, in the right columns, on SQLite and PostgreSQL;
+ * a shape whose values do not line up with Kysely's is built anew every time.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import type { Store } from "../ports/store.ts";
+import { onPostgres, pgStores } from "../testing/postgres.ts";
+import { openStore } from "./index.ts";
+import { KyselyStore } from "./kysely-store.ts";
+import { executeRows } from "./row-statements.ts";
+
+interface Backend {
+  open(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+function sqliteBackend(): Backend {
+  const dirs: string[] = [];
+  return {
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), "passerelle-rows-"));
+      dirs.push(dir);
+      const store = await openStore(`sqlite:${join(dir, "store.sqlite")}`);
+      await store.migrate();
+      return store;
+    },
+    async cleanup() {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    },
+  };
+}
+
+function kysely(store: Store): KyselyStore {
+  assert.ok(store instanceof KyselyStore);
+  return store;
+}
+
+function suite(name: string, backend: () => Backend): void {
+  describe(name, () => {
+    const b = backend();
+    after(() => b.cleanup());
+
+    test("pages of the same size store each page's own links and events", async () => {
+      const store = await b.open();
+      try {
+        const run = await store.startRun("products", "sync");
+        for (const round of ["a", "b"]) {
+          await store.commitPage({
+            flow: "products",
+            runId: run.id,
+            links: ["K1", "K2", "K3"].map((key, i) => ({
+              entity: "product" as const,
+              key: `${round}-${key}`,
+              system: "shop",
+              externalId: `${round}-ext-${i}`,
+              lastHash: i === 1 ? null : `${round}-hash-${i}`,
+              version: `2025-01-0${i + 1}T00:00:00.000Z`,
+            })),
+            events: ["K1", "K2", "K3"].map((key, i) => ({
+              entity: "product" as const,
+              key: `${round}-${key}`,
+              system: "shop",
+              externalId: i === 2 ? null : `${round}-ext-${i}`,
+              kind: "created" as const,
+              message: i === 0 ? `${round} first` : null,
+              detail: { round, i },
+            })),
+            failures: [],
+            resolvedKeys: [],
+            completedIntents: [],
+            counts: { created: 3 },
+          });
+        }
+        for (const round of ["a", "b"]) {
+          const links = await store.getLinks("product", "shop", [
+            `${round}-K1`,
+            `${round}-K2`,
+            `${round}-K3`,
+          ]);
+          assert.deepEqual(
+            [...links.values()].map((l) => [l.key, l.externalId, l.lastHash, l.version]).sort(),
+            [
+              [`${round}-K1`, `${round}-ext-0`, `${round}-hash-0`, "2025-01-01T00:00:00.000Z"],
+              [`${round}-K2`, `${round}-ext-1`, null, "2025-01-02T00:00:00.000Z"],
+              [`${round}-K3`, `${round}-ext-2`, `${round}-hash-2`, "2025-01-03T00:00:00.000Z"],
+            ],
+          );
+          for (const [i, key] of ["K1", "K2", "K3"].entries()) {
+            const [e] = await store.trace("product", `${round}-${key}`);
+            assert.ok(e);
+            assert.deepEqual(
+              [e.runId, e.flow, e.system, e.externalId, e.kind, e.message, e.detail],
+              [
+                run.id,
+                "products",
+                "shop",
+                i === 2 ? null : `${round}-ext-${i}`,
+                "created",
+                i === 0 ? `${round} first` : null,
+                { round, i },
+              ],
+            );
+          }
+        }
+      } finally {
+        await store.close();
+      }
+    });
+
+    test("intents recorded in batches of the same size come back with their own keys", async () => {
+      const store = await b.open();
+      try {
+        const first = await store.recordIntents(
+          ["A", "B"].map((key) => ({
+            flow: "f",
+            entity: "product",
+            key,
+            system: "shop",
+            externalRef: `ref-${key}`,
+          })),
+        );
+        const second = await store.recordIntents(
+          ["C", "D"].map((key) => ({
+            flow: "f",
+            entity: "product",
+            key,
+            system: "shop",
+            externalRef: `ref-${key}`,
+          })),
+        );
+        assert.deepEqual(
+          [...first, ...second].map((i) => [i.key, i.externalRef]),
+          [
+            ["A", "ref-A"],
+            ["B", "ref-B"],
+            ["C", "ref-C"],
+            ["D", "ref-D"],
+          ],
+        );
+        assert.deepEqual(
+          (await store.pendingIntents("f")).map((i) => i.key),
+          ["A", "B", "C", "D"],
+        );
+      } finally {
+        await store.close();
+      }
+    });
+
+    test("a shape is built once; one whose values do not line up is built every time and stays correct", async () => {
+      const store = await b.open();
+      try {
+        const db = kysely(store).db;
+        const insert = (
+          rows: { flow: string; id: string }[],
+          order: "right" | "wrong",
+          built: { n: number },
+        ) =>
+          executeRows(
+            db,
+            `test cursors ${order}`,
+            rows,
+            (r) => (order === "right" ? [r.flow, r.id, "2025", "now"] : [r.id, r.flow, "2025", "now"]),
+            () => {
+              built.n++;
+              return db.insertInto("cursors").values(
+                rows.map((r) => ({
+                  flow: r.flow,
+                  updated_at_cursor: r.id,
+                  id_cursor: "2025",
+                  committed_at: "now",
+                })),
+              );
+            },
+          );
+        const right = { n: 0 };
+        await insert([{ flow: "r1", id: "1" }], "right", right);
+        await insert([{ flow: "r2", id: "2" }], "right", right);
+        assert.equal(right.n, 1);
+        const wrong = { n: 0 };
+        await insert([{ flow: "w1", id: "3" }], "wrong", wrong);
+        await insert([{ flow: "w2", id: "4" }], "wrong", wrong);
+        assert.equal(wrong.n, 2);
+        const rows = await db
+          .selectFrom("cursors")
+          .select(["flow", "updated_at_cursor"])
+          .orderBy("flow")
+          .execute();
+        assert.deepEqual(
+          rows.map((r) => [r.flow, r.updated_at_cursor]),
+          [
+            ["r1", "1"],
+            ["r2", "2"],
+            ["w1", "3"],
+            ["w2", "4"],
+          ],
+        );
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
+
+suite("row statements on SQLite", sqliteBackend);
+await onPostgres("row statements on PostgreSQL", () =>
+  suite("row statements on PostgreSQL", () => pgStores("rows")),
+);
