@@ -70,7 +70,14 @@ export class KyselyStore implements Store {
       provider: migrationProvider(dialect),
       ...(schema === null ? {} : { migrationTableSchema: schema }),
     });
-    const { error, results } = await migrator.migrateToLatest();
+    // Kysely reads the table list of every schema the role can use (has_schema_privilege per schema); a
+    // schema another session drops meanwhile makes that read fail with invalid_schema_name. Nothing is
+    // applied by then, and migrations already applied are recorded, so trying again is safe.
+    let { error, results } = await migrator.migrateToLatest();
+    for (let attempt = 1; attempt < 5 && otherSchemaDropped(error, schema); attempt++) {
+      logger?.warn({ attempt }, "store migration retried: another schema was dropped while listing tables");
+      ({ error, results } = await migrator.migrateToLatest());
+    }
     for (const r of results ?? []) {
       if (r.status === "Success") logger?.info({ migration: r.migrationName }, "store migration applied");
       if (r.status === "Error") logger?.warn({ migration: r.migrationName }, "store migration failed");
@@ -333,4 +340,12 @@ export class KyselyStore implements Store {
     );
     return rows.map(eventFromRow);
   }
+}
+
+/** PostgreSQL's invalid_schema_name about a schema other than the store's own (null: the default one). */
+export function otherSchemaDropped(error: unknown, own: string | null): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (code !== "3F000" || typeof message !== "string") return false;
+  return own === null || !message.includes(`"${own}"`);
 }
