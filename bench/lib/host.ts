@@ -3,7 +3,8 @@
  * a Shopify emulator. Keeping them out of the measured process means the measured process's CPU time and
  * peak RSS are Passerelle's (or the baseline's) alone. Controlled over the IPC channel (see systems.ts).
  */
-import { startShopifyEmulator } from "../../src/connectors/shopify/emulator/server.ts";
+import { odooEmulatorEnv } from "../../src/connectors/odoo/emulator/index.ts";
+import { shopifyEmulatorEnv, startShopifyEmulator } from "../../src/connectors/shopify/emulator/server.ts";
 import { startDataset } from "../dataset.ts";
 import type { HostReply, HostRequest, HostSettings } from "./protocol.ts";
 
@@ -65,15 +66,6 @@ process.send?.({
     op: "ready",
     seedMs,
     counts: dataset.counts,
-    env: {
-      ODOO_URL: odoo.url,
-      ODOO_DB: odoo.db,
-      ODOO_USER: odoo.login,
-      ODOO_PASSWORD: odoo.password,
-      SHOPIFY_SHOP: shopify.shop,
-      SHOPIFY_ACCESS_TOKEN: shopify.accessToken,
-      SHOPIFY_ENDPOINT: shopify.url,
-      SHOPIFY_WEBHOOK_SECRET: webhookSecret,
-    },
+    env: { ...odooEmulatorEnv(odoo), ...shopifyEmulatorEnv(shopify) },
   },
 });

@@ -5,8 +5,12 @@
  */
 import { OdooClient } from "../connectors/odoo/client.ts";
 import { OdooConfig } from "../connectors/odoo/config.ts";
-import { type OdooEmulator, startOdooEmulator } from "../connectors/odoo/emulator/index.ts";
-import { type ShopifyEmulator, startShopifyEmulator } from "../connectors/shopify/emulator/server.ts";
+import { type OdooEmulator, odooEmulatorEnv, startOdooEmulator } from "../connectors/odoo/emulator/index.ts";
+import {
+  type ShopifyEmulator,
+  shopifyEmulatorEnv,
+  startShopifyEmulator,
+} from "../connectors/shopify/emulator/server.ts";
 import { type Rng, rng } from "../core/prng.ts";
 
 export interface DemoSystems {
@@ -31,16 +35,7 @@ export async function startDemoSystems(
   return {
     odoo,
     shopify,
-    env: {
-      ODOO_URL: odoo.url,
-      ODOO_DB: odoo.db,
-      ODOO_USER: odoo.login,
-      ODOO_PASSWORD: odoo.password,
-      SHOPIFY_SHOP: shopify.shop,
-      SHOPIFY_ACCESS_TOKEN: shopify.accessToken,
-      SHOPIFY_ENDPOINT: shopify.url,
-      SHOPIFY_WEBHOOK_SECRET: shopify.webhooks.secret,
-    },
+    env: { ...odooEmulatorEnv(odoo), ...shopifyEmulatorEnv(shopify) },
     async close() {
       await Promise.all([odoo.close(), shopify.close()]);
     },

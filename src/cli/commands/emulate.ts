@@ -1,6 +1,6 @@
 import { type FaultOptions, parseFaults } from "../../connectors/odoo/emulator/faults.ts";
-import { startOdooEmulator } from "../../connectors/odoo/emulator/index.ts";
-import { startShopifyEmulator } from "../../connectors/shopify/emulator/server.ts";
+import { odooEmulatorEnv, startOdooEmulator } from "../../connectors/odoo/emulator/index.ts";
+import { shopifyEmulatorEnv, startShopifyEmulator } from "../../connectors/shopify/emulator/server.ts";
 import { SyncError } from "../../core/errors.ts";
 import type { Output } from "../output.ts";
 
@@ -24,19 +24,14 @@ export async function emulateCommand(
       products: opts.products ?? 500,
       ...(faults ? { faults } : {}),
     });
-    info = { ODOO_URL: emu.url, ODOO_DB: emu.db, ODOO_USER: emu.login, ODOO_PASSWORD: emu.password };
+    info = odooEmulatorEnv(emu);
     close = () => emu.close();
   } else if (system === "shopify") {
     const emu = await startShopifyEmulator({
       ...(opts.port ? { port: opts.port } : {}),
       ...(faults ? { faults } : {}),
     });
-    info = {
-      SHOPIFY_SHOP: emu.shop,
-      SHOPIFY_ACCESS_TOKEN: emu.accessToken,
-      SHOPIFY_ENDPOINT: emu.url,
-      SHOPIFY_WEBHOOK_SECRET: emu.webhooks.secret,
-    };
+    info = shopifyEmulatorEnv(emu);
     close = () => emu.close();
   } else {
     throw new SyncError("config", `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify`);

@@ -106,6 +106,13 @@ function rpcReply(id: unknown, run: () => unknown): unknown {
   }
 }
 
+/** The environment variables the repository's passerelle.yaml reads to reach this emulator. */
+export function odooEmulatorEnv(
+  emu: Pick<OdooEmulator, "url" | "db" | "login" | "password">,
+): Record<string, string> {
+  return { ODOO_URL: emu.url, ODOO_DB: emu.db, ODOO_USER: emu.login, ODOO_PASSWORD: emu.password };
+}
+
 export async function startOdooEmulator(opts: OdooEmulatorOptions = {}): Promise<OdooEmulator> {
   const orm = buildModels();
   const creds: Credentials = {

@@ -90,6 +90,18 @@ function sameToken(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The environment variables the repository's passerelle.yaml reads to reach this emulator. */
+export function shopifyEmulatorEnv(
+  emu: Pick<ShopifyEmulator, "shop" | "accessToken" | "url" | "webhooks">,
+): Record<string, string> {
+  return {
+    SHOPIFY_SHOP: emu.shop,
+    SHOPIFY_ACCESS_TOKEN: emu.accessToken,
+    SHOPIFY_ENDPOINT: emu.url,
+    SHOPIFY_WEBHOOK_SECRET: emu.webhooks.secret,
+  };
+}
+
 export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): Promise<ShopifyEmulator> {
   const clock = opts.clock ?? Date.now;
   const accessToken = opts.accessToken ?? "shpat_emulator_token";
