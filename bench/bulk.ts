@@ -11,13 +11,12 @@
  *   node --import tsx bench/bulk.ts [--products 10000] [--sample 300] [--page 2000]
  *   node --import tsx bench/bulk.ts --products 10000 --sample 10000 --page 2000   # nothing extrapolated
  */
-import { loadavg } from "node:os";
 import { pathToFileURL } from "node:url";
 import { ShopifyConfig } from "../src/connectors/shopify/config.ts";
 import { createShopifyConnector } from "../src/connectors/shopify/index.ts";
 import type { Flow } from "../src/engine/flow.ts";
 import { RECORDS_PER_PRODUCT } from "./dataset.ts";
-import { argValue, measure, peakRssMb, perSecond, ratio, saveResult } from "./lib/measure.ts";
+import { argValue, loadAverages, measure, peakRssMb, perSecond, ratio, saveResult } from "./lib/measure.ts";
 import { openPasserelle } from "./lib/passerelle.ts";
 import { startSystems } from "./lib/systems.ts";
 import { STANDARD_PLAN } from "./rate-limited.ts";
@@ -68,7 +67,7 @@ async function productsRun(products: number, bulkPage: number | null) {
   }
 }
 
-const load = () => loadavg().map((l) => Math.round(l * 100) / 100);
+const load = loadAverages;
 
 export async function bulkScenario(
   products: number,

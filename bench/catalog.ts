@@ -12,11 +12,19 @@
  *
  * `--repeat` defaults to 3 below 100k records, 1 from 100k on.
  */
-import { loadavg } from "node:os";
 import { pathToFileURL } from "node:url";
 import { type BaselineCounts, runBaseline } from "./baseline.ts";
 import { type DatasetCounts, parseSize } from "./dataset.ts";
-import { argValue, type Measured, measure, peakRssMb, perSecond, ratio, saveResult } from "./lib/measure.ts";
+import {
+  argValue,
+  load1,
+  type Measured,
+  measure,
+  peakRssMb,
+  perSecond,
+  ratio,
+  saveResult,
+} from "./lib/measure.ts";
 import { openPasserelle, totals } from "./lib/passerelle.ts";
 import { type Systems, startSystems } from "./lib/systems.ts";
 
@@ -59,10 +67,6 @@ async function passerelleSide(size: number, seed: number) {
     await p.close();
     await sys.close();
   }
-}
-
-function load1(): number {
-  return Math.round((loadavg()[0] ?? 0) * 100) / 100;
 }
 
 async function oneRound(

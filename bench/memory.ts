@@ -14,15 +14,14 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { loadavg } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseSize } from "./dataset.ts";
-import { argValue, measure, peakRssMb, saveResult } from "./lib/measure.ts";
+import { argValue, loadAverages, measure, peakRssMb, saveResult } from "./lib/measure.ts";
 import { openPasserelle, totals } from "./lib/passerelle.ts";
 import { startSystems } from "./lib/systems.ts";
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
-const load = () => loadavg().map((l) => Math.round(l * 100) / 100);
+const load = loadAverages;
 
 /** One size, in this process: prints one JSON line. */
 async function one(size: number, maxSeconds: number | undefined): Promise<void> {

@@ -22,14 +22,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import Database from "better-sqlite3";
 import { openStore } from "../src/store/index.ts";
 import { WebhookInbox } from "../src/store/webhook-inbox.ts";
-import { machine } from "./lib/measure.ts";
+import { load1, machine } from "./lib/measure.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SECRET = "shpss_bench_ingest_secret";
@@ -371,7 +371,7 @@ function commitsOf(db: string, since: string): { groups: number; events: number;
 }
 
 async function main(): Promise<void> {
-  const load0 = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+  const load0 = load1();
   const dir = mkdtempSync(join(tmpdir(), "passerelle-ingest-"));
   const db = join(dir, "ingest.sqlite");
   const config = join(dir, "passerelle.yaml");
@@ -426,7 +426,7 @@ connections:
       const serverCpu0 = cpuMsOf(server.child.pid);
       const round = await generate(server.url, `r${i}`);
       const serverCpuMs = cpuMsOf(server.child.pid) - serverCpu0;
-      const la = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+      const la = load1();
       rounds.push({
         ...round,
         serverCpuMs: Math.round(serverCpuMs),
@@ -439,7 +439,7 @@ connections:
         const cpu0 = cpuMsOf(other.child.pid);
         const c = await generate(other.url, `c${i}`);
         const cpu = cpuMsOf(other.child.pid) - cpu0;
-        const cla = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+        const cla = load1();
         otherRounds.push({ ...c, serverCpuMs: Math.round(cpu), loadAverage: cla });
         line(`compare (${args.compare})`, c, cpu, cla);
       }
@@ -447,7 +447,7 @@ connections:
         const cpu0 = cpuMsOf(floor.child.pid);
         const f = await generate(floor.url, `f${i}`);
         const cpu = cpuMsOf(floor.child.pid) - cpu0;
-        const fla = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+        const fla = load1();
         floorRounds.push({ ...f, serverCpuMs: Math.round(cpu), loadAverage: fla });
         line("floor (node:http, no storage)", f, cpu, fla);
       }
@@ -526,7 +526,7 @@ connections:
       date: new Date().toISOString(),
       machine: machine(),
       /** Other work on the machine while it ran (1-minute load average, start and end). */
-      loadAverage: { start: load0, end: Math.round((loadavg()[0] ?? 0) * 100) / 100 },
+      loadAverage: { start: load0, end: load1() },
       setup: {
         server: "passerelle run (child process), SQLite WAL, inbox commits with synchronous=FULL",
         loadGenerator:

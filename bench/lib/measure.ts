@@ -1,6 +1,6 @@
 /** Wall time, CPU time and peak RSS of the measured (current) process, and result files. */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, totalmem } from "node:os";
+import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 
 export interface Measured<T> {
@@ -19,6 +19,16 @@ export async function measure<T>(work: () => Promise<T>): Promise<Measured<T>> {
 }
 
 /** Peak resident set size of this process so far, in MB. */
+/** The 1-, 5- and 15-minute load averages (`uptime`), to two decimals. */
+export function loadAverages(): number[] {
+  return loadavg().map((l) => Math.round(l * 100) / 100);
+}
+
+/** The 1-minute load average, to two decimals. */
+export function load1(): number {
+  return loadAverages()[0] ?? 0;
+}
+
 export function peakRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
