@@ -416,6 +416,15 @@ connections:
       );
     const generate = (url: string, tag: string) =>
       GENERATOR === "wrk" ? runWrk(url, SECONDS, tag) : runAutocannon(url, SECONDS);
+    // One generator run against a server, with the CPU that server spent and the load average after it.
+    const measureRound = async (what: string, target: { child: ChildProcess; url: string }, tag: string) => {
+      const cpu0 = cpuMsOf(target.child.pid);
+      const r = await generate(target.url, tag);
+      const serverCpuMs = cpuMsOf(target.child.pid) - cpu0;
+      const loadAverage = load1();
+      line(what, r, serverCpuMs, loadAverage);
+      return { ...r, serverCpuMs: Math.round(serverCpuMs), loadAverage };
+    };
     for (let i = 0; i < ROUNDS; i++) {
       console.error(`round ${i + 1}/${ROUNDS}: ${CONNECTIONS} connections for ${SECONDS} s (${GENERATOR})…`);
       const fsyncMs = fsyncProbe(dir);
@@ -423,34 +432,10 @@ connections:
         `  disk: durable commit p50 ${fsyncMs.p50} p90 ${fsyncMs.p90} p99 ${fsyncMs.p99} max ${fsyncMs.max} ms`,
       );
       const since = new Date().toISOString();
-      const serverCpu0 = cpuMsOf(server.child.pid);
-      const round = await generate(server.url, `r${i}`);
-      const serverCpuMs = cpuMsOf(server.child.pid) - serverCpu0;
-      const la = load1();
-      rounds.push({
-        ...round,
-        serverCpuMs: Math.round(serverCpuMs),
-        loadAverage: la,
-        commits: commitsOf(db, since),
-        fsyncMs,
-      });
-      line("passerelle", round, serverCpuMs, la);
-      if (other) {
-        const cpu0 = cpuMsOf(other.child.pid);
-        const c = await generate(other.url, `c${i}`);
-        const cpu = cpuMsOf(other.child.pid) - cpu0;
-        const cla = load1();
-        otherRounds.push({ ...c, serverCpuMs: Math.round(cpu), loadAverage: cla });
-        line(`compare (${args.compare})`, c, cpu, cla);
-      }
-      if (floor) {
-        const cpu0 = cpuMsOf(floor.child.pid);
-        const f = await generate(floor.url, `f${i}`);
-        const cpu = cpuMsOf(floor.child.pid) - cpu0;
-        const fla = load1();
-        floorRounds.push({ ...f, serverCpuMs: Math.round(cpu), loadAverage: fla });
-        line("floor (node:http, no storage)", f, cpu, fla);
-      }
+      const round = await measureRound("passerelle", server, `r${i}`);
+      rounds.push({ ...round, commits: commitsOf(db, since), fsyncMs });
+      if (other) otherRounds.push(await measureRound(`compare (${args.compare})`, other, `c${i}`));
+      if (floor) floorRounds.push(await measureRound("floor (node:http, no storage)", floor, `f${i}`));
     }
     floor?.child.kill("SIGTERM");
     other?.child.kill("SIGTERM");
