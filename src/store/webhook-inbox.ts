@@ -133,11 +133,6 @@ export class GroupCommit<T, R> {
     this.#weight = opts.weight ?? (() => 1);
   }
 
-  /** True while a commit runs. */
-  get committing(): boolean {
-    return this.#inFlight !== null;
-  }
-
   /** Items waiting for a commit. */
   get queued(): number {
     return this.#queue.length;
