@@ -93,6 +93,8 @@ export const Flow = z.strictObject({
   mapping: Mapping.optional(),
   trigger: Trigger.default({ type: "manual" }),
   batchSize: z.number().int().min(1).max(1000).default(100),
+  /** Lets products and prices with a price of 0 through (free items); off, such a record fails with the reason. */
+  allowFreeItems: z.boolean().default(false),
   /** JSONata boolean expression on the canonical record (after mapping); false skips the record. */
   filter: Jsonata("filter").optional(),
   direction: z

@@ -7,6 +7,7 @@
  * number), which is what links records across systems; ids native to one system live in the link store.
  */
 import { z } from "zod";
+import { minorUnits, roundTo } from "./money.ts";
 
 /** A decimal amount as a string: "12", "12.5", "-0.10". */
 export const Decimal = z
@@ -41,70 +42,126 @@ export type EntityName = z.infer<typeof EntityName>;
 
 export const Image = z.object({ url: z.url(), alt: z.string().optional() });
 
+/** A selling price: a decimal that is not negative (zero is a policy of the flow: see freeItemReason). */
+export const PriceAmount = Decimal.refine((v) => !v.startsWith("-"), {
+  error: (issue) => `a price must not be negative, got ${JSON.stringify(issue.input)}`,
+});
+
+/**
+ * Prices are rounded to the currency's minor unit (ISO 4217: 2 digits for EUR, 0 for JPY, 3 for KWD), half
+ * away from zero, as retail prices are: a price list's 7.5 % off 22.50 EUR is 20.8125, which no shop takes,
+ * and 20.81 is what every system then sells at. A price already within the minor unit is kept as written.
+ */
+export function priceIn(amount: string, currency: string): string {
+  const digits = minorUnits(currency);
+  const decimals = amount.split(".")[1]?.length ?? 0;
+  return decimals > digits ? roundTo(amount, digits) : amount;
+}
+
 export const Variant = z.object({
   sku: z.string().min(1),
   title: z.string().optional(),
   barcode: z.string().optional(),
-  price: Decimal,
-  compareAtPrice: Decimal.optional(),
+  price: PriceAmount,
+  compareAtPrice: PriceAmount.optional(),
   /** Option name → value, e.g. { Size: "M", Colour: "Red" }. */
   options: z.record(z.string(), z.string()).default({}),
   weightGrams: z.number().nonnegative().optional(),
+  /**
+   * "archived": withdrawn from sale in the source while its product stays on sale; the shop disables it
+   * (never deletes it: past orders keep their lines). Absent means on sale, so records that never carried
+   * the field keep their content hash.
+   */
+  status: z.literal("archived").optional(),
 });
 export type Variant = z.infer<typeof Variant>;
 
-export const Product = z.object({
-  ...Source,
-  /** Product code shared by every system (the ERP's template code). */
-  key: z.string().min(1),
-  title: z.string().min(1),
-  description: z.string().optional(),
-  vendor: z.string().optional(),
-  status: z.enum(["active", "draft", "archived"]).default("active"),
-  currency: Currency,
-  categoryPath: z.array(z.string()).default([]),
-  attributes: z.record(z.string(), z.string()).default({}),
-  images: z.array(Image).default([]),
-  variants: z.array(Variant).min(1),
-  /** Kit / bill of materials: the component SKUs and quantities. */
-  components: z.array(z.object({ sku: z.string(), quantity: z.number().int().positive() })).default([]),
-});
-export type Product = z.infer<typeof Product>;
+export const Product = z
+  .object({
+    ...Source,
+    /** Product code shared by every system (the ERP's template code). */
+    key: z.string().min(1),
+    title: z.string().min(1),
+    description: z.string().optional(),
+    vendor: z.string().optional(),
+    status: z.enum(["active", "draft", "archived"]).default("active"),
+    currency: Currency,
+    categoryPath: z.array(z.string()).default([]),
+    attributes: z.record(z.string(), z.string()).default({}),
+    images: z.array(Image).default([]),
+    variants: z.array(Variant).min(1),
+    /** Kit / bill of materials: the component SKUs and quantities. */
+    components: z.array(z.object({ sku: z.string(), quantity: z.number().int().positive() })).default([]),
+  })
+  .transform((p) => ({
+    ...p,
+    variants: p.variants.map((v) => ({
+      ...v,
+      price: priceIn(v.price, p.currency),
+      ...(v.compareAtPrice !== undefined ? { compareAtPrice: priceIn(v.compareAtPrice, p.currency) } : {}),
+    })),
+  }));
+export type Product = z.output<typeof Product>;
 
-export const TierBreak = z.object({ minQuantity: z.number().int().min(2), price: Decimal });
+export const TierBreak = z.object({ minQuantity: z.number().int().min(2), price: PriceAmount });
 
 /** One variant's price in one customer group's price list. */
-export const Price = z.object({
-  ...Source,
-  /** `<priceList.code>:<sku>` */
-  key: z.string().min(1),
-  priceList: z.object({
-    code: z.string().min(1),
-    name: z.string().min(1),
-    customerGroup: z.string().min(1),
-    currency: Currency,
-  }),
-  sku: z.string().min(1),
-  price: Decimal,
-  tiers: z.array(TierBreak).default([]),
-  validFrom: z.iso.date().optional(),
-  validTo: z.iso.date().optional(),
-});
-export type Price = z.infer<typeof Price>;
+export const Price = z
+  .object({
+    ...Source,
+    /** `<priceList.code>:<sku>` */
+    key: z.string().min(1),
+    priceList: z.object({
+      code: z.string().min(1),
+      name: z.string().min(1),
+      customerGroup: z.string().min(1),
+      currency: Currency,
+    }),
+    sku: z.string().min(1),
+    price: PriceAmount,
+    tiers: z.array(TierBreak).default([]),
+    validFrom: z.iso.date().optional(),
+    validTo: z.iso.date().optional(),
+  })
+  .transform((p) => ({
+    ...p,
+    price: priceIn(p.price, p.priceList.currency),
+    tiers: p.tiers.map((t) => ({ ...t, price: priceIn(t.price, p.priceList.currency) })),
+  }));
+export type Price = z.output<typeof Price>;
 
-/** Stock of one item at one location. available = onHand − reserved − safetyStock, never below zero. */
-export const InventoryLevel = z.object({
-  ...Source,
-  /** `<sku>@<location>` */
-  key: z.string().min(1),
-  sku: z.string().min(1),
-  location: z.string().min(1),
-  onHand: z.number().int(),
-  reserved: z.number().int().nonnegative().default(0),
-  safetyStock: z.number().int().nonnegative().default(0),
-  available: z.number().int().nonnegative(),
-});
-export type InventoryLevel = z.infer<typeof InventoryLevel>;
+/**
+ * Available to sell: what a shop may still promise out of one location. On hand, minus what is already
+ * promised out of it (reserved: confirmed sales, outgoing moves), minus the safety stock kept back; never
+ * below zero. This is the one definition: connectors report onHand, reserved and safetyStock, the canonical
+ * schema derives `available` from them (after the flow mapping too, so a mapped safety stock counts), and shop
+ * writers make the shop's own sellable quantity equal to it.
+ */
+export function availableToSell(level: { onHand: number; reserved: number; safetyStock: number }): number {
+  return Math.max(0, level.onHand - level.reserved - level.safetyStock);
+}
+
+/** Stock of one item at one location; `available` is derived (see availableToSell), whatever a source says. */
+export const InventoryLevel = z
+  .object({
+    ...Source,
+    /** `<sku>@<location>` */
+    key: z.string().min(1),
+    sku: z.string().min(1),
+    location: z.string().min(1),
+    /** Physically at the location (a negative count is the ERP's own business and kept as read). */
+    onHand: z.number().int(),
+    /** Already promised out of the location and not yet shipped. */
+    reserved: z.number().int().nonnegative().default(0),
+    /** Kept back from sale at the location. */
+    safetyStock: z.number().int().nonnegative().default(0),
+    /** Derived; a value given here is replaced. */
+    available: z.number().int().nonnegative().optional(),
+  })
+  .transform((level) => ({ ...level, available: availableToSell(level) }));
+export type InventoryLevel = z.output<typeof InventoryLevel>;
+/** What a source gives: `available` may be left out (it is derived). */
+export type InventoryLevelInput = z.input<typeof InventoryLevel>;
 
 export const Address = z.object({
   type: z.enum(["billing", "shipping", "both"]).default("both"),
@@ -143,7 +200,8 @@ export type TaxLine = z.infer<typeof TaxLine>;
 export const OrderLine = z.object({
   sku: z.string().min(1),
   title: z.string().optional(),
-  quantity: z.number().int().positive(),
+  /** Zero for a line cancelled after the order was placed (the shop keeps the line, emptied). */
+  quantity: z.number().int().nonnegative(),
   unitPrice: Decimal,
   /** Discount on this line, total for the line (not per unit). */
   discount: Decimal.default("0"),
@@ -151,31 +209,45 @@ export const OrderLine = z.object({
 });
 export type OrderLine = z.infer<typeof OrderLine>;
 
-export const Order = z.object({
-  ...Source,
-  /** `<source connection>:<order number>`; carried into the target as its external reference. */
-  key: z.string().min(1),
-  number: z.string().min(1),
-  placedAt: Timestamp,
-  currency: Currency,
-  customer: z.object({ key: z.string().min(1), email: z.email(), name: z.string().optional() }),
-  billingAddress: Address.optional(),
-  shippingAddress: Address.optional(),
-  lines: z.array(OrderLine).min(1),
-  shipping: z.object({ title: z.string(), amount: Decimal, taxes: z.array(TaxLine).default([]) }).optional(),
-  /** Order-level discounts not already on the lines. */
-  discounts: z.array(z.object({ code: z.string().optional(), amount: Decimal })).default([]),
-  /** Whether unitPrice and shipping.amount include tax. */
-  taxesIncluded: z.boolean().default(false),
-  totalTax: Decimal,
-  total: Decimal,
-  financialStatus: z.enum(["pending", "authorized", "paid", "partially_refunded", "refunded", "voided"]),
-  fulfillmentStatus: z.enum(["unfulfilled", "partial", "fulfilled"]).default("unfulfilled"),
-  payments: z
-    .array(z.object({ gateway: z.string(), amount: Decimal, reference: z.string().optional() }))
-    .default([]),
-  cancelled: z.boolean().default(false),
-});
+export const Order = z
+  .object({
+    ...Source,
+    /** `<source connection>:<order number>`; carried into the target as its external reference. */
+    key: z.string().min(1),
+    number: z.string().min(1),
+    placedAt: Timestamp,
+    currency: Currency,
+    customer: z.object({ key: z.string().min(1), email: z.email(), name: z.string().optional() }),
+    billingAddress: Address.optional(),
+    shippingAddress: Address.optional(),
+    lines: z.array(OrderLine).min(1),
+    shipping: z
+      .object({ title: z.string(), amount: Decimal, taxes: z.array(TaxLine).default([]) })
+      .optional(),
+    /** Order-level discounts not already on the lines. */
+    discounts: z.array(z.object({ code: z.string().optional(), amount: Decimal })).default([]),
+    /** Whether unitPrice and shipping.amount include tax. */
+    taxesIncluded: z.boolean().default(false),
+    totalTax: Decimal,
+    total: Decimal,
+    financialStatus: z.enum(["pending", "authorized", "paid", "partially_refunded", "refunded", "voided"]),
+    fulfillmentStatus: z.enum(["unfulfilled", "partial", "fulfilled"]).default("unfulfilled"),
+    payments: z
+      .array(z.object({ gateway: z.string(), amount: Decimal, reference: z.string().optional() }))
+      .default([]),
+    /** Money given back to the customer, as the source records it (absent: none). */
+    refunds: z.array(z.object({ amount: Decimal, reason: z.string().optional() })).optional(),
+    cancelled: z.boolean().default(false),
+  })
+  .superRefine((order, ctx) => {
+    if (!order.cancelled && !order.lines.some((l) => l.quantity > 0)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["lines"],
+        message: "an order that is not cancelled needs at least one line with a quantity above 0",
+      });
+    }
+  });
 export type Order = z.infer<typeof Order>;
 
 export const Shipment = z.object({
@@ -230,6 +302,11 @@ export interface CanonicalByEntity {
   invoice: Invoice;
 }
 export type Canonical = CanonicalByEntity[EntityName];
+
+/** A record as a stream's toCanonical gives it: a stock level's `available` is derived by the schema. */
+export type CanonicalInputByEntity = Omit<CanonicalByEntity, "inventory"> & {
+  inventory: InventoryLevelInput;
+};
 
 /** Fields that describe where a record came from rather than what it says; excluded from content hashes. */
 export const PROVENANCE_FIELDS = ["source", "sourceId", "updatedAt"] as const;

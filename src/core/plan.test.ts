@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { contentHash } from "./hash.ts";
-import type { Customer, Order } from "./model.ts";
-import { PLAN_ACTIONS, planRecord } from "./plan.ts";
+import { type Customer, type Order, Product } from "./model.ts";
+import { freeItemReason, PLAN_ACTIONS, planRecord } from "./plan.ts";
 
 const customer = (email: string, lastName: string): Customer => ({
   source: "shop",
@@ -155,5 +155,75 @@ test("a stock level older than the one already applied is discarded as stale; ne
       sourceUpdatedAt: "2026-03-01T10:00:00Z",
     }).action,
     "update",
+  );
+});
+
+test("an order cancelled before it reached the target is skipped with the reason; once there, it is written", () => {
+  const cancelled = {
+    ...order("0"),
+    lines: [{ sku: "A", quantity: 0, unitPrice: "10.00", discount: "0", taxes: [] }],
+    totalTax: "0",
+    cancelled: true,
+  };
+  const base = { entity: "order" as const, mapped: cancelled, error: null, filtered: false, hash: "h" };
+  const fresh = planRecord({ ...base, target: null });
+  assert.equal(fresh.action, "skip");
+  assert.match(fresh.reason ?? "", /cancelled before it was ever written/);
+  // A create that was interrupted may have reached the target: written (the writer looks it up first).
+  assert.equal(planRecord({ ...base, target: null, pendingIntent: true }).action, "create");
+  // Known to the target: the cancellation is written, and its zeroed total is not held.
+  assert.deepEqual(planRecord({ ...base, target: { externalId: "9", lastHash: "old" } }), {
+    action: "update",
+    targetId: "9",
+  });
+});
+
+test("a writer that only updates skips records its system does not hold, with the reason", () => {
+  const o = order("24.00");
+  const base = {
+    entity: "order" as const,
+    mapped: o,
+    error: null,
+    filtered: false,
+    hash: "h",
+    updateOnly: true,
+  };
+  const skipped = planRecord({ ...base, target: null });
+  assert.equal(skipped.action, "skip");
+  assert.match(skipped.reason ?? "", /only updates what it holds/);
+  assert.equal(planRecord({ ...base, target: { externalId: "9", lastHash: "x" } }).action, "update");
+});
+
+test("a price of zero is an error with the reason unless the flow allows free items", () => {
+  const product = Product.parse({
+    source: "erp",
+    sourceId: "1",
+    updatedAt: "2026-01-01T00:00:00Z",
+    key: "P1",
+    title: "Gift",
+    currency: "EUR",
+    variants: [
+      { sku: "P1-A", price: "0.00" },
+      { sku: "P1-B", price: "5" },
+    ],
+  });
+  const base = {
+    entity: "product" as const,
+    mapped: product,
+    error: null,
+    filtered: false,
+    hash: "h",
+    target: null,
+  };
+  const refused = planRecord(base);
+  assert.equal(refused.action, "error");
+  assert.match(
+    refused.reason ?? "",
+    /price 0 EUR for P1-A; free items are refused unless the flow sets allowFreeItems: true/,
+  );
+  assert.equal(planRecord({ ...base, allowFreeItems: true }).action, "create");
+  assert.equal(
+    freeItemReason("product", { ...product, variants: [{ sku: "P1-B", price: "5", options: {} }] }),
+    null,
   );
 });

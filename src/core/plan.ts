@@ -2,7 +2,7 @@
  * The per-record plan: what a sync will do with one record, decided from what is known without calling
  * the target. Pure, so `passerelle plan` (a dry run) and a real sync decide the same way.
  */
-import type { Canonical, EntityName, Order } from "./model.ts";
+import type { Canonical, EntityName, Order, Price, Product } from "./model.ts";
 import { orderTotalCheck } from "./money.ts";
 
 export const PLAN_ACTIONS = ["create", "update", "skip", "error", "hold", "filtered"] as const;
@@ -22,6 +22,12 @@ export interface PlanInput {
   target: { externalId: string; lastHash: string | null; version?: string | null } | null;
   /** When the source last changed this record (its updatedAt as read). */
   sourceUpdatedAt?: string | null;
+  /** A create of this record was started and never confirmed (the target may hold it). */
+  pendingIntent?: boolean;
+  /** The target's writer only updates records the target holds (Writer.updateOnly). */
+  updateOnly?: boolean;
+  /** The flow lets a price of 0 through (free items); otherwise such a record is an error. */
+  allowFreeItems?: boolean;
 }
 
 export interface PlanDecision {
@@ -30,11 +36,36 @@ export interface PlanDecision {
   reason?: string;
 }
 
-/** Why an order must not be written as it is (its total does not add up), or null. */
+/**
+ * Why an order must not be written as it is (its total does not add up), or null. A cancelled order is
+ * exempt: nothing is booked from it, and shops zero a cancelled order's total while keeping its lines.
+ */
 export function holdReason(entity: EntityName, record: Canonical): string | null {
-  if (entity !== "order") return null;
+  if (entity !== "order" || (record as Order).cancelled) return null;
   const check = orderTotalCheck(record as Order);
   return check.ok ? null : check.reason;
+}
+
+const isZero = (amount: string) => /^-?0*(\.0*)?$/.test(amount);
+
+/**
+ * Why a record would publish a price of zero, or null. A zero price in a shop is an item given away, far
+ * more often a price list line nobody filled in than a decision; a flow that really sells free items says so
+ * with `allowFreeItems: true`. (Negative prices are refused by the canonical schema itself.)
+ */
+export function freeItemReason(entity: EntityName, record: Canonical): string | null {
+  if (entity === "product") {
+    const p = record as Product;
+    const free = p.variants.filter((v) => isZero(v.price)).map((v) => v.sku);
+    if (free.length === 0) return null;
+    return `product ${p.key}: price 0 ${p.currency} for ${free.join(", ")}; free items are refused unless the flow sets allowFreeItems: true`;
+  }
+  if (entity === "price") {
+    const p = record as Price;
+    if (!isZero(p.price) && !p.tiers.some((t) => isZero(t.price))) return null;
+    return `price ${p.key}: 0 ${p.priceList.currency} in price list ${p.priceList.code}; free items are refused unless the flow sets allowFreeItems: true`;
+  }
+  return null;
 }
 
 /** Entities whose older readings must never overwrite newer ones: a stock level is a measurement, not an edit. */
@@ -56,9 +87,11 @@ export function staleReason(input: PlanInput): string | null {
 }
 
 /**
- * error: it cannot be mapped; filtered: the flow leaves it out; skip: the target already has exactly this
- * content, or the record is older than what it already has (stock: see staleReason); hold: an order whose money does not add up (never written, whether new or not); otherwise update
- * when the target has it, create when it does not.
+ * error: it cannot be mapped, or it would publish a price of zero (see freeItemReason); filtered: the flow
+ * leaves it out; skip: the target already has exactly this
+ * content, the record is older than what it already has (stock: see staleReason), or it is an order
+ * cancelled before it ever reached the target; hold: an order whose money does not add up (never written,
+ * whether new or not); otherwise update when the target has it, create when it does not.
  */
 export function planRecord(input: PlanInput): PlanDecision {
   const targetId = input.target?.externalId ?? null;
@@ -66,10 +99,31 @@ export function planRecord(input: PlanInput): PlanDecision {
     return { action: "error", targetId, reason: input.error ?? "record could not be mapped" };
   }
   if (input.filtered) return { action: "filtered", targetId };
+  const free = input.allowFreeItems ? null : freeItemReason(input.entity, input.mapped);
+  if (free) return { action: "error", targetId, reason: free };
   const stale = staleReason(input);
   if (stale) return { action: "skip", targetId, reason: stale };
+  if (
+    input.entity === "order" &&
+    (input.mapped as Order).cancelled &&
+    input.target === null &&
+    !input.pendingIntent
+  ) {
+    return {
+      action: "skip",
+      targetId,
+      reason: "cancelled before it was ever written to the target: nothing to create",
+    };
+  }
   if (input.target && input.hash !== null && input.target.lastHash === input.hash) {
     return { action: "skip", targetId };
+  }
+  if (input.updateOnly && input.target === null) {
+    return {
+      action: "skip",
+      targetId,
+      reason: `the target holds no ${input.entity} with this key and only updates what it holds: nothing to create`,
+    };
   }
   const hold = holdReason(input.entity, input.mapped);
   if (hold) return { action: "hold", targetId, reason: hold };

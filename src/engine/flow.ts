@@ -13,4 +13,6 @@ export interface Flow {
   /** Records for which this returns false are read but not written. */
   filter?: (record: unknown) => boolean | Promise<boolean>;
   batchSize: number;
+  /** Prices of 0 may be published (free items); otherwise a record carrying one fails with the reason. */
+  allowFreeItems?: boolean;
 }

@@ -155,8 +155,14 @@ export async function prepare(flow: Flow, stream: Stream, native: unknown): Prom
   const sourceId = stream.idOf(native);
   const base = { sourceId, updatedAt: stream.updatedAtOf(native), native, filtered: false };
   let canonical: Canonical | null = null;
+  // The key as the source gave it, so a record that fails validation is still filed (and traced, and later
+  // resolved) under its real key rather than its source id.
+  let givenKey: string | null = null;
   try {
-    canonical = validate(flow.entity, await stream.toCanonical(native), `${flow.source.name}`);
+    const raw: unknown = await stream.toCanonical(native);
+    const k = raw !== null && typeof raw === "object" ? (raw as { key?: unknown }).key : undefined;
+    if (typeof k === "string" && k !== "") givenKey = k;
+    canonical = validate(flow.entity, raw, `${flow.source.name}`);
     const mapped = flow.mapping
       ? validate(
           flow.entity,
@@ -169,7 +175,13 @@ export async function prepare(flow: Flow, stream: Stream, native: unknown): Prom
   } catch (e) {
     const err =
       e instanceof SyncError ? e : new SyncError("data", e instanceof Error ? e.message : String(e));
-    return { ...base, key: canonical?.key ?? keyOf(native, stream), canonical, mapped: null, error: err };
+    return {
+      ...base,
+      key: canonical?.key ?? givenKey ?? keyOf(native, stream),
+      canonical,
+      mapped: null,
+      error: err,
+    };
   }
 }
 
@@ -377,6 +389,9 @@ export class SyncEngine {
         hash,
         target: link,
         sourceUpdatedAt: p.updatedAt,
+        pendingIntent: intents.has(p.key),
+        updateOnly: writer.updateOnly === true,
+        allowFreeItems: flow.allowFreeItems === true,
       });
       planned(p, decision.action, decision.targetId, decision.reason);
       switch (decision.action) {
@@ -391,7 +406,9 @@ export class SyncEngine {
         case "skip":
           counts.skipped = (counts.skipped ?? 0) + 1;
           if (decision.reason && !opts.dryRun) {
-            // Discarded as stale: the lineage says so, and an open failure of the record is moot.
+            // Discarded (stale, or cancelled before it was ever written): the lineage says so, and an open
+            // failure of the record is moot.
+            resolvedKeys.push(p.key);
             events.push({
               entity: flow.entity,
               key: p.key,
@@ -507,7 +524,7 @@ export class SyncEngine {
           system: flow.target.name,
           externalId: r.targetId,
           kind,
-          message: null,
+          message: r.note ?? null,
           detail: { hash: b.hash, sourceSystem: flow.source.name, sourceId: p.sourceId },
         });
       } else {

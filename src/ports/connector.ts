@@ -6,7 +6,7 @@
 import type { z } from "zod";
 import type { Cursor } from "../core/cursor.ts";
 import { SyncError } from "../core/errors.ts";
-import type { CanonicalByEntity, EntityName } from "../core/model.ts";
+import type { CanonicalByEntity, CanonicalInputByEntity, EntityName } from "../core/model.ts";
 
 export type { Cursor };
 
@@ -42,7 +42,7 @@ export interface Stream<E extends EntityName = EntityName, N = unknown> {
    * Native → canonical. Returns an unvalidated object (the engine validates it with the canonical
    * schema); throws SyncError("data") when the record cannot be mapped.
    */
-  toCanonical(native: N): Promise<CanonicalByEntity[E]> | CanonicalByEntity[E];
+  toCanonical(native: N): Promise<CanonicalInputByEntity[E]> | CanonicalInputByEntity[E];
 }
 
 export interface WriteItem<E extends EntityName = EntityName> {
@@ -59,7 +59,14 @@ export interface WriteItem<E extends EntityName = EntityName> {
 }
 
 export type WriteResult =
-  | { key: string; ok: true; targetId: string; action: "created" | "updated" | "unchanged" }
+  | {
+      key: string;
+      ok: true;
+      targetId: string;
+      action: "created" | "updated" | "unchanged";
+      /** What the write did beyond the record itself, for the trace (e.g. "sale SO-12 cancelled"). */
+      note?: string;
+    }
   | { key: string; ok: false; error: SyncError };
 
 export interface WriteContext {
@@ -84,6 +91,12 @@ export interface Writer<E extends EntityName = EntityName> {
   findByExternalRef(externalRef: string, record: CanonicalByEntity[E]): Promise<string | null>;
   /** Vendor calls one record costs, for the plan. */
   callsPerRecord: { create: number; update: number };
+  /**
+   * True for a writer that only acts on records its system already holds (a shop's orders, written back
+   * from the ERP: a cancellation). A record with no link in its system is then skipped with the reason,
+   * never created.
+   */
+  updateOnly?: boolean;
 }
 
 export interface RateLimitState {

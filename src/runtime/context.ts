@@ -71,6 +71,7 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
       source,
       target,
       batchSize: spec.batchSize,
+      allowFreeItems: spec.allowFreeItems,
     };
     if (spec.mapping && Object.keys(spec.mapping).length > 0) {
       flow.mapping = compileMapping(spec.mapping, { path: `flows.${name}.mapping` });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { SCHEMAS } from "../../core/model.ts";
+import { InventoryLevel, SCHEMAS } from "../../core/model.ts";
 import type { Cursor, ListRequest, Stream } from "../../ports/connector.ts";
 import { type OdooFixture, startFixture } from "./fixtures.ts";
 import { isoToOdoo, odooToIso } from "./time.ts";
@@ -136,7 +136,9 @@ describe("odoo streams", () => {
     const stream = fx.connector.streams.inventory;
     assert.ok(stream);
     const levels = await Promise.all(
-      (await pages(stream, req(100))).flat().map((n) => stream.toCanonical(n as never)),
+      (await pages(stream, req(100)))
+        .flat()
+        .map(async (n) => InventoryLevel.parse(await stream.toCanonical(n as never))),
     );
     assert.equal(levels.length, fx.skus.length * 2);
     assert.deepEqual([...new Set(levels.map((l) => l.location))].sort(), ["WH", "WH2"]);

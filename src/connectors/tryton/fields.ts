@@ -16,6 +16,12 @@ export function ids(row: TrytonRow | undefined, field: string): number[] {
   return Array.isArray(v) ? v.filter((x): x is number => typeof x === "number") : [];
 }
 
+/** A boolean field: Tryton on SQLite answers 0 / 1, on PostgreSQL false / true; absent or null is `fallback`. */
+export function bool(row: TrytonRow | undefined, field: string, fallback = false): boolean {
+  const v = row?.[field];
+  return v === null || v === undefined ? fallback : v === true || v === 1;
+}
+
 export function num(row: TrytonRow | undefined, field: string): number {
   const v = row?.[field];
   return typeof v === "number" ? v : 0;

@@ -12,6 +12,7 @@ import { type InvoiceDocument, pdfOfReport } from "./document.ts";
 import { customerStream } from "./streams/customer.ts";
 import { inventoryStream } from "./streams/inventory.ts";
 import { invoiceStream } from "./streams/invoice.ts";
+import { orderStream } from "./streams/order.ts";
 import { priceStream } from "./streams/price.ts";
 import { productStream } from "./streams/product.ts";
 import { shipmentStream } from "./streams/shipment.ts";
@@ -44,6 +45,7 @@ export function createTrytonConnector(name: string, config: TrytonConfig): Tryto
       customer: customerStream(ctx),
       shipment: shipmentStream(ctx),
       invoice: invoiceStream(ctx),
+      order: orderStream(ctx),
     },
     writers: {
       customer: customerWriter(ctx),
@@ -104,9 +106,9 @@ export function createTrytonConnector(name: string, config: TrytonConfig): Tryto
 export const tryton: ConnectorDefinition<typeof TrytonConfig> = {
   kind: "tryton",
   description:
-    "Tryton (6.0+) via JSON-RPC: products and variants, sale price lists, stock per warehouse, parties, sales, shipments, invoices.",
+    "Tryton (6.0+) via JSON-RPC: products and variants, sale price lists, stock per warehouse, parties, sales (in, and their withdrawal out), shipments, invoices.",
   configSchema: TrytonConfig,
-  reads: ["product", "price", "inventory", "customer", "shipment", "invoice"],
+  reads: ["product", "price", "inventory", "customer", "shipment", "invoice", "order"],
   writes: ["customer", "order"],
   create: createTrytonConnector,
 };

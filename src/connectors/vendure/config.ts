@@ -24,6 +24,11 @@ export const VendureConfig = z.object({
   invoiceFields: z
     .object({ number: z.string().min(1), document: z.string().min(1) })
     .default({ number: "invoiceNumber", document: "invoiceDocument" }),
+  /**
+   * When the ERP withdraws an order: refund its settled payments in Vendure as well as cancelling it.
+   * Off by default: the trace then says the payment is still held, and a person refunds it.
+   */
+  refundOnCancel: z.boolean().default(false),
   /** Fulfilment handler code used for shipments. */
   fulfillmentHandler: z.string().min(1).default("manual-fulfillment"),
   /** Per-request timeout. */

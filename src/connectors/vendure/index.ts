@@ -14,6 +14,7 @@ import { orderStream } from "./streams/order.ts";
 import { customerWriter } from "./writers/customer.ts";
 import { inventoryWriter } from "./writers/inventory.ts";
 import { invoiceWriter } from "./writers/invoice.ts";
+import { orderWriter } from "./writers/order.ts";
 import { priceWriter } from "./writers/price.ts";
 import { productWriter } from "./writers/product.ts";
 import { shipmentWriter } from "./writers/shipment.ts";
@@ -43,6 +44,7 @@ export function createVendureConnector(
       inventory: inventoryWriter(name, client, locations, locationName),
       shipment: shipmentWriter(name, client, config),
       invoice: invoiceWriter(name, client, config),
+      order: orderWriter(name, client, config),
     },
     async check() {
       await client.request(
@@ -59,9 +61,9 @@ export function createVendureConnector(
 export const vendure: ConnectorDefinition<typeof VendureConfig> = {
   kind: "vendure",
   description:
-    "Vendure (Admin GraphQL API): customers and orders in; products, channel price lists, stock per location, customers with groups, fulfilments and invoices out",
+    "Vendure (Admin GraphQL API): customers and orders in; products, channel price lists, stock per location, customers with groups, fulfilments, invoices and order cancellations out",
   configSchema: VendureConfig,
   reads: ["customer", "order"],
-  writes: ["customer", "product", "price", "inventory", "shipment", "invoice"],
+  writes: ["customer", "product", "price", "inventory", "shipment", "invoice", "order"],
   create: (name, config) => createVendureConnector(name, config),
 };

@@ -11,13 +11,19 @@ export const VariantRef = z.object({
   productId: z.string(),
   price: z.number().int(),
   currencyCode: z.string(),
-  stockLevels: z.array(z.object({ stockLocationId: z.string(), stockOnHand: z.number().int() })),
+  stockLevels: z.array(
+    z.object({
+      stockLocationId: z.string(),
+      stockOnHand: z.number().int(),
+      stockAllocated: z.number().int(),
+    }),
+  ),
 });
 export type VariantRef = z.infer<typeof VariantRef>;
 
 const VARIANTS_BY_SKU = `query VariantsBySku($options: ProductVariantListOptions) {
   productVariants(options: $options) {
-    items { id sku productId price currencyCode stockLevels { stockLocationId stockOnHand } }
+    items { id sku productId price currencyCode stockLevels { stockLocationId stockOnHand stockAllocated } }
     totalItems
   }
 }`;

@@ -24,7 +24,7 @@ export const ORDER_FIELDS = `id code state active updatedAt orderPlacedAt curren
   shippingLines { shippingMethod { code name } discountedPrice discountedPriceWithTax }
   surcharges { id description price priceWithTax }
   couponCodes
-  payments { method amount state transactionId }
+  payments { method amount state transactionId refunds { total state reason } }
   fulfillments { id state method trackingCode lines { orderLineId quantity } }
   taxSummary { taxRate }
   subTotal subTotalWithTax shipping shippingWithTax total totalWithTax`;
@@ -72,6 +72,9 @@ export const VendureOrder = z.object({
         amount: z.number().int(),
         state: z.string(),
         transactionId: z.string().nullable(),
+        refunds: z.array(
+          z.object({ total: z.number().int(), state: z.string(), reason: z.string().nullable() }),
+        ),
       }),
     )
     .nullable(),
@@ -96,14 +99,18 @@ export const VendureOrder = z.object({
 });
 export type VendureOrder = z.infer<typeof VendureOrder>;
 
-export const CUSTOMER_FIELDS = `id updatedAt firstName lastName emailAddress phoneNumber
+export const CUSTOMER_FIELDS = `id createdAt updatedAt firstName lastName emailAddress phoneNumber
+  user { id }
   groups { id name }
-  addresses { fullName company streetLine1 streetLine2 city province postalCode phoneNumber
+  addresses { updatedAt fullName company streetLine1 streetLine2 city province postalCode phoneNumber
     country { code } defaultShippingAddress defaultBillingAddress }`;
 
 export const VendureCustomer = z.object({
   id: z.string(),
+  createdAt: z.string(),
   updatedAt: z.string(),
+  /** Null for a guest: Vendure creates a customer for every cart given an e-mail, placed or not. */
+  user: z.object({ id: z.string() }).nullable(),
   firstName: z.string(),
   lastName: z.string(),
   emailAddress: z.string(),
@@ -112,6 +119,7 @@ export const VendureCustomer = z.object({
   addresses: z
     .array(
       z.object({
+        updatedAt: z.string(),
         fullName: z.string().nullable(),
         company: z.string().nullable(),
         streetLine1: z.string(),

@@ -67,7 +67,9 @@ function couponOrder(): VendureOrder {
     ],
     surcharges: [],
     couponCodes: ["SAVE10"],
-    payments: [{ method: "standard-payment", amount: 6277, state: "Settled", transactionId: "T-1" }],
+    payments: [
+      { method: "standard-payment", amount: 6277, state: "Settled", transactionId: "T-1", refunds: [] },
+    ],
     fulfillments: [],
     taxSummary: [{ taxRate: 19 }],
     subTotal: 4275,

@@ -1,5 +1,5 @@
 import { SyncError } from "../../../core/errors.ts";
-import type { InventoryLevel } from "../../../core/model.ts";
+import type { InventoryLevelInput } from "../../../core/model.ts";
 import type { ListRequest, Stream } from "../../../ports/connector.ts";
 import type { OdooRow } from "../client.ts";
 import type { OdooContext } from "../context.ts";
@@ -137,7 +137,7 @@ export function inventoryStream(ctx: OdooContext): Stream<"inventory", Inventory
     },
     idOf: (n) => String(n.quantId),
     updatedAtOf: (n) => odooToIso(n.writeDate),
-    toCanonical(n): InventoryLevel {
+    toCanonical(n): InventoryLevelInput {
       if (!n.sku) {
         throw new SyncError(
           "data",
@@ -159,7 +159,6 @@ export function inventoryStream(ctx: OdooContext): Stream<"inventory", Inventory
         onHand,
         reserved,
         safetyStock: 0,
-        available: Math.max(0, onHand - reserved),
       };
     },
   };

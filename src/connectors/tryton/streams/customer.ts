@@ -4,7 +4,7 @@ import type { Stream } from "../../../ports/connector.ts";
 import type { TrytonRow } from "../client.ts";
 import { latest } from "../codec.ts";
 import { nested, priceListGroup, type TrytonContext } from "../context.ts";
-import { id, str } from "../fields.ts";
+import { bool, id, str } from "../fields.ts";
 import { changedRecords, recordOfKey } from "../paging.ts";
 
 export interface CustomerNative {
@@ -121,7 +121,7 @@ export function customerStream(ctx: TrytonContext): Stream<"customer", CustomerN
       const phone = n.mechanisms.find((m) => (m.type === "phone" || m.type === "mobile") && str(m, "value"));
       const name = (str(p, "name") ?? "").trim();
       const cut = name.lastIndexOf(" ");
-      const address = n.addresses.filter((a) => a.active !== false).flatMap((a) => addressOf(a) ?? []);
+      const address = n.addresses.filter((a) => bool(a, "active", true)).flatMap((a) => addressOf(a) ?? []);
       return {
         source: ctx.name,
         sourceId: String(p.id),

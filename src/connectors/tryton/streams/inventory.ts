@@ -1,5 +1,5 @@
 import { SyncError } from "../../../core/errors.ts";
-import type { InventoryLevel } from "../../../core/model.ts";
+import type { InventoryLevelInput } from "../../../core/model.ts";
 import type { ListRequest, Stream } from "../../../ports/connector.ts";
 import { changedAt, maxIso } from "../codec.ts";
 import type { TrytonContext } from "../context.ts";
@@ -170,7 +170,7 @@ export function inventoryStream(ctx: TrytonContext): Stream<"inventory", Invento
     },
     idOf: (n) => pairId({ warehouse: n.warehouse.id, product: n.product.id }),
     updatedAtOf: (n) => n.changedAt,
-    toCanonical(n): InventoryLevel {
+    toCanonical(n): InventoryLevelInput {
       if (!n.product.code) {
         throw new SyncError(
           "data",
@@ -193,7 +193,6 @@ export function inventoryStream(ctx: TrytonContext): Stream<"inventory", Invento
         onHand,
         reserved,
         safetyStock: 0,
-        available: Math.max(0, onHand - reserved),
       };
     },
   };

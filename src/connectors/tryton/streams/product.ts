@@ -4,7 +4,7 @@ import type { Stream } from "../../../ports/connector.ts";
 import type { TrytonRow } from "../client.ts";
 import { amount, latest } from "../codec.ts";
 import type { TrytonContext } from "../context.ts";
-import { id, str } from "../fields.ts";
+import { bool, id, str } from "../fields.ts";
 import { changedRecords, recordOfKey } from "../paging.ts";
 
 export interface ProductNative {
@@ -14,15 +14,16 @@ export interface ProductNative {
   changedAt: string;
 }
 
-/** Services (shipping, discounts) are bookkeeping, not catalogue; archived records are read so the shop hears of them. */
-const TEMPLATE_DOMAIN = [
-  ["type", "!=", "service"],
-  ["active", "in", [true, false]],
-];
-const VARIANT_DOMAIN = [
-  ["template.type", "!=", "service"],
-  ["active", "in", [true, false]],
-];
+/** Services (shipping, discounts) are bookkeeping, not catalogue. */
+const TEMPLATE_DOMAIN = [["type", "!=", "service"]];
+const VARIANT_DOMAIN = [["template.type", "!=", "service"]];
+/**
+ * Archived records are read so the shop hears of them. Tryton adds `active = true` to every (sub-)domain that
+ * does not name `active` itself, including each branch of an OR and the search behind a dotted field
+ * (`template.type`), so an `active in [true, false]` clause at the top does not reach them: only the
+ * `active_test` context turns the filter off everywhere.
+ */
+const WITH_ARCHIVED = { active_test: false };
 const TEMPLATE_FIELDS = [
   "name",
   "code",
@@ -57,17 +58,13 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
         "product.template",
         [["id", "in", templateIds], ...TEMPLATE_DOMAIN],
         TEMPLATE_FIELDS,
-        {
-          signal,
-        },
+        { context: WITH_ARCHIVED, signal },
       ),
       client.searchRead(
         "product.product",
         [["template", "in", templateIds], ...VARIANT_DOMAIN],
         VARIANT_FIELDS,
-        {
-          signal,
-        },
+        { context: WITH_ARCHIVED, signal },
       ),
       ctx.currency(signal),
     ]);
@@ -95,12 +92,19 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
       changedRecords(
         client,
         [
-          { model: "product.template", domain: TEMPLATE_DOMAIN, fields: [], parentsOf: (r) => [r.id] },
+          {
+            model: "product.template",
+            domain: TEMPLATE_DOMAIN,
+            fields: [],
+            parentsOf: (r) => [r.id],
+            context: WITH_ARCHIVED,
+          },
           {
             model: "product.product",
             domain: VARIANT_DOMAIN,
             fields: ["template"],
             parentsOf: (r) => (id(r, "template") ? [id(r, "template") as number] : []),
+            context: WITH_ARCHIVED,
           },
         ],
         req,
@@ -137,7 +141,7 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
         updatedAt: n.changedAt,
         key,
         title: str(t, "name") ?? key,
-        status: t.active === false ? "archived" : t.salable === false ? "draft" : "active",
+        status: !bool(t, "active", true) ? "archived" : !bool(t, "salable", true) ? "draft" : "active",
         currency: n.currency,
         categoryPath: [],
         attributes: {},
@@ -157,6 +161,7 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
             title: suffix,
             price,
             options: (suffix && n.variants.length > 1 ? { Variant: suffix } : {}) as Record<string, string>,
+            ...(bool(v, "active", true) ? {} : { status: "archived" as const }),
           };
         }),
       };

@@ -70,14 +70,85 @@ export function sameAddress(row: TrytonRow, a: Address): boolean {
   );
 }
 
+/** How much of an address two sides share: street, city, postal code, country (0 to 4). */
+function likeness(row: TrytonRow, a: Address): number {
+  const street = [a.line1, a.line2].filter((l) => l && l.length > 0).join("\n");
+  return (
+    Number((str(row, "street") ?? "").trim() === street.trim()) +
+    Number((str(row, "city") ?? "") === a.city) +
+    Number((str(row, "postal_code") ?? "") === (a.postalCode ?? "")) +
+    Number(nested(row, "country", "code") === a.country)
+  );
+}
+
+/**
+ * How a party's addresses become the customer's: an address Tryton already has is kept; an address that
+ * differs from one of the party's in at most two of street, city, postal code and country is that address
+ * edited (a corrected street, a new postal code) and is written in place; anything else is added. The
+ * party's other addresses are left alone: the ERP may have addresses of its own, and an address may be on
+ * sales and invoices already.
+ */
+export function addressChanges(
+  rows: TrytonRow[],
+  addresses: Address[],
+): { keep: number[]; edit: { id: number; index: number }[]; add: number[] } {
+  const free = new Set(rows.map((r) => r.id));
+  const out = { keep: [] as number[], edit: [] as { id: number; index: number }[], add: [] as number[] };
+  const pending: number[] = [];
+  addresses.forEach((a, i) => {
+    const same = rows.find((r) => free.has(r.id) && sameAddress(r, a));
+    if (same) {
+      free.delete(same.id);
+      out.keep.push(same.id);
+    } else pending.push(i);
+  });
+  for (const i of pending) {
+    const a = addresses[i] as Address;
+    let best: TrytonRow | undefined;
+    for (const r of rows) {
+      if (!free.has(r.id)) continue;
+      if (likeness(r, a) >= 2 && (!best || likeness(r, a) > likeness(best, a))) best = r;
+    }
+    if (best) {
+      free.delete(best.id);
+      out.edit.push({ id: best.id, index: i });
+    } else out.add.push(i);
+  }
+  return out;
+}
+
+/**
+ * x2many commands that make the party's e-mail and phone the customer's, in place: the first mechanism of
+ * the kind is rewritten when its value differs, one is created when the party has none. A phone the shop no
+ * longer has is left in the ERP.
+ */
+export function mechanismChanges(rows: TrytonRow[], c: Customer): unknown[] {
+  const commands: unknown[] = [];
+  const want: { types: string[]; value: string | undefined; same: (a: string, b: string) => boolean }[] = [
+    { types: ["email"], value: c.email, same: (a, b) => a.trim().toLowerCase() === b.trim().toLowerCase() },
+    { types: ["phone", "mobile"], value: c.phone, same: (a, b) => a.trim() === b.trim() },
+  ];
+  for (const w of want) {
+    if (!w.value) continue;
+    const mine = rows.filter((r) => w.types.includes(String(r.type)));
+    if (mine.some((r) => w.same(str(r, "value") ?? "", w.value as string))) continue;
+    const first = mine[0];
+    if (first) commands.push(["write", [first.id], { value: w.value }]);
+    else commands.push(["create", [{ type: w.types[0], value: w.value }]]);
+  }
+  return commands;
+}
+
 function fullName(c: Customer): string {
   return [c.firstName, c.lastName].filter((x) => x && x.length > 0).join(" ") || c.company || c.email;
 }
 
 /**
  * party.party by e-mail (an `email` contact mechanism). The customer group selects the party's sale
- * price list (the list named after the group; a group with no list leaves the party's list as it is). Addresses are added when new, never deleted: an address
- * may already be used on sales and invoices. An unchanged customer costs two reads and no write.
+ * price list (the list named after the group; a group with no list leaves the party's list as it is).
+ * Later changes are written in place: name, e-mail and phone (mechanismChanges), and addresses, edited where
+ * they were edited, added when new, never deleted (addressChanges). An unchanged customer costs three reads
+ * and no write.
  */
 export function customerWriter(ctx: TrytonContext): Writer<"customer"> {
   const { client } = ctx;
@@ -129,28 +200,35 @@ export function customerWriter(ctx: TrytonContext): Writer<"customer"> {
           const [party] = await client.read(
             "party.party",
             [existing],
-            ["name", "sale_price_list", "addresses"],
-            {
-              signal: wctx.signal,
-            },
+            ["name", "sale_price_list", "addresses", "contact_mechanisms"],
+            { signal: wctx.signal },
           );
           if (!party)
             throw new SyncError("permanent", `${owner}: party.party ${existing} no longer exists in Tryton`, {
               system: ctx.name,
             });
-          const current = await client.read(
-            "party.address",
-            party.addresses as number[],
-            ["street", "city", "postal_code", "country.code"],
-            { signal: wctx.signal },
-          );
+          const [current, mechanisms] = await Promise.all([
+            client.read(
+              "party.address",
+              party.addresses as number[],
+              ["street", "city", "postal_code", "country.code"],
+              { signal: wctx.signal },
+            ),
+            client.read("party.contact_mechanism", party.contact_mechanisms as number[], ["type", "value"], {
+              signal: wctx.signal,
+            }),
+          ]);
           const vals: Record<string, unknown> = {};
           if (str(party, "name") !== fullName(c)) vals.name = fullName(c);
           if (list !== undefined && id(party, "sale_price_list") !== list) vals.sale_price_list = list;
-          const fresh = c.addresses.flatMap((a, i) =>
-            current.some((row) => sameAddress(row, a)) ? [] : [addresses[i]],
-          );
-          if (fresh.length > 0) vals.addresses = [["create", fresh]];
+          const plan = addressChanges(current, c.addresses);
+          const addressCommands = [
+            ...plan.edit.map((e) => ["write", [e.id], addresses[e.index]]),
+            ...(plan.add.length > 0 ? [["create", plan.add.map((i) => addresses[i])]] : []),
+          ];
+          if (addressCommands.length > 0) vals.addresses = addressCommands;
+          const mechanismCommands = mechanismChanges(mechanisms, c);
+          if (mechanismCommands.length > 0) vals.contact_mechanisms = mechanismCommands;
           if (Object.keys(vals).length > 0) {
             await client.write(
               "party.party",

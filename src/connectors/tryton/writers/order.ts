@@ -5,7 +5,8 @@ import type { WriteContext, WriteItem, WriteResult, Writer } from "../../../port
 import type { TrytonRow } from "../client.ts";
 import { amount, bigOf, dateValue, decimal } from "../codec.ts";
 import { failure, type TrytonContext } from "../context.ts";
-import { id, ids, str } from "../fields.ts";
+import { bool, id, ids, str } from "../fields.ts";
+import { cancelSale } from "./cancel.ts";
 import { addressVals, countryIds, findPartyByEmail, sameAddress } from "./customer.ts";
 
 /** Service products that carry shipping and discounts on a sale, by code. */
@@ -105,7 +106,8 @@ function saleLines(order: Order, b: Batch, system: string): Record<string, unkno
     };
   };
   const lines: Record<string, unknown>[] = [];
-  for (const l of order.lines) {
+  // A line the shop emptied (cancelled after the order was placed) is not sold.
+  for (const l of order.lines.filter((x) => x.quantity > 0)) {
     const tax = taxIds(order, l.taxes, b, `line ${l.sku}`, system);
     const price = net(l.unitPrice, l.taxes, order.taxesIncluded);
     // The shop's line tax is on the line after its discount; only an undiscounted line can be matched.
@@ -229,6 +231,28 @@ export function orderWriter(ctx: TrytonContext): Writer<"order"> {
         (item.targetId !== null && String(s.id) === item.targetId) ||
         str(s, "reference") === item.externalRef,
     );
+    if (order.cancelled) {
+      if (!existing) {
+        // Only reached when a create was interrupted and its document is gone: nothing to cancel or create.
+        return {
+          key: item.key,
+          ok: false,
+          error: new SyncError(
+            "permanent",
+            `order ${order.key} is cancelled and Tryton has no sale for it: nothing to create`,
+            { system, field: "cancelled" },
+          ),
+        };
+      }
+      const done = await cancelSale(ctx, existing.id, order, wctx.signal);
+      return {
+        key: item.key,
+        ok: true,
+        targetId: String(existing.id),
+        action: done.changed ? "updated" : "unchanged",
+        note: done.note,
+      };
+    }
     if (existing && str(existing, "state") !== "draft") {
       return { key: item.key, ok: true, targetId: String(existing.id), action: "unchanged" };
     }
@@ -330,9 +354,13 @@ export function orderWriter(ctx: TrytonContext): Writer<"order"> {
         i.targetId && Number.isInteger(Number(i.targetId)) ? [Number(i.targetId)] : [],
       );
       const [products, taxes, existing, warehouses, currencies] = await Promise.all([
-        client.searchRead("product.product", [["code", "in", skus]], ["code", "sale_uom", "default_uom"], {
-          signal: wctx.signal,
-        }),
+        // Archived products too: an order placed before its product was withdrawn still sells it.
+        client.searchRead(
+          "product.product",
+          [["code", "in", skus]],
+          ["code", "sale_uom", "default_uom", "active"],
+          { context: { active_test: false }, signal: wctx.signal },
+        ),
         client.searchRead(
           "account.tax",
           [
@@ -378,12 +406,15 @@ export function orderWriter(ctx: TrytonContext): Writer<"order"> {
         );
       }
       const batch: Batch = {
+        // Where a code is on an archived and an active product, the active one wins (it comes last).
         products: new Map(
-          products.flatMap((p) => {
-            const code = str(p, "code");
-            const unit = id(p, "sale_uom") ?? id(p, "default_uom");
-            return code && unit !== undefined ? [[code, { id: p.id, unit }] as const] : [];
-          }),
+          [...products]
+            .sort((a, b) => Number(bool(a, "active", true)) - Number(bool(b, "active", true)))
+            .flatMap((p) => {
+              const code = str(p, "code");
+              const unit = id(p, "sale_uom") ?? id(p, "default_uom");
+              return code && unit !== undefined ? [[code, { id: p.id, unit }] as const] : [];
+            }),
         ),
         taxes: taxes.flatMap((t) => {
           const rate = bigOf(t.rate);

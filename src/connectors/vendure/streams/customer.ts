@@ -2,13 +2,22 @@
  * Vendure customers → canonical Customer, keyed by the lower-cased e-mail. The customer group is the
  * first Vendure customer group the customer belongs to, by name (Vendure has no single "group" field; a
  * customer in several groups is mapped to the first and the rest are not carried).
+ *
+ * Only registered customers are read. Vendure creates a customer for every cart that is given an e-mail,
+ * including carts that are never placed; such a guest reaches the ERP with its first placed order (the
+ * order writer finds or creates the party by e-mail), never from an abandoned cart.
+ *
+ * Changes are found by content, not by `updatedAt`: Vendure does not move a customer's updatedAt when one of
+ * its addresses is edited, so an incremental read would miss a new street for ever. Every run reads all
+ * registered customers (keyset on createdAt, which never moves, so paging neither skips nor repeats) and the
+ * engine skips those whose content hash is unchanged: one call per page of customers and run.
  */
 import { z } from "zod";
 import type { Customer } from "../../../core/model.ts";
 import type { Stream } from "../../../ports/connector.ts";
 import type { VendureClient } from "../client.ts";
 import { CUSTOMER_FIELDS, listOf, VendureCustomer } from "../native.ts";
-import { keysetStream } from "./paging.ts";
+import { keysetPages } from "./paging.ts";
 
 const CUSTOMERS = `query Customers($options: CustomerListOptions) {
   customers(options: $options) { items { ${CUSTOMER_FIELDS} } totalItems }
@@ -44,7 +53,7 @@ export function customerToCanonical(system: string, c: VendureCustomer): Custome
   return {
     source: system,
     sourceId: c.id,
-    updatedAt: c.updatedAt,
+    updatedAt: lastChange(c),
     key: email,
     email,
     firstName: c.firstName || undefined,
@@ -56,6 +65,13 @@ export function customerToCanonical(system: string, c: VendureCustomer): Custome
   };
 }
 
+/** The latest of the customer's own change and its addresses' (which do not move the customer's). */
+function lastChange(c: VendureCustomer): string {
+  let at = c.updatedAt;
+  for (const a of c.addresses ?? []) if (Date.parse(a.updatedAt) > Date.parse(at)) at = a.updatedAt;
+  return at;
+}
+
 export function customerStream(
   system: string,
   client: VendureClient,
@@ -65,16 +81,27 @@ export function customerStream(
     document: CUSTOMERS,
     field: "customers",
     answer: listOf("customers", VendureCustomer),
-    updatedAt: (c: VendureCustomer) => c.updatedAt,
+    timeField: "createdAt" as const,
+    updatedAt: (c: VendureCustomer) => c.createdAt,
     id: (c: VendureCustomer) => c.id,
   };
-  return keysetStream(
-    "customer",
-    client,
-    maxPage,
-    query,
-    async (id) =>
-      (await client.request(CUSTOMER, { id }, z.object({ customer: VendureCustomer.nullable() }))).customer,
-    (c) => customerToCanonical(system, c),
-  );
+  const registered = (c: VendureCustomer | null) => (c?.user ? c : null);
+  return {
+    entity: "customer",
+    // Whole reads, compared by content: the cursor never applies (see above).
+    sorted: false,
+    async *list(req) {
+      for await (const page of keysetPages(client, query, { ...req, since: null }, maxPage)) {
+        const mine = page.filter((c) => registered(c) !== null);
+        if (mine.length > 0) yield mine;
+      }
+    },
+    get: async (id) =>
+      registered(
+        (await client.request(CUSTOMER, { id }, z.object({ customer: VendureCustomer.nullable() }))).customer,
+      ),
+    idOf: (c) => c.id,
+    updatedAtOf: lastChange,
+    toCanonical: (c) => customerToCanonical(system, c),
+  };
 }

@@ -5,6 +5,8 @@
  * Vendure spreads over the lines), and each line's tax as prorated-with-tax minus prorated, which is how
  * Vendure itself adds up `subTotalWithTax`. So lines − discounts + tax + shipping is Vendure's
  * `totalWithTax` to the cent, and the canonical `discounts` list stays empty (it would count them twice).
+ * A cancelled order keeps its lines with quantity 0 and a zero total, as Vendure shows it; settled refunds
+ * are carried so the ERP side can note them.
  */
 import Big from "big.js";
 import { z } from "zod";
@@ -71,9 +73,18 @@ function shippingRate(o: VendureOrder, tax: number): string {
   return o.shipping === 0 ? "0" : new Big(tax).div(o.shipping).round(4).toString();
 }
 
+/** Refunds Vendure has settled, in minor units, each with its reason. */
+function settledRefunds(o: VendureOrder): { total: number; reason: string | null }[] {
+  return (o.payments ?? []).flatMap((p) => p.refunds.filter((r) => r.state === "Settled"));
+}
+
 function financialStatus(o: VendureOrder): Order["financialStatus"] {
   const payments = o.payments ?? [];
   const sum = (state: string) => payments.filter((p) => p.state === state).reduce((s, p) => s + p.amount, 0);
+  const refunded = settledRefunds(o).reduce((s, r) => s + r.total, 0);
+  if (refunded > 0) return refunded >= sum("Settled") ? "refunded" : "partially_refunded";
+  // A cancelled order's total is zeroed while the payment stays settled: the money is still held.
+  if (o.state === "Cancelled" && sum("Settled") > 0) return "paid";
   if (sum("Settled") >= o.totalWithTax && o.totalWithTax > 0) return "paid";
   if (sum("Authorized") + sum("Settled") >= o.totalWithTax && o.totalWithTax > 0) return "authorized";
   if (payments.some((p) => p.state === "Cancelled") && o.state === "Cancelled") return "voided";
@@ -157,6 +168,14 @@ export function orderToCanonical(system: string, o: VendureOrder): Order {
       amount: fromMinor(p.amount, currency),
       reference: p.transactionId ?? undefined,
     })),
+    ...(settledRefunds(o).length > 0
+      ? {
+          refunds: settledRefunds(o).map((r) => ({
+            amount: fromMinor(r.total, currency),
+            ...(r.reason ? { reason: r.reason } : {}),
+          })),
+        }
+      : {}),
     cancelled: o.state === "Cancelled",
   };
 }

@@ -26,8 +26,10 @@ export interface ListQuery<N> {
   document: string;
   field: string;
   answer: z.ZodType<Record<string, { items: N[]; totalItems: number }>>;
-  /** Filters besides the updatedAt window. */
+  /** Filters besides the time window. */
   filter?: Record<string, unknown>;
+  /** The timestamp field the keyset runs on (default `updatedAt`); `updatedAt(n)` reads its value. */
+  timeField?: "updatedAt" | "createdAt";
   updatedAt(n: N): string;
   id(n: N): string;
 }
@@ -48,12 +50,13 @@ export async function* keysetPages<N>(
   let start = req.since?.updatedAt ?? EPOCH;
   let skip = 0;
   let seenAtStart = new Set<string>();
+  const field = q.timeField ?? "updatedAt";
   for (;;) {
     const options = {
       take,
       skip,
-      sort: { updatedAt: "ASC", id: "ASC" },
-      filter: { ...q.filter, updatedAt: { between: { start: justBefore(start), end: req.signpost } } },
+      sort: { [field]: "ASC", id: "ASC" },
+      filter: { ...q.filter, [field]: { between: { start: justBefore(start), end: req.signpost } } },
       filterOperator: "AND",
     };
     const data = await client.request(q.document, { options }, q.answer, { signal: req.signal });

@@ -1,9 +1,14 @@
 /**
- * Canonical InventoryLevel → the variant's stock on hand at one Vendure stock location, in batches of
- * `updateProductVariants` (each variant's levels at once). Vendure counts its own allocations (placed
- * orders not yet fulfilled) against stock on hand, so the ERP's physical `onHand` is written, not its
- * `available`: writing `available` would subtract the shop's open orders twice. A level already at the
- * ERP's number is "unchanged" without a call.
+ * Canonical InventoryLevel → the variant's stock at one Vendure stock location, in batches of
+ * `updateProductVariants` (each variant's levels at once). What a Vendure shopper may buy is stock on hand
+ * minus stock allocated (placed orders not yet fulfilled in Vendure); the shop must offer exactly what the
+ * ERP says is available to sell (InventoryLevel.available). So stock on hand is written as available +
+ * allocated at that location: an order the ERP has not shipped is in the ERP's reservation and in Vendure's
+ * allocation, and counting it once each way cancels out. Writing the ERP's physical on-hand instead counts
+ * the same order twice once the ERP ships it before Vendure's fulfilment is created (the ERP's on-hand
+ * already dropped while Vendure still allocates it). Vendure's fulfilment later lowers on-hand and
+ * allocation together, so the sellable number it shows stays right in either order of the flows.
+ * A level already there is "unchanged" without a call.
  */
 import { z } from "zod";
 import { SyncError } from "../../../core/errors.ts";
@@ -21,6 +26,8 @@ interface Ready {
   item: WriteItem<"inventory">;
   variantId: string;
   locationId: string;
+  /** Stock on hand to write: available to sell plus what Vendure already allocates there. */
+  onHand: number;
 }
 
 export function inventoryWriter(
@@ -56,11 +63,12 @@ export function inventoryWriter(
         continue;
       }
       const level = v.stockLevels.find((l) => l.stockLocationId === locationId);
-      if (level?.stockOnHand === item.record.onHand) {
+      const onHand = item.record.available + (level?.stockAllocated ?? 0);
+      if (level?.stockOnHand === onHand) {
         results.push({ key: item.key, ok: true, targetId: `${v.id}@${locationId}`, action: "unchanged" });
         continue;
       }
-      ready.push({ item, variantId: v.id, locationId });
+      ready.push({ item, variantId: v.id, locationId, onHand });
     }
     return ready;
   }
@@ -69,7 +77,7 @@ export function inventoryWriter(
     const byVariant = new Map<string, Map<string, number>>();
     for (const r of batch) {
       const levels = byVariant.get(r.variantId) ?? new Map<string, number>();
-      levels.set(r.locationId, r.item.record.onHand);
+      levels.set(r.locationId, r.onHand);
       byVariant.set(r.variantId, levels);
     }
     try {

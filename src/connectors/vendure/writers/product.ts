@@ -29,7 +29,7 @@ const PRODUCT = `query Product($id: ID!) {
   product(id: $id) {
     id name slug description enabled
     optionGroups { id code name options { id code name } }
-    variants { id sku name price options { id groupId name } }
+    variants { id sku name price enabled options { id groupId name } }
   }
 }`;
 const ProductAnswer = z.object({
@@ -54,6 +54,7 @@ const ProductAnswer = z.object({
           sku: z.string(),
           name: z.string(),
           price: z.number().int(),
+          enabled: z.boolean(),
           options: z.array(z.object({ id: z.string(), groupId: z.string(), name: z.string() })),
         }),
       ),
@@ -85,6 +86,8 @@ interface DesiredVariant {
   sku: string;
   name: string;
   price: number;
+  /** False for a variant archived in the source: disabled, never deleted (orders keep their lines). */
+  enabled: boolean;
   /** option group name → option name */
   options: Record<string, string>;
 }
@@ -110,6 +113,7 @@ function desired(p: Product): Desired {
       sku: v.sku,
       name: v.title ?? (suffix ? `${p.title} ${suffix}` : p.title),
       price: toMinor(v.price, p.currency, `variants[${v.sku}].price`),
+      enabled: v.status !== "archived",
       options,
     };
   });
@@ -143,6 +147,7 @@ function current(p: VendureProduct): Desired {
       sku: v.sku,
       name: v.name,
       price: v.price,
+      enabled: v.enabled,
       options: Object.fromEntries(v.options.map((o) => [groupName.get(o.groupId) ?? o.groupId, o.name])),
     })),
   };
@@ -289,6 +294,7 @@ export function productWriter(
           input: toUpdate.map((v) => ({
             id: bySku.get(v.sku)?.id,
             price: v.price,
+            enabled: v.enabled,
             translations: [{ languageCode: lang, name: v.name }],
             optionIds: idsFor(v),
           })),
@@ -304,6 +310,7 @@ export function productWriter(
             productId: id,
             sku: v.sku,
             price: v.price,
+            enabled: v.enabled,
             translations: [{ languageCode: lang, name: v.name }],
             optionIds: idsFor(v),
           })),
