@@ -82,7 +82,7 @@ describe("sync engine", () => {
     assert.equal(env.b.emu.stats.writes, 0);
     assert.equal(await env.store.getCursor("orders"), null);
     assert.equal(s.plan.create.records, sourceOrders(env.a).length);
-    assert.ok(s.plan.create.calls > 0);
+    assert.ok(s.estimatedCalls > 0);
     assert.ok(lines.every((l) => l === "create"));
   });
 

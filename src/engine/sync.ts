@@ -47,8 +47,6 @@ export interface PlanLine {
   action: PlanAction;
   sourceId: string;
   targetId: string | null;
-  /** Vendor calls the action needs. */
-  calls: number;
   reason?: string;
 }
 
@@ -95,8 +93,10 @@ export interface RunSummary {
   mode: Run["mode"];
   status: RunStatus;
   counts: RunCounts & { held: number; filtered: number };
-  /** Per action, for dry runs: how many records and vendor calls. */
-  plan: Record<PlanAction, { records: number; calls: number }>;
+  /** Records per planned action. */
+  plan: Record<PlanAction, { records: number }>;
+  /** Dry runs: the target calls that writing the planned records would make, as its writer estimates them. */
+  estimatedCalls: number;
   error: SyncError | null;
   durationMs: number;
 }
@@ -116,7 +116,7 @@ export interface Prepared {
 }
 
 function emptyPlan(): RunSummary["plan"] {
-  return Object.fromEntries(PLAN_ACTIONS.map((a) => [a, { records: 0, calls: 0 }])) as RunSummary["plan"];
+  return Object.fromEntries(PLAN_ACTIONS.map((a) => [a, { records: 0 }])) as RunSummary["plan"];
 }
 
 /** A summary with nothing counted yet. */
@@ -128,6 +128,7 @@ export function emptySummary(runId: number, flow: string, mode: Run["mode"]): Ru
     status: "running",
     counts: { read: 0, created: 0, updated: 0, skipped: 0, failed: 0, calls: 0, held: 0, filtered: 0 },
     plan: emptyPlan(),
+    estimatedCalls: 0,
     error: null,
     durationMs: 0,
   };
@@ -244,22 +245,20 @@ export class SyncEngine {
     const completedIntents: number[] = [];
     const counts: Partial<RunCounts> = { read: 0, created: 0, updated: 0, skipped: 0, failed: 0, calls: 0 };
     const planned = (p: Prepared, action: PlanAction, targetId: string | null, reason?: string) => {
-      const calls =
-        action === "create"
-          ? writer.callsPerRecord.create
-          : action === "update"
-            ? writer.callsPerRecord.update
-            : 0;
       summary.plan[action].records++;
-      summary.plan[action].calls += calls;
-      opts.onPlan?.({
-        key: p.key,
-        action,
-        sourceId: p.sourceId,
-        targetId,
-        calls,
-        ...(reason ? { reason } : {}),
-      });
+      // A dry run fails nothing, but what a sync would fail or hold makes the plan partial all the same.
+      if (opts.dryRun && (action === "error" || action === "hold")) counts.failed = (counts.failed ?? 0) + 1;
+      opts.onPlan?.({ key: p.key, action, sourceId: p.sourceId, targetId, ...(reason ? { reason } : {}) });
+    };
+    /** The calls writing the planned records would make (dry runs), from the writer's own batching. */
+    const estimate = async (buckets: Bucket[], intents: Map<string, Intent>) => {
+      const page = {
+        create: buckets.filter((b) => b.action === "create").map((b) => b.item),
+        update: buckets.filter((b) => b.action === "update").map((b) => b.item),
+        lookups: buckets.filter((b) => b.action === "create" && intents.has(b.item.key)).map((b) => b.item),
+        first: summary.plan.create.records + summary.plan.update.records === buckets.length,
+      };
+      summary.estimatedCalls += await writer.estimateCalls(page, this.writeContext(flow));
     };
     const fail = (p: Prepared, err: SyncError, kind?: string) => {
       counts.failed = (counts.failed ?? 0) + 1;
@@ -436,6 +435,7 @@ export class SyncEngine {
       counts,
       rekeys,
     });
+    if (opts.dryRun && buckets.length > 0) await estimate(buckets, intents);
     if (opts.dryRun || buckets.length === 0) return done();
 
     // A create interrupted by a crash may have happened in the target: look before creating again.

@@ -11,6 +11,7 @@ const Counts = z.object({
   updated: z.number(),
   skipped: z.number(),
   failed: z.number(),
+  calls: z.number(),
 });
 
 const ErrorJson = z.object({ kind: z.string(), message: z.string(), system: z.string().optional() });
@@ -30,8 +31,13 @@ export type SyncOutput = z.infer<typeof SyncOutput>;
 export const PlanOutput = z.object({
   flow: z.string(),
   status: z.string(),
-  plan: z.record(z.string(), z.object({ records: z.number(), calls: z.number() })),
-  records: z.array(z.object({ key: z.string(), action: z.string(), sourceId: z.string() })),
+  plan: z.record(z.string(), z.object({ records: z.number() })),
+  wouldFail: z.number(),
+  wouldHold: z.number(),
+  calls: z.object({ total: z.number(), reads: z.number(), writes: z.number(), covers: z.string() }),
+  records: z.array(
+    z.object({ key: z.string(), action: z.string(), sourceId: z.string(), reason: z.string().optional() }),
+  ),
 });
 
 export const FailuresOutput = z.array(
