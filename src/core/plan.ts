@@ -2,7 +2,7 @@
  * The per-record plan: what a sync will do with one record, decided from what is known without calling
  * the target. Pure, so `passerelle plan` (a dry run) and a real sync decide the same way.
  */
-import type { Canonical, EntityName, Order } from "./model.ts";
+import type { Canonical, EntityName, Invoice, Order, Shipment } from "./model.ts";
 import { orderTotalCheck } from "./money.ts";
 
 export const PLAN_ACTIONS = ["create", "update", "skip", "error", "hold", "filtered"] as const;
@@ -22,6 +22,35 @@ export interface PlanInput {
   target: { externalId: string; lastHash: string | null; version?: string | null } | null;
   /** When the source last changed this record (its updatedAt as read). */
   sourceUpdatedAt?: string | null;
+  /** The record this one belongs to (see parentOf), and whether the target holds it (has a link for it). */
+  parent?: (ParentRef & { system: string; inTarget: boolean }) | null;
+}
+
+export interface ParentRef {
+  entity: EntityName;
+  key: string;
+}
+
+/**
+ * The record a shipment or an invoice belongs to: its order. It is written only to a target that holds
+ * that order, which Passerelle knows from its links: the order came from that system (the shop sent it)
+ * or was written there. A sale entered in the ERP alone (a phone order) has no order in the shop, so its
+ * delivery is not for the shop: it is skipped with that reason, not failed.
+ */
+export function parentOf(entity: EntityName, record: Canonical): ParentRef | null {
+  if (entity === "shipment") return { entity: "order", key: (record as Shipment).orderKey };
+  if (entity === "invoice") {
+    const key = (record as Invoice).orderKey;
+    return key === undefined ? null : { entity: "order", key };
+  }
+  return null;
+}
+
+/** Why a record is not for its target (the order it belongs to is not there), or null. */
+export function notInTargetReason(input: PlanInput): string | null {
+  const parent = input.parent;
+  if (!parent || parent.inTarget) return null;
+  return `${parent.entity} ${parent.key} is not in ${parent.system} (it did not come from there and was never written there); not sent`;
 }
 
 export interface PlanDecision {
@@ -57,8 +86,9 @@ export function staleReason(input: PlanInput): string | null {
 
 /**
  * error: it cannot be mapped; filtered: the flow leaves it out; skip: the target already has exactly this
- * content, or the record is older than what it already has (stock: see staleReason); hold: an order whose money does not add up (never written, whether new or not); otherwise update
- * when the target has it, create when it does not.
+ * content, or the record is older than what it already has (stock: see staleReason), or the order it
+ * belongs to is not in the target (see parentOf); hold: an order whose money does not add up (never
+ * written, whether new or not); otherwise update when the target has it, create when it does not.
  */
 export function planRecord(input: PlanInput): PlanDecision {
   const targetId = input.target?.externalId ?? null;
@@ -71,6 +101,8 @@ export function planRecord(input: PlanInput): PlanDecision {
   if (input.target && input.hash !== null && input.target.lastHash === input.hash) {
     return { action: "skip", targetId };
   }
+  const orphan = notInTargetReason(input);
+  if (orphan) return { action: "skip", targetId, reason: orphan };
   const hold = holdReason(input.entity, input.mapped);
   if (hold) return { action: "hold", targetId, reason: hold };
   return { action: input.target ? "update" : "create", targetId };

@@ -318,7 +318,7 @@ describe("run records", () => {
       const [run] = await env.store.lastRuns("orders-counts", 1);
       assert.ok(run);
       assert.equal(run.status, s.status);
-      const { held: _h, filtered: _f, ...stored } = s.counts;
+      const { held: _h, filtered: _f, skippedWithReason: _r, ...stored } = s.counts;
       assert.deepEqual(run.counts, stored);
       assert.ok(run.counts.calls > 0);
     } finally {

@@ -15,7 +15,14 @@ import { compareCursors, isBefore } from "../core/cursor.ts";
 import { asSyncError, SyncError } from "../core/errors.ts";
 import { contentHash } from "../core/hash.ts";
 import { type Canonical, type EntityName, SCHEMAS } from "../core/model.ts";
-import { PLAN_ACTIONS, type PlanAction, planRecord } from "../core/plan.ts";
+import {
+  type ParentRef,
+  PLAN_ACTIONS,
+  type PlanAction,
+  type PlanInput,
+  parentOf,
+  planRecord,
+} from "../core/plan.ts";
 import {
   type Cursor,
   requireStream,
@@ -92,7 +99,9 @@ export interface RunSummary {
   flow: string;
   mode: Run["mode"];
   status: RunStatus;
-  counts: RunCounts & { held: number; filtered: number };
+  /** `skippedWithReason`: not written on purpose, the reason in each record's lineage (a stale stock level,
+   * a shipment whose order is not in the target); part of `skipped`. */
+  counts: RunCounts & { held: number; filtered: number; skippedWithReason: number };
   /** Records per planned action. */
   plan: Record<PlanAction, { records: number }>;
   /** Dry runs: the target calls that writing the planned records would make, as its writer estimates them. */
@@ -126,7 +135,17 @@ export function emptySummary(runId: number, flow: string, mode: Run["mode"]): Ru
     flow,
     mode,
     status: "running",
-    counts: { read: 0, created: 0, updated: 0, skipped: 0, failed: 0, calls: 0, held: 0, filtered: 0 },
+    counts: {
+      read: 0,
+      created: 0,
+      updated: 0,
+      skipped: 0,
+      failed: 0,
+      calls: 0,
+      held: 0,
+      filtered: 0,
+      skippedWithReason: 0,
+    },
     plan: emptyPlan(),
     estimatedCalls: 0,
     error: null,
@@ -246,6 +265,7 @@ export class SyncEngine {
     const counts: Partial<RunCounts> = { read: 0, created: 0, updated: 0, skipped: 0, failed: 0, calls: 0 };
     const planned = (p: Prepared, action: PlanAction, targetId: string | null, reason?: string) => {
       summary.plan[action].records++;
+      if (action === "skip" && reason) summary.counts.skippedWithReason++;
       // A dry run fails nothing, but what a sync would fail or hold makes the plan partial all the same.
       if (opts.dryRun && (action === "error" || action === "hold")) counts.failed = (counts.failed ?? 0) + 1;
       opts.onPlan?.({ key: p.key, action, sourceId: p.sourceId, targetId, ...(reason ? { reason } : {}) });
@@ -360,6 +380,7 @@ export class SyncEngine {
       if (link) targetLinks.set(to, { ...link, key: to });
     }
     const intents = await this.intentsFor(flow);
+    const parents = await this.parentsInTarget(flow, withTarget);
     const buckets: Bucket[] = [];
     for (const p of ready) {
       const link = targetLinks.get(p.key) ?? null;
@@ -376,6 +397,7 @@ export class SyncEngine {
         hash,
         target: link,
         sourceUpdatedAt: p.updatedAt,
+        parent: parents.get(p) ?? null,
       });
       planned(p, decision.action, decision.targetId, decision.reason);
       switch (decision.action) {
@@ -390,16 +412,23 @@ export class SyncEngine {
         case "skip":
           counts.skipped = (counts.skipped ?? 0) + 1;
           if (decision.reason && !opts.dryRun) {
-            // Discarded as stale: the lineage says so, and an open failure of the record is moot.
-            events.push({
-              entity: flow.entity,
-              key: p.key,
-              system: flow.target.name,
-              externalId: decision.targetId,
-              kind: "skipped",
-              message: decision.reason,
-              detail: { sourceUpdatedAt: p.updatedAt, appliedVersion: link?.version ?? null },
-            });
+            // Not written on purpose (stale, or its order is not in the target): an open failure of the
+            // record is moot. The lineage says why once per version, and to an operator's retry; a version
+            // read again by a later run (the signpost, an overlapping poll) adds nothing.
+            resolvedKeys.push(p.key);
+            const last = known.get(p.sourceId);
+            const seen = last?.version === p.updatedAt && last.lastHash === sourceHashes.get(p);
+            if (!seen || summary.mode === "retry") {
+              events.push({
+                entity: flow.entity,
+                key: p.key,
+                system: flow.target.name,
+                externalId: decision.targetId,
+                kind: "skipped",
+                message: decision.reason,
+                detail: { sourceUpdatedAt: p.updatedAt, appliedVersion: link?.version ?? null },
+              });
+            }
           }
           break;
         case "hold":
@@ -518,6 +547,30 @@ export class SyncEngine {
       }
     }
     return done();
+  }
+
+  /** Each record's parent (see parentOf), and whether the target holds it: one link look-up per entity. */
+  private async parentsInTarget(
+    flow: Flow,
+    records: Prepared[],
+  ): Promise<Map<Prepared, PlanInput["parent"]>> {
+    const refs = new Map<Prepared, ParentRef>();
+    for (const p of records) {
+      const ref = parentOf(flow.entity, p.mapped as Canonical);
+      if (ref) refs.set(p, ref);
+    }
+    const held = new Set<string>();
+    for (const entity of new Set([...refs.values()].map((r) => r.entity))) {
+      const keys = [...refs.values()].filter((r) => r.entity === entity).map((r) => r.key);
+      const links = await this.store.getLinks(entity, flow.target.name, keys);
+      for (const key of links.keys()) held.add(`${entity}\u0000${key}`);
+    }
+    const out = new Map<Prepared, PlanInput["parent"]>();
+    for (const [p, ref] of refs) {
+      const inTarget = held.has(`${ref.entity}\u0000${ref.key}`);
+      out.set(p, { ...ref, system: flow.target.name, inTarget });
+    }
+    return out;
   }
 
   /** Writes the buckets; records that fail with a retryable error are retried with backoff, alone. */

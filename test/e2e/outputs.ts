@@ -12,6 +12,7 @@ const Counts = z.object({
   skipped: z.number(),
   failed: z.number(),
   calls: z.number(),
+  skippedWithReason: z.number(),
 });
 
 const ErrorJson = z.object({ kind: z.string(), message: z.string(), system: z.string().optional() });
@@ -75,7 +76,9 @@ export const StatusOutput = z.object({
 
 export const TraceOutput = z.object({
   links: z.record(z.string(), z.array(z.object({ system: z.string(), externalId: z.string() }))),
-  events: z.array(z.object({ system: z.string(), kind: z.string(), flow: z.string() })),
+  events: z.array(
+    z.object({ system: z.string(), kind: z.string(), flow: z.string(), message: z.string().nullable() }),
+  ),
 });
 
 /** Parses a command's stdout with a schema, naming the command's output when it does not fit. */

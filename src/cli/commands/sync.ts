@@ -10,9 +10,10 @@ export function summaryLine(s: RunSummary): string {
     `${c.read} read`,
     `${c.created} created`,
     `${c.updated} updated`,
-    `${c.skipped} unchanged`,
+    `${c.skipped - c.skippedWithReason} unchanged`,
     `${c.failed} failed`,
   ];
+  if (c.skippedWithReason > 0) parts.push(`${c.skippedWithReason} skipped with a reason (passerelle trace)`);
   if (c.held > 0) parts.push(`${c.held} held`);
   if (c.filtered > 0) parts.push(`${c.filtered} filtered out`);
   parts.push(`${c.calls} API calls`);
