@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { contentHash } from "./hash.ts";
-import { type Customer, type Order, Product } from "./model.ts";
-import { freeItemReason, PLAN_ACTIONS, planRecord } from "./plan.ts";
+import { type Customer, type Order, Product, type Shipment } from "./model.ts";
+import { freeItemReason, PLAN_ACTIONS, parentOf, planRecord } from "./plan.ts";
 
 const customer = (email: string, lastName: string): Customer => ({
   source: "shop",
@@ -226,4 +226,48 @@ test("a price of zero is an error with the reason unless the flow allows free it
     freeItemReason("product", { ...product, variants: [{ sku: "P1-B", price: "5", options: {} }] }),
     null,
   );
+});
+
+test("a shipment whose order is not in the target is skipped with the reason; one whose order is, is written", () => {
+  const shipment: Shipment = {
+    source: "erp",
+    sourceId: "3",
+    updatedAt: "2026-03-01T10:00:00Z",
+    key: "erp:WH/OUT/00003",
+    orderKey: "erp:S00003",
+    orderNumber: "S00003",
+    trackingNumbers: ["1Z0001"],
+    trackingUrls: [],
+    lines: [],
+    shippedAt: "2026-03-01T10:00:00Z",
+  };
+  const ref = parentOf("shipment", shipment);
+  assert.deepEqual(ref, { entity: "order", key: "erp:S00003" });
+  const base = {
+    entity: "shipment" as const,
+    mapped: shipment,
+    error: null,
+    filtered: false,
+    hash: contentHash("shipment", shipment),
+    target: null,
+  };
+  const orphan = planRecord({
+    ...base,
+    parent: { ...(ref as NonNullable<typeof ref>), system: "shop", inTarget: false },
+  });
+  assert.equal(orphan.action, "skip");
+  assert.equal(
+    orphan.reason,
+    "order erp:S00003 is not in shop (it did not come from there and was never written there); not sent",
+  );
+  const shopOrder = { entity: "order" as const, key: "shop:#1001", system: "shop", inTarget: true };
+  assert.deepEqual(planRecord({ ...base, parent: shopOrder }), { action: "create", targetId: null });
+  // Written before and unchanged: skipped as unchanged, whatever became of its order.
+  const written = { externalId: "gid://9", lastHash: base.hash };
+  assert.deepEqual(planRecord({ ...base, target: written, parent: { ...shopOrder, inTarget: false } }), {
+    action: "skip",
+    targetId: "gid://9",
+  });
+  // Other entities have no parent; an invoice without an order key has none either.
+  assert.equal(parentOf("customer", customer("a@b.c", "Martin")), null);
 });

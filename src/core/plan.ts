@@ -2,7 +2,7 @@
  * The per-record plan: what a sync will do with one record, decided from what is known without calling
  * the target. Pure, so `passerelle plan` (a dry run) and a real sync decide the same way.
  */
-import type { Canonical, EntityName, Order, Price, Product } from "./model.ts";
+import type { Canonical, EntityName, Invoice, Order, Price, Product, Shipment } from "./model.ts";
 import { orderTotalCheck } from "./money.ts";
 
 export const PLAN_ACTIONS = ["create", "update", "skip", "error", "hold", "filtered"] as const;
@@ -28,6 +28,35 @@ export interface PlanInput {
   updateOnly?: boolean;
   /** The flow lets a price of 0 through (free items); otherwise such a record is an error. */
   allowFreeItems?: boolean;
+  /** The record this one belongs to (see parentOf), and whether the target holds it (has a link for it). */
+  parent?: (ParentRef & { system: string; inTarget: boolean }) | null;
+}
+
+export interface ParentRef {
+  entity: EntityName;
+  key: string;
+}
+
+/**
+ * The record a shipment or an invoice belongs to: its order. It is written only to a target that holds
+ * that order, which Passerelle knows from its links: the order came from that system (the shop sent it)
+ * or was written there. A sale entered in the ERP alone (a phone order) has no order in the shop, so its
+ * delivery is not for the shop: it is skipped with that reason, not failed.
+ */
+export function parentOf(entity: EntityName, record: Canonical): ParentRef | null {
+  if (entity === "shipment") return { entity: "order", key: (record as Shipment).orderKey };
+  if (entity === "invoice") {
+    const key = (record as Invoice).orderKey;
+    return key === undefined ? null : { entity: "order", key };
+  }
+  return null;
+}
+
+/** Why a record is not for its target (the order it belongs to is not there), or null. */
+export function notInTargetReason(input: PlanInput): string | null {
+  const parent = input.parent;
+  if (!parent || parent.inTarget) return null;
+  return `${parent.entity} ${parent.key} is not in ${parent.system} (it did not come from there and was never written there); not sent`;
 }
 
 export interface PlanDecision {
@@ -88,10 +117,11 @@ export function staleReason(input: PlanInput): string | null {
 
 /**
  * error: it cannot be mapped, or it would publish a price of zero (see freeItemReason); filtered: the flow
- * leaves it out; skip: the target already has exactly this
- * content, the record is older than what it already has (stock: see staleReason), or it is an order
- * cancelled before it ever reached the target; hold: an order whose money does not add up (never written,
- * whether new or not); otherwise update when the target has it, create when it does not.
+ * leaves it out; skip: the target already has exactly this content, the record is older than what it
+ * already has (stock: see staleReason), it is an order cancelled before it ever reached the target, the
+ * order it belongs to is not in the target (see parentOf), or the target's writer only updates and does not
+ * hold it; hold: an order whose money does not add up (never written, whether new or not); otherwise update
+ * when the target has it, create when it does not.
  */
 export function planRecord(input: PlanInput): PlanDecision {
   const targetId = input.target?.externalId ?? null;
@@ -125,6 +155,8 @@ export function planRecord(input: PlanInput): PlanDecision {
       reason: `the target holds no ${input.entity} with this key and only updates what it holds: nothing to create`,
     };
   }
+  const orphan = notInTargetReason(input);
+  if (orphan) return { action: "skip", targetId, reason: orphan };
   const hold = holdReason(input.entity, input.mapped);
   if (hold) return { action: "hold", targetId, reason: hold };
   return { action: input.target ? "update" : "create", targetId };

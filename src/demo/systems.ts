@@ -25,9 +25,19 @@ export interface DemoSystems {
 export const PLUS_PLAN = { enabled: true, maximumAvailable: 20_000, restoreRate: 1_000 };
 
 export async function startDemoSystems(
-  opts: { products?: number; seed?: number; rateLimit?: typeof PLUS_PLAN } = {},
+  opts: {
+    products?: number;
+    seed?: number;
+    rateLimit?: typeof PLUS_PLAN;
+    /** Sales the ERP holds that never came from the shop (phone orders), most of them already shipped. */
+    erpSales?: number;
+  } = {},
 ): Promise<DemoSystems> {
-  const odoo = await startOdooEmulator({ products: opts.products ?? 500, seed: opts.seed ?? 1, orders: 0 });
+  const odoo = await startOdooEmulator({
+    products: opts.products ?? 500,
+    seed: opts.seed ?? 1,
+    orders: opts.erpSales ?? 0,
+  });
   const shopify = await startShopifyEmulator({
     seed: opts.seed ?? 1,
     rateLimit: opts.rateLimit ?? PLUS_PLAN,

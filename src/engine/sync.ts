@@ -15,7 +15,14 @@ import { compareCursors, isBefore } from "../core/cursor.ts";
 import { asSyncError, SyncError } from "../core/errors.ts";
 import { contentHash } from "../core/hash.ts";
 import { type Canonical, type EntityName, SCHEMAS } from "../core/model.ts";
-import { PLAN_ACTIONS, type PlanAction, planRecord } from "../core/plan.ts";
+import {
+  type ParentRef,
+  PLAN_ACTIONS,
+  type PlanAction,
+  type PlanInput,
+  parentOf,
+  planRecord,
+} from "../core/plan.ts";
 import {
   type Cursor,
   requireStream,
@@ -47,8 +54,6 @@ export interface PlanLine {
   action: PlanAction;
   sourceId: string;
   targetId: string | null;
-  /** Vendor calls the action needs. */
-  calls: number;
   reason?: string;
 }
 
@@ -94,9 +99,13 @@ export interface RunSummary {
   flow: string;
   mode: Run["mode"];
   status: RunStatus;
-  counts: RunCounts & { held: number; filtered: number };
-  /** Per action, for dry runs: how many records and vendor calls. */
-  plan: Record<PlanAction, { records: number; calls: number }>;
+  /** `skippedWithReason`: not written on purpose, the reason in each record's lineage (a stale stock level,
+   * a shipment whose order is not in the target); part of `skipped`. */
+  counts: RunCounts & { held: number; filtered: number; skippedWithReason: number };
+  /** Records per planned action. */
+  plan: Record<PlanAction, { records: number }>;
+  /** Dry runs: the target calls that writing the planned records would make, as its writer estimates them. */
+  estimatedCalls: number;
   error: SyncError | null;
   durationMs: number;
 }
@@ -116,7 +125,7 @@ export interface Prepared {
 }
 
 function emptyPlan(): RunSummary["plan"] {
-  return Object.fromEntries(PLAN_ACTIONS.map((a) => [a, { records: 0, calls: 0 }])) as RunSummary["plan"];
+  return Object.fromEntries(PLAN_ACTIONS.map((a) => [a, { records: 0 }])) as RunSummary["plan"];
 }
 
 /** A summary with nothing counted yet. */
@@ -126,8 +135,19 @@ export function emptySummary(runId: number, flow: string, mode: Run["mode"]): Ru
     flow,
     mode,
     status: "running",
-    counts: { read: 0, created: 0, updated: 0, skipped: 0, failed: 0, calls: 0, held: 0, filtered: 0 },
+    counts: {
+      read: 0,
+      created: 0,
+      updated: 0,
+      skipped: 0,
+      failed: 0,
+      calls: 0,
+      held: 0,
+      filtered: 0,
+      skippedWithReason: 0,
+    },
     plan: emptyPlan(),
+    estimatedCalls: 0,
     error: null,
     durationMs: 0,
   };
@@ -256,22 +276,21 @@ export class SyncEngine {
     const completedIntents: number[] = [];
     const counts: Partial<RunCounts> = { read: 0, created: 0, updated: 0, skipped: 0, failed: 0, calls: 0 };
     const planned = (p: Prepared, action: PlanAction, targetId: string | null, reason?: string) => {
-      const calls =
-        action === "create"
-          ? writer.callsPerRecord.create
-          : action === "update"
-            ? writer.callsPerRecord.update
-            : 0;
       summary.plan[action].records++;
-      summary.plan[action].calls += calls;
-      opts.onPlan?.({
-        key: p.key,
-        action,
-        sourceId: p.sourceId,
-        targetId,
-        calls,
-        ...(reason ? { reason } : {}),
-      });
+      if (action === "skip" && reason) summary.counts.skippedWithReason++;
+      // A dry run fails nothing, but what a sync would fail or hold makes the plan partial all the same.
+      if (opts.dryRun && (action === "error" || action === "hold")) counts.failed = (counts.failed ?? 0) + 1;
+      opts.onPlan?.({ key: p.key, action, sourceId: p.sourceId, targetId, ...(reason ? { reason } : {}) });
+    };
+    /** The calls writing the planned records would make (dry runs), from the writer's own batching. */
+    const estimate = async (buckets: Bucket[], intents: Map<string, Intent>) => {
+      const page = {
+        create: buckets.filter((b) => b.action === "create").map((b) => b.item),
+        update: buckets.filter((b) => b.action === "update").map((b) => b.item),
+        lookups: buckets.filter((b) => b.action === "create" && intents.has(b.item.key)).map((b) => b.item),
+        first: summary.plan.create.records + summary.plan.update.records === buckets.length,
+      };
+      summary.estimatedCalls += await writer.estimateCalls(page, this.writeContext(flow));
     };
     const fail = (p: Prepared, err: SyncError, kind?: string) => {
       counts.failed = (counts.failed ?? 0) + 1;
@@ -373,6 +392,7 @@ export class SyncEngine {
       if (link) targetLinks.set(to, { ...link, key: to });
     }
     const intents = await this.intentsFor(flow);
+    const parents = await this.parentsInTarget(flow, withTarget);
     const buckets: Bucket[] = [];
     for (const p of ready) {
       const link = targetLinks.get(p.key) ?? null;
@@ -392,6 +412,7 @@ export class SyncEngine {
         pendingIntent: intents.has(p.key),
         updateOnly: writer.updateOnly === true,
         allowFreeItems: flow.allowFreeItems === true,
+        parent: parents.get(p) ?? null,
       });
       planned(p, decision.action, decision.targetId, decision.reason);
       switch (decision.action) {
@@ -406,18 +427,24 @@ export class SyncEngine {
         case "skip":
           counts.skipped = (counts.skipped ?? 0) + 1;
           if (decision.reason && !opts.dryRun) {
-            // Discarded (stale, or cancelled before it was ever written): the lineage says so, and an open
-            // failure of the record is moot.
+            // Not written on purpose (stale, cancelled before it was ever written, its order is not in the
+            // target, or an update-only target does not hold it): an open failure of the
+            // record is moot. The lineage says why once per version, and to an operator's retry; a version
+            // read again by a later run (the signpost, an overlapping poll) adds nothing.
             resolvedKeys.push(p.key);
-            events.push({
-              entity: flow.entity,
-              key: p.key,
-              system: flow.target.name,
-              externalId: decision.targetId,
-              kind: "skipped",
-              message: decision.reason,
-              detail: { sourceUpdatedAt: p.updatedAt, appliedVersion: link?.version ?? null },
-            });
+            const last = known.get(p.sourceId);
+            const seen = last?.version === p.updatedAt && last.lastHash === sourceHashes.get(p);
+            if (!seen || summary.mode === "retry") {
+              events.push({
+                entity: flow.entity,
+                key: p.key,
+                system: flow.target.name,
+                externalId: decision.targetId,
+                kind: "skipped",
+                message: decision.reason,
+                detail: { sourceUpdatedAt: p.updatedAt, appliedVersion: link?.version ?? null },
+              });
+            }
           }
           break;
         case "hold":
@@ -453,6 +480,7 @@ export class SyncEngine {
       counts,
       rekeys,
     });
+    if (opts.dryRun && buckets.length > 0) await estimate(buckets, intents);
     if (opts.dryRun || buckets.length === 0) return done();
 
     // A create interrupted by a crash may have happened in the target: look before creating again.
@@ -535,6 +563,30 @@ export class SyncEngine {
       }
     }
     return done();
+  }
+
+  /** Each record's parent (see parentOf), and whether the target holds it: one link look-up per entity. */
+  private async parentsInTarget(
+    flow: Flow,
+    records: Prepared[],
+  ): Promise<Map<Prepared, PlanInput["parent"]>> {
+    const refs = new Map<Prepared, ParentRef>();
+    for (const p of records) {
+      const ref = parentOf(flow.entity, p.mapped as Canonical);
+      if (ref) refs.set(p, ref);
+    }
+    const held = new Set<string>();
+    for (const entity of new Set([...refs.values()].map((r) => r.entity))) {
+      const keys = [...refs.values()].filter((r) => r.entity === entity).map((r) => r.key);
+      const links = await this.store.getLinks(entity, flow.target.name, keys);
+      for (const key of links.keys()) held.add(`${entity}\u0000${key}`);
+    }
+    const out = new Map<Prepared, PlanInput["parent"]>();
+    for (const [p, ref] of refs) {
+      const inTarget = held.has(`${ref.entity}\u0000${ref.key}`);
+      out.set(p, { ...ref, system: flow.target.name, inTarget });
+    }
+    return out;
   }
 
   /** Writes the buckets; records that fail with a retryable error are retried with backoff, alone. */

@@ -89,14 +89,32 @@ export interface Writer<E extends EntityName = EntityName> {
    * again. Returns the target id, or null.
    */
   findByExternalRef(externalRef: string, record: CanonicalByEntity[E]): Promise<string | null>;
-  /** Vendor calls one record costs, for the plan. */
-  callsPerRecord: { create: number; update: number };
+  /**
+   * The vendor calls `upsert` would make for one page, for `passerelle plan`, from this writer's own
+   * batching (lookups per SKU chunk, mutations per batch, calls per record), plus the `findByExternalRef`
+   * of each create an interruption left pending. An estimate: it cannot know what the target holds (a
+   * record found unchanged costs less, a refused batch sent again costs more).
+   */
+  estimateCalls(page: PlannedPage<E>, ctx: WriteContext): Promise<number> | number;
   /**
    * True for a writer that only acts on records its system already holds (a shop's orders, written back
    * from the ERP: a cancellation). A record with no link in its system is then skipped with the reason,
    * never created.
    */
   updateOnly?: boolean;
+}
+
+/** One page's records to write, as a dry run planned them. */
+export interface PlannedPage<E extends EntityName = EntityName> {
+  create: WriteItem<E>[];
+  update: WriteItem<E>[];
+  /** Creates whose earlier attempt was interrupted: each is looked up by its external ref first. */
+  lookups: WriteItem<E>[];
+  /**
+   * The run's first page with records to write: costs paid once (loading a list the writer then keeps,
+   * such as the shop's locations) are counted on it, and only when the writer has not loaded it yet.
+   */
+  first: boolean;
 }
 
 export interface RateLimitState {

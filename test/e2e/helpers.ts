@@ -75,12 +75,14 @@ export interface World {
 
 export interface WorldOptions {
   products?: number;
+  /** Sales the ERP holds that never came from the shop (see startDemoSystems). */
+  erpSales?: number;
   /** Store URL; default a SQLite file in the world's folder. */
   storeUrl?: string;
 }
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
-  const systems = await startDemoSystems({ products: opts.products ?? 40 });
+  const systems = await startDemoSystems({ products: opts.products ?? 40, erpSales: opts.erpSales ?? 0 });
   // The emulator's default password is "admin", the same as its login: a leak of it could not be told
   // from the login in a message. A distinctive one makes the "no secret in the output" checks mean something.
   const password = `odoo-pw-${randomBytes(6).toString("hex")}`;

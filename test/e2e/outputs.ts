@@ -11,6 +11,8 @@ const Counts = z.object({
   updated: z.number(),
   skipped: z.number(),
   failed: z.number(),
+  calls: z.number(),
+  skippedWithReason: z.number(),
 });
 
 const ErrorJson = z.object({ kind: z.string(), message: z.string(), system: z.string().optional() });
@@ -30,8 +32,13 @@ export type SyncOutput = z.infer<typeof SyncOutput>;
 export const PlanOutput = z.object({
   flow: z.string(),
   status: z.string(),
-  plan: z.record(z.string(), z.object({ records: z.number(), calls: z.number() })),
-  records: z.array(z.object({ key: z.string(), action: z.string(), sourceId: z.string() })),
+  plan: z.record(z.string(), z.object({ records: z.number() })),
+  wouldFail: z.number(),
+  wouldHold: z.number(),
+  calls: z.object({ total: z.number(), reads: z.number(), writes: z.number(), covers: z.string() }),
+  records: z.array(
+    z.object({ key: z.string(), action: z.string(), sourceId: z.string(), reason: z.string().optional() }),
+  ),
 });
 
 export const FailuresOutput = z.array(
@@ -69,7 +76,9 @@ export const StatusOutput = z.object({
 
 export const TraceOutput = z.object({
   links: z.record(z.string(), z.array(z.object({ system: z.string(), externalId: z.string() }))),
-  events: z.array(z.object({ system: z.string(), kind: z.string(), flow: z.string() })),
+  events: z.array(
+    z.object({ system: z.string(), kind: z.string(), flow: z.string(), message: z.string().nullable() }),
+  ),
 });
 
 /** Parses a command's stdout with a schema, naming the command's output when it does not fit. */

@@ -211,3 +211,19 @@ export function shopifyAvailable(
   if (!variant) return undefined;
   return shopify.data.inventoryItems.get(variant.inventoryItemId)?.levels.get(locationId)?.available;
 }
+
+/**
+ * Names of the ERP's shipped deliveries (done, with tracking) whose sale never came from the shop: its
+ * client reference is not a `shopify:` order key.
+ */
+export function odooErpOnlyShipments(odoo: OdooEmulator): string[] {
+  const db = odoo.data;
+  return db
+    .rows("stock.picking")
+    .filter((p) => p.state === "done" && textOf(p, "carrier_tracking_ref") !== null)
+    .filter((p) => {
+      const ref = textOf(db.row("sale.order", idOf(p, "sale_id") ?? 0), "client_order_ref");
+      return !ref?.startsWith("shopify:");
+    })
+    .map((p) => String(p.name));
+}

@@ -22,6 +22,12 @@ export interface DemoOptions {
 const CATALOG = ["products", "prices", "stock", "customers"];
 
 /**
+ * Sales the demo's ERP holds that never came from the shop, as a real ERP does (phone orders, a
+ * customer's purchase order): their deliveries are not for the shop and are skipped with that reason.
+ */
+const ERP_SALES = 8;
+
+/**
  * One process, the whole loop: the ERP's catalog, prices and stock reach the shop; shoppers order; the
  * orders reach the ERP as confirmed sales, brought in by the shop's webhooks (the service of `passerelle
  * run` runs inside the demo, with the reconciliation poll behind it); the warehouse ships; tracking numbers
@@ -35,7 +41,7 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
       rmSync(`${storeUrl.slice("sqlite:".length)}${suffix}`, { force: true });
   }
   out.info(`Starting the Odoo and Shopify emulators (${opts.products} products)…`);
-  const systems = await startDemoSystems({ products: opts.products });
+  const systems = await startDemoSystems({ products: opts.products, erpSales: ERP_SALES });
   Object.assign(process.env, systems.env);
   const ctx = await openContext(join(opts.root, "passerelle.yaml"), { storeUrl });
   let passes: RunSummary[] = [];
@@ -237,10 +243,14 @@ function lostName(systems: Awaited<ReturnType<typeof startDemoSystems>>, id: str
 function describe(s: RunSummary): string {
   const c = s.counts;
   const written = c.created + c.updated;
-  const extra = [c.failed > 0 ? `${c.failed} failed` : "", c.held > 0 ? `${c.held} held` : ""]
+  const extra = [
+    c.skippedWithReason > 0 ? `${c.skippedWithReason} skipped with a reason (passerelle trace)` : "",
+    c.failed > 0 ? `${c.failed} failed` : "",
+    c.held > 0 ? `${c.held} held` : "",
+  ]
     .filter(Boolean)
     .join(", ");
-  return `${s.flow.padEnd(10)} ${String(c.read).padStart(5)} read, ${String(written).padStart(5)} written (${c.created} new), ${String(c.skipped).padStart(5)} unchanged, ${String(c.calls).padStart(5)} API calls, ${(s.durationMs / 1000).toFixed(1).padStart(5)} s${extra ? `, ${extra}` : ""}${s.error ? ` — stopped: ${stoppedBy(s.error)}` : ""}`;
+  return `${s.flow.padEnd(10)} ${String(c.read).padStart(5)} read, ${String(written).padStart(5)} written (${c.created} new), ${String(c.skipped - c.skippedWithReason).padStart(5)} unchanged, ${String(c.calls).padStart(5)} API calls, ${(s.durationMs / 1000).toFixed(1).padStart(5)} s${extra ? `, ${extra}` : ""}${s.error ? ` — stopped: ${stoppedBy(s.error)}` : ""}`;
 }
 
 /** Between cycles the ERP changes a little, as it does: a few list prices and stock counts. */
@@ -269,11 +279,11 @@ async function stateOfBothSystems(systems: Awaited<ReturnType<typeof startDemoSy
   const prices = [...shop.priceLists.values()].reduce((n, l) => n + l.prices.size, 0);
   const levels = [...shop.inventoryItems.values()].reduce((n, i) => n + i.levels.size, 0);
   const orders = [...shop.orders.values()];
-  const sales = erp.search("sale.order", [["client_order_ref", "!=", false]]);
-  const confirmed = erp.search("sale.order", [
-    ["client_order_ref", "!=", false],
-    ["state", "=", "sale"],
-  ]);
+  // The shop's orders carry its order key (`shopify:#1001`) as the sale's client reference.
+  const fromShop = ["client_order_ref", "=like", "shopify:%"];
+  const sales = erp.search("sale.order", [fromShop]);
+  const confirmed = erp.search("sale.order", [fromShop, ["state", "=", "sale"]]);
+  const erpOnly = erp.search("sale.order", []).length - sales.length;
   const tracked = orders.filter((o) => o.fulfillments.some((f) => f.tracking.some((t) => t.number))).length;
   return [
     "State of both systems:",
@@ -292,6 +302,7 @@ async function stateOfBothSystems(systems: Awaited<ReturnType<typeof startDemoSy
         `${sales.length} sales (${confirmed.length} confirmed)`,
         String(orders.length),
       ],
+      ["sales entered in the ERP only", `${erpOnly} (not for the shop)`, "-"],
       ["shipped with tracking", "-", `${tracked} orders`],
     ]),
   ].join("\n");

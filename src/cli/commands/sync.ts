@@ -10,9 +10,10 @@ export function summaryLine(s: RunSummary): string {
     `${c.read} read`,
     `${c.created} created`,
     `${c.updated} updated`,
-    `${c.skipped} unchanged`,
+    `${c.skipped - c.skippedWithReason} unchanged`,
     `${c.failed} failed`,
   ];
+  if (c.skippedWithReason > 0) parts.push(`${c.skippedWithReason} skipped with a reason (passerelle trace)`);
   if (c.held > 0) parts.push(`${c.held} held`);
   if (c.filtered > 0) parts.push(`${c.filtered} filtered out`);
   parts.push(`${c.calls} API calls`);
@@ -65,6 +66,11 @@ export async function syncCommand(
   return exitCodeFor(summaries);
 }
 
+/** What the plan's call estimate covers, printed with it. */
+const ESTIMATE_COVERS =
+  "reads of the source, counted as this plan made them, and the target's lookups and writes, estimated " +
+  "from its writer's batching; records the target finds unchanged cost less, retries more";
+
 export async function planCommand(
   ctx: Context,
   out: Output,
@@ -72,36 +78,56 @@ export async function planCommand(
   opts: { limit: number },
 ): Promise<number> {
   const lines: PlanLine[] = [];
-  const summary = await ctx.engine.run(ctx.flow(flowName), { dryRun: true, onPlan: (l) => lines.push(l) });
+  const flow = ctx.flow(flowName);
+  const summary = await ctx.engine.run(flow, { dryRun: true, onPlan: (l) => lines.push(l) });
+  // A dry run only reads: every call it made was the source's.
+  const reads = summary.counts.calls;
+  const calls = { total: reads + summary.estimatedCalls, reads, writes: summary.estimatedCalls };
+  const wouldFail = summary.plan.error.records;
+  const wouldHold = summary.plan.hold.records;
   out.result(
     {
       flow: flowName,
       status: summary.status,
       plan: summary.plan,
+      wouldFail,
+      wouldHold,
+      calls: { ...calls, covers: ESTIMATE_COVERS },
       records: lines,
       error: summary.error?.toJSON() ?? null,
     },
     () => {
-      const shown = lines.filter((l) => l.action !== "skip").slice(0, opts.limit);
-      const rows = [["ACTION", "KEY", "SOURCE ID", "TARGET ID", "CALLS", "REASON"]];
-      for (const l of shown) {
-        rows.push([l.action, l.key, l.sourceId, l.targetId ?? "-", String(l.calls), l.reason ?? ""]);
-      }
-      const hidden = lines.filter((l) => l.action !== "skip").length - shown.length;
+      // Unchanged records are left out; a record skipped for a reason is news.
+      const listed = lines.filter((l) => l.action !== "skip" || l.reason);
+      const shown = listed.slice(0, opts.limit);
+      const rows = [["ACTION", "KEY", "SOURCE ID", "TARGET ID", "REASON"]];
+      for (const l of shown) rows.push([l.action, l.key, l.sourceId, l.targetId ?? "-", l.reason ?? ""]);
+      const hidden = listed.length - shown.length;
       const totals = Object.entries(summary.plan)
         .filter(([, v]) => v.records > 0)
-        .map(([k, v]) => `${k}: ${v.records} records, ${v.calls} calls`)
+        .map(([k, v]) => `${k}: ${v.records} records`)
         .join("\n  ");
       return [
         `Plan for ${flowName} (dry run: nothing was written)`,
         shown.length > 0 ? table(rows) : "(no writes needed)",
         hidden > 0 ? `… ${hidden} more (--limit, or --json for all)` : "",
         `Totals:\n  ${totals || "nothing to read"}`,
+        wouldFail + wouldHold > 0 ? failLine(wouldFail, wouldHold) : "",
+        `API calls a sync would make: about ${calls.total} (${reads} reading ${flow.source.name}, made by this plan; ` +
+          `${calls.writes} looking up and writing in ${flow.target.name}, estimated from its batching).`,
         summary.error ? `Stopped: ${stoppedBy(summary.error)}` : "",
       ]
         .filter(Boolean)
         .join("\n");
     },
   );
-  return summary.status === "failed" ? exitCodeFor([summary]) : EXIT.ok;
+  return exitCodeFor([summary]);
+}
+
+function failLine(failing: number, held: number): string {
+  const parts = [
+    failing > 0 ? `${failing} record${failing === 1 ? "" : "s"} would fail` : "",
+    held > 0 ? `${held} record${held === 1 ? "" : "s"} would be held` : "",
+  ].filter(Boolean);
+  return `${parts.join(" and ")}: a sync puts them in the failures inbox (see REASON).`;
 }

@@ -39,6 +39,11 @@ function quote(sku: string): string {
   return `"${sku.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
+/** The calls `variantsBySku` makes for these SKUs, for the writers' plan estimates. */
+export function variantLookupCalls(skus: Iterable<string>): number {
+  return Math.ceil(new Set(skus).size / SKUS_PER_CALL);
+}
+
 export async function variantsBySku(
   client: ShopifyClient,
   skus: Iterable<string>,
@@ -68,6 +73,11 @@ export async function variantsBySku(
 export class LocationCache {
   private byName: Map<string, string> | null = null;
   constructor(private readonly client: ShopifyClient) {}
+
+  /** Whether the locations were read already (the next `idOf` costs no call). */
+  get loaded(): boolean {
+    return this.byName !== null;
+  }
 
   async idOf(name: string): Promise<string | null> {
     if (this.byName === null) {

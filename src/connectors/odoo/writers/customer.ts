@@ -71,7 +71,12 @@ export function customerWriter(ctx: OdooContext): Writer<"customer"> {
   const { client } = ctx;
   return {
     entity: "customer",
-    callsPerRecord: { create: 2, update: 2 },
+    estimateCalls(page) {
+      // Per batch: countries and price lists. A new customer is searched by e-mail, then created; a
+      // known one is read, then written when it differs.
+      const records = page.create.length + page.update.length;
+      return (records > 0 ? 2 : 0) + 2 * records + page.lookups.length;
+    },
     findByExternalRef: async (ref, record) => {
       const id = await findPartnerByEmail(ctx, record.email || ref);
       return id === null ? null : String(id);

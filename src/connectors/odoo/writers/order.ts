@@ -5,6 +5,7 @@ import type { Order, OrderLine } from "../../../core/model.ts";
 type TaxLine = OrderLine["taxes"][number];
 
 import type { WriteContext, WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import { toWrite } from "../../call-estimate.ts";
 import type { OdooRow } from "../client.ts";
 import type { OdooContext } from "../context.ts";
 import { num, str } from "../fields.ts";
@@ -204,8 +205,19 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
 
   return {
     entity: "order",
-    // Partner lookup, create, read back the total, confirm.
-    callsPerRecord: { create: 4, update: 1 },
+    async estimateCalls(page, wctx) {
+      // Per batch: the products, the taxes and the existing sales. Per new sale: the partner by its link
+      // (else by e-mail; creating a missing one is not counted), create, read back the total, confirm. A
+      // sale already confirmed is never rewritten, so an update costs nothing more; an interrupted create
+      // is one search by client reference.
+      const items = toWrite(page);
+      let calls = page.lookups.length + (items.length > 0 ? 3 : 0);
+      for (const item of page.create) {
+        const linked = await wctx.resolve("customer", item.record.customer.key);
+        calls += 3 + (linked === null ? 1 : 0);
+      }
+      return calls;
+    },
     async findByExternalRef(ref) {
       const rows = await client.searchRead("sale.order", [["client_order_ref", "=", ref]], ["id"], {
         limit: 1,

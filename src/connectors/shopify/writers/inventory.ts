@@ -7,8 +7,9 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import { callsFor, distinct, toWrite } from "../../call-estimate.ts";
 import { type ShopifyClient, UserErrors } from "../client.ts";
-import { type LocationCache, singleVariant, variantsBySku } from "../lookup.ts";
+import { type LocationCache, singleVariant, variantLookupCalls, variantsBySku } from "../lookup.ts";
 import { INVENTORY_SET } from "../operations.ts";
 import { failed, failPointedAt, indexIn } from "./results.ts";
 
@@ -97,7 +98,19 @@ export function inventoryWriter(
 
   return {
     entity: "inventory",
-    callsPerRecord: { create: 1, update: 1 },
+    estimateCalls(page) {
+      const items = toWrite(page);
+      if (items.length === 0) return page.lookups.length;
+      // The SKU lookup, the shop's locations once, then one call per 250 distinct item × location; an
+      // interrupted create is one SKU lookup.
+      const levels = distinct(items.map((i) => `${i.record.sku}@${locationName(i.record.location)}`));
+      return (
+        variantLookupCalls(items.map((i) => i.record.sku)) +
+        (page.first && !locations.loaded ? 1 : 0) +
+        callsFor(levels, BATCH) +
+        page.lookups.length
+      );
+    },
     async upsert(items) {
       const results: WriteResult[] = [];
       const ready = await resolve(items, results);

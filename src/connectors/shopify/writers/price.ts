@@ -6,8 +6,9 @@
  */
 import { z } from "zod";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import { batchesWithoutRepeats, groupBy, toWrite } from "../../call-estimate.ts";
 import { type ShopifyClient, UserErrors } from "../client.ts";
-import { singleVariant, variantsBySku } from "../lookup.ts";
+import { singleVariant, variantLookupCalls, variantsBySku } from "../lookup.ts";
 import { PRICE_LIST_CREATE, PRICE_LISTS, QUANTITY_PRICING_UPDATE } from "../operations.ts";
 import { failed, failPointedAt, indexIn } from "./results.ts";
 
@@ -126,7 +127,28 @@ export function priceWriter(system: string, client: ShopifyClient): Writer<"pric
 
   return {
     entity: "price",
-    callsPerRecord: { create: 1, update: 1 },
+    estimateCalls(page) {
+      const items = toWrite(page);
+      // findByExternalRef: the lists (kept once read) and one SKU lookup.
+      if (items.length === 0) return page.lookups.length;
+      const skusByList = groupBy(
+        items,
+        (i) => i.record.priceList.code,
+        (i) => i.record.sku,
+      );
+      let calls = variantLookupCalls(items.map((i) => i.record.sku));
+      const codes = [...skusByList.keys()];
+      const known = lists;
+      if (known !== null) {
+        calls += codes.filter((code) => !known.has(code)).length;
+      } else if (page.first) {
+        // The lists are read once; until then, a list none of whose prices was written before is new.
+        const updated = new Set(page.update.map((i) => i.record.priceList.code));
+        calls += 1 + codes.filter((code) => !updated.has(code)).length;
+      }
+      for (const skus of skusByList.values()) calls += batchesWithoutRepeats(skus, BATCH);
+      return calls + page.lookups.length;
+    },
     async upsert(items) {
       const results: WriteResult[] = [];
       const found = await variantsBySku(

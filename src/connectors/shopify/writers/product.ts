@@ -8,13 +8,17 @@ import Big from "big.js";
 import { z } from "zod";
 import type { Product } from "../../../core/model.ts";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import { toWrite } from "../../call-estimate.ts";
 import { type BulkOptions, runBulkMutation } from "../bulk.ts";
 import { type ShopifyClient, UserErrors } from "../client.ts";
-import { variantsBySku } from "../lookup.ts";
+import { variantLookupCalls, variantsBySku } from "../lookup.ts";
 import { ShopifyProduct } from "../native.ts";
 import { PRODUCT, PRODUCT_SET, PRODUCT_VARIANTS_MAX } from "../operations.ts";
 import { DEFAULT_OPTION } from "../streams/product.ts";
 import { failed, perItem, userErrorResult } from "./results.ts";
+
+/** A bulk mutation's calls when it is not kept waiting: staged upload, start, one poll. */
+const BULK_CALLS = 3;
 
 const ProductSetAnswer = z.object({
   productSet: z.object({ product: ShopifyProduct.nullable(), userErrors: UserErrors }).nullable(),
@@ -261,7 +265,16 @@ export function productWriter(
 
   return {
     entity: "product",
-    callsPerRecord: { create: 2, update: 2 },
+    estimateCalls(page) {
+      const items = toWrite(page);
+      // The SKU lookup of the page, then per product: a productSet, after reading the product when it
+      // exists; a bulk mutation instead stages its file, starts and polls (at least once). An interrupted
+      // create is looked up by one of its SKUs first.
+      const lookups = variantLookupCalls(items.flatMap((i) => i.record.variants.map((v) => v.sku)));
+      const bulk = opts.bulkThreshold !== undefined && items.length >= opts.bulkThreshold;
+      const writes = bulk ? BULK_CALLS : page.create.length + 2 * page.update.length;
+      return (items.length > 0 ? lookups + writes : 0) + page.lookups.length;
+    },
     async upsert(items) {
       const found = await variantsBySku(
         client,

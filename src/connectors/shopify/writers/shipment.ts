@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { Shipment } from "../../../core/model.ts";
 import type { WriteContext, WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import { toWrite } from "../../call-estimate.ts";
 import { type ShopifyClient, UserErrors } from "../client.ts";
 import { FULFILLMENT_CREATE, ORDER_BY_NAME, ORDER_FULFILLMENT } from "../operations.ts";
 import { failed, perItem, userErrorResult } from "./results.ts";
@@ -153,7 +154,15 @@ export function shipmentWriter(system: string, client: ShopifyClient): Writer<"s
 
   return {
     entity: "shipment",
-    callsPerRecord: { create: 3, update: 2 },
+    async estimateCalls(page, ctx) {
+      // Per shipment: the order by its link (else by name), its fulfillment orders, then the fulfillment.
+      // An interrupted create is looked up by the order's name and the order.
+      let calls = 2 * page.lookups.length;
+      for (const item of toWrite(page)) {
+        calls += (await ctx.resolve("order", item.record.orderKey)) === null ? 3 : 2;
+      }
+      return calls;
+    },
     async upsert(items, ctx) {
       const results: WriteResult[] = [];
       for (const item of items) results.push(await perItem(item.key, system, () => writeOne(item, ctx)));

@@ -1,6 +1,7 @@
 import { SyncError } from "../../../core/errors.ts";
 import type { Address, Customer } from "../../../core/model.ts";
 import type { WriteResult, Writer } from "../../../ports/connector.ts";
+import { perRecord } from "../../call-estimate.ts";
 import type { TrytonRow } from "../client.ts";
 import { failure, nested, priceListGroup, type TrytonContext } from "../context.ts";
 import { id, str } from "../fields.ts";
@@ -154,7 +155,7 @@ export function customerWriter(ctx: TrytonContext): Writer<"customer"> {
   const { client } = ctx;
   return {
     entity: "customer",
-    callsPerRecord: { create: 2, update: 3 },
+    estimateCalls: perRecord({ create: 2, update: 3, perBatch: 2 }),
     findByExternalRef: async (ref, record) => {
       const found = await findPartyByEmail(ctx, record.email || ref);
       return found === null ? null : String(found);

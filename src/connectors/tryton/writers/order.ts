@@ -2,6 +2,7 @@ import Big from "big.js";
 import { SyncError } from "../../../core/errors.ts";
 import type { Address, Order, OrderLine } from "../../../core/model.ts";
 import type { WriteContext, WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import { perRecord } from "../../call-estimate.ts";
 import type { TrytonRow } from "../client.ts";
 import { amount, bigOf, dateValue, decimal } from "../codec.ts";
 import { failure, type TrytonContext } from "../context.ts";
@@ -341,7 +342,7 @@ export function orderWriter(ctx: TrytonContext): Writer<"order"> {
   return {
     entity: "order",
     // Party lookup, addresses, create, read back the total, quote, confirm.
-    callsPerRecord: { create: 6, update: 1 },
+    estimateCalls: perRecord({ create: 6, update: 1, perBatch: 5 }),
     async findByExternalRef(ref) {
       const rows = await client.searchRead("sale.sale", [["reference", "=", ref]], ["id"], { limit: 1 });
       return rows[0] ? String(rows[0].id) : null;

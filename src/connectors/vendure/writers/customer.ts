@@ -8,6 +8,7 @@
 import { z } from "zod";
 import type { Address, Customer } from "../../../core/model.ts";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import { perRecord } from "../../call-estimate.ts";
 import { ErrorResult, type VendureClient } from "../client.ts";
 import { errorResult } from "../lookup.ts";
 import { perItem } from "./results.ts";
@@ -170,7 +171,7 @@ export function customerWriter(system: string, client: VendureClient): Writer<"c
 
   return {
     entity: "customer",
-    callsPerRecord: { create: 3, update: 2 },
+    estimateCalls: perRecord({ create: 3, update: 2 }),
     async upsert(items) {
       const results: WriteResult[] = [];
       for (const item of items) results.push(await perItem(item.key, system, () => writeOne(item)));

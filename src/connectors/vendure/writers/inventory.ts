@@ -13,6 +13,7 @@
 import { z } from "zod";
 import { SyncError } from "../../../core/errors.ts";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import { skuBatched } from "../../call-estimate.ts";
 import type { VendureClient } from "../client.ts";
 import { type StockLocations, singleVariant, variantsBySku } from "../lookup.ts";
 import { failed } from "./results.ts";
@@ -115,7 +116,8 @@ export function inventoryWriter(
 
   return {
     entity: "inventory",
-    callsPerRecord: { create: 1, update: 1 },
+    // The SKUs and levels 100 at a time, after reading the stock locations once.
+    estimateCalls: skuBatched<"inventory">({ lookupSize: 100, size: BATCH, perGroup: 1 }),
     async upsert(items) {
       const results: WriteResult[] = [];
       const ready = await resolve(items, results);

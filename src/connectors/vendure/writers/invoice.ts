@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import type { WriteContext, WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import { perRecord } from "../../call-estimate.ts";
 import type { VendureClient } from "../client.ts";
 import type { VendureConfig } from "../config.ts";
 import { failed, perItem } from "./results.ts";
@@ -73,7 +74,7 @@ export function invoiceWriter(
 
   return {
     entity: "invoice",
-    callsPerRecord: { create: 2, update: 2 },
+    estimateCalls: perRecord({ create: 2, update: 2 }),
     async upsert(items, ctx) {
       const results: WriteResult[] = [];
       for (const item of items) results.push(await perItem(item.key, system, () => writeOne(item, ctx)));

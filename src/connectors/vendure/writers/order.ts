@@ -124,7 +124,9 @@ export function orderWriter(system: string, client: VendureClient, config: Vendu
   return {
     entity: "order",
     updateOnly: true,
-    callsPerRecord: { create: 0, update: 2 },
+    // One look-up per order, one more to cancel it; never a create (update only).
+    estimateCalls: (page) =>
+      page.update.reduce((n, i) => n + 1 + (i.record.cancelled ? 1 : 0), 0) + page.lookups.length,
     async upsert(items, ctx) {
       const results: WriteResult[] = [];
       for (const item of items) results.push(await perItem(item.key, system, () => writeOne(item, ctx)));

@@ -13,6 +13,7 @@
 import { z } from "zod";
 import { SyncError } from "../../../core/errors.ts";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import { skuBatched } from "../../call-estimate.ts";
 import { ErrorResult, toMinor, type VendureClient } from "../client.ts";
 import type { VendureConfig } from "../config.ts";
 import {
@@ -169,7 +170,13 @@ export function priceWriter(
 
   return {
     entity: "price",
-    callsPerRecord: { create: 1, update: 1 },
+    // Per channel: its lookups once, then the SKUs and prices 100 at a time.
+    estimateCalls: skuBatched<"price">({
+      lookupSize: 100,
+      size: BATCH,
+      groupOf: (i) => channelCode(i.record.priceList.code),
+      perGroup: 2,
+    }),
     async upsert(items) {
       const results: WriteResult[] = [];
       const byChannel = new Map<string, { ch: ChannelInfo; items: WriteItem<"price">[] }>();

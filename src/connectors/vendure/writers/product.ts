@@ -8,6 +8,7 @@
 import { z } from "zod";
 import type { Product } from "../../../core/model.ts";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import { perRecord } from "../../call-estimate.ts";
 import { ErrorResult, toMinor, type VendureClient } from "../client.ts";
 import { type ChannelInfo, errorResult, variantsBySku } from "../lookup.ts";
 import { failed, perItem } from "./results.ts";
@@ -335,7 +336,7 @@ export function productWriter(
 
   return {
     entity: "product",
-    callsPerRecord: { create: 4, update: 3 },
+    estimateCalls: perRecord({ create: 4, update: 3, perBatch: 1 }),
     async upsert(items) {
       const found = await variantsBySku(
         client,

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import type { Shipment } from "../../../core/model.ts";
 import type { WriteContext, WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
+import { perRecord } from "../../call-estimate.ts";
 import { ErrorResult, type VendureClient } from "../client.ts";
 import type { VendureConfig } from "../config.ts";
 import { errorResult } from "../lookup.ts";
@@ -206,7 +207,7 @@ export function shipmentWriter(
 
   return {
     entity: "shipment",
-    callsPerRecord: { create: 3, update: 1 },
+    estimateCalls: perRecord({ create: 3, update: 1 }),
     async upsert(items, ctx) {
       const results: WriteResult[] = [];
       for (const item of items) results.push(await perItem(item.key, system, () => writeOne(item, ctx)));
