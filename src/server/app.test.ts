@@ -261,6 +261,119 @@ describe("bad input: a short 4xx reason, no stack, nothing stored, the server ke
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
   });
 
+  test("a delivery from another shop, signed with the app's secret, is refused 403 and not stored", async () => {
+    const before = await inbox.count();
+    const body = JSON.stringify({ id: 11, admin_graphql_api_id: "gid://shopify/Order/11" });
+    const res = await post("/webhooks/shop", body, {
+      ...shopHeaders(body, SHOP_SECRET, "other-shop-1"),
+      "x-shopify-shop-domain": "other.myshopify.com",
+    });
+    assert.equal(res.status, 403, res.text);
+    assert.deepEqual(JSON.parse(res.text), {
+      error: `X-Shopify-Shop-Domain "other.myshopify.com" is not this connection's shop demo.myshopify.com`,
+    });
+    assert.ok(!res.text.includes(SHOP_SECRET));
+    assert.equal(await inbox.count(), before);
+    assert.equal(await inbox.byKey("shop", "shopify:orders/updated:other-shop-1"), null);
+  });
+
+  test("every verifier refuses an empty, overlong or non-printable delivery id with 400 and stores nothing", async () => {
+    const before = await inbox.count();
+    const long = "x".repeat(256);
+    const results: { name: string; status: number; error: string }[] = [];
+    const record = async (name: string, r: Promise<{ status: number; text: string }>) => {
+      const { status, text } = await r;
+      results.push({ name, status, error: (JSON.parse(text) as { error: string }).error });
+    };
+    const shopBody = JSON.stringify({ id: 12 });
+    const shop = (eventId: string) => ({
+      ...shopHeaders(shopBody, SHOP_SECRET, eventId),
+      "x-shopify-webhook-id": "wh-12",
+    });
+    await record("shopify long event id", post("/webhooks/shop", shopBody, shop(long)));
+    await record("shopify event id with a space", post("/webhooks/shop", shopBody, shop("evt 12")));
+    await record("shopify empty event id", post("/webhooks/shop", shopBody, shop("")));
+    const wooBody = JSON.stringify({ id: 43 });
+    const woo = (delivery: string) => ({
+      "content-type": "application/json",
+      "x-wc-webhook-signature": b64(WC_SECRET, wooBody),
+      "x-wc-webhook-topic": "order.updated",
+      "x-wc-webhook-id": "3",
+      "x-wc-webhook-delivery-id": delivery,
+    });
+    await record("woocommerce long delivery id", post("/webhooks/woo", wooBody, woo(long)));
+    await record("woocommerce latin-1 delivery id", post("/webhooks/woo", wooBody, woo("d\u00e9l")));
+    const bcBody = (hash: string) =>
+      JSON.stringify({ scope: "store/order/updated", data: { type: "order", id: 251 }, hash });
+    const bc = (id: string, body: string) => ({
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(Math.floor(Date.now() / 1000)),
+      "webhook-signature": new Webhook(BC_SECRET).sign(id, new Date(), body),
+    });
+    await record("bigcommerce long webhook-id", post("/webhooks/bigc", bcBody("h2"), bc(long, bcBody("h2"))));
+    await record("bigcommerce long hash", post("/webhooks/bigc", bcBody(long), bc("msg_9", bcBody(long))));
+    const note = (subscriptionId: string | undefined) =>
+      JSON.stringify({
+        value: [
+          {
+            subscriptionId,
+            clientState: BC365_STATE,
+            resource: "api/v2.0/companies(c1)/customers(c-1)",
+            changeType: "updated",
+            lastModifiedDateTime: "2026-03-01T10:00:00Z",
+          },
+        ],
+      });
+    const json = { "content-type": "application/json" };
+    await record("business central long subscription", post("/webhooks/bc365", note(long), json));
+    await record("business central no subscription", post("/webhooks/bc365", note(undefined), json));
+    assert.deepEqual(
+      results.map((r) => [r.name, r.status, r.error]),
+      [
+        [
+          "shopify long event id",
+          400,
+          `X-Shopify-Event-Id must be at most 255 characters, got 256: "${"x".repeat(40)}…"`,
+        ],
+        [
+          "shopify event id with a space",
+          400,
+          `X-Shopify-Event-Id must be printable ASCII without spaces (0x21-0x7E), got "evt 12"`,
+        ],
+        ["shopify empty event id", 400, "X-Shopify-Event-Id is empty"],
+        [
+          "woocommerce long delivery id",
+          400,
+          `X-WC-Webhook-Delivery-ID must be at most 255 characters, got 256: "${"x".repeat(40)}…"`,
+        ],
+        [
+          "woocommerce latin-1 delivery id",
+          400,
+          `X-WC-Webhook-Delivery-ID must be printable ASCII without spaces (0x21-0x7E), got "d\\u00e9l"`,
+        ],
+        [
+          "bigcommerce long webhook-id",
+          400,
+          `webhook-id must be at most 255 characters, got 256: "${"x".repeat(40)}…"`,
+        ],
+        [
+          "bigcommerce long hash",
+          400,
+          `body.hash must be at most 255 characters, got 256: "${"x".repeat(40)}…"`,
+        ],
+        [
+          "business central long subscription",
+          400,
+          `body.value[0].subscriptionId must be at most 255 characters, got 256: "${"x".repeat(40)}…"`,
+        ],
+        ["business central no subscription", 400, "missing body.value[0].subscriptionId"],
+      ],
+    );
+    assert.equal(await inbox.count(), before);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
+
   test("an oversized body is refused by Content-Length before it is read, and when streamed without one", async () => {
     const before = await inbox.count();
     const big = JSON.stringify({ id: 1, pad: "x".repeat(10_000) });

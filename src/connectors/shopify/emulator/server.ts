@@ -102,17 +102,16 @@ export function shopifyEmulatorEnv(
   };
 }
 
+/** The emulated shop's permanent domain: its connection's `shop`, and the X-Shopify-Shop-Domain it sends. */
+export const EMULATOR_SHOP = "passerelle-demo.myshopify.com";
+
 export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): Promise<ShopifyEmulator> {
   const clock = opts.clock ?? Date.now;
   const accessToken = opts.accessToken ?? "shpat_emulator_token";
   const data = new ShopData(() => new Date(clock()).toISOString());
   seedShop(data, rng(opts.seed ?? 1), opts.customers ?? 50);
   const views = new Views(data);
-  const hub = new WebhookHub(
-    data,
-    opts.webhookSecret ?? "shpss_emulator_webhook_secret",
-    "passerelle-demo.myshopify.com",
-  );
+  const hub = new WebhookHub(data, opts.webhookSecret ?? "shpss_emulator_webhook_secret", EMULATOR_SHOP);
   let origin = "";
   const bulk: BulkOperations = new BulkOperations(
     () => origin,
@@ -189,7 +188,7 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
   const url = `${origin}${path}`;
   return {
     url,
-    shop: "passerelle-demo.myshopify.com",
+    shop: EMULATOR_SHOP,
     accessToken,
     data,
     stats,
