@@ -282,6 +282,11 @@ export async function runCommand(
     },
   });
   out.info(`Listening on ${service.server.url} (GET /healthz, POST /webhooks/<connection>)`);
+  // With --json the human lines are silent; a security warning still reaches stderr, as a log line.
+  for (const w of service.server.warnings) {
+    if (out.json) ctx.logger.warn({ url: service.server.url }, w);
+    else out.info(`warning: ${w}`);
+  }
   out.info(
     `Event-driven flows: ${service.eventFlows.join(", ") || "(none)"}; schedules: ${
       service.schedules.map((s) => `${s.name} "${s.cron}"`).join(", ") || "(none)"
@@ -318,7 +323,10 @@ export function registerRunCommand(
     .description(
       "serve webhooks (POST /webhooks/<connection>, GET /healthz) and run event-driven flows, their reconciliation polls and scheduled flows until SIGINT/SIGTERM",
     )
-    .option("--host <address>", "address to listen on (default: server.host, 127.0.0.1)")
+    .option(
+      "--host <address>",
+      "address to listen on (default: server.host, 127.0.0.1); plain HTTP on any other than loopback is warned about (set server.tls)",
+    )
     .option("--port <n>", "port to listen on, 0 for any free one (default: server.port, 8470)", portNumber)
     .addHelpText(
       "after",
