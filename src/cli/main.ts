@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { configJsonSchema } from "../config/json-schema.ts";
 import { loadConfig } from "../config/load.ts";
 import { connectorDefinitions } from "../connectors/index.ts";
@@ -22,20 +22,10 @@ import { registerRunCommand } from "./commands/run.ts";
 import { planCommand, syncCommand } from "./commands/sync.ts";
 import { registerWebhooksCommand } from "./commands/webhooks.ts";
 import { registerWorkerCommand } from "./commands/worker.ts";
+import { portNumber, positiveInt } from "./options.ts";
 import { createOutput, EXIT, type Output, reportError } from "./output.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-
-/** Parses an option that must be a whole number above zero (commander prints the error; main exits 2). */
-function positiveInt(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) {
-      throw new InvalidArgumentError(`${flag} must be a whole number above 0, got ${JSON.stringify(value)}`);
-    }
-    return n;
-  };
-}
 
 interface GlobalOptions {
   config: string;
@@ -278,8 +268,8 @@ Exit codes:
       "run a built-in emulator of a system until interrupted (for trying flows without credentials)",
     )
     .argument("<system>", "odoo or shopify")
-    .option("--port <n>", "port (default: any free one)", (v) => Number.parseInt(v, 10))
-    .option("--products <n>", "seeded products (odoo)", (v) => Number.parseInt(v, 10))
+    .option("--port <n>", "port to listen on (default, or 0: any free one)", portNumber("--port"))
+    .option("--products <n>", "seeded products (odoo; default 500)", positiveInt("--products"))
     .option("--faults <spec>", "random faults, e.g. 5xx=0.05,429=0.01,timeout=0.02,drop=0.03,seed=7")
     .action(async function (
       this: Command,

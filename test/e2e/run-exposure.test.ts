@@ -4,12 +4,12 @@
  * (server.tls); on loopback, or with TLS, it says nothing. The real CLI in a child process, as run.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { explain, hasStackTrace, ROOT, startWorld, type World } from "./helpers.ts";
+import { explain, hasStackTrace, startWorld, type World } from "./helpers.ts";
+import { startCli } from "./long-running.ts";
 
-const DEADLINE_MS = 60_000;
 const WARNING = /serving webhooks over plain HTTP/;
 
 describe("passerelle run: plain HTTP on a network address", () => {
@@ -22,43 +22,21 @@ describe("passerelle run: plain HTTP on a network address", () => {
     await world?.close();
   });
 
-  /**
-   * Starts `passerelle run …args`, waits until `ready` matches its stderr, runs `during` (if given), stops
-   * it with SIGTERM and returns everything it printed.
-   */
+  /** Starts `passerelle run …args`, waits for `ready` on stderr, runs `during`, then stops it with SIGTERM. */
   async function runUntil(
     args: string[],
     ready: RegExp,
     env: NodeJS.ProcessEnv = world.env,
     during?: (stderr: string) => Promise<void>,
   ) {
-    const child = spawn(process.execPath, [join(ROOT, "bin/passerelle.mjs"), "run", ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString("utf8");
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString("utf8");
-    });
-    const exit = new Promise<number>((done) => child.once("exit", (code) => done(code ?? -1)));
-    const end = Date.now() + DEADLINE_MS;
+    const run = startCli(["run", ...args], env);
     try {
-      while (!ready.test(stderr)) {
-        if (child.exitCode !== null) break;
-        if (Date.now() > end) throw new Error(`passerelle run never printed ${ready}:\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      await during?.(stderr);
+      await run.waitFor("stderr", ready);
+      await during?.(run.stderr());
     } finally {
-      child.kill("SIGTERM");
+      await run.stop();
     }
-    const code = await exit;
-    return { code, stdout, stderr };
+    return run.stop();
   }
 
   it("--host 0.0.0.0 without TLS: a warning naming the address and server.tls, then it serves", async () => {

@@ -14,7 +14,7 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import type { EntityName } from "../../core/model.ts";
 import type { RunSummary } from "../../engine/sync.ts";
 import type { InboundEvent, WebhookReceiver } from "../../ports/connector.ts";
@@ -24,6 +24,7 @@ import { JobQueue, Worker } from "../../runtime/jobs.ts";
 import { type ScheduleEntry, Scheduler } from "../../runtime/scheduler.ts";
 import { type RunningServer, startServer, type WebhookEndpoint } from "../../server/app.ts";
 import { WebhookInbox } from "../../store/webhook-inbox.ts";
+import { portNumber } from "../options.ts";
 import { EXIT, type Output } from "../output.ts";
 
 /** Shortest time between two drain requests of one group from this process. */
@@ -303,16 +304,6 @@ export async function runCommand(
   return EXIT.ok;
 }
 
-function portNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new InvalidArgumentError(
-      `--port must be a whole number from 0 to 65535, got ${JSON.stringify(value)}`,
-    );
-  }
-  return n;
-}
-
 /** Adds `passerelle run` to the program; `withContext` opens the configuration and sets the exit code. */
 export function registerRunCommand(
   program: Command,
@@ -327,7 +318,11 @@ export function registerRunCommand(
       "--host <address>",
       "address to listen on (default: server.host, 127.0.0.1); plain HTTP on any other than loopback is warned about (set server.tls)",
     )
-    .option("--port <n>", "port to listen on, 0 for any free one (default: server.port, 8470)", portNumber)
+    .option(
+      "--port <n>",
+      "port to listen on, 0 for any free one (default: server.port, 8470)",
+      portNumber("--port"),
+    )
     .addHelpText(
       "after",
       `
