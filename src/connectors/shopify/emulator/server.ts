@@ -1,7 +1,7 @@
 /**
  * The Shopify Admin GraphQL emulator: `POST /admin/api/2026-10/graphql.json` on a node:http server, with the
- * real schema, cost-based throttling, and a seeded shop. The doc comment on startShopifyEmulator
- * lists the test-only controls.
+ * real schema, cost-based throttling, and a seeded shop; `POST /emulator/orders` and `GET /emulator/variants`
+ * stand in for the storefront (storefront.ts). The ShopifyEmulator interface lists the test-only controls.
  */
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -16,7 +16,8 @@ import { runGraphQL } from "./graphql.ts";
 import { mutationRoot } from "./mutations.ts";
 import { queryRoot } from "./queries.ts";
 import { type OrderRec, ShopData, seedShop } from "./store.ts";
-import { Views } from "./views.ts";
+import { storefront } from "./storefront.ts";
+import { orderTotals, Views } from "./views.ts";
 import { WebhookHub } from "./webhooks.ts";
 
 export interface ShopifyEmulatorOptions {
@@ -124,6 +125,13 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
     query: { ...queryRoot(data, views), ...bulk.queries(), ...hub.queries() },
     mutation: { ...mutationRoot(data, views), ...bulk.mutations(), ...hub.mutations() },
   };
+  // Every order, a test's or one placed over HTTP, raises its webhooks as it is placed.
+  const place = (input: PlaceOrderInput): OrderRec => {
+    const order = placeOrder(data, input);
+    hub.scan();
+    return order;
+  };
+  const shopFront = storefront(data, place, (o) => orderTotals(o).total.toFixed(2));
   const bucket = new LeakyBucket({ ...DEFAULT_RATE_LIMIT, ...opts.rateLimit }, clock);
   const stats: EmulatorStats = { calls: 0, writes: 0, throttled: 0, costSpent: 0 };
   const path = `/admin/api/${API_VERSION}/graphql.json`;
@@ -133,7 +141,7 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
   const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://emulator");
-      if (bulk.handle(req, res, url)) return;
+      if (bulk.handle(req, res, url) || shopFront.handle(req, res, url)) return;
       if (req.method !== "POST" || url.pathname !== path) {
         send(res, 404, JSON.stringify({ errors: "Not Found" }));
         return;
@@ -199,11 +207,7 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
       stats.throttled = 0;
       stats.costSpent = 0;
     },
-    placeOrder: (input) => {
-      const order = placeOrder(data, input);
-      hub.scan();
-      return order;
-    },
+    placeOrder: place,
     webhooks: hub,
     failNext: (status, count = 1) => {
       faults = { status, count };
