@@ -221,7 +221,10 @@ Exit codes:
     .command("document")
     .description("fetch a document a system renders (a posted invoice's PDF) by its ref, into a file")
     .argument("<connection>", "the connection that renders it (the invoice flow's source)")
-    .argument("<ref>", "the document ref on the invoice, e.g. erp:account.invoice/12 (see the shop order)")
+    .argument(
+      "<ref>",
+      "the invoice's document ref: Odoo <url>/report/pdf/account.report_invoice/<id>, Tryton <connection>:account.invoice/<id>",
+    )
     .option("-o, --out <path>", "file to write (default: the system's file name, in the current folder)")
     .action(function (this: Command, connection: string, ref: string, opts: { out?: string }) {
       return withContext(this, (ctx, out) => documentCommand(ctx, out, connection, ref, opts));

@@ -7,15 +7,17 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Big from "big.js";
+import { parse as parseYaml } from "yaml";
 import { SKU_PLACEHOLDER } from "../../src/cli/commands/emulate.ts";
 import { OdooClient } from "../../src/connectors/odoo/client.ts";
 import { OdooConfig } from "../../src/connectors/odoo/config.ts";
-import { explain, hasStackTrace, spawnCli } from "./helpers.ts";
+import { createOdooConnector } from "../../src/connectors/odoo/index.ts";
+import { explain, hasStackTrace, json, ROOT, spawnCli } from "./helpers.ts";
 import { type LongRunning, startCli } from "./long-running.ts";
 import { parseOutput, SyncOutput } from "./outputs.ts";
 
@@ -215,5 +217,51 @@ describe("trying the orders flow by hand: passerelle emulate odoo and shopify, a
       .map((l) => ({ sku: skuOf.get((l.product_id as [number, string])[0]), quantity: l.product_uom_qty }))
       .filter((l) => placed?.lines.some((p) => p.sku === l.sku));
     assert.deepEqual(bySku, placed.lines);
+  });
+  it("the README's `passerelle document` example has the ref shape this Odoo's invoices carry, and works", async () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const example = /^npx passerelle document (\S+) (\S+) --out (\S+)(?:\s+#.*)?$/m.exec(readme);
+    assert.ok(example, "the README shows a passerelle document example");
+    const [, connection, ref, out] = example as unknown as [string, string, string, string];
+    // The connection it names is the Odoo one of the README's own passerelle.yaml, and the ref is on its URL.
+    const yamlBlock = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+    const conn = (parseYaml(yamlBlock) as { connections: Record<string, { type: string; url: string }> })
+      .connections[connection];
+    assert.equal(
+      conn?.type,
+      "odoo",
+      `the README's passerelle.yaml has an Odoo connection named ${connection}`,
+    );
+    assert.ok(ref.startsWith(`${conn.url}/`), `${ref} is on ${conn.url}`);
+
+    // The ref the invoice stream puts on a posted invoice of this Odoo, through the connector itself.
+    const [move] = await erp.searchRead(
+      "account.move",
+      [
+        ["move_type", "=", "out_invoice"],
+        ["state", "=", "posted"],
+      ],
+      ["id"],
+      { limit: 1, order: "id asc" },
+    );
+    assert.ok(move, "the emulator seeds posted invoices");
+    const connector = createOdooConnector(connection, erpConfig);
+    const invoices = connector.streams.invoice;
+    assert.ok(invoices);
+    const native = await invoices.get(String(move.id));
+    assert.ok(native);
+    const documentRef = (await invoices.toCanonical(native)).document?.ref;
+    const readmeId = /\d+$/.exec(ref)?.[0] ?? "";
+    assert.equal(
+      documentRef,
+      `${env.ODOO_URL}${ref.slice(conn.url.length, ref.length - readmeId.length)}${move.id}`,
+      "the README's ref, with this Odoo's URL and invoice id",
+    );
+
+    const file = join(dir, out);
+    const res = await spawnCli(["document", connection, documentRef as string, "--out", file, "--json"], env);
+    assert.equal(res.code, 0, explain(res));
+    assert.equal((json(res) as { mimeType: string }).mimeType, "application/pdf");
+    assert.equal(readFileSync(file).subarray(0, 5).toString("latin1"), "%PDF-");
   });
 });
