@@ -274,6 +274,13 @@ Exit codes:
     .option("--port <n>", "port to listen on (default, or 0: any free one)", portNumber("--port"))
     .option("--products <n>", "seeded products (odoo; default 500)", positiveInt("--products"))
     .option("--faults <spec>", "random faults, e.g. 5xx=0.05,429=0.01,timeout=0.02,drop=0.03,seed=7")
+    .addHelpText(
+      "after",
+      `
+The shopify emulator also stands in for the storefront: GET /emulator/variants lists the SKUs in stock,
+and POST /emulator/orders with {"email", "lines": [{"sku", "quantity"}]} places a paid order, answers its
+name and raises the shop's order webhooks. It prints both as curl commands when it starts.`,
+    )
     .action(async function (
       this: Command,
       system: string,
