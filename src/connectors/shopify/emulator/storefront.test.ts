@@ -94,8 +94,8 @@ test("GET /emulator/variants lists the SKUs a shopper can order, with price and 
   const res = await fetch(`${origin}/emulator/variants`);
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), [
-    { sku: "MUG-1", title: "Mug — Default Title", price: "9.50", available: 10 },
-    { sku: "PLATE-1", title: "Plate — Default Title", price: "14.00", available: 10 },
+    { sku: "MUG-1", title: "Mug", price: "9.50", available: 10 },
+    { sku: "PLATE-1", title: "Plate", price: "14.00", available: 10 },
   ]);
 });
 

@@ -82,7 +82,7 @@ function problems(error: z.ZodError, input: unknown): string {
     .join("; ");
 }
 
-/** In-stock variants with a SKU, the ones a shopper can order. */
+/** The variants a shopper can order (those with a SKU), with their stock over every location. */
 export function orderableVariants(
   d: ShopData,
 ): { sku: string; title: string; price: string; available: number }[] {
@@ -92,7 +92,11 @@ export function orderableVariants(
     const levels = d.inventoryItems.get(v.inventoryItemId)?.levels.values() ?? [];
     const available = [...levels].reduce((n, l) => n + l.available, 0);
     const product = d.products.get(v.productId);
-    const options = v.optionValues.map((o) => o.name).join(" / ");
+    // A product without options has one "Default Title" variant; its title is the product's alone.
+    const options = v.optionValues
+      .map((o) => o.name)
+      .filter((n) => n !== "Default Title")
+      .join(" / ");
     const title = [product?.title ?? v.sku, options].filter((s) => s !== "").join(" — ");
     out.push({ sku: v.sku, title, price: v.price, available });
   }
