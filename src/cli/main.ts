@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { configJsonSchema } from "../config/json-schema.ts";
 import { loadConfig } from "../config/load.ts";
 import { connectorDefinitions } from "../connectors/index.ts";
@@ -22,20 +22,10 @@ import { registerRunCommand } from "./commands/run.ts";
 import { planCommand, syncCommand } from "./commands/sync.ts";
 import { registerWebhooksCommand } from "./commands/webhooks.ts";
 import { registerWorkerCommand } from "./commands/worker.ts";
+import { portNumber, positiveInt } from "./options.ts";
 import { createOutput, EXIT, type Output, reportError } from "./output.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-
-/** Parses an option that must be a whole number above zero (commander prints the error; main exits 2). */
-function positiveInt(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) {
-      throw new InvalidArgumentError(`${flag} must be a whole number above 0, got ${JSON.stringify(value)}`);
-    }
-    return n;
-  };
-}
 
 interface GlobalOptions {
   config: string;
@@ -231,7 +221,10 @@ Exit codes:
     .command("document")
     .description("fetch a document a system renders (a posted invoice's PDF) by its ref, into a file")
     .argument("<connection>", "the connection that renders it (the invoice flow's source)")
-    .argument("<ref>", "the document ref on the invoice, e.g. erp:account.invoice/12 (see the shop order)")
+    .argument(
+      "<ref>",
+      "the invoice's document ref: Odoo <url>/report/pdf/account.report_invoice/<id>, Tryton <connection>:account.invoice/<id>",
+    )
     .option("-o, --out <path>", "file to write (default: the system's file name, in the current folder)")
     .action(function (this: Command, connection: string, ref: string, opts: { out?: string }) {
       return withContext(this, (ctx, out) => documentCommand(ctx, out, connection, ref, opts));
@@ -278,9 +271,16 @@ Exit codes:
       "run a built-in emulator of a system until interrupted (for trying flows without credentials)",
     )
     .argument("<system>", "odoo or shopify")
-    .option("--port <n>", "port (default: any free one)", (v) => Number.parseInt(v, 10))
-    .option("--products <n>", "seeded products (odoo)", (v) => Number.parseInt(v, 10))
+    .option("--port <n>", "port to listen on (default, or 0: any free one)", portNumber("--port"))
+    .option("--products <n>", "seeded products (odoo; default 500)", positiveInt("--products"))
     .option("--faults <spec>", "random faults, e.g. 5xx=0.05,429=0.01,timeout=0.02,drop=0.03,seed=7")
+    .addHelpText(
+      "after",
+      `
+The shopify emulator also stands in for the storefront: GET /emulator/variants lists the SKUs in stock,
+and POST /emulator/orders with {"email", "lines": [{"sku", "quantity"}]} places a paid order, answers its
+name and raises the shop's order webhooks. It prints both as curl commands when it starts.`,
+    )
     .action(async function (
       this: Command,
       system: string,

@@ -59,6 +59,42 @@ export function jsonBody(
   return { ok: true, value: value as Record<string, unknown> };
 }
 
+/** Longest delivery id accepted: every vendor's ids (UUIDs, `msg_…`, numbers) are far shorter. */
+export const MAX_ID_LENGTH = 255;
+
+const PRINTABLE_ID = /^[\x21-\x7e]+$/;
+
+/** A bad value shown in a one-line reason: at most 40 characters, anything but printable ASCII escaped. */
+function preview(value: string): string {
+  const head = value
+    .slice(0, 40)
+    .replace(/[^\x20-\x7e]|["\\]/g, (c) =>
+      c === '"' || c === "\\" ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+  return `"${head}${value.length > 40 ? "…" : ""}"`;
+}
+
+/**
+ * Refuses a delivery id the dedupe key is made of (400), or returns null when it is fine. The id becomes
+ * part of the inbox's unique key and of log lines, so it must be 1 to 255 printable ASCII characters: no
+ * spaces, control characters or other bytes a log line or an index would have to carry. A PostgreSQL
+ * index entry cannot even hold a few kilobytes, which would fail the whole group commit around it.
+ */
+export function idProblem(field: string, value: string | undefined): WebhookOutcome | null {
+  if (value === undefined) return reject(400, `missing ${field}`);
+  if (value === "") return reject(400, `${field} is empty`);
+  if (value.length > MAX_ID_LENGTH) {
+    return reject(
+      400,
+      `${field} must be at most ${MAX_ID_LENGTH} characters, got ${value.length}: ${preview(value)}`,
+    );
+  }
+  if (!PRINTABLE_ID.test(value)) {
+    return reject(400, `${field} must be printable ASCII without spaces (0x21-0x7E), got ${preview(value)}`);
+  }
+  return null;
+}
+
 export function stringOf(value: unknown): string | null {
   if (typeof value === "string" && value !== "") return value;
   if (typeof value === "number" && Number.isFinite(value)) return String(value);

@@ -261,6 +261,22 @@ describe("bad input: a short 4xx reason, no stack, nothing stored, the server ke
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
   });
 
+  test("a delivery from another shop, signed with the app's secret, is refused 403 and not stored", async () => {
+    const before = await inbox.count();
+    const body = JSON.stringify({ id: 11, admin_graphql_api_id: "gid://shopify/Order/11" });
+    const res = await post("/webhooks/shop", body, {
+      ...shopHeaders(body, SHOP_SECRET, "other-shop-1"),
+      "x-shopify-shop-domain": "other.myshopify.com",
+    });
+    assert.equal(res.status, 403, res.text);
+    assert.deepEqual(JSON.parse(res.text), {
+      error: `X-Shopify-Shop-Domain "other.myshopify.com" is not this connection's shop demo.myshopify.com`,
+    });
+    assert.ok(!res.text.includes(SHOP_SECRET));
+    assert.equal(await inbox.count(), before);
+    assert.equal(await inbox.byKey("shop", "shopify:orders/updated:other-shop-1"), null);
+  });
+
   test("an oversized body is refused by Content-Length before it is read, and when streamed without one", async () => {
     const before = await inbox.count();
     const big = JSON.stringify({ id: 1, pad: "x".repeat(10_000) });

@@ -10,6 +10,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { InboundEvent, WebhookReceiver, WebhookRequest } from "../ports/connector.ts";
 import type { WebhookInbox } from "../store/webhook-inbox.ts";
+import { plainHttpWarning } from "./exposure.ts";
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -132,6 +133,8 @@ export interface RunningServer {
   app: FastifyInstance;
   url: string;
   port: number;
+  /** What an operator should fix about how it listens (plain HTTP on a network address). */
+  warnings: string[];
   close(): Promise<void>;
 }
 
@@ -142,10 +145,13 @@ export async function startServer(
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = addr !== null && typeof addr === "object" ? addr.port : opts.port;
+  const bound = addr !== null && typeof addr === "object" ? addr.address : opts.host;
   const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
+  const exposed = plainHttpWarning(opts.host, bound, port, opts.tls !== undefined);
   return {
     app,
     port,
+    warnings: exposed ? [exposed] : [],
     url: `${opts.tls ? "https" : "http"}://${host}:${port}`,
     close: () => closeGracefully(app),
   };

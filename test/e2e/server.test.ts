@@ -281,6 +281,45 @@ describe("passerelle run (webhook server, workers) through the CLI", () => {
           };
         },
       ],
+      [
+        "another shop's delivery, signed with the app's secret",
+        403,
+        /X-Shopify-Shop-Domain "other-shop\.myshopify\.com" is not this connection's shop/,
+        () => {
+          const d = valid();
+          return {
+            url: hook("shopify"),
+            body: d.body,
+            headers: { ...d.headers, "x-shopify-shop-domain": "other-shop.myshopify.com" },
+          };
+        },
+      ],
+      [
+        "an event id longer than 255 characters",
+        400,
+        /X-Shopify-Event-Id must be at most 255 characters, got 256/,
+        () => {
+          const d = valid();
+          return {
+            url: hook("shopify"),
+            body: d.body,
+            headers: { ...d.headers, "x-shopify-event-id": "e".repeat(256) },
+          };
+        },
+      ],
+      [
+        "an event id with a space",
+        400,
+        /X-Shopify-Event-Id must be printable ASCII without spaces \(0x21-0x7E\), got "evt 1"/,
+        () => {
+          const d = valid();
+          return {
+            url: hook("shopify"),
+            body: d.body,
+            headers: { ...d.headers, "x-shopify-event-id": "evt 1" },
+          };
+        },
+      ],
     ];
     for (const [name, status, reason, make] of cases) {
       it(name, async () => {

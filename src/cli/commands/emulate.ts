@@ -1,8 +1,30 @@
 import { type FaultOptions, parseFaults } from "../../connectors/odoo/emulator/faults.ts";
 import { odooEmulatorEnv, startOdooEmulator } from "../../connectors/odoo/emulator/index.ts";
 import { shopifyEmulatorEnv, startShopifyEmulator } from "../../connectors/shopify/emulator/server.ts";
+import { ORDERS_PATH, VARIANTS_PATH } from "../../connectors/shopify/emulator/storefront.ts";
 import { SyncError } from "../../core/errors.ts";
 import type { Output } from "../output.ts";
+
+/** Stands for a SKU in the printed order example: the shop has none until products are synced to it. */
+export const SKU_PLACEHOLDER = "SKU-FROM-THE-LIST";
+
+/** How to place an order by hand on the Shopify emulator: commands a user pastes into a shell. */
+function orderHowTo(graphqlUrl: string): string[] {
+  const variants = new URL(VARIANTS_PATH, graphqlUrl).href;
+  const orders = new URL(ORDERS_PATH, graphqlUrl).href;
+  const body = JSON.stringify({
+    email: "shopper@example.com",
+    lines: [{ sku: SKU_PLACEHOLDER, quantity: 1 }],
+  });
+  return [
+    "Place an order by hand, once products and stock are synced to the shop (passerelle sync products stock):",
+    `  curl -s ${variants}`,
+    `  curl -s ${orders} -H 'content-type: application/json' \\`,
+    `    -d '${body}'`,
+    `with a SKU from the list for ${SKU_PLACEHOLDER}. It answers the order's name (#1001…) and raises the shop's`,
+    "order webhooks; passerelle sync orders (or passerelle run, with webhooks registered) brings it into the ERP.",
+  ];
+}
 
 /** Runs one emulator in the foreground and prints how to reach it, until SIGINT or SIGTERM. */
 export async function emulateCommand(
@@ -17,6 +39,7 @@ export async function emulateCommand(
     throw new SyncError("config", e instanceof Error ? e.message : String(e), { field: "faults" });
   }
   let info: Record<string, string>;
+  let howTo: string[] = [];
   let close: () => Promise<void>;
   if (system === "odoo") {
     const emu = await startOdooEmulator({
@@ -32,6 +55,7 @@ export async function emulateCommand(
       ...(faults ? { faults } : {}),
     });
     info = shopifyEmulatorEnv(emu);
+    howTo = orderHowTo(emu.url);
     close = () => emu.close();
   } else {
     throw new SyncError("config", `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify`);
@@ -42,6 +66,7 @@ export async function emulateCommand(
       `${system} emulator running. Its test credentials, for passerelle.yaml:`,
       ...Object.entries(info).map(([k, v]) => `  export ${k}=${v}`),
       ...(faults ? [`Injecting faults: ${opts.faults}`] : []),
+      ...howTo,
       "Ctrl-C to stop.",
     ].join("\n"),
   );

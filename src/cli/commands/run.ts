@@ -14,7 +14,7 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import type { EntityName } from "../../core/model.ts";
 import type { RunSummary } from "../../engine/sync.ts";
 import type { InboundEvent, WebhookReceiver } from "../../ports/connector.ts";
@@ -24,6 +24,7 @@ import { JobQueue, Worker } from "../../runtime/jobs.ts";
 import { type ScheduleEntry, Scheduler } from "../../runtime/scheduler.ts";
 import { type RunningServer, startServer, type WebhookEndpoint } from "../../server/app.ts";
 import { WebhookInbox } from "../../store/webhook-inbox.ts";
+import { portNumber } from "../options.ts";
 import { EXIT, type Output } from "../output.ts";
 
 /** Shortest time between two drain requests of one group from this process. */
@@ -282,6 +283,11 @@ export async function runCommand(
     },
   });
   out.info(`Listening on ${service.server.url} (GET /healthz, POST /webhooks/<connection>)`);
+  // With --json the human lines are silent; a security warning still reaches stderr, as a log line.
+  for (const w of service.server.warnings) {
+    if (out.json) ctx.logger.warn({ url: service.server.url }, w);
+    else out.info(`warning: ${w}`);
+  }
   out.info(
     `Event-driven flows: ${service.eventFlows.join(", ") || "(none)"}; schedules: ${
       service.schedules.map((s) => `${s.name} "${s.cron}"`).join(", ") || "(none)"
@@ -298,16 +304,6 @@ export async function runCommand(
   return EXIT.ok;
 }
 
-function portNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new InvalidArgumentError(
-      `--port must be a whole number from 0 to 65535, got ${JSON.stringify(value)}`,
-    );
-  }
-  return n;
-}
-
 /** Adds `passerelle run` to the program; `withContext` opens the configuration and sets the exit code. */
 export function registerRunCommand(
   program: Command,
@@ -318,8 +314,15 @@ export function registerRunCommand(
     .description(
       "serve webhooks (POST /webhooks/<connection>, GET /healthz) and run event-driven flows, their reconciliation polls and scheduled flows until SIGINT/SIGTERM",
     )
-    .option("--host <address>", "address to listen on (default: server.host, 127.0.0.1)")
-    .option("--port <n>", "port to listen on, 0 for any free one (default: server.port, 8470)", portNumber)
+    .option(
+      "--host <address>",
+      "address to listen on (default: server.host, 127.0.0.1); plain HTTP on any other than loopback is warned about (set server.tls)",
+    )
+    .option(
+      "--port <n>",
+      "port to listen on, 0 for any free one (default: server.port, 8470)",
+      portNumber("--port"),
+    )
     .addHelpText(
       "after",
       `

@@ -9,6 +9,7 @@ import { shopifySchema, validateOperation } from "./schema.ts";
 import { receiveShopifyWebhook, topicHeader, WEBHOOK_OPERATIONS } from "./webhooks.ts";
 
 const SECRET = "shpss_app_client_secret";
+const SHOP = "demo.myshopify.com";
 
 test("webhook subscription operations validate against the official schema, without deprecated fields", () => {
   for (const [name, source] of Object.entries(WEBHOOK_OPERATIONS)) {
@@ -30,7 +31,7 @@ function headers(body: string, secret: string, extra: Record<string, string | un
     "content-type": "application/json",
     "x-shopify-hmac-sha256": createHmac("sha256", secret).update(body).digest("base64"),
     "x-shopify-topic": "orders/paid",
-    "x-shopify-shop-domain": "demo.myshopify.com",
+    "x-shopify-shop-domain": SHOP,
     "x-shopify-api-version": "2026-10",
     "x-shopify-webhook-id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
     "x-shopify-event-id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
@@ -61,7 +62,7 @@ test("accepts and rejects exactly the deliveries @shopify/shopify-api's own vali
           const h = Object.fromEntries(
             Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]),
           );
-          const ours = receiveShopifyWebhook({ rawBody: raw, headers: h, query: {} }, SECRET);
+          const ours = receiveShopifyWebhook({ rawBody: raw, headers: h, query: {} }, SECRET, SHOP);
           verdicts.push({
             official: official.valid,
             ours: ours.kind === "events",
@@ -142,6 +143,7 @@ test("a verified delivery becomes one event keyed by topic and event id, naming 
   const out = receiveShopifyWebhook(
     { rawBody: Buffer.from(body), headers: headers(body, SECRET), query: {} },
     SECRET,
+    SHOP,
   );
   assert.equal(out.kind, "events");
   assert.ok(out.kind === "events");
@@ -164,6 +166,7 @@ test("a verified delivery becomes one event keyed by topic and event id, naming 
       query: {},
     },
     SECRET,
+    SHOP,
   );
   assert.ok(noEvent.kind === "events");
   assert.equal(noEvent.events[0]?.dedupeKey, "shopify:orders/paid:b54557e4-bdd9-4b37-8a5f-bf7d70bcd043");
@@ -171,6 +174,7 @@ test("a verified delivery becomes one event keyed by topic and event id, naming 
   const notJson = receiveShopifyWebhook(
     { rawBody: Buffer.from("{oops"), headers: headers("{oops", SECRET), query: {} },
     SECRET,
+    SHOP,
   );
   assert.deepEqual(notJson, { kind: "reject", status: 400, reason: "body is not valid JSON" });
   // No secret configured: every delivery is refused.
@@ -178,7 +182,74 @@ test("a verified delivery becomes one event keyed by topic and event id, naming 
     receiveShopifyWebhook(
       { rawBody: Buffer.from(body), headers: headers(body, SECRET), query: {} },
       undefined,
+      SHOP,
     ).kind,
     "reject",
   );
+});
+
+/** A delivery signed with the right secret whose headers differ from a valid one by `extra`. */
+function signedWith(extra: Record<string, string | undefined>) {
+  const body = JSON.stringify({ id: 5, admin_graphql_api_id: "gid://shopify/Order/5" });
+  return receiveShopifyWebhook(
+    { rawBody: Buffer.from(body), headers: headers(body, SECRET, extra), query: {} },
+    SECRET,
+    SHOP,
+  );
+}
+
+test("X-Shopify-Shop-Domain must name the connection's shop: another shop's signed delivery is refused", () => {
+  // The same shop however a proxy may have dressed it up.
+  for (const domain of ["demo.myshopify.com", "DEMO.myshopify.com", "https://demo.myshopify.com/"]) {
+    assert.equal(signedWith({ "x-shopify-shop-domain": domain }).kind, "events", domain);
+  }
+  // One app secret signs every shop that installed the app: the signature alone cannot tell them apart.
+  for (const domain of ["other.myshopify.com", "demo.myshopify.com.evil.example", "demo", "::"]) {
+    const out = signedWith({ "x-shopify-shop-domain": domain });
+    assert.equal(out.kind, "reject", domain);
+    assert.ok(out.kind === "reject");
+    assert.equal(out.status, 403, domain);
+    assert.equal(
+      out.reason,
+      `X-Shopify-Shop-Domain ${JSON.stringify(domain)} is not this connection's shop demo.myshopify.com`,
+    );
+    assert.ok(!out.reason.includes(SECRET));
+  }
+});
+
+test("ids the dedupe key is made of must be 1 to 255 printable ASCII characters", () => {
+  const ok = "a".repeat(255);
+  for (const h of ["x-shopify-event-id", "x-shopify-webhook-id"]) {
+    const out = signedWith({ [h]: ok });
+    assert.equal(out.kind, "events", `${h} of 255 characters`);
+  }
+  const cases: [string, string, RegExp][] = [
+    [
+      "x-shopify-event-id",
+      "e".repeat(256),
+      /^X-Shopify-Event-Id must be at most 255 characters, got 256: "e{40}…"$/,
+    ],
+    ["x-shopify-event-id", "", /^X-Shopify-Event-Id is empty$/],
+    [
+      "x-shopify-event-id",
+      "evt 1",
+      /^X-Shopify-Event-Id must be printable ASCII without spaces \(0x21-0x7E\), got "evt 1"$/,
+    ],
+    ["x-shopify-event-id", "evt\t1", /got "evt\\u00091"$/],
+    ["x-shopify-event-id", "évt-1", /got "\\u00e9vt-1"$/],
+    [
+      "x-shopify-webhook-id",
+      "w".repeat(300),
+      /^X-Shopify-Webhook-Id must be at most 255 characters, got 300/,
+    ],
+    ["x-shopify-webhook-id", "wh\u00001", /^X-Shopify-Webhook-Id must be printable ASCII.*got "wh\\u00001"$/],
+    ["x-shopify-topic", "orders/create\u0007", /^X-Shopify-Topic must be printable ASCII/],
+  ];
+  for (const [h, value, reason] of cases) {
+    const out = signedWith({ [h]: value });
+    assert.ok(out.kind === "reject", `${h}=${JSON.stringify(value)} is refused`);
+    assert.equal(out.status, 400);
+    assert.match(out.reason, reason);
+    assert.ok(out.reason.length < 200 && !/[\n\r]/.test(out.reason), out.reason);
+  }
 });

@@ -4,10 +4,10 @@
  *
  * A delivery is signed with base64(HMAC-SHA256(raw body, app client secret)) in X-Shopify-Hmac-Sha256.
  * Shopify may deliver twice and out of order, and may not deliver at all: events are deduplicated on
- * X-Shopify-Event-Id (X-Shopify-Webhook-Id when absent), and the body is treated as a notice that a record
- * changed. The record itself is read afresh from the API when the event is processed, so a late
- * "created" arriving after "paid" cannot roll the record back, and the reconciliation poll catches what
- * never arrived.
+ * X-Shopify-Event-Id (X-Shopify-Webhook-Id when absent; either must be 1 to 255 printable ASCII
+ * characters), and the body is treated as a notice that a record changed. The record itself is read
+ * afresh from the API when the event is processed, so a late "created" arriving after "paid" cannot roll
+ * the record back, and the reconciliation poll catches what never arrived.
  */
 import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
@@ -20,7 +20,7 @@ import type {
   WebhookRequest,
   WebhookSubscription,
 } from "../../ports/connector.ts";
-import { base64HmacMatches, jsonBody, reject, stringOf } from "../../ports/webhook-verify.ts";
+import { base64HmacMatches, idProblem, jsonBody, reject, stringOf } from "../../ports/webhook-verify.ts";
 import type { ShopifyClient } from "./client.ts";
 import type { ShopifyConfig } from "./config.ts";
 
@@ -83,24 +83,63 @@ const REQUIRED = [
   "x-shopify-webhook-id",
 ];
 
-/** Verifies and parses one delivery. The secret is the app's client secret (`webhookSecret`). */
-export function receiveShopifyWebhook(req: WebhookRequest, secret: string | undefined): WebhookOutcome {
+/**
+ * The host an X-Shopify-Shop-Domain value names, lower-cased ("demo.myshopify.com"); Shopify sends the bare
+ * domain, but a scheme, port or path added on the way must not make the same shop look like another.
+ * Null when it names no host.
+ */
+function shopHost(value: string): string | null {
+  const v = value.trim();
+  try {
+    return new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `https://${v}`).hostname || null;
+  } catch {
+    return null;
+  }
+}
+
+/** At most 80 characters of a header value, quoted, for a one-line reason. */
+function quoted(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+
+/**
+ * Verifies and parses one delivery for the connection's `shop`. The secret is the app's client secret
+ * (`webhookSecret`). That secret signs the deliveries of every shop that installed the app, so a valid
+ * signature proves the app, not the shop: X-Shopify-Shop-Domain must also name the connection's shop, or
+ * another shop's orders would be synced as this one's.
+ */
+export function receiveShopifyWebhook(
+  req: WebhookRequest,
+  secret: string | undefined,
+  shop: string,
+): WebhookOutcome {
   const hmac = req.headers["x-shopify-hmac-sha256"];
   if (hmac === undefined || hmac === "") return reject(401, "missing X-Shopify-Hmac-Sha256 header");
   if (!secret) return reject(401, "no webhookSecret is configured for this connection");
   if (!base64HmacMatches(hmac, secret, req.rawBody)) return reject(401, "invalid X-Shopify-Hmac-Sha256");
   const missing = REQUIRED.filter((h) => !req.headers[h]);
   if (missing.length > 0) return reject(400, `missing header ${missing.join(", ")}`);
+  const topic = req.headers["x-shopify-topic"] as string;
+  const webhookId = req.headers["x-shopify-webhook-id"] as string;
+  const eventId = req.headers["x-shopify-event-id"];
+  // The dedupe key is made of these three; each ends up in the inbox's unique key and in log lines.
+  const badId =
+    idProblem("X-Shopify-Topic", topic) ??
+    idProblem("X-Shopify-Webhook-Id", webhookId) ??
+    (eventId === undefined ? null : idProblem("X-Shopify-Event-Id", eventId));
+  if (badId) return badId;
+  const domain = req.headers["x-shopify-shop-domain"] as string;
+  if (shopHost(domain) !== shop.toLowerCase()) {
+    return reject(403, `X-Shopify-Shop-Domain ${quoted(domain)} is not this connection's shop ${shop}`);
+  }
   const body = jsonBody(req);
   if (!body.ok) return body.outcome;
-  const topic = req.headers["x-shopify-topic"] as string;
   const resource = TOPIC_ENTITIES[topic.split("/")[0] ?? ""];
   const gid = stringOf(body.value.admin_graphql_api_id);
   const numeric = stringOf(body.value.id);
   const recordId = gid ?? (resource && numeric ? `gid://shopify/${resource.type}/${numeric}` : null);
-  const eventId = req.headers["x-shopify-event-id"] || (req.headers["x-shopify-webhook-id"] as string);
   const event: InboundEvent = {
-    dedupeKey: `shopify:${topic}:${eventId}`,
+    dedupeKey: `shopify:${topic}:${eventId ?? webhookId}`,
     topic,
     entity: resource?.entity ?? null,
     recordId,
@@ -111,7 +150,7 @@ export function receiveShopifyWebhook(req: WebhookRequest, secret: string | unde
 }
 
 export const shopifyWebhookReceiver: WebhookReceiver<ShopifyConfig> = {
-  receive: (req, config) => receiveShopifyWebhook(req, config.webhookSecret),
+  receive: (req, config) => receiveShopifyWebhook(req, config.webhookSecret, config.shop),
 };
 
 const Subscription = z.object({ id: z.string(), topic: z.string(), uri: z.string() });

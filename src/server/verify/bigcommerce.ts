@@ -8,7 +8,7 @@
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import type { EntityName } from "../../core/model.ts";
 import type { WebhookOutcome, WebhookReceiver, WebhookRequest } from "../../ports/connector.ts";
-import { jsonBody, reject, stringOf } from "../../ports/webhook-verify.ts";
+import { idProblem, jsonBody, reject, stringOf } from "../../ports/webhook-verify.ts";
 
 const SCOPE_ENTITIES: Record<string, EntityName> = {
   order: "order",
@@ -49,6 +49,10 @@ export function bigCommerceReceiver<C>(secretOf: (config: C) => string | undefin
       }
       const body = jsonBody(req);
       if (!body.ok) return body.outcome;
+      const hash = stringOf(body.value.hash);
+      // The dedupe key is the hash, or the id when there is none; both reach the store and the logs.
+      const badId = idProblem("webhook-id", id) ?? (hash === null ? null : idProblem("body.hash", hash));
+      if (badId) return badId;
       const scope = stringOf(body.value.scope) ?? "";
       const data = body.value.data as { type?: unknown; id?: unknown } | undefined;
       const type = stringOf(data?.type) ?? scope.split("/")[1] ?? "";
@@ -57,7 +61,7 @@ export function bigCommerceReceiver<C>(secretOf: (config: C) => string | undefin
         kind: "events",
         events: [
           {
-            dedupeKey: `bc:${stringOf(body.value.hash) ?? id}`,
+            dedupeKey: `bc:${hash ?? id}`,
             topic: scope,
             entity: SCOPE_ENTITIES[type] ?? null,
             recordId: stringOf(data?.id),

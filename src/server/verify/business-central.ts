@@ -3,11 +3,12 @@
  * Central calls the notification URL with `?validationToken=…` and expects the token echoed as the body with
  * 200. Notifications carry no signature; each entry repeats the `clientState` given at subscription, which
  * is compared in constant time with the configured one. A notification lists changes; each becomes one
- * event, deduplicated by subscription, resource, change type and modification time.
+ * event, deduplicated by subscription (1 to 255 printable ASCII characters), resource, change type and
+ * modification time.
  */
 import type { EntityName } from "../../core/model.ts";
 import type { InboundEvent, WebhookOutcome, WebhookReceiver, WebhookRequest } from "../../ports/connector.ts";
-import { jsonBody, reject, safeEqual, stringOf } from "../../ports/webhook-verify.ts";
+import { idProblem, jsonBody, reject, safeEqual, stringOf } from "../../ports/webhook-verify.ts";
 
 const RESOURCE_ENTITIES: [RegExp, EntityName][] = [
   [/\/customers(\(|$)/i, "customer"],
@@ -46,11 +47,14 @@ export function businessCentralReceiver<C>(
         const state = stringOf(entry.clientState);
         if (state === null || !safeEqual(state, expected))
           return reject(401, `body.value[${i}].clientState does not match`);
+        const subscription = stringOf(entry.subscriptionId) ?? undefined;
+        const badId = idProblem(`body.value[${i}].subscriptionId`, subscription);
+        if (badId) return badId;
         const resource = stringOf(entry.resource) ?? "";
         const changeType = stringOf(entry.changeType) ?? "";
         const modified = stringOf(entry.lastModifiedDateTime);
         events.push({
-          dedupeKey: `bc365:${stringOf(entry.subscriptionId) ?? ""}:${resource}:${changeType}:${modified ?? ""}`,
+          dedupeKey: `bc365:${subscription}:${resource}:${changeType}:${modified ?? ""}`,
           topic: changeType,
           entity:
             RESOURCE_ENTITIES.find(([re]) => re.test(resource.replace(/\([^()]*\)\s*$/, "")))?.[1] ?? null,

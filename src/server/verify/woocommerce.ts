@@ -1,11 +1,12 @@
 /**
  * WooCommerce webhooks: `X-WC-Webhook-Signature` is base64(HMAC-SHA256(raw body, webhook secret)). When a
  * webhook is created WooCommerce pings the delivery URL once with the form body `webhook_id=N` and no
- * signature; it must be answered 200 (else the webhook counts a failure), and nothing is stored.
+ * signature; it must be answered 200 (else the webhook counts a failure), and nothing is stored. The
+ * delivery and webhook ids (the dedupe key) must be 1 to 255 printable ASCII characters.
  */
 import type { EntityName } from "../../core/model.ts";
 import type { InboundEvent, WebhookOutcome, WebhookReceiver, WebhookRequest } from "../../ports/connector.ts";
-import { base64HmacMatches, jsonBody, reject, stringOf } from "../../ports/webhook-verify.ts";
+import { base64HmacMatches, idProblem, jsonBody, reject, stringOf } from "../../ports/webhook-verify.ts";
 
 const RESOURCE_ENTITIES: Record<string, EntityName> = {
   order: "order",
@@ -33,12 +34,15 @@ export function wooCommerceReceiver<C>(secretOf: (config: C) => string | undefin
       const body = jsonBody(req);
       if (!body.ok) return body.outcome;
       const delivery = req.headers["x-wc-webhook-delivery-id"];
-      const webhookId = req.headers["x-wc-webhook-id"] ?? "";
-      if (!delivery) return reject(400, "missing X-WC-Webhook-Delivery-ID header");
+      const webhookId = req.headers["x-wc-webhook-id"];
+      const badId =
+        idProblem("X-WC-Webhook-Delivery-ID", delivery) ??
+        (webhookId === undefined ? null : idProblem("X-WC-Webhook-ID", webhookId));
+      if (badId) return badId;
       const topic = req.headers["x-wc-webhook-topic"] ?? "";
       const resource = req.headers["x-wc-webhook-resource"] ?? topic.split(".")[0] ?? "";
       const event: InboundEvent = {
-        dedupeKey: `wc:${webhookId}:${delivery}`,
+        dedupeKey: `wc:${webhookId ?? ""}:${delivery}`,
         topic,
         entity: RESOURCE_ENTITIES[resource] ?? null,
         recordId: stringOf(body.value.id),

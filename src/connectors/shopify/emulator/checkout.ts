@@ -1,6 +1,7 @@
 /**
- * A storefront checkout, for tests: what a shopper's order looks like once Shopify has priced, taxed and
- * paid it. Not part of the Admin API; tests call it directly.
+ * A storefront checkout: what a shopper's order looks like once Shopify has priced, taxed and paid it.
+ * Not part of the Admin API; tests call it directly, and a user by hand through `POST /emulator/orders`
+ * (storefront.ts).
  */
 import Big from "big.js";
 import type { LineItemRec, OrderRec, ShopData } from "./store.ts";

@@ -1,7 +1,7 @@
 /**
  * The Shopify Admin GraphQL emulator: `POST /admin/api/2026-10/graphql.json` on a node:http server, with the
- * real schema, cost-based throttling, and a seeded shop. The doc comment on startShopifyEmulator
- * lists the test-only controls.
+ * real schema, cost-based throttling, and a seeded shop; `POST /emulator/orders` and `GET /emulator/variants`
+ * stand in for the storefront (storefront.ts). The ShopifyEmulator interface lists the test-only controls.
  */
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -16,7 +16,8 @@ import { runGraphQL } from "./graphql.ts";
 import { mutationRoot } from "./mutations.ts";
 import { queryRoot } from "./queries.ts";
 import { type OrderRec, ShopData, seedShop } from "./store.ts";
-import { Views } from "./views.ts";
+import { storefront } from "./storefront.ts";
+import { orderTotals, Views } from "./views.ts";
 import { WebhookHub } from "./webhooks.ts";
 
 export interface ShopifyEmulatorOptions {
@@ -102,17 +103,16 @@ export function shopifyEmulatorEnv(
   };
 }
 
+/** The emulated shop's permanent domain: its connection's `shop`, and the X-Shopify-Shop-Domain it sends. */
+export const EMULATOR_SHOP = "passerelle-demo.myshopify.com";
+
 export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): Promise<ShopifyEmulator> {
   const clock = opts.clock ?? Date.now;
   const accessToken = opts.accessToken ?? "shpat_emulator_token";
   const data = new ShopData(() => new Date(clock()).toISOString());
   seedShop(data, rng(opts.seed ?? 1), opts.customers ?? 50);
   const views = new Views(data);
-  const hub = new WebhookHub(
-    data,
-    opts.webhookSecret ?? "shpss_emulator_webhook_secret",
-    "passerelle-demo.myshopify.com",
-  );
+  const hub = new WebhookHub(data, opts.webhookSecret ?? "shpss_emulator_webhook_secret", EMULATOR_SHOP);
   let origin = "";
   const bulk: BulkOperations = new BulkOperations(
     () => origin,
@@ -125,6 +125,13 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
     query: { ...queryRoot(data, views), ...bulk.queries(), ...hub.queries() },
     mutation: { ...mutationRoot(data, views), ...bulk.mutations(), ...hub.mutations() },
   };
+  // Every order, a test's or one placed over HTTP, raises its webhooks as it is placed.
+  const place = (input: PlaceOrderInput): OrderRec => {
+    const order = placeOrder(data, input);
+    hub.scan();
+    return order;
+  };
+  const shopFront = storefront(data, place, (o) => orderTotals(o).total.toFixed(2));
   const bucket = new LeakyBucket({ ...DEFAULT_RATE_LIMIT, ...opts.rateLimit }, clock);
   const stats: EmulatorStats = { calls: 0, writes: 0, throttled: 0, costSpent: 0 };
   const path = `/admin/api/${API_VERSION}/graphql.json`;
@@ -134,7 +141,7 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
   const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://emulator");
-      if (bulk.handle(req, res, url)) return;
+      if (bulk.handle(req, res, url) || shopFront.handle(req, res, url)) return;
       if (req.method !== "POST" || url.pathname !== path) {
         send(res, 404, JSON.stringify({ errors: "Not Found" }));
         return;
@@ -189,7 +196,7 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
   const url = `${origin}${path}`;
   return {
     url,
-    shop: "passerelle-demo.myshopify.com",
+    shop: EMULATOR_SHOP,
     accessToken,
     data,
     stats,
@@ -200,11 +207,7 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
       stats.throttled = 0;
       stats.costSpent = 0;
     },
-    placeOrder: (input) => {
-      const order = placeOrder(data, input);
-      hub.scan();
-      return order;
-    },
+    placeOrder: place,
     webhooks: hub,
     failNext: (status, count = 1) => {
       faults = { status, count };

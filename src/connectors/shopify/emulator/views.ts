@@ -37,6 +37,17 @@ export function sum(values: readonly (string | Big)[]): Big {
   return values.reduce<Big>((acc, v) => acc.plus(v), new Big(0));
 }
 
+/** An order's amounts as Shopify computes them from its lines, discounts, shipping and tax lines. */
+export function orderTotals(o: OrderRec) {
+  const lineNet = sum(o.lines.map((l) => new Big(l.unitPrice).times(l.quantity).minus(l.discount)));
+  const discounts = sum(o.lines.map((l) => l.discount));
+  const shipping = o.shipping ? new Big(o.shipping.price) : new Big(0);
+  const taxLines = mergeTaxes([...o.lines.flatMap((l) => l.taxLines), ...(o.shipping?.taxLines ?? [])]);
+  const tax = sum(taxLines.map((t) => t.amount));
+  const total = o.taxesIncluded ? lineNet.plus(shipping) : lineNet.plus(shipping).plus(tax);
+  return { lineNet, discounts, shipping, taxLines, tax, total };
+}
+
 export class Views {
   constructor(private readonly d: ShopData) {}
 
@@ -212,12 +223,7 @@ export class Views {
   });
 
   order = (o: OrderRec): Src => {
-    const lineNet = sum(o.lines.map((l) => new Big(l.unitPrice).times(l.quantity).minus(l.discount)));
-    const discounts = sum(o.lines.map((l) => l.discount));
-    const shipping = o.shipping ? new Big(o.shipping.price) : new Big(0);
-    const taxLines = mergeTaxes([...o.lines.flatMap((l) => l.taxLines), ...(o.shipping?.taxLines ?? [])]);
-    const tax = sum(taxLines.map((t) => t.amount));
-    const total = o.taxesIncluded ? lineNet.plus(shipping) : lineNet.plus(shipping).plus(tax);
+    const { lineNet, discounts, shipping, taxLines, tax, total } = orderTotals(o);
     const fulfilled = o.fulfillmentOrders.every((fo) => fo.status === "CLOSED");
     const started = o.fulfillments.length > 0;
     return {
