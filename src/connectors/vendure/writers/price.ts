@@ -22,7 +22,7 @@ import {
   singleVariant,
   variantsBySku,
 } from "../lookup.ts";
-import { slugFor } from "./product.ts";
+import { slugFor } from "../lookup.ts";
 import { failed } from "./results.ts";
 
 const BATCH = 100;
