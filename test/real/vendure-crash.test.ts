@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import Big from "big.js";
 import {
   type SeedResult,
   type StartedTryton,
@@ -30,6 +31,10 @@ const lower = (s: string) => s.toLowerCase();
 const LOCATIONS = { WH: "Main Warehouse", WH2: "East Warehouse" };
 const nested = (row: Record<string, unknown>, field: string): Record<string, unknown> =>
   (row[`${field}.`] as Record<string, unknown> | undefined) ?? {};
+const minor = (d: unknown): number => {
+  const v = d && typeof d === "object" && "decimal" in d ? (d as { decimal: unknown }).decimal : d;
+  return Number(new Big(String(v)).times(100).round(0, Big.roundHalfEven).toFixed(0));
+};
 
 const ready = trytonAvailable();
 const skip = !ready.ok ? ready.missing : vendureVersion() === null ? "@vendure/core is not installed" : false;
@@ -190,5 +195,61 @@ describe("a passerelle sync killed in the middle of creating in Vendure", {
     }
     const names = data.customerGroups.items.map((g) => g.name).sort();
     assert.deepEqual(names, seed.priceLists.map((l) => lower(l.name)).sort(), "customer groups");
+  });
+
+  test("price lists: killed after createChannel, while equipping it, after assigning products; one usable channel per list", async () => {
+    await killedAt("prices", "createChannel", 1);
+    await killedAt("prices", "assignShippingMethodsToChannel", 1);
+    await killedAt("prices", "assignProductsToChannel", 1);
+    await syncOk(env, ["prices"]);
+
+    const channels = await admin<{ channels: { items: { code: string; token: string }[] } }>(
+      "{channels(options:{take:100}){items{code token}}}",
+    );
+    const codes = channels.channels.items.map((c) => c.code).filter((c) => c !== "__default_channel__");
+    assert.deepEqual(
+      codes.sort(),
+      seed.priceLists.map((l) => lower(l.name)).sort(),
+      "one channel per price list",
+    );
+
+    const selling = "{stockLocations{items{name}} shippingMethods{items{code}} paymentMethods{items{code}}}";
+    type Selling = {
+      stockLocations: { items: { name: string }[] };
+      shippingMethods: { items: { code: string }[] };
+      paymentMethods: { items: { code: string }[] };
+    };
+    const names = (s: Selling) => ({
+      stockLocations: s.stockLocations.items.map((x) => x.name).sort(),
+      shippingMethods: s.shippingMethods.items.map((x) => x.code).sort(),
+      paymentMethods: s.paymentMethods.items.map((x) => x.code).sort(),
+    });
+    const base = names(await admin<Selling>(selling));
+    const listPrices = await session.find(
+      "product.product",
+      [["template", "in", seed.templates]],
+      ["code", "template.list_price"],
+    );
+    for (const list of seed.priceLists) {
+      const ch = channels.channels.items.find((c) => c.code === lower(list.name));
+      assert.ok(ch);
+      assert.deepEqual(
+        names(await admin<Selling>(selling, {}, ch.token)),
+        base,
+        `what channel ${ch.code} sells with`,
+      );
+      const inList = await admin<{ productVariants: { items: { sku: string; price: number }[] } }>(
+        "{productVariants(options:{take:1000}){items{sku price}}}",
+        {},
+        ch.token,
+      );
+      const price = new Map(inList.productVariants.items.map((v) => [v.sku, v.price]));
+      for (const v of listPrices) {
+        const expected = minor(
+          new Big(minor(nested(v, "template").list_price)).div(100).times(list.factor).toFixed(2),
+        );
+        assert.equal(price.get(String(v.code)), expected, `${list.name} price of ${String(v.code)}`);
+      }
+    }
   });
 });

@@ -10,6 +10,7 @@ import { SyncError } from "../../../core/errors.ts";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
 import type { VendureClient } from "../client.ts";
 import { type StockLocations, singleVariant, variantsBySku } from "../lookup.ts";
+import type { PriceListChannels } from "./channels.ts";
 import { failed } from "./results.ts";
 
 const BATCH = 100;
@@ -28,6 +29,7 @@ export function inventoryWriter(
   client: VendureClient,
   locations: StockLocations,
   locationName: (canonical: string) => string,
+  priceChannels: PriceListChannels,
 ): Writer<"inventory"> {
   async function resolve(items: WriteItem<"inventory">[], results: WriteResult[]): Promise<Ready[]> {
     const found = await variantsBySku(
@@ -109,6 +111,8 @@ export function inventoryWriter(
     entity: "inventory",
     callsPerRecord: { create: 1, update: 1 },
     async upsert(items) {
+      // Stock here is sold in the price-list channels too, so they must have these stock locations.
+      await priceChannels.equipAll();
       const results: WriteResult[] = [];
       const ready = await resolve(items, results);
       // The same variant × location twice: the last record of a batch is the newest.
