@@ -165,8 +165,31 @@ describe("a passerelle sync killed in the middle of creating in Vendure", {
   });
 
   test("customers: killed after createCustomer and after createCustomerGroup; each customer once with address and group", async () => {
+    // Vendure keeps e-mail addresses lower-cased; an ERP need not.
+    const wholesale = seed.priceLists.find((l) => l.name === "Wholesale");
+    const [country] = await session.find("country.country", [["code", "=", "DE"]], ["id"]);
+    const [mixedId] = await session.create("party.party", [
+      {
+        name: "Mixed Case",
+        sale_price_list: wholesale?.id,
+        contact_mechanisms: [["create", [{ type: "email", value: "Mixed.Case-KX@Example.com" }]]],
+        addresses: [
+          [
+            "create",
+            [{ street: "Hauptstraße 1", postal_code: "10115", city: "Berlin", country: country?.id }],
+          ],
+        ],
+      },
+    ]);
+    const customers = [
+      ...seed.customers,
+      { id: mixedId, email: "Mixed.Case-KX@Example.com", priceList: "Wholesale" },
+    ];
+
     await killedAt("customers", "createCustomer", 1);
     await killedAt("customers", "createCustomerGroup", 1);
+    // The third run creates the second customer, then the mixed-case one, and dies with its answer.
+    await killedAt("customers", "createCustomer", 2);
     await syncOk(env, ["customers"]);
 
     const data = await admin<{
@@ -177,7 +200,7 @@ describe("a passerelle sync killed in the middle of creating in Vendure", {
     }>(
       "{customers(options:{take:1000}){items{emailAddress addresses{streetLine1} groups{name}}} customerGroups(options:{take:100}){items{name}}}",
     );
-    for (const c of seed.customers) {
+    for (const c of customers) {
       const found = data.customers.items.filter(
         (x) => x.emailAddress.toLowerCase() === c.email.toLowerCase(),
       );
