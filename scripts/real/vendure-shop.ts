@@ -49,6 +49,10 @@ export interface ShopOrderInput {
   couponCode?: string;
   shippingMethodCode?: string;
   address?: { streetLine1: string; city: string; postalCode: string; countryCode: string };
+  /** Shop in this channel (the `vendure-token` a storefront sends), e.g. a price-list channel. */
+  channelToken?: string;
+  /** Log in as `email` with this password (a registered customer) instead of checking out as a guest. */
+  password?: string;
 }
 
 function ok<T extends Json>(field: string, data: Json): T {
@@ -59,8 +63,9 @@ function ok<T extends Json>(field: string, data: Json): T {
 }
 
 /**
- * Checkout as a guest shopper: cart, coupon, customer, addresses, shipping method, payment with the test
- * handler (settles at once). Returns the placed order's code and id.
+ * Checkout as a guest shopper (or, with a password, a registered customer who logs in first): cart,
+ * coupon, customer, addresses, shipping method, payment with the test handler (settles at once). Returns
+ * the placed order's code and id.
  */
 export async function placeShopOrder(
   v: RunningVendure,
@@ -68,10 +73,19 @@ export async function placeShopOrder(
 ): Promise<{ code: string; id: string; totalWithTax: number }> {
   let token: string | null = null;
   const shop = async (query: string, variables: Json = {}) => {
-    const a = await post(v.shopApi, query, variables, token);
+    const a = await post(v.shopApi, query, variables, token, o.channelToken);
     token = a.token ?? token;
     return a.data;
   };
+  if (o.password !== undefined) {
+    ok(
+      "login",
+      await shop(
+        "mutation($u:String!,$p:String!){login(username:$u,password:$p){__typename ...on CurrentUser{id} ...on ErrorResult{errorCode message}}}",
+        { u: o.email, p: o.password },
+      ),
+    );
+  }
   for (const l of o.lines) {
     ok(
       "addItemToOrder",
@@ -92,13 +106,15 @@ export async function placeShopOrder(
       ),
     );
   }
-  ok(
-    "setCustomerForOrder",
-    await shop(
-      "mutation($i:CreateCustomerInput!){setCustomerForOrder(input:$i){__typename ...on Order{id} ...on ErrorResult{errorCode message}}}",
-      { i: { emailAddress: o.email, firstName: o.firstName, lastName: o.lastName } },
-    ),
-  );
+  if (o.password === undefined) {
+    ok(
+      "setCustomerForOrder",
+      await shop(
+        "mutation($i:CreateCustomerInput!){setCustomerForOrder(input:$i){__typename ...on Order{id} ...on ErrorResult{errorCode message}}}",
+        { i: { emailAddress: o.email, firstName: o.firstName, lastName: o.lastName } },
+      ),
+    );
+  }
   const address = {
     fullName: `${o.firstName} ${o.lastName}`,
     ...(o.address ?? {
@@ -149,6 +165,22 @@ export async function placeShopOrder(
   );
   if (paid.state !== "PaymentSettled") throw new Error(`order ${paid.code} is ${paid.state} after payment`);
   return { code: paid.code, id: paid.id, totalWithTax: paid.totalWithTax };
+}
+
+/** A shopper registers an account in the storefront (the test Vendure verifies it at once). */
+export async function registerShopCustomer(
+  v: RunningVendure,
+  c: { email: string; firstName: string; lastName: string; password: string },
+): Promise<void> {
+  const data = (
+    await post(
+      v.shopApi,
+      "mutation($i:RegisterCustomerInput!){registerCustomerAccount(input:$i){__typename ...on ErrorResult{errorCode message}}}",
+      { i: { emailAddress: c.email, firstName: c.firstName, lastName: c.lastName, password: c.password } },
+      null,
+    )
+  ).data;
+  ok("registerCustomerAccount", data);
 }
 
 /** A promotion with a coupon code giving `percent` % off the order. */

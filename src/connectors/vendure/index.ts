@@ -11,6 +11,7 @@ import { VendureConfig } from "./config.ts";
 import { activeChannel, StockLocations } from "./lookup.ts";
 import { customerStream } from "./streams/customer.ts";
 import { orderStream } from "./streams/order.ts";
+import { priceListChannels } from "./writers/channels.ts";
 import { customerWriter } from "./writers/customer.ts";
 import { inventoryWriter } from "./writers/inventory.ts";
 import { invoiceWriter } from "./writers/invoice.ts";
@@ -30,6 +31,7 @@ export function createVendureConnector(
   const channel = activeChannel(client);
   const locations = new StockLocations(client);
   const locationName = (canonical: string) => config.locationMap?.[canonical] ?? canonical;
+  const priceChannels = priceListChannels(client, channel, Object.values(config.priceListChannels ?? {}));
   return {
     name,
     kind: "vendure",
@@ -40,8 +42,8 @@ export function createVendureConnector(
     writers: {
       customer: customerWriter(name, client),
       product: productWriter(name, client, channel),
-      price: priceWriter(name, client, config, channel),
-      inventory: inventoryWriter(name, client, locations, locationName),
+      price: priceWriter(name, client, config, priceChannels),
+      inventory: inventoryWriter(name, client, locations, locationName, priceChannels),
       shipment: shipmentWriter(name, client, config),
       invoice: invoiceWriter(name, client, config),
       order: orderWriter(name, client, config),

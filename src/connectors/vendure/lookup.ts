@@ -50,6 +50,40 @@ export async function variantsBySku(
   return out;
 }
 
+/** A product's slug in Vendure: derived from its key, so the key finds the product before it has variants. */
+export function slugFor(text: string): string {
+  return (
+    text
+      .toLowerCase()
+      .normalize("NFD")
+      .replace(/[\u0300-\u036f]/g, "")
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "") || "product"
+  );
+}
+
+const PRODUCTS_BY_SLUG = `query ProductsBySlug($options: ProductListOptions) {
+  products(options: $options) { items { id slug } }
+}`;
+
+/** Product ids by slug (non-deleted products of the connection's channel). */
+export async function productIdsBySlug(
+  client: VendureClient,
+  slugs: readonly string[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const unique = [...new Set(slugs)];
+  for (let i = 0; i < unique.length; i += BATCH) {
+    const data = await client.request(
+      PRODUCTS_BY_SLUG,
+      { options: { take: BATCH, filter: { slug: { in: unique.slice(i, i + BATCH) } } } },
+      z.object({ products: z.object({ items: z.array(z.object({ id: z.string(), slug: z.string() })) }) }),
+    );
+    for (const p of data.products.items) out.set(p.slug, p.id);
+  }
+  return out;
+}
+
 /** The single variant with this SKU, or why there is none. */
 export function singleVariant(found: Map<string, VariantRef[]>, sku: string): VariantRef | string {
   const all = found.get(sku) ?? [];

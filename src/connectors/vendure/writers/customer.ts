@@ -1,6 +1,6 @@
 /**
- * Canonical Customer → a Vendure customer (found by e-mail), its addresses, and membership of the Vendure
- * customer group named after the canonical group, created on first use. With price lists written as
+ * Canonical Customer → a Vendure customer (found by e-mail, whatever its case), its addresses, and
+ * membership of the Vendure customer group named after the canonical group, created on first use. With price lists written as
  * channels (see price.ts), that group is what a storefront reads to choose the customer's channel.
  * Addresses already present (same street, city, postal code and country) are kept, new ones added, none
  * removed; membership of other groups is left alone (a shop has groups of its own).
@@ -35,8 +35,8 @@ const VendureCustomerRef = z.object({
 });
 type VendureCustomerRef = z.infer<typeof VendureCustomerRef>;
 
-const BY_EMAIL = `query CustomerByEmail($email: String!) {
-  customers(options: { filter: { emailAddress: { eq: $email } }, take: 2 }) { items { ${FIELDS} } }
+const BY_EMAIL = `query CustomerByEmail($emails: [String!]!) {
+  customers(options: { filter: { emailAddress: { in: $emails } }, take: 5 }) { items { ${FIELDS} } }
 }`;
 const CREATE = `mutation CreateCustomer($input: CreateCustomerInput!) {
   createCustomer(input: $input) { __typename ... on Customer { ${FIELDS} } ... on ErrorResult { errorCode message } }
@@ -65,9 +65,11 @@ export function customerWriter(system: string, client: VendureClient): Writer<"c
   const groupIds = new Map<string, string>();
 
   async function byEmail(email: string): Promise<VendureCustomerRef | null> {
+    // Vendure stores addresses lower-cased (older versions as given) and compares them exactly: asking for
+    // an ERP's "Ada@Example.com" alone finds nothing, and the create that follows is refused as a conflict.
     const data = await client.request(
       BY_EMAIL,
-      { email },
+      { emails: [...new Set([email, email.toLowerCase()])] },
       z.object({ customers: z.object({ items: z.array(VendureCustomerRef) }) }),
     );
     return data.customers.items.find((c) => c.emailAddress.toLowerCase() === email.toLowerCase()) ?? null;

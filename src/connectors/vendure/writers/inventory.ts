@@ -16,6 +16,7 @@ import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts
 import { skuBatched } from "../../call-estimate.ts";
 import type { VendureClient } from "../client.ts";
 import { type StockLocations, singleVariant, variantsBySku } from "../lookup.ts";
+import type { PriceListChannels } from "./channels.ts";
 import { failed } from "./results.ts";
 
 const BATCH = 100;
@@ -36,6 +37,7 @@ export function inventoryWriter(
   client: VendureClient,
   locations: StockLocations,
   locationName: (canonical: string) => string,
+  priceChannels: PriceListChannels,
 ): Writer<"inventory"> {
   async function resolve(items: WriteItem<"inventory">[], results: WriteResult[]): Promise<Ready[]> {
     const found = await variantsBySku(
@@ -119,6 +121,8 @@ export function inventoryWriter(
     // The SKUs and levels 100 at a time, after reading the stock locations once.
     estimateCalls: skuBatched<"inventory">({ lookupSize: 100, size: BATCH, perGroup: 1 }),
     async upsert(items) {
+      // Stock here is sold in the price-list channels too, so they must have these stock locations.
+      await priceChannels.equipAll();
       const results: WriteResult[] = [];
       const ready = await resolve(items, results);
       // The same variant × location twice: the last record of a batch is the newest.

@@ -6,7 +6,8 @@
  * plugin. So each canonical price list is a channel (code = the list code unless `priceListChannels` maps
  * it), created on first use with the default channel's zones and the list's currency, and a Vendure customer
  * group named after the list's customer group is created beside it for the storefront to choose the channel
- * by. Products are assigned to the channel when first priced there; prices are set in batches with
+ * by. The channel is equipped to sell (stock locations, shipping and payment methods: see channels.ts).
+ * Products are assigned to the channel when first priced there; prices are set in batches with
  * `updateProductVariants` under the channel's token. Vendure has no quantity price breaks, so a price with
  * tiers is refused rather than written without them.
  */
@@ -14,27 +15,15 @@ import { z } from "zod";
 import { SyncError } from "../../../core/errors.ts";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
 import { skuBatched } from "../../call-estimate.ts";
-import { ErrorResult, toMinor, type VendureClient } from "../client.ts";
+import { toMinor, type VendureClient } from "../client.ts";
 import type { VendureConfig } from "../config.ts";
-import {
-  CHANNEL_FIELDS,
-  type ChannelInfo,
-  ChannelInfo as ChannelShape,
-  singleVariant,
-  variantsBySku,
-} from "../lookup.ts";
-import { slugFor } from "./product.ts";
+import { type ChannelInfo, singleVariant, variantsBySku } from "../lookup.ts";
+import type { PriceListChannels } from "./channels.ts";
 import { failed } from "./results.ts";
 
 const BATCH = 100;
 
-const CHANNELS = `query Channels($options: ChannelListOptions) { channels(options: $options) { items { ${CHANNEL_FIELDS} } } }`;
-const CREATE_CHANNEL = `mutation CreateChannel($input: CreateChannelInput!) {
-  createChannel(input: $input) { __typename ... on Channel { ${CHANNEL_FIELDS} } ... on ErrorResult { errorCode message } }
-}`;
-const GROUPS = `query Groups($options: CustomerGroupListOptions) { customerGroups(options: $options) { items { id name } } }`;
-const CREATE_GROUP = `mutation CreateGroup($input: CreateCustomerGroupInput!) { createCustomerGroup(input: $input) { id name } }`;
-const ASSIGN = `mutation Assign($input: AssignProductsToChannelInput!) { assignProductsToChannel(input: $input) { id } }`;
+const ASSIGN = `mutation AssignProductsToChannel($input: AssignProductsToChannelInput!) { assignProductsToChannel(input: $input) { id } }`;
 const UPDATE_PRICES = `mutation UpdatePrices($input: [UpdateProductVariantInput!]!) {
   updateProductVariants(input: $input) { id sku price }
 }`;
@@ -49,81 +38,21 @@ export function priceWriter(
   system: string,
   client: VendureClient,
   config: VendureConfig,
-  defaultChannel: () => Promise<ChannelInfo>,
+  channels: PriceListChannels,
 ): Writer<"price"> {
-  const channels = new Map<string, ChannelInfo>();
-  const groups = new Set<string>();
   const channelCode = (list: string) => config.priceListChannels?.[list] ?? list;
-
-  async function findChannel(code: string): Promise<ChannelInfo | null> {
-    const known = channels.get(code);
-    if (known) return known;
-    const data = await client.request(
-      CHANNELS,
-      { options: { filter: { code: { eq: code } }, take: 1 } },
-      z.object({ channels: z.object({ items: z.array(ChannelShape) }) }),
-    );
-    const found = data.channels.items.find((c) => c.code === code) ?? null;
-    if (found) channels.set(code, found);
-    return found;
-  }
 
   async function ensureChannel(item: WriteItem<"price">): Promise<ChannelInfo | string> {
     const list = item.record.priceList;
     const code = channelCode(list.code);
-    const existing = await findChannel(code);
-    const ch = existing ?? (await createChannel(code, list.currency));
+    const ch = await channels.open(code, list.currency);
     if (typeof ch === "string") return ch;
     if (ch.defaultCurrencyCode !== list.currency) {
       return `price list "${list.code}" is in ${list.currency}; Vendure channel "${code}" sells in ${ch.defaultCurrencyCode}`;
     }
-    await ensureGroup(list.customerGroup);
+    await channels.equip(ch);
+    await channels.ensureGroup(list.customerGroup);
     return ch;
-  }
-
-  async function createChannel(code: string, currency: string): Promise<ChannelInfo | string> {
-    const base = await defaultChannel();
-    if (!base.defaultTaxZone || !base.defaultShippingZone) {
-      return `the default Vendure channel has no default tax or shipping zone to give channel "${code}"`;
-    }
-    const data = await client.request(
-      CREATE_CHANNEL,
-      {
-        input: {
-          code,
-          token: `price-list-${slugFor(code)}`,
-          defaultLanguageCode: base.defaultLanguageCode,
-          pricesIncludeTax: base.pricesIncludeTax,
-          defaultCurrencyCode: currency,
-          availableCurrencyCodes: [currency],
-          defaultTaxZoneId: base.defaultTaxZone.id,
-          defaultShippingZoneId: base.defaultShippingZone.id,
-        },
-      },
-      z.object({
-        createChannel: z.union([ChannelShape.extend({ __typename: z.literal("Channel") }), ErrorResult]),
-      }),
-    );
-    const created = data.createChannel;
-    if ("errorCode" in created) return `Vendure refused to create channel "${code}": ${created.message}`;
-    const { __typename: _t, ...info } = created;
-    channels.set(code, info);
-    return info;
-  }
-
-  async function ensureGroup(name: string): Promise<void> {
-    if (groups.has(name)) return;
-    const data = await client.request(
-      GROUPS,
-      { options: { filter: { name: { eq: name } }, take: 1 } },
-      z.object({
-        customerGroups: z.object({ items: z.array(z.object({ id: z.string(), name: z.string() })) }),
-      }),
-    );
-    if (!data.customerGroups.items.some((g) => g.name === name)) {
-      await client.request(CREATE_GROUP, { input: { name } }, z.unknown());
-    }
-    groups.add(name);
   }
 
   /** Variants of these SKUs as the channel sees them, assigning their products to it first when needed. */
@@ -178,6 +107,7 @@ export function priceWriter(
       perGroup: 2,
     }),
     async upsert(items) {
+      await channels.equipAll();
       const results: WriteResult[] = [];
       const byChannel = new Map<string, { ch: ChannelInfo; items: WriteItem<"price">[] }>();
       for (const item of items) {
@@ -246,7 +176,7 @@ export function priceWriter(
       return results;
     },
     async findByExternalRef(_ref, record) {
-      const ch = await findChannel(channelCode(record.priceList.code));
+      const ch = await channels.find(channelCode(record.priceList.code));
       if (ch === null) return null;
       const v = (await variantsBySku(client, [record.sku], ch.token)).get(record.sku);
       // Setting a price is idempotent: an existing channel and variant in it is all "already written" needs.

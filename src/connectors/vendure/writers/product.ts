@@ -2,29 +2,22 @@
  * Canonical Product → a Vendure product with its variants (SKU, price in the channel's currency, options).
  * Option names become product option groups of the product, option values their options; a product with
  * several variants and no options gets one "Variant" group named after each variant. Existing products are
- * found by SKU, so a crash between "created" and "linked" is repaired by looking, and an identical second
- * write is "unchanged" without a single mutation. Variants gone from the ERP are deleted.
+ * found by their variants' SKUs, or, before any variant exists, by the slug derived from the product key:
+ * a crash anywhere between createProduct, the option groups and createProductVariants is repaired by
+ * looking, never by creating again (which would leave an empty product and a second one at `<slug>-2`).
+ * An identical second write is "unchanged" without a single mutation. Variants gone from the ERP are
+ * deleted.
  */
 import { z } from "zod";
 import type { Product } from "../../../core/model.ts";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
 import { perRecord } from "../../call-estimate.ts";
 import { ErrorResult, toMinor, type VendureClient } from "../client.ts";
-import { type ChannelInfo, errorResult, variantsBySku } from "../lookup.ts";
+import { type ChannelInfo, errorResult, productIdsBySlug, slugFor, variantsBySku } from "../lookup.ts";
+import { ensureOptions } from "./product-options.ts";
 import { failed, perItem } from "./results.ts";
 
 const FALLBACK_OPTION = "Variant";
-
-export function slugFor(text: string): string {
-  return (
-    text
-      .toLowerCase()
-      .normalize("NFD")
-      .replace(/[\u0300-\u036f]/g, "")
-      .replace(/[^a-z0-9]+/g, "-")
-      .replace(/^-|-$/g, "") || "product"
-  );
-}
 
 const PRODUCT = `query Product($id: ID!) {
   product(id: $id) {
@@ -66,15 +59,6 @@ type VendureProduct = NonNullable<z.infer<typeof ProductAnswer>["product"]>;
 
 const CREATE_PRODUCT = `mutation CreateProduct($input: CreateProductInput!) { createProduct(input: $input) { id } }`;
 const UPDATE_PRODUCT = `mutation UpdateProduct($input: UpdateProductInput!) { updateProduct(input: $input) { id } }`;
-const CREATE_GROUP = `mutation CreateGroup($input: CreateProductOptionGroupInput!) {
-  createProductOptionGroup(input: $input) { id code name options { id code name } }
-}`;
-const ADD_GROUP = `mutation AddGroup($productId: ID!, $groupId: ID!) {
-  addOptionGroupToProduct(productId: $productId, optionGroupId: $groupId) { id }
-}`;
-const CREATE_OPTION = `mutation CreateOption($input: CreateProductOptionInput!) {
-  createProductOption(input: $input) { id code name }
-}`;
 const CREATE_VARIANTS = `mutation CreateVariants($input: [CreateProductVariantInput!]!) {
   createProductVariants(input: $input) { id sku }
 }`;
@@ -178,62 +162,6 @@ export function productWriter(
     return (await client.request(PRODUCT, { id }, ProductAnswer)).product;
   }
 
-  /** Option ids per group name → option name, creating groups and options the product lacks. */
-  async function ensureOptions(
-    productId: string,
-    existing: VendureProduct | null,
-    want: Desired,
-    lang: string,
-  ): Promise<Map<string, Map<string, string>>> {
-    const out = new Map<string, Map<string, string>>();
-    for (const g of want.groups) {
-      const have = existing?.optionGroups.find((x) => x.name === g.name);
-      if (!have) {
-        const data = await client.request(
-          CREATE_GROUP,
-          {
-            input: {
-              code: `${want.slug}-${slugFor(g.name)}`,
-              translations: [{ languageCode: lang, name: g.name }],
-              options: g.values.map((v) => ({
-                code: slugFor(v),
-                translations: [{ languageCode: lang, name: v }],
-              })),
-            },
-          },
-          z.object({
-            createProductOptionGroup: z.object({
-              id: z.string(),
-              options: z.array(z.object({ id: z.string(), name: z.string() })),
-            }),
-          }),
-        );
-        const created = data.createProductOptionGroup;
-        await client.request(ADD_GROUP, { productId, groupId: created.id }, z.unknown());
-        out.set(g.name, new Map(created.options.map((o) => [o.name, o.id])));
-        continue;
-      }
-      const ids = new Map(have.options.map((o) => [o.name, o.id]));
-      for (const v of g.values) {
-        if (ids.has(v)) continue;
-        const data = await client.request(
-          CREATE_OPTION,
-          {
-            input: {
-              productOptionGroupId: have.id,
-              code: slugFor(v),
-              translations: [{ languageCode: lang, name: v }],
-            },
-          },
-          z.object({ createProductOption: z.object({ id: z.string() }) }),
-        );
-        ids.set(v, data.createProductOption.id);
-      }
-      out.set(g.name, ids);
-    }
-    return out;
-  }
-
   async function writeOne(item: WriteItem<"product">, productId: string | null): Promise<WriteResult> {
     const p = item.record;
     const ch = await channel();
@@ -280,7 +208,14 @@ export function productWriter(
         );
       }
     }
-    const optionIds = await ensureOptions(id, existing, want, lang);
+    const optionIds = await ensureOptions(
+      client,
+      id,
+      want.slug,
+      existing?.optionGroups ?? [],
+      want.groups,
+      lang,
+    );
     const idsFor = (v: DesiredVariant) =>
       Object.entries(v.options).map(([g, o]) => optionIds.get(g)?.get(o) ?? "");
     const bySku = new Map(existing?.variants.map((v) => [v.sku, v]) ?? []);
@@ -342,13 +277,19 @@ export function productWriter(
         client,
         items.flatMap((i) => i.record.variants.map((v) => v.sku)),
       );
+      const ownersOf = (item: WriteItem<"product">) =>
+        new Set(item.record.variants.flatMap((v) => (found.get(v.sku) ?? []).map((x) => x.productId)));
+      // A product whose SKUs find nothing may still exist: created, then the process died before its
+      // variants were. Its slug (from the key) finds it, so it is completed rather than created twice.
+      const bySlug = await productIdsBySlug(
+        client,
+        items.filter((i) => !i.targetId && ownersOf(i).size === 0).map((i) => slugFor(i.key)),
+      );
       const results: WriteResult[] = [];
       for (const item of items) {
         results.push(
           await perItem(item.key, system, async () => {
-            const owners = new Set(
-              item.record.variants.flatMap((v) => (found.get(v.sku) ?? []).map((x) => x.productId)),
-            );
+            const owners = ownersOf(item);
             if (owners.size > 1) {
               return failed(
                 item.key,
@@ -358,16 +299,19 @@ export function productWriter(
                 "variants",
               );
             }
-            return writeOne(item, item.targetId ?? [...owners][0] ?? null);
+            return writeOne(item, item.targetId ?? [...owners][0] ?? bySlug.get(slugFor(item.key)) ?? null);
           }),
         );
       }
       return results;
     },
     async findByExternalRef(_ref, record) {
-      const sku = record.variants[0]?.sku;
-      if (sku === undefined) return null;
-      return (await variantsBySku(client, [sku])).get(sku)?.[0]?.productId ?? null;
+      const skus = record.variants.map((v) => v.sku);
+      const found = await variantsBySku(client, skus);
+      const bySku = skus.flatMap((s) => found.get(s) ?? [])[0]?.productId;
+      if (bySku !== undefined) return bySku;
+      const slug = slugFor(record.key);
+      return (await productIdsBySlug(client, [slug])).get(slug) ?? null;
     },
   };
 }
