@@ -39,8 +39,8 @@ export interface ParentRef {
 
 /**
  * The record a shipment or an invoice belongs to: its order. It is written only to a target that holds
- * that order, which Passerelle knows from its links: the order came from that system (the shop sent it)
- * or was written there. A sale entered in the ERP alone (a phone order) has no order in the shop, so its
+ * that order, which Passerelle knows from its links (the order came from that system, the shop sent it,
+ * or was written there) or from the order's key (`<connection>:<number>` naming that system). A sale entered in the ERP alone (a phone order) has no order in the shop, so its
  * delivery is not for the shop: it is skipped with that reason, not failed.
  */
 export function parentOf(entity: EntityName, record: Canonical): ParentRef | null {

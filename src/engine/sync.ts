@@ -565,7 +565,10 @@ export class SyncEngine {
     return done();
   }
 
-  /** Each record's parent (see parentOf), and whether the target holds it: one link look-up per entity. */
+  /**
+   * Each record's parent (see parentOf), and whether the target holds it: a link there (one look-up per
+   * entity), or a key saying it came from there.
+   */
   private async parentsInTarget(
     flow: Flow,
     records: Prepared[],
@@ -582,8 +585,12 @@ export class SyncEngine {
       for (const key of links.keys()) held.add(`${entity}\u0000${key}`);
     }
     const out = new Map<Prepared, PlanInput["parent"]>();
+    // An order's key names the connection it came from (`<connection>:<number>`): one that came from the
+    // target is the target's even when this store has no link for it yet (a store started afresh beside a
+    // shop that already has the orders), and its writer finds it by number.
+    const fromTarget = `${flow.target.name}:`;
     for (const [p, ref] of refs) {
-      const inTarget = held.has(`${ref.entity}\u0000${ref.key}`);
+      const inTarget = held.has(`${ref.entity}\u0000${ref.key}`) || ref.key.startsWith(fromTarget);
       out.set(p, { ...ref, system: flow.target.name, inTarget });
     }
     return out;

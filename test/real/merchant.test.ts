@@ -439,7 +439,8 @@ describe("a merchant's business on Tryton ⇄ Vendure", { skip: skip || false, t
 
   test("cancel in the ERP: the shop order is cancelled, the held payment is noted; ERP-only sales are not sent", async () => {
     const placed = await order("erp.cancel@example.com", [["MC-010-S", 1]]);
-    await sync(["orders"]);
+    // Any exit: an order failed earlier may be read again at the cursor's signpost and fail again.
+    await cli(["sync", "orders"], env);
     const sale = await saleOf(session, `shop:${placed.code}`);
     assert.ok(sale);
     await withdrawSale(session, sale.id);
