@@ -13,6 +13,7 @@ import { maskUrl } from "../core/redact.ts";
 import type { Store } from "../ports/store.ts";
 import { KyselyStore, type StoreLogger } from "./kysely-store.ts";
 import type { Database } from "./schema.ts";
+import { urlPassword } from "./scrub.ts";
 import { withStatementCache } from "./statement-cache.ts";
 import { parseStoreUrl } from "./url.ts";
 
@@ -25,6 +26,11 @@ export interface OpenStoreOptions {
   logger?: StoreLogger;
   /** Clock for stored timestamps; tests may freeze it. */
   now?: () => Date;
+  /**
+   * Values never to store (the configuration's resolved secrets), redacted from every error, payload and
+   * message the store writes; the URL's own password is added.
+   */
+  secrets?: readonly string[];
 }
 
 const INT8_OID = 20;
@@ -63,6 +69,7 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
     schema: target.dialect === "postgres" ? target.schema : null,
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    secrets: [...(opts.secrets ?? []), ...urlPassword(url)],
   });
 }
 

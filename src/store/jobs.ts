@@ -10,6 +10,7 @@ import type { Store } from "../ports/store.ts";
 import { named } from "./errors.ts";
 import { KyselyStore } from "./kysely-store.ts";
 import type { Database, JobsTable } from "./schema.ts";
+import type { Scrubber } from "./scrub.ts";
 
 export type JobStatus = "queued" | "running" | "done" | "dead";
 
@@ -73,9 +74,11 @@ function rowOut(r: StoredJob): JobRow {
 export class JobStore {
   readonly #db: Kysely<JobsDatabase>;
   readonly #pg: boolean;
+  readonly #scrub: Scrubber;
 
   constructor(store: Store) {
     this.#db = jobsDb(store);
+    this.#scrub = (store as KyselyStore).scrub;
     this.#pg = this.#db.getExecutor().adapter instanceof PostgresAdapter;
   }
 
@@ -163,7 +166,7 @@ export class JobStore {
           locked_by: null,
           locked_until: null,
           ...(patch.runAt !== undefined ? { run_at: patch.runAt } : {}),
-          ...(patch.lastError !== undefined ? { last_error: patch.lastError } : {}),
+          ...(patch.lastError !== undefined ? { last_error: this.#scrub.text(patch.lastError) } : {}),
         })
         .where("id", "=", id)
         .where("locked_by", "=", worker)

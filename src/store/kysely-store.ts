@@ -29,6 +29,7 @@ import {
   toJson,
 } from "./rows.ts";
 import type { Database, DialectName } from "./schema.ts";
+import { Scrubber } from "./scrub.ts";
 
 /** The subset of a pino logger the store uses. */
 export interface StoreLogger {
@@ -43,15 +44,20 @@ export interface KyselyStoreOptions {
   logger?: StoreLogger;
   /** Clock for stored timestamps; tests may freeze it. */
   now?: () => Date;
+  /** Values never to store (the configuration's resolved secrets): redacted from what is written. */
+  secrets?: readonly string[];
 }
 
 export class KyselyStore implements Store {
   readonly db: Kysely<Database>;
+  /** Redacts what is written; the job runtime and the webhook inbox write through it too. */
+  readonly scrub: Scrubber;
   readonly #opts: KyselyStoreOptions;
 
   constructor(db: Kysely<Database>, opts: KyselyStoreOptions) {
     this.db = db;
     this.#opts = opts;
+    this.scrub = new Scrubber(opts.secrets ?? []);
   }
 
   #now(): string {
@@ -186,7 +192,7 @@ export class KyselyStore implements Store {
     const result = await named("finishRun: update runs", () =>
       this.db
         .updateTable("runs")
-        .set({ status, error, finished_at: this.#now() })
+        .set({ status, error: this.scrub.text(error), finished_at: this.#now() })
         .where("id", "=", runId)
         .executeTakeFirst(),
     );
@@ -251,15 +257,16 @@ export class KyselyStore implements Store {
 
   async commitPage(page: PageCommit): Promise<void> {
     const now = this.#now();
+    const clean = this.scrub.page(page);
     await named(`commitPage (flow ${page.flow}, run ${page.runId})`, () =>
-      this.db.transaction().execute((trx) => commitPageIn(trx, page, now)),
+      this.db.transaction().execute((trx) => commitPageIn(trx, clean, now)),
     );
   }
 
   async appendEvents(events: Omit<SyncEvent, "id" | "at">[]): Promise<void> {
     if (events.length === 0) return;
     const now = this.#now();
-    const rows = events.map((e) => eventToRow(e, e.runId, e.flow, now));
+    const rows = events.map((e) => eventToRow(this.scrub.event(e), e.runId, e.flow, now));
     await this.db.transaction().execute((trx) => insertEvents(trx, "appendEvents", rows));
   }
 
@@ -292,8 +299,8 @@ export class KyselyStore implements Store {
   ): Promise<void> {
     const set: { status?: FailureStatus; reason?: string | null; mapped_payload?: string | null } = {};
     if (patch.status !== undefined) set.status = patch.status;
-    if (patch.reason !== undefined) set.reason = patch.reason;
-    if ("mappedPayload" in patch) set.mapped_payload = toJson(patch.mappedPayload);
+    if (patch.reason !== undefined) set.reason = this.scrub.text(patch.reason);
+    if ("mappedPayload" in patch) set.mapped_payload = toJson(this.scrub.payload(patch.mappedPayload));
     if (Object.keys(set).length === 0) return;
     const result = await named("updateFailure: update failed_records", () =>
       this.db.updateTable("failed_records").set(set).where("id", "=", id).executeTakeFirst(),
