@@ -50,9 +50,18 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
       connectionString: target.connectionString,
       types,
       ...(target.schema === null ? {} : { options: `-c search_path=${target.schema}` }),
+      // A server that is gone without a word (a dead host, a dropped route) is noticed, not waited on forever.
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
     });
-    // An idle client dropped by the server must not crash the process; the next query reconnects.
-    pool.on("error", (err) => opts.logger?.warn({ err: err.message, store: where }, "store connection lost"));
+    // A connection the server drops emits `error` on its client: pg-pool listens on idle clients only, and
+    // an `error` event nobody listens to ends the process. A restart drops them all, including the one a
+    // transaction holds, so every client gets a listener for its whole life. The query in flight fails on
+    // its own, the pool discards the broken client, and the store's gate retries (resilience.ts).
+    const lost = (err: Error) =>
+      opts.logger?.warn({ err: err.message, store: where }, "store connection lost");
+    pool.on("error", lost);
+    pool.on("connect", (client) => client.on("error", lost));
     dialect = new PostgresDialect({ pool });
   }
   const db = new Kysely<Database>({ dialect });
@@ -67,6 +76,8 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
   return new KyselyStore(db, {
     dialect: target.dialect,
     schema: target.dialect === "postgres" ? target.schema : null,
+    where,
+    retryMs: target.dialect === "postgres" ? target.retryMs : 0,
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.now ? { now: opts.now } : {}),
     secrets: [...(opts.secrets ?? []), ...urlPassword(url)],
