@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { SyncError } from "./errors.ts";
-import { isSecretKey, REDACTED, redact, redactString } from "./redact.ts";
+import { isSecretKey, REDACTED, redact, redactString, SHORT_SECRET } from "./redact.ts";
 
 describe("redactString", () => {
   it("replaces every occurrence of every secret, also inside longer text", () => {
@@ -26,11 +26,54 @@ describe("redactString", () => {
 
   it("never leaves a secret in the output", () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 4 }), fc.string(), fc.string(), (secret, before, after) => {
-        const out = redactString(`${before}${secret}${after}${secret}`, [secret]);
-        assert.equal(out.includes(secret), false);
-      }),
+      fc.property(
+        fc.string({ minLength: SHORT_SECRET }),
+        fc.string(),
+        fc.string(),
+        (secret, before, after) => {
+          const out = redactString(`${before}${secret}${after}${secret}`, [secret]);
+          assert.equal(out.includes(secret), false);
+        },
+      ),
     );
+  });
+
+  it("replaces a short secret only where it stands alone, so ordinary text keeps its digits and words", () => {
+    assert.equal(redactString("12 read, 1 failed", ["1"]), `12 read, ${REDACTED} failed`);
+    assert.equal(redactString("run 21 of 100: 1", ["1"]), `run 21 of 100: ${REDACTED}`);
+    assert.equal(redactString("administrator admin", ["admin"]), `administrator ${REDACTED}`);
+    assert.equal(redactString('{"password":"pw7"}', ["pw7"]), `{"password":"${REDACTED}"}`);
+    assert.equal(redactString("pw7_x pw7x xpw7 été7", ["pw7", "7"]), "pw7_x pw7x xpw7 été7");
+    const ordinary = "user1@example.com gid://shopify/Customer/1 v1.2 08:01:1.5 -1 1st";
+    assert.equal(redactString(ordinary, ["1"]), ordinary);
+    assert.equal(
+      redactString(`?pin=1&x=2 (1) [1] '1' {\\"pin\\":\\"1\\"}`, ["1"]),
+      `?pin=${REDACTED}&x=2 (${REDACTED}) [${REDACTED}] '${REDACTED}' {\\"pin\\":\\"${REDACTED}\\"}`,
+    );
+  });
+
+  it("never leaves a short secret standing alone", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: SHORT_SECRET - 1 }),
+        fc.string(),
+        fc.string(),
+        (secret, before, after) => {
+          fc.pre(!secret.startsWith(" ") && !secret.endsWith(" "));
+          const out = redactString(`${before} ${secret} ${after}`, [secret]);
+          assert.equal(out.includes(` ${secret} `), false, out);
+        },
+      ),
+    );
+  });
+
+  it("masks the password of any URL, known or not", () => {
+    assert.equal(
+      redactString("cannot open postgres://app:Xy9@db:5432/shop (refused)", []),
+      "cannot open postgres://app:***@db:5432/shop (refused)",
+    );
+    assert.equal(redactString("see https://example.com/a:b@c", []), "see https://example.com/a:b@c");
+    assert.equal(redactString("postgres://app@db/shop", []), "postgres://app@db/shop");
   });
 });
 
@@ -76,6 +119,15 @@ describe("redact", () => {
         kind: "config",
         details: { system: "erp", vendorBody: { password: REDACTED } },
       },
+    });
+  });
+
+  it("keeps credential-named fields of data when asked to (fieldNames: false), secrets still replaced", () => {
+    const payload = { token: "cart-7", note: "paid with sk_live_42", password: null };
+    assert.deepEqual(redact(payload, ["sk_live_42"], { fieldNames: false }), {
+      token: "cart-7",
+      note: `paid with ${REDACTED}`,
+      password: null,
     });
   });
 

@@ -45,7 +45,8 @@ export function definitionFor(kind: string): ConnectorDefinition {
 export async function openContext(configPath: string, opts: { storeUrl?: string } = {}): Promise<Context> {
   const { config, secrets, warnings } = await loadConfig(configPath, connectorDefinitions);
   const logger = createLogger(secrets);
-  const store = await openStore(opts.storeUrl ?? config.store.url);
+  // The store redacts the configuration's secrets from what it writes, and logs connection losses.
+  const store = await openStore(opts.storeUrl ?? config.store.url, { secrets, logger });
   await store.migrate();
   const connectors = new Map<string, Connector>();
   for (const [name, conn] of Object.entries(config.connections)) {

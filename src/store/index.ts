@@ -13,6 +13,7 @@ import { maskUrl } from "../core/redact.ts";
 import type { Store } from "../ports/store.ts";
 import { KyselyStore, type StoreLogger } from "./kysely-store.ts";
 import type { Database } from "./schema.ts";
+import { urlPassword } from "./scrub.ts";
 import { withStatementCache } from "./statement-cache.ts";
 import { parseStoreUrl } from "./url.ts";
 
@@ -25,6 +26,11 @@ export interface OpenStoreOptions {
   logger?: StoreLogger;
   /** Clock for stored timestamps; tests may freeze it. */
   now?: () => Date;
+  /**
+   * Values never to store (the configuration's resolved secrets), redacted from every error, payload and
+   * message the store writes; the URL's own password is added.
+   */
+  secrets?: readonly string[];
 }
 
 const INT8_OID = 20;
@@ -44,9 +50,18 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
       connectionString: target.connectionString,
       types,
       ...(target.schema === null ? {} : { options: `-c search_path=${target.schema}` }),
+      // A server that is gone without a word (a dead host, a dropped route) is noticed, not waited on forever.
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
     });
-    // An idle client dropped by the server must not crash the process; the next query reconnects.
-    pool.on("error", (err) => opts.logger?.warn({ err: err.message, store: where }, "store connection lost"));
+    // A connection the server drops emits `error` on its client: pg-pool listens on idle clients only, and
+    // an `error` event nobody listens to ends the process. A restart drops them all, including the one a
+    // transaction holds, so every client gets a listener for its whole life. The query in flight fails on
+    // its own, the pool discards the broken client, and the store's gate retries (resilience.ts).
+    const lost = (err: Error) =>
+      opts.logger?.warn({ err: err.message, store: where }, "store connection lost");
+    pool.on("error", lost);
+    pool.on("connect", (client) => client.on("error", lost));
     dialect = new PostgresDialect({ pool });
   }
   const db = new Kysely<Database>({ dialect });
@@ -61,8 +76,11 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
   return new KyselyStore(db, {
     dialect: target.dialect,
     schema: target.dialect === "postgres" ? target.schema : null,
+    where,
+    retryMs: target.dialect === "postgres" ? target.retryMs : 0,
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    secrets: [...(opts.secrets ?? []), ...urlPassword(url)],
   });
 }
 

@@ -5,11 +5,12 @@
  * Every state change is one conditional UPDATE (or an upsert), so two processes racing for the same job or
  * lease never both win: the database decides. Timestamps are ISO 8601 UTC strings, which sort as they read.
  */
-import { type Kysely, PostgresAdapter, type Selectable, sql } from "kysely";
+import { type Kysely, PostgresAdapter, type Selectable, sql, type Transaction } from "kysely";
 import type { Store } from "../ports/store.ts";
-import { named } from "./errors.ts";
 import { KyselyStore } from "./kysely-store.ts";
+import type { StoreGate } from "./resilience.ts";
 import type { Database, JobsTable } from "./schema.ts";
+import type { Scrubber } from "./scrub.ts";
 
 export type JobStatus = "queued" | "running" | "done" | "dead";
 
@@ -73,9 +74,13 @@ function rowOut(r: StoredJob): JobRow {
 export class JobStore {
   readonly #db: Kysely<JobsDatabase>;
   readonly #pg: boolean;
+  readonly #scrub: Scrubber;
+  readonly #gate: StoreGate;
 
   constructor(store: Store) {
     this.#db = jobsDb(store);
+    this.#scrub = (store as KyselyStore).scrub;
+    this.#gate = (store as KyselyStore).gate;
     this.#pg = this.#db.getExecutor().adapter instanceof PostgresAdapter;
   }
 
@@ -87,8 +92,8 @@ export class JobStore {
     singletonKey: string | null;
     now: string;
   }): Promise<number | null> {
-    const row = await named("enqueue: insert jobs", () =>
-      this.#db
+    const row = await this.#gate.transaction("enqueue: insert jobs", (trx: Transaction<JobsDatabase>) =>
+      trx
         .insertInto("jobs")
         .values({
           queue: job.queue,
@@ -121,7 +126,8 @@ export class JobStore {
       or (${sql.ref("status")} = 'running' and ${sql.ref("locked_until")} < ${now}))`;
     const queueIn = sql<boolean>`${sql.ref("queue")} in (${sql.join(queues)})`;
     const lock = this.#pg ? sql`for update skip locked` : sql``;
-    const result = await named("claim: update jobs", () =>
+    // A transaction: claiming again after a commit whose answer was lost would take a second job.
+    const result = await this.#gate.transaction("claim: update jobs", (trx: Transaction<JobsDatabase>) =>
       sql<StoredJob>`update ${sql.table("jobs")}
          set ${sql.ref("status")} = 'running', ${sql.ref("locked_by")} = ${worker},
              ${sql.ref("locked_until")} = ${lockedUntil}, ${sql.ref("attempts")} = ${sql.ref("attempts")} + 1
@@ -130,14 +136,14 @@ export class JobStore {
            where ${queueIn} and ${claimable}
            order by ${sql.ref("run_at")}, ${sql.ref("id")} limit 1 ${lock})
          and ${claimable}
-         returning *`.execute(this.#db),
+         returning *`.execute(trx),
     );
     const row = result.rows[0];
     return row ? rowOut(row) : null;
   }
 
   async heartbeat(id: number, worker: string, lockedUntil: string): Promise<boolean> {
-    const r = await named("heartbeat: update jobs", () =>
+    const r = await this.#gate.repeatable("heartbeat: update jobs", () =>
       this.#db
         .updateTable("jobs")
         .set({ locked_until: lockedUntil })
@@ -155,26 +161,29 @@ export class JobStore {
     worker: string,
     patch: { status: JobStatus; runAt?: string; lastError?: string | null },
   ): Promise<boolean> {
-    const r = await named(`finish: update jobs (${patch.status})`, () =>
-      this.#db
-        .updateTable("jobs")
-        .set({
-          status: patch.status,
-          locked_by: null,
-          locked_until: null,
-          ...(patch.runAt !== undefined ? { run_at: patch.runAt } : {}),
-          ...(patch.lastError !== undefined ? { last_error: patch.lastError } : {}),
-        })
-        .where("id", "=", id)
-        .where("locked_by", "=", worker)
-        .where("status", "=", "running")
-        .executeTakeFirst(),
+    // A transaction: applied twice, the second finds the job no longer held and would report it lost.
+    const r = await this.#gate.transaction(
+      `finish: update jobs (${patch.status})`,
+      (trx: Transaction<JobsDatabase>) =>
+        trx
+          .updateTable("jobs")
+          .set({
+            status: patch.status,
+            locked_by: null,
+            locked_until: null,
+            ...(patch.runAt !== undefined ? { run_at: patch.runAt } : {}),
+            ...(patch.lastError !== undefined ? { last_error: this.#scrub.text(patch.lastError) } : {}),
+          })
+          .where("id", "=", id)
+          .where("locked_by", "=", worker)
+          .where("status", "=", "running")
+          .executeTakeFirst(),
     );
     return r.numUpdatedRows > 0n;
   }
 
   async get(id: number): Promise<JobRow | null> {
-    const row = await named("getJob: select jobs", () =>
+    const row = await this.#gate.repeatable("getJob: select jobs", () =>
       this.#db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst(),
     );
     return row ? rowOut(row) : null;
@@ -188,13 +197,13 @@ export class JobStore {
       .limit(filter.limit ?? 1000);
     if (filter.queue !== undefined) q = q.where("queue", "=", filter.queue);
     if (filter.status !== undefined) q = q.where("status", "=", filter.status);
-    const rows = await named("listJobs: select jobs", () => q.execute());
+    const rows = await this.#gate.repeatable("listJobs: select jobs", () => q.execute());
     return rows.map(rowOut);
   }
 
   /** Live (queued or running) job holding a singleton key. */
   async liveBySingleton(key: string): Promise<JobRow | null> {
-    const row = await named("liveBySingleton: select jobs", () =>
+    const row = await this.#gate.repeatable("liveBySingleton: select jobs", () =>
       this.#db
         .selectFrom("jobs")
         .selectAll()
@@ -207,7 +216,7 @@ export class JobStore {
 
   /** Takes lease `name` for `holder` when free, expired, or already held by `holder`. */
   async acquireLease(name: string, holder: string, now: string, expiresAt: string): Promise<boolean> {
-    const row = await named("acquireLease: upsert leases", () =>
+    const row = await this.#gate.repeatable("acquireLease: upsert leases", () =>
       this.#db
         .insertInto("leases")
         .values({ name, holder, expires_at: expiresAt, acquired_at: now })
@@ -229,7 +238,7 @@ export class JobStore {
 
   /** Extends a lease `holder` still has (even past its expiry, as long as nobody else took it). */
   async renewLease(name: string, holder: string, expiresAt: string): Promise<boolean> {
-    const r = await named("renewLease: update leases", () =>
+    const r = await this.#gate.repeatable("renewLease: update leases", () =>
       this.#db
         .updateTable("leases")
         .set({ expires_at: expiresAt })
@@ -241,13 +250,13 @@ export class JobStore {
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {
-    await named("releaseLease: delete leases", () =>
+    await this.#gate.repeatable("releaseLease: delete leases", () =>
       this.#db.deleteFrom("leases").where("name", "=", name).where("holder", "=", holder).execute(),
     );
   }
 
   async leaseHolder(name: string, now: string): Promise<string | null> {
-    const row = await named("leaseHolder: select leases", () =>
+    const row = await this.#gate.repeatable("leaseHolder: select leases", () =>
       this.#db
         .selectFrom("leases")
         .select("holder")

@@ -16,6 +16,7 @@ import type {
 import { commitPageIn, insertEvents } from "./commit-page.ts";
 import { named, StoreError } from "./errors.ts";
 import { migrationProvider } from "./migrations/index.ts";
+import { type GateOptions, StoreGate } from "./resilience.ts";
 import { executeRows } from "./row-statements.ts";
 import {
   chunks,
@@ -29,6 +30,7 @@ import {
   toJson,
 } from "./rows.ts";
 import type { Database, DialectName } from "./schema.ts";
+import { Scrubber } from "./scrub.ts";
 
 /** The subset of a pino logger the store uses. */
 export interface StoreLogger {
@@ -43,15 +45,35 @@ export interface KyselyStoreOptions {
   logger?: StoreLogger;
   /** Clock for stored timestamps; tests may freeze it. */
   now?: () => Date;
+  /** Values never to store (the configuration's resolved secrets): redacted from what is written. */
+  secrets?: readonly string[];
+  /** The store URL as it may be shown (password masked), for errors and logs. */
+  where?: string;
+  /** How long a call retries a lost connection (the URL's retry_ms); 0: no retry. */
+  retryMs?: number;
+  /** The gate's clock and sleep; tests drive them. */
+  gate?: Pick<GateOptions, "sleep" | "now" | "random">;
 }
 
 export class KyselyStore implements Store {
   readonly db: Kysely<Database>;
+  /** Redacts what is written; the job runtime and the webhook inbox write through it too. */
+  readonly scrub: Scrubber;
+  /** Every call after migrate goes through it: retried after a lost connection (resilience.ts). */
+  readonly gate: StoreGate;
   readonly #opts: KyselyStoreOptions;
 
   constructor(db: Kysely<Database>, opts: KyselyStoreOptions) {
     this.db = db;
     this.#opts = opts;
+    this.scrub = new Scrubber(opts.secrets ?? []);
+    this.gate = new StoreGate(db, {
+      dialect: opts.dialect,
+      where: opts.where ?? `${opts.dialect} store`,
+      budgetMs: opts.retryMs ?? 0,
+      ...(opts.logger ? { logger: opts.logger } : {}),
+      ...opts.gate,
+    });
   }
 
   #now(): string {
@@ -114,7 +136,7 @@ export class KyselyStore implements Store {
   ): Promise<Map<string, Link>> {
     const out = new Map<string, Link>();
     for (const batch of chunks([...new Set(values)])) {
-      const rows = await named(`${operation}: select links`, () =>
+      const rows = await this.gate.repeatable(`${operation}: select links`, () =>
         this.db
           .selectFrom("links")
           .selectAll()
@@ -129,7 +151,7 @@ export class KyselyStore implements Store {
   }
 
   async findLinkByExternalId(entity: EntityName, system: string, externalId: string): Promise<Link | null> {
-    const row = await named("findLinkByExternalId: select links", () =>
+    const row = await this.gate.repeatable("findLinkByExternalId: select links", () =>
       this.db
         .selectFrom("links")
         .selectAll()
@@ -142,7 +164,7 @@ export class KyselyStore implements Store {
   }
 
   async linksForKey(entity: EntityName, key: string): Promise<Link[]> {
-    const rows = await named("linksForKey: select links", () =>
+    const rows = await this.gate.repeatable("linksForKey: select links", () =>
       this.db
         .selectFrom("links")
         .selectAll()
@@ -155,7 +177,7 @@ export class KyselyStore implements Store {
   }
 
   async getCursor(flow: string): Promise<Cursor | null> {
-    const row = await named("getCursor: select cursors", () =>
+    const row = await this.gate.repeatable("getCursor: select cursors", () =>
       this.db
         .selectFrom("cursors")
         .select(["updated_at_cursor", "id_cursor"])
@@ -166,14 +188,15 @@ export class KyselyStore implements Store {
   }
 
   async resetCursor(flow: string): Promise<void> {
-    await named("resetCursor: delete cursors", () =>
+    await this.gate.repeatable("resetCursor: delete cursors", () =>
       this.db.deleteFrom("cursors").where("flow", "=", flow).execute(),
     );
   }
 
   async startRun(flow: string, mode: Run["mode"]): Promise<Run> {
-    const row = await named("startRun: insert runs", () =>
-      this.db
+    // A transaction, not a repeatable insert: a second run row must not appear when the first committed.
+    const row = await this.gate.transaction("startRun: insert runs", (trx) =>
+      trx
         .insertInto("runs")
         .values({ flow, mode, status: "running", started_at: this.#now(), finished_at: null, error: null })
         .returningAll()
@@ -183,10 +206,10 @@ export class KyselyStore implements Store {
   }
 
   async finishRun(runId: number, status: RunStatus, error: string | null = null): Promise<void> {
-    const result = await named("finishRun: update runs", () =>
+    const result = await this.gate.repeatable("finishRun: update runs", () =>
       this.db
         .updateTable("runs")
-        .set({ status, error, finished_at: this.#now() })
+        .set({ status, error: this.scrub.text(error), finished_at: this.#now() })
         .where("id", "=", runId)
         .executeTakeFirst(),
     );
@@ -196,48 +219,46 @@ export class KyselyStore implements Store {
   async lastRuns(flow?: string, limit = 20): Promise<Run[]> {
     let q = this.db.selectFrom("runs").selectAll().orderBy("id", "desc").limit(limit);
     if (flow !== undefined) q = q.where("flow", "=", flow);
-    const rows = await named("lastRuns: select runs", () => q.execute());
+    const rows = await this.gate.repeatable("lastRuns: select runs", () => q.execute());
     return rows.map(runFromRow);
   }
 
   async recordIntents(intents: Omit<Intent, "id" | "createdAt">[]): Promise<Intent[]> {
     if (intents.length === 0) return [];
     const now = this.#now();
-    return named("recordIntents: insert intents", () =>
-      this.db.transaction().execute(async (trx) => {
-        const out: Intent[] = [];
-        for (const batch of chunks(intents)) {
-          const { rows } = await executeRows(
-            trx,
-            "insert intents",
-            batch,
-            (i) => [i.flow, i.entity, i.key, i.system, i.externalRef, now, null],
-            () =>
-              trx
-                .insertInto("intents")
-                .values(
-                  batch.map((i) => ({
-                    flow: i.flow,
-                    entity: i.entity,
-                    key: i.key,
-                    system: i.system,
-                    external_ref: i.externalRef,
-                    created_at: now,
-                    completed_at: null,
-                  })),
-                )
-                .returningAll(),
-          );
-          // Ids are assigned in VALUES order on both databases; sorting undoes any reordering of RETURNING.
-          out.push(...rows.map(intentFromRow).sort((a, b) => a.id - b.id));
-        }
-        return out;
-      }),
-    );
+    return this.gate.transaction("recordIntents: insert intents", async (trx) => {
+      const out: Intent[] = [];
+      for (const batch of chunks(intents)) {
+        const { rows } = await executeRows(
+          trx,
+          "insert intents",
+          batch,
+          (i) => [i.flow, i.entity, i.key, i.system, i.externalRef, now, null],
+          () =>
+            trx
+              .insertInto("intents")
+              .values(
+                batch.map((i) => ({
+                  flow: i.flow,
+                  entity: i.entity,
+                  key: i.key,
+                  system: i.system,
+                  external_ref: i.externalRef,
+                  created_at: now,
+                  completed_at: null,
+                })),
+              )
+              .returningAll(),
+        );
+        // Ids are assigned in VALUES order on both databases; sorting undoes any reordering of RETURNING.
+        out.push(...rows.map(intentFromRow).sort((a, b) => a.id - b.id));
+      }
+      return out;
+    });
   }
 
   async pendingIntents(flow: string): Promise<Intent[]> {
-    const rows = await named("pendingIntents: select intents", () =>
+    const rows = await this.gate.repeatable("pendingIntents: select intents", () =>
       this.db
         .selectFrom("intents")
         .selectAll()
@@ -251,16 +272,17 @@ export class KyselyStore implements Store {
 
   async commitPage(page: PageCommit): Promise<void> {
     const now = this.#now();
-    await named(`commitPage (flow ${page.flow}, run ${page.runId})`, () =>
-      this.db.transaction().execute((trx) => commitPageIn(trx, page, now)),
+    const clean = this.scrub.page(page);
+    await this.gate.transaction(`commitPage (flow ${page.flow}, run ${page.runId})`, (trx) =>
+      commitPageIn(trx, clean, now),
     );
   }
 
   async appendEvents(events: Omit<SyncEvent, "id" | "at">[]): Promise<void> {
     if (events.length === 0) return;
     const now = this.#now();
-    const rows = events.map((e) => eventToRow(e, e.runId, e.flow, now));
-    await this.db.transaction().execute((trx) => insertEvents(trx, "appendEvents", rows));
+    const rows = events.map((e) => eventToRow(this.scrub.event(e), e.runId, e.flow, now));
+    await this.gate.transaction("appendEvents", (trx) => insertEvents(trx, "appendEvents", rows));
   }
 
   async listFailures(
@@ -275,12 +297,12 @@ export class KyselyStore implements Store {
     if (filter.flow !== undefined) q = q.where("flow", "=", filter.flow);
     if (filter.status !== undefined) q = q.where("status", "=", filter.status);
     if (filter.errorKind !== undefined) q = q.where("error_kind", "=", filter.errorKind);
-    const rows = await named("listFailures: select failed_records", () => q.execute());
+    const rows = await this.gate.repeatable("listFailures: select failed_records", () => q.execute());
     return rows.map(failureFromRow);
   }
 
   async getFailure(id: number): Promise<FailedRecord | null> {
-    const row = await named("getFailure: select failed_records", () =>
+    const row = await this.gate.repeatable("getFailure: select failed_records", () =>
       this.db.selectFrom("failed_records").selectAll().where("id", "=", id).executeTakeFirst(),
     );
     return row ? failureFromRow(row) : null;
@@ -292,10 +314,10 @@ export class KyselyStore implements Store {
   ): Promise<void> {
     const set: { status?: FailureStatus; reason?: string | null; mapped_payload?: string | null } = {};
     if (patch.status !== undefined) set.status = patch.status;
-    if (patch.reason !== undefined) set.reason = patch.reason;
-    if ("mappedPayload" in patch) set.mapped_payload = toJson(patch.mappedPayload);
+    if (patch.reason !== undefined) set.reason = this.scrub.text(patch.reason);
+    if ("mappedPayload" in patch) set.mapped_payload = toJson(this.scrub.payload(patch.mappedPayload));
     if (Object.keys(set).length === 0) return;
-    const result = await named("updateFailure: update failed_records", () =>
+    const result = await this.gate.repeatable("updateFailure: update failed_records", () =>
       this.db.updateTable("failed_records").set(set).where("id", "=", id).executeTakeFirst(),
     );
     if (result.numUpdatedRows === 0n) throw new Error(`updateFailure: failure ${id} does not exist`);
@@ -303,7 +325,7 @@ export class KyselyStore implements Store {
 
   async trace(entity: EntityName, keyOrExternalId: string): Promise<SyncEvent[]> {
     const x = keyOrExternalId;
-    const rows = await named("trace: select sync_events", () =>
+    const rows = await this.gate.repeatable("trace: select sync_events", () =>
       this.db
         .selectFrom("sync_events as e")
         .selectAll("e")

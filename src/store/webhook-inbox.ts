@@ -24,6 +24,7 @@ import type { EntityName } from "../core/model.ts";
 import type { InboundEvent } from "../ports/connector.ts";
 import type { Store } from "../ports/store.ts";
 import { KyselyStore } from "./kysely-store.ts";
+import type { Scrubber } from "./scrub.ts";
 
 export interface WebhookInboxTable {
   id: Generated<number>;
@@ -214,13 +215,13 @@ export class GroupCommit<T, R> {
   }
 }
 
-function inboxDb(store: Store): { db: Kysely<InboxDatabase>; sqlite: boolean } {
+function inboxDb(store: Store): { db: Kysely<InboxDatabase>; sqlite: boolean; scrub: Scrubber } {
   if (!(store instanceof KyselyStore)) {
     throw new Error("the webhook inbox needs the SQL store (openStore)");
   }
   const db = store.db.withTables<InboxDatabase>() as unknown as Kysely<InboxDatabase>;
   const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
-  return { db, sqlite };
+  return { db, sqlite, scrub: store.scrub };
 }
 
 const CHUNK = 200;
@@ -413,6 +414,7 @@ function fromRow(r: Omit<Selectable<WebhookInboxTable>, "processed_at">): Stored
 export class WebhookInbox {
   readonly #db: Kysely<InboxDatabase>;
   readonly #sqlite: boolean;
+  readonly #scrub: Scrubber;
   readonly #opts: Required<Omit<InboxOptions, "now">> & { now: () => Date };
   readonly #group: GroupCommit<Pending, AddResult>;
   #writer: Promise<WriterThread | null> | null = null;
@@ -420,7 +422,8 @@ export class WebhookInbox {
   readonly commits = { transactions: 0, events: 0 };
 
   constructor(store: Store, opts: InboxOptions = {}) {
-    const { db, sqlite } = inboxDb(store);
+    const { db, sqlite, scrub } = inboxDb(store);
+    this.#scrub = scrub;
     this.#db = db;
     this.#sqlite = sqlite;
     this.#opts = {
@@ -592,7 +595,7 @@ export class WebhookInbox {
     for (let i = 0; i < ids.length; i += 500) {
       await this.#db
         .updateTable("webhook_inbox")
-        .set({ status, processed_at: at, note })
+        .set({ status, processed_at: at, note: this.#scrub.text(note) })
         .where("id", "in", ids.slice(i, i + 500))
         .execute();
     }
