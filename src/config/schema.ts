@@ -3,8 +3,8 @@
  * connector registers itself by import), so the schema, its error messages and the JSON Schema for editors
  * always list exactly the connectors this build has.
  */
-import jsonata from "jsonata";
 import { z } from "zod";
+import { compileJsonata } from "../core/expression.ts";
 import { Mapping } from "../core/mapping.ts";
 import { ENTITIES } from "../core/model.ts";
 import type { ConnectorDefinition } from "../ports/connector.ts";
@@ -21,12 +21,8 @@ const Jsonata = (what: string) =>
     .string()
     .min(1)
     .superRefine((text, ctx) => {
-      try {
-        jsonata(text);
-      } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        ctx.addIssue({ code: "custom", message: `invalid JSONata ${what}: ${message}` });
-      }
+      const compiled = compileJsonata(text, what);
+      if (typeof compiled === "string") ctx.addIssue({ code: "custom", message: compiled });
     });
 
 /** Five or six cron fields, or a nickname such as @hourly. Croner parses it fully when the scheduler starts. */

@@ -7,10 +7,13 @@
  * writer receives. Fields no rule names pass through unchanged; every rule reads the INPUT record, so the
  * order of the rules never matters.
  */
-import jsonata from "jsonata";
 import { z } from "zod";
 import { ConfigError, SyncError } from "./errors.ts";
+import { compileJsonata, evaluateJsonata } from "./expression.ts";
 import { roundTo } from "./money.ts";
+import { show } from "./show.ts";
+
+export { show };
 
 export const FORMATS = ["upper", "lower", "trim", "decimal2", "int"] as const;
 export type Format = (typeof FORMATS)[number];
@@ -322,31 +325,18 @@ const FORMATTERS: Record<Format, (v: unknown) => unknown> = {
 };
 
 function compileExpr(source: string): Omit<Leaf, "target" | "order"> | string {
-  let expression: jsonata.Expression;
-  try {
-    expression = jsonata(source);
-  } catch (e) {
-    return `invalid JSONata expression: ${jsonataMessage(e)} (got ${show(source)})`;
-  }
+  const expression = compileJsonata(source, "expression");
+  if (typeof expression === "string") return expression;
   return {
     describe: `expr ${source}`,
-    evaluate: (scope, root, target, indices) =>
-      expression.evaluate(scope, { record: root }).then(plain, (e: unknown) => {
-        const value = e !== null && typeof e === "object" && "value" in e ? ` (value ${show(e.value)})` : "";
-        throw dataError(
-          concretePath(target, indices),
-          `expression ${show(source)} failed: ${jsonataMessage(e)}${value}`,
-          e,
-        );
-      }),
+    evaluate: (scope, root, target, indices) => {
+      const where = () => {
+        const field = concretePath(target, indices);
+        return { field, label: `mapping of ${field}` };
+      };
+      return evaluateJsonata(expression, source, scope, { record: root }, where).then(plain);
+    },
   };
-}
-
-function jsonataMessage(e: unknown): string {
-  if (!(e instanceof Error) && (e === null || typeof e !== "object")) return String(e);
-  const message = "message" in e && typeof e.message === "string" ? e.message : String(e);
-  const position = "position" in e && typeof e.position === "number" ? ` at position ${e.position}` : "";
-  return `${message}${position}`;
 }
 
 /** JSONata results are arrays tagged as sequences; copy them into ordinary arrays and objects. */
@@ -364,17 +354,6 @@ function dataError(field: string, problem: string, cause?: unknown): SyncError {
     `mapping of ${field}: ${problem}`,
     cause === undefined ? { field } : { field, cause },
   );
-}
-
-/** A value for a message: JSON, cut short. */
-export function show(value: unknown, max = 80): string {
-  let text: string;
-  try {
-    text = value === undefined ? "undefined" : (JSON.stringify(value) ?? String(value));
-  } catch {
-    text = String(value);
-  }
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 export interface PreviewField {
