@@ -5,13 +5,13 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { isNode, LineCounter, parseDocument } from "yaml";
+import { isMap, isNode, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { isSecretKey, REDACTED, redact, redactString } from "../core/redact.ts";
 import { show } from "../core/show.ts";
 import type { ConnectorDefinition } from "../ports/connector.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
-import { buildConfigSchema, type PasserelleConfig } from "./schema.ts";
+import { buildConfigSchema, type PasserelleConfig, QUIET } from "./schema.ts";
 import { formatPath, resolveSecrets, type SecretSources } from "./secrets.ts";
 
 export interface LoadedConfig {
@@ -76,11 +76,15 @@ export function parseConfig(
   const resolved = resolveSecrets(raw, opts);
   const secrets = resolved.secrets;
 
-  /** The line of the deepest node that exists along `path`. */
+  /** The line of the deepest node that exists along `path`; for a field, the line of its name. */
   const lineAt = (path: readonly PropertyKey[]): number | undefined => {
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(path.slice(0, n), true);
-      if (isNode(node) && node.range) return lineOf(node.range[0]);
+      if (!isNode(node) || !node.range) continue;
+      // A block value starts on the line after its key, where nothing names the field.
+      const parent = n > 0 ? doc.getIn(path.slice(0, n - 1), true) : undefined;
+      const key = isMap(parent) ? parent.items.find((p) => p.value === node)?.key : undefined;
+      return lineOf(isNode(key) && key.range ? key.range[0] : node.range[0]);
     }
     return undefined;
   };
@@ -177,7 +181,8 @@ function describe(flat: FlatIssue, value: unknown, secrets: readonly string[]): 
     return `bad name ${JSON.stringify(String(path.at(-1)))}: ${inner}`;
   }
   if (issue.code === "invalid_type" && value === undefined) return `missing (expected ${issue.expected})`;
-  if (value === undefined || issue.message.includes("(got ")) return issue.message;
+  const quiet = issue.code === "custom" && issue.params?.showValue === QUIET.showValue;
+  if (quiet || value === undefined || issue.message.includes("(got ")) return issue.message;
   const key = path.at(-1);
   const shown = typeof key === "string" && isSecretKey(key) ? REDACTED : show(redact(value, secrets), 60);
   return `${issue.message} (got ${shown})`;

@@ -8,6 +8,10 @@ import { compileJsonata } from "../core/expression.ts";
 import { Mapping } from "../core/mapping.ts";
 import { ENTITIES } from "../core/model.ts";
 import type { ConnectorDefinition } from "../ports/connector.ts";
+import { unknownMappingFields } from "./mapping-fields.ts";
+
+/** Issue params asking load.ts not to append the bad value (the message already names it). */
+export const QUIET = { showValue: false } as const;
 
 export const DEFAULT_STORE_URL = "sqlite:.passerelle/passerelle.sqlite";
 
@@ -217,6 +221,18 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
               path: ["flows", flow, "target", "entity"],
               message: `must be the source's entity (${spec.source.entity}): a flow moves one canonical entity`,
             });
+          }
+          const mapped = ENTITIES.includes(to) ? to : from;
+          if (mapped && ENTITIES.includes(mapped) && spec.mapping && typeof spec.mapping === "object") {
+            for (const { field, message } of unknownMappingFields(mapped, spec.mapping)) {
+              // The field's name is the bad value and is in the path: the rule after it would only be noise.
+              ctx.addIssue({
+                code: "custom",
+                path: ["flows", flow, "mapping", field],
+                message,
+                params: QUIET,
+              });
+            }
           }
           if (spec?.source?.connection !== undefined && spec.source.connection === spec.target?.connection) {
             ctx.addIssue({

@@ -163,12 +163,14 @@ function analyse(mapping: object): Analysis {
   return out;
 }
 
-interface Segment {
+export interface Segment {
   name: string;
+  /** Followed by `[]`: the rule applies to every element of this list. */
   each: boolean;
 }
 
-function parseTarget(path: string): Segment[] | string {
+/** `lines[].sku` → [{ name: "lines", each: true }, { name: "sku", each: false }], or what is wrong with it. */
+export function parseTarget(path: string): Segment[] | string {
   const segments: Segment[] = [];
   for (const part of path.split(".")) {
     const m = /^([^.[\]]+)(\[\])?$/.exec(part);
