@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { isMap, isNode, LineCounter, parseDocument } from "yaml";
+import { isMap, isNode } from "yaml";
 import type { z } from "zod";
 import { isSecretKey, REDACTED, redact, redactString } from "../core/redact.ts";
 import { show } from "../core/show.ts";
@@ -13,6 +13,7 @@ import type { ConnectorDefinition } from "../ports/connector.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { buildConfigSchema, type PasserelleConfig, QUIET } from "./schema.ts";
 import { formatPath, resolveSecrets, type SecretSources } from "./secrets.ts";
+import { parseYaml } from "./yaml.ts";
 
 export interface LoadedConfig {
   config: PasserelleConfig;
@@ -57,16 +58,16 @@ export function parseConfig(
   opts: ParseOptions = {},
 ): LoadedConfig {
   const filename = opts.filename ?? "passerelle.yaml";
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const lineOf = (offset: number): number => lines.linePos(offset).line;
-
-  if (doc.errors.length > 0) {
-    const issues = doc.errors.map((e) => ({ path: "(yaml)", line: lineOf(e.pos[0]), message: e.message }));
+  const yaml = parseYaml(text);
+  if (yaml.doc === undefined) {
+    const issues = yaml.problems.map((p) => ({ path: "(yaml)", line: p.line, message: p.message }));
     throw new ConfigError(issues.map(withLine), `${filename} is not valid YAML`);
   }
+  const { doc, lineOf } = yaml;
 
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  // parseYaml has bounded what the aliases expand to; the library's own guard counts uses of an anchor
+  // instead, and would refuse a small anchor used a hundred times.
+  const raw: unknown = doc.toJS({ maxAliasCount: -1 });
   if (raw === null || raw === undefined) {
     throw new ConfigError(
       [{ path: "(root)", message: "the file is empty; it starts with `version: 1`" }],
