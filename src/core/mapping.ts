@@ -259,6 +259,11 @@ function compileRule(rule: RuleShape): Omit<Leaf, "target" | "order"> | string {
     const map = rule.map;
     const strict = rule.strict === true;
     const known = Object.keys(map);
+    // A value map may hold many thousands of entries; an error listing them all would bury the problem.
+    const listed =
+      known.length <= KNOWN_LISTED
+        ? known.join(", ")
+        : `${known.slice(0, KNOWN_LISTED).join(", ")}, and ${known.length - KNOWN_LISTED} more`;
     return {
       describe: `map ${from} (${known.length} values${strict ? ", strict" : ""}${withDefault})`,
       evaluate: (scope, root, target, indices) => {
@@ -270,7 +275,7 @@ function compileRule(rule: RuleShape): Omit<Leaf, "target" | "order"> | string {
         if (!strict) return v;
         throw dataError(
           concretePath(target, indices),
-          `${show(v)} from ${from} is not in the value map (known: ${known.join(", ")})`,
+          `${show(v)} from ${from} is not in the value map (known: ${listed})`,
         );
       },
     };
@@ -295,6 +300,9 @@ function compileRule(rule: RuleShape): Omit<Leaf, "target" | "order"> | string {
   }
   return { describe: `from ${from}${withDefault}`, evaluate: (scope, root) => orDefault(get(scope, root)) };
 }
+
+/** Values of a map named in a "not in the value map" error. */
+const KNOWN_LISTED = 20;
 
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 
