@@ -265,6 +265,19 @@ describe("compileMapping: compile errors", () => {
     }
   });
 
+  it("refuses a value map that is not a mapping", () => {
+    for (const map of [["WH", "WH2"], "WH", null]) {
+      const parsed = Mapping.safeParse({ location: { from: "location", map } });
+      const issue = parsed.error?.issues.find((i) => i.code === "invalid_union");
+      assert.ok(issue?.code === "invalid_union", `refused: ${JSON.stringify(map)}`);
+      const messages = issue.errors.flat().map((i) => `${i.path.join(".")}: ${i.message}`);
+      assert.ok(
+        messages.includes("map: a value map is a mapping of source value → target value"),
+        messages.join("\n"),
+      );
+    }
+  });
+
   it("refuses rules that set a field whole and part by part", () => {
     assert.throws(
       () => compileMapping({ priceList: { value: {} }, "priceList.name": "x" }),
