@@ -238,16 +238,23 @@ flows:
     target: { connection: b, entity: order }
     filter: "total >"
     mapping:
-      price: { expr: "$string(price" }
-      status: { from: status, format: shout }
+      total: { expr: "$string(total" }
+      financialStatus: { from: financialStatus, format: shout }
       "a..b": x
 `;
     const err = configError(() => parseConfig(text, defs, { env: { T: "12345678" } }));
     const byPath = new Map(err.issues.map((i) => [i.path, i.message]));
-    assert.match(byPath.get("flows.orders.filter") ?? "", /invalid JSONata filter.*\(line 9\)/);
-    assert.match(byPath.get("flows.orders.mapping.price") ?? "", /invalid JSONata expression.*\(line 11\)/);
+    // JSONata throws plain objects: their message, code and position, not "[object Object]".
+    assert.equal(
+      byPath.get("flows.orders.filter"),
+      'invalid JSONata filter: Unexpected end of expression (S0207) at position 7 (got "total >") (line 9)',
+    );
+    assert.equal(
+      byPath.get("flows.orders.mapping.total"),
+      'invalid JSONata expression: Expected ")" before end of expression (S0203) at position 13 (got "$string(total") (line 11)',
+    );
     assert.match(
-      byPath.get("flows.orders.mapping.status.format") ?? "",
+      byPath.get("flows.orders.mapping.financialStatus.format") ?? "",
       /upper.*\(got "shout"\).*\(line 12\)/,
     );
     assert.match(byPath.get("flows.orders.mapping.a..b") ?? "", /bad target path/);

@@ -5,14 +5,15 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { isNode, LineCounter, parseDocument } from "yaml";
+import { isMap, isNode } from "yaml";
 import type { z } from "zod";
-import { show } from "../core/mapping.ts";
 import { isSecretKey, REDACTED, redact, redactString } from "../core/redact.ts";
+import { show } from "../core/show.ts";
 import type { ConnectorDefinition } from "../ports/connector.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
-import { buildConfigSchema, type PasserelleConfig } from "./schema.ts";
+import { buildConfigSchema, type PasserelleConfig, QUIET } from "./schema.ts";
 import { formatPath, resolveSecrets, type SecretSources } from "./secrets.ts";
+import { parseYaml } from "./yaml.ts";
 
 export interface LoadedConfig {
   config: PasserelleConfig;
@@ -57,16 +58,16 @@ export function parseConfig(
   opts: ParseOptions = {},
 ): LoadedConfig {
   const filename = opts.filename ?? "passerelle.yaml";
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const lineOf = (offset: number): number => lines.linePos(offset).line;
-
-  if (doc.errors.length > 0) {
-    const issues = doc.errors.map((e) => ({ path: "(yaml)", line: lineOf(e.pos[0]), message: e.message }));
+  const yaml = parseYaml(text);
+  if (yaml.doc === undefined) {
+    const issues = yaml.problems.map((p) => ({ path: "(yaml)", line: p.line, message: p.message }));
     throw new ConfigError(issues.map(withLine), `${filename} is not valid YAML`);
   }
+  const { doc, lineOf } = yaml;
 
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  // parseYaml has bounded what the aliases expand to; the library's own guard counts uses of an anchor
+  // instead, and would refuse a small anchor used a hundred times.
+  const raw: unknown = doc.toJS({ maxAliasCount: -1 });
   if (raw === null || raw === undefined) {
     throw new ConfigError(
       [{ path: "(root)", message: "the file is empty; it starts with `version: 1`" }],
@@ -76,11 +77,15 @@ export function parseConfig(
   const resolved = resolveSecrets(raw, opts);
   const secrets = resolved.secrets;
 
-  /** The line of the deepest node that exists along `path`. */
+  /** The line of the deepest node that exists along `path`; for a field, the line of its name. */
   const lineAt = (path: readonly PropertyKey[]): number | undefined => {
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(path.slice(0, n), true);
-      if (isNode(node) && node.range) return lineOf(node.range[0]);
+      if (!isNode(node) || !node.range) continue;
+      // A block value starts on the line after its key, where nothing names the field.
+      const parent = n > 0 ? doc.getIn(path.slice(0, n - 1), true) : undefined;
+      const key = isMap(parent) ? parent.items.find((p) => p.value === node)?.key : undefined;
+      return lineOf(isNode(key) && key.range ? key.range[0] : node.range[0]);
     }
     return undefined;
   };
@@ -177,7 +182,8 @@ function describe(flat: FlatIssue, value: unknown, secrets: readonly string[]): 
     return `bad name ${JSON.stringify(String(path.at(-1)))}: ${inner}`;
   }
   if (issue.code === "invalid_type" && value === undefined) return `missing (expected ${issue.expected})`;
-  if (value === undefined || issue.message.includes("(got ")) return issue.message;
+  const quiet = issue.code === "custom" && issue.params?.showValue === QUIET.showValue;
+  if (quiet || value === undefined || issue.message.includes("(got ")) return issue.message;
   const key = path.at(-1);
   const shown = typeof key === "string" && isSecretKey(key) ? REDACTED : show(redact(value, secrets), 60);
   return `${issue.message} (got ${shown})`;

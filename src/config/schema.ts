@@ -3,11 +3,15 @@
  * connector registers itself by import), so the schema, its error messages and the JSON Schema for editors
  * always list exactly the connectors this build has.
  */
-import jsonata from "jsonata";
 import { z } from "zod";
+import { compileJsonata } from "../core/expression.ts";
 import { Mapping } from "../core/mapping.ts";
 import { ENTITIES } from "../core/model.ts";
 import type { ConnectorDefinition } from "../ports/connector.ts";
+import { unknownMappingFields } from "./mapping-fields.ts";
+
+/** Issue params asking load.ts not to append the bad value (the message already names it). */
+export const QUIET = { showValue: false } as const;
 
 export const DEFAULT_STORE_URL = "sqlite:.passerelle/passerelle.sqlite";
 
@@ -21,12 +25,8 @@ const Jsonata = (what: string) =>
     .string()
     .min(1)
     .superRefine((text, ctx) => {
-      try {
-        jsonata(text);
-      } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        ctx.addIssue({ code: "custom", message: `invalid JSONata ${what}: ${message}` });
-      }
+      const compiled = compileJsonata(text, what);
+      if (typeof compiled === "string") ctx.addIssue({ code: "custom", message: compiled });
     });
 
 /** Five or six cron fields, or a nickname such as @hourly. Croner parses it fully when the scheduler starts. */
@@ -223,6 +223,18 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
               path: ["flows", flow, "target", "entity"],
               message: `must be the source's entity (${spec.source.entity}): a flow moves one canonical entity`,
             });
+          }
+          const mapped = ENTITIES.includes(to) ? to : from;
+          if (mapped && ENTITIES.includes(mapped) && spec.mapping && typeof spec.mapping === "object") {
+            for (const { field, message } of unknownMappingFields(mapped, spec.mapping)) {
+              // The field's name is the bad value and is in the path: the rule after it would only be noise.
+              ctx.addIssue({
+                code: "custom",
+                path: ["flows", flow, "mapping", field],
+                message,
+                params: QUIET,
+              });
+            }
           }
           if (spec?.source?.connection !== undefined && spec.source.connection === spec.target?.connection) {
             ctx.addIssue({

@@ -161,6 +161,32 @@ describe("compileMapping: rules", () => {
   });
 });
 
+describe("compileMapping: a 100,000-entry value map", () => {
+  const size = 100_000;
+  const map = Object.fromEntries(Array.from({ length: size }, (_, i) => [`WH${i}`, `Site ${i}`]));
+  const m = compileSync({ location: { from: "location", map, strict: true } });
+
+  it("maps values from anywhere in the map", () => {
+    for (const i of [0, 49_999, size - 1]) {
+      assert.equal(m.apply({ location: `WH${i}` }).location, `Site ${i}`);
+    }
+  });
+
+  it("names a value that is not in it with a short list of known values, not all of them", () => {
+    // The message ends up in the failed-records inbox and the CLI output, once per failed record.
+    const known = Array.from({ length: 20 }, (_, i) => `WH${i}`).join(", ");
+    assert.throws(
+      () => m.apply({ location: "XX" }),
+      dataErrorFor(
+        "location",
+        new RegExp(
+          `^mapping of location: "XX" from location is not in the value map \\(known: ${known}, and 99980 more\\)$`,
+        ),
+      ),
+    );
+  });
+});
+
 describe("compileMapping: expressions", () => {
   it("evaluates expr rules with the record as input, and apply becomes async", async () => {
     const m = compileMapping({ title: { expr: "$uppercase($trim(title))" }, vendor: { value: "ACME" } });
@@ -236,6 +262,19 @@ describe("compileMapping: compile errors", () => {
       assert.match(e.issues[1]!.message, /map and format cannot be combined/);
       assert.match(e.issues[3]!.message, /bad source path "__proto__\.polluted"/);
       assert.match(e.issues[4]!.message, /must end with a field name/);
+    }
+  });
+
+  it("refuses a value map that is not a mapping", () => {
+    for (const map of [["WH", "WH2"], "WH", null]) {
+      const parsed = Mapping.safeParse({ location: { from: "location", map } });
+      const issue = parsed.error?.issues.find((i) => i.code === "invalid_union");
+      assert.ok(issue?.code === "invalid_union", `refused: ${JSON.stringify(map)}`);
+      const messages = issue.errors.flat().map((i) => `${i.path.join(".")}: ${i.message}`);
+      assert.ok(
+        messages.includes("map: a value map is a mapping of source value → target value"),
+        messages.join("\n"),
+      );
     }
   });
 

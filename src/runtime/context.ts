@@ -2,12 +2,12 @@
  * Opens what every command needs from a configuration file: the store, one connector per connection, and
  * the flows resolved against them. Nothing here holds sync logic; that lives in the engine.
  */
-import jsonata from "jsonata";
 import type { Logger } from "pino";
 import { loadConfig } from "../config/load.ts";
 import type { PasserelleConfig } from "../config/schema.ts";
 import { connectorDefinitions } from "../connectors/index.ts";
 import { SyncError } from "../core/errors.ts";
+import { compileFilter } from "../core/expression.ts";
 import { compileMapping } from "../core/mapping.ts";
 import type { EntityName } from "../core/model.ts";
 import type { Flow } from "../engine/flow.ts";
@@ -77,10 +77,7 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
     if (spec.mapping && Object.keys(spec.mapping).length > 0) {
       flow.mapping = compileMapping(spec.mapping, { path: `flows.${name}.mapping` });
     }
-    if (spec.filter) {
-      const expr = jsonata(spec.filter);
-      flow.filter = async (record) => Boolean(await expr.evaluate(record));
-    }
+    if (spec.filter) flow.filter = compileFilter(spec.filter, { path: `flows.${name}.filter` });
     return flow;
   };
   return {

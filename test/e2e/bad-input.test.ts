@@ -107,6 +107,65 @@ describe("the CLI on bad input", () => {
       assert.match(stderr, /odoo, shopify/, "the known connector types and connections are listed");
     });
 
+    it("mapping fields the order does not have: exit 2, each path, its line and the valid fields", async () => {
+      const path = world.writeConfig("unknown-fields.yaml", (doc) => {
+        doc.setIn(["flows", "orders", "mapping"], {
+          "lines[].skew": "sku",
+          "customer.emial": { from: "customer.email", format: "lower" },
+          "lines[].unitPrice": { from: "unitPrice", format: "decimal2" },
+        });
+      });
+      const lineOf = (text: string) =>
+        readFileSync(path, "utf8")
+          .split("\n")
+          .findIndex((l) => l.includes(text)) + 1;
+      const res = await world.cli(["validate"], { env: { PASSERELLE_CONFIG: path } });
+      assertRefused(res, 2);
+      const skew = res.stderr.split("\n").find((l) => l.includes("flows.orders.mapping.lines[].skew"));
+      assert.ok(skew, `the bad element field is listed\n${res.stderr}`);
+      assert.match(
+        skew,
+        /no field "skew"; valid fields there: sku, title, quantity, unitPrice, discount, taxes/,
+      );
+      assert.match(skew, new RegExp(`\\(line ${lineOf("lines[].skew")}\\)$`));
+      const emial = res.stderr.split("\n").find((l) => l.includes("flows.orders.mapping.customer.emial"));
+      assert.ok(emial, `the bad nested field is listed\n${res.stderr}`);
+      assert.match(emial, /no field "emial"; valid fields there: key, email, name \(line \d+\)$/);
+      assert.ok(!res.stderr.includes("unitPrice:"), "the valid field is not reported");
+    });
+
+    it("a filter that is not JSONata: exit 2 with the message, position and expression", async () => {
+      const path = world.writeConfig("bad-filter.yaml", (doc) => {
+        doc.setIn(["flows", "orders", "filter"], "financialStatus = 'paid' and");
+      });
+      const res = await world.cli(["validate"], { env: { PASSERELLE_CONFIG: path } });
+      assertRefused(res, 2);
+      assert.ok(!res.stderr.includes("[object Object]"), res.stderr);
+      assert.match(
+        res.stderr,
+        /flows\.orders\.filter: invalid JSONata filter: Unexpected end of expression \(S0207\) at position 28 \(got "financialStatus = 'paid' and"\) \(line \d+\)/,
+      );
+    });
+
+    it("a YAML alias bomb: exit 2 naming the line, within a 64 MB heap", async () => {
+      const bomb = ["x-lol:", '  a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
+      for (const [name, previous] of ["ba", "cb", "dc", "ed", "fe", "gf", "hg", "ih"]) {
+        bomb.push(`  ${name}: &${name} [${Array(9).fill(`*${previous}`).join(", ")}]`);
+      }
+      const lines = readFileSync(world.writeConfig("bomb.yaml"), "utf8").split("\n");
+      const at = lines.findIndex((l) => l.startsWith("version:")) + 1;
+      lines.splice(at, 0, ...bomb);
+      const path = join(world.dir, "bomb.yaml");
+      writeFileSync(path, lines.join("\n"));
+      const res = await world.cli(["validate"], {
+        env: { PASSERELLE_CONFIG: path, NODE_OPTIONS: "--max-old-space-size=64" },
+      });
+      assertRefused(res, 2);
+      assert.match(res.stderr, /bomb\.yaml/, "names the file");
+      const line = lines.findIndex((l) => l.startsWith("  g: &g")) + 1;
+      assert.match(res.stderr, new RegExp(`alias \\*f .*alias bomb \\(line ${line}\\)`), res.stderr);
+    });
+
     it("a secret's environment variable is missing: exit 2 naming the variable and the field", async () => {
       const res = await world.cli(["sync", "customers"], { unset: ["ODOO_PASSWORD"] });
       assertRefused(res, 2);
@@ -267,6 +326,42 @@ describe("the CLI on bad input", () => {
       } finally {
         await store.close();
       }
+    });
+  });
+
+  describe("a filter that fails on every record", () => {
+    let path: string;
+
+    it("sync: exit 1, naming the flow", async () => {
+      path = world.writeConfig("failing-filter.yaml", (doc) => {
+        // Its own store, so these failures stay out of the other cases' inbox.
+        doc.setIn(["store", "url"], `sqlite:${join(world.dir, "failing-filter.sqlite")}`);
+        // Prices are decimal strings in the canonical model: comparing one with a number fails at run time.
+        doc.setIn(["flows", "products", "filter"], "variants[0].price > 10");
+      });
+      const res = await world.cli(["sync", "products"], { env: { PASSERELLE_CONFIG: path } });
+      assertRefused(res, 1);
+      assert.match(res.stderr, /\bproducts\b/, "names the flow");
+    });
+
+    it("the inbox says which filter failed, where and why, not [object Object]", async () => {
+      const res = await world.cli(["failures", "list", "--json"], { env: { PASSERELLE_CONFIG: path } });
+      assert.equal(res.code, 0, explain(res));
+      const failures = parseOutput(FailuresOutput, res);
+      assert.ok(failures.length > 0, explain(res));
+      for (const f of failures) {
+        assert.equal(f.errorKind, "data");
+        assert.match(
+          f.errorMessage,
+          /^flows\.products\.filter: expression "variants\[0\]\.price > 10" failed: The values "[\d.]+" and 10 either side of operator ">" must be of the same data type \(T2009\) at position \d+/,
+        );
+      }
+      const shown = await world.cli(["failures", "show", String(failures[0]?.id)], {
+        env: { PASSERELLE_CONFIG: path },
+      });
+      assert.equal(shown.code, 0, explain(shown));
+      assert.match(shown.stdout, /expression "variants\[0\]\.price > 10" failed: .*\(T2009\)/);
+      assert.ok(!shown.stdout.includes("[object Object]"), shown.stdout);
     });
   });
 
