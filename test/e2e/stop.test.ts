@@ -56,6 +56,9 @@ describe("stopping a run through the CLI", () => {
     const res = await worker.exited;
     world.systems.shopify.faults.configure({});
     assert.equal(res.code, 0, explain(res));
+    const written = world.systems.shopify.data.products.size;
+    const total = world.systems.odoo.data.rows("product.template").filter((t) => t.type !== "service").length;
+    assert.ok(written < total, `stopped mid-run (${written} of ${total} written), not after the backlog`);
     assert.match(res.stderr, /SIGTERM: stopping/);
     assert.match(res.stdout, /stopped/);
     assert.doesNotMatch(
@@ -63,9 +66,6 @@ describe("stopping a run through the CLI", () => {
       /handed back to the queue/,
       "it stopped by itself, within the grace period",
     );
-    const written = world.systems.shopify.data.products.size;
-    const total = world.systems.odoo.data.rows("product.template").filter((t) => t.type !== "service").length;
-    assert.ok(written < total, `stopped mid-run (${written} of ${total} written), not after the backlog`);
 
     const run = await lastRun("products");
     assert.equal(run?.status, "interrupted", JSON.stringify(run));
