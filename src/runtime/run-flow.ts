@@ -194,18 +194,26 @@ export type RetryResult =
 
 /**
  * Retries records of one flow's failed-records inbox under the flow's lease, one by one, stopping between
- * two records when the signal aborts. A record whose retry cannot even start (its source record is gone) is
- * reported with the error; the others are still retried.
+ * two records when the signal aborts. `failures` may be a loader, called once the lease is held, so the list
+ * is read when nobody else can be retrying it. A record whose retry cannot even start (its source record is
+ * gone) is reported with the error — and handed to `onError` while the lease is still held; the others are
+ * still retried.
  */
 export async function retryFlowFailures(
   deps: FlowDeps,
   flow: Flow,
-  failures: FailedRecord[],
-  opts: FlowLeaseOptions & { retry?: RetryPolicy; resync?: boolean; actor?: string },
+  failures: FailedRecord[] | (() => Promise<FailedRecord[]>),
+  opts: FlowLeaseOptions & {
+    retry?: RetryPolicy;
+    resync?: boolean;
+    actor?: string;
+    onError?: (failure: FailedRecord, error: Error) => Promise<void>;
+  },
 ): Promise<RetryResult[]> {
   return withFlowLease(deps.store, flow.name, opts, async (signal) => {
     const out: RetryResult[] = [];
-    for (const f of failures) {
+    const todo = typeof failures === "function" ? await failures() : failures;
+    for (const f of todo) {
       if (signal.aborted) break;
       try {
         const outcome = await retryFailure(deps.engine, deps.store, flow, f, {
@@ -215,7 +223,9 @@ export async function retryFlowFailures(
         });
         out.push({ failure: f, ok: true, outcome });
       } catch (e) {
-        out.push({ failure: f, ok: false, error: e instanceof Error ? e : new Error(String(e)) });
+        const error = e instanceof Error ? e : new Error(String(e));
+        await opts.onError?.(f, error);
+        out.push({ failure: f, ok: false, error });
       }
     }
     return out;

@@ -131,38 +131,40 @@ export function flowJobHandlers(
     },
     "retry-failures": async (payload, job, signal) => {
       const flow = flowOfPayload(ctx, payload, job.id);
-      const open = await ctx.store.listFailures({ flow: flow.name, status: "open", limit: 500 });
-      const due = open.filter((f) => TRANSIENT.has(f.errorKind) && f.attempts <= opts.autoRetries);
-      let results: Awaited<ReturnType<typeof retryFlowFailures>> = [];
-      if (due.length > 0) {
-        try {
-          results = await retryFlowFailures(ctx, flow, due, {
+      let retryable: SyncError | null = null;
+      let due = 0;
+      let results: Awaited<ReturnType<typeof retryFlowFailures>>;
+      try {
+        results = await retryFlowFailures(
+          ctx,
+          flow,
+          async () => {
+            const open = await ctx.store.listFailures({ flow: flow.name, status: "open", limit: 500 });
+            const picked = open.filter((f) => TRANSIENT.has(f.errorKind) && f.attempts <= opts.autoRetries);
+            due = picked.length;
+            return picked;
+          },
+          {
             ...lease(signal),
             retry: retryPolicyFor(ctx.config, flow.name),
             actor: holder,
-          });
-        } catch (e) {
-          if (busy(e, flow.name, job.id)) return;
-          throw e;
-        }
-      }
-      let retryable: SyncError | null = null;
-      for (const r of results) {
-        if (r.ok) continue;
-        const err = asSyncError(r.error, flow.source.name);
-        if (err.retryable) retryable ??= err;
-        else await recordRetryError(ctx, r.failure, err);
+            onError: async (f, e) => {
+              const err = asSyncError(e, flow.source.name);
+              if (err.retryable) retryable ??= err;
+              else await recordRetryError(ctx, f, err);
+            },
+          },
+        );
+      } catch (e) {
+        if (busy(e, flow.name, job.id)) return;
+        throw e;
       }
       if (retryable) throw retryable;
       const fixed = results.filter((r) => r.ok && r.outcome.ok).length;
-      if (due.length > 0) {
-        ctx.logger.info(
-          { job: job.id, flow: flow.name, due: due.length, fixed },
-          "transient failures retried",
-        );
-      }
-      if (signal.aborted && results.length < due.length) throw new SyncError("retryable", "stopped");
-      opts.onIdle?.(`retry:${flow.name}`, due.length === 0);
+      if (due > 0)
+        ctx.logger.info({ job: job.id, flow: flow.name, due, fixed }, "transient failures retried");
+      if (signal.aborted && results.length < due) throw new SyncError("retryable", "stopped");
+      opts.onIdle?.(`retry:${flow.name}`, due === 0);
     },
   };
 }
