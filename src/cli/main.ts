@@ -75,7 +75,8 @@ Exit codes:
   0  done
   1  done, but some records failed or were held (passerelle failures list)
   2  bad configuration, arguments or credentials
-  3  a system could not be reached or the run stopped; the next run resumes where it stopped`,
+  3  a system could not be reached or the run stopped; the next run resumes where it stopped
+  4  a flow was not run: another process (worker, passerelle run, another sync) is running it`,
     );
 
   program
@@ -139,14 +140,25 @@ Exit codes:
     .description("run flows once, from where they last stopped")
     .argument("[flows...]", "flow names (default: every flow, in configuration order)")
     .option("--max-pages <n>", "stop each flow after n source pages", positiveInt("--max-pages"))
-    .action(function (this: Command, flows: string[], opts: { maxPages?: number }) {
+    .option(
+      "--wait <seconds>",
+      "when a flow is running elsewhere, wait up to this long for it (default: do not wait; exit 4)",
+      positiveInt("--wait"),
+    )
+    .addHelpText(
+      "after",
+      `
+A flow is run by one process at a time (the lease flow:<name>, shared with passerelle worker and
+passerelle run). A flow held elsewhere is skipped with the holder's name, and sync exits 4 after the other
+flows. Ctrl-C (or SIGTERM) stops after the records being written, which are committed; the run is
+recorded "interrupted" and the next sync resumes from there (a second Ctrl-C quits at once).`,
+    )
+    .action(function (this: Command, flows: string[], opts: { maxPages?: number; wait?: number }) {
       return withContext(this, (ctx, out) =>
-        syncCommand(
-          ctx,
-          out,
-          flows.length > 0 ? flows : ctx.flowNames(),
-          opts.maxPages ? { maxPages: opts.maxPages } : {},
-        ),
+        syncCommand(ctx, out, flows.length > 0 ? flows : ctx.flowNames(), {
+          ...(opts.maxPages ? { maxPages: opts.maxPages } : {}),
+          ...(opts.wait ? { waitSeconds: opts.wait } : {}),
+        }),
       );
     });
 

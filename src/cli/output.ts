@@ -11,6 +11,8 @@ export const EXIT = {
   config: 2,
   /** A system could not be reached or the run stopped; the next run resumes where it stopped. */
   failed: 3,
+  /** A flow was not run because another process (worker, `passerelle run`, another sync) was running it. */
+  busy: 4,
 } as const;
 
 export interface Output {

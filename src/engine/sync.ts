@@ -78,6 +78,11 @@ export interface SyncOptions {
   maxPages?: number;
   /** How far behind the sync's start the cursor stops (see signpostAt). */
   cursorLagMs?: number;
+  /**
+   * Asks a run to stop (SIGTERM, Ctrl-C, a lost lease): the read in flight is abandoned, the batch being
+   * written is finished and committed, and the run ends `interrupted`; the next run resumes from its cursor.
+   */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_CURSOR_LAG_MS = 5_000;
@@ -669,7 +674,13 @@ export class SyncEngine {
     // and our own work overlap. Pages are still planned, written and committed one at a time, in order; a
     // failed read surfaces when its page is reached, after the pages before it are committed; no read is
     // started past `maxPages`, and the read-ahead is dropped when the run stops.
-    const request = { since: cursor, signpost: start.toISOString(), pageSize: flow.batchSize };
+    const { signal } = opts;
+    const request = {
+      since: cursor,
+      signpost: start.toISOString(),
+      pageSize: flow.batchSize,
+      ...(signal ? { signal } : {}),
+    };
     const ahead = new ReadAhead(
       () => stream.list(request),
       async (page: unknown[]) => ({
@@ -677,13 +688,18 @@ export class SyncEngine {
         prepared: await Promise.all(page.map((n) => prepare(flow, stream, n))),
       }),
     );
+    let finished = false;
     try {
-      for (let pages = 1; ; pages++) {
+      // A stop is honoured between pages: what was written is committed first, so nothing is written twice.
+      for (let pages = 1; !signal?.aborted; pages++) {
         const read = await ahead.next();
-        if (read === undefined) break;
+        if (read === undefined) {
+          finished = true;
+          break;
+        }
         const { page } = read;
         const lastPage = opts.maxPages !== undefined && pages >= opts.maxPages;
-        if (!lastPage) ahead.prefetch();
+        if (!lastPage && !signal?.aborted) ahead.prefetch();
         const prepared =
           stream.sorted && cursor
             ? read.prepared.filter((_, i) => this.after(stream, page[i], cursor as Cursor))
@@ -713,7 +729,10 @@ export class SyncEngine {
           summary.counts[k] += result.counts[k] ?? 0;
         }
         progress();
-        if (lastPage) break;
+        if (lastPage) {
+          finished = true;
+          break;
+        }
       }
       await ahead.close();
       summary.status = summary.counts.failed > 0 ? "partial" : "succeeded";
@@ -738,13 +757,25 @@ export class SyncEngine {
       });
     }
     summary.durationMs = Math.round(performance.now() - started);
-    await this.store.finishRun(run.id, summary.status, summary.error?.message ?? null);
+    let message = summary.error?.message ?? null;
+    if (signal?.aborted && !finished) {
+      // Whatever the read in flight threw when it was abandoned, the run was stopped, not broken.
+      summary.status = "interrupted";
+      summary.error = null;
+      message = `interrupted: ${reasonText(signal.reason)}`;
+    }
+    await this.store.finishRun(run.id, summary.status, message);
     return summary;
   }
 
   private after(stream: Stream, native: unknown, cursor: Cursor): boolean {
     return compareCursors({ updatedAt: stream.updatedAtOf(native), id: stream.idOf(native) }, cursor) > 0;
   }
+}
+
+function reasonText(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  return typeof reason === "string" ? reason : "stop requested";
 }
 
 /**

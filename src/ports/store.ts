@@ -19,7 +19,11 @@ export interface Link {
   updatedAt: string;
 }
 
-export type RunStatus = "running" | "succeeded" | "failed" | "partial";
+/**
+ * `interrupted`: the run stopped before its end, because its process was asked to stop (SIGTERM, Ctrl-C) or
+ * died; its pages committed so far stand and the next run resumes from its cursor.
+ */
+export type RunStatus = "running" | "succeeded" | "failed" | "partial" | "interrupted";
 
 export interface RunCounts {
   read: number;
@@ -158,6 +162,12 @@ export interface Store {
   startRun(flow: string, mode: Run["mode"]): Promise<Run>;
   finishRun(runId: number, status: RunStatus, error?: string | null): Promise<void>;
   lastRuns(flow?: string, limit?: number): Promise<Run[]>;
+  /**
+   * Marks `interrupted` (with `reason` as its error) every run of `flow` still `running` — dry runs aside,
+   * and only those started before `startedBefore` when given — and returns them as they now are. Called by
+   * whoever knows their process is gone: the flow's next lease holder, or `status` once the lease expired.
+   */
+  interruptRuns(flow: string, reason: string, opts?: { startedBefore?: string }): Promise<Run[]>;
 
   recordIntents(intents: Omit<Intent, "id" | "createdAt">[]): Promise<Intent[]>;
   /** Intents recorded but never completed (a crash happened between them and the page commit). */

@@ -196,6 +196,51 @@ describe("event-driven flow", () => {
       assert.match(erpName(customers()[i]?.email as string), new RegExp(`Mass${i}`));
   });
 
+  test("an event whose record cannot be read stays pending, backs off, and is marked failed after N passes", async () => {
+    let t = Date.now();
+    const now = () => new Date(t);
+    const clocked = new WebhookInbox(ctx.store, { now });
+    const retrying = new EventRuntime({
+      store: ctx.store,
+      engine: ctx.engine,
+      inbox: clocked,
+      queue: new JobQueue(ctx.store, { now }),
+      eventFlows: [{ flow: ctx.flow("customers"), settings }],
+      flow: (n) => ctx.flow(n),
+      holder: "test-retry",
+      now,
+      maxEventAttempts: 3,
+      eventRetryBaseMs: 1_000,
+    });
+    const email = await rename(3, "Unreadable");
+    systems.shopify.faults.configure({ rates: { "5xx": 1 } });
+    try {
+      const [event] = await clocked.list({ status: "pending" });
+      assert.ok(event);
+      await retrying.drain("shopify", "customer");
+      let e = await clocked.byKey("shopify", event.dedupeKey);
+      assert.equal(e?.status, "pending", "not settled: its record was not synced");
+      assert.equal(e?.attempts, 1);
+      assert.match(e?.note ?? "", /^pass 1 could not sync the record: .*HTTP 503/);
+      assert.equal(e?.retryAt, new Date(t + 1_000).toISOString());
+      await retrying.drain("shopify", "customer");
+      assert.equal((await clocked.byKey("shopify", event.dedupeKey))?.attempts, 1, "not before its backoff");
+      t += 1_000;
+      await retrying.drain("shopify", "customer");
+      e = await clocked.byKey("shopify", event.dedupeKey);
+      assert.equal(e?.attempts, 2);
+      assert.equal(e?.retryAt, new Date(t + 2_000).toISOString(), "the wait doubles");
+      t += 2_000;
+      await retrying.drain("shopify", "customer");
+      e = await clocked.byKey("shopify", event.dedupeKey);
+      assert.equal(e?.status, "failed", "given up after maxEventAttempts, visibly");
+      assert.match(e?.note ?? "", /^pass 3 could not sync the record/);
+      assert.doesNotMatch(erpName(email), /Unreadable/);
+    } finally {
+      systems.shopify.faults.configure({});
+    }
+  });
+
   test("a flow never runs twice at once: a second pass while one holds the flow is skipped", async () => {
     // Two processes (two lease holders) asked to run the same flow at the same moment.
     const other = new EventRuntime({

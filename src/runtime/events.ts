@@ -18,18 +18,23 @@
  * now, through the same pipeline, so a record whose webhook never came is still synced, and records
  * already synced are skipped by their unchanged content hash.
  *
- * Every pass of a flow (events, batch, reconciliation, schedule) holds the lease `flow:<name>`, so a flow
- * never runs twice at once, across processes.
+ * Every pass of a flow (events, batch, reconciliation, schedule) runs through `runFlow`, which holds the
+ * lease `flow:<name>`, so a flow never runs twice at once, across processes.
+ *
+ * An event is done only when the record it names was written, skipped as unchanged, quarantined in the
+ * failed-records inbox, or is gone from the source. When its pass could not sync it (the source read failed,
+ * the target was unreachable), the event stays pending with an attempt count and is not tried again before
+ * a backoff; after `maxEventAttempts` it is marked `failed`, with the last reason, never silently dropped
+ * (the reconciliation window still brings its record in once the systems answer again).
  */
-import { asSyncError } from "../core/errors.ts";
 import type { EntityName } from "../core/model.ts";
 import type { Flow } from "../engine/flow.ts";
-import { emptySummary, type Prepared, prepare, type RunSummary, type SyncEngine } from "../engine/sync.ts";
-import { requireStream, type Stream } from "../ports/connector.ts";
+import type { RunSummary, SyncEngine } from "../engine/sync.ts";
 import type { Store } from "../ports/store.ts";
 import type { StoredEvent, WebhookInbox } from "../store/webhook-inbox.ts";
 import type { JobHandler, JobQueue } from "./jobs.ts";
-import { withLease } from "./leases.ts";
+import type { PassResult } from "./passes.ts";
+import { FlowBusyError, type FlowScope, runFlow } from "./run-flow.ts";
 
 export const EVENTS_QUEUE = "webhook-events";
 export const RECONCILE_QUEUE = "reconcile";
@@ -66,13 +71,17 @@ export interface EventRuntimeOptions {
   leaseMs?: number;
   /** Records read at once from the source when syncing by event. */
   readConcurrency?: number;
+  /** Passes an event may fail before it is marked failed (default 10). */
+  maxEventAttempts?: number;
+  /** Wait before an event whose pass failed is tried again: doubles per attempt (default 2 s, up to 5 min). */
+  eventRetryBaseMs?: number;
   now?: () => Date;
   logger?: RuntimeLogger;
   /** Called after every pass with its summary (the CLI prints them; tests observe them). */
   onPass?: (kind: "events" | "batch" | "reconcile" | "schedule", summary: RunSummary) => void;
 }
 
-export class FlowBusyError extends Error {}
+const EVENT_RETRY_MAX_MS = 5 * 60_000;
 
 const DrainPayload = (p: unknown): { connection: string; entity: EntityName | null } | null => {
   if (p === null || typeof p !== "object") return null;
@@ -86,6 +95,15 @@ const FlowPayload = (p: unknown): string | null => {
   const { flow } = p as Record<string, unknown>;
   return typeof flow === "string" ? flow : null;
 };
+
+/** What one flow's pass over a group of events left undone. */
+interface GroupPass {
+  note: string;
+  /** Record ids not synced, with why; every event of the group when a batch pass failed. */
+  unsynced: Map<string, string>;
+  /** A batch pass that failed leaves every event of the group undone. */
+  failed: string | null;
+}
 
 export class EventRuntime {
   readonly #o: EventRuntimeOptions;
@@ -130,64 +148,109 @@ export class EventRuntime {
     });
   }
 
-  /** Enqueues a drain for every group with pending events (after a restart, or events left behind). */
+  /** Enqueues a drain for every group with events due (after a restart, a busy flow, a failed pass). */
   async sweep(): Promise<void> {
     for (const g of await this.#o.inbox.pendingGroups()) await this.notify(g.connection, g.entity);
   }
 
-  async #locked<T>(flow: Flow, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const held = await withLease(
-      this.#o.store,
-      `flow:${flow.name}`,
-      this.#o.holder,
-      this.#o.leaseMs ?? 60_000,
-      work,
-    );
-    if (held === null) throw new FlowBusyError(`flow ${flow.name} is running elsewhere`);
-    return held.value;
-  }
-
-  /** `work` under the flow's lease; null (logged as `skipped`) when the flow is running elsewhere. */
-  async #unlessBusy<T>(
+  /** `scope` of `flow` under its lease; null (logged as `skipped`) when the flow is running elsewhere. */
+  async #unlessBusy(
     flow: Flow,
+    scope: FlowScope,
     skipped: string,
-    work: (signal: AbortSignal) => Promise<T>,
-  ): Promise<T | null> {
+    signal?: AbortSignal,
+  ): Promise<PassResult | null> {
     try {
-      return await this.#locked(flow, work);
+      return await runFlow({ store: this.#o.store, engine: this.#o.engine }, flow, scope, {
+        holder: this.#o.holder,
+        ...(this.#o.leaseMs ? { leaseMs: this.#o.leaseMs } : {}),
+        ...(this.#o.readConcurrency ? { readConcurrency: this.#o.readConcurrency } : {}),
+        ...(this.#o.now ? { now: this.#o.now } : {}),
+        ...(signal ? { signal } : {}),
+        onInterrupted: (runs) =>
+          this.#o.logger?.warn(
+            { flow: flow.name, runs: runs.map((r) => r.id) },
+            "runs left running by a stopped process marked interrupted",
+          ),
+      });
     } catch (e) {
       if (e instanceof FlowBusyError) {
-        this.#o.logger?.info({ flow: flow.name }, skipped);
+        this.#o.logger?.info({ flow: flow.name, holder: e.holder }, skipped);
         return null;
       }
       throw e;
     }
   }
 
-  /** Processes every pending event of one group; events no flow wants are marked ignored. */
+  /**
+   * Processes the due events of one group; events no flow wants are marked ignored. An event is settled
+   * `processed` only when every flow synced its record; otherwise it waits for another pass (see above).
+   */
   async drain(connection: string, entity: EntityName | null, signal?: AbortSignal): Promise<void> {
     const flows = this.#flowsFor(connection, entity);
     for (;;) {
       if (signal?.aborted) return;
       const events = await this.#o.inbox.pending(connection, entity, 5000);
       if (events.length === 0) return;
-      const ids = events.map((e) => e.id);
       if (flows.length === 0 || entity === null) {
+        const ids = events.map((e) => e.id);
         await this.#o.inbox.settle(ids, "ignored", "no event-driven flow reads this topic");
         continue;
       }
-      let note = "";
+      const results: GroupPass[] = [];
       for (const ef of flows) {
         // When busy, the events stay pending; the periodic sweep asks again once the other pass is done.
-        const done = await this.#unlessBusy(
-          ef.flow,
-          "flow busy; events stay in the inbox for the next drain",
-          () => this.#process(ef, connection, entity, events),
-        );
-        if (done === null) return;
-        note = done;
+        const r = await this.#process(ef, connection, entity, events, signal);
+        if (r === null) return;
+        results.push(r);
       }
-      await this.#o.inbox.settle(ids, "processed", note);
+      // Stopped (SIGTERM): what was not synced is not the events' fault; they stay as they were.
+      if (signal?.aborted && results.some((r) => r.failed !== null || r.unsynced.size > 0)) return;
+      await this.#settle(events, results);
+    }
+  }
+
+  async #settle(events: StoredEvent[], results: GroupPass[]): Promise<void> {
+    const why = (e: StoredEvent): string | null => {
+      for (const r of results) {
+        if (r.failed !== null) return r.failed;
+        const reason = e.recordId === null ? undefined : r.unsynced.get(e.recordId);
+        if (reason !== undefined) return reason;
+      }
+      return null;
+    };
+    const done: number[] = [];
+    const again = new Map<number, StoredEvent[]>();
+    const reasons = new Map<number, string>();
+    for (const e of events) {
+      const reason = why(e);
+      if (reason === null) {
+        done.push(e.id);
+        continue;
+      }
+      // Grouped by attempt count, so each group gets its own backoff.
+      const group = again.get(e.attempts) ?? [];
+      group.push(e);
+      again.set(e.attempts, group);
+      reasons.set(e.attempts, reason);
+    }
+    await this.#o.inbox.settle(done, "processed", results.map((r) => r.note).join("; "));
+    const max = this.#o.maxEventAttempts ?? 10;
+    const base = this.#o.eventRetryBaseMs ?? 2_000;
+    for (const [attempts, group] of again) {
+      const delay = Math.min(EVENT_RETRY_MAX_MS, base * 2 ** attempts);
+      const retryAt = new Date(this.#now().getTime() + delay).toISOString();
+      const note = `pass ${attempts + 1} could not sync the record: ${reasons.get(attempts)}`;
+      const given = await this.#o.inbox.retryLater(
+        group.map((e) => e.id),
+        note,
+        retryAt,
+        max,
+      );
+      const log = { connection: group[0]?.connection, events: group.length, attempt: attempts + 1 };
+      if (given > 0)
+        this.#o.logger?.warn({ ...log, failed: given }, `events given up after ${max} passes: ${note}`);
+      else this.#o.logger?.info({ ...log, retryAt }, `events stay pending: ${note}`);
     }
   }
 
@@ -196,133 +259,72 @@ export class EventRuntime {
     connection: string,
     entity: EntityName,
     events: StoredEvent[],
-  ): Promise<string> {
+    signal?: AbortSignal,
+  ): Promise<GroupPass | null> {
     const now = this.#now();
     const lastMinute = await this.#o.inbox.receivedSince(
       connection,
       entity,
       new Date(now.getTime() - 60_000).toISOString(),
     );
+    const busy = "flow busy; events stay in the inbox for the next drain";
     if (lastMinute > ef.settings.massThreshold) {
       const oldest = events.map((e) => e.receivedAt).sort()[0] ?? now.toISOString();
       const since = new Date(Date.parse(oldest) - ef.settings.reconcile.overlapSeconds * 1000).toISOString();
-      const s = await this.windowPass(ef.flow, since);
+      const s = await this.#unlessBusy(ef.flow, { kind: "window", since }, busy, signal);
+      if (s === null) return null;
       this.#o.onPass?.("batch", s);
-      return `batch pass (${lastMinute} events in the last minute)`;
+      const failed =
+        s.status === "failed" || s.status === "interrupted" ? (s.error?.message ?? s.status) : null;
+      return { note: `batch pass (${lastMinute} events in the last minute)`, unsynced: new Map(), failed };
     }
     const recordIds = [...new Set(events.map((e) => e.recordId).filter((id): id is string => id !== null))];
-    const s = await this.recordPass(ef.flow, recordIds);
+    const s = await this.#unlessBusy(ef.flow, { kind: "records", ids: recordIds }, busy, signal);
+    if (s === null) return null;
     this.#o.onPass?.("events", s);
-    return `${events.length} events, ${recordIds.length} records`;
-  }
-
-  /** Reads the given records afresh from the source and syncs them in one page (no cursor move). */
-  async recordPass(flow: Flow, recordIds: string[]): Promise<RunSummary> {
-    return this.#pass(flow, async (stream, commit) => {
-      const natives: unknown[] = [];
-      const width = this.#o.readConcurrency ?? 8;
-      for (let i = 0; i < recordIds.length; i += width) {
-        const got = await Promise.all(recordIds.slice(i, i + width).map((id) => stream.get(id)));
-        for (const n of got) if (n !== null) natives.push(n);
-      }
-      for (let i = 0; i < natives.length; i += flow.batchSize) {
-        const prepared: Prepared[] = await Promise.all(
-          natives.slice(i, i + flow.batchSize).map((n) => prepare(flow, stream, n)),
-        );
-        await commit(prepared);
-      }
-    });
-  }
-
-  /** Reads every source record changed since `since` (null: all), paged, and syncs them; no cursor move. */
-  async windowPass(flow: Flow, since: string | null, signal?: AbortSignal): Promise<RunSummary> {
-    return this.#pass(flow, async (stream, commit) => {
-      for await (const page of stream.list({
-        since: since === null ? null : { updatedAt: since, id: "" },
-        signpost: this.#now().toISOString(),
-        pageSize: flow.batchSize,
-        ...(signal ? { signal } : {}),
-      })) {
-        await commit(await Promise.all(page.map((n) => prepare(flow, stream, n))));
-      }
-    });
-  }
-
-  /**
-   * One sync run of `flow` that moves no cursor: `read` commits the pages it prepares; the run ends
-   * succeeded, partial (some records failed) or failed (it threw), and its counts are recorded.
-   */
-  async #pass(
-    flow: Flow,
-    read: (stream: Stream, commit: (prepared: Prepared[]) => Promise<void>) => Promise<void>,
-  ): Promise<RunSummary> {
-    const stream = requireStream(flow.source, flow.entity);
-    const run = await this.#o.store.startRun(flow.name, "sync");
-    const summary = emptySummary(run.id, flow.name, "sync");
-    const started = performance.now();
-    const callsBefore = flow.source.stats().calls + flow.target.stats().calls;
-    try {
-      await read(stream, (prepared) => this.#commit(flow, prepared, run.id, summary));
-      summary.status = summary.counts.failed > 0 ? "partial" : "succeeded";
-    } catch (e) {
-      summary.error = asSyncError(e, flow.source.name);
-      summary.status = "failed";
-    }
-    return this.#finish(flow, summary, started, callsBefore);
-  }
-
-  async #commit(flow: Flow, prepared: Prepared[], runId: number, summary: RunSummary): Promise<void> {
-    const result = await this.#o.engine.apply(flow, prepared, { runId, summary });
-    await this.#o.store.commitPage({ flow: flow.name, runId, ...result });
-    for (const k of ["read", "created", "updated", "skipped", "failed"] as const)
-      summary.counts[k] += result.counts[k] ?? 0;
-  }
-
-  async #finish(flow: Flow, summary: RunSummary, started: number, callsBefore: number): Promise<RunSummary> {
-    summary.counts.calls = flow.source.stats().calls + flow.target.stats().calls - callsBefore;
-    summary.durationMs = Math.round(performance.now() - started);
-    await this.#o.store.commitPage({
-      flow: flow.name,
-      runId: summary.runId,
-      links: [],
-      events: [],
-      failures: [],
-      resolvedKeys: [],
-      completedIntents: [],
-      counts: { calls: summary.counts.calls },
-    });
-    await this.#o.store.finishRun(summary.runId, summary.status, summary.error?.message ?? null);
-    return summary;
+    return {
+      note: `${events.length} events, ${recordIds.length} records`,
+      unsynced: s.unsynced,
+      failed: null,
+    };
   }
 
   /**
    * One reconciliation window of an event flow: from the previous window's start minus the overlap (or
-   * everything, the first time) to now. The window's start becomes the mark only when the pass succeeded.
+   * everything, the first time) to now. The window's start becomes the mark only when the pass finished.
    */
   async reconcile(name: string, signal?: AbortSignal): Promise<RunSummary | null> {
     const ef = this.#o.eventFlows.find((f) => f.flow.name === name);
     if (!ef) return null;
-    return this.#unlessBusy(ef.flow, "reconciliation skipped: the flow is running", async (lost) => {
-      const mark = await this.#o.inbox.getMark(`reconcile:${name}`);
-      const start = this.#now();
-      const since =
-        mark === null
-          ? null
-          : new Date(Date.parse(mark) - ef.settings.reconcile.overlapSeconds * 1000).toISOString();
-      const s = await this.windowPass(ef.flow, since, signal ?? lost);
-      if (s.status !== "failed") await this.#o.inbox.setMark(`reconcile:${name}`, start.toISOString());
-      this.#o.onPass?.("reconcile", s);
-      return s;
-    });
+    const mark = await this.#o.inbox.getMark(`reconcile:${name}`);
+    const start = this.#now();
+    const since =
+      mark === null
+        ? null
+        : new Date(Date.parse(mark) - ef.settings.reconcile.overlapSeconds * 1000).toISOString();
+    const s = await this.#unlessBusy(
+      ef.flow,
+      { kind: "window", since },
+      "reconciliation skipped: the flow is running",
+      signal,
+    );
+    if (s === null) return null;
+    if (s.status !== "failed" && s.status !== "interrupted") {
+      await this.#o.inbox.setMark(`reconcile:${name}`, start.toISOString());
+    }
+    this.#o.onPass?.("reconcile", s);
+    return s;
   }
 
   /** A scheduled flow's cursor-based run; skipped (not queued twice) while the flow runs elsewhere. */
-  async scheduledRun(name: string, _signal?: AbortSignal): Promise<RunSummary | null> {
-    const flow = this.#o.flow(name);
-    return this.#unlessBusy(flow, "scheduled run skipped: the flow is already running", async () => {
-      const s = await this.#o.engine.run(flow);
-      this.#o.onPass?.("schedule", s);
-      return s;
-    });
+  async scheduledRun(name: string, signal?: AbortSignal): Promise<RunSummary | null> {
+    const s = await this.#unlessBusy(
+      this.#o.flow(name),
+      { kind: "cursor" },
+      "scheduled run skipped: the flow is already running",
+      signal,
+    );
+    if (s !== null) this.#o.onPass?.("schedule", s);
+    return s;
   }
 }

@@ -256,6 +256,44 @@ function suite(name: string, open: Open): void {
       assert.equal(job?.lockedBy, null);
     });
 
+    test("stop() with a cut: a handler that does not stop in time is abandoned and its job handed back", async () => {
+      const store = await open();
+      const q = new JobQueue(store);
+      const id = (await q.enqueue({ queue: "stuck", payload: null })) as number;
+      let started = false;
+      let askedToStop: unknown = null;
+      const worker = new Worker(
+        q,
+        {
+          // A write that ignores the stop request and never returns.
+          stuck: (_p, _j, signal) =>
+            new Promise<void>(() => {
+              started = true;
+              signal.addEventListener("abort", () => {
+                askedToStop = signal.reason;
+              });
+            }),
+        },
+        { pollMs: 20, leaseMs: 60_000 },
+      );
+      worker.start();
+      await until("handler started", async () => started);
+      const cut = new AbortController();
+      const stopping = worker.stop({ reason: "SIGTERM received", cut: cut.signal });
+      await until("the handler asked to stop", async () => askedToStop !== null);
+      assert.equal((askedToStop as Error).message, "SIGTERM received");
+      assert.equal((await q.get(id))?.status, "running", "still waiting for the handler");
+      cut.abort(new Error("grace period over"));
+      assert.deepEqual(await stopping, { abandoned: [id] });
+      const job = await q.get(id);
+      assert.equal(
+        job?.status,
+        "queued",
+        "handed back: the next start takes it without waiting for its lease",
+      );
+      assert.equal(job?.lockedBy, null);
+    });
+
     test("bad specs are refused with the field named", async () => {
       const store = await open();
       const q = new JobQueue(store);

@@ -199,7 +199,7 @@ export class Worker {
   readonly #opts: Required<Omit<WorkerOptions, "logger" | "id">> & { logger?: WorkerLogger };
   #running = false;
   #loops: Promise<void>[] = [];
-  readonly #active = new Map<number, AbortController>();
+  readonly #active = new Map<number, { ctl: AbortController; beat: NodeJS.Timeout }>();
   readonly #waiters = new Set<() => void>();
   #stopping: AbortController = new AbortController();
 
@@ -231,15 +231,44 @@ export class Worker {
     for (const w of [...this.#waiters]) w();
   }
 
-  /** Stops claiming, asks running handlers to stop (their signal aborts) and waits for them. */
-  async stop(): Promise<void> {
-    if (!this.#running) return;
+  /**
+   * Stops claiming, asks running handlers to stop (their signal aborts with `reason`) and waits for them:
+   * a handler that stops in time hands its job back (released) or completes it. When `cut` aborts first (a
+   * grace period ran out, a second Ctrl-C), the jobs still running are released at once, so the next start
+   * takes them without waiting for their lease to expire, and their ids are returned: their handlers are
+   * still running and the caller is expected to exit.
+   */
+  async stop(opts: { reason?: string; cut?: AbortSignal } = {}): Promise<{ abandoned: number[] }> {
+    if (!this.#running) return { abandoned: [] };
     this.#running = false;
-    this.#stopping.abort(new Error("worker stopping"));
-    for (const c of this.#active.values()) c.abort(new Error("worker stopping"));
+    const reason = new Error(opts.reason ?? "worker stopping");
+    this.#stopping.abort(reason);
+    for (const a of this.#active.values()) a.ctl.abort(reason);
     this.wake();
-    await Promise.all(this.#loops);
+    const loops = Promise.all(this.#loops).then(() => true);
+    const cut = opts.cut;
+    const finished = cut
+      ? await Promise.race([
+          loops,
+          new Promise<false>((done) => {
+            if (cut.aborted) done(false);
+            else cut.addEventListener("abort", () => done(false), { once: true });
+          }),
+        ])
+      : await loops;
     this.#loops = [];
+    if (finished) return { abandoned: [] };
+    const abandoned = [...this.#active.keys()];
+    for (const [id, a] of this.#active) {
+      // No more heartbeats for a job handed back: its handler is left to die with the process.
+      clearInterval(a.beat);
+      await this.#queue
+        .release(id, this.id)
+        .catch((err: unknown) =>
+          this.#opts.logger?.error({ jobId: id, err: errorText(err) }, "cannot hand the job back"),
+        );
+    }
+    return { abandoned };
   }
 
   async #idle(): Promise<void> {
@@ -284,7 +313,6 @@ export class Worker {
       return;
     }
     const ctl = new AbortController();
-    this.#active.set(job.id, ctl);
     const beat = setInterval(
       () => {
         this.#queue.heartbeat(job.id, this.id, leaseMs).then(
@@ -296,6 +324,7 @@ export class Worker {
       },
       Math.max(10, Math.floor(leaseMs / 3)),
     );
+    this.#active.set(job.id, { ctl, beat });
     try {
       await handler(job.payload, job, ctl.signal);
       if (!(await this.#queue.complete(job.id, this.id))) {

@@ -223,6 +223,18 @@ export class KyselyStore implements Store {
     return rows.map(runFromRow);
   }
 
+  async interruptRuns(flow: string, reason: string, opts: { startedBefore?: string } = {}): Promise<Run[]> {
+    let q = this.db
+      .updateTable("runs")
+      .set({ status: "interrupted", error: reason, finished_at: this.#now() })
+      .where("flow", "=", flow)
+      .where("status", "=", "running")
+      .where("mode", "!=", "plan");
+    if (opts.startedBefore !== undefined) q = q.where("started_at", "<", opts.startedBefore);
+    const rows = await named("interruptRuns: update runs", () => q.returningAll().execute());
+    return rows.map(runFromRow).sort((a, b) => a.id - b.id);
+  }
+
   async recordIntents(intents: Omit<Intent, "id" | "createdAt">[]): Promise<Intent[]> {
     if (intents.length === 0) return [];
     const now = this.#now();

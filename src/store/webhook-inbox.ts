@@ -39,6 +39,10 @@ export interface WebhookInboxTable {
   status: InboxStatus;
   processed_at: string | null;
   note: string | null;
+  /** Passes that failed to sync the event's record (migration 0004). */
+  attempts: Generated<number>;
+  /** Not tried again before this time (ISO), after a failed pass. */
+  retry_at: string | null;
 }
 
 export interface SyncMarksTable {
@@ -52,7 +56,8 @@ type InboxDatabase = {
   sync_marks: SyncMarksTable;
 };
 
-export type InboxStatus = "pending" | "processed" | "ignored";
+/** `failed`: given up after too many passes that could not sync its record (the note says why). */
+export type InboxStatus = "pending" | "processed" | "ignored" | "failed";
 
 export interface StoredEvent {
   id: number;
@@ -66,6 +71,8 @@ export interface StoredEvent {
   receivedAt: string;
   status: InboxStatus;
   note: string | null;
+  attempts: number;
+  retryAt: string | null;
 }
 
 export interface InboxOptions {
@@ -408,6 +415,8 @@ function fromRow(r: Omit<Selectable<WebhookInboxTable>, "processed_at">): Stored
     receivedAt: r.received_at,
     status: r.status,
     note: r.note,
+    attempts: Number(r.attempts),
+    retryAt: r.retry_at,
   };
 }
 
@@ -563,24 +572,31 @@ export class WebhookInbox {
     await this.#group.drain();
   }
 
-  /** Pending events of one connection and entity (null: events no entity was found for), oldest first. */
+  /**
+   * Pending events of one connection and entity (null: events no entity was found for) that are due (not
+   * waiting after a failed pass), oldest first.
+   */
   async pending(connection: string, entity: EntityName | null, limit = 5000): Promise<StoredEvent[]> {
+    const now = this.#opts.now().toISOString();
     let q = this.#db
       .selectFrom("webhook_inbox")
       .selectAll()
       .where("status", "=", "pending")
+      .where((eb) => eb.or([eb("retry_at", "is", null), eb("retry_at", "<=", now)]))
       .where("connection", "=", connection);
     q = entity === null ? q.where("entity", "is", null) : q.where("entity", "=", entity);
     const rows = await q.orderBy("id").limit(limit).execute();
     return rows.map(fromRow);
   }
 
-  /** (connection, entity) pairs that have pending events. */
+  /** (connection, entity) pairs that have pending events due now. */
   async pendingGroups(): Promise<{ connection: string; entity: EntityName | null }[]> {
+    const now = this.#opts.now().toISOString();
     const rows = await this.#db
       .selectFrom("webhook_inbox")
       .select(["connection", "entity"])
       .where("status", "=", "pending")
+      .where((eb) => eb.or([eb("retry_at", "is", null), eb("retry_at", "<=", now)]))
       .groupBy(["connection", "entity"])
       .execute();
     return rows.map((r) => ({ connection: r.connection, entity: r.entity as EntityName | null }));
@@ -599,6 +615,34 @@ export class WebhookInbox {
         .where("id", "in", ids.slice(i, i + 500))
         .execute();
     }
+  }
+
+  /**
+   * Counts a failed pass against each event: it stays pending until `retryAt` (ISO), or becomes `failed`
+   * once it has had `maxAttempts` passes; `note` says why. Returns how many were given up.
+   */
+  async retryLater(ids: number[], note: string, retryAt: string, maxAttempts: number): Promise<number> {
+    const at = this.#opts.now().toISOString();
+    let failed = 0;
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.#db
+        .updateTable("webhook_inbox")
+        .set((eb) => ({
+          attempts: eb("attempts", "+", 1),
+          retry_at: retryAt,
+          note,
+          status: sql<InboxStatus>`case when ${eb.ref("attempts")} + 1 >= ${maxAttempts} then 'failed' else 'pending' end`,
+          processed_at: sql<
+            string | null
+          >`case when ${eb.ref("attempts")} + 1 >= ${maxAttempts} then ${at} else null end`,
+        }))
+        .where("id", "in", ids.slice(i, i + 500))
+        .where("status", "=", "pending")
+        .returning("status")
+        .execute();
+      failed += rows.filter((r) => r.status === "failed").length;
+    }
+    return failed;
   }
 
   /** Events of one connection and entity received at or after `since` (ISO), any status. */

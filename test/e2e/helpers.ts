@@ -53,6 +53,59 @@ export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): Promi
   });
 }
 
+/** A CLI command running in the background (a worker, `passerelle run`, a long sync), to be signalled. */
+export interface LiveCli {
+  pid: number;
+  /** What it printed so far, stdout and stderr. */
+  stdout(): string;
+  stderr(): string;
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves when it exits (code -1 when killed by a signal). */
+  exited: Promise<CliResult>;
+}
+
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv): LiveCli {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (c: Buffer) => {
+    out += c.toString("utf8");
+  });
+  child.stderr.on("data", (c: Buffer) => {
+    err += c.toString("utf8");
+  });
+  const exited = new Promise<CliResult>((done, fail) => {
+    child.on("error", fail);
+    child.on("close", (code) => done({ code: code ?? -1, stdout: out, stderr: err }));
+  });
+  return {
+    pid: child.pid ?? -1,
+    stdout: () => out,
+    stderr: () => err,
+    kill: (signal) => child.kill(signal),
+    exited,
+  };
+}
+
+/** Polls `probe` until it returns something other than null/false; fails naming `what` after `deadlineMs`. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | null | false | Promise<T | null | false>,
+  deadlineMs = 120_000,
+): Promise<T> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== null && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export interface World {
   systems: DemoSystems;
   dir: string;

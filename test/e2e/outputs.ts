@@ -21,11 +21,13 @@ export const SyncOutput = z.object({
   runs: z.array(
     z.object({
       flow: z.string(),
-      status: z.enum(["running", "succeeded", "failed", "partial"]),
+      status: z.enum(["running", "succeeded", "failed", "partial", "interrupted"]),
       counts: Counts,
       error: ErrorJson.nullable(),
     }),
   ),
+  /** Flows not run because another process held them. */
+  busy: z.array(z.object({ flow: z.string(), holder: z.string().nullable(), message: z.string() })),
 });
 export type SyncOutput = z.infer<typeof SyncOutput>;
 
@@ -67,11 +69,21 @@ export const StatusOutput = z.object({
   flows: z.array(
     z.object({
       flow: z.string(),
-      lastRun: z.object({ id: z.number(), status: z.string(), startedAt: z.string() }).nullable(),
+      lastRun: z
+        .object({
+          id: z.number(),
+          status: z.string(),
+          startedAt: z.string(),
+          finishedAt: z.string().nullable(),
+          error: z.string().nullable(),
+        })
+        .nullable(),
+      runningBy: z.string().nullable(),
       cursor: z.object({ updatedAt: z.string(), id: z.string() }).nullable(),
       openFailures: z.number(),
     }),
   ),
+  webhookEvents: z.object({ pending: z.number(), failed: z.number() }),
 });
 
 export const TraceOutput = z.object({

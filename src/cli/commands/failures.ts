@@ -1,13 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ERROR_KINDS, SyncError } from "../../core/errors.ts";
-import { editFailure, type RetryOutcome, retryFailure, skipFailure } from "../../engine/failures.ts";
+import { editFailure, type RetryOutcome, skipFailure } from "../../engine/failures.ts";
 import { retryPolicyFor } from "../../engine/retry.ts";
 import type { FailedRecord, FailureStatus } from "../../ports/store.ts";
 import type { Context } from "../../runtime/context.ts";
-import { EXIT, type Output, table } from "../output.ts";
+import { FlowBusyError, retryFlowFailures } from "../../runtime/run-flow.ts";
+import { EXIT, type Output, reportError, table } from "../output.ts";
 
 function parseId(raw: string): number {
   const id = Number(raw);
@@ -98,6 +99,30 @@ function outcomeLine(o: RetryOutcome): string {
   return `failure ${o.id} (${o.key}): ${o.ok ? o.action : `${o.action} again — ${o.message}`}`;
 }
 
+/**
+ * Retries failed records of one flow under the flow's lease, like every run of it: a retry never writes at
+ * the same time as a sync of the same flow. With `strict`, a retry that cannot start (the record is gone
+ * from its source, the failure is already resolved) is thrown; otherwise it is reported with its reason.
+ */
+async function retryUnderLease(
+  ctx: Context,
+  flow: string,
+  failures: FailedRecord[],
+  opts: { resync: boolean; strict: boolean },
+): Promise<RetryOutcome[]> {
+  const results = await retryFlowFailures(ctx, ctx.flow(flow), failures, {
+    holder: `cli-${hostname()}-${process.pid}`,
+    retry: retryPolicyFor(ctx.config, flow),
+    resync: opts.resync,
+    actor: "cli",
+  });
+  return results.map((r) => {
+    if (r.ok) return r.outcome;
+    if (opts.strict) throw r.error;
+    return { id: r.failure.id, key: r.failure.key, ok: false, action: "failed", message: r.error.message };
+  });
+}
+
 export async function retryFailures(
   ctx: Context,
   out: Output,
@@ -110,29 +135,39 @@ export async function retryFailures(
   else if (id) targets = [await getFailure(ctx, id)];
   else throw new SyncError("config", "give a failure id or --all");
   const outcomes: RetryOutcome[] = [];
+  const byFlow = new Map<string, FailedRecord[]>();
   for (const f of targets) {
-    const retry = () =>
-      retryFailure(ctx.engine, ctx.store, flowOf(ctx, f), f, {
-        retry: retryPolicyFor(ctx.config, f.flow),
-        resync: opts.resync ?? false,
-        actor: "cli",
-      });
-    if (!opts.all) {
-      outcomes.push(await retry());
+    // One record that cannot be retried (its flow was removed) is reported with its reason with --all.
+    try {
+      flowOf(ctx, f);
+    } catch (e) {
+      if (!opts.all) throw e;
+      outcomes.push({ id: f.id, key: f.key, ok: false, action: "failed", message: (e as Error).message });
       continue;
     }
-    // One record that cannot be retried (its flow was removed, its source record deleted) is reported
-    // with its reason; the others are still retried.
+    byFlow.set(f.flow, [...(byFlow.get(f.flow) ?? []), f]);
+  }
+  let busy = false;
+  for (const [flow, failures] of byFlow) {
     try {
-      outcomes.push(await retry());
+      outcomes.push(
+        ...(await retryUnderLease(ctx, flow, failures, { resync: opts.resync ?? false, strict: !opts.all })),
+      );
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      outcomes.push({ id: f.id, key: f.key, ok: false, action: "failed", message });
+      if (!(e instanceof FlowBusyError)) throw e;
+      busy = true;
+      if (!opts.all) {
+        reportError(new SyncError("retryable", e.message), out.json, out.secrets);
+        return EXIT.busy;
+      }
+      for (const f of failures)
+        outcomes.push({ id: f.id, key: f.key, ok: false, action: "failed", message: e.message });
     }
   }
   out.result(outcomes, () =>
     outcomes.length === 0 ? "No open failures to retry." : outcomes.map(outcomeLine).join("\n"),
   );
+  if (busy) return EXIT.busy;
   return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.partial;
 }
 
@@ -184,10 +219,20 @@ export async function editFailureCommand(
   }
   await editFailure(ctx.store, f, payload, "cli");
   const updated = await getFailure(ctx, id);
-  const outcome = await retryFailure(ctx.engine, ctx.store, flowOf(ctx, updated), updated, {
-    retry: retryPolicyFor(ctx.config, updated.flow),
-    actor: "cli",
-  });
+  flowOf(ctx, updated);
+  let outcome: RetryOutcome | undefined;
+  try {
+    [outcome] = await retryUnderLease(ctx, updated.flow, [updated], { resync: false, strict: true });
+  } catch (e) {
+    if (!(e instanceof FlowBusyError)) throw e;
+    reportError(
+      new SyncError("retryable", `${e.message}; the edit is saved, retry it later`),
+      out.json,
+      out.secrets,
+    );
+    return EXIT.busy;
+  }
+  if (!outcome) throw new SyncError("permanent", `failure ${updated.id} was not retried`);
   out.result(outcome, () => outcomeLine(outcome));
   return outcome.ok ? EXIT.ok : EXIT.partial;
 }

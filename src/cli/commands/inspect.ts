@@ -3,6 +3,8 @@ import { SyncError } from "../../core/errors.ts";
 import { EntityName } from "../../core/model.ts";
 import type { Run } from "../../ports/store.ts";
 import type { Context } from "../../runtime/context.ts";
+import { leaseHolder } from "../../runtime/leases.ts";
+import { WebhookInbox } from "../../store/webhook-inbox.ts";
 import { EXIT, type Output, table } from "../output.ts";
 
 export async function statusCommand(ctx: Context, out: Output): Promise<number> {
@@ -12,10 +14,23 @@ export async function statusCommand(ctx: Context, out: Output): Promise<number> 
     from: string;
     to: string;
     lastRun: Run | null;
+    /** Who runs the flow right now (its lease), null when nobody does. */
+    runningBy: string | null;
     cursor: Cursor | null;
     openFailures: number;
   }[] = [];
   for (const name of ctx.flowNames()) {
+    // Runs still marked running of a flow nobody holds were left by a process that died: say so. Only
+    // runs started before the lease was seen free, so a run that starts meanwhile is not touched.
+    const seen = new Date().toISOString();
+    const runningBy = await leaseHolder(ctx.store, `flow:${name}`);
+    if (runningBy === null) {
+      await ctx.store.interruptRuns(
+        name,
+        `interrupted: the process running it stopped before the end (no process holds flow:${name} any more); found by passerelle status at ${seen}`,
+        { startedBefore: seen },
+      );
+    }
     // The flow's own last run: dry runs and operators' retries of single records are not its health.
     const last = (await ctx.store.lastRuns(name, 20)).find((r) => r.mode === "sync");
     const cursor = await ctx.store.getCursor(name);
@@ -25,26 +40,48 @@ export async function statusCommand(ctx: Context, out: Output): Promise<number> 
       from: `${spec?.source.connection}.${spec?.source.entity}`,
       to: `${spec?.target.connection}.${spec?.target.entity}`,
       lastRun: last ?? null,
+      runningBy,
       cursor,
       openFailures: open.filter((f) => f.flow === name).length,
     });
   }
-  out.result({ flows: rows }, () =>
-    table([
-      ["FLOW", "FROM", "TO", "LAST RUN", "STATUS", "READ", "WRITTEN", "FAILED", "OPEN FAILURES", "CURSOR"],
-      ...rows.map((r) => [
-        r.flow,
-        r.from,
-        r.to,
-        r.lastRun?.startedAt ?? "never",
-        r.lastRun?.status ?? "-",
-        String(r.lastRun?.counts.read ?? 0),
-        String((r.lastRun?.counts.created ?? 0) + (r.lastRun?.counts.updated ?? 0)),
-        String(r.lastRun?.counts.failed ?? 0),
-        String(r.openFailures),
-        r.cursor ? r.cursor.updatedAt : "-",
+  const inbox = new WebhookInbox(ctx.store);
+  const events = {
+    pending: await inbox.count({ status: "pending" }),
+    failed: await inbox.count({ status: "failed" }),
+  };
+  out.result({ flows: rows, webhookEvents: events }, () =>
+    [
+      table([
+        ["FLOW", "FROM", "TO", "LAST RUN", "STATUS", "READ", "WRITTEN", "FAILED", "OPEN FAILURES", "CURSOR"],
+        ...rows.map((r) => [
+          r.flow,
+          r.from,
+          r.to,
+          r.lastRun?.startedAt ?? "never",
+          r.lastRun?.status ?? "-",
+          String(r.lastRun?.counts.read ?? 0),
+          String((r.lastRun?.counts.created ?? 0) + (r.lastRun?.counts.updated ?? 0)),
+          String(r.lastRun?.counts.failed ?? 0),
+          String(r.openFailures),
+          r.cursor ? r.cursor.updatedAt : "-",
+        ]),
       ]),
-    ]),
+      ...rows
+        .filter((r) => r.runningBy !== null)
+        .map((r) => `${r.flow}: running now (held by ${r.runningBy})`),
+      ...rows
+        .filter((r) => r.lastRun?.status === "interrupted")
+        .map(
+          (r) =>
+            `${r.flow}: run ${r.lastRun?.id} ${r.lastRun?.error ?? "interrupted"} (recorded ${r.lastRun?.finishedAt})`,
+        ),
+      events.pending + events.failed > 0
+        ? `Webhook events: ${events.pending} pending, ${events.failed} failed (given up after repeated passes; the reconciliation poll still brings their records in)`
+        : "",
+    ]
+      .filter(Boolean)
+      .join("\n"),
   );
   return EXIT.ok;
 }

@@ -7,7 +7,9 @@
  * - the scheduler: every `trigger: schedule` flow on its cron, and every `trigger: events` flow's
  *   reconciliation poll on `reconcile.cron`.
  * SIGINT/SIGTERM stop it cleanly: no new deliveries are accepted, deliveries being committed are committed
- * and answered, running jobs are asked to stop (and handed back), then the store is closed. A process killed
+ * and answered, running jobs are asked to stop (their runs end after the batch being written, recorded
+ * interrupted, and the jobs are handed back; past the grace period they are abandoned the same way), then
+ * the store is closed. A process killed
  * outright loses nothing it acknowledged: the inbox acknowledged only committed events, and pending events
  * and queued jobs are picked up by the next start (`sweep`).
  */
@@ -21,10 +23,12 @@ import type { InboundEvent, WebhookReceiver } from "../../ports/connector.ts";
 import { type Context, definitionFor } from "../../runtime/context.ts";
 import { type EventFlow, EventRuntime, FLOW_QUEUE, RECONCILE_QUEUE } from "../../runtime/events.ts";
 import { JobQueue, Worker } from "../../runtime/jobs.ts";
+import { abandonHeldFlows } from "../../runtime/run-flow.ts";
 import { type ScheduleEntry, Scheduler } from "../../runtime/scheduler.ts";
+import { exitWhenIdleOrSoon, shutdownOnSignals } from "../../runtime/shutdown.ts";
 import { type RunningServer, startServer, type WebhookEndpoint } from "../../server/app.ts";
 import { WebhookInbox } from "../../store/webhook-inbox.ts";
-import { portNumber } from "../options.ts";
+import { portNumber, positiveInt } from "../options.ts";
 import { EXIT, type Output } from "../output.ts";
 
 /** Shortest time between two drain requests of one group from this process. */
@@ -56,8 +60,11 @@ export interface Service {
   /** Event-driven flows by name. */
   eventFlows: string[];
   schedules: ScheduleEntry[];
-  /** Stops accepting, commits and answers in-flight deliveries, stops the worker and the scheduler. */
-  stop(): Promise<void>;
+  /**
+   * Stops accepting, commits and answers in-flight deliveries, stops the scheduler and the worker: running
+   * jobs are asked to stop; when `cut` aborts first, those still running are handed back and returned.
+   */
+  stop(opts?: { reason?: string; cut?: AbortSignal }): Promise<{ abandoned: number[] }>;
 }
 
 /** The webhook endpoint of every configured connection (receiver null: its system sends none). */
@@ -237,8 +244,8 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     throw e;
   }
 
-  let stopping: Promise<void> | null = null;
-  const stop = async () => {
+  let stopping: Promise<{ abandoned: number[] }> | null = null;
+  const stop = async (how: { reason?: string; cut?: AbortSignal } = {}) => {
     scheduler.stop();
     if (sweepTimer) clearInterval(sweepTimer);
     for (const g of groups.values()) clearTimeout(g.timer);
@@ -246,7 +253,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     // No new connections; requests already in the handler finish (their events commit, then 200).
     await server.close();
     await inbox.close();
-    await worker.stop();
+    return worker.stop(how);
   };
   return {
     server,
@@ -257,8 +264,8 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     webhookUrl: (connection) => `${server.url}/webhooks/${encodeURIComponent(connection)}`,
     eventFlows: eventFlows.map((f) => f.flow.name),
     schedules,
-    stop: () => {
-      stopping ??= stop();
+    stop: (how) => {
+      stopping ??= stop(how);
       return stopping;
     },
   };
@@ -273,15 +280,33 @@ export function describePass(kind: string, s: RunSummary): string {
 export async function runCommand(
   ctx: Context,
   out: Output,
-  opts: { host?: string; port?: number },
+  opts: { host?: string; port?: number; graceMs?: number },
 ): Promise<number> {
-  const service = await startService(ctx, {
-    ...opts,
-    onPass: (kind, s) => {
-      if (kind === "reconcile" && s.counts.created + s.counts.updated + s.counts.failed === 0) return;
-      out.info(describePass(kind, s));
-    },
+  const graceMs = opts.graceMs ?? 20_000;
+  // Listening before the service starts: a signal that comes while it starts still stops it cleanly.
+  const shutdown = shutdownOnSignals({
+    graceMs,
+    onSignal: (signal, phase) =>
+      out.info(
+        phase === "stop"
+          ? `${signal}: stopping (in-flight deliveries are committed and answered; running jobs stop after the records being written, up to ${graceMs / 1000} s; again to quit at once)…`
+          : `${signal}: not waiting any longer for running jobs`,
+      ),
   });
+  let service: Service;
+  try {
+    service = await startService(ctx, {
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
+      ...(opts.port !== undefined ? { port: opts.port } : {}),
+      onPass: (kind, s) => {
+        if (kind === "reconcile" && s.counts.created + s.counts.updated + s.counts.failed === 0) return;
+        out.info(describePass(kind, s));
+      },
+    });
+  } catch (e) {
+    shutdown.dispose();
+    throw e;
+  }
   out.info(`Listening on ${service.server.url} (GET /healthz, POST /webhooks/<connection>)`);
   // With --json the human lines are silent; a security warning still reaches stderr, as a log line.
   for (const w of service.server.warnings) {
@@ -294,13 +319,26 @@ export async function runCommand(
     }`,
   );
   out.info("Ctrl-C (SIGINT) or SIGTERM stops it.");
-  const signal = await new Promise<NodeJS.Signals>((done) => {
-    process.once("SIGINT", () => done("SIGINT"));
-    process.once("SIGTERM", () => done("SIGTERM"));
-  });
-  out.info(`${signal}: stopping (in-flight deliveries are committed and answered)…`);
-  await service.stop();
-  out.result({ stopped: true, signal, url: service.server.url }, () => "Stopped.");
+  const signal = await shutdown.requested;
+  const { abandoned } = await service.stop({ reason: `${signal} received`, cut: shutdown.cut });
+  shutdown.dispose();
+  const interrupted = await abandonHeldFlows(
+    `${signal}: passerelle run exited before the run stopped (grace period of ${graceMs / 1000} s)`,
+  );
+  if (abandoned.length > 0) exitWhenIdleOrSoon();
+  out.result(
+    {
+      stopped: true,
+      signal,
+      url: service.server.url,
+      abandonedJobs: abandoned,
+      interruptedRuns: interrupted.map((r) => r.id),
+    },
+    () =>
+      abandoned.length > 0
+        ? `Stopped; ${abandoned.length} job(s) still running were handed back to the queue (runs ${interrupted.map((r) => r.id).join(", ") || "-"} recorded interrupted).`
+        : "Stopped.",
+  );
   return EXIT.ok;
 }
 
@@ -323,18 +361,27 @@ export function registerRunCommand(
       "port to listen on, 0 for any free one (default: server.port, 8470)",
       portNumber("--port"),
     )
+    .option(
+      "--grace <seconds>",
+      "after SIGTERM/SIGINT, how long running jobs may take to stop",
+      positiveInt("--grace"),
+      20,
+    )
     .addHelpText(
       "after",
       `
 Deliveries are verified with the connection's webhook secret, stored durably, then acknowledged (200);
 workers process them afterwards. SIGINT or SIGTERM stops it cleanly: in-flight deliveries are stored
-and answered, running jobs are asked to stop (unfinished ones go back to the queue), and it exits 0.`,
+and answered, running jobs are asked to stop (a run stops after the records it is writing and is recorded
+"interrupted"; its job goes back to the queue), and it exits 0. Jobs still running after --grace seconds
+(or at a second signal) are handed back and their runs recorded interrupted.`,
     )
-    .action(function (this: Command, opts: { host?: string; port?: number }) {
+    .action(function (this: Command, opts: { host?: string; port?: number; grace: number }) {
       return withContext(this, (ctx, out) =>
         runCommand(ctx, out, {
           ...(opts.host !== undefined ? { host: opts.host } : {}),
           ...(opts.port !== undefined ? { port: opts.port } : {}),
+          graceMs: opts.grace * 1000,
         }),
       );
     });

@@ -1,8 +1,14 @@
+import { hostname } from "node:os";
 import { retryPolicyFor } from "../../engine/retry.ts";
 import type { PlanLine, RunSummary } from "../../engine/sync.ts";
 import type { Context } from "../../runtime/context.ts";
+import { abandonHeldFlows, FlowBusyError, runFlow } from "../../runtime/run-flow.ts";
+import { exitWhenIdleOrSoon, shutdownOnSignals } from "../../runtime/shutdown.ts";
 import { EXIT, type Output, table } from "../output.ts";
 import { progressReporter } from "../progress.ts";
+
+/** After Ctrl-C or SIGTERM, how long a sync may take to stop after the records it is writing. */
+const SYNC_GRACE_MS = 20_000;
 
 export function summaryLine(s: RunSummary): string {
   const c = s.counts;
@@ -17,7 +23,11 @@ export function summaryLine(s: RunSummary): string {
   if (c.held > 0) parts.push(`${c.held} held`);
   if (c.filtered > 0) parts.push(`${c.filtered} filtered out`);
   parts.push(`${c.calls} API calls`);
-  return `${s.flow}: ${s.status} — ${parts.join(", ")}${s.error ? `\n  stopped: ${stoppedBy(s.error)}` : ""}`;
+  const interrupted =
+    s.status === "interrupted"
+      ? "\n  stopped before the end; what was written is committed and the next run resumes from there"
+      : "";
+  return `${s.flow}: ${s.status} — ${parts.join(", ")}${s.error ? `\n  stopped: ${stoppedBy(s.error)}` : ""}${interrupted}`;
 }
 
 /** The error that stopped a run, prefixed by the connection it came from. */
@@ -26,44 +36,119 @@ export function stoppedBy(err: NonNullable<RunSummary["error"]>): string {
 }
 
 export function summaryJson(s: RunSummary): Record<string, unknown> {
-  return { ...s, error: s.error ? s.error.toJSON() : null };
+  const { unsynced: _unsynced, ...rest } = s as RunSummary & { unsynced?: unknown };
+  return { ...rest, error: s.error ? s.error.toJSON() : null };
 }
 
 export function exitCodeFor(summaries: RunSummary[]): number {
   if (summaries.some((s) => s.status === "failed")) {
     return summaries.some((s) => s.error?.kind === "config") ? EXIT.config : EXIT.failed;
   }
+  if (summaries.some((s) => s.status === "interrupted")) return EXIT.failed;
   return summaries.some((s) => s.status === "partial") ? EXIT.partial : EXIT.ok;
 }
 
+/** A flow `passerelle sync` did not run because another process held it. */
+interface Busy {
+  flow: string;
+  holder: string | null;
+  message: string;
+}
+
+/**
+ * `passerelle sync`: each flow once, from its cursor, under the flow's lease like every other entry point
+ * (runFlow). A flow held elsewhere (a worker, `passerelle run`, another sync) is not run: it is waited for
+ * up to `waitSeconds`, then reported, and the command exits 4 once the other flows are done.
+ */
 export async function syncCommand(
   ctx: Context,
   out: Output,
   flows: string[],
-  opts: { maxPages?: number },
+  opts: { maxPages?: number; waitSeconds?: number },
 ): Promise<number> {
   const summaries: RunSummary[] = [];
-  for (const name of flows) {
-    const flow = ctx.flow(name);
-    const bar = progressReporter(!out.json);
-    const summary = await ctx.engine.run(flow, {
-      retry: retryPolicyFor(ctx.config, name),
-      onProgress: (p) => bar.update(p),
-      ...(opts.maxPages ? { maxPages: opts.maxPages } : {}),
-    });
-    bar.stop();
-    summaries.push(summary);
-    ctx.logger.info(
-      { flow: name, runId: summary.runId, status: summary.status, counts: summary.counts },
-      "run finished",
+  const busy: Busy[] = [];
+  const shutdown = shutdownOnSignals({
+    graceMs: SYNC_GRACE_MS,
+    onSignal: (signal, phase) =>
+      out.info(
+        phase === "stop"
+          ? `${signal}: stopping after the records being written (again to quit at once)…`
+          : `${signal}: quitting without waiting for the records being written`,
+      ),
+  });
+  const holder = `sync-${hostname()}-${process.pid}`;
+  const work = async () => {
+    for (const name of flows) {
+      if (shutdown.stop.aborted) break;
+      const flow = ctx.flow(name);
+      const bar = progressReporter(!out.json);
+      let summary: RunSummary;
+      try {
+        summary = await runFlow(
+          ctx,
+          flow,
+          {
+            kind: "cursor",
+            onProgress: (p) => bar.update(p),
+            ...(opts.maxPages ? { maxPages: opts.maxPages } : {}),
+          },
+          {
+            holder,
+            signal: shutdown.stop,
+            retry: retryPolicyFor(ctx.config, name),
+            waitMs: (opts.waitSeconds ?? 0) * 1000,
+            onBusy: (by) =>
+              out.info(
+                `${name}: running elsewhere (held by ${by ?? "another process"}); waiting up to ${opts.waitSeconds} s…`,
+              ),
+            onInterrupted: (runs) =>
+              out.info(
+                `${name}: run ${runs.map((r) => r.id).join(", ")} had been left running by a process that stopped; recorded as interrupted`,
+              ),
+          },
+        );
+      } catch (e) {
+        bar.stop();
+        if (!(e instanceof FlowBusyError)) throw e;
+        busy.push({ flow: name, holder: e.holder, message: e.message });
+        if (!out.json) {
+          out.info(
+            `${name}: not run — ${e.message}. Try again when it is done${opts.waitSeconds ? "" : ", or wait for it with --wait <seconds>"}`,
+          );
+        }
+        continue;
+      }
+      bar.stop();
+      summaries.push(summary);
+      ctx.logger.info(
+        { flow: name, runId: summary.runId, status: summary.status, counts: summary.counts },
+        "run finished",
+      );
+      if (!out.json) out.info(summaryLine(summary));
+      if (summary.status === "failed") break;
+    }
+  };
+  try {
+    const cut = new Promise<"cut">((done) =>
+      shutdown.cut.addEventListener("abort", () => done("cut"), { once: true }),
     );
-    if (!out.json) out.info(summaryLine(summary));
-    if (summary.status === "failed") break;
+    if ((await Promise.race([work().then(() => "done" as const), cut])) === "cut") {
+      const runs = await abandonHeldFlows("the sync was stopped before the records being written were");
+      exitWhenIdleOrSoon();
+      out.result({ runs: summaries.map(summaryJson), busy, interruptedRuns: runs.map((r) => r.id) }, () =>
+        runs.length > 0 ? `run ${runs.map((r) => r.id).join(", ")} recorded as interrupted` : "",
+      );
+      return EXIT.failed;
+    }
+  } finally {
+    shutdown.dispose();
   }
-  out.result({ runs: summaries.map(summaryJson) }, () =>
+  out.result({ runs: summaries.map(summaryJson), busy }, () =>
     summaries.some((s) => s.counts.failed > 0) ? "Failed records: passerelle failures list" : "",
   );
-  return exitCodeFor(summaries);
+  const code = exitCodeFor(summaries);
+  return code === EXIT.ok || code === EXIT.partial ? (busy.length > 0 ? EXIT.busy : code) : code;
 }
 
 /** What the plan's call estimate covers, printed with it. */

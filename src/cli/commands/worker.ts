@@ -8,11 +8,12 @@
 import { hostname } from "node:os";
 import { type Command, InvalidArgumentError } from "commander";
 import { asSyncError, SyncError } from "../../core/errors.ts";
-import { retryFailure } from "../../engine/failures.ts";
 import { retryPolicyFor } from "../../engine/retry.ts";
+import type { FailedRecord } from "../../ports/store.ts";
 import type { Context } from "../../runtime/context.ts";
 import { type JobHandler, JobQueue, Worker } from "../../runtime/jobs.ts";
-import { withLease } from "../../runtime/leases.ts";
+import { abandonHeldFlows, FlowBusyError, retryFlowFailures, runFlow } from "../../runtime/run-flow.ts";
+import { exitWhenIdleOrSoon, shutdownOnSignals } from "../../runtime/shutdown.ts";
 import { EXIT, type Output } from "../output.ts";
 
 export interface WorkerCommandOptions {
@@ -22,6 +23,8 @@ export interface WorkerCommandOptions {
   leaseMs: number;
   /** Times a transient failed record is retried automatically before it waits for an operator. */
   autoRetries: number;
+  /** After SIGTERM/SIGINT, how long running jobs may take to stop before they are abandoned. */
+  graceMs: number;
   /** Exit once every flow has had a full sync with nothing left to retry (scripts, tests). */
   untilIdle?: boolean;
 }
@@ -43,79 +46,125 @@ function flowOfPayload(ctx: Context, payload: unknown, jobId: number): ReturnTyp
 
 const TRANSIENT = new Set(["retryable", "rate_limited"]);
 
-/** Handlers of the `sync` and `retry-failures` queues; both hold the flow's lease while they write. */
+/** A retry that could not even start keeps the new error, so a permanent one waits for an operator. */
+async function recordRetryError(ctx: Context, f: FailedRecord, err: SyncError): Promise<void> {
+  const run = await ctx.store.startRun(f.flow, "retry");
+  await ctx.store.commitPage({
+    flow: f.flow,
+    runId: run.id,
+    links: [],
+    events: [],
+    failures: [
+      {
+        flow: f.flow,
+        entity: f.entity,
+        key: f.key,
+        sourceSystem: f.sourceSystem,
+        sourceId: f.sourceId,
+        sourcePayload: f.sourcePayload,
+        mappedPayload: f.mappedPayload,
+        errorKind: err.kind,
+        errorMessage: err.message,
+        errorDetail: err.toJSON(),
+      },
+    ],
+    resolvedKeys: [],
+    completedIntents: [],
+    counts: { failed: 1 },
+  });
+  await ctx.store.finishRun(run.id, "partial", err.message);
+}
+
+/**
+ * Handlers of the `sync` and `retry-failures` queues. Both run through the flow's lease (runFlow), and both
+ * pass the job's signal on, so a stopping worker's run ends after the batch in flight.
+ */
 export function flowJobHandlers(
   ctx: Context,
   holder: string,
   opts: { leaseMs: number; autoRetries: number; onIdle?: (flow: string, idle: boolean) => void },
 ): Record<string, JobHandler> {
+  const lease = (signal: AbortSignal) => ({
+    holder,
+    leaseMs: opts.leaseMs,
+    signal,
+    onInterrupted: (runs: { id: number }[]) =>
+      ctx.logger.warn(
+        { runs: runs.map((r) => r.id) },
+        "runs left running by a stopped process marked interrupted",
+      ),
+  });
+  const busy = (e: unknown, flow: string, job: number): boolean => {
+    if (!(e instanceof FlowBusyError)) return false;
+    // Running elsewhere; the next round queues it again.
+    ctx.logger.info({ job, flow, holder: e.holder }, "flow busy; job skipped");
+    return true;
+  };
   return {
-    sync: async (payload, job) => {
+    sync: async (payload, job, signal) => {
       const flow = flowOfPayload(ctx, payload, job.id);
-      const ran = await withLease(ctx.store, `flow:${flow.name}`, holder, opts.leaseMs, () =>
-        ctx.engine.run(flow, { retry: retryPolicyFor(ctx.config, flow.name) }),
-      );
-      if (!ran) return; // running elsewhere; the next round queues it again
-      const s = ran.value;
+      let s: Awaited<ReturnType<typeof runFlow>>;
+      try {
+        s = await runFlow(
+          ctx,
+          flow,
+          { kind: "cursor" },
+          {
+            ...lease(signal),
+            retry: retryPolicyFor(ctx.config, flow.name),
+          },
+        );
+      } catch (e) {
+        if (busy(e, flow.name, job.id)) return;
+        throw e;
+      }
       ctx.logger.info(
         { job: job.id, flow: flow.name, runId: s.runId, status: s.status, counts: s.counts },
         "run finished",
       );
+      if (s.status === "interrupted") {
+        // Not done: the worker hands the job back when stopping, or retries it (a lost lease).
+        throw new SyncError("retryable", `run ${s.runId} of flow ${flow.name} was interrupted`);
+      }
       if (s.status === "failed" && s.error) throw s.error;
       opts.onIdle?.(`sync:${flow.name}`, s.counts.created + s.counts.updated + s.counts.failed === 0);
     },
-    "retry-failures": async (payload, job) => {
+    "retry-failures": async (payload, job, signal) => {
       const flow = flowOfPayload(ctx, payload, job.id);
-      const ran = await withLease(ctx.store, `flow:${flow.name}`, holder, opts.leaseMs, async () => {
-        const open = await ctx.store.listFailures({ flow: flow.name, status: "open", limit: 500 });
-        const due = open.filter((f) => TRANSIENT.has(f.errorKind) && f.attempts <= opts.autoRetries);
-        let fixed = 0;
-        for (const f of due) {
-          try {
-            const outcome = await retryFailure(ctx.engine, ctx.store, flow, f, {
-              retry: retryPolicyFor(ctx.config, flow.name),
-              actor: holder,
-            });
-            if (outcome.ok) fixed++;
-          } catch (e) {
-            // The retry itself could not start (e.g. the source no longer has the record): the failure keeps
-            // the new error, so a permanent one waits for an operator instead of being retried forever.
-            const err = asSyncError(e, flow.source.name);
-            if (err.retryable) throw err;
-            const run = await ctx.store.startRun(flow.name, "retry");
-            await ctx.store.commitPage({
-              flow: flow.name,
-              runId: run.id,
-              links: [],
-              events: [],
-              failures: [
-                {
-                  flow: f.flow,
-                  entity: f.entity,
-                  key: f.key,
-                  sourceSystem: f.sourceSystem,
-                  sourceId: f.sourceId,
-                  sourcePayload: f.sourcePayload,
-                  mappedPayload: f.mappedPayload,
-                  errorKind: err.kind,
-                  errorMessage: err.message,
-                  errorDetail: err.toJSON(),
-                },
-              ],
-              resolvedKeys: [],
-              completedIntents: [],
-              counts: { failed: 1 },
-            });
-            await ctx.store.finishRun(run.id, "partial", err.message);
-          }
-        }
-        return { due: due.length, fixed };
-      });
-      if (!ran) return;
-      if (ran.value.due > 0) {
-        ctx.logger.info({ job: job.id, flow: flow.name, ...ran.value }, "transient failures retried");
+      let retryable: SyncError | null = null;
+      let due = 0;
+      let results: Awaited<ReturnType<typeof retryFlowFailures>>;
+      try {
+        results = await retryFlowFailures(
+          ctx,
+          flow,
+          async () => {
+            const open = await ctx.store.listFailures({ flow: flow.name, status: "open", limit: 500 });
+            const picked = open.filter((f) => TRANSIENT.has(f.errorKind) && f.attempts <= opts.autoRetries);
+            due = picked.length;
+            return picked;
+          },
+          {
+            ...lease(signal),
+            retry: retryPolicyFor(ctx.config, flow.name),
+            actor: holder,
+            onError: async (f, e) => {
+              const err = asSyncError(e, flow.source.name);
+              if (err.retryable) retryable ??= err;
+              else await recordRetryError(ctx, f, err);
+            },
+          },
+        );
+      } catch (e) {
+        if (busy(e, flow.name, job.id)) return;
+        throw e;
       }
-      opts.onIdle?.(`retry:${flow.name}`, ran.value.due === 0);
+      if (retryable) throw retryable;
+      const fixed = results.filter((r) => r.ok && r.outcome.ok).length;
+      if (due > 0)
+        ctx.logger.info({ job: job.id, flow: flow.name, due, fixed }, "transient failures retried");
+      if (signal.aborted && results.length < due) throw new SyncError("retryable", "stopped");
+      opts.onIdle?.(`retry:${flow.name}`, due === 0);
     },
   };
 }
@@ -156,27 +205,60 @@ export async function workerCommand(
   out.info(
     `worker ${running.id}: flows ${flowNames.join(", ")}; every ${opts.intervalMs} ms; Ctrl-C to stop`,
   );
-  running.start();
-  let stop: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => {
-    stop = resolve;
+  const shutdown = shutdownOnSignals({
+    graceMs: opts.graceMs,
+    onSignal: (signal, phase) =>
+      out.info(
+        phase === "stop"
+          ? `${signal}: stopping — no new jobs; running ones stop after the records being written (up to ${opts.graceMs / 1000} s; again to quit at once)`
+          : `${signal}: not waiting any longer for running jobs`,
+      ),
   });
-  process.once("SIGINT", () => stop());
-  process.once("SIGTERM", () => stop());
+  running.start();
+  let idleStop: () => void = () => undefined;
+  const caughtUp = new Promise<void>((resolve) => {
+    idleStop = resolve;
+  });
   const tick = async () => {
     try {
       await round();
-      if (opts.untilIdle && flowNames.every((f) => idle.get(`sync:${f}`) && idle.get(`retry:${f}`))) stop();
+      if (opts.untilIdle && flowNames.every((f) => idle.get(`sync:${f}`) && idle.get(`retry:${f}`)))
+        idleStop();
     } catch (err) {
       ctx.logger.error({ err: err instanceof Error ? err.message : String(err) }, "cannot queue jobs");
     }
   };
   await tick();
   const timer = setInterval(() => void tick(), opts.intervalMs);
-  await stopped;
+  const signal = await Promise.race([caughtUp.then(() => null), shutdown.requested]);
   clearInterval(timer);
-  await running.stop();
-  out.result({ worker: running.id, stopped: true }, () => `worker ${running.id} stopped`);
+  const { abandoned } = await running.stop({
+    reason: signal ? `${signal} received` : "caught up",
+    cut: shutdown.cut,
+  });
+  shutdown.dispose();
+  const interrupted = await abandonHeldFlows(
+    `${signal ?? "stop"}: the worker exited before the run stopped (grace period of ${opts.graceMs / 1000} s)`,
+  );
+  if (abandoned.length > 0) exitWhenIdleOrSoon();
+  out.result(
+    {
+      worker: running.id,
+      stopped: true,
+      signal,
+      abandonedJobs: abandoned,
+      interruptedRuns: interrupted.map((r) => r.id),
+    },
+    () =>
+      [
+        `worker ${running.id} stopped`,
+        abandoned.length > 0
+          ? `  ${abandoned.length} job(s) still running after the grace period were handed back to the queue (runs ${interrupted.map((r) => r.id).join(", ") || "-"} recorded interrupted); the next start resumes them`
+          : "",
+      ]
+        .filter(Boolean)
+        .join("\n"),
+  );
   return EXIT.ok;
 }
 
@@ -207,17 +289,32 @@ export function registerWorkerCommand(
       positive("--auto-retries"),
       5,
     )
+    .option(
+      "--grace <seconds>",
+      "after SIGTERM/SIGINT, how long running jobs may take to stop",
+      positive("--grace"),
+      20,
+    )
     .option("--until-idle", "exit once every flow is caught up and nothing is left to retry", false)
+    .addHelpText(
+      "after",
+      `
+SIGTERM or SIGINT (Ctrl-C) stops it cleanly: no new job is claimed, each running sync stops after the
+records it is writing (they are committed, so nothing is written twice) and is recorded "interrupted",
+and its job goes back to the queue, so the next start resumes it at once. Jobs still running after
+--grace seconds (or at a second signal) are handed back and recorded interrupted; it then exits 0.`,
+    )
     .action(function (
       this: Command,
       flows: string[],
-      opts: { interval: number; lease: number; autoRetries: number; untilIdle: boolean },
+      opts: { interval: number; lease: number; autoRetries: number; grace: number; untilIdle: boolean },
     ) {
       return withContext(this, (ctx, out) =>
         workerCommand(ctx, out, flows.length > 0 ? flows : ctx.flowNames(), {
           intervalMs: opts.interval,
           leaseMs: opts.lease,
           autoRetries: opts.autoRetries,
+          graceMs: opts.grace * 1000,
           untilIdle: opts.untilIdle,
         }),
       );

@@ -7,6 +7,7 @@ import type { DialectName } from "../schema.ts";
 import { initial } from "./0001_initial.ts";
 import { jobs } from "./0002_jobs.ts";
 import { webhookInbox } from "./0003_webhook_inbox.ts";
+import { interruptedRuns } from "./0004_interrupted_runs.ts";
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
@@ -15,6 +16,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         "0001_initial": initial(dialect),
         "0002_jobs": jobs(),
         "0003_webhook_inbox": webhookInbox(dialect),
+        "0004_interrupted_runs": interruptedRuns(dialect),
       };
     },
   };

@@ -1,0 +1,233 @@
+/**
+ * The one way a flow is run for real. Every entry point — `passerelle sync`, the worker's jobs, the event
+ * runtime of `passerelle run` (drains, reconciliation, schedules) and retries from the failed-records inbox —
+ * goes through `withFlowLease`, so none can forget the lease `flow:<name>`: a flow's records are written by
+ * one holder at a time, across processes. (`passerelle plan` writes nothing and takes no lease.)
+ *
+ * Taking the lease also settles what a dead holder left: while the lease is held, no other process runs the
+ * flow, so any run of it still marked `running` belongs to a process that died or lost the lease; it is
+ * marked `interrupted`, saying when and by whom it was found. A run stopped on purpose (SIGTERM, Ctrl-C) is
+ * recorded `interrupted` by its own process.
+ */
+import type { SyncError } from "../core/errors.ts";
+import { retryFailure } from "../engine/failures.ts";
+import type { Flow } from "../engine/flow.ts";
+import type { RetryPolicy } from "../engine/retry.ts";
+import type { Progress, SyncEngine } from "../engine/sync.ts";
+import type { FailedRecord, Run, Store } from "../ports/store.ts";
+import { leaseHolder, withLease } from "./leases.ts";
+import { type PassResult, recordPass, windowPass } from "./passes.ts";
+
+/** How long a flow lease outlives a holder that stopped renewing it (renewed every third). */
+export const DEFAULT_FLOW_LEASE_MS = 60_000;
+
+export class FlowBusyError extends Error {
+  constructor(
+    readonly flow: string,
+    /** Who holds the lease (null: it was released meanwhile). */
+    readonly holder: string | null,
+    waitedMs: number,
+  ) {
+    super(
+      `flow ${flow} is running elsewhere (lease flow:${flow} held by ${holder ?? "another process"})${
+        waitedMs > 0 ? `; waited ${Math.round(waitedMs / 1000)} s` : ""
+      }; nothing was run for it`,
+    );
+    this.name = "FlowBusyError";
+  }
+}
+
+export interface FlowLeaseOptions {
+  /** This process's name in leases; each pass adds `#n`, so two passes in one process exclude each other. */
+  holder: string;
+  /** Default DEFAULT_FLOW_LEASE_MS. */
+  leaseMs?: number;
+  /** How long to wait for a busy flow before FlowBusyError (default 0: at once). */
+  waitMs?: number;
+  /** Between two tries while waiting (default 500 ms). */
+  pollMs?: number;
+  /** Asks the work to stop (SIGTERM, Ctrl-C); also ends a wait for the lease (FlowBusyError). */
+  signal?: AbortSignal;
+  now?: () => Date;
+  /** Told once, when the flow is found held and `waitMs` lets it wait. */
+  onBusy?: (holder: string | null) => void;
+  /** Runs found `running` and marked interrupted when the lease was taken. */
+  onInterrupted?: (runs: Run[]) => void;
+}
+
+let passes = 0;
+/** Flows this process holds right now, for `abandonHeldFlows`. */
+const held = new Map<string, { store: Store; flow: string }>();
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    const timer = setTimeout(finish, ms);
+    function finish() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", finish);
+      done();
+    }
+    signal?.addEventListener("abort", finish, { once: true });
+  });
+}
+
+/**
+ * Runs `work` holding `flow:<flow>`; its signal aborts on `opts.signal` or when the lease is lost. Throws
+ * FlowBusyError when the flow stays held elsewhere for `waitMs`.
+ */
+export async function withFlowLease<T>(
+  store: Store,
+  flow: string,
+  opts: FlowLeaseOptions,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const name = `flow:${flow}`;
+  const holder = `${opts.holder}#${++passes}`;
+  const leaseMs = opts.leaseMs ?? DEFAULT_FLOW_LEASE_MS;
+  const clock = opts.now ? { now: opts.now } : {};
+  const started = Date.now();
+  let told = false;
+  for (;;) {
+    const ran = await withLease(
+      store,
+      name,
+      holder,
+      leaseMs,
+      async (lost) => {
+        held.set(holder, { store, flow });
+        try {
+          const now = (opts.now?.() ?? new Date()).toISOString();
+          const gone = await store.interruptRuns(
+            flow,
+            `interrupted: the process running it stopped before the end (its lease ${name} ran out); found by ${holder} at ${now}`,
+          );
+          if (gone.length > 0) opts.onInterrupted?.(gone);
+          return await work(opts.signal ? AbortSignal.any([opts.signal, lost]) : lost);
+        } finally {
+          held.delete(holder);
+        }
+      },
+      clock,
+    );
+    if (ran) return ran.value;
+    const waited = Date.now() - started;
+    const left = (opts.waitMs ?? 0) - waited;
+    if (left <= 0 || opts.signal?.aborted) {
+      throw new FlowBusyError(flow, await leaseHolder(store, name, clock), waited);
+    }
+    if (!told) opts.onBusy?.(await leaseHolder(store, name, clock));
+    told = true;
+    await pause(Math.min(left, opts.pollMs ?? 500), opts.signal);
+  }
+}
+
+/**
+ * Records every run of a flow this process still holds as interrupted, for a process about to exit with
+ * work in flight (its grace period ran out, or a second Ctrl-C). The leases themselves are kept until they
+ * expire: a write already sent may still land, and the next holder must not look for it before then.
+ */
+export async function abandonHeldFlows(reason: string): Promise<Run[]> {
+  const out: Run[] = [];
+  for (const { store, flow } of held.values()) {
+    out.push(...(await store.interruptRuns(flow, `interrupted: ${reason}`).catch(() => [])));
+  }
+  held.clear();
+  return out;
+}
+
+export interface FlowDeps {
+  store: Store;
+  engine: SyncEngine;
+}
+
+/** What a flow run covers. */
+export type FlowScope =
+  /** From the flow's cursor to the end of its source (or `maxPages`); moves the cursor. */
+  | { kind: "cursor"; maxPages?: number; onProgress?: (p: Progress) => void }
+  /** These records, read afresh from the source (webhook events). */
+  | { kind: "records"; ids: string[] }
+  /** Every record changed since `since` (null: all): reconciliation and mass changes. */
+  | { kind: "window"; since: string | null };
+
+export interface RunFlowOptions extends FlowLeaseOptions {
+  retry?: RetryPolicy;
+  /** Records read at once from the source by a records pass. */
+  readConcurrency?: number;
+}
+
+/** Runs one flow over `scope` under its lease; see the module comment. */
+export async function runFlow(
+  deps: FlowDeps,
+  flow: Flow,
+  scope: FlowScope,
+  opts: RunFlowOptions,
+): Promise<PassResult> {
+  return withFlowLease(deps.store, flow.name, opts, async (signal) => {
+    const pass = {
+      signal,
+      ...(opts.retry ? { retry: opts.retry } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
+    };
+    switch (scope.kind) {
+      case "cursor": {
+        const s = await deps.engine.run(flow, {
+          ...pass,
+          ...(scope.maxPages ? { maxPages: scope.maxPages } : {}),
+          ...(scope.onProgress ? { onProgress: scope.onProgress } : {}),
+        });
+        return { ...s, unsynced: new Map() };
+      }
+      case "records":
+        return recordPass(deps, flow, scope.ids, {
+          ...pass,
+          ...(opts.readConcurrency ? { readConcurrency: opts.readConcurrency } : {}),
+        });
+      case "window":
+        return windowPass(deps, flow, scope.since, pass);
+    }
+  });
+}
+
+export type RetryResult =
+  | { failure: FailedRecord; ok: true; outcome: Awaited<ReturnType<typeof retryFailure>> }
+  | { failure: FailedRecord; ok: false; error: SyncError | Error };
+
+/**
+ * Retries records of one flow's failed-records inbox under the flow's lease, one by one, stopping between
+ * two records when the signal aborts. `failures` may be a loader, called once the lease is held, so the list
+ * is read when nobody else can be retrying it. A record whose retry cannot even start (its source record is
+ * gone) is reported with the error — and handed to `onError` while the lease is still held; the others are
+ * still retried.
+ */
+export async function retryFlowFailures(
+  deps: FlowDeps,
+  flow: Flow,
+  failures: FailedRecord[] | (() => Promise<FailedRecord[]>),
+  opts: FlowLeaseOptions & {
+    retry?: RetryPolicy;
+    resync?: boolean;
+    actor?: string;
+    onError?: (failure: FailedRecord, error: Error) => Promise<void>;
+  },
+): Promise<RetryResult[]> {
+  return withFlowLease(deps.store, flow.name, opts, async (signal) => {
+    const out: RetryResult[] = [];
+    const todo = typeof failures === "function" ? await failures() : failures;
+    for (const f of todo) {
+      if (signal.aborted) break;
+      try {
+        const outcome = await retryFailure(deps.engine, deps.store, flow, f, {
+          ...(opts.retry ? { retry: opts.retry } : {}),
+          ...(opts.resync ? { resync: true } : {}),
+          ...(opts.actor ? { actor: opts.actor } : {}),
+        });
+        out.push({ failure: f, ok: true, outcome });
+      } catch (e) {
+        const error = e instanceof Error ? e : new Error(String(e));
+        await opts.onError?.(f, error);
+        out.push({ failure: f, ok: false, error });
+      }
+    }
+    return out;
+  });
+}
