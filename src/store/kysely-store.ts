@@ -87,19 +87,62 @@ export class KyselyStore implements Store {
         sql`create schema if not exists ${sql.id(schema)}`.execute(this.db),
       );
     }
-    const migrator = new Migrator({
-      db: this.db,
-      provider: migrationProvider(dialect),
-      ...(schema === null ? {} : { migrationTableSchema: schema }),
-    });
+    const migrate = (db: Kysely<Database>) =>
+      new Migrator({
+        db,
+        provider: migrationProvider(dialect),
+        ...(schema === null ? {} : { migrationTableSchema: schema }),
+      }).migrateToLatest();
+    if (dialect === "sqlite") {
+      await this.#migrateSqlite(migrate);
+      return;
+    }
     // Kysely reads the table list of every schema the role can use (has_schema_privilege per schema); a
     // schema another session drops meanwhile makes that read fail with invalid_schema_name. Nothing is
     // applied by then, and migrations already applied are recorded, so trying again is safe.
-    let { error, results } = await migrator.migrateToLatest();
+    let { error, results } = await migrate(this.db);
     for (let attempt = 1; attempt < 5 && otherSchemaDropped(error, schema); attempt++) {
       logger?.warn({ attempt }, "store migration retried: another schema was dropped while listing tables");
-      ({ error, results } = await migrator.migrateToLatest());
+      ({ error, results } = await migrate(this.db));
     }
+    this.#reportMigrations(error, results);
+  }
+
+  /**
+   * On SQLite, Kysely takes no lock for migrations (it assumes one process), so two commands started
+   * together on a new store both found `0001` pending and the second failed with "table links already
+   * exists". Every pending migration runs instead inside one `BEGIN IMMEDIATE` transaction: the second
+   * process waits for the first's write lock, then reads the migrations as applied and has nothing to do.
+   * All-or-nothing too: a migration that fails leaves the store as it was.
+   */
+  async #migrateSqlite(migrate: (db: Kysely<Database>) => ReturnType<Migrator["migrateToLatest"]>) {
+    await this.db.connection().execute(async (conn) => {
+      for (let waited = 0; ; waited += 5_000) {
+        try {
+          await sql`begin immediate`.execute(conn);
+          break;
+        } catch (e) {
+          // busy_timeout (5 s) passed while another process migrates: wait on, up to two minutes.
+          if (!String((e as Error)?.message).includes("database is locked") || waited >= 120_000) {
+            throw new StoreError("migrate: waiting for another process's migration", e);
+          }
+        }
+      }
+      let result: Awaited<ReturnType<Migrator["migrateToLatest"]>> = {};
+      try {
+        result = await migrate(conn);
+      } finally {
+        await sql.raw(result.error === undefined && result.results ? "commit" : "rollback").execute(conn);
+      }
+      this.#reportMigrations(result.error, result.results);
+    });
+  }
+
+  #reportMigrations(
+    error: unknown,
+    results: Awaited<ReturnType<Migrator["migrateToLatest"]>>["results"],
+  ): void {
+    const { logger } = this.#opts;
     for (const r of results ?? []) {
       if (r.status === "Success") logger?.info({ migration: r.migrationName }, "store migration applied");
       if (r.status === "Error") logger?.warn({ migration: r.migrationName }, "store migration failed");
