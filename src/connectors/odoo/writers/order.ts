@@ -1,4 +1,5 @@
 import Big from "big.js";
+import pLimit from "p-limit";
 import { asSyncError, SyncError } from "../../../core/errors.ts";
 import type { Order, OrderLine } from "../../../core/model.ts";
 
@@ -22,7 +23,8 @@ interface Batch {
   products: Map<string, number>;
   taxes: Tax[];
   existing: OdooRow[];
-  countries: Map<string, number> | null;
+  /** Loaded by the first order that needs it; shared by the orders written beside it. */
+  countries: Promise<Map<string, number>> | null;
 }
 
 function taxIds(order: Order, taxes: TaxLine[], all: Tax[], where: string): number[] {
@@ -113,17 +115,35 @@ function orderLines(order: Order, b: Batch): LineVals[] {
  * Order of work per record: create as a quotation → read back the computed total → confirm only when it
  * matches the shop's total. A quotation that does not match stays a quotation (never shipped, visible
  * to the merchant) and the record goes to the failed inbox; a retry rewrites its lines.
+ *
+ * The orders of a batch are written `concurrency` at a time (the connection's setting), so one order
+ * waiting for a slow or failed call does not hold back the others; the client's governor keeps every
+ * request of the connection within that bound and pauses them all on a 429.
  */
 export function orderWriter(ctx: OdooContext): Writer<"order"> {
   const { client } = ctx;
+  /**
+   * The partner being looked up or created per e-mail: two orders of one new customer written at the same
+   * time would otherwise both find no partner and both create one.
+   */
+  const partnerInFlight = new Map<string, Promise<number>>();
 
-  const partnerFor = async (order: Order, b: Batch, wctx: WriteContext): Promise<number> => {
-    const linked = await wctx.resolve("customer", order.customer.key);
-    if (linked && Number.isInteger(Number(linked))) return Number(linked);
+  const countriesOf = (b: Batch, wctx: WriteContext): Promise<Map<string, number>> => {
+    if (!b.countries) {
+      const loading = countryIds(ctx, wctx.signal);
+      b.countries = loading;
+      loading.catch(() => {
+        if (b.countries === loading) b.countries = null;
+      });
+    }
+    return b.countries;
+  };
+
+  const findOrCreatePartner = async (order: Order, b: Batch, wctx: WriteContext): Promise<number> => {
     const found = await findPartnerByEmail(ctx, order.customer.email, wctx.signal);
     if (found !== null) return found;
     const address = order.billingAddress ?? order.shippingAddress;
-    if (address && !b.countries) b.countries = await countryIds(ctx, wctx.signal);
+    const countries = address ? await countriesOf(b, wctx) : null;
     const created = await client.execute(
       "res.partner",
       "create",
@@ -131,7 +151,7 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
         {
           name: order.customer.name ?? address?.name ?? order.customer.email,
           email: order.customer.email,
-          ...(address && b.countries ? addressVals(address, b.countries) : {}),
+          ...(address && countries ? addressVals(address, countries) : {}),
         },
       ],
       {},
@@ -140,6 +160,27 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
     if (typeof created !== "number")
       throw new SyncError("permanent", "Odoo's res.partner.create returned no id");
     return created;
+  };
+
+  const partnerFor = async (order: Order, b: Batch, wctx: WriteContext): Promise<number> => {
+    const linked = await wctx.resolve("customer", order.customer.key);
+    if (linked && Number.isInteger(Number(linked))) return Number(linked);
+    const email = order.customer.email.trim().toLowerCase();
+    // Wait for another order's lookup of the same e-mail; if it failed, look (once at a time) again.
+    for (let other = partnerInFlight.get(email); other; other = partnerInFlight.get(email)) {
+      const id = await other.then(
+        (v) => v,
+        () => null,
+      );
+      if (id !== null) return id;
+    }
+    const mine = findOrCreatePartner(order, b, wctx);
+    partnerInFlight.set(email, mine);
+    try {
+      return await mine;
+    } finally {
+      if (partnerInFlight.get(email) === mine) partnerInFlight.delete(email);
+    }
   };
 
   const writeOne = async (item: WriteItem<"order">, b: Batch, wctx: WriteContext): Promise<WriteResult> => {
@@ -242,15 +283,18 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
         existing,
         countries: null,
       };
-      const results: WriteResult[] = [];
-      for (const item of items) {
-        try {
-          results.push(await writeOne(item, batch, wctx));
-        } catch (err) {
-          results.push({ key: item.key, ok: false, error: asSyncError(err, ctx.name) });
-        }
-      }
-      return results;
+      const limit = pLimit(ctx.config.concurrency);
+      return Promise.all(
+        items.map((item) =>
+          limit(async (): Promise<WriteResult> => {
+            try {
+              return await writeOne(item, batch, wctx);
+            } catch (err) {
+              return { key: item.key, ok: false, error: asSyncError(err, ctx.name) };
+            }
+          }),
+        ),
+      );
     },
   };
 }
