@@ -165,13 +165,16 @@ export async function retryEach<T>(
     } catch (e) {
       const err = asSyncError(e, opts.system);
       const t = now();
+      // One failed call: its items wait the same delay, so they are tried again together.
+      let delayMs = 0;
       for (const q of due) {
         if (q.throws === 0) q.throwsSince = at;
         q.throws++;
         const decision = nextTry(policy, q.throws, err, t - q.throwsSince, opts.random);
         if ("giveUp" in decision) throw decision.giveUp;
-        q.dueAt = t + decision.delayMs;
+        delayMs = Math.max(delayMs, decision.delayMs);
       }
+      for (const q of due) q.dueAt = t + delayMs;
       queue.push(...due);
       continue;
     }
