@@ -151,7 +151,7 @@ export async function retryEach<T>(
   }));
   const failed = new Map<T, SyncError>();
   while (queue.length > 0) {
-    const next = Math.min(...queue.map((q) => q.dueAt));
+    const next = queue.reduce((min, q) => Math.min(min, q.dueAt), Number.POSITIVE_INFINITY);
     if (next > now()) {
       await sleep(next - now());
       waitedUntil = Math.max(waitedUntil, next);

@@ -173,4 +173,37 @@ describe("odoo connection governor", () => {
     const partners = fx.emu.data.search("res.partner", [["email", "=ilike", email]]);
     assert.equal(partners.length, 1, `${partners.length} partners for ${email}`);
   });
+
+  test("product ids and sale taxes are read once for several batches, and again after a refused order", async () => {
+    const proxy = await startRpcProxy(fx.emu.url);
+    const few = fx.skus.slice(0, 3);
+    try {
+      const writer = fx.connect({ url: proxy.url }, "erp").writers.order;
+      assert.ok(writer);
+      const reads = () => ({
+        products: proxy.calls.filter((c) => c.model === "product.product" && c.method === "search_read")
+          .length,
+        taxes: proxy.calls.filter((c) => c.model === "account.tax").length,
+      });
+      const write = (orders: ReturnType<typeof sampleOrder>[]) =>
+        writer.upsert(
+          orders.map((o) => ({ key: o.key, record: o, targetId: null, externalRef: o.key })),
+          wctx,
+        );
+      const first = await write([sampleOrder(few), sampleOrder(few)]);
+      assert.ok(first.every((r) => r.ok));
+      assert.deepEqual(reads(), { products: 1, taxes: 1 });
+      const second = await write([sampleOrder(few), sampleOrder(few)]);
+      assert.ok(second.every((r) => r.ok));
+      assert.deepEqual(reads(), { products: 1, taxes: 1 }, "the second batch read them again");
+      const unknown = sampleOrder(few);
+      unknown.lines[0] = { ...(unknown.lines[0] as (typeof unknown.lines)[number]), sku: "NO-SUCH-SKU" };
+      const refused = await write([unknown]);
+      assert.equal(refused[0]?.ok, false);
+      await write([sampleOrder(few)]);
+      assert.deepEqual(reads(), { products: 3, taxes: 2 }, "not read again after a refused order");
+    } finally {
+      await proxy.close();
+    }
+  });
 });

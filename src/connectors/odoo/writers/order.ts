@@ -107,6 +107,61 @@ function orderLines(order: Order, b: Batch): LineVals[] {
   return lines.map((l, i) => ({ sequence: 10 + i, ...l }));
 }
 
+/** How long the order writer keeps product ids and sale taxes before reading them again. */
+const REFERENCE_TTL_MS = 5 * 60_000;
+
+/**
+ * Product ids by internal reference and the sale taxes, kept between batches. They change rarely (a
+ * catalogue or an accountant's edit), and reading them for every batch made each retry of a few orders
+ * three calls before the first write instead of one: three chances for the whole batch to fail and wait.
+ * Read again after REFERENCE_TTL_MS, and at once after an order was refused, in case that is what changed.
+ */
+function referenceData(ctx: OdooContext) {
+  let since = 0;
+  let taxes: Promise<Tax[]> | null = null;
+  const products = new Map<string, number>();
+  const expire = (): void => {
+    if (Date.now() - since <= REFERENCE_TTL_MS) return;
+    since = Date.now();
+    taxes = null;
+    products.clear();
+  };
+  return {
+    taxes(signal?: AbortSignal): Promise<Tax[]> {
+      expire();
+      if (!taxes) {
+        const loading = loadSaleTaxes(ctx, signal);
+        taxes = loading;
+        loading.catch(() => {
+          if (taxes === loading) taxes = null;
+        });
+      }
+      return taxes;
+    },
+    /** Ids of the products with these internal references (those Odoo has; the others are asked again). */
+    async products(skus: string[], signal?: AbortSignal): Promise<Map<string, number>> {
+      expire();
+      const missing = skus.filter((s) => !products.has(s));
+      if (missing.length > 0) {
+        const rows = await ctx.client.searchRead(
+          "product.product",
+          [["default_code", "in", missing]],
+          ["default_code"],
+          { signal },
+        );
+        for (const p of rows) {
+          const code = str(p, "default_code");
+          if (code) products.set(code, p.id);
+        }
+      }
+      return new Map(skus.flatMap((s) => (products.has(s) ? [[s, products.get(s) as number] as const] : [])));
+    },
+    forget(): void {
+      since = 0;
+    },
+  };
+}
+
 /**
  * Creates confirmed sale orders. Each order carries the engine's external ref (the canonical key, e.g.
  * `shopify:#1001`) in client_order_ref, which is how a crash between "created in Odoo" and "recorded in the
@@ -122,6 +177,7 @@ function orderLines(order: Order, b: Batch): LineVals[] {
  */
 export function orderWriter(ctx: OdooContext): Writer<"order"> {
   const { client } = ctx;
+  const reference = referenceData(ctx);
   /**
    * The partner being looked up or created per e-mail: two orders of one new customer written at the same
    * time would otherwise both find no partner and both create one.
@@ -262,10 +318,8 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
         i.targetId && Number.isInteger(Number(i.targetId)) ? [Number(i.targetId)] : [],
       );
       const [products, taxes, existing] = await Promise.all([
-        client.searchRead("product.product", [["default_code", "in", skus]], ["default_code"], {
-          signal: wctx.signal,
-        }),
-        loadSaleTaxes(ctx, wctx.signal),
+        reference.products(skus, wctx.signal),
+        reference.taxes(wctx.signal),
         client.searchRead(
           "sale.order",
           ["|", ["id", "in", targetIds], ["client_order_ref", "in", items.map((i) => i.externalRef)]],
@@ -274,17 +328,13 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
         ),
       ]);
       const batch: Batch = {
-        products: new Map(
-          products.flatMap((p) =>
-            str(p, "default_code") ? [[String(str(p, "default_code")), p.id] as const] : [],
-          ),
-        ),
+        products,
         taxes,
         existing,
         countries: null,
       };
       const limit = pLimit(ctx.config.concurrency);
-      return Promise.all(
+      const results = await Promise.all(
         items.map((item) =>
           limit(async (): Promise<WriteResult> => {
             try {
@@ -295,6 +345,9 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
           }),
         ),
       );
+      // A refused order may have met a product or a tax changed since they were read: read them again.
+      if (results.some((r) => !r.ok && !r.error.retryable)) reference.forget();
+      return results;
     },
   };
 }
