@@ -6,7 +6,7 @@ import { ShopifyClient } from "../connectors/shopify/client.ts";
 import { ShopifyConfig } from "../connectors/shopify/config.ts";
 import { startShopifyEmulator } from "../connectors/shopify/emulator/server.ts";
 import { SyncError } from "../core/errors.ts";
-import { backoffDelay, DEFAULT_RETRY, retryPolicyFor, withRetry } from "./retry.ts";
+import { backoffDelay, DEFAULT_RETRY, retryEach, retryPolicyFor, withRetry } from "./retry.ts";
 
 function fakeClock() {
   let t = 1_000_000;
@@ -125,4 +125,67 @@ test("Shopify's HTTP 429 Retry-After header reaches the retry loop as the wait",
   } finally {
     await shop.close();
   }
+});
+
+test("retryEach: each item waits its own delay, and the items due sooner are tried meanwhile", async () => {
+  const clock = fakeClock();
+  const tries: string[] = [];
+  const failed = await retryEach(
+    ["A", "B", "C"],
+    async (due) => {
+      tries.push(due.map((d) => `${d.item}${d.attempt}`).join(","));
+      return due.map(({ item, attempt }) => {
+        if (item === "A" && attempt === 1) return new SyncError("retryable", "busy", { retryAfterMs: 7_000 });
+        if (item === "B" && attempt < 3) return new SyncError("retryable", "timed out");
+        if (item === "C") return new SyncError("permanent", "no such product");
+        return null;
+      });
+    },
+    {
+      policy: { attempts: 4, baseDelayMs: 100, maxDelayMs: 1_000 },
+      sleep: clock.sleep,
+      now: clock.now,
+      random: () => 1,
+    },
+  );
+  // B is tried twice more (after 100 and 200 ms) while A waits out its 7 s; C fails for good at once.
+  assert.deepEqual(tries, ["A1,B1,C1", "B2", "B3", "A2"]);
+  assert.deepEqual(clock.slept, [100, 200, 6_700]);
+  assert.deepEqual(
+    [...failed].map(([item, err]) => `${item}: ${err.message}`),
+    ["C: no such product"],
+  );
+});
+
+test("retryEach: a try that throws retries its items together, and is thrown once out of tries", async () => {
+  const clock = fakeClock();
+  const tries: string[] = [];
+  await assert.rejects(
+    retryEach(
+      ["A", "B"],
+      async (due) => {
+        tries.push(due.map((d) => d.item).join(","));
+        throw new SyncError("retryable", "Odoo answered HTTP 503 to product.product.search_read");
+      },
+      { policy: { attempts: 3, baseDelayMs: 100, maxDelayMs: 1_000 }, sleep: clock.sleep, now: clock.now },
+    ),
+    /HTTP 503/,
+  );
+  assert.deepEqual(tries, ["A,B", "A,B", "A,B"]);
+  assert.equal(clock.slept.length, 2);
+});
+
+test("retryEach: a retry that would pass maxElapsedMs is not attempted; the item fails saying so", async () => {
+  const clock = fakeClock();
+  const failed = await retryEach(
+    ["A"],
+    async () => [new SyncError("rate_limited", "Odoo answered HTTP 429", { retryAfterMs: 50_000 })],
+    {
+      policy: { attempts: 10, baseDelayMs: 100, maxDelayMs: 1_000, maxElapsedMs: 30_000 },
+      sleep: clock.sleep,
+      now: clock.now,
+    },
+  );
+  assert.match(failed.get("A")?.message ?? "", /would pass the 30000 ms cap/);
+  assert.deepEqual(clock.slept, []);
 });

@@ -45,7 +45,7 @@ import type {
   SyncEvent,
 } from "../ports/store.ts";
 import type { Flow } from "./flow.ts";
-import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, realSleep, type Sleep, withRetry } from "./retry.ts";
+import { type RetryPolicy, retryEach, type Sleep, withRetry } from "./retry.ts";
 
 export type { PlanAction };
 
@@ -601,7 +601,10 @@ export class SyncEngine {
     return out;
   }
 
-  /** Writes the buckets; records that fail with a retryable error are retried with backoff, alone. */
+  /**
+   * Writes the buckets; a record that fails with a retryable error is retried after its own backoff (or the
+   * vendor's Retry-After), and the records that come due while it waits are written meanwhile.
+   */
   private async writeWithRetries(
     flow: Flow,
     writer: Writer,
@@ -610,37 +613,37 @@ export class SyncEngine {
   ): Promise<Map<string, WriteResult>> {
     const ctx = this.writeContext(flow);
     const results = new Map<string, WriteResult>();
-    const retryOpts = {
-      system: flow.target.name,
-      ...(opts.retry ? { policy: opts.retry } : {}),
-      ...(opts.sleep ? { sleep: opts.sleep } : {}),
-    };
-    let todo = buckets.map((b) => b.item);
-    const policy = opts.retry ?? DEFAULT_RETRY;
-    for (let attempt = 1; todo.length > 0; attempt++) {
-      const batch = todo;
-      const out = await withRetry(() => writer.upsert(batch, ctx), retryOpts);
-      todo = [];
-      // The longest wait any failed record asks for (a vendor's Retry-After), at least the policy's backoff.
-      let waitMs = 0;
-      for (const r of out) {
-        results.set(r.key, r);
-        if (!r.ok && r.error.retryable && attempt < policy.attempts) {
-          waitMs = Math.max(waitMs, backoffDelay(policy, attempt, r.error));
-          const b = batch.find((i) => i.key === r.key);
-          if (b) {
-            // The first try may have been applied: look it up before trying again.
-            if (!b.targetId)
-              b.targetId = await withRetry(
-                () => writer.findByExternalRef(b.externalRef, b.record),
-                retryOpts,
-              );
-            todo.push(b);
-          }
-        }
-      }
-      if (todo.length > 0) await (opts.sleep ?? realSleep)(waitMs);
-    }
+    const failed = await retryEach(
+      buckets.map((b) => b.item),
+      async (due) => {
+        // A retry may follow a try the vendor applied: look the document up before writing it again.
+        const looked = await Promise.all(
+          due.map(async ({ item, attempt }) => {
+            if (attempt === 1 || item.targetId) return null;
+            try {
+              item.targetId = await writer.findByExternalRef(item.externalRef, item.record);
+              return null;
+            } catch (e) {
+              const err = asSyncError(e, flow.target.name);
+              // Not knowing whether it exists, the record must not be written (nor its intent completed).
+              if (!err.retryable) throw err;
+              return err;
+            }
+          }),
+        );
+        const ready = due.filter((_, i) => looked[i] === null).map((d) => d.item);
+        const out = ready.length > 0 ? await writer.upsert(ready, ctx) : [];
+        for (const r of out) results.set(r.key, r);
+        const errors = new Map(out.flatMap((r) => (r.ok ? [] : [[r.key, r.error] as const])));
+        return due.map(({ item }, i) => looked[i] ?? errors.get(item.key) ?? null);
+      },
+      {
+        system: flow.target.name,
+        ...(opts.retry ? { policy: opts.retry } : {}),
+        ...(opts.sleep ? { sleep: opts.sleep } : {}),
+      },
+    );
+    for (const [item, error] of failed) results.set(item.key, { key: item.key, ok: false, error });
     return results;
   }
 

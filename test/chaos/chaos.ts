@@ -4,7 +4,8 @@
  * is killed with SIGKILL at random moments and restarted. The emulators live in this process, so they
  * survive the kills. At the end every shop order is checked against the ERP, record by record.
  *
- * Used by test/chaos/chaos.test.ts (CI size) and scripts/chaos.mjs (`npm run chaos -- --orders 10000`).
+ * Used by test/chaos/chaos.test.ts (CI size) and scripts/chaos.mjs (`npm run chaos -- --orders 10000`), which
+ * both judge the run with verifyChaos.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
@@ -20,15 +21,28 @@ export interface ChaosOptions {
   /** SIGKILLs of the worker (at least 5 for the suite). */
   kills: number;
   seed: number;
-  /** Give up waiting for the ERP to hold every order after this long. */
-  deadlineMs: number;
+  /**
+   * After the kills, the last worker runs until it is idle (every order synced, nothing left to retry).
+   * It is given up as stalled when no further order has been confirmed in the ERP for this long.
+   */
+  stallMs?: number;
   /** Fault rates at the ERP (defaults: 5 % 5xx, 2 % timeouts, 1 % 429, 3 % write applied then dropped). */
   rates?: { "5xx": number; timeout: number; "429": number; drop: number };
   log?: (line: string) => void;
 }
 
+export const DEFAULT_STALL_MS = 120_000;
+
 export interface ChaosReport {
+  seed: number;
   orders: number;
+  /** SIGKILLs asked for, and the fault rates the ERP was given. */
+  expectedKills: number;
+  rates: NonNullable<ChaosOptions["rates"]>;
+  /** How the last worker ended: idle on its own (exit code), or given up as stalled. */
+  ending: { idle: true; exitCode: number | null } | { idle: false; stalledForMs: number };
+  /** From the first worker's start to the last one going idle. */
+  syncMs: number;
   erpSales: number;
   exactlyOne: number;
   missing: string[];
@@ -45,10 +59,21 @@ export interface ChaosReport {
 
 const BIN = join(ROOT, "bin/passerelle.mjs");
 
-function startWorker(world: World, logs: string[]): ChildProcess {
+function startWorker(world: World, logs: string[], untilIdle = false): ChildProcess {
   const child = spawn(
     process.execPath,
-    [BIN, "worker", "orders", "--interval", "300", "--lease", "2000", "--auto-retries", "50"],
+    [
+      BIN,
+      "worker",
+      "orders",
+      "--interval",
+      "300",
+      "--lease",
+      "2000",
+      "--auto-retries",
+      "50",
+      ...(untilIdle ? ["--until-idle"] : []),
+    ],
     { cwd: ROOT, env: { ...world.env, PASSERELLE_LOG_LEVEL: "warn" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   const keep = (c: Buffer) => {
@@ -66,6 +91,31 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Waits for a worker started with --until-idle to exit, or gives up once `progress` has not moved for stallMs. */
+async function idleOrStalled(
+  worker: ChildProcess,
+  progress: () => number,
+  stallMs: number,
+): Promise<ChaosReport["ending"]> {
+  let gone = false;
+  const exit = exited(worker).then(() => {
+    gone = true;
+  });
+  let seen = progress();
+  let movedAt = Date.now();
+  for (;;) {
+    await Promise.race([exit, sleep(250)]);
+    if (gone) return { idle: true, exitCode: worker.exitCode };
+    const now = progress();
+    if (now !== seen) {
+      seen = now;
+      movedAt = Date.now();
+    } else if (Date.now() - movedAt > stallMs) {
+      return { idle: false, stalledForMs: Date.now() - movedAt };
+    }
+  }
+}
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const log = opts.log ?? (() => undefined);
@@ -101,6 +151,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     );
     const rates = opts.rates ?? { "5xx": 0.05, timeout: 0.02, "429": 0.01, drop: 0.03 };
     odoo.faults.configure({ rates, seed: opts.seed, retryAfterS: 0.2 });
+    const syncStarted = Date.now();
 
     const refs = placed.map((p) => `shopify:${p.name}`);
     const confirmed = () =>
@@ -111,7 +162,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       worker = startWorker(world, logs);
       // Kill it at a random moment while it works: once it is talking to the ERP again.
       const before = odoo.faults.stats.requests;
-      while (odoo.faults.stats.requests < before + 10 && worker.exitCode === null) await sleep(50);
+      while (
+        odoo.faults.stats.requests < before + 10 &&
+        worker.exitCode === null &&
+        confirmed() < refs.length
+      )
+        await sleep(50);
       await sleep(random.int(100, 3_000));
       if (worker.exitCode !== null) throw new Error(`the worker exited on its own:\n${logs.join("")}`);
       worker.kill("SIGKILL");
@@ -119,32 +175,23 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       kills.push({ atMs: Date.now() - started, erpSalesAtKill: confirmed() });
       log(`kill ${k + 1}: ${confirmed()} of ${refs.length} orders confirmed in the ERP so far`);
     }
-    worker = startWorker(world, logs);
-    const deadline = Date.now() + opts.deadlineMs;
-    const done = new Set<string>();
-    for (;;) {
-      const byRef = new Set(
-        odoo.data
-          .rows("sale.order")
-          .filter((o) => o.state === "sale")
-          .map((o) => String(o.client_order_ref)),
-      );
-      for (const r of refs) if (byRef.has(r)) done.add(r);
-      if (done.size === refs.length) break;
-      if (Date.now() > deadline) {
-        log(`deadline reached with ${done.size} of ${refs.length} orders confirmed`);
-        break;
-      }
-      if (worker.exitCode !== null) throw new Error(`the worker exited on its own:\n${logs.join("")}`);
-      await sleep(250);
-    }
+    // The last worker runs until it is idle: what the ERP holds then is final, so it is checked as is.
+    worker = startWorker(world, logs, true);
+    const ending = await idleOrStalled(worker, confirmed, opts.stallMs ?? DEFAULT_STALL_MS);
+    if (!ending.idle) log(`stalled: ${confirmed()} of ${refs.length} orders confirmed`);
+    const syncMs = Date.now() - syncStarted;
     worker.kill("SIGTERM");
     await exited(worker);
     worker = null;
     odoo.faults.configure({});
 
     const report: ChaosReport = {
+      seed: opts.seed,
       orders: refs.length,
+      expectedKills: opts.kills,
+      rates,
+      ending,
+      syncMs,
       erpSales: odoo.data.rows("sale.order").length,
       exactlyOne: 0,
       missing: [],
@@ -211,9 +258,61 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
+/**
+ * Every check of a chaos run, shared by the test and `npm run chaos`: empty when the run proves what it
+ * should, else one line per problem. What it checks: the worker was killed as many times as asked and
+ * every fault kind asked for was injected; the last worker went idle on its own (exit 0) rather than
+ * stalling; every shop order is in the ERP exactly once, confirmed, with the shop's total and lines; the
+ * ERP holds no other sale; and no failed record is left open.
+ */
+export function verifyChaos(r: ChaosReport): string[] {
+  const problems: string[] = [];
+  const some = (refs: string[]) => `${refs.slice(0, 10).join(", ")}${refs.length > 10 ? ", …" : ""}`;
+  if (r.kills.length !== r.expectedKills)
+    problems.push(`the worker was killed ${r.kills.length} times, not ${r.expectedKills}`);
+  for (const kind of ["5xx", "timeout", "429", "drop"] as const) {
+    if (r.rates[kind] > 0 && r.faults[kind] === 0)
+      problems.push(`no ${kind} fault was injected (rate ${r.rates[kind]}): the run did not test it`);
+  }
+  if (!r.ending.idle)
+    problems.push(
+      `the last worker stalled: no order confirmed for ${(r.ending.stalledForMs / 1000).toFixed(0)} s`,
+    );
+  else if (r.ending.exitCode !== 0) problems.push(`the last worker exited with code ${r.ending.exitCode}`);
+  const lists: [string, string[]][] = [
+    ["missing from the ERP", r.missing],
+    ["in the ERP more than once", r.duplicated],
+    ["not confirmed in the ERP", r.notConfirmed],
+    ["with another total in the ERP", r.wrongTotal],
+    ["with other lines in the ERP", r.wrongLines],
+  ];
+  for (const [what, refs] of lists)
+    if (refs.length > 0) problems.push(`${refs.length} orders ${what}: ${some(refs)}`);
+  if (r.exactlyOne !== r.orders)
+    problems.push(`${r.exactlyOne} of ${r.orders} shop orders have exactly one sale in the ERP`);
+  if (r.erpSales !== r.orders)
+    problems.push(`the ERP holds ${r.erpSales} sales for ${r.orders} shop orders (no other sale may exist)`);
+  if (r.openFailures !== 0)
+    problems.push(
+      r.openFailures < 0
+        ? "the failed records could not be listed"
+        : `${r.openFailures} failed records left open`,
+    );
+  return problems;
+}
+
+/** The command that reruns a run with the same orders, faults and kill times. */
+export function rerunCommand(r: Pick<ChaosReport, "orders" | "expectedKills" | "seed">): string {
+  return `npm run chaos -- --orders ${r.orders} --kills ${r.expectedKills} --seed ${r.seed}`;
+}
+
 export function formatReport(r: ChaosReport): string {
   const f = r.faults;
+  const ending = r.ending.idle
+    ? `idle (exit code ${r.ending.exitCode})`
+    : `stalled (no order confirmed for ${(r.ending.stalledForMs / 1000).toFixed(0)} s)`;
   return [
+    `seed:                             ${r.seed} (rerun: ${rerunCommand(r)})`,
     `orders placed in the shop:        ${r.orders}`,
     `sale orders in the ERP:           ${r.erpSales}`,
     `exactly one sale per shop order:  ${r.exactlyOne}`,
@@ -224,8 +323,10 @@ export function formatReport(r: ChaosReport): string {
     `not confirmed:                    ${r.notConfirmed.length}`,
     `open failed records:              ${r.openFailures}`,
     `worker SIGKILLs:                  ${r.kills.length} (at ${r.kills.map((k) => `${(k.atMs / 1000).toFixed(1)}s/${k.erpSalesAtKill}`).join(", ")})`,
+    `last worker:                      ${ending}`,
     `ERP requests:                     ${r.erpRequests}`,
     `faults injected:                  5xx ${f["5xx"]}, 429 ${f["429"]}, timeout ${f.timeout}, write-then-drop ${f.drop}`,
+    `sync (first worker to idle):      ${(r.syncMs / 1000).toFixed(1)} s, ${(r.orders / (r.syncMs / 1000)).toFixed(1)} orders/s`,
     `duration:                         ${(r.durationMs / 1000).toFixed(1)} s`,
   ].join("\n");
 }

@@ -4,6 +4,7 @@
  * in request bodies only and never appears in an error message or detail.
  */
 
+import pLimit, { type LimitFunction } from "p-limit";
 import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
 import { maskUrl } from "../../core/redact.ts";
@@ -27,33 +28,147 @@ const Rows = z.array(z.object({ id: z.number() }).loose());
 /** Exceptions a retry can cure: concurrent-update conflicts and lost database connections. */
 const TRANSIENT = /SerializationFailure|TransactionRollbackError|OperationalError|LockNotAvailable/;
 
+/** How long every request of a connection waits after a 429 that names no Retry-After. */
+const DEFAULT_PAUSE_MS = 1_000;
+
+export interface OdooClientOptions {
+  /** Waits out a 429's pause (tests pass a fake one with `now`). */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+/**
+ * The connection's rate governor: at most `concurrency` requests in flight, and after a 429 none starts
+ * until its Retry-After has passed. The pause is the connection's, not the caller's: Odoo (or the proxy in
+ * front of it) limits the client as a whole, so every writer and reader of the connection waits for it.
+ */
+class Governor {
+  readonly #limit: LimitFunction;
+  #until = 0;
+  #pause: Promise<void> | null = null;
+
+  constructor(
+    concurrency: number,
+    private readonly sleep: (ms: number) => Promise<void>,
+    private readonly now: () => number,
+  ) {
+    this.#limit = pLimit(concurrency);
+  }
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#limit(async () => {
+      while (this.#pause) await this.#pause;
+      return fn();
+    });
+  }
+
+  pauseFor(ms: number): void {
+    this.#until = Math.max(this.#until, this.now() + ms);
+    this.#pause ??= (async () => {
+      // A 429 that arrives during the pause may extend it; a fake sleep never moves the clock, so the
+      // pause ends once the last deadline asked for has been slept for, not when the clock says so.
+      for (let slept = this.now(); this.#until > slept; ) {
+        const until = this.#until;
+        await this.sleep(until - slept);
+        slept = until;
+      }
+      this.#pause = null;
+    })();
+  }
+
+  get paused(): boolean {
+    return this.#pause !== null;
+  }
+
+  /** Requests waiting for a slot. */
+  get queued(): number {
+    return this.#limit.pendingCount;
+  }
+}
+
 export class OdooClient {
   calls = 0;
+  /** 429 answers received (each paused the connection). */
+  throttled = 0;
   private uid: Promise<number> | null = null;
+  private readonly governor: Governor;
 
   constructor(
     private readonly config: OdooConfig,
     /** Connection name, carried in every error. */
     readonly system: string,
-  ) {}
+    opts: OdooClientOptions = {},
+  ) {
+    this.governor = new Governor(
+      config.concurrency,
+      opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      opts.now ?? Date.now,
+    );
+  }
 
   get url(): string {
     return this.config.url;
   }
 
-  private async post(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
-    this.calls++;
-    const timeout = AbortSignal.timeout(this.config.timeoutMs);
-    try {
-      return await fetch(`${this.config.url}${path}`, {
+  /** Whether requests are held back by a 429's Retry-After right now. */
+  get paused(): boolean {
+    return this.governor.paused;
+  }
+
+  /** Requests waiting for one of the connection's `concurrency` slots. */
+  get queued(): number {
+    return this.governor.queued;
+  }
+
+  /** One request through the governor; `read` consumes the answer while its slot is still held. */
+  private send<T>(
+    path: string,
+    init: RequestInit,
+    signal: AbortSignal | undefined,
+    read: (res: Response) => Promise<T>,
+  ): Promise<T> {
+    return this.governor.run(async () => {
+      this.calls++;
+      // The timeout starts when the request does, not while it waits for a slot or a pause.
+      const timeout = AbortSignal.timeout(this.config.timeoutMs);
+      let res: Response;
+      try {
+        res = await fetch(`${this.config.url}${path}`, {
+          ...init,
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
+      } catch (err) {
+        throw this.networkError(err, path);
+      }
+      if (res.status === 429) {
+        this.throttled++;
+        this.governor.pauseFor(retryAfterMs(res.headers.get("retry-after")) ?? DEFAULT_PAUSE_MS);
+      }
+      return read(res);
+    });
+  }
+
+  private post<T>(
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+    read: (res: Response, text: string) => T,
+  ): Promise<T> {
+    return this.send(
+      path,
+      {
         method: "POST",
         headers: { "content-type": "application/json", accept: "application/json" },
         body: JSON.stringify(body),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-    } catch (err) {
-      throw this.networkError(err, path);
-    }
+      },
+      signal,
+      async (res) => {
+        const text = await res.text().catch((err: unknown) => {
+          throw this.networkError(err, path);
+        });
+        return read(res, text);
+      },
+    );
   }
 
   private networkError(err: unknown, path: string): SyncError {
@@ -81,10 +196,12 @@ export class OdooClient {
     what: string,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const res = await this.post(path, { jsonrpc: "2.0", method: "call", params, id: this.calls }, signal);
-    const text = await res.text().catch((err: unknown) => {
-      throw this.networkError(err, path);
-    });
+    const { res, text } = await this.post(
+      path,
+      { jsonrpc: "2.0", method: "call", params, id: this.calls },
+      signal,
+      (res, text) => ({ res, text }),
+    );
     if (res.status === 404) {
       throw new SyncError(
         "config",
@@ -232,41 +349,46 @@ export class OdooClient {
       "/web/session/authenticate",
       { jsonrpc: "2.0", method: "call", params: { db, login: username, password }, id: 0 },
       signal,
+      (res, text) => {
+        let json: unknown = null;
+        try {
+          json = JSON.parse(text);
+        } catch {}
+        return { cookie: res.headers.get("set-cookie") ?? "", body: RpcResponse.safeParse(json) };
+      },
     );
-    const body = RpcResponse.safeParse(await auth.json().catch(() => null));
-    if (!body.success || ("error" in body.data && body.data.error)) {
+    if (!auth.body.success || ("error" in auth.body.data && auth.body.data.error)) {
       throw new SyncError("config", `Odoo refused the web session login of user "${username}"`, {
         system: this.system,
       });
     }
-    const session = /session_id=([^;]+)/.exec(auth.headers.get("set-cookie") ?? "")?.[1];
+    const session = /session_id=([^;]+)/.exec(auth.cookie)?.[1];
     if (!session) {
       throw new SyncError("config", "Odoo sent no session cookie after the web login", {
         system: this.system,
       });
     }
     const path = `/report/pdf/account.report_invoice/${invoiceId}`;
-    this.calls++;
-    let res: Response;
-    try {
-      res = await fetch(`${this.config.url}${path}`, {
-        headers: { cookie: `session_id=${session}` },
-        redirect: "manual",
-        signal: signal
-          ? AbortSignal.any([signal, AbortSignal.timeout(this.config.timeoutMs)])
-          : AbortSignal.timeout(this.config.timeoutMs),
-      });
-    } catch (err) {
-      throw this.networkError(err, path);
-    }
-    if (res.status !== 200 || !(res.headers.get("content-type") ?? "").includes("application/pdf")) {
-      const kind =
-        res.status >= 300 && res.status < 400 ? "config" : res.status === 404 ? "permanent" : "retryable";
-      throw new SyncError(kind, `Odoo did not return the PDF of invoice ${invoiceId} (HTTP ${res.status})`, {
-        system: this.system,
-        status: res.status,
-      });
-    }
-    return new Uint8Array(await res.arrayBuffer());
+    return this.send(
+      path,
+      { headers: { cookie: `session_id=${session}` }, redirect: "manual" },
+      signal,
+      async (res) => {
+        if (res.status !== 200 || !(res.headers.get("content-type") ?? "").includes("application/pdf")) {
+          const kind =
+            res.status >= 300 && res.status < 400 ? "config" : res.status === 404 ? "permanent" : "retryable";
+          throw new SyncError(
+            kind,
+            `Odoo did not return the PDF of invoice ${invoiceId} (HTTP ${res.status})`,
+            { system: this.system, status: res.status },
+          );
+        }
+        return new Uint8Array(
+          await res.arrayBuffer().catch((err: unknown) => {
+            throw this.networkError(err, path);
+          }),
+        );
+      },
+    );
   }
 }

@@ -14,6 +14,11 @@ export const OdooConfig = z.object({
   pageSize: z.number().int().positive().max(5000).default(200),
   /** Per-request timeout. */
   timeoutMs: z.number().int().positive().default(30_000),
+  /**
+   * Requests in flight at once on this connection; the order writer writes this many sales at a time. Each
+   * takes one Odoo worker process while it runs, so stay below the server's `workers`.
+   */
+  concurrency: z.number().int().positive().max(64).default(4),
   /** The company currency, for product list prices (which carry no currency of their own). */
   currency: z
     .string()

@@ -1,4 +1,5 @@
 import Big from "big.js";
+import pLimit from "p-limit";
 import { asSyncError, SyncError } from "../../../core/errors.ts";
 import type { Order, OrderLine } from "../../../core/model.ts";
 
@@ -23,7 +24,8 @@ interface Batch {
   products: Map<string, number>;
   taxes: Tax[];
   existing: OdooRow[];
-  countries: Map<string, number> | null;
+  /** Loaded by the first order that needs it; shared by the orders written beside it. */
+  countries: Promise<Map<string, number>> | null;
 }
 
 function taxIds(order: Order, taxes: TaxLine[], all: Tax[], where: string): number[] {
@@ -106,6 +108,61 @@ function orderLines(order: Order, b: Batch): LineVals[] {
   return lines.map((l, i) => ({ sequence: 10 + i, ...l }));
 }
 
+/** How long the order writer keeps product ids and sale taxes before reading them again. */
+const REFERENCE_TTL_MS = 5 * 60_000;
+
+/**
+ * Product ids by internal reference and the sale taxes, kept between batches. They change rarely (a
+ * catalogue or an accountant's edit), and reading them for every batch made each retry of a few orders
+ * three calls before the first write instead of one: three chances for the whole batch to fail and wait.
+ * Read again after REFERENCE_TTL_MS, and at once after an order was refused, in case that is what changed.
+ */
+function referenceData(ctx: OdooContext) {
+  let since = 0;
+  let taxes: Promise<Tax[]> | null = null;
+  const products = new Map<string, number>();
+  const expire = (): void => {
+    if (Date.now() - since <= REFERENCE_TTL_MS) return;
+    since = Date.now();
+    taxes = null;
+    products.clear();
+  };
+  return {
+    taxes(signal?: AbortSignal): Promise<Tax[]> {
+      expire();
+      if (!taxes) {
+        const loading = loadSaleTaxes(ctx, signal);
+        taxes = loading;
+        loading.catch(() => {
+          if (taxes === loading) taxes = null;
+        });
+      }
+      return taxes;
+    },
+    /** Ids of the products with these internal references (those Odoo has; the others are asked again). */
+    async products(skus: string[], signal?: AbortSignal): Promise<Map<string, number>> {
+      expire();
+      const missing = skus.filter((s) => !products.has(s));
+      if (missing.length > 0) {
+        const rows = await ctx.client.searchRead(
+          "product.product",
+          [["default_code", "in", missing]],
+          ["default_code"],
+          { signal },
+        );
+        for (const p of rows) {
+          const code = str(p, "default_code");
+          if (code) products.set(code, p.id);
+        }
+      }
+      return new Map(skus.flatMap((s) => (products.has(s) ? [[s, products.get(s) as number] as const] : [])));
+    },
+    forget(): void {
+      since = 0;
+    },
+  };
+}
+
 /**
  * Creates confirmed sale orders. Each order carries the engine's external ref (the canonical key, e.g.
  * `shopify:#1001`) in client_order_ref, which is how a crash between "created in Odoo" and "recorded in the
@@ -114,17 +171,36 @@ function orderLines(order: Order, b: Batch): LineVals[] {
  * Order of work per record: create as a quotation → read back the computed total → confirm only when it
  * matches the shop's total. A quotation that does not match stays a quotation (never shipped, visible
  * to the merchant) and the record goes to the failed inbox; a retry rewrites its lines.
+ *
+ * The orders of a batch are written `concurrency` at a time (the connection's setting), so one order
+ * waiting for a slow or failed call does not hold back the others; the client's governor keeps every
+ * request of the connection within that bound and pauses them all on a 429.
  */
 export function orderWriter(ctx: OdooContext): Writer<"order"> {
   const { client } = ctx;
+  const reference = referenceData(ctx);
+  /**
+   * The partner being looked up or created per e-mail: two orders of one new customer written at the same
+   * time would otherwise both find no partner and both create one.
+   */
+  const partnerInFlight = new Map<string, Promise<number>>();
 
-  const partnerFor = async (order: Order, b: Batch, wctx: WriteContext): Promise<number> => {
-    const linked = await wctx.resolve("customer", order.customer.key);
-    if (linked && Number.isInteger(Number(linked))) return Number(linked);
+  const countriesOf = (b: Batch, wctx: WriteContext): Promise<Map<string, number>> => {
+    if (!b.countries) {
+      const loading = countryIds(ctx, wctx.signal);
+      b.countries = loading;
+      loading.catch(() => {
+        if (b.countries === loading) b.countries = null;
+      });
+    }
+    return b.countries;
+  };
+
+  const findOrCreatePartner = async (order: Order, b: Batch, wctx: WriteContext): Promise<number> => {
     const found = await findPartnerByEmail(ctx, order.customer.email, wctx.signal);
     if (found !== null) return found;
     const address = order.billingAddress ?? order.shippingAddress;
-    if (address && !b.countries) b.countries = await countryIds(ctx, wctx.signal);
+    const countries = address ? await countriesOf(b, wctx) : null;
     const created = await client.execute(
       "res.partner",
       "create",
@@ -132,7 +208,7 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
         {
           name: order.customer.name ?? address?.name ?? order.customer.email,
           email: order.customer.email,
-          ...(address && b.countries ? addressVals(address, b.countries) : {}),
+          ...(address && countries ? addressVals(address, countries) : {}),
         },
       ],
       {},
@@ -141,6 +217,27 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
     if (typeof created !== "number")
       throw new SyncError("permanent", "Odoo's res.partner.create returned no id");
     return created;
+  };
+
+  const partnerFor = async (order: Order, b: Batch, wctx: WriteContext): Promise<number> => {
+    const linked = await wctx.resolve("customer", order.customer.key);
+    if (linked && Number.isInteger(Number(linked))) return Number(linked);
+    const email = order.customer.email.trim().toLowerCase();
+    // Wait for another order's lookup of the same e-mail; if it failed, look (once at a time) again.
+    for (let other = partnerInFlight.get(email); other; other = partnerInFlight.get(email)) {
+      const id = await other.then(
+        (v) => v,
+        () => null,
+      );
+      if (id !== null) return id;
+    }
+    const mine = findOrCreatePartner(order, b, wctx);
+    partnerInFlight.set(email, mine);
+    try {
+      return await mine;
+    } finally {
+      if (partnerInFlight.get(email) === mine) partnerInFlight.delete(email);
+    }
   };
 
   const writeOne = async (item: WriteItem<"order">, b: Batch, wctx: WriteContext): Promise<WriteResult> => {
@@ -233,10 +330,8 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
         i.targetId && Number.isInteger(Number(i.targetId)) ? [Number(i.targetId)] : [],
       );
       const [products, taxes, existing] = await Promise.all([
-        client.searchRead("product.product", [["default_code", "in", skus]], ["default_code"], {
-          signal: wctx.signal,
-        }),
-        loadSaleTaxes(ctx, wctx.signal),
+        reference.products(skus, wctx.signal),
+        reference.taxes(wctx.signal),
         client.searchRead(
           "sale.order",
           ["|", ["id", "in", targetIds], ["client_order_ref", "in", items.map((i) => i.externalRef)]],
@@ -245,23 +340,25 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
         ),
       ]);
       const batch: Batch = {
-        products: new Map(
-          products.flatMap((p) =>
-            str(p, "default_code") ? [[String(str(p, "default_code")), p.id] as const] : [],
-          ),
-        ),
+        products,
         taxes,
         existing,
         countries: null,
       };
-      const results: WriteResult[] = [];
-      for (const item of items) {
-        try {
-          results.push(await writeOne(item, batch, wctx));
-        } catch (err) {
-          results.push({ key: item.key, ok: false, error: asSyncError(err, ctx.name) });
-        }
-      }
+      const limit = pLimit(ctx.config.concurrency);
+      const results = await Promise.all(
+        items.map((item) =>
+          limit(async (): Promise<WriteResult> => {
+            try {
+              return await writeOne(item, batch, wctx);
+            } catch (err) {
+              return { key: item.key, ok: false, error: asSyncError(err, ctx.name) };
+            }
+          }),
+        ),
+      );
+      // A refused order may have met a product or a tax changed since they were read: read them again.
+      if (results.some((r) => !r.ok && !r.error.retryable)) reference.forget();
       return results;
     },
   };

@@ -1,0 +1,89 @@
+/**
+ * Retries inside a page, on a fake sleep (nothing waits for real): one record's Retry-After must not hold
+ * back the records whose own retry comes due sooner. Orders flow between two Odoo emulators; a proxy in
+ * front of the target picks which create fails and how.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { startFixture } from "../connectors/odoo/fixtures.ts";
+import { openStore } from "../store/index.ts";
+import { startRpcProxy } from "../testing/rpc-proxy.ts";
+import type { Flow } from "./flow.ts";
+import { SyncEngine } from "./sync.ts";
+
+const RETRY_AFTER_S = 5;
+
+test("while one order waits for its Retry-After, an order whose retry is due sooner is written", async () => {
+  const a = await startFixture({ orders: 6, seed: 3 });
+  const b = await startFixture({ orders: 0, seed: 3 });
+  // The fake sleep: time advances by what is waited for, at once.
+  let waited = 0;
+  const sleep = async (ms: number) => {
+    waited += ms;
+  };
+  const firstCreate = new Map<string, string>();
+  const createdAt = new Map<string, number>();
+  const proxy = await startRpcProxy(b.emu.url, (call) => {
+    if (call.model !== "sale.order" || call.method !== "create") return undefined;
+    const ref = String((call.args?.[0] as { client_order_ref?: unknown })?.client_order_ref);
+    if (!firstCreate.has(ref) && firstCreate.size < 2) {
+      // The first order refused with the proxy's Retry-After; the second with a bare 502 (the policy's backoff).
+      firstCreate.set(ref, firstCreate.size === 0 ? "A" : "B");
+      return firstCreate.get(ref) === "A"
+        ? { status: 503, headers: { "retry-after": String(RETRY_AFTER_S) }, body: "busy" }
+        : { status: 502, body: "bad gateway" };
+    }
+    createdAt.set(ref, waited);
+    return undefined;
+  });
+  const dir = mkdtempSync(join(tmpdir(), "passerelle-retries-"));
+  const store = await openStore(`sqlite:${join(dir, "store.sqlite")}`);
+  try {
+    await store.migrate();
+    const flow: Flow = {
+      name: "orders",
+      entity: "order",
+      source: a.connect({}, "erp-a"),
+      target: b.connect({ url: proxy.url }, "erp-b"),
+      batchSize: 50,
+    };
+    const s = await new SyncEngine(store).run(flow, {
+      sleep,
+      retry: { attempts: 4, baseDelayMs: 100, maxDelayMs: 400 },
+    });
+    assert.equal(s.status, "succeeded", s.error?.message);
+    const refOf = (who: string) => [...firstCreate].find(([, w]) => w === who)?.[0] as string;
+    const [refA, refB] = [refOf("A"), refOf("B")];
+    assert.ok(refA && refB, "the proxy refused two orders' first create");
+    const atB = createdAt.get(refB);
+    const atA = createdAt.get(refA);
+    assert.ok(atB !== undefined && atA !== undefined);
+    assert.ok(
+      atB < RETRY_AFTER_S * 1000,
+      `order B was written again only after ${atB} ms of waiting: it waited out order A's Retry-After of ${RETRY_AFTER_S} s`,
+    );
+    // A waited (on the fake clock and the real one together) for its Retry-After, so it came after B.
+    assert.ok(atA > atB, `order A was written again after ${atA} ms of waiting, B after ${atB} ms`);
+    for (const ref of [refA, refB]) {
+      const sales = b.emu.data.read(
+        "sale.order",
+        b.emu.data.search("sale.order", [["client_order_ref", "=", ref]]),
+        ["state"],
+      );
+      assert.deepEqual(
+        sales.map((x) => x.state),
+        ["sale"],
+        `${ref}: exactly one confirmed sale`,
+      );
+    }
+  } finally {
+    await store.close();
+    await proxy.close();
+    await a.emu.close();
+    await b.emu.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
