@@ -167,6 +167,11 @@ export class EventRuntime {
         ...(this.#o.readConcurrency ? { readConcurrency: this.#o.readConcurrency } : {}),
         ...(this.#o.now ? { now: this.#o.now } : {}),
         ...(signal ? { signal } : {}),
+        onTakeOver: (dead) =>
+          this.#o.logger?.warn(
+            { flow: flow.name, holder: dead },
+            "took over the flow's lease from a process that is gone (killed or crashed)",
+          ),
         onInterrupted: (runs) =>
           this.#o.logger?.warn(
             { flow: flow.name, runs: runs.map((r) => r.id) },

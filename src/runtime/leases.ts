@@ -3,6 +3,7 @@
  * simply stops renewing; once the lease expires anyone may take it. Used for "a flow never runs twice at
  * once" (`flow:<name>`) and to serialize writes of one canonical record (`record:<entity>:<key>`).
  */
+import { hostname } from "node:os";
 import type { Store } from "../ports/store.ts";
 import { JobStore } from "../store/jobs.ts";
 
@@ -56,6 +57,49 @@ export async function renewLease(
 /** Gives the lease up; a no-op when `holder` does not hold it. */
 export async function releaseLease(store: Store, name: string, holder: string): Promise<void> {
   await new JobStore(store).releaseLease(name, holder);
+}
+
+/**
+ * Hands `name` over from `from`, a holder known to be gone (see holderProcessGone), to `holder`; false when
+ * `from` no longer holds it.
+ */
+export async function takeOverLease(
+  store: Store,
+  name: string,
+  from: string,
+  holder: string,
+  ttlMs: number,
+  opts: LeaseOptions = {},
+): Promise<boolean> {
+  const { now, until } = leaseWindow(name, holder, ttlMs, opts);
+  return new JobStore(store).takeOverLease(name, from, holder, now, until);
+}
+
+/**
+ * The holder name of this process in `role` (sync, run, worker, cli): `<role>-<hostname>-<pid>`. A lease
+ * holder of this shape can be recognised as gone by holderProcessGone.
+ */
+export function processHolder(role: string): string {
+  return `${role}-${hostname()}-${process.pid}`;
+}
+
+/**
+ * True when `holder` (processHolder's shape, with an optional `#n`) names a process on this host that no
+ * longer exists: killed (SIGKILL, OOM) or crashed without giving its leases back. A holder on another host,
+ * of another shape, or whose process still exists (even if its pid was reused) is not known to be gone.
+ */
+export function holderProcessGone(holder: string): boolean {
+  const host = hostname();
+  const m = /^[a-z]+-(.+)-(\d+)(?:#\d+)?$/.exec(holder);
+  if (!m || m[1] !== host) return false;
+  const pid = Number(m[2]);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ESRCH";
+  }
 }
 
 /** Who holds `name` now (null: free or expired). */

@@ -1,13 +1,14 @@
 /** The flow lease every entry point takes, and interrupted runs, on SQLite and (when reachable) PostgreSQL. */
 import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { Store } from "../ports/store.ts";
 import { openStore } from "../store/index.ts";
 import { onPostgres, pgStores } from "../testing/postgres.ts";
-import { acquireLease, leaseHolder, releaseLease } from "./leases.ts";
+import { acquireLease, holderProcessGone, leaseHolder, processHolder, releaseLease } from "./leases.ts";
 import { abandonHeldFlows, FlowBusyError, withFlowLease } from "./run-flow.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "passerelle-run-flow-test-"));
@@ -17,6 +18,12 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 const pgs = pgStores("passerelle_run_flow");
+
+/** The pid of a process that ran on this host and is gone, as after kill -9. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]);
+  return Number(String(child.stdout));
+}
 
 async function openSqlite(): Promise<Store> {
   const s = await openStore(`sqlite:${join(dir, `r${opened.length}.db`)}`);
@@ -82,6 +89,59 @@ function suite(name: string, open: () => Promise<Store>): void {
       await releaseLease(store, "flow:prices", "other#1");
       assert.equal(await waiting, "ran");
       assert.deepEqual(told, ["other#1"], "told once who it waits for");
+    });
+
+    test("a lease whose holder process on this host is gone (kill -9) is taken over after the settle, not after its expiry", async () => {
+      const store = await open();
+      const dead = `sync-${hostname()}-${deadPid()}#1`;
+      assert.ok(holderProcessGone(dead));
+      await acquireLease(store, "flow:categories", dead, 60_000);
+      const run = await store.startRun("categories", "sync");
+      const took: string[] = [];
+      const started = Date.now();
+      const value = await withFlowLease(
+        store,
+        "categories",
+        { holder: processHolder("sync"), deadHolderSettleMs: 50, onTakeOver: (h) => took.push(h) },
+        async () => leaseHolder(store, "flow:categories"),
+      );
+      assert.deepEqual(took, [dead]);
+      assert.ok(Date.now() - started >= 50, "waited for the settle");
+      assert.match(String(value), new RegExp(`^sync-${hostname()}-${process.pid}#\\d+$`));
+      const [last] = await store.lastRuns("categories", 1);
+      assert.equal(last?.id, run.id);
+      assert.equal(last?.status, "interrupted", "the dead holder's run is recorded as interrupted");
+      assert.equal(await leaseHolder(store, "flow:categories"), null, "released after");
+    });
+
+    test("a holder still alive, on another host, or of another shape is waited for, never taken over", async () => {
+      const store = await open();
+      const sleeper = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"]);
+      try {
+        for (const holder of [
+          `sync-${hostname()}-${sleeper.pid}#1`,
+          `sync-${hostname()}-${process.pid}#999`,
+          `sync-elsewhere-${hostname()}x-${deadPid()}#1`,
+          `worker-host-${deadPid()}`,
+          "other#1",
+        ]) {
+          assert.equal(holderProcessGone(holder), false, holder);
+          await acquireLease(store, "flow:warehouses", holder, 60_000);
+          await assert.rejects(
+            withFlowLease(
+              store,
+              "warehouses",
+              { holder: "me", deadHolderSettleMs: 0 },
+              async () => undefined,
+            ),
+            FlowBusyError,
+            holder,
+          );
+          await releaseLease(store, "flow:warehouses", holder);
+        }
+      } finally {
+        sleeper.kill("SIGKILL");
+      }
     });
 
     test("the next holder marks the runs a dead holder left running as interrupted; dry runs are left alone", async () => {

@@ -15,11 +15,18 @@ import type { Flow } from "../engine/flow.ts";
 import type { RetryPolicy } from "../engine/retry.ts";
 import type { Progress, SyncEngine } from "../engine/sync.ts";
 import type { FailedRecord, Run, Store } from "../ports/store.ts";
-import { leaseHolder, withLease } from "./leases.ts";
+import { holderProcessGone, leaseHolder, takeOverLease, withLease } from "./leases.ts";
 import { type PassResult, recordPass, windowPass } from "./passes.ts";
 
 /** How long a flow lease outlives a holder that stopped renewing it (renewed every third). */
 export const DEFAULT_FLOW_LEASE_MS = 60_000;
+
+/**
+ * How long a lease whose holder process is gone (same host, pid no longer exists) is left before it is taken
+ * over: a write the dead process had already sent may still be landing at the target, and the next holder's
+ * lookups must find it.
+ */
+export const DEAD_HOLDER_SETTLE_MS = 2_000;
 
 export class FlowBusyError extends Error {
   constructor(
@@ -51,6 +58,10 @@ export interface FlowLeaseOptions {
   now?: () => Date;
   /** Told once, when the flow is found held and `waitMs` lets it wait. */
   onBusy?: (holder: string | null) => void;
+  /** Told when the lease was taken over from a holder whose process is gone (killed, crashed). */
+  onTakeOver?: (deadHolder: string) => void;
+  /** Default DEAD_HOLDER_SETTLE_MS. */
+  deadHolderSettleMs?: number;
   /** Runs found `running` and marked interrupted when the lease was taken. */
   onInterrupted?: (runs: Run[]) => void;
 }
@@ -87,35 +98,42 @@ export async function withFlowLease<T>(
   const clock = opts.now ? { now: opts.now } : {};
   const started = Date.now();
   let told = false;
+  const run = async (lost: AbortSignal): Promise<T> => {
+    held.set(holder, { store, flow });
+    try {
+      const now = (opts.now?.() ?? new Date()).toISOString();
+      const gone = await store.interruptRuns(
+        flow,
+        `interrupted: the process running it stopped before the end (its lease ${name} ran out or its process was gone); found by ${holder} at ${now}`,
+      );
+      if (gone.length > 0) opts.onInterrupted?.(gone);
+      return await work(opts.signal ? AbortSignal.any([opts.signal, lost]) : lost);
+    } finally {
+      held.delete(holder);
+    }
+  };
   for (;;) {
-    const ran = await withLease(
-      store,
-      name,
-      holder,
-      leaseMs,
-      async (lost) => {
-        held.set(holder, { store, flow });
-        try {
-          const now = (opts.now?.() ?? new Date()).toISOString();
-          const gone = await store.interruptRuns(
-            flow,
-            `interrupted: the process running it stopped before the end (its lease ${name} ran out); found by ${holder} at ${now}`,
-          );
-          if (gone.length > 0) opts.onInterrupted?.(gone);
-          return await work(opts.signal ? AbortSignal.any([opts.signal, lost]) : lost);
-        } finally {
-          held.delete(holder);
-        }
-      },
-      clock,
-    );
+    const ran = await withLease(store, name, holder, leaseMs, run, clock);
     if (ran) return ran.value;
+    // A holder killed on this host (kill -9, out of memory) never gives its lease back: after a short
+    // settle, take it over instead of making the next run wait out the whole lease.
+    const current = await leaseHolder(store, name, clock);
+    if (current && holderProcessGone(current)) {
+      await pause(opts.deadHolderSettleMs ?? DEAD_HOLDER_SETTLE_MS, opts.signal);
+      if (opts.signal?.aborted) throw new FlowBusyError(flow, current, Date.now() - started);
+      if (holderProcessGone(current) && (await takeOverLease(store, name, current, holder, leaseMs, clock))) {
+        opts.onTakeOver?.(current);
+        const taken = await withLease(store, name, holder, leaseMs, run, clock);
+        if (taken) return taken.value;
+      }
+      continue;
+    }
     const waited = Date.now() - started;
     const left = (opts.waitMs ?? 0) - waited;
     if (left <= 0 || opts.signal?.aborted) {
-      throw new FlowBusyError(flow, await leaseHolder(store, name, clock), waited);
+      throw new FlowBusyError(flow, current ?? (await leaseHolder(store, name, clock)), waited);
     }
-    if (!told) opts.onBusy?.(await leaseHolder(store, name, clock));
+    if (!told) opts.onBusy?.(current);
     told = true;
     await pause(Math.min(left, opts.pollMs ?? 500), opts.signal);
   }

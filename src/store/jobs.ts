@@ -236,6 +236,28 @@ export class JobStore {
     return row !== undefined;
   }
 
+  /**
+   * Hands lease `name` from `from` (a holder known to be gone) to `to`; false when `from` no longer holds it
+   * (it was released, or someone else took it first).
+   */
+  async takeOverLease(
+    name: string,
+    from: string,
+    to: string,
+    now: string,
+    expiresAt: string,
+  ): Promise<boolean> {
+    const r = await this.#gate.repeatable("takeOverLease: update leases", () =>
+      this.#db
+        .updateTable("leases")
+        .set({ holder: to, expires_at: expiresAt, acquired_at: now })
+        .where("name", "=", name)
+        .where("holder", "=", from)
+        .executeTakeFirst(),
+    );
+    return r.numUpdatedRows > 0n;
+  }
+
   /** Extends a lease `holder` still has (even past its expiry, as long as nobody else took it). */
   async renewLease(name: string, holder: string, expiresAt: string): Promise<boolean> {
     const r = await this.#gate.repeatable("renewLease: update leases", () =>

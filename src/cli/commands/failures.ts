@@ -1,12 +1,13 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ERROR_KINDS, SyncError } from "../../core/errors.ts";
 import { editFailure, type RetryOutcome, skipFailure } from "../../engine/failures.ts";
 import { retryPolicyFor } from "../../engine/retry.ts";
 import type { FailedRecord, FailureStatus } from "../../ports/store.ts";
 import type { Context } from "../../runtime/context.ts";
+import { processHolder } from "../../runtime/leases.ts";
 import { FlowBusyError, retryFlowFailures } from "../../runtime/run-flow.ts";
 import { EXIT, type Output, reportError, table } from "../output.ts";
 
@@ -111,7 +112,7 @@ async function retryUnderLease(
   opts: { resync: boolean; strict: boolean },
 ): Promise<RetryOutcome[]> {
   const results = await retryFlowFailures(ctx, ctx.flow(flow), failures, {
-    holder: `cli-${hostname()}-${process.pid}`,
+    holder: processHolder("cli"),
     retry: retryPolicyFor(ctx.config, flow),
     resync: opts.resync,
     actor: "cli",

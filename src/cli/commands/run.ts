@@ -14,7 +14,6 @@
  * and queued jobs are picked up by the next start (`sweep`).
  */
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import type { EntityName } from "../../core/model.ts";
@@ -23,6 +22,7 @@ import type { InboundEvent, WebhookReceiver } from "../../ports/connector.ts";
 import { type Context, definitionFor } from "../../runtime/context.ts";
 import { type EventFlow, EventRuntime, FLOW_QUEUE, RECONCILE_QUEUE } from "../../runtime/events.ts";
 import { JobQueue, Worker } from "../../runtime/jobs.ts";
+import { processHolder } from "../../runtime/leases.ts";
 import { abandonHeldFlows } from "../../runtime/run-flow.ts";
 import { type ScheduleEntry, Scheduler } from "../../runtime/scheduler.ts";
 import { exitWhenIdleOrSoon, shutdownOnSignals } from "../../runtime/shutdown.ts";
@@ -134,7 +134,7 @@ function readTls(ctx: Context): { cert: Buffer; key: Buffer } | undefined {
  * closes it after `stop()`.
  */
 export async function startService(ctx: Context, opts: ServiceOptions = {}): Promise<Service> {
-  const holder = `run-${hostname()}-${process.pid}`;
+  const holder = processHolder("run");
   const inbox = new WebhookInbox(ctx.store, { writerThread: true });
   const queue = new JobQueue(ctx.store);
   const eventFlows = eventFlowsOf(ctx);

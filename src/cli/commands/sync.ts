@@ -1,7 +1,7 @@
-import { hostname } from "node:os";
 import { retryPolicyFor } from "../../engine/retry.ts";
 import type { PlanLine, RunSummary } from "../../engine/sync.ts";
 import type { Context } from "../../runtime/context.ts";
+import { processHolder } from "../../runtime/leases.ts";
 import { abandonHeldFlows, FlowBusyError, runFlow } from "../../runtime/run-flow.ts";
 import { exitWhenIdleOrSoon, shutdownOnSignals } from "../../runtime/shutdown.ts";
 import { EXIT, type Output, table } from "../output.ts";
@@ -77,7 +77,7 @@ export async function syncCommand(
           : `${signal}: quitting without waiting for the records being written`,
       ),
   });
-  const holder = `sync-${hostname()}-${process.pid}`;
+  const holder = processHolder("sync");
   const work = async () => {
     for (const name of flows) {
       if (shutdown.stop.aborted) break;
@@ -102,6 +102,8 @@ export async function syncCommand(
               out.info(
                 `${name}: running elsewhere (held by ${by ?? "another process"}); waiting up to ${opts.waitSeconds} s…`,
               ),
+            onTakeOver: (dead) =>
+              out.info(`${name}: ${dead} held it but its process is gone (killed or crashed); taken over`),
             onInterrupted: (runs) =>
               out.info(
                 `${name}: run ${runs.map((r) => r.id).join(", ")} had been left running by a process that stopped; recorded as interrupted`,

@@ -5,13 +5,13 @@
  * process: killed at any moment, a restarted worker (or another one) takes them over once their lease runs
  * out, and the engine's intents, links and page commits make the re-run safe.
  */
-import { hostname } from "node:os";
 import { type Command, InvalidArgumentError } from "commander";
 import { asSyncError, SyncError } from "../../core/errors.ts";
 import { retryPolicyFor } from "../../engine/retry.ts";
 import type { FailedRecord } from "../../ports/store.ts";
 import type { Context } from "../../runtime/context.ts";
 import { type JobHandler, JobQueue, Worker } from "../../runtime/jobs.ts";
+import { processHolder } from "../../runtime/leases.ts";
 import { abandonHeldFlows, FlowBusyError, retryFlowFailures, runFlow } from "../../runtime/run-flow.ts";
 import { exitWhenIdleOrSoon, shutdownOnSignals } from "../../runtime/shutdown.ts";
 import { EXIT, type Output } from "../output.ts";
@@ -88,6 +88,11 @@ export function flowJobHandlers(
     holder,
     leaseMs: opts.leaseMs,
     signal,
+    onTakeOver: (dead: string) =>
+      ctx.logger.warn(
+        { holder: dead },
+        "took over a flow's lease from a process that is gone (killed or crashed)",
+      ),
     onInterrupted: (runs: { id: number }[]) =>
       ctx.logger.warn(
         { runs: runs.map((r) => r.id) },
@@ -178,7 +183,7 @@ export async function workerCommand(
   for (const name of flowNames) ctx.flow(name); // unknown names fail now, with the list of flows
   const queue = new JobQueue(ctx.store);
   const idle = new Map<string, boolean>();
-  const id = `worker-${hostname()}-${process.pid}`;
+  const id = processHolder("worker");
   const handlers = flowJobHandlers(ctx, id, {
     leaseMs: opts.leaseMs,
     autoRetries: opts.autoRetries,
