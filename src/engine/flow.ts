@@ -1,5 +1,6 @@
 import type { EntityName } from "../core/model.ts";
 import type { Connector } from "../ports/connector.ts";
+import type { RetryPolicy } from "./retry.ts";
 
 /** A flow resolved from the configuration: connectors created, mapping and filter compiled. */
 export interface Flow {
@@ -15,4 +16,10 @@ export interface Flow {
   batchSize: number;
   /** Prices of 0 may be published (free items); otherwise a record carrying one fails with the reason. */
   allowFreeItems?: boolean;
+  /**
+   * How calls to either system are retried: the configuration's top-level `retry` with the flow's own over
+   * it (`retryPolicyFor`). Every run of the flow uses it unless its caller passes another; absent (flows
+   * built by hand in tests), the engine's DEFAULT_RETRY.
+   */
+  retry?: RetryPolicy;
 }

@@ -11,6 +11,7 @@ import { compileFilter } from "../core/expression.ts";
 import { compileMapping } from "../core/mapping.ts";
 import type { EntityName } from "../core/model.ts";
 import type { Flow } from "../engine/flow.ts";
+import { retryPolicyFor } from "../engine/retry.ts";
 import { SyncEngine } from "../engine/sync.ts";
 import type { Connector, ConnectorDefinition } from "../ports/connector.ts";
 import type { Store } from "../ports/store.ts";
@@ -73,6 +74,7 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
       target,
       batchSize: spec.batchSize,
       allowFreeItems: spec.allowFreeItems,
+      retry: retryPolicyFor(config, name),
     };
     if (spec.mapping && Object.keys(spec.mapping).length > 0) {
       flow.mapping = compileMapping(spec.mapping, { path: `flows.${name}.mapping` });

@@ -168,6 +168,7 @@ export type FlowScope =
   | { kind: "window"; since: string | null };
 
 export interface RunFlowOptions extends FlowLeaseOptions {
+  /** Default: the flow's own policy (`flow.retry`). */
   retry?: RetryPolicy;
   /** Records read at once from the source by a records pass. */
   readConcurrency?: number;
@@ -181,9 +182,10 @@ export async function runFlow(
   opts: RunFlowOptions,
 ): Promise<PassResult> {
   return withFlowLease(deps.store, flow.name, opts, async (signal) => {
+    const retry = opts.retry ?? flow.retry;
     const pass = {
       signal,
-      ...(opts.retry ? { retry: opts.retry } : {}),
+      ...(retry ? { retry } : {}),
       ...(opts.now ? { now: opts.now } : {}),
     };
     switch (scope.kind) {
@@ -222,6 +224,7 @@ export async function retryFlowFailures(
   flow: Flow,
   failures: FailedRecord[] | (() => Promise<FailedRecord[]>),
   opts: FlowLeaseOptions & {
+    /** Default: the flow's own policy (`flow.retry`). */
     retry?: RetryPolicy;
     resync?: boolean;
     actor?: string;
@@ -231,11 +234,12 @@ export async function retryFlowFailures(
   return withFlowLease(deps.store, flow.name, opts, async (signal) => {
     const out: RetryResult[] = [];
     const todo = typeof failures === "function" ? await failures() : failures;
+    const retry = opts.retry ?? flow.retry;
     for (const f of todo) {
       if (signal.aborted) break;
       try {
         const outcome = await retryFailure(deps.engine, deps.store, flow, f, {
-          ...(opts.retry ? { retry: opts.retry } : {}),
+          ...(retry ? { retry } : {}),
           ...(opts.resync ? { resync: true } : {}),
           ...(opts.actor ? { actor: opts.actor } : {}),
         });

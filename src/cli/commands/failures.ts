@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ERROR_KINDS, SyncError } from "../../core/errors.ts";
 import { editFailure, type RetryOutcome, skipFailure } from "../../engine/failures.ts";
-import { retryPolicyFor } from "../../engine/retry.ts";
 import type { FailedRecord, FailureStatus } from "../../ports/store.ts";
 import type { Context } from "../../runtime/context.ts";
 import { processHolder } from "../../runtime/leases.ts";
@@ -113,7 +112,6 @@ async function retryUnderLease(
 ): Promise<RetryOutcome[]> {
   const results = await retryFlowFailures(ctx, ctx.flow(flow), failures, {
     holder: processHolder("cli"),
-    retry: retryPolicyFor(ctx.config, flow),
     resync: opts.resync,
     actor: "cli",
   });

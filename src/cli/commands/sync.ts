@@ -1,4 +1,3 @@
-import { retryPolicyFor } from "../../engine/retry.ts";
 import type { PlanLine, RunSummary } from "../../engine/sync.ts";
 import type { Context } from "../../runtime/context.ts";
 import { processHolder } from "../../runtime/leases.ts";
@@ -96,7 +95,6 @@ export async function syncCommand(
           {
             holder,
             signal: shutdown.stop,
-            retry: retryPolicyFor(ctx.config, name),
             waitMs: (opts.waitSeconds ?? 0) * 1000,
             onBusy: (by) =>
               out.info(

@@ -7,7 +7,6 @@
  */
 import { type Command, InvalidArgumentError } from "commander";
 import { asSyncError, SyncError } from "../../core/errors.ts";
-import { retryPolicyFor } from "../../engine/retry.ts";
 import type { FailedRecord } from "../../ports/store.ts";
 import type { Context } from "../../runtime/context.ts";
 import { type JobHandler, JobQueue, Worker } from "../../runtime/jobs.ts";
@@ -110,15 +109,7 @@ export function flowJobHandlers(
       const flow = flowOfPayload(ctx, payload, job.id);
       let s: Awaited<ReturnType<typeof runFlow>>;
       try {
-        s = await runFlow(
-          ctx,
-          flow,
-          { kind: "cursor" },
-          {
-            ...lease(signal),
-            retry: retryPolicyFor(ctx.config, flow.name),
-          },
-        );
+        s = await runFlow(ctx, flow, { kind: "cursor" }, lease(signal));
       } catch (e) {
         if (busy(e, flow.name, job.id)) return;
         throw e;
@@ -151,7 +142,6 @@ export function flowJobHandlers(
           },
           {
             ...lease(signal),
-            retry: retryPolicyFor(ctx.config, flow.name),
             actor: holder,
             onError: async (f, e) => {
               const err = asSyncError(e, flow.source.name);
