@@ -9,8 +9,10 @@ import type { WebhookReceiver } from "../ports/connector.ts";
 import { type RunningServer, startServer } from "../server/app.ts";
 import { WebhookInbox } from "../store/webhook-inbox.ts";
 import { type Context, definitionFor, openContext } from "./context.ts";
-import { EventRuntime, FLOW_QUEUE } from "./events.ts";
+import { EventRuntime } from "./events.ts";
+import { SYNC_QUEUE } from "./flow-jobs.ts";
 import { JobQueue } from "./jobs.ts";
+import { FlowBusyError, runFlow } from "./run-flow.ts";
 import { Scheduler } from "./scheduler.ts";
 
 const SECRET = "shpss_events_test";
@@ -74,7 +76,6 @@ flows:
     inbox,
     queue: new JobQueue(ctx.store),
     eventFlows: [{ flow: ctx.flow("customers"), settings }],
-    flow: (n) => ctx.flow(n),
     holder: "test",
     onPass: (kind, summary) => passes.push({ kind, summary }),
   });
@@ -180,7 +181,6 @@ describe("event-driven flow", () => {
       inbox,
       queue: new JobQueue(ctx.store),
       eventFlows: [{ flow: ctx.flow("customers"), settings: { ...settings, massThreshold: 3 } }],
-      flow: (n) => ctx.flow(n),
       holder: "test-mass",
       onPass: (kind, summary) => passes.push({ kind, summary }),
     });
@@ -206,7 +206,6 @@ describe("event-driven flow", () => {
       inbox: clocked,
       queue: new JobQueue(ctx.store, { now }),
       eventFlows: [{ flow: ctx.flow("customers"), settings }],
-      flow: (n) => ctx.flow(n),
       holder: "test-retry",
       now,
       maxEventAttempts: 3,
@@ -249,10 +248,15 @@ describe("event-driven flow", () => {
       inbox,
       queue: new JobQueue(ctx.store),
       eventFlows: [{ flow: ctx.flow("customers"), settings }],
-      flow: (n) => ctx.flow(n),
       holder: "other-process",
     });
-    const [a, b] = await Promise.all([runtime.scheduledRun("customers"), other.reconcile("customers")]);
+    const scheduled = runFlow(ctx, ctx.flow("customers"), { kind: "cursor" }, { holder: "test" }).catch(
+      (e: unknown) => {
+        if (e instanceof FlowBusyError) return null;
+        throw e;
+      },
+    );
+    const [a, b] = await Promise.all([scheduled, other.reconcile("customers")]);
     assert.equal([a, b].filter((x) => x === null).length, 1, "exactly one of the two ran");
   });
 });
@@ -268,7 +272,7 @@ describe("scheduler", () => {
         {
           name: "overlap",
           cron: "* * * * * *",
-          job: { queue: FLOW_QUEUE, payload: { flow: "customers" }, singletonKey: "flow:overlap" },
+          job: { queue: SYNC_QUEUE, payload: { flow: "customers" }, singletonKey: "sync:overlap" },
         },
       ],
       onEnqueued: (_e, id) => enqueued.push(id),

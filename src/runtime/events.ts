@@ -18,7 +18,7 @@
  * now, through the same pipeline, so a record whose webhook never came is still synced, and records
  * already synced are skipped by their unchanged content hash.
  *
- * Every pass of a flow (events, batch, reconciliation, schedule) runs through `runFlow`, which holds the
+ * Every pass of a flow (events, batch, reconciliation) runs through `runFlow`, which holds the
  * lease `flow:<name>`, so a flow never runs twice at once, across processes.
  *
  * An event is done only when the record it names was written, skipped as unchanged, quarantined in the
@@ -38,7 +38,6 @@ import { FlowBusyError, type FlowScope, runFlow } from "./run-flow.ts";
 
 export const EVENTS_QUEUE = "webhook-events";
 export const RECONCILE_QUEUE = "reconcile";
-export const FLOW_QUEUE = "flow-run";
 
 export interface EventFlowSettings {
   coalesceMs: number;
@@ -63,8 +62,6 @@ export interface EventRuntimeOptions {
   queue: JobQueue;
   /** Event-driven flows. */
   eventFlows: EventFlow[];
-  /** Every flow by name (scheduled runs and reconciliation look them up). */
-  flow: (name: string) => Flow;
   /** This process's name in leases. */
   holder: string;
   /** How long a flow lease lasts without renewal (default 60 s; renewed every third). */
@@ -78,7 +75,7 @@ export interface EventRuntimeOptions {
   now?: () => Date;
   logger?: RuntimeLogger;
   /** Called after every pass with its summary (the CLI prints them; tests observe them). */
-  onPass?: (kind: "events" | "batch" | "reconcile" | "schedule", summary: RunSummary) => void;
+  onPass?: (kind: "events" | "batch" | "reconcile", summary: RunSummary) => void;
 }
 
 const EVENT_RETRY_MAX_MS = 5 * 60_000;
@@ -114,7 +111,7 @@ export class EventRuntime {
     this.#now = opts.now ?? (() => new Date());
   }
 
-  /** Job handlers for the Worker: inbox drains, reconciliation passes, scheduled runs. */
+  /** Job handlers for the Worker: inbox drains and reconciliation passes (scheduled runs: flow-jobs.ts). */
   handlers(): Record<string, JobHandler> {
     return {
       [EVENTS_QUEUE]: async (payload, _job, signal) => {
@@ -124,10 +121,6 @@ export class EventRuntime {
       [RECONCILE_QUEUE]: async (payload, _job, signal) => {
         const name = FlowPayload(payload);
         if (name) await this.reconcile(name, signal);
-      },
-      [FLOW_QUEUE]: async (payload, _job, signal) => {
-        const name = FlowPayload(payload);
-        if (name) await this.scheduledRun(name, signal);
       },
     };
   }
@@ -318,18 +311,6 @@ export class EventRuntime {
       await this.#o.inbox.setMark(`reconcile:${name}`, start.toISOString());
     }
     this.#o.onPass?.("reconcile", s);
-    return s;
-  }
-
-  /** A scheduled flow's cursor-based run; skipped (not queued twice) while the flow runs elsewhere. */
-  async scheduledRun(name: string, signal?: AbortSignal): Promise<RunSummary | null> {
-    const s = await this.#unlessBusy(
-      this.#o.flow(name),
-      { kind: "cursor" },
-      "scheduled run skipped: the flow is already running",
-      signal,
-    );
-    if (s !== null) this.#o.onPass?.("schedule", s);
     return s;
   }
 }

@@ -78,7 +78,6 @@ test("an event pass tries each call as often as the flow's retry says, not the d
         },
       },
     ],
-    flow: (n) => ctx.flow(n),
     holder: "test",
   });
   await inbox.add("shopify", [

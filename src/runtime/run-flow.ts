@@ -8,12 +8,16 @@
  * flow, so any run of it still marked `running` belongs to a process that died or lost the lease; it is
  * marked `interrupted`, saying when and by whom it was found. A run stopped on purpose (SIGTERM, Ctrl-C) is
  * recorded `interrupted` by its own process.
+ *
+ * `passerelle plan` goes through `runFlow` too, with `dryRun`: a dry run only reads and writes nothing, so it
+ * takes no lease (a plan may be made while the flow runs elsewhere). Nothing outside src/runtime and
+ * src/engine calls the engine's `run` directly (run-entry.test.ts checks).
  */
 import type { SyncError } from "../core/errors.ts";
 import { retryFailure } from "../engine/failures.ts";
 import type { Flow } from "../engine/flow.ts";
 import type { RetryPolicy } from "../engine/retry.ts";
-import type { Progress, SyncEngine } from "../engine/sync.ts";
+import type { PlanLine, Progress, SyncEngine } from "../engine/sync.ts";
 import type { FailedRecord, Run, Store } from "../ports/store.ts";
 import { holderProcessGone, leaseHolder, takeOverLease, withLease } from "./leases.ts";
 import { type PassResult, recordPass, windowPass } from "./passes.ts";
@@ -174,13 +178,40 @@ export interface RunFlowOptions extends FlowLeaseOptions {
   readConcurrency?: number;
 }
 
-/** Runs one flow over `scope` under its lease; see the module comment. */
+/** A dry run: what a cursor run would do, written nowhere; see the module comment. */
+export interface DryRunOptions {
+  dryRun: true;
+  /** Told every planned record. */
+  onPlan?: (line: PlanLine) => void;
+  /** Default: the flow's own policy (`flow.retry`). */
+  retry?: RetryPolicy;
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+/** Runs one flow over `scope` under its lease (a dry run: without one); see the module comment. */
 export async function runFlow(
   deps: FlowDeps,
   flow: Flow,
   scope: FlowScope,
-  opts: RunFlowOptions,
+  opts: RunFlowOptions | DryRunOptions,
 ): Promise<PassResult> {
+  if ("dryRun" in opts) {
+    if (scope.kind !== "cursor") {
+      throw new Error(`flow ${flow.name}: a dry run covers the cursor scope only, got scope ${scope.kind}`);
+    }
+    const retry = opts.retry ?? flow.retry;
+    const s = await deps.engine.run(flow, {
+      dryRun: true,
+      ...(opts.onPlan ? { onPlan: opts.onPlan } : {}),
+      ...(retry ? { retry } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
+      ...(scope.maxPages ? { maxPages: scope.maxPages } : {}),
+      ...(scope.onProgress ? { onProgress: scope.onProgress } : {}),
+    });
+    return { ...s, unsynced: new Map() };
+  }
   return withFlowLease(deps.store, flow.name, opts, async (signal) => {
     const retry = opts.retry ?? flow.retry;
     const pass = {

@@ -6,8 +6,10 @@ import { PLUS_PLAN, placeOrders, shipReadyDeliveries, startDemoSystems } from ".
 import type { RunSummary } from "../../engine/sync.ts";
 import { type Context, openContext } from "../../runtime/context.ts";
 import { EVENTS_QUEUE } from "../../runtime/events.ts";
+import { processHolder } from "../../runtime/leases.ts";
+import { runFlow } from "../../runtime/run-flow.ts";
+import { type Service, startService } from "../../runtime/service.ts";
 import { EXIT, type Output, table } from "../output.ts";
-import { type Service, startService } from "./run.ts";
 import { exitCodeFor, stoppedBy, summaryJson } from "./sync.ts";
 
 export interface DemoOptions {
@@ -20,6 +22,7 @@ export interface DemoOptions {
 }
 
 const CATALOG = ["products", "prices", "stock", "customers"];
+const DEMO_HOLDER = processHolder("demo");
 
 /**
  * Sales the demo's ERP holds that never came from the shop, as a real ERP does (phone orders, a
@@ -88,7 +91,7 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
       const runs: RunSummary[] = [];
       const sync = async (names: string[]) => {
         for (const name of names) {
-          const s = await ctx.engine.run(ctx.flow(name));
+          const s = await demoRun(ctx, name);
           runs.push(s);
           out.info(`  ${describe(s)}`);
         }
@@ -144,11 +147,8 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
         const again: RunSummary[] = [];
         await eventsSettled(ctx, systems, service);
         for (const name of [...CATALOG, "orders", "shipments"]) {
-          // The orders flow is also run by events: its pass takes the flow's lease like theirs do.
-          const s =
-            name === "orders"
-              ? await leased(() => service.runtime.scheduledRun(name))
-              : await ctx.engine.run(ctx.flow(name));
+          // Like every run, under the flow's lease: the orders flow's pass waits for an event pass of it.
+          const s = await demoRun(ctx, name);
           again.push(s);
           out.info(`  ${describe(s)}`);
         }
@@ -225,15 +225,9 @@ async function eventsSettled(
   }
 }
 
-/** A pass that takes the flow's lease: waits (a while) for a pass running elsewhere to finish. */
-async function leased(pass: () => Promise<RunSummary | null>): Promise<RunSummary> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const s = await pass();
-    if (s) return s;
-    if (Date.now() > deadline) throw new Error("the flow stayed busy for two minutes");
-    await sleep(200);
-  }
+/** A cursor run of one flow, under its lease like every run (waits for a pass of it running elsewhere). */
+function demoRun(ctx: Context, name: string): Promise<RunSummary> {
+  return runFlow(ctx, ctx.flow(name), { kind: "cursor" }, { holder: DEMO_HOLDER, waitMs: 120_000 });
 }
 
 function lostName(systems: Awaited<ReturnType<typeof startDemoSystems>>, id: string | null): string {

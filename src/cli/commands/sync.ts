@@ -164,7 +164,12 @@ export async function planCommand(
 ): Promise<number> {
   const lines: PlanLine[] = [];
   const flow = ctx.flow(flowName);
-  const summary = await ctx.engine.run(flow, { dryRun: true, onPlan: (l) => lines.push(l) });
+  const summary = await runFlow(
+    ctx,
+    flow,
+    { kind: "cursor" },
+    { dryRun: true, onPlan: (l) => lines.push(l) },
+  );
   // A dry run only reads: every call it made was the source's.
   const reads = summary.counts.calls;
   const calls = { total: reads + summary.estimatedCalls, reads, writes: summary.estimatedCalls };

@@ -1,0 +1,370 @@
+/**
+ * The service assembled from its parts, for `passerelle run`, `passerelle worker` and the demo. The CLI
+ * commands only parse their options, handle signals and print; what runs is here.
+ *
+ * `startService` (`passerelle run`, the demo) holds
+ * - the webhook server (`POST /webhooks/<connection>`, `GET /healthz`), which verifies each delivery with its
+ *   connection's definition, stores it in the durable inbox and acknowledges it once committed;
+ * - a job worker draining the inbox (coalesced per connection and entity), running reconciliation windows of
+ *   event-driven flows, and the flow jobs (`sync`, `retry-failures`; flow-jobs.ts) — scheduled flows' runs
+ *   and whatever a `passerelle worker` queued;
+ * - the scheduler: every `trigger: schedule` flow's sync job on its cron, and every `trigger: events` flow's
+ *   reconciliation poll on `reconcile.cron`.
+ * `stop()` stops it cleanly: no new deliveries are accepted, deliveries being committed are committed and
+ * answered, running jobs are asked to stop (their runs end after the batch being written, recorded
+ * interrupted, and the jobs are handed back; when `cut` aborts first they are abandoned the same way). A
+ * process killed outright loses nothing it acknowledged: the inbox acknowledged only committed events, and
+ * pending events and queued jobs are picked up by the next start (`sweep`).
+ *
+ * `startFlowWorker` (`passerelle worker`) queues a sync and a retry-failures job per flow every interval and
+ * runs the flow jobs, with no server and no scheduler.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { EntityName } from "../core/model.ts";
+import type { RunSummary } from "../engine/sync.ts";
+import type { InboundEvent, WebhookReceiver } from "../ports/connector.ts";
+import { type RunningServer, startServer, type WebhookEndpoint } from "../server/app.ts";
+import { WebhookInbox } from "../store/webhook-inbox.ts";
+import { type Context, definitionFor } from "./context.ts";
+import { type EventFlow, EventRuntime, RECONCILE_QUEUE } from "./events.ts";
+import { flowJobHandlers, retryFailuresJob, syncJob } from "./flow-jobs.ts";
+import { JobQueue, Worker } from "./jobs.ts";
+import { processHolder } from "./leases.ts";
+import { type ScheduleEntry, Scheduler } from "./scheduler.ts";
+
+/** Shortest time between two drain requests of one group from this process. */
+const NOTIFY_GAP_MS = 50;
+
+/** What a pass reported to `onPass` was: an inbox drain, a mass-change batch, a reconciliation, a sync job. */
+export type PassKind = "events" | "batch" | "reconcile" | "schedule";
+
+export interface ServiceOptions {
+  /** Default: the configuration's `server.host` (127.0.0.1). */
+  host?: string;
+  /** Default: the configuration's `server.port` (8470); 0 picks a free port. */
+  port?: number;
+  /** How often pending inbox events are looked for (events left by a crash or a busy flow); default 5 s. */
+  sweepMs?: number;
+  /** Worker poll interval when no job is due (default 200 ms). */
+  pollMs?: number;
+  /** Jobs run at once by this process's worker (default 2: a long reconciliation does not hold up events). */
+  concurrency?: number;
+  /** Jobs and flow leases of this process outlive it by this long when it dies (default 30 s and 60 s). */
+  leaseMs?: number;
+  /** Automatic retries of a transiently failed record, by `retry-failures` jobs (default 5). */
+  autoRetries?: number;
+  /** Called after every pass of an event-driven or scheduled flow. */
+  onPass?: (kind: PassKind, summary: RunSummary) => void;
+}
+
+export interface Service {
+  server: RunningServer;
+  inbox: WebhookInbox;
+  runtime: EventRuntime;
+  queue: JobQueue;
+  worker: Worker;
+  /** The webhook address of one connection on this server. */
+  webhookUrl(connection: string): string;
+  /** Event-driven flows by name. */
+  eventFlows: string[];
+  schedules: ScheduleEntry[];
+  /**
+   * Stops accepting, commits and answers in-flight deliveries, stops the scheduler and the worker: running
+   * jobs are asked to stop; when `cut` aborts first, those still running are handed back and returned.
+   */
+  stop(opts?: { reason?: string; cut?: AbortSignal }): Promise<{ abandoned: number[] }>;
+}
+
+/** The webhook endpoint of every configured connection (receiver null: its system sends none). */
+export function webhookEndpoints(ctx: Context): Map<string, WebhookEndpoint> {
+  const endpoints = new Map<string, WebhookEndpoint>();
+  for (const [name, conn] of Object.entries(ctx.config.connections)) {
+    const { type, ...settings } = conn;
+    const def = definitionFor(type);
+    endpoints.set(name, {
+      receiver: (def.webhooks as WebhookReceiver<unknown> | undefined) ?? null,
+      config: def.configSchema.parse(settings),
+    });
+  }
+  return endpoints;
+}
+
+/** Flows with `trigger: events`, with their coalescing, mass-change and reconciliation settings. */
+export function eventFlowsOf(ctx: Context): EventFlow[] {
+  const out: EventFlow[] = [];
+  for (const [name, spec] of Object.entries(ctx.config.flows)) {
+    if (spec.trigger.type !== "events") continue;
+    const { coalesceMs, massThreshold, reconcile } = spec.trigger;
+    out.push({ flow: ctx.flow(name), settings: { coalesceMs, massThreshold, reconcile } });
+  }
+  return out;
+}
+
+/** Schedules: `flow:<name>` for scheduled flows, `reconcile:<name>` for event-driven ones. */
+export function scheduleEntries(ctx: Context): ScheduleEntry[] {
+  const out: ScheduleEntry[] = [];
+  for (const [name, spec] of Object.entries(ctx.config.flows)) {
+    if (spec.trigger.type === "schedule") {
+      out.push({
+        name: `flow:${name}`,
+        cron: spec.trigger.cron,
+        job: syncJob(name),
+      });
+    } else if (spec.trigger.type === "events") {
+      out.push({
+        name: `reconcile:${name}`,
+        cron: spec.trigger.reconcile.cron,
+        job: { queue: RECONCILE_QUEUE, payload: { flow: name }, singletonKey: `reconcile:${name}` },
+      });
+    }
+  }
+  return out;
+}
+
+function readTls(ctx: Context): { cert: Buffer; key: Buffer } | undefined {
+  const tls = ctx.config.server.tls;
+  if (!tls) return undefined;
+  const base = dirname(resolve(ctx.configPath));
+  const read = (what: "cert" | "key") => {
+    const path = resolve(base, tls[what]);
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      const code = e !== null && typeof e === "object" && "code" in e ? ` (${String(e.code)})` : "";
+      throw new Error(`server.tls.${what}: cannot read ${path}${code}`);
+    }
+  };
+  return { cert: read("cert"), key: read("key") };
+}
+
+/**
+ * Starts the server, the worker and the scheduler on an open context. The caller keeps the context and
+ * closes it after `stop()`.
+ */
+export async function startService(ctx: Context, opts: ServiceOptions = {}): Promise<Service> {
+  const holder = processHolder("run");
+  const inbox = new WebhookInbox(ctx.store, { writerThread: true });
+  const queue = new JobQueue(ctx.store);
+  const eventFlows = eventFlowsOf(ctx);
+  const runtime = new EventRuntime({
+    store: ctx.store,
+    engine: ctx.engine,
+    inbox,
+    queue,
+    eventFlows,
+    holder,
+    logger: ctx.logger,
+    ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
+    ...(opts.onPass ? { onPass: opts.onPass } : {}),
+  });
+  const onPass = opts.onPass;
+  const handlers = {
+    ...runtime.handlers(),
+    // The worker's queues: a sync job queued by `passerelle worker` runs here too, and the other way round.
+    ...flowJobHandlers(ctx, {
+      holder,
+      autoRetries: opts.autoRetries ?? 5,
+      ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
+      ...(onPass ? { onRun: (s: RunSummary) => onPass("schedule", s) } : {}),
+    }),
+  };
+  const worker = new Worker(queue, handlers, {
+    id: holder,
+    concurrency: opts.concurrency ?? 2,
+    pollMs: opts.pollMs ?? 200,
+    leaseMs: opts.leaseMs ?? 30_000,
+    logger: ctx.logger,
+  });
+
+  // A group's drain job waits its coalescing window; until that window has passed (at least NOTIFY_GAP_MS),
+  // further deliveries of the group are covered by it, so the store is not asked again for each of them.
+  // A delivery that arrived while covered asks once more when the window ends (trailing edge), so none is
+  // left without a drain after it.
+  const groups = new Map<string, { timer: NodeJS.Timeout; again: boolean }>();
+  const coalesceOf = (connection: string, entity: EntityName | null) =>
+    Math.max(
+      0,
+      ...eventFlows
+        .filter((f) => f.flow.source.name === connection && f.flow.entity === entity)
+        .map((f) => f.settings.coalesceMs),
+    );
+  const ask = (connection: string, entity: EntityName | null) => {
+    const key = `${connection}\u0000${entity ?? ""}`;
+    const wait = coalesceOf(connection, entity);
+    const timer = setTimeout(
+      () => {
+        const g = groups.get(key);
+        groups.delete(key);
+        worker.wake();
+        if (g?.again) ask(connection, entity);
+      },
+      Math.max(wait + 5, NOTIFY_GAP_MS),
+    );
+    groups.set(key, { timer, again: false });
+    runtime
+      .notify(connection, entity)
+      .catch((err: unknown) =>
+        ctx.logger.warn(
+          { connection, err: err instanceof Error ? err.message : String(err) },
+          "cannot queue the inbox drain; the next sweep will",
+        ),
+      );
+  };
+  const notify = (connection: string, events: InboundEvent[]) => {
+    for (const entity of new Set(events.map((e) => e.entity))) {
+      const g = groups.get(`${connection}\u0000${entity ?? ""}`);
+      if (g) g.again = true;
+      else ask(connection, entity);
+    }
+  };
+
+  const tls = readTls(ctx);
+  const server = await startServer({
+    host: opts.host ?? ctx.config.server.host,
+    port: opts.port ?? ctx.config.server.port,
+    endpoints: webhookEndpoints(ctx),
+    inbox,
+    ...(ctx.config.server.bodyLimit ? { bodyLimit: ctx.config.server.bodyLimit } : {}),
+    ...(tls ? { tls } : {}),
+    onStored: notify,
+    logger: ctx.logger,
+  });
+
+  const schedules = scheduleEntries(ctx);
+  const scheduler = new Scheduler({
+    queue,
+    marks: inbox,
+    entries: schedules,
+    onEnqueued: () => worker.wake(),
+    onError: (entry, err) =>
+      ctx.logger.warn(
+        { schedule: entry.name, err: err instanceof Error ? err.message : String(err) },
+        "cannot queue a scheduled job",
+      ),
+  });
+  let sweepTimer: NodeJS.Timeout | null = null;
+  try {
+    worker.start();
+    await scheduler.start();
+    // Events left pending by a previous process (killed, or stopped while a flow was busy).
+    await runtime.sweep();
+    worker.wake();
+    sweepTimer = setInterval(() => {
+      runtime.sweep().then(
+        () => worker.wake(),
+        (err: unknown) =>
+          ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "inbox sweep failed"),
+      );
+    }, opts.sweepMs ?? 5_000);
+  } catch (e) {
+    scheduler.stop();
+    await server.close();
+    await worker.stop();
+    throw e;
+  }
+
+  let stopping: Promise<{ abandoned: number[] }> | null = null;
+  const stop = async (how: { reason?: string; cut?: AbortSignal } = {}) => {
+    scheduler.stop();
+    if (sweepTimer) clearInterval(sweepTimer);
+    for (const g of groups.values()) clearTimeout(g.timer);
+    groups.clear();
+    // No new connections; requests already in the handler finish (their events commit, then 200).
+    await server.close();
+    await inbox.close();
+    return worker.stop(how);
+  };
+  return {
+    server,
+    inbox,
+    runtime,
+    queue,
+    worker,
+    webhookUrl: (connection) => `${server.url}/webhooks/${encodeURIComponent(connection)}`,
+    eventFlows: eventFlows.map((f) => f.flow.name),
+    schedules,
+    stop: (how) => {
+      stopping ??= stop(how);
+      return stopping;
+    },
+  };
+}
+
+export interface FlowWorkerOptions {
+  /** Between two rounds of queued jobs. */
+  intervalMs: number;
+  /** How long a job or flow lease outlives a silent (dead) worker. */
+  leaseMs: number;
+  /** Times a transient failed record is retried automatically before it waits for an operator. */
+  autoRetries: number;
+}
+
+export interface FlowWorker {
+  worker: Worker;
+  queue: JobQueue;
+  /** Claims jobs and queues the first round at once, then one every interval. */
+  start(): Promise<void>;
+  /** Resolves once every flow's latest sync and retry-failures jobs both found nothing to do. */
+  caughtUp: Promise<void>;
+  /** Stops queuing rounds and stops the worker (see Worker.stop). */
+  stop(how?: { reason?: string; cut?: AbortSignal }): Promise<{ abandoned: number[] }>;
+}
+
+/**
+ * `passerelle worker`'s runtime: every interval it queues one sync job and one retry-failures job per flow
+ * (singletons, so a flow never has two of either queued or running) and runs the flow jobs. Jobs survive
+ * the process: killed at any moment, a restarted worker (or another one, or `passerelle run`) takes them
+ * over once their lease runs out, and the engine's intents, links and page commits make the re-run safe.
+ */
+export function createFlowWorker(ctx: Context, flowNames: string[], opts: FlowWorkerOptions): FlowWorker {
+  for (const name of flowNames) ctx.flow(name); // unknown names fail now, with the list of flows
+  const queue = new JobQueue(ctx.store);
+  const idle = new Map<string, boolean>();
+  const id = processHolder("worker");
+  const handlers = flowJobHandlers(ctx, {
+    holder: id,
+    leaseMs: opts.leaseMs,
+    autoRetries: opts.autoRetries,
+    onIdle: (k, v) => idle.set(k, v),
+  });
+  const worker = new Worker(queue, handlers, {
+    id,
+    leaseMs: opts.leaseMs,
+    pollMs: 200,
+    logger: ctx.logger,
+    retry: { attempts: 5, baseDelayMs: 1_000, maxDelayMs: 60_000 },
+  });
+  let markCaughtUp: () => void = () => undefined;
+  const caughtUp = new Promise<void>((done) => {
+    markCaughtUp = done;
+  });
+  const tick = async () => {
+    try {
+      for (const name of flowNames) {
+        await queue.enqueue(syncJob(name));
+        await queue.enqueue(retryFailuresJob(name));
+      }
+      worker.wake();
+      if (flowNames.every((f) => idle.get(`sync:${f}`) && idle.get(`retry:${f}`))) markCaughtUp();
+    } catch (err) {
+      ctx.logger.error({ err: err instanceof Error ? err.message : String(err) }, "cannot queue jobs");
+    }
+  };
+  let timer: NodeJS.Timeout | null = null;
+  return {
+    worker,
+    queue,
+    caughtUp,
+    async start() {
+      worker.start();
+      await tick();
+      timer = setInterval(() => void tick(), opts.intervalMs);
+    },
+    stop(how = {}) {
+      if (timer) clearInterval(timer);
+      timer = null;
+      return worker.stop(how);
+    },
+  };
+}
