@@ -28,7 +28,6 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import Database from "better-sqlite3";
 import { openStore } from "../src/store/index.ts";
-import { WebhookInbox } from "../src/store/webhook-inbox.ts";
 import { load1, machine } from "./lib/measure.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -446,7 +445,7 @@ connections:
     if (args.keep || args.profile) writeFileSync(join(dir, "server.log"), server.stderr());
 
     const store = await openStore(`sqlite:${db}`);
-    const inbox = new WebhookInbox(store);
+    const inbox = store.openInbox();
     const stored = await inbox.count({ connection: "shopify" });
     await store.close();
 
@@ -463,7 +462,7 @@ connections:
     });
     await crashServer.exited;
     const after = await openStore(`sqlite:${db}`);
-    const afterInbox = new WebhookInbox(after);
+    const afterInbox = after.openInbox();
     let missing = 0;
     for (const id of crashAcked) {
       if (!(await afterInbox.byKey("shopify", `shopify:orders/create:${id}`))) missing++;

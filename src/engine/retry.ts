@@ -29,7 +29,10 @@ export function retryPolicyFor(
   return { ...DEFAULT_RETRY, ...defined(config.retry), ...defined(config.flows?.[flow]?.retry) };
 }
 
-/** Exponential backoff with full jitter; a vendor's Retry-After wins when it asks for longer. */
+/**
+ * Exponential backoff with equal jitter (half of the delay fixed, half random, so no retry comes sooner than
+ * half its step); a vendor's Retry-After wins when it asks for longer.
+ */
 export function backoffDelay(
   policy: RetryPolicy,
   attempt: number,

@@ -1,9 +1,15 @@
 /**
  * Persistence used by the engine, the CLI and the runtime. One implementation (src/store) serves both
- * SQLite and PostgreSQL through Kysely.
+ * SQLite and PostgreSQL through Kysely. The runtime's own concerns each have a port of their own, which the
+ * store hands out: the job queue (jobs.ts), leases (leases.ts), processed marks (marks.ts) and the webhook
+ * inbox (inbox.ts).
  */
 import type { EntityName } from "../core/model.ts";
 import type { Cursor } from "./connector.ts";
+import type { InboxOptions, WebhookInbox } from "./inbox.ts";
+import type { JobTable } from "./jobs.ts";
+import type { LeaseStore } from "./leases.ts";
+import type { MarkStore } from "./marks.ts";
 
 /** For one canonical record, its id in one system and what was last written there. */
 export interface Link {
@@ -192,4 +198,13 @@ export interface Store {
 
   /** Lineage of one record: every event whose key or external id matches, oldest first. */
   trace(entity: EntityName, keyOrExternalId: string): Promise<SyncEvent[]>;
+
+  /** Durable jobs, for the job runtime (src/runtime/jobs.ts). */
+  jobs(): JobTable;
+  /** Named leases, for the lease protocol (src/runtime/leases.ts). */
+  leases(): LeaseStore;
+  /** Processed marks: reconciliation windows, schedules' last fires. */
+  marks(opts?: { now?: () => Date }): MarkStore;
+  /** A webhook inbox on this store; close it (commits what is queued) before the store. */
+  openInbox(opts?: InboxOptions): WebhookInbox;
 }

@@ -6,8 +6,8 @@ import { after, before, describe, test } from "node:test";
 import { type DemoSystems, startDemoSystems } from "../demo/systems.ts";
 import type { RunSummary } from "../engine/sync.ts";
 import type { WebhookReceiver } from "../ports/connector.ts";
+import type { WebhookInbox } from "../ports/inbox.ts";
 import { type RunningServer, startServer } from "../server/app.ts";
-import { WebhookInbox } from "../store/webhook-inbox.ts";
 import { type Context, definitionFor, openContext } from "./context.ts";
 import { EventRuntime } from "./events.ts";
 import { SYNC_QUEUE } from "./flow-jobs.ts";
@@ -53,7 +53,7 @@ flows:
 `,
   );
   ctx = await openContext(config);
-  inbox = new WebhookInbox(ctx.store);
+  inbox = ctx.store.openInbox();
   const shopDef = definitionFor("shopify");
   const { type: _t, ...shopSettings } = ctx.config.connections.shopify as { type: string };
   server = await startServer({
@@ -199,7 +199,7 @@ describe("event-driven flow", () => {
   test("an event whose record cannot be read stays pending, backs off, and is marked failed after N passes", async () => {
     let t = Date.now();
     const now = () => new Date(t);
-    const clocked = new WebhookInbox(ctx.store, { now });
+    const clocked = ctx.store.openInbox({ now });
     const retrying = new EventRuntime({
       store: ctx.store,
       engine: ctx.engine,
@@ -267,7 +267,7 @@ describe("scheduler", () => {
     const enqueued: (number | null)[] = [];
     const scheduler = new Scheduler({
       queue,
-      marks: inbox,
+      marks: ctx.store.marks(),
       entries: [
         {
           name: "overlap",
@@ -293,11 +293,11 @@ describe("scheduler", () => {
   test("runs missed while down run once on start, not once per missed occurrence", async () => {
     const queue = new JobQueue(ctx.store);
     const now = new Date("2026-05-01T12:00:30Z");
-    await inbox.setMark("schedule:missed", "2026-05-01T07:00:00Z"); // five hourly runs missed
+    await ctx.store.marks().setMark("schedule:missed", "2026-05-01T07:00:00Z"); // five hourly runs missed
     const fired: string[] = [];
     const scheduler = new Scheduler({
       queue,
-      marks: inbox,
+      marks: ctx.store.marks(),
       now: () => now,
       entries: [
         {
@@ -311,11 +311,11 @@ describe("scheduler", () => {
     await scheduler.start();
     scheduler.stop();
     assert.deepEqual(fired, ["missed"]);
-    assert.equal(await inbox.getMark("schedule:missed"), now.toISOString());
+    assert.equal(await ctx.store.marks().getMark("schedule:missed"), now.toISOString());
     // Started again right away: nothing was missed since.
     const again = new Scheduler({
       queue,
-      marks: inbox,
+      marks: ctx.store.marks(),
       now: () => now,
       entries: [{ name: "missed", cron: "0 * * * *", job: { queue: "test-missed", payload: {} } }],
       onEnqueued: (_e, _id, reason) => fired.push(reason),

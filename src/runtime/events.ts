@@ -30,8 +30,9 @@
 import type { EntityName } from "../core/model.ts";
 import type { Flow } from "../engine/flow.ts";
 import type { RunSummary, SyncEngine } from "../engine/sync.ts";
+import type { StoredEvent, WebhookInbox } from "../ports/inbox.ts";
+import type { MarkStore } from "../ports/marks.ts";
 import type { Store } from "../ports/store.ts";
-import type { StoredEvent, WebhookInbox } from "../store/webhook-inbox.ts";
 import type { JobHandler, JobQueue } from "./jobs.ts";
 import type { PassResult } from "./passes.ts";
 import { FlowBusyError, type FlowScope, runFlow } from "./run-flow.ts";
@@ -60,6 +61,8 @@ export interface EventRuntimeOptions {
   engine: SyncEngine;
   inbox: WebhookInbox;
   queue: JobQueue;
+  /** Where reconciliation windows are marked (default: the store's marks, on this runtime's clock). */
+  marks?: MarkStore;
   /** Event-driven flows. */
   eventFlows: EventFlow[];
   /** This process's name in leases. */
@@ -105,10 +108,12 @@ interface GroupPass {
 export class EventRuntime {
   readonly #o: EventRuntimeOptions;
   readonly #now: () => Date;
+  readonly #marks: MarkStore;
 
   constructor(opts: EventRuntimeOptions) {
     this.#o = opts;
     this.#now = opts.now ?? (() => new Date());
+    this.#marks = opts.marks ?? opts.store.marks({ now: this.#now });
   }
 
   /** Job handlers for the Worker: inbox drains and reconciliation passes (scheduled runs: flow-jobs.ts). */
@@ -294,7 +299,7 @@ export class EventRuntime {
   async reconcile(name: string, signal?: AbortSignal): Promise<RunSummary | null> {
     const ef = this.#o.eventFlows.find((f) => f.flow.name === name);
     if (!ef) return null;
-    const mark = await this.#o.inbox.getMark(`reconcile:${name}`);
+    const mark = await this.#marks.getMark(`reconcile:${name}`);
     const start = this.#now();
     const since =
       mark === null
@@ -308,7 +313,7 @@ export class EventRuntime {
     );
     if (s === null) return null;
     if (s.status !== "failed" && s.status !== "interrupted") {
-      await this.#o.inbox.setMark(`reconcile:${name}`, start.toISOString());
+      await this.#marks.setMark(`reconcile:${name}`, start.toISOString());
     }
     this.#o.onPass?.("reconcile", s);
     return s;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type DemoSystems, startDemoSystems } from "../demo/systems.ts";
-import { WebhookInbox } from "../store/webhook-inbox.ts";
+import type { WebhookInbox } from "../ports/inbox.ts";
 import { type Context, openContext } from "./context.ts";
 import { EventRuntime } from "./events.ts";
 import { JobQueue } from "./jobs.ts";
@@ -41,7 +41,7 @@ flows:
 `,
   );
   ctx = await openContext(config);
-  inbox = new WebhookInbox(ctx.store);
+  inbox = ctx.store.openInbox();
 });
 
 after(async () => {

@@ -9,8 +9,8 @@
  */
 import { asSyncError } from "../core/errors.ts";
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from "../engine/retry.ts";
+import type { JobRow, JobStatus, JobTable } from "../ports/jobs.ts";
 import type { Store } from "../ports/store.ts";
-import { type JobRow, type JobStatus, JobStore } from "../store/jobs.ts";
 
 export type { JobStatus };
 
@@ -66,13 +66,13 @@ function info(r: JobRow): JobInfo {
 }
 
 export class JobQueue {
-  readonly #jobs: JobStore;
+  readonly #jobs: JobTable;
   readonly #now: () => Date;
   /** Called when a claimed row cannot be read and is marked dead instead of run. */
   onBadRow?: (jobId: number, message: string) => void;
 
   constructor(store: Store, opts: { now?: () => Date } = {}) {
-    this.#jobs = new JobStore(store);
+    this.#jobs = store.jobs();
     this.#now = opts.now ?? (() => new Date());
   }
 

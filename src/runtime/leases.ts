@@ -5,7 +5,6 @@
  */
 import { hostname } from "node:os";
 import type { Store } from "../ports/store.ts";
-import { JobStore } from "../store/jobs.ts";
 
 export interface LeaseOptions {
   now?: () => Date;
@@ -40,7 +39,7 @@ export async function acquireLease(
   opts: LeaseOptions = {},
 ): Promise<boolean> {
   const { now, until } = leaseWindow(name, holder, ttlMs, opts);
-  return new JobStore(store).acquireLease(name, holder, now, until);
+  return store.leases().acquireLease(name, holder, now, until);
 }
 
 /** Extends `holder`'s lease by `ttlMs` from now; false when it was lost to another holder. */
@@ -51,12 +50,12 @@ export async function renewLease(
   ttlMs: number,
   opts: LeaseOptions = {},
 ): Promise<boolean> {
-  return new JobStore(store).renewLease(name, holder, leaseWindow(name, holder, ttlMs, opts).until);
+  return store.leases().renewLease(name, holder, leaseWindow(name, holder, ttlMs, opts).until);
 }
 
 /** Gives the lease up; a no-op when `holder` does not hold it. */
 export async function releaseLease(store: Store, name: string, holder: string): Promise<void> {
-  await new JobStore(store).releaseLease(name, holder);
+  await store.leases().releaseLease(name, holder);
 }
 
 /**
@@ -72,7 +71,7 @@ export async function takeOverLease(
   opts: LeaseOptions = {},
 ): Promise<boolean> {
   const { now, until } = leaseWindow(name, holder, ttlMs, opts);
-  return new JobStore(store).takeOverLease(name, from, holder, now, until);
+  return store.leases().takeOverLease(name, from, holder, now, until);
 }
 
 /**
@@ -108,7 +107,7 @@ export async function leaseHolder(
   name: string,
   opts: LeaseOptions = {},
 ): Promise<string | null> {
-  return new JobStore(store).leaseHolder(name, (opts.now?.() ?? new Date()).toISOString());
+  return store.leases().leaseHolder(name, (opts.now?.() ?? new Date()).toISOString());
 }
 
 /**

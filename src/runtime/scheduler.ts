@@ -8,6 +8,7 @@
  * occurrence: a sync pass catches up everything since its cursor in one go.
  */
 import { Cron } from "croner";
+import type { MarkStore } from "../ports/marks.ts";
 import type { JobQueue, JobSpec } from "./jobs.ts";
 
 export interface ScheduleEntry {
@@ -17,14 +18,9 @@ export interface ScheduleEntry {
   job: JobSpec;
 }
 
-export interface Marks {
-  getMark(name: string): Promise<string | null>;
-  setMark(name: string, mark: string): Promise<void>;
-}
-
 export interface SchedulerOptions {
   queue: JobQueue;
-  marks: Marks;
+  marks: MarkStore;
   entries: ScheduleEntry[];
   now?: () => Date;
   /** Called after a job was enqueued (e.g. to wake the workers); `id` null when one was already live. */

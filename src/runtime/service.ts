@@ -24,8 +24,8 @@ import { dirname, resolve } from "node:path";
 import type { EntityName } from "../core/model.ts";
 import type { RunSummary } from "../engine/sync.ts";
 import type { InboundEvent, WebhookReceiver } from "../ports/connector.ts";
+import type { WebhookInbox } from "../ports/inbox.ts";
 import { type RunningServer, startServer, type WebhookEndpoint } from "../server/app.ts";
-import { WebhookInbox } from "../store/webhook-inbox.ts";
 import { type Context, definitionFor } from "./context.ts";
 import { type EventFlow, EventRuntime, RECONCILE_QUEUE } from "./events.ts";
 import { flowJobHandlers, retryFailuresJob, syncJob } from "./flow-jobs.ts";
@@ -144,7 +144,7 @@ function readTls(ctx: Context): { cert: Buffer; key: Buffer } | undefined {
  */
 export async function startService(ctx: Context, opts: ServiceOptions = {}): Promise<Service> {
   const holder = processHolder("run");
-  const inbox = new WebhookInbox(ctx.store, { writerThread: true });
+  const inbox = ctx.store.openInbox({ writerThread: true });
   const queue = new JobQueue(ctx.store);
   const eventFlows = eventFlowsOf(ctx);
   const runtime = new EventRuntime({
@@ -234,7 +234,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   const schedules = scheduleEntries(ctx);
   const scheduler = new Scheduler({
     queue,
-    marks: inbox,
+    marks: ctx.store.marks(),
     entries: schedules,
     onEnqueued: () => worker.wake(),
     onError: (entry, err) =>

@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Webhook } from "standardwebhooks";
 import { shopify } from "../connectors/shopify/index.ts";
+import type { WebhookInbox } from "../ports/inbox.ts";
 import type { Store } from "../ports/store.ts";
 import { openStore } from "../store/index.ts";
-import { WebhookInbox } from "../store/webhook-inbox.ts";
 import { type RunningServer, startServer, type WebhookEndpoint } from "./app.ts";
 import { bigCommerceReceiver } from "./verify/bigcommerce.ts";
 import { businessCentralReceiver } from "./verify/business-central.ts";
@@ -69,7 +69,7 @@ function endpoints(): Map<string, WebhookEndpoint> {
 before(async () => {
   store = await openStore(`sqlite:${join(dir, "s.db")}`);
   await store.migrate();
-  inbox = new WebhookInbox(store);
+  inbox = store.openInbox();
   server = await startServer({
     host: "127.0.0.1",
     port: 0,

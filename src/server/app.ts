@@ -9,7 +9,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { InboundEvent, WebhookReceiver, WebhookRequest } from "../ports/connector.ts";
-import type { WebhookInbox } from "../store/webhook-inbox.ts";
+import type { WebhookInbox } from "../ports/inbox.ts";
 import { plainHttpWarning } from "./exposure.ts";
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;

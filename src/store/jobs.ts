@@ -6,54 +6,31 @@
  * lease never both win: the database decides. Timestamps are ISO 8601 UTC strings, which sort as they read.
  */
 import { type Kysely, PostgresAdapter, type Selectable, sql, type Transaction } from "kysely";
+import type { JobRow, JobStatus, JobTable } from "../ports/jobs.ts";
+import type { LeaseStore } from "../ports/leases.ts";
 import type { Store } from "../ports/store.ts";
 import { KyselyStore } from "./kysely-store.ts";
 import type { StoreGate } from "./resilience.ts";
 import type { Database, JobsTable } from "./schema.ts";
 import type { Scrubber } from "./scrub.ts";
 
-export type JobStatus = "queued" | "running" | "done" | "dead";
-
-interface JobsTableV2 extends JobsTable {
-  singleton_key: string | null;
-}
-
-interface LeasesTable {
-  name: string;
-  holder: string;
-  expires_at: string;
-  acquired_at: string;
-}
-
-type JobsDatabase = Omit<Database, "jobs"> & { jobs: JobsTableV2; leases: LeasesTable };
-
-export interface JobRow {
-  id: number;
-  queue: string;
-  /** JSON text as stored; may be unreadable (a corrupt row): the runtime checks it. */
-  payload: string;
-  status: string;
-  runAt: string;
-  lockedBy: string | null;
-  lockedUntil: string | null;
-  attempts: number;
-  lastError: string | null;
-  singletonKey: string | null;
-  createdAt: string;
-}
+export type { JobRow, JobStatus };
 
 const LIVE: JobStatus[] = ["queued", "running"];
 
-/** The Kysely database behind a store; the job runtime needs SQL the Store port does not offer. */
-export function jobsDb(store: Store): Kysely<JobsDatabase> {
+/**
+ * The Kysely database behind a store, for tests and tools that read or corrupt job rows on purpose. The
+ * runtime goes through the ports (`store.jobs()`, `store.leases()`) instead.
+ */
+export function jobsDb(store: Store): Kysely<Database> {
   if (!(store instanceof KyselyStore)) {
-    throw new Error("the job runtime needs the SQL store (openStore); this store has no jobs table");
+    throw new Error("jobsDb needs the SQL store (openStore); this store has no jobs table");
   }
-  return store.db.withTables<{ leases: LeasesTable }>() as unknown as Kysely<JobsDatabase>;
+  return store.db;
 }
 
 /** A jobs row as the database returns it. */
-type StoredJob = Selectable<JobsTableV2>;
+type StoredJob = Selectable<JobsTable>;
 
 function rowOut(r: StoredJob): JobRow {
   return {
@@ -71,16 +48,17 @@ function rowOut(r: StoredJob): JobRow {
   };
 }
 
-export class JobStore {
-  readonly #db: Kysely<JobsDatabase>;
+/** Jobs and leases on the SQL store: the JobTable and LeaseStore ports (src/ports/jobs.ts, leases.ts). */
+export class JobStore implements JobTable, LeaseStore {
+  readonly #db: Kysely<Database>;
   readonly #pg: boolean;
   readonly #scrub: Scrubber;
   readonly #gate: StoreGate;
 
-  constructor(store: Store) {
-    this.#db = jobsDb(store);
-    this.#scrub = (store as KyselyStore).scrub;
-    this.#gate = (store as KyselyStore).gate;
+  constructor(db: Kysely<Database>, scrub: Scrubber, gate: StoreGate) {
+    this.#db = db;
+    this.#scrub = scrub;
+    this.#gate = gate;
     this.#pg = this.#db.getExecutor().adapter instanceof PostgresAdapter;
   }
 
@@ -92,7 +70,7 @@ export class JobStore {
     singletonKey: string | null;
     now: string;
   }): Promise<number | null> {
-    const row = await this.#gate.transaction("enqueue: insert jobs", (trx: Transaction<JobsDatabase>) =>
+    const row = await this.#gate.transaction("enqueue: insert jobs", (trx: Transaction<Database>) =>
       trx
         .insertInto("jobs")
         .values({
@@ -127,7 +105,7 @@ export class JobStore {
     const queueIn = sql<boolean>`${sql.ref("queue")} in (${sql.join(queues)})`;
     const lock = this.#pg ? sql`for update skip locked` : sql``;
     // A transaction: claiming again after a commit whose answer was lost would take a second job.
-    const result = await this.#gate.transaction("claim: update jobs", (trx: Transaction<JobsDatabase>) =>
+    const result = await this.#gate.transaction("claim: update jobs", (trx: Transaction<Database>) =>
       sql<StoredJob>`update ${sql.table("jobs")}
          set ${sql.ref("status")} = 'running', ${sql.ref("locked_by")} = ${worker},
              ${sql.ref("locked_until")} = ${lockedUntil}, ${sql.ref("attempts")} = ${sql.ref("attempts")} + 1
@@ -164,7 +142,7 @@ export class JobStore {
     // A transaction: applied twice, the second finds the job no longer held and would report it lost.
     const r = await this.#gate.transaction(
       `finish: update jobs (${patch.status})`,
-      (trx: Transaction<JobsDatabase>) =>
+      (trx: Transaction<Database>) =>
         trx
           .updateTable("jobs")
           .set({

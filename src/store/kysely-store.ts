@@ -1,7 +1,16 @@
-/** The Store port on Kysely: the same queries run on SQLite and PostgreSQL. */
+/**
+ * The Store port on Kysely: the same queries run on SQLite and PostgreSQL. Over 400 lines because it is the
+ * one class implementing the Store port's ~25 methods, each a few lines of query; the larger pieces live
+ * beside it (commit-page.ts, rows.ts, jobs.ts, inbox/), and the runtime's concerns are handed out as ports
+ * of their own (`jobs()`, `leases()`, `marks()`, `openInbox()`).
+ */
 import { type Kysely, Migrator, sql } from "kysely";
 import type { EntityName } from "../core/model.ts";
 import type { Cursor } from "../ports/connector.ts";
+import type { InboxOptions, WebhookInbox } from "../ports/inbox.ts";
+import type { JobTable } from "../ports/jobs.ts";
+import type { LeaseStore } from "../ports/leases.ts";
+import type { MarkStore } from "../ports/marks.ts";
 import type {
   FailedRecord,
   FailureStatus,
@@ -15,6 +24,9 @@ import type {
 } from "../ports/store.ts";
 import { commitPageIn, insertEvents } from "./commit-page.ts";
 import { named, StoreError } from "./errors.ts";
+import { SqlWebhookInbox } from "./inbox/inbox.ts";
+import { SqlMarks } from "./inbox/marks.ts";
+import { JobStore } from "./jobs.ts";
 import { migrationProvider } from "./migrations/index.ts";
 import { type GateOptions, StoreGate } from "./resilience.ts";
 import { executeRows } from "./row-statements.ts";
@@ -74,6 +86,22 @@ export class KyselyStore implements Store {
       ...(opts.logger ? { logger: opts.logger } : {}),
       ...opts.gate,
     });
+  }
+
+  jobs(): JobTable {
+    return new JobStore(this.db, this.scrub, this.gate);
+  }
+
+  leases(): LeaseStore {
+    return new JobStore(this.db, this.scrub, this.gate);
+  }
+
+  marks(opts: { now?: () => Date } = {}): MarkStore {
+    return new SqlMarks(this.db, opts.now ?? this.#opts.now);
+  }
+
+  openInbox(opts: InboxOptions = {}): WebhookInbox {
+    return new SqlWebhookInbox(this.db, this.scrub, opts);
   }
 
   #now(): string {

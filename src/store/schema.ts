@@ -87,7 +87,7 @@ export interface IntentsTable {
   completed_at: string | null;
 }
 
-/** Durable jobs for the embedded runtime; the store only creates the table. */
+/** Durable jobs for the embedded runtime (store/jobs.ts). */
 export interface JobsTable {
   id: Generated<number>;
   queue: string;
@@ -100,6 +100,43 @@ export interface JobsTable {
   attempts: Generated<number>;
   last_error: string | null;
   created_at: string;
+  /** At most one queued or running job per key (migration 0002). */
+  singleton_key: string | null;
+}
+
+/** Named leases (migration 0002; store/jobs.ts). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: string;
+  acquired_at: string;
+}
+
+/** The durable webhook inbox (migration 0003; store/inbox/). */
+export interface WebhookInboxTable {
+  id: Generated<number>;
+  connection: string;
+  dedupe_key: string;
+  topic: string;
+  entity: string | null;
+  record_id: string | null;
+  occurred_at: string | null;
+  payload: string;
+  received_at: string;
+  status: "pending" | "processed" | "ignored" | "failed";
+  processed_at: string | null;
+  note: string | null;
+  /** Passes that failed to sync the event's record (migration 0004). */
+  attempts: Generated<number>;
+  /** Not tried again before this time (ISO), after a failed pass. */
+  retry_at: string | null;
+}
+
+/** Processed marks (migration 0003; store/inbox/marks.ts). */
+export interface SyncMarksTable {
+  name: string;
+  mark: string;
+  updated_at: string;
 }
 
 export interface Database {
@@ -110,6 +147,9 @@ export interface Database {
   failed_records: FailedRecordsTable;
   intents: IntentsTable;
   jobs: JobsTable;
+  leases: LeasesTable;
+  webhook_inbox: WebhookInboxTable;
+  sync_marks: SyncMarksTable;
 }
 
 export type LinkRow = Selectable<LinksTable>;

@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { rng } from "../../src/core/prng.ts";
 import { placeOrders } from "../../src/demo/systems.ts";
+import type { StoredEvent, WebhookInbox } from "../../src/ports/inbox.ts";
 import type { Store } from "../../src/ports/store.ts";
 import { openStore } from "../../src/store/index.ts";
-import { type StoredEvent, WebhookInbox } from "../../src/store/webhook-inbox.ts";
 import { explain, type LiveCli, startCli, startWorld, type World, waitFor } from "./helpers.ts";
 import { parseOutput, StatusOutput } from "./outputs.ts";
 import { odooSalesByRef } from "./state.ts";
@@ -34,7 +34,7 @@ describe("a drain whose source read fails", () => {
     const reg = await world.cli(["webhooks", "register", "shopify", "--address", hook]);
     assert.equal(reg.code, 0, explain(reg));
     store = await openStore(world.storeUrl);
-    inbox = new WebhookInbox(store);
+    inbox = store.openInbox();
   });
 
   after(async () => {

@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { rng } from "../../src/core/prng.ts";
 import { placeOrders } from "../../src/demo/systems.ts";
+import type { WebhookInbox } from "../../src/ports/inbox.ts";
 import type { Store } from "../../src/ports/store.ts";
 import { openStore } from "../../src/store/index.ts";
-import { WebhookInbox } from "../../src/store/webhook-inbox.ts";
 import { explain, hasStackTrace, json, leakedSecrets, ROOT, startWorld, type World } from "./helpers.ts";
 import { odooSalesByRef } from "./state.ts";
 
@@ -63,7 +63,7 @@ describe("passerelle run (webhook server, workers) through the CLI", () => {
       return /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)?.[1] ?? null;
     });
     store = await openStore(world.storeUrl);
-    inbox = new WebhookInbox(store);
+    inbox = store.openInbox();
   });
 
   after(async () => {

@@ -4,7 +4,6 @@ import { EntityName } from "../../core/model.ts";
 import type { Run } from "../../ports/store.ts";
 import type { Context } from "../../runtime/context.ts";
 import { leaseHolder } from "../../runtime/leases.ts";
-import { WebhookInbox } from "../../store/webhook-inbox.ts";
 import { EXIT, type Output, table } from "../output.ts";
 
 export async function statusCommand(ctx: Context, out: Output): Promise<number> {
@@ -45,7 +44,7 @@ export async function statusCommand(ctx: Context, out: Output): Promise<number> 
       openFailures: open.filter((f) => f.flow === name).length,
     });
   }
-  const inbox = new WebhookInbox(ctx.store);
+  const inbox = ctx.store.openInbox();
   const events = {
     pending: await inbox.count({ status: "pending" }),
     failed: await inbox.count({ status: "failed" }),

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import type { Kysely } from "kysely";
-import type { InboundEvent } from "../ports/connector.ts";
-import type { Store } from "../ports/store.ts";
-import { onPostgres, pgStores } from "../testing/postgres.ts";
-import { openStore } from "./index.ts";
-import { GroupCommit, WebhookInbox } from "./webhook-inbox.ts";
+import type { InboundEvent } from "../../ports/connector.ts";
+import type { Store } from "../../ports/store.ts";
+import { onPostgres, pgStores } from "../../testing/postgres.ts";
+import { openStore } from "../index.ts";
+import { jobsDb } from "../jobs.ts";
+import { GroupCommit } from "./group-commit.ts";
 
 const ev = (key: string, recordId = key): InboundEvent => ({
   dedupeKey: key,
@@ -25,7 +25,7 @@ function suite(name: string, open: () => Promise<Store>, cleanup: () => Promise<
     const fresh = async () => {
       const s = await open();
       stores.push(s);
-      return new WebhookInbox(s, { windowMs: 5 });
+      return s.openInbox({ windowMs: 5 });
     };
     after(async () => {
       for (const s of stores) await s.close();
@@ -78,11 +78,14 @@ function suite(name: string, open: () => Promise<Store>, cleanup: () => Promise<
     });
 
     test("marks are set and replaced", async () => {
-      const inbox = await fresh();
-      assert.equal(await inbox.getMark("reconcile:orders"), null);
-      await inbox.setMark("reconcile:orders", "2026-01-01T00:00:00.000Z");
-      await inbox.setMark("reconcile:orders", "2026-01-02T00:00:00.000Z");
-      assert.equal(await inbox.getMark("reconcile:orders"), "2026-01-02T00:00:00.000Z");
+      const s = await open();
+      stores.push(s);
+      const marks = s.marks();
+      assert.equal(await marks.getMark("reconcile:orders"), null);
+      await marks.setMark("reconcile:orders", "2026-01-01T00:00:00.000Z");
+      await marks.setMark("reconcile:orders", "2026-01-02T00:00:00.000Z");
+      assert.equal(await marks.getMark("reconcile:orders"), "2026-01-02T00:00:00.000Z");
+      assert.equal(await s.marks().getMark("reconcile:orders"), "2026-01-02T00:00:00.000Z", "durable");
     });
   });
 }
@@ -199,7 +202,7 @@ describe("webhook inbox with its SQLite writer thread", () => {
   test("batches commit on the thread: stored once, duplicates counted, readable by the store", async () => {
     const store = await openStore(`sqlite:${join(dir, "writer.db")}`);
     await store.migrate();
-    const inbox = new WebhookInbox(store, { windowMs: 5, writerThread: true });
+    const inbox = store.openInbox({ windowMs: 5, writerThread: true });
     try {
       const first = await Promise.all(Array.from({ length: 40 }, (_, i) => inbox.add("shop", [ev(`w${i}`)])));
       assert.ok(first.every((r) => r.stored === 1 && r.duplicates === 0));
@@ -220,14 +223,13 @@ describe("webhook inbox with its SQLite writer thread", () => {
     }
   });
 });
-type MarksDb = { sync_marks: { name: string; mark: string; updated_at: string } };
 
 describe("webhook inbox on its writer thread, beside the store's connection", () => {
   test("a delivery arriving while the store holds the write lock across awaits waits for it, without stopping the event loop", async () => {
     const store = await openStore(`sqlite:${join(dir, "beside.db")}`);
     await store.migrate();
-    const inbox = new WebhookInbox(store, { writerThread: true });
-    const db = (store as unknown as { db: Kysely<MarksDb> }).db;
+    const inbox = store.openInbox({ writerThread: true });
+    const db = jobsDb(store);
     try {
       await inbox.add("shop", [ev("before")]); // opens the inbox's connection
       let added: Promise<unknown> | null = null;
@@ -244,7 +246,7 @@ describe("webhook inbox on its writer thread, beside the store's connection", ()
       });
       assert.deepEqual(await added, { stored: 1, duplicates: 0 });
       assert.equal((await inbox.byKey("shop", "during"))?.status, "pending");
-      assert.equal(await inbox.getMark("m"), "1");
+      assert.equal(await store.marks().getMark("m"), "1");
     } finally {
       await inbox.close();
       await store.close();
