@@ -136,6 +136,8 @@ export function createHttpClient(opts: HttpClientOptions) {
   });
   const counters = { calls: 0, throttled: 0, retries: 0 };
   const base = opts.baseUrl.replace(/\/+$/, "");
+  /** A path as messages show it: relative to the base URL (whose credentials are never shown). */
+  const shownPath = (path: string) => (path.startsWith(base) ? path.slice(base.length) || "/" : path);
   const urlOf = (path: string) => (/^https?:\/\//i.test(path) ? path : `${base}${path}`);
 
   /** Session tokens and cookies the auth hook hands out are secrets too, from the moment they are sent. */
@@ -195,7 +197,7 @@ export function createHttpClient(opts: HttpClientOptions) {
       } catch (err) {
         throw networkError(ctx(), call, err, opts.timeoutMs, o.signal?.aborted === true);
       } finally {
-        latency.record(o.key ?? `${method} ${path}`, performance.now() - started);
+        latency.record(o.key ?? `${method} ${shownPath(path)}`, performance.now() - started);
       }
     });
   }
@@ -205,7 +207,7 @@ export function createHttpClient(opts: HttpClientOptions) {
    * (2xx by default); otherwise throws the classified SyncError.
    */
   async function send(method: string, path: string, o: SendOptions = {}): Promise<HttpResponse> {
-    const call: CallInfo = { method, path, ...(o.what ? { what: o.what } : {}) };
+    const call: CallInfo = { method, path: shownPath(path), ...(o.what ? { what: o.what } : {}) };
     const safe = o.retrySafe ?? isIdempotent(method);
     const accept = o.accept ?? ok;
     let reauthed = false;
@@ -269,7 +271,7 @@ export function createHttpClient(opts: HttpClientOptions) {
       body,
       headers: { accept: "application/json", ...o.headers },
     });
-    const call = { method, path, ...(o.what ? { what: o.what } : {}) };
+    const call = { method, path: shownPath(path), ...(o.what ? { what: o.what } : {}) };
     let json: unknown;
     try {
       json = JSON.parse(res.text());
@@ -289,7 +291,7 @@ export function createHttpClient(opts: HttpClientOptions) {
       throw new SyncError(
         "permanent",
         redact.string(
-          `${opts.vendor}'s answer to ${method} ${path} has an unexpected shape: ${parsed.error.message}`,
+          `${opts.vendor}'s answer to ${method} ${shownPath(path)} has an unexpected shape: ${parsed.error.message}`,
         ),
         {
           system: opts.system,
@@ -308,16 +310,15 @@ export function createHttpClient(opts: HttpClientOptions) {
   const thrown = new WeakMap<AbortSignal, SyncError>();
   const asFetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const url = input instanceof Request ? input.url : String(input);
-    const path = url.startsWith(base) ? url.slice(base.length) || "/" : url;
     const method = (init.method ?? "GET").toUpperCase();
     const headers = Object.fromEntries(new Headers(init.headers).entries());
     const signal = init.signal ?? undefined;
     try {
       const res = await once(
         method,
-        path,
+        url,
         { body: init.body ?? undefined, headers, auth: false, ...(signal ? { signal } : {}) },
-        { method, path },
+        { method, path: shownPath(url) },
       );
       return new Response(res.status === 204 || res.status === 304 ? null : res.bytes, {
         status: res.status,

@@ -73,7 +73,7 @@ export function networkError(
   callerAborted: boolean,
 ): SyncError {
   const e = err instanceof Error ? err : new Error(String(err));
-  const at = `${who(ctx)} at ${maskUrl(ctx.baseUrl)}`;
+  const at = `${ctx.vendor} at ${maskUrl(ctx.baseUrl)} (connection ${ctx.system})`;
   const text = (s: string) => ctx.redactor.string(s);
   if (e.name === "TimeoutError" && !callerAborted) {
     return new SyncError(
