@@ -8,7 +8,8 @@ import pLimit, { type LimitFunction } from "p-limit";
 import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
 import { maskUrl } from "../../core/redact.ts";
-import { retryAfterMs } from "../../core/retry-after.ts";
+import { createHttpClient, type HttpClient, type HttpStats } from "../http/client.ts";
+import { NO_RETRY } from "../http/retry.ts";
 import type { OdooConfig } from "./config.ts";
 
 const RpcError = z.object({
@@ -86,12 +87,19 @@ class Governor {
   }
 }
 
+/** Latency is kept per model method (`product.product.search_read`), not per record. */
+function rpcKey(params: Record<string, unknown>, what: string): string {
+  const args = params.args;
+  if (params.method === "execute_kw" && Array.isArray(args) && typeof args[3] === "string") {
+    return `${args[3]}.${String(args[4])}`;
+  }
+  return what;
+}
+
 export class OdooClient {
-  calls = 0;
-  /** 429 answers received (each paused the connection). */
-  throttled = 0;
   private uid: Promise<number> | null = null;
   private readonly governor: Governor;
+  private readonly http: HttpClient;
 
   constructor(
     private readonly config: OdooConfig,
@@ -104,10 +112,37 @@ export class OdooClient {
       opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
       opts.now ?? Date.now,
     );
+    this.http = createHttpClient({
+      system,
+      vendor: "Odoo",
+      baseUrl: config.url,
+      timeoutMs: config.timeoutMs,
+      // Every Odoo call is a POST; the engine retries writes after a lookup, and a failed read fails the
+      // run, which the worker queues again (see docs/architecture.md, "Connector clients").
+      retry: NO_RETRY,
+      redact: [config.password],
+      limit: (fn) => this.governor.run(fn),
+      onRateLimit: ({ retryAfterMs }) => this.governor.pauseFor(retryAfterMs ?? DEFAULT_PAUSE_MS),
+    });
   }
 
   get url(): string {
     return this.config.url;
+  }
+
+  /** Requests sent (each try counts). */
+  get calls(): number {
+    return this.http.stats().calls;
+  }
+
+  /** 429 answers received (each paused the connection). */
+  get throttled(): number {
+    return this.http.stats().throttled;
+  }
+
+  /** Calls, throttles and latency per JSON-RPC method (bounded: see connectors/http/latency.ts). */
+  stats(): HttpStats {
+    return this.http.stats();
   }
 
   /** Whether requests are held back by a 429's Retry-After right now. */
@@ -120,75 +155,6 @@ export class OdooClient {
     return this.governor.queued;
   }
 
-  /** One request through the governor; `read` consumes the answer while its slot is still held. */
-  private send<T>(
-    path: string,
-    init: RequestInit,
-    signal: AbortSignal | undefined,
-    read: (res: Response) => Promise<T>,
-  ): Promise<T> {
-    return this.governor.run(async () => {
-      this.calls++;
-      // The timeout starts when the request does, not while it waits for a slot or a pause.
-      const timeout = AbortSignal.timeout(this.config.timeoutMs);
-      let res: Response;
-      try {
-        res = await fetch(`${this.config.url}${path}`, {
-          ...init,
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        });
-      } catch (err) {
-        throw this.networkError(err, path);
-      }
-      if (res.status === 429) {
-        this.throttled++;
-        this.governor.pauseFor(retryAfterMs(res.headers.get("retry-after")) ?? DEFAULT_PAUSE_MS);
-      }
-      return read(res);
-    });
-  }
-
-  private post<T>(
-    path: string,
-    body: unknown,
-    signal: AbortSignal | undefined,
-    read: (res: Response, text: string) => T,
-  ): Promise<T> {
-    return this.send(
-      path,
-      {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json" },
-        body: JSON.stringify(body),
-      },
-      signal,
-      async (res) => {
-        const text = await res.text().catch((err: unknown) => {
-          throw this.networkError(err, path);
-        });
-        return read(res, text);
-      },
-    );
-  }
-
-  private networkError(err: unknown, path: string): SyncError {
-    const e = err instanceof Error ? err : new Error(String(err));
-    if (e.name === "TimeoutError") {
-      return new SyncError("retryable", `Odoo did not answer ${path} within ${this.config.timeoutMs} ms`, {
-        system: this.system,
-      });
-    }
-    if (e.name === "AbortError") {
-      return new SyncError("retryable", `request to Odoo ${path} was aborted`, { system: this.system });
-    }
-    const cause = e.cause instanceof Error ? e.cause : undefined;
-    const code = cause && "code" in cause ? String(cause.code) : (cause?.message ?? e.message);
-    return new SyncError("retryable", `cannot reach Odoo at ${maskUrl(this.config.url)} (${code})`, {
-      system: this.system,
-      cause: cause ?? e,
-    });
-  }
-
   /** One JSON-RPC call; returns `result` or throws a classified SyncError. */
   async rpc(
     path: string,
@@ -196,38 +162,27 @@ export class OdooClient {
     what: string,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const { res, text } = await this.post(
-      path,
-      { jsonrpc: "2.0", method: "call", params, id: this.calls },
-      signal,
-      (res, text) => ({ res, text }),
-    );
+    const call = { method: "POST", path, what };
+    const res = await this.http.send("POST", path, {
+      body: { jsonrpc: "2.0", method: "call", params, id: this.calls },
+      headers: { accept: "application/json" },
+      what,
+      key: rpcKey(params, what),
+      accept: () => true,
+      ...(signal ? { signal } : {}),
+    });
     if (res.status === 404) {
       throw new SyncError(
         "config",
         `no Odoo JSON-RPC endpoint at ${maskUrl(this.config.url)}${path} (HTTP 404)`,
-        {
-          system: this.system,
-          status: 404,
-        },
+        { system: this.system, status: 404 },
       );
     }
-    if (res.status !== 200) {
-      const kind =
-        res.status === 429
-          ? "rate_limited"
-          : res.status >= 500 || res.status === 408
-            ? "retryable"
-            : "permanent";
-      throw new SyncError(kind, `Odoo answered HTTP ${res.status} to ${what}`, {
-        system: this.system,
-        status: res.status,
-        retryAfterMs: retryAfterMs(res.headers.get("retry-after")),
-      });
-    }
+    // Any other status is classified the shared way (429 rate limited, 5xx retryable, 401/403 config).
+    if (res.status !== 200) throw this.http.statusError(call, res);
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = JSON.parse(res.text());
     } catch {
       throw new SyncError("retryable", `Odoo answered ${what} with something that is not JSON`, {
         system: this.system,
@@ -345,50 +300,47 @@ export class OdooClient {
    */
   async invoicePdf(invoiceId: number, signal?: AbortSignal): Promise<Uint8Array> {
     const { db, username, password } = this.config;
-    const auth = await this.post(
-      "/web/session/authenticate",
-      { jsonrpc: "2.0", method: "call", params: { db, login: username, password }, id: 0 },
-      signal,
-      (res, text) => {
-        let json: unknown = null;
-        try {
-          json = JSON.parse(text);
-        } catch {}
-        return { cookie: res.headers.get("set-cookie") ?? "", body: RpcResponse.safeParse(json) };
-      },
-    );
-    if (!auth.body.success || ("error" in auth.body.data && auth.body.data.error)) {
+    const login = await this.http.send("POST", "/web/session/authenticate", {
+      body: { jsonrpc: "2.0", method: "call", params: { db, login: username, password }, id: 0 },
+      headers: { accept: "application/json" },
+      what: "web session login",
+      accept: () => true,
+      ...(signal ? { signal } : {}),
+    });
+    let json: unknown = null;
+    try {
+      json = JSON.parse(login.text());
+    } catch {}
+    const body = RpcResponse.safeParse(json);
+    if (login.status !== 200 || !body.success || ("error" in body.data && body.data.error)) {
       throw new SyncError("config", `Odoo refused the web session login of user "${username}"`, {
         system: this.system,
       });
     }
-    const session = /session_id=([^;]+)/.exec(auth.cookie)?.[1];
+    const session = /session_id=([^;]+)/.exec(login.headers.get("set-cookie") ?? "")?.[1];
     if (!session) {
       throw new SyncError("config", "Odoo sent no session cookie after the web login", {
         system: this.system,
       });
     }
-    const path = `/report/pdf/account.report_invoice/${invoiceId}`;
-    return this.send(
-      path,
-      { headers: { cookie: `session_id=${session}` }, redirect: "manual" },
-      signal,
-      async (res) => {
-        if (res.status !== 200 || !(res.headers.get("content-type") ?? "").includes("application/pdf")) {
-          const kind =
-            res.status >= 300 && res.status < 400 ? "config" : res.status === 404 ? "permanent" : "retryable";
-          throw new SyncError(
-            kind,
-            `Odoo did not return the PDF of invoice ${invoiceId} (HTTP ${res.status})`,
-            { system: this.system, status: res.status },
-          );
-        }
-        return new Uint8Array(
-          await res.arrayBuffer().catch((err: unknown) => {
-            throw this.networkError(err, path);
-          }),
-        );
-      },
-    );
+    this.http.addSecret(session);
+    const res = await this.http.send("GET", `/report/pdf/account.report_invoice/${invoiceId}`, {
+      headers: { cookie: `session_id=${session}` },
+      redirect: "manual",
+      what: `the PDF of invoice ${invoiceId}`,
+      key: "report/pdf",
+      retrySafe: false,
+      accept: () => true,
+      ...(signal ? { signal } : {}),
+    });
+    if (res.status !== 200 || !(res.headers.get("content-type") ?? "").includes("application/pdf")) {
+      const kind =
+        res.status >= 300 && res.status < 400 ? "config" : res.status === 404 ? "permanent" : "retryable";
+      throw new SyncError(kind, `Odoo did not return the PDF of invoice ${invoiceId} (HTTP ${res.status})`, {
+        system: this.system,
+        status: res.status,
+      });
+    }
+    return res.bytes;
   }
 }

@@ -10,8 +10,9 @@ import { createAdminApiClient } from "@shopify/admin-api-client";
 import { parse } from "graphql";
 import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
-import { retryAfterMs } from "../../core/retry-after.ts";
 import type { RateLimitState } from "../../ports/connector.ts";
+import { createHttpClient, type HttpClient, type HttpStats } from "../http/client.ts";
+import { NO_RETRY } from "../http/retry.ts";
 import type { ShopifyConfig } from "./config.ts";
 import { type CostPlan, planCost, requestedQueryCost } from "./cost.ts";
 import { shopifySchema } from "./schema.ts";
@@ -76,6 +77,12 @@ function shippedPlans(): Map<string, CostPlan> {
   return shipped;
 }
 
+/** Whole-call timeout: the connection has no setting for it (Odoo, Tryton and Vendure default to the same). */
+export const SHOPIFY_TIMEOUT_MS = 30_000;
+
+/** How long to wait after a 429 that names no Retry-After. */
+const DEFAULT_RETRY_AFTER_MS = 1_000;
+
 export interface ClientOptions {
   timer?: Timer;
   fetchApi?: typeof fetch;
@@ -89,8 +96,9 @@ export class ShopifyClient {
   /** requestedQueryCost Shopify last reported per document, the estimate when the schema is unavailable. */
   private readonly reportedCost = new Map<string, number>();
   private noSchema = false;
-  calls = 0;
-  throttled = 0;
+  private readonly http: HttpClient;
+  /** Throttled answers: HTTP 429 and GraphQL THROTTLED errors. */
+  private throttledInBody = 0;
 
   constructor(
     private readonly system: string,
@@ -98,8 +106,18 @@ export class ShopifyClient {
     opts: ClientOptions = {},
   ) {
     this.timer = opts.timer ?? realTimer;
-    const baseFetch = opts.fetchApi ?? fetch;
     const endpoint = config.endpoint;
+    this.http = createHttpClient({
+      system,
+      vendor: "Shopify",
+      baseUrl: endpoint ?? `https://${config.shop}`,
+      timeoutMs: SHOPIFY_TIMEOUT_MS,
+      // Throttled answers are paced and retried below (the cost bucket); other failures go to the engine.
+      retry: NO_RETRY,
+      redact: [config.accessToken],
+      ...(opts.fetchApi ? { fetch: opts.fetchApi } : {}),
+    });
+    const baseFetch = this.http.fetch;
     this.api = createAdminApiClient({
       storeDomain: config.shop,
       apiVersion: config.apiVersion,
@@ -112,6 +130,20 @@ export class ShopifyClient {
       // An unknown or retired version is reported by the API itself when called; no console noise here.
       logger: () => {},
     });
+  }
+
+  /** Requests sent (each try counts). */
+  get calls(): number {
+    return this.http.stats().calls;
+  }
+
+  get throttled(): number {
+    return this.http.stats().throttled + this.throttledInBody;
+  }
+
+  /** Calls, retries and latency per operation (bounded: see connectors/http/latency.ts). */
+  stats(): HttpStats {
+    return { ...this.http.stats(), throttled: this.throttled };
   }
 
   rateLimit(): RateLimitState | undefined {
@@ -171,42 +203,43 @@ export class ShopifyClient {
     const cost = this.estimateCost(query, variables);
     for (let attempt = 0; ; attempt++) {
       await this.pace(cost);
-      this.calls += 1;
+      // A signal of this call's own, by which the shared fetch keeps its classified error for us (the
+      // official client wraps whatever its fetch throws in a plain Error).
+      const callSignal = signal ? AbortSignal.any([signal]) : new AbortController().signal;
       let res: Response;
       try {
-        res = await this.api.fetch(query, { variables, signal });
+        res = await this.api.fetch(query, { variables, signal: callSignal });
       } catch (err) {
-        throw new SyncError(
-          "retryable",
-          `Shopify is unreachable: ${err instanceof Error ? err.message : String(err)}`,
-          {
-            system: this.system,
-            cause: err,
-          },
+        throw (
+          this.http.errorFor(callSignal) ??
+          new SyncError(
+            "retryable",
+            this.http.redact(`Shopify is unreachable: ${err instanceof Error ? err.message : String(err)}`),
+            { system: this.system, cause: err },
+          )
         );
       }
+      const call = { method: "POST", path: "/graphql.json", what: operationName(query) };
       if (res.status === 401 || res.status === 403) {
         throw new SyncError(
           "config",
           `Shopify refused the access token (HTTP ${res.status}); check accessToken and the app's scopes`,
-          {
-            status: res.status,
-            system: this.system,
-          },
+          { status: res.status, system: this.system },
         );
       }
       if (res.status === 429 || res.status >= 500 || res.status === 408) {
-        throw new SyncError(
-          res.status === 429 ? "rate_limited" : "retryable",
-          `Shopify answered HTTP ${res.status}`,
-          {
-            status: res.status,
-            system: this.system,
-            retryAfterMs:
-              retryAfterMs(res.headers.get("retry-after"), this.timer.now()) ??
-              (res.status === 429 ? 1000 : undefined),
-          },
-        );
+        const err = this.http.statusError(call, {
+          status: res.status,
+          headers: res.headers,
+          text: () => "",
+        });
+        if (res.status === 429 && err.details.retryAfterMs === undefined) {
+          throw new SyncError(err.kind, err.message, {
+            ...err.details,
+            retryAfterMs: DEFAULT_RETRY_AFTER_MS,
+          });
+        }
+        throw err;
       }
       let body: z.infer<typeof Envelope>;
       try {
@@ -235,7 +268,7 @@ export class ShopifyClient {
       }
       const errors = body.errors;
       if (Array.isArray(errors) && errors.some((e) => e.extensions?.code === "THROTTLED")) {
-        this.throttled += 1;
+        this.throttledInBody += 1;
         const waitMs = status
           ? Math.ceil((Math.max(1, cost - status.currentlyAvailable) / status.restoreRate) * 1000)
           : 1000;
@@ -273,6 +306,12 @@ export class ShopifyClient {
       return parsed.data;
     }
   }
+}
+
+/** `query Products(...)` → "Products"; the first line otherwise. */
+function operationName(query: string): string {
+  const m = /^\s*(query|mutation|subscription)\s+(\w+)/.exec(query);
+  return m?.[2] ?? query.trim().split("\n")[0]?.slice(0, 60) ?? "";
 }
 
 function describe(errors: z.infer<typeof Envelope>["errors"]): string {

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
-import { classifyRpcError, classifyStatus } from "./client.ts";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, test } from "node:test";
+import type { SyncError } from "../../core/errors.ts";
+import { classifyRpcError, classifyStatus, TrytonClient } from "./client.ts";
+import { TrytonConfig } from "./config.ts";
 import { priceListGroup } from "./context.ts";
 import { ordered } from "./paging.ts";
 import { addressOf } from "./streams/customer.ts";
@@ -140,5 +144,100 @@ describe("tryton invoice documents", () => {
       mimeType: "application/pdf",
     });
     assert.equal(invoiceDocument("erp:account.invoice/7", "weird"), undefined);
+  });
+});
+
+/**
+ * The client against a small trytond stand-in on 127.0.0.1 (node:http): just enough JSON-RPC to log in
+ * and answer one call, with the statuses a proxy or an expired session give.
+ */
+describe("tryton client over HTTP", () => {
+  const session = "a1b2c3d4e5f6a7b8";
+  let sessions = 0;
+  let next: { status: number; headers?: Record<string, string> }[] = [];
+  const seen: { method: string; authorization: string | undefined }[] = [];
+  const server = createServer((req, res) => {
+    let text = "";
+    req.on("data", (chunk: Buffer) => {
+      text += chunk.toString("utf8");
+    });
+    req.on("end", () => {
+      const { id, method } = JSON.parse(text) as { id: number; method: string };
+      seen.push({ method, authorization: req.headers.authorization });
+      const forced = method.startsWith("model.party") ? next.shift() : undefined;
+      if (forced) {
+        res.writeHead(forced.status, forced.headers ?? {}).end();
+        return;
+      }
+      const result =
+        method === "common.db.login"
+          ? [1, `${session}-${++sessions}`]
+          : method.endsWith("get_preferences")
+            ? {}
+            : 7;
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id, result }));
+    });
+  });
+  let client: TrytonClient;
+
+  before(async () => {
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    const { port } = server.address() as AddressInfo;
+    client = new TrytonClient(
+      TrytonConfig.parse({
+        url: `http://127.0.0.1:${port}`,
+        db: "erp",
+        username: "admin",
+        password: "pw-123456",
+      }),
+      "erp",
+    );
+  });
+  after(() => new Promise<void>((done) => server.close(() => done())));
+
+  test("a 429's Retry-After (seconds or a date) is the wait the error asks for", async () => {
+    next = [{ status: 429, headers: { "retry-after": "7" } }];
+    const err = await client.model("party.party", "search_count", [[]]).then(
+      () => assert.fail("expected a failure"),
+      (e: unknown) => e as SyncError,
+    );
+    assert.equal(err.kind, "rate_limited");
+    assert.equal(err.details.retryAfterMs, 7_000);
+    next = [{ status: 429, headers: { "retry-after": new Date(Date.now() + 120_000).toUTCString() } }];
+    const dated = await client.model("party.party", "search_count", [[]]).catch((e: SyncError) => e);
+    const ms = (dated as SyncError).details.retryAfterMs ?? 0;
+    assert.ok(ms > 55_000 && ms <= 60_000, `a date two minutes ahead is capped at 60 s, got ${ms}`);
+    next = [{ status: 429 }];
+    const bare = await client.model("party.party", "search_count", [[]]).catch((e: SyncError) => e);
+    assert.equal((bare as SyncError).details.retryAfterMs, 5_000, "no Retry-After: Tryton's default pause");
+  });
+
+  test("an expired session (401) logs in again once and the call goes through", async () => {
+    await client.login();
+    const before = sessions;
+    seen.length = 0;
+    next = [{ status: 401 }];
+    assert.equal(await client.model("party.party", "search_count", [[]]), 7);
+    assert.equal(sessions, before + 1);
+    assert.deepEqual(
+      seen.map((s) => s.method),
+      [
+        "model.party.party.search_count",
+        "common.db.login",
+        "model.res.user.get_preferences",
+        "model.party.party.search_count",
+      ],
+    );
+    assert.notEqual(seen[0]?.authorization, seen[3]?.authorization, "the retry carries the new session");
+  });
+
+  test("latencies are kept per method, bounded, and the session never shows in an error", async () => {
+    next = [{ status: 400 }];
+    const err = await client.model("party.party", "search_count", [[]]).catch((e: SyncError) => e);
+    assert.ok(!JSON.stringify((err as SyncError).toJSON()).includes(session));
+    const latencies = client.latencies;
+    assert.ok((latencies.get("model.party.party.search_count")?.length ?? 0) >= 1);
+    assert.ok([...latencies.values()].every((list) => list.length <= 512));
+    assert.equal(client.stats().latency["common.db.login"]?.count, sessions);
   });
 });

@@ -6,6 +6,8 @@
  */
 import { SyncError } from "../../core/errors.ts";
 import { maskUrl } from "../../core/redact.ts";
+import { createHttpClient, type HttpClient, type HttpStats } from "../http/client.ts";
+import { cappedRetryAfter, NO_RETRY } from "../http/retry.ts";
 import type { TrytonConfig } from "./config.ts";
 
 export type Domain = unknown[];
@@ -46,8 +48,17 @@ export function classifyRpcError(error: unknown, what: string, system: string): 
   return new SyncError("permanent", `Tryton failed ${what}: ${message}`, { system, vendorBody });
 }
 
-/** Classifies a non-200 HTTP answer from trytond. */
-export function classifyStatus(status: number, what: string, system: string, url: string): SyncError {
+/** How long to wait after a 429 that names no Retry-After. */
+const DEFAULT_RETRY_AFTER_MS = 5_000;
+
+/** Classifies a non-200 HTTP answer from trytond; `retryAfterMs` is the answer's Retry-After, if any. */
+export function classifyStatus(
+  status: number,
+  what: string,
+  system: string,
+  url: string,
+  retryAfterMs?: number,
+): SyncError {
   if (status === 401 || status === 403) {
     return new SyncError(
       "config",
@@ -65,7 +76,7 @@ export function classifyStatus(status: number, what: string, system: string, url
     return new SyncError("rate_limited", `Tryton throttled ${what} (HTTP 429)`, {
       system,
       status,
-      retryAfterMs: 5_000,
+      retryAfterMs: retryAfterMs ?? DEFAULT_RETRY_AFTER_MS,
     });
   }
   const kind = status >= 500 || status === 408 ? "retryable" : "permanent";
@@ -78,80 +89,81 @@ interface Session {
 }
 
 export class TrytonClient {
-  calls = 0;
-  /** Per-call latencies, ms, by method (for measurements and `stats`). */
-  readonly latencies = new Map<string, number[]>();
   private session: Promise<Session> | null = null;
   private seq = 0;
+  private readonly http: HttpClient;
 
   constructor(
     private readonly config: TrytonConfig,
     /** Connection name, carried in every error. */
     readonly system: string,
-  ) {}
+  ) {
+    this.http = createHttpClient({
+      system,
+      vendor: "Tryton",
+      baseUrl: config.url,
+      timeoutMs: config.timeoutMs,
+      // Every call is a POST; the engine retries writes after a lookup (see docs/architecture.md).
+      retry: NO_RETRY,
+      redact: [config.password],
+      headers: { accept: "application/json" },
+      auth: {
+        headers: async (signal) => ({ authorization: (await this.login(signal)).header }),
+        // A 401 means the session expired: the next call logs in again, once.
+        refresh: () => {
+          this.session = null;
+        },
+      },
+    });
+  }
 
   get endpoint(): string {
     return `${this.config.url}/${encodeURIComponent(this.config.db)}/`;
   }
 
-  private networkError(err: unknown, what: string): SyncError {
-    const e = err instanceof Error ? err : new Error(String(err));
-    if (e.name === "TimeoutError") {
-      return new SyncError("retryable", `Tryton did not answer ${what} within ${this.config.timeoutMs} ms`, {
-        system: this.system,
-      });
-    }
-    if (e.name === "AbortError") {
-      return new SyncError("retryable", `request to Tryton (${what}) was aborted`, { system: this.system });
-    }
-    const cause = e.cause instanceof Error ? e.cause : undefined;
-    const code = cause && "code" in cause ? String(cause.code) : (cause?.message ?? e.message);
-    return new SyncError("retryable", `cannot reach Tryton at ${maskUrl(this.config.url)} (${code})`, {
-      system: this.system,
-      cause: cause ?? e,
-    });
+  /** Requests sent (each try counts). */
+  get calls(): number {
+    return this.http.stats().calls;
   }
 
-  /** One raw JSON-RPC request; returns `result` or throws a classified SyncError. */
+  /** Calls, throttles and latency per JSON-RPC method (bounded: see connectors/http/latency.ts). */
+  stats(): HttpStats {
+    return this.http.stats();
+  }
+
+  /** A sample of call latencies per JSON-RPC method, ms (at most 512 per method, whatever the calls). */
+  get latencies(): Map<string, number[]> {
+    return this.http.latency.samples();
+  }
+
+  /**
+   * One raw JSON-RPC request; returns `result` or throws a classified SyncError. `auth`: the session
+   * header to send (the login's own calls), or true for the current session (logging in first).
+   */
   private async post(
     method: string,
     params: unknown[],
     what: string,
-    auth: string | null,
+    auth: string | boolean,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    this.calls++;
-    const timeout = AbortSignal.timeout(this.config.timeoutMs);
-    const started = performance.now();
-    let status: number;
-    let text: string;
-    try {
-      const res = await fetch(this.endpoint, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          accept: "application/json",
-          ...(auth ? { authorization: auth } : {}),
-        },
-        body: JSON.stringify({ id: ++this.seq, method, params }),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-      status = res.status;
-      text = await res.text();
-    } catch (err) {
-      throw this.networkError(err, what);
-    } finally {
-      const list = this.latencies.get(method) ?? [];
-      list.push(performance.now() - started);
-      this.latencies.set(method, list);
-    }
+    const res = await this.http.send("POST", this.endpoint, {
+      body: { id: ++this.seq, method, params },
+      what,
+      key: method,
+      auth: auth === true,
+      ...(typeof auth === "string" ? { headers: { authorization: auth } } : {}),
+      accept: () => true,
+      ...(signal ? { signal } : {}),
+    });
+    const status = res.status;
     if (status !== 200) {
-      if (status === 401 || status === 403) this.session = null;
-      throw classifyStatus(status, what, this.system, this.config.url);
+      const retryAfterMs = cappedRetryAfter(res.headers.get("retry-after"), {});
+      throw classifyStatus(status, what, this.system, this.config.url, retryAfterMs);
     }
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = JSON.parse(res.text());
     } catch {
       throw new SyncError("retryable", `Tryton answered ${what} with something that is not JSON`, {
         system: this.system,
@@ -180,7 +192,7 @@ export class TrytonClient {
             "common.db.login",
             [username, { password }, language],
             "login",
-            null,
+            false,
             signal,
           );
         } catch (err) {
@@ -201,6 +213,9 @@ export class TrytonClient {
           );
         }
         const header = `Session ${Buffer.from(`${username}:${result[0]}:${result[1]}`).toString("base64")}`;
+        // The session id and the header carrying it are credentials: never in an error or a log line.
+        this.http.addSecret(result[1]);
+        this.http.addSecret(header.slice("Session ".length));
         const prefs = await this.post(
           "model.res.user.get_preferences",
           [true, {}],
@@ -232,22 +247,14 @@ export class TrytonClient {
     params: unknown[],
     opts: { what?: string; context?: Context; signal?: AbortSignal } = {},
   ): Promise<unknown> {
-    const what = opts.what ?? method;
-    for (let attempt = 0; ; attempt++) {
-      const session = await this.login(opts.signal);
-      try {
-        return await this.post(
-          method,
-          [...params, { ...session.context, ...opts.context }],
-          what,
-          session.header,
-          opts.signal,
-        );
-      } catch (err) {
-        if (attempt === 0 && err instanceof SyncError && err.details.status === 401) continue;
-        throw err;
-      }
-    }
+    const session = await this.login(opts.signal);
+    return this.post(
+      method,
+      [...params, { ...session.context, ...opts.context }],
+      opts.what ?? method,
+      true,
+      opts.signal,
+    );
   }
 
   model(

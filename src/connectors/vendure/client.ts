@@ -8,7 +8,8 @@ import Big from "big.js";
 import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
 import { minorUnits } from "../../core/money.ts";
-import { retryAfterMs } from "../../core/retry-after.ts";
+import { createHttpClient, type HttpClient, type HttpResponse, type HttpStats } from "../http/client.ts";
+import { NO_RETRY } from "../http/retry.ts";
 import type { VendureConfig } from "./config.ts";
 
 const GraphQLError = z.object({
@@ -82,67 +83,85 @@ function schemaMismatch(errors: GraphQLError[]): string | null {
  */
 export class SchemaMismatch extends SyncError {}
 
+/** Whether an answer refuses the session: HTTP 401, or a GraphQL error coded FORBIDDEN. */
+function forbidden(res: HttpResponse): boolean {
+  if (res.status === 401) return true;
+  try {
+    const body = Envelope.safeParse(JSON.parse(res.text()));
+    return body.success && (body.data.errors ?? []).some((e) => e.extensions?.code === "FORBIDDEN");
+  } catch {
+    return false;
+  }
+}
+
 export class VendureClient {
   private token: string | null = null;
   private loggingIn: Promise<string> | null = null;
-  calls = 0;
   readonly endpoint: string;
+  private readonly http: HttpClient;
 
   constructor(
     private readonly system: string,
     private readonly config: VendureConfig,
-    private readonly fetchApi: typeof fetch = fetch,
+    fetchApi: typeof fetch = fetch,
   ) {
     this.endpoint = `${config.url.replace(/\/+$/, "")}/${config.adminApiPath.replace(/^\/+/, "")}`;
+    this.http = createHttpClient({
+      system,
+      vendor: "Vendure",
+      baseUrl: config.url.replace(/\/+$/, ""),
+      timeoutMs: config.timeoutMs,
+      // Mutations are writes the engine retries after a lookup; queries are marked retry-safe below.
+      retry: NO_RETRY,
+      redact: [config.password],
+      headers: { accept: "application/json" },
+      fetch: fetchApi,
+      auth: {
+        headers: async () => ({ authorization: `Bearer ${this.token ?? (await this.login())}` }),
+        // The session may have expired: log in again once; a second refusal is a permission problem.
+        refresh: () => {
+          this.token = null;
+        },
+        rejected: forbidden,
+      },
+    });
   }
 
+  /** Requests sent (each try counts). */
+  get calls(): number {
+    return this.http.stats().calls;
+  }
+
+  /** Calls, throttles and latency per operation (bounded: see connectors/http/latency.ts). */
+  stats(): HttpStats {
+    return this.http.stats();
+  }
+
+  /** One operation; 408, 429 and 5xx are thrown classified, any other answer is returned with its body. */
   private async post(
     query: string,
     variables: Record<string, unknown>,
     opts: RequestOptions,
-    token: string | null,
-  ): Promise<{ res: Response; body: z.infer<typeof Envelope> }> {
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-      accept: "application/json",
-    };
-    if (token !== null) headers.authorization = `Bearer ${token}`;
+    auth: boolean,
+  ): Promise<{ res: HttpResponse; body: z.infer<typeof Envelope> }> {
     const channel = opts.channelToken ?? this.config.channelToken;
-    if (channel !== undefined) headers["vendure-token"] = channel;
-    this.calls += 1;
-    let res: Response;
-    try {
-      const signals = [AbortSignal.timeout(this.config.timeoutMs), ...(opts.signal ? [opts.signal] : [])];
-      res = await this.fetchApi(this.endpoint, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({ query, variables }),
-        signal: AbortSignal.any(signals),
-      });
-    } catch (err) {
-      throw new SyncError(
-        "retryable",
-        `Vendure (${this.system}) at ${this.endpoint} is unreachable: ${err instanceof Error ? err.message : String(err)}`,
-        { system: this.system, cause: err },
-      );
-    }
-    if (res.status === 429 || res.status === 408 || res.status >= 500) {
-      throw new SyncError(
-        res.status === 429 ? "rate_limited" : "retryable",
-        `Vendure (${this.system}) answered HTTP ${res.status}`,
-        {
-          status: res.status,
-          system: this.system,
-          retryAfterMs: retryAfterMs(res.headers.get("retry-after"), Date.now()) ?? undefined,
-        },
-      );
-    }
+    const operation = /^\s*(query|mutation)\s*(\w*)/.exec(query);
+    const res = await this.http.send("POST", this.endpoint, {
+      body: { query, variables },
+      headers: channel !== undefined ? { "vendure-token": channel } : {},
+      auth,
+      what: operation?.[2] || operation?.[1] || "query",
+      key: operation?.[2] || "anonymous",
+      retrySafe: operation === null || operation[1] === "query",
+      accept: (status) => status !== 408 && status !== 429 && status < 500,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     let body: z.infer<typeof Envelope>;
     try {
-      body = Envelope.parse(await res.json());
+      body = Envelope.parse(JSON.parse(res.text()));
     } catch (err) {
       throw new SyncError(
-        res.ok ? "retryable" : "permanent",
+        res.status < 300 ? "retryable" : "permanent",
         `Vendure (${this.system}) answered HTTP ${res.status} with an unreadable body`,
         { status: res.status, system: this.system, cause: err },
       );
@@ -156,7 +175,7 @@ export class VendureClient {
         LOGIN,
         { username: this.config.username, password: this.config.password },
         {},
-        null,
+        false,
       );
       const parsed = LoginAnswer.safeParse(body.data);
       const token = res.headers.get("vendure-auth-token");
@@ -170,6 +189,7 @@ export class VendureClient {
           { status: res.status, system: this.system },
         );
       }
+      this.http.addSecret(token);
       this.token = token;
       return token;
     })().finally(() => {
@@ -189,53 +209,45 @@ export class VendureClient {
     shape: z.ZodType<T>,
     opts: RequestOptions = {},
   ): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const token = this.token ?? (await this.login());
-      const { res, body } = await this.post(query, variables, opts, token);
-      const errors = body.errors ?? [];
-      const forbidden = res.status === 401 || errors.some((e) => e.extensions?.code === "FORBIDDEN");
-      if (forbidden && attempt === 0) {
-        // The session may have expired: log in again once; a second refusal is a permission problem.
-        this.token = null;
-        continue;
-      }
-      if (forbidden) {
-        throw new SyncError(
-          "config",
-          `Vendure (${this.system}) user "${this.config.username}" is not allowed to do this: ${errors.map((e) => e.message).join("; ") || `HTTP ${res.status}`}`,
-          { status: res.status, system: this.system, vendorBody: errors },
-        );
-      }
-      if (errors.length > 0) {
-        const missing = schemaMismatch(errors);
-        if (missing !== null) {
-          throw new SchemaMismatch(
-            "config",
-            `Vendure (${this.system}) has no ${missing}: its schema does not match what Passerelle sends; declare the custom field in the Vendure config or fix the connection's field names`,
-            { status: res.status, system: this.system, vendorBody: errors, field: missing },
-          );
-        }
-        throw new SyncError(
-          "permanent",
-          `Vendure (${this.system}) rejected the request: ${errors.map((e) => e.message).join("; ")}`,
-          { status: res.status, system: this.system, vendorBody: errors },
-        );
-      }
-      if (!res.ok) {
-        throw new SyncError("permanent", `Vendure (${this.system}) answered HTTP ${res.status}`, {
-          status: res.status,
-          system: this.system,
-        });
-      }
-      const parsed = shape.safeParse(body.data);
-      if (!parsed.success) {
-        throw new SyncError(
-          "permanent",
-          `Vendure (${this.system})'s answer has an unexpected shape: ${parsed.error.message}`,
-          { system: this.system, vendorBody: body.data },
-        );
-      }
-      return parsed.data;
+    // A refused session was already retried once by the shared client (the auth hook's `rejected`).
+    const { res, body } = await this.post(query, variables, opts, true);
+    const errors = body.errors ?? [];
+    if (forbidden(res)) {
+      throw new SyncError(
+        "config",
+        `Vendure (${this.system}) user "${this.config.username}" is not allowed to do this: ${errors.map((e) => e.message).join("; ") || `HTTP ${res.status}`}`,
+        { status: res.status, system: this.system, vendorBody: errors },
+      );
     }
+    if (errors.length > 0) {
+      const missing = schemaMismatch(errors);
+      if (missing !== null) {
+        throw new SchemaMismatch(
+          "config",
+          `Vendure (${this.system}) has no ${missing}: its schema does not match what Passerelle sends; declare the custom field in the Vendure config or fix the connection's field names`,
+          { status: res.status, system: this.system, vendorBody: errors, field: missing },
+        );
+      }
+      throw new SyncError(
+        "permanent",
+        `Vendure (${this.system}) rejected the request: ${errors.map((e) => e.message).join("; ")}`,
+        { status: res.status, system: this.system, vendorBody: errors },
+      );
+    }
+    if (res.status >= 300) {
+      throw new SyncError("permanent", `Vendure (${this.system}) answered HTTP ${res.status}`, {
+        status: res.status,
+        system: this.system,
+      });
+    }
+    const parsed = shape.safeParse(body.data);
+    if (!parsed.success) {
+      throw new SyncError(
+        "permanent",
+        `Vendure (${this.system})'s answer has an unexpected shape: ${parsed.error.message}`,
+        { system: this.system, vendorBody: body.data },
+      );
+    }
+    return parsed.data;
   }
 }

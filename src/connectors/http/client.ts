@@ -1,0 +1,359 @@
+/**
+ * The HTTP client every connector builds on (Node 20's built-in fetch, which is undici). One place for:
+ * auth headers and one re-login after a refused session, a timeout over the whole call (connecting,
+ * sending, and reading the answer to its last byte), retries of retry-safe calls with full jitter and
+ * Retry-After (retry.ts), rate-limit notification, bounded latency statistics (latency.ts), and errors
+ * classified into the core taxonomy without secrets (errors.ts).
+ *
+ * The connection phase alone has undici's own connect timeout (10 s); a shorter whole-call `timeoutMs`
+ * also bounds it. Configuring it separately would need the `undici` package's Agent, which Passerelle
+ * does not depend on.
+ */
+import type { z } from "zod";
+import { SyncError } from "../../core/errors.ts";
+import { type Redactor, redactor } from "../../core/redact.ts";
+import { type CallInfo, type ErrorContext, networkError, statusError } from "./errors.ts";
+import { type LatencyOptions, LatencyStats, type LatencySummary } from "./latency.ts";
+import {
+  cappedRetryAfter,
+  checkPolicy,
+  isIdempotent,
+  NO_RETRY,
+  RETRY_STATUSES,
+  type RetryPolicy,
+  retryDelay,
+} from "./retry.ts";
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  bytes: Uint8Array<ArrayBuffer>;
+  text(): string;
+}
+
+export interface AuthHook {
+  /** Headers for the next request (a token, a session); may log in first. */
+  headers(signal?: AbortSignal): Promise<Record<string, string>> | Record<string, string>;
+  /** Forgets the session after a refusal, so the next `headers` logs in again. Called once per call. */
+  refresh?(): void;
+  /** Whether an answer means the session is no longer valid (default: HTTP 401). */
+  rejected?(res: HttpResponse): boolean;
+}
+
+export interface RateLimitEvent {
+  status: number;
+  /** The vendor's Retry-After, capped; undefined when it sent none. */
+  retryAfterMs: number | undefined;
+  call: CallInfo;
+}
+
+/** A line the client logs; every string in it is already redacted. */
+export interface HttpLogLine {
+  event: "retry" | "failed";
+  system: string;
+  method: string;
+  path: string;
+  message: string;
+  status?: number;
+  delayMs?: number;
+}
+
+export interface HttpClientOptions {
+  /** Connection name, carried in every error. */
+  system: string;
+  /** Vendor name for messages: "Odoo". */
+  vendor: string;
+  baseUrl: string;
+  auth?: AuthHook;
+  /** Whole-call timeout, ms. */
+  timeoutMs: number;
+  /** Default NO_RETRY: the engine retries writes itself, after looking the record up. */
+  retry?: RetryPolicy;
+  /** Told of every 429 (Odoo pauses the whole connection on it). */
+  onRateLimit?: (event: RateLimitEvent) => void;
+  /** Secret values never to show in an error or a log line (passwords, API tokens). */
+  redact?: readonly string[];
+  /** Runs each try (a concurrency governor); the timeout starts inside it, not while queued. */
+  limit?: <T>(fn: () => Promise<T>) => Promise<T>;
+  headers?: Record<string, string>;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+  log?: (line: HttpLogLine) => void;
+  latency?: LatencyOptions;
+}
+
+export interface SendOptions {
+  /** A string or bytes are sent as they are; anything else as JSON. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Safe to send twice (a read over POST). Default: the method is idempotent. */
+  retrySafe?: boolean;
+  /** Names the call in errors: "sale.order.create". */
+  what?: string;
+  /** Send the auth hook's headers (default true; false for the login call itself). */
+  auth?: boolean;
+  redirect?: RequestRedirect;
+  /** Statuses handed back instead of thrown (default: 2xx). */
+  accept?: (status: number) => boolean;
+  /** Name in the latency table (default: method and path). */
+  key?: string;
+}
+
+export interface HttpStats {
+  calls: number;
+  throttled: number;
+  retries: number;
+  latency: Record<string, LatencySummary>;
+}
+
+const ok = (status: number) => status >= 200 && status < 300;
+const CREDENTIAL_HEADER = /^(authorization|cookie|x-[\w-]*(token|key|secret)[\w-]*|[\w-]*-token)$/i;
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export type HttpClient = ReturnType<typeof createHttpClient>;
+
+export function createHttpClient(opts: HttpClientOptions) {
+  const policy = checkPolicy(opts.retry ?? NO_RETRY);
+  if (!Number.isInteger(opts.timeoutMs) || opts.timeoutMs <= 0) {
+    throw new RangeError(`timeoutMs must be a positive integer, got ${JSON.stringify(opts.timeoutMs)}`);
+  }
+  const doFetch = opts.fetch ?? fetch;
+  const sleep = opts.sleep ?? realSleep;
+  const now = opts.now ?? Date.now;
+  const random = opts.random ?? Math.random;
+  const limit = opts.limit ?? (<T>(fn: () => Promise<T>) => fn());
+  const latency = new LatencyStats(opts.latency);
+  const secrets = new Set((opts.redact ?? []).filter((s) => s.length > 0));
+  let redact: Redactor = redactor([...secrets]);
+  const ctx = (): ErrorContext => ({
+    system: opts.system,
+    vendor: opts.vendor,
+    baseUrl: opts.baseUrl,
+    redactor: redact,
+  });
+  const counters = { calls: 0, throttled: 0, retries: 0 };
+  const base = opts.baseUrl.replace(/\/+$/, "");
+  /** A path as messages show it: relative to the base URL (whose credentials are never shown). */
+  const shownPath = (path: string) => (path.startsWith(base) ? path.slice(base.length) || "/" : path);
+  const urlOf = (path: string) => (/^https?:\/\//i.test(path) ? path : `${base}${path}`);
+
+  /** Session tokens and cookies the auth hook hands out are secrets too, from the moment they are sent. */
+  function learnSecrets(headers: Record<string, string>): void {
+    let added = false;
+    for (const [name, value] of Object.entries(headers)) {
+      if (!CREDENTIAL_HEADER.test(name)) continue;
+      for (const part of [value, value.replace(/^\S+\s+/, ""), ...value.split(/[;=\s]/)]) {
+        if (part.length >= 8 && !secrets.has(part)) {
+          secrets.add(part);
+          added = true;
+        }
+      }
+    }
+    if (added) redact = redactor([...secrets]);
+  }
+
+  function log(line: Omit<HttpLogLine, "system">): void {
+    opts.log?.({ ...line, system: opts.system, message: redact.string(line.message) });
+  }
+
+  /** One try: the answer, or a classified network error. Never throws for a status. */
+  async function once(method: string, path: string, o: SendOptions, call: CallInfo): Promise<HttpResponse> {
+    const headers: Record<string, string> = { ...opts.headers, ...o.headers };
+    if (opts.auth && o.auth !== false) {
+      const auth = await opts.auth.headers(o.signal);
+      learnSecrets(auth);
+      Object.assign(headers, auth);
+    }
+    let body: BodyInit | undefined;
+    if (typeof o.body === "string") body = o.body;
+    else if (o.body instanceof Uint8Array) body = o.body as Uint8Array<ArrayBuffer>;
+    else if (o.body !== undefined) {
+      body = JSON.stringify(o.body);
+      headers["content-type"] ??= "application/json";
+    }
+    return limit(async () => {
+      counters.calls++;
+      const timeout = AbortSignal.timeout(opts.timeoutMs);
+      const started = performance.now();
+      try {
+        const res = await doFetch(urlOf(path), {
+          method,
+          headers,
+          ...(body !== undefined ? { body } : {}),
+          ...(o.redirect ? { redirect: o.redirect } : {}),
+          signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout,
+        });
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        let text: string | undefined;
+        return {
+          status: res.status,
+          headers: res.headers,
+          bytes,
+          text: () => (text ??= new TextDecoder().decode(bytes)),
+        };
+      } catch (err) {
+        throw networkError(ctx(), call, err, opts.timeoutMs, o.signal?.aborted === true);
+      } finally {
+        latency.record(o.key ?? `${method} ${shownPath(path)}`, performance.now() - started);
+      }
+    });
+  }
+
+  /**
+   * One call with its retries and its one re-login. Returns the answer when its status is accepted
+   * (2xx by default); otherwise throws the classified SyncError.
+   */
+  async function send(method: string, path: string, o: SendOptions = {}): Promise<HttpResponse> {
+    const call: CallInfo = { method, path: shownPath(path), ...(o.what ? { what: o.what } : {}) };
+    const safe = o.retrySafe ?? isIdempotent(method);
+    const accept = o.accept ?? ok;
+    let reauthed = false;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await once(method, path, o, call).catch((e: unknown) => {
+        if (!(e instanceof SyncError) || o.signal?.aborted) throw e;
+        return e;
+      });
+      const res = outcome instanceof SyncError ? undefined : outcome;
+      let retryAfter: number | undefined;
+      let err: SyncError;
+      if (outcome instanceof SyncError) err = outcome;
+      else {
+        const auth = opts.auth;
+        const rejected = auth?.rejected ?? ((r: HttpResponse) => r.status === 401);
+        if (auth?.refresh && o.auth !== false && !reauthed && rejected(outcome)) {
+          // The session expired or was revoked: log in again once; a second refusal is reported.
+          reauthed = true;
+          auth.refresh();
+          attempt--;
+          continue;
+        }
+        retryAfter = cappedRetryAfter(outcome.headers.get("retry-after"), policy, now());
+        if (outcome.status === 429) {
+          counters.throttled++;
+          opts.onRateLimit?.({ status: outcome.status, retryAfterMs: retryAfter, call });
+        }
+        if (accept(outcome.status)) return outcome;
+        err = statusError(ctx(), call, outcome.status, outcome.text(), retryAfter);
+      }
+      const again =
+        safe && attempt < policy.attempts && (res === undefined || RETRY_STATUSES.has(res.status));
+      if (!again) {
+        log({ event: "failed", method, path, message: err.message, ...(res ? { status: res.status } : {}) });
+        throw err;
+      }
+      const delayMs = retryDelay(policy, attempt, retryAfter, random);
+      counters.retries++;
+      log({
+        event: "retry",
+        method,
+        path,
+        message: err.message,
+        delayMs,
+        ...(res ? { status: res.status } : {}),
+      });
+      await sleep(delayMs);
+    }
+  }
+
+  /** A JSON call: the body sent as JSON, the answer parsed and, when given a schema, checked against it. */
+  async function request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    schema?: z.ZodType<T>,
+    o: Omit<SendOptions, "body"> = {},
+  ): Promise<T> {
+    const res = await send(method, path, {
+      ...o,
+      body,
+      headers: { accept: "application/json", ...o.headers },
+    });
+    const call = { method, path: shownPath(path), ...(o.what ? { what: o.what } : {}) };
+    let json: unknown;
+    try {
+      json = JSON.parse(res.text());
+    } catch {
+      throw new SyncError(
+        "retryable",
+        redact.string(`${opts.vendor} answered ${call.method} ${call.path} with something that is not JSON`),
+        {
+          system: opts.system,
+          status: res.status,
+        },
+      );
+    }
+    if (schema === undefined) return json as T;
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new SyncError(
+        "permanent",
+        redact.string(
+          `${opts.vendor}'s answer to ${method} ${shownPath(path)} has an unexpected shape: ${parsed.error.message}`,
+        ),
+        {
+          system: opts.system,
+          vendorBody: redact.value(json),
+        },
+      );
+    }
+    return parsed.data;
+  }
+
+  /**
+   * A fetch for libraries that want one (Shopify's official client): the same timeout, latency and
+   * call counting, statuses handed back untouched. A network failure throws the classified SyncError;
+   * since a library may wrap it, it is also kept by the request's signal (`errorFor`).
+   */
+  const thrown = new WeakMap<AbortSignal, SyncError>();
+  const asFetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const url = input instanceof Request ? input.url : String(input);
+    const method = (init.method ?? "GET").toUpperCase();
+    const headers = Object.fromEntries(new Headers(init.headers).entries());
+    const signal = init.signal ?? undefined;
+    try {
+      const res = await once(
+        method,
+        url,
+        { body: init.body ?? undefined, headers, auth: false, ...(signal ? { signal } : {}) },
+        { method, path: shownPath(url) },
+      );
+      return new Response(res.status === 204 || res.status === 304 ? null : res.bytes, {
+        status: res.status,
+        headers: res.headers,
+      });
+    } catch (err) {
+      if (signal && err instanceof SyncError) thrown.set(signal, err);
+      throw err;
+    }
+  };
+
+  return {
+    system: opts.system,
+    send,
+    request,
+    fetch: asFetch,
+    errorFor: (signal: AbortSignal): SyncError | undefined => thrown.get(signal),
+    /** The classified error of a status, for callers that take answers with `accept`. */
+    statusError: (call: CallInfo, res: Pick<HttpResponse, "status" | "headers" | "text">): SyncError =>
+      statusError(
+        ctx(),
+        call,
+        res.status,
+        res.text(),
+        cappedRetryAfter(res.headers.get("retry-after"), policy, now()),
+      ),
+    /** Hides a secret learnt at run time (a session id read from a login answer). */
+    addSecret(secret: string): void {
+      if (secret.length > 0 && !secrets.has(secret)) {
+        secrets.add(secret);
+        redact = redactor([...secrets]);
+      }
+    },
+    redact: (text: string): string => redact.string(text),
+    latency,
+    stats: (): HttpStats => ({ ...counters, latency: latency.summary() }),
+  };
+}
