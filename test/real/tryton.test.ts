@@ -171,9 +171,9 @@ if (!available.ok) {
             "order.read":
               "not exercised before this rewrite either: the seeded database is not known to hold enough sales for the paging checks",
             "*.inserts":
-              "no insert hook against the real server yet; the emulator suites cover paging under inserts",
+              "no insert hook against the real Tryton yet (and no Tryton emulator): paging under inserts is not checked for Tryton",
             faults:
-              "a real Tryton cannot be made to answer 429 or 5xx here; the emulator suites cover fault handling",
+              "a real Tryton cannot be made to answer 429 or 5xx here: fault handling is not checked for Tryton by this suite",
           },
           samples: {
             customer: () => [sampleCustomer("vip"), sampleCustomer(), sampleCustomer("wholesale")],

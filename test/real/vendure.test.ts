@@ -190,12 +190,13 @@ runContractSuite(
       unreachable: { ...w.config, url: `http://127.0.0.1:${await closedPort()}` },
       skip: {
         "*.inserts":
-          "no insert hook against the real server yet; the emulator suites cover paging under inserts",
-        "*.update": "not exercised against the real Vendure yet; the emulator suites cover updates",
+          "no insert hook against the real Vendure yet (and no Vendure emulator): paging under inserts is not checked for Vendure",
+        "*.update":
+          "no change samples yet; only product updates are checked, by 'a product changed in the ERP is updated in place' below",
         "*.reapply":
-          "no write counter on a real Vendure (its stats count every call); the emulator suites check exactly zero writes",
+          "no write counter on a real Vendure (its stats count every call, reads too): exact-zero re-apply is not checked for Vendure",
         faults:
-          "a real Vendure cannot be made to answer 429 or 5xx here; the emulator suites cover fault handling",
+          "a real Vendure cannot be made to answer 429 or 5xx here: fault handling is not checked for Vendure by this suite",
         "order.write":
           "an update-only writer (cancellations of orders placed in the shop): there is nothing to create",
         "inventory.write": "stock is seeded for the world in startWorld; no fresh-record samples",
