@@ -168,8 +168,6 @@ if (!available.ok) {
           badCredentials: TrytonConfig.parse({ ...settings, password: "wrong-password" }),
           unreachable: TrytonConfig.parse({ ...settings, url: `http://127.0.0.1:${await closedPort()}` }),
           skip: {
-            "order.read":
-              "not exercised before this rewrite either: the seeded database is not known to hold enough sales for the paging checks",
             "*.inserts":
               "no insert hook against the real Tryton yet (and no Tryton emulator): paging under inserts is not checked for Tryton",
             faults:
