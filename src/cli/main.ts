@@ -249,16 +249,20 @@ recorded "interrupted" and the next sync resumes from there (a second Ctrl-C qui
       createOutput(globals(this).json).result(
         connectorDefinitions.map((d) => ({
           type: d.kind,
+          version: d.version,
           description: d.description,
           reads: d.reads,
           writes: d.writes,
+          capabilities: d.capabilities,
         })),
         () =>
           connectorDefinitions
-            .map(
-              (d) =>
-                `${d.kind}: ${d.description}\n  reads:  ${d.reads.join(", ")}\n  writes: ${d.writes.join(", ")}`,
-            )
+            .map((d) => {
+              const caps = Object.entries(d.capabilities)
+                .map(([k, v]) => (typeof v === "boolean" ? (v ? k : null) : `${k} ${v}`))
+                .filter((c) => c !== null);
+              return `${d.kind} ${d.version}: ${d.description}\n  reads:  ${d.reads.join(", ")}\n  writes: ${d.writes.join(", ")}\n  capabilities: ${caps.join(", ")}`;
+            })
             .join("\n"),
       );
     });

@@ -4,34 +4,36 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { z } from "zod";
-import type { Connector, ConnectorDefinition } from "../ports/connector.ts";
+import { ENTITIES } from "../core/model.ts";
+import { defineConnector } from "../ports/connector.ts";
 import { ConfigError } from "./errors.ts";
 import { configJsonSchema } from "./json-schema.ts";
 import { loadConfig, parseConfig } from "./load.ts";
 
+/** Config tests never open a connection: the factories exist so the entity map declares what it can do. */
+const unused = (): never => {
+  throw new Error("config tests never create connections");
+};
+
 /** A connector kind that exists only in these tests; real connectors are registered elsewhere. */
-const testConnector: ConnectorDefinition = {
-  kind: "test",
+const testConnector = defineConnector({
+  id: "test",
+  version: "0",
   description: "test connector",
-  configSchema: z.strictObject({
+  config: z.strictObject({
     url: z.url(),
     token: z.string().min(8),
     pageSize: z.number().int().min(1).default(50),
   }),
-  reads: ["product", "price", "inventory", "customer", "order", "shipment", "invoice"],
-  writes: ["product", "price", "inventory", "customer", "order", "shipment", "invoice"],
-  create(name: string): Connector {
-    return {
-      name,
-      kind: "test",
-      streams: {},
-      writers: {},
-      check: async () => undefined,
-      stats: () => ({ calls: 0, throttled: 0 }),
-      close: async () => undefined,
-    };
-  },
-};
+  client: () => null,
+  entities: Object.fromEntries(ENTITIES.map((e) => [e, { read: unused, write: unused }])),
+  capabilities: { rateModel: "none" },
+  connection: () => ({
+    check: async () => undefined,
+    stats: () => ({ calls: 0, throttled: 0 }),
+    close: async () => undefined,
+  }),
+});
 const defs = [testConnector];
 
 const VALID = `version: 1
@@ -309,12 +311,11 @@ describe("configJsonSchema", () => {
 });
 
 describe("flows against what connectors can do", () => {
-  const ordersOnly: ConnectorDefinition = {
-    ...testConnector,
-    kind: "orders-only",
-    reads: ["order"],
-    writes: [],
-  };
+  const ordersOnly = defineConnector({
+    ...testConnector.spec,
+    id: "orders-only",
+    entities: { order: { read: unused } },
+  });
   const text = `version: 1
 connections:
   shop: { type: orders-only, url: 'http://shop', token: '12345678' }

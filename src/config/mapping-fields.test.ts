@@ -2,27 +2,31 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { z } from "zod";
 import { ENTITIES, OrderLine, Price, SCHEMAS } from "../core/model.ts";
-import type { Connector, ConnectorDefinition } from "../ports/connector.ts";
+import { defineConnector } from "../ports/connector.ts";
 import { ConfigError } from "./errors.ts";
 import { parseConfig } from "./load.ts";
 import { unknownMappingFields } from "./mapping-fields.ts";
 
-const testConnector: ConnectorDefinition = {
-  kind: "test",
+/** Config tests never open a connection: the factories exist so the entity map declares what it can do. */
+const unused = (): never => {
+  throw new Error("config tests never create connections");
+};
+
+/** A connector kind that exists only in these tests; real connectors are registered elsewhere. */
+const testConnector = defineConnector({
+  id: "test",
+  version: "0",
   description: "test connector",
-  configSchema: z.strictObject({ url: z.url(), token: z.string().min(8) }),
-  reads: [...ENTITIES],
-  writes: [...ENTITIES],
-  create: (name: string): Connector => ({
-    name,
-    kind: "test",
-    streams: {},
-    writers: {},
+  config: z.strictObject({ url: z.url(), token: z.string().min(8) }),
+  client: () => null,
+  entities: Object.fromEntries(ENTITIES.map((e) => [e, { read: unused, write: unused }])),
+  capabilities: { rateModel: "none" },
+  connection: () => ({
     check: async () => undefined,
     stats: () => ({ calls: 0, throttled: 0 }),
     close: async () => undefined,
   }),
-};
+});
 
 /** The object of a schema, through a transform (prices and stock levels derive fields after parsing). */
 const objectOf = (schema: z.ZodType): z.ZodObject =>

@@ -1,27 +1,31 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { z } from "zod";
-import type { Connector, ConnectorDefinition } from "../ports/connector.ts";
+import { defineConnector } from "../ports/connector.ts";
 import { ConfigError } from "./errors.ts";
 import { parseConfig } from "./load.ts";
 import { ALIAS_EXPANSION, parseYaml } from "./yaml.ts";
 
-const testConnector: ConnectorDefinition = {
-  kind: "test",
+/** Config tests never open a connection: the factories exist so the entity map declares what it can do. */
+const unused = (): never => {
+  throw new Error("config tests never create connections");
+};
+
+/** A connector kind that exists only in these tests; real connectors are registered elsewhere. */
+const testConnector = defineConnector({
+  id: "test",
+  version: "0",
   description: "test connector",
-  configSchema: z.strictObject({ url: z.url(), token: z.string().min(8) }),
-  reads: ["inventory"],
-  writes: ["inventory"],
-  create: (name: string): Connector => ({
-    name,
-    kind: "test",
-    streams: {},
-    writers: {},
+  config: z.strictObject({ url: z.url(), token: z.string().min(8) }),
+  client: () => null,
+  entities: Object.fromEntries(["inventory"].map((e) => [e, { read: unused, write: unused }])),
+  capabilities: { rateModel: "none" },
+  connection: () => ({
     check: async () => undefined,
     stats: () => ({ calls: 0, throttled: 0 }),
     close: async () => undefined,
   }),
-};
+});
 
 const HEAD = `version: 1
 connections:

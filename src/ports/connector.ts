@@ -1,13 +1,21 @@
 /**
- * The connector contract. One typed object per system, registered by import in src/connectors/index.ts.
+ * The connector contract. One typed object per system, declared with `defineConnector` (definition.ts) and
+ * registered by import in src/connectors/index.ts.
  * The engine never knows which system it talks to: it reads native records from `streams`, maps them to
  * the canonical model with the stream's `toCanonical`, and hands canonical records to `writers`.
  */
-import type { z } from "zod";
 import type { Cursor } from "../core/cursor.ts";
 import { SyncError } from "../core/errors.ts";
 import type { CanonicalByEntity, CanonicalInputByEntity, EntityName } from "../core/model.ts";
 
+export {
+  type Capabilities,
+  type ConnectorDefinition,
+  defineConnector,
+  type EntitySupport,
+  RATE_MODELS,
+  type RateModel,
+} from "./definition.ts";
 export type { Cursor };
 
 export interface ListRequest {
@@ -201,20 +209,6 @@ export interface DocumentFile {
   mimeType: string;
   fileName: string;
   bytes: Uint8Array;
-}
-
-export interface ConnectorDefinition<C extends z.ZodType = z.ZodType> {
-  /** The `type:` of a connection in passerelle.yaml. */
-  kind: string;
-  description: string;
-  /** Connection settings (everything but `type`). Drives validation, docs and the JSON Schema. */
-  configSchema: C;
-  /** Entities its connectors have streams and writers for; `passerelle validate` checks flows against them. */
-  reads: readonly EntityName[];
-  writes: readonly EntityName[];
-  create(name: string, config: z.infer<C>): Connector;
-  /** How `POST /webhooks/<connection>` verifies and parses this system's deliveries; absent: none accepted. */
-  webhooks?: WebhookReceiver<z.infer<C>>;
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   trytonSession,
 } from "../../scripts/real/tryton.mjs";
 import { TrytonConfig } from "../../src/connectors/tryton/config.ts";
-import { createTrytonConnector, type TrytonConnector } from "../../src/connectors/tryton/index.ts";
+import { createTrytonConnector, type TrytonConnector, tryton } from "../../src/connectors/tryton/index.ts";
 import { SyncError } from "../../src/core/errors.ts";
 import type { Customer, EntityName, Order } from "../../src/core/model.ts";
 import type { Stream, WriteItem } from "../../src/ports/connector.ts";
@@ -157,17 +157,22 @@ if (!available.ok) {
 
   describe("tryton (real server)", () => {
     const started = Date.now();
-    runContractSuite({
-      name: "tryton (real)",
-      async setup() {
-        const connector = connect(erp);
+    runContractSuite(
+      tryton,
+      async () => {
+        const settings = { url: erp.url, db: erp.db, username: erp.user, password: erp.password };
+        let connector: TrytonConnector | undefined;
         const session = await trytonSession(erp);
-        let writes = 0;
         return {
-          connector,
-          badCredentials: connect(erp, { password: "wrong-password" }, "tryton-bad"),
-          unreachable: connect(erp, { url: `http://127.0.0.1:${await closedPort()}` }, "tryton-down"),
-          streams: ["product", "price", "inventory", "customer", "shipment", "invoice"],
+          config: TrytonConfig.parse(settings),
+          badCredentials: TrytonConfig.parse({ ...settings, password: "wrong-password" }),
+          unreachable: TrytonConfig.parse({ ...settings, url: `http://127.0.0.1:${await closedPort()}` }),
+          skip: {
+            "*.inserts":
+              "no insert hook against the real Tryton yet (and no Tryton emulator): paging under inserts is not checked for Tryton",
+            faults:
+              "a real Tryton cannot be made to answer 429 or 5xx here: fault handling is not checked for Tryton by this suite",
+          },
           samples: {
             customer: () => [sampleCustomer("vip"), sampleCustomer(), sampleCustomer("wholesale")],
             order: () => [
@@ -186,8 +191,25 @@ if (!available.ok) {
               addresses: [{ type: "both", line1: "1 Main St", city: "Nowhere", country: "ZZ" }],
             }),
           },
+          change: {
+            customer: (c: Customer): Customer => ({ ...c, lastName: `${c.lastName ?? ""} Changed` }),
+            order: (o: Order): Order => ({ ...o, cancelled: true }),
+          },
+          normalise: {
+            customer: (c) => {
+              const r = c as Customer;
+              return { email: r.email, name: [r.firstName, r.lastName].filter(Boolean).join(" ") };
+            },
+            order: (o) => {
+              const r = o as Order;
+              return {
+                total: r.total,
+                cancelled: r.cancelled,
+                lines: r.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
+              };
+            },
+          },
           async touch(entity, id) {
-            writes++;
             if (entity === "product") {
               await session.model("product.template", "write", [Number(id)], { name: `Touched ${id}` });
             } else if (entity === "customer") {
@@ -237,14 +259,24 @@ if (!available.ok) {
               await session.model("stock.inventory", "confirm", [inv]);
             }
           },
-          writes: () => writes,
+          // The calls of the suite's connection that change data, by Tryton method name.
+          writes: (c) => {
+            connector = c as TrytonConnector;
+            let n = 0;
+            for (const [method, calls] of connector.latencies()) {
+              if (/\.(create|write|delete|quote|confirm|process|cancel|draft)$/.test(method))
+                n += calls.length;
+            }
+            return n;
+          },
           teardown: async () => {
             timings.contractSuite = Date.now() - started;
-            console.error(`tryton latencies in the contract suite: ${summary(connector)}`);
+            if (connector) console.error(`tryton latencies in the contract suite: ${summary(connector)}`);
           },
         };
       },
-    });
+      "tryton (real)",
+    );
   });
 
   describe("tryton bad input", () => {

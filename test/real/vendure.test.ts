@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { type RunningVendure, startVendure } from "../../scripts/real/vendure.mjs";
 import { createCoupon, placeShopOrder, variantIds, vendureAdmin } from "../../scripts/real/vendure-shop.ts";
 import { VendureConfig } from "../../src/connectors/vendure/config.ts";
-import { createVendureConnector } from "../../src/connectors/vendure/index.ts";
+import { createVendureConnector, vendure } from "../../src/connectors/vendure/index.ts";
 import { VendureOrder } from "../../src/connectors/vendure/native.ts";
 import { SyncError } from "../../src/core/errors.ts";
 import type { Customer, Invoice, Price, Product, Shipment } from "../../src/core/model.ts";
@@ -127,11 +127,10 @@ async function startWorld(): Promise<World> {
 
 const world = startWorld();
 
-runContractSuite({
-  name: "vendure (real)",
-  async setup() {
+runContractSuite(
+  vendure,
+  async () => {
     const w = await world;
-    const connector = createVendureConnector("vendure", w.config);
     const admin = await vendureAdmin(w.vendure);
     let shipmentPool = [...w.orders];
     let invoicePool = 0;
@@ -183,14 +182,29 @@ runContractSuite({
       price: amount,
       tiers: [],
     });
+    const notRead =
+      "the connector has no stream for it and the fixture does not query Vendure's admin API for it";
     return {
-      connector,
-      badCredentials: createVendureConnector("vendure", { ...w.config, password: "wrong-password" }),
-      unreachable: createVendureConnector("vendure", {
-        ...w.config,
-        url: `http://127.0.0.1:${await closedPort()}`,
-      }),
-      streams: ["customer", "order"],
+      config: w.config,
+      badCredentials: { ...w.config, password: "wrong-password" },
+      unreachable: { ...w.config, url: `http://127.0.0.1:${await closedPort()}` },
+      skip: {
+        "*.inserts":
+          "no insert hook against the real Vendure yet (and no Vendure emulator): paging under inserts is not checked for Vendure",
+        "*.update":
+          "no change samples yet; only product updates are checked, by 'a product changed in the ERP is updated in place' below",
+        "*.reapply":
+          "no write counter on a real Vendure (its stats count every call, reads too): exact-zero re-apply is not checked for Vendure",
+        faults:
+          "a real Vendure cannot be made to answer 429 or 5xx here: fault handling is not checked for Vendure by this suite",
+        "order.write":
+          "an update-only writer (cancellations of orders placed in the shop): there is nothing to create",
+        "inventory.write": "stock is seeded for the world in startWorld; no fresh-record samples",
+        "product.readback": notRead,
+        "price.readback": notRead,
+        "shipment.readback": notRead,
+        "invoice.readback": notRead,
+      },
       samples: {
         customer: () => {
           serial += 1;
@@ -236,11 +250,19 @@ runContractSuite({
           });
         }
       },
-      writes: () => connector.stats().calls,
+      normalise: {
+        customer: (c) => {
+          const r = c as Customer;
+          return { email: r.email, name: [r.firstName, r.lastName].filter(Boolean).join(" ") };
+        },
+      },
+      // Every call of the suite's connection (a real Vendure counts no writes): only ever a lower bound.
+      writes: (c) => c.stats().calls,
       teardown: async () => {},
     };
   },
-});
+  "vendure (real)",
+);
 
 describe("vendure (real): orders, prices, stock and bad input", () => {
   let w: World;

@@ -4,7 +4,7 @@
  * (write_date, id); writes create customers and confirmed sale orders.
  */
 import { SyncError } from "../../core/errors.ts";
-import type { Connector, ConnectorDefinition } from "../../ports/connector.ts";
+import { type Connector, defineConnector } from "../../ports/connector.ts";
 import { OdooClient } from "./client.ts";
 import { OdooConfig } from "./config.ts";
 import type { OdooContext } from "./context.ts";
@@ -23,64 +23,60 @@ export interface OdooConnector extends Connector {
   invoicePdf(invoiceId: string, signal?: AbortSignal): Promise<Uint8Array>;
 }
 
-export function createOdooConnector(name: string, config: OdooConfig): OdooConnector {
-  const client = new OdooClient(config, name);
-  const ctx: OdooContext = { client, name, config };
-  return {
-    name,
-    kind: "odoo",
-    streams: {
-      product: productStream(ctx),
-      price: priceStream(ctx),
-      inventory: inventoryStream(ctx),
-      customer: customerStream(ctx),
-      order: orderStream(ctx),
-      shipment: shipmentStream(ctx),
-      invoice: invoiceStream(ctx),
-    },
-    writers: {
-      customer: customerWriter(ctx),
-      order: orderWriter(ctx),
-    },
+function invoicePdf(ctx: OdooContext, invoiceId: string, signal?: AbortSignal): Promise<Uint8Array> {
+  const id = Number(invoiceId);
+  if (!Number.isInteger(id) || id <= 0) {
+    return Promise.reject(
+      new SyncError("data", `invoice id must be a positive integer, got ${JSON.stringify(invoiceId)}`, {
+        system: ctx.name,
+      }),
+    );
+  }
+  return ctx.client.invoicePdf(id, signal);
+}
+
+export const odoo = defineConnector({
+  id: "odoo",
+  version: "1.0.0",
+  description:
+    "Odoo (14–18) via the JSON-RPC external API: catalogue, price lists, stock, customers, sales, deliveries, invoices.",
+  config: OdooConfig,
+  client: (name, config): OdooContext => ({ client: new OdooClient(config, name), name, config }),
+  entities: {
+    product: { read: productStream },
+    price: { read: priceStream },
+    inventory: { read: inventoryStream },
+    customer: { read: customerStream, write: customerWriter },
+    order: { read: orderStream, write: orderWriter },
+    shipment: { read: shipmentStream },
+    invoice: { read: invoiceStream },
+  },
+  // No published budget: bounded concurrency, and a 429 pauses the connection for its Retry-After.
+  capabilities: { rateModel: "retry-after", documents: true },
+  connection: (ctx, name) => ({
     async check() {
-      await client.authenticate();
+      await ctx.client.authenticate();
       // A uid alone does not prove the user may read: try the cheapest real call.
-      await client.execute("res.partner", "search_count", [[["id", "=", 0]]]);
+      await ctx.client.execute("res.partner", "search_count", [[["id", "=", 0]]]);
     },
-    stats: () => ({ calls: client.calls, throttled: 0 }),
-    invoicePdf(invoiceId, signal) {
-      const id = Number(invoiceId);
-      if (!Number.isInteger(id) || id <= 0) {
-        return Promise.reject(
-          new SyncError("data", `invoice id must be a positive integer, got ${JSON.stringify(invoiceId)}`, {
-            system: name,
-          }),
-        );
-      }
-      return client.invoicePdf(id, signal);
-    },
-    async document(ref, signal) {
+    stats: () => ({ calls: ctx.client.calls, throttled: 0 }),
+    invoicePdf: (invoiceId: string, signal?: AbortSignal) => invoicePdf(ctx, invoiceId, signal),
+    async document(ref: string, signal?: AbortSignal) {
       // The ref is the report URL its invoice stream names (see invoicePdfRef).
       const m = /\/report\/pdf\/account\.report_invoice\/(\d+)$/.exec(ref);
-      if (!m || !ref.startsWith(client.url)) {
+      if (!m || !ref.startsWith(ctx.client.url)) {
         throw new SyncError("data", `not a document ref of ${name}: ${JSON.stringify(ref)}`, {
           system: name,
           field: "ref",
         });
       }
-      const bytes = await this.invoicePdf(m[1]!, signal);
+      const bytes = await invoicePdf(ctx, m[1]!, signal);
       return { mimeType: "application/pdf", fileName: `invoice-${m[1]}.pdf`, bytes };
     },
     async close() {},
-  };
-}
+  }),
+});
 
-export const odoo: ConnectorDefinition<typeof OdooConfig> = {
-  kind: "odoo",
-  description:
-    "Odoo (14–18) via the JSON-RPC external API: catalogue, price lists, stock, customers, sales, deliveries, invoices.",
-  configSchema: OdooConfig,
-  reads: ["product", "price", "inventory", "customer", "order", "shipment", "invoice"],
-  writes: ["customer", "order"],
-  create: createOdooConnector,
-};
+export function createOdooConnector(name: string, config: OdooConfig): OdooConnector {
+  return odoo.create(name, config);
+}

@@ -4,7 +4,7 @@
  * inventory and shipments (fulfillments with tracking).
  */
 import { z } from "zod";
-import type { Connector, ConnectorDefinition } from "../../ports/connector.ts";
+import { type Connector, defineConnector } from "../../ports/connector.ts";
 import { type ClientOptions, ShopifyClient } from "./client.ts";
 import { ShopifyConfig } from "./config.ts";
 import { LocationCache } from "./lookup.ts";
@@ -24,13 +24,19 @@ const ShopAnswer = z.object({
   shop: z.object({ id: z.string(), name: z.string(), currencyCode: z.string() }),
 });
 
-export function createShopifyConnector(
-  name: string,
-  config: ShopifyConfig,
-  opts: ClientOptions = {},
-): Connector {
+/** A connection's client and what its entities share. */
+interface ShopifyContext {
+  name: string;
+  config: ShopifyConfig;
+  opts: ClientOptions;
+  client: ShopifyClient;
+  locations: LocationCache;
+  shopCurrency(): Promise<string>;
+  locationName(canonical: string): string;
+}
+
+function shopifyContext(name: string, config: ShopifyConfig, opts: ClientOptions = {}): ShopifyContext {
   const client = new ShopifyClient(name, config, opts);
-  const locations = new LocationCache(client);
   let currency: Promise<string> | null = null;
   const shopCurrency = (): Promise<string> => {
     currency ??= client.request(SHOP, {}, ShopAnswer).then((d) => d.shop.currencyCode);
@@ -39,40 +45,56 @@ export function createShopifyConnector(
     });
     return currency;
   };
-  const locationName = (canonical: string) => config.locationMap?.[canonical] ?? canonical;
   return {
     name,
-    kind: "shopify",
-    streams: {
-      customer: customerStream(name, client),
-      order: orderStream(name, client),
-      product: productStream(name, client, shopCurrency),
-    },
-    writers: {
-      product: productWriter(name, client, {
-        ...(config.bulkThreshold === undefined ? {} : { bulkThreshold: config.bulkThreshold }),
-        ...(opts.timer ? { bulk: { timer: opts.timer } } : {}),
-      }),
-      price: priceWriter(name, client),
-      inventory: inventoryWriter(name, client, locations, locationName),
-      shipment: shipmentWriter(name, client),
-    },
-    async check() {
-      await client.request(SHOP, {}, ShopAnswer);
-    },
-    stats: () => ({ calls: client.calls, throttled: client.throttled, rateLimit: client.rateLimit() }),
-    async close() {},
-    webhooks: shopifyWebhookManager(name, client),
+    config,
+    opts,
+    client,
+    locations: new LocationCache(client),
+    shopCurrency,
+    locationName: (canonical) => config.locationMap?.[canonical] ?? canonical,
   };
 }
 
-export const shopify: ConnectorDefinition<typeof ShopifyConfig> = {
-  kind: "shopify",
+export const shopify = defineConnector({
+  id: "shopify",
+  version: "1.0.0",
   description:
     "Shopify (Admin GraphQL API 2026-10): customers and orders in; products, B2B prices, stock and shipments out",
-  configSchema: ShopifyConfig,
-  reads: ["customer", "order", "product"],
-  writes: ["product", "price", "inventory", "shipment"],
-  create: (name, config) => createShopifyConnector(name, config),
+  config: ShopifyConfig,
+  client: (name, config) => shopifyContext(name, config),
+  entities: {
+    customer: { read: (x) => customerStream(x.name, x.client) },
+    order: { read: (x) => orderStream(x.name, x.client) },
+    product: {
+      read: (x) => productStream(x.name, x.client, x.shopCurrency),
+      write: (x) =>
+        productWriter(x.name, x.client, {
+          ...(x.config.bulkThreshold === undefined ? {} : { bulkThreshold: x.config.bulkThreshold }),
+          ...(x.opts.timer ? { bulk: { timer: x.opts.timer } } : {}),
+        }),
+    },
+    price: { write: (x) => priceWriter(x.name, x.client) },
+    inventory: { write: (x) => inventoryWriter(x.name, x.client, x.locations, x.locationName) },
+    shipment: { write: (x) => shipmentWriter(x.name, x.client) },
+  },
+  // The calculated query cost of GraphQL, drawn from a bucket that refills at the plan's restore rate.
+  capabilities: { rateModel: "cost-bucket", bulk: true },
+  connection: (x, name) => ({
+    async check() {
+      await x.client.request(SHOP, {}, ShopAnswer);
+    },
+    stats: () => ({ calls: x.client.calls, throttled: x.client.throttled, rateLimit: x.client.rateLimit() }),
+    async close() {},
+    webhooks: shopifyWebhookManager(name, x.client),
+  }),
   webhooks: shopifyWebhookReceiver,
-};
+});
+
+export function createShopifyConnector(
+  name: string,
+  config: ShopifyConfig,
+  opts: ClientOptions = {},
+): Connector {
+  return shopify.assemble(name, shopifyContext(name, config, opts));
+}

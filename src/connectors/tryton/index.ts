@@ -4,7 +4,7 @@
  * incremental on write_date (create_date for never-written records), see paging.ts.
  */
 import { SyncError } from "../../core/errors.ts";
-import type { Connector, ConnectorDefinition } from "../../ports/connector.ts";
+import { type Connector, defineConnector } from "../../ports/connector.ts";
 import { TrytonClient } from "./client.ts";
 import { TrytonConfig } from "./config.ts";
 import { companyCurrency, failure, type TrytonContext } from "./context.ts";
@@ -32,60 +32,65 @@ export interface TrytonConnector extends Connector {
   latencies(): Map<string, number[]>;
 }
 
-export function createTrytonConnector(name: string, config: TrytonConfig): TrytonConnector {
-  const client = new TrytonClient(config, name);
-  const ctx: TrytonContext = { client, name, config, currency: companyCurrency(client) };
-  return {
-    name,
-    kind: "tryton",
-    streams: {
-      product: productStream(ctx),
-      price: priceStream(ctx),
-      inventory: inventoryStream(ctx),
-      customer: customerStream(ctx),
-      shipment: shipmentStream(ctx),
-      invoice: invoiceStream(ctx),
-      order: orderStream(ctx),
-    },
-    writers: {
-      customer: customerWriter(ctx),
-      order: orderWriter(ctx),
-    },
+async function invoiceDocument(
+  ctx: TrytonContext,
+  invoiceId: string,
+  signal?: AbortSignal,
+): Promise<InvoiceDocument> {
+  const { client, name } = ctx;
+  const id = Number(invoiceId);
+  if (!Number.isInteger(id) || id <= 0) {
+    throw new SyncError("data", `invoice id must be a positive integer, got ${JSON.stringify(invoiceId)}`, {
+      system: name,
+      field: "invoiceId",
+    });
+  }
+  try {
+    const [result, rows] = await Promise.all([
+      client.report("account.invoice", [id], `the report of account.invoice ${id}`, signal),
+      client.read("account.invoice", [id], ["number"], { signal }),
+    ]);
+    const number = rows[0]?.number;
+    return pdfOfReport(
+      result,
+      name,
+      `account.invoice ${id}${typeof number === "string" && number ? ` (${number})` : ""}`,
+    );
+  } catch (err) {
+    throw failure(err, name);
+  }
+}
+
+export const tryton = defineConnector({
+  id: "tryton",
+  version: "1.0.0",
+  description:
+    "Tryton (6.0+) via JSON-RPC: products and variants, sale price lists, stock per warehouse, parties, sales (in, and their withdrawal out), shipments, invoices.",
+  config: TrytonConfig,
+  client: (name, config): TrytonContext => {
+    const client = new TrytonClient(config, name);
+    return { client, name, config, currency: companyCurrency(client) };
+  },
+  entities: {
+    product: { read: productStream },
+    price: { read: priceStream },
+    inventory: { read: inventoryStream },
+    customer: { read: customerStream, write: customerWriter },
+    order: { read: orderStream, write: orderWriter },
+    shipment: { read: shipmentStream },
+    invoice: { read: invoiceStream },
+  },
+  capabilities: { rateModel: "none", documents: true },
+  connection: (ctx, name) => ({
     async check() {
-      await client.login();
+      await ctx.client.login();
       // A session alone does not prove the user may read: try the cheapest real call.
-      await client.model("party.party", "search_count", [[["id", "=", 0]]]);
+      await ctx.client.model("party.party", "search_count", [[["id", "=", 0]]]);
     },
-    stats: () => ({ calls: client.calls, throttled: 0 }),
-    latencies: () => client.latencies,
-    async invoiceDocument(invoiceId, signal) {
-      const id = Number(invoiceId);
-      if (!Number.isInteger(id) || id <= 0) {
-        throw new SyncError(
-          "data",
-          `invoice id must be a positive integer, got ${JSON.stringify(invoiceId)}`,
-          {
-            system: name,
-            field: "invoiceId",
-          },
-        );
-      }
-      try {
-        const [result, rows] = await Promise.all([
-          client.report("account.invoice", [id], `the report of account.invoice ${id}`, signal),
-          client.read("account.invoice", [id], ["number"], { signal }),
-        ]);
-        const number = rows[0]?.number;
-        return pdfOfReport(
-          result,
-          name,
-          `account.invoice ${id}${typeof number === "string" && number ? ` (${number})` : ""}`,
-        );
-      } catch (err) {
-        throw failure(err, name);
-      }
-    },
-    document(ref, signal) {
+    stats: () => ({ calls: ctx.client.calls, throttled: 0 }),
+    latencies: () => ctx.client.latencies,
+    invoiceDocument: (invoiceId: string, signal?: AbortSignal) => invoiceDocument(ctx, invoiceId, signal),
+    document(ref: string, signal?: AbortSignal) {
       const prefix = `${name}:account.invoice/`;
       const id = ref.startsWith(prefix) ? ref.slice(prefix.length) : "";
       if (!/^\d+$/.test(id)) {
@@ -97,18 +102,12 @@ export function createTrytonConnector(name: string, config: TrytonConfig): Tryto
           ),
         );
       }
-      return this.invoiceDocument(id, signal);
+      return invoiceDocument(ctx, id, signal);
     },
     async close() {},
-  };
-}
+  }),
+});
 
-export const tryton: ConnectorDefinition<typeof TrytonConfig> = {
-  kind: "tryton",
-  description:
-    "Tryton (6.0+) via JSON-RPC: products and variants, sale price lists, stock per warehouse, parties, sales (in, and their withdrawal out), shipments, invoices.",
-  configSchema: TrytonConfig,
-  reads: ["product", "price", "inventory", "customer", "shipment", "invoice", "order"],
-  writes: ["customer", "order"],
-  create: createTrytonConnector,
-};
+export function createTrytonConnector(name: string, config: TrytonConfig): TrytonConnector {
+  return tryton.create(name, config);
+}

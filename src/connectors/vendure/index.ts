@@ -5,7 +5,7 @@
  * (order custom fields).
  */
 import { z } from "zod";
-import type { Connector, ConnectorDefinition } from "../../ports/connector.ts";
+import { type Connector, defineConnector } from "../../ports/connector.ts";
 import { VendureClient } from "./client.ts";
 import { VendureConfig } from "./config.ts";
 import { activeChannel, StockLocations } from "./lookup.ts";
@@ -22,50 +22,73 @@ import { shipmentWriter } from "./writers/shipment.ts";
 
 export { VendureConfig } from "./config.ts";
 
-export function createVendureConnector(
-  name: string,
-  config: VendureConfig,
-  fetchApi?: typeof fetch,
-): Connector {
+/** A connection's client and what its entities share. */
+interface VendureContext {
+  name: string;
+  config: VendureConfig;
+  client: VendureClient;
+  channel: ReturnType<typeof activeChannel>;
+  locations: StockLocations;
+  locationName(canonical: string): string;
+  priceChannels: ReturnType<typeof priceListChannels>;
+}
+
+function vendureContext(name: string, config: VendureConfig, fetchApi?: typeof fetch): VendureContext {
   const client = new VendureClient(name, config, fetchApi);
   const channel = activeChannel(client);
-  const locations = new StockLocations(client);
-  const locationName = (canonical: string) => config.locationMap?.[canonical] ?? canonical;
-  const priceChannels = priceListChannels(client, channel, Object.values(config.priceListChannels ?? {}));
   return {
     name,
-    kind: "vendure",
-    streams: {
-      customer: customerStream(name, client, config.pageSize),
-      order: orderStream(name, client, config.pageSize),
+    config,
+    client,
+    channel,
+    locations: new StockLocations(client),
+    locationName: (canonical) => config.locationMap?.[canonical] ?? canonical,
+    priceChannels: priceListChannels(client, channel, Object.values(config.priceListChannels ?? {})),
+  };
+}
+
+export const vendure = defineConnector({
+  id: "vendure",
+  version: "1.0.0",
+  description:
+    "Vendure (Admin GraphQL API): customers and orders in; products, channel price lists, stock per location, customers with groups, fulfilments, invoices and order cancellations out",
+  config: VendureConfig,
+  client: (name, config) => vendureContext(name, config),
+  entities: {
+    customer: {
+      read: (x) => customerStream(x.name, x.client, x.config.pageSize),
+      write: (x) => customerWriter(x.name, x.client),
     },
-    writers: {
-      customer: customerWriter(name, client),
-      product: productWriter(name, client, channel),
-      price: priceWriter(name, client, config, priceChannels),
-      inventory: inventoryWriter(name, client, locations, locationName, priceChannels),
-      shipment: shipmentWriter(name, client, config),
-      invoice: invoiceWriter(name, client, config),
-      order: orderWriter(name, client, config),
+    order: {
+      read: (x) => orderStream(x.name, x.client, x.config.pageSize),
+      write: (x) => orderWriter(x.name, x.client, x.config),
     },
+    product: { write: (x) => productWriter(x.name, x.client, x.channel) },
+    price: { write: (x) => priceWriter(x.name, x.client, x.config, x.priceChannels) },
+    inventory: {
+      write: (x) => inventoryWriter(x.name, x.client, x.locations, x.locationName, x.priceChannels),
+    },
+    shipment: { write: (x) => shipmentWriter(x.name, x.client, x.config) },
+    invoice: { write: (x) => invoiceWriter(x.name, x.client, x.config) },
+  },
+  capabilities: { rateModel: "none" },
+  connection: (x) => ({
     async check() {
-      await client.request(
+      await x.client.request(
         "query Check { activeChannel { id code } }",
         {},
         z.object({ activeChannel: z.object({ id: z.string() }) }),
       );
     },
-    stats: () => ({ calls: client.calls, throttled: 0 }),
+    stats: () => ({ calls: x.client.calls, throttled: 0 }),
     async close() {},
-  };
-}
+  }),
+});
 
-export const vendure: ConnectorDefinition<typeof VendureConfig> = {
-  kind: "vendure",
-  description:
-    "Vendure (Admin GraphQL API): customers and orders in; products, channel price lists, stock per location, customers with groups, fulfilments, invoices and order cancellations out",
-  configSchema: VendureConfig,
-  reads: ["customer", "order"],
-  writes: ["customer", "product", "price", "inventory", "shipment", "invoice", "order"],
-  create: (name, config) => createVendureConnector(name, config),
-};
+export function createVendureConnector(
+  name: string,
+  config: VendureConfig,
+  fetchApi?: typeof fetch,
+): Connector {
+  return vendure.assemble(name, vendureContext(name, config, fetchApi));
+}

@@ -1,0 +1,172 @@
+/**
+ * `defineConnector`: one declaration per system, the single source of what a connector is. Its entity map
+ * builds the connector's streams and writers, and everything else that says what a connector can do — the
+ * `reads`/`writes` lists, `passerelle connectors`, the config JSON Schema, `validate`'s "cannot read X"
+ * check, the generated support table in docs/connectors.md and the contract suite — is derived from it, so
+ * no hand-written list can disagree with what `create()` builds.
+ */
+import type { z } from "zod";
+import { ENTITIES, type EntityName } from "../core/model.ts";
+import type {
+  Connector,
+  DocumentFile,
+  RateLimitState,
+  Stream,
+  WebhookManager,
+  WebhookReceiver,
+  Writer,
+} from "./connector.ts";
+
+/**
+ * How a system limits the rate of calls, and so how its client paces itself:
+ * - `cost-bucket`: a budget of query cost points that refills at a fixed rate (each call reports its cost);
+ * - `leaky-bucket`: a bucket of calls that drains at a fixed rate;
+ * - `calls-per-second`: a fixed number of calls per second;
+ * - `retry-after`: no published budget; bounded concurrency, and a 429 pauses the connection for its
+ *   Retry-After;
+ * - `none`: the system sets no limit (self-hosted); the client answers a 429 with a rate_limited error
+ *   carrying the Retry-After, which the engine waits out.
+ */
+export const RATE_MODELS = [
+  "cost-bucket",
+  "leaky-bucket",
+  "calls-per-second",
+  "retry-after",
+  "none",
+] as const;
+export type RateModel = (typeof RATE_MODELS)[number];
+
+/** What a system can do beyond reading and writing entities. */
+export interface CapabilitiesSpec {
+  /** Large writes can go through the system's asynchronous bulk API. */
+  bulk?: boolean;
+  /** The connection renders documents (an invoice's PDF) by the ref its streams put on records. */
+  documents?: boolean;
+  rateModel: RateModel;
+}
+
+export interface Capabilities extends Required<CapabilitiesSpec> {
+  /** Derived: the definition has a webhook receiver. */
+  webhooks: boolean;
+}
+
+/**
+ * One canonical entity as a connector supports it. `read` builds the stream (with its `get`, the lookup
+ * by id in this system); `write` builds the writer (with its `findByExternalRef`, the lookup by the
+ * reference a written document carries). Either may be absent; an entity with neither is an error.
+ */
+export interface EntitySpec<E extends EntityName, X> {
+  read?: (client: X) => Stream<E>;
+  write?: (client: X) => Writer<E>;
+}
+
+export type EntitySpecs<X> = { [E in EntityName]?: EntitySpec<E, X> };
+
+/** The parts of a connection that are not per entity. */
+export interface ConnectionParts {
+  check(): Promise<void>;
+  stats(): { calls: number; throttled: number; rateLimit?: RateLimitState };
+  close(): Promise<void>;
+  webhooks?: WebhookManager;
+  document?(ref: string, signal?: AbortSignal): Promise<DocumentFile>;
+}
+
+export interface ConnectorSpec<C extends z.ZodType, X, P extends ConnectionParts> {
+  /** The `type:` of a connection in passerelle.yaml. */
+  id: string;
+  /** The connector's own version, bumped when what it reads or writes changes meaning. */
+  version: string;
+  description: string;
+  /** Connection settings (everything but `type`). Drives validation, docs and the JSON Schema. */
+  config: C;
+  /** The connection's client and what its entities share (caches, lookups), built once per connection. */
+  client: (name: string, config: z.infer<C>) => X;
+  entities: EntitySpecs<X>;
+  capabilities: CapabilitiesSpec;
+  /** check, stats, close and the optional parts (webhook subscriptions, documents, system-specific extras). */
+  connection: (client: X, name: string) => P;
+  /** How `POST /webhooks/<connection>` verifies and parses this system's deliveries; absent: none accepted. */
+  webhooks?: WebhookReceiver<z.infer<C>>;
+}
+
+/** What each entity supports, for listings and docs. */
+export type EntitySupport = { [E in EntityName]?: { read: boolean; write: boolean } };
+
+export interface ConnectorDefinition<C extends z.ZodType = z.ZodType> {
+  id: string;
+  /** Same as id: the `type:` of a connection. */
+  kind: string;
+  version: string;
+  description: string;
+  configSchema: C;
+  /** Derived from the entity map, in canonical entity order. */
+  entities: EntitySupport;
+  reads: readonly EntityName[];
+  writes: readonly EntityName[];
+  capabilities: Capabilities;
+  create(name: string, config: z.infer<C>): Connector;
+  webhooks?: WebhookReceiver<z.infer<C>>;
+}
+
+/** A definition that also keeps its spec, so tests can build connections from a client and derive variants. */
+export interface DefinedConnector<C extends z.ZodType, X, P extends ConnectionParts>
+  extends ConnectorDefinition<C> {
+  spec: ConnectorSpec<C, X, P>;
+  create(name: string, config: z.infer<C>): Connector & Omit<P, keyof ConnectionParts>;
+  /** A connection from an already built client (tests pass clients with fake timers or fetch). */
+  assemble(name: string, client: X): Connector & Omit<P, keyof ConnectionParts>;
+}
+
+export function defineConnector<C extends z.ZodType, X, P extends ConnectionParts>(
+  spec: ConnectorSpec<C, X, P>,
+): DefinedConnector<C, X, P> {
+  if (!/^[a-z][a-z0-9-]*$/.test(spec.id)) {
+    throw new Error(
+      `connector id must be lower-case letters, digits and dashes, got ${JSON.stringify(spec.id)}`,
+    );
+  }
+  const entities: EntitySupport = {};
+  for (const [entity, e] of Object.entries(spec.entities) as [EntityName, EntitySpec<EntityName, X>][]) {
+    if (!ENTITIES.includes(entity)) {
+      throw new Error(`${spec.id}: unknown entity ${JSON.stringify(entity)}; known: ${ENTITIES.join(", ")}`);
+    }
+    if (!e?.read && !e?.write) throw new Error(`${spec.id}: entity ${entity} has neither read nor write`);
+  }
+  for (const entity of ENTITIES) {
+    const e = spec.entities[entity];
+    if (e) entities[entity] = { read: Boolean(e.read), write: Boolean(e.write) };
+  }
+  const reads = ENTITIES.filter((e) => entities[e]?.read);
+  const writes = ENTITIES.filter((e) => entities[e]?.write);
+  const assemble = (name: string, client: X) => {
+    const streams: Record<string, Stream> = {};
+    const writers: Record<string, Writer> = {};
+    for (const entity of ENTITIES) {
+      const e = spec.entities[entity] as EntitySpec<EntityName, X> | undefined;
+      if (e?.read) streams[entity] = e.read(client);
+      if (e?.write) writers[entity] = e.write(client);
+    }
+    const parts = spec.connection(client, name);
+    return { ...parts, name, kind: spec.id, streams, writers } as Connector & Omit<P, keyof ConnectionParts>;
+  };
+  return {
+    spec,
+    id: spec.id,
+    kind: spec.id,
+    version: spec.version,
+    description: spec.description,
+    configSchema: spec.config,
+    entities,
+    reads,
+    writes,
+    capabilities: {
+      bulk: spec.capabilities.bulk ?? false,
+      documents: spec.capabilities.documents ?? false,
+      rateModel: spec.capabilities.rateModel,
+      webhooks: spec.webhooks !== undefined,
+    },
+    create: (name, config) => assemble(name, spec.client(name, config)),
+    assemble,
+    ...(spec.webhooks ? { webhooks: spec.webhooks } : {}),
+  };
+}
