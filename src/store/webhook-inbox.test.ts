@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { Kysely } from "kysely";
+import { onPostgres, pgStores } from "../../test/helpers/postgres.ts";
 import type { InboundEvent } from "../ports/connector.ts";
 import type { Store } from "../ports/store.ts";
-import { onPostgres, pgStores } from "../testing/postgres.ts";
 import { openStore } from "./index.ts";
 import { GroupCommit, WebhookInbox } from "./webhook-inbox.ts";
 

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
 import pg from "pg";
-import { closedPort } from "../../src/testing/net.ts";
+import { closedPort } from "../helpers/net.ts";
 import { ROOT } from "./helpers.ts";
 
 const run = promisify(execFile);

@@ -10,8 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type DemoSystems, startDemoSystems } from "@passerelle/emulators";
 import { parseDocument } from "yaml";
-import { type DemoSystems, startDemoSystems } from "../../src/demo/systems.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = join(ROOT, "bin/passerelle.mjs");
@@ -181,7 +181,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   };
 }
 
-export { closedPort } from "../../src/testing/net.ts";
+export { closedPort } from "../helpers/net.ts";
 
 /** The parsed JSON a `--json` command printed on stdout; the error names the command's output when it is not JSON. */
 export function json(res: CliResult): unknown {

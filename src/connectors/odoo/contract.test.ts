@@ -1,7 +1,7 @@
+import { sampleCustomer, sampleOrder, startFixture } from "../../../test/fixtures/odoo.ts";
+import { closedPort } from "../../../test/helpers/net.ts";
 import type { EntityName, Order } from "../../core/model.ts";
 import { runContractSuite } from "../../ports/contract-suite.ts";
-import { closedPort } from "../../testing/net.ts";
-import { sampleCustomer, sampleOrder, startFixture } from "./fixtures.ts";
 
 /** The Odoo model behind each stream's ids, for the suite's "touch a record" step. */
 const MODEL_OF: Record<EntityName, string> = {

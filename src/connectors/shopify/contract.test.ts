@@ -4,11 +4,12 @@
  * reference" has no meaning for it (findByExternalRef answers for any resolvable SKU × location, which is
  * safe because the write is idempotent); connector.test.ts covers the inventory writer instead.
  */
+
+import { startShopifyEmulator } from "@passerelle/emulators";
+import { closedPort } from "../../../test/helpers/net.ts";
 import type { Price, Product, Shipment } from "../../core/model.ts";
 import { runContractSuite } from "../../ports/contract-suite.ts";
-import { closedPort } from "../../testing/net.ts";
 import { ShopifyConfig } from "./config.ts";
-import { startShopifyEmulator } from "./emulator/server.ts";
 import { createShopifyConnector } from "./index.ts";
 
 let serial = 0;

@@ -7,8 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { formatPath } from "../../../config/secrets.ts";
-import { show } from "../../../core/mapping.ts";
+import { formatPath, show } from "../util.ts";
 import type { PlaceOrderInput } from "./checkout.ts";
 import type { OrderRec, ShopData } from "./store.ts";
 

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import pg from "pg";
-import type { Store } from "../ports/store.ts";
-import { maskUrl, type OpenStoreOptions, openStore } from "../store/index.ts";
+import type { Store } from "../../src/ports/store.ts";
+import { maskUrl, type OpenStoreOptions, openStore } from "../../src/store/index.ts";
 
 /** The test server: PASSERELLE_TEST_PG, else a local default. */
 export const TEST_PG_URL = process.env.PASSERELLE_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/test";

@@ -15,10 +15,10 @@ import {
   validate,
   valueFromASTUntyped,
 } from "graphql";
-import { actualQueryCost, requestedQueryCost, SINGLE_QUERY_MAX_COST } from "../cost.ts";
-import { shopifySchema } from "../schema.ts";
 import type { LeakyBucket } from "./bucket.ts";
+import { actualQueryCost, requestedQueryCost, SINGLE_QUERY_MAX_COST } from "./cost.ts";
 import type { ExecContext } from "./mutations.ts";
+import { shopifySchema } from "./schema.ts";
 
 export interface GraphQLRequest {
   query: string;

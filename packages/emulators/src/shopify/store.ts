@@ -2,7 +2,7 @@
  * The emulator's in-memory shop. Plain records keyed by GID; the GraphQL views (views.ts) shape them into
  * the schema's types. Money is kept as decimal strings, computed with big.js.
  */
-import type { Rng } from "../../../core/prng.ts";
+import type { Rng } from "../util.ts";
 
 export interface LocationRec {
   id: string;

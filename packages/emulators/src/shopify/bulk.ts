@@ -29,8 +29,8 @@ import {
   validate,
 } from "graphql";
 import { z } from "zod";
-import { shopifySchema } from "../schema.ts";
 import type { ExecContext } from "./mutations.ts";
+import { shopifySchema } from "./schema.ts";
 import type { Src } from "./views.ts";
 
 /** Shopify's limit on a bulk mutation's JSONL file. */

@@ -2,12 +2,16 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { type ShopifyEmulator, startShopifyEmulator } from "@passerelle/emulators";
 import { z } from "zod";
-import { BULK_OPERATION, BULK_OPERATION_RUN_MUTATION, STAGED_UPLOADS_CREATE } from "../bulk.ts";
-import { ShopifyClient } from "../client.ts";
-import { ShopifyConfig } from "../config.ts";
-import { BULK_PRODUCT_SET } from "../writers/product.ts";
-import { type ShopifyEmulator, startShopifyEmulator } from "./server.ts";
+import {
+  BULK_OPERATION,
+  BULK_OPERATION_RUN_MUTATION,
+  STAGED_UPLOADS_CREATE,
+} from "../../src/connectors/shopify/bulk.ts";
+import { ShopifyClient } from "../../src/connectors/shopify/client.ts";
+import { ShopifyConfig } from "../../src/connectors/shopify/config.ts";
+import { BULK_PRODUCT_SET } from "../../src/connectors/shopify/writers/product.ts";
 
 const Staged = z.object({
   stagedUploadsCreate: z.object({

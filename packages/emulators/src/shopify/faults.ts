@@ -7,7 +7,7 @@
  * - timeout, slow and drop as in faults.ts of the Odoo emulator.
  */
 import type { ServerResponse } from "node:http";
-import type { FaultDecision, FaultInjector } from "../../odoo/emulator/faults.ts";
+import type { FaultDecision, FaultInjector } from "../odoo/faults.ts";
 import type { RateLimitOptions } from "./bucket.ts";
 
 export {
@@ -16,7 +16,7 @@ export {
   type FaultOptions,
   parseFaults,
   sleep,
-} from "../../odoo/emulator/faults.ts";
+} from "../odoo/faults.ts";
 
 /** Per emulator, which style the next 429 takes. */
 const throttleStyle = new WeakMap<FaultInjector, number>();

@@ -1,11 +1,10 @@
 /** Injected faults, seen through the real Odoo client: what each one looks like and what it leaves behind. */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { SyncError } from "../../../core/errors.ts";
-import { OdooClient } from "../client.ts";
-import { OdooConfig } from "../config.ts";
-import { FaultInjector, parseFaults } from "./faults.ts";
-import { type OdooEmulator, startOdooEmulator } from "./index.ts";
+import { FaultInjector, type OdooEmulator, parseFaults, startOdooEmulator } from "@passerelle/emulators";
+import { OdooClient } from "../../src/connectors/odoo/client.ts";
+import { OdooConfig } from "../../src/connectors/odoo/config.ts";
+import type { SyncError } from "../../src/core/errors.ts";
 
 test("parseFaults reads rates, percentages and settings; bad input names the part", () => {
   assert.deepEqual(parseFaults("5xx=0.05,timeout=2%,429=0.01,drop=0.03,seed=7,slowMs=300"), {

@@ -7,7 +7,7 @@
  * emulator; the Odoo answers are below.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type Rng, rng } from "../../../core/prng.ts";
+import { type Rng, rng } from "../util.ts";
 
 export const FAULT_KINDS = ["5xx", "429", "timeout", "slow", "drop"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];

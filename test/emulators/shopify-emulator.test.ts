@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { type ShopifyEmulator, startShopifyEmulator } from "@passerelle/emulators";
 import { z } from "zod";
-import { PRODUCT_SET } from "../operations.ts";
-import { type ShopifyEmulator, startShopifyEmulator } from "./server.ts";
+import { PRODUCT_SET } from "../../src/connectors/shopify/operations.ts";
 
 const Answer = z.object({
   data: z.unknown().optional(),

@@ -2,7 +2,7 @@
  * The emulator's in-memory ORM: models with typed fields, records, Odoo's CRUD semantics (x2many
  * commands, many2one as `[id, display_name]` on read, `false` for empty values) and domain search.
  */
-import { idBound } from "../../../core/sorted.ts";
+import { idBound } from "../util.ts";
 import { type DomainNode, matchValue, parseDomain } from "./domain.ts";
 import { missingError, OdooException, validationError, valueError } from "./errors.ts";
 

@@ -3,15 +3,9 @@
  * passerelle.yaml reads to reach them, and the people around the systems — shoppers who place orders and
  * a warehouse that ships them. Used by `passerelle demo` and by the end-to-end tests.
  */
-import { OdooClient } from "../connectors/odoo/client.ts";
-import { OdooConfig } from "../connectors/odoo/config.ts";
-import { type OdooEmulator, odooEmulatorEnv, startOdooEmulator } from "../connectors/odoo/emulator/index.ts";
-import {
-  type ShopifyEmulator,
-  shopifyEmulatorEnv,
-  startShopifyEmulator,
-} from "../connectors/shopify/emulator/server.ts";
-import { type Rng, rng } from "../core/prng.ts";
+import { type OdooEmulator, odooEmulatorEnv, startOdooEmulator } from "../odoo/index.ts";
+import { type ShopifyEmulator, shopifyEmulatorEnv, startShopifyEmulator } from "../shopify/server.ts";
+import { type Rng, rng } from "../util.ts";
 
 export interface DemoSystems {
   odoo: OdooEmulator;
@@ -104,25 +98,57 @@ export async function shipReadyDeliveries(
   odoo: OdooEmulator,
   random: Rng = rng(Date.now()),
 ): Promise<ShippedPicking[]> {
-  const client = new OdooClient(
-    OdooConfig.parse({ url: odoo.url, db: odoo.db, username: odoo.login, password: odoo.password }),
-    "warehouse",
-  );
-  const ready = await client.searchRead(
+  const warehouse = await odooUser(odoo);
+  const ready = (await warehouse(
     "stock.picking",
+    "search_read",
     [
-      ["picking_type_code", "=", "outgoing"],
-      ["state", "=", "assigned"],
+      [
+        ["picking_type_code", "=", "outgoing"],
+        ["state", "=", "assigned"],
+      ],
     ],
-    ["name", "origin"],
-    { order: "id asc" },
-  );
+    { fields: ["name", "origin"], order: "id asc" },
+  )) as { id: number; name: unknown; origin: unknown }[];
   const shipped: ShippedPicking[] = [];
   for (const p of ready) {
     const tracking = `6A${String(random.int(10_000_000, 99_999_999))}FR`;
-    await client.execute("stock.picking", "write", [[p.id], { carrier_tracking_ref: tracking }]);
-    await client.execute("stock.picking", "button_validate", [[p.id]]);
+    await warehouse("stock.picking", "write", [[p.id], { carrier_tracking_ref: tracking }]);
+    await warehouse("stock.picking", "button_validate", [[p.id]]);
     shipped.push({ picking: String(p.name), origin: String(p.origin), tracking });
   }
   return shipped;
+}
+
+type OdooCall = (
+  model: string,
+  method: string,
+  args: unknown[],
+  kwargs?: Record<string, unknown>,
+) => Promise<unknown>;
+
+/**
+ * An Odoo user at the emulator's JSON-RPC endpoint, speaking Odoo's external API (`common.login`, then
+ * `object.execute_kw`) directly: the demo's people do not go through Passerelle's connector.
+ */
+async function odooUser(odoo: OdooEmulator): Promise<OdooCall> {
+  let id = 0;
+  const call = async (service: string, method: string, args: unknown[]): Promise<unknown> => {
+    const res = await fetch(new URL("/jsonrpc", odoo.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", method: "call", params: { service, method, args }, id: ++id }),
+    });
+    const body = (await res.json()) as {
+      result?: unknown;
+      error?: { message?: string; data?: { message?: string } };
+    };
+    if (body.error)
+      throw new Error(`odoo ${service}.${method}: ${body.error.data?.message ?? body.error.message}`);
+    return body.result;
+  };
+  const uid = await call("common", "login", [odoo.db, odoo.login, odoo.password]);
+  if (typeof uid !== "number") throw new Error(`odoo login as ${odoo.login} refused`);
+  return (model, method, args, kwargs = {}) =>
+    call("object", "execute_kw", [odoo.db, uid, odoo.password, model, method, args, kwargs]);
 }

@@ -6,8 +6,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { z } from "zod";
-import { rng } from "../../../core/prng.ts";
-import { API_VERSION } from "../schema.ts";
+import { rng } from "../util.ts";
 import { DEFAULT_RATE_LIMIT, LeakyBucket, type RateLimitOptions } from "./bucket.ts";
 import { BulkOperations } from "./bulk.ts";
 import { type PlaceOrderInput, placeOrder } from "./checkout.ts";
@@ -15,6 +14,7 @@ import { dropConnection, FaultInjector, type FaultOptions, shopifyFaultBefore, s
 import { runGraphQL } from "./graphql.ts";
 import { mutationRoot } from "./mutations.ts";
 import { queryRoot } from "./queries.ts";
+import { API_VERSION } from "./schema.ts";
 import { type OrderRec, ShopData, seedShop } from "./store.ts";
 import { storefront } from "./storefront.ts";
 import { orderTotals, Views } from "./views.ts";

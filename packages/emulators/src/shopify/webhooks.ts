@@ -10,10 +10,9 @@
  */
 import { createHmac, randomUUID } from "node:crypto";
 import { z } from "zod";
-import { API_VERSION } from "../schema.ts";
-import { topicHeader } from "../webhooks.ts";
 import { connection, type PageArgs } from "./connection.ts";
 import type { ExecContext } from "./mutations.ts";
+import { API_VERSION } from "./schema.ts";
 import type { CustomerRec, OrderRec, ProductRec, ShopData } from "./store.ts";
 
 export interface SubscriptionRec {
@@ -300,4 +299,11 @@ function productPayload(p: ProductRec): Record<string, unknown> {
     handle: p.handle,
     updated_at: p.updatedAt,
   };
+}
+
+/** ORDERS_CREATE → orders/create: Shopify's X-Shopify-Topic header names the topic in this form. */
+export function topicHeader(topic: string): string {
+  const lower = topic.toLowerCase();
+  const i = lower.indexOf("_");
+  return i < 0 ? lower : `${lower.slice(0, i)}/${lower.slice(i + 1)}`;
 }

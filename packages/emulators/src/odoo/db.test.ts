@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { rng } from "../../../core/prng.ts";
+import { rng } from "../util.ts";
 import { OdooDb } from "./db.ts";
 
 /** Number of top-level expressions of a prefix-notation domain. */

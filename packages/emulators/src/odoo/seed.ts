@@ -3,7 +3,7 @@
  * three customer-group price lists with tier breaks, stock in two warehouses, customers with addresses,
  * and a few historical sales (some shipped with tracking, some invoiced).
  */
-import { type Rng, rng } from "../../../core/prng.ts";
+import { type Rng, rng } from "../util.ts";
 import { type OdooDb, odooDatetime } from "./db.ts";
 import { invoiceOrder, payInvoice, round2 } from "./models.ts";
 

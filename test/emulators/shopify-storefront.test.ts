@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, test } from "node:test";
+import { type ShopifyEmulator, startShopifyEmulator } from "@passerelle/emulators";
 import { z } from "zod";
-import { PRODUCT_SET } from "../operations.ts";
-import { receiveShopifyWebhook, WEBHOOK_SUBSCRIPTION_CREATE } from "../webhooks.ts";
-import { type ShopifyEmulator, startShopifyEmulator } from "./server.ts";
+import { PRODUCT_SET } from "../../src/connectors/shopify/operations.ts";
+import { receiveShopifyWebhook, WEBHOOK_SUBSCRIPTION_CREATE } from "../../src/connectors/shopify/webhooks.ts";
 
 let emu: ShopifyEmulator;
 let origin = "";
