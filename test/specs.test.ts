@@ -11,7 +11,7 @@ const ROOT = join(import.meta.dirname, "..");
 
 test("every file in specs/NOTICE.md has the sha256 it lists, and both readers read it", () => {
   const notice = readFileSync(join(ROOT, "specs/NOTICE.md"), "utf8");
-  const rows = [...notice.matchAll(/^\| `([^`]+)` \|.*\| `([0-9a-f]{64})` \|$/gm)];
+  const rows = [...notice.matchAll(/^\|\s*`([^`]+)`\s*\|.*\|\s*`([0-9a-f]{64})`\s*\|$/gm)];
   assert.ok(rows.length > 0, "specs/NOTICE.md lists no file");
   for (const [, file, sha] of rows) {
     const bytes = readFileSync(join(ROOT, "specs", file as string));

@@ -1,5 +1,5 @@
 import { copyFileSync, existsSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { configJsonSchema } from "../config/json-schema.ts";
@@ -93,7 +93,8 @@ Exit codes:
         );
         return;
       }
-      copyFileSync(join(ROOT, "src/cli/templates/passerelle.yaml"), target);
+      // Beside this file: src/cli/templates in a checkout, dist/cli/templates once built (scripts/build.mjs).
+      copyFileSync(new URL("./templates/passerelle.yaml", import.meta.url), target);
       createOutput(g.json).result({ written: target }, () => `Wrote ${target}. Next: passerelle validate`);
     });
 

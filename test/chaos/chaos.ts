@@ -57,7 +57,7 @@ export interface ChaosReport {
   durationMs: number;
 }
 
-const BIN = join(ROOT, "bin/passerelle.mjs");
+const BIN = join(ROOT, "bin/passerelle-src.mjs");
 
 function startWorker(world: World, logs: string[], untilIdle = false): ChildProcess {
   const child = spawn(

@@ -14,7 +14,7 @@ import { type DemoSystems, startDemoSystems } from "@passerelle/emulators";
 import { parseDocument } from "yaml";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const BIN = join(ROOT, "bin/passerelle.mjs");
+const BIN = join(ROOT, "bin/passerelle-src.mjs");
 
 export interface CliResult {
   code: number;
@@ -29,7 +29,7 @@ export interface RunOptions {
   unset?: string[];
 }
 
-/** Spawns `node bin/passerelle.mjs ...args` from the repository root and collects its output. */
+/** Spawns `node bin/passerelle-src.mjs ...args` (the CLI from its sources) from the repository root and collects its output. */
 export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [BIN, ...args], {

@@ -46,7 +46,7 @@ describe("passerelle run (webhook server, workers) through the CLI", () => {
     assert.ok(secret, "the demo systems export SHOPIFY_WEBHOOK_SECRET");
     const setup = await world.cli(["sync", "products", "prices", "stock", "customers"]);
     assert.equal(setup.code, 0, explain(setup));
-    child = spawn(process.execPath, [join(ROOT, "bin/passerelle.mjs"), "run", "--port", "0"], {
+    child = spawn(process.execPath, [join(ROOT, "bin/passerelle-src.mjs"), "run", "--port", "0"], {
       cwd: ROOT,
       env: world.env,
       stdio: ["ignore", "pipe", "pipe"],

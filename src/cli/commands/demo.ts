@@ -41,8 +41,8 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
     for (const suffix of ["", "-wal", "-shm"])
       rmSync(`${storeUrl.slice("sqlite:".length)}${suffix}`, { force: true });
   }
-  out.info(`Starting the Odoo and Shopify emulators (${opts.products} products)…`);
   const { PLUS_PLAN, placeOrders, shipReadyDeliveries, startDemoSystems } = await loadEmulators("demo");
+  out.info(`Starting the Odoo and Shopify emulators (${opts.products} products)…`);
   const systems = await startDemoSystems({ products: opts.products, erpSales: ERP_SALES });
   Object.assign(process.env, systems.env);
   const ctx = await openContext(join(opts.root, "passerelle.yaml"), { storeUrl });
