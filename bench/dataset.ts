@@ -8,7 +8,7 @@
  *   node --import tsx bench/dataset.ts 100k     prints the counts for a size
  */
 import { pathToFileURL } from "node:url";
-import { type OdooEmulator, startOdooEmulator } from "../src/connectors/odoo/emulator/index.ts";
+import { type OdooEmulator, startOdooEmulator } from "@passerelle/emulators";
 
 export const SIZES = { "10k": 10_000, "100k": 100_000, "1M": 1_000_000 } as const;
 export type DatasetSize = number;

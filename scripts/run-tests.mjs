@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under src/ and test/ (or the files/folders given) with Node's test runner and tsx.
+// Runs every *.test.ts under src/, test/ and packages/ (or the files/folders given) with Node's test runner and tsx.
 // test/real/ needs the real ERP and shop running beside it: it runs only when named (npm run test:real).
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
@@ -24,7 +24,7 @@ const explicit = new Set(args.map((a) => join(a)));
 const roots =
   args.length > 0
     ? args
-    : ["src", "test"].filter((p) => {
+    : ["src", "test", "packages"].filter((p) => {
         try {
           return statSync(p).isDirectory();
         } catch {

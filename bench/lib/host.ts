@@ -3,8 +3,7 @@
  * a Shopify emulator. Keeping them out of the measured process means the measured process's CPU time and
  * peak RSS are Passerelle's (or the baseline's) alone. Controlled over the IPC channel (see systems.ts).
  */
-import { odooEmulatorEnv } from "../../src/connectors/odoo/emulator/index.ts";
-import { shopifyEmulatorEnv, startShopifyEmulator } from "../../src/connectors/shopify/emulator/server.ts";
+import { odooEmulatorEnv, shopifyEmulatorEnv, startShopifyEmulator } from "@passerelle/emulators";
 import { startDataset } from "../dataset.ts";
 import type { HostReply, HostRequest, HostSettings } from "./protocol.ts";
 

@@ -1,5 +1,5 @@
 /** Messages between a benchmark and the process that hosts its emulators (host.ts). */
-import type { RateLimitOptions } from "../../src/connectors/shopify/emulator/bucket.ts";
+import type { RateLimitOptions } from "@passerelle/emulators";
 import type { DatasetCounts } from "../dataset.ts";
 
 export interface HostSettings {

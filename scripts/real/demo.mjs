@@ -17,7 +17,7 @@ import { startVendure, vendureVersion } from "./vendure.mjs";
 import { createCoupon, placeShopOrder, variantIds, vendureAdmin } from "./vendure-shop.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const BIN = join(ROOT, "bin/passerelle.mjs");
+const BIN = join(ROOT, "bin/passerelle-src.mjs");
 const DIR = join(ROOT, ".passerelle", "real");
 const keep = process.argv.includes("--keep");
 const t0 = Date.now();

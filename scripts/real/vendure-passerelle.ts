@@ -1,6 +1,6 @@
 /**
  * Passerelle between a real Tryton and a real Vendure, driven as a merchant drives it: a generated
- * passerelle.yaml (secrets only as `${env:…}` references) and `bin/passerelle.mjs` as a child process
+ * passerelle.yaml (secrets only as `${env:…}` references) and `bin/passerelle-src.mjs` (the CLI from its sources) as a child process
  * whose pid the caller holds, so a test can SIGKILL it at a moment of its choosing.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { TrytonConnection } from "./tryton.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const BIN = join(ROOT, "bin/passerelle.mjs");
+const BIN = join(ROOT, "bin/passerelle-src.mjs");
 
 export interface FlowSpec {
   name: string;

@@ -1,5 +1,5 @@
 import { copyFileSync, existsSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { configJsonSchema } from "../config/json-schema.ts";
@@ -93,7 +93,8 @@ Exit codes:
         );
         return;
       }
-      copyFileSync(join(ROOT, "src/cli/templates/passerelle.yaml"), target);
+      // Beside this file: src/cli/templates in a checkout, dist/cli/templates once built (scripts/build.mjs).
+      copyFileSync(new URL("./templates/passerelle.yaml", import.meta.url), target);
       createOutput(g.json).result({ written: target }, () => `Wrote ${target}. Next: passerelle validate`);
     });
 
@@ -284,7 +285,7 @@ recorded "interrupted" and the next sync resumes from there (a second Ctrl-C qui
   program
     .command("emulate")
     .description(
-      "run a built-in emulator of a system until interrupted (for trying flows without credentials)",
+      "run an emulator of a system until interrupted (for trying flows without credentials; from a checkout)",
     )
     .argument("<system>", "odoo or shopify")
     .option("--port <n>", "port to listen on (default, or 0: any free one)", portNumber("--port"))
@@ -295,7 +296,8 @@ recorded "interrupted" and the next sync resumes from there (a second Ctrl-C qui
       `
 The shopify emulator also stands in for the storefront: GET /emulator/variants lists the SKUs in stock,
 and POST /emulator/orders with {"email", "lines": [{"sku", "quantity"}]} places a paid order, answers its
-name and raises the shop's order webhooks. It prints both as curl commands when it starts.`,
+name and raises the shop's order webhooks. It prints both as curl commands when it starts.
+The emulators come with a checkout of the repository (packages/emulators), not with the published package.`,
     )
     .action(async function (
       this: Command,
@@ -312,7 +314,9 @@ name and raises the shop's order webhooks. It prints both as curl commands when 
 
   program
     .command("demo")
-    .description("the whole loop on built-in emulators: catalog, prices, stock, customers, orders, shipments")
+    .description(
+      "the whole loop on the emulators (from a checkout): catalog, prices, stock, customers, orders, shipments",
+    )
     .option("--once", "one cycle, then exit", false)
     .option("--orders <n>", "orders placed per cycle", (v) => Number.parseInt(v, 10), 12)
     .option("--products <n>", "seeded ERP products", (v) => Number.parseInt(v, 10), 500)

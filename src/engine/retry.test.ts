@@ -1,10 +1,10 @@
 /** Retry timing: backoff, Retry-After and the elapsed cap, on a fake clock (nothing sleeps). */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { startShopifyEmulator } from "@passerelle/emulators";
 import { z } from "zod";
 import { ShopifyClient } from "../connectors/shopify/client.ts";
 import { ShopifyConfig } from "../connectors/shopify/config.ts";
-import { startShopifyEmulator } from "../connectors/shopify/emulator/server.ts";
 import { SyncError } from "../core/errors.ts";
 import { backoffDelay, DEFAULT_RETRY, retryEach, retryPolicyFor, withRetry } from "./retry.ts";
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type OdooFixture, startFixture } from "../connectors/odoo/fixtures.ts";
+import { type OdooFixture, startFixture } from "../../test/fixtures/odoo.ts";
 import { compileMapping } from "../core/mapping.ts";
 import type { Store } from "../ports/store.ts";
 import { openStore } from "../store/index.ts";

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { startFixture } from "../connectors/odoo/fixtures.ts";
+import { startFixture } from "../../test/fixtures/odoo.ts";
+import { startRpcProxy } from "../../test/helpers/rpc-proxy.ts";
 import { openStore } from "../store/index.ts";
-import { startRpcProxy } from "../testing/rpc-proxy.ts";
 import type { Flow } from "./flow.ts";
 import { SyncEngine } from "./sync.ts";
 

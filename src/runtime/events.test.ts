@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type DemoSystems, startDemoSystems } from "../demo/systems.ts";
+import { type DemoSystems, startDemoSystems } from "@passerelle/emulators";
 import type { RunSummary } from "../engine/sync.ts";
 import type { WebhookReceiver } from "../ports/connector.ts";
 import type { WebhookInbox } from "../ports/inbox.ts";

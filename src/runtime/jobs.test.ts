@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { onPostgres, pgStores } from "../../test/helpers/postgres.ts";
 import { SyncError } from "../core/errors.ts";
 import type { Store } from "../ports/store.ts";
 import { openStore } from "../store/index.ts";
 import { jobsDb } from "../store/jobs.ts";
-import { onPostgres, pgStores } from "../testing/postgres.ts";
 import { type ClaimedJob, JobQueue, Worker } from "./jobs.ts";
 
 /** A clock tests move by hand. */

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { onPostgres, pgStores } from "../../test/helpers/postgres.ts";
 import type { Store } from "../ports/store.ts";
 import { openStore } from "../store/index.ts";
-import { onPostgres, pgStores } from "../testing/postgres.ts";
 import { acquireLease, leaseHolder, releaseLease, renewLease, withLease } from "./leases.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "passerelle-leases-test-"));

@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { onPostgres, pgStores } from "../../test/helpers/postgres.ts";
 import type { Store } from "../ports/store.ts";
 import { openStore } from "../store/index.ts";
-import { onPostgres, pgStores } from "../testing/postgres.ts";
 import { acquireLease, holderProcessGone, leaseHolder, processHolder, releaseLease } from "./leases.ts";
 import { abandonHeldFlows, FlowBusyError, withFlowLease } from "./run-flow.ts";
 

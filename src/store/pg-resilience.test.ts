@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { setTimeout as pause } from "node:timers/promises";
 import pg from "pg";
+import { onPostgres, pgStores, TEST_PG_URL } from "../../test/helpers/postgres.ts";
 import type { PageCommit, Store } from "../ports/store.ts";
-import { onPostgres, pgStores, TEST_PG_URL } from "../testing/postgres.ts";
 
 type Fault = "drop-before" | "drop-after";
 

@@ -9,10 +9,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
+import type { FaultStats } from "@passerelle/emulators";
+import { placeOrders } from "@passerelle/emulators";
 import Big from "big.js";
-import type { FaultStats } from "../../src/connectors/odoo/emulator/faults.ts";
 import { rng } from "../../src/core/prng.ts";
-import { placeOrders } from "../../src/demo/systems.ts";
 import { explain, ROOT, startWorld, type World } from "../e2e/helpers.ts";
 import { odooSalesByRef, shopifyOrderLines, shopifyOrderTotal } from "../e2e/state.ts";
 
@@ -57,7 +57,7 @@ export interface ChaosReport {
   durationMs: number;
 }
 
-const BIN = join(ROOT, "bin/passerelle.mjs");
+const BIN = join(ROOT, "bin/passerelle-src.mjs");
 
 function startWorker(world: World, logs: string[], untilIdle = false): ChildProcess {
   const child = spawn(

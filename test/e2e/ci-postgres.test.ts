@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
 import pg from "pg";
-import { closedPort } from "../../src/testing/net.ts";
+import { closedPort } from "../helpers/net.ts";
 import { ROOT } from "./helpers.ts";
 
 const run = promisify(execFile);
@@ -46,7 +46,7 @@ async function clusterNames(): Promise<string[]> {
     .filter(Boolean);
 }
 
-/** What the suites do (src/testing/postgres.ts): connect as postgres, no password, and ask something. */
+/** What the suites do (test/helpers/postgres.ts): connect as postgres, no password, and ask something. */
 async function connectAsTests(port: number): Promise<string> {
   const client = new pg.Client({
     connectionString: `postgres://postgres@127.0.0.1:${port}/test`,

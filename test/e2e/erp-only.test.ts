@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { placeOrders, shipReadyDeliveries } from "@passerelle/emulators";
 import { rng } from "../../src/core/prng.ts";
-import { placeOrders, shipReadyDeliveries } from "../../src/demo/systems.ts";
 import { openStore } from "../../src/store/index.ts";
 import { explain, json, startWorld, type World } from "./helpers.ts";
 import { PlanOutput, parseOutput, SyncOutput, TraceOutput } from "./outputs.ts";

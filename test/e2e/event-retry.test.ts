@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { placeOrders } from "@passerelle/emulators";
 import { rng } from "../../src/core/prng.ts";
-import { placeOrders } from "../../src/demo/systems.ts";
 import type { StoredEvent, WebhookInbox } from "../../src/ports/inbox.ts";
 import type { Store } from "../../src/ports/store.ts";
 import { openStore } from "../../src/store/index.ts";

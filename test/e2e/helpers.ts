@@ -10,11 +10,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type DemoSystems, startDemoSystems } from "@passerelle/emulators";
 import { parseDocument } from "yaml";
-import { type DemoSystems, startDemoSystems } from "../../src/demo/systems.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const BIN = join(ROOT, "bin/passerelle.mjs");
+const BIN = join(ROOT, "bin/passerelle-src.mjs");
 
 export interface CliResult {
   code: number;
@@ -29,7 +29,7 @@ export interface RunOptions {
   unset?: string[];
 }
 
-/** Spawns `node bin/passerelle.mjs ...args` from the repository root and collects its output. */
+/** Spawns `node bin/passerelle-src.mjs ...args` (the CLI from its sources) from the repository root and collects its output. */
 export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -181,7 +181,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   };
 }
 
-export { closedPort } from "../../src/testing/net.ts";
+export { closedPort } from "../helpers/net.ts";
 
 /** The parsed JSON a `--json` command printed on stdout; the error names the command's output when it is not JSON. */
 export function json(res: CliResult): unknown {

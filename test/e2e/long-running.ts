@@ -22,7 +22,7 @@ export interface LongRunning {
 }
 
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv): LongRunning {
-  const child = spawn(process.execPath, [join(ROOT, "bin/passerelle.mjs"), ...args], {
+  const child = spawn(process.execPath, [join(ROOT, "bin/passerelle-src.mjs"), ...args], {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],

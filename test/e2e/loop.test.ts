@@ -7,10 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { placeOrders, shipReadyDeliveries } from "@passerelle/emulators";
 import Big from "big.js";
 import type { z } from "zod";
 import { rng } from "../../src/core/prng.ts";
-import { placeOrders, shipReadyDeliveries } from "../../src/demo/systems.ts";
 import { explain, startWorld, type World } from "./helpers.ts";
 import { PlanOutput, parseOutput, StatusOutput, SyncOutput, TraceOutput, written } from "./outputs.ts";
 import {

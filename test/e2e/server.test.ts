@@ -9,8 +9,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { placeOrders } from "@passerelle/emulators";
 import { rng } from "../../src/core/prng.ts";
-import { placeOrders } from "../../src/demo/systems.ts";
 import type { WebhookInbox } from "../../src/ports/inbox.ts";
 import type { Store } from "../../src/ports/store.ts";
 import { openStore } from "../../src/store/index.ts";
@@ -46,7 +46,7 @@ describe("passerelle run (webhook server, workers) through the CLI", () => {
     assert.ok(secret, "the demo systems export SHOPIFY_WEBHOOK_SECRET");
     const setup = await world.cli(["sync", "products", "prices", "stock", "customers"]);
     assert.equal(setup.code, 0, explain(setup));
-    child = spawn(process.execPath, [join(ROOT, "bin/passerelle.mjs"), "run", "--port", "0"], {
+    child = spawn(process.execPath, [join(ROOT, "bin/passerelle-src.mjs"), "run", "--port", "0"], {
       cwd: ROOT,
       env: world.env,
       stdio: ["ignore", "pipe", "pipe"],

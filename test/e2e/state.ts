@@ -2,10 +2,9 @@
  * What each emulator holds, read straight from its in-memory data (never from Passerelle's store), in the
  * shapes the end-to-end assertions compare. Money is compared as big.js values, never as floats.
  */
+
+import type { OdooEmulator, OrderRec, ShopifyEmulator } from "@passerelle/emulators";
 import Big from "big.js";
-import type { OdooEmulator } from "../../src/connectors/odoo/emulator/index.ts";
-import type { ShopifyEmulator } from "../../src/connectors/shopify/emulator/server.ts";
-import type { OrderRec } from "../../src/connectors/shopify/emulator/store.ts";
 
 type Row = Record<string, unknown> & { id: number };
 

@@ -16,7 +16,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as pause } from "node:timers/promises";
 import { promisify } from "node:util";
 import pg from "pg";
-import { pgUnreachable, TEST_PG_URL } from "../../src/testing/postgres.ts";
+import { pgUnreachable, TEST_PG_URL } from "../helpers/postgres.ts";
 import { type CliResult, explain, startWorld, type World } from "./helpers.ts";
 import { parseOutput, SyncOutput } from "./outputs.ts";
 

@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import SqliteDatabase from "better-sqlite3";
 import pg from "pg";
-import { pgUnreachable, TEST_PG_URL } from "../../src/testing/postgres.ts";
+import { pgUnreachable, TEST_PG_URL } from "../helpers/postgres.ts";
 import { type CliResult, closedPort, explain, startWorld, type World } from "./helpers.ts";
 
 /**

@@ -23,7 +23,7 @@ import { SyncError } from "../../src/core/errors.ts";
 import type { Customer, EntityName, Order } from "../../src/core/model.ts";
 import type { Stream, WriteItem } from "../../src/ports/connector.ts";
 import { runContractSuite } from "../../src/ports/contract-suite.ts";
-import { closedPort } from "../../src/testing/net.ts";
+import { closedPort } from "../helpers/net.ts";
 
 const available = trytonAvailable();
 /** pdftotext (poppler-utils), when installed, lets the PDF test read the invoice number in the document. */

@@ -18,7 +18,7 @@ import type { Customer, Invoice, Price, Product, Shipment } from "../../src/core
 import { Order } from "../../src/core/model.ts";
 import { orderTotalCheck } from "../../src/core/money.ts";
 import { runContractSuite } from "../../src/ports/contract-suite.ts";
-import { closedPort } from "../../src/testing/net.ts";
+import { closedPort } from "../helpers/net.ts";
 
 const at = "2026-06-01T00:00:00Z";
 let serial = 0;

@@ -1,14 +1,15 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { DemoSystems } from "@passerelle/emulators";
 import { rng } from "../../core/prng.ts";
-import { PLUS_PLAN, placeOrders, shipReadyDeliveries, startDemoSystems } from "../../demo/systems.ts";
 import type { RunSummary } from "../../engine/sync.ts";
 import { type Context, openContext } from "../../runtime/context.ts";
 import { EVENTS_QUEUE } from "../../runtime/events.ts";
 import { processHolder } from "../../runtime/leases.ts";
 import { runFlow } from "../../runtime/run-flow.ts";
 import { type Service, startService } from "../../runtime/service.ts";
+import { loadEmulators } from "../emulators.ts";
 import { EXIT, type Output, table } from "../output.ts";
 import { exitCodeFor, stoppedBy, summaryJson } from "./sync.ts";
 
@@ -43,6 +44,7 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
     for (const suffix of ["", "-wal", "-shm"])
       rmSync(`${storeUrl.slice("sqlite:".length)}${suffix}`, { force: true });
   }
+  const { PLUS_PLAN, placeOrders, shipReadyDeliveries, startDemoSystems } = await loadEmulators("demo");
   out.info(`Starting the Odoo and Shopify emulators (${opts.products} products)…`);
   const systems = await startDemoSystems({ products: opts.products, erpSales: ERP_SALES });
   Object.assign(process.env, systems.env);
@@ -201,11 +203,7 @@ async function startDemoService(ctx: Context, onPass: (s: RunSummary) => void): 
  * Waits until the shop's deliveries so far are sent, acknowledged and processed: nothing pending in the
  * inbox and no drain job queued or running.
  */
-async function eventsSettled(
-  ctx: Context,
-  systems: Awaited<ReturnType<typeof startDemoSystems>>,
-  service: Service,
-): Promise<void> {
+async function eventsSettled(ctx: Context, systems: DemoSystems, service: Service): Promise<void> {
   const deadline = Date.now() + 120_000;
   await systems.shopify.webhooks.settle();
   await service.inbox.drain();
@@ -230,7 +228,7 @@ function demoRun(ctx: Context, name: string): Promise<RunSummary> {
   return runFlow(ctx, ctx.flow(name), { kind: "cursor" }, { holder: DEMO_HOLDER, waitMs: 120_000 });
 }
 
-function lostName(systems: Awaited<ReturnType<typeof startDemoSystems>>, id: string | null): string {
+function lostName(systems: DemoSystems, id: string | null): string {
   return id === null ? "no order" : (systems.shopify.data.orders.get(id)?.name ?? id);
 }
 
@@ -248,10 +246,7 @@ function describe(s: RunSummary): string {
 }
 
 /** Between cycles the ERP changes a little, as it does: a few list prices and stock counts. */
-function touchCatalog(
-  systems: Awaited<ReturnType<typeof startDemoSystems>>,
-  random: ReturnType<typeof rng>,
-): void {
+function touchCatalog(systems: DemoSystems, random: ReturnType<typeof rng>): void {
   const { data } = systems.odoo;
   const variants = data.search("product.product", [["default_code", "not in", ["SHIP", "DISCOUNT"]]]);
   for (let i = 0; i < 5; i++) {
@@ -266,7 +261,7 @@ function touchCatalog(
 }
 
 /** What a newcomer wants to see: the same facts, read from each system. */
-async function stateOfBothSystems(systems: Awaited<ReturnType<typeof startDemoSystems>>): Promise<string> {
+async function stateOfBothSystems(systems: DemoSystems): Promise<string> {
   const shop = systems.shopify.data;
   const erp = systems.odoo.data;
   const variants = [...shop.variants.values()].length;

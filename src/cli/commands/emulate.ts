@@ -1,15 +1,16 @@
-import { type FaultOptions, parseFaults } from "../../connectors/odoo/emulator/faults.ts";
-import { odooEmulatorEnv, startOdooEmulator } from "../../connectors/odoo/emulator/index.ts";
-import { shopifyEmulatorEnv, startShopifyEmulator } from "../../connectors/shopify/emulator/server.ts";
-import { ORDERS_PATH, VARIANTS_PATH } from "../../connectors/shopify/emulator/storefront.ts";
+import type { FaultOptions } from "@passerelle/emulators";
 import { SyncError } from "../../core/errors.ts";
+import { type EmulatorsModule, loadEmulators } from "../emulators.ts";
 import type { Output } from "../output.ts";
 
 /** Stands for a SKU in the printed order example: the shop has none until products are synced to it. */
 export const SKU_PLACEHOLDER = "SKU-FROM-THE-LIST";
 
 /** How to place an order by hand on the Shopify emulator: commands a user pastes into a shell. */
-function orderHowTo(graphqlUrl: string): string[] {
+function orderHowTo(
+  graphqlUrl: string,
+  { ORDERS_PATH, VARIANTS_PATH }: Pick<EmulatorsModule, "ORDERS_PATH" | "VARIANTS_PATH">,
+): string[] {
   const variants = new URL(VARIANTS_PATH, graphqlUrl).href;
   const orders = new URL(ORDERS_PATH, graphqlUrl).href;
   const body = JSON.stringify({
@@ -32,6 +33,9 @@ export async function emulateCommand(
   system: string,
   opts: { port?: number; products?: number; faults?: string },
 ): Promise<void> {
+  const emulators = await loadEmulators("emulate");
+  const { parseFaults, startOdooEmulator, odooEmulatorEnv, startShopifyEmulator, shopifyEmulatorEnv } =
+    emulators;
   let faults: FaultOptions | undefined;
   try {
     faults = opts.faults === undefined ? undefined : parseFaults(opts.faults);
@@ -55,7 +59,7 @@ export async function emulateCommand(
       ...(faults ? { faults } : {}),
     });
     info = shopifyEmulatorEnv(emu);
-    howTo = orderHowTo(emu.url);
+    howTo = orderHowTo(emu.url, emulators);
     close = () => emu.close();
   } else {
     throw new SyncError("config", `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify`);

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { type OdooFixture, startFixture } from "../../../test/fixtures/odoo.ts";
+import { closedPort } from "../../../test/helpers/net.ts";
 import { SyncError } from "../../core/errors.ts";
-import { closedPort } from "../../testing/net.ts";
 import { OdooClient } from "./client.ts";
 import { OdooConfig } from "./config.ts";
-import { type OdooFixture, startFixture } from "./fixtures.ts";
 
 const config = (fx: OdooFixture) =>
   OdooConfig.parse({ url: fx.emu.url, db: fx.emu.db, username: fx.emu.login, password: fx.emu.password });

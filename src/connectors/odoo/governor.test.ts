@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { type OdooFixture, sampleOrder, startFixture } from "../../../test/fixtures/odoo.ts";
+import { startRpcProxy, until } from "../../../test/helpers/rpc-proxy.ts";
 import type { WriteContext } from "../../ports/connector.ts";
-import { startRpcProxy, until } from "../../testing/rpc-proxy.ts";
 import { OdooClient } from "./client.ts";
 import { OdooConfig } from "./config.ts";
-import { type OdooFixture, sampleOrder, startFixture } from "./fixtures.ts";
 
 const wctx: WriteContext = { resolve: async () => null };
 

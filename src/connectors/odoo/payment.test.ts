@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { type OdooFixture, startFixture } from "../../../test/fixtures/odoo.ts";
 import type { OdooRow } from "./client.ts";
-import { type OdooFixture, startFixture } from "./fixtures.ts";
 import { financialStatus, fulfillmentStatus } from "./payment.ts";
 import { trackingUrls } from "./streams/shipment.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { type OdooFixture, startFixture } from "../../../test/fixtures/odoo.ts";
 import { InventoryLevel, SCHEMAS } from "../../core/model.ts";
 import type { Cursor, ListRequest, Stream } from "../../ports/connector.ts";
-import { type OdooFixture, startFixture } from "./fixtures.ts";
 import { isoToOdoo, odooToIso } from "./time.ts";
 
 const FAR = "2999-01-01T00:00:00Z";

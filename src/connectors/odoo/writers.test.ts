@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { type OdooFixture, sampleCustomer, sampleOrder, startFixture } from "../../../test/fixtures/odoo.ts";
 import type { Order } from "../../core/model.ts";
 import type { WriteContext, WriteItem } from "../../ports/connector.ts";
-import { type OdooFixture, sampleCustomer, sampleOrder, startFixture } from "./fixtures.ts";
 
 const noLinks: WriteContext = { resolve: async () => null };
 const item = (record: Order, targetId: string | null = null): WriteItem<"order"> => ({

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { type ShopifyEmulator, startShopifyEmulator } from "@passerelle/emulators";
 import { z } from "zod";
 import type { Product } from "../../core/model.ts";
 import type { WriteContext, WriteItem } from "../../ports/connector.ts";
@@ -11,7 +12,6 @@ import {
 } from "./bulk.ts";
 import { ShopifyClient } from "./client.ts";
 import { ShopifyConfig } from "./config.ts";
-import { type ShopifyEmulator, startShopifyEmulator } from "./emulator/server.ts";
 import { createShopifyConnector } from "./index.ts";
 import { validateOperation } from "./schema.ts";
 import { BULK_PRODUCT_SET } from "./writers/product.ts";

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { type ShopifyEmulator, startShopifyEmulator } from "@passerelle/emulators";
 import Big from "big.js";
 import { SyncError } from "../../core/errors.ts";
 import { Customer, Order, type Product, type Shipment } from "../../core/model.ts";
 import type { Connector, ListRequest, Stream, WriteContext } from "../../ports/connector.ts";
 import type { Timer } from "./client.ts";
 import { ShopifyConfig } from "./config.ts";
-import { type ShopifyEmulator, startShopifyEmulator } from "./emulator/server.ts";
 import { createShopifyConnector } from "./index.ts";
 
 const noLinks: WriteContext = { resolve: async () => null };

@@ -1,7 +1,9 @@
 /**
  * Shopify's requested query cost, computed the documented way: an object costs 1, a scalar or enum 0, a
- * connection 2 plus its `first`/`last` times the cost of one node, and a mutation field 10. The emulator
- * charges with it and the client estimates with it before a call, so pacing and charging agree.
+ * connection 2 plus its `first`/`last` times the cost of one node, and a mutation field 10. The client
+ * estimates with it before a call (and cost-plans.ts precomputes it for the connector's own documents). The
+ * Shopify emulator charges with a model of its own (packages/emulators), so the two are checked against
+ * each other rather than sharing one.
  */
 import {
   type DocumentNode,
@@ -229,61 +231,4 @@ function selectionPlan(
     plan.fixed += 1;
     selectionPlan(w, named, node.selectionSet, plan);
   }
-}
-
-/**
- * Actual cost of an executed query: the same rules as the requested cost, but each connection is charged
- * for the nodes it returned rather than the `first`/`last` it asked for. Shopify takes the requested cost
- * before running a query and refunds the difference afterwards.
- */
-export function actualQueryCost(
-  schema: GraphQLSchema,
-  doc: DocumentNode,
-  data: unknown,
-  variables: Record<string, unknown> = {},
-  operationName?: string,
-): number {
-  return operationCost(schema, doc, variables, operationName, (w, root, set) =>
-    returnedCost(w, root, set, data),
-  );
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function returnedCost(
-  w: Walk,
-  type: GraphQLCompositeType,
-  set: SelectionSetNode | undefined,
-  data: unknown,
-): number {
-  if (!isRecord(data)) return 0;
-  let total = 0;
-  for (const { node, on } of collect(w, type, set)) {
-    const def = fieldsOf(on)[node.name.value];
-    if (def === undefined) continue;
-    const named = getNamedType(def.type);
-    if (!isCompositeType(named)) continue;
-    const value = data[node.alias?.value ?? node.name.value];
-    if (value === null || value === undefined) continue;
-    if (named.name.endsWith("Connection") && isObjectType(named) && isRecord(value)) {
-      total += 2;
-      for (const { node: sub, on: subOn } of collect(w, named, node.selectionSet)) {
-        const subDef = fieldsOf(subOn)[sub.name.value];
-        const subType = subDef ? getNamedType(subDef.type) : undefined;
-        if (subType === undefined || !isCompositeType(subType)) continue;
-        const items = value[sub.alias?.value ?? sub.name.value];
-        if (!Array.isArray(items)) continue;
-        for (const item of items) {
-          if (sub.name.value === "nodes") total += 1 + returnedCost(w, subType, sub.selectionSet, item);
-          else if (sub.name.value === "edges") total += returnedCost(w, subType, sub.selectionSet, item);
-        }
-      }
-      continue;
-    }
-    const values = Array.isArray(value) ? value : [value];
-    for (const v of values) total += 1 + returnedCost(w, named, node.selectionSet, v);
-  }
-  return total;
 }

@@ -1,9 +1,9 @@
 /**
- * The official Shopify Admin GraphQL schema (introspection result shipped in ../shared/specs), loaded once.
+ * The official Shopify Admin GraphQL schema (the introspection result committed under specs/), loaded once.
  * The connector's documents are validated against it in tests and the emulator executes against it, so a
  * field name that Shopify does not have fails here rather than in production.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
@@ -25,16 +25,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 const SCHEMA_FILE = join("shopify", `admin_${API_VERSION}.json.gz`);
 
 /**
- * Where the official contracts are: `$PASSERELLE_SPECS` when set; else the specs folder beside the
- * repository (`<repo>/../shared/specs`) when it holds the schema; else the copy `npm install` put under
- * node_modules/.cache/passerelle/specs (scripts/fetch-specs.mjs, from Shopify's own npm package).
+ * Where the official contracts are: `$PASSERELLE_SPECS` when set; else the repository's `specs/` folder,
+ * where the schema is committed (specs/NOTICE.md says where it comes from). This file is
+ * src/connectors/shopify/schema.ts or, built, dist/connectors/shopify/schema.js: three levels under the root.
+ * The published package does not carry the schema; the client then prices its documents from the plans
+ * shipped in cost-plans.json.
  */
 export function specsDir(): string {
   const fromEnv = process.env.PASSERELLE_SPECS;
   if (fromEnv !== undefined && fromEnv !== "") return resolve(fromEnv);
-  const beside = resolve(here, "../../../../shared/specs");
-  if (existsSync(join(beside, SCHEMA_FILE))) return beside;
-  return resolve(here, "../../../node_modules/.cache/passerelle/specs");
+  return resolve(here, "../../../specs");
 }
 
 export function schemaPath(): string {
@@ -55,7 +55,7 @@ export function shopifySchema(): GraphQLSchema {
     raw = JSON.parse(gunzipSync(readFileSync(path)).toString("utf8"));
   } catch (err) {
     throw new Error(
-      `cannot read the Shopify Admin schema at ${path}: run \`npm run fetch:specs\` (or set PASSERELLE_SPECS to a folder holding ${SCHEMA_FILE})`,
+      `cannot read the Shopify Admin schema at ${path} (committed under specs/ in the repository; PASSERELLE_SPECS points elsewhere when set)`,
       { cause: err },
     );
   }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { InboundEvent } from "../../ports/connector.ts";
 import type { Store } from "../../ports/store.ts";
-import { onPostgres, pgStores } from "../../testing/postgres.ts";
+import { onPostgres, pgStores } from "../../../test/helpers/postgres.ts";
 import { openStore } from "../index.ts";
 import { jobsDb } from "../jobs.ts";
 import { GroupCommit } from "./group-commit.ts";

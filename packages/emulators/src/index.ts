@@ -1,0 +1,47 @@
+/**
+ * @passerelle/emulators: stand-ins for the systems Passerelle connects (an Odoo and a Shopify that answer
+ * their real APIs from memory), the demo's world around them, and the fault injection the tests and chaos
+ * runs use. A development package of the repository: `passerelle demo` and `passerelle emulate` load it
+ * when it is there; the published passerelle package does not contain it.
+ */
+export {
+  type DemoSystems,
+  PLUS_PLAN,
+  type PlacedOrder,
+  placeOrders,
+  type ShippedPicking,
+  shipReadyDeliveries,
+  startDemoSystems,
+} from "./demo/systems.ts";
+export {
+  FAULT_KINDS,
+  FaultInjector,
+  type FaultKind,
+  type FaultOptions,
+  type FaultStats,
+  parseFaults,
+} from "./odoo/faults.ts";
+export {
+  type OdooEmulator,
+  type OdooEmulatorOptions,
+  odooEmulatorEnv,
+  startOdooEmulator,
+} from "./odoo/index.ts";
+export { DEFAULT_RATE_LIMIT, type RateLimitOptions } from "./shopify/bucket.ts";
+export {
+  actualQueryCost,
+  MUTATION_FIELD_COST,
+  requestedQueryCost,
+  SINGLE_QUERY_MAX_COST,
+} from "./shopify/cost.ts";
+export { API_VERSION, schemaPath, shopifySchema } from "./shopify/schema.ts";
+export {
+  EMULATOR_SHOP,
+  type EmulatorStats,
+  type ShopifyEmulator,
+  type ShopifyEmulatorOptions,
+  shopifyEmulatorEnv,
+  startShopifyEmulator,
+} from "./shopify/server.ts";
+export type { OrderRec } from "./shopify/store.ts";
+export { ORDERS_PATH, VARIANTS_PATH } from "./shopify/storefront.ts";

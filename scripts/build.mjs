@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Builds the product to JavaScript (src/ → dist/) and the emulators package (packages/emulators/src → its
+// dist/), with tsc (the `.ts` import specifiers become `.js`: rewriteRelativeImportExtensions), then copies
+// the non-TypeScript files the code reads at run time (cost-plans.json, the init template) beside it.
+// `npm run build` runs it; so does `npm install` in a checkout (the `prepare` script). No network.
+import { spawnSync } from "node:child_process";
+import { cpSync, readdirSync, rmSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, extname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+const ASSETS = new Set([".json", ".yaml"]);
+
+function build(dir) {
+  const src = join(dir, "src");
+  const out = join(dir, "dist");
+  rmSync(out, { recursive: true, force: true });
+  const res = spawnSync(process.execPath, [tsc, "-p", join(dir, "tsconfig.build.json")], {
+    stdio: "inherit",
+  });
+  if (res.status !== 0) {
+    console.error(`build: tsc failed for ${relative(ROOT, dir) || "."}`);
+    process.exit(res.status ?? 1);
+  }
+  const copy = (path) => {
+    for (const name of readdirSync(path)) {
+      const p = join(path, name);
+      if (statSync(p).isDirectory()) copy(p);
+      else if (ASSETS.has(extname(name))) cpSync(p, join(out, relative(src, p)));
+    }
+  };
+  copy(src);
+}
+
+build(ROOT);
+build(join(ROOT, "packages/emulators"));

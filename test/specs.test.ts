@@ -1,0 +1,25 @@
+/** The committed vendor specifications are the bytes specs/NOTICE.md names. */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { schemaPath as emulatorSchemaPath } from "@passerelle/emulators";
+import { schemaPath } from "../src/connectors/shopify/schema.ts";
+
+const ROOT = join(import.meta.dirname, "..");
+
+test("every file in specs/NOTICE.md has the sha256 it lists, and both readers read it", () => {
+  const notice = readFileSync(join(ROOT, "specs/NOTICE.md"), "utf8");
+  const rows = [...notice.matchAll(/^\|\s*`([^`]+)`\s*\|.*\|\s*`([0-9a-f]{64})`\s*\|$/gm)];
+  assert.ok(rows.length > 0, "specs/NOTICE.md lists no file");
+  for (const [, file, sha] of rows) {
+    const bytes = readFileSync(join(ROOT, "specs", file as string));
+    assert.equal(createHash("sha256").update(bytes).digest("hex"), sha, `specs/${file}`);
+  }
+  const shopify = join(ROOT, "specs/shopify/admin_2026-10.json.gz");
+  if (!process.env.PASSERELLE_SPECS) {
+    assert.equal(schemaPath(), shopify);
+    assert.equal(emulatorSchemaPath(), shopify);
+  }
+});
