@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { type DemoSystems, startDemoSystems } from "../demo/systems.ts";
+import { type DemoSystems, startDemoSystems } from "@passerelle/emulators";
 import { jobsDb } from "../store/jobs.ts";
 import { type Context, openContext } from "./context.ts";
 import { LEGACY_FLOW_QUEUE, SYNC_QUEUE, syncJob } from "./flow-jobs.ts";

@@ -8,9 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { odooContractFixture } from "../../src/connectors/odoo/contract-fixture.ts";
 import { odoo } from "../../src/connectors/odoo/index.ts";
-import { shopifyContractFixture } from "../../src/connectors/shopify/contract-fixture.ts";
 import { shopify } from "../../src/connectors/shopify/index.ts";
 import type { EntityName } from "../../src/core/model.ts";
 import {
@@ -21,6 +19,8 @@ import {
   type Writer,
 } from "../../src/ports/connector.ts";
 import { type ContractCheck, type ContractFixture, runChecks } from "../../src/ports/contract-suite.ts";
+import { odooContractFixture } from "../fixtures/odoo-contract.ts";
+import { shopifyContractFixture } from "../fixtures/shopify-contract.ts";
 
 // ---- mutations of one stream or writer -------------------------------------------------------------------
 function dropLastPage<S extends Stream>(s: S): S {

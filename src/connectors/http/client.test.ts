@@ -8,8 +8,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { z } from "zod";
+import { closedPort } from "../../../test/helpers/net.ts";
 import { SyncError } from "../../core/errors.ts";
-import { closedPort } from "../../testing/net.ts";
 import { createHttpClient, type HttpClientOptions, type HttpLogLine } from "./client.ts";
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;

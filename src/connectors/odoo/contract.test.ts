@@ -1,6 +1,7 @@
-/** The shared connector contract, run against the Odoo emulator (fixture in contract-fixture.ts). */
+/** The shared connector contract, run against the Odoo emulator (fixture in test/fixtures/odoo-contract.ts). */
+
+import { odooContractFixture } from "../../../test/fixtures/odoo-contract.ts";
 import { runContractSuite } from "../../ports/contract-suite.ts";
-import { odooContractFixture } from "./contract-fixture.ts";
 import { odoo } from "./index.ts";
 
 runContractSuite(odoo, odooContractFixture);
