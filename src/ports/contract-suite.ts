@@ -35,6 +35,7 @@ export function runContractSuite<C extends z.ZodType>(
       }
     });
     after(async () => {
+      await h?.connector.close();
       await fx?.teardown();
     });
     for (const check of contractChecks(definition as ConnectorDefinition)) {

@@ -1,7 +1,9 @@
 /** docs/connectors.md's support table is the one the definitions generate (npm run docs:connectors). */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { BEGIN, connectorTable, DOC, END, withTable } from "../../scripts/docs-connectors.ts";
 import { connectorDefinitions } from "../../src/connectors/index.ts";
 
@@ -20,4 +22,20 @@ test("the table follows the definitions: a connector that loses a writer changes
   assert.notEqual(connectorTable([fewer, ...rest]), connectorTable());
   const doc = `a\n${BEGIN}\nold\n${END}\nb`;
   assert.equal(withTable(doc, "new"), `a\n${BEGIN}\nnew\n${END}\nb`);
+});
+
+test("passerelle connectors --json lists what the definitions declare", () => {
+  const bin = fileURLToPath(new URL("../../bin/passerelle.mjs", import.meta.url));
+  const out = execFileSync(process.execPath, [bin, "--json", "connectors"], { encoding: "utf8" });
+  assert.deepEqual(
+    JSON.parse(out),
+    connectorDefinitions.map((d) => ({
+      type: d.id,
+      version: d.version,
+      description: d.description,
+      reads: d.reads,
+      writes: d.writes,
+      capabilities: d.capabilities,
+    })),
+  );
 });

@@ -254,24 +254,28 @@ export async function runChecks(
 ): Promise<CheckResult[]> {
   const h = harness(def, fx);
   const results: CheckResult[] = [];
-  for (const check of contractChecks(def).filter(only)) {
-    const reason = skipReason(check, fx);
-    if (reason) {
-      results.push({ id: check.id, title: check.title, outcome: "skip", message: reason });
-      continue;
+  try {
+    for (const check of contractChecks(def).filter(only)) {
+      const reason = skipReason(check, fx);
+      if (reason) {
+        results.push({ id: check.id, title: check.title, outcome: "skip", message: reason });
+        continue;
+      }
+      try {
+        await check.run(h);
+        results.push({ id: check.id, title: check.title, outcome: "pass" });
+      } catch (err) {
+        const outcome = err instanceof SkipCheck ? "skip" : "fail";
+        results.push({
+          id: check.id,
+          title: check.title,
+          outcome,
+          message: err instanceof Error ? err.message : String(err),
+        });
+      }
     }
-    try {
-      await check.run(h);
-      results.push({ id: check.id, title: check.title, outcome: "pass" });
-    } catch (err) {
-      const outcome = err instanceof SkipCheck ? "skip" : "fail";
-      results.push({
-        id: check.id,
-        title: check.title,
-        outcome,
-        message: err instanceof Error ? err.message : String(err),
-      });
-    }
+  } finally {
+    await h.connector.close();
   }
   return results;
 }
