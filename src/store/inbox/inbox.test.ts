@@ -9,6 +9,7 @@ import type { Store } from "../../ports/store.ts";
 import { openStore } from "../index.ts";
 import { jobsDb } from "../jobs.ts";
 import { GroupCommit } from "./group-commit.ts";
+import { writerThreadAvailable } from "./writer-thread.ts";
 
 const ev = (key: string, recordId = key): InboundEvent => ({
   dedupeKey: key,
@@ -199,6 +200,10 @@ const dir = mkdtempSync(join(tmpdir(), "passerelle-inbox-"));
 let n = 0;
 
 describe("webhook inbox with its SQLite writer thread", () => {
+  test("the writer thread's worker modules are beside it (else the tests below would not use a thread)", () => {
+    assert.equal(writerThreadAvailable(), true);
+  });
+
   test("batches commit on the thread: stored once, duplicates counted, readable by the store", async () => {
     const store = await openStore(`sqlite:${join(dir, "writer.db")}`);
     await store.migrate();

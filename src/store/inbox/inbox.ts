@@ -19,7 +19,7 @@ import type { Database, WebhookInboxTable } from "../schema.ts";
 import type { Scrubber } from "../scrub.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { fromRow, insertParams, SQLITE_INSERT } from "./rows.ts";
-import { WriterThread } from "./writer-thread.ts";
+import { WriterThread, writerThreadAvailable } from "./writer-thread.ts";
 
 const CHUNK = 200;
 
@@ -157,7 +157,7 @@ export class SqlWebhookInbox implements WebhookInbox {
         file: string;
       }>`select file from pragma_database_list where name = 'main'`.execute(this.#db);
       const file = rows.rows[0]?.file ?? "";
-      if (file === "") return null;
+      if (file === "" || !writerThreadAvailable()) return null;
       return new WriterThread(file, this.#opts.durability);
     })();
     const writer = await this.#writer;

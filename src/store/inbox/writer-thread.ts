@@ -21,11 +21,27 @@
  * fsync (tens to hundreds of ms on a busy disk) on the event loop. Kept small by this thread, the WAL does
  * not reach that mark; a PASSIVE checkpoint never waits for (or holds up) a reader or a writer.
  */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { SQLITE_INSERT } from "./rows.ts";
 
 /** How often the checkpoint thread moves the WAL into the database file. */
 const CHECKPOINT_MS = 50;
+
+const WORKER_MODULE = new URL("./writer-thread.worker.mjs", import.meta.url);
+
+/**
+ * Whether the worker modules are there. They are plain JavaScript beside this file; a build that compiles
+ * only the TypeScript must copy them. Without them the inbox commits on the store's connection (durable
+ * too, with synchronous=FULL for the commit) instead of losing the first group to a thread that cannot start.
+ */
+export function writerThreadAvailable(): boolean {
+  return (
+    existsSync(fileURLToPath(WORKER_MODULE)) &&
+    existsSync(fileURLToPath(new URL("./checkpoint-thread.worker.mjs", import.meta.url)))
+  );
+}
 
 export class WriterThread {
   readonly #worker: Worker;
@@ -34,7 +50,7 @@ export class WriterThread {
   #broken: Error | null = null;
 
   constructor(path: string, durability: "full" | "normal") {
-    this.#worker = new Worker(new URL("./writer-thread.worker.mjs", import.meta.url), {
+    this.#worker = new Worker(WORKER_MODULE, {
       workerData: {
         path,
         synchronous: durability === "full" ? "FULL" : "NORMAL",
