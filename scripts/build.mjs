@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the product to JavaScript (src/ → dist/) and the emulators package (packages/emulators/src → its
 // dist/), with tsc (the `.ts` import specifiers become `.js`: rewriteRelativeImportExtensions), then copies
-// the non-TypeScript files the code reads at run time (cost-plans.json, the init template) beside it.
+// the non-TypeScript files the code reads at run time (cost-plans.json, the init template, the inbox's
+// worker-thread modules, *.mjs) beside it.
 // `npm run build` runs it; so does `npm install` in a checkout (the `prepare` script). No network.
 import { spawnSync } from "node:child_process";
 import { cpSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -11,7 +12,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-const ASSETS = new Set([".json", ".yaml"]);
+const ASSETS = new Set([".json", ".yaml", ".mjs"]);
 
 function build(dir) {
   const src = join(dir, "src");
