@@ -76,6 +76,8 @@ test("the tarball holds the compiled CLI and its docs, and no sources, tests, em
   assert.ok(files.includes("dist/cli/main.js"));
   assert.ok(files.includes("dist/cli/templates/passerelle.yaml"));
   assert.ok(files.includes("dist/connectors/shopify/cost-plans.json"));
+  assert.ok(files.includes("dist/store/inbox/writer-thread.worker.mjs"), "the inbox writer thread");
+  assert.ok(files.includes("dist/store/inbox/checkpoint-thread.worker.mjs"), "the inbox checkpoint thread");
   assert.ok(files.includes("README.md"));
   const stray = files.filter(
     (f) =>
