@@ -13,104 +13,31 @@ import type { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
 import { type Redactor, redactor } from "../../core/redact.ts";
 import { type CallInfo, type ErrorContext, networkError, statusError } from "./errors.ts";
-import { type LatencyOptions, LatencyStats, type LatencySummary } from "./latency.ts";
+import { LatencyStats } from "./latency.ts";
 import {
   cappedRetryAfter,
   checkPolicy,
   isIdempotent,
   NO_RETRY,
   RETRY_STATUSES,
-  type RetryPolicy,
   retryDelay,
 } from "./retry.ts";
+import type { HttpClientOptions, HttpLogLine, HttpResponse, HttpStats, SendOptions } from "./types.ts";
 
-export interface HttpResponse {
-  status: number;
-  headers: Headers;
-  bytes: Uint8Array<ArrayBuffer>;
-  text(): string;
-}
-
-export interface AuthHook {
-  /** Headers for the next request (a token, a session); may log in first. */
-  headers(signal?: AbortSignal): Promise<Record<string, string>> | Record<string, string>;
-  /** Forgets the session after a refusal, so the next `headers` logs in again. Called once per call. */
-  refresh?(): void;
-  /** Whether an answer means the session is no longer valid (default: HTTP 401). */
-  rejected?(res: HttpResponse): boolean;
-}
-
-export interface RateLimitEvent {
-  status: number;
-  /** The vendor's Retry-After, capped; undefined when it sent none. */
-  retryAfterMs: number | undefined;
-  call: CallInfo;
-}
-
-/** A line the client logs; every string in it is already redacted. */
-export interface HttpLogLine {
-  event: "retry" | "failed";
-  system: string;
-  method: string;
-  path: string;
-  message: string;
-  status?: number;
-  delayMs?: number;
-}
-
-export interface HttpClientOptions {
-  /** Connection name, carried in every error. */
-  system: string;
-  /** Vendor name for messages: "Odoo". */
-  vendor: string;
-  baseUrl: string;
-  auth?: AuthHook;
-  /** Whole-call timeout, ms. */
-  timeoutMs: number;
-  /** Default NO_RETRY: the engine retries writes itself, after looking the record up. */
-  retry?: RetryPolicy;
-  /** Told of every 429 (Odoo pauses the whole connection on it). */
-  onRateLimit?: (event: RateLimitEvent) => void;
-  /** Secret values never to show in an error or a log line (passwords, API tokens). */
-  redact?: readonly string[];
-  /** Runs each try (a concurrency governor); the timeout starts inside it, not while queued. */
-  limit?: <T>(fn: () => Promise<T>) => Promise<T>;
-  headers?: Record<string, string>;
-  fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
-  random?: () => number;
-  log?: (line: HttpLogLine) => void;
-  latency?: LatencyOptions;
-}
-
-export interface SendOptions {
-  /** A string or bytes are sent as they are; anything else as JSON. */
-  body?: unknown;
-  headers?: Record<string, string>;
-  signal?: AbortSignal;
-  /** Safe to send twice (a read over POST). Default: the method is idempotent. */
-  retrySafe?: boolean;
-  /** Names the call in errors: "sale.order.create". */
-  what?: string;
-  /** Send the auth hook's headers (default true; false for the login call itself). */
-  auth?: boolean;
-  redirect?: RequestRedirect;
-  /** Statuses handed back instead of thrown (default: 2xx). */
-  accept?: (status: number) => boolean;
-  /** Name in the latency table (default: method and path). */
-  key?: string;
-}
-
-export interface HttpStats {
-  calls: number;
-  throttled: number;
-  retries: number;
-  latency: Record<string, LatencySummary>;
-}
+export type {
+  AuthHook,
+  HttpClientOptions,
+  HttpLogLine,
+  HttpResponse,
+  HttpStats,
+  RateLimitEvent,
+  SendOptions,
+} from "./types.ts";
 
 const ok = (status: number) => status >= 200 && status < 300;
 const CREDENTIAL_HEADER = /^(authorization|cookie|x-[\w-]*(token|key|secret)[\w-]*|[\w-]*-token)$/i;
+/** Run-time secrets remembered: a few sessions back is enough for any answer still in flight. */
+const MAX_LEARNT = 16;
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export type HttpClient = ReturnType<typeof createHttpClient>;
@@ -126,8 +53,10 @@ export function createHttpClient(opts: HttpClientOptions) {
   const random = opts.random ?? Math.random;
   const limit = opts.limit ?? (<T>(fn: () => Promise<T>) => fn());
   const latency = new LatencyStats(opts.latency);
-  const secrets = new Set((opts.redact ?? []).filter((s) => s.length > 0));
-  let redact: Redactor = redactor([...secrets]);
+  const configured = (opts.redact ?? []).filter((s) => s.length > 0);
+  /** Secrets learnt at run time (sessions); only the latest are kept, so re-logins do not grow it. */
+  const learnt: string[] = [];
+  let redact: Redactor = redactor(configured);
   const ctx = (): ErrorContext => ({
     system: opts.system,
     vendor: opts.vendor,
@@ -140,19 +69,26 @@ export function createHttpClient(opts: HttpClientOptions) {
   const shownPath = (path: string) => (path.startsWith(base) ? path.slice(base.length) || "/" : path);
   const urlOf = (path: string) => (/^https?:\/\//i.test(path) ? path : `${base}${path}`);
 
+  function addSecret(secret: string): void {
+    if (secret.length < 8 || configured.includes(secret) || learnt.includes(secret)) return;
+    learnt.push(secret);
+    if (learnt.length > MAX_LEARNT) learnt.shift();
+    redact = redactor([...configured, ...learnt]);
+  }
+
   /** Session tokens and cookies the auth hook hands out are secrets too, from the moment they are sent. */
   function learnSecrets(headers: Record<string, string>): void {
-    let added = false;
     for (const [name, value] of Object.entries(headers)) {
       if (!CREDENTIAL_HEADER.test(name)) continue;
-      for (const part of [value, value.replace(/^\S+\s+/, ""), ...value.split(/[;=\s]/)]) {
-        if (part.length >= 8 && !secrets.has(part)) {
-          secrets.add(part);
-          added = true;
-        }
+      // The whole value, the credential after its scheme ("Bearer x"), and each cookie's value.
+      for (const part of [
+        value,
+        value.replace(/^\S+\s+/, ""),
+        ...[...value.matchAll(/=([^;\s]+)/g)].map((m) => m[1] ?? ""),
+      ]) {
+        addSecret(part);
       }
     }
-    if (added) redact = redactor([...secrets]);
   }
 
   function log(line: Omit<HttpLogLine, "system">): void {
@@ -346,12 +282,7 @@ export function createHttpClient(opts: HttpClientOptions) {
         cappedRetryAfter(res.headers.get("retry-after"), policy, now()),
       ),
     /** Hides a secret learnt at run time (a session id read from a login answer). */
-    addSecret(secret: string): void {
-      if (secret.length > 0 && !secrets.has(secret)) {
-        secrets.add(secret);
-        redact = redactor([...secrets]);
-      }
-    },
+    addSecret,
     redact: (text: string): string => redact.string(text),
     latency,
     stats: (): HttpStats => ({ ...counters, latency: latency.summary() }),
