@@ -256,6 +256,11 @@ export function createHttpClient(opts: HttpClientOptions) {
         { body: init.body ?? undefined, headers, auth: false, ...(signal ? { signal } : {}) },
         { method, path: shownPath(url) },
       );
+      if (res.status === 429) {
+        counters.throttled++;
+        const retryAfterMs = cappedRetryAfter(res.headers.get("retry-after"), policy, now());
+        opts.onRateLimit?.({ status: 429, retryAfterMs, call: { method, path: shownPath(url) } });
+      }
       return new Response(res.status === 204 || res.status === 304 ? null : res.bytes, {
         status: res.status,
         headers: res.headers,
