@@ -190,8 +190,30 @@ export function createHttpClient(opts: HttpClientOptions) {
         delayMs,
         ...(res ? { status: res.status } : {}),
       });
-      await sleep(delayMs);
+      await waitOrAbort(delayMs, o.signal);
+      if (o.signal?.aborted) throw err;
     }
+  }
+
+  /** The wait before a retry, cut short when the caller aborts (a Retry-After can be a minute). */
+  function waitOrAbort(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (!signal) return sleep(ms);
+    if (signal.aborted) return Promise.resolve();
+    return new Promise<void>((done) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stop = () => {
+        clearTimeout(timer);
+        done();
+      };
+      signal.addEventListener("abort", stop, { once: true });
+      const finish = () => {
+        signal.removeEventListener("abort", stop);
+        done();
+      };
+      // The real timer is cleared on abort, so an aborted wait keeps nothing alive.
+      if (opts.sleep) opts.sleep(ms).then(finish, finish);
+      else timer = setTimeout(finish, ms);
+    });
   }
 
   /** A JSON call: the body sent as JSON, the answer parsed and, when given a schema, checked against it. */
