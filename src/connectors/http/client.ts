@@ -11,7 +11,6 @@
  */
 import type { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
-import { type Redactor, redactor } from "../../core/redact.ts";
 import { type CallInfo, type ErrorContext, networkError, statusError } from "./errors.ts";
 import { LatencyStats } from "./latency.ts";
 import {
@@ -21,7 +20,9 @@ import {
   NO_RETRY,
   RETRY_STATUSES,
   retryDelay,
+  waitOrAbort,
 } from "./retry.ts";
+import { Secrets } from "./secrets.ts";
 import type { HttpClientOptions, HttpLogLine, HttpResponse, HttpStats, SendOptions } from "./types.ts";
 
 export type {
@@ -35,10 +36,6 @@ export type {
 } from "./types.ts";
 
 const ok = (status: number) => status >= 200 && status < 300;
-const CREDENTIAL_HEADER = /^(authorization|cookie|x-[\w-]*(token|key|secret)[\w-]*|[\w-]*-token)$/i;
-/** Run-time secrets remembered: a few sessions back is enough for any answer still in flight. */
-const MAX_LEARNT = 16;
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export type HttpClient = ReturnType<typeof createHttpClient>;
 
@@ -48,20 +45,16 @@ export function createHttpClient(opts: HttpClientOptions) {
     throw new RangeError(`timeoutMs must be a positive integer, got ${JSON.stringify(opts.timeoutMs)}`);
   }
   const doFetch = opts.fetch ?? fetch;
-  const sleep = opts.sleep ?? realSleep;
   const now = opts.now ?? Date.now;
   const random = opts.random ?? Math.random;
   const limit = opts.limit ?? (<T>(fn: () => Promise<T>) => fn());
   const latency = new LatencyStats(opts.latency);
-  const configured = (opts.redact ?? []).filter((s) => s.length > 0);
-  /** Secrets learnt at run time (sessions); only the latest are kept, so re-logins do not grow it. */
-  const learnt: string[] = [];
-  let redact: Redactor = redactor(configured);
+  const secrets = new Secrets(opts.redact ?? []);
   const ctx = (): ErrorContext => ({
     system: opts.system,
     vendor: opts.vendor,
     baseUrl: opts.baseUrl,
-    redactor: redact,
+    redactor: secrets.redactor,
   });
   const counters = { calls: 0, throttled: 0, retries: 0 };
   const base = opts.baseUrl.replace(/\/+$/, "");
@@ -69,30 +62,8 @@ export function createHttpClient(opts: HttpClientOptions) {
   const shownPath = (path: string) => (path.startsWith(base) ? path.slice(base.length) || "/" : path);
   const urlOf = (path: string) => (/^https?:\/\//i.test(path) ? path : `${base}${path}`);
 
-  function addSecret(secret: string): void {
-    if (secret.length < 8 || configured.includes(secret) || learnt.includes(secret)) return;
-    learnt.push(secret);
-    if (learnt.length > MAX_LEARNT) learnt.shift();
-    redact = redactor([...configured, ...learnt]);
-  }
-
-  /** Session tokens and cookies the auth hook hands out are secrets too, from the moment they are sent. */
-  function learnSecrets(headers: Record<string, string>): void {
-    for (const [name, value] of Object.entries(headers)) {
-      if (!CREDENTIAL_HEADER.test(name)) continue;
-      // The whole value, the credential after its scheme ("Bearer x"), and each cookie's value.
-      for (const part of [
-        value,
-        value.replace(/^\S+\s+/, ""),
-        ...[...value.matchAll(/=([^;\s]+)/g)].map((m) => m[1] ?? ""),
-      ]) {
-        addSecret(part);
-      }
-    }
-  }
-
   function log(line: Omit<HttpLogLine, "system">): void {
-    opts.log?.({ ...line, system: opts.system, message: redact.string(line.message) });
+    opts.log?.({ ...line, system: opts.system, message: secrets.redactor.string(line.message) });
   }
 
   /** One try: the answer, or a classified network error. Never throws for a status. */
@@ -100,7 +71,7 @@ export function createHttpClient(opts: HttpClientOptions) {
     const headers: Record<string, string> = { ...opts.headers, ...o.headers };
     if (opts.auth && o.auth !== false) {
       const auth = await opts.auth.headers(o.signal);
-      learnSecrets(auth);
+      secrets.fromHeaders(auth);
       Object.assign(headers, auth);
     }
     let body: BodyInit | undefined;
@@ -190,30 +161,9 @@ export function createHttpClient(opts: HttpClientOptions) {
         delayMs,
         ...(res ? { status: res.status } : {}),
       });
-      await waitOrAbort(delayMs, o.signal);
+      await waitOrAbort(delayMs, o.signal, opts.sleep);
       if (o.signal?.aborted) throw err;
     }
-  }
-
-  /** The wait before a retry, cut short when the caller aborts (a Retry-After can be a minute). */
-  function waitOrAbort(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    if (!signal) return sleep(ms);
-    if (signal.aborted) return Promise.resolve();
-    return new Promise<void>((done) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const stop = () => {
-        clearTimeout(timer);
-        done();
-      };
-      signal.addEventListener("abort", stop, { once: true });
-      const finish = () => {
-        signal.removeEventListener("abort", stop);
-        done();
-      };
-      // The real timer is cleared on abort, so an aborted wait keeps nothing alive.
-      if (opts.sleep) opts.sleep(ms).then(finish, finish);
-      else timer = setTimeout(finish, ms);
-    });
   }
 
   /** A JSON call: the body sent as JSON, the answer parsed and, when given a schema, checked against it. */
@@ -236,7 +186,9 @@ export function createHttpClient(opts: HttpClientOptions) {
     } catch {
       throw new SyncError(
         "retryable",
-        redact.string(`${opts.vendor} answered ${call.method} ${call.path} with something that is not JSON`),
+        secrets.redactor.string(
+          `${opts.vendor} answered ${call.method} ${call.path} with something that is not JSON`,
+        ),
         {
           system: opts.system,
           status: res.status,
@@ -248,12 +200,12 @@ export function createHttpClient(opts: HttpClientOptions) {
     if (!parsed.success) {
       throw new SyncError(
         "permanent",
-        redact.string(
+        secrets.redactor.string(
           `${opts.vendor}'s answer to ${method} ${shownPath(path)} has an unexpected shape: ${parsed.error.message}`,
         ),
         {
           system: opts.system,
-          vendorBody: redact.value(json),
+          vendorBody: secrets.redactor.value(json),
         },
       );
     }
@@ -309,8 +261,8 @@ export function createHttpClient(opts: HttpClientOptions) {
         cappedRetryAfter(res.headers.get("retry-after"), policy, now()),
       ),
     /** Hides a secret learnt at run time (a session id read from a login answer). */
-    addSecret,
-    redact: (text: string): string => redact.string(text),
+    addSecret: (secret: string): void => secrets.add(secret),
+    redact: (text: string): string => secrets.redactor.string(text),
     latency,
     stats: (): HttpStats => ({ ...counters, latency: latency.summary() }),
   };
