@@ -218,6 +218,24 @@ describe("http client: classification", () => {
     assert.deepEqual(slept, []);
   });
 
+  test("a caller's abort ends a long Retry-After wait at once", { timeout: 10_000 }, async () => {
+    server.always(status(503, { "retry-after": "60" }));
+    const http = createHttpClient({
+      system: "erp",
+      vendor: "Example",
+      baseUrl: server.url,
+      timeoutMs: 5_000,
+      retry: { attempts: 3, baseMs: 100, maxMs: 1_000 },
+    });
+    const controller = new AbortController();
+    const call = http.request("GET", "/busy", undefined, undefined, { signal: controller.signal });
+    while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
+    controller.abort();
+    const err = await failure(call);
+    assert.equal(err.details.status, 503);
+    assert.equal(server.requests.length, 1, "no retry after the abort");
+  });
+
   test("statuses map onto the taxonomy; 429 tells onRateLimit its Retry-After", async () => {
     const events: (number | undefined)[] = [];
     const { http } = client({

@@ -11,107 +11,31 @@
  */
 import type { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
-import { type Redactor, redactor } from "../../core/redact.ts";
 import { type CallInfo, type ErrorContext, networkError, statusError } from "./errors.ts";
-import { type LatencyOptions, LatencyStats, type LatencySummary } from "./latency.ts";
+import { LatencyStats } from "./latency.ts";
 import {
   cappedRetryAfter,
   checkPolicy,
   isIdempotent,
   NO_RETRY,
   RETRY_STATUSES,
-  type RetryPolicy,
   retryDelay,
+  waitOrAbort,
 } from "./retry.ts";
+import { Secrets } from "./secrets.ts";
+import type { HttpClientOptions, HttpLogLine, HttpResponse, HttpStats, SendOptions } from "./types.ts";
 
-export interface HttpResponse {
-  status: number;
-  headers: Headers;
-  bytes: Uint8Array<ArrayBuffer>;
-  text(): string;
-}
-
-export interface AuthHook {
-  /** Headers for the next request (a token, a session); may log in first. */
-  headers(signal?: AbortSignal): Promise<Record<string, string>> | Record<string, string>;
-  /** Forgets the session after a refusal, so the next `headers` logs in again. Called once per call. */
-  refresh?(): void;
-  /** Whether an answer means the session is no longer valid (default: HTTP 401). */
-  rejected?(res: HttpResponse): boolean;
-}
-
-export interface RateLimitEvent {
-  status: number;
-  /** The vendor's Retry-After, capped; undefined when it sent none. */
-  retryAfterMs: number | undefined;
-  call: CallInfo;
-}
-
-/** A line the client logs; every string in it is already redacted. */
-export interface HttpLogLine {
-  event: "retry" | "failed";
-  system: string;
-  method: string;
-  path: string;
-  message: string;
-  status?: number;
-  delayMs?: number;
-}
-
-export interface HttpClientOptions {
-  /** Connection name, carried in every error. */
-  system: string;
-  /** Vendor name for messages: "Odoo". */
-  vendor: string;
-  baseUrl: string;
-  auth?: AuthHook;
-  /** Whole-call timeout, ms. */
-  timeoutMs: number;
-  /** Default NO_RETRY: the engine retries writes itself, after looking the record up. */
-  retry?: RetryPolicy;
-  /** Told of every 429 (Odoo pauses the whole connection on it). */
-  onRateLimit?: (event: RateLimitEvent) => void;
-  /** Secret values never to show in an error or a log line (passwords, API tokens). */
-  redact?: readonly string[];
-  /** Runs each try (a concurrency governor); the timeout starts inside it, not while queued. */
-  limit?: <T>(fn: () => Promise<T>) => Promise<T>;
-  headers?: Record<string, string>;
-  fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
-  random?: () => number;
-  log?: (line: HttpLogLine) => void;
-  latency?: LatencyOptions;
-}
-
-export interface SendOptions {
-  /** A string or bytes are sent as they are; anything else as JSON. */
-  body?: unknown;
-  headers?: Record<string, string>;
-  signal?: AbortSignal;
-  /** Safe to send twice (a read over POST). Default: the method is idempotent. */
-  retrySafe?: boolean;
-  /** Names the call in errors: "sale.order.create". */
-  what?: string;
-  /** Send the auth hook's headers (default true; false for the login call itself). */
-  auth?: boolean;
-  redirect?: RequestRedirect;
-  /** Statuses handed back instead of thrown (default: 2xx). */
-  accept?: (status: number) => boolean;
-  /** Name in the latency table (default: method and path). */
-  key?: string;
-}
-
-export interface HttpStats {
-  calls: number;
-  throttled: number;
-  retries: number;
-  latency: Record<string, LatencySummary>;
-}
+export type {
+  AuthHook,
+  HttpClientOptions,
+  HttpLogLine,
+  HttpResponse,
+  HttpStats,
+  RateLimitEvent,
+  SendOptions,
+} from "./types.ts";
 
 const ok = (status: number) => status >= 200 && status < 300;
-const CREDENTIAL_HEADER = /^(authorization|cookie|x-[\w-]*(token|key|secret)[\w-]*|[\w-]*-token)$/i;
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export type HttpClient = ReturnType<typeof createHttpClient>;
 
@@ -121,18 +45,16 @@ export function createHttpClient(opts: HttpClientOptions) {
     throw new RangeError(`timeoutMs must be a positive integer, got ${JSON.stringify(opts.timeoutMs)}`);
   }
   const doFetch = opts.fetch ?? fetch;
-  const sleep = opts.sleep ?? realSleep;
   const now = opts.now ?? Date.now;
   const random = opts.random ?? Math.random;
   const limit = opts.limit ?? (<T>(fn: () => Promise<T>) => fn());
   const latency = new LatencyStats(opts.latency);
-  const secrets = new Set((opts.redact ?? []).filter((s) => s.length > 0));
-  let redact: Redactor = redactor([...secrets]);
+  const secrets = new Secrets(opts.redact ?? []);
   const ctx = (): ErrorContext => ({
     system: opts.system,
     vendor: opts.vendor,
     baseUrl: opts.baseUrl,
-    redactor: redact,
+    redactor: secrets.redactor,
   });
   const counters = { calls: 0, throttled: 0, retries: 0 };
   const base = opts.baseUrl.replace(/\/+$/, "");
@@ -140,23 +62,8 @@ export function createHttpClient(opts: HttpClientOptions) {
   const shownPath = (path: string) => (path.startsWith(base) ? path.slice(base.length) || "/" : path);
   const urlOf = (path: string) => (/^https?:\/\//i.test(path) ? path : `${base}${path}`);
 
-  /** Session tokens and cookies the auth hook hands out are secrets too, from the moment they are sent. */
-  function learnSecrets(headers: Record<string, string>): void {
-    let added = false;
-    for (const [name, value] of Object.entries(headers)) {
-      if (!CREDENTIAL_HEADER.test(name)) continue;
-      for (const part of [value, value.replace(/^\S+\s+/, ""), ...value.split(/[;=\s]/)]) {
-        if (part.length >= 8 && !secrets.has(part)) {
-          secrets.add(part);
-          added = true;
-        }
-      }
-    }
-    if (added) redact = redactor([...secrets]);
-  }
-
   function log(line: Omit<HttpLogLine, "system">): void {
-    opts.log?.({ ...line, system: opts.system, message: redact.string(line.message) });
+    opts.log?.({ ...line, system: opts.system, message: secrets.redactor.string(line.message) });
   }
 
   /** One try: the answer, or a classified network error. Never throws for a status. */
@@ -164,7 +71,7 @@ export function createHttpClient(opts: HttpClientOptions) {
     const headers: Record<string, string> = { ...opts.headers, ...o.headers };
     if (opts.auth && o.auth !== false) {
       const auth = await opts.auth.headers(o.signal);
-      learnSecrets(auth);
+      secrets.fromHeaders(auth);
       Object.assign(headers, auth);
     }
     let body: BodyInit | undefined;
@@ -254,7 +161,8 @@ export function createHttpClient(opts: HttpClientOptions) {
         delayMs,
         ...(res ? { status: res.status } : {}),
       });
-      await sleep(delayMs);
+      await waitOrAbort(delayMs, o.signal, opts.sleep);
+      if (o.signal?.aborted) throw err;
     }
   }
 
@@ -278,7 +186,9 @@ export function createHttpClient(opts: HttpClientOptions) {
     } catch {
       throw new SyncError(
         "retryable",
-        redact.string(`${opts.vendor} answered ${call.method} ${call.path} with something that is not JSON`),
+        secrets.redactor.string(
+          `${opts.vendor} answered ${call.method} ${call.path} with something that is not JSON`,
+        ),
         {
           system: opts.system,
           status: res.status,
@@ -290,12 +200,12 @@ export function createHttpClient(opts: HttpClientOptions) {
     if (!parsed.success) {
       throw new SyncError(
         "permanent",
-        redact.string(
+        secrets.redactor.string(
           `${opts.vendor}'s answer to ${method} ${shownPath(path)} has an unexpected shape: ${parsed.error.message}`,
         ),
         {
           system: opts.system,
-          vendorBody: redact.value(json),
+          vendorBody: secrets.redactor.value(json),
         },
       );
     }
@@ -320,6 +230,11 @@ export function createHttpClient(opts: HttpClientOptions) {
         { body: init.body ?? undefined, headers, auth: false, ...(signal ? { signal } : {}) },
         { method, path: shownPath(url) },
       );
+      if (res.status === 429) {
+        counters.throttled++;
+        const retryAfterMs = cappedRetryAfter(res.headers.get("retry-after"), policy, now());
+        opts.onRateLimit?.({ status: 429, retryAfterMs, call: { method, path: shownPath(url) } });
+      }
       return new Response(res.status === 204 || res.status === 304 ? null : res.bytes, {
         status: res.status,
         headers: res.headers,
@@ -346,13 +261,8 @@ export function createHttpClient(opts: HttpClientOptions) {
         cappedRetryAfter(res.headers.get("retry-after"), policy, now()),
       ),
     /** Hides a secret learnt at run time (a session id read from a login answer). */
-    addSecret(secret: string): void {
-      if (secret.length > 0 && !secrets.has(secret)) {
-        secrets.add(secret);
-        redact = redactor([...secrets]);
-      }
-    },
-    redact: (text: string): string => redact.string(text),
+    addSecret: (secret: string): void => secrets.add(secret),
+    redact: (text: string): string => secrets.redactor.string(text),
     latency,
     stats: (): HttpStats => ({ ...counters, latency: latency.summary() }),
   };

@@ -79,3 +79,29 @@ export function retryDelay(
 ): number {
   return retryAfter ?? fullJitter(policy, retry, random);
 }
+
+/**
+ * The wait before a retry, cut short when the caller aborts (a Retry-After can be a minute). Without an
+ * injected `sleep` the timer is cleared on abort, so an aborted wait keeps nothing alive.
+ */
+export function waitOrAbort(
+  ms: number,
+  signal: AbortSignal | undefined,
+  sleep?: (ms: number) => Promise<void>,
+): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise<void>((done) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stop = () => {
+      clearTimeout(timer);
+      done();
+    };
+    signal?.addEventListener("abort", stop, { once: true });
+    const finish = () => {
+      signal?.removeEventListener("abort", stop);
+      done();
+    };
+    if (sleep) sleep(ms).then(finish, finish);
+    else timer = setTimeout(finish, ms);
+  });
+}
