@@ -253,7 +253,7 @@ const SIZES = ["S", "M", "L"];
  * shipping and discounts on (internal references SHIP and DISCOUNT), `products` storable templates (every
  * `variantsEvery`-th with a Size attribute and three variants), a second warehouse WH2, stock in both
  * warehouses (inventory adjustments), two pricelists ("Wholesale" with a fixed price per variant, "VIP"
- * with a 10 % discount on everything) and a customer with a delivery address for each.
+ * with 15 % off each variant's list price) and a customer with a delivery address for each.
  */
 export async function seedOdoo(conn, opts = {}) {
   const { products = 6, variantsEvery = 3, prefix = "OD", stock = 40 } = opts;
@@ -376,7 +376,11 @@ export async function seedOdoo(conn, opts = {}) {
   const vip = await s.create("product.pricelist", {
     name: "VIP",
     currency_id: usd.id,
-    item_ids: [[0, 0, { applied_on: "3_global", compute_price: "percentage", percent_price: 10 }]],
+    item_ids: fresh.map((v) => [
+      0,
+      0,
+      { applied_on: "0_product_variant", product_id: v.id, compute_price: "percentage", percent_price: 15 },
+    ]),
   });
   const be = await s.one("res.country", [["code", "=", "BE"]]);
   const customers = [];

@@ -293,6 +293,256 @@ if (!available.ok) {
     }
   }
 
+  describe("odoo 17 merchant scenarios", () => {
+    const canonical = async <E extends EntityName>(stream: Stream<E>) =>
+      Promise.all((await readAll(stream)).map((n) => stream.toCanonical(n)));
+
+    test("products with variants: the Size attribute as options, the L price extra in the variant's price", async () => {
+      const connector = connect(erp);
+      const products = await measure("products", connector, () => canonical(connector.streams.product!));
+      const shirt = products.find(
+        (p) => p.key === seed.skus.find((x) => x.sku.endsWith("-S"))?.sku.slice(0, -2),
+      );
+      assert.ok(shirt, "the shirt template is read (keyed by its variants' common reference)");
+      assert.deepEqual(
+        shirt.variants.map((v) => [v.sku.slice(-1), v.options]),
+        [
+          ["S", { Size: "S" }],
+          ["M", { Size: "M" }],
+          ["L", { Size: "L" }],
+        ],
+      );
+      const [s1, , l1] = shirt.variants;
+      assert.equal(Number(l1!.price), Number(s1!.price) + 2);
+      assert.equal(shirt.currency, ODOO_CURRENCY);
+      assert.ok(
+        !products.some((p) => p.key === "SHIP" || p.key === "DISCOUNT"),
+        "services are not catalogue",
+      );
+    });
+
+    test("pricelists per customer group: fixed prices, and a percentage rounded to the cent as Odoo rounds it", async () => {
+      const connector = connect(erp);
+      const prices = await measure("pricelists", connector, () => canonical(connector.streams.price!));
+      const vip = prices.filter((p) => p.priceList.customerGroup === "vip");
+      const wholesale = prices.filter((p) => p.priceList.customerGroup === "wholesale");
+      assert.equal(vip.length, seed.skus.length);
+      assert.ok(wholesale.length >= seed.skus.length);
+      // What Odoo itself charges the VIP customer, through a quotation with the customer's pricelist.
+      const customer = seed.customers.find((c) => c.pricelist === seed.pricelists[1]!.id)!;
+      const quote = await s.create("sale.order", {
+        partner_id: customer.id,
+        order_line: seed.skus.map((v) => [0, 0, { product_id: v.id, product_uom_qty: 1 }]),
+      });
+      const lines = await s.find("sale.order.line", [["order_id", "=", quote]], ["product_id", "price_unit"]);
+      let rounded = 0;
+      for (const line of lines) {
+        const sku = seed.skus.find((v) => v.id === (line.product_id as [number, string])[0])!.sku;
+        const price = vip.find((p) => p.sku === sku);
+        assert.ok(price, `no VIP price for ${sku}`);
+        assert.equal(price.price, (line.price_unit as number).toFixed(2), `VIP price of ${sku}`);
+        if (!new Big(price.price).eq(new Big(seed.skus.find((v) => v.sku === sku)!.price).times("0.85")))
+          rounded++;
+      }
+      assert.ok(rounded > 0, "no VIP price needed rounding: the scenario proves nothing about rounding");
+      await s.call("sale.order", "unlink", [[quote]]);
+    });
+
+    test("stock per warehouse: on hand summed per warehouse, available = on hand − reserved after a sale", async () => {
+      const connector = connect(erp);
+      const sku = seed.skus[0]!;
+      const order = sampleOrder([sku, sku], { quantities: [3, 1] });
+      const [w] = await connector.writers.order!.upsert([item<"order">(order)], noLinks);
+      assert.ok(w?.ok, w && !w.ok ? w.error.message : "");
+      const levels = await measure("stock", connector, () => canonical(connector.streams.inventory!));
+      const mine = levels.filter((l) => l.sku === sku.sku);
+      assert.deepEqual(mine.map((l) => l.location).sort(), ["WH", "WH2"]);
+      for (const level of mine) {
+        const quants = await s.find(
+          "stock.quant",
+          [
+            ["product_id", "=", sku.id],
+            [
+              "location_id",
+              "child_of",
+              seed.warehouses.find((x) => x.code === level.location)!.stockLocation,
+            ],
+          ],
+          ["quantity", "reserved_quantity"],
+        );
+        const onHand = quants.reduce((t, q) => t + Number(q.quantity), 0);
+        const reserved = quants.reduce((t, q) => t + Number(q.reserved_quantity), 0);
+        assert.equal(level.onHand, onHand, `${level.key} on hand`);
+        assert.equal(level.reserved, reserved, `${level.key} reserved`);
+        assert.equal(level.available, Math.max(0, onHand - reserved));
+      }
+      assert.ok(
+        mine.some((l) => (l.reserved ?? 0) >= 4),
+        "the confirmed sale reserved its 4 units",
+      );
+    });
+
+    test("customers: child addresses read, an edit after the first sync written once, then nothing", async () => {
+      const connector = connect(erp);
+      const customers = await canonical(connector.streams.customer!);
+      const seeded = customers.find((c) => c.email === seed.customers[0]!.email);
+      assert.ok(seeded);
+      assert.equal(seeded.group, "wholesale");
+      assert.deepEqual(
+        seeded.addresses.map((a) => [a.type, a.city]),
+        [
+          ["both", "Brussels"],
+          ["shipping", "Antwerp"],
+        ],
+      );
+      const writer = connector.writers.customer!;
+      const customer = sampleCustomer("vip");
+      const [first] = await writer.upsert([item<"customer">(customer)], noLinks);
+      assert.ok(first?.ok && first.action === "created");
+      const edited = { ...customer, phone: "+32 3 999 99 99", lastName: "Buyer-Edited" };
+      const [second] = await measure("customerEdit", connector, () =>
+        writer.upsert([item<"customer">(edited, first.targetId)], noLinks),
+      );
+      assert.ok(second?.ok && second.action === "updated");
+      const [third] = await measure("customerRerun", connector, () =>
+        writer.upsert([item<"customer">(edited, first.targetId)], noLinks),
+      );
+      assert.ok(third?.ok && third.action === "unchanged");
+      const [row] = await s.find(
+        "res.partner",
+        [["id", "=", Number(first.targetId)]],
+        ["phone", "name", "child_ids"],
+      );
+      assert.equal(row?.phone, "+32 3 999 99 99");
+      assert.equal(row?.name, "Ada Buyer-Edited");
+      assert.equal(
+        (row?.child_ids as number[] | undefined)?.length,
+        1,
+        "the delivery address is a child partner",
+      );
+      const back = await connector.streams.customer!.get(first.targetId);
+      assert.ok(back);
+      const mapped = await connector.streams.customer!.toCanonical(back);
+      assert.equal(mapped.group, "vip");
+      assert.deepEqual(
+        mapped.addresses.map((a) => a.type),
+        ["both", "shipping"],
+      );
+    });
+
+    test("a sale order in: confirmed, found by client_order_ref; a rerun writes nothing", async () => {
+      const connector = connect(erp);
+      const order = sampleOrder(seed.skus, { shipping: true, discount: "1.00" });
+      const [created] = await measure("orderIn", connector, () =>
+        connector.writers.order!.upsert([item<"order">(order)], noLinks),
+      );
+      assert.ok(created?.ok, created && !created.ok ? created.error.message : "");
+      assert.equal(created.action, "created");
+      const [sale] = await s.find(
+        "sale.order",
+        [["client_order_ref", "=", order.key]],
+        ["state", "amount_total", "write_date"],
+      );
+      assert.equal(sale?.state, "sale");
+      assert.equal(Number(sale?.amount_total).toFixed(2), order.total);
+      const moves0 = await s.call("sale.order", "search_count", [[]]);
+      const [again] = await measure("orderRerun", connector, () =>
+        connector.writers.order!.upsert([item<"order">(order)], noLinks),
+      );
+      assert.ok(again?.ok && again.action === "unchanged" && again.targetId === created.targetId);
+      const [after] = await s.find("sale.order", [["id", "=", sale!.id]], ["write_date"]);
+      assert.equal(after?.write_date, sale?.write_date, "the rerun wrote the sale");
+      assert.equal(await s.call("sale.order", "search_count", [[]]), moves0);
+      const native = await connector.streams.order!.get(created.targetId);
+      const mapped = await connector.streams.order!.toCanonical(native!);
+      assert.equal(mapped.key, order.key);
+      assert.equal(mapped.total, order.total);
+      assert.equal(mapped.shipping?.amount, "4.90");
+    });
+
+    test("deliveries: a partial then a full shipment with their tracking, read back as shipments", async () => {
+      const connector = connect(erp);
+      const [a, b] = [seed.skus[1]!, seed.skus[2]!];
+      const order = sampleOrder([a, b], { quantities: [3, 2] });
+      const [w] = await connector.writers.order!.upsert([item<"order">(order)], noLinks);
+      assert.ok(w?.ok, w && !w.ok ? w.error.message : "");
+      const saleId = Number(w.targetId);
+      const lineSkus = order.lines.map((l) => l.sku);
+      await deliverSale(erp, saleId, `PART-${run}`, { [lineSkus[0]!]: 1 });
+      let mapped = await connector.streams.order!.toCanonical(
+        (await connector.streams.order!.get(w.targetId))!,
+      );
+      assert.equal(mapped.fulfillmentStatus, "partial");
+      await deliverSale(erp, saleId, `FULL-${run}`);
+      mapped = await connector.streams.order!.toCanonical((await connector.streams.order!.get(w.targetId))!);
+      assert.equal(mapped.fulfillmentStatus, "fulfilled");
+      const shipments = (
+        await measure("shipments", connector, () => canonical(connector.streams.shipment!))
+      ).filter((x) => x.orderKey === order.key);
+      assert.deepEqual(
+        shipments.map((x) => [x.trackingNumbers, x.lines.map((l) => [l.sku, l.quantity])]),
+        [
+          [[`PART-${run}`], [[lineSkus[0], 1]]],
+          [
+            [`FULL-${run}`],
+            [
+              [lineSkus[0], 2],
+              [lineSkus[1], 2],
+            ],
+          ],
+        ],
+      );
+    });
+
+    test("a posted invoice with its PDF rendered by Odoo (wkhtmltopdf)", async () => {
+      const connector = connect(erp);
+      const order = sampleOrder(seed.skus);
+      const [w] = await connector.writers.order!.upsert([item<"order">(order)], noLinks);
+      assert.ok(w?.ok, w && !w.ok ? w.error.message : "");
+      await deliverSale(erp, Number(w.targetId), `INV-${run}`);
+      const invoiceId = await invoiceSale(erp, Number(w.targetId));
+      const native = await connector.streams.invoice!.get(String(invoiceId));
+      assert.ok(native);
+      const invoice = await connector.streams.invoice!.toCanonical(native);
+      assert.equal(invoice.orderKey, order.key);
+      assert.equal(invoice.total, order.total);
+      assert.equal(invoice.customerKey, order.customer.email);
+      assert.ok(invoice.document);
+      if (!available.wkhtmltopdf) {
+        console.error("odoo: wkhtmltopdf is not installed, the invoice PDF is not rendered");
+        return;
+      }
+      const pdf = await measure("invoicePdf", connector, () => connector.document!(invoice.document!.ref));
+      const bytes = Buffer.from(pdf.bytes);
+      assert.equal(bytes.subarray(0, 5).toString("latin1"), "%PDF-");
+      assert.ok(bytes.length > 5000, `a ${bytes.length}-byte PDF`);
+      if (pdftotext) {
+        const file = join(dir, `invoice-${invoiceId}.pdf`);
+        writeFileSync(file, bytes);
+        const text = spawnSync(pdftotext, [file, "-"], { encoding: "utf8" });
+        assert.equal(text.status, 0, text.stderr);
+        assert.ok(text.stdout.includes(invoice.number), `${invoice.number} not in the PDF text`);
+      }
+    });
+
+    test("a cancellation in Odoo reads back as a cancelled, voided order", async () => {
+      const connector = connect(erp);
+      const order = sampleOrder(seed.skus);
+      const [w] = await connector.writers.order!.upsert([item<"order">(order)], noLinks);
+      assert.ok(w?.ok, w && !w.ok ? w.error.message : "");
+      await s.call("sale.order", "action_cancel", [[Number(w.targetId)]], {
+        context: { disable_cancel_warning: true },
+      });
+      const mapped = await measure("cancellation", connector, async () =>
+        connector.streams.order!.toCanonical((await connector.streams.order!.get(w.targetId))!),
+      );
+      assert.equal(mapped.cancelled, true);
+      assert.equal(mapped.financialStatus, "voided");
+      const [again] = await connector.writers.order!.upsert([item<"order">(order)], noLinks);
+      assert.ok(again?.ok && again.action === "unchanged", "a cancelled sale is not written again");
+    });
+  });
+
   describe("odoo 17 bad input", () => {
     test("Odoo down: a retryable error naming the system and where it was looked for", async () => {
       const port = await closedPort();
