@@ -548,6 +548,43 @@ if (!available.ok) {
     });
   });
 
+  describe("odoo 17 paging", () => {
+    test("records written in one second in falling id order page in (second, id) order, each once", {
+      timeout: 120_000,
+    }, async () => {
+      const connector = connect(erp);
+      const stream = connector.streams.shipment as Stream<"shipment">;
+      const all = await readAll(stream);
+      assert.ok(all.length >= 5, `only ${all.length} shipments`);
+      const ids = all.map((n) => Number(stream.idOf(n))).sort((a, b) => b - a);
+      // One write per picking, highest id first: PostgreSQL keeps their write_dates in that (microsecond)
+      // order, the opposite of the id order, and most of them fall in one second.
+      for (;;) {
+        const t0 = Date.now();
+        for (const id of ids) await touch(s, "shipment", id);
+        if (Date.now() - t0 < 900) break;
+      }
+      const pages: string[][] = [];
+      for await (const page of stream.list({ since: null, signpost: "2999-01-01T00:00:00Z", pageSize: 2 })) {
+        pages.push(page.map((n) => stream.idOf(n)));
+        assert.ok(pages.length <= ids.length, `more pages than records: ${JSON.stringify(pages)}`);
+      }
+      const read = pages.flat();
+      assert.deepEqual([...read].sort(), ids.map(String).sort(), "every shipment once");
+      const cursors = (await readAll(stream)).map((n) => ({
+        at: stream.updatedAtOf(n),
+        id: Number(stream.idOf(n)),
+      }));
+      for (let i = 1; i < cursors.length; i++) {
+        const [a, b] = [cursors[i - 1]!, cursors[i]!];
+        assert.ok(
+          a.at < b.at || (a.at === b.at && a.id < b.id),
+          `${JSON.stringify(a)} then ${JSON.stringify(b)}`,
+        );
+      }
+    });
+  });
+
   describe("odoo 17 bad input", () => {
     test("Odoo down: a retryable error naming the system and where it was looked for", async () => {
       const port = await closedPort();
