@@ -134,6 +134,36 @@ export async function setupOdoo({ log = () => {} } = {}) {
 
 let started = 0;
 
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err?.code === "EPERM";
+  }
+};
+
+/**
+ * Drops the databases of earlier starts whose process died before `stop()` (named
+ * passerelle_odoo_<pid>_…, the pid no longer running), so a machine that keeps PostgreSQL does not collect
+ * them. A database some server still uses is left alone (dropdb refuses it).
+ */
+function dropStaleDatabases(log) {
+  const env = pgEnv();
+  const r = spawnSync(
+    "psql",
+    ["-d", "postgres", "-Atqc", "select datname from pg_database where datname like 'passerelle_odoo_%'"],
+    { env, encoding: "utf8" },
+  );
+  if (r.status !== 0) return;
+  for (const name of r.stdout.split("\n").map((l) => l.trim())) {
+    const pid = Number(/^passerelle_odoo_(\d+)_/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || alive(pid)) continue;
+    const drop = spawnSync("dropdb", ["--if-exists", name], { env, encoding: "utf8" });
+    if (drop.status === 0) log(`dropped the database ${name} left by process ${pid}`);
+  }
+}
+
 /**
  * Clones the template into a fresh database (`db`, default a unique name) and starts Odoo on a free
  * loopback port. `stop()` stops the server and drops the database.
@@ -142,6 +172,7 @@ export async function startOdoo({ db, log = () => {} } = {}) {
   const available = odooAvailable();
   if (!available.ok) throw new Error(available.missing ?? "Odoo unavailable");
   if (!available.setupDone) await setupOdoo({ log });
+  if (started === 0) dropStaleDatabases(log);
   const name = db ?? `passerelle_odoo_${process.pid}_${Date.now().toString(36)}_${++started}`;
   if (!/^[a-z0-9_]+$/.test(name))
     throw new Error(`startOdoo: db must be [a-z0-9_]+, got ${JSON.stringify(name)}`);
