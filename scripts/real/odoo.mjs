@@ -319,15 +319,22 @@ export async function seedOdoo(conn, opts = {}) {
   }
   const sizeValues = await s.find("product.attribute.value", [["attribute_id", "=", size.id]], ["name"]);
 
-  const templates = [];
-  for (let i = 1; i <= products; i++) {
-    const code = `${prefix}-${String(i).padStart(3, "0")}`;
-    const withVariants = variantsEvery > 0 && i % variantsEvery === 0;
-    const id = await s.create("product.template", {
+  const specs = Array.from({ length: products }, (_, k) => {
+    const i = k + 1;
+    return {
+      code: `${prefix}-${String(i).padStart(3, "0")}`,
+      withVariants: variantsEvery > 0 && i % variantsEvery === 0,
+      listPrice: 10 + (i % 7) * 2.5,
+    };
+  });
+  // One create for all templates (Odoo's create takes a list).
+  const templateIds = await s.create(
+    "product.template",
+    specs.map(({ code, withVariants, listPrice }) => ({
       name: `${withVariants ? "Shirt" : "Product"} ${code}`,
       detailed_type: "product",
       invoice_policy: "delivery",
-      list_price: 10 + (i % 7) * 2.5,
+      list_price: listPrice,
       weight: 0.25,
       ...(withVariants
         ? {
@@ -336,9 +343,9 @@ export async function seedOdoo(conn, opts = {}) {
             ],
           }
         : { default_code: code }),
-    });
-    templates.push({ id, code, withVariants });
-  }
+    })),
+  );
+  const templates = specs.map((spec, k) => ({ id: templateIds[k], ...spec }));
   const variants = await s.find(
     "product.product",
     [["product_tmpl_id", "in", templates.map((t) => t.id)]],
