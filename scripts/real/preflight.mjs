@@ -4,10 +4,12 @@
  * (`@vendure/core`, a development dependency that `npm install` brings) with its SQLite driver, and Tryton
  * (the Debian packages, which nothing here installs). Prints every problem with the way to fix it and
  * exits 1 when one is missing. LibreOffice (soffice) is required too: Tryton converts its invoice report to
- * PDF with it.
+ * PDF with it. Odoo 17 needs its kit (../shared/real/odoo17), set up once (`node scripts/real/odoo.mjs
+ * --setup-only`), and wkhtmltopdf for its PDFs.
  */
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
+import { ODOO_TEMPLATE_DB, odooAvailable } from "./odoo.mjs";
 import { trytonAvailable } from "./tryton.mjs";
 import { vendureVersion } from "./vendure.mjs";
 
@@ -41,6 +43,22 @@ if (!tryton.ok) {
 } else {
   const v = spawnSync("trytond", ["--version"], { encoding: "utf8" });
   notes.push(`Tryton ${(v.stdout || v.stderr || "").trim() || "(version unknown)"}`);
+}
+
+const odoo = odooAvailable();
+if (!odoo.ok) {
+  problems.push(`Odoo 17: ${odoo.missing}`);
+} else if (!odoo.setupDone) {
+  problems.push(
+    `Odoo 17: not set up in ${odoo.home} (no template database ${ODOO_TEMPLATE_DB}): run \`node scripts/real/odoo.mjs --setup-only\` (as root the first time: it installs Debian packages and creates a PostgreSQL role; about 1 min)`,
+  );
+} else {
+  notes.push(`Odoo 17 from ${odoo.kit}, set up in ${odoo.home}`);
+  if (odoo.wkhtmltopdf) notes.push("wkhtmltopdf found: Odoo renders invoices as PDF");
+  else
+    problems.push(
+      "wkhtmltopdf not found: Odoo cannot render invoice PDFs\n    e.g. sudo apt-get install -y --no-install-recommends wkhtmltopdf",
+    );
 }
 
 const office = spawnSync("sh", ["-c", "command -v soffice"], { stdio: "ignore" }).status === 0;

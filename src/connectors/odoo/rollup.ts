@@ -35,6 +35,7 @@ import { compareCursors } from "../../core/cursor.ts";
 import { includesSorted } from "../../core/sorted.ts";
 import type { ListRequest } from "../../ports/connector.ts";
 import type { Domain, OdooClient, OdooRow } from "./client.ts";
+import { secondPages } from "./paging.ts";
 import { isoToOdoo, odooToIso } from "./time.ts";
 
 /** One model whose changes make a parent record change. */
@@ -84,55 +85,36 @@ interface ScanStart {
   parent: number | null;
 }
 
-/** A keyset scan of one model in (write_date, id) order, read a page at a time. */
+/** A keyset scan of one model in (write_date, id) order, read a page at a time (see paging.ts). */
 class ChangeScan {
   private rows: OdooRow[] = [];
   private pos = 0;
-  private after: { at: string; id: number } | null = null;
   private exhausted = false;
+  private readonly pages: AsyncGenerator<OdooRow[]>;
 
   constructor(
-    private readonly client: OdooClient,
-    private readonly source: ChangeSource,
-    private readonly start: ScanStart | null,
-    private readonly pageSize: number,
-    private readonly signal: AbortSignal | undefined,
-  ) {}
-
-  private startDomain(): Domain {
-    const start = this.start;
-    if (!start) return [];
-    const field = this.source.parentField;
-    if (start.parent === null || field === undefined) return [["write_date", ">=", start.at]];
-    return [
-      "|",
-      ["write_date", ">", start.at],
-      "&",
-      ["write_date", "=", start.at],
-      [field, ">", start.parent],
-    ];
+    client: OdooClient,
+    source: ChangeSource,
+    start: ScanStart | null,
+    pageSize: number,
+    signal: AbortSignal | undefined,
+  ) {
+    const field = source.parentField;
+    const from = !start
+      ? null
+      : start.parent === null || field === undefined
+        ? { at: start.at }
+        : { at: start.at, within: [[field, ">", start.parent]] };
+    this.pages = secondPages(client, source.model, source.domain, source.fields, { from, pageSize, signal });
   }
 
   private async fetch(): Promise<void> {
-    const keyset: Domain = this.after
-      ? [
-          "|",
-          ["write_date", ">", this.after.at],
-          "&",
-          ["write_date", "=", this.after.at],
-          ["id", ">", this.after.id],
-        ]
-      : [];
-    const page = await this.client.searchRead(
-      this.source.model,
-      [...this.source.domain, ...this.startDomain(), ...keyset],
-      [...this.source.fields, "write_date"],
-      { limit: this.pageSize, order: "write_date asc, id asc", signal: this.signal },
-    );
-    const last = page[page.length - 1];
-    if (page.length < this.pageSize || typeof last?.write_date !== "string") this.exhausted = true;
-    if (last && typeof last.write_date === "string") this.after = { at: last.write_date, id: last.id };
-    this.rows = [...this.rows.slice(this.pos), ...page.filter((r) => typeof r.write_date === "string")];
+    const next = await this.pages.next();
+    if (next.done) {
+      this.exhausted = true;
+      return;
+    }
+    this.rows = [...this.rows.slice(this.pos), ...next.value.filter((r) => typeof r.write_date === "string")];
     this.pos = 0;
   }
 

@@ -49,8 +49,9 @@ async function loadWarehouses(ctx: OdooContext, signal?: AbortSignal): Promise<W
 /**
  * One InventoryLevel per variant × warehouse, read incrementally from stock.quant: a page of changed quants
  * names the (variant, warehouse) pairs to report, and one more call sums all their quants, since a variant
- * may lie in several sub-locations of a warehouse's stock. Each level carries the cursor of the last
- * changed quant behind it in the page, so a resume re-reads exactly the pairs not yet committed.
+ * may lie in several quants of a warehouse's stock (sub-locations, lots, packages). Each level carries the
+ * cursor of its pair's latest-written quant and is emitted only when the page reaches that quant, so a
+ * resume re-reads exactly the pairs not yet committed and the levels do not depend on the page size.
  */
 export function inventoryStream(ctx: OdooContext): Stream<"inventory", InventoryNative> {
   const { client } = ctx;
@@ -67,7 +68,7 @@ export function inventoryStream(ctx: OdooContext): Stream<"inventory", Inventory
           ["product_id", "in", productIds],
           ["location_id", "in", [...wh.byLocation.keys()]],
         ],
-        ["product_id", "location_id", "quantity", "reserved_quantity"],
+        ["product_id", "location_id", "quantity", "reserved_quantity", "write_date"],
         { signal },
       ),
       client.read("product.product", productIds, ["default_code"], signal),
@@ -83,17 +84,30 @@ export function inventoryStream(ctx: OdooContext): Stream<"inventory", Inventory
       };
     };
     const sums = new Map<string, { onHand: number; reserved: number }>();
+    const latest = new Map<string, OdooRow>();
+    const later = (a: OdooRow, b: OdooRow | undefined) => {
+      if (!b) return true;
+      const x = String(a.write_date);
+      const y = String(b.write_date);
+      return x > y || (x === y && a.id > b.id);
+    };
     for (const q of all) {
       const { key } = pairOf(q);
       const s = sums.get(key) ?? { onHand: 0, reserved: 0 };
       s.onHand += num(q, "quantity");
       s.reserved += num(q, "reserved_quantity");
       sums.set(key, s);
+      if (later(q, latest.get(key))) latest.set(key, q);
     }
-    // The last quant of each pair in this page (pages come in cursor order) gives the level's cursor.
-    const last = new Map<string, OdooRow>();
-    for (const q of quants) last.set(pairOf(q).key, q);
-    return [...last.entries()]
+    // A level goes out at the latest write of its quants: with the quant that is its pair's latest. A page
+    // holding an earlier quant of the pair skips it (the latest one comes later in the order), so each
+    // level has one cursor whatever the page size, and a change to any of its quants makes that one the latest.
+    const heads = new Map<string, OdooRow>();
+    for (const q of quants) {
+      const { key } = pairOf(q);
+      if (latest.get(key)?.id === q.id) heads.set(key, q);
+    }
+    return [...heads.entries()]
       .map(([key, q]) => {
         const { product, warehouse } = pairOf(q);
         const s = sums.get(key) ?? { onHand: 0, reserved: 0 };
