@@ -25,12 +25,12 @@ import {
   startOdoo,
 } from "../../scripts/real/odoo.mjs";
 import { OdooConfig } from "../../src/connectors/odoo/config.ts";
-import { createOdooConnector, type OdooConnector } from "../../src/connectors/odoo/index.ts";
+import { createOdooConnector, type OdooConnector, odoo } from "../../src/connectors/odoo/index.ts";
 import { SyncError } from "../../src/core/errors.ts";
 import { type Customer, type EntityName, InventoryLevel, type Order } from "../../src/core/model.ts";
-import type { Stream, WriteItem } from "../../src/ports/connector.ts";
+import type { Connector, Stream, WriteItem } from "../../src/ports/connector.ts";
 import { runContractSuite } from "../../src/ports/contract-suite.ts";
-import { closedPort } from "../../src/testing/net.ts";
+import { closedPort } from "../helpers/net.ts";
 
 const available = odooAvailable();
 /** pdftotext (poppler-utils), when installed, lets the PDF test read the invoice number in the document. */
@@ -226,16 +226,41 @@ if (!available.ok) {
   describe("odoo 17 (real server)", () => {
     const started = Date.now();
     // The contract suite's call, kept in one block: its signature is being changed elsewhere.
-    runContractSuite({
-      name: "odoo 17 (real)",
-      async setup() {
-        const connector = connect(erp);
-        let writes = 0;
+    runContractSuite(
+      odoo,
+      async () => {
+        const settings = {
+          url: erp.url,
+          db: erp.db,
+          username: erp.user,
+          password: erp.password,
+          currency: ODOO_CURRENCY,
+        };
         return {
-          connector,
-          badCredentials: connect(erp, { password: "wrong-password" }, "odoo-bad"),
-          unreachable: connect(erp, { url: `http://127.0.0.1:${await closedPort()}` }, "odoo-down"),
-          streams: ["product", "price", "inventory", "customer", "order", "shipment", "invoice"],
+          config: OdooConfig.parse(settings),
+          badCredentials: OdooConfig.parse({ ...settings, password: "wrong-password" }),
+          unreachable: OdooConfig.parse({ ...settings, url: `http://127.0.0.1:${await closedPort()}` }),
+          skip: {
+            "*.inserts":
+              "no insert hook against the real Odoo yet: paging under inserts is checked on the emulator only",
+            faults:
+              "a real Odoo cannot be made to answer 429 or 5xx here: fault handling is checked on the emulator only",
+            "order.update":
+              "an order is written once and then only cancelled; the cancellation scenario below proves it on Odoo",
+          },
+          change: {
+            customer: (c: Customer): Customer => ({ ...c, lastName: `${c.lastName ?? ""} Changed` }),
+          },
+          normalise: {
+            customer: (c: unknown) => {
+              const r = c as Customer;
+              return { email: r.email, name: [r.firstName, r.lastName].filter(Boolean).join(" ") };
+            },
+            order: (o: unknown) => {
+              const r = o as Order;
+              return { total: r.total, lines: r.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })) };
+            },
+          },
           samples: {
             customer: () => [sampleCustomer("vip"), sampleCustomer(), sampleCustomer("wholesale")],
             order: () => [
@@ -254,17 +279,24 @@ if (!available.ok) {
               addresses: [{ type: "both", line1: "1 Main St", city: "Nowhere", country: "ZZ" }],
             }),
           },
-          touch: async (entity, id) => {
-            writes++;
+          touch: async (entity: EntityName, id: string) => {
             await touch(s, entity, Number(id));
           },
-          writes: () => writes,
+          // The calls of the suite's connection that change data, by Odoo model method.
+          writes: (c: Connector) => {
+            let n = 0;
+            for (const [op, l] of Object.entries((c as OdooConnector).latency())) {
+              if (/\.(create|write|unlink|action_\w+|button_\w+|message_post)$/.test(op)) n += l.count;
+            }
+            return n;
+          },
           teardown: async () => {
             timings.contractSuite = Date.now() - started;
           },
         };
       },
-    });
+      "odoo 17 (real)",
+    );
   });
 
   /** Changes one record through Odoo's own write path, so its write_date moves. */

@@ -19,6 +19,8 @@ import { customerWriter } from "./writers/customer.ts";
 import { orderWriter } from "./writers/order.ts";
 
 export interface OdooConnector extends Connector {
+  /** Calls and latency per `model.method` this connection sent (bounded: see connectors/http/latency.ts). */
+  latency(): Record<string, { count: number }>;
   /** The PDF of a posted customer invoice (account.move id), e.g. for an Invoice's document ref. */
   invoicePdf(invoiceId: string, signal?: AbortSignal): Promise<Uint8Array>;
 }
@@ -59,7 +61,8 @@ export const odoo = defineConnector({
       // A uid alone does not prove the user may read: try the cheapest real call.
       await ctx.client.execute("res.partner", "search_count", [[["id", "=", 0]]]);
     },
-    stats: () => ({ calls: ctx.client.calls, throttled: 0 }),
+    stats: () => ({ calls: ctx.client.calls, throttled: ctx.client.throttled }),
+    latency: () => ctx.client.stats().latency,
     invoicePdf: (invoiceId: string, signal?: AbortSignal) => invoicePdf(ctx, invoiceId, signal),
     async document(ref: string, signal?: AbortSignal) {
       // The ref is the report URL its invoice stream names (see invoicePdfRef).
