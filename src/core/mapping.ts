@@ -6,6 +6,9 @@
  * A mapping takes the canonical record the source produced and returns the canonical record the target
  * writer receives. Fields no rule names pass through unchanged; every rule reads the INPUT record, so the
  * order of the rules never matters.
+ *
+ * Over 400 lines: the rule schema, its compiler and the error messages that name the field and value go
+ * together; the JSONata side is in expression.ts.
  */
 import { z } from "zod";
 import { ConfigError, SyncError } from "./errors.ts";

@@ -39,7 +39,7 @@ test("a vendor's Retry-After longer than the backoff is waited for exactly", asy
     },
   );
   assert.equal(value, "ok");
-  // First the vendor's 7 s; then the policy's second step (200 ms, full jitter at its top with random=1).
+  // First the vendor's 7 s; then the policy's second step (200 ms: equal jitter at its top with random=1).
   assert.deepEqual(clock.slept, [7_000, 200]);
 });
 

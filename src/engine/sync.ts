@@ -10,6 +10,10 @@
  * A record that fails does not hold the cursor back: it is committed to the failed-records inbox in the same
  * transaction as the cursor that moves past it, with its source and mapped payloads, and is retried from
  * there. Holding the cursor instead would let one poison record stop every later change of its flow.
+ *
+ * Over 400 lines on purpose: one page's steps (read ahead, map, plan, intents, write, bind, commit) share the
+ * page's state and its ordering guarantees, so they read best in one place; the pieces that stand alone are
+ * beside it (plan in core/plan.ts, retries in retry.ts, failed-record actions in failures.ts).
  */
 import { compareCursors, isBefore } from "../core/cursor.ts";
 import { asSyncError, SyncError } from "../core/errors.ts";

@@ -10,15 +10,10 @@ import type { InboundEvent } from "./connector.ts";
 /** `failed`: given up after too many passes that could not sync its record (the note says why). */
 export type InboxStatus = "pending" | "processed" | "ignored" | "failed";
 
-export interface StoredEvent {
+/** An InboundEvent as the inbox holds it. */
+export interface StoredEvent extends InboundEvent {
   id: number;
   connection: string;
-  dedupeKey: string;
-  topic: string;
-  entity: EntityName | null;
-  recordId: string | null;
-  occurredAt: string | null;
-  payload: unknown;
   receivedAt: string;
   status: InboxStatus;
   note: string | null;

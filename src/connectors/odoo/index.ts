@@ -1,6 +1,7 @@
 /**
  * The Odoo connector: products, prices, stock, customers, orders, shipments and invoices over the legacy
- * JSON-RPC external API (/jsonrpc), which every Odoo from 8 to 18 serves. Reads page with a keyset on
+ * JSON-RPC external API (/jsonrpc). It targets Odoo 14–18 and is tested against a real Odoo 17 (test:real);
+ * the other versions differ in a few fields (docs/connectors/odoo.md). Reads page with a keyset on
  * (write_date, id); writes create customers and confirmed sale orders.
  */
 import { SyncError } from "../../core/errors.ts";

@@ -1,3 +1,9 @@
+/**
+ * Canonical Order → a Tryton sale (sale.sale): party and addresses, lines with the shop's prices, shipping and
+ * discounts as service lines, quoted and confirmed; found again by the shop's order reference. Over 400
+ * lines: a Tryton sale needs its party, addresses and service products resolved before the lines can be
+ * priced, and those lookups belong to this writer alone; cancellation is in cancel.ts.
+ */
 import Big from "big.js";
 import { SyncError } from "../../../core/errors.ts";
 import type { Address, Order, OrderLine } from "../../../core/model.ts";
