@@ -7,5 +7,12 @@ import { odoo } from "./odoo/index.ts";
 import { shopify } from "./shopify/index.ts";
 import { tryton } from "./tryton/index.ts";
 import { vendure } from "./vendure/index.ts";
+import { woocommerce } from "./woocommerce/index.ts";
 
-export const connectorDefinitions: readonly ConnectorDefinition[] = [odoo, shopify, vendure, tryton];
+export const connectorDefinitions: readonly ConnectorDefinition[] = [
+  odoo,
+  shopify,
+  vendure,
+  tryton,
+  woocommerce,
+];

@@ -1,0 +1,48 @@
+/** Connection settings for a WooCommerce shop (REST API wc/v3). */
+import { z } from "zod";
+
+const Base = z.object({
+  /** The site's base URL, e.g. https://shop.example.com (the REST API is at `<url>/wp-json/wc/v3`). */
+  url: z.url(),
+  /** Records per page; WooCommerce's REST maximum is 100. */
+  pageSize: z.number().int().min(1).max(100).default(50),
+  /** Shop currency (WooCommerce has one per shop); orders carry their own. */
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, { message: "must be an ISO 4217 code such as USD" })
+    .default("USD"),
+  /** Canonical location code this shop's single stock figure stands for; other locations are refused. */
+  location: z.string().min(1).default("default"),
+  /**
+   * The canonical price list whose prices become regular_price. WooCommerce core has no customer-group
+   * prices without a plugin: prices of any other list are refused.
+   */
+  priceList: z.string().min(1).default("default"),
+  /** Webhook secret (the one given when the webhook was registered), for X-WC-Webhook-Signature. */
+  webhookSecret: z.string().min(1).optional(),
+  /** Per-request timeout. */
+  timeoutMs: z.number().int().positive().default(30_000),
+});
+
+/**
+ * Credentials: a WordPress user's application password (HTTP Basic, works over http on a site that allows
+ * it), or a WooCommerce REST key pair (HTTP Basic, which WooCommerce accepts over https only).
+ */
+export const WooCommerceConfig = z.union([
+  Base.extend({
+    username: z.string().min(1),
+    /** Use ${env:X} or ${file:/path} in passerelle.yaml. */
+    applicationPassword: z.string().min(1),
+  }).strict(),
+  Base.extend({
+    consumerKey: z.string().regex(/^ck_\w+$/, { message: 'must be a WooCommerce consumer key "ck_…"' }),
+    consumerSecret: z.string().regex(/^cs_\w+$/, { message: 'must be a WooCommerce consumer secret "cs_…"' }),
+  })
+    .strict()
+    .refine((c) => c.url.startsWith("https://"), {
+      path: ["url"],
+      error: (issue) =>
+        `WooCommerce accepts consumerKey/consumerSecret as HTTP Basic over https only; url is ${JSON.stringify((issue.input as { url?: unknown }).url)} (use username + applicationPassword over http)`,
+    }),
+]);
+export type WooCommerceConfig = z.infer<typeof WooCommerceConfig>;
