@@ -86,7 +86,8 @@ export function customerStream(
     idOf: (c) => String(c.id),
     updatedAtOf: customerUpdatedAt,
     toCanonical(c): CanonicalInputByEntity["customer"] {
-      const lastName = c.last_name || c.billing.last_name;
+      // An account registered with an e-mail alone has no name: its username stands for the last name.
+      const lastName = c.last_name || c.billing.last_name || c.shipping.last_name || c.username;
       if (!lastName) {
         throw new SyncError("data", `WooCommerce customer ${c.id} (${c.email}) has no last_name`, {
           system: name,

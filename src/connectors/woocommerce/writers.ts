@@ -47,16 +47,16 @@ const variationBody = (v: Product["variants"][number]) => ({
 export function productWriter(system: string, client: WooClient): Writer<"product"> {
   async function current(item: WriteItem<"product">): Promise<z.infer<typeof WooProduct> | null> {
     if (item.targetId) {
-      const p = await client.find(`/products/${encodeURIComponent(item.targetId)}`, WooProduct);
+      const p = await client.find(`/products/${encodeURIComponent(item.targetId)}?context=edit`, WooProduct);
       if (p) return p;
     }
     const row = (await bySku(client, [mainSku(item.record)])).get(mainSku(item.record));
-    return row ? client.find(`/products/${row.id}`, WooProduct) : null;
+    return row ? client.find(`/products/${row.id}?context=edit`, WooProduct) : null;
   }
 
   async function writeVariations(productId: number, p: Product): Promise<boolean> {
     const existing = await client.get(
-      `/products/${productId}/variations?${q({ per_page: 100, status: "any" })}`,
+      `/products/${productId}/variations?${q({ per_page: 100, status: "any", context: "edit" })}`,
       z.array(WooVariation),
       "variations",
     );
@@ -230,7 +230,12 @@ export function inventoryWriter(
               z.object({ id: z.number() }),
               "stock update",
             );
-            return { key: item.key, ok: true, targetId, action: "updated" };
+            return {
+              key: item.key,
+              ok: true,
+              targetId,
+              action: item.targetId === null ? "created" : "updated",
+            };
           }),
         );
       }
@@ -310,7 +315,12 @@ export function priceWriter(system: string, client: WooClient, config: WooCommer
               z.object({ id: z.number() }),
               "price update",
             );
-            return { key: item.key, ok: true, targetId, action: "updated" };
+            return {
+              key: item.key,
+              ok: true,
+              targetId,
+              action: item.targetId === null ? "created" : "updated",
+            };
           }),
         );
       }
