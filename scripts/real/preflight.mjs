@@ -5,13 +5,17 @@
  * (the Debian packages, which nothing here installs). Prints every problem with the way to fix it and
  * exits 1 when one is missing. LibreOffice (soffice) is required too: Tryton converts its invoice report to
  * PDF with it. Odoo 17 needs its kit (../shared/real/odoo17), set up once (`node scripts/real/odoo.mjs
- * --setup-only`), and wkhtmltopdf for its PDFs.
+ * --setup-only`), and wkhtmltopdf for its PDFs. WooCommerce 7.9 needs its kit (../shared/real/woocommerce)
+ * with PHP and MariaDB, set up once (`node scripts/real/woocommerce.mjs --setup-only`).
  */
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { join } from "node:path";
 import { ODOO_TEMPLATE_DB, odooAvailable } from "./odoo.mjs";
 import { trytonAvailable } from "./tryton.mjs";
 import { vendureVersion } from "./vendure.mjs";
+import { WOO_HOME, wooAvailable } from "./woocommerce.mjs";
 
 const require = createRequire(import.meta.url);
 const problems = [];
@@ -59,6 +63,17 @@ if (!odoo.ok) {
     problems.push(
       "wkhtmltopdf not found: Odoo cannot render invoice PDFs\n    e.g. sudo apt-get install -y --no-install-recommends wkhtmltopdf",
     );
+}
+
+const woo = wooAvailable();
+if (!woo.ok) {
+  problems.push(`WooCommerce: ${woo.missing}`);
+} else if (!existsSync(join(WOO_HOME, "template.sql"))) {
+  problems.push(
+    `WooCommerce: not set up in ${WOO_HOME}: run \`node scripts/real/woocommerce.mjs --setup-only\` (as root the first time: it installs PHP, MariaDB and WordPress from Debian; about a minute)`,
+  );
+} else {
+  notes.push(`WooCommerce set up in ${WOO_HOME}`);
 }
 
 const office = spawnSync("sh", ["-c", "command -v soffice"], { stdio: "ignore" }).status === 0;

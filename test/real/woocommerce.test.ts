@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -26,7 +28,7 @@ import { closedPort } from "../helpers/net.ts";
 import { type Exchange, recordingFetch, wooSpecs } from "./woocommerce-spec.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SPECS = resolve(ROOT, "..", "shared", "specs", "woocommerce");
+const SPECS = process.env.WOO_SPECS ?? resolve(ROOT, "..", "shared", "specs", "woocommerce");
 const available = wooAvailable();
 
 if (!available.ok) {
@@ -584,6 +586,75 @@ if (!available.ok) {
       const order = await api<{ status: string }>("GET", `/orders/${placed.id}`);
       assert.equal(order.status, "completed");
       assert.equal(await writer.findByExternalRef(shipment.key, shipment), ok(first).targetId);
+    });
+
+    test("a real signed delivery from the shop verifies and becomes an order event; a tampered one is refused", async () => {
+      const received: { headers: Record<string, string | undefined>; raw: Buffer }[] = [];
+      const server = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+          const headers: Record<string, string | undefined> = {};
+          for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+          received.push({ headers, raw: Buffer.concat(chunks) });
+          res.end("ok");
+        });
+      });
+      await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+      try {
+        const port = (server.address() as AddressInfo).port;
+        const secret = `hook-${run}`;
+        await api("POST", "/webhooks", {
+          name: "passerelle",
+          topic: "order.updated",
+          delivery_url: `http://127.0.0.1:${port}/webhooks/shop`,
+          secret,
+          status: "active",
+        });
+        const placed = await placeOrder([
+          {
+            product_id: (await api<{ id: number }[]>("GET", `/products?sku=${stockSkus[1]}`))[0]
+              ?.id as number,
+            quantity: 1,
+          },
+        ]);
+        await api("PUT", `/orders/${placed.id}`, { customer_note: "leave at the door" });
+        await shop.runQueue();
+        const withConfig = config({ webhookSecret: secret });
+        const outcomes = received.map((r) =>
+          woocommerce.webhooks?.receive(
+            { rawBody: r.raw, headers: r.headers, query: {} },
+            withConfig,
+            new Date(),
+          ),
+        );
+        assert.ok(
+          outcomes.some((o) => o?.kind === "reply"),
+          "the creation ping was not answered as a ping",
+        );
+        const events = outcomes.flatMap((o) => (o?.kind === "events" ? o.events : []));
+        const ours = events.find((e) => e.recordId === String(placed.id));
+        assert.ok(ours, `no event for order ${placed.id} among ${received.length} deliveries`);
+        assert.equal(ours.entity, "order");
+        assert.equal(ours.topic, "order.updated");
+        const delivery = received.find((r) => r.headers["x-wc-webhook-signature"]);
+        assert.ok(delivery);
+        const tampered = Buffer.from(delivery.raw.toString("utf8").replace(/"id":\d+/, '"id":1'));
+        const refused = woocommerce.webhooks?.receive(
+          { rawBody: tampered, headers: delivery.headers, query: {} },
+          withConfig,
+          new Date(),
+        );
+        assert.equal(refused?.kind, "reject");
+        const wrongSecret = woocommerce.webhooks?.receive(
+          { rawBody: delivery.raw, headers: delivery.headers, query: {} },
+          config({ webhookSecret: "another-secret" }),
+          new Date(),
+        );
+        assert.equal(wrongSecret?.kind, "reject");
+      } finally {
+        await new Promise((done) => server.close(done));
+      }
     });
 
     test("wrong credentials name the system and never show the secret", async () => {
