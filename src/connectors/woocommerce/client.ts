@@ -4,7 +4,7 @@
  */
 import type { z } from "zod";
 import { createHttpClient, type HttpClient } from "../http/client.ts";
-import type { WooCommerceConfig } from "./config.ts";
+import { credentialsOf, type WooCommerceConfig } from "./config.ts";
 
 export class WooClient {
   readonly http: HttpClient;
@@ -16,10 +16,7 @@ export class WooClient {
     readonly config: WooCommerceConfig,
     fetchApi?: typeof fetch,
   ) {
-    const [user, secret] =
-      "applicationPassword" in config
-        ? [config.username, config.applicationPassword]
-        : [config.consumerKey, config.consumerSecret];
+    const [user, secret] = credentialsOf(config);
     const basic = `Basic ${Buffer.from(`${user}:${secret}`).toString("base64")}`;
     this.http = createHttpClient({
       system: name,

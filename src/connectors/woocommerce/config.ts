@@ -26,23 +26,65 @@ const Base = z.object({
 
 /**
  * Credentials: a WordPress user's application password (HTTP Basic, works over http on a site that allows
- * it), or a WooCommerce REST key pair (HTTP Basic, which WooCommerce accepts over https only).
+ * it), or a WooCommerce REST key pair (HTTP Basic, which WooCommerce accepts over https only). One pair,
+ * not both. A plain object (refined), so the editor's JSON Schema lists every field.
  */
-export const WooCommerceConfig = z.union([
-  Base.extend({
-    username: z.string().min(1),
-    /** Use ${env:X} or ${file:/path} in passerelle.yaml. */
-    applicationPassword: z.string().min(1),
-  }).strict(),
-  Base.extend({
-    consumerKey: z.string().regex(/^ck_\w+$/, { message: 'must be a WooCommerce consumer key "ck_…"' }),
-    consumerSecret: z.string().regex(/^cs_\w+$/, { message: 'must be a WooCommerce consumer secret "cs_…"' }),
-  })
-    .strict()
-    .refine((c) => c.url.startsWith("https://"), {
+export const WooCommerceConfig = Base.extend({
+  username: z.string().min(1).optional(),
+  /** Use ${env:X} or ${file:/path} in passerelle.yaml. */
+  applicationPassword: z.string().min(1).optional(),
+  consumerKey: z
+    .string()
+    .regex(/^ck_\w+$/, { message: 'must be a WooCommerce consumer key "ck_…"' })
+    .optional(),
+  consumerSecret: z
+    .string()
+    .regex(/^cs_\w+$/, { message: 'must be a WooCommerce consumer secret "cs_…"' })
+    .optional(),
+}).superRefine((c, ctx) => {
+  const app = c.username !== undefined || c.applicationPassword !== undefined;
+  const keys = c.consumerKey !== undefined || c.consumerSecret !== undefined;
+  if (app && keys) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["consumerKey"],
+      message: "give either username + applicationPassword or consumerKey + consumerSecret, not both",
+    });
+    return;
+  }
+  if (!app && !keys) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["applicationPassword"],
+      message:
+        "credentials are missing: give username + applicationPassword (or consumerKey + consumerSecret over https)",
+    });
+    return;
+  }
+  const pair: [string, unknown][] = app
+    ? [
+        ["username", c.username],
+        ["applicationPassword", c.applicationPassword],
+      ]
+    : [
+        ["consumerKey", c.consumerKey],
+        ["consumerSecret", c.consumerSecret],
+      ];
+  for (const [field, value] of pair)
+    if (value === undefined) ctx.addIssue({ code: "custom", path: [field], message: `${field} is missing` });
+  if (keys && !c.url.startsWith("https://")) {
+    ctx.addIssue({
+      code: "custom",
       path: ["url"],
-      error: (issue) =>
-        `WooCommerce accepts consumerKey/consumerSecret as HTTP Basic over https only; url is ${JSON.stringify((issue.input as { url?: unknown }).url)} (use username + applicationPassword over http)`,
-    }),
-]);
+      message: `WooCommerce accepts consumerKey/consumerSecret as HTTP Basic over https only; url is ${JSON.stringify(c.url)} (use username + applicationPassword over http)`,
+    });
+  }
+});
 export type WooCommerceConfig = z.infer<typeof WooCommerceConfig>;
+
+/** The user and secret sent as HTTP Basic (the refinement guarantees one complete pair). */
+export function credentialsOf(config: WooCommerceConfig): [string, string] {
+  return config.applicationPassword !== undefined
+    ? [config.username ?? "", config.applicationPassword]
+    : [config.consumerKey ?? "", config.consumerSecret ?? ""];
+}

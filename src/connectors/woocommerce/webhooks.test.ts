@@ -99,3 +99,25 @@ test("consumer keys over http are refused naming the field and the value, never 
   assert.ok(!page.success);
   assert.match(page.error.message, /pageSize|100/);
 });
+
+test("credentials: one complete pair, each problem naming its field", () => {
+  const url = "https://shop.example.com";
+  const none = WooCommerceConfig.safeParse({ url });
+  assert.ok(!none.success);
+  assert.deepEqual(none.error.issues[0]?.path, ["applicationPassword"]);
+  const half = WooCommerceConfig.safeParse({ url, username: "admin" });
+  assert.ok(!half.success);
+  assert.deepEqual(half.error.issues[0]?.path, ["applicationPassword"]);
+  const both = WooCommerceConfig.safeParse({
+    url,
+    username: "admin",
+    applicationPassword: "x",
+    consumerKey: "ck_1",
+    consumerSecret: "cs_2",
+  });
+  assert.ok(!both.success);
+  assert.match(both.error.message, /not both/);
+  const badKey = WooCommerceConfig.safeParse({ url, consumerKey: "key", consumerSecret: "cs_2" });
+  assert.ok(!badKey.success);
+  assert.deepEqual(badKey.error.issues[0]?.path, ["consumerKey"]);
+});
