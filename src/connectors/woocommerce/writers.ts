@@ -4,6 +4,9 @@
  * customer-group prices) and shipments (the order set to completed, the tracking as an order note carrying
  * a marker, so writing it again adds nothing). Every writer compares what the shop holds first and sends
  * nothing for a record already there.
+ *
+ * Over 400 lines because the four writers sit together: they share the SKU lookup, the path of a product or
+ * variation and the compare-before-write rule, and each is short on its own.
  */
 import Big from "big.js";
 import { z } from "zod";
