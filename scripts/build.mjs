@@ -3,7 +3,8 @@
 // dist/), with tsc (the `.ts` import specifiers become `.js`: rewriteRelativeImportExtensions), then copies
 // the non-TypeScript files the code reads at run time (cost-plans.json, the init template, the inbox's
 // worker-thread modules, *.mjs) beside it.
-// `npm run build` runs it; so does `npm install` in a checkout (the `prepare` script). No network.
+// `npm run build` runs it; so does `npm install` in a checkout (the `prepare` script). No network. Emit only
+// (noCheck in tsconfig.build.json): `npm run typecheck` (part of `npm test`) checks the types.
 import { spawnSync } from "node:child_process";
 import { cpSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";

@@ -11,7 +11,16 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -90,6 +99,13 @@ test("the tarball holds the compiled CLI and its docs, and no sources, tests, em
       f === "bin/passerelle-src.mjs",
   );
   assert.deepEqual(stray, []);
+  // The emulators package is named by the lazy loader alone (type-only imports are erased by the build).
+  const naming = files.filter(
+    (f) =>
+      f.endsWith(".js") &&
+      readFileSync(join(app, "node_modules/passerelle", f), "utf8").includes("@passerelle/emulators"),
+  );
+  assert.deepEqual(naming, ["dist/cli/emulators.js"]);
 });
 
 test("npx passerelle init, then validate, in an empty folder", async () => {
