@@ -16,9 +16,11 @@ export const WOO_KIT: string;
 export const WOO_HOME: string;
 export const WOO_DB_NAME: string;
 export function wooAvailable(): { ok: boolean; missing: string | null };
-export function setupWoo(opts?: { log?: (message: string) => void }): { setupMs: number };
+/** `instance`: a shop of its own (work dir and database) for a test file that runs beside another. */
+export function setupWoo(opts?: { log?: (message: string) => void; instance?: string }): { setupMs: number };
 export function freePort(): Promise<number>;
 export function startWoo(opts?: {
   log?: (message: string) => void;
   webhooksSync?: boolean;
+  instance?: string;
 }): Promise<StartedWoo>;

@@ -26,6 +26,16 @@ export const WOO_KIT = process.env.WOO_KIT ?? resolve(ROOT, "..", "shared", "rea
 export const WOO_HOME = process.env.PASSERELLE_WOO_HOME ?? join(tmpdir(), "passerelle-woo");
 export const WOO_DB_NAME = process.env.PASSERELLE_WOO_DB ?? "passerelle_woo";
 
+/**
+ * One shop per test file that runs at the same time as another (node --test runs two files at once): each
+ * instance has its own work dir and database, set up on first use (~7 s). No instance: the default shop.
+ */
+function where(instance) {
+  if (!instance) return { home: WOO_HOME, db: WOO_DB_NAME };
+  if (!/^[a-z0-9_]+$/.test(instance)) throw new Error(`WooCommerce instance must match [a-z0-9_]+, got ${JSON.stringify(instance)}`);
+  return { home: `${WOO_HOME}-${instance}`, db: `${WOO_DB_NAME}_${instance}` };
+}
+
 /** Whether the kit is there and PHP and MariaDB are (or setup.sh may install them, as root). */
 export function wooAvailable() {
   if (!existsSync(join(WOO_KIT, "setup.sh")))
@@ -38,10 +48,10 @@ export function wooAvailable() {
   return { ok: true, missing: null };
 }
 
-function run(script, env, args = []) {
+function run(script, env, at, args = []) {
   const t0 = Date.now();
   const r = spawnSync("bash", [join(WOO_KIT, script), ...args], {
-    env: { ...process.env, WOO_HOME, WOO_DB_NAME, ...env },
+    env: { ...process.env, WOO_HOME: at.home, WOO_DB_NAME: at.db, ...env },
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -52,9 +62,10 @@ function run(script, env, args = []) {
 }
 
 /** Builds the shop once (setup.sh skips what exists and keeps valid credentials). Returns its time. */
-export function setupWoo({ log = () => {} } = {}) {
-  const { ms } = run("setup.sh", {});
-  log(`WooCommerce shop set up in ${ms} ms at ${WOO_HOME}`);
+export function setupWoo({ log = () => {}, instance = "" } = {}) {
+  const at = where(instance);
+  const { ms } = run("setup.sh", {}, at);
+  log(`WooCommerce shop set up in ${ms} ms at ${at.home}`);
   return { setupMs: ms };
 }
 
@@ -75,17 +86,20 @@ export function freePort() {
  * Resets the shop's database to the snapshot setup.sh made and serves it on a free loopback port.
  * Runs setupWoo first when the shop was never set up.
  */
-export async function startWoo({ log = () => {}, webhooksSync = false } = {}) {
+export async function startWoo({ log = () => {}, webhooksSync = false, instance = "" } = {}) {
   const available = wooAvailable();
   if (!available.ok) throw new Error(available.missing);
+  const at = where(instance);
+  const WOO_HOME = at.home;
   let setupMs = null;
-  if (!existsSync(join(WOO_HOME, "template.sql"))) setupMs = setupWoo({ log }).setupMs;
-  run("stop.sh", {}, [WOO_HOME]);
-  const reset = run("reset.sh", {}, [WOO_HOME]);
+  if (!existsSync(join(WOO_HOME, "template.sql"))) setupMs = setupWoo({ log, instance }).setupMs;
+  run("stop.sh", {}, at, [WOO_HOME]);
+  const reset = run("reset.sh", {}, at, [WOO_HOME]);
   const port = await freePort();
   const start = run(
     "start.sh",
     { WOO_PORT: String(port), ...(webhooksSync ? { WOO_WEBHOOKS_SYNC: "1" } : {}) },
+    at,
     [WOO_HOME],
   );
   const url = /WOO_URL=(\S+)/.exec(start.out)?.[1] ?? `http://127.0.0.1:${port}`;
@@ -96,11 +110,15 @@ export async function startWoo({ log = () => {}, webhooksSync = false } = {}) {
     if (stopped) return;
     stopped = true;
     process.removeListener("exit", reap);
-    run("stop.sh", {}, [WOO_HOME]);
+    run("stop.sh", {}, at, [WOO_HOME]);
   };
   // A test runner that dies must not leave the PHP server behind.
   const reap = () => {
-    if (!stopped) spawnSync("bash", [join(WOO_KIT, "stop.sh"), WOO_HOME], { stdio: "ignore" });
+    if (!stopped)
+      spawnSync("bash", [join(WOO_KIT, "stop.sh"), WOO_HOME], {
+        stdio: "ignore",
+        env: { ...process.env, WOO_HOME, WOO_DB_NAME: at.db },
+      });
   };
   process.once("exit", reap);
   return {
