@@ -38,7 +38,17 @@ if (files.length === 0) {
 }
 const res = spawnSync(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
+  [
+    "--import",
+    "tsx",
+    "--test",
+    "--test-concurrency=2",
+    "--test-reporter=spec",
+    "--test-reporter-destination=stdout",
+    `--test-reporter=${join(import.meta.dirname, "test-timing-reporter.mjs")}`,
+    "--test-reporter-destination=stdout",
+    ...files,
+  ],
   { stdio: "inherit" },
 );
 process.exit(res.status ?? 1);
