@@ -580,6 +580,52 @@ if (!available.ok) {
     });
   });
 
+  describe("odoo 17 cancellations from the shop", () => {
+    test("an order cancelled in the shop after its sale was confirmed cancels the Odoo sale; a rerun writes nothing", async () => {
+      const connector = connect(erp);
+      const order = sampleOrder(seed.skus);
+      const [w] = await connector.writers.order!.upsert([item<"order">(order)], noLinks);
+      assert.ok(w?.ok, w && !w.ok ? w.error.message : "");
+      const saleId = Number(w.targetId);
+      // The merchant locks confirmed sales (Sales settings "Lock Confirmed Sales"): cancelling unlocks first.
+      await s.call("sale.order", "action_lock", [[saleId]]);
+      const cancelled: Order = { ...order, cancelled: true, updatedAt: new Date().toISOString() };
+      const [c] = await measure("shopCancellation", connector, () =>
+        connector.writers.order!.upsert([item<"order">(cancelled, w.targetId)], noLinks),
+      );
+      assert.ok(c?.ok, c && !c.ok ? c.error.message : "");
+      assert.equal(c.action, "updated");
+      assert.equal(c.targetId, w.targetId);
+      const [sale] = await s.find(
+        "sale.order",
+        [["id", "=", saleId]],
+        ["state", "write_date", "picking_ids"],
+      );
+      assert.equal(sale?.state, "cancel", "the confirmed sale is cancelled in Odoo");
+      const pickings = await s.find(
+        "stock.picking",
+        [["id", "in", sale?.picking_ids as number[]]],
+        ["state"],
+      );
+      assert.ok(pickings.length > 0 && pickings.every((p) => p.state === "cancel"), JSON.stringify(pickings));
+      const [again] = await connector.writers.order!.upsert([item<"order">(cancelled, w.targetId)], noLinks);
+      assert.ok(again?.ok && again.action === "unchanged", "a cancelled sale is not cancelled again");
+      const [after] = await s.find("sale.order", [["id", "=", saleId]], ["write_date"]);
+      assert.equal(after?.write_date, sale?.write_date, "the rerun wrote the sale");
+    });
+
+    test("an order already cancelled when first seen becomes a cancelled quotation, never confirmed", async () => {
+      const connector = connect(erp);
+      const order: Order = { ...sampleOrder(seed.skus), cancelled: true };
+      const [w] = await connector.writers.order!.upsert([item<"order">(order)], noLinks);
+      assert.ok(w?.ok, w && !w.ok ? w.error.message : "");
+      assert.equal(w.action, "created");
+      const [sale] = await s.find("sale.order", [["id", "=", Number(w.targetId)]], ["state", "picking_ids"]);
+      assert.equal(sale?.state, "cancel");
+      assert.deepEqual(sale?.picking_ids, [], "nothing was ever to be delivered");
+    });
+  });
+
   describe("odoo 17 paging", () => {
     test("records written in one second in falling id order page in (second, id) order, each once", {
       timeout: 120_000,
