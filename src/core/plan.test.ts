@@ -194,6 +194,24 @@ test("a writer that only updates skips records its system does not hold, with th
   assert.equal(planRecord({ ...base, target: { externalId: "9", lastHash: "x" } }).action, "update");
 });
 
+test("a record the target cannot hold at all is skipped with the writer's reason, linked or not", () => {
+  const base = {
+    entity: "order" as const,
+    mapped: order("24.00"),
+    error: null,
+    filtered: false,
+    hash: "h",
+    unsupported: "not supported by the shop",
+  };
+  assert.deepEqual(planRecord({ ...base, target: null }), {
+    action: "skip",
+    targetId: null,
+    reason: "not supported by the shop",
+  });
+  assert.equal(planRecord({ ...base, target: { externalId: "9", lastHash: "x" } }).action, "skip");
+  assert.equal(planRecord({ ...base, unsupported: null, target: null }).action, "create");
+});
+
 test("a price of zero is an error with the reason unless the flow allows free items", () => {
   const product = Product.parse({
     source: "erp",

@@ -26,6 +26,8 @@ export interface PlanInput {
   pendingIntent?: boolean;
   /** The target's writer only updates records the target holds (Writer.updateOnly). */
   updateOnly?: boolean;
+  /** Why the target cannot hold the record at all (Writer.unsupported), or null: skipped with the reason. */
+  unsupported?: string | null;
   /** The flow lets a price of 0 through (free items); otherwise such a record is an error. */
   allowFreeItems?: boolean;
   /** The record this one belongs to (see parentOf), and whether the target holds it (has a link for it). */
@@ -117,11 +119,12 @@ export function staleReason(input: PlanInput): string | null {
 
 /**
  * error: it cannot be mapped, or it would publish a price of zero (see freeItemReason); filtered: the flow
- * leaves it out; skip: the target already has exactly this content, the record is older than what it
- * already has (stock: see staleReason), it is an order cancelled before it ever reached the target, the
- * order it belongs to is not in the target (see parentOf), or the target's writer only updates and does not
- * hold it; hold: an order whose money does not add up (never written, whether new or not); otherwise update
- * when the target has it, create when it does not.
+ * leaves it out; skip: the target cannot hold the record at all (Writer.unsupported), the target already has
+ * exactly this content, the record is older than what it already has (stock: see staleReason), it is an
+ * order cancelled before it ever reached the target, the order it belongs to is not in the target (see
+ * parentOf), or the target's writer only updates and does not hold it; hold: an order whose money does not
+ * add up (never written, whether new or not); otherwise update when the target has it, create when it does
+ * not.
  */
 export function planRecord(input: PlanInput): PlanDecision {
   const targetId = input.target?.externalId ?? null;
@@ -129,6 +132,7 @@ export function planRecord(input: PlanInput): PlanDecision {
     return { action: "error", targetId, reason: input.error ?? "record could not be mapped" };
   }
   if (input.filtered) return { action: "filtered", targetId };
+  if (input.unsupported) return { action: "skip", targetId, reason: input.unsupported };
   const free = input.allowFreeItems ? null : freeItemReason(input.entity, input.mapped);
   if (free) return { action: "error", targetId, reason: free };
   const stale = staleReason(input);

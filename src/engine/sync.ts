@@ -420,6 +420,7 @@ export class SyncEngine {
         sourceUpdatedAt: p.updatedAt,
         pendingIntent: intents.has(p.key),
         updateOnly: writer.updateOnly === true,
+        unsupported: p.mapped && !p.error ? (writer.unsupported?.(p.mapped as never) ?? null) : null,
         allowFreeItems: flow.allowFreeItems === true,
         parent: parents.get(p) ?? null,
       });

@@ -110,6 +110,12 @@ export interface Writer<E extends EntityName = EntityName> {
    * never created.
    */
   updateOnly?: boolean;
+  /**
+   * Why the target cannot hold this record at all (a customer-group price in a shop with one price for
+   * every buyer), or null. Such a record is skipped with the reason in its lineage, never written, never
+   * failed: what the target lacks is no error a retry could fix.
+   */
+  unsupported?(record: CanonicalByEntity[E]): string | null;
 }
 
 /** One page's records to write, as a dry run planned them. */

@@ -18,9 +18,17 @@ import {
   type WooConnector,
   woocommerce,
 } from "../../src/connectors/woocommerce/index.ts";
+import { invoiceMarker, invoiceMetaKey } from "../../src/connectors/woocommerce/orders.ts";
 import { shipmentMarker } from "../../src/connectors/woocommerce/writers.ts";
 import { SyncError } from "../../src/core/errors.ts";
-import { type InventoryLevel, Order, type Price, type Product, type Shipment } from "../../src/core/model.ts";
+import {
+  type InventoryLevel,
+  type Invoice,
+  Order,
+  type Price,
+  type Product,
+  type Shipment,
+} from "../../src/core/model.ts";
 import { orderTotalCheck } from "../../src/core/money.ts";
 import type { WriteItem, WriteResult } from "../../src/ports/connector.ts";
 import { runContractSuite } from "../../src/ports/contract-suite.ts";
@@ -93,7 +101,7 @@ if (!available.ok) {
       variants: sizes.map((size) => ({ sku: `${key}-${size}`, price, options: { Size: size } })),
     };
   };
-  const item = <E extends "product" | "inventory" | "price" | "shipment">(
+  const item = <E extends "product" | "inventory" | "price" | "shipment" | "invoice">(
     record: WriteItem<E>["record"],
     targetId: string | null = null,
   ): WriteItem<E> => ({ key: record.key, record, targetId, externalRef: record.key }) as WriteItem<E>;
@@ -201,6 +209,24 @@ if (!available.ok) {
           };
         };
         let shipmentOrder = 0;
+        let invoiceOrder = 0;
+        const sampleInvoice = (orderId: number): Invoice => {
+          const n = ++seq;
+          return {
+            source: "erp",
+            sourceId: String(n),
+            updatedAt: now(),
+            key: `erp:INV-${run}-${n}`,
+            number: `INV-${run}-${n}`,
+            kind: "invoice",
+            orderKey: `woocommerce:${orderId}`,
+            currency: "USD",
+            totalTax: "0",
+            total: "14.00",
+            issuedAt: now(),
+            document: { ref: `erp:account.invoice/${n}`, mimeType: "application/pdf" },
+          };
+        };
         const priceOf = (sku: string, price: string): Price => ({
           source: "erp",
           sourceId: sku,
@@ -240,6 +266,10 @@ if (!available.ok) {
               "setting regular_price leaves no document to find: findByExternalRef answers for any known SKU (safe, the write is idempotent)",
             "shipment.update":
               "a shipment's tracking note is written once: WooCommerce's REST API cannot edit an order note",
+            "invoice.update":
+              "an ERP posts an invoice once (a correction is a credit note, another invoice): no change sample",
+            "order.write":
+              "an update-only writer (ERP-side cancellations of orders placed in the shop): there is nothing to create; proven by 'an order the ERP withdrew is cancelled in the shop' below",
           },
           samples: {
             product: () => [simpleProduct(), variableProduct(), variableProduct(["S", "M", "L"], "25.00")],
@@ -247,6 +277,8 @@ if (!available.ok) {
             price: () => stockSkus.slice(0, 3).map((sku) => priceOf(sku, `${10 + (priceStep++ % 9)}.50`)),
             shipment: () =>
               [0, 1, 2].map(() => sampleShipment(orderIds[shipmentOrder++ % orderIds.length] as number)),
+            invoice: () =>
+              [0, 1, 2].map(() => sampleInvoice(orderIds[invoiceOrder++ % orderIds.length] as number)),
           },
           change: {
             product: (p: Product): Product => ({
@@ -278,6 +310,7 @@ if (!available.ok) {
             inventory: () => level(`UNKNOWN-${run}`, 3),
             price: () => priceOf(`UNKNOWN-${run}`, "1.00"),
             shipment: () => sampleShipment(987654321),
+            invoice: () => sampleInvoice(987654321),
           },
           normalise: {
             product: (r: unknown) => {
@@ -299,6 +332,7 @@ if (!available.ok) {
               orderNumber: (r as Shipment).orderNumber,
               tracking: (r as Shipment).trackingNumbers,
             }),
+            invoice: (r: unknown) => ({ number: (r as Invoice).number, total: (r as Invoice).total }),
           },
           async readBack(entity, targetId) {
             if (entity === "product") {
@@ -354,6 +388,15 @@ if (!available.ok) {
               assert.equal(order.status, "completed");
               const tracking = /tracking (.+)/.exec(note.note)?.[1]?.split(", ") ?? [];
               return { orderNumber: orderId, trackingNumbers: tracking };
+            }
+            if (entity === "invoice") {
+              const [orderId, number] = targetId.split("/");
+              const order = await api<{ meta_data: { key: string; value: Record<string, string> }[] }>(
+                "GET",
+                `/orders/${orderId}`,
+              );
+              const meta = order.meta_data.find((m) => m.key === invoiceMetaKey(number ?? ""))?.value;
+              return { number: meta?.number, total: meta?.total };
             }
             return null;
           },
@@ -586,6 +629,235 @@ if (!available.ok) {
       const order = await api<{ status: string }>("GET", `/orders/${placed.id}`);
       assert.equal(order.status, "completed");
       assert.equal(await writer.findByExternalRef(shipment.key, shipment), ok(first).targetId);
+    });
+
+    test("partial shipments: the first leaves the order processing with its note, the last completes it; each written once", async () => {
+      const p = variableProduct(["S", "M"], "15.00");
+      const [w] = (await woo.writers.product?.upsert([item<"product">(p)], noLinks)) ?? [];
+      const vs = await api<{ id: number; sku: string }[]>(
+        "GET",
+        `/products/${ok(w).targetId}/variations?per_page=100`,
+      );
+      const v = (sku: string) => vs.find((x) => x.sku === sku)?.id as number;
+      const placed = await placeOrder([
+        { product_id: Number(ok(w).targetId), variation_id: v(`${p.key}-S`), quantity: 2 },
+        { product_id: Number(ok(w).targetId), variation_id: v(`${p.key}-M`), quantity: 1 },
+      ]);
+      const ship = (n: number, lines: Shipment["lines"]): Shipment => ({
+        source: "erp",
+        sourceId: String(n),
+        updatedAt: now(),
+        key: `erp:OUT-P${n}-${run}`,
+        orderKey: `shop:${placed.number}`,
+        orderNumber: placed.number,
+        carrier: "UPS",
+        trackingNumbers: [`1ZP${n}${run}`],
+        trackingUrls: [],
+        lines,
+        shippedAt: now(),
+      });
+      const first = ship(1, [{ sku: `${p.key}-S`, quantity: 1 }]);
+      const last = ship(2, [
+        { sku: `${p.key}-S`, quantity: 1 },
+        { sku: `${p.key}-M`, quantity: 1 },
+      ]);
+      const writer = woo.writers.shipment;
+      assert.ok(writer);
+      const c0 = woo.stats().calls;
+      const [r1] = await writer.upsert([item<"shipment">(first)], noLinks);
+      assert.equal(ok(r1).action, "created");
+      console.log(`# partial shipment: ${calls(c0)} calls`);
+      const status = async () => (await api<{ status: string }>("GET", `/orders/${placed.id}`)).status;
+      assert.equal(await status(), "processing", "a partial shipment completed the order");
+      const w0 = woo.writes();
+      const [again1] = await writer.upsert([item<"shipment">(first)], noLinks);
+      assert.equal(ok(again1).action, "unchanged");
+      assert.equal(woo.writes() - w0, 0);
+      const c1 = woo.stats().calls;
+      const [r2] = await writer.upsert([item<"shipment">(last)], noLinks);
+      assert.equal(ok(r2).action, "created");
+      console.log(`# final shipment: ${calls(c1)} calls`);
+      assert.equal(await status(), "completed");
+      const w1 = woo.writes();
+      const c2 = woo.stats().calls;
+      const both = await writer.upsert([item<"shipment">(first), item<"shipment">(last)], noLinks);
+      assert.deepEqual(
+        both.map((r) => ok(r).action),
+        ["unchanged", "unchanged"],
+      );
+      assert.equal(woo.writes() - w1, 0, "re-applying the shipments wrote to the shop");
+      console.log(`# both shipments again: ${calls(c2)} calls, 0 writes`);
+      const notes = await api<{ note: string; customer_note: boolean }[]>(
+        "GET",
+        `/orders/${placed.id}/notes`,
+      );
+      const ours = notes.filter((n) => n.note.includes("[passerelle shipment "));
+      assert.equal(ours.length, 2);
+      assert.ok(ours.every((n) => n.customer_note));
+      assert.ok(ours.some((n) => n.note.includes(`1ZP1${run}`) && n.note.includes(`Items: 1 x ${p.key}-S`)));
+    });
+
+    test("an invoice reaches the order as meta and a customer note, once", async () => {
+      const s = simpleProduct("10.00");
+      const [w] = (await woo.writers.product?.upsert([item<"product">(s)], noLinks)) ?? [];
+      const placed = await placeOrder([{ product_id: Number(ok(w).targetId), quantity: 2 }]);
+      const inv: Invoice = {
+        source: "erp",
+        sourceId: "7",
+        updatedAt: now(),
+        key: `erp:INV-${run}-X`,
+        number: `INV-${run}-X`,
+        kind: "invoice",
+        orderKey: `shop:${placed.number}`,
+        currency: "USD",
+        totalTax: "0",
+        total: placed.total,
+        issuedAt: "2026-12-01T10:00:00.000Z",
+        document: { ref: "erp:account.invoice/7", mimeType: "application/pdf" },
+      };
+      const writer = woo.writers.invoice;
+      assert.ok(writer);
+      const c0 = woo.stats().calls;
+      const [r] = await writer.upsert([item<"invoice">(inv)], noLinks);
+      assert.equal(ok(r).action, "created");
+      console.log(`# invoice written: ${calls(c0)} calls`);
+      const order = await api<{ meta_data: { key: string; value: Record<string, string> }[] }>(
+        "GET",
+        `/orders/${placed.id}`,
+      );
+      assert.deepEqual(order.meta_data.find((m) => m.key === invoiceMetaKey(inv.number))?.value, {
+        number: inv.number,
+        kind: "invoice",
+        date: "2026-12-01",
+        currency: "USD",
+        total: placed.total,
+        total_tax: "0",
+        document: "erp:account.invoice/7",
+      });
+      const notes = await api<{ note: string; customer_note: boolean }[]>(
+        "GET",
+        `/orders/${placed.id}/notes`,
+      );
+      const ours = notes.filter((n) => n.note.includes(invoiceMarker(inv.key)));
+      assert.equal(ours.length, 1);
+      assert.equal(ours[0]?.customer_note, true);
+      assert.match(
+        ours[0]?.note ?? "",
+        new RegExp(`Invoice INV-${run}-X of 2026-12-01: total ${placed.total} USD`),
+      );
+      const w0 = woo.writes();
+      const [again] = await writer.upsert([item<"invoice">(inv, ok(r).targetId)], noLinks);
+      assert.equal(ok(again).action, "unchanged");
+      assert.equal(woo.writes() - w0, 0);
+      assert.equal(await writer.findByExternalRef(inv.key, inv), ok(r).targetId);
+    });
+
+    test("an order the ERP withdrew is cancelled in the shop; a completed one is refused with the reason", async () => {
+      const s = simpleProduct("6.00");
+      const [w] = (await woo.writers.product?.upsert([item<"product">(s)], noLinks)) ?? [];
+      const id = Number(ok(w).targetId);
+      await woo.writers.inventory?.upsert(
+        [
+          item<"inventory">({
+            source: "erp",
+            sourceId: "1",
+            updatedAt: now(),
+            key: `${s.key}@default`,
+            sku: s.key,
+            location: "default",
+            onHand: 10,
+            reserved: 0,
+            safetyStock: 0,
+            available: 10,
+          }),
+        ],
+        noLinks,
+      );
+      const open = await placeOrder([{ product_id: id, quantity: 3 }]);
+      const shipped = await placeOrder([{ product_id: id, quantity: 1 }]);
+      await api("PUT", `/orders/${shipped.id}`, { status: "completed" });
+      const stream = woo.streams.order;
+      assert.ok(stream);
+      const canonical = async (orderId: number) =>
+        Order.parse({
+          ...(await stream.toCanonical((await stream.get(String(orderId))) as never)),
+          cancelled: true,
+        });
+      const writer = woo.writers.order;
+      assert.ok(writer);
+      const before = (await api<{ stock_quantity: number }>("GET", `/products/${id}`)).stock_quantity;
+      const withdrawn = await canonical(open.id);
+      const c0 = woo.stats().calls;
+      const [r] = await writer.upsert(
+        [{ key: withdrawn.key, record: withdrawn, targetId: String(open.id), externalRef: withdrawn.key }],
+        noLinks,
+      );
+      assert.equal(ok(r).action, "updated");
+      assert.match(ok(r).note ?? "", /cancelled/);
+      console.log(`# ERP cancellation: ${calls(c0)} calls`);
+      assert.equal((await api<{ status: string }>("GET", `/orders/${open.id}`)).status, "cancelled");
+      const afterCancel = (await api<{ stock_quantity: number }>("GET", `/products/${id}`)).stock_quantity;
+      assert.equal(afterCancel, before + 3, "the cancelled order's stock went back");
+      const w0 = woo.writes();
+      const [again] = await writer.upsert(
+        [{ key: withdrawn.key, record: withdrawn, targetId: String(open.id), externalRef: withdrawn.key }],
+        noLinks,
+      );
+      assert.equal(ok(again).action, "unchanged");
+      assert.equal(woo.writes() - w0, 0);
+      const late = await canonical(shipped.id);
+      const [refused] = await writer.upsert(
+        [{ key: late.key, record: late, targetId: String(shipped.id), externalRef: late.key }],
+        noLinks,
+      );
+      assert.ok(refused && !refused.ok);
+      assert.match(refused.error.message, /completed/);
+      assert.equal((await api<{ status: string }>("GET", `/orders/${shipped.id}`)).status, "completed");
+    });
+
+    test("a customer-group price is unsupported (the reason names it); a compare-at price becomes the sale price", async () => {
+      const writer = woo.writers.price;
+      assert.ok(writer?.unsupported);
+      const sku = stockSkus[0] as string;
+      const group: Price = {
+        source: "erp",
+        sourceId: "g",
+        updatedAt: now(),
+        key: `b2b:${sku}`,
+        priceList: { code: "b2b", name: "Trade", customerGroup: "trade", currency: "USD" },
+        sku,
+        price: "5.00",
+        tiers: [],
+      };
+      assert.match(writer.unsupported(group) ?? "", /not supported by WooCommerce.*"b2b".*group "trade"/);
+      assert.equal(
+        writer.unsupported({ ...group, priceList: { ...group.priceList, code: "default" } }),
+        null,
+      );
+      const p = simpleProduct("8.00");
+      const onSale: Product = {
+        ...p,
+        variants: [{ ...(p.variants[0] as Product["variants"][number]), compareAtPrice: "10.00" }],
+      };
+      const [w] = (await woo.writers.product?.upsert([item<"product">(onSale)], noLinks)) ?? [];
+      const shopped = await api<{ regular_price: string; sale_price: string; price: string }>(
+        "GET",
+        `/products/${ok(w).targetId}`,
+      );
+      assert.deepEqual([shopped.regular_price, shopped.sale_price, shopped.price], ["10.00", "8.00", "8.00"]);
+      const w0 = woo.writes();
+      const [again] =
+        (await woo.writers.product?.upsert([item<"product">(onSale, ok(w).targetId)], noLinks)) ?? [];
+      assert.equal(ok(again).action, "unchanged");
+      assert.equal(woo.writes() - w0, 0);
+      const [ended] =
+        (await woo.writers.product?.upsert([item<"product">(p, ok(w).targetId)], noLinks)) ?? [];
+      assert.equal(ok(ended).action, "updated");
+      const back = await api<{ regular_price: string; sale_price: string }>(
+        "GET",
+        `/products/${ok(w).targetId}`,
+      );
+      assert.deepEqual([back.regular_price, back.sale_price], ["8.00", ""]);
     });
 
     test("a real signed delivery from the shop verifies and becomes an order event; a tampered one is refused", async () => {

@@ -1,8 +1,9 @@
 /**
  * The WooCommerce connector: the REST API wc/v3 over plain HTTP (`fetch`; no WooCommerce package at run
- * time). Reads customers and orders; writes simple and variable products, stock, regular prices and
- * shipments (order completed, tracking in an order note). Proven against a real WooCommerce 7.9
- * (test/real/woocommerce.test.ts).
+ * time). Reads customers and orders; writes simple and variable products, stock, regular prices,
+ * shipments (tracking in a customer note; the order completed once every line shipped), invoices (order
+ * meta and a customer note) and ERP-side cancellations. Proven against a real WooCommerce 7.9
+ * (test/real/woocommerce.test.ts, test/real/tryton-woocommerce.test.ts).
  */
 import { z } from "zod";
 import { defineConnector } from "../../ports/connector.ts";
@@ -10,7 +11,14 @@ import { WooClient } from "./client.ts";
 import { WooCommerceConfig } from "./config.ts";
 import { customerStream, orderStream } from "./streams.ts";
 import { wooWebhooks } from "./webhooks.ts";
-import { inventoryWriter, priceWriter, productWriter, shipmentWriter } from "./writers.ts";
+import {
+  inventoryWriter,
+  invoiceWriter,
+  orderWriter,
+  priceWriter,
+  productWriter,
+  shipmentWriter,
+} from "./writers.ts";
 
 export { WooCommerceConfig } from "./config.ts";
 
@@ -24,16 +32,20 @@ export const woocommerce = defineConnector({
   id: "woocommerce",
   version: "1.0.0",
   description:
-    "WooCommerce (REST API wc/v3): customers and orders in; simple and variable products, stock, regular prices and shipments (order completed, tracking note) out",
+    "WooCommerce (REST API wc/v3): customers and orders in; simple and variable products (sale prices), stock, regular prices, shipments (partial: tracking note; complete: order completed), invoices (order meta and note, no PDF) and order cancellations out",
   config: WooCommerceConfig,
   client: (name, config): WooContext => ({ name, config, client: new WooClient(name, config) }),
   entities: {
     customer: { read: (x) => customerStream(x.name, x.client, x.config.pageSize) },
-    order: { read: (x) => orderStream(x.name, x.client, x.config.pageSize) },
+    order: {
+      read: (x) => orderStream(x.name, x.client, x.config.pageSize),
+      write: (x) => orderWriter(x.name, x.client),
+    },
     product: { write: (x) => productWriter(x.name, x.client) },
     price: { write: (x) => priceWriter(x.name, x.client, x.config) },
     inventory: { write: (x) => inventoryWriter(x.name, x.client, x.config) },
     shipment: { write: (x) => shipmentWriter(x.name, x.client) },
+    invoice: { write: (x) => invoiceWriter(x.name, x.client) },
   },
   capabilities: { rateModel: "none" },
   connection: (x) => ({

@@ -11,14 +11,16 @@
 import Big from "big.js";
 import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
-import type { Product, Shipment } from "../../core/model.ts";
+import type { CanonicalByEntity, Price, Product } from "../../core/model.ts";
 import type { WriteItem, WriteResult, Writer } from "../../ports/connector.ts";
 import { callsFor, toWrite } from "../call-estimate.ts";
 import { failed, perItem } from "../write-results.ts";
 import { q, type WooClient } from "./client.ts";
 import type { WooCommerceConfig } from "./config.ts";
-import { bySku, pathOf, SKU_CHUNK } from "./lookup.ts";
-import { WooNote, WooProduct, WooVariation } from "./native.ts";
+import { bySku, pathOf, SKU_CHUNK, type SkuRow } from "./lookup.ts";
+import { WooProduct, WooVariation } from "./native.ts";
+
+export { invoiceWriter, orderWriter, shipmentMarker, shipmentWriter } from "./orders.ts";
 
 const STATUS: Record<Product["status"], string> = { active: "publish", draft: "draft", archived: "private" };
 const samePrice = (a: string, b: string) => a !== "" && b !== "" && new Big(a).eq(new Big(b));
@@ -40,9 +42,23 @@ function attributesOf(p: Product): { name: string; options: string[] }[] {
   return [...byName].map(([name, options]) => ({ name, options }));
 }
 
+/**
+ * A variant's prices as WooCommerce holds them: with a compare-at ("was") price above the price, the
+ * regular price is the compare-at price and the sale price is the price; otherwise no sale price.
+ */
+export function pricesOf(v: Product["variants"][number]): { regular_price: string; sale_price: string } {
+  const onSale = v.compareAtPrice !== undefined && new Big(v.compareAtPrice).gt(new Big(v.price));
+  return onSale
+    ? { regular_price: v.compareAtPrice as string, sale_price: v.price }
+    : { regular_price: v.price, sale_price: "" };
+}
+const samePrices = (have: { regular_price: string; sale_price: string }, want: ReturnType<typeof pricesOf>) =>
+  samePrice(have.regular_price, want.regular_price) &&
+  (want.sale_price === "" ? have.sale_price === "" : samePrice(have.sale_price, want.sale_price));
+
 const variationBody = (v: Product["variants"][number]) => ({
   sku: v.sku,
-  regular_price: v.price,
+  ...pricesOf(v),
   status: v.status === "archived" ? "private" : "publish",
   attributes: Object.entries(v.options).map(([name, option]) => ({ name, option })),
 });
@@ -76,7 +92,7 @@ export function productWriter(system: string, client: WooClient): Writer<"produc
       const sameAttrs =
         have.attributes.length === want.attributes.length &&
         want.attributes.every((a) => have.attributes.some((h) => h.name === a.name && h.option === a.option));
-      if (!samePrice(have.regular_price, want.regular_price) || have.status !== want.status || !sameAttrs)
+      if (!samePrices(have, want) || have.status !== want.status || !sameAttrs)
         update.push({ ...want, id: have.id });
     }
     if (create.length === 0 && update.length === 0) return false;
@@ -115,7 +131,7 @@ export function productWriter(system: string, client: WooClient): Writer<"produc
       status: STATUS[p.status],
       description: p.description ?? "",
       ...(simple
-        ? { regular_price: p.variants[0]?.price ?? "0" }
+        ? pricesOf(p.variants[0] as Product["variants"][number])
         : {
             attributes: attributesOf(p).map((a) => ({ ...a, variation: true, visible: true })),
           }),
@@ -149,7 +165,7 @@ export function productWriter(system: string, client: WooClient): Writer<"produc
       have.status !== want.status ||
       have.description !== want.description ||
       have.sku !== want.sku ||
-      (simple && !samePrice(have.regular_price, p.variants[0]?.price ?? "")) ||
+      (simple && !samePrices(have, pricesOf(p.variants[0] as Product["variants"][number]))) ||
       !sameAttrs;
     if (changed) await client.write("PUT", `/products/${have.id}`, want, WooProduct, "product update");
     const variations = simple ? false : await writeVariations(have.id, p);
@@ -179,252 +195,135 @@ export function productWriter(system: string, client: WooClient): Writer<"produc
   };
 }
 
+/** What one SKU-keyed writer (stock, prices) does with a record and the product or variation holding it. */
+interface SkuSpec<E extends "inventory" | "price"> {
+  entity: E;
+  /** Why the shop cannot take the record at all, or null. */
+  refuse(r: CanonicalByEntity[E], item: WriteItem<E>): WriteResult | null;
+  /** What a variable product keeps per variation, for its refusal ("stock", "prices"). */
+  perVariation: string;
+  /** Whether the row already holds the record. */
+  same(row: SkuRow, r: CanonicalByEntity[E]): boolean;
+  body(r: CanonicalByEntity[E]): Record<string, unknown>;
+  what: string;
+}
+
+/**
+ * A writer of one figure per SKU (stock, regular price): one lookup per SKU chunk, then per record its
+ * refusal, or nothing when the shop holds it already, or one PUT on the product or variation.
+ */
+function skuWriter<E extends "inventory" | "price">(
+  system: string,
+  client: WooClient,
+  spec: SkuSpec<E>,
+): Writer<E> {
+  async function one(item: WriteItem<E>, rows: Map<string, SkuRow>): Promise<WriteResult> {
+    const r = item.record as CanonicalByEntity[E];
+    const refused = spec.refuse(r, item);
+    if (refused) return refused;
+    const row = rows.get(r.sku);
+    if (!row)
+      return failed(
+        item.key,
+        "permanent",
+        `WooCommerce has no product or variation with SKU ${JSON.stringify(r.sku)}`,
+        system,
+        "sku",
+      );
+    if (row.type === "variable")
+      return failed(
+        item.key,
+        "permanent",
+        `SKU ${JSON.stringify(r.sku)} is a variable product in WooCommerce; ${spec.perVariation} kept per variation`,
+        system,
+        "sku",
+      );
+    const targetId = String(row.id);
+    if (spec.same(row, r)) return { key: item.key, ok: true, targetId, action: "unchanged" };
+    await client.write("PUT", pathOf(row), spec.body(r), z.object({ id: z.number() }), spec.what);
+    return { key: item.key, ok: true, targetId, action: item.targetId === null ? "created" : "updated" };
+  }
+  return {
+    entity: spec.entity,
+    async upsert(items) {
+      const results: WriteResult[] = [];
+      const rows = await bySku(
+        client,
+        items.map((i) => (i.record as CanonicalByEntity[E]).sku),
+      );
+      for (const item of items) results.push(await perItem(item.key, system, () => one(item, rows)));
+      return results;
+    },
+    async findByExternalRef(_ref, record) {
+      const row = (await bySku(client, [record.sku])).get(record.sku);
+      return row ? String(row.id) : null;
+    },
+    estimateCalls: (page) =>
+      callsFor(toWrite(page).length, SKU_CHUNK) + toWrite(page).length + page.lookups.length,
+  };
+}
+
 export function inventoryWriter(
   system: string,
   client: WooClient,
   config: WooCommerceConfig,
 ): Writer<"inventory"> {
-  return {
+  return skuWriter(system, client, {
     entity: "inventory",
-    async upsert(items) {
-      const results: WriteResult[] = [];
-      const rows = await bySku(
-        client,
-        items.map((i) => i.record.sku),
-      );
-      for (const item of items) {
-        results.push(
-          await perItem(item.key, system, async () => {
-            const r = item.record;
-            if (r.location !== config.location) {
-              return failed(
-                item.key,
-                "permanent",
-                `WooCommerce keeps one stock figure per product; location ${JSON.stringify(r.location)} is not the configured location ${JSON.stringify(config.location)}`,
-                system,
-                "location",
-              );
-            }
-            const row = rows.get(r.sku);
-            if (!row)
-              return failed(
-                item.key,
-                "permanent",
-                `WooCommerce has no product or variation with SKU ${JSON.stringify(r.sku)}`,
-                system,
-                "sku",
-              );
-            if (row.type === "variable") {
-              return failed(
-                item.key,
-                "permanent",
-                `SKU ${JSON.stringify(r.sku)} is a variable product in WooCommerce; stock is kept per variation`,
-                system,
-                "sku",
-              );
-            }
-            const targetId = String(row.id);
-            if (row.manage_stock === true && row.stock_quantity === r.available)
-              return { key: item.key, ok: true, targetId, action: "unchanged" };
-            await client.write(
-              "PUT",
-              pathOf(row),
-              { manage_stock: true, stock_quantity: r.available },
-              z.object({ id: z.number() }),
-              "stock update",
-            );
-            return {
-              key: item.key,
-              ok: true,
-              targetId,
-              action: item.targetId === null ? "created" : "updated",
-            };
-          }),
-        );
-      }
-      return results;
-    },
-    async findByExternalRef(_ref, record) {
-      const row = (await bySku(client, [record.sku])).get(record.sku);
-      return row ? String(row.id) : null;
-    },
-    estimateCalls: (page) =>
-      callsFor(toWrite(page).length, SKU_CHUNK) + toWrite(page).length + page.lookups.length,
-  };
+    perVariation: "stock is",
+    refuse: (r, item) =>
+      r.location === config.location
+        ? null
+        : failed(
+            item.key,
+            "permanent",
+            `WooCommerce keeps one stock figure per product; location ${JSON.stringify(r.location)} is not the configured location ${JSON.stringify(config.location)}`,
+            system,
+            "location",
+          ),
+    same: (row, r) => row.manage_stock === true && row.stock_quantity === r.available,
+    body: (r) => ({ manage_stock: true, stock_quantity: r.available }),
+    what: "stock update",
+  });
 }
 
 export function priceWriter(system: string, client: WooClient, config: WooCommerceConfig): Writer<"price"> {
-  return {
+  const writer = skuWriter(system, client, {
     entity: "price",
-    async upsert(items) {
-      const results: WriteResult[] = [];
-      const rows = await bySku(
-        client,
-        items.map((i) => i.record.sku),
-      );
-      for (const item of items) {
-        results.push(
-          await perItem(item.key, system, async () => {
-            const r = item.record;
-            if (r.priceList.code !== config.priceList) {
-              return failed(
-                item.key,
-                "permanent",
-                `WooCommerce core has one price per product (no customer-group prices without a plugin); price list ${JSON.stringify(r.priceList.code)} is not the configured priceList ${JSON.stringify(config.priceList)}`,
-                system,
-                "priceList.code",
-              );
-            }
-            if (r.tiers.length > 0)
-              return failed(
-                item.key,
-                "data",
-                `WooCommerce core has no quantity-break prices; ${r.key} has ${r.tiers.length} tiers`,
-                system,
-                "tiers",
-              );
-            if (r.validFrom || r.validTo)
-              return failed(
-                item.key,
-                "data",
-                `WooCommerce's regular_price has no validity dates; ${r.key} has validFrom/validTo`,
-                system,
-                r.validFrom ? "validFrom" : "validTo",
-              );
-            const row = rows.get(r.sku);
-            if (!row)
-              return failed(
-                item.key,
-                "permanent",
-                `WooCommerce has no product or variation with SKU ${JSON.stringify(r.sku)}`,
-                system,
-                "sku",
-              );
-            if (row.type === "variable")
-              return failed(
-                item.key,
-                "permanent",
-                `SKU ${JSON.stringify(r.sku)} is a variable product in WooCommerce; prices are kept per variation`,
-                system,
-                "sku",
-              );
-            const targetId = String(row.id);
-            if (samePrice(row.regular_price, r.price))
-              return { key: item.key, ok: true, targetId, action: "unchanged" };
-            await client.write(
-              "PUT",
-              pathOf(row),
-              { regular_price: r.price },
-              z.object({ id: z.number() }),
-              "price update",
-            );
-            return {
-              key: item.key,
-              ok: true,
-              targetId,
-              action: item.targetId === null ? "created" : "updated",
-            };
-          }),
+    perVariation: "prices are",
+    refuse(r, item) {
+      if (r.tiers.length > 0)
+        return failed(
+          item.key,
+          "data",
+          `WooCommerce core has no quantity-break prices; ${r.key} has ${r.tiers.length} tiers`,
+          system,
+          "tiers",
         );
-      }
-      return results;
+      if (r.validFrom || r.validTo)
+        return failed(
+          item.key,
+          "data",
+          `WooCommerce's regular_price has no validity dates; ${r.key} has validFrom/validTo`,
+          system,
+          r.validFrom ? "validFrom" : "validTo",
+        );
+      return null;
     },
-    async findByExternalRef(_ref, record) {
-      const row = (await bySku(client, [record.sku])).get(record.sku);
-      return row ? String(row.id) : null;
-    },
-    estimateCalls: (page) =>
-      callsFor(toWrite(page).length, SKU_CHUNK) + toWrite(page).length + page.lookups.length,
-  };
+    same: (row, r) => samePrice(row.regular_price, r.price),
+    body: (r) => ({ regular_price: r.price }),
+    what: "price update",
+  });
+  return { ...writer, unsupported: (r) => groupPriceReason(r, config) };
 }
 
-/** The marker a shipment's note carries; finding it is what makes writing the shipment again a no-op. */
-export const shipmentMarker = (key: string): string => `[passerelle shipment ${key}]`;
-
-const OrderStatus = z.object({ id: z.number().int(), status: z.string() });
-
-export function shipmentWriter(system: string, client: WooClient): Writer<"shipment"> {
-  async function orderOf(s: Shipment) {
-    if (!/^\d+$/.test(s.orderNumber)) {
-      throw new SyncError(
-        "data",
-        `WooCommerce order numbers are order ids; orderNumber is ${JSON.stringify(s.orderNumber)}`,
-        {
-          system,
-          field: "orderNumber",
-        },
-      );
-    }
-    const order = await client.find(`/orders/${s.orderNumber}`, OrderStatus);
-    if (!order) {
-      throw new SyncError("permanent", `WooCommerce has no order ${s.orderNumber} (shipment ${s.key})`, {
-        system,
-        field: "orderNumber",
-      });
-    }
-    return order;
-  }
-  const notesOf = (orderId: number) =>
-    client.get(`/orders/${orderId}/notes?${q({ type: "any" })}`, z.array(WooNote), "order notes");
-
-  const noteText = (s: Shipment) =>
-    [
-      `Shipped${s.carrier ? ` with ${s.carrier}` : ""}: tracking ${s.trackingNumbers.join(", ")}`,
-      ...s.trackingUrls,
-      shipmentMarker(s.key),
-    ].join("\n");
-
-  return {
-    entity: "shipment",
-    updateOnly: true,
-    async upsert(items) {
-      const results: WriteResult[] = [];
-      for (const item of items) {
-        results.push(
-          await perItem(item.key, system, async () => {
-            const s = item.record;
-            const order = await orderOf(s);
-            const marker = shipmentMarker(s.key);
-            const note = (await notesOf(order.id)).find((n) => n.note.includes(marker));
-            let noteId = note?.id;
-            if (noteId === undefined) {
-              const made = await client.write(
-                "POST",
-                `/orders/${order.id}/notes`,
-                { note: noteText(s), customer_note: true },
-                WooNote,
-                "order note",
-              );
-              noteId = made.id;
-            }
-            const complete = order.status !== "completed";
-            if (complete)
-              await client.write(
-                "PUT",
-                `/orders/${order.id}`,
-                { status: "completed" },
-                OrderStatus,
-                "order complete",
-              );
-            return {
-              key: item.key,
-              ok: true,
-              targetId: `${order.id}/${noteId}`,
-              action: note ? (complete ? "updated" : "unchanged") : "created",
-              ...(complete ? { note: `order ${order.id} completed` } : {}),
-            };
-          }),
-        );
-      }
-      return results;
-    },
-    async findByExternalRef(_ref, record) {
-      const order = await client.find(`/orders/${encodeURIComponent(record.orderNumber)}`, OrderStatus);
-      if (!order) return null;
-      const note = (await notesOf(order.id)).find((n) => n.note.includes(shipmentMarker(record.key)));
-      return note ? `${order.id}/${note.id}` : null;
-    },
-    // Per shipment: the order, its notes, the note and the status change.
-    estimateCalls: (page) => toWrite(page).length * 4 + page.lookups.length * 2,
-  };
+/**
+ * Why a price cannot be held by the shop at all, or null: WooCommerce core has one price per product or
+ * variation, for every buyer; a price list other than the configured one (a customer group's) has no place
+ * there without a plugin. The engine skips such a record with this reason (never writes it, never fails it).
+ */
+export function groupPriceReason(r: Price, config: WooCommerceConfig): string | null {
+  return r.priceList.code === config.priceList
+    ? null
+    : `not supported by WooCommerce: core has one price per product for every buyer, no customer-group prices (price list ${JSON.stringify(r.priceList.code)}, group ${JSON.stringify(r.priceList.customerGroup)}); only the configured priceList ${JSON.stringify(config.priceList)} reaches the shop`;
 }
