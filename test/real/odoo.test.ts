@@ -54,6 +54,13 @@ if (!available.ok) {
       }),
     );
 
+  const settingsOf = (erp: StartedOdoo) => ({
+    url: erp.url,
+    db: erp.db,
+    username: erp.user,
+    password: erp.password,
+  });
+
   const sampleCustomer = (group?: string): Customer => {
     const n = ++seq;
     const email = `buyer-${run}-${n}@example.com`;
@@ -411,6 +418,42 @@ if (!available.ok) {
       assert.ok(
         mine.some((l) => (l.reserved ?? 0) >= 4),
         "the confirmed sale reserved its 4 units",
+      );
+    });
+
+    test("stockLocations sums two warehouses into one location (a shop with one stock figure)", async () => {
+      const summed = connect(erp, { stockLocations: { online: ["WH", "WH2"] } });
+      const perWarehouse = await canonical(connect(erp).streams.inventory!);
+      const levels = (await canonical(summed.streams.inventory!)).map((l) => InventoryLevel.parse(l));
+      const sku = seed.skus[0]!.sku;
+      const mine = levels.filter((l) => l.sku === sku);
+      assert.deepEqual(
+        mine.map((l) => l.location),
+        ["online"],
+      );
+      const parts = perWarehouse.filter((l) => l.sku === sku);
+      assert.equal(parts.length, 2);
+      assert.equal(
+        mine[0]!.onHand,
+        parts.reduce((t, l) => t + l.onHand, 0),
+      );
+      assert.equal(
+        mine[0]!.reserved,
+        parts.reduce((t, l) => t + (l.reserved ?? 0), 0),
+      );
+      assert.equal(new Set(levels.map((l) => l.location)).size, 1, "every level is at online");
+      const err = await canonical(
+        connect(erp, { stockLocations: { online: ["WH", "NOPE"] } }).streams.inventory!,
+      ).then(
+        () => assert.fail("an unknown warehouse was accepted"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof SyncError);
+      assert.equal(err.kind, "config");
+      assert.match(err.message, /stockLocations\.online names warehouse "NOPE".*warehouses: WH, WH2/);
+      assert.throws(
+        () => OdooConfig.parse({ ...settingsOf(erp), stockLocations: { a: ["WH"], b: ["WH"] } }),
+        /warehouse \\"WH\\" is already summed into \\"a\\"/,
       );
     });
 
