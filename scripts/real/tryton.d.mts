@@ -47,9 +47,14 @@ export function seedTryton(
   conn: TrytonConnection,
   opts?: { products?: number; variantsEvery?: number; prefix?: string; stock?: number },
 ): Promise<SeedResult>;
-/** Ships every waiting customer shipment of the sale with `tracking` as its reference and posts its invoices. */
+/**
+ * Ships the sale's customer shipments not yet done with `tracking` as their reference and posts its
+ * invoices. `skus`: only those lines leave, split into a shipment of their own (a partial shipment);
+ * `post: false`: the invoices are left as they are.
+ */
 export function fulfilSale(
   conn: TrytonConnection,
   saleId: number,
   tracking: string,
+  opts?: { skus?: string[]; post?: boolean },
 ): Promise<{ shipments: number[]; invoices: number[] }>;

@@ -639,13 +639,56 @@ export async function seedTryton(conn, opts = {}) {
 }
 
 /**
- * What a warehouse clerk and an accountant do after a sale is confirmed: ship its customer shipments
- * (assign, pick, pack, done) with `tracking` as the shipment reference, and post its invoices.
+ * Splits the lines of `skus` off a waiting customer shipment of the sale into a shipment of their own, as a
+ * clerk does when part of an order leaves first (back to draft, the moves moved, both waiting again).
+ * Returns the new shipment's id, or the shipment itself when it holds nothing else.
  */
-export async function fulfilSale(conn, saleId, tracking) {
+async function splitShipment(s, saleId, skus) {
+  const [sale] = await s.model("sale.sale", "read", [saleId], ["shipments"]);
+  const shipments = await s.model("stock.shipment.out", "read", sale.shipments, [
+    "state",
+    "outgoing_moves",
+    "customer",
+    "delivery_address",
+    "warehouse",
+    "company",
+  ]);
+  for (const sh of shipments.filter((x) => x.state === "waiting" || x.state === "draft")) {
+    const moves = await s.model("stock.move", "read", sh.outgoing_moves, ["product.code"]);
+    const picked = moves.filter((m) => skus.includes(m["product."]?.code)).map((m) => m.id);
+    if (picked.length === 0) continue;
+    if (picked.length === moves.length) return sh.id;
+    if (sh.state === "waiting") await s.model("stock.shipment.out", "draft", [sh.id]);
+    const [part] = await s.create("stock.shipment.out", [
+      {
+        customer: sh.customer,
+        delivery_address: sh.delivery_address,
+        warehouse: sh.warehouse,
+        company: sh.company,
+      },
+    ]);
+    await s.model("stock.move", "write", picked, { shipment: `stock.shipment.out,${part}` });
+    await s.model("stock.shipment.out", "wait", [sh.id, part]);
+    return part;
+  }
+  throw new Error(`sale ${saleId} has no waiting shipment with ${skus.join(", ")}`);
+}
+
+/**
+ * What a warehouse clerk and an accountant do after a sale is confirmed: ship its customer shipments
+ * (assign, pick, pack, done) with `tracking` as the shipment reference, and post its invoices. With
+ * `skus`, only those lines leave (split into a shipment of their own: a partial shipment); with
+ * `post: false` the invoices stay as they are.
+ */
+export async function fulfilSale(conn, saleId, tracking, { skus, post = true } = {}) {
   const s = await trytonSession(conn);
   const [sale] = await s.model("sale.sale", "read", [saleId], ["shipments", "invoices"]);
-  const shipments = sale.shipments;
+  let shipments = sale.shipments;
+  if (skus) shipments = [await splitShipment(s, saleId, skus)];
+  else if (shipments.length > 0) {
+    const states = await s.model("stock.shipment.out", "read", shipments, ["state"]);
+    shipments = states.filter((x) => x.state !== "done" && x.state !== "cancelled").map((x) => x.id);
+  }
   if (shipments.length > 0) {
     await s.model("stock.shipment.out", "write", shipments, { reference: tracking });
     await s
@@ -656,6 +699,7 @@ export async function fulfilSale(conn, saleId, tracking) {
     await s.model("stock.shipment.out", "done", shipments);
   }
   const [after] = await s.model("sale.sale", "read", [saleId], ["invoices"]);
+  if (!post) return { shipments, invoices: after.invoices };
   const drafts = (await s.model("account.invoice", "read", after.invoices, ["state"])).filter(
     (i) => i.state === "draft",
   );

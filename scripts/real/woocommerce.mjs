@@ -32,7 +32,8 @@ export const WOO_DB_NAME = process.env.PASSERELLE_WOO_DB ?? "passerelle_woo";
  */
 function where(instance) {
   if (!instance) return { home: WOO_HOME, db: WOO_DB_NAME };
-  if (!/^[a-z0-9_]+$/.test(instance)) throw new Error(`WooCommerce instance must match [a-z0-9_]+, got ${JSON.stringify(instance)}`);
+  if (!/^[a-z0-9_]+$/.test(instance))
+    throw new Error(`WooCommerce instance must match [a-z0-9_]+, got ${JSON.stringify(instance)}`);
   return { home: `${WOO_HOME}-${instance}`, db: `${WOO_DB_NAME}_${instance}` };
 }
 

@@ -150,9 +150,10 @@ export function shipmentWriter(system: string, client: WooClient): Writer<"shipm
     };
   }
 
+  // Not updateOnly: a shipment is new to the shop by nature; one whose order the shop does not hold is
+  // skipped by the plan (its parent is not in the target) or refused here, naming the order.
   return {
     entity: "shipment",
-    updateOnly: true,
     async upsert(items) {
       const results: WriteResult[] = [];
       for (const item of items) results.push(await perItem(item.key, system, () => one(item)));

@@ -11,7 +11,7 @@
 import Big from "big.js";
 import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
-import type { CanonicalByEntity, Price, Product } from "../../core/model.ts";
+import type { CanonicalByEntity, InventoryLevel, Price, Product } from "../../core/model.ts";
 import type { WriteItem, WriteResult, Writer } from "../../ports/connector.ts";
 import { callsFor, toWrite } from "../call-estimate.ts";
 import { failed, perItem } from "../write-results.ts";
@@ -268,23 +268,23 @@ export function inventoryWriter(
   client: WooClient,
   config: WooCommerceConfig,
 ): Writer<"inventory"> {
-  return skuWriter(system, client, {
+  const otherLocation = (r: InventoryLevel): string | null =>
+    r.location === config.location
+      ? null
+      : `not supported by WooCommerce: core keeps one stock figure per product; location ${JSON.stringify(r.location)} is not the configured location ${JSON.stringify(config.location)}`;
+  const writer = skuWriter(system, client, {
     entity: "inventory",
     perVariation: "stock is",
-    refuse: (r, item) =>
-      r.location === config.location
-        ? null
-        : failed(
-            item.key,
-            "permanent",
-            `WooCommerce keeps one stock figure per product; location ${JSON.stringify(r.location)} is not the configured location ${JSON.stringify(config.location)}`,
-            system,
-            "location",
-          ),
+    // The engine skips these before writing (unsupported); a direct call is refused the same way.
+    refuse: (r, item) => {
+      const other = otherLocation(r);
+      return other ? failed(item.key, "permanent", other, system, "location") : null;
+    },
     same: (row, r) => row.manage_stock === true && row.stock_quantity === r.available,
     body: (r) => ({ manage_stock: true, stock_quantity: r.available }),
     what: "stock update",
   });
+  return { ...writer, unsupported: otherLocation };
 }
 
 export function priceWriter(system: string, client: WooClient, config: WooCommerceConfig): Writer<"price"> {
@@ -292,6 +292,9 @@ export function priceWriter(system: string, client: WooClient, config: WooCommer
     entity: "price",
     perVariation: "prices are",
     refuse(r, item) {
+      // The engine skips these before writing (unsupported); a direct call is refused the same way.
+      const group = groupPriceReason(r, config);
+      if (group) return failed(item.key, "permanent", group, system, "priceList.code");
       if (r.tiers.length > 0)
         return failed(
           item.key,
