@@ -208,12 +208,19 @@ async function odooWoocommerce() {
     await step("3. shipments: Odoo → WooCommerce", ["sync", "shipments"], env);
     const status = async (o) => (await api("GET", `/orders/${o.id}`)).status;
     const notes = async (o) =>
-      (await api("GET", `/orders/${o.id}/notes`)).map((n) => n.note.split("\n")[0]).reverse();
-    say(`  shop order #${first.number}: ${await status(first)}; notes: ${(await notes(first)).join(" | ")}`);
+      (await api("GET", `/orders/${o.id}/notes`))
+        .filter((n) => n.note.includes("[passerelle"))
+        .map((n) => n.note.replace(/<[^>]*>/g, "").split("\n")[0])
+        .reverse();
+    say(
+      `  shop order #${first.number}: ${await status(first)}; Passerelle's notes: ${(await notes(first)).join(" | ")}`,
+    );
     say(`── 3b. the rest ships (tracking TRACK-2)`);
     await deliverSale(erp, sale.id, "TRACK-2");
     await step("3b. shipments: Odoo → WooCommerce", ["sync", "shipments", "stock"], env);
-    say(`  shop order #${first.number}: ${await status(first)}`);
+    say(
+      `  shop order #${first.number}: ${await status(first)}; Passerelle's notes: ${(await notes(first)).join(" | ")}`,
+    );
 
     const moveId = await invoiceSale(erp, sale.id);
     const [move] = await s.find("account.move", [["id", "=", moveId]], ["name", "amount_total"]);
