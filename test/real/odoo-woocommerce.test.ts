@@ -371,6 +371,7 @@ describe("Odoo 17 ⇄ WooCommerce through the passerelle CLI", {
       `a done delivery and its backorder: ${JSON.stringify(pickings)}`,
     );
     assert.ok(pickings[1]?.backorder_id, "the open picking is the backorder");
+    assert.equal(pickings[0]?.carrier_tracking_ref, "TRACK-PART-1");
     let runs = await sync(["shipments"]);
     assert.equal(run(runs, "shipments").counts.created, 1, JSON.stringify(runs));
     let shopOrder = await api<WooOrder>("GET", `/orders/${order.id}`);
@@ -409,6 +410,11 @@ describe("Odoo 17 ⇄ WooCommerce through the passerelle CLI", {
     const value = meta.value as Record<string, string>;
     assert.equal(value.number, move?.name);
     assert.equal(value.total, order.total);
+    const notes = await api<{ note: string; customer_note: boolean }[]>("GET", `/orders/${order.id}/notes`);
+    assert.ok(
+      notes.some((n) => n.customer_note && n.note.includes(String(move?.name))),
+      `a customer note names invoice ${String(move?.name)}`,
+    );
     const ref = value.document;
     assert.equal(ref, `${erp.url}/report/pdf/account.report_invoice/${moveId}`);
 
