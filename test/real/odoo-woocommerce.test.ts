@@ -101,6 +101,8 @@ describe("Odoo 17 ⇄ WooCommerce through the passerelle CLI", {
         `passerelle sync ${flows.join(" ")} printed no JSON (exit ${res.code}):\n${res.stdout}\n${res.stderr}`,
       );
     }
+    // Odoo's kit password is "admin", also its login: only the shop's generated one is telling.
+    assert.ok(!(res.stdout + res.stderr).includes(shop.applicationPassword), "a secret in the CLI's output");
     if (res.code !== 0) {
       const failures = await cli(["failures", "list", "--json"], env);
       assert.fail(
@@ -446,7 +448,14 @@ describe("Odoo 17 ⇄ WooCommerce through the passerelle CLI", {
   test("rerun: a second sync of every flow writes nothing in either system", async () => {
     scenario = "rerun";
     const shopState = async () => ({
-      orders: (await api<WooOrder[]>("GET", "/orders?per_page=100")).map((o) => [o.id, o.date_modified_gmt]),
+      orders: await Promise.all(
+        (await api<WooOrder[]>("GET", "/orders?per_page=100")).map(async (o) => [
+          o.id,
+          o.status,
+          o.date_modified_gmt,
+          (await api<unknown[]>("GET", `/orders/${o.id}/notes`)).length,
+        ]),
+      ),
       items: [...(await shopItems()).values()].map((i) => [i.sku, i.date_modified_gmt, i.stock_quantity]),
     });
     const erpState = async () => ({
