@@ -16,6 +16,7 @@
  *   cancel      an order cancelled in the shop is withdrawn in Tryton; a sale withdrawn in Tryton cancels
  *               the shop order
  *   customer    a customer's later edits (phone, e-mail, street) change the Tryton party in place
+ *   phone sale  a sale entered in Tryton alone: its shipment and invoice are skipped for the shop, with the reason
  *   rerun       a second sync of every flow writes nothing to either system
  */
 import assert from "node:assert/strict";
@@ -37,7 +38,7 @@ import {
 } from "../../scripts/real/tryton.mjs";
 import { type StartedWoo, startWoo, wooAvailable } from "../../scripts/real/woocommerce.mjs";
 import { spawnCli as cli } from "../e2e/helpers.ts";
-import { erpAvailable, saleOf, withdrawSale } from "./merchant-people.ts";
+import { erpAvailable, phoneSale, saleOf, withdrawSale } from "./merchant-people.ts";
 
 const envRef = (name: string) => `\${env:${name}}`;
 
@@ -581,6 +582,20 @@ describe("Tryton ⇄ WooCommerce through the CLI", { skip: skip || false, timeou
       addresses.map((a) => [a.street, a.city]),
       [["Neue Straße 9", "Berlin"]],
     );
+  });
+
+  test("a phone sale entered in Tryton alone, shipped and invoiced there, sends nothing to the shop and fails nothing", async () => {
+    const number = await phoneSale(session, seed.customers[0]?.id ?? 0, "TW-005");
+    const [sale] = await session.find("sale.sale", [["number", "=", number]], ["id"]);
+    assert.ok(sale);
+    await fulfilSale(erp, sale.id, "TRK-PHONE");
+    const { runs, shopWrites } = await sync(["order-status", "shipments", "invoices"], "ERP-only sale");
+    for (const r of runs)
+      assert.equal(r.counts.created + r.counts.updated + r.counts.failed, 0, JSON.stringify(r));
+    assert.deepEqual(shopWrites, [], "WooCommerce write calls for an ERP-only sale");
+    assert.ok(run(runs, "shipments").counts.skippedWithReason >= 1, JSON.stringify(runs));
+    assert.ok(run(runs, "invoices").counts.skippedWithReason >= 1, JSON.stringify(runs));
+    assert.match(await trace("order", `erp:${number}`), /only updates what it holds: nothing to create/);
   });
 
   test("rerun: after a sync of every flow, a second one writes nothing to either system", async () => {

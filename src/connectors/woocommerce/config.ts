@@ -11,11 +11,14 @@ const Base = z.object({
     .string()
     .regex(/^[A-Z]{3}$/, { message: "must be an ISO 4217 code such as USD" })
     .default("USD"),
-  /** Canonical location code this shop's single stock figure stands for; other locations are refused. */
+  /**
+   * Canonical location code this shop's single stock figure stands for; levels of other locations are
+   * skipped as not supported, with the reason.
+   */
   location: z.string().min(1).default("default"),
   /**
    * The canonical price list whose prices become regular_price. WooCommerce core has no customer-group
-   * prices without a plugin: prices of any other list are refused.
+   * prices without a plugin: prices of any other list are skipped as not supported, with the reason.
    */
   priceList: z.string().min(1).default("default"),
   /** Webhook secret (the one given when the webhook was registered), for X-WC-Webhook-Signature. */

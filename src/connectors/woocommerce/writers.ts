@@ -1,12 +1,9 @@
 /**
- * Writers: products (simple, or variable with variations, found by SKU), stock (stock_quantity with
- * manage_stock), prices (regular_price: WooCommerce core has one price per product or variation, no
- * customer-group prices) and shipments (the order set to completed, the tracking as an order note carrying
- * a marker, so writing it again adds nothing). Every writer compares what the shop holds first and sends
- * nothing for a record already there.
- *
- * Over 400 lines because the four writers sit together: they share the SKU lookup, the path of a product or
- * variation and the compare-before-write rule, and each is short on its own.
+ * Catalog writers: products (simple, or variable with variations, found by SKU; a compare-at price as the
+ * sale price), stock (stock_quantity with manage_stock) and prices (regular_price: WooCommerce core has one
+ * price per product or variation, no customer-group prices, so other lists are unsupported). Every writer
+ * compares what the shop holds first and sends nothing for a record already there. The writers onto
+ * existing orders (shipments, invoices, cancellations) are in orders.ts, re-exported here.
  */
 import Big from "big.js";
 import { z } from "zod";
