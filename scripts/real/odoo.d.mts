@@ -62,7 +62,14 @@ export function startOdoo(opts?: { db?: string; log?: (message: string) => void 
 export function odooSession(conn: OdooConnection): Promise<OdooSession>;
 export function seedOdoo(
   conn: OdooConnection,
-  opts?: { products?: number; variantsEvery?: number; prefix?: string; stock?: number },
+  opts?: {
+    products?: number;
+    variantsEvery?: number;
+    prefix?: string;
+    stock?: number;
+    /** A pricelist of this name with each variant at its list price (the shop's one price for everyone). */
+    basePricelist?: string;
+  },
 ): Promise<OdooSeed>;
 /** Ships the sale's open delivery with `tracking`; `quantities` (SKU → quantity) ships part, leaving a backorder. */
 export function deliverSale(

@@ -284,10 +284,11 @@ const SIZES = ["S", "M", "L"];
  * shipping and discounts on (internal references SHIP and DISCOUNT), `products` storable templates (every
  * `variantsEvery`-th with a Size attribute and three variants), a second warehouse WH2, stock in both
  * warehouses (inventory adjustments), two pricelists ("Wholesale" with a fixed price per variant, "VIP"
- * with 15 % off each variant's list price) and a customer with a delivery address for each.
+ * with 15 % off each variant's list price) and a customer with a delivery address for each;
+ * `basePricelist` names a third pricelist with each variant at its list price (the shop's one price).
  */
 export async function seedOdoo(conn, opts = {}) {
-  const { products = 6, variantsEvery = 3, prefix = "OD", stock = 40 } = opts;
+  const { products = 6, variantsEvery = 3, prefix = "OD", stock = 40, basePricelist } = opts;
   const s = await odooSession(conn);
   const existingServices = await s.find(
     "product.product",
@@ -420,6 +421,23 @@ export async function seedOdoo(conn, opts = {}) {
       { applied_on: "0_product_variant", product_id: v.id, compute_price: "percentage", percent_price: 15 },
     ]),
   });
+  // The shop's own list (a shop with one price for every buyer): each variant at its list price.
+  const base = basePricelist
+    ? await s.create("product.pricelist", {
+        name: basePricelist,
+        currency_id: usd.id,
+        item_ids: fresh.map((v) => [
+          0,
+          0,
+          {
+            applied_on: "0_product_variant",
+            product_id: v.id,
+            compute_price: "fixed",
+            fixed_price: v.lst_price,
+          },
+        ]),
+      })
+    : null;
   const be = await s.one("res.country", [["code", "=", "BE"]]);
   const customers = [];
   for (const [name, list] of [
@@ -459,6 +477,7 @@ export async function seedOdoo(conn, opts = {}) {
     pricelists: [
       { id: wholesale, name: "Wholesale" },
       { id: vip, name: "VIP" },
+      ...(base ? [{ id: base, name: basePricelist }] : []),
     ],
     customers,
   };

@@ -54,6 +54,13 @@ if (!available.ok) {
       }),
     );
 
+  const settingsOf = (erp: StartedOdoo) => ({
+    url: erp.url,
+    db: erp.db,
+    username: erp.user,
+    password: erp.password,
+  });
+
   const sampleCustomer = (group?: string): Customer => {
     const n = ++seq;
     const email = `buyer-${run}-${n}@example.com`;
@@ -414,6 +421,42 @@ if (!available.ok) {
       );
     });
 
+    test("stockLocations sums two warehouses into one location (a shop with one stock figure)", async () => {
+      const summed = connect(erp, { stockLocations: { online: ["WH", "WH2"] } });
+      const perWarehouse = await canonical(connect(erp).streams.inventory!);
+      const levels = (await canonical(summed.streams.inventory!)).map((l) => InventoryLevel.parse(l));
+      const sku = seed.skus[0]!.sku;
+      const mine = levels.filter((l) => l.sku === sku);
+      assert.deepEqual(
+        mine.map((l) => l.location),
+        ["online"],
+      );
+      const parts = perWarehouse.filter((l) => l.sku === sku);
+      assert.equal(parts.length, 2);
+      assert.equal(
+        mine[0]!.onHand,
+        parts.reduce((t, l) => t + l.onHand, 0),
+      );
+      assert.equal(
+        mine[0]!.reserved,
+        parts.reduce((t, l) => t + (l.reserved ?? 0), 0),
+      );
+      assert.equal(new Set(levels.map((l) => l.location)).size, 1, "every level is at online");
+      const err = await canonical(
+        connect(erp, { stockLocations: { online: ["WH", "NOPE"] } }).streams.inventory!,
+      ).then(
+        () => assert.fail("an unknown warehouse was accepted"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof SyncError);
+      assert.equal(err.kind, "config");
+      assert.match(err.message, /stockLocations\.online names warehouse "NOPE".*warehouses: WH, WH2/);
+      assert.throws(
+        () => OdooConfig.parse({ ...settingsOf(erp), stockLocations: { a: ["WH"], b: ["WH"] } }),
+        /warehouse \\"WH\\" is already summed into \\"a\\"/,
+      );
+    });
+
     test("customers: child addresses read, an edit after the first sync written once, then nothing", async () => {
       const connector = connect(erp);
       const customers = await canonical(connector.streams.customer!);
@@ -577,6 +620,52 @@ if (!available.ok) {
       assert.equal(mapped.financialStatus, "voided");
       const [again] = await connector.writers.order!.upsert([item<"order">(order)], noLinks);
       assert.ok(again?.ok && again.action === "unchanged", "a cancelled sale is not written again");
+    });
+  });
+
+  describe("odoo 17 cancellations from the shop", () => {
+    test("an order cancelled in the shop after its sale was confirmed cancels the Odoo sale; a rerun writes nothing", async () => {
+      const connector = connect(erp);
+      const order = sampleOrder(seed.skus);
+      const [w] = await connector.writers.order!.upsert([item<"order">(order)], noLinks);
+      assert.ok(w?.ok, w && !w.ok ? w.error.message : "");
+      const saleId = Number(w.targetId);
+      // The merchant locks confirmed sales (Sales settings "Lock Confirmed Sales"): cancelling unlocks first.
+      await s.call("sale.order", "action_lock", [[saleId]]);
+      const cancelled: Order = { ...order, cancelled: true, updatedAt: new Date().toISOString() };
+      const [c] = await measure("shopCancellation", connector, () =>
+        connector.writers.order!.upsert([item<"order">(cancelled, w.targetId)], noLinks),
+      );
+      assert.ok(c?.ok, c && !c.ok ? c.error.message : "");
+      assert.equal(c.action, "updated");
+      assert.equal(c.targetId, w.targetId);
+      const [sale] = await s.find(
+        "sale.order",
+        [["id", "=", saleId]],
+        ["state", "write_date", "picking_ids"],
+      );
+      assert.equal(sale?.state, "cancel", "the confirmed sale is cancelled in Odoo");
+      const pickings = await s.find(
+        "stock.picking",
+        [["id", "in", sale?.picking_ids as number[]]],
+        ["state"],
+      );
+      assert.ok(pickings.length > 0 && pickings.every((p) => p.state === "cancel"), JSON.stringify(pickings));
+      const [again] = await connector.writers.order!.upsert([item<"order">(cancelled, w.targetId)], noLinks);
+      assert.ok(again?.ok && again.action === "unchanged", "a cancelled sale is not cancelled again");
+      const [after] = await s.find("sale.order", [["id", "=", saleId]], ["write_date"]);
+      assert.equal(after?.write_date, sale?.write_date, "the rerun wrote the sale");
+    });
+
+    test("an order already cancelled when first seen becomes a cancelled quotation, never confirmed", async () => {
+      const connector = connect(erp);
+      const order: Order = { ...sampleOrder(seed.skus), cancelled: true };
+      const [w] = await connector.writers.order!.upsert([item<"order">(order)], noLinks);
+      assert.ok(w?.ok, w && !w.ok ? w.error.message : "");
+      assert.equal(w.action, "created");
+      const [sale] = await s.find("sale.order", [["id", "=", Number(w.targetId)]], ["state", "picking_ids"]);
+      assert.equal(sale?.state, "cancel");
+      assert.deepEqual(sale?.picking_ids, [], "nothing was ever to be delivered");
     });
   });
 

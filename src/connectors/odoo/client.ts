@@ -18,7 +18,8 @@ const RpcError = z.object({
   data: z.object({ name: z.string().optional(), message: z.string().optional() }).loose().optional(),
 });
 const RpcResponse = z.union([
-  z.object({ result: z.unknown(), error: z.undefined().optional() }).loose(),
+  // A method that returns None (action_unlock, action_apply_inventory…) answers with no `result` key.
+  z.object({ result: z.unknown().optional(), error: z.undefined().optional() }).loose(),
   z.object({ error: RpcError }).loose(),
 ]);
 

@@ -19,6 +19,29 @@ export const OdooConfig = z.object({
    * takes one Odoo worker process while it runs, so stay below the server's `workers`.
    */
   concurrency: z.number().int().positive().max(64).default(4),
+  /**
+   * Stock locations that stand for several warehouses, summed: `{ online: [WH, WH2] }` reports one level
+   * per variant at location `online` (on hand and reserved of both warehouses added up), e.g. for a shop
+   * that keeps one stock figure. A warehouse listed under none is reported under its own code.
+   */
+  stockLocations: z
+    .record(z.string().min(1), z.array(z.string().min(1)).min(1))
+    .optional()
+    .superRefine((groups, ctx) => {
+      const seen = new Map<string, string>();
+      for (const [location, codes] of Object.entries(groups ?? {})) {
+        for (const code of codes) {
+          const first = seen.get(code);
+          if (first !== undefined)
+            ctx.addIssue({
+              code: "custom",
+              path: [location],
+              message: `warehouse ${JSON.stringify(code)} is already summed into ${JSON.stringify(first)}`,
+            });
+          else seen.set(code, location);
+        }
+      }
+    }),
   /** The company currency, for product list prices (which carry no currency of their own). */
   currency: z
     .string()

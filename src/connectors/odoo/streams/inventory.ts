@@ -35,12 +35,27 @@ async function loadWarehouses(ctx: OdooContext, signal?: AbortSignal): Promise<W
     return code && stock ? [{ code, stockId: stock.id }] : [];
   });
   const names = new Map(locations.map((l) => [l.id, str(l, "complete_name") ?? ""]));
+  // Warehouses summed into one location (config stockLocations): warehouse code → that location.
+  const summed = new Map<string, string>();
+  for (const [location, codes] of Object.entries(ctx.config.stockLocations ?? {})) {
+    for (const code of codes) {
+      if (!roots.some((r) => r.code === code)) {
+        throw new SyncError(
+          "config",
+          `stockLocations.${location} names warehouse ${JSON.stringify(code)}, which Odoo does not have (warehouses: ${roots.map((r) => r.code).join(", ")})`,
+          { system: ctx.name, field: `stockLocations.${location}` },
+        );
+      }
+      summed.set(code, location);
+    }
+  }
   const byLocation = new Map<number, string>();
   for (const root of roots) {
     const rootName = names.get(root.stockId);
     if (rootName === undefined) continue;
     for (const [id, name] of names) {
-      if (name === rootName || name.startsWith(`${rootName}/`)) byLocation.set(id, root.code);
+      if (name === rootName || name.startsWith(`${rootName}/`))
+        byLocation.set(id, summed.get(root.code) ?? root.code);
     }
   }
   return { byLocation };

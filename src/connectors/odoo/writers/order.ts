@@ -240,6 +240,32 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
     }
   };
 
+  /**
+   * Cancels a sale. Odoo 17's action_cancel of a confirmed sale returns the "cancel and e-mail the
+   * customer" wizard (sale.order.cancel) instead of cancelling, unless the context carries
+   * disable_cancel_warning; a locked sale (the "lock confirmed sales" setting) refuses until unlocked.
+   * Its open deliveries are cancelled with it; a sale with posted invoices is refused by Odoo, whose
+   * message the failure carries.
+   */
+  const cancelSale = async (sale: OdooRow, wctx: WriteContext): Promise<void> => {
+    const context = { disable_cancel_warning: true };
+    const cancel = () => client.execute("sale.order", "action_cancel", [[sale.id]], { context }, wctx.signal);
+    const wizard = await cancel().catch(async (err: unknown) => {
+      // "You cannot cancel a locked order. Please unlock it first." (the field `locked` is Odoo 17's).
+      if (!/locked order/i.test(String((err as Error)?.message))) throw err;
+      await client.execute("sale.order", "action_unlock", [[sale.id]], { context }, wctx.signal);
+      return cancel();
+    });
+    if (wizard && typeof wizard === "object") {
+      const model = (wizard as { res_model?: unknown }).res_model;
+      throw new SyncError(
+        "permanent",
+        `Odoo answered the cancellation of sale.order ${sale.id} with a ${String(model)} dialog instead of cancelling it`,
+        { system: ctx.name, field: "cancelled" },
+      );
+    }
+  };
+
   const writeOne = async (item: WriteItem<"order">, b: Batch, wctx: WriteContext): Promise<WriteResult> => {
     const order = item.record;
     const existing = b.existing.find(
@@ -248,8 +274,19 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
         str(o, "client_order_ref") === item.externalRef,
     );
     const state = existing ? str(existing, "state") : undefined;
+    if (existing && order.cancelled && state !== "cancel") {
+      // The shop cancelled an order Odoo already has (confirmed or not): cancel the sale there too.
+      await cancelSale(existing, wctx);
+      return {
+        key: item.key,
+        ok: true,
+        targetId: String(existing.id),
+        action: "updated",
+        note: `sale ${str(existing, "name") ?? existing.id} cancelled`,
+      };
+    }
     if (existing && state !== "draft" && state !== "sent") {
-      // Confirmed sales are the ERP's now: never rewritten from the shop.
+      // Confirmed sales are the ERP's now: never rewritten from the shop (only cancelled, above).
       return { key: item.key, ok: true, targetId: String(existing.id), action: "unchanged" };
     }
     const lines = orderLines(order, b);
@@ -296,6 +333,11 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
         ),
       };
     }
+    if (order.cancelled) {
+      // Cancelled before Odoo ever saw it: kept as a cancelled quotation, never confirmed or delivered.
+      await cancelSale({ id }, wctx);
+      return { key: item.key, ok: true, targetId: String(id), action: existing ? "updated" : "created" };
+    }
     await client.execute("sale.order", "action_confirm", [[id]], {}, wctx.signal);
     return { key: item.key, ok: true, targetId: String(id), action: existing ? "updated" : "created" };
   };
@@ -305,10 +347,11 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
     async estimateCalls(page, wctx) {
       // Per batch: the products, the taxes and the existing sales. Per new sale: the partner by its link
       // (else by e-mail; creating a missing one is not counted), create, read back the total, confirm. A
-      // sale already confirmed is never rewritten, so an update costs nothing more; an interrupted create
-      // is one search by client reference.
+      // sale already confirmed is never rewritten, so an update costs nothing more unless it cancels the
+      // sale (one call); an interrupted create is one search by client reference.
       const items = toWrite(page);
       let calls = page.lookups.length + (items.length > 0 ? 3 : 0);
+      calls += page.update.filter((i) => i.record.cancelled).length;
       for (const item of page.create) {
         const linked = await wctx.resolve("customer", item.record.customer.key);
         calls += 3 + (linked === null ? 1 : 0);
@@ -335,7 +378,7 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
         client.searchRead(
           "sale.order",
           ["|", ["id", "in", targetIds], ["client_order_ref", "in", items.map((i) => i.externalRef)]],
-          ["client_order_ref", "state"],
+          ["client_order_ref", "state", "name"],
           { order: "id asc", signal: wctx.signal },
         ),
       ]);
