@@ -46,6 +46,7 @@ export function pairConfig(dir, erp, shop, { priceList = "shop" } = {}) {
     `    currency: ${ODOO_CURRENCY}`,
     "    location: online",
     `    priceList: ${priceList} # this Odoo pricelist sets regular_price`,
+    "    productPrices: on-create # products are priced when created; the prices flow owns prices after that",
     "flows:",
     ...flow("products", "erp", "shop", "product"),
     ...flow("prices", "erp", "shop", "price"),

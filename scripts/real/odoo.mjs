@@ -285,7 +285,8 @@ const SIZES = ["S", "M", "L"];
  * `variantsEvery`-th with a Size attribute and three variants), a second warehouse WH2, stock in both
  * warehouses (inventory adjustments), two pricelists ("Wholesale" with a fixed price per variant, "VIP"
  * with 15 % off each variant's list price) and a customer with a delivery address for each;
- * `basePricelist` names a third pricelist with each variant at its list price (the shop's one price).
+ * `basePricelist` names a third pricelist with each variant at 90 % of its list price (the shop's one price,
+ * different from the product's own so a test sees which of the two reached the shop).
  */
 export async function seedOdoo(conn, opts = {}) {
   const { products = 6, variantsEvery = 3, prefix = "OD", stock = 40, basePricelist } = opts;
@@ -421,7 +422,7 @@ export async function seedOdoo(conn, opts = {}) {
       { applied_on: "0_product_variant", product_id: v.id, compute_price: "percentage", percent_price: 15 },
     ]),
   });
-  // The shop's own list (a shop with one price for every buyer): each variant at its list price.
+  // The shop's own list (a shop with one price for every buyer): each variant at 90 % of its list price.
   const base = basePricelist
     ? await s.create("product.pricelist", {
         name: basePricelist,
@@ -433,7 +434,7 @@ export async function seedOdoo(conn, opts = {}) {
             applied_on: "0_product_variant",
             product_id: v.id,
             compute_price: "fixed",
-            fixed_price: v.lst_price,
+            fixed_price: Math.round(v.lst_price * 90) / 100,
           },
         ]),
       })

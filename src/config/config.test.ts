@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { z } from "zod";
+import { woocommerce } from "../connectors/woocommerce/index.ts";
 import { ENTITIES } from "../core/model.ts";
 import { defineConnector } from "../ports/connector.ts";
 import { ConfigError } from "./errors.ts";
@@ -338,5 +339,38 @@ flows:
     );
     assert.match(byPath.get("flows.mixed.target.entity") ?? "", /must be the source's entity \(order\)/);
     assert.equal(byPath.has("flows.mixed.source.entity"), false);
+  });
+});
+
+describe("a connection's settings beside the flows using it (checkUse)", () => {
+  const shop = `version: 1
+connections:
+  erp: { type: test, url: 'http://erp', token: '12345678' }
+  shop: { type: woocommerce, url: 'http://shop.test', username: u, applicationPassword: '\${env:P}' }
+flows:
+  products:
+    source: { connection: erp, entity: product }
+    target: { connection: shop, entity: product }
+`;
+  const prices = `  prices:
+    source: { connection: erp, entity: price }
+    target: { connection: shop, entity: price }
+`;
+  const env = { P: "app pass word" };
+
+  it("refuses a WooCommerce shop whose product and price flows would both write regular_price", () => {
+    const err = configError(() => parseConfig(shop + prices, [testConnector, woocommerce], { env }));
+    const issue = err.issues.find((i) => i.path === "connections.shop.productPrices");
+    assert.ok(issue, JSON.stringify(err.issues));
+    assert.match(issue.message, /set productPrices: on-create/);
+  });
+
+  it("accepts it with productPrices: on-create, and a product flow alone with the default", () => {
+    const onCreate = (shop + prices).replace(
+      "applicationPassword:",
+      "productPrices: on-create, applicationPassword:",
+    );
+    assert.doesNotThrow(() => parseConfig(onCreate, [testConnector, woocommerce], { env }));
+    assert.doesNotThrow(() => parseConfig(shop, [testConnector, woocommerce], { env }));
   });
 });

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { compileJsonata } from "../core/expression.ts";
 import { Mapping } from "../core/mapping.ts";
-import { ENTITIES } from "../core/model.ts";
+import { ENTITIES, type EntityName } from "../core/model.ts";
 import type { ConnectorDefinition } from "../ports/connector.ts";
 import { unknownMappingFields } from "./mapping-fields.ts";
 
@@ -176,6 +176,13 @@ function connectionSchema(definitions: readonly ConnectorDefinition[]): z.ZodTyp
     .transform(({ type, ...settings }): ConnectionConfig => ({ type: String(type), ...settings }));
 }
 
+/** A connection's settings as its connector's schema takes them (everything but `type`). */
+function withoutType(settings: unknown): unknown {
+  if (settings === null || typeof settings !== "object") return settings;
+  const { type: _type, ...rest } = settings as Record<string, unknown>;
+  return rest;
+}
+
 /** The passerelle.yaml schema for this set of connectors. */
 export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): z.ZodType<PasserelleConfig> {
   return z
@@ -243,6 +250,25 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
               message: "a flow's target must be a different connection from its source",
             });
           }
+        }
+        for (const [name, settings] of Object.entries(connections)) {
+          const def = definitions.find((d) => d.kind === settings?.type);
+          if (!def?.checkUse) continue;
+          const parsed = def.configSchema.safeParse(withoutType(settings));
+          if (!parsed.success) continue;
+          const use = { reads: [] as EntityName[], writes: [] as EntityName[] };
+          for (const spec of Object.values(config.flows ?? {})) {
+            if (spec?.source?.connection === name && ENTITIES.includes(spec.source.entity))
+              use.reads.push(spec.source.entity);
+            if (spec?.target?.connection === name && ENTITIES.includes(spec.target.entity))
+              use.writes.push(spec.target.entity);
+          }
+          for (const problem of def.checkUse(parsed.data, use))
+            ctx.addIssue({
+              code: "custom",
+              path: ["connections", name, ...problem.path],
+              message: problem.message,
+            });
         }
       },
       { when: () => true },

@@ -87,6 +87,24 @@ export interface ConnectorSpec<C extends z.ZodType, X, P extends ConnectionParts
   connection: (client: X, name: string) => P;
   /** How `POST /webhooks/<connection>` verifies and parses this system's deliveries; absent: none accepted. */
   webhooks?: WebhookReceiver<z.infer<C>>;
+  /**
+   * Problems of a connection's settings that show only beside the flows using it (e.g. two flows that
+   * would write the same field of the system): each names the setting (`path`, inside the connection).
+   * Checked when passerelle.yaml is loaded.
+   */
+  checkUse?: (config: z.infer<C>, use: ConnectionUse) => ConfigProblem[];
+}
+
+/** Which entities the flows of a passerelle.yaml read from and write to one connection. */
+export interface ConnectionUse {
+  reads: readonly EntityName[];
+  writes: readonly EntityName[];
+}
+
+/** A setting that cannot work as given, and why. */
+export interface ConfigProblem {
+  path: (string | number)[];
+  message: string;
 }
 
 /** What each entity supports, for listings and docs. */
@@ -106,6 +124,8 @@ export interface ConnectorDefinition<C extends z.ZodType = z.ZodType> {
   capabilities: Capabilities;
   create(name: string, config: z.infer<C>): Connector;
   webhooks?: WebhookReceiver<z.infer<C>>;
+  /** See ConnectorSpec.checkUse (a method, so a definition of any settings fits the registry's list). */
+  checkUse?(config: z.infer<C>, use: ConnectionUse): ConfigProblem[];
 }
 
 /** A definition that also keeps its spec, so tests can build connections from a client and derive variants. */
@@ -168,5 +188,6 @@ export function defineConnector<C extends z.ZodType, X, P extends ConnectionPart
     create: (name, config) => assemble(name, spec.client(name, config)),
     assemble,
     ...(spec.webhooks ? { webhooks: spec.webhooks } : {}),
+    ...(spec.checkUse ? { checkUse: spec.checkUse } : {}),
   };
 }

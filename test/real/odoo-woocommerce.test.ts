@@ -202,7 +202,6 @@ describe("Odoo 17 ⇄ WooCommerce through the passerelle CLI", {
       const sku = String(v.default_code);
       const item = items.get(sku);
       assert.ok(item, `no shop product or variation with SKU ${sku}`);
-      assert.equal(money(item.regular_price), money(v.lst_price), `regular price of ${sku}`);
       if (/-[SML]$/.test(sku))
         assert.deepEqual(
           item.attributes.map((a) => [a.name, a.option]),
@@ -231,6 +230,26 @@ describe("Odoo 17 ⇄ WooCommerce through the passerelle CLI", {
     const trace = await cli(["trace", "price", `vip:${vipSku}`], env);
     assert.equal(trace.code, 0, trace.stderr);
     assert.match(trace.stdout, /no customer-group prices/, trace.stdout);
+
+    // The Shop pricelist (90 % of list) is the shop's price, not the product's own list price, and stays
+    // so when the product is edited in Odoo: with productPrices: on-create the product flow prices only
+    // new products, so an edit never puts the list price back over the pricelist's.
+    const edited = variants.find((v) => /-[SML]$/.test(String(v.default_code)));
+    assert.ok(edited);
+    const editedSku = String(edited.default_code);
+    const shopPrice = money(items.get(editedSku)?.regular_price);
+    assert.notEqual(shopPrice, money(edited.lst_price), `${editedSku} carries the pricelist's price`);
+    const tmpl = (edited.product_tmpl_id as [number, string])[0];
+    const [before] = await s.find("product.template", [["id", "=", tmpl]], ["name"]);
+    await s.write("product.template", [tmpl], { name: `${String(before?.name)} Deluxe` });
+    const afterEdit = await sync(["products"]);
+    assert.ok(run(afterEdit, "products").counts.updated >= 1, JSON.stringify(afterEdit));
+    const renamed = await api<WooItem[]>("GET", "/products?per_page=100&status=any&context=edit");
+    assert.ok(
+      renamed.some((p) => p.name === `${String(before?.name)} Deluxe`),
+      "the rename reached the shop",
+    );
+    assert.equal(money((await shopItems()).get(editedSku)?.regular_price), shopPrice, "price kept");
 
     // Stock: the shop's one figure is what both Odoo warehouses have available together.
     const warehouses = await s.find("stock.warehouse", [], ["code", "lot_stock_id"]);

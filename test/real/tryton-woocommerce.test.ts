@@ -299,6 +299,7 @@ describe("Tryton ⇄ WooCommerce through the CLI", { skip: skip || false, timeou
         `    applicationPassword: ${envRef("WOO_APPLICATION_PASSWORD")}`,
         "    currency: EUR",
         "    location: WH",
+        "    productPrices: on-create # the prices flow owns regular_price once a product exists",
         "flows:",
         ...flow("products", "erp", "shop", "product"),
         ...flow("prices", "erp", "shop", "price"),

@@ -474,6 +474,60 @@ if (!available.ok) {
       console.log(`# same product again: ${calls(c2)} calls, 0 writes`);
     });
 
+    test("productPrices: on-create prices new products and variations only; an edit keeps the shop's prices", async () => {
+      const shop = createWooConnector(
+        "shop",
+        config({ productPrices: "on-create" }),
+        recordingFetch(exchanges),
+      );
+      const writer = shop.writers.product;
+      assert.ok(writer);
+      const v = variableProduct(["S", "M"], "20.00");
+      const s = simpleProduct("9.00");
+      const [vMade, sMade] = await writer.upsert([item<"product">(v), item<"product">(s)], noLinks);
+      const vId = ok(vMade).targetId;
+      const sId = ok(sMade).targetId;
+      // A price flow sets other prices (as the merchant's price list would).
+      const vars = await api<{ id: number; sku: string }[]>(
+        "GET",
+        `/products/${vId}/variations?per_page=100`,
+      );
+      for (const x of vars)
+        await api("PUT", `/products/${vId}/variations/${x.id}`, { regular_price: "18.50" });
+      await api("PUT", `/products/${sId}`, { regular_price: "8.10" });
+      // The ERP edits the products: a new title, another own price, a new size.
+      const vEdited: Product = {
+        ...v,
+        title: `${v.title} (new)`,
+        variants: [
+          ...v.variants.map((x) => ({ ...x, price: "25.00" })),
+          { sku: `${v.key}-L`, price: "26.00", options: { Size: "L" } },
+        ],
+      };
+      const sEdited: Product = {
+        ...s,
+        title: `${s.title} (new)`,
+        variants: s.variants.map((x) => ({ ...x, price: "11.00" })),
+      };
+      const [vAgain, sAgain] = await writer.upsert(
+        [item<"product">(vEdited, vId), item<"product">(sEdited, sId)],
+        noLinks,
+      );
+      assert.equal(ok(vAgain).action, "updated");
+      assert.equal(ok(sAgain).action, "updated");
+      const after = await api<{ sku: string; regular_price: string }[]>(
+        "GET",
+        `/products/${vId}/variations?per_page=100`,
+      );
+      assert.deepEqual(after.map((x) => [x.sku, x.regular_price]).sort(), [
+        [`${v.key}-L`, "26.00"],
+        [`${v.key}-M`, "18.50"],
+        [`${v.key}-S`, "18.50"],
+      ]);
+      const simple = await api<{ name: string; regular_price: string }>("GET", `/products/${sId}`);
+      assert.deepEqual([simple.name, simple.regular_price], [sEdited.title, "8.10"]);
+    });
+
     test("stock is set on a variation and on a simple product", async () => {
       const p = variableProduct(["S"], "10.00");
       const s = simpleProduct("4.00");

@@ -21,6 +21,13 @@ const Base = z.object({
    * prices without a plugin: prices of any other list are skipped as not supported, with the reason.
    */
   priceList: z.string().min(1).default("default"),
+  /**
+   * Whether the product flow writes variant prices (regular_price, sale_price) on every change ("always")
+   * or only when it creates a product or variation ("on-create"), leaving them to a price flow after that.
+   * With both a product and a price flow writing to this shop, "on-create" is required: otherwise a
+   * product edit in the ERP would put the product's own price back over the price list's.
+   */
+  productPrices: z.enum(["always", "on-create"]).default("always"),
   /** Webhook secret (the one given when the webhook was registered), for X-WC-Webhook-Signature. */
   webhookSecret: z.string().min(1).optional(),
   /** Per-request timeout. */
@@ -84,6 +91,22 @@ export const WooCommerceConfig = Base.extend({
   }
 });
 export type WooCommerceConfig = z.infer<typeof WooCommerceConfig>;
+
+/** Settings that conflict with the flows using the shop (ConnectorSpec.checkUse). */
+export function checkWooUse(
+  config: WooCommerceConfig,
+  use: { writes: readonly string[] },
+): { path: string[]; message: string }[] {
+  if (config.productPrices === "always" && use.writes.includes("product") && use.writes.includes("price")) {
+    return [
+      {
+        path: ["productPrices"],
+        message: `a price flow writes this shop's regular_price (price list "${config.priceList}") and a product flow would write it too: set productPrices: on-create, so products are priced when created and the price flow owns prices after that`,
+      },
+    ];
+  }
+  return [];
+}
 
 /** The user and secret sent as HTTP Basic (the refinement guarantees one complete pair). */
 export function credentialsOf(config: WooCommerceConfig): [string, string] {

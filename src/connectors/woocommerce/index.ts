@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { defineConnector } from "../../ports/connector.ts";
 import { WooClient } from "./client.ts";
-import { WooCommerceConfig } from "./config.ts";
+import { checkWooUse, WooCommerceConfig } from "./config.ts";
 import { customerStream, orderStream } from "./streams.ts";
 import { wooWebhooks } from "./webhooks.ts";
 import {
@@ -41,7 +41,7 @@ export const woocommerce = defineConnector({
       read: (x) => orderStream(x.name, x.client, x.config.pageSize),
       write: (x) => orderWriter(x.name, x.client),
     },
-    product: { write: (x) => productWriter(x.name, x.client) },
+    product: { write: (x) => productWriter(x.name, x.client, x.config.productPrices) },
     price: { write: (x) => priceWriter(x.name, x.client, x.config) },
     inventory: { write: (x) => inventoryWriter(x.name, x.client, x.config) },
     shipment: { write: (x) => shipmentWriter(x.name, x.client) },
@@ -58,6 +58,7 @@ export const woocommerce = defineConnector({
     writes: () => x.client.writes,
   }),
   webhooks: wooWebhooks,
+  checkUse: checkWooUse,
 });
 
 export type WooConnector = ReturnType<typeof woocommerce.create>;

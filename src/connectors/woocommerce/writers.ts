@@ -60,7 +60,24 @@ const variationBody = (v: Product["variants"][number]) => ({
   attributes: Object.entries(v.options).map(([name, option]) => ({ name, option })),
 });
 
-export function productWriter(system: string, client: WooClient): Writer<"product"> {
+export function productWriter(
+  system: string,
+  client: WooClient,
+  prices: "always" | "on-create" = "always",
+): Writer<"product"> {
+  /** Whether an existing product's or variation's prices are this writer's to change. */
+  const ownsPrices = prices === "always";
+  const withoutPrices = <T extends object>(body: T): Omit<T, "regular_price" | "sale_price"> => {
+    const {
+      regular_price: _r,
+      sale_price: _s,
+      ...rest
+    } = body as T & {
+      regular_price?: string;
+      sale_price?: string;
+    };
+    return rest;
+  };
   async function current(item: WriteItem<"product">): Promise<z.infer<typeof WooProduct> | null> {
     if (item.targetId) {
       const p = await client.find(`/products/${encodeURIComponent(item.targetId)}?context=edit`, WooProduct);
@@ -78,7 +95,7 @@ export function productWriter(system: string, client: WooClient): Writer<"produc
     );
     const bySkuHere = new Map(existing.map((v) => [v.sku, v]));
     const create: ReturnType<typeof variationBody>[] = [];
-    const update: (ReturnType<typeof variationBody> & { id: number })[] = [];
+    const update: (Partial<ReturnType<typeof variationBody>> & { id: number })[] = [];
     for (const v of p.variants) {
       const want = variationBody(v);
       const have = bySkuHere.get(v.sku);
@@ -89,8 +106,8 @@ export function productWriter(system: string, client: WooClient): Writer<"produc
       const sameAttrs =
         have.attributes.length === want.attributes.length &&
         want.attributes.every((a) => have.attributes.some((h) => h.name === a.name && h.option === a.option));
-      if (!samePrices(have, want) || have.status !== want.status || !sameAttrs)
-        update.push({ ...want, id: have.id });
+      if ((ownsPrices && !samePrices(have, want)) || have.status !== want.status || !sameAttrs)
+        update.push({ ...(ownsPrices ? want : withoutPrices(want)), id: have.id });
     }
     if (create.length === 0 && update.length === 0) return false;
     const res = await client.write(
@@ -162,9 +179,12 @@ export function productWriter(system: string, client: WooClient): Writer<"produc
       have.status !== want.status ||
       have.description !== want.description ||
       have.sku !== want.sku ||
-      (simple && !samePrices(have, pricesOf(p.variants[0] as Product["variants"][number]))) ||
+      (simple && ownsPrices && !samePrices(have, pricesOf(p.variants[0] as Product["variants"][number]))) ||
       !sameAttrs;
-    if (changed) await client.write("PUT", `/products/${have.id}`, want, WooProduct, "product update");
+    if (changed) {
+      const body = ownsPrices ? want : withoutPrices(want);
+      await client.write("PUT", `/products/${have.id}`, body, WooProduct, "product update");
+    }
     const variations = simple ? false : await writeVariations(have.id, p);
     return {
       key: item.key,
