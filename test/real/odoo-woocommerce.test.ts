@@ -284,13 +284,14 @@ describe("Odoo 17 ⇄ WooCommerce through the passerelle CLI", {
       ["PW-001", 2],
     ]);
     orders.cancelled = await place([["PW-004-S", 1]]);
-    assert.equal(orders.shipped.total, "69.00", "30 + 25 + 5 shipping = 60, 15 % tax on all");
-    assert.equal(orders.cancelled.total, "28.75");
+    // The shop sells at the Shop pricelist (90 % of list): 49.50 of goods, 5 shipping, 15 % tax on all.
+    assert.equal(orders.shipped.total, "62.68", "(27 + 22.50 + 5 shipping) × 1.15");
+    assert.equal(orders.cancelled.total, "26.45", "(18 + 5 shipping) × 1.15");
 
     const runs = await sync(["customers", "orders"]);
-    // Every shop account with an e-mail is a customer (the shop's admin user too, role "all").
+    // The one account of the role "customer" (the shop's administrator is not a customer).
     const accounts = run(runs, "customers").counts;
-    assert.ok(accounts.created >= 1 && accounts.created === accounts.read, JSON.stringify(accounts));
+    assert.deepEqual([accounts.read, accounts.created], [1, 1], JSON.stringify(accounts));
     assert.equal(run(runs, "orders").counts.created, 2, JSON.stringify(runs));
 
     const partners = await s.find("res.partner", [["email", "=ilike", customerEmail]], ["name", "parent_id"]);

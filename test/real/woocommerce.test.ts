@@ -528,6 +528,28 @@ if (!available.ok) {
       assert.deepEqual([simple.name, simple.regular_price], [sEdited.title, "8.10"]);
     });
 
+    test("customers are accounts of customerRole: the shop's administrator is not one unless 'all'", async () => {
+      await newCustomer();
+      const [admin] = await api<{ email: string }[]>("GET", "/customers?role=administrator");
+      assert.ok(admin?.email, "the kit's shop has an administrator account");
+      const emails = async (over: Record<string, unknown>) => {
+        const stream = createWooConnector("shop", config(over)).streams.customer;
+        assert.ok(stream);
+        const out: string[] = [];
+        for await (const page of stream.list({ since: null, signpost: now(), pageSize: 100 }))
+          out.push(...page.map((c) => String((c as { email: string }).email).toLowerCase()));
+        return out;
+      };
+      const customers = await emails({});
+      assert.ok(customers.length > 0);
+      assert.equal(
+        customers.includes(admin.email.toLowerCase()),
+        false,
+        "the administrator read as a customer",
+      );
+      assert.ok((await emails({ customerRole: "all" })).includes(admin.email.toLowerCase()));
+    });
+
     test("stock is set on a variation and on a simple product", async () => {
       const p = variableProduct(["S"], "10.00");
       const s = simpleProduct("4.00");

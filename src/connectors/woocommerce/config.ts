@@ -28,6 +28,14 @@ const Base = z.object({
    * product edit in the ERP would put the product's own price back over the price list's.
    */
   productPrices: z.enum(["always", "on-create"]).default("always"),
+  /**
+   * Which WordPress accounts are customers: WooCommerce's own role "customer" (what checkout and My
+   * Account create), another role a B2B plugin gives buyers, or "all" (the shop's staff included).
+   */
+  customerRole: z
+    .string()
+    .regex(/^[a-z0-9_]+$/, { message: 'must be a WordPress role name such as "customer", or "all"' })
+    .default("customer"),
   /** Webhook secret (the one given when the webhook was registered), for X-WC-Webhook-Signature. */
   webhookSecret: z.string().min(1).optional(),
   /** Per-request timeout. */

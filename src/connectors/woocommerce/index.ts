@@ -36,7 +36,7 @@ export const woocommerce = defineConnector({
   config: WooCommerceConfig,
   client: (name, config): WooContext => ({ name, config, client: new WooClient(name, config) }),
   entities: {
-    customer: { read: (x) => customerStream(x.name, x.client, x.config.pageSize) },
+    customer: { read: (x) => customerStream(x.name, x.client, x.config.pageSize, x.config.customerRole) },
     order: {
       read: (x) => orderStream(x.name, x.client, x.config.pageSize),
       write: (x) => orderWriter(x.name, x.client),

@@ -64,6 +64,7 @@ export function customerStream(
   name: string,
   client: WooClient,
   pageSize: number,
+  role = "customer",
 ): Stream<"customer", WooCustomer> {
   return {
     entity: "customer",
@@ -73,7 +74,7 @@ export function customerStream(
       for await (const rows of pages(
         client,
         "/customers",
-        { role: "all" },
+        { role },
         z.array(WooCustomer),
         req.pageSize || pageSize,
       )) {
