@@ -1,10 +1,10 @@
 /**
  * Writing an entity: one file per batch, atomically (a temporary name in the same folder, flushed, then
- * renamed), in the entity's format, encoding and delimiter. The file's name is the prefix, the batch's
- * latest change and the hash of its content, so the same batch always gets the same name; `sent/` keeps a
- * copy and the list of record keys of every file delivered, written last. A batch whose file is listed in
- * `sent/` is not written again (a rerun after a crash writes nothing), and `findByExternalRef` finds a
- * record's file and line there even after the receiving system has taken the file away.
+ * renamed), in the entity's format, encoding and delimiter. The file's name is the prefix, the time it was
+ * written and the hash of its content; `sent/` keeps a copy and the list of record keys of every file
+ * delivered, written last. A batch whose content was the last delivery of each of its records is not
+ * written again (the rerun of an interrupted batch writes nothing), and `findByExternalRef` knows a record
+ * from sent/ even after the receiving system has taken its file away. A record's id here is its key.
  */
 import { createHash } from "node:crypto";
 import { SyncError } from "../../core/errors.ts";
@@ -18,8 +18,9 @@ const MANIFEST = ".keys.json";
 
 const EXTENSIONS = { csv: "csv", jsonl: "jsonl", xml: "xml" } as const;
 
-function stamp(iso: string): string {
-  return iso.replace(/[-:]/g, "").replace(/\.\d+/, "").replace(/Z$/, "Z");
+/** 2026-12-03T09:29:16.123Z → 20261203T092916123Z: file names that sort in the order they were written. */
+function stamp(at: Date): string {
+  return at.toISOString().replace(/[-:.]/g, "");
 }
 
 export class FileWriter<E extends EntityName> implements Writer<E> {
@@ -89,21 +90,31 @@ export class FileWriter<E extends EntityName> implements Writer<E> {
     );
     const bytes = encode(text, settings.encoding) as Buffer;
     const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
-    const latest = good
-      .map((g) => g.item.record.updatedAt)
-      .sort()
-      .at(-1) as string;
-    const name = `${settings.write.prefix}${stamp(latest)}-${hash}.${EXTENSIONS[settings.format]}`;
+    const ending = `-${hash}.${EXTENSIONS[settings.format]}`;
     // Where each record is in the file, as the reader numbers it.
     const lines = parseText(text, settings).rows.map((r) => r.line);
     const keys = good.map((g) => g.item.key);
 
-    let action: "unchanged" | null = null;
-    if (await files.exists(`${SENT}/${name}${MANIFEST}`)) {
-      action = "unchanged";
-    } else {
-      // A file already in the folder under this name is this very batch, delivered before an interruption.
-      if (!(await files.exists(name))) await files.writeAtomic(name, bytes);
+    // Delivered already: a file of this very content is, for each of its records, the last one sent (an
+    // A → B → A change is delivered again; the rerun of an interrupted batch is not).
+    const sent = await this.sent();
+    let name = sent.find((n) => n.endsWith(ending)) ?? null;
+    if (name !== null) {
+      for (const key of keys) {
+        if ((await this.lastWith(sent, key)) !== name) {
+          name = null;
+          break;
+        }
+      }
+    }
+    const already = name !== null;
+    if (name === null) {
+      // A file of this content in the folder is this very batch, delivered before an interruption.
+      const delivered = (await files.list("")).find(
+        (f) => f.name.startsWith(settings.write.prefix) && f.name.endsWith(ending),
+      );
+      name = delivered?.name ?? `${settings.write.prefix}${stamp(new Date())}${ending}`;
+      if (!delivered) await files.writeAtomic(name, bytes);
       await files.mkdirp(SENT);
       await files.writeAtomic(`${SENT}/${name}`, bytes);
       await files.writeAtomic(`${SENT}/${name}${MANIFEST}`, Buffer.from(JSON.stringify({ keys }), "utf8"));
@@ -113,40 +124,58 @@ export class FileWriter<E extends EntityName> implements Writer<E> {
       results.push({
         key: g.item.key,
         ok: true,
-        targetId: `${name}#${lines[i] ?? i + 1}`,
-        action: action ?? (g.item.targetId ? "updated" : "created"),
-        note: action ? `already delivered in ${name}` : `written to ${name}`,
+        targetId: g.item.key,
+        action: already ? "unchanged" : g.item.targetId ? "updated" : "created",
+        note: `${already ? "already delivered in" : "written to"} ${name} line ${lines[i] ?? i + 1}`,
       });
     });
     return results;
   }
 
-  async findByExternalRef(externalRef: string): Promise<string | null> {
+  /** Files delivered so far (their copies in sent/), newest first. */
+  private async sent(): Promise<string[]> {
     const { settings } = this.ctx;
-    const { files } = this.client;
-    const sent = (await files.list(SENT))
+    return (await this.client.files.list(SENT))
       .map((f) => f.name)
       .filter((n) => n.startsWith(settings.write.prefix) && n.endsWith(MANIFEST))
       .map((n) => n.slice(0, -MANIFEST.length))
       .sort()
       .reverse();
-    for (const name of sent) {
-      let keys = this.#manifests.get(name);
-      if (!keys) {
-        const parsed = JSON.parse((await files.read(`${SENT}/${name}${MANIFEST}`)).toString("utf8")) as {
-          keys: string[];
-        };
-        keys = parsed.keys;
-        this.#manifests.set(name, keys);
-      }
-      const i = keys.indexOf(externalRef);
+  }
+
+  private async keysOf(name: string): Promise<string[]> {
+    let keys = this.#manifests.get(name);
+    if (!keys) {
+      const raw = await this.client.files.read(`${SENT}/${name}${MANIFEST}`);
+      keys = (JSON.parse(raw.toString("utf8")) as { keys: string[] }).keys;
+      this.#manifests.set(name, keys);
+    }
+    return keys;
+  }
+
+  /** The newest file sent holding the key. */
+  private async lastWith(sent: string[], key: string): Promise<string | null> {
+    for (const name of sent) if ((await this.keysOf(name)).includes(key)) return name;
+    return null;
+  }
+
+  /** The last delivery of a record: its file, its line, and the record as the file holds it. */
+  async delivered(key: string): Promise<{ file: string; line: number; row: Values } | null> {
+    const { settings } = this.ctx;
+    for (const name of await this.sent()) {
+      const i = (await this.keysOf(name)).lastIndexOf(key);
       if (i < 0) continue;
-      const copy = await files.read(`${SENT}/${name}`);
-      const text = decode(copy, settings.encoding);
-      const line = parseText(text, settings).rows[i]?.line ?? i + 1;
-      return `${name}#${line}`;
+      const text = decode(await this.client.files.read(`${SENT}/${name}`), settings.encoding);
+      const row = parseText(text, settings).rows[i];
+      if (!row?.values) return null;
+      return { file: name, line: row.line, row: row.values };
     }
     return null;
+  }
+
+  /** A record delivered before is known by its key (the target id of every record written here). */
+  async findByExternalRef(externalRef: string): Promise<string | null> {
+    return (await this.lastWith(await this.sent(), externalRef)) === null ? null : externalRef;
   }
 
   estimateCalls(page: PlannedPage<E>): number {
