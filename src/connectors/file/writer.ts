@@ -109,9 +109,10 @@ export class FileWriter<E extends EntityName> implements Writer<E> {
     }
     const already = name !== null;
     if (name === null) {
-      // A file of this content in the folder is this very batch, delivered before an interruption.
+      // A file of this content in the folder that sent/ does not list is this very batch, delivered just
+      // before an interruption (one sent/ lists is an earlier delivery, which a change back must follow).
       const delivered = (await files.list("")).find(
-        (f) => f.name.startsWith(settings.write.prefix) && f.name.endsWith(ending),
+        (f) => f.name.startsWith(settings.write.prefix) && f.name.endsWith(ending) && !sent.includes(f.name),
       );
       name = delivered?.name ?? `${settings.write.prefix}${stamp(new Date())}${ending}`;
       if (!delivered) await files.writeAtomic(name, bytes);
