@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import iconv from "iconv-lite";
+import { erpPriceFile, erpSettings, PRICE_FIELDS } from "../../../test/fixtures/file-erp.ts";
 import type { Flow } from "../../engine/flow.ts";
 import { SyncEngine } from "../../engine/sync.ts";
 import type { Store } from "../../ports/store.ts";
@@ -27,40 +28,6 @@ import { FileConfig } from "./config.ts";
 import { file } from "./index.ts";
 
 const noSleep = async () => {};
-
-export const PRICE_FIELDS = {
-  sku: "Artikelnummer",
-  price: "Preis",
-  "priceList.code": "Preisliste",
-  "priceList.name": "Listenname",
-  "priceList.customerGroup": { value: "retail" },
-  "priceList.currency": "Währung",
-};
-
-/** An ERP price export as Windows-1252, semicolons, decimal commas (1.234,56). */
-export function erpPriceFile(rows: string[][]): Buffer {
-  const lines = [["Artikelnummer", "Preisliste", "Listenname", "Preis", "Währung"], ...rows];
-  return iconv.encode(`${lines.map((l) => l.join(";")).join("\r\n")}\r\n`, "windows-1252");
-}
-
-export function erpSettings(folder: string, extra: Record<string, unknown> = {}) {
-  return {
-    folder,
-    settleMs: 0,
-    ...extra,
-    entities: {
-      price: {
-        pattern: "preise-*.csv",
-        format: "csv",
-        encoding: "windows-1252",
-        delimiter: ";",
-        decimalComma: true,
-        numbers: ["Preis"],
-        fields: PRICE_FIELDS,
-      },
-    },
-  };
-}
 
 interface Env {
   dir: string;
