@@ -240,6 +240,26 @@ describe("file connector: reading an ERP's price files", () => {
     assert.deepEqual(env.ls("failed"), []);
   });
 
+  test("a Windows-1252 file read as UTF-8 fails row by row, naming the encoding setting, instead of garbling names", async () => {
+    const utf8 = erpSettings(env.inbox);
+    utf8.entities.price.encoding = "utf-8";
+    const source = file.create("erp", FileConfig.parse(utf8));
+    writeFileSync(
+      join(env.inbox, "preise-009.csv"),
+      erpPriceFile([
+        ["SKU-1", "HAENDLER", "Haendler", "1,00", "EUR"],
+        ["SKU-2", "HAENDLER", "Händler", "2,00", "EUR"],
+      ]),
+    );
+    const summary = await env.engine.run(env.flow(source));
+    // The header itself (Währung) is not UTF-8 either: its column name is garbled, so no row maps.
+    assert.equal(summary.counts.created, 0);
+    const failures = await env.store.listFailures({ flow: "prices" });
+    assert.equal(failures.length, 2);
+    for (const f of failures) assert.match(f.errorMessage, /not UTF-8: the file is probably windows-1252/);
+    assert.deepEqual(env.ls("failed"), ["preise-009.csv"]);
+  });
+
   test("a broken XML file goes to failed/, its reason and line in the failed-record inbox", async () => {
     const source = file.create(
       "erp",

@@ -73,7 +73,14 @@ export async function recordsOf(
 ): Promise<FileRecord[]> {
   const hash = sha256(bytes);
   const base = { file, sha256: hash, modifiedAt };
-  const parsed = parseText(decode(bytes, ctx.settings.encoding), ctx.settings);
+  const text = decode(bytes, ctx.settings.encoding);
+  const parsed = parseText(text, ctx.settings);
+  // Bytes that are not UTF-8 decode to U+FFFD: a Windows-1252 export read as UTF-8 would turn every é into
+  // it, silently. Such rows fail, saying which setting to look at.
+  const notUtf8 =
+    ctx.settings.encoding === "utf-8" &&
+    text.includes("\uFFFD") &&
+    !bytes.includes(Buffer.from([0xef, 0xbf, 0xbd]));
   if (parsed.fileError) {
     return [
       { ...base, line: parsed.fileError.line, row: null, canonical: null, error: parsed.fileError.message },
@@ -85,6 +92,11 @@ export async function recordsOf(
     if (row.field !== undefined) rec.field = row.field;
     out.push(rec);
     if (!row.values) continue;
+    if (notUtf8 && JSON.stringify(row.values).includes("\uFFFD")) {
+      rec.error =
+        "holds bytes that are not UTF-8: the file is probably windows-1252 or iso-8859-1 (set encoding)";
+      continue;
+    }
     const problem = normaliseNumbers(row.values, ctx.settings);
     if (problem) {
       rec.error = problem.message;
