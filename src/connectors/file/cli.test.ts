@@ -119,6 +119,14 @@ test("passerelle sync reads an ERP's price export over SFTP and writes the shop'
     /preise-2026-12-01\.csv line 3: column \\"Preis\\": \\"12,5O\\" is not a number/,
   );
 
+  // Read again from its source: the line is found in processed/, and fails the same way.
+  const [failure] = JSON.parse(failures.stdout) as { id: number }[];
+  const resync = await spawnCli(["-c", config, "failures", "resync", String(failure?.id)], env);
+  assert.match(
+    resync.stdout + resync.stderr,
+    /preise-2026-12-01\.csv line 3: column "Preis": "12,5O" is not a number/,
+  );
+
   const again = await spawnCli(["-c", config, "sync", "prices"], env);
   assert.equal(again.code, 0, again.stderr + again.stdout);
   assert.equal(readdirSync(shop).filter((f) => f.endsWith(".csv")).length, 1, "the second sync wrote a file");

@@ -117,17 +117,22 @@ export const FileConfig = z
     pageSize: z.number().int().min(1).default(500),
     entities: z
       .record(z.string(), EntityFiles)
-      .superRefine((m, ctx) => {
-        for (const k of Object.keys(m)) {
-          if (!ENTITIES.includes(k as EntityName)) {
-            ctx.addIssue({
-              code: "custom",
-              path: [k],
-              message: `unknown entity ${JSON.stringify(k)}; known: ${ENTITIES.join(", ")}`,
-            });
+      .superRefine(
+        (m, ctx) => {
+          if (m === null || typeof m !== "object") return;
+          for (const k of Object.keys(m)) {
+            if (!ENTITIES.includes(k as EntityName)) {
+              ctx.addIssue({
+                code: "custom",
+                path: [k],
+                message: `unknown entity ${JSON.stringify(k)}; known: ${ENTITIES.join(", ")}`,
+              });
+            }
           }
-        }
-      })
+        },
+        // Also when an entity's settings are wrong, so every problem is listed at once.
+        { when: () => true },
+      )
       .describe("Per canonical entity (product, price, inventory, …): its files"),
   })
   .superRefine((c, ctx) => {
