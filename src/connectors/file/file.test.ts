@@ -293,6 +293,14 @@ describe("file connector: reading an ERP's price files", () => {
     assert.deepEqual(env.ls("processed"), ["a-good.xml"]);
     const [failure] = await env.store.listFailures({ flow: "prices" });
     assert.match(failure?.errorMessage ?? "", /^b-broken\.xml line 4: not well-formed XML \(line 4/);
+    // The same broken file again: not read, and where its content went before.
+    writeFileSync(
+      join(env.inbox, "c-broken-again.xml"),
+      readFileSync(join(env.inbox, "failed", "b-broken.xml")),
+    );
+    const again = await env.engine.run(env.flow(source));
+    assert.equal(again.counts.read, 0);
+    assert.deepEqual(env.ls("failed"), ["b-broken.xml", "c-broken-again.xml"]);
   });
 
   test("a file is consumed only once every record of it is committed: a run stopped midway reads it again", async () => {

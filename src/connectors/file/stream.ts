@@ -200,11 +200,20 @@ export class FileStream<E extends EntityName> implements Stream<E, FileRecord> {
     let page: FileRecord[] = [];
     for (const f of await this.ready(req.signal)) {
       req.signal?.throwIfAborted();
-      const bytes = await files.read(f.name);
+      let bytes: Buffer;
+      try {
+        bytes = await files.read(f.name);
+      } catch (e) {
+        // Taken away since the listing (by another reader, or its sender): nothing to read.
+        if (!(await files.exists(f.name))) continue;
+        throw e;
+      }
       const hash = sha256(bytes);
-      if (req.marks && (await req.marks.getMark(markName(this.client.name, this.entity, hash))) !== null) {
-        // The same content was processed before (under this name or another): never again.
-        await this.archive(f.name, PROCESSED);
+      const seen = req.marks ? await req.marks.getMark(markName(this.client.name, this.entity, hash)) : null;
+      if (seen !== null && req.marks) {
+        // The same content was processed before (under this name or another): never again. It goes where
+        // that content went (a move interrupted after its checksum was recorded ends here too).
+        await this.archive(f.name, outcomeOf(seen));
         continue;
       }
       const records = await recordsOf(this.client, ctx, f.name, bytes, new Date(f.mtimeMs).toISOString());
@@ -311,6 +320,15 @@ export class FileStream<E extends EntityName> implements Stream<E, FileRecord> {
       });
     }
     return structuredClone(native.canonical) as never;
+  }
+}
+
+/** Where a file whose checksum is recorded went: failed/ or processed/. */
+function outcomeOf(mark: string): string {
+  try {
+    return (JSON.parse(mark) as { outcome?: unknown }).outcome === FAILED ? FAILED : PROCESSED;
+  } catch {
+    return PROCESSED;
   }
 }
 
