@@ -213,7 +213,7 @@ describe("file connector: reading an ERP's price files", () => {
         "SKU-2,RETAIL,Retail,20.00",
         "SKU-3,RETAIL,Retail,30.00,EUR",
         'SKU-4,RETAIL,Retail,"1.234,56",EUR',
-        "SKU-5,RETAIL,Retail,50.00,EUR",
+        'SKU-5,RETAIL,Retail 12" Rabatt,50.00,EUR',
         "",
       ].join("\n"),
     );
@@ -222,6 +222,7 @@ describe("file connector: reading an ERP's price files", () => {
     assert.equal(summary.counts.created, 3);
     assert.equal(summary.counts.failed, 2);
     assert.deepEqual([...env.written().keys()].sort(), ["RETAIL:SKU-1", "RETAIL:SKU-3", "RETAIL:SKU-5"]);
+    assert.equal(env.written().get("RETAIL:SKU-5")?.name, 'Retail 12" Rabatt', "a quote inside a value");
     const failures = (await env.store.listFailures({ flow: "prices" })).sort((a, b) =>
       a.errorMessage.localeCompare(b.errorMessage),
     );
@@ -329,6 +330,14 @@ describe("file connector: reading an ERP's price files", () => {
     const plan = await env.engine.run(env.flow(), { dryRun: true });
     assert.equal(plan.plan.create.records, 1);
     assert.deepEqual(env.ls(), ["preise-008.csv"]);
+  });
+
+  test("a folder that is not there is a configuration error naming it", async () => {
+    const source = file.create("erp", FileConfig.parse(erpSettings(join(env.dir, "nowhere"))));
+    const summary = await env.engine.run(env.flow(source));
+    assert.equal(summary.status, "failed");
+    assert.equal(summary.error?.kind, "config");
+    assert.match(summary.error?.message ?? "", /^erp: folder .*nowhere does not exist/);
   });
 
   test("settings problems name the field and the value", () => {

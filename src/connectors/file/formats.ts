@@ -119,6 +119,8 @@ function parseCsvText(text: string, settings: EntityFiles): Parsed {
     records = parseCsv(text, {
       delimiter: settings.delimiter,
       relax_column_count: true,
+      // A quote inside an unquoted value (12" Pizza) is a character, as ERP exports write it.
+      relax_quotes: true,
       skip_empty_lines: true,
       info: true,
     }) as unknown as { record: string[]; info: { lines: number } }[];

@@ -65,7 +65,12 @@ export class LocalFiles implements Files {
     try {
       names = await readdir(this.abs(dir));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT" && dir !== "") return [];
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+        if (dir !== "") return [];
+        throw new SyncError("config", `${this.system}: folder ${this.root} does not exist`, {
+          system: this.system,
+        });
+      }
       throw this.fail(e, dir);
     }
     const out: FileEntry[] = [];
@@ -270,7 +275,12 @@ export class SftpFiles implements Files {
     const c = await this.client();
     this.calls++;
     try {
-      if (dir !== "" && !(await c.exists(this.abs(dir)))) return [];
+      if (!(await c.exists(this.abs(dir)))) {
+        if (dir !== "") return [];
+        throw new SyncError("config", `${this.system}: ${this.where} does not exist`, {
+          system: this.system,
+        });
+      }
       const items = await c.list(this.abs(dir));
       return items
         .filter((i) => i.type === "-")
