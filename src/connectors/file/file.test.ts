@@ -22,6 +22,7 @@ import { erpPriceFile, erpSettings, PRICE_FIELDS } from "../../../test/fixtures/
 import type { Flow } from "../../engine/flow.ts";
 import { SyncEngine } from "../../engine/sync.ts";
 import type { Store } from "../../ports/store.ts";
+import { windowPass } from "../../runtime/passes.ts";
 import { openStore } from "../../store/index.ts";
 import { createClient } from "./client.ts";
 import { FileConfig } from "./config.ts";
@@ -320,6 +321,17 @@ describe("file connector: reading an ERP's price files", () => {
     assert.equal(rest.counts.skipped, 2, "the records written before are skipped, not written again");
     assert.deepEqual(env.ls("processed"), ["preise-007.csv"]);
     assert.equal(env.written().size, 5);
+  });
+
+  test("a reconciliation pass (passerelle run's window) consumes files as a sync does", async () => {
+    writeFileSync(
+      join(env.inbox, "preise-010.csv"),
+      erpPriceFile([["SKU-1", "HAENDLER", "Händler", "1,00", "EUR"]]),
+    );
+    const pass = await windowPass({ store: env.store, engine: env.engine }, env.flow(), null);
+    assert.equal(pass.counts.created, 1, pass.error?.message);
+    assert.deepEqual(env.ls(), []);
+    assert.deepEqual(env.ls("processed"), ["preise-010.csv"]);
   });
 
   test("a dry run reads the files but leaves them where they are", async () => {
