@@ -323,6 +323,47 @@ describe("file connector: reading an ERP's price files", () => {
     assert.equal(env.written().size, 5);
   });
 
+  test("a crash after the commit but before the file moved: the next run reads it, writes nothing, moves it", async () => {
+    writeFileSync(
+      join(env.inbox, "preise-011.csv"),
+      erpPriceFile([
+        ["SKU-1", "HAENDLER", "Händler", "1,00", "EUR"],
+        ["SKU-2", "HAENDLER", "Händler", "2,00", "EUR"],
+      ]),
+    );
+    const source = file.create("erp", FileConfig.parse(erpSettings(env.inbox)));
+    const stream = source.streams.price as NonNullable<typeof source.streams.price>;
+    // The same connection, dying where the file would be consumed.
+    const dying = {
+      ...source,
+      streams: {
+        price: {
+          entity: stream.entity,
+          sorted: stream.sorted,
+          list: (req: Parameters<typeof stream.list>[0]) => stream.list(req),
+          get: (id: string) => stream.get(id),
+          idOf: (n: Parameters<typeof stream.idOf>[0]) => stream.idOf(n),
+          updatedAtOf: (n: Parameters<typeof stream.idOf>[0]) => stream.updatedAtOf(n),
+          toCanonical: (n: Parameters<typeof stream.idOf>[0]) => stream.toCanonical(n),
+          committed: async () => {
+            throw new Error("the process died here");
+          },
+        },
+      },
+    };
+    const crashed = await env.engine.run(env.flow(dying as typeof source));
+    assert.equal(crashed.status, "failed");
+    assert.equal(env.written().size, 2, "the records were written and committed before the crash");
+    assert.deepEqual(env.ls(), ["preise-011.csv"], "the file stays until it is consumed");
+    const writes = readdirSync(env.outbox).length;
+    const next = await env.engine.run(env.flow(source));
+    assert.equal(next.counts.skipped, 2, "read again, found unchanged");
+    assert.equal(next.counts.created + next.counts.updated, 0);
+    assert.equal(readdirSync(env.outbox).length, writes, "nothing delivered twice");
+    assert.deepEqual(env.ls(), []);
+    assert.deepEqual(env.ls("processed"), ["preise-011.csv"]);
+  });
+
   test("a reconciliation pass (passerelle run's window) consumes files as a sync does", async () => {
     writeFileSync(
       join(env.inbox, "preise-010.csv"),
