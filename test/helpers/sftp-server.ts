@@ -3,6 +3,7 @@
  * for the occasion, one user (a password and a public key), serving a temporary folder as its "/". It
  * speaks SFTP version 3 over real SSH; files land on this machine's disk, where the test can look at them.
  */
+import { createHash } from "node:crypto";
 import {
   closeSync,
   existsSync,
@@ -35,6 +36,8 @@ export interface SftpServer {
   password: string;
   /** The user's private key (OpenSSH format), accepted as well as the password. */
   privateKey: string;
+  /** The host key's fingerprint, as ssh-keygen -lf prints it. */
+  hostKey: string;
   /** The folder served as "/". */
   root: string;
   /** SSH connections accepted so far. */
@@ -60,6 +63,12 @@ function statusFor(e: unknown): number {
   if (code === "ENOENT") return STATUS_CODE.NO_SUCH_FILE;
   if (code === "EACCES" || code === "EPERM") return STATUS_CODE.PERMISSION_DENIED;
   return STATUS_CODE.FAILURE;
+}
+
+function fingerprintOf(publicKey: string): string {
+  const key = utils.parseKey(publicKey);
+  if (key instanceof Error) throw key;
+  return `SHA256:${createHash("sha256").update(key.getPublicSSH()).digest("base64").replace(/=+$/, "")}`;
 }
 
 export async function startSftpServer(
@@ -234,6 +243,7 @@ export async function startSftpServer(
     username,
     password,
     privateKey: userKey.private,
+    hostKey: fingerprintOf(hostKey.public),
     root,
     get logins() {
       return logins;

@@ -21,6 +21,17 @@ const Sftp = z
     privateKey: z.string().min(1).optional(),
     /** Passphrase of an encrypted private key; use ${env:X}. */
     passphrase: z.string().min(1).optional(),
+    /**
+     * The server's host key fingerprint as `ssh-keygen -lf <key>.pub` prints it (SHA256:…): the connection is
+     * refused when the server shows another key. Without it, any host key is accepted.
+     */
+    hostKey: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, {
+        message:
+          'must be the server key\'s SHA256 fingerprint as ssh-keygen -lf prints it ("SHA256:" and 43 characters)',
+      })
+      .optional(),
     /** Connection (and handshake) timeout. */
     timeoutMs: z.number().int().positive().default(20_000),
   })

@@ -2,7 +2,7 @@
  * The few file operations the connector needs, on a local folder (node:fs) or over SFTP
  * (ssh2-sftp-client). Paths are relative to the exchange folder and use "/".
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, stat } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { SFTPWrapper } from "ssh2";
@@ -207,8 +207,17 @@ export class SftpFiles implements Files {
     this.#connecting ??= (async () => {
       const c = new SftpClient(`passerelle-${this.system}`);
       const s = this.settings;
+      let shown: string | null = null;
       try {
         await c.connect({
+          ...(s.hostKey !== undefined
+            ? {
+                hostVerifier: (key: Buffer) => {
+                  shown = fingerprint(key);
+                  return shown === s.hostKey?.replace(/=$/, "");
+                },
+              }
+            : {}),
           host: s.host,
           port: s.port,
           username: s.username,
@@ -220,6 +229,13 @@ export class SftpFiles implements Files {
         });
       } catch (e) {
         await c.end().catch(() => undefined);
+        if (shown !== null && shown !== s.hostKey?.replace(/=$/, "")) {
+          throw new SyncError(
+            "config",
+            `${this.system}: the SFTP server ${s.host}:${s.port} shows host key ${shown}, not the configured hostKey ${s.hostKey}`,
+            { system: this.system },
+          );
+        }
         throw this.connectError(e);
       }
       // A lost connection is reopened by the next call.
@@ -395,6 +411,11 @@ export class SftpFiles implements Files {
     this.#client = null;
     if (c) await c.end().catch(() => undefined);
   }
+}
+
+/** A host key's fingerprint as OpenSSH prints it: SHA256: and the unpadded base64 of its sha256. */
+export function fingerprint(key: Buffer): string {
+  return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
 }
 
 export function filesFor(system: string, config: FileConfig): Files {

@@ -23,6 +23,7 @@ import iconv from "iconv-lite";
 import { fileContractFixture } from "../../../test/fixtures/file-contract.ts";
 import { erpPriceFile, erpSettings } from "../../../test/fixtures/file-erp.ts";
 import { type SftpServer, startSftpServer } from "../../../test/helpers/sftp-server.ts";
+import { SyncError } from "../../core/errors.ts";
 import type { Flow } from "../../engine/flow.ts";
 import { SyncEngine } from "../../engine/sync.ts";
 import { runContractSuite } from "../../ports/contract-suite.ts";
@@ -146,6 +147,24 @@ describe("file connector over SFTP: an ERP's price files", () => {
     });
     assert.deepEqual(ls(), []);
     assert.deepEqual(ls("processed"), ["preise-001.csv"]);
+  });
+
+  test("the server's host key is checked against hostKey when given", async () => {
+    const good = file.create("erp", folder({}, { password: server.password, hostKey: server.hostKey }));
+    await good.check();
+    await good.close();
+    const other = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    const bad = file.create("erp", folder({}, { password: server.password, hostKey: other }));
+    await assert.rejects(bad.check(), (e: unknown) => {
+      assert.ok(e instanceof SyncError);
+      assert.equal(e.kind, "config");
+      assert.equal(
+        e.message,
+        `erp: the SFTP server ${server.host}:${server.port} shows host key ${server.hostKey}, not the configured hostKey ${other}`,
+      );
+      return true;
+    });
+    await bad.close();
   });
 
   test("a half-uploaded file is not read until its size stops changing", async () => {
