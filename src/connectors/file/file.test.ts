@@ -323,6 +323,25 @@ describe("file connector: reading an ERP's price files", () => {
     assert.equal(env.written().size, 5);
   });
 
+  test("a CSV broken near its end: the rows before the break go through, the break is a failure with its line", async () => {
+    writeFileSync(
+      join(env.inbox, "preise-012.csv"),
+      Buffer.concat([
+        erpPriceFile([
+          ["SKU-1", "HAENDLER", "Händler", "1,00", "EUR"],
+          ["SKU-2", "HAENDLER", "Händler", "2,00", "EUR"],
+        ]),
+        Buffer.from('SKU-3;HAENDLER;"never closed;3,00;EUR\r\nSKU-4;HAENDLER;x;4,00;EUR\r\n'),
+      ]),
+    );
+    const summary = await env.engine.run(env.flow());
+    assert.equal(summary.counts.created, 2);
+    assert.equal(summary.counts.failed, 1);
+    const [failure] = await env.store.listFailures({ flow: "prices" });
+    assert.match(failure?.errorMessage ?? "", /^preise-012\.csv line \d+: not valid CSV: Quote Not Closed/);
+    assert.deepEqual(env.ls("processed"), ["preise-012.csv"]);
+  });
+
   test("a crash after the commit but before the file moved: the next run reads it, writes nothing, moves it", async () => {
     writeFileSync(
       join(env.inbox, "preise-011.csv"),
@@ -365,12 +384,16 @@ describe("file connector: reading an ERP's price files", () => {
   });
 
   test("a reconciliation pass (passerelle run's window) consumes files as a sync does", async () => {
+    // Exactly one page (batchSize 2): committed before the pass reads on and finds the file's end.
     writeFileSync(
       join(env.inbox, "preise-010.csv"),
-      erpPriceFile([["SKU-1", "HAENDLER", "Händler", "1,00", "EUR"]]),
+      erpPriceFile([
+        ["SKU-1", "HAENDLER", "Händler", "1,00", "EUR"],
+        ["SKU-2", "HAENDLER", "Händler", "2,00", "EUR"],
+      ]),
     );
     const pass = await windowPass({ store: env.store, engine: env.engine }, env.flow(), null);
-    assert.equal(pass.counts.created, 1, pass.error?.message);
+    assert.equal(pass.counts.created, 2, pass.error?.message);
     assert.deepEqual(env.ls(), []);
     assert.deepEqual(env.ls("processed"), ["preise-010.csv"]);
   });

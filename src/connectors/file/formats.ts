@@ -4,7 +4,7 @@
  * cannot be read, the reason. A file that cannot be read at all (broken XML, an unclosed CSV quote) is one
  * file-level problem with its line.
  */
-import { parse as parseCsv } from "csv-parse/sync";
+import { parse as parseCsvStream } from "csv-parse";
 import { stringify as stringifyCsv } from "csv-stringify/sync";
 import { XMLBuilder, XMLParser, XMLValidator } from "fast-xml-parser";
 import iconv from "iconv-lite";
@@ -19,6 +19,8 @@ export interface Row {
   /** Why the row cannot be read; null when it can. */
   error: string | null;
   field?: string;
+  /** The problem is the file's, not the row's: nothing after it is read. */
+  file?: boolean;
 }
 
 export interface Parsed {
@@ -97,15 +99,36 @@ export function normaliseNumbers(
   return null;
 }
 
-export function parseText(text: string, settings: EntityFiles): Parsed {
+/**
+ * The file's rows, one at a time (CSV and JSON Lines are parsed as they are consumed, so a large file is
+ * never held as rows all at once; XML is parsed whole). A problem with the file itself comes as a row with
+ * `file: true`: the rows before it stand, nothing after it is read.
+ */
+export async function* streamRows(text: string, settings: EntityFiles): AsyncGenerator<Row> {
   switch (settings.format) {
     case "csv":
-      return parseCsvText(text, settings);
+      yield* csvRows(text, settings);
+      return;
     case "jsonl":
-      return parseJsonl(text);
-    case "xml":
-      return parseXml(text, settings);
+      yield* jsonlRows(text);
+      return;
+    case "xml": {
+      const parsed = parseXml(text, settings);
+      if (parsed.fileError)
+        yield { ...parsed.fileError, values: null, error: parsed.fileError.message, file: true };
+      else yield* parsed.rows;
+    }
   }
+}
+
+/** Every row at once (for one file's lookup, and for a written file's own line numbers). */
+export async function parseText(text: string, settings: EntityFiles): Promise<Parsed> {
+  const rows: Row[] = [];
+  for await (const row of streamRows(text, settings)) {
+    if (row.file) return { rows, fileError: { line: row.line, message: row.error ?? "" } };
+    rows.push(row);
+  }
+  return { rows, fileError: null };
 }
 
 function errorLine(e: unknown): number {
@@ -113,50 +136,90 @@ function errorLine(e: unknown): number {
   return typeof lines === "number" ? lines : 0;
 }
 
-function parseCsvText(text: string, settings: EntityFiles): Parsed {
-  let records: { record: string[]; info: { lines: number } }[];
+/** Text in slices, so the parser's buffers stay small. */
+function* slices(text: string, size = 64 * 1024): Generator<string> {
+  for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);
+}
+
+type CsvRecord = { record: string[]; info: { lines: number } };
+
+/**
+ * CSV records as the parser produces them, a slice of text at a time: the records before a problem (an
+ * unclosed quote) are all delivered, then the problem.
+ */
+async function* csvRecords(
+  text: string,
+  settings: EntityFiles,
+): AsyncGenerator<CsvRecord | { error: unknown }> {
+  const parser = parseCsvStream({
+    delimiter: settings.delimiter,
+    relax_column_count: true,
+    // A quote inside an unquoted value (12" Pizza) is a character, as ERP exports write it.
+    relax_quotes: true,
+    skip_empty_lines: true,
+    info: true,
+  });
+  const queue: CsvRecord[] = [];
+  let failure: unknown = null;
+  parser.on("data", (r: CsvRecord) => queue.push(r));
+  parser.on("error", (e) => {
+    failure ??= e;
+  });
+  const ended = new Promise<void>((resolve) => {
+    parser.on("end", resolve);
+    parser.on("error", () => resolve());
+  });
   try {
-    records = parseCsv(text, {
-      delimiter: settings.delimiter,
-      relax_column_count: true,
-      // A quote inside an unquoted value (12" Pizza) is a character, as ERP exports write it.
-      relax_quotes: true,
-      skip_empty_lines: true,
-      info: true,
-    }) as unknown as { record: string[]; info: { lines: number } }[];
-  } catch (e) {
-    return {
-      rows: [],
-      fileError: {
-        line: errorLine(e),
-        message: `not valid CSV: ${e instanceof Error ? e.message : String(e)}`,
-      },
-    };
-  }
-  let columns = settings.columns ?? [];
-  if (settings.header) {
-    const head = records.shift();
-    if (!head) return { rows: [], fileError: null };
-    columns = head.record.map((c) => c.trim());
-    const empty = columns.indexOf("");
-    const dup = columns.find((c, i) => columns.indexOf(c) !== i);
-    if (empty >= 0 || dup !== undefined) {
-      return {
-        rows: [],
-        fileError: {
-          line: head.info.lines,
-          message:
-            empty >= 0
-              ? `the header's column ${empty + 1} has no name`
-              : `the header names column ${JSON.stringify(dup)} twice`,
-        },
-      };
+    for (const slice of slices(text)) {
+      parser.write(slice);
+      await new Promise((r) => setImmediate(r));
+      while (queue.length > 0) yield queue.shift() as CsvRecord;
+      if (failure) break;
     }
+    if (!failure) {
+      parser.end();
+      await ended;
+    }
+    while (queue.length > 0) yield queue.shift() as CsvRecord;
+    if (failure) yield { error: failure };
+  } finally {
+    parser.destroy();
   }
-  const rows: Row[] = records.map(({ record, info }) => {
+}
+
+async function* csvRows(text: string, settings: EntityFiles): AsyncGenerator<Row> {
+  let columns = settings.columns ?? [];
+  let header = settings.header;
+  for await (const item of csvRecords(text, settings)) {
+    if ("error" in item) {
+      const e = item.error;
+      yield {
+        line: errorLine(e),
+        values: null,
+        error: `not valid CSV: ${e instanceof Error ? e.message : String(e)}`,
+        file: true,
+      };
+      return;
+    }
+    const { record, info } = item;
+    if (header) {
+      header = false;
+      columns = record.map((c) => c.trim());
+      const empty = columns.indexOf("");
+      const dup = columns.find((c, i) => columns.indexOf(c) !== i);
+      if (empty >= 0 || dup !== undefined) {
+        const message =
+          empty >= 0
+            ? `the header's column ${empty + 1} has no name`
+            : `the header names column ${JSON.stringify(dup)} twice`;
+        yield { line: info.lines, values: null, error: message, file: true };
+        return;
+      }
+      continue;
+    }
     if (record.length !== columns.length) {
       const missing = columns.slice(record.length);
-      return {
+      yield {
         line: info.lines,
         values: null,
         error:
@@ -165,14 +228,14 @@ function parseCsvText(text: string, settings: EntityFiles): Parsed {
             : `${record.length} values where the header has ${columns.length} columns`,
         ...(missing[0] !== undefined ? { field: missing[0] } : {}),
       };
+      continue;
     }
     const values: Values = {};
     columns.forEach((c, i) => {
       values[c] = record[i];
     });
-    return { line: info.lines, values: unflatten(values), error: null };
-  });
-  return { rows, fileError: null };
+    yield { line: info.lines, values: unflatten(values), error: null };
+  }
 }
 
 /** Dotted column names (priceList.code) become nested fields, as the CSV writer flattens them. */
@@ -196,27 +259,26 @@ function unflatten(values: Values): Values {
   return out;
 }
 
-function parseJsonl(text: string): Parsed {
-  const rows: Row[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    if (raw.trim() === "") return;
-    const line = i + 1;
+async function* jsonlRows(text: string): AsyncGenerator<Row> {
+  let line = 0;
+  for (let at = 0; at <= text.length; ) {
+    const nl = text.indexOf("\n", at);
+    const end = nl < 0 ? text.length : nl;
+    const raw = text.slice(at, end).replace(/\r$/, "");
+    line++;
+    at = end + 1;
+    if (raw.trim() === "") continue;
     try {
       const v: unknown = JSON.parse(raw);
       if (v === null || typeof v !== "object" || Array.isArray(v)) {
-        rows.push({ line, values: null, error: "the line is not a JSON object" });
+        yield { line, values: null, error: "the line is not a JSON object" };
       } else {
-        rows.push({ line, values: v as Values, error: null });
+        yield { line, values: v as Values, error: null };
       }
     } catch (e) {
-      rows.push({
-        line,
-        values: null,
-        error: `not valid JSON: ${e instanceof Error ? e.message : String(e)}`,
-      });
+      yield { line, values: null, error: `not valid JSON: ${e instanceof Error ? e.message : String(e)}` };
     }
-  });
-  return { rows, fileError: null };
+  }
 }
 
 function parseXml(text: string, settings: EntityFiles): Parsed {

@@ -11,7 +11,7 @@ import { type EntityName, SCHEMAS } from "../../core/model.ts";
 import type { ListRequest, Stream } from "../../ports/connector.ts";
 import type { MarkStore } from "../../ports/marks.ts";
 import { type EntityContext, type FileClient, sha256 } from "./client.ts";
-import { decode, normaliseNumbers, parseText, type Values } from "./formats.ts";
+import { decode, normaliseNumbers, streamRows, type Values } from "./formats.ts";
 import type { FileEntry } from "./fs.ts";
 
 export const PROCESSED = "processed";
@@ -63,7 +63,32 @@ function keyOf(entity: EntityName, r: Values): unknown {
   return undefined;
 }
 
-/** Every record of one file, bad rows included. */
+/** The records of one file, bad rows included, one at a time. */
+export async function* recordsIn(
+  client: FileClient,
+  ctx: EntityContext,
+  file: string,
+  bytes: Buffer,
+  modifiedAt: string,
+): AsyncGenerator<FileRecord> {
+  const hash = sha256(bytes);
+  const base = { file, sha256: hash, modifiedAt };
+  const text = decode(bytes, ctx.settings.encoding);
+  // Bytes that are not UTF-8 decode to U+FFFD: a Windows-1252 export read as UTF-8 would turn every é into
+  // it, silently. Such rows fail, saying which setting to look at.
+  const notUtf8 =
+    ctx.settings.encoding === "utf-8" &&
+    text.includes("\uFFFD") &&
+    !bytes.includes(Buffer.from([0xef, 0xbf, 0xbd]));
+  for await (const row of streamRows(text, ctx.settings)) {
+    const rec: FileRecord = { ...base, line: row.line, row: row.values, canonical: null, error: row.error };
+    if (row.field !== undefined) rec.field = row.field;
+    if (row.values) await toRecord(client, ctx, rec, row.values, notUtf8);
+    yield rec;
+  }
+}
+
+/** Every record of one file at once (a lookup by id). */
 export async function recordsOf(
   client: FileClient,
   ctx: EntityContext,
@@ -71,79 +96,72 @@ export async function recordsOf(
   bytes: Buffer,
   modifiedAt: string,
 ): Promise<FileRecord[]> {
-  const hash = sha256(bytes);
-  const base = { file, sha256: hash, modifiedAt };
-  const text = decode(bytes, ctx.settings.encoding);
-  const parsed = parseText(text, ctx.settings);
-  // Bytes that are not UTF-8 decode to U+FFFD: a Windows-1252 export read as UTF-8 would turn every é into
-  // it, silently. Such rows fail, saying which setting to look at.
-  const notUtf8 =
-    ctx.settings.encoding === "utf-8" &&
-    text.includes("\uFFFD") &&
-    !bytes.includes(Buffer.from([0xef, 0xbf, 0xbd]));
-  if (parsed.fileError) {
-    return [
-      { ...base, line: parsed.fileError.line, row: null, canonical: null, error: parsed.fileError.message },
-    ];
-  }
   const out: FileRecord[] = [];
-  for (const row of parsed.rows) {
-    const rec: FileRecord = { ...base, line: row.line, row: row.values, canonical: null, error: row.error };
-    if (row.field !== undefined) rec.field = row.field;
-    out.push(rec);
-    if (!row.values) continue;
-    if (notUtf8 && JSON.stringify(row.values).includes("\uFFFD")) {
-      rec.error =
-        "holds bytes that are not UTF-8: the file is probably windows-1252 or iso-8859-1 (set encoding)";
-      continue;
-    }
-    const problem = normaliseNumbers(row.values, ctx.settings);
-    if (problem) {
-      rec.error = problem.message;
-      rec.field = problem.field;
-      continue;
-    }
-    try {
-      let mapped: Values;
-      if (ctx.read) {
-        const all = await ctx.read.mapping.apply(row.values);
-        mapped = {};
-        for (const f of ctx.read.fields) if (all[f] !== undefined) mapped[f] = all[f];
-      } else {
-        mapped = structuredClone(row.values);
-      }
-      const canonical: Values = {
-        ...mapped,
-        key: keyOf(ctx.entity, mapped),
-        source: client.name,
-        sourceId: recordId(rec),
-        updatedAt: mapped.updatedAt ?? modifiedAt,
-      };
-      if (canonical.key === undefined) delete canonical.key;
-      const valid = SCHEMAS[ctx.entity].safeParse(canonical);
-      if (!valid.success) {
-        const issues = valid.error.issues.slice(0, 3);
-        rec.error = issues.map((i) => `${i.path.join(".") || "(record)"}: ${i.message}`).join("; ");
-        const first = issues[0]?.path.join(".");
-        if (first) rec.field = first;
-        continue;
-      }
-      rec.canonical = canonical;
-    } catch (e) {
-      rec.error = e instanceof Error ? e.message : String(e);
-      const field = e instanceof SyncError ? e.details.field : undefined;
-      if (field !== undefined) rec.field = field;
-    }
-  }
+  for await (const r of recordsIn(client, ctx, file, bytes, modifiedAt)) out.push(r);
   return out;
+}
+
+/** Row → canonical record on `rec`, or the reason it cannot be one. */
+async function toRecord(
+  client: FileClient,
+  ctx: EntityContext,
+  rec: FileRecord,
+  values: Values,
+  notUtf8: boolean,
+): Promise<void> {
+  if (notUtf8 && JSON.stringify(values).includes("\uFFFD")) {
+    rec.error =
+      "holds bytes that are not UTF-8: the file is probably windows-1252 or iso-8859-1 (set encoding)";
+    return;
+  }
+  const problem = normaliseNumbers(values, ctx.settings);
+  if (problem) {
+    rec.error = problem.message;
+    rec.field = problem.field;
+    return;
+  }
+  try {
+    let mapped: Values;
+    if (ctx.read) {
+      const all = await ctx.read.mapping.apply(values);
+      mapped = {};
+      for (const f of ctx.read.fields) if (all[f] !== undefined) mapped[f] = all[f];
+    } else {
+      mapped = structuredClone(values);
+    }
+    const canonical: Values = {
+      ...mapped,
+      key: keyOf(ctx.entity, mapped),
+      source: client.name,
+      sourceId: recordId(rec),
+      updatedAt: mapped.updatedAt ?? rec.modifiedAt,
+    };
+    if (canonical.key === undefined) delete canonical.key;
+    const valid = SCHEMAS[ctx.entity].safeParse(canonical);
+    if (!valid.success) {
+      const issues = valid.error.issues.slice(0, 3);
+      rec.error = issues.map((i) => `${i.path.join(".") || "(record)"}: ${i.message}`).join("; ");
+      const first = issues[0]?.path.join(".");
+      if (first) rec.field = first;
+      return;
+    }
+    rec.canonical = canonical;
+  } catch (e) {
+    rec.error = e instanceof Error ? e.message : String(e);
+    const field = e instanceof SyncError ? e.details.field : undefined;
+    if (field !== undefined) rec.field = field;
+  }
 }
 
 interface Reading {
   sha256: string;
-  total: number;
+  /** Records of the file yielded so far, and of those, committed by the engine. */
+  yielded: number;
   committed: number;
-  /** Not one row could be read: the file goes to failed/. */
-  unreadable: boolean;
+  /** Every record of the file has been read. */
+  done: boolean;
+  /** At least one row became a record (otherwise the file goes to failed/). */
+  anyRead: boolean;
 }
 
 export class FileStream<E extends EntityName> implements Stream<E, FileRecord> {
@@ -216,25 +234,20 @@ export class FileStream<E extends EntityName> implements Stream<E, FileRecord> {
         await this.archive(f.name, outcomeOf(seen));
         continue;
       }
-      const records = await recordsOf(this.client, ctx, f.name, bytes, new Date(f.mtimeMs).toISOString());
-      if (records.length === 0) {
-        // Nothing to write: consumed at once (only by a sync run, which gives marks).
-        if (req.marks) await this.finish(f.name, hash, PROCESSED, req.marks);
-        continue;
-      }
-      this.#reading.set(f.name, {
-        sha256: hash,
-        total: records.length,
-        committed: 0,
-        unreadable: records.every((r) => r.canonical === null),
-      });
-      for (const r of records) {
+      const reading: Reading = { sha256: hash, yielded: 0, committed: 0, done: false, anyRead: false };
+      this.#reading.set(f.name, reading);
+      for await (const r of recordsIn(this.client, ctx, f.name, bytes, new Date(f.mtimeMs).toISOString())) {
+        reading.yielded++;
+        if (r.canonical !== null) reading.anyRead = true;
         page.push(r);
         if (page.length >= size) {
           yield page;
           page = [];
         }
       }
+      reading.done = true;
+      // Every record of it committed already (or none at all): consumed now; only a sync run gives marks.
+      if (req.marks && reading.committed >= reading.yielded) await this.settle(f.name, reading, req.marks);
     }
     if (page.length > 0) yield page;
   }
@@ -244,11 +257,16 @@ export class FileStream<E extends EntityName> implements Stream<E, FileRecord> {
       const reading = this.#reading.get(r.file);
       if (!reading || reading.sha256 !== r.sha256) continue;
       reading.committed++;
-      if (reading.committed >= reading.total) {
-        this.#reading.delete(r.file);
-        await this.finish(r.file, r.sha256, reading.unreadable ? FAILED : PROCESSED, marks);
-      }
+      if (reading.done && reading.committed >= reading.yielded) await this.settle(r.file, reading, marks);
     }
+  }
+
+  /** A file read to its end whose every record is committed: consumed, once. */
+  private async settle(file: string, reading: Reading, marks: MarkStore): Promise<void> {
+    if (this.#reading.get(file) !== reading) return;
+    this.#reading.delete(file);
+    const to = reading.yielded > 0 && !reading.anyRead ? FAILED : PROCESSED;
+    await this.finish(file, reading.sha256, to, marks);
   }
 
   /** Records the file's checksum, then moves it (and its .done marker) out of the way. */

@@ -92,7 +92,7 @@ export class FileWriter<E extends EntityName> implements Writer<E> {
     const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
     const ending = `-${hash}.${EXTENSIONS[settings.format]}`;
     // Where each record is in the file, as the reader numbers it.
-    const lines = parseText(text, settings).rows.map((r) => r.line);
+    const lines = (await parseText(text, settings)).rows.map((r) => r.line);
     const keys = good.map((g) => g.item.key);
 
     // Delivered already: a file of this very content is, for each of its records, the last one sent (an
@@ -167,7 +167,7 @@ export class FileWriter<E extends EntityName> implements Writer<E> {
       const i = (await this.keysOf(name)).lastIndexOf(key);
       if (i < 0) continue;
       const text = decode(await this.client.files.read(`${SENT}/${name}`), settings.encoding);
-      const row = parseText(text, settings).rows[i];
+      const row = (await parseText(text, settings)).rows[i];
       if (!row?.values) return null;
       return { file: name, line: row.line, row: row.values };
     }
