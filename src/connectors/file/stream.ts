@@ -88,19 +88,6 @@ export async function* recordsIn(
   }
 }
 
-/** Every record of one file at once (a lookup by id). */
-export async function recordsOf(
-  client: FileClient,
-  ctx: EntityContext,
-  file: string,
-  bytes: Buffer,
-  modifiedAt: string,
-): Promise<FileRecord[]> {
-  const out: FileRecord[] = [];
-  for await (const r of recordsIn(client, ctx, file, bytes, modifiedAt)) out.push(r);
-  return out;
-}
-
 /** Row → canonical record on `rec`, or the reason it cannot be one. */
 async function toRecord(
   client: FileClient,
@@ -306,15 +293,12 @@ export class FileStream<E extends EntityName> implements Stream<E, FileRecord> {
         const path = dir === "" ? f.name : `${dir}/${f.name}`;
         const bytes = await files.read(path);
         if (ref.sha && !sha256(bytes).startsWith(ref.sha)) continue;
-        const records = await recordsOf(
-          this.client,
-          this.ctx,
-          ref.file,
-          bytes,
-          new Date(f.mtimeMs).toISOString(),
-        );
-        const found = records.find((r) => r.line === ref.line);
-        if (found) return found;
+        // Lines only grow: read up to the one asked for.
+        const at = new Date(f.mtimeMs).toISOString();
+        for await (const r of recordsIn(this.client, this.ctx, ref.file, bytes, at)) {
+          if (r.line === ref.line) return r;
+          if (r.line > ref.line) break;
+        }
       }
     }
     return null;
