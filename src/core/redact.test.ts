@@ -147,6 +147,8 @@ describe("redact", () => {
       "secret",
       "apiKey",
       "api-key",
+      "privateKey",
+      "private_key",
       "authorization",
       "cookie",
     ]) {

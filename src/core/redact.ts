@@ -16,9 +16,10 @@
 
 export const REDACTED = "[redacted]";
 
-const SECRET_KEY = /passw(or)?d|passphrase|token|secret|api[-_]?key|authori[sz]ation|^(set-)?cookie$/i;
+const SECRET_KEY =
+  /passw(or)?d|passphrase|private[-_]?key|token|secret|api[-_]?key|authori[sz]ation|^(set-)?cookie$/i;
 
-/** Whether a field of this name holds a credential (password, accessToken, client_secret, apiKey, …). */
+/** Whether a field of this name holds a credential (password, privateKey, accessToken, client_secret, apiKey, …). */
 export function isSecretKey(name: string): boolean {
   return SECRET_KEY.test(name);
 }

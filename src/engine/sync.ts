@@ -668,6 +668,7 @@ export class SyncEngine {
     // Streams read up to the start itself; only the cursor stays behind it (the signpost).
     const signpost = signpostAt(start, opts.cursorLagMs ?? DEFAULT_CURSOR_LAG_MS);
     let cursor: Cursor | null = await this.store.getCursor(flow.name);
+    const marks = this.store.marks();
     const progress = (): void =>
       opts.onProgress?.({
         flow: flow.name,
@@ -688,6 +689,7 @@ export class SyncEngine {
       signpost: start.toISOString(),
       pageSize: flow.batchSize,
       ...(signal ? { signal } : {}),
+      ...(opts.dryRun ? {} : { marks }),
     };
     const ahead = new ReadAhead(
       () => stream.list(request),
@@ -731,6 +733,8 @@ export class SyncEngine {
             ...(next ? { cursor: next } : {}),
             ...result,
           });
+          // Only now may a stream consume what it read (move a file away): the page is in the store.
+          await stream.committed?.(page, marks);
         }
         if (next) cursor = next;
         for (const k of ["read", "created", "updated", "skipped", "failed", "calls"] as const) {

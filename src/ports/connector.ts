@@ -7,6 +7,7 @@
 import type { Cursor } from "../core/cursor.ts";
 import { SyncError } from "../core/errors.ts";
 import type { CanonicalByEntity, CanonicalInputByEntity, EntityName } from "../core/model.ts";
+import type { MarkStore } from "./marks.ts";
 
 export {
   type Capabilities,
@@ -29,6 +30,11 @@ export interface ListRequest {
   /** Records per vendor call; a stream may cap it at the vendor's maximum. */
   pageSize: number;
   signal?: AbortSignal;
+  /**
+   * The store's durable marks, given by a sync run (never by a dry run): a stream whose source has no
+   * cursor of its own (files dropped in a folder) keeps there what it has finished with, across restarts.
+   */
+  marks?: MarkStore;
 }
 
 export interface Stream<E extends EntityName = EntityName, N = unknown> {
@@ -51,6 +57,12 @@ export interface Stream<E extends EntityName = EntityName, N = unknown> {
    * schema); throws SyncError("data") when the record cannot be mapped.
    */
   toCanonical(native: N): Promise<CanonicalInputByEntity[E]> | CanonicalInputByEntity[E];
+  /**
+   * Called by a sync run once a page this stream listed is committed (its records written, failed into the
+   * inbox, or skipped): a stream that consumes its source (moves a file away once read) does it here, never
+   * earlier, so a crash before the commit reads the records again.
+   */
+  committed?(page: N[], marks: MarkStore): Promise<void>;
 }
 
 export interface WriteItem<E extends EntityName = EntityName> {

@@ -91,14 +91,18 @@ export async function windowPass(
   opts: PassOptions = {},
 ): Promise<PassResult> {
   const now = opts.now ?? (() => new Date());
+  const marks = deps.store.marks();
   return pass(deps, flow, opts, async (stream, commit) => {
     for await (const page of stream.list({
       since: since === null ? null : { updatedAt: since, id: "" },
       signpost: now().toISOString(),
       pageSize: flow.batchSize,
       ...(opts.signal ? { signal: opts.signal } : {}),
+      marks,
     })) {
       await commit(await Promise.all(page.map((n) => prepare(flow, stream, n))));
+      // As in a sync run: a stream consumes what it read (a file) only once its page is committed.
+      await stream.committed?.(page, marks);
       if (opts.signal?.aborted) return;
     }
   });
