@@ -6,7 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, stat } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { SFTPWrapper } from "ssh2";
-import SftpClient from "ssh2-sftp-client";
+import type SftpClient from "ssh2-sftp-client";
 import { SyncError } from "../../core/errors.ts";
 import type { FileConfig } from "./config.ts";
 
@@ -205,7 +205,9 @@ export class SftpFiles implements Files {
   private async client(): Promise<SftpClient> {
     if (this.#client) return this.#client;
     this.#connecting ??= (async () => {
-      const c = new SftpClient(`passerelle-${this.system}`);
+      // Loaded on first use: ssh2 costs every CLI start a quarter of a second, and most never use SFTP.
+      const { default: Sftp } = await import("ssh2-sftp-client");
+      const c = new Sftp(`passerelle-${this.system}`);
       const s = this.settings;
       let shown: string | null = null;
       try {
