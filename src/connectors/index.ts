@@ -3,6 +3,7 @@
  * schema, `passerelle connectors` and the JSON Schema pick it up from this list.
  */
 import type { ConnectorDefinition } from "../ports/connector.ts";
+import { medusa } from "./medusa/index.ts";
 import { odoo } from "./odoo/index.ts";
 import { shopify } from "./shopify/index.ts";
 import { tryton } from "./tryton/index.ts";
@@ -15,4 +16,5 @@ export const connectorDefinitions: readonly ConnectorDefinition[] = [
   vendure,
   tryton,
   woocommerce,
+  medusa,
 ];
