@@ -99,7 +99,12 @@ export function inventoryWriter(
               ];
             }
             if (level) level.stocked_quantity = stocked;
-            return { key: item.key, ok: true, targetId, action: level ? "updated" : "created" };
+            return {
+              key: item.key,
+              ok: true,
+              targetId,
+              action: item.targetId === null ? "created" : "updated",
+            };
           }),
         );
       }

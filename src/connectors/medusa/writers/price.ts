@@ -36,7 +36,8 @@ const HeldList = z.object({
     .nullish(),
 });
 type HeldList = z.infer<typeof HeldList>;
-const LIST_FIELDS = "id,title,status,type,metadata,rules,*prices,prices.price_set.variant.id";
+/** `*price_list_rules` is what makes Medusa answer `rules` when fields are listed. */
+const LIST_FIELDS = "id,title,status,type,metadata,*price_list_rules,*prices,prices.price_set.variant.id";
 
 const same = (a: number | string, b: string) => new Big(a).eq(new Big(b));
 

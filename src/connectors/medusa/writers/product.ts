@@ -115,18 +115,24 @@ export function productWriter(
       "product",
     );
 
+  /** The product this connector wrote for the key (it carries the key as its external_id). */
+  async function byKey(key: string): Promise<HeldProduct | null> {
+    const { products } = await client.get(
+      `/admin/products?${q({ external_id: key, fields: PRODUCT_FIELDS })}`,
+      z.object({ products: z.array(HeldProduct) }),
+      "product by external_id",
+    );
+    return products.find((x) => x.external_id === key) ?? null;
+  }
+
   /** The Medusa product holding the record: by link, external_id, then its variants' SKUs. */
   async function find(p: Product, targetId: string | null): Promise<HeldProduct | null> {
     if (targetId) {
       const got = await read(targetId);
       if (got) return got.product;
     }
-    const { products } = await client.get(
-      `/admin/products?${q({ external_id: p.key, fields: PRODUCT_FIELDS })}`,
-      z.object({ products: z.array(HeldProduct) }),
-      "product by external_id",
-    );
-    if (products[0]) return products[0];
+    const mine = await byKey(p.key);
+    if (mine) return mine;
     const bySku = await lookups.variants(p.variants.map((v) => v.sku));
     const owners = [...new Set([...bySku.values()].map((v) => v.product_id))];
     if (owners.length > 1) {
@@ -193,32 +199,31 @@ export function productWriter(
       );
       wrote = true;
     }
+    // Since Medusa 2.16 a product's options are linked option records: new options and new values of its
+    // own options go through one batch. Values no record uses any more stay: a variant Medusa keeps (past
+    // orders) may still hold them.
+    const add: { title: string; values: string[]; is_exclusive: true }[] = [];
+    const extend: { product_option_id: string; add: { value: string }[] }[] = [];
     for (const want of wantedOptions(p)) {
       const held = (have.options ?? []).find((o) => o.title === want.title);
       if (!held) {
-        await client.write(
-          "POST",
-          `/admin/products/${have.id}/options?${q({ fields: "id" })}`,
-          want,
-          z.object({}).loose(),
-          "product option create",
-        );
-        wrote = true;
+        add.push({ ...want, is_exclusive: true });
         continue;
       }
       const values = (held.values ?? []).map((v) => v.value);
       const missing = want.values.filter((v) => !values.includes(v));
-      if (missing.length > 0) {
-        // Values no record uses any more stay: a variant Medusa keeps (past orders) may still hold them.
-        await client.write(
-          "POST",
-          `/admin/products/${have.id}/options/${held.id}?${q({ fields: "id" })}`,
-          { values: [...values, ...missing] },
-          z.object({}).loose(),
-          "product option values",
-        );
-        wrote = true;
-      }
+      if (missing.length > 0)
+        extend.push({ product_option_id: held.id, add: missing.map((value) => ({ value })) });
+    }
+    if (add.length > 0 || extend.length > 0) {
+      await client.write(
+        "POST",
+        `/admin/products/${have.id}/options/batch?${q({ fields: "id" })}`,
+        { ...(add.length > 0 ? { add } : {}), ...(extend.length > 0 ? { update: extend } : {}) },
+        z.object({}).loose(),
+        "product options batch",
+      );
+      wrote = true;
     }
     const bySku = new Map((have.variants ?? []).filter((v) => v.sku).map((v) => [v.sku as string, v]));
     const create: unknown[] = [];
@@ -293,15 +298,14 @@ export function productWriter(
       for (const item of items) results.push(await perItem(item.key, system, () => one(item)));
       return results;
     },
-    async findByExternalRef(_ref, record) {
-      return (await find(record, null))?.id ?? null;
-    },
+    // The key alone: a product found only by its SKUs was not written by this connector (upsert adopts it).
+    findByExternalRef: async (ref) => (await byKey(ref))?.id ?? null,
     // Per product: a create costs the lookups by external_id and by SKU and the create (plus the store's
-    // defaults once); an update the read by link, the product update and the variants batch, and one call
-    // per option when options change.
+    // defaults once); an update the read by link, the product update, the options batch and the variants
+    // batch.
     estimateCalls: (page) =>
       page.create.length * 3 +
-      page.update.reduce((n, i) => n + 3 + wantedOptions(i.record).length, 0) +
+      page.update.length * 4 +
       page.lookups.length * 2 +
       (page.first && page.create.length > 0 ? 2 : 0),
   };
