@@ -36,4 +36,7 @@ export function medusaAvailable(): { ok: boolean; missing: string | null };
 export function setupMedusa(opts?: { log?: (message: string) => void }): { setupMs: number };
 export function freePort(): Promise<number>;
 /** `instance`: part of the database name, so concurrent test files never share a server. */
-export function startMedusa(opts?: { log?: (message: string) => void; instance?: string }): Promise<StartedMedusa>;
+export function startMedusa(opts?: {
+  log?: (message: string) => void;
+  instance?: string;
+}): Promise<StartedMedusa>;

@@ -31,7 +31,8 @@ export function medusaAvailable() {
     return { ok: false, missing: `the Medusa kit is not at ${MEDUSA_KIT} (set MEDUSA_KIT)` };
   const have = (bin) => spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
   const missing = ["psql", "createdb", "dropdb", "pg_isready", "curl"].filter((b) => !have(b));
-  if (missing.length > 0) return { ok: false, missing: `${missing.join(", ")} not found (PostgreSQL client tools)` };
+  if (missing.length > 0)
+    return { ok: false, missing: `${missing.join(", ")} not found (PostgreSQL client tools)` };
   const host = process.env.MEDUSA_DB_HOST ?? "127.0.0.1";
   const port = process.env.MEDUSA_DB_PORT ?? "5432";
   if (spawnSync("pg_isready", ["-q", "-h", host, "-p", port], { stdio: "ignore" }).status !== 0)
@@ -47,7 +48,9 @@ function run(script, args = []) {
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.status !== 0) {
-    throw new Error(`${script} ${args.join(" ")} failed (exit ${r.status}): ${`${r.stderr}\n${r.stdout}`.slice(-2000)}`);
+    throw new Error(
+      `${script} ${args.join(" ")} failed (exit ${r.status}): ${`${r.stderr}\n${r.stdout}`.slice(-2000)}`,
+    );
   }
   return { out: r.stdout, err: r.stderr, ms: Date.now() - t0 };
 }
@@ -84,7 +87,10 @@ export async function startMedusa({ log = () => {}, instance = "" } = {}) {
   if (instance && !/^[a-z0-9_]+$/.test(instance))
     throw new Error(`Medusa instance must match [a-z0-9_]+, got ${JSON.stringify(instance)}`);
   let setupMs = null;
-  if (!existsSync(join(MEDUSA_HOME, "seed.json")) || !existsSync(join(MEDUSA_HOME, "app", ".medusa", "server")))
+  if (
+    !existsSync(join(MEDUSA_HOME, "seed.json")) ||
+    !existsSync(join(MEDUSA_HOME, "app", ".medusa", "server"))
+  )
     setupMs = setupMedusa({ log }).setupMs;
   const database = `passerelle_medusa_${instance ? `${instance}_` : ""}${process.pid}_${++started}`;
   let port = 0;

@@ -6,12 +6,15 @@
  * exits 1 when one is missing. LibreOffice (soffice) is required too: Tryton converts its invoice report to
  * PDF with it. Odoo 17 needs its kit (../shared/real/odoo17), set up once (`node scripts/real/odoo.mjs
  * --setup-only`), and wkhtmltopdf for its PDFs. WooCommerce 7.9 needs its kit (../shared/real/woocommerce)
- * with PHP and MariaDB, set up once (`node scripts/real/woocommerce.mjs --setup-only`).
+ * with PHP and MariaDB, set up once (`node scripts/real/woocommerce.mjs --setup-only`). Medusa 2.21 needs its kit
+ * (../shared/real/medusa) and PostgreSQL, set up once (`node scripts/real/medusa.mjs --setup-only`; it installs
+ * Medusa in its own work dir, never in this project's node_modules).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { MEDUSA_HOME, medusaAvailable } from "./medusa.mjs";
 import { ODOO_TEMPLATE_DB, odooAvailable } from "./odoo.mjs";
 import { trytonAvailable } from "./tryton.mjs";
 import { vendureVersion } from "./vendure.mjs";
@@ -74,6 +77,20 @@ if (!woo.ok) {
   );
 } else {
   notes.push(`WooCommerce set up in ${WOO_HOME}`);
+}
+
+const medusa = medusaAvailable();
+if (!medusa.ok) {
+  problems.push(`Medusa: ${medusa.missing}`);
+} else if (
+  !existsSync(join(MEDUSA_HOME, "seed.json")) ||
+  !existsSync(join(MEDUSA_HOME, "app", ".medusa", "server"))
+) {
+  problems.push(
+    `Medusa: not set up in ${MEDUSA_HOME}: run \`node scripts/real/medusa.mjs --setup-only\` (npm ci of the Medusa server into that work dir, a build and a template database; about 1-2 minutes)`,
+  );
+} else {
+  notes.push(`Medusa set up in ${MEDUSA_HOME}`);
 }
 
 const office = spawnSync("sh", ["-c", "command -v soffice"], { stdio: "ignore" }).status === 0;

@@ -7,9 +7,8 @@
  * records than a page asks a bigger page. The streams are sorted, so a sync resumes from its cursor.
  */
 import Big from "big.js";
-import type { z } from "zod";
-import { z as zod } from "zod";
-import { compareCursors, type Cursor } from "../../core/cursor.ts";
+import { z } from "zod";
+import { type Cursor, compareCursors } from "../../core/cursor.ts";
 import { SyncError } from "../../core/errors.ts";
 import type { Address, CanonicalInputByEntity, OrderLine, TaxLine } from "../../core/model.ts";
 import type { ListRequest, Stream } from "../../ports/connector.ts";
@@ -44,7 +43,7 @@ async function* keyset<T extends Row>(
   for (;;) {
     const answer = await client.get(
       `${path}?${q({ ...params, order: "updated_at", limit, offset: 0, ...(since ? { "updated_at[$gte]": since.updatedAt } : {}) })}`,
-      zod.object({ [key]: zod.array(schema) }),
+      z.object({ [key]: z.array(schema) }),
       `${key} changed since`,
     );
     const rows = [...(answer[key] as T[])].sort((a, b) => compareCursors(cursorOf(a), cursorOf(b)));
@@ -101,7 +100,7 @@ export function customerStream(name: string, client: MedusaClient): Stream<"cust
     async get(id) {
       const got = await client.find(
         `/admin/customers/${encodeURIComponent(id)}?${q({ fields: CUSTOMER_FIELDS })}`,
-        zod.object({ customer: MedusaCustomer }),
+        z.object({ customer: MedusaCustomer }),
         "customer",
       );
       return got?.customer ?? null;
@@ -183,7 +182,7 @@ export function orderStream(name: string, client: MedusaClient): Stream<"order",
     async get(id) {
       const got = await client.find(
         `/admin/orders/${encodeURIComponent(id)}?${q({ fields: ORDER_FIELDS })}`,
-        zod.object({ order: MedusaOrder }),
+        z.object({ order: MedusaOrder }),
         "order",
       );
       return got?.order ?? null;

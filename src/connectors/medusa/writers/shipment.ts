@@ -141,6 +141,7 @@ export function shipmentWriter(
           tracking_url: s.trackingUrls[i] ?? s.trackingUrls[0] ?? "",
           label_url: "",
         })),
+        metadata: { [SHIPMENT_KEY]: s.key },
       },
       z.object({}).loose(),
       "shipment create",
