@@ -26,15 +26,13 @@ import { orderTotalCheck } from "../../src/core/money.ts";
 import type { WriteItem, WriteResult } from "../../src/ports/connector.ts";
 import { runContractSuite } from "../../src/ports/contract-suite.ts";
 import { closedPort } from "../helpers/net.ts";
+import { type Json, medusaShop } from "./medusa-shop.ts";
 import { type Exchange, medusaSpecs, recordingFetch } from "./medusa-spec.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SPEC =
   process.env.MEDUSA_SPEC ?? join(ROOT, "..", "shared", "specs", "medusa", "admin-openapi-2.0.0.yaml.gz");
 const available = medusaAvailable();
-
-// biome-ignore lint/suspicious/noExplicitAny: the tests read Medusa answers loosely, as a merchant reads JSON
-type Json = Record<string, any>;
 
 if (!available.ok) {
   test("Medusa kit and PostgreSQL are there", { skip: available.missing ?? "missing" }, () => {});
@@ -51,99 +49,11 @@ if (!available.ok) {
   const config = (over: Json = {}) => MedusaConfig.parse({ ...settings(), ...over });
 
   /** The shop's APIs as the tests (a merchant, a shopper) use them, outside the connector. */
-  async function call(method: string, path: string, body?: unknown, headers: Json = {}): Promise<Json> {
-    const res = await fetch(`${shop.url}${path}`, {
-      method,
-      headers: { "content-type": "application/json", ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 500)}`);
-    return text ? (JSON.parse(text) as Json) : {};
-  }
-  const admin = (method: string, path: string, body?: unknown) =>
-    call(method, path, body, {
-      authorization: `Basic ${Buffer.from(`${shop.secretKey}:`).toString("base64")}`,
-    });
-  const store = (method: string, path: string, body?: unknown, token?: string) =>
-    call(method, path, body, {
-      "x-publishable-api-key": shop.publishableKey,
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    });
-
-  /** A shopper registers an account (Store API); returns the customer id and a logged-in token. */
-  async function register(
-    first = "Ada",
-    last?: string,
-  ): Promise<{ id: string; email: string; token: string }> {
-    const n = ++seq;
-    const email = `buyer-${run.toLowerCase()}-${n}@example.com`;
-    const reg = await call("POST", "/auth/customer/emailpass/register", { email, password: "secret123" });
-    const { customer } = await store(
-      "POST",
-      "/store/customers",
-      { email, first_name: first, last_name: last ?? `Buyer${n}` },
-      reg.token,
-    );
-    const login = await call("POST", "/auth/customer/emailpass", { email, password: "secret123" });
-    return { id: customer.id, email, token: login.token };
-  }
-
-  const address = (n: number) => ({
-    first_name: "Erika",
-    last_name: `Muster${n}`,
-    address_1: `Teststrasse ${n}`,
-    city: "Berlin",
-    postal_code: "10115",
-    country_code: "de",
-    phone: "+49301234567",
-  });
-
-  /** A checkout through the Store API, as the storefront does it; returns the order and the cart's lines. */
-  async function checkout(
-    lines: { variantId: string; quantity: number }[],
-    who: { email?: string; token?: string } = {},
-  ): Promise<{ order: Json; cart: Json }> {
-    const n = ++seq;
-    const t = who.token;
-    let { cart } = await store("POST", "/store/carts", { region_id: shop.seed.region_eur_id }, t);
-    for (const l of lines)
-      ({ cart } = await store(
-        "POST",
-        `/store/carts/${cart.id}/line-items`,
-        { variant_id: l.variantId, quantity: l.quantity },
-        t,
-      ));
-    ({ cart } = await store(
-      "POST",
-      `/store/carts/${cart.id}`,
-      {
-        email: who.email ?? `guest-${run.toLowerCase()}-${n}@example.com`,
-        shipping_address: address(n),
-        billing_address: address(n),
-      },
-      t,
-    ));
-    const { shipping_options } = await store(
-      "GET",
-      `/store/shipping-options?cart_id=${cart.id}`,
-      undefined,
-      t,
-    );
-    const so = shipping_options.find((o: Json) => o.name === "Standard Shipping");
-    assert.ok(so, "Standard Shipping is offered");
-    ({ cart } = await store("POST", `/store/carts/${cart.id}/shipping-methods`, { option_id: so.id }, t));
-    const { payment_collection } = await store("POST", "/store/payment-collections", { cart_id: cart.id }, t);
-    await store(
-      "POST",
-      `/store/payment-collections/${payment_collection.id}/payment-sessions`,
-      { provider_id: "pp_system_default" },
-      t,
-    );
-    const done = await store("POST", `/store/carts/${cart.id}/complete`, undefined, t);
-    assert.equal(done.type, "order", JSON.stringify(done).slice(0, 400));
-    return { order: done.order, cart };
-  }
+  let shopApi: ReturnType<typeof medusaShop>;
+  const admin = (method: string, path: string, body?: unknown) => shopApi.admin(method, path, body);
+  const register = (first?: string, last?: string) => shopApi.register(first, last);
+  const checkout = (...args: Parameters<ReturnType<typeof medusaShop>["checkout"]>) =>
+    shopApi.checkout(...args);
 
   const now = () => new Date().toISOString();
   const simpleProduct = (price = "12.50"): Product => {
@@ -249,6 +159,7 @@ if (!available.ok) {
 
   before(async () => {
     shop = await startMedusa({ log: (m) => console.log(`# ${m}`), instance: "conn" });
+    shopApi = medusaShop(shop, run);
     const t0 = Date.now();
     const { product } = await admin("POST", "/admin/products", {
       title: `Seed Tee ${run}`,
