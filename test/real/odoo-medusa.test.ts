@@ -243,9 +243,9 @@ if (missing) {
       const { customer_groups } = await m.admin("GET", "/admin/customer-groups?name=wholesale");
       await m.admin("POST", `/admin/customer-groups/${customer_groups[0].id}/customers`, { add: [buyer.id] });
       const variants = await variantsBySku();
+      // One line: Odoo's delivery helper (scripts/real/odoo.mjs deliverSale) ships part of a one-line sale;
+      // with a second line left unreserved, Odoo 17 leaves that picking unvalidated.
       const a = simple();
-      const b = seed.skus.find((x) => /-S$/.test(x.sku));
-      assert.ok(b, "a sized SKU");
       const wholesalePrice = (
         await session.find(
           "product.pricelist.item",
@@ -256,13 +256,12 @@ if (missing) {
           ["fixed_price"],
         )
       )[0]?.fixed_price;
-      const placed = await m.checkout(
-        [
-          { variantId: variants.get(a.sku)?.id, quantity: 3 },
-          { variantId: variants.get(b.sku)?.id, quantity: 1 },
-        ],
-        { email: buyer.email, token: buyer.token, regionId: shop.seed.region_usd_id, address: newYork },
-      );
+      const placed = await m.checkout([{ variantId: variants.get(a.sku)?.id, quantity: 3 }], {
+        email: buyer.email,
+        token: buyer.token,
+        regionId: shop.seed.region_usd_id,
+        address: newYork,
+      });
       order = placed.order;
       const line = placed.cart.items.find((i: Json) => i.variant_id === variants.get(a.sku)?.id);
       assert.equal(new Big(line.unit_price).toFixed(2), new Big(String(wholesalePrice)).toFixed(2));
@@ -303,34 +302,17 @@ if (missing) {
     });
 
     test("Odoo ships part of the order, then the rest, with tracking: Medusa has both shipments", async () => {
+      // The customer now has a phone: Odoo's stock_sms would ask, once, whether to text it on validation (a
+      // wizard the delivery helper does not answer). The merchant has answered it.
+      const company = (await session.call("res.company", "fields_get", [], { attributes: ["type"] })) as Json;
+      if ("has_received_warning_stock_sms" in company)
+        await session.write("res.company", [1], {
+          has_received_warning_stock_sms: true,
+          stock_move_sms_validation: false,
+        });
       const sale = await saleOf(order);
       assert.ok(sale, "the order's Odoo sale");
-      try {
-        await deliverSale(erp, sale.id as number, `1Z${run}A`, { [simple().sku]: 1 });
-      } catch (err) {
-        const so = await session.find(
-          "sale.order",
-          [["id", "=", sale.id]],
-          ["warehouse_id", "date_order", "state", "picking_ids", "company_id"],
-        );
-        const pk = await session.find(
-          "stock.picking",
-          [["sale_id", "=", sale.id]],
-          ["state", "location_id", "picking_type_id", "scheduled_date", "move_ids"],
-        );
-        const mv = await session.find(
-          "stock.move",
-          [["picking_id", "in", pk.map((p) => p.id)]],
-          ["state", "quantity", "picked", "product_uom_qty", "location_id", "product_id", "procure_method"],
-        );
-        const q = await session.find(
-          "stock.quant",
-          [["product_id", "=", simple().id]],
-          ["location_id", "quantity", "reserved_quantity"],
-        );
-        console.log(`# DEBUG ${JSON.stringify({ so, pk, mv, q })}`);
-        throw err;
-      }
+      await deliverSale(erp, sale.id as number, `1Z${run}A`, { [simple().sku]: 1 });
       await sync(env, ["shipments"]);
       const status = async () =>
         (
@@ -358,7 +340,9 @@ if (missing) {
 
     test("an order the ERP withdraws is cancelled in Medusa, its stock reservation released", async () => {
       const variants = await variantsBySku();
-      const placed = await m.checkout([{ variantId: variants.get(simple().sku)?.id, quantity: 1 }], {
+      const sized = seed.skus.find((x) => /-M$/.test(x.sku));
+      assert.ok(sized, "a sized SKU");
+      const placed = await m.checkout([{ variantId: variants.get(sized.sku)?.id, quantity: 1 }], {
         regionId: shop.seed.region_usd_id,
         address: newYork,
       });

@@ -150,7 +150,8 @@ export function shipmentWriter(
 
   return {
     entity: "shipment",
-    updateOnly: true,
+    // Not update-only: a shipment is new to Medusa (a fulfilment is created); its order must exist, which
+    // `upsert` checks and reports per record.
     async upsert(records, ctx) {
       const results: WriteResult[] = [];
       for (const item of records) {
