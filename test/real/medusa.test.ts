@@ -706,6 +706,50 @@ if (!available.ok) {
       assert.equal(shopConn.writes() - w0, 0);
     });
 
+    test("a variant withdrawn in the ERP cannot be bought any more; an archived product leaves the store", async () => {
+      const writer = shopConn.writers.product;
+      assert.ok(writer);
+      const p = variableProduct(["S", "M"], "30.00");
+      const [made] = await writer.upsert([item<"product">(p)], noLinks);
+      const id = ok(made).targetId;
+      await shopConn.writers.inventory?.upsert(
+        p.variants.map((v) => item<"inventory">(level(v.sku, 9))),
+        noLinks,
+      );
+      const withdrawn: Product = {
+        ...p,
+        variants: p.variants.map((v) => (v.sku.endsWith("-M") ? { ...v, status: "archived" as const } : v)),
+      };
+      const [w] = await writer.upsert([item<"product">(withdrawn, id)], noLinks);
+      assert.equal(ok(w).action, "updated");
+      const { product } = await admin(
+        "GET",
+        `/admin/products/${id}?fields=id,handle,*variants,*variants.prices,variants.metadata`,
+      );
+      const m = product.variants.find((v: Json) => v.sku === `${p.key}-M`);
+      assert.equal(product.variants.length, 2, "the variant is kept (past orders)");
+      assert.deepEqual(m.prices, []);
+      assert.equal(m.metadata?.passerelle_archived, true);
+      await assert.rejects(
+        checkout([{ variantId: m.id, quantity: 1 }]),
+        /HTTP 400/,
+        "a variant withdrawn in the ERP is still sold",
+      );
+      const w0 = shopConn.writes();
+      const [again] = await writer.upsert([item<"product">(withdrawn, id)], noLinks);
+      assert.equal(ok(again).action, "unchanged");
+      assert.equal(shopConn.writes() - w0, 0);
+      const [archived] = await writer.upsert(
+        [item<"product">({ ...withdrawn, status: "archived" }, id)],
+        noLinks,
+      );
+      assert.equal(ok(archived).action, "updated");
+      const { products } = await shopApi.store("GET", `/store/products?handle=${product.handle ?? ""}`);
+      assert.equal(products.length, 0, "an archived product is still listed by the Store API");
+      const { product: after } = await admin("GET", `/admin/products/${id}?fields=id,status`);
+      assert.equal(after.status, "rejected");
+    });
+
     test("an admin's e-mail and password work as well as the secret key; wrong credentials name the system and never show the secret", async () => {
       const jwt = createMedusaConnector(
         "with-jwt",
