@@ -53,6 +53,9 @@ export const KNOWN_DEVIATIONS: RegExp[] = [
   // The prices a price list's batch creates are answered without their title and raw_amount (2.0.0 requires
   // both); the connector reads nothing of this answer.
   /^POST \/admin\/price-lists\/\{id\}\/prices\/batch answer \/created\/\d+ required (title|raw_amount)$/,
+  // The variants a product's batch updated are answered with their option values' option without its title
+  // (2.0.0 requires it); the connector reads nothing of this answer.
+  /^POST \/admin\/products\/\{id\}\/variants\/batch answer \/(created|updated)\/\d+\/options\/\d+\/option required title$/,
 ];
 
 /**

@@ -206,7 +206,10 @@ export function orderStream(name: string, client: MedusaClient): Stream<"order",
           rate: fraction(t.rate),
           amount: m(t.total ?? new Big(base).times(t.rate).div(100).toFixed()),
         }));
-      const lines: OrderLine[] = o.items.map((l, i) => {
+      // Medusa answers an order's items in no fixed order: sorted by id (ULIDs, so in the order they were
+      // added), the same order reads the same lines twice and its content hash does not move.
+      const items = [...o.items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const lines: OrderLine[] = items.map((l, i) => {
         if (!l.variant_sku) throw field(`items[${i}].variant_sku`, `line "${l.title}" has no SKU`);
         const discount = l.discount_total ?? "0";
         return {
