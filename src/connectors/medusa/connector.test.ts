@@ -7,8 +7,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Cursor } from "../../core/cursor.ts";
+import { Order } from "../../core/model.ts";
 import { MedusaConfig } from "./config.ts";
 import { createMedusaConnector } from "./index.ts";
+import { MedusaOrder } from "./native.ts";
 
 test("settings: one kind of credentials, each problem naming its field", () => {
   const url = "http://127.0.0.1:9000";
@@ -94,4 +96,44 @@ test("the keyset reads every record once, in (updated_at, id) order, when a mill
     "cus_07",
     "cus_08",
   ]);
+});
+
+test("an order's lines come in the order they were added, whatever order Medusa answers its items in", async () => {
+  const stream = createMedusaConnector(
+    "shop",
+    MedusaConfig.parse({ url: "http://x.test", secretKey: "sk_a" }),
+  ).streams.order;
+  assert.ok(stream);
+  const item = (id: string, sku: string) => ({
+    id,
+    title: sku,
+    variant_sku: sku,
+    variant_id: `variant_${sku}`,
+    quantity: 1,
+    unit_price: 10,
+    subtotal: 10,
+    total: 10,
+    tax_lines: [],
+  });
+  const native = MedusaOrder.parse({
+    id: "order_01",
+    display_id: 7,
+    status: "pending",
+    email: "a@example.com",
+    currency_code: "eur",
+    created_at: T(1),
+    updated_at: T(2),
+    total: 20,
+    tax_total: 0,
+    shipping_total: 0,
+    discount_total: 0,
+    items: [item("ordli_02", "B"), item("ordli_01", "A")],
+  });
+  const order = Order.parse(await stream.toCanonical(native));
+  assert.deepEqual(
+    order.lines.map((l) => l.sku),
+    ["A", "B"],
+  );
+  assert.equal(order.key, "shop:7");
+  assert.equal(order.total, "20.00");
 });
