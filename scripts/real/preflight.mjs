@@ -6,24 +6,27 @@
  * exits 1 when one is missing. LibreOffice (soffice) is required too: Tryton converts its invoice report to
  * PDF with it. Odoo 17 needs its kit (../shared/real/odoo17), set up once (`node scripts/real/odoo.mjs
  * --setup-only`), and wkhtmltopdf for its PDFs. WooCommerce 7.9 needs its kit (../shared/real/woocommerce)
- * with PHP and MariaDB, set up once (`node scripts/real/woocommerce.mjs --setup-only`).
+ * with PHP and MariaDB, set up once (`node scripts/real/woocommerce.mjs --setup-only`). Medusa 2.21 needs its kit
+ * (../shared/real/medusa) and PostgreSQL, set up once (`node scripts/real/medusa.mjs --setup-only`; it installs
+ * Medusa in its own work dir, never in this project's node_modules).
  *
  * `npm run demo:real` runs one pair: it calls `checkSystems` for that pair's two systems itself, so under
  * it (npm_lifecycle_event demo:real) this script only checks Node. `node scripts/real/preflight.mjs
- * odoo woocommerce` checks just the systems named (odoo, woocommerce, tryton, vendure).
+ * odoo woocommerce` checks just the systems named (odoo, woocommerce, tryton, vendure, medusa).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { MEDUSA_HOME, medusaAvailable } from "./medusa.mjs";
 import { ODOO_TEMPLATE_DB, odooAvailable } from "./odoo.mjs";
 import { trytonAvailable } from "./tryton.mjs";
 import { vendureVersion } from "./vendure.mjs";
 import { WOO_HOME, wooAvailable } from "./woocommerce.mjs";
 
 const require = createRequire(import.meta.url);
-export const SYSTEMS = ["tryton", "vendure", "odoo", "woocommerce"];
+export const SYSTEMS = ["tryton", "vendure", "odoo", "woocommerce", "medusa"];
 
 /** Problems (each with its fix) and notes for the systems named: Node always, then each system's needs. */
 export function checkSystems(systems = SYSTEMS) {
@@ -39,6 +42,7 @@ export function checkSystems(systems = SYSTEMS) {
   if (systems.includes("tryton")) checkTryton(problems, notes);
   if (systems.includes("odoo")) checkOdoo(problems, notes);
   if (systems.includes("woocommerce")) checkWoo(problems, notes);
+  if (systems.includes("medusa")) checkMedusa(problems, notes);
   return { problems, notes };
 }
 
@@ -105,6 +109,22 @@ function checkWoo(problems, notes) {
     );
   } else {
     notes.push(`WooCommerce set up in ${WOO_HOME}`);
+  }
+}
+
+function checkMedusa(problems, notes) {
+  const medusa = medusaAvailable();
+  if (!medusa.ok) {
+    problems.push(`Medusa: ${medusa.missing}`);
+  } else if (
+    !existsSync(join(MEDUSA_HOME, "seed.json")) ||
+    !existsSync(join(MEDUSA_HOME, "app", ".medusa", "server"))
+  ) {
+    problems.push(
+      `Medusa: not set up in ${MEDUSA_HOME}: run \`node scripts/real/medusa.mjs --setup-only\` (npm ci of the Medusa server into that work dir, a build and a template database; about 1-2 minutes)`,
+    );
+  } else {
+    notes.push(`Medusa set up in ${MEDUSA_HOME}`);
   }
 }
 

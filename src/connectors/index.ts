@@ -4,6 +4,7 @@
  */
 import type { ConnectorDefinition } from "../ports/connector.ts";
 import { file } from "./file/index.ts";
+import { medusa } from "./medusa/index.ts";
 import { odoo } from "./odoo/index.ts";
 import { shopify } from "./shopify/index.ts";
 import { tryton } from "./tryton/index.ts";
@@ -17,4 +18,5 @@ export const connectorDefinitions: readonly ConnectorDefinition[] = [
   tryton,
   woocommerce,
   file,
+  medusa,
 ];
