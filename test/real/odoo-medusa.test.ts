@@ -10,7 +10,8 @@
  *   orders      an order placed at Medusa's checkout becomes a confirmed Odoo sale with its lines and total
  *   shipping    Odoo ships part of it, then the rest, each with a tracking number → Medusa fulfilments and
  *               shipments with those numbers, the order partially then fully shipped
- *   cancel      an order the ERP withdraws (its Odoo sale cancelled) is cancelled in Medusa
+ *   cancel      an order the ERP withdraws (its Odoo sale cancelled) is cancelled in Medusa; an order
+ *               cancelled in Medusa cancels its Odoo sale
  *   again       a second sync of every flow writes nothing anywhere
  */
 import assert from "node:assert/strict";
@@ -149,6 +150,7 @@ if (missing) {
           "      WH: Main Warehouse",
           "      WH2: Second Warehouse",
           "    shipFromLocation: WH",
+          "    productPrices: on-create # the prices flow owns the variants' prices once they exist",
           "flows:",
           ...flow("products", "erp", "shop", "product"),
           ...flow("prices", "erp", "shop", "price"),
@@ -357,6 +359,23 @@ if (missing) {
       console.log(`# withdrawn: ${JSON.stringify(runs.map((r) => [r.flow, r.counts]))}`);
       const { order: after } = await m.admin("GET", `/admin/orders/${cancelled.id}?fields=id,status`);
       assert.equal(after.status, "canceled");
+    });
+
+    test("an order cancelled in Medusa cancels its Odoo sale; the other sales stay confirmed", async () => {
+      const variants = await variantsBySku();
+      const a = simple();
+      const placed = await m.checkout([{ variantId: variants.get(a.sku)?.id, quantity: 1 }], {
+        regionId: shop.seed.region_usd_id,
+        address: newYork,
+      });
+      await sync(env, ["customers", "orders"]);
+      const sale = await saleOf(placed.order);
+      assert.equal(sale?.state, "sale", "confirmed in Odoo before the shop cancels it");
+      await m.admin("POST", `/admin/orders/${placed.order.id}/cancel`, {});
+      const runs = await sync(env, ["orders"]);
+      console.log(`# cancelled in the shop: ${JSON.stringify(runs.map((r) => [r.flow, r.counts]))}`);
+      assert.equal((await saleOf(placed.order))?.state, "cancel", "the Odoo sale is cancelled");
+      assert.equal((await saleOf(order))?.state, "sale", "the shipped order's sale is untouched");
     });
 
     test("a second sync of every flow writes nothing anywhere", async () => {

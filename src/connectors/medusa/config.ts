@@ -1,5 +1,7 @@
 /** Connection settings for a Medusa 2 server (Admin API). */
 import { z } from "zod";
+import type { ConfigProblem, ConnectionUse } from "../../ports/definition.ts";
+import { ProductPrices, productPricesProblems } from "../price-lists.ts";
 
 /**
  * Credentials: a secret API key (`sk_…`, sent as HTTP Basic with the key as user name), or an admin user's
@@ -27,6 +29,12 @@ export const MedusaConfig = z
      * price per currency on a variant). Any other price list becomes a Medusa price list for its customer group.
      */
     basePriceLists: z.array(z.string().min(1)).default(["default"]),
+    /**
+     * Whether the product flow writes the variants' own prices on every change ("always") or only when it
+     * creates a variant or brings back an archived one ("on-create"), the price flow's base lists owning
+     * them after that. Required when a price flow also writes to this shop.
+     */
+    productPrices: ProductPrices,
     /** Sales channel new products are sold in; the store's default channel when absent. */
     salesChannelId: z.string().min(1).optional(),
     /** Shipping profile of new products; the default profile when absent. */
@@ -63,3 +71,12 @@ export const MedusaConfig = z
     }
   });
 export type MedusaConfig = z.infer<typeof MedusaConfig>;
+
+/** Settings that conflict with the flows using the shop (ConnectorSpec.checkUse). */
+export function checkMedusaUse(config: MedusaConfig, use: ConnectionUse): ConfigProblem[] {
+  return productPricesProblems(
+    config.productPrices,
+    use,
+    `variant prices (base price lists ${config.basePriceLists.map((l) => JSON.stringify(l)).join(", ")})`,
+  );
+}

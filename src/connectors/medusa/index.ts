@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { defineConnector } from "../../ports/connector.ts";
 import { MedusaClient } from "./client.ts";
-import { MedusaConfig } from "./config.ts";
+import { checkMedusaUse, MedusaConfig } from "./config.ts";
 import { MedusaLookups } from "./lookup.ts";
 import { customerStream, orderStream } from "./streams.ts";
 import { inventoryWriter } from "./writers/inventory.ts";
@@ -41,7 +41,7 @@ export const medusa = defineConnector({
   entities: {
     customer: { read: (x) => customerStream(x.name, x.client) },
     order: { read: (x) => orderStream(x.name, x.client), write: (x) => orderWriter(x.name, x.client) },
-    product: { write: (x) => productWriter(x.name, x.client, x.lookups) },
+    product: { write: (x) => productWriter(x.name, x.client, x.lookups, x.client.config.productPrices) },
     price: { write: (x) => priceWriter(x.name, x.client, x.lookups) },
     inventory: { write: (x) => inventoryWriter(x.name, x.client, x.lookups) },
     shipment: { write: (x) => shipmentWriter(x.name, x.client, x.lookups) },
@@ -60,6 +60,7 @@ export const medusa = defineConnector({
     /** Calls that changed data so far. */
     writes: () => x.client.writes,
   }),
+  checkUse: checkMedusaUse,
 });
 
 export type MedusaConnector = ReturnType<typeof medusa.create>;

@@ -1,5 +1,7 @@
 /** Connection settings for a WooCommerce shop (REST API wc/v3). */
 import { z } from "zod";
+import type { ConfigProblem, ConnectionUse } from "../../ports/definition.ts";
+import { ProductPrices, productPricesProblems } from "../price-lists.ts";
 
 const Base = z.object({
   /** The site's base URL, e.g. https://shop.example.com (the REST API is at `<url>/wp-json/wc/v3`). */
@@ -27,7 +29,7 @@ const Base = z.object({
    * With both a product and a price flow writing to this shop, "on-create" is required: otherwise a
    * product edit in the ERP would put the product's own price back over the price list's.
    */
-  productPrices: z.enum(["always", "on-create"]).default("always"),
+  productPrices: ProductPrices,
   /**
    * Which WordPress accounts are customers: WooCommerce's own role "customer" (what checkout and My
    * Account create), another role a B2B plugin gives buyers, or "all" (the shop's staff included).
@@ -101,19 +103,8 @@ export const WooCommerceConfig = Base.extend({
 export type WooCommerceConfig = z.infer<typeof WooCommerceConfig>;
 
 /** Settings that conflict with the flows using the shop (ConnectorSpec.checkUse). */
-export function checkWooUse(
-  config: WooCommerceConfig,
-  use: { writes: readonly string[] },
-): { path: string[]; message: string }[] {
-  if (config.productPrices === "always" && use.writes.includes("product") && use.writes.includes("price")) {
-    return [
-      {
-        path: ["productPrices"],
-        message: `a price flow writes this shop's regular_price (price list "${config.priceList}") and a product flow would write it too: set productPrices: on-create, so products are priced when created and the price flow owns prices after that`,
-      },
-    ];
-  }
-  return [];
+export function checkWooUse(config: WooCommerceConfig, use: ConnectionUse): ConfigProblem[] {
+  return productPricesProblems(config.productPrices, use, `regular_price (price list "${config.priceList}")`);
 }
 
 /** The user and secret sent as HTTP Basic (the refinement guarantees one complete pair). */

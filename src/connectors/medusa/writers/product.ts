@@ -107,7 +107,10 @@ export function productWriter(
   system: string,
   client: MedusaClient,
   lookups: MedusaLookups,
+  prices: "always" | "on-create" = "always",
 ): Writer<"product"> {
+  /** Whether an existing variant's prices are this writer's to change (see MedusaConfig.productPrices). */
+  const ownsPrices = prices === "always";
   const read = (id: string) =>
     client.find(
       `/admin/products/${encodeURIComponent(id)}?${q({ fields: PRODUCT_FIELDS })}`,
@@ -253,16 +256,21 @@ export function productWriter(
         Object.entries(wantOptions).every(([k, val]) => heldOptions[k] === val);
       const cur = p.currency.toLowerCase();
       const own = prices.find((x) => x.currency_code === cur);
-      const samePrice = archived
-        ? prices.length === 0
-        : own !== undefined && new Big(own.amount).eq(new Big(v.price));
       const wasArchived = held.metadata?.[ARCHIVED] === true;
+      // A variant archived (its prices taken away) or brought back (priced again) is this writer's either
+      // way; otherwise its prices are the price flow's when productPrices is on-create.
+      const pricesHere = ownsPrices || archived || wasArchived;
+      const samePrice = !pricesHere
+        ? true
+        : archived
+          ? prices.length === 0
+          : own !== undefined && new Big(own.amount).eq(new Big(v.price));
       if (held.title === variantTitle(v) && sameOptions && samePrice && wasArchived === archived) continue;
       updates.push({
         id: held.id,
         title: variantTitle(v),
         options: wantOptions,
-        prices: archived ? [] : pricesFor(prices, p.currency, v.price),
+        ...(pricesHere ? { prices: archived ? [] : pricesFor(prices, p.currency, v.price) } : {}),
         metadata: { ...(held.metadata ?? {}), [ARCHIVED]: archived },
       });
     }
