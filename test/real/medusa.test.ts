@@ -706,6 +706,57 @@ if (!available.ok) {
       assert.equal(shopConn.writes() - w0, 0);
     });
 
+    test("productPrices: on-create prices new variants only; an ERP edit keeps the price flow's prices, a variant brought back from archived is priced again", async () => {
+      const conn = createMedusaConnector(
+        "medusa",
+        config({ productPrices: "on-create" }),
+        recordingFetch(exchanges),
+      );
+      const writer = conn.writers.product;
+      const prices = conn.writers.price;
+      assert.ok(writer && prices);
+      const p = variableProduct(["S", "M"], "30.00");
+      const [made] = await writer.upsert([item<"product">(p)], noLinks);
+      const id = ok(made).targetId;
+      const eur = async () => {
+        const { product } = await admin("GET", `/admin/products/${id}?fields=id,*variants,*variants.prices`);
+        return Object.fromEntries(
+          product.variants.map((v: Json) => [
+            v.sku,
+            v.prices.find((x: Json) => x.currency_code === "eur")?.amount ?? null,
+          ]),
+        );
+      };
+      assert.deepEqual(await eur(), { [`${p.key}-S`]: 30, [`${p.key}-M`]: 30 });
+      // The price flow's base list sets 27.50 on S.
+      const base = listPrice(`${p.key}-S`, "27.50", {
+        code: "default",
+        name: "Default",
+        customerGroup: "default",
+        currency: "EUR",
+      });
+      ok((await prices.upsert([item<"price">(base)], noLinks))[0]);
+      // The ERP edits the product (new title, another own price) and withdraws M.
+      const edited: Product = {
+        ...p,
+        title: `${p.title} (new)`,
+        variants: p.variants.map((v) =>
+          v.sku.endsWith("-M")
+            ? { ...v, price: "35.00", status: "archived" as const }
+            : { ...v, price: "35.00" },
+        ),
+      };
+      assert.equal(ok((await writer.upsert([item<"product">(edited, id)], noLinks))[0]).action, "updated");
+      assert.deepEqual(await eur(), { [`${p.key}-S`]: 27.5, [`${p.key}-M`]: null });
+      // M comes back: priced again with the product's price (nothing else would price it).
+      const back: Product = {
+        ...edited,
+        variants: edited.variants.map(({ status: _archived, ...v }) => v),
+      };
+      assert.equal(ok((await writer.upsert([item<"product">(back, id)], noLinks))[0]).action, "updated");
+      assert.deepEqual(await eur(), { [`${p.key}-S`]: 27.5, [`${p.key}-M`]: 35 });
+    });
+
     test("a variant withdrawn in the ERP cannot be bought any more; an archived product leaves the store", async () => {
       const writer = shopConn.writers.product;
       assert.ok(writer);
