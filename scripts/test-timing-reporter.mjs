@@ -7,11 +7,16 @@ import { relative } from "node:path";
 
 export default async function* timingReporter(source) {
   const files = new Map();
-  const of = (file) => {
-    const key = file ? relative(process.cwd(), file) : "(unknown file)";
+  // Node names the file a test was declared in. A suite a helper declares for a test file (the contract
+  // suite) is told apart by its top-level name; its tests' outcomes, whose events carry only the helper's
+  // file, are left to the run's summary rather than guessed.
+  const isTestFile = (path) => /\.test\.[cm]?[jt]s$/.test(path);
+  const of = (file, topName) => {
+    const path = file ? relative(process.cwd(), file) : "(unknown file)";
+    const key = isTestFile(path) || !topName ? path : `${path} › ${topName}`;
     let f = files.get(key);
     if (!f) {
-      f = { ms: 0, pass: 0, fail: 0, skip: 0 };
+      f = { ms: 0, pass: 0, fail: 0, skip: 0, counted: isTestFile(path) };
       files.set(key, f);
     }
     return f;
@@ -21,9 +26,11 @@ export default async function* timingReporter(source) {
     const d = event.data;
     // Suites are counted by their duration only; leaf tests by their outcome.
     const leaf = d.details?.type !== "suite";
-    const f = of(d.file);
+    const path = d.file ? relative(process.cwd(), d.file) : "";
+    if (d.nesting > 0 && !isTestFile(path)) continue;
+    const f = of(d.file, d.nesting === 0 ? d.name : null);
     if (d.nesting === 0) f.ms += d.details?.duration_ms ?? 0;
-    if (!leaf) continue;
+    if (!leaf || !f.counted) continue;
     if (d.skip !== undefined || d.todo !== undefined) f.skip += 1;
     else if (event.type === "test:pass") f.pass += 1;
     else f.fail += 1;
@@ -34,6 +41,9 @@ export default async function* timingReporter(source) {
   yield "\nTime per test file (its top-level tests and suites, start-up hooks inside them included):\n";
   for (const [name, f] of rows) {
     const secs = (f.ms / 1000).toFixed(1).padStart(7);
-    yield `  ${name.padEnd(width)} ${secs} s  ${f.pass} passed, ${f.fail} failed, ${f.skip} skipped\n`;
+    const counts = f.counted
+      ? `${f.pass} passed, ${f.fail} failed, ${f.skip} skipped`
+      : "(counted in the summary)";
+    yield `  ${name.padEnd(width)} ${secs} s  ${counts}\n`;
   }
 }
