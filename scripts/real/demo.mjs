@@ -22,6 +22,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { deliverSale, invoiceSale, odooSession, seedOdoo, startOdoo } from "./odoo.mjs";
 import { pairConfig, pairEnv, placeOrder, registerCustomer, shopTax, wooApi } from "./odoo-woo.mjs";
+import { CATALOG_FLOWS, ORDER_FLOWS, pairYaml, trytonConnection, vendureConnection } from "./pair-config.mjs";
 import { checkSystems } from "./preflight.mjs";
 import { fulfilSale, seedTryton, startTryton, trytonSession } from "./tryton.mjs";
 import { startVendure } from "./vendure.mjs";
@@ -318,25 +319,14 @@ async function trytonVendure() {
     );
 
     const config = join(DIR, "passerelle.yaml");
-    const flow = (name, from, to, entity) =>
-      `  ${name}:\n    source: { connection: ${from}, entity: ${entity} }\n    target: { connection: ${to}, entity: ${entity} }\n`;
     writeFileSync(
       config,
-      [
-        "version: 1",
-        `store:\n  url: sqlite:${join(DIR, "passerelle.sqlite")}`,
-        "connections:",
-        `  erp:\n    type: tryton\n    url: ${erp.url}\n    db: ${erp.db}\n    username: ${erp.user}\n    password: \${env:TRYTON_PASSWORD}`,
-        `  shop:\n    type: vendure\n    url: ${shop.url}\n    username: ${shop.adminUser}\n    password: \${env:VENDURE_PASSWORD}\n    locationMap:\n      WH: Main Warehouse\n      WH2: East Warehouse`,
-        "flows:",
-        flow("products", "erp", "shop", "product") +
-          flow("prices", "erp", "shop", "price") +
-          flow("stock", "erp", "shop", "inventory") +
-          flow("customers", "shop", "erp", "customer") +
-          flow("orders", "shop", "erp", "order") +
-          flow("shipments", "erp", "shop", "shipment") +
-          flow("invoices", "erp", "shop", "invoice"),
-      ].join("\n"),
+      pairYaml({
+        dir: DIR,
+        erp: trytonConnection(erp),
+        shop: vendureConnection(shop, { WH: "Main Warehouse", WH2: "East Warehouse" }),
+        flows: [...CATALOG_FLOWS, ...ORDER_FLOWS, ["invoices", "erp", "invoice"]],
+      }),
     );
     const env = {
       ...process.env,

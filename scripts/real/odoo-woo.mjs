@@ -4,8 +4,8 @@
  * its admin, the shop's 15 % tax (what the Odoo kit's generic chart charges), a registered customer and
  * orders placed for them in the shop.
  */
-import { join } from "node:path";
 import { ODOO_CURRENCY } from "./odoo.mjs";
+import { CATALOG_FLOWS, envRef, ORDER_FLOWS, pairYaml } from "./pair-config.mjs";
 
 /** Environment variables passerelle.yaml names for the secrets: the files never hold them. */
 export const SECRET_ENV = { odoo: "ODOO_PASSWORD", woo: "WOO_APPLICATION_PASSWORD" };
@@ -19,44 +19,30 @@ export const SECRET_ENV = { odoo: "ODOO_PASSWORD", woo: "WOO_APPLICATION_PASSWOR
  * reason).
  */
 export function pairConfig(dir, erp, shop, { priceList = "shop" } = {}) {
-  const flow = (name, from, to, entity) => [
-    `  ${name}:`,
-    `    source: { connection: ${from}, entity: ${entity} }`,
-    `    target: { connection: ${to}, entity: ${entity} }`,
-  ];
-  return [
-    "version: 1",
-    "store:",
-    `  url: sqlite:${join(dir, "passerelle.sqlite")}`,
-    "connections:",
-    "  erp:",
-    "    type: odoo",
-    `    url: ${erp.url}`,
-    `    db: ${erp.db}`,
-    `    username: ${erp.user}`,
-    `    password: \${env:${SECRET_ENV.odoo}}`,
-    `    currency: ${ODOO_CURRENCY}`,
-    "    # WooCommerce keeps one stock figure per product: both warehouses sell online.",
-    "    stockLocations: { online: [WH, WH2] }",
-    "  shop:",
-    "    type: woocommerce",
-    `    url: ${shop.url}`,
-    `    username: ${shop.username}`,
-    `    applicationPassword: \${env:${SECRET_ENV.woo}}`,
-    `    currency: ${ODOO_CURRENCY}`,
-    "    location: online",
-    `    priceList: ${priceList} # this Odoo pricelist sets regular_price`,
-    "    productPrices: on-create # products are priced when created; the prices flow owns prices after that",
-    "flows:",
-    ...flow("products", "erp", "shop", "product"),
-    ...flow("prices", "erp", "shop", "price"),
-    ...flow("stock", "erp", "shop", "inventory"),
-    ...flow("customers", "shop", "erp", "customer"),
-    ...flow("orders", "shop", "erp", "order"),
-    ...flow("shipments", "erp", "shop", "shipment"),
-    ...flow("invoices", "erp", "shop", "invoice"),
-    "",
-  ].join("\n");
+  return pairYaml({
+    dir,
+    erp: [
+      "type: odoo",
+      `url: ${erp.url}`,
+      `db: ${erp.db}`,
+      `username: ${erp.user}`,
+      `password: ${envRef(SECRET_ENV.odoo)}`,
+      `currency: ${ODOO_CURRENCY}`,
+      "# WooCommerce keeps one stock figure per product: both warehouses sell online.",
+      "stockLocations: { online: [WH, WH2] }",
+    ],
+    shop: [
+      "type: woocommerce",
+      `url: ${shop.url}`,
+      `username: ${shop.username}`,
+      `applicationPassword: ${envRef(SECRET_ENV.woo)}`,
+      `currency: ${ODOO_CURRENCY}`,
+      "location: online",
+      `priceList: ${priceList} # this Odoo pricelist sets regular_price`,
+      "productPrices: on-create # products are priced when created; the prices flow owns prices after that",
+    ],
+    flows: [...CATALOG_FLOWS, ...ORDER_FLOWS, ["invoices", "erp", "invoice"]],
+  });
 }
 
 /** The environment a passerelle command of the pair runs with: the config and both secrets. */

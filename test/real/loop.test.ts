@@ -18,6 +18,13 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Big from "big.js";
 import {
+  CATALOG_FLOWS,
+  ORDER_FLOWS,
+  pairYaml,
+  trytonConnection,
+  vendureConnection,
+} from "../../scripts/real/pair-config.mjs";
+import {
   fulfilSale,
   type SeedResult,
   type StartedTryton,
@@ -64,49 +71,19 @@ async function sync(env: NodeJS.ProcessEnv, flows: string[]): Promise<RunJson[]>
   return runs;
 }
 
-/** passerelle.yaml's reference to an environment variable: the secret itself is never written. */
-const envRef = (name: string) => `\${env:${name}}`;
-
 function yamlConfig(
   dir: string,
   erp: StartedTryton,
   shop: RunningVendure,
   opts: { store?: string; shopExtra?: string[] } = {},
 ): string {
-  const flow = (name: string, from: string, to: string, entity: string) => [
-    `  ${name}:`,
-    `    source: { connection: ${from}, entity: ${entity} }`,
-    `    target: { connection: ${to}, entity: ${entity} }`,
-  ];
-  return [
-    "version: 1",
-    "store:",
-    `  url: sqlite:${join(dir, opts.store ?? "passerelle.sqlite")}`,
-    "connections:",
-    "  erp:",
-    "    type: tryton",
-    `    url: ${erp.url}`,
-    `    db: ${erp.db}`,
-    `    username: ${erp.user}`,
-    `    password: ${envRef("TRYTON_PASSWORD")}`,
-    "  shop:",
-    "    type: vendure",
-    `    url: ${shop.url}`,
-    `    username: ${shop.adminUser}`,
-    `    password: ${envRef("VENDURE_PASSWORD")}`,
-    "    locationMap:",
-    ...Object.entries(LOCATIONS).map(([k, v]) => `      ${k}: ${v}`),
-    ...(opts.shopExtra ?? []),
-    "flows:",
-    ...flow("products", "erp", "shop", "product"),
-    ...flow("prices", "erp", "shop", "price"),
-    ...flow("stock", "erp", "shop", "inventory"),
-    ...flow("customers", "shop", "erp", "customer"),
-    ...flow("orders", "shop", "erp", "order"),
-    ...flow("shipments", "erp", "shop", "shipment"),
-    ...flow("invoices", "erp", "shop", "invoice"),
-    "",
-  ].join("\n");
+  return pairYaml({
+    dir,
+    ...(opts.store ? { store: opts.store } : {}),
+    erp: trytonConnection(erp),
+    shop: [...vendureConnection(shop, LOCATIONS), ...(opts.shopExtra ?? [])],
+    flows: [...CATALOG_FLOWS, ...ORDER_FLOWS, ["invoices", "erp", "invoice"]],
+  });
 }
 
 const money = (d: unknown): string => {
@@ -427,7 +404,7 @@ describe("Tryton ⇄ Vendure through the passerelle CLI", { skip: skip || false,
       config,
       yamlConfig(dir, erp, shop, {
         store: "mismatch.sqlite",
-        shopExtra: ["    invoiceFields: { number: erpInvoiceNo, document: erpInvoicePdf }"],
+        shopExtra: ["invoiceFields: { number: erpInvoiceNo, document: erpInvoicePdf }"],
       }),
     );
     const mismatchEnv = { ...env, PASSERELLE_CONFIG: config };

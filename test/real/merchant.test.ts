@@ -18,6 +18,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
+  CATALOG_FLOWS,
+  ORDER_FLOWS,
+  pairYaml,
+  trytonConnection,
+  vendureConnection,
+} from "../../scripts/real/pair-config.mjs";
+import {
   fulfilSale,
   type SeedResult,
   type StartedTryton,
@@ -47,9 +54,6 @@ import {
   saleOf,
   withdrawSale,
 } from "./merchant-people.ts";
-
-/** passerelle.yaml's reference to an environment variable: the secret itself is never written. */
-const envRef = (name: string) => `\${env:${name}}`;
 
 const LOCATIONS: Record<string, string> = { WH: "Main Warehouse", WH2: "East Warehouse" };
 
@@ -166,41 +170,15 @@ describe("a merchant's business on Tryton ⇄ Vendure", { skip: skip || false, t
     await addPriceList(session, "Promo", "unit_price * 0.925");
     await addPriceList(session, "Clearance", "unit_price - 20");
     admin = await vendureAdmin(shop);
-    const flow = (name: string, from: string, to: string, entity: string) => [
-      `  ${name}:`,
-      `    source: { connection: ${from}, entity: ${entity} }`,
-      `    target: { connection: ${to}, entity: ${entity} }`,
-    ];
     const config = join(dir, "passerelle.yaml");
     writeFileSync(
       config,
-      [
-        "version: 1",
-        `store:\n  url: sqlite:${join(dir, "passerelle.sqlite")}`,
-        "connections:",
-        "  erp:",
-        "    type: tryton",
-        `    url: ${erp.url}`,
-        `    db: ${erp.db}`,
-        `    username: ${erp.user}`,
-        `    password: ${envRef("TRYTON_PASSWORD")}`,
-        "  shop:",
-        "    type: vendure",
-        `    url: ${shop.url}`,
-        `    username: ${shop.adminUser}`,
-        `    password: ${envRef("VENDURE_PASSWORD")}`,
-        "    locationMap:",
-        ...Object.entries(LOCATIONS).map(([k, v]) => `      ${k}: ${v}`),
-        "flows:",
-        ...flow("products", "erp", "shop", "product"),
-        ...flow("prices", "erp", "shop", "price"),
-        ...flow("stock", "erp", "shop", "inventory"),
-        ...flow("customers", "shop", "erp", "customer"),
-        ...flow("orders", "shop", "erp", "order"),
-        ...flow("shipments", "erp", "shop", "shipment"),
-        ...flow("order-status", "erp", "shop", "order"),
-        "",
-      ].join("\n"),
+      pairYaml({
+        dir,
+        erp: trytonConnection(erp),
+        shop: vendureConnection(shop, LOCATIONS),
+        flows: [...CATALOG_FLOWS, ...ORDER_FLOWS, ["order-status", "erp", "order"]],
+      }),
     );
     env = {
       ...process.env,

@@ -31,6 +31,7 @@ import {
   seedOdoo,
   startOdoo,
 } from "../../scripts/real/odoo.mjs";
+import { CATALOG_FLOWS, envRef, ORDER_FLOWS, pairYaml } from "../../scripts/real/pair-config.mjs";
 import { spawnCli as cli } from "../e2e/helpers.ts";
 import { type Json, medusaShop, newYork } from "./medusa-shop.ts";
 
@@ -61,7 +62,6 @@ async function sync(env: NodeJS.ProcessEnv, flows: string[]): Promise<RunJson[]>
   return runs;
 }
 
-const envRef = (name: string) => `\${env:${name}}`;
 const FLOWS = ["products", "prices", "stock", "customers", "orders", "shipments", "withdrawn"];
 
 const odoo = odooAvailable();
@@ -123,44 +123,30 @@ if (missing) {
       m = medusaShop(shop, run);
       await m.admin("POST", "/admin/stock-locations", { name: "Second Warehouse" });
       const config = join(dir, "passerelle.yaml");
-      const flow = (name: string, from: string, to: string, entity: string) => [
-        `  ${name}:`,
-        `    source: { connection: ${from}, entity: ${entity} }`,
-        `    target: { connection: ${to}, entity: ${entity} }`,
-      ];
       writeFileSync(
         config,
-        [
-          "version: 1",
-          "store:",
-          `  url: sqlite:${join(dir, "passerelle.sqlite")}`,
-          "connections:",
-          "  erp:",
-          "    type: odoo",
-          `    url: ${erp.url}`,
-          `    db: ${erp.db}`,
-          `    username: ${erp.user}`,
-          `    password: ${envRef("ODOO_PASSWORD")}`,
-          "    currency: USD",
-          "  shop:",
-          "    type: medusa",
-          `    url: ${shop.url}`,
-          `    secretKey: ${envRef("MEDUSA_SECRET_KEY")}`,
-          "    locationMap:",
-          "      WH: Main Warehouse",
-          "      WH2: Second Warehouse",
-          "    shipFromLocation: WH",
-          "    productPrices: on-create # the prices flow owns the variants' prices once they exist",
-          "flows:",
-          ...flow("products", "erp", "shop", "product"),
-          ...flow("prices", "erp", "shop", "price"),
-          ...flow("stock", "erp", "shop", "inventory"),
-          ...flow("customers", "shop", "erp", "customer"),
-          ...flow("orders", "shop", "erp", "order"),
-          ...flow("shipments", "erp", "shop", "shipment"),
-          ...flow("withdrawn", "erp", "shop", "order"),
-          "",
-        ].join("\n"),
+        pairYaml({
+          dir,
+          erp: [
+            "type: odoo",
+            `url: ${erp.url}`,
+            `db: ${erp.db}`,
+            `username: ${erp.user}`,
+            `password: ${envRef("ODOO_PASSWORD")}`,
+            "currency: USD",
+          ],
+          shop: [
+            "type: medusa",
+            `url: ${shop.url}`,
+            `secretKey: ${envRef("MEDUSA_SECRET_KEY")}`,
+            "locationMap:",
+            "  WH: Main Warehouse",
+            "  WH2: Second Warehouse",
+            "shipFromLocation: WH",
+            "productPrices: on-create # the prices flow owns the variants' prices once they exist",
+          ],
+          flows: [...CATALOG_FLOWS, ...ORDER_FLOWS, ["withdrawn", "erp", "order"]],
+        }),
       );
       env = {
         ...process.env,

@@ -27,6 +27,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
+  CATALOG_FLOWS,
+  envRef,
+  ORDER_FLOWS,
+  pairYaml,
+  trytonConnection,
+} from "../../scripts/real/pair-config.mjs";
+import {
   fulfilSale,
   type SeedResult,
   type StartedTryton,
@@ -39,8 +46,6 @@ import {
 import { type StartedWoo, startWoo, wooAvailable } from "../../scripts/real/woocommerce.mjs";
 import { spawnCli as cli } from "../e2e/helpers.ts";
 import { erpAvailable, phoneSale, saleOf, withdrawSale } from "./merchant-people.ts";
-
-const envRef = (name: string) => `\${env:${name}}`;
 
 interface RunJson {
   flow: string;
@@ -274,43 +279,28 @@ describe("Tryton ⇄ WooCommerce through the CLI", { skip: skip || false, timeou
       return method && !TRYTON_READS.test(method) ? method : null;
     });
     shopProxy = await countingProxy(shop.url, (m, p) => (m === "GET" ? null : `${m} ${p.split("?")[0]}`));
-    const flow = (name: string, from: string, to: string, entity: string) => [
-      `  ${name}:`,
-      `    source: { connection: ${from}, entity: ${entity} }`,
-      `    target: { connection: ${to}, entity: ${entity} }`,
-    ];
     const config = join(dir, "passerelle.yaml");
     writeFileSync(
       config,
-      [
-        "version: 1",
-        `store:\n  url: sqlite:${join(dir, "passerelle.sqlite")}`,
-        "connections:",
-        "  erp:",
-        "    type: tryton",
-        `    url: ${erpProxy.url}`,
-        `    db: ${erp.db}`,
-        `    username: ${erp.user}`,
-        `    password: ${envRef("TRYTON_PASSWORD")}`,
-        "  shop:",
-        "    type: woocommerce",
-        `    url: ${shopProxy.url}`,
-        `    username: ${shop.username}`,
-        `    applicationPassword: ${envRef("WOO_APPLICATION_PASSWORD")}`,
-        "    currency: EUR",
-        "    location: WH",
-        "    productPrices: on-create # the prices flow owns regular_price once a product exists",
-        "flows:",
-        ...flow("products", "erp", "shop", "product"),
-        ...flow("prices", "erp", "shop", "price"),
-        ...flow("stock", "erp", "shop", "inventory"),
-        ...flow("customers", "shop", "erp", "customer"),
-        ...flow("orders", "shop", "erp", "order"),
-        ...flow("shipments", "erp", "shop", "shipment"),
-        ...flow("invoices", "erp", "shop", "invoice"),
-        ...flow("order-status", "erp", "shop", "order"),
-        "",
-      ].join("\n"),
+      pairYaml({
+        dir,
+        erp: trytonConnection(erp, erpProxy.url),
+        shop: [
+          "type: woocommerce",
+          `url: ${shopProxy.url}`,
+          `username: ${shop.username}`,
+          `applicationPassword: ${envRef("WOO_APPLICATION_PASSWORD")}`,
+          "currency: EUR",
+          "location: WH",
+          "productPrices: on-create # the prices flow owns regular_price once a product exists",
+        ],
+        flows: [
+          ...CATALOG_FLOWS,
+          ...ORDER_FLOWS,
+          ["invoices", "erp", "invoice"],
+          ["order-status", "erp", "order"],
+        ],
+      }),
     );
     env = {
       ...process.env,
