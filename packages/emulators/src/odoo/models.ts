@@ -731,10 +731,6 @@ function recomputeOrder(d: OdooDb, orderId: number): void {
   });
 }
 
-function pickingsDone(d: OdooDb, orderId: number): boolean {
-  return d.rows("stock.picking").some((p) => p.sale_id === orderId && p.state === "done");
-}
-
 function mainWarehouseStock(d: OdooDb): number {
   const wh = d.rows("stock.warehouse")[0];
   const loc = id(wh, "lot_stock_id");
@@ -769,6 +765,19 @@ function confirmOrder(d: OdooDb, orderId: number): void {
   if (stockLines.length === 0) return;
   const src = mainWarehouseStock(d);
   const wh = d.rows("stock.warehouse")[0];
+  // Reservation: each move reserves what is free in the warehouse's stock, up to its demand (Odoo's
+  // action_assign at confirmation). Reserving moves the quants' write_date, as in Odoo: the inventory
+  // stream sees the reservation.
+  const reserved = stockLines.map((l) => {
+    const q = quantAt(d, id(l, "product_id") || 0, src);
+    if (!q) return 0;
+    const free = Math.max(0, num(q, "quantity") - num(q, "reserved_quantity"));
+    const take = Math.min(free, num(l, "product_uom_qty"));
+    if (take > 0) d.write("stock.quant", [q.id], { reserved_quantity: num(q, "reserved_quantity") + take });
+    return take;
+  });
+  const moveState = (take: number, demand: number) =>
+    take >= demand ? "assigned" : take > 0 ? "partially_available" : "confirmed";
   d.create("stock.picking", {
     name: `${String(wh?.code ?? "WH")}/OUT/${pad5(d.nextSequence("picking.out"))}`,
     origin: order.name,
@@ -777,27 +786,20 @@ function confirmOrder(d: OdooDb, orderId: number): void {
     picking_type_code: "outgoing",
     location_id: src,
     location_dest_id: customersLocation(d),
-    state: "assigned",
-    move_ids: stockLines.map((l) => [
+    // Ship as soon as something is reserved (the default shipping policy, "as soon as possible").
+    state: reserved.some((r) => r > 0) ? "assigned" : "confirmed",
+    move_ids: stockLines.map((l, i) => [
       0,
       0,
       {
         name: l.name,
         product_id: l.product_id,
         product_uom_qty: l.product_uom_qty,
-        quantity: l.product_uom_qty,
-        state: "assigned",
+        quantity: reserved[i] ?? 0,
+        state: moveState(reserved[i] ?? 0, num(l, "product_uom_qty")),
       },
     ]),
   });
-  // Reserving stock moves the quants' write_date, as in Odoo: the inventory stream sees the reservation.
-  for (const l of stockLines) {
-    const q = quantAt(d, id(l, "product_id") || 0, src);
-    if (!q) continue;
-    const free = Math.max(0, num(q, "quantity") - num(q, "reserved_quantity"));
-    const take = Math.min(free, num(l, "product_uom_qty"));
-    if (take > 0) d.write("stock.quant", [q.id], { reserved_quantity: num(q, "reserved_quantity") + take });
-  }
 }
 
 /**
