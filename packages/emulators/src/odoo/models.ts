@@ -105,6 +105,17 @@ export function buildModels(): OdooDb {
   });
   db.define("product.template", {
     order: "name, id",
+    // A template's weight is its single variant's (Odoo's inverse writes it there); several variants keep
+    // their own.
+    afterWrite: (d, ids) => {
+      for (const t of ids) {
+        const variants = d.rows("product.product").filter((v) => v.product_tmpl_id === t);
+        const weight = num(d.row("product.template", t), "weight");
+        if (variants.length === 1 && variants[0]?.weight !== weight) {
+          d.setRaw("product.product", (variants[0] as Row).id, { weight });
+        }
+      }
+    },
     fields: {
       name: { type: "char", required: true },
       default_code: char,
