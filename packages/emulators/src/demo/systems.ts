@@ -91,8 +91,9 @@ export interface ShippedPicking {
 }
 
 /**
- * The warehouse ships every ready delivery, as an Odoo user would: sets the carrier's tracking reference
- * and validates the picking, over the same JSON-RPC API Passerelle uses.
+ * The warehouse ships every open delivery in full, as an Odoo user would: sets the carrier's tracking
+ * reference, the quantity of each line (Odoo reserved only what it had in stock; the warehouse found the
+ * rest) and validates the picking, over the same JSON-RPC API Passerelle uses.
  */
 export async function shipReadyDeliveries(
   odoo: OdooEmulator,
@@ -105,16 +106,31 @@ export async function shipReadyDeliveries(
     [
       [
         ["picking_type_code", "=", "outgoing"],
-        ["state", "=", "assigned"],
+        ["state", "in", ["confirmed", "assigned"]],
       ],
     ],
-    { fields: ["name", "origin"], order: "id asc" },
-  )) as { id: number; name: unknown; origin: unknown }[];
+    { fields: ["name", "origin", "move_ids"], order: "id asc" },
+  )) as { id: number; name: unknown; origin: unknown; move_ids: number[] }[];
   const shipped: ShippedPicking[] = [];
   for (const p of ready) {
     const tracking = `6A${String(random.int(10_000_000, 99_999_999))}FR`;
     await warehouse("stock.picking", "write", [[p.id], { carrier_tracking_ref: tracking }]);
-    await warehouse("stock.picking", "button_validate", [[p.id]]);
+    const moves = (await warehouse("stock.move", "read", [p.move_ids, ["product_uom_qty"]])) as {
+      id: number;
+      product_uom_qty: number;
+    }[];
+    for (const m of moves) {
+      await warehouse("stock.move", "write", [[m.id], { quantity: m.product_uom_qty, picked: true }]);
+    }
+    const answer = (await warehouse("stock.picking", "button_validate", [[p.id]])) as
+      | { res_model?: string; context?: Record<string, unknown> }
+      | true;
+    if (answer !== true && answer?.res_model === "stock.backorder.confirmation") {
+      // Part of it was reserved: ship that and keep the rest as a backorder, as Odoo's wizard offers.
+      const context = answer.context ?? {};
+      const wizard = await warehouse("stock.backorder.confirmation", "create", [{}], { context });
+      await warehouse("stock.backorder.confirmation", "process", [[wizard]], { context });
+    }
     shipped.push({ picking: String(p.name), origin: String(p.origin), tracking });
   }
   return shipped;

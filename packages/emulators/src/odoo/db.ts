@@ -27,6 +27,8 @@ export interface FieldDef {
   inverse?: string;
   required?: boolean;
   default?: (db: OdooDb, vals: Record<string, unknown>) => unknown;
+  /** A many2one read when nothing is stored (a company-dependent field's default). */
+  fallback?: (db: OdooDb, row: Row) => number | false;
   /** Computed at read time; not writable, not stored. */
   compute?: (db: OdooDb, row: Row) => unknown;
 }
@@ -43,6 +45,12 @@ export interface ModelDef {
 }
 
 export type ModelMethod = (db: OdooDb, ids: number[], kwargs: Record<string, unknown>) => unknown;
+/** What a model's create does through the external API beyond storing the values (Odoo's overridden create). */
+export type ModelCreate = (
+  db: OdooDb,
+  valsList: Record<string, unknown>[],
+  context: Record<string, unknown>,
+) => number[];
 
 const AUTO_FIELDS: Record<string, FieldDef> = {
   id: { type: "integer" },
@@ -73,10 +81,15 @@ export function odooDatetime(d: Date): string {
 export class OdooDb {
   readonly models = new Map<string, ModelDef>();
   readonly methods = new Map<string, Map<string, ModelMethod>>();
+  readonly creators = new Map<string, ModelCreate>();
+  /** Company settings the models' create reads: the default sale taxes of a new product. */
+  readonly settings: { saleTaxes?: number[] } = {};
   private readonly tables = new Map<string, Map<number, Row>>();
   private readonly nextIds = new Map<string, number>();
   private readonly sequences = new Map<string, number>();
   private frozenNow: string | null = null;
+  private txnStamp: string | null = null;
+  private lastStamp = "";
   // Search indexes, built on a model's (or field's) first indexed search and from then on kept up to date
   // by every change to a row (create, write, setRaw and unlink go through `assign`, `indexRow` and
   // `unindexRow`), so a change costs a binary search and a splice, never a rebuild.
@@ -88,6 +101,37 @@ export class OdooDb {
   /** The server clock; `freeze` pins it so tests can give many records the same write_date. */
   now(): string {
     return this.frozenNow ?? odooDatetime(new Date());
+  }
+
+  /**
+   * The create_date/write_date of a change: like PostgreSQL's, to the microsecond and the same for every
+   * change of one transaction (one external API call, see `transaction`), while a read shows the second
+   * only. So records written in one second are ordered by when they were written, not by id, and a domain
+   * `write_date > '… 10:00:00'` takes the records written at 10:00:00.4. A frozen clock gives its value.
+   */
+  stamp(): string {
+    if (this.frozenNow) return this.frozenNow;
+    if (this.txnStamp) return this.txnStamp;
+    const now = new Date();
+    let next = `${odooDatetime(now)}.${String(now.getUTCMilliseconds() * 1000).padStart(6, "0")}`;
+    if (next <= this.lastStamp) {
+      const micro = Number(this.lastStamp.slice(20)) + 1;
+      next =
+        micro > 999_999 ? this.lastStamp : `${this.lastStamp.slice(0, 20)}${String(micro).padStart(6, "0")}`;
+    }
+    this.lastStamp = next;
+    return next;
+  }
+
+  /** Runs `fn` as one transaction: every change in it gets the same write_date. */
+  transaction<T>(fn: () => T): T {
+    if (this.txnStamp) return fn();
+    this.txnStamp = this.stamp();
+    try {
+      return fn();
+    } finally {
+      this.txnStamp = null;
+    }
   }
   freeze(at: string | null): void {
     this.frozenNow = at;
@@ -106,6 +150,10 @@ export class OdooDb {
       this.methods.set(model, m);
     }
     m.set(name, fn);
+  }
+
+  defineCreate(model: string, fn: ModelCreate): void {
+    this.creators.set(model, fn);
   }
 
   nextSequence(key: string): number {
@@ -245,7 +293,7 @@ export class OdooDb {
     const table = this.table(model);
     const id = this.nextIds.get(model) as number;
     this.nextIds.set(model, id + 1);
-    const now = this.now();
+    const now = this.stamp();
     const row: Row = { id, create_date: now, write_date: now };
     const deferred: [string, unknown][] = [];
     for (const [name, f] of Object.entries(def.fields)) {
@@ -285,7 +333,7 @@ export class OdooDb {
         throw missingError(`Record does not exist or has been deleted.\n(Record: ${model}(${id},), User: 2)`);
       return r;
     });
-    const now = this.now();
+    const now = this.stamp();
     for (const row of rows) {
       for (const [name, value] of Object.entries(vals)) {
         const f = this.field(model, name);
@@ -453,11 +501,13 @@ export class OdooDb {
       return this.childIds(f.relation as string, f.inverse as string, [row.id]);
     }
     if (f.type === "many2one") {
-      const id = row[name];
+      const id = typeof row[name] === "number" ? row[name] : f.fallback?.(this, row);
       return typeof id === "number" ? [id, this.displayName(f.relation as string, id)] : false;
     }
     const v = row[name];
     if (Array.isArray(v)) return [...v];
+    // Stored to the microsecond, shown to the second (as Odoo's ORM formats a datetime).
+    if (f.type === "datetime" && typeof v === "string") return v.slice(0, 19);
     return v === undefined ? EMPTY[f.type] : v;
   }
 

@@ -25,7 +25,7 @@ import {
 import { buildModels, invoiceOrder, payInvoice, refundOrder } from "./models.ts";
 import { buildPdf } from "./pdf.ts";
 import { type Credentials, checkLogin, dispatch, type RpcStats } from "./rpc.ts";
-import { type SeedRefs, seed } from "./seed.ts";
+import { type SeedRefs, seed, seedFresh } from "./seed.ts";
 
 export interface OdooEmulatorOptions {
   port?: number;
@@ -39,6 +39,11 @@ export interface OdooEmulatorOptions {
   db?: string;
   login?: string;
   password?: string;
+  /**
+   * Start as a fresh Odoo 17 database (the real kit's template: USD, one 15 % tax, warehouse WH) instead of
+   * a seeded shop; products, customers and orders are then ignored.
+   */
+  fresh?: boolean;
   /** Random faults (5xx, 429, timeouts, slow answers, writes applied then dropped); see faults.ts. */
   faults?: FaultOptions;
 }
@@ -99,7 +104,9 @@ function sendJson(res: ServerResponse, body: unknown, headers: Record<string, st
 
 function rpcReply(id: unknown, run: () => unknown): unknown {
   try {
-    return { jsonrpc: "2.0", id, result: run() };
+    const result = run();
+    // Odoo leaves `result` out of the answer when the method returned None.
+    return result === undefined || result === null ? { jsonrpc: "2.0", id } : { jsonrpc: "2.0", id, result };
   } catch (err) {
     const e = err instanceof OdooException ? err : new OdooException("builtins.Exception", String(err));
     return { jsonrpc: "2.0", id, error: rpcErrorBody(e) };
@@ -122,12 +129,14 @@ export async function startOdooEmulator(opts: OdooEmulatorOptions = {}): Promise
     uid: 2,
   };
   orm.create("res.users", { name: "Administrator", login: creds.login });
-  const refs = seed(orm, {
-    seed: opts.seed ?? 1,
-    products: opts.products ?? 500,
-    customers: opts.customers ?? 50,
-    orders: opts.orders ?? 24,
-  });
+  const refs = opts.fresh
+    ? seedFresh(orm)
+    : seed(orm, {
+        seed: opts.seed ?? 1,
+        products: opts.products ?? 500,
+        customers: opts.customers ?? 50,
+        orders: opts.orders ?? 24,
+      });
   const stats: RpcStats = { calls: 0, writes: 0, byMethod: {} };
   const sessions = new Set<string>();
   let failing = { count: 0, status: 502 };
@@ -276,7 +285,7 @@ export async function startOdooEmulator(opts: OdooEmulatorOptions = {}): Promise
     touch(model, id, vals) {
       const row = orm.row(model, id);
       if (!row) throw new Error(`touch: ${model}(${id}) does not exist`);
-      orm.write(model, [id], vals ?? {});
+      orm.transaction(() => orm.write(model, [id], vals ?? {}));
     },
     invoiceOrder: (id) => invoiceOrder(orm, id),
     payInvoice: (id, state) => payInvoice(orm, id, state),

@@ -3,7 +3,7 @@
  * amounts, line totals) and the business methods a connector calls (action_confirm, button_validate).
  */
 import { type FieldDef, OdooDb, type Row } from "./db.ts";
-import { userError, validationError } from "./errors.ts";
+import { missingError, userError, validationError } from "./errors.ts";
 
 const char: FieldDef = { type: "char" };
 const float: FieldDef = { type: "float" };
@@ -35,7 +35,15 @@ const pad5 = (n: number) => String(n).padStart(5, "0");
 export function buildModels(): OdooDb {
   const db = new OdooDb();
 
-  db.define("res.currency", { fields: { name: char, symbol: char, decimal_places: { type: "integer" } } });
+  db.define("res.currency", {
+    fields: {
+      name: char,
+      symbol: char,
+      decimal_places: { type: "integer" },
+      // Odoo rounds an amount in a currency to a multiple of this (0.01 for USD and EUR).
+      rounding: { type: "float", default: def(0.01) },
+    },
+  });
   db.define("res.country", { fields: { name: char, code: char } });
   db.define("res.users", { fields: { name: char, login: char, partner_id: m2o("res.partner") } });
   db.define("product.category", {
@@ -64,12 +72,32 @@ export function buildModels(): OdooDb {
       active: { type: "boolean", default: def(true) },
     },
   });
-  db.define("product.attribute", { fields: { name: char } });
+  db.define("product.attribute", {
+    fields: {
+      name: char,
+      create_variant: sel("always"),
+      value_ids: o2m("product.attribute.value", "attribute_id"),
+    },
+  });
+  db.define("product.attribute.value", {
+    order: "sequence, id",
+    fields: { name: char, sequence: { type: "integer" }, attribute_id: m2o("product.attribute", true) },
+  });
+  // A template's attribute line: the values it makes variants of (Odoo creates one variant per combination).
+  db.define("product.template.attribute.line", {
+    fields: {
+      product_tmpl_id: m2o("product.template", true),
+      attribute_id: m2o("product.attribute", true),
+      value_ids: m2m("product.attribute.value"),
+    },
+  });
   db.define("product.template.attribute.value", {
     fields: {
       name: char,
       attribute_id: m2o("product.attribute", true),
       product_tmpl_id: m2o("product.template", true),
+      product_attribute_value_id: m2o("product.attribute.value"),
+      attribute_line_id: m2o("product.template.attribute.line"),
       price_extra: float,
     },
     displayName: (d, r) =>
@@ -77,6 +105,17 @@ export function buildModels(): OdooDb {
   });
   db.define("product.template", {
     order: "name, id",
+    // A template's weight is its single variant's (Odoo's inverse writes it there); several variants keep
+    // their own.
+    afterWrite: (d, ids) => {
+      for (const t of ids) {
+        const variants = d.rows("product.product").filter((v) => v.product_tmpl_id === t);
+        const weight = num(d.row("product.template", t), "weight");
+        if (variants.length === 1 && variants[0]?.weight !== weight) {
+          d.setRaw("product.product", (variants[0] as Row).id, { weight });
+        }
+      }
+    },
     fields: {
       name: { type: "char", required: true },
       default_code: char,
@@ -85,6 +124,10 @@ export function buildModels(): OdooDb {
       categ_id: m2o("product.category"),
       active: { type: "boolean", default: def(true) },
       type: sel("consu"),
+      // Odoo 17's product type as the form shows it ("product" is storable); `type` follows it.
+      detailed_type: sel("consu"),
+      invoice_policy: sel("order"),
+      attribute_line_ids: o2m("product.template.attribute.line", "product_tmpl_id"),
       sale_ok: { type: "boolean", default: def(true) },
       weight: float,
       taxes_id: m2m("account.tax"),
@@ -112,9 +155,13 @@ export function buildModels(): OdooDb {
             num(d.row("product.template", id(r, "product_tmpl_id") || 0), "list_price") + variantExtra(d, r),
           ),
       },
+      // Stored on the variant in Odoo; a variant created for a template starts with the template's weight.
       weight: {
         type: "float",
-        compute: (d, r) => num(d.row("product.template", id(r, "product_tmpl_id") || 0), "weight"),
+        default: (d, v) =>
+          typeof v.product_tmpl_id === "number"
+            ? num(d.row("product.template", v.product_tmpl_id), "weight")
+            : 0,
       },
       taxes_id: {
         type: "many2many",
@@ -149,6 +196,9 @@ export function buildModels(): OdooDb {
       applied_on: sel("0_product_variant"),
       compute_price: sel("fixed"),
       fixed_price: float,
+      // compute_price "percentage": `base` (the list price by default) less percent_price %.
+      percent_price: float,
+      base: sel("list_price"),
       min_quantity: float,
       date_start: { type: "datetime" },
       date_end: { type: "datetime" },
@@ -185,6 +235,8 @@ export function buildModels(): OdooDb {
       location_id: m2o("stock.location", true),
       quantity: float,
       reserved_quantity: float,
+      // What an inventory adjustment counted; action_apply_inventory makes it the quantity.
+      inventory_quantity: float,
     },
     displayName: (d, r) => d.displayName("product.product", id(r, "product_id") || 0),
   });
@@ -204,7 +256,11 @@ export function buildModels(): OdooDb {
       city: char,
       zip: char,
       country_id: m2o("res.country"),
-      property_product_pricelist: m2o("product.pricelist"),
+      // Company-dependent: a partner without a pricelist of its own reads the first active pricelist.
+      property_product_pricelist: {
+        ...m2o("product.pricelist"),
+        fallback: (d) => d.rows("product.pricelist").find((p) => p.active !== false)?.id ?? false,
+      },
       category_id: m2m("res.partner.category"),
       active: { type: "boolean", default: def(true) },
     },
@@ -246,6 +302,8 @@ export function buildModels(): OdooDb {
       },
       order_line: o2m("sale.order.line", "order_id"),
       state: sel("draft"),
+      // Odoo 17: a locked sale (action_lock, or "Lock Confirmed Sales") cannot be cancelled until unlocked.
+      locked: bool,
       amount_untaxed: float,
       amount_tax: float,
       amount_total: float,
@@ -355,6 +413,7 @@ export function buildModels(): OdooDb {
       scheduled_date: { type: "datetime", default: (d) => d.now() },
       date_done: { type: "datetime" },
       carrier_tracking_ref: char,
+      backorder_id: m2o("stock.picking"),
       carrier_id: m2o("delivery.carrier"),
       carrier_tracking_url: { type: "char", compute: (d, r) => trackingUrl(d, r) },
       move_ids: o2m("stock.move", "picking_id"),
@@ -367,6 +426,8 @@ export function buildModels(): OdooDb {
       product_id: m2o("product.product", true),
       product_uom_qty: float,
       quantity: float,
+      // Odoo 17: the moves the warehouse ticked as picked; button_validate ships only those (all if none).
+      picked: bool,
       state: sel("draft"),
     },
   });
@@ -388,25 +449,250 @@ export function buildModels(): OdooDb {
       payment_state: sel("not_paid"),
     },
   });
+  // Wizards (transient models) a merchant's actions go through.
+  db.define("sale.advance.payment.inv", {
+    fields: { advance_payment_method: sel("delivered"), sale_order_ids: m2m("sale.order") },
+  });
+  db.define("stock.backorder.confirmation", { fields: { pick_ids: m2m("stock.picking") } });
 
   db.defineMethod("sale.order", "action_confirm", (d, ids) => {
     for (const o of ids) confirmOrder(d, o);
     return true;
   });
-  db.defineMethod("sale.order", "action_cancel", (d, ids) => {
-    for (const o of ids) {
-      if (d.row("sale.order", o)?.state === "sale" && pickingsDone(d, o)) {
-        throw userError("You cannot cancel a sales order that has been delivered.");
+  db.defineMethod("sale.order", "action_cancel", (d, ids, kw) => {
+    const orders = ids.map((o) => d.row("sale.order", o)).filter((o): o is Row => !!o);
+    if (orders.some((o) => o.locked === true)) {
+      throw userError("You cannot cancel a locked order. Please unlock it first if you want to cancel it.");
+    }
+    // Odoo 17 opens the "cancel and tell the customer" wizard for anything past a quotation, and cancels
+    // nothing, unless the context says disable_cancel_warning.
+    if (!context(kw).disable_cancel_warning && orders.some((o) => o.state !== "draft")) {
+      return {
+        name: "Cancel Sales Order",
+        type: "ir.actions.act_window",
+        res_model: "sale.order.cancel",
+        view_mode: "form",
+        target: "new",
+        context: { default_order_id: ids[0] },
+      };
+    }
+    for (const o of orders) {
+      // sale_stock: the sale's deliveries not yet done are cancelled with it.
+      for (const p of d.rows("stock.picking")) {
+        if (p.sale_id !== o.id || p.state === "done" || p.state === "cancel") continue;
+        cancelPicking(d, p.id);
       }
-      d.write("sale.order", [o], { state: "cancel" });
+      d.write("sale.order", [o.id], { state: "cancel" });
     }
     return true;
   });
-  db.defineMethod("stock.picking", "button_validate", (d, ids) => {
-    for (const p of ids) validatePicking(d, p);
+  // Both return None in Odoo 17: the JSON-RPC answer then has no `result`.
+  db.defineMethod("sale.order", "action_lock", (d, ids) => {
+    d.write("sale.order", ids, { locked: true });
+    return undefined;
+  });
+  db.defineMethod("sale.order", "action_unlock", (d, ids) => {
+    d.write("sale.order", ids, { locked: false });
+    return undefined;
+  });
+  db.defineMethod("stock.picking", "action_assign", (d, ids) => {
+    for (const p of ids) {
+      const picking = d.row("stock.picking", p);
+      if (!picking)
+        throw missingError(`Record does not exist or has been deleted. (Record: stock.picking(${p},))`);
+    }
     return true;
   });
+  db.defineMethod("stock.picking", "button_validate", (d, ids, kw) => {
+    const ctx = context(kw);
+    const partial = ids.filter((p) => !ctx.skip_backorder && shipsLess(d, p));
+    if (partial.length > 0) {
+      // Odoo 17 asks whether to keep the rest as a backorder: the stock.backorder.confirmation wizard.
+      return {
+        name: "Create Backorder?",
+        type: "ir.actions.act_window",
+        res_model: "stock.backorder.confirmation",
+        view_mode: "form",
+        target: "new",
+        context: {
+          ...ctx,
+          button_validate_picking_ids: ids,
+          default_show_transfers: false,
+          default_pick_ids: partial.map((p) => [4, p]),
+        },
+      };
+    }
+    for (const p of ids) validatePicking(d, p, !ctx.cancel_backorder);
+    return true;
+  });
+  db.defineCreate("stock.backorder.confirmation", (d, list, ctx) => {
+    const picks = Array.isArray(ctx.default_pick_ids) ? ctx.default_pick_ids : [];
+    return list.map((vals) => d.create("stock.backorder.confirmation", { pick_ids: picks, ...vals }));
+  });
+  db.defineMethod("stock.backorder.confirmation", "process", (d, ids, kw) => {
+    const ctx = context(kw);
+    const pickings = new Set<number>();
+    for (const w of ids)
+      for (const p of (d.row("stock.backorder.confirmation", w)?.pick_ids as number[]) ?? []) pickings.add(p);
+    for (const p of (ctx.button_validate_picking_ids as number[] | undefined) ?? []) pickings.add(p);
+    for (const p of pickings) validatePicking(d, p, true);
+    return true;
+  });
+  db.defineMethod("stock.backorder.confirmation", "process_cancel_backorder", (d, ids, kw) => {
+    const ctx = context(kw);
+    const pickings = new Set<number>();
+    for (const w of ids)
+      for (const p of (d.row("stock.backorder.confirmation", w)?.pick_ids as number[]) ?? []) pickings.add(p);
+    for (const p of (ctx.button_validate_picking_ids as number[] | undefined) ?? []) pickings.add(p);
+    for (const p of pickings) validatePicking(d, p, false);
+    return true;
+  });
+  db.defineMethod("sale.advance.payment.inv", "create_invoices", (d, ids) => {
+    for (const w of ids) {
+      const wizard = d.row("sale.advance.payment.inv", w);
+      for (const o of (wizard?.sale_order_ids as number[] | undefined) ?? []) draftInvoice(d, o);
+    }
+    return true;
+  });
+  db.defineMethod("account.move", "action_post", (d, ids) => {
+    for (const m of ids) postInvoice(d, m);
+    return false;
+  });
+  db.defineMethod("stock.quant", "action_apply_inventory", (d, ids) => {
+    for (const q of ids) {
+      const quant = d.row("stock.quant", q);
+      if (!quant) continue;
+      d.write("stock.quant", [q], { quantity: num(quant, "inventory_quantity"), inventory_quantity: 0 });
+    }
+    return undefined;
+  });
+
+  // What Odoo's create does beyond storing the values, for creates through the external API (the
+  // emulator's own seed writes rows directly, as a database import would).
+  db.defineCreate("product.template", (d, list) => createTemplates(d, list));
+  db.defineCreate("product.product", (d, list) =>
+    list.map((vals) => {
+      // _inherits: a variant created alone brings its template, which takes the template's fields.
+      const own = new Set(["default_code", "barcode", "active", "product_template_attribute_value_ids"]);
+      const variant: Record<string, unknown> = {};
+      const template: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(vals))
+        (own.has(k) || k === "product_tmpl_id" ? variant : template)[k] = v;
+      if (typeof variant.product_tmpl_id === "number") return d.create("product.product", variant);
+      const [tmpl] = createTemplates(d, [template], false);
+      return d.create("product.product", { ...variant, product_tmpl_id: tmpl });
+    }),
+  );
+  db.defineCreate("stock.warehouse", (d, list) =>
+    list.map((vals) => {
+      const code = typeof vals.code === "string" ? vals.code : "WH";
+      const view = d.create("stock.location", { name: code, usage: "view" });
+      const stock = d.create("stock.location", { name: "Stock", location_id: view, usage: "internal" });
+      return d.create("stock.warehouse", { ...vals, lot_stock_id: stock, view_location_id: view });
+    }),
+  );
+  db.defineCreate("stock.quant", (d, list, ctx) =>
+    list.map((vals) => {
+      // In inventory mode a count for a product and location that has a quant goes onto that quant.
+      const existing =
+        ctx.inventory_mode && typeof vals.product_id === "number" && typeof vals.location_id === "number"
+          ? quantAt(d, vals.product_id, vals.location_id)
+          : undefined;
+      if (existing) {
+        d.write("stock.quant", [existing.id], { inventory_quantity: vals.inventory_quantity ?? 0 });
+        return existing.id;
+      }
+      return d.create("stock.quant", vals);
+    }),
+  );
   return db;
+}
+
+function context(kw: Record<string, unknown>): Record<string, unknown> {
+  const c = kw.context;
+  return c && typeof c === "object" && !Array.isArray(c) ? (c as Record<string, unknown>) : {};
+}
+
+/**
+ * product.template's create: the type from detailed_type, the company's sale taxes, and the variants. As in
+ * Odoo, a template with attribute lines gets its variants (one per combination) as its lines are created,
+ * the others their one variant once the whole batch is created: in a batch, those variants come last.
+ */
+function createTemplates(d: OdooDb, list: Record<string, unknown>[], withVariants = true): number[] {
+  const later: [number, Record<string, unknown>][] = [];
+  const ids = list.map((vals) => {
+    const detailed = typeof vals.detailed_type === "string" ? vals.detailed_type : undefined;
+    const full: Record<string, unknown> = { ...vals };
+    if (detailed) full.type = detailed;
+    if (!("taxes_id" in full) && d.settings.saleTaxes) full.taxes_id = [[6, 0, d.settings.saleTaxes]];
+    const tmpl = d.create("product.template", full);
+    if (!withVariants) return tmpl;
+    const lines = d.rows("product.template.attribute.line").filter((l) => l.product_tmpl_id === tmpl);
+    if (lines.length === 0) {
+      later.push([tmpl, vals]);
+      return tmpl;
+    }
+    let combos: number[][] = [[]];
+    for (const line of lines) {
+      const ptavs = (line.value_ids as number[]).map((v) =>
+        d.create("product.template.attribute.value", {
+          name: d.row("product.attribute.value", v)?.name ?? false,
+          attribute_id: line.attribute_id,
+          product_tmpl_id: tmpl,
+          product_attribute_value_id: v,
+          attribute_line_id: line.id,
+        }),
+      );
+      combos = combos.flatMap((c) => ptavs.map((p) => [...c, p]));
+    }
+    // The template's weight is its single variant's: several variants each keep their own (none yet).
+    for (const combo of combos) {
+      d.create("product.product", {
+        product_tmpl_id: tmpl,
+        product_template_attribute_value_ids: combo,
+        weight: 0,
+      });
+    }
+    return tmpl;
+  });
+  for (const [tmpl, vals] of later) {
+    d.create("product.product", {
+      product_tmpl_id: tmpl,
+      ...(typeof vals.default_code === "string" ? { default_code: vals.default_code } : {}),
+    });
+  }
+  return ids;
+}
+
+function cancelPicking(d: OdooDb, pickingId: number): void {
+  const picking = d.row("stock.picking", pickingId);
+  if (!picking) return;
+  const src = id(picking, "location_id");
+  for (const m of d.rows("stock.move").filter((x) => x.picking_id === pickingId)) {
+    const q = src ? quantAt(d, id(m, "product_id") || 0, src) : undefined;
+    if (q && m.state !== "done" && m.state !== "cancel") {
+      const reserved = num(m, "quantity");
+      d.write("stock.quant", [q.id], {
+        reserved_quantity: Math.max(0, num(q, "reserved_quantity") - reserved),
+      });
+    }
+    d.write("stock.move", [m.id], { state: "cancel", quantity: 0 });
+  }
+  d.write("stock.picking", [pickingId], { state: "cancel" });
+}
+
+/** What each move ships when its picking is validated: the picked moves' quantities, or every move's if none is picked. */
+function shippedQuantities(d: OdooDb, pickingId: number): Map<number, number> {
+  const moves = d.rows("stock.move").filter((x) => x.picking_id === pickingId && x.state !== "cancel");
+  const anyPicked = moves.some((m) => m.picked === true);
+  return new Map(moves.map((m) => [m.id, !anyPicked || m.picked === true ? num(m, "quantity") : 0]));
+}
+
+function shipsLess(d: OdooDb, pickingId: number): boolean {
+  const shipped = shippedQuantities(d, pickingId);
+  return d
+    .rows("stock.move")
+    .some((m) => shipped.has(m.id) && (shipped.get(m.id) ?? 0) < num(m, "product_uom_qty"));
 }
 
 function variantExtra(d: OdooDb, variant: Row): number {
@@ -456,10 +742,6 @@ function recomputeOrder(d: OdooDb, orderId: number): void {
   });
 }
 
-function pickingsDone(d: OdooDb, orderId: number): boolean {
-  return d.rows("stock.picking").some((p) => p.sale_id === orderId && p.state === "done");
-}
-
 function mainWarehouseStock(d: OdooDb): number {
   const wh = d.rows("stock.warehouse")[0];
   const loc = id(wh, "lot_stock_id");
@@ -494,6 +776,19 @@ function confirmOrder(d: OdooDb, orderId: number): void {
   if (stockLines.length === 0) return;
   const src = mainWarehouseStock(d);
   const wh = d.rows("stock.warehouse")[0];
+  // Reservation: each move reserves what is free in the warehouse's stock, up to its demand (Odoo's
+  // action_assign at confirmation). Reserving moves the quants' write_date, as in Odoo: the inventory
+  // stream sees the reservation.
+  const reserved = stockLines.map((l) => {
+    const q = quantAt(d, id(l, "product_id") || 0, src);
+    if (!q) return 0;
+    const free = Math.max(0, num(q, "quantity") - num(q, "reserved_quantity"));
+    const take = Math.min(free, num(l, "product_uom_qty"));
+    if (take > 0) d.write("stock.quant", [q.id], { reserved_quantity: num(q, "reserved_quantity") + take });
+    return take;
+  });
+  const moveState = (take: number, demand: number) =>
+    take >= demand ? "assigned" : take > 0 ? "partially_available" : "confirmed";
   d.create("stock.picking", {
     name: `${String(wh?.code ?? "WH")}/OUT/${pad5(d.nextSequence("picking.out"))}`,
     origin: order.name,
@@ -502,47 +797,168 @@ function confirmOrder(d: OdooDb, orderId: number): void {
     picking_type_code: "outgoing",
     location_id: src,
     location_dest_id: customersLocation(d),
-    state: "assigned",
-    move_ids: stockLines.map((l) => [
+    // Ship as soon as something is reserved (the default shipping policy, "as soon as possible").
+    state: reserved.some((r) => r > 0) ? "assigned" : "confirmed",
+    move_ids: stockLines.map((l, i) => [
       0,
       0,
       {
         name: l.name,
         product_id: l.product_id,
         product_uom_qty: l.product_uom_qty,
-        quantity: l.product_uom_qty,
-        state: "assigned",
+        quantity: reserved[i] ?? 0,
+        state: moveState(reserved[i] ?? 0, num(l, "product_uom_qty")),
       },
     ]),
   });
-  // Reserving stock moves the quants' write_date, as in Odoo: the inventory stream sees the reservation.
-  for (const l of stockLines) {
-    const q = quantAt(d, id(l, "product_id") || 0, src);
-    if (!q) continue;
-    const free = Math.max(0, num(q, "quantity") - num(q, "reserved_quantity"));
-    const take = Math.min(free, num(l, "product_uom_qty"));
-    if (take > 0) d.write("stock.quant", [q.id], { reserved_quantity: num(q, "reserved_quantity") + take });
-  }
 }
 
-function validatePicking(d: OdooDb, pickingId: number): void {
+/**
+ * Validates a picking: the shipped quantities leave the stock (and their reservation), the rest stays
+ * behind in a backorder (`backorder`) or is dropped.
+ */
+function validatePicking(d: OdooDb, pickingId: number, backorder: boolean): void {
   const picking = d.row("stock.picking", pickingId);
   if (!picking) throw userError(`Record does not exist: stock.picking(${pickingId},)`);
   if (picking.state === "done") throw userError(`Transfer ${String(picking.name)} is already done.`);
   if (picking.state === "cancel") throw validationError(`Transfer ${String(picking.name)} is cancelled.`);
+  const shipped = shippedQuantities(d, pickingId);
+  if ([...shipped.values()].every((q) => q <= 0)) {
+    throw userError("You cannot validate a transfer if no quantities are reserved nor done.");
+  }
   const src = id(picking, "location_id");
-  for (const m of d.rows("stock.move").filter((x) => x.picking_id === pickingId)) {
+  const moves = d.rows("stock.move").filter((x) => x.picking_id === pickingId && x.state !== "cancel");
+  const short = moves.some((m) => (shipped.get(m.id) ?? 0) < num(m, "product_uom_qty"));
+  // The rest goes to a backorder: a move not shipped at all moves there whole, a move shipped in part is
+  // split (its shipped part stays, a new move in the backorder takes the rest).
+  let rest: number | null = null;
+  if (backorder && short) {
+    const code = String(picking.name).split("/")[0] ?? "WH";
+    rest = d.create("stock.picking", {
+      name: `${code}/OUT/${pad5(d.nextSequence("picking.out"))}`,
+      origin: picking.origin,
+      sale_id: picking.sale_id,
+      partner_id: picking.partner_id,
+      picking_type_code: picking.picking_type_code,
+      location_id: picking.location_id,
+      location_dest_id: picking.location_dest_id,
+      carrier_id: picking.carrier_id,
+      backorder_id: pickingId,
+      state: "assigned",
+    });
+  }
+  for (const m of moves) {
     const q = src ? quantAt(d, id(m, "product_id") || 0, src) : undefined;
-    const qty = num(m, "quantity") || num(m, "product_uom_qty");
+    const qty = shipped.get(m.id) ?? 0;
+    const left = num(m, "product_uom_qty") - qty;
+    const reservedLeft = Math.max(0, num(m, "product_uom_qty") - qty);
     if (q) {
       d.write("stock.quant", [q.id], {
         quantity: num(q, "quantity") - qty,
-        reserved_quantity: Math.max(0, num(q, "reserved_quantity") - qty),
+        // Without a backorder, what stays unshipped is unreserved too.
+        reserved_quantity: Math.max(0, num(q, "reserved_quantity") - qty - (rest ? 0 : reservedLeft)),
       });
     }
-    d.write("stock.move", [m.id], { state: "done", quantity: qty });
+    if (qty <= 0) {
+      // Odoo reserves the backorder again once it is made.
+      if (rest)
+        d.write("stock.move", [m.id], {
+          picking_id: rest,
+          picked: false,
+          quantity: num(m, "product_uom_qty"),
+        });
+      else d.write("stock.move", [m.id], { state: "cancel", quantity: 0 });
+      continue;
+    }
+    d.write("stock.move", [m.id], { state: "done", quantity: qty, product_uom_qty: qty, picked: true });
+    if (rest && left > 0) {
+      d.create("stock.move", {
+        name: m.name,
+        picking_id: rest,
+        product_id: m.product_id,
+        product_uom_qty: left,
+        quantity: left,
+        state: "assigned",
+      });
+    }
   }
   d.write("stock.picking", [pickingId], { state: "done", date_done: d.now() });
+}
+
+/** The quantity of a sale line its done deliveries shipped. */
+function deliveredQuantity(d: OdooDb, line: Row): number {
+  const order = id(line, "order_id");
+  const pickings = new Set(
+    d
+      .rows("stock.picking")
+      .filter((p) => p.sale_id === order && p.state === "done")
+      .map((p) => p.id),
+  );
+  return d
+    .rows("stock.move")
+    .filter(
+      (m) => pickings.has(id(m, "picking_id") || 0) && m.state === "done" && m.product_id === line.product_id,
+    )
+    .reduce((s, m) => s + num(m, "quantity"), 0);
+}
+
+/**
+ * A draft customer invoice of what the sale has to invoice ("Create invoice", regular): each line's
+ * ordered or delivered quantity by its product's invoice policy.
+ */
+function draftInvoice(d: OdooDb, orderId: number): number {
+  const order = d.row("sale.order", orderId);
+  if (!order) throw userError(`Record does not exist: sale.order(${orderId},)`);
+  if (order.state !== "sale")
+    throw userError(`Order ${String(order.name)} is not confirmed: nothing to invoice.`);
+  let untaxed = 0;
+  let tax = 0;
+  let any = false;
+  for (const line of d.rows("sale.order.line").filter((l) => l.order_id === orderId)) {
+    const p = d.row("product.product", id(line, "product_id") || 0);
+    const t = d.row("product.template", id(p, "product_tmpl_id") || 0);
+    const qty =
+      t?.invoice_policy === "delivery" && t.type !== "service"
+        ? deliveredQuantity(d, line)
+        : num(line, "product_uom_qty");
+    if (qty <= 0) continue;
+    any = true;
+    const a = lineAmounts(d, { ...line, product_uom_qty: qty });
+    untaxed += a.price_subtotal ?? 0;
+    tax += a.price_tax ?? 0;
+  }
+  if (!any) throw userError("There is no invoiceable line.");
+  const total = round2(round2(untaxed) + round2(tax));
+  return d.create("account.move", {
+    name: "/",
+    move_type: "out_invoice",
+    partner_id: order.partner_invoice_id || order.partner_id,
+    invoice_origin: order.name,
+    currency_id: order.currency_id,
+    amount_untaxed: round2(untaxed),
+    amount_tax: round2(tax),
+    amount_total: total,
+    amount_residual: total,
+    state: "draft",
+    payment_state: "not_paid",
+  });
+}
+
+/** Posting an invoice gives it its number and, when it has none, today's invoice date. */
+function postInvoice(d: OdooDb, moveId: number): void {
+  const move = d.row("account.move", moveId);
+  if (!move)
+    throw missingError(`Record does not exist or has been deleted. (Record: account.move(${moveId},))`);
+  if (move.state !== "draft") throw userError("Only draft journal entries can be posted.");
+  const date =
+    typeof move.invoice_date === "string" && move.invoice_date ? move.invoice_date : d.now().slice(0, 10);
+  const year = date.slice(0, 4);
+  const prefix = move.move_type === "out_refund" ? "RINV" : "INV";
+  const name =
+    move.name && move.name !== "/"
+      ? move.name
+      : `${prefix}/${year}/${pad5(d.nextSequence(`${prefix === "INV" ? "invoice" : "refund"}.${year}`))}`;
+  d.write("account.move", [moveId], { state: "posted", name, invoice_date: date, date });
 }
 
 /** Creates and posts a customer invoice for a confirmed sale (what "Create invoice" + "Confirm" do). */

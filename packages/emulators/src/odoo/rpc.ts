@@ -80,6 +80,17 @@ export function dispatch(
   const a = parse(z.array(z.unknown()), rawArgs ?? [], "execute_kw args");
   const kw = parse(Kwargs, rawKwargs ?? {}, "execute_kw kwargs");
   orm.model(model);
+  return orm.transaction(() => execute(orm, model, fn, a, kw, custom));
+}
+
+function execute(
+  orm: OdooDb,
+  model: string,
+  fn: string,
+  a: unknown[],
+  kw: Record<string, unknown>,
+  custom: ReturnType<NonNullable<ReturnType<OdooDb["methods"]["get"]>>["get"]>,
+): unknown {
   const searchOpts = (offsetAt: number) => ({
     offset: optNumber(kw.offset ?? a[offsetAt]) ?? 0,
     limit: optNumber(kw.limit ?? a[offsetAt + 1]) ?? null,
@@ -102,8 +113,11 @@ export function dispatch(
     }
     case "create": {
       const vals = a[0] ?? kw.vals_list;
-      if (Array.isArray(vals)) return vals.map((v) => orm.create(model, parse(Kwargs, v, "create values")));
-      return orm.create(model, parse(Kwargs, vals, "create values"));
+      const ctx = kw.context && typeof kw.context === "object" ? (kw.context as Record<string, unknown>) : {};
+      const creator = orm.creators.get(model);
+      const list = (Array.isArray(vals) ? vals : [vals]).map((v) => parse(Kwargs, v, "create values"));
+      const ids = creator ? creator(orm, list, ctx) : list.map((v) => orm.create(model, v));
+      return Array.isArray(vals) ? ids : ids[0];
     }
     case "write":
       return orm.write(model, parse(Ids, a[0], "write ids"), parse(Kwargs, a[1] ?? kw.vals, "write values"));

@@ -522,6 +522,10 @@ export function seed(db: OdooDb, opts: SeedOptions): SeedRefs {
         carrier_tracking_ref: `1Z${String(900000 + i * 7919).padStart(10, "0")}`,
         carrier_id: carriers[i % 2],
       });
+      // The warehouse ships every line in full (setting the quantities itself where stock was short).
+      for (const m of db.rows("stock.move").filter((x) => x.picking_id === picking.id)) {
+        db.write("stock.move", [m.id], { quantity: m.product_uom_qty });
+      }
       db.methods.get("stock.picking")?.get("button_validate")?.(db, [picking.id], {});
     }
     if (i % 3 !== 2) {
@@ -551,4 +555,57 @@ function serviceProduct(
     taxes_id: [[6, 0, taxes]],
   });
   return db.create("product.product", { product_tmpl_id: tmpl, default_code: code });
+}
+
+/**
+ * A database as a fresh Odoo 17 with sales, stock, accounting and delivery installed makes it (the real
+ * kit's template): the company currency USD, countries, one 15 % sale tax that new products take, one
+ * warehouse WH, the customers' location, the standard delivery method; no products, customers or sales.
+ * The parity test (test/real/odoo-parity.test.ts) seeds it and a real Odoo through the same calls.
+ */
+export function seedFresh(db: OdooDb): SeedRefs {
+  db.create("res.currency", { name: "USD", symbol: "$", decimal_places: 2, rounding: 0.01 });
+  db.create("res.currency", { name: "EUR", symbol: "€", decimal_places: 2, rounding: 0.01 });
+  for (const c of [
+    ...COUNTRIES,
+    { code: "GB", name: "United Kingdom" },
+    { code: "US", name: "United States" },
+  ]) {
+    db.create("res.country", { code: c.code, name: c.name });
+  }
+  // The company's partner and the administrator's, as a new database has them.
+  db.create("res.partner", { name: "My Company", is_company: true });
+  const admin = db.create("res.partner", { name: "Administrator", email: "admin@example.com" });
+  for (const u of db.rows("res.users")) db.write("res.users", [u.id], { partner_id: admin });
+  const standard = db.create("account.tax", { name: "15%", amount: 15, price_include: false });
+  db.settings.saleTaxes = [standard];
+  const physical = db.create("stock.location", { name: "Physical Locations", usage: "view" });
+  const partners = db.create("stock.location", { name: "Partners", usage: "view" });
+  db.create("stock.location", { name: "Customers", location_id: partners, usage: "customer" });
+  const view = db.create("stock.location", { name: "WH", usage: "view" });
+  const stock = db.create("stock.location", { name: "Stock", location_id: view, usage: "internal" });
+  void physical;
+  const wh = db.create("stock.warehouse", {
+    name: "My Company",
+    code: "WH",
+    lot_stock_id: stock,
+    view_location_id: view,
+  });
+  const tmpl = db.create("product.template", {
+    name: "Standard delivery",
+    type: "service",
+    detailed_type: "service",
+    list_price: 0,
+    taxes_id: [standard],
+  });
+  const ship = db.create("product.product", { product_tmpl_id: tmpl, default_code: "Delivery_007" });
+  const carrier = db.create("delivery.carrier", { name: "Standard delivery", product_id: ship });
+  return {
+    taxes: { standard, zero: standard, included: standard },
+    pricelists: [],
+    warehouses: [wh],
+    ship,
+    discount: ship,
+    carriers: [carrier, carrier],
+  };
 }
