@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { parse } from "yaml";
+import type { Exchange } from "./exchanges.ts";
 
 type Json = Record<string, unknown>;
 interface Operation {
@@ -75,14 +76,6 @@ export interface Allowed {
   nulls: Set<string>;
   /** Routes of ROUTES_AFTER_2_0 the exchanges used. */
   later: Set<string>;
-}
-
-export interface Exchange {
-  method: string;
-  url: string;
-  body: unknown;
-  status: number;
-  answer: unknown;
 }
 
 /** Adds ajv's string formats the spec uses, loosely (the spec's own examples would fail a strict reading). */
@@ -199,30 +192,4 @@ export function medusaSpecs(file: string) {
     return problems;
   }
   return { check, allowed };
-}
-
-/** A fetch that records every JSON exchange it carries. */
-export function recordingFetch(log: Exchange[]): typeof fetch {
-  return async (input, init = {}) => {
-    const res = await fetch(input, init);
-    const text = await res.clone().text();
-    let body: unknown;
-    try {
-      body = typeof init.body === "string" ? JSON.parse(init.body) : undefined;
-    } catch {
-      body = init.body;
-    }
-    let answer: unknown = null;
-    try {
-      answer = JSON.parse(text);
-    } catch {}
-    log.push({
-      method: (init.method ?? "GET").toUpperCase(),
-      url: String(input),
-      body,
-      status: res.status,
-      answer,
-    });
-    return res;
-  };
 }

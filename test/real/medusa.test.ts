@@ -26,8 +26,9 @@ import { orderTotalCheck } from "../../src/core/money.ts";
 import type { WriteItem, WriteResult } from "../../src/ports/connector.ts";
 import { runContractSuite } from "../../src/ports/contract-suite.ts";
 import { closedPort } from "../helpers/net.ts";
+import { type Exchange, recordingFetch } from "./exchanges.ts";
 import { type Json, medusaShop } from "./medusa-shop.ts";
-import { type Exchange, medusaSpecs, recordingFetch } from "./medusa-spec.ts";
+import { medusaSpecs } from "./medusa-spec.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SPEC =

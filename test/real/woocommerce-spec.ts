@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
+import type { Exchange } from "./exchanges.ts";
 
 type JsonSchema = Record<string, unknown>;
 interface Route {
@@ -46,14 +47,6 @@ const KNOWN_DEVIATIONS = [
   /^\/line_items\/\d+\/image\/id type$/, // "" for a line whose product has no image (declared integer)
   /^\/tax_lines\/\d+\/rate_id type$/, // an integer (declared string)
 ];
-
-export interface Exchange {
-  method: string;
-  url: string;
-  body: unknown;
-  status: number;
-  answer: unknown;
-}
 
 export function wooSpecs(dir: string) {
   const index = JSON.parse(readFileSync(join(dir, "wc-v3-index.json"), "utf8")) as {
@@ -138,30 +131,4 @@ export function wooSpecs(dir: string) {
     return problems;
   }
   return { check };
-}
-
-/** A fetch that records every JSON exchange it carries. */
-export function recordingFetch(log: Exchange[]): typeof fetch {
-  return async (input, init = {}) => {
-    const res = await fetch(input, init);
-    const text = await res.clone().text();
-    let body: unknown;
-    try {
-      body = typeof init.body === "string" ? JSON.parse(init.body) : undefined;
-    } catch {
-      body = init.body;
-    }
-    let answer: unknown = null;
-    try {
-      answer = JSON.parse(text);
-    } catch {}
-    log.push({
-      method: (init.method ?? "GET").toUpperCase(),
-      url: String(input),
-      body,
-      status: res.status,
-      answer,
-    });
-    return res;
-  };
 }

@@ -33,7 +33,8 @@ import { orderTotalCheck } from "../../src/core/money.ts";
 import type { WriteItem, WriteResult } from "../../src/ports/connector.ts";
 import { runContractSuite } from "../../src/ports/contract-suite.ts";
 import { closedPort } from "../helpers/net.ts";
-import { type Exchange, recordingFetch, wooSpecs } from "./woocommerce-spec.ts";
+import { type Exchange, recordingFetch } from "./exchanges.ts";
+import { wooSpecs } from "./woocommerce-spec.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SPECS = process.env.WOO_SPECS ?? resolve(ROOT, "..", "shared", "specs", "woocommerce");
