@@ -7,6 +7,7 @@
 import type { Cursor } from "../core/cursor.ts";
 import { SyncError } from "../core/errors.ts";
 import type { CanonicalByEntity, CanonicalInputByEntity, EntityName } from "../core/model.ts";
+import type { DiscoveredShape } from "./discovery.ts";
 import type { MarkStore } from "./marks.ts";
 
 export {
@@ -220,6 +221,8 @@ export interface Connector {
   webhooks?: WebhookManager;
   /** Fetches a document (an invoice's PDF) by the ref its streams put on canonical records (`document.ref`). */
   document?(ref: string, signal?: AbortSignal): Promise<DocumentFile>;
+  /** The record shapes the source describes (see ports/discovery.ts); only where the connector can tell. */
+  discover?(signal?: AbortSignal): Promise<DiscoveredShape[]>;
 }
 
 /** A document a system renders, such as a posted invoice's PDF. */

@@ -7,6 +7,7 @@
  */
 import type { z } from "zod";
 import { ENTITIES, type EntityName } from "../core/model.ts";
+import type { Discover } from "./discovery.ts";
 import type {
   Connector,
   DocumentFile,
@@ -93,6 +94,12 @@ export interface ConnectorSpec<C extends z.ZodType, X, P extends ConnectionParts
    * Checked when passerelle.yaml is loaded.
    */
   checkUse?: (config: z.infer<C>, use: ConnectionUse) => ConfigProblem[];
+  /**
+   * The record shapes the connection's source describes (tables and columns, a file's header, an OpenAPI
+   * document), for `passerelle discover`. Absent: the connector has nothing to discover (its entities are
+   * fixed by the vendor's API and documented in docs/connectors/).
+   */
+  discover?: Discover<X>;
 }
 
 /** Which entities the flows of a passerelle.yaml read from and write to one connection. */
@@ -167,7 +174,15 @@ export function defineConnector<C extends z.ZodType, X, P extends ConnectionPart
       if (e?.write) writers[entity] = e.write(client);
     }
     const parts = spec.connection(client, name);
-    return { ...parts, name, kind: spec.id, streams, writers } as Connector & Omit<P, keyof ConnectionParts>;
+    const discover = spec.discover;
+    return {
+      ...parts,
+      name,
+      kind: spec.id,
+      streams,
+      writers,
+      ...(discover ? { discover: (signal?: AbortSignal) => discover(client, signal) } : {}),
+    } as Connector & Omit<P, keyof ConnectionParts>;
   };
   return {
     spec,
