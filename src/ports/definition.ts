@@ -7,7 +7,6 @@
  */
 import type { z } from "zod";
 import { ENTITIES, type EntityName } from "../core/model.ts";
-import type { Discover } from "./discovery.ts";
 import type {
   Connector,
   DocumentFile,
@@ -17,6 +16,7 @@ import type {
   WebhookReceiver,
   Writer,
 } from "./connector.ts";
+import type { Discover } from "./discovery.ts";
 
 /**
  * How a system limits the rate of calls, and so how its client paces itself:
