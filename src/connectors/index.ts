@@ -7,6 +7,7 @@ import { file } from "./file/index.ts";
 import { medusa } from "./medusa/index.ts";
 import { odoo } from "./odoo/index.ts";
 import { shopify } from "./shopify/index.ts";
+import { sqlConnector } from "./sql/index.ts";
 import { tryton } from "./tryton/index.ts";
 import { vendure } from "./vendure/index.ts";
 import { woocommerce } from "./woocommerce/index.ts";
@@ -19,4 +20,5 @@ export const connectorDefinitions: readonly ConnectorDefinition[] = [
   woocommerce,
   file,
   medusa,
+  sqlConnector,
 ];

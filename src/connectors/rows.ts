@@ -1,0 +1,52 @@
+/**
+ * What the connectors that read rows (files, SQL tables) share: a row's `fields` rules compiled once (the
+ * flow mapping's rule language, row → canonical record or canonical record → row), and the canonical key a
+ * record takes when its rules set none (a price's list and SKU, a stock level's SKU and location, a
+ * customer's e-mail).
+ */
+import { type CompiledMapping, compileMapping, type Mapping } from "../core/mapping.ts";
+import type { EntityName } from "../core/model.ts";
+
+export type Values = Record<string, unknown>;
+
+/** A mapping and the top-level fields it sets (`priceList.code` sets priceList): the record holds only those. */
+export interface RowMapping {
+  mapping: CompiledMapping;
+  fields: string[];
+}
+
+/** The top-level fields a mapping sets (`priceList.code` sets priceList, `variants[].sku` sets variants). */
+export function targetsOf(fields: Record<string, unknown>): string[] {
+  return [...new Set(Object.keys(fields).map((k) => (k.split(".")[0] as string).replace(/\[\]$/, "")))];
+}
+
+/** Compiles a `fields` setting; `path` names it in configuration errors (`entities.price.fields`). */
+export function compileRows(fields: Mapping, path: string): RowMapping {
+  return { mapping: compileMapping(fields, { path }), fields: targetsOf(fields) };
+}
+
+/** Applies the rules: exactly the fields they set, in the order they were written. */
+export async function applyRows(rows: RowMapping, values: Values): Promise<Values> {
+  const all = await rows.mapping.apply(values);
+  const out: Values = {};
+  for (const f of rows.fields) if (all[f] !== undefined) out[f] = all[f];
+  return out;
+}
+
+/** The canonical key of a mapped record whose rules set none, where the entity has a natural one. */
+export function naturalKey(entity: EntityName, r: Values): unknown {
+  if (r.key !== undefined) return r.key;
+  const s = (v: unknown) => (typeof v === "string" || typeof v === "number" ? String(v) : undefined);
+  if (entity === "price") {
+    const code = s((r.priceList as Values | undefined)?.code);
+    const sku = s(r.sku);
+    return code && sku ? `${code}:${sku}` : undefined;
+  }
+  if (entity === "inventory") {
+    const sku = s(r.sku);
+    const location = s(r.location);
+    return sku && location ? `${sku}@${location}` : undefined;
+  }
+  if (entity === "customer") return s(r.email)?.toLowerCase();
+  return undefined;
+}

@@ -1,0 +1,47 @@
+/**
+ * `discover` for SQL: the catalogue's tables and views with their columns, types and nullability, the
+ * primary key as `key`, a column telling the row's last change (updated_at, modified, …) with the key as a
+ * ready cursor, and the entity a configured read uses the table for.
+ */
+import type { EntityName } from "../../core/model.ts";
+import type { DiscoveredShape } from "../../ports/discovery.ts";
+import type { SqlClient } from "./client.ts";
+
+const CHANGE =
+  /^(updated|modified|changed|last_?(modified|update|change)|mtime|write_date|date_modified|timestamp)/i;
+const TIME = /time|date/i;
+
+export async function discover(client: SqlClient, signal?: AbortSignal): Promise<DiscoveredShape[]> {
+  const cat = await client.catalogue();
+  signal?.throwIfAborted();
+  const used = new Map<string, EntityName>();
+  for (const [entity, settings] of Object.entries(client.config.entities) as [
+    EntityName,
+    { read?: { table: string } },
+  ][]) {
+    const name = settings.read?.table;
+    if (!name) continue;
+    used.set(name.includes(".") ? name : `${cat.defaultSchema}.${name}`, entity);
+  }
+  const shapes: DiscoveredShape[] = [];
+  for (const t of cat.tables.values()) {
+    const notes: string[] = [];
+    const change = t.columns.find((c) => CHANGE.test(c.name) && TIME.test(c.type));
+    const shape: DiscoveredShape = {
+      name: t.qualified,
+      fields: t.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })),
+    };
+    const entity = used.get(t.qualified);
+    if (entity) shape.entity = entity;
+    if (t.key.length > 0) shape.key = [...t.key];
+    else
+      notes.push(
+        t.kind === "view" ? "a view: give read.key, the columns that identify a row" : "no primary key",
+      );
+    if (change) shape.cursor = [change.name, ...t.key.filter((k) => k !== change.name)];
+    else notes.push("no column tells a row's last change (updated_at): it cannot be read incrementally");
+    if (notes.length > 0) shape.notes = notes;
+    shapes.push(shape);
+  }
+  return shapes;
+}

@@ -1,0 +1,57 @@
+/**
+ * The SQL connector: an ERP's own database (PostgreSQL, MySQL/MariaDB, SQLite) as a source and a target.
+ * Per entity, a table or view read incrementally by its cursor columns with keyset paging, child tables
+ * loaded into array fields, and writes as upserts (child rows replaced) or rows of a staging table.
+ * Parameterised queries only; every name checked against the database's catalogue; reads in read-only
+ * sessions, and a connection that writes nothing never opens another. See docs/connectors/sql.md.
+ */
+import { sql } from "kysely";
+import { ENTITIES, type EntityName } from "../../core/model.ts";
+import { defineConnector } from "../../ports/connector.ts";
+import type { EntitySpec, EntitySpecs } from "../../ports/definition.ts";
+import { SqlClient } from "./client.ts";
+import { SqlConfig } from "./config.ts";
+import { discover } from "./discover.ts";
+import { SqlStream } from "./stream.ts";
+import { SqlWriter } from "./writer.ts";
+
+export { SqlConfig } from "./config.ts";
+
+/** Every entity can be read and written; which ones a connection has is its configuration's business. */
+const entities = Object.fromEntries(
+  ENTITIES.map((entity): [EntityName, EntitySpec<EntityName, SqlClient>] => [
+    entity,
+    {
+      read: (client) => new SqlStream(entity, client) as never,
+      write: (client) => new SqlWriter(entity, client) as never,
+    },
+  ]),
+) as EntitySpecs<SqlClient>;
+
+export const sqlConnector = defineConnector({
+  id: "sql",
+  version: "1.0.0",
+  description:
+    "An ERP's database (PostgreSQL, MySQL/MariaDB, SQLite): any entity read from a table or view by its cursor columns with keyset paging, child rows into lists; written as upserts with child rows replaced, or into a staging table; parameterised queries, names checked against the catalogue, read-only sessions",
+  config: SqlConfig,
+  client: (name, config): SqlClient => new SqlClient(name, config),
+  entities,
+  capabilities: { rateModel: "none" },
+  connection: (x) => ({
+    async check() {
+      await x.query((db) => sql`select 1 as ok`.execute(db));
+      await x.validate();
+    },
+    stats: () => ({ calls: x.calls, throttled: 0 }),
+    async close() {
+      await x.close();
+    },
+    /** Statements that changed data so far. */
+    writes: () => x.writes,
+    /** The client (tests reach the read-only session through it). */
+    client: x,
+  }),
+  discover,
+});
+
+export type SqlConnector = ReturnType<typeof sqlConnector.create>;
