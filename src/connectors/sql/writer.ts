@@ -149,7 +149,7 @@ export class SqlWriter<E extends EntityName> implements Writer<E> {
     const { row, key, children } = await this.rowsOf(plan, item.record);
     const targetId = idOf(key);
     const what = `${item.key} → ${plan.table.qualified} ${targetId}`;
-    const action = await this.inTransaction(what, async (db) => {
+    const action = await this.inTransaction(what, async (db, pending) => {
       const { rows: found } = await sql<Values>`select ${sql.join(plan.columns.map((c) => sql.id(c)))}
         from ${plan.table.ref} where ${this.where(plan.key, key)}`.execute(db);
       const existing = found[0] ? plainRow(found[0]) : null;
@@ -164,19 +164,19 @@ export class SqlWriter<E extends EntityName> implements Writer<E> {
         if (JSON.stringify(want) !== JSON.stringify(have)) unchanged = false;
       }
       if (unchanged) return "unchanged" as const;
-      this.client.writes++;
+      pending.n++;
       await this.client.dialect
         .upsert(plan.table.ref, plan.columns, plan.key, this.params(plan.table, plan.columns, row))
         .execute(db);
       for (const child of plan.children) {
         const rows = children.get(child) ?? [];
         if ((held.get(child)?.length ?? 0) > 0) {
-          this.client.writes++;
+          pending.n++;
           await sql`delete from ${child.table.ref} where ${sql.id(child.parentKey)} = ${key[0]}`.execute(db);
         }
         const cols = [child.parentKey, ...child.columns];
         for (const r of rows) {
-          this.client.writes++;
+          pending.n++;
           await sql`insert into ${child.table.ref} (${sql.join(cols.map((c) => sql.id(c)))})
             values (${sql.join(this.params(child.table, cols, r))})`.execute(db);
         }
@@ -200,14 +200,14 @@ export class SqlWriter<E extends EntityName> implements Writer<E> {
     const json = JSON.stringify(payload);
     const hash = sha256(`${this.entity}\n${json}`);
     const what = `${item.key} → ${plan.table.qualified}`;
-    const action = await this.inTransaction(what, async (db) => {
+    const action = await this.inTransaction(what, async (db, pending) => {
       const { rows } = await sql<{
         content_hash: string;
       }>`select ${sql.id("content_hash")} from ${plan.table.ref}
         where ${sql.id("entity")} = ${this.entity} and ${sql.id("record_key")} = ${item.key}
         order by ${sql.id("received_at")} desc limit 1`.execute(db);
       if (rows[0]?.content_hash === hash) return "unchanged" as const;
-      this.client.writes++;
+      pending.n++;
       await sql`insert into ${plan.table.ref} (${sql.join(
         ["entity", "record_key", "payload", "content_hash", "received_at"].map((c) => sql.id(c)),
       )}) values (${this.entity}, ${item.key}, ${json}, ${hash}, current_timestamp)`.execute(db);
@@ -223,11 +223,15 @@ export class SqlWriter<E extends EntityName> implements Writer<E> {
   }
 
   /** One record's statements in one transaction; a database error is the record's (or the batch's) error. */
-  private async inTransaction<T>(what: string, run: (db: Db) => Promise<T>): Promise<T> {
+  private async inTransaction<T>(what: string, run: (db: Db, pending: { n: number }) => Promise<T>): Promise<T> {
     const db = this.client.writer;
     this.client.calls++;
+    // Statements that changed data, counted once their transaction commits.
+    const pending = { n: 0 };
     try {
-      return await db.transaction().execute(run);
+      const out = await db.transaction().execute((trx) => run(trx, pending));
+      this.client.writes += pending.n;
+      return out;
     } catch (err) {
       throw this.client.error(err, what);
     }
