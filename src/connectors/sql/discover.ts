@@ -9,7 +9,6 @@ import type { SqlClient } from "./client.ts";
 
 const CHANGE =
   /^(updated|modified|changed|last_?(modified|update|change)|mtime|write_date|date_modified|timestamp)/i;
-const TIME = /time|date/i;
 
 export async function discover(client: SqlClient, signal?: AbortSignal): Promise<DiscoveredShape[]> {
   const cat = await client.catalogue();
@@ -26,7 +25,8 @@ export async function discover(client: SqlClient, signal?: AbortSignal): Promise
   const shapes: DiscoveredShape[] = [];
   for (const t of cat.tables.values()) {
     const notes: string[] = [];
-    const change = t.columns.find((c) => CHANGE.test(c.name) && TIME.test(c.type));
+    // By its name: SQLite keeps timestamps as text, and an ERP's "modified" may be a number.
+    const change = t.columns.find((c) => CHANGE.test(c.name));
     const shape: DiscoveredShape = {
       name: t.qualified,
       fields: t.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })),

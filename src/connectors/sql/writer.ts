@@ -223,7 +223,10 @@ export class SqlWriter<E extends EntityName> implements Writer<E> {
   }
 
   /** One record's statements in one transaction; a database error is the record's (or the batch's) error. */
-  private async inTransaction<T>(what: string, run: (db: Db, pending: { n: number }) => Promise<T>): Promise<T> {
+  private async inTransaction<T>(
+    what: string,
+    run: (db: Db, pending: { n: number }) => Promise<T>,
+  ): Promise<T> {
     const db = this.client.writer;
     this.client.calls++;
     // Statements that changed data, counted once their transaction commits.
