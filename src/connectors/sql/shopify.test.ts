@@ -239,7 +239,12 @@ for (const kind of ["postgres", "mysql"] as Kind[]) {
         assert.equal(o.counts.created, 2, o.error?.message);
         assert.equal(o.counts.failed, 1, "the order the CHECK constraint refuses");
         const [refused] = await store.listFailures({ flow: "orders" });
-        assert.match(refused?.errorMessage ?? "", /check|constraint/i);
+        // The database's own words: PostgreSQL names the constraint, MariaDB the column it checks.
+        assert.match(
+          refused?.errorMessage ?? "",
+          /^erp-db: shop:#1002 → \S+\.orders #1002: .*(order_lines_quantity_check|CONSTRAINT `order_lines\.quantity` failed)/,
+        );
+        assert.equal(refused?.errorKind, "permanent");
         const rows = await db.query(
           `select order_no, email, currency, total, status from ${schema}.orders order by email`,
         );

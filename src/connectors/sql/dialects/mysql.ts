@@ -84,17 +84,20 @@ export const mysql: Dialect = {
   classify(err) {
     const code = codeOf(err);
     const errno = String((err as { errno?: unknown } | null)?.errno ?? "");
+    // MariaDB's error numbers above 4000 are not MySQL's: mysql2's code names would mislabel them.
+    const label = Number(errno) >= 1000 ? `errno ${errno}` : code;
     if (
       NETWORK.has(code) ||
       RETRY_ERRNO.has(errno) ||
       code === "PROTOCOL_CONNECTION_LOST" ||
       code === "PROTOCOL_SEQUENCE_TIMEOUT"
     ) {
-      return { kind: "retryable", code: code || errno };
+      return { kind: "retryable", code: label };
     }
-    if (CONFIG_ERRNO.has(errno)) return { kind: "config", code: code || errno };
-    if (DATA_ERRNO.has(errno)) return { kind: "data", code: code || errno };
-    if (/^ER_/.test(code) || (errno !== "" && Number(errno) >= 1000)) return { kind: "permanent", code };
+    if (CONFIG_ERRNO.has(errno)) return { kind: "config", code: label };
+    if (DATA_ERRNO.has(errno)) return { kind: "data", code: label };
+    if (/^ER_/.test(code) || (errno !== "" && Number(errno) >= 1000))
+      return { kind: "permanent", code: label };
     return null;
   },
 };
