@@ -82,6 +82,7 @@ export class SqlClient {
   writes = 0;
   readonly #secrets: string[];
   readonly #contexts = new Map<EntityName, EntityContext>();
+  #lastStamp = 0;
   #reader: Db | null = null;
   #writer: Db | null = null;
   #catalogue: Promise<Catalogue> | null = null;
@@ -129,6 +130,15 @@ export class SqlClient {
       poolSize: this.config.poolSize,
     });
     return this.#writer;
+  }
+
+  /**
+   * Now, ISO 8601, later than every stamp this connection gave before (by a millisecond when the clock has not
+   * moved): the staging table's latest row of a record is the one with the greatest received_at.
+   */
+  stamp(): string {
+    this.#lastStamp = Math.max(Date.now(), this.#lastStamp + 1);
+    return new Date(this.#lastStamp).toISOString();
   }
 
   entity(entity: EntityName): EntityContext {
@@ -247,7 +257,11 @@ export class SqlClient {
       );
     }
     for (const c of key) cat.column(table, c, at("key"));
-    const where = Object.entries(s.where ?? {});
+    const sqliteDb = this.dialect.name === "sqlite";
+    const where = Object.entries(s.where ?? {}).map(([c, v]): [string, unknown] => [
+      c,
+      sqliteDb && typeof v === "boolean" ? Number(v) : v,
+    ]);
     for (const [c] of where) cat.column(table, c, at("where"));
     const children: ReadChildPlan[] = [];
     for (const [field, child] of Object.entries(s.children ?? {})) {
@@ -376,10 +390,19 @@ export function plain(v: unknown): unknown {
   return v;
 }
 
-export function plainRow(row: Values): Values {
+/**
+ * A row as the mapping sees it: JSON-safe values, and the columns the catalogue types as timestamps
+ * (`stamps`) in ISO 8601 (UTC), so they map into canonical timestamps as they are.
+ */
+export function plainRow(row: Values, stamps?: ReadonlySet<string>): Values {
   const out: Values = {};
-  for (const [k, v] of Object.entries(row)) out[k] = plain(v);
+  for (const [k, v] of Object.entries(row)) out[k] = stamps?.has(k) ? (toIso(v) ?? plain(v)) : plain(v);
   return out;
+}
+
+/** The columns of a table whose type holds a point in time. */
+export function stampColumns(table: Table): Set<string> {
+  return new Set(table.columns.filter((c) => /timestamp|datetime/i.test(c.type)).map((c) => c.name));
 }
 
 const STAMP = /^(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d)?)(\.\d+)?)?\s*(Z|[+-]\d\d(?::?\d\d)?)?$/i;

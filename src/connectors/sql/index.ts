@@ -8,7 +8,7 @@
 import { sql } from "kysely";
 import { ENTITIES, type EntityName } from "../../core/model.ts";
 import { defineConnector } from "../../ports/connector.ts";
-import type { EntitySpec, EntitySpecs } from "../../ports/definition.ts";
+import type { ConfigProblem, EntitySpec, EntitySpecs } from "../../ports/definition.ts";
 import { SqlClient } from "./client.ts";
 import { SqlConfig } from "./config.ts";
 import { discover } from "./discover.ts";
@@ -51,6 +51,27 @@ export const sqlConnector = defineConnector({
     /** The client (tests reach the read-only session through it). */
     client: x,
   }),
+  /** A flow reading (or writing) an entity the settings give no read (or write) for. */
+  checkUse(config, use) {
+    const problems: ConfigProblem[] = [];
+    for (const [direction, entities] of [
+      ["read", use.reads],
+      ["write", use.writes],
+    ] as const) {
+      for (const entity of entities) {
+        const settings = config.entities[entity];
+        if (settings?.[direction] !== undefined) continue;
+        problems.push({
+          path: settings ? ["entities", entity, direction] : ["entities", entity],
+          message:
+            direction === "read"
+              ? `a flow reads ${entity} from this connection: give entities.${entity}.read (table, cursor)`
+              : `a flow writes ${entity} to this connection: give entities.${entity}.write (table, key, fields, or staging)`,
+        });
+      }
+    }
+    return problems;
+  },
   discover,
 });
 

@@ -93,6 +93,78 @@ for (const kind of ["sqlite", "postgres", "mysql"] as Kind[]) {
       }
     });
 
+    test("a staging table as documented gets one row per change of a record (A, B, A again: three); the same record again adds none", async () => {
+      const schema = kind === "postgres" ? "erp" : kind === "mysql" ? "passerelle_sql_rules" : "main";
+      const ddl = {
+        postgres: `create schema erp;
+create table erp.inbound (id bigserial primary key, entity text not null, record_key text not null, payload jsonb not null, content_hash char(64) not null, received_at timestamptz not null)`,
+        mysql: `create table inbound (id bigint auto_increment primary key, entity text not null, record_key text not null, payload longtext not null, content_hash char(64) not null, received_at datetime(3) not null)`,
+        sqlite: `create table inbound (id integer primary key autoincrement, entity text not null, record_key text not null, payload text not null, content_hash char(64) not null, received_at text not null)`,
+      };
+      await db.exec(ddl[kind]);
+      const c = sqlConnector.create(
+        "erp",
+        SqlConfig.parse({
+          url: db.url,
+          entities: { inventory: { write: { staging: `${schema}.inbound` } } },
+        }),
+      );
+      const level = (onHand: number): InventoryLevel => ({
+        key: "SKU-9@Lager",
+        source: "shop",
+        sourceId: "9",
+        updatedAt: "2026-12-01T10:00:00.000Z",
+        sku: "SKU-9",
+        location: "Lager",
+        onHand,
+        reserved: 0,
+        safetyStock: 0,
+        available: onHand,
+      });
+      const writer = c.writers.inventory;
+      assert.ok(writer);
+      const write = async (r: InventoryLevel) => {
+        const [res] = await writer.upsert([{ key: r.key, record: r, targetId: null, externalRef: r.key }], {
+          resolve: async () => null,
+        });
+        assert.ok(res?.ok, JSON.stringify(res));
+        return res.action;
+      };
+      try {
+        assert.equal(await writer.findByExternalRef("SKU-9@Lager", level(1)), null);
+        assert.deepEqual(
+          [
+            await write(level(5)),
+            await write(level(5)),
+            await write(level(6)),
+            await write(level(5)),
+            await write(level(5)),
+          ],
+          ["created", "unchanged", "updated", "updated", "unchanged"],
+        );
+        assert.equal(await writer.findByExternalRef("SKU-9@Lager", level(5)), "SKU-9@Lager");
+        const rows = await db.query(`select entity, record_key, payload from ${schema}.inbound order by id`);
+        assert.deepEqual(
+          rows.map((r) => [
+            r.entity,
+            r.record_key,
+            (typeof r.payload === "string"
+              ? (JSON.parse(r.payload) as InventoryLevel)
+              : (r.payload as InventoryLevel)
+            ).onHand,
+          ]),
+          [
+            ["inventory", "SKU-9@Lager", 5],
+            ["inventory", "SKU-9@Lager", 6],
+            ["inventory", "SKU-9@Lager", 5],
+          ],
+        );
+        assert.equal(c.writes(), 3);
+      } finally {
+        await c.close();
+      }
+    });
+
     test("rows sharing one timestamp are each read once through keyset pages, and the fixed filter holds", async () => {
       const settings = readOnly(db.url);
       const c = sqlConnector.create(
@@ -108,7 +180,10 @@ for (const kind of ["sqlite", "postgres", "mysql"] as Kind[]) {
         }),
       );
       try {
-        const ids = (await readAll(c, 2)).flat().map((r) => r.id);
+        const rows = (await readAll(c, 2)).flat();
+        const ids = rows.map((r) => r.id);
+        // A timestamp column reaches the mapping as ISO 8601 in UTC, whatever the database prints.
+        assert.equal(rows[0]?.row.updated_at, "2026-11-01T08:00:00.000Z");
         assert.deepEqual(
           ids,
           [1, 2, 4, 5, 7].map((i) => JSON.stringify([`SKU-${i}`, "Lager"])),
@@ -263,6 +338,20 @@ create view goods as select sku, location, qty, updated_at from stock where kind
     } finally {
       await c.close();
     }
+  });
+
+  test("a flow reading or writing an entity the settings do not read or write is refused when passerelle.yaml loads", () => {
+    const config = SqlConfig.parse({
+      url: db.url,
+      entities: { inventory: { read: { table: "stock", cursor: ["updated_at"] } } },
+    });
+    assert.deepEqual(sqlConnector.checkUse?.(config, { reads: ["inventory"], writes: [] }), []);
+    assert.deepEqual(
+      sqlConnector
+        .checkUse?.(config, { reads: ["product"], writes: ["inventory"] })
+        .map((p) => p.path.join(".")),
+      ["entities.product", "entities.inventory.write"],
+    );
   });
 
   test("a database error never shows the connection's password", () => {

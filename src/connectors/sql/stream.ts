@@ -10,7 +10,7 @@ import { SyncError } from "../../core/errors.ts";
 import type { EntityName } from "../../core/model.ts";
 import type { ListRequest, Stream } from "../../ports/connector.ts";
 import { applyRows, naturalKey, type Values } from "../rows.ts";
-import { ids, plainRow, type ReadPlan, type SqlClient, toIso } from "./client.ts";
+import { ids, plainRow, type ReadPlan, type SqlClient, stampColumns, toIso } from "./client.ts";
 import type { Db } from "./dialects/dialect.ts";
 
 /** One row read, with its child rows. */
@@ -81,10 +81,12 @@ export class SqlStream<E extends EntityName> implements Stream<E, SqlRow> {
       await sql<Values>`select ${sql.join(plan.columns.map((c) => sql.id(c)))} from ${plan.table.ref} ${where} ${tail}`.execute(
         db,
       );
-    const out = rows.map((r) => this.toRow(plan, r));
+    const stamps = stampColumns(plan.table);
+    const out = rows.map((r) => this.toRow(plan, r, stamps));
     for (const child of plan.children) {
       const parents = [...new Set(rows.map((r) => r[plan.key[0] as string]))];
       const byParent = new Map<string, Values[]>();
+      const stamps = stampColumns(child.table);
       for (const r of out) r.row[child.field] = [];
       if (parents.length === 0) continue;
       const { rows: kids } =
@@ -94,7 +96,7 @@ export class SqlStream<E extends EntityName> implements Stream<E, SqlRow> {
       for (const k of kids) {
         const p = String(k[child.parentKey]);
         const list = byParent.get(p) ?? [];
-        list.push(plainRow(k));
+        list.push(plainRow(k, stamps));
         byParent.set(p, list);
       }
       for (const r of out) r.row[child.field] = byParent.get(String(r.row[plan.key[0] as string])) ?? [];
@@ -102,7 +104,7 @@ export class SqlStream<E extends EntityName> implements Stream<E, SqlRow> {
     return out;
   }
 
-  private toRow(plan: ReadPlan, r: Values): SqlRow {
+  private toRow(plan: ReadPlan, r: Values, stamps: ReadonlySet<string>): SqlRow {
     const id = idOf(plan.key.map((k) => r[k]));
     const stamp = r[plan.order[0] as string];
     const updatedAt = toIso(stamp);
@@ -113,7 +115,7 @@ export class SqlStream<E extends EntityName> implements Stream<E, SqlRow> {
         { system: this.client.name },
       );
     }
-    return { id, updatedAt, position: plan.order.map((c) => r[c]), row: plainRow(r) };
+    return { id, updatedAt, position: plan.order.map((c) => r[c]), row: plainRow(r, stamps) };
   }
 
   async get(id: string): Promise<SqlRow | null> {

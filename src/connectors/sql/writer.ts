@@ -158,7 +158,10 @@ export class SqlWriter<E extends EntityName> implements Writer<E> {
       for (const child of plan.children) {
         const { rows } = await sql<Values>`select ${sql.join(child.columns.map((c) => sql.id(c)))}
           from ${child.table.ref} where ${sql.id(child.parentKey)} = ${key[0]}`.execute(db);
-        held.set(child, rows.map(plainRow));
+        held.set(
+          child,
+          rows.map((r) => plainRow(r)),
+        );
         const want = (children.get(child) ?? []).map((r) => signature(r, child.columns)).sort();
         const have = rows.map((r) => signature(plainRow(r), child.columns)).sort();
         if (JSON.stringify(want) !== JSON.stringify(have)) unchanged = false;
@@ -210,7 +213,17 @@ export class SqlWriter<E extends EntityName> implements Writer<E> {
       pending.n++;
       await sql`insert into ${plan.table.ref} (${sql.join(
         ["entity", "record_key", "payload", "content_hash", "received_at"].map((c) => sql.id(c)),
-      )}) values (${this.entity}, ${item.key}, ${json}, ${hash}, current_timestamp)`.execute(db);
+      )}) values (${sql.join(
+        this.params(plan.table, ["entity", "record_key", "payload", "content_hash", "received_at"], {
+          entity: this.entity,
+          record_key: item.key,
+          payload: json,
+          content_hash: hash,
+          // From here, in milliseconds and strictly increasing: the database's current_timestamp has whole
+          // seconds on SQLite and MariaDB, and a record changed twice within one must still tell its latest.
+          received_at: this.client.stamp(),
+        }),
+      )})`.execute(db);
       return rows.length === 0 ? ("created" as const) : ("updated" as const);
     });
     return {
