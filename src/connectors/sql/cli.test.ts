@@ -79,6 +79,14 @@ insert into lagerbestand values ('ALT-1', 'Hauptlager', 9, 0, '2026-11-30T08:00:
 
   const valid = await spawnCli(["-c", file, "validate"], env);
   assert.equal(valid.code, 0, valid.stderr + valid.stdout);
+  // The ERP's tables as passerelle discover finds them: the configured one with its entity, key and cursor.
+  const discover = await spawnCli(["-c", file, "discover", "erp-db"], env);
+  assert.equal(discover.code, 0, discover.stderr + discover.stdout);
+  assert.match(
+    discover.stdout,
+    /# main\.lagerbestand → inventory\n#\s+key: artikel, lager\n#\s+cursor candidates: geaendert_am, artikel, lager/,
+  );
+
   const sync = await spawnCli(["-c", file, "sync", "stock"], env);
   const check = new Database(wms, { readonly: true });
   const rows = () => check.prepare("select sku, location, on_hand from stock_levels order by sku").all();
