@@ -38,7 +38,7 @@ export interface Dialect {
   catalogue(db: Db): Promise<CatalogueColumn[]>;
   /** The schema an unqualified table name is in. */
   defaultSchema(db: Db): Promise<string>;
-  /** Reads run inside `START TRANSACTION READ ONLY` (PostgreSQL, MariaDB; SQLite reads a read-only handle). */
+  /** Reads run in read-only transactions (PostgreSQL, MariaDB; SQLite reads a read-only handle). */
   readOnlyTransactions: boolean;
   /** INSERT … or update the non-key columns when a row with these keys exists. */
   upsert(
