@@ -2,8 +2,8 @@
 import { createHash } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { SyncError } from "../../core/errors.ts";
-import { type CompiledMapping, compileMapping } from "../../core/mapping.ts";
 import type { EntityName } from "../../core/model.ts";
+import { compileFields, type FieldMap } from "../record-mapping.ts";
 import type { EntityFiles, FileConfig } from "./config.ts";
 import { type Files, filesFor } from "./fs.ts";
 
@@ -12,9 +12,9 @@ export interface EntityContext {
   settings: EntityFiles;
   pattern: RegExp;
   /** Row → canonical; null: the row is the record. */
-  read: { mapping: CompiledMapping; fields: string[] } | null;
+  read: FieldMap | null;
   /** Canonical → output fields; null: the canonical record. */
-  write: { mapping: CompiledMapping; fields: string[] } | null;
+  write: FieldMap | null;
 }
 
 export interface FileClient {
@@ -54,11 +54,6 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-/** The top-level fields a mapping sets (`priceList.code` sets priceList). */
-function targetsOf(fields: Record<string, unknown>): string[] {
-  return [...new Set(Object.keys(fields).map((k) => (k.split(".")[0] as string).replace(/\[\]$/, "")))];
-}
-
 export function createClient(
   name: string,
   config: FileConfig,
@@ -71,20 +66,8 @@ export function createClient(
       entity,
       settings,
       pattern: globToRegExp(settings.pattern),
-      read: settings.fields
-        ? {
-            mapping: compileMapping(settings.fields, { path: `${path}.fields` }),
-            fields: targetsOf(settings.fields),
-          }
-        : null,
-      write: settings.write?.fields
-        ? {
-            mapping: compileMapping(settings.write.fields, { path: `${path}.write.fields` }),
-            fields: Object.keys(settings.write.fields).map((k) =>
-              (k.split(".")[0] as string).replace(/\[\]$/, ""),
-            ),
-          }
-        : null,
+      read: settings.fields ? compileFields(settings.fields, `${path}.fields`) : null,
+      write: settings.write?.fields ? compileFields(settings.write.fields, `${path}.write.fields`) : null,
     });
   }
   return {

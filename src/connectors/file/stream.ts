@@ -10,6 +10,7 @@ import { SyncError } from "../../core/errors.ts";
 import { type EntityName, SCHEMAS } from "../../core/model.ts";
 import type { ListRequest, Stream } from "../../ports/connector.ts";
 import type { MarkStore } from "../../ports/marks.ts";
+import { applyFields, canonicalKey } from "../record-mapping.ts";
 import { type EntityContext, type FileClient, sha256 } from "./client.ts";
 import { decode, normaliseNumbers, streamRows, type Values } from "./formats.ts";
 import type { FileEntry } from "./fs.ts";
@@ -45,23 +46,6 @@ function parseId(id: string): { file: string; sha: string | null; line: number }
 
 export const markName = (system: string, entity: EntityName, sha: string): string =>
   `file:${system}:${entity}:sha256:${sha}`;
-
-function keyOf(entity: EntityName, r: Values): unknown {
-  if (r.key !== undefined) return r.key;
-  const s = (v: unknown) => (typeof v === "string" || typeof v === "number" ? String(v) : undefined);
-  if (entity === "price") {
-    const code = s((r.priceList as Values | undefined)?.code);
-    const sku = s(r.sku);
-    return code && sku ? `${code}:${sku}` : undefined;
-  }
-  if (entity === "inventory") {
-    const sku = s(r.sku);
-    const location = s(r.location);
-    return sku && location ? `${sku}@${location}` : undefined;
-  }
-  if (entity === "customer") return s(r.email)?.toLowerCase();
-  return undefined;
-}
 
 /** The records of one file, bad rows included, one at a time. */
 export async function* recordsIn(
@@ -108,17 +92,10 @@ async function toRecord(
     return;
   }
   try {
-    let mapped: Values;
-    if (ctx.read) {
-      const all = await ctx.read.mapping.apply(values);
-      mapped = {};
-      for (const f of ctx.read.fields) if (all[f] !== undefined) mapped[f] = all[f];
-    } else {
-      mapped = structuredClone(values);
-    }
+    const mapped = ctx.read ? await applyFields(ctx.read, values) : structuredClone(values);
     const canonical: Values = {
       ...mapped,
-      key: keyOf(ctx.entity, mapped),
+      key: canonicalKey(ctx.entity, mapped),
       source: client.name,
       sourceId: recordId(rec),
       updatedAt: mapped.updatedAt ?? rec.modifiedAt,

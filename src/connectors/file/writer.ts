@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { SyncError } from "../../core/errors.ts";
 import type { CanonicalByEntity, EntityName } from "../../core/model.ts";
 import type { PlannedPage, WriteItem, WriteResult, Writer } from "../../ports/connector.ts";
+import { applyFields } from "../record-mapping.ts";
 import type { FileClient } from "./client.ts";
 import { decode, encode, formatRows, parseText, type Values } from "./formats.ts";
 
@@ -48,10 +49,7 @@ export class FileWriter<E extends EntityName> implements Writer<E> {
   private async rowOf(record: CanonicalByEntity[E]): Promise<Values> {
     const { write } = this.ctx;
     if (!write) return structuredClone(record) as Values;
-    const all = await write.mapping.apply(record as Values);
-    const out: Values = {};
-    for (const f of write.fields) if (all[f] !== undefined) out[f] = all[f];
-    return out;
+    return applyFields(write, record as Values);
   }
 
   async upsert(items: WriteItem<E>[], _ctx: unknown): Promise<WriteResult[]> {
