@@ -165,9 +165,10 @@ export const EntitySettings = z.strictObject({
   id: Selector.min(1).default("id"),
   /**
    * The field holding the record's last change (ISO 8601; without a zone it is read as UTC; or epoch
-   * seconds): the records' updatedAt and the incremental cursor.
+   * seconds): the records' updatedAt and the incremental cursor. A list: the first that is set
+   * (`[date_modified_gmt, date_created_gmt]`).
    */
-  updatedAt: Selector.min(1),
+  updatedAt: z.union([Selector.min(1), z.array(Selector.min(1)).min(1)]),
   /**
    * Record → canonical, in the flow mapping's rule language (`email: email`, `lastName: last_name`). The
    * canonical record holds exactly the fields set (plus source, sourceId, updatedAt and the key).

@@ -168,7 +168,7 @@ export class RestStream<E extends EntityName> implements Stream<E, Values> {
         since === null
           ? rows
           : rows.filter((r) => {
-              const t = parseTime(select(r, this.ctx.settings.updatedAt));
+              const t = parseTime(this.rawTime(r));
               return t === null || Date.parse(t) >= since;
             });
       if (kept.length > 0) yield kept;
@@ -191,8 +191,18 @@ export class RestStream<E extends EntityName> implements Stream<E, Values> {
     return id === undefined || id === null ? "" : String(id);
   }
 
+  /** The record's change time as it holds it: the first of the updatedAt fields that is set. */
+  private rawTime(native: Values): unknown {
+    const at = this.ctx.settings.updatedAt;
+    for (const f of typeof at === "string" ? [at] : at) {
+      const v = select(native, f);
+      if (v !== undefined && v !== null && v !== "") return v;
+    }
+    return undefined;
+  }
+
   updatedAtOf(native: Values): string {
-    return parseTime(select(native, this.ctx.settings.updatedAt)) ?? EPOCH;
+    return parseTime(this.rawTime(native)) ?? EPOCH;
   }
 
   async toCanonical(native: Values): Promise<CanonicalInputByEntity[E]> {
@@ -205,13 +215,18 @@ export class RestStream<E extends EntityName> implements Stream<E, Values> {
         field: settings.id,
       });
     }
-    const raw = select(native, settings.updatedAt);
+    const raw = this.rawTime(native);
     const updatedAt = parseTime(raw);
     if (updatedAt === null) {
+      const field =
+        typeof settings.updatedAt === "string" ? settings.updatedAt : settings.updatedAt.join(", ");
       throw new SyncError(
         "data",
-        `${this.entity} ${id}: ${settings.updatedAt} holds no time (${JSON.stringify(raw) ?? "missing"})`,
-        { system, field: settings.updatedAt },
+        `${this.entity} ${id}: ${field} holds no time (${JSON.stringify(raw) ?? "missing"})`,
+        {
+          system,
+          field,
+        },
       );
     }
     let mapped: Values;
