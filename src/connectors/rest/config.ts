@@ -119,8 +119,10 @@ const List = z.strictObject({
   maxPageSize: z.number().int().min(1).default(100),
   incremental: Incremental.optional(),
   /**
-   * The API returns records in ascending (change time, id) order (with the params that ask for it), so
-   * the engine may move its cursor after every page. Default false: the whole window is read first.
+   * The API returns records in ascending change time order with these params (`orderby: modified`), so
+   * the engine may move its cursor after every page and read only what changed since. Ties (records of
+   * one instant, in any order) are put in id order by the stream. Default false: every run reads the
+   * whole list and the engine skips the records it has seen unchanged.
    */
   sorted: z.boolean().default(false),
 });

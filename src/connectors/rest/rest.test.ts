@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { type ApiAuth, type RestApi, seededApi } from "../../../test/fixtures/rest-api.ts";
 import { CLIENT_ID, CLIENT_SECRET, restSettings } from "../../../test/fixtures/rest-contract.ts";
 import { parseConfig } from "../../config/load.ts";
+import { type Cursor, compareCursors } from "../../core/cursor.ts";
 import { ConfigError, SyncError } from "../../core/errors.ts";
 import type { Customer, EntityName } from "../../core/model.ts";
 import type { Stream } from "../../ports/connector.ts";
@@ -202,6 +203,33 @@ describe("rest: reading", () => {
     api.calls.length = 0;
     await readAll(prices, 100, { updatedAt: prices.updatedAtOf(q), id: prices.idOf(q) });
     assert.match(sent() ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/, "iso-local: no zone, whole seconds");
+  });
+
+  test("sorted: records of one instant come in id order whatever order the API gives them", async () => {
+    const c = connect(api, auth);
+    const products = c.streams.product as Stream;
+    api.tiesReversed = true;
+    try {
+      const pages: unknown[][] = [];
+      for await (const page of products.list({
+        since: null,
+        signpost: "2999-01-01T00:00:00Z",
+        pageSize: 5,
+      })) {
+        assert.ok(page.length <= 5, `a page of ${page.length}`);
+        pages.push(page);
+      }
+      const cursors = pages.flat().map((r) => ({ updatedAt: products.updatedAtOf(r), id: products.idOf(r) }));
+      assert.ok(cursors.length >= 12);
+      for (let i = 1; i < cursors.length; i++) {
+        assert.ok(
+          compareCursors(cursors[i - 1] as Cursor, cursors[i] as Cursor) < 0,
+          JSON.stringify(cursors),
+        );
+      }
+    } finally {
+      api.tiesReversed = false;
+    }
   });
 
   test("a record that cannot be mapped fails alone, with its id and the reason", async () => {

@@ -6,6 +6,7 @@
  * A record that cannot be mapped fails alone, with the reason, when the engine maps it.
  */
 import LinkHeader from "http-link-header";
+import { compareCursors } from "../../core/cursor.ts";
 import { SyncError } from "../../core/errors.ts";
 import type { CanonicalInputByEntity, EntityName } from "../../core/model.ts";
 import type { ListRequest, Stream } from "../../ports/connector.ts";
@@ -162,6 +163,13 @@ export class RestStream<E extends EntityName> implements Stream<E, Values> {
 
   async *list(req: ListRequest): AsyncGenerator<Values[]> {
     const since = req.since ? Date.parse(req.since.updatedAt) : null;
+    const size = Math.max(1, req.pageSize || this.ctx.settings.list.maxPageSize);
+    // Sorted: records of the page's last instant wait for the next page, where more of that instant may
+    // come (APIs sort by change time alone, ties in any order), so what is yielded is in (time, id) order.
+    let carry: Values[] = [];
+    const chunks = function* (records: Values[]) {
+      for (let i = 0; i < records.length; i += size) yield records.slice(i, i + size);
+    };
     for await (const rows of this.pages(req)) {
       // APIs without a change filter (or one of coarser grain) give records from before the window.
       const kept =
@@ -171,8 +179,24 @@ export class RestStream<E extends EntityName> implements Stream<E, Values> {
               const t = parseTime(this.rawTime(r));
               return t === null || Date.parse(t) >= since;
             });
-      if (kept.length > 0) yield kept;
+      if (!this.sorted) {
+        if (kept.length > 0) yield kept;
+        continue;
+      }
+      const byId = new Map<string, Values>();
+      for (const r of [...carry, ...kept]) byId.set(this.idOf(r), r);
+      const all = [...byId.values()].sort((a, b) =>
+        compareCursors(
+          { updatedAt: this.updatedAtOf(a), id: this.idOf(a) },
+          { updatedAt: this.updatedAtOf(b), id: this.idOf(b) },
+        ),
+      );
+      const lastAt = all.length > 0 ? this.updatedAtOf(all[all.length - 1] as Values) : null;
+      const ready = all.filter((r) => this.updatedAtOf(r) !== lastAt);
+      carry = all.filter((r) => this.updatedAtOf(r) === lastAt);
+      yield* chunks(ready);
     }
+    yield* chunks(carry);
   }
 
   async get(id: string): Promise<Values | null> {
