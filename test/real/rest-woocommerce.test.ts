@@ -154,6 +154,7 @@ connections:
           path: /customers
           params: { search: ${run}, orderby: id, order: asc }
           pagination: { style: page, sizeParam: per_page, totalPagesHeader: X-WP-TotalPages }
+          maxPageSize: 2 # several pages of this test's three customers
         updatedAt: [date_modified_gmt, date_created_gmt]
         fields:
           email: { from: email, format: lower }
@@ -165,6 +166,7 @@ connections:
           path: /products
           params: { search: ${run}, orderby: modified, order: asc, dates_are_gmt: true }
           pagination: { style: link }
+          maxPageSize: 3 # several pages of this test's four products
           incremental: { param: modified_after, format: iso-local }
           sorted: true
         updatedAt: date_modified_gmt
@@ -219,8 +221,13 @@ flows:
     });
 
     test("customers: read in full, then only the one edited in the shop, then nothing", async () => {
+      proxy.seen.length = 0;
       const first = (await sync(["customers"])).get("customers");
       assert.equal(first?.counts.created, 3, JSON.stringify(first));
+      assert.ok(
+        proxy.seen.some((s) => /^GET \/wp-json\/wc\/v3\/customers\?.*page=2/.test(s)),
+        proxy.seen.join("\n"),
+      );
       const out = written("customers-").flat();
       assert.deepEqual(
         out.map((c) => [c.email, c.firstName, c.lastName, c.company]).sort(),
@@ -248,8 +255,14 @@ flows:
     });
 
     test("products: Link header pages, then modified_after picks up the one edited", async () => {
+      proxy.seen.length = 0;
       const first = (await sync(["products-out"])).get("products-out");
       assert.equal(first?.counts.created, 4, JSON.stringify(first));
+      // The second page asked for at the URL WooCommerce's Link header gave.
+      assert.ok(
+        proxy.seen.some((s) => /^GET \/wp-json\/wc\/v3\/products\?.*page=2/.test(s)),
+        proxy.seen.join("\n"),
+      );
       const out = written("products-out-").flat();
       assert.deepEqual(
         out.map((p) => [p.key, p.title, (p.variants as { price: string }[])[0]?.price]).sort(),

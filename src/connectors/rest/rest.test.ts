@@ -232,6 +232,18 @@ describe("rest: reading", () => {
     }
   });
 
+  test("a Link header naming another host is followed on baseUrl's host, credentials never sent there", async () => {
+    const c = connect(api, auth);
+    api.linkHost = "http://shop.public.invalid";
+    try {
+      api.calls.length = 0;
+      assert.equal((await readAll(c.streams.price as Stream, 5)).length, 12);
+      assert.equal(api.calls.filter((s) => s.startsWith("GET /prices")).length, 3);
+    } finally {
+      api.linkHost = null;
+    }
+  });
+
   test("a record that cannot be mapped fails alone, with its id and the reason", async () => {
     api.insert("customers", { email: "neu@example.org", first_name: "Lena", last_name: "Y" });
     const broken = api.insert("customers", { email: "kaputt@example.org", first_name: "Z", last_name: "W" });

@@ -149,11 +149,15 @@ export class RestStream<E extends EntityName> implements Stream<E, Values> {
           const link = headers.get("link");
           const next = link ? LinkHeader.parse(link).rel(p.rel)[0]?.uri : undefined;
           if (!next || rows.length === 0) return;
-          // Relative to the page it came with; the API key (in the query) is set again on it.
-          const base = /^https?:\/\//i.test(url)
-            ? url
-            : `${this.client.config.baseUrl.replace(/\/+$/, "")}${url}`;
-          url = this.client.url(new URL(next, base).href);
+          // Relative to the page it came with; the API key (in the query) is set again on it. Followed on
+          // baseUrl's own scheme, host and port: credentials never go to a host the answer names (a shop
+          // behind a proxy names its public address).
+          const baseUrl = this.client.config.baseUrl.replace(/\/+$/, "");
+          const target = new URL(next, /^https?:\/\//i.test(url) ? url : `${baseUrl}${url}`);
+          const origin = new URL(baseUrl);
+          target.protocol = origin.protocol;
+          target.host = origin.host;
+          url = this.client.url(target.href);
           if (seen.has(url)) return;
           seen.add(url);
         }
