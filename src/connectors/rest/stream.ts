@@ -65,6 +65,9 @@ function recordsOf(client: RestClient, ctx: EntityContext, path: string, body: u
 }
 
 export class RestStream<E extends EntityName> implements Stream<E, Values> {
+  /** Records of a sorted list without a readable change time, and the time they are ordered at. */
+  readonly #untimed = new WeakMap<Values, string>();
+
   constructor(
     readonly entity: E,
     private readonly client: RestClient,
@@ -171,6 +174,7 @@ export class RestStream<E extends EntityName> implements Stream<E, Values> {
     // Sorted: records of the page's last instant wait for the next page, where more of that instant may
     // come (APIs sort by change time alone, ties in any order), so what is yielded is in (time, id) order.
     let carry: Values[] = [];
+    const untimed: Values[] = [];
     const chunks = function* (records: Values[]) {
       for (let i = 0; i < records.length; i += size) yield records.slice(i, i + size);
     };
@@ -188,7 +192,14 @@ export class RestStream<E extends EntityName> implements Stream<E, Values> {
         continue;
       }
       const byId = new Map<string, Values>();
-      for (const r of [...carry, ...kept]) byId.set(this.idOf(r), r);
+      for (const r of [...carry, ...kept]) {
+        if (parseTime(this.rawTime(r)) === null) {
+          // No time to order it by: it comes last, stamped with the sync's start (so the engine, whose
+          // cursor never passes that, does not take it for one already read), and fails when mapped.
+          this.#untimed.set(r, req.signpost);
+          untimed.push(r);
+        } else byId.set(this.idOf(r), r);
+      }
       const all = [...byId.values()].sort((a, b) =>
         compareCursors(
           { updatedAt: this.updatedAtOf(a), id: this.idOf(a) },
@@ -201,6 +212,7 @@ export class RestStream<E extends EntityName> implements Stream<E, Values> {
       yield* chunks(ready);
     }
     yield* chunks(carry);
+    yield* chunks(untimed);
   }
 
   async get(id: string): Promise<Values | null> {
@@ -230,7 +242,7 @@ export class RestStream<E extends EntityName> implements Stream<E, Values> {
   }
 
   updatedAtOf(native: Values): string {
-    return parseTime(this.rawTime(native)) ?? EPOCH;
+    return parseTime(this.rawTime(native)) ?? this.#untimed.get(native) ?? EPOCH;
   }
 
   async toCanonical(native: Values): Promise<CanonicalInputByEntity[E]> {
