@@ -22,7 +22,16 @@ const yes = (b: boolean) => (b ? "yes" : "no");
 
 /** The table, one row per connector: version, each canonical entity, then capabilities. */
 export function connectorTable(defs: readonly ConnectorDefinition[] = connectorDefinitions): string {
-  const head = ["connector", "version", ...ENTITIES, "bulk", "webhooks", "documents", "rate model"];
+  const head = [
+    "connector",
+    "version",
+    ...ENTITIES,
+    "bulk",
+    "webhooks",
+    "documents",
+    "discover",
+    "rate model",
+  ];
   const rows = defs.map((d) => [
     `\`${d.id}\``,
     d.version,
@@ -30,6 +39,7 @@ export function connectorTable(defs: readonly ConnectorDefinition[] = connectorD
     yes(d.capabilities.bulk),
     yes(d.capabilities.webhooks),
     yes(d.capabilities.documents),
+    yes(d.capabilities.discover),
     `\`${d.capabilities.rateModel}\``,
   ]);
   // Columns padded to their widest cell, as the formatter (biome) lays Markdown tables out.

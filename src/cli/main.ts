@@ -8,6 +8,7 @@ import { connectorDefinitions } from "../connectors/index.ts";
 import { SyncError } from "../core/errors.ts";
 import { type Context, openContext } from "../runtime/context.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { discoverCommand } from "./commands/discover.ts";
 import { documentCommand } from "./commands/document.ts";
 import { emulateCommand } from "./commands/emulate.ts";
 import {
@@ -241,6 +242,21 @@ recorded "interrupted" and the next sync resumes from there (a second Ctrl-C qui
     .option("-o, --out <path>", "file to write (default: the system's file name, in the current folder)")
     .action(function (this: Command, connection: string, ref: string, opts: { out?: string }) {
       return withContext(this, (ctx, out) => documentCommand(ctx, out, connection, ref, opts));
+    });
+
+  program
+    .command("discover")
+    .description(
+      "print the record shapes a connection's source describes (tables and columns, a file's header, an OpenAPI document) with a starter mapping for each (reads only)",
+    )
+    .argument("<connection>", "connection name from the configuration")
+    .option(
+      "--entity <entity>",
+      "the canonical entity to propose a mapping for (default: configured or guessed)",
+    )
+    .option("--match <text>", "only shapes whose name contains this (case and separators ignored)")
+    .action(function (this: Command, connection: string, opts: { entity?: string; match?: string }) {
+      return withContext(this, (ctx, out) => discoverCommand(ctx, out, connection, opts));
     });
 
   program

@@ -51,7 +51,13 @@ describe("defineConnector", () => {
       order: { read: true, write: false },
     });
     assert.equal(def.kind, "demo");
-    assert.deepEqual(def.capabilities, { bulk: false, documents: false, rateModel: "none", webhooks: false });
+    assert.deepEqual(def.capabilities, {
+      bulk: false,
+      documents: false,
+      rateModel: "none",
+      webhooks: false,
+      discover: false,
+    });
   });
 
   it("builds exactly the declared streams and writers, plus the connection's own parts", () => {

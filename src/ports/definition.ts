@@ -49,6 +49,8 @@ export interface CapabilitiesSpec {
 export interface Capabilities extends Required<CapabilitiesSpec> {
   /** Derived: the definition has a webhook receiver. */
   webhooks: boolean;
+  /** Derived: the definition can discover its source's record shapes (`passerelle discover`). */
+  discover: boolean;
 }
 
 /**
@@ -199,6 +201,7 @@ export function defineConnector<C extends z.ZodType, X, P extends ConnectionPart
       documents: spec.capabilities.documents ?? false,
       rateModel: spec.capabilities.rateModel,
       webhooks: spec.webhooks !== undefined,
+      discover: spec.discover !== undefined,
     },
     create: (name, config) => assemble(name, spec.client(name, config)),
     assemble,

@@ -132,3 +132,56 @@ test("passerelle sync reads an ERP's price export over SFTP and writes the shop'
   assert.equal(readdirSync(shop).filter((f) => f.endsWith(".csv")).length, 1, "the second sync wrote a file");
   assert.ok(existsSync(join(shop, "sent")));
 });
+
+test("passerelle discover reads the newest export's header over SFTP and proposes the price mapping", async () => {
+  const root = join(dir, "discover");
+  mkdirSync(root);
+  mkdirSync(join(server.root, "exports-d"));
+  const config = join(root, "passerelle.yaml");
+  writeFileSync(
+    config,
+    exampleConfig({ port: server.port, store: join(root, "store.sqlite"), shop: root }).replace(
+      "folder: /exports",
+      "folder: /exports-d",
+    ),
+  );
+  writeFileSync(
+    join(server.root, "exports-d", "preise-2026-12-02.csv"),
+    erpPriceFile([["SKU-1", "HAENDLER", "Händler Genève", "1.234,56", "EUR"]]),
+  );
+  const env = { ...process.env, ERP_SFTP_PASSWORD: server.password };
+  const res = await spawnCli(["-c", config, "--json", "discover", "erp-files"], env);
+  assert.equal(res.code, 0, res.stderr + res.stdout);
+  assert.ok(!(res.stdout + res.stderr).includes(server.password));
+  const { shapes } = JSON.parse(res.stdout) as {
+    shapes: {
+      entity: string;
+      fields: { name: string; type: string; example?: string }[];
+      starter: { fields: Record<string, unknown>; missing: string[] };
+      notes: string[];
+    }[];
+  };
+  assert.equal(shapes.length, 1);
+  const [shape] = shapes;
+  assert.equal(shape?.entity, "price");
+  // Read as the stream reads it: Windows-1252 decoded, the number column with its decimal comma.
+  assert.deepEqual(
+    shape?.fields.map((f) => [f.name, f.type, f.example]),
+    [
+      ["Artikelnummer", "string", "SKU-1"],
+      ["Preisliste", "string", "HAENDLER"],
+      ["Listenname", "string", "Händler Genève"],
+      ["Preis", "decimal", "1234.56"],
+      ["Währung", "string", "EUR"],
+    ],
+  );
+  assert.equal(shape?.starter.fields.sku, "Artikelnummer");
+  assert.equal(shape?.starter.fields.price, "Preis");
+  assert.equal(shape?.starter.fields["priceList.name"], "Listenname");
+  assert.deepEqual(shape?.starter.missing, ["priceList.customerGroup"]);
+  // Nothing was moved: discovering is reading.
+  assert.deepEqual(readdirSync(join(server.root, "exports-d")), ["preise-2026-12-02.csv"]);
+
+  const human = await spawnCli(["-c", config, "discover", "erp-files"], env);
+  assert.match(human.stdout, /^fields:\n {2}key:\n {4}expr: Preisliste & ':' & Artikelnummer$/m);
+});

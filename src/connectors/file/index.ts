@@ -9,6 +9,7 @@ import { defineConnector } from "../../ports/connector.ts";
 import type { EntitySpec, EntitySpecs } from "../../ports/definition.ts";
 import { createClient, type FileClient } from "./client.ts";
 import { FileConfig } from "./config.ts";
+import { discoverFiles } from "./discover.ts";
 import { FileStream } from "./stream.ts";
 import { FileWriter } from "./writer.ts";
 
@@ -34,6 +35,7 @@ export const file = defineConnector({
   client: (name, config): FileClient => createClient(name, config),
   entities,
   capabilities: { rateModel: "none" },
+  discover: (x) => discoverFiles(x),
   connection: (x) => ({
     async check() {
       await x.files.check();
