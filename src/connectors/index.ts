@@ -6,6 +6,7 @@ import type { ConnectorDefinition } from "../ports/connector.ts";
 import { file } from "./file/index.ts";
 import { medusa } from "./medusa/index.ts";
 import { odoo } from "./odoo/index.ts";
+import { rest } from "./rest/index.ts";
 import { shopify } from "./shopify/index.ts";
 import { sqlConnector } from "./sql/index.ts";
 import { tryton } from "./tryton/index.ts";
@@ -21,4 +22,5 @@ export const connectorDefinitions: readonly ConnectorDefinition[] = [
   file,
   medusa,
   sqlConnector,
+  rest,
 ];

@@ -1,5 +1,5 @@
 /**
- * What the connectors that read rows (files, SQL tables) share: a row's `fields` rules compiled once (the
+ * What the connectors whose records are described in passerelle.yaml share (files, SQL tables, REST APIs): a
  * flow mapping's rule language, row → canonical record or canonical record → row), and the canonical key a
  * record takes when its rules set none (a price's list and SKU, a stock level's SKU and location, a
  * customer's e-mail).
