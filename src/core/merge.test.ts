@@ -273,7 +273,7 @@ interface Sys {
   stamp: number;
   /** Versions this side ever had, with their stamps. */
   history: { record: Record<string, unknown>; stamp: number }[];
-  /** The last stamp read by a cycle (the cursor). */
+  /** The stamp of the last version a cycle read (the cursor). */
   cursor: number;
   writes: number;
 }
@@ -363,12 +363,15 @@ class World {
       const sys = this.sys[s];
       if (sys.record && sys.stamp > sys.cursor) read[s] = this.version(sys.record, sys.stamp);
     }
-    const writes = this.apply(read);
-    for (const s of SIDES) this.sys[s].cursor = Math.max(this.sys[s].cursor, this.sys[s].stamp);
-    return writes;
+    // The cursor moves to what was read, not past our own writes: their echoes are read next cycle.
+    for (const s of SIDES) if (read[s]) this.sys[s].cursor = this.sys[s].stamp;
+    return this.apply(read);
   }
 
-  /** A version already read, delivered again (a late webhook, a late echo): never changes anything. */
+  /**
+   * A version at or before the cursor delivered again (a late webhook, a late echo of our own write): never
+   * changes anything. (Polling cannot deliver one; a webhook can.)
+   */
   late(s: Side, pick: number): void {
     const sys = this.sys[s];
     const seen = sys.history.filter((h) => h.stamp <= sys.cursor);

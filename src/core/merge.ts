@@ -300,7 +300,13 @@ const DROP_REASONS: Record<Exclude<InboundKind, "new">, (name: string) => string
  */
 export function needsCurrent(state: KeyState, read: Partial<Record<Side, Version>>): Side[] {
   if (!read.a && !read.b) return [];
-  return SIDES.filter((s) => !read[s] && state[s] !== null && (state.base === null || state.held));
+  // A version read that is the side's current content (new, our echo, the same again) serves as it; a
+  // stale one does not.
+  const current = (s: Side) => {
+    const v = read[s];
+    return v !== undefined && classifyInbound(state[s], v, state.base !== null) !== "stale";
+  };
+  return SIDES.filter((s) => !current(s) && state[s] !== null && (state.base === null || state.held));
 }
 
 /**
@@ -331,6 +337,12 @@ export function reconcile(input: ReconcileInput): Reconciled {
     const v = fresh[s];
     if (v) return v;
     const link = state[s];
+    const dropped = input.read[s];
+    if ((state.base === null || state.held) && dropped) {
+      // Our echo or the same version again, while both sides must be read afresh: it is the side's record.
+      const kind = classifyInbound(link, dropped, state.base !== null);
+      if (kind !== "stale") return dropped;
+    }
     if (state.base !== null && link !== null && !state.held) {
       return { record: state.base, updatedAt: link.version ?? "1970-01-01T00:00:00Z" };
     }
@@ -375,7 +387,8 @@ export function reconcile(input: ReconcileInput): Reconciled {
   const hash = contentHash(entity, merged);
   for (const s of SIDES) {
     const v = fresh[s] ?? input.current?.[s] ?? null;
-    const prior = state[s];
+    // After the drops above: an echo read this cycle has moved the side's version on.
+    const prior = next[s];
     if (writes[s]) {
       next[s] = {
         lastHash: hash,

@@ -438,6 +438,7 @@ export class TwoWayRunner {
     flow: TwoWayFlow,
     side: SideParts,
     todo: { item: WriteItem; key: string; after: () => void; fields: string }[],
+    /** Each key's state to store; a side written here gets the hash read back from it. */
     pending: Map<string, { state: KeyState }>,
     out: Batch,
     opts: SyncOptions,
@@ -494,7 +495,16 @@ export class TwoWayRunner {
       if (r.ok) {
         if (intent !== undefined) out.completedIntents.push(intent);
         t.after();
-        const st = pending.get(t.key)?.state[side.side];
+        // Read back what the side now holds: its own form of our write (a shop that keeps addresses its own
+        // way, a field it cannot hold) is the hash its echo will carry, so the echo is known whatever the
+        // connector's round trip changes.
+        const entry = pending.get(t.key);
+        const back = await this.readById(side, r.targetId);
+        if (entry && back && !back.error && entry.state[side.side]) {
+          const readBack = hashOf(flow.entity, back.canonical as Rec);
+          entry.state = { ...entry.state, [side.side]: { ...entry.state[side.side], lastHash: readBack } };
+        }
+        const st = entry?.state[side.side];
         out.links.push({
           entity: flow.entity,
           key: t.key,
@@ -756,7 +766,9 @@ export class TwoWayRunner {
       runId: run.id,
       ...out,
       resolvedKeys: ok ? [failure.key] : [],
-      twoWayStates: ok ? [{ entity: flow.entity, key: failure.key, state }] : [],
+      twoWayStates: ok
+        ? [{ entity: flow.entity, key: failure.key, state: pending.get(failure.key)?.state ?? state }]
+        : [],
     });
     await this.store.finishRun(
       run.id,
