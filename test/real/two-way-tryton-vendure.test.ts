@@ -209,6 +209,14 @@ describe("two-way customers between a real Tryton and a real Vendure", {
       (await trace()).some((e) => e.system === "shop" && /our own echo, dropped/.test(e.message ?? "")),
       "the echo of the create is dropped, and the trace says so",
     );
+    // Status shows how far the flow has come: the side cursor further behind.
+    const status = await runCli(["status", "--json"], env).done;
+    assert.equal(status.code, 0, status.stderr);
+    const [row] = (
+      JSON.parse(status.stdout) as { flows: { flow: string; cursor: { updatedAt: string } | null }[] }
+    ).flows;
+    assert.equal(row?.flow, "customers");
+    assert.ok(row?.cursor, `a two-way flow's status shows a cursor: ${status.stdout}`);
   });
 
   test("merge: the name edited in Tryton and the phone in Vendure between two runs reach both sides", async () => {
