@@ -607,8 +607,9 @@ export class SyncEngine {
   }
 
   /**
-   * Writes the buckets to `flow.target` (two-way flows pass each side as the target in turn); a record that fails with a retryable error is retried after its own backoff (or the
-   * vendor's Retry-After), and the records that come due while it waits are written meanwhile.
+   * Writes the buckets to `flow.target` (two-way flows pass each side as the target in turn); a record that
+   * fails with a retryable error is retried after its own backoff (or the vendor's Retry-After), and the
+   * records that come due while it waits are written meanwhile.
    */
   async writeWithRetries(
     flow: Flow,
