@@ -14,6 +14,7 @@ import { emulateCommand } from "./commands/emulate.ts";
 import {
   editFailureCommand,
   listFailures,
+  resolveFailureCommand,
   retryFailures,
   showFailure,
   skipFailureCommand,
@@ -176,7 +177,7 @@ recorded "interrupted" and the next sync resumes from there (a second Ctrl-C qui
     .command("list")
     .description("open failed records (or --status, --all)")
     .option("--flow <name>")
-    .option("--type <kind>", "retryable, rate_limited, permanent, data, config or hold")
+    .option("--type <kind>", "retryable, rate_limited, permanent, data, config, hold or conflict")
     .option("--status <status>", "open, retrying, resolved or skipped")
     .option("--all", "every status", false)
     .action(function (this: Command, opts: { flow?: string; type?: string; status?: string; all?: boolean }) {
@@ -212,6 +213,19 @@ recorded "interrupted" and the next sync resumes from there (a second Ctrl-C qui
     .description("edit the mapped payload in $EDITOR, then retry")
     .action(function (this: Command, id: string, opts: { file?: string }) {
       return withContext(this, (ctx, out) => editFailureCommand(ctx, out, id, opts));
+    });
+  failures
+    .command("resolve")
+    .argument("<id>")
+    .requiredOption(
+      "--take <side or file>",
+      "a two-way conflict's side to take (its connection name, or source / target), or a JSON file with the merged record",
+    )
+    .description(
+      "resolve a held two-way conflict: write the version taken to both sides (owned fields stay their owner's)",
+    )
+    .action(function (this: Command, id: string, opts: { take: string }) {
+      return withContext(this, (ctx, out) => resolveFailureCommand(ctx, out, id, opts.take));
     });
   failures
     .command("skip")

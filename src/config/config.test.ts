@@ -374,3 +374,113 @@ flows:
     assert.doesNotThrow(() => parseConfig(shop, [testConnector, woocommerce], { env }));
   });
 });
+
+describe("two-way flows", () => {
+  const readOnly = defineConnector({
+    ...testConnector.spec,
+    id: "read-only",
+    entities: { customer: { read: unused } },
+  });
+  const head = `version: 1
+connections:
+  erp: { type: test, url: 'http://erp', token: '12345678' }
+  shop: { type: test, url: 'http://shop', token: '12345678' }
+  feed: { type: read-only, url: 'http://feed', token: '12345678' }
+flows:
+`;
+  const parse = (flows: string) => parseConfig(head + flows, [testConnector, readOnly], {});
+  const issues = (flows: string) =>
+    new Map(configError(() => parse(flows)).issues.map((i) => [i.path, i.message]));
+
+  it("takes ownership by side or connection name, a conflict policy, and deletes: ignore by default", () => {
+    const { config } = parse(`  people:
+    direction: two-way
+    source: { connection: erp, entity: customer }
+    target: { connection: shop, entity: customer }
+    twoWay:
+      conflict: last-writer-wins
+      ownership: { erp: [group, company], target: [addresses] }
+`);
+    assert.deepEqual(config.flows.people?.twoWay, {
+      conflict: "last-writer-wins",
+      ownership: { erp: ["group", "company"], target: ["addresses"] },
+      deletes: "ignore",
+    });
+  });
+
+  it("names the flow and the field: unknown field, nested field, field owned twice, unknown side", () => {
+    const byPath = issues(`  people:
+    direction: two-way
+    source: { connection: erp, entity: customer }
+    target: { connection: shop, entity: customer }
+    twoWay:
+      conflict: merge
+      ownership:
+        erp: [group, fax, "addresses.city"]
+        shop: [group]
+        crm: [phone]
+`);
+    assert.match(
+      byPath.get("flows.people.twoWay.ownership.erp.1") ?? "",
+      /customer records have no field "fax" that a side can own; fields: email, firstName/,
+    );
+    assert.match(
+      byPath.get("flows.people.twoWay.ownership.erp.2") ?? "",
+      /ownership is per top-level field .*; write addresses/,
+    );
+    assert.match(
+      byPath.get("flows.people.twoWay.ownership.shop.0") ?? "",
+      /group is owned by both sides \(erp and shop\)/,
+    );
+    assert.match(
+      byPath.get("flows.people.twoWay.ownership.crm") ?? "",
+      /unknown side "crm"; a side is source, target, erp, shop/,
+    );
+  });
+
+  it("refuses a two-way flow without a policy, with a mapping, or over a connection that cannot write", () => {
+    const byPath = issues(`  bare:
+    direction: two-way
+    source: { connection: erp, entity: customer }
+    target: { connection: shop, entity: customer }
+  nopolicy:
+    direction: two-way
+    source: { connection: erp, entity: customer }
+    target: { connection: shop, entity: customer }
+    twoWay: { ownership: { erp: [group] } }
+  mapped:
+    direction: two-way
+    source: { connection: erp, entity: customer }
+    target: { connection: shop, entity: customer }
+    twoWay: { conflict: hold }
+    mapping: { company: { value: ACME } }
+  fromfeed:
+    direction: two-way
+    source: { connection: feed, entity: customer }
+    target: { connection: shop, entity: customer }
+    twoWay: { conflict: hold, deletes: propagate }
+  oneway:
+    source: { connection: erp, entity: customer }
+    target: { connection: shop, entity: customer }
+    twoWay: { conflict: hold }
+`);
+    assert.match(
+      byPath.get("flows.bare.twoWay") ?? "",
+      /a two-way flow needs twoWay: \{ conflict: merge \| last-writer-wins \| hold/,
+    );
+    assert.match(
+      byPath.get("flows.nopolicy.twoWay.conflict") ?? "",
+      /a two-way flow needs a conflict policy: merge, last-writer-wins, hold/,
+    );
+    assert.match(byPath.get("flows.mapped.mapping") ?? "", /a two-way flow cannot have a mapping yet/);
+    assert.match(
+      byPath.get("flows.fromfeed.source.connection") ?? "",
+      /a two-way flow reads and writes both sides, and a read-only connection cannot write customer records/,
+    );
+    assert.match(
+      byPath.get("flows.fromfeed.twoWay.deletes") ?? "",
+      /must be "ignore": propagate and archive are not supported yet/,
+    );
+    assert.match(byPath.get("flows.oneway.twoWay") ?? "", /only a two-way flow has twoWay settings/);
+  });
+});

@@ -104,3 +104,81 @@ function checkTarget(entity: EntityName, field: string): string | null {
   }
   return null;
 }
+
+/** Fields a two-way flow can own or merge: the record's top-level fields but its identity and provenance. */
+export function ownableFields(entity: EntityName): string[] {
+  const shape = entityShape(entity);
+  if (shape.kind !== "object") return [];
+  const skip = new Set(["key", "source", "sourceId", "updatedAt"]);
+  return [...shape.fields.keys()].filter((f) => !skip.has(f));
+}
+
+export interface OwnershipIssue {
+  /** Below `twoWay.ownership`: the side as written, and the field's index when a field is at fault. */
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Problems in a two-way flow's ownership (side → fields): a side that is neither `source`, `target` nor one
+ * of the flow's connections, a field the entity does not have (or a nested one: ownership is per top-level
+ * field, a list or an object being one unit), and a field claimed by both sides.
+ */
+export function ownershipIssues(
+  entity: EntityName,
+  ownership: Readonly<Record<string, readonly string[]>>,
+  connections: { source: string | undefined; target: string | undefined },
+): OwnershipIssue[] {
+  const issues: OwnershipIssue[] = [];
+  const valid = ownableFields(entity);
+  const owners = new Map<string, { side: "source" | "target"; as: string }>();
+  for (const [name, fields] of Object.entries(ownership)) {
+    const side = ownershipSide(name, connections);
+    if (side === null) {
+      issues.push({
+        path: [name],
+        message: `unknown side ${JSON.stringify(name)}; a side is source, target${[
+          connections.source,
+          connections.target,
+        ]
+          .filter(Boolean)
+          .map((c) => `, ${c}`)
+          .join("")}`,
+      });
+      continue;
+    }
+    for (const [i, field] of fields.entries()) {
+      if (!valid.includes(field)) {
+        const top = field.split(/[.[]/)[0] ?? field;
+        issues.push({
+          path: [name, i],
+          message: valid.includes(top)
+            ? `${JSON.stringify(field)}: ownership is per top-level field (a list or an object is one unit); write ${top}`
+            : `${entity} records have no field ${JSON.stringify(field)} that a side can own; fields: ${valid.join(", ")}`,
+        });
+        continue;
+      }
+      const prior = owners.get(field);
+      if (prior && prior.side !== side) {
+        issues.push({
+          path: [name, i],
+          message: `${field} is owned by both sides (${prior.as} and ${name}); a field has one owner`,
+        });
+      } else if (prior) {
+        issues.push({ path: [name, i], message: `${field} is listed twice for ${side}` });
+      }
+      owners.set(field, { side, as: name });
+    }
+  }
+  return issues;
+}
+
+/** `source`, `target` or a connection name → the flow side it names, or null. */
+export function ownershipSide(
+  name: string,
+  connections: { source: string | undefined; target: string | undefined },
+): "source" | "target" | null {
+  if (name === "source" || name === connections.source) return "source";
+  if (name === "target" || name === connections.target) return "target";
+  return null;
+}

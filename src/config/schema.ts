@@ -6,9 +6,10 @@
 import { z } from "zod";
 import { compileJsonata } from "../core/expression.ts";
 import { Mapping } from "../core/mapping.ts";
+import { CONFLICT_POLICIES } from "../core/merge.ts";
 import { ENTITIES, type EntityName } from "../core/model.ts";
 import type { ConnectorDefinition } from "../ports/connector.ts";
-import { unknownMappingFields } from "./mapping-fields.ts";
+import { ownershipIssues, unknownMappingFields } from "./mapping-fields.ts";
 
 /** Issue params asking load.ts not to append the bad value (the message already names it). */
 export const QUIET = { showValue: false } as const;
@@ -87,6 +88,33 @@ export const Retry = z.strictObject({
 });
 export type RetryConfig = z.output<typeof Retry>;
 
+/** What a two-way flow does beyond a one-way flow: who owns which fields, and what decides a conflict. */
+export const TwoWay = z.strictObject({
+  /**
+   * Side (the flow's `source` or `target`, or either connection's name) → the top-level canonical fields it
+   * owns. A write never changes a field its target owns; fields owned by neither follow `conflict`.
+   */
+  ownership: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
+  conflict: z.enum(CONFLICT_POLICIES, {
+    error: (issue) =>
+      issue.input === undefined
+        ? `a two-way flow needs a conflict policy: ${CONFLICT_POLICIES.join(", ")}`
+        : `must be one of ${CONFLICT_POLICIES.join(", ")}`,
+  }),
+  /**
+   * A record one side no longer holds: `ignore` leaves the other side's record as it is and never recreates
+   * the deleted one. (`propagate` and `archive` need deletions reported and written by connectors, which none
+   * does yet.)
+   */
+  deletes: z
+    .literal("ignore", {
+      error: () =>
+        'must be "ignore": propagate and archive are not supported yet (no connector reports or writes deletions)',
+    })
+    .default("ignore"),
+});
+export type TwoWayConfig = z.output<typeof TwoWay>;
+
 export const Flow = z.strictObject({
   source: Endpoint,
   target: Endpoint,
@@ -98,8 +126,10 @@ export const Flow = z.strictObject({
   /** JSONata boolean expression on the canonical record (after mapping); false skips the record. */
   filter: Jsonata("filter").optional(),
   direction: z
-    .literal("one-way", { error: () => 'must be "one-way" (two-way flows are not supported yet)' })
+    .enum(["one-way", "two-way"], { error: () => 'must be "one-way" or "two-way"' })
     .default("one-way"),
+  /** Required when `direction` is two-way, refused otherwise. */
+  twoWay: TwoWay.optional(),
   /** Overrides of the top-level retry policy for this flow. */
   retry: z.strictObject(RetryFields).partial().optional(),
 });
@@ -176,6 +206,46 @@ function connectionSchema(definitions: readonly ConnectorDefinition[]): z.ZodTyp
     .transform(({ type, ...settings }): ConnectionConfig => ({ type: String(type), ...settings }));
 }
 
+/** Two-way settings against the flow: present exactly when two-way, no mapping or filter, ownership checked. */
+function twoWayIssues(flow: string, spec: FlowConfig, ctx: z.RefinementCtx): void {
+  const at = (...path: string[]) => ["flows", flow, ...path];
+  if (spec.direction !== "two-way") {
+    ctx.addIssue({
+      code: "custom",
+      path: at("twoWay"),
+      message: 'only a two-way flow has twoWay settings; add direction: "two-way" or remove them',
+    });
+    return;
+  }
+  if (spec.twoWay === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: at("twoWay"),
+      message: `a two-way flow needs twoWay: { conflict: ${CONFLICT_POLICIES.join(" | ")}, ownership: { <side>: [fields] } }`,
+    });
+  }
+  for (const key of ["mapping", "filter"] as const) {
+    if (spec[key] !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: at(key),
+        message: `a two-way flow cannot have a ${key} yet: it would apply in one direction only`,
+      });
+    }
+  }
+  const entity = spec.source?.entity;
+  if (!spec.twoWay || !ENTITIES.includes(entity)) return;
+  const sides = { source: spec.source.connection, target: spec.target?.connection };
+  for (const issue of ownershipIssues(entity, spec.twoWay.ownership, sides)) {
+    ctx.addIssue({
+      code: "custom",
+      path: at("twoWay", "ownership", ...issue.path.map(String)),
+      message: issue.message,
+      params: QUIET,
+    });
+  }
+}
+
 /** A connection's settings as its connector's schema takes them (everything but `type`). */
 function withoutType(settings: unknown): unknown {
   if (settings === null || typeof settings !== "object") return settings;
@@ -241,6 +311,24 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
                 message,
                 params: QUIET,
               });
+            }
+          }
+          if (spec?.direction === "two-way" || spec?.twoWay !== undefined) twoWayIssues(flow, spec, ctx);
+          if (spec?.direction === "two-way") {
+            // Each side is read and written: both connections must be able to do both.
+            for (const side of ["source", "target"] as const) {
+              const type = connections[spec?.[side]?.connection ?? ""]?.type;
+              const def = definitions.find((d) => d.kind === type);
+              const entity = spec?.[side]?.entity;
+              if (!def || !entity || !ENTITIES.includes(entity)) continue;
+              const other = side === "source" ? "writes" : "reads";
+              if (!def[other].includes(entity)) {
+                ctx.addIssue({
+                  code: "custom",
+                  path: ["flows", flow, side, "connection"],
+                  message: `a two-way flow reads and writes both sides, and a ${def.kind} connection cannot ${other === "writes" ? "write" : "read"} ${entity} records`,
+                });
+              }
             }
           }
           if (spec?.source?.connection !== undefined && spec.source.connection === spec.target?.connection) {

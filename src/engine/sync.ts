@@ -607,13 +607,14 @@ export class SyncEngine {
   }
 
   /**
-   * Writes the buckets; a record that fails with a retryable error is retried after its own backoff (or the
-   * vendor's Retry-After), and the records that come due while it waits are written meanwhile.
+   * Writes the buckets to `flow.target` (two-way flows pass each side as the target in turn); a record that
+   * fails with a retryable error is retried after its own backoff (or the vendor's Retry-After), and the
+   * records that come due while it waits are written meanwhile.
    */
-  private async writeWithRetries(
+  async writeWithRetries(
     flow: Flow,
     writer: Writer,
-    buckets: Bucket[],
+    buckets: Pick<Bucket, "item">[],
     opts: SyncOptions,
   ): Promise<Map<string, WriteResult>> {
     const ctx = this.writeContext(flow);

@@ -4,6 +4,7 @@
  * store hands out: the job queue (jobs.ts), leases (leases.ts), processed marks (marks.ts) and the webhook
  * inbox (inbox.ts).
  */
+import type { KeyState } from "../core/merge.ts";
 import type { EntityName } from "../core/model.ts";
 import type { Cursor } from "./connector.ts";
 import type { InboxOptions, WebhookInbox } from "./inbox.ts";
@@ -148,6 +149,10 @@ export interface PageCommit {
    */
   rekeys?: { entity: EntityName; from: string; to: string }[];
   counts: Partial<RunCounts>;
+  /** Two-way flows: each side's cursor, stored under its own name (`<flow>:<connection>`). */
+  cursors?: { name: string; cursor: Cursor }[];
+  /** Two-way flows: the per-record merge state (base, held, per-side hashes) after this page's writes. */
+  twoWayStates?: { entity: EntityName; key: string; state: KeyState }[];
 }
 
 export interface Store {
@@ -163,6 +168,8 @@ export interface Store {
   linksForKey(entity: EntityName, key: string): Promise<Link[]>;
 
   getCursor(flow: string): Promise<Cursor | null>;
+  /** Two-way flows: the merge state of these records (absent: never merged). */
+  twoWayStates(flow: string, keys: string[]): Promise<Map<string, KeyState>>;
   resetCursor(flow: string): Promise<void>;
 
   startRun(flow: string, mode: Run["mode"]): Promise<Run>;

@@ -4,6 +4,7 @@
  */
 import type { Logger } from "pino";
 import { loadConfig } from "../config/load.ts";
+import { ownershipSide } from "../config/mapping-fields.ts";
 import type { PasserelleConfig } from "../config/schema.ts";
 import { connectorDefinitions } from "../connectors/index.ts";
 import { SyncError } from "../core/errors.ts";
@@ -76,6 +77,15 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
       allowFreeItems: spec.allowFreeItems,
       retry: retryPolicyFor(config, name),
     };
+    if (spec.direction === "two-way" && spec.twoWay) {
+      const ownership: Record<string, "a" | "b"> = {};
+      const sides = { source: spec.source.connection, target: spec.target.connection };
+      for (const [side, fields] of Object.entries(spec.twoWay.ownership)) {
+        const which = ownershipSide(side, sides);
+        for (const f of fields) if (which) ownership[f] = which === "source" ? "a" : "b";
+      }
+      flow.twoWay = { ownership, conflict: spec.twoWay.conflict, deletes: spec.twoWay.deletes };
+    }
     if (spec.mapping && Object.keys(spec.mapping).length > 0) {
       flow.mapping = compileMapping(spec.mapping, { path: `flows.${name}.mapping` });
     }

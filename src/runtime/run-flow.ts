@@ -13,11 +13,12 @@
  * takes no lease (a plan may be made while the flow runs elsewhere). Nothing outside src/runtime and
  * src/engine calls the engine's `run` directly (run-entry.test.ts checks).
  */
-import type { SyncError } from "../core/errors.ts";
+import { SyncError } from "../core/errors.ts";
 import { retryFailure } from "../engine/failures.ts";
 import type { Flow } from "../engine/flow.ts";
 import type { RetryPolicy } from "../engine/retry.ts";
 import type { PlanLine, Progress, SyncEngine } from "../engine/sync.ts";
+import { isTwoWay, TwoWayRunner } from "../engine/two-way.ts";
 import type { FailedRecord, Run, Store } from "../ports/store.ts";
 import { holderProcessGone, leaseHolder, takeOverLease, withLease } from "./leases.ts";
 import { type PassResult, recordPass, windowPass } from "./passes.ts";
@@ -196,6 +197,12 @@ export async function runFlow(
   scope: FlowScope,
   opts: RunFlowOptions | DryRunOptions,
 ): Promise<PassResult> {
+  if (isTwoWay(flow) && ("dryRun" in opts || scope.kind !== "cursor")) {
+    throw new SyncError(
+      "config",
+      `flow ${flow.name} is two-way: it runs from its cursors only (passerelle sync, schedules); ${"dryRun" in opts ? "plans" : "webhook events and reconciliation windows"} do not cover two-way flows yet`,
+    );
+  }
   if ("dryRun" in opts) {
     if (scope.kind !== "cursor") {
       throw new Error(`flow ${flow.name}: a dry run covers the cursor scope only, got scope ${scope.kind}`);
@@ -221,6 +228,13 @@ export async function runFlow(
     };
     switch (scope.kind) {
       case "cursor": {
+        if (isTwoWay(flow)) {
+          const s = await new TwoWayRunner(deps.store, deps.engine).run(flow, {
+            ...pass,
+            ...(scope.onProgress ? { onProgress: scope.onProgress } : {}),
+          });
+          return { ...s, unsynced: new Map() };
+        }
         const s = await deps.engine.run(flow, {
           ...pass,
           ...(scope.maxPages ? { maxPages: scope.maxPages } : {}),
@@ -236,6 +250,24 @@ export async function runFlow(
       case "window":
         return windowPass(deps, flow, scope.since, pass);
     }
+  });
+}
+
+/** Resolves a held two-way conflict under the flow's lease (see TwoWayRunner.resolve). */
+export async function resolveConflict(
+  deps: FlowDeps,
+  flow: Flow,
+  failure: FailedRecord,
+  take: Parameters<TwoWayRunner["resolve"]>[2],
+  opts: FlowLeaseOptions & { retry?: RetryPolicy; actor?: string },
+): Promise<{ written: string[] }> {
+  return withFlowLease(deps.store, flow.name, opts, async (signal) => {
+    const retry = opts.retry ?? flow.retry;
+    return new TwoWayRunner(deps.store, deps.engine).resolve(flow, failure, take, {
+      signal,
+      ...(retry ? { retry } : {}),
+      ...(opts.actor ? { actor: opts.actor } : {}),
+    });
   });
 }
 
@@ -262,6 +294,12 @@ export async function retryFlowFailures(
     onError?: (failure: FailedRecord, error: Error) => Promise<void>;
   },
 ): Promise<RetryResult[]> {
+  if (isTwoWay(flow)) {
+    throw new SyncError(
+      "config",
+      `flow ${flow.name} is two-way: its failed records are merged again at their next change on either side; resolve a held conflict with passerelle failures resolve <id> --take <side or file>`,
+    );
+  }
   return withFlowLease(deps.store, flow.name, opts, async (signal) => {
     const out: RetryResult[] = [];
     const todo = typeof failures === "function" ? await failures() : failures;

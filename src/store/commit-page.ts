@@ -42,6 +42,19 @@ export async function commitPageIn(trx: Trx, page: PageCommit, now: string): Pro
         .execute(),
     );
   }
+  for (const { name, cursor } of page.cursors ?? []) {
+    const { updatedAt, id } = cursor;
+    await named("commitPage: upsert cursors", () =>
+      trx
+        .insertInto("cursors")
+        .values({ flow: name, updated_at_cursor: updatedAt, id_cursor: id, committed_at: now })
+        .onConflict((oc) =>
+          oc.column("flow").doUpdateSet({ updated_at_cursor: updatedAt, id_cursor: id, committed_at: now }),
+        )
+        .execute(),
+    );
+  }
+  await upsertTwoWayStates(trx, page, now);
   const events: NewSyncEventRow[] = page.events.map((e) => eventToRow(e, page.runId, page.flow, now));
   // Resolve before recording new failures: a key that both succeeded and failed on one page stays visible.
   events.push(...(await resolve(trx, page.flow, page.runId, page.resolvedKeys, now)));
@@ -54,6 +67,33 @@ export async function commitPageIn(trx: Trx, page: PageCommit, now: string): Pro
         .set({ completed_at: now })
         .where("id", "in", ids)
         .where("completed_at", "is", null)
+        .execute(),
+    );
+  }
+}
+
+async function upsertTwoWayStates(trx: Trx, page: PageCommit, now: string): Promise<void> {
+  const unique = new Map((page.twoWayStates ?? []).map((s) => [s.key, s]));
+  for (const batch of chunks([...unique.values()])) {
+    await named("commitPage: upsert two_way_state", () =>
+      trx
+        .insertInto("two_way_state")
+        .values(
+          batch.map((s) => ({
+            flow: page.flow,
+            entity: s.entity,
+            key: s.key,
+            // The base is redacted like every payload the store keeps (Scrubber.page).
+            state: toJson(s.state) as string,
+            updated_at: now,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(["flow", "key"]).doUpdateSet((eb) => ({
+            state: eb.ref("excluded.state"),
+            updated_at: eb.ref("excluded.updated_at"),
+          })),
+        )
         .execute(),
     );
   }

@@ -5,6 +5,7 @@
  * of their own (`jobs()`, `leases()`, `marks()`, `openInbox()`).
  */
 import { type Kysely, Migrator, sql } from "kysely";
+import type { KeyState } from "../core/merge.ts";
 import type { EntityName } from "../core/model.ts";
 import type { Cursor } from "../ports/connector.ts";
 import type { InboxOptions, WebhookInbox } from "../ports/inbox.ts";
@@ -245,6 +246,22 @@ export class KyselyStore implements Store {
         .execute(),
     );
     return rows.map(linkFromRow);
+  }
+
+  async twoWayStates(flow: string, keys: string[]): Promise<Map<string, KeyState>> {
+    const out = new Map<string, KeyState>();
+    for (const batch of chunks([...new Set(keys)])) {
+      const rows = await this.gate.repeatable("twoWayStates: select two_way_state", () =>
+        this.db
+          .selectFrom("two_way_state")
+          .select(["key", "state"])
+          .where("flow", "=", flow)
+          .where("key", "in", batch)
+          .execute(),
+      );
+      for (const r of rows) out.set(r.key, JSON.parse(r.state) as KeyState);
+    }
+    return out;
   }
 
   async getCursor(flow: string): Promise<Cursor | null> {

@@ -139,6 +139,16 @@ export interface SyncMarksTable {
   updated_at: string;
 }
 
+/** Per-record state of two-way flows (migration 0005). */
+export interface TwoWayStateTable {
+  flow: string;
+  entity: EntityName;
+  key: string;
+  /** JSON text: core/merge.ts KeyState. */
+  state: string;
+  updated_at: string;
+}
+
 export interface Database {
   links: LinksTable;
   cursors: CursorsTable;
@@ -150,6 +160,7 @@ export interface Database {
   leases: LeasesTable;
   webhook_inbox: WebhookInboxTable;
   sync_marks: SyncMarksTable;
+  two_way_state: TwoWayStateTable;
 }
 
 export type LinkRow = Selectable<LinksTable>;

@@ -60,6 +60,14 @@ export class Scrubber {
       ...page,
       events: page.events.map((e) => this.event(e)),
       failures: page.failures.map((f) => this.failure(f)),
+      ...(page.twoWayStates
+        ? {
+            twoWayStates: page.twoWayStates.map((s) => ({
+              ...s,
+              state: { ...s.state, base: this.payload(s.state.base) as typeof s.state.base },
+            })),
+          }
+        : {}),
     };
   }
 }

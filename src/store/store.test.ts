@@ -115,6 +115,43 @@ function storeSuite(name: string, backend: Backend): void {
       assert.equal((await store.getLinks("product", "shop", ["SKU1"])).get("SKU1")?.externalId, "g1");
     });
 
+    test("two-way state and side cursors commit with the page, and are replaced by later pages", async () => {
+      const store = await fresh();
+      const run = await store.startRun("people", "sync");
+      const state = {
+        base: { key: "ann@example.com", email: "ann@example.com", lastName: "Smith" },
+        held: false,
+        a: { lastHash: "h1", version: "2026-01-01T00:00:01Z", seenHash: "h1" },
+        b: null,
+      };
+      await store.commitPage(
+        page(run.id, {
+          flow: "people",
+          cursors: [
+            { name: "people:erp", cursor: { updatedAt: "2026-01-01T00:00:01Z", id: "7" } },
+            { name: "people:shop", cursor: { updatedAt: "2026-01-01T00:00:02Z", id: "9" } },
+          ],
+          twoWayStates: [{ entity: "customer", key: "ann@example.com", state }],
+        }),
+      );
+      assert.deepEqual(await store.getCursor("people:shop"), { updatedAt: "2026-01-01T00:00:02Z", id: "9" });
+      assert.equal(await store.getCursor("people"), null);
+      assert.deepEqual(
+        (await store.twoWayStates("people", ["ann@example.com", "bob@example.com"])).get("ann@example.com"),
+        state,
+      );
+      const held = { ...state, held: true };
+      await store.commitPage(
+        page(run.id, {
+          flow: "people",
+          twoWayStates: [{ entity: "customer", key: "ann@example.com", state: held }],
+        }),
+      );
+      const after = await store.twoWayStates("people", ["ann@example.com"]);
+      assert.deepEqual([...after.values()], [held]);
+      assert.equal((await store.twoWayStates("other", ["ann@example.com"])).size, 0);
+    });
+
     test("accepts every entity of the canonical model", async () => {
       const store = await fresh();
       const run = await store.startRun("all", "sync");

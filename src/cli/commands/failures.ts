@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ERROR_KINDS, SyncError } from "../../core/errors.ts";
@@ -7,7 +7,7 @@ import { editFailure, type RetryOutcome, skipFailure } from "../../engine/failur
 import type { FailedRecord, FailureStatus } from "../../ports/store.ts";
 import type { Context } from "../../runtime/context.ts";
 import { processHolder } from "../../runtime/leases.ts";
-import { FlowBusyError, retryFlowFailures } from "../../runtime/run-flow.ts";
+import { FlowBusyError, resolveConflict, retryFlowFailures } from "../../runtime/run-flow.ts";
 import { EXIT, type Output, reportError, table } from "../output.ts";
 
 function parseId(raw: string): number {
@@ -45,7 +45,7 @@ export async function listFailures(
       `--status must be one of ${statuses.join(", ")}, got ${JSON.stringify(opts.status)}`,
     );
   }
-  const kinds = [...ERROR_KINDS, "hold"];
+  const kinds = [...ERROR_KINDS, "hold", "conflict"];
   if (opts.type && !kinds.includes(opts.type)) {
     throw new SyncError(
       "config",
@@ -86,7 +86,9 @@ export async function showFailure(ctx: Context, out: Output, id: string): Promis
       `Error (${f.errorKind}): ${f.errorMessage}`,
       f.reason ? `Reason: ${f.reason}` : "",
       `First failed ${f.firstFailedAt}, last ${f.lastFailedAt}`,
-      `Mapped payload:\n${JSON.stringify(f.mappedPayload, null, 2)}`,
+      f.errorKind === "conflict"
+        ? `Conflict (the base and both versions; resolve with failures resolve ${f.id} --take <side or file>):\n${JSON.stringify(f.sourcePayload, null, 2)}`
+        : `Mapped payload:\n${JSON.stringify(f.mappedPayload, null, 2)}`,
       `Error detail:\n${JSON.stringify(f.errorDetail, null, 2)}`,
     ]
       .filter(Boolean)
@@ -234,4 +236,55 @@ export async function editFailureCommand(
   if (!outcome) throw new SyncError("permanent", `failure ${updated.id} was not retried`);
   out.result(outcome, () => outcomeLine(outcome));
   return outcome.ok ? EXIT.ok : EXIT.partial;
+}
+
+/**
+ * Resolves a held two-way conflict by taking one side's version (`--take <connection>`, or source / target)
+ * or a merged record from a JSON file, under the flow's lease.
+ */
+export async function resolveFailureCommand(
+  ctx: Context,
+  out: Output,
+  id: string,
+  take: string,
+): Promise<number> {
+  const f = await getFailure(ctx, id);
+  const flow = flowOf(ctx, f);
+  if (!flow.twoWay) {
+    throw new SyncError(
+      "config",
+      `failure ${f.id} belongs to the one-way flow ${f.flow}; use failures retry, edit or skip`,
+    );
+  }
+  let choice: { side: "a" | "b" } | { record: unknown };
+  if (take === "source" || take === flow.source.name) choice = { side: "a" };
+  else if (take === "target" || take === flow.target.name) choice = { side: "b" };
+  else if (existsSync(take)) {
+    try {
+      choice = { record: JSON.parse(readFileSync(take, "utf8")) };
+    } catch (e) {
+      throw new SyncError(
+        "data",
+        `${take} is not valid JSON: ${e instanceof Error ? e.message : String(e)}; nothing changed`,
+      );
+    }
+  } else {
+    throw new SyncError(
+      "config",
+      `--take must be ${flow.source.name}, ${flow.target.name}, source, target or a JSON file; got ${JSON.stringify(take)}`,
+    );
+  }
+  try {
+    const r = await resolveConflict(ctx, flow, f, choice, { holder: processHolder("cli"), actor: "cli" });
+    out.result(
+      { id: f.id, status: "resolved", written: r.written },
+      () =>
+        `failure ${f.id} (${f.key}) resolved; written to ${r.written.length > 0 ? r.written.join(" and ") : "neither side (both already held it)"}`,
+    );
+    return EXIT.ok;
+  } catch (e) {
+    if (!(e instanceof FlowBusyError)) throw e;
+    reportError(new SyncError("retryable", e.message), out.json, out.secrets);
+    return EXIT.busy;
+  }
 }

@@ -1,6 +1,7 @@
-import type { Cursor } from "../../core/cursor.ts";
+import { type Cursor, compareCursors } from "../../core/cursor.ts";
 import { SyncError } from "../../core/errors.ts";
 import { EntityName } from "../../core/model.ts";
+import { sideCursorName } from "../../engine/two-way.ts";
 import type { Run } from "../../ports/store.ts";
 import type { Context } from "../../runtime/context.ts";
 import { leaseHolder } from "../../runtime/leases.ts";
@@ -32,8 +33,19 @@ export async function statusCommand(ctx: Context, out: Output): Promise<number> 
     }
     // The flow's own last run: dry runs and operators' retries of single records are not its health.
     const last = (await ctx.store.lastRuns(name, 20)).find((r) => r.mode === "sync");
-    const cursor = await ctx.store.getCursor(name);
     const spec = ctx.config.flows[name];
+    // A two-way flow has a cursor per side: the one further behind says how far the flow has come
+    const cursors =
+      spec?.direction === "two-way"
+        ? await Promise.all(
+            [spec.source.connection, spec.target.connection].map((c) =>
+              ctx.store.getCursor(sideCursorName(name, c)),
+            ),
+          )
+        : [await ctx.store.getCursor(name)];
+    // (a side whose stream reads whole, compared by content, has none).
+    const cursor =
+      cursors.filter((c): c is Cursor => c !== null).sort((x, y) => compareCursors(x, y))[0] ?? null;
     rows.push({
       flow: name,
       from: `${spec?.source.connection}.${spec?.source.entity}`,

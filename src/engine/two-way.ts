@@ -1,0 +1,802 @@
+/**
+ * A two-way flow's run: read what changed on each side since that side's cursor, group the records by key,
+ * reconcile each key with the pure core (core/merge.ts: echoes and late versions dropped, the new versions
+ * merged against the stored base under the flow's ownership and conflict policy), write each side only when
+ * the merged record differs from what it holds, and commit, per batch of keys and in one transaction, the
+ * links of both sides (with the hash written there: the next read of our own write is then known as an
+ * echo), the new merge state, the lineage, held conflicts and failures, the completed intents, and — with
+ * the last batch — both sides' cursors.
+ *
+ * Exactly once as for one-way flows: a create is preceded by an intent, and after a crash the intent makes
+ * the writer look the record up (`findByExternalRef`) before creating it again; updates write the same merged
+ * record again, which changes nothing the second time, and the side's next read of it is an echo.
+ */
+import { compareCursors, isBefore } from "../core/cursor.ts";
+import { asSyncError, SyncError } from "../core/errors.ts";
+import {
+  EMPTY_STATE,
+  hashOf,
+  type KeyState,
+  needsCurrent,
+  type Rec,
+  type Reconciled,
+  reconcile,
+  resolveTaken,
+  SIDES,
+  type Side,
+  type Version,
+} from "../core/merge.ts";
+import { type Canonical, SCHEMAS } from "../core/model.ts";
+import {
+  type Connector,
+  type Cursor,
+  requireStream,
+  requireWriter,
+  type Stream,
+  type WriteItem,
+} from "../ports/connector.ts";
+import type { FailedRecord, Link, NewFailure, PageCommit, Store } from "../ports/store.ts";
+import type { Flow } from "./flow.ts";
+import {
+  DEFAULT_CURSOR_LAG_MS,
+  emptySummary,
+  type Prepared,
+  prepare,
+  type RunSummary,
+  type SyncEngine,
+  type SyncOptions,
+  signpostAt,
+} from "./sync.ts";
+
+type TwoWayFlow = Flow & { twoWay: NonNullable<Flow["twoWay"]> };
+
+/** The cursor of one side of a two-way flow, stored beside the one-way flows' cursors under this name. */
+export const sideCursorName = (flow: string, connection: string): string => `${flow}:${connection}`;
+
+export function isTwoWay(flow: Flow): flow is TwoWayFlow {
+  return flow.twoWay !== undefined;
+}
+
+interface SideParts {
+  side: Side;
+  conn: Connector;
+  stream: Stream;
+  /** The flow as seen from this side: its reads come from `source`, its writes go to `target`. */
+  asSource: Flow;
+  asTarget: Flow;
+}
+
+function partsOf(flow: TwoWayFlow): Record<Side, SideParts> {
+  const make = (side: Side, conn: Connector, other: Connector): SideParts => ({
+    side,
+    conn,
+    stream: requireStream(conn, flow.entity),
+    asSource: { ...flow, source: conn, target: other },
+    asTarget: { ...flow, source: other, target: conn },
+  });
+  return { a: make("a", flow.source, flow.target), b: make("b", flow.target, flow.source) };
+}
+
+const versionOf = (flow: Flow, p: Prepared): Version => ({
+  record: p.canonical as Rec,
+  updatedAt: p.updatedAt,
+  hash: hashOf(flow.entity, p.canonical as Rec),
+});
+
+/** One key's inputs: the versions read this run, and what was read of a side by id. */
+interface KeyInput {
+  key: string;
+  read: Partial<Record<Side, Prepared>>;
+}
+
+/** What one batch of keys commits. */
+interface Batch {
+  links: PageCommit["links"];
+  events: PageCommit["events"];
+  failures: NewFailure[];
+  resolvedKeys: string[];
+  completedIntents: number[];
+  twoWayStates: NonNullable<PageCommit["twoWayStates"]>;
+  counts: { read: number; created: number; updated: number; skipped: number; failed: number };
+}
+
+const emptyBatch = (): Batch => ({
+  links: [],
+  events: [],
+  failures: [],
+  resolvedKeys: [],
+  completedIntents: [],
+  twoWayStates: [],
+  counts: { read: 0, created: 0, updated: 0, skipped: 0, failed: 0 },
+});
+
+export class TwoWayRunner {
+  constructor(
+    private readonly store: Store,
+    private readonly engine: SyncEngine,
+  ) {}
+
+  /** Runs a two-way flow from both sides' cursors to the end of both sides' changes. */
+  async run(flow: Flow, opts: SyncOptions = {}): Promise<RunSummary> {
+    if (!isTwoWay(flow)) throw new Error(`flow ${flow.name} is not two-way`);
+    if (opts.dryRun) {
+      throw new SyncError("config", `flow ${flow.name}: passerelle plan does not cover two-way flows yet`);
+    }
+    const run = await this.store.startRun(flow.name, "sync");
+    const summary = emptySummary(run.id, flow.name, "sync");
+    const started = performance.now();
+    const parts = partsOf(flow);
+    const calls = () => flow.source.stats().calls + flow.target.stats().calls;
+    const callsAtStart = calls();
+    const now = opts.now ?? (() => new Date());
+    const start = now();
+    const signpost = signpostAt(start, opts.cursorLagMs ?? DEFAULT_CURSOR_LAG_MS);
+    const marks = this.store.marks();
+    try {
+      // Both sides' changes since their cursors, read whole: a key changed on both sides must meet itself.
+      const read: Record<Side, Prepared[]> = { a: [], b: [] };
+      const cursors: NonNullable<PageCommit["cursors"]> = [];
+      for (const s of SIDES) {
+        const { conn, stream, asSource } = parts[s];
+        const name = sideCursorName(flow.name, conn.name);
+        const since = await this.store.getCursor(name);
+        let last: Cursor | null = null;
+        for await (const page of stream.list({
+          since,
+          signpost: start.toISOString(),
+          pageSize: flow.batchSize,
+          marks,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        })) {
+          for (const native of page) {
+            const at = { updatedAt: stream.updatedAtOf(native), id: stream.idOf(native) };
+            if (stream.sorted && since && compareCursors(at, since) <= 0) continue;
+            read[s].push(await prepare(asSource, stream, native));
+            if (stream.sorted) last = at;
+          }
+        }
+        if (last) {
+          const capped = isBefore(last.updatedAt, signpost) ? last : { updatedAt: signpost, id: "" };
+          cursors.push({ name, cursor: capped });
+        }
+      }
+      const byKey = new Map<string, KeyInput>();
+      for (const s of SIDES) {
+        for (const p of read[s]) {
+          const k = byKey.get(p.key) ?? { key: p.key, read: {} };
+          k.read[s] = p;
+          byKey.set(p.key, k);
+        }
+      }
+      const keys = [...byKey.values()];
+      for (let i = 0; i < keys.length || i === 0; i += flow.batchSize) {
+        const chunk = keys.slice(i, i + flow.batchSize);
+        const batch = await this.reconcileKeys(flow, parts, chunk, opts);
+        const lastChunk = i + flow.batchSize >= keys.length;
+        batch.counts.read = chunk.reduce((n, k) => n + Object.keys(k.read).length, 0);
+        await this.store.commitPage({
+          flow: flow.name,
+          runId: run.id,
+          ...batch,
+          ...(lastChunk ? { cursors } : {}),
+        });
+        for (const k of ["read", "created", "updated", "skipped", "failed"] as const) {
+          summary.counts[k] += batch.counts[k];
+        }
+        opts.onProgress?.({
+          flow: flow.name,
+          read: summary.counts.read,
+          created: summary.counts.created,
+          updated: summary.counts.updated,
+          skipped: summary.counts.skipped,
+          failed: summary.counts.failed,
+        });
+        if (opts.signal?.aborted) break;
+      }
+      summary.status = opts.signal?.aborted
+        ? "interrupted"
+        : summary.counts.failed > 0
+          ? "partial"
+          : "succeeded";
+    } catch (e) {
+      summary.error = asSyncError(e, flow.source.name);
+      summary.status = "failed";
+    }
+    summary.counts.calls = calls() - callsAtStart;
+    if (summary.counts.calls > 0) {
+      await this.store.commitPage({
+        flow: flow.name,
+        runId: run.id,
+        links: [],
+        events: [],
+        failures: [],
+        resolvedKeys: [],
+        completedIntents: [],
+        counts: { calls: summary.counts.calls },
+      });
+    }
+    summary.durationMs = Math.round(performance.now() - started);
+    await this.store.finishRun(run.id, summary.status, summary.error?.message ?? null);
+    return summary;
+  }
+
+  /** Reconciles one batch of keys: reads what the core needs by id, writes both sides, and says what to commit. */
+  private async reconcileKeys(
+    flow: TwoWayFlow,
+    parts: Record<Side, SideParts>,
+    inputs: KeyInput[],
+    opts: SyncOptions,
+  ): Promise<Batch> {
+    const out = emptyBatch();
+    const keys = inputs.map((k) => k.key);
+    const states = await this.store.twoWayStates(flow.name, keys);
+    const links = {
+      a: await this.store.getLinks(flow.entity, parts.a.conn.name, keys),
+      b: await this.store.getLinks(flow.entity, parts.b.conn.name, keys),
+    };
+    const names = { a: parts.a.conn.name, b: parts.b.conn.name };
+    /** Per side, the writes to make, with what to record once each succeeds. */
+    const writes: Record<Side, { item: WriteItem; key: string; after: () => void; fields: string }[]> = {
+      a: [],
+      b: [],
+    };
+    const pendingStates = new Map<string, { state: KeyState; waiting: Set<Side>; failedState: KeyState }>();
+    for (const input of inputs) {
+      const { key } = input;
+      // A record that could not be read fails alone, filed under the side it came from.
+      const bad = SIDES.find((s) => input.read[s]?.error);
+      if (bad) {
+        const p = input.read[bad] as Prepared;
+        this.fail(out, flow, parts[bad].conn, p, p.error as SyncError);
+        continue;
+      }
+      // A key changed on one side (a customer's new e-mail) is not followed yet: fail it rather than
+      // create a second record on the other side.
+      const moved = await this.movedKey(flow, parts, input);
+      if (moved) {
+        const [s, p, from] = moved;
+        this.fail(
+          out,
+          flow,
+          parts[s].conn,
+          p,
+          new SyncError(
+            "data",
+            `${flow.entity} ${p.sourceId} in ${parts[s].conn.name} changed its key from ${JSON.stringify(from)} to ${JSON.stringify(key)}; two-way flows do not follow key changes yet`,
+            { system: parts[s].conn.name, field: "key" },
+          ),
+        );
+        continue;
+      }
+      const link = { a: links.a.get(key) ?? null, b: links.b.get(key) ?? null };
+      const state: KeyState = states.get(key) ?? {
+        ...EMPTY_STATE,
+        // Links made before this flow was two-way (or by a one-way flow): the side holds the record.
+        a: link.a ? { lastHash: link.a.lastHash, version: link.a.version, seenHash: null } : null,
+        b: link.b ? { lastHash: link.b.lastHash, version: link.b.version, seenHash: null } : null,
+      };
+      const versions: Partial<Record<Side, Version>> = {};
+      for (const s of SIDES) {
+        const p = input.read[s];
+        if (p) versions[s] = versionOf(flow, p);
+      }
+      const current: Partial<Record<Side, Version | null>> = {};
+      const ids: Partial<Record<Side, string>> = {};
+      for (const s of SIDES) {
+        const p = input.read[s];
+        if (p) ids[s] = p.sourceId;
+        else if (link[s]) ids[s] = (link[s] as Link).externalId;
+      }
+      let gone: Side | null = null;
+      for (const s of needsCurrent(state, versions)) {
+        const fetched = await this.readById(parts[s], ids[s] as string);
+        if (fetched && !fetched.error) current[s] = versionOf(flow, fetched);
+        else if (fetched?.error) {
+          this.fail(out, flow, parts[s].conn, fetched, fetched.error);
+          gone = s;
+        } else {
+          current[s] = null;
+          gone = s;
+        }
+      }
+      if (gone !== null) {
+        // deletes: ignore — the record the other side still holds is left alone, and the deleted one is never
+        // recreated.
+        if (current[gone] === null) {
+          out.counts.skipped++;
+          out.events.push({
+            entity: flow.entity,
+            key,
+            system: names[gone],
+            externalId: ids[gone] ?? null,
+            kind: "skipped",
+            message: `${names[gone]} no longer has this record; deletes: ignore — not recreated there, nothing written`,
+            detail: { deletes: flow.twoWay.deletes },
+          });
+        }
+        continue;
+      }
+      const r = reconcile({
+        entity: flow.entity,
+        state,
+        read: versions,
+        current,
+        ownership: flow.twoWay.ownership,
+        policy: flow.twoWay.conflict,
+        names,
+      });
+      this.recordDrops(out, flow, input, r, names);
+      // The read events come first in a record's lineage, for versions that led somewhere.
+      if (r.kind !== "none") {
+        for (const s of SIDES) {
+          const p = input.read[s];
+          if (!p || r.dropped.some((d) => d.side === s)) continue;
+          out.events.push({
+            entity: flow.entity,
+            key,
+            system: names[s],
+            externalId: p.sourceId,
+            kind: "read",
+            message: null,
+            detail: { updatedAt: p.updatedAt },
+          });
+        }
+      }
+      const linksFor = (st: KeyState) => {
+        for (const s of SIDES) {
+          const id = ids[s];
+          const l = st[s];
+          if (id && l) {
+            out.links.push({
+              entity: flow.entity,
+              key,
+              system: names[s],
+              externalId: id,
+              lastHash: l.lastHash,
+              version: l.version,
+            });
+          }
+        }
+      };
+      if (r.kind === "none") {
+        out.counts.skipped += Object.keys(input.read).length;
+        if (JSON.stringify(r.state) !== JSON.stringify(state)) {
+          out.twoWayStates.push({ entity: flow.entity, key, state: r.state });
+          linksFor(r.state);
+        }
+        continue;
+      }
+      if (r.kind === "conflict") {
+        this.hold(out, flow, key, r, ids, names, state);
+        out.twoWayStates.push({ entity: flow.entity, key, state: r.state });
+        linksFor(r.state);
+        continue;
+      }
+      // Merged: write the sides that differ, each the merged record (a side's owned fields are its own values).
+      const sidesToWrite = SIDES.filter((s) => r.writes[s]);
+      const why = r.fields.map(
+        (f) => `${f.field} from ${f.from === "both" ? "both" : names[f.from]} (${f.reason})`,
+      );
+      if (sidesToWrite.length === 0) {
+        out.counts.skipped++;
+        out.resolvedKeys.push(key);
+        out.twoWayStates.push({ entity: flow.entity, key, state: r.state });
+        linksFor(r.state);
+        continue;
+      }
+      const provenance = SIDES.map((s) => input.read[s]).find((p) => p !== undefined) as Prepared;
+      let record: Canonical;
+      try {
+        record = validateMerged(flow, {
+          ...r.merged,
+          source: names[SIDES.find((s) => input.read[s] === provenance) as Side],
+          sourceId: provenance.sourceId,
+          updatedAt: provenance.updatedAt,
+        });
+      } catch (e) {
+        this.fail(out, flow, parts.a.conn, provenance, asSyncError(e, names.a));
+        continue;
+      }
+      const entry = { state: r.state, waiting: new Set(sidesToWrite), failedState: { ...state, held: true } };
+      pendingStates.set(key, entry);
+      for (const s of sidesToWrite) {
+        const w = r.writes[s] as { action: "create" | "update"; fields: string[] };
+        writes[s].push({
+          key,
+          item: { key, record, targetId: w.action === "create" ? null : (ids[s] ?? null), externalRef: key },
+          fields: `${w.action === "create" ? "created" : `wrote ${w.fields.join(", ")}`}; ${why.join("; ")}`,
+          after: () => entry.waiting.delete(s),
+        });
+      }
+      // Ids of sides not written (they hold the record already) go into the links now.
+      for (const s of SIDES) {
+        if (!r.writes[s] && ids[s] && r.state[s]) {
+          out.links.push({
+            entity: flow.entity,
+            key,
+            system: names[s],
+            externalId: ids[s] as string,
+            lastHash: r.state[s]?.lastHash ?? null,
+            version: r.state[s]?.version ?? null,
+          });
+        }
+      }
+    }
+    for (const s of SIDES) await this.writeSide(flow, parts[s], writes[s], pendingStates, out, opts);
+    for (const [key, entry] of pendingStates) {
+      // Every side written: the merged state stands. A side whose write failed keeps the previous state,
+      // marked so that both sides are read afresh at the record's next change.
+      const state = entry.waiting.size === 0 ? entry.state : entry.failedState;
+      out.twoWayStates.push({ entity: flow.entity, key, state });
+      if (entry.waiting.size === 0) out.resolvedKeys.push(key);
+    }
+    return out;
+  }
+
+  /** Writes one side's merged records: intents before creates, lookups for interrupted creates, retries. */
+  private async writeSide(
+    flow: TwoWayFlow,
+    side: SideParts,
+    todo: { item: WriteItem; key: string; after: () => void; fields: string }[],
+    /** Each key's state to store; a side written here gets the hash read back from it. */
+    pending: Map<string, { state: KeyState }>,
+    out: Batch,
+    opts: SyncOptions,
+  ): Promise<void> {
+    if (todo.length === 0) return;
+    const writer = requireWriter(side.conn, flow.entity);
+    const intents = new Map(
+      (await this.store.pendingIntents(flow.name))
+        .filter((i) => i.system === side.conn.name)
+        .map((i) => [i.key, i]),
+    );
+    for (const t of todo) {
+      const prior = t.item.targetId === null ? intents.get(t.key) : undefined;
+      if (!prior) continue;
+      out.completedIntents.push(prior.id);
+      const found = await writer.findByExternalRef(t.item.externalRef, t.item.record);
+      if (found) {
+        t.item.targetId = found;
+        out.events.push({
+          entity: flow.entity,
+          key: t.key,
+          system: side.conn.name,
+          externalId: found,
+          kind: "intent",
+          message: "found a record written before an interruption; updating it instead of creating",
+          detail: { externalRef: t.item.externalRef },
+        });
+      }
+    }
+    const creates = todo.filter((t) => t.item.targetId === null);
+    const recorded = await this.store.recordIntents(
+      creates.map((t) => ({
+        flow: flow.name,
+        entity: flow.entity,
+        key: t.key,
+        system: side.conn.name,
+        externalRef: t.item.externalRef,
+      })),
+    );
+    const intentIds = new Map(recorded.map((i) => [i.key, i.id]));
+    const results = await this.engine.writeWithRetries(
+      side.asTarget,
+      writer,
+      todo.map((t) => ({ item: t.item })),
+      opts,
+    );
+    for (const t of todo) {
+      const r = results.get(t.key) ?? {
+        key: t.key,
+        ok: false as const,
+        error: new SyncError("permanent", `${side.conn.name} returned no result for ${t.key}`),
+      };
+      const intent = intentIds.get(t.key);
+      if (r.ok) {
+        if (intent !== undefined) out.completedIntents.push(intent);
+        t.after();
+        // Read back what the side now holds: its own form of our write (a shop that keeps addresses its own
+        // way, a field it cannot hold) is the hash its echo will carry, so the echo is known whatever the
+        // connector's round trip changes.
+        const entry = pending.get(t.key);
+        const back = await this.readById(side, r.targetId);
+        if (entry && back && !back.error && entry.state[side.side]) {
+          const readBack = hashOf(flow.entity, back.canonical as Rec);
+          entry.state = { ...entry.state, [side.side]: { ...entry.state[side.side], lastHash: readBack } };
+        }
+        const st = entry?.state[side.side];
+        out.links.push({
+          entity: flow.entity,
+          key: t.key,
+          system: side.conn.name,
+          externalId: r.targetId,
+          lastHash: st?.lastHash ?? null,
+          version: st?.version ?? null,
+        });
+        if (r.action === "created") out.counts.created++;
+        else if (r.action === "updated") out.counts.updated++;
+        else out.counts.skipped++;
+        out.events.push({
+          entity: flow.entity,
+          key: t.key,
+          system: side.conn.name,
+          externalId: r.targetId,
+          kind: r.action === "created" ? "created" : r.action === "updated" ? "updated" : "skipped",
+          message: r.note ? `${t.fields}; ${r.note}` : t.fields,
+          detail: { hash: st?.lastHash ?? null, twoWay: true },
+        });
+      } else {
+        if (intent !== undefined && !r.error.retryable) out.completedIntents.push(intent);
+        out.counts.failed++;
+        out.failures.push({
+          flow: flow.name,
+          entity: flow.entity,
+          key: t.key,
+          sourceSystem: side.conn.name,
+          sourceId: t.item.targetId ?? t.key,
+          sourcePayload: null,
+          mappedPayload: t.item.record,
+          errorKind: r.error.kind,
+          errorMessage: `writing to ${side.conn.name} failed: ${r.error.message}`,
+          errorDetail: r.error.toJSON(),
+        });
+        out.events.push({
+          entity: flow.entity,
+          key: t.key,
+          system: side.conn.name,
+          externalId: t.item.targetId,
+          kind: "failed",
+          message: r.error.message,
+          detail: { errorKind: r.error.kind },
+        });
+      }
+    }
+  }
+
+  private async readById(side: SideParts, id: string): Promise<Prepared | null> {
+    const native = await side.stream.get(id);
+    return native === null ? null : prepare(side.asSource, side.stream, native);
+  }
+
+  /** A version read under a key its side's record was not linked under: [side, record, the old key]. */
+  private async movedKey(
+    flow: Flow,
+    parts: Record<Side, SideParts>,
+    input: KeyInput,
+  ): Promise<[Side, Prepared, string] | null> {
+    for (const s of SIDES) {
+      const p = input.read[s];
+      if (!p) continue;
+      const l = await this.store.findLinkByExternalId(flow.entity, parts[s].conn.name, p.sourceId);
+      if (l && l.key !== input.key) return [s, p, l.key];
+    }
+    return null;
+  }
+
+  private fail(out: Batch, flow: Flow, conn: Connector, p: Prepared, err: SyncError): void {
+    out.counts.failed++;
+    out.failures.push({
+      flow: flow.name,
+      entity: flow.entity,
+      key: p.key,
+      sourceSystem: conn.name,
+      sourceId: p.sourceId,
+      sourcePayload: p.native,
+      mappedPayload: p.canonical,
+      errorKind: err.kind,
+      errorMessage: err.message,
+      errorDetail: err.toJSON(),
+    });
+    out.events.push({
+      entity: flow.entity,
+      key: p.key,
+      system: conn.name,
+      externalId: p.sourceId,
+      kind: "failed",
+      message: err.message,
+      detail: { errorKind: err.kind },
+    });
+  }
+
+  /** Our echoes and late versions, dropped: said once in the lineage (a version merely read again is not). */
+  private recordDrops(
+    out: Batch,
+    flow: Flow,
+    input: KeyInput,
+    r: Reconciled,
+    names: Record<Side, string>,
+  ): void {
+    for (const d of r.dropped) {
+      if (d.kind === "unchanged") continue;
+      const p = input.read[d.side] as Prepared;
+      out.events.push({
+        entity: flow.entity,
+        key: input.key,
+        system: names[d.side],
+        externalId: p.sourceId,
+        kind: "skipped",
+        message: d.reason,
+        detail: { dropped: d.kind, updatedAt: p.updatedAt },
+      });
+    }
+  }
+
+  /** A conflict goes to the failed-records inbox with both versions, the base and the fields in conflict. */
+  private hold(
+    out: Batch,
+    flow: Flow,
+    key: string,
+    r: Extract<Reconciled, { kind: "conflict" }>,
+    ids: Partial<Record<Side, string>>,
+    names: Record<Side, string>,
+    prior: KeyState,
+  ): void {
+    out.counts.failed++;
+    const payload: ConflictPayload = {
+      conflict: { fields: r.fields, reason: r.reason },
+      sides: { a: names.a, b: names.b },
+      ids: { a: ids.a ?? null, b: ids.b ?? null },
+      base: prior.base,
+      versions: { a: r.versions.a, b: r.versions.b },
+    };
+    out.failures.push({
+      flow: flow.name,
+      entity: flow.entity,
+      key,
+      sourceSystem: names.a,
+      sourceId: ids.a ?? key,
+      sourcePayload: payload,
+      mappedPayload: null,
+      errorKind: "conflict",
+      errorMessage: r.reason,
+      errorDetail: { fields: r.fields },
+    });
+    out.events.push({
+      entity: flow.entity,
+      key,
+      system: `${names.a}+${names.b}`,
+      externalId: null,
+      kind: "held",
+      message: `conflict held for review: ${r.reason}`,
+      detail: { fields: r.fields },
+    });
+  }
+
+  /**
+   * Resolves a held conflict: the record taken (side a's version, side b's, or an operator's merged record)
+   * with every owned field kept at its owner's value, written to each side where it differs from what that
+   * side holds now (both are read again by id), and stored as the new base.
+   */
+  async resolve(
+    flow: Flow,
+    failure: FailedRecord,
+    take: { side: Side } | { record: unknown },
+    opts: SyncOptions & { actor?: string } = {},
+  ): Promise<{ written: string[] }> {
+    if (!isTwoWay(flow))
+      throw new SyncError("config", `flow ${flow.name} is not two-way; nothing to resolve`);
+    if (failure.errorKind !== "conflict" || failure.status === "resolved" || failure.status === "skipped") {
+      throw new SyncError("config", `failure ${failure.id} is not an open two-way conflict`);
+    }
+    const held = failure.sourcePayload as ConflictPayload;
+    const parts = partsOf(flow);
+    const names = { a: parts.a.conn.name, b: parts.b.conn.name };
+    const now: Partial<Record<Side, Version | null>> = {};
+    for (const s of SIDES) {
+      const id = held.ids[s];
+      const p = id ? await this.readById(parts[s], id) : null;
+      if (p?.error) throw p.error;
+      now[s] = p ? versionOf(flow, p) : null;
+      const was = held.versions[s];
+      // A side changed since the conflict was held: resolving from the held versions would overwrite it.
+      if (was && now[s] && hashOf(flow.entity, was) !== now[s]?.hash) {
+        throw new SyncError(
+          "config",
+          `${names[s]} changed ${failure.key} since the conflict was held; run the flow again to merge the new version`,
+        );
+      }
+    }
+    const taken = "side" in take ? held.versions[take.side] : take.record;
+    if (taken === null || typeof taken !== "object") {
+      throw new SyncError(
+        "config",
+        `nothing to take: ${"side" in take ? names[take.side] : "the file"} holds no version`,
+      );
+    }
+    const versions = { a: now.a?.record ?? null, b: now.b?.record ?? null };
+    const content = resolveTaken(taken as Rec, versions, flow.twoWay.ownership);
+    const record = validateMerged(flow, {
+      ...content,
+      key: failure.key,
+      source: names.a,
+      sourceId: held.ids.a ?? failure.key,
+      updatedAt: (now.a ?? now.b)?.updatedAt ?? new Date().toISOString(),
+    });
+    const hash = hashOf(flow.entity, record as Rec);
+    const state: KeyState = {
+      base: content,
+      held: false,
+      a: { lastHash: hash, version: now.a?.updatedAt ?? null, seenHash: now.a?.hash ?? null },
+      b: { lastHash: hash, version: now.b?.updatedAt ?? null, seenHash: now.b?.hash ?? null },
+    };
+    const run = await this.store.startRun(flow.name, "retry");
+    const out = emptyBatch();
+    const pending = new Map([[failure.key, { state }]]);
+    const written: string[] = [];
+    for (const s of SIDES) {
+      if (now[s] && now[s]?.hash === hash) {
+        out.links.push({
+          entity: flow.entity,
+          key: failure.key,
+          system: names[s],
+          externalId: held.ids[s] as string,
+          lastHash: hash,
+          version: now[s]?.updatedAt ?? null,
+        });
+        continue;
+      }
+      const item: WriteItem = {
+        key: failure.key,
+        record,
+        targetId: now[s] ? (held.ids[s] ?? null) : null,
+        externalRef: failure.key,
+      };
+      const label = `conflict ${failure.id} resolved by taking ${"side" in take ? names[take.side] : "a merged record"}`;
+      await this.writeSide(
+        flow,
+        parts[s],
+        [{ item, key: failure.key, after: () => written.push(names[s]), fields: label }],
+        pending,
+        out,
+        opts,
+      );
+    }
+    out.events.unshift({
+      entity: flow.entity,
+      key: failure.key,
+      system: `${names.a}+${names.b}`,
+      externalId: null,
+      kind: "resolved",
+      message: `conflict ${failure.id}: took ${"side" in take ? names[take.side] : "a merged record from a file"}`,
+      detail: { failureId: failure.id, actor: opts.actor ?? null },
+    });
+    const ok = out.failures.length === 0;
+    await this.store.commitPage({
+      flow: flow.name,
+      runId: run.id,
+      ...out,
+      resolvedKeys: ok ? [failure.key] : [],
+      twoWayStates: ok
+        ? [{ entity: flow.entity, key: failure.key, state: pending.get(failure.key)?.state ?? state }]
+        : [],
+    });
+    await this.store.finishRun(
+      run.id,
+      ok ? "succeeded" : "partial",
+      ok ? null : (out.failures[0]?.errorMessage ?? null),
+    );
+    if (!ok) throw new SyncError("retryable", out.failures[0]?.errorMessage ?? "a write failed");
+    return { written };
+  }
+}
+
+/** What a held conflict keeps in its failed record's source payload. */
+export interface ConflictPayload {
+  conflict: { fields: string[]; reason: string };
+  /** Connection names of side a (the flow's source) and b (its target). */
+  sides: Record<Side, string>;
+  ids: Record<Side, string | null>;
+  base: Rec | null;
+  versions: Record<Side, Rec | null>;
+}
+
+function validateMerged(flow: Flow, record: Record<string, unknown>): Canonical {
+  const parsed = SCHEMAS[flow.entity].safeParse(record);
+  if (parsed.success) return parsed.data as Canonical;
+  const issue = parsed.error.issues[0];
+  throw new SyncError(
+    "data",
+    `the merged ${flow.entity} is not valid: ${issue?.path.join(".") || "(record)"}: ${issue?.message}`,
+    { field: issue?.path.join(".") },
+  );
+}
