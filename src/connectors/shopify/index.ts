@@ -12,6 +12,7 @@ import { SHOP } from "./operations.ts";
 import { customerStream } from "./streams/customer.ts";
 import { orderStream } from "./streams/order.ts";
 import { productStream } from "./streams/product.ts";
+import { shopifyVersionInfo } from "./versions.ts";
 import { shopifyWebhookManager, shopifyWebhookReceiver } from "./webhooks.ts";
 import { inventoryWriter } from "./writers/inventory.ts";
 import { priceWriter } from "./writers/price.ts";
@@ -19,6 +20,14 @@ import { productWriter } from "./writers/product.ts";
 import { shipmentWriter } from "./writers/shipment.ts";
 
 export { ShopifyConfig } from "./config.ts";
+
+const ACCESS_SCOPES = `query AccessScopes {
+  currentAppInstallation { accessScopes { handle } }
+}`;
+
+const ScopesAnswer = z.object({
+  currentAppInstallation: z.object({ accessScopes: z.array(z.object({ handle: z.string() })) }),
+});
 
 const ShopAnswer = z.object({
   shop: z.object({ id: z.string(), name: z.string(), currencyCode: z.string() }),
@@ -87,6 +96,12 @@ export const shopify = defineConnector({
     stats: () => ({ calls: x.client.calls, throttled: x.client.throttled, rateLimit: x.client.rateLimit() }),
     async close() {},
     webhooks: shopifyWebhookManager(name, x.client),
+    apiVersion: () => shopifyVersionInfo(x.client.servedVersion ?? x.config.apiVersion),
+    drainDeprecations: () => x.client.deprecations.drain(),
+    async accessScopes(signal?: AbortSignal) {
+      const d = await x.client.request(ACCESS_SCOPES, {}, ScopesAnswer, signal);
+      return { granted: d.currentAppInstallation.accessScopes.map((s) => s.handle) };
+    },
   }),
   webhooks: shopifyWebhookReceiver,
 });
