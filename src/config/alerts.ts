@@ -93,7 +93,10 @@ const FailureRate = z.strictObject({
   /** One flow; omitted: every flow, each its own incident. */
   flow: Name.optional(),
   /** Fires when failed / attempted records within the window is at least this (0.05: 5 %). */
-  threshold: z.number().gt(0).max(1),
+  threshold: z
+    .number()
+    .gt(0, { message: "must be above 0 and at most 1: a share of the records (0.05 is 5 %)" })
+    .max(1, { message: "must be above 0 and at most 1: a share of the records (0.05 is 5 %)" }),
   window: Duration.prefault("15m"),
   /** Fewer attempted records than this in the window never fire (a single failure of two is noise). */
   minRecords: z.number().int().min(1).default(1),
