@@ -228,10 +228,13 @@ export interface Connector {
   /** Deprecation notices seen since the last call (the counts restart at zero). */
   drainDeprecations?(): DeprecationSeen[];
   /**
-   * The access scopes the credentials hold and those the connection's flows need, where the vendor can say
-   * (Shopify's currentAppInstallation.accessScopes).
+   * The access scopes the credentials hold and those needed to read and write what `use` names, where the
+   * vendor can say (Shopify's currentAppInstallation.accessScopes); for `passerelle doctor`.
    */
-  accessScopes?(signal?: AbortSignal): Promise<{ granted: string[] }>;
+  accessScopes?(
+    use: { reads: EntityName[]; writes: EntityName[] },
+    signal?: AbortSignal,
+  ): Promise<{ granted: string[]; required: string[] }>;
 }
 
 /** The vendor API version a connection speaks, and its end of support where the vendor publishes one. */

@@ -76,7 +76,7 @@ export interface ConnectionParts {
   document?(ref: string, signal?: AbortSignal): Promise<DocumentFile>;
   apiVersion?(): ApiVersionInfo;
   drainDeprecations?(): DeprecationSeen[];
-  accessScopes?(signal?: AbortSignal): Promise<{ granted: string[] }>;
+  accessScopes?(use: ConnectionUse, signal?: AbortSignal): Promise<{ granted: string[]; required: string[] }>;
 }
 
 export interface ConnectorSpec<C extends z.ZodType, X, P extends ConnectionParts> {
