@@ -56,10 +56,14 @@ export async function startSmtp(opts: {
   password: string;
   /** Implicit TLS from the first byte (SMTPS) instead of STARTTLS. */
   secure?: boolean;
+  /** A server that does not offer STARTTLS (and so, with allowInsecureAuth false, refuses AUTH). */
+  noStartTls?: boolean;
 }): Promise<TestSmtp> {
   const mails: ReceivedMail[] = [];
   const server = new SMTPServer({
     secure: opts.secure ?? false,
+    // Not merely hidden from EHLO: a client that tries STARTTLS anyway is refused too.
+    ...(opts.noStartTls ? { disabledCommands: ["STARTTLS"] } : {}),
     // Without a key and certificate of ours, the package uses its bundled self-signed pair.
     authMethods: ["PLAIN", "LOGIN"],
     // Refuses AUTH before STARTTLS (the default), so a client that did not upgrade cannot send.
