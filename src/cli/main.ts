@@ -9,6 +9,7 @@ import { SyncError } from "../core/errors.ts";
 import { type Context, openContext } from "../runtime/context.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { discoverCommand } from "./commands/discover.ts";
+import { doctorCommand } from "./commands/doctor.ts";
 import { documentCommand } from "./commands/document.ts";
 import { emulateCommand } from "./commands/emulate.ts";
 import {
@@ -163,6 +164,22 @@ recorded "interrupted" and the next sync resumes from there (a second Ctrl-C qui
           ...(opts.wait ? { waitSeconds: opts.wait } : {}),
         }),
       );
+    });
+
+  program
+    .command("doctor")
+    .description(
+      "check every connection: reachable, credentials, API version and its support, deprecations, scopes, webhooks",
+    )
+    .argument("[connections...]", "connection names (default: every connection)")
+    .addHelpText(
+      "after",
+      `
+Each finding is OK, WARN, FAIL or SKIP (not applicable or not checkable), followed by what to fix. Exit 0
+when nothing failed, 3 when the only failures are systems that did not answer, 2 otherwise. See docs/alerts.md.`,
+    )
+    .action(function (this: Command, connections: string[]) {
+      return withContext(this, (ctx, out) => doctorCommand(ctx, out, connections));
     });
 
   program

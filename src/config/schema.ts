@@ -9,6 +9,7 @@ import { Mapping } from "../core/mapping.ts";
 import { CONFLICT_POLICIES } from "../core/merge.ts";
 import { ENTITIES, type EntityName } from "../core/model.ts";
 import type { ConnectorDefinition } from "../ports/connector.ts";
+import { Alerts, type AlertsConfig, alertProblems } from "./alerts.ts";
 import { ownershipIssues, unknownMappingFields } from "./mapping-fields.ts";
 
 /** Issue params asking load.ts not to append the bad value (the message already names it). */
@@ -172,6 +173,8 @@ export interface PasserelleConfig {
   server: { host: string; port: number; tls?: { cert: string; key: string }; bodyLimit?: number };
   /** The default retry policy; flows may override parts of it. */
   retry: RetryConfig;
+  /** Alert channels and rules (docs/alerts.md). */
+  alerts: AlertsConfig;
 }
 
 function connectionSchema(definitions: readonly ConnectorDefinition[]): z.ZodType<ConnectionConfig, unknown> {
@@ -263,6 +266,7 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
       flows: z.record(Name, Flow).default({}),
       server: Server.prefault({}),
       retry: Retry.prefault({}),
+      alerts: Alerts.prefault({}),
     })
     .superRefine(
       (config, ctx) => {
@@ -339,6 +343,8 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
             });
           }
         }
+        for (const problem of alertProblems(config.alerts, config.flows ?? {}, names))
+          ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
         for (const [name, settings] of Object.entries(connections)) {
           const def = definitions.find((d) => d.kind === settings?.type);
           if (!def?.checkUse) continue;

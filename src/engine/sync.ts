@@ -214,6 +214,14 @@ export async function prepare(flow: Flow, stream: Stream, native: unknown): Prom
   }
 }
 
+function placedAtOf(canonical: unknown): { placedAt?: string } {
+  const placedAt =
+    canonical !== null && typeof canonical === "object" && "placedAt" in canonical
+      ? canonical.placedAt
+      : undefined;
+  return typeof placedAt === "string" ? { placedAt } : {};
+}
+
 /**
  * Lineage starts where a record was read: for every record this page wrote, failed or held, a "read" event
  * on the source system comes first (unchanged records get none: the trace would drown in them).
@@ -229,7 +237,8 @@ function withReads(flow: Flow, ready: Prepared[], events: PageCommit["events"]):
       externalId: p.sourceId,
       kind: "read",
       message: null,
-      detail: { updatedAt: p.updatedAt },
+      // An order's placing time in the shop: what the order-missing alert measures from (src/alerts/).
+      detail: { updatedAt: p.updatedAt, ...placedAtOf(p.canonical) },
     }));
   return [...reads, ...events];
 }

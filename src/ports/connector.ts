@@ -223,6 +223,40 @@ export interface Connector {
   document?(ref: string, signal?: AbortSignal): Promise<DocumentFile>;
   /** The record shapes the source describes (see ports/discovery.ts); only where the connector can tell. */
   discover?(signal?: AbortSignal): Promise<DiscoveredShape[]>;
+  /** The vendor API version this connection speaks; absent where the connector cannot tell. */
+  apiVersion?(): ApiVersionInfo;
+  /** Deprecation notices seen since the last call (the counts restart at zero). */
+  drainDeprecations?(): DeprecationSeen[];
+  /**
+   * The access scopes the credentials hold and those needed to read and write what `use` names, where the
+   * vendor can say (Shopify's currentAppInstallation.accessScopes); for `passerelle doctor`.
+   */
+  accessScopes?(
+    use: { reads: EntityName[]; writes: EntityName[] },
+    signal?: AbortSignal,
+  ): Promise<{ granted: string[]; required: string[] }>;
+}
+
+/** The vendor API version a connection speaks, and its end of support where the vendor publishes one. */
+export interface ApiVersionInfo {
+  /** Vendor and API: "Shopify Admin GraphQL API". */
+  api: string;
+  version: string;
+  /** ISO date after which the vendor no longer promises to serve this version; null when not published. */
+  supportedUntil: string | null;
+  /** Where the support window comes from (the vendor's policy, stated in one line). */
+  policy: string;
+}
+
+/** Deprecation notices the vendor's answers carried since the last drain, counted per call site. */
+export interface DeprecationSeen {
+  /** An operation name (GraphQL) or method and path. */
+  site: string;
+  /** What the vendor said: the deprecation header's value or a notice. */
+  reason: string;
+  /** The removal date the vendor announced (a Sunset header), ISO 8601; null when it named none. */
+  sunset: string | null;
+  count: number;
 }
 
 /** A document a system renders, such as a posted invoice's PDF. */

@@ -8,7 +8,9 @@
 import type { z } from "zod";
 import { ENTITIES, type EntityName } from "../core/model.ts";
 import type {
+  ApiVersionInfo,
   Connector,
+  DeprecationSeen,
   DocumentFile,
   RateLimitState,
   Stream,
@@ -72,6 +74,9 @@ export interface ConnectionParts {
   close(): Promise<void>;
   webhooks?: WebhookManager;
   document?(ref: string, signal?: AbortSignal): Promise<DocumentFile>;
+  apiVersion?(): ApiVersionInfo;
+  drainDeprecations?(): DeprecationSeen[];
+  accessScopes?(use: ConnectionUse, signal?: AbortSignal): Promise<{ granted: string[]; required: string[] }>;
 }
 
 export interface ConnectorSpec<C extends z.ZodType, X, P extends ConnectionParts> {

@@ -6,6 +6,7 @@
  */
 import type { KeyState } from "../core/merge.ts";
 import type { EntityName } from "../core/model.ts";
+import type { AlertStore } from "./alerts.ts";
 import type { Cursor } from "./connector.ts";
 import type { InboxOptions, WebhookInbox } from "./inbox.ts";
 import type { JobTable } from "./jobs.ts";
@@ -212,6 +213,8 @@ export interface Store {
   leases(): LeaseStore;
   /** Processed marks: reconciliation windows, schedules' last fires. */
   marks(opts?: { now?: () => Date }): MarkStore;
+  /** Alert incidents, their notifications and API deprecation notices (src/alerts/). */
+  alerts(): AlertStore;
   /** A webhook inbox on this store; close it (commits what is queued) before the store. */
   openInbox(opts?: InboxOptions): WebhookInbox;
 }

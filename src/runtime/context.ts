@@ -17,6 +17,7 @@ import { SyncEngine } from "../engine/sync.ts";
 import type { Connector, ConnectorDefinition } from "../ports/connector.ts";
 import type { Store } from "../ports/store.ts";
 import { openStore } from "../store/index.ts";
+import { flushDeprecations } from "./alerting.ts";
 import { createLogger } from "./logger.ts";
 
 export interface Context {
@@ -111,6 +112,13 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
     },
     flowNames: () => Object.keys(config.flows),
     async close() {
+      // What the vendors' answers said was deprecated, kept for alerts and `passerelle doctor`.
+      await flushDeprecations(store, connectors).catch((err: unknown) =>
+        logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          "cannot record the API deprecation notices seen",
+        ),
+      );
       for (const c of connectors.values()) await c.close();
       await store.close();
     },

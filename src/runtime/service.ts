@@ -8,8 +8,9 @@
  * - a job worker draining the inbox (coalesced per connection and entity), running reconciliation windows of
  *   event-driven flows, and the flow jobs (`sync`, `retry-failures`; flow-jobs.ts) — scheduled flows' runs
  *   and whatever a `passerelle worker` queued;
- * - the scheduler: every `trigger: schedule` flow's sync job on its cron, and every `trigger: events` flow's
- *   reconciliation poll on `reconcile.cron`.
+ * - the scheduler: every `trigger: schedule` flow's sync job on its cron, every `trigger: events` flow's
+ *   reconciliation poll on `reconcile.cron`, and the evaluation of the alert rules on `alerts.evaluate`
+ *   (alerting.ts).
  * `stop()` stops it cleanly: no new deliveries are accepted, deliveries being committed are committed and
  * answered, running jobs are asked to stop (their runs end after the batch being written, recorded
  * interrupted, and the jobs are handed back; when `cut` aborts first they are abandoned the same way). A
@@ -21,11 +22,13 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import type { Evaluation } from "../alerts/alerter.ts";
 import type { EntityName } from "../core/model.ts";
 import type { RunSummary } from "../engine/sync.ts";
 import type { InboundEvent, WebhookReceiver } from "../ports/connector.ts";
 import type { WebhookInbox } from "../ports/inbox.ts";
 import { type RunningServer, startServer, type WebhookEndpoint } from "../server/app.ts";
+import { ALERTS_QUEUE, alerterFor, alertJobHandler, alertSchedule } from "./alerting.ts";
 import { type Context, definitionFor } from "./context.ts";
 import { type EventFlow, EventRuntime, RECONCILE_QUEUE } from "./events.ts";
 import { flowJobHandlers, retryFailuresJob, syncJob } from "./flow-jobs.ts";
@@ -56,6 +59,8 @@ export interface ServiceOptions {
   autoRetries?: number;
   /** Called after every pass of an event-driven or scheduled flow. */
   onPass?: (kind: PassKind, summary: RunSummary) => void;
+  /** Called after every evaluation of the alert rules. */
+  onAlerts?: (evaluation: Evaluation) => void;
 }
 
 export interface Service {
@@ -169,6 +174,9 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
       ...(onPass ? { onRun: (s: RunSummary) => onPass("schedule", s) } : {}),
     }),
   };
+  // Alert rules are evaluated on their own schedule through the queue (src/runtime/alerting.ts).
+  const alerter = alerterFor(ctx);
+  if (alerter) Object.assign(handlers, { [ALERTS_QUEUE]: alertJobHandler(alerter, opts.onAlerts) });
   const worker = new Worker(queue, handlers, {
     id: holder,
     concurrency: opts.concurrency ?? 2,
@@ -232,6 +240,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   });
 
   const schedules = scheduleEntries(ctx);
+  if (alerter) schedules.push(alertSchedule(ctx));
   const scheduler = new Scheduler({
     queue,
     marks: ctx.store.marks(),
@@ -273,7 +282,9 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     // No new connections; requests already in the handler finish (their events commit, then 200).
     await server.close();
     await inbox.close();
-    return worker.stop(how);
+    const stopped = await worker.stop(how);
+    alerter?.close();
+    return stopped;
   };
   return {
     server,

@@ -7,6 +7,7 @@
 import { type Kysely, Migrator, sql } from "kysely";
 import type { KeyState } from "../core/merge.ts";
 import type { EntityName } from "../core/model.ts";
+import type { AlertStore } from "../ports/alerts.ts";
 import type { Cursor } from "../ports/connector.ts";
 import type { InboxOptions, WebhookInbox } from "../ports/inbox.ts";
 import type { JobTable } from "../ports/jobs.ts";
@@ -23,6 +24,7 @@ import type {
   Store,
   SyncEvent,
 } from "../ports/store.ts";
+import { SqlAlertStore } from "./alerts.ts";
 import { commitPageIn, insertEvents } from "./commit-page.ts";
 import { named, StoreError } from "./errors.ts";
 import { SqlWebhookInbox } from "./inbox/inbox.ts";
@@ -99,6 +101,10 @@ export class KyselyStore implements Store {
 
   marks(opts: { now?: () => Date } = {}): MarkStore {
     return new SqlMarks(this.db, opts.now ?? this.#opts.now);
+  }
+
+  alerts(): AlertStore {
+    return new SqlAlertStore(this.db, this.scrub, this.gate);
   }
 
   openInbox(opts: InboxOptions = {}): WebhookInbox {

@@ -149,6 +149,38 @@ export interface TwoWayStateTable {
   updated_at: string;
 }
 
+/** Alerting (migration 0007; store/alerts.ts). */
+export interface AlertIncidentsTable {
+  id: Generated<number>;
+  rule: string;
+  subject: string;
+  status: "open" | "closed";
+  summary: string;
+  opened_at: string;
+  closed_at: string | null;
+}
+
+export interface AlertNotificationsTable {
+  incident_id: number;
+  channel: string;
+  kind: "fire" | "recovery";
+  status: "sending" | "sent" | "failed";
+  attempts: Generated<number>;
+  claimed_at: string;
+  sent_at: string | null;
+  last_error: string | null;
+}
+
+export interface ApiDeprecationsTable {
+  connection: string;
+  site: string;
+  reason: string;
+  sunset: string | null;
+  count: number;
+  first_seen: string;
+  last_seen: string;
+}
+
 export interface Database {
   links: LinksTable;
   cursors: CursorsTable;
@@ -161,6 +193,9 @@ export interface Database {
   webhook_inbox: WebhookInboxTable;
   sync_marks: SyncMarksTable;
   two_way_state: TwoWayStateTable;
+  alert_incidents: AlertIncidentsTable;
+  alert_notifications: AlertNotificationsTable;
+  api_deprecations: ApiDeprecationsTable;
 }
 
 export type LinkRow = Selectable<LinksTable>;

@@ -1,4 +1,5 @@
 import type { PlanLine, RunSummary } from "../../engine/sync.ts";
+import { alerterFor } from "../../runtime/alerting.ts";
 import type { Context } from "../../runtime/context.ts";
 import { processHolder } from "../../runtime/leases.ts";
 import { abandonHeldFlows, FlowBusyError, runFlow } from "../../runtime/run-flow.ts";
@@ -144,11 +145,38 @@ export async function syncCommand(
   } finally {
     shutdown.dispose();
   }
+  await evaluateAlerts(ctx, out);
   out.result({ runs: summaries.map(summaryJson), busy }, () =>
     summaries.some((s) => s.counts.failed > 0) ? "Failed records: passerelle failures list" : "",
   );
   const code = exitCodeFor(summaries);
   return code === EXIT.ok || code === EXIT.partial ? (busy.length > 0 ? EXIT.busy : code) : code;
+}
+
+/**
+ * After a sync, the alert rules are evaluated once (when passerelle.yaml has some), so a sync run from cron
+ * alerts too. A rule or channel that fails is reported and never changes the sync's exit code.
+ */
+async function evaluateAlerts(ctx: Context, out: Output): Promise<void> {
+  const alerter = alerterFor(ctx);
+  if (!alerter) return;
+  try {
+    const e = await alerter.evaluate();
+    if (!out.json) {
+      for (const i of e.opened) out.info(`alert ${i.rule} firing: ${i.summary}`);
+      for (const i of e.closed) out.info(`alert ${i.rule} cleared: ${i.subject}`);
+      for (const d of e.deliveries.filter((x) => !x.ok)) out.info(`alert not delivered: ${d.error}`);
+    }
+  } catch (err) {
+    ctx.logger.warn(
+      { err: err instanceof Error ? err.message : String(err) },
+      "cannot evaluate the alert rules",
+    );
+    if (!out.json)
+      out.info(`cannot evaluate the alert rules: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    alerter.close();
+  }
 }
 
 /** What the plan's call estimate covers, printed with it. */

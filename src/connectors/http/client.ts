@@ -11,6 +11,7 @@
  */
 import type { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
+import { DeprecationLog } from "./deprecations.ts";
 import { type CallInfo, type ErrorContext, networkError, statusError } from "./errors.ts";
 import { LatencyStats } from "./latency.ts";
 import {
@@ -57,6 +58,7 @@ export function createHttpClient(opts: HttpClientOptions) {
     redactor: secrets.redactor,
   });
   const counters = { calls: 0, throttled: 0, retries: 0 };
+  const deprecations = new DeprecationLog();
   const base = opts.baseUrl.replace(/\/+$/, "");
   /** A path as messages show it: relative to the base URL (whose credentials are never shown). */
   const shownPath = (path: string) => (path.startsWith(base) ? path.slice(base.length) || "/" : path);
@@ -128,6 +130,10 @@ export function createHttpClient(opts: HttpClientOptions) {
       let err: SyncError;
       if (outcome instanceof SyncError) err = outcome;
       else {
+        deprecations.noteHeaders(
+          o.key ?? (o.what ? `${method} ${call.path} (${o.what})` : `${method} ${call.path}`),
+          outcome.headers,
+        );
         const auth = opts.auth;
         const rejected = auth?.rejected ?? ((r: HttpResponse) => r.status === 401);
         if (auth?.refresh && o.auth !== false && !reauthed && rejected(outcome)) {
@@ -265,5 +271,7 @@ export function createHttpClient(opts: HttpClientOptions) {
     redact: (text: string): string => secrets.redactor.string(text),
     latency,
     stats: (): HttpStats => ({ ...counters, latency: latency.summary() }),
+    /** Deprecation notices the answers carried since the last drain, per call site (deprecations.ts). */
+    deprecations,
   };
 }

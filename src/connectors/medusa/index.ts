@@ -55,6 +55,7 @@ export const medusa = defineConnector({
         "check",
       );
     },
+    drainDeprecations: () => x.client.http.deprecations.drain(),
     stats: () => ({ calls: x.client.calls, throttled: x.client.http.stats().throttled }),
     async close() {},
     /** Calls that changed data so far. */

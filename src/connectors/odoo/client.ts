@@ -102,6 +102,11 @@ export class OdooClient {
   private readonly governor: Governor;
   private readonly http: HttpClient;
 
+  /** Deprecation notices the answers carried since the last call, per call site (http/deprecations.ts). */
+  drainDeprecations() {
+    return this.http.deprecations.drain();
+  }
+
   constructor(
     private readonly config: OdooConfig,
     /** Connection name, carried in every error. */

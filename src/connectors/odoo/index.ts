@@ -62,6 +62,7 @@ export const odoo = defineConnector({
       // A uid alone does not prove the user may read: try the cheapest real call.
       await ctx.client.execute("res.partner", "search_count", [[["id", "=", 0]]]);
     },
+    drainDeprecations: () => ctx.client.drainDeprecations(),
     stats: () => ({ calls: ctx.client.calls, throttled: ctx.client.throttled }),
     latency: () => ctx.client.stats().latency,
     invoicePdf: (invoiceId: string, signal?: AbortSignal) => invoicePdf(ctx, invoiceId, signal),

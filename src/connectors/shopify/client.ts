@@ -12,6 +12,7 @@ import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
 import type { RateLimitState } from "../../ports/connector.ts";
 import { createHttpClient, type HttpClient, type HttpStats } from "../http/client.ts";
+import { DeprecationLog } from "../http/deprecations.ts";
 import { NO_RETRY } from "../http/retry.ts";
 import type { ShopifyConfig } from "./config.ts";
 import { type CostPlan, planCost, requestedQueryCost } from "./cost.ts";
@@ -99,6 +100,10 @@ export class ShopifyClient {
   private readonly http: HttpClient;
   /** Throttled answers: HTTP 429 and GraphQL THROTTLED errors. */
   private throttledInBody = 0;
+  /** Deprecation notices per operation (X-Shopify-API-Deprecated-Reason, a version served instead of ours). */
+  readonly deprecations = new DeprecationLog();
+  /** The version Shopify last said it served (X-Shopify-API-Version); null before the first answer. */
+  servedVersion: string | null = null;
 
   constructor(
     private readonly system: string,
@@ -220,6 +225,7 @@ export class ShopifyClient {
         );
       }
       const call = { method: "POST", path: "/graphql.json", what: operationName(query) };
+      this.noteVersion(call.what, res.headers);
       if (res.status === 401 || res.status === 403) {
         throw new SyncError(
           "config",
@@ -304,6 +310,24 @@ export class ShopifyClient {
         );
       }
       return parsed.data;
+    }
+  }
+
+  /**
+   * Counts the answer's deprecation notice against the operation, and notes when Shopify served another
+   * version than the one asked for (it falls forward to the oldest supported version when ours is retired).
+   */
+  private noteVersion(operation: string, headers: Headers): void {
+    this.deprecations.noteHeaders(operation, headers);
+    const served = headers.get("x-shopify-api-version");
+    if (served === null) return;
+    this.servedVersion = served;
+    if (served !== this.config.apiVersion && this.config.apiVersion !== "unstable") {
+      this.deprecations.note(
+        operation,
+        `asked for API version ${this.config.apiVersion}, Shopify answered with ${served} (the version asked for is no longer supported)`,
+        null,
+      );
     }
   }
 }

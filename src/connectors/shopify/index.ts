@@ -4,6 +4,7 @@
  * inventory and shipments (fulfillments with tracking).
  */
 import { z } from "zod";
+import type { EntityName } from "../../core/model.ts";
 import { type Connector, defineConnector } from "../../ports/connector.ts";
 import { type ClientOptions, ShopifyClient } from "./client.ts";
 import { ShopifyConfig } from "./config.ts";
@@ -12,6 +13,7 @@ import { SHOP } from "./operations.ts";
 import { customerStream } from "./streams/customer.ts";
 import { orderStream } from "./streams/order.ts";
 import { productStream } from "./streams/product.ts";
+import { shopifyVersionInfo } from "./versions.ts";
 import { shopifyWebhookManager, shopifyWebhookReceiver } from "./webhooks.ts";
 import { inventoryWriter } from "./writers/inventory.ts";
 import { priceWriter } from "./writers/price.ts";
@@ -19,6 +21,39 @@ import { productWriter } from "./writers/product.ts";
 import { shipmentWriter } from "./writers/shipment.ts";
 
 export { ShopifyConfig } from "./config.ts";
+
+const ACCESS_SCOPES = `query AccessScopes {
+  currentAppInstallation { accessScopes { handle } }
+}`;
+
+const ScopesAnswer = z.object({
+  currentAppInstallation: z.object({ accessScopes: z.array(z.object({ handle: z.string() })) }),
+});
+
+/**
+ * The access scopes each entity needs, read and written by this connector's documents (Shopify's scope of
+ * each query and mutation it sends). A write_ scope grants the read_ one of the same resource.
+ */
+const SCOPES: Record<"read" | "write", Partial<Record<EntityName, string[]>>> = {
+  read: {
+    customer: ["read_customers"],
+    order: ["read_orders"],
+    product: ["read_products"],
+  },
+  write: {
+    product: ["write_products"],
+    price: ["write_products"],
+    inventory: ["write_inventory", "read_locations"],
+    shipment: ["write_merchant_managed_fulfillment_orders"],
+  },
+};
+
+function requiredScopes(use: { reads: EntityName[]; writes: EntityName[] }): string[] {
+  const out = new Set<string>();
+  for (const e of use.reads) for (const s of SCOPES.read[e] ?? []) out.add(s);
+  for (const e of use.writes) for (const s of SCOPES.write[e] ?? []) out.add(s);
+  return [...out].sort();
+}
 
 const ShopAnswer = z.object({
   shop: z.object({ id: z.string(), name: z.string(), currencyCode: z.string() }),
@@ -87,6 +122,15 @@ export const shopify = defineConnector({
     stats: () => ({ calls: x.client.calls, throttled: x.client.throttled, rateLimit: x.client.rateLimit() }),
     async close() {},
     webhooks: shopifyWebhookManager(name, x.client),
+    apiVersion: () => shopifyVersionInfo(x.client.servedVersion ?? x.config.apiVersion),
+    drainDeprecations: () => x.client.deprecations.drain(),
+    async accessScopes(use: { reads: EntityName[]; writes: EntityName[] }, signal?: AbortSignal) {
+      const d = await x.client.request(ACCESS_SCOPES, {}, ScopesAnswer, signal);
+      return {
+        granted: d.currentAppInstallation.accessScopes.map((s) => s.handle),
+        required: requiredScopes(use),
+      };
+    },
   }),
   webhooks: shopifyWebhookReceiver,
 });

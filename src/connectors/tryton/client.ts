@@ -93,6 +93,11 @@ export class TrytonClient {
   private seq = 0;
   private readonly http: HttpClient;
 
+  /** Deprecation notices the answers carried since the last call, per call site (http/deprecations.ts). */
+  drainDeprecations() {
+    return this.http.deprecations.drain();
+  }
+
   constructor(
     private readonly config: TrytonConfig,
     /** Connection name, carried in every error. */

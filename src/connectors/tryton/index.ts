@@ -87,6 +87,7 @@ export const tryton = defineConnector({
       // A session alone does not prove the user may read: try the cheapest real call.
       await ctx.client.model("party.party", "search_count", [[["id", "=", 0]]]);
     },
+    drainDeprecations: () => ctx.client.drainDeprecations(),
     stats: () => ({ calls: ctx.client.calls, throttled: 0 }),
     latencies: () => ctx.client.latencies,
     invoiceDocument: (invoiceId: string, signal?: AbortSignal) => invoiceDocument(ctx, invoiceId, signal),

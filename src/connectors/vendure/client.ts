@@ -100,6 +100,11 @@ export class VendureClient {
   readonly endpoint: string;
   private readonly http: HttpClient;
 
+  /** Deprecation notices the answers carried since the last call, per call site (http/deprecations.ts). */
+  drainDeprecations() {
+    return this.http.deprecations.drain();
+  }
+
   constructor(
     private readonly system: string,
     private readonly config: VendureConfig,

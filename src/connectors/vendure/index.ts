@@ -80,6 +80,7 @@ export const vendure = defineConnector({
         z.object({ activeChannel: z.object({ id: z.string() }) }),
       );
     },
+    drainDeprecations: () => x.client.drainDeprecations(),
     stats: () => ({ calls: x.client.calls, throttled: 0 }),
     async close() {},
   }),

@@ -52,6 +52,7 @@ export const woocommerce = defineConnector({
     async check() {
       await x.client.get("/system_status?_fields=environment", z.object({}).loose(), "check");
     },
+    drainDeprecations: () => x.client.http.deprecations.drain(),
     stats: () => ({ calls: x.client.calls, throttled: x.client.http.stats().throttled }),
     async close() {},
     /** Calls that changed data so far. */

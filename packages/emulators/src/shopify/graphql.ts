@@ -10,6 +10,7 @@ import {
   type GraphQLFieldResolver,
   type GraphQLFormattedError,
   Kind,
+  NoDeprecatedCustomRule,
   parse,
   Source,
   validate,
@@ -31,6 +32,11 @@ export interface GraphQLAnswer {
   cost: number;
   throttled: boolean;
   wrote: boolean;
+  /**
+   * The deprecated fields, arguments and enum values the document used (as Shopify reports them in the
+   * X-Shopify-API-Deprecated-Reason header); empty when none.
+   */
+  deprecated?: string[];
 }
 
 const fieldResolver: GraphQLFieldResolver<unknown, ExecContext> = (source, args, ctx, info) => {
@@ -59,6 +65,17 @@ function errorsOf(errors: readonly GraphQLError[]): GraphQLFormattedError[] {
   return errors.map((e) => e.toJSON());
 }
 
+/**
+ * The schema coordinate graphql-js names in a deprecation message ("Shop.products", "Query.orders(reverse:)",
+ * "OrderSortKeys.ID"), the form Shopify lists in X-Shopify-API-Deprecated-Reason since 2025-04.
+ */
+function coordinate(message: string): string {
+  const arg = /^Field "([\w.]+)" argument "(\w+)"/.exec(message);
+  if (arg) return `${arg[1]}(${arg[2]}:)`;
+  const named = /^The (?:input field|field|enum value|argument) "?([\w.()]+?)"? is deprecated/.exec(message);
+  return named?.[1] ?? message;
+}
+
 export function runGraphQL(
   req: GraphQLRequest,
   roots: { query: unknown; mutation: unknown },
@@ -79,6 +96,8 @@ export function runGraphQL(
   const invalid = validate(schema, doc);
   if (invalid.length > 0)
     return { body: { errors: errorsOf(invalid) }, cost: 0, throttled: false, wrote: false };
+  // The schema's own @deprecated markers decide, as they do at Shopify.
+  const deprecated = validate(schema, doc, [NoDeprecatedCustomRule]).map((e) => coordinate(e.message));
   const cost = requestedQueryCost(schema, doc, variables, req.operationName ?? undefined);
   if (cost > SINGLE_QUERY_MAX_COST) {
     return {
@@ -141,5 +160,5 @@ See https://shopify.dev/tutorials/perform-bulk-operations-with-admin-api for usa
   );
   bucket.refund(cost - actual);
   body.extensions = costExt(cost, actual);
-  return { body, cost: actual, throttled: false, wrote: ctx.wrote };
+  return { body, cost: actual, throttled: false, wrote: ctx.wrote, deprecated };
 }

@@ -34,7 +34,31 @@ export interface ShopifyEmulatorOptions {
   faults?: FaultOptions;
   /** The app's client secret that signs webhook deliveries. */
   webhookSecret?: string;
+  /**
+   * The access scopes the token holds (currentAppInstallation.accessScopes); default: every scope the
+   * emulator's data needs (DEFAULT_SCOPES).
+   */
+  scopes?: readonly string[];
 }
+
+/** Scopes an app syncing products, prices, stock, customers, orders and fulfilments holds. */
+export const DEFAULT_SCOPES = [
+  "read_products",
+  "write_products",
+  "read_inventory",
+  "write_inventory",
+  "read_locations",
+  "read_customers",
+  "read_orders",
+  "read_fulfillments",
+  "write_fulfillments",
+  "read_merchant_managed_fulfillment_orders",
+  "write_merchant_managed_fulfillment_orders",
+  "read_publications",
+  "read_markets",
+  "write_markets",
+  "read_price_rules",
+] as const;
 
 export interface EmulatorStats {
   calls: number;
@@ -73,8 +97,13 @@ const INVALID_TOKEN = JSON.stringify({
   errors: "[API] Invalid API key or access token (unrecognized login or wrong password)",
 });
 
-function send(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  // Shopify names the version that served every Admin API answer.
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "x-shopify-api-version": API_VERSION,
+    ...headers,
+  });
   res.end(body);
 }
 
@@ -122,7 +151,15 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
   // Products a bulk mutation creates or updates raise their webhooks like any other write.
   bulk.onWrite = () => hub.scan();
   const roots: { query: unknown; mutation: unknown } = {
-    query: { ...queryRoot(data, views), ...bulk.queries(), ...hub.queries() },
+    query: {
+      ...queryRoot(data, views),
+      ...bulk.queries(),
+      ...hub.queries(),
+      currentAppInstallation: {
+        id: "gid://shopify/AppInstallation/1",
+        accessScopes: (opts.scopes ?? DEFAULT_SCOPES).map((handle) => ({ handle, description: handle })),
+      },
+    },
     mutation: { ...mutationRoot(data, views), ...bulk.mutations(), ...hub.mutations() },
   };
   // Every order, a test's or one placed over HTTP, raises its webhooks as it is placed.
@@ -176,7 +213,14 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
       if (answer.throttled) stats.throttled += 1;
       if (answer.wrote) stats.writes += 1;
       stats.costSpent += answer.cost;
-      send(res, 200, JSON.stringify(answer.body));
+      // Since 2025-04 Shopify lists the deprecated schema members a call used in this header.
+      const deprecated = [...new Set(answer.deprecated ?? [])];
+      send(
+        res,
+        200,
+        JSON.stringify(answer.body),
+        deprecated.length > 0 ? { "x-shopify-api-deprecated-reason": deprecated.join(", ") } : {},
+      );
     })().catch((err: unknown) => {
       send(
         res,
