@@ -14,6 +14,7 @@ import { emulateCommand } from "./commands/emulate.ts";
 import {
   editFailureCommand,
   listFailures,
+  resolveFailureCommand,
   retryFailures,
   showFailure,
   skipFailureCommand,
@@ -220,6 +221,14 @@ recorded "interrupted" and the next sync resumes from there (a second Ctrl-C qui
     .description("close a failed record without writing it")
     .action(function (this: Command, id: string, opts: { reason: string }) {
       return withContext(this, (ctx, out) => skipFailureCommand(ctx, out, id, opts.reason));
+    });
+  failures
+    .command("resolve")
+    .argument("<id>")
+    .requiredOption("--reason <text>", "how it was fixed (kept in the trace)")
+    .description("close a failed record fixed by hand in the target")
+    .action(function (this: Command, id: string, opts: { reason: string }) {
+      return withContext(this, (ctx, out) => resolveFailureCommand(ctx, out, id, opts.reason));
     });
 
   program

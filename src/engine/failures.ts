@@ -162,3 +162,21 @@ export async function editFailure(
   await store.updateFailure(failure.id, { mappedPayload });
   await store.appendEvents([actionEvent(failure, "edited", "mapped payload edited", actor)]);
 }
+
+/**
+ * Marks a failed record resolved by hand: an operator fixed it in the target (or found it was never
+ * needed) and says how. Unlike skip, the record counts as done rather than left out.
+ */
+export async function resolveFailure(
+  store: Store,
+  failure: FailedRecord,
+  reason: string,
+  actor?: string,
+): Promise<void> {
+  if (!reason.trim()) throw new SyncError("config", "resolve needs a reason (--reason)", { field: "reason" });
+  if (failure.status === "resolved" || failure.status === "skipped") {
+    throw new SyncError("config", `failure ${failure.id} is already ${failure.status}`);
+  }
+  await store.updateFailure(failure.id, { status: "resolved", reason });
+  await store.appendEvents([actionEvent(failure, "resolved", `resolved by hand: ${reason}`, actor)]);
+}

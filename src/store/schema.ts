@@ -139,6 +139,37 @@ export interface SyncMarksTable {
   updated_at: string;
 }
 
+/** Management API bearer tokens, by hash (migration 0006; store/access.ts). */
+export interface ApiTokensTable {
+  id: Generated<number>;
+  name: string;
+  role: "viewer" | "operator" | "admin";
+  token_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** Operators' and admins' actions through the API (migration 0006). */
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  token_id: number | null;
+  actor: string;
+  role: string | null;
+  action: string;
+  target: string;
+  outcome: string;
+}
+
+/** API calls per UTC day, connection and flow (migration 0006). */
+export interface ApiCallsTable {
+  day: string;
+  connection: string;
+  flow: string;
+  calls: number;
+}
+
 export interface Database {
   links: LinksTable;
   cursors: CursorsTable;
@@ -150,6 +181,9 @@ export interface Database {
   leases: LeasesTable;
   webhook_inbox: WebhookInboxTable;
   sync_marks: SyncMarksTable;
+  api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
+  api_calls: ApiCallsTable;
 }
 
 export type LinkRow = Selectable<LinksTable>;
