@@ -22,6 +22,7 @@ import {
 import { statusCommand, traceCommand } from "./commands/inspect.ts";
 import { registerRunCommand } from "./commands/run.ts";
 import { planCommand, syncCommand } from "./commands/sync.ts";
+import { registerTokenCommands } from "./commands/tokens.ts";
 import { registerWebhooksCommand } from "./commands/webhooks.ts";
 import { registerWorkerCommand } from "./commands/worker.ts";
 import { portNumber, positiveInt } from "./options.ts";
@@ -305,6 +306,7 @@ recorded "interrupted" and the next sync resumes from there (a second Ctrl-C qui
 
   registerWorkerCommand(program, withContext);
   registerRunCommand(program, withContext);
+  registerTokenCommands(program, withContext);
   registerWebhooksCommand(program, withContext);
 
   program

@@ -61,6 +61,8 @@ export interface AccessStore {
   /** Runs newest first, `before` an id for the next page. */
   listRuns(opts: { flow?: string; limit: number; before?: number }): Promise<Run[]>;
   getRun(id: number): Promise<Run | null>;
+  /** Jobs queued (not yet running) per queue. */
+  queueDepth(): Promise<Map<string, number>>;
   /** The lineage events a run wrote, oldest first. */
   runEvents(runId: number, limit: number): Promise<SyncEvent[]>;
 }

@@ -140,11 +140,9 @@ export class SqlAccess implements AccessStore {
         .insertInto("api_calls")
         .values(rows)
         .onConflict((oc) =>
-          oc
-            .columns(["day", "connection", "flow"])
-            .doUpdateSet({
-              calls: sql<number>`${sql.ref("api_calls.calls")} + ${sql.ref("excluded.calls")}`,
-            }),
+          oc.columns(["day", "connection", "flow"]).doUpdateSet({
+            calls: sql<number>`${sql.ref("api_calls.calls")} + ${sql.ref("excluded.calls")}`,
+          }),
         )
         .execute(),
     );
@@ -176,6 +174,18 @@ export class SqlAccess implements AccessStore {
       this.#db.selectFrom("runs").selectAll().where("id", "=", id).executeTakeFirst(),
     );
     return row ? runFromRow(row) : null;
+  }
+
+  async queueDepth(): Promise<Map<string, number>> {
+    const rows = await this.#gate.repeatable("queueDepth: count jobs", () =>
+      this.#db
+        .selectFrom("jobs")
+        .select(["queue", (eb) => eb.fn.countAll<number | string | bigint>().as("n")])
+        .where("status", "=", "queued")
+        .groupBy("queue")
+        .execute(),
+    );
+    return new Map(rows.map((r) => [r.queue, Number(r.n)]));
   }
 
   async runEvents(runId: number, limit: number): Promise<SyncEvent[]> {
