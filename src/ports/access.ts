@@ -61,6 +61,11 @@ export interface AccessStore {
   /** Runs newest first, `before` an id for the next page. */
   listRuns(opts: { flow?: string; limit: number; before?: number }): Promise<Run[]>;
   getRun(id: number): Promise<Run | null>;
+  /**
+   * Canonical keys of `entity` that are `<system prefix>:<number>` for this number (an order name such as
+   * `#1001` names the key `shopify:#1001`), for traces asked by a number rather than a key or an id.
+   */
+  keysNumbered(entity: string, numberOrName: string): Promise<string[]>;
   /** Jobs queued (not yet running) per queue. */
   queueDepth(): Promise<Map<string, number>>;
   /** The lineage events a run wrote, oldest first. */

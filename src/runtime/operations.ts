@@ -98,7 +98,10 @@ export interface Trace {
   events: SyncEvent[];
 }
 
-/** A record's lineage by its key or any system's id or number (an order name, an ERP sale reference). */
+/**
+ * A record's lineage by its canonical key, any system's id, or the number its key carries after the
+ * system prefix (an order name: `#1001` finds `shopify:#1001`).
+ */
 export async function traceRecord(ctx: Context, entity: string, id: string): Promise<Trace> {
   const parsed = EntityName.safeParse(entity);
   if (!parsed.success) {
@@ -108,7 +111,12 @@ export async function traceRecord(ctx: Context, entity: string, id: string): Pro
       { field: "entity" },
     );
   }
-  const events = await ctx.store.trace(parsed.data, id);
+  let events = await ctx.store.trace(parsed.data, id);
+  if (events.length === 0) {
+    // A number rather than a key or an id: an order name `#1001` is the key `shopify:#1001`.
+    for (const key of await ctx.store.access().keysNumbered(parsed.data, id))
+      events = [...events, ...(await ctx.store.trace(parsed.data, key))];
+  }
   const links: Record<string, Link[]> = {};
   for (const key of new Set(events.map((e) => e.key)))
     links[key] = await ctx.store.linksForKey(parsed.data, key);

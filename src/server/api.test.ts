@@ -314,6 +314,41 @@ describe("routes", () => {
       (await call("GET", "/api/v1/trace/product/NO-SUCH-THING", { as: "viewer" })).statusCode,
       404,
     );
+    // An order asked for by its shop name: the key is "<system>:<name>".
+    const run = await ctx.store.startRun("products", "sync");
+    await ctx.store.commitPage({
+      flow: "products",
+      runId: run.id,
+      links: [
+        {
+          entity: "order",
+          key: "shopify:#1001",
+          system: "shopify",
+          externalId: "gid://shopify/Order/9",
+          lastHash: null,
+          version: null,
+        },
+      ],
+      events: [
+        {
+          entity: "order",
+          key: "shopify:#1001",
+          system: "shopify",
+          externalId: "gid://shopify/Order/9",
+          kind: "read",
+          message: null,
+          detail: null,
+        },
+      ],
+      failures: [],
+      resolvedKeys: [],
+      completedIntents: [],
+      counts: {},
+    });
+    await ctx.store.finishRun(run.id, "succeeded");
+    const byName = await call("GET", "/api/v1/trace/order/%231001", { as: "viewer" });
+    assert.equal(byName.statusCode, 200, byName.body);
+    assert.deepEqual(Object.keys(byName.json().links), ["shopify:#1001"]);
     const bad = await call("GET", "/api/v1/trace/widget/1", { as: "viewer" });
     assert.equal(bad.statusCode, 400);
     assert.match(bad.json().error, /params\/entity must be equal to one of the allowed values/);

@@ -91,6 +91,38 @@ function suite(name: string, open: () => Promise<Store>) {
       }
     });
 
+    test("keys by the number after their system prefix, LIKE wildcards taken literally", async () => {
+      const store = await open();
+      try {
+        const run = await store.startRun("orders", "sync");
+        const link = (key: string, id: string) => ({
+          entity: "order" as const,
+          key,
+          system: "odoo",
+          externalId: id,
+          lastHash: null,
+          version: null,
+        });
+        await store.commitPage({
+          flow: "orders",
+          runId: run.id,
+          links: [link("shopify:#1001", "1"), link("shopify:#10011", "2"), link("shopify:1_1", "3")],
+          events: [],
+          failures: [],
+          resolvedKeys: [],
+          completedIntents: [],
+          counts: {},
+        });
+        const a = store.access();
+        assert.deepEqual(await a.keysNumbered("order", "#1001"), ["shopify:#1001"]);
+        assert.deepEqual(await a.keysNumbered("order", "1_1"), ["shopify:1_1"]);
+        assert.deepEqual(await a.keysNumbered("order", "1%1"), []);
+        assert.deepEqual(await a.keysNumbered("product", "#1001"), []);
+      } finally {
+        await store.close();
+      }
+    });
+
     test("runs paged newest first, one run by id, queue depth", async () => {
       const store = await open();
       try {

@@ -176,6 +176,22 @@ export class SqlAccess implements AccessStore {
     return row ? runFromRow(row) : null;
   }
 
+  async keysNumbered(entity: string, numberOrName: string): Promise<string[]> {
+    const pattern = `%:${numberOrName.replace(/[!%_]/g, (c) => `!${c}`)}`;
+    const rows = await this.#gate.repeatable("keysNumbered: select links", () =>
+      this.#db
+        .selectFrom("links")
+        .select("key")
+        .distinct()
+        .where("entity", "=", entity as never)
+        .where(sql<boolean>`${sql.ref("key")} like ${pattern} escape '!'`)
+        .orderBy("key")
+        .limit(20)
+        .execute(),
+    );
+    return rows.map((r) => r.key);
+  }
+
   async queueDepth(): Promise<Map<string, number>> {
     const rows = await this.#gate.repeatable("queueDepth: count jobs", () =>
       this.#db

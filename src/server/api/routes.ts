@@ -105,6 +105,7 @@ export async function managementApi(app: FastifyInstance, opts: ApiOptions): Pro
   const now = opts.now ?? (() => new Date());
   const healthTtl = opts.healthTtlMs ?? 30_000;
   const health = new Map<string, { ok: boolean; checkedAt: string; error: string | null; at: number }>();
+  const touched = new Map<number, number>();
 
   await app.register(swagger, {
     openapi: {
@@ -152,7 +153,12 @@ export async function managementApi(app: FastifyInstance, opts: ApiOptions): Pro
       return send(reply, 401, auth.reason);
     }
     req.principal = auth.principal;
-    if (auth.principal.tokenId !== null) await access.touchToken(auth.principal.tokenId);
+    // "Last used" to the minute: one write per token per minute, not one per request.
+    const id = auth.principal.tokenId;
+    if (id !== null && Date.now() - (touched.get(id) ?? 0) > 60_000) {
+      touched.set(id, Date.now());
+      await access.touchToken(id);
+    }
     if (!roleAllows(auth.principal.role, need)) {
       const message = `role ${auth.principal.role} may not ${req.method} ${req.routeOptions.url}; it needs ${need}`;
       const audit = req.routeOptions.config.audit;
