@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Registry } from "prom-client";
 import type { RunSummary } from "../engine/sync.ts";
+import type { Connector } from "../ports/connector.ts";
 import type { Context } from "./context.ts";
 
 /** A pass's kind as the runtime reports it; `reconcile` passes that wrote records found drift. */
@@ -52,7 +53,9 @@ export class Metrics {
       labelNames: ["connection"],
       registers: [r],
     });
-    const connectorGauge = (name: string, help: string, read: (s: Record<string, unknown>) => unknown) =>
+    // HTTP connectors also count their retries (HttpStats); the port promises calls and throttles only.
+    type Stats = ReturnType<Connector["stats"]> & { retries?: unknown };
+    const connectorGauge = (name: string, help: string, read: (s: Stats) => unknown) =>
       new Gauge({
         name,
         help,
@@ -60,7 +63,8 @@ export class Metrics {
         registers: [r],
         collect() {
           for (const [conn, c] of ctx.connectors) {
-            const v = read(c.stats() as unknown as Record<string, unknown>);
+            const stats: Stats = c.stats();
+            const v = read(stats);
             if (typeof v === "number") this.set({ connection: conn }, v);
           }
         },
@@ -83,7 +87,7 @@ export class Metrics {
     connectorGauge(
       "passerelle_rate_budget_available",
       "The vendor's rate budget currently available, as it last reported it",
-      (s) => (s.rateLimit as { currentlyAvailable?: number } | undefined)?.currentlyAvailable,
+      (s) => s.rateLimit?.currentlyAvailable,
     );
     new Gauge({
       name: "passerelle_queue_depth",
