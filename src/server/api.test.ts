@@ -104,6 +104,8 @@ before(async () => {
     config,
     `version: 1
 store: { url: "sqlite:${join(dir, "s.db")}" }
+budgets:
+  odoo: { callsPerDay: 5000 }
 connections:
   odoo: { type: odoo, url: "\${env:ODOO_URL}", db: "\${env:ODOO_DB}", username: "\${env:ODOO_USER}", password: "\${env:ODOO_PASSWORD}" }
   shopify: { type: shopify, shop: "\${env:SHOPIFY_SHOP}", accessToken: "\${env:SHOPIFY_ACCESS_TOKEN}", endpoint: "\${env:SHOPIFY_ENDPOINT}" }
@@ -240,6 +242,10 @@ describe("routes", () => {
     assert.deepEqual(c.flows, ["products", "customers"]);
     assert.ok(c.calls.todayByFlow.products > 0, "the products sync's calls to odoo are counted for today");
     assert.equal(typeof c.throttled, "number");
+    assert.equal(c.budget.callsPerDay, 5000);
+    assert.equal(c.budget.usedToday, c.calls.today);
+    assert.equal(c.budget.remaining, 5000 - c.calls.today);
+    assert.equal(c.budget.basis, "budgets.odoo.callsPerDay in the configuration");
     const missing = await call("GET", "/api/v1/connections/nope", { as: "viewer" });
     assert.equal(missing.statusCode, 404);
     assert.match(missing.json().error, /no connection named "nope"; connections: odoo, shopify/);

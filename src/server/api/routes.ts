@@ -279,14 +279,27 @@ export async function managementApi(app: FastifyInstance, opts: ApiOptions): Pro
       throttled: stats.throttled,
       retries: typeof stats.retries === "number" ? stats.retries : null,
       rateLimit: rate,
-      // The vendor's budget as it reports it: its restore rate over a day.
-      budget: rate
-        ? {
-            callsPerDay: Math.round(rate.restoreRatePerSecond * 86_400),
-            usedToday,
-            basis: "the vendor's reported restore rate over 24 h",
-          }
-        : null,
+      budget: budgetOf(name, usedToday, rate),
+    };
+  };
+
+  /** `budgets.<name>` from the configuration, else the vendor's reported restore rate over a day. */
+  const budgetOf = (
+    name: string,
+    usedToday: number,
+    rate: { restoreRatePerSecond: number } | null,
+  ): { callsPerDay: number; usedToday: number; remaining: number; basis: string } | null => {
+    const configured = ctx.config.budgets?.[name]?.callsPerDay;
+    const callsPerDay = configured ?? (rate ? Math.round(rate.restoreRatePerSecond * 86_400) : null);
+    if (callsPerDay === null) return null;
+    return {
+      callsPerDay,
+      usedToday,
+      remaining: Math.max(0, callsPerDay - usedToday),
+      basis:
+        configured !== undefined
+          ? `budgets.${name}.callsPerDay in the configuration`
+          : "the vendor's reported restore rate over 24 h",
     };
   };
 

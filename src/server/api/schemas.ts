@@ -150,7 +150,12 @@ export const Connection = obj(
     retries: nullable(int),
     rateLimit: RateLimit,
     budget: nullable(
-      obj({ callsPerDay: { type: "number" }, usedToday: { type: "number" }, basis: str }, [], true),
+      obj({ callsPerDay: int, usedToday: int, remaining: int, basis: str }, [
+        "callsPerDay",
+        "usedToday",
+        "remaining",
+        "basis",
+      ]),
     ),
   },
   ["name", "type", "flows", "health", "calls", "throttled", "rateLimit", "budget"],
