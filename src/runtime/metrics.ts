@@ -9,8 +9,11 @@ import type { RunSummary } from "../engine/sync.ts";
 import type { Connector } from "../ports/connector.ts";
 import type { Context } from "./context.ts";
 
-/** A pass's kind as the runtime reports it; `reconcile` passes that wrote records found drift. */
-export type PassKindLabel = "events" | "batch" | "reconcile" | "schedule" | "api";
+/**
+ * A pass's kind as the runtime reports it (`schedule`: every run of the flow-job queue, whether its cron, a
+ * `passerelle worker` or the API queued it); `reconcile` passes that wrote records found drift.
+ */
+export type PassKindLabel = "events" | "batch" | "reconcile" | "schedule";
 
 export class Metrics {
   readonly registry = new Registry();
