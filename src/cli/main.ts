@@ -23,6 +23,7 @@ import {
 import { statusCommand, traceCommand } from "./commands/inspect.ts";
 import { registerRunCommand } from "./commands/run.ts";
 import { planCommand, syncCommand } from "./commands/sync.ts";
+import { registerTokenCommands } from "./commands/tokens.ts";
 import { registerWebhooksCommand } from "./commands/webhooks.ts";
 import { registerWorkerCommand } from "./commands/worker.ts";
 import { portNumber, positiveInt } from "./options.ts";
@@ -234,15 +235,16 @@ when nothing failed, 3 when the only failures are systems that did not answer, 2
   failures
     .command("resolve")
     .argument("<id>")
-    .requiredOption(
+    .option(
       "--take <side or file>",
-      "a two-way conflict's side to take (its connection name, or source / target), or a JSON file with the merged record",
+      "a held two-way conflict: the side to take (its connection name, or source / target), or a JSON file with the merged record, written to both sides (owned fields stay their owner's)",
     )
+    .option("--reason <text>", "a record fixed by hand in the target: how it was fixed (kept in the trace)")
     .description(
-      "resolve a held two-way conflict: write the version taken to both sides (owned fields stay their owner's)",
+      "close a failed record: a two-way conflict by the version taken (--take), or a record fixed by hand (--reason)",
     )
-    .action(function (this: Command, id: string, opts: { take: string }) {
-      return withContext(this, (ctx, out) => resolveFailureCommand(ctx, out, id, opts.take));
+    .action(function (this: Command, id: string, opts: { take?: string; reason?: string }) {
+      return withContext(this, (ctx, out) => resolveFailureCommand(ctx, out, id, opts));
     });
   failures
     .command("skip")
@@ -327,6 +329,7 @@ when nothing failed, 3 when the only failures are systems that did not answer, 2
 
   registerWorkerCommand(program, withContext);
   registerRunCommand(program, withContext);
+  registerTokenCommands(program, withContext);
   registerWebhooksCommand(program, withContext);
 
   program

@@ -484,3 +484,18 @@ flows:
     assert.match(byPath.get("flows.oneway.twoWay") ?? "", /only a two-way flow has twoWay settings/);
   });
 });
+
+it("budgets: daily API calls per connection; a budget for an unknown connection is named", () => {
+  const ok = parseConfig(`${VALID}budgets:\n  shop: { callsPerDay: 40000 }\n`, defs, { env, readFile });
+  assert.deepEqual(ok.config.budgets, { shop: { callsPerDay: 40000 } });
+  assert.deepEqual(parseConfig(VALID, defs, { env, readFile }).config.budgets, {});
+  const err = configError(() =>
+    parseConfig(`${VALID}budgets:\n  shopp: { callsPerDay: 10 }\n  erp: { callsPerDay: 0 }\n`, defs, {
+      env,
+      readFile,
+    }),
+  );
+  const byPath = new Map(err.issues.map((i) => [i.path, i.message]));
+  assert.match(byPath.get("budgets.shopp") ?? "", /unknown connection; connections: erp, shop/);
+  assert.match(byPath.get("budgets.erp.callsPerDay") ?? "", />=1|at least 1|too small/i);
+});

@@ -159,6 +159,12 @@ const Server = z.strictObject({
     .optional(),
 });
 
+/**
+ * The API calls a connection may make per UTC day (the vendor's plan, or what the operator allots), shown
+ * against the calls made (management API: /api/v1/connections, /api/v1/usage).
+ */
+const Budget = z.strictObject({ callsPerDay: z.number().int().min(1) });
+
 /** A connection as parsed: its connector `type` beside that connector's own settings. */
 export interface ConnectionConfig {
   type: string;
@@ -175,6 +181,8 @@ export interface PasserelleConfig {
   retry: RetryConfig;
   /** Alert channels and rules (docs/alerts.md). */
   alerts: AlertsConfig;
+  /** Daily API call budgets by connection name. */
+  budgets: Record<string, { callsPerDay: number }>;
 }
 
 function connectionSchema(definitions: readonly ConnectorDefinition[]): z.ZodType<ConnectionConfig, unknown> {
@@ -267,12 +275,22 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
       server: Server.prefault({}),
       retry: Retry.prefault({}),
       alerts: Alerts.prefault({}),
+      budgets: z.record(Name, Budget).default({}),
     })
     .superRefine(
       (config, ctx) => {
         // Runs even when other parts failed, so every problem is reported in one pass; hence the defensive reads.
         const connections = config.connections ?? {};
         const names = Object.keys(connections);
+        for (const name of Object.keys(config.budgets ?? {})) {
+          if (!Object.hasOwn(connections, name)) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["budgets", name],
+              message: `unknown connection; connections: ${names.join(", ") || "(none)"}`,
+            });
+          }
+        }
         for (const [flow, spec] of Object.entries(config.flows ?? {})) {
           for (const side of ["source", "target"] as const) {
             const connection = spec?.[side]?.connection;

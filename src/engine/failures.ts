@@ -162,3 +162,29 @@ export async function editFailure(
   await store.updateFailure(failure.id, { mappedPayload });
   await store.appendEvents([actionEvent(failure, "edited", "mapped payload edited", actor)]);
 }
+
+/**
+ * Marks a failed record resolved by hand: an operator fixed it in the target (or found it was never
+ * needed) and says how. Unlike skip, the record counts as done rather than left out.
+ */
+export async function resolveFailure(
+  store: Store,
+  failure: FailedRecord,
+  reason: string,
+  actor?: string,
+): Promise<void> {
+  if (!reason.trim()) throw new SyncError("config", "resolve needs a reason (--reason)", { field: "reason" });
+  if (failure.status === "resolved" || failure.status === "skipped") {
+    throw new SyncError("config", `failure ${failure.id} is already ${failure.status}`);
+  }
+  if (failure.errorKind === "conflict") {
+    // Closing it by hand would leave the record held in the flow's two-way state, never merged again.
+    throw new SyncError(
+      "config",
+      `failure ${failure.id} is a held two-way conflict: resolve it by the version to take (passerelle failures resolve ${failure.id} --take <side or file>), not by a reason`,
+      { field: "reason" },
+    );
+  }
+  await store.updateFailure(failure.id, { status: "resolved", reason });
+  await store.appendEvents([actionEvent(failure, "resolved", `resolved by hand: ${reason}`, actor)]);
+}

@@ -2,10 +2,11 @@
  * Persistence used by the engine, the CLI and the runtime. One implementation (src/store) serves both
  * SQLite and PostgreSQL through Kysely. The runtime's own concerns each have a port of their own, which the
  * store hands out: the job queue (jobs.ts), leases (leases.ts), processed marks (marks.ts) and the webhook
- * inbox (inbox.ts).
+ * inbox (inbox.ts), and the management API's tokens and audit log (access.ts).
  */
 import type { KeyState } from "../core/merge.ts";
 import type { EntityName } from "../core/model.ts";
+import type { AccessStore } from "./access.ts";
 import type { AlertStore } from "./alerts.ts";
 import type { Cursor } from "./connector.ts";
 import type { InboxOptions, WebhookInbox } from "./inbox.ts";
@@ -217,4 +218,6 @@ export interface Store {
   alerts(): AlertStore;
   /** A webhook inbox on this store; close it (commits what is queued) before the store. */
   openInbox(opts?: InboxOptions): WebhookInbox;
+  /** The management API's tokens, audit log, call counts and run pages (ports/access.ts). */
+  access(): AccessStore;
 }

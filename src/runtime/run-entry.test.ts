@@ -73,6 +73,6 @@ test("src/runtime and src/server reach the store only through its ports (and ope
   assert.deepEqual(
     offenders,
     [],
-    "use the ports the store hands out: jobs(), leases(), marks(), openInbox()",
+    "use the ports the store hands out: jobs(), leases(), marks(), openInbox(), access()",
   );
 });

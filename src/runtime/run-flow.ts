@@ -190,8 +190,46 @@ export interface DryRunOptions {
   now?: () => Date;
 }
 
+/**
+ * Runs `work` and adds the API calls it made to each of the flow's connections to today's counters
+ * (api_calls: cost per connection, day and flow). Counted from the connectors' own call counters, so two
+ * flows of one process sharing a connection at the same moment each count the other's calls too.
+ */
+async function countingCalls<T>(store: Store, flow: Flow, work: () => Promise<T>): Promise<T> {
+  const systems = flow.source === flow.target ? [flow.source] : [flow.source, flow.target];
+  const before = systems.map((c) => c.stats().calls);
+  const record = () =>
+    store.access().addCalls(
+      systems.map((c, i) => ({
+        connection: c.name,
+        flow: flow.name,
+        calls: c.stats().calls - (before[i] ?? 0),
+      })),
+      new Date().toISOString().slice(0, 10),
+    );
+  let result: T;
+  try {
+    result = await work();
+  } catch (e) {
+    // The run's own error is the news; a store that cannot count its calls now says so on the next call.
+    await record().catch(() => undefined);
+    throw e;
+  }
+  await record();
+  return result;
+}
+
 /** Runs one flow over `scope` under its lease (a dry run: without one); see the module comment. */
-export async function runFlow(
+export function runFlow(
+  deps: FlowDeps,
+  flow: Flow,
+  scope: FlowScope,
+  opts: RunFlowOptions | DryRunOptions,
+): Promise<PassResult> {
+  return countingCalls(deps.store, flow, () => runFlowUncounted(deps, flow, scope, opts));
+}
+
+async function runFlowUncounted(
   deps: FlowDeps,
   flow: Flow,
   scope: FlowScope,
@@ -300,6 +338,15 @@ export async function retryFlowFailures(
       `flow ${flow.name} is two-way: its failed records are merged again at their next change on either side; resolve a held conflict with passerelle failures resolve <id> --take <side or file>`,
     );
   }
+  return countingCalls(deps.store, flow, () => retryUnderLease(deps, flow, failures, opts));
+}
+
+async function retryUnderLease(
+  deps: FlowDeps,
+  flow: Flow,
+  failures: FailedRecord[] | (() => Promise<FailedRecord[]>),
+  opts: Parameters<typeof retryFlowFailures>[3],
+): Promise<RetryResult[]> {
   return withFlowLease(deps.store, flow.name, opts, async (signal) => {
     const out: RetryResult[] = [];
     const todo = typeof failures === "function" ? await failures() : failures;

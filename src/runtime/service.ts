@@ -4,7 +4,8 @@
  *
  * `startService` (`passerelle run`, the demo) holds
  * - the webhook server (`POST /webhooks/<connection>`, `GET /healthz`), which verifies each delivery with its
- *   connection's definition, stores it in the durable inbox and acknowledges it once committed;
+ *   connection's definition, stores it in the durable inbox and acknowledges it once committed, and serves
+ *   the management API (`/api/v1`, bearer tokens) and `/metrics` (metrics.ts, fed by every pass);
  * - a job worker draining the inbox (coalesced per connection and entity), running reconciliation windows of
  *   event-driven flows, and the flow jobs (`sync`, `retry-failures`; flow-jobs.ts) — scheduled flows' runs
  *   and whatever a `passerelle worker` queued;
@@ -34,6 +35,7 @@ import { type EventFlow, EventRuntime, RECONCILE_QUEUE } from "./events.ts";
 import { flowJobHandlers, retryFailuresJob, syncJob } from "./flow-jobs.ts";
 import { JobQueue, Worker } from "./jobs.ts";
 import { processHolder } from "./leases.ts";
+import { Metrics } from "./metrics.ts";
 import { type ScheduleEntry, Scheduler } from "./scheduler.ts";
 
 /** Shortest time between two drain requests of one group from this process. */
@@ -61,10 +63,17 @@ export interface ServiceOptions {
   onPass?: (kind: PassKind, summary: RunSummary) => void;
   /** Called after every evaluation of the alert rules. */
   onAlerts?: (evaluation: Evaluation) => void;
+  /**
+   * Requests to the management API from loopback without a token act as admin (`--no-auth-on-loopback`,
+   * the demo's default); otherwise every request needs a bearer token.
+   */
+  noAuthOnLoopback?: boolean;
 }
 
 export interface Service {
   server: RunningServer;
+  /** This process's Prometheus metrics (served at /metrics). */
+  metrics: Metrics;
   inbox: WebhookInbox;
   runtime: EventRuntime;
   queue: JobQueue;
@@ -149,6 +158,15 @@ function readTls(ctx: Context): { cert: Buffer; key: Buffer } | undefined {
  */
 export async function startService(ctx: Context, opts: ServiceOptions = {}): Promise<Service> {
   const holder = processHolder("run");
+  const metrics = new Metrics(ctx);
+  const given = opts.onPass;
+  opts = {
+    ...opts,
+    onPass: (kind, s) => {
+      metrics.observeRun(kind, s);
+      given?.(kind, s);
+    },
+  };
   const inbox = ctx.store.openInbox({ writerThread: true });
   const queue = new JobQueue(ctx.store);
   const eventFlows = eventFlowsOf(ctx);
@@ -236,7 +254,19 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     ...(ctx.config.server.bodyLimit ? { bodyLimit: ctx.config.server.bodyLimit } : {}),
     ...(tls ? { tls } : {}),
     onStored: notify,
+    onWebhook: (connection, o) =>
+      "stored" in o
+        ? metrics.webhookStored(connection, o.stored)
+        : metrics.webhookRefused(connection, o.refused),
     logger: ctx.logger,
+    api: {
+      ctx,
+      queue,
+      metrics,
+      holder,
+      noAuthOnLoopback: opts.noAuthOnLoopback ?? false,
+      onEnqueued: () => worker.wake(),
+    },
   });
 
   const schedules = scheduleEntries(ctx);
@@ -288,6 +318,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   };
   return {
     server,
+    metrics,
     inbox,
     runtime,
     queue,

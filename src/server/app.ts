@@ -1,5 +1,6 @@
 /**
- * The HTTP server of `passerelle run`: `POST /webhooks/<connection>` and `GET /healthz`.
+ * The HTTP server of `passerelle run`: `POST /webhooks/<connection>`, `GET /healthz`, and, when `api` is
+ * given, the management API under `/api/v1` and `GET /metrics` (api/routes.ts, with bearer-token auth).
  *
  * A delivery is read as raw bytes (signatures are over the exact bytes), up to `bodyLimit`: a declared
  * Content-Length above it is refused before any byte is read, and a body streamed without one is cut off
@@ -10,6 +11,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { InboundEvent, WebhookReceiver, WebhookRequest } from "../ports/connector.ts";
 import type { WebhookInbox } from "../ports/inbox.ts";
+import { type ApiOptions, managementApi } from "./api/routes.ts";
 import { plainHttpWarning } from "./exposure.ts";
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -35,6 +37,10 @@ export interface ServerOptions {
   onStored?: (connection: string, events: InboundEvent[]) => void;
   logger?: ServerLogger;
   now?: () => Date;
+  /** Told of every delivery: events stored, or the status it was refused with (metrics). */
+  onWebhook?: (connection: string, outcome: { stored: number } | { refused: number }) => void;
+  /** The management API and /metrics; absent, the server only takes webhooks. */
+  api?: ApiOptions;
 }
 
 function fail(reply: FastifyReply, status: number, reason: string): FastifyReply {
@@ -50,6 +56,8 @@ function headersOf(raw: Record<string, string | string[] | undefined>): Record<s
 export function buildServer(opts: ServerOptions): FastifyInstance {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const now = opts.now ?? (() => new Date());
+  // API bodies with a field their route does not know are refused (fastify's default drops it silently).
+  const ajv = { customOptions: { removeAdditional: false as const } };
   const app = (
     opts.tls
       ? Fastify({
@@ -57,8 +65,9 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
           bodyLimit,
           logger: false,
           forceCloseConnections: "idle",
+          ajv,
         })
-      : Fastify({ bodyLimit, logger: false, forceCloseConnections: "idle" })
+      : Fastify({ bodyLimit, logger: false, forceCloseConnections: "idle", ajv })
   ) as FastifyInstance;
 
   // Every body is kept as the exact bytes received; each vendor module decides what it accepts.
@@ -84,6 +93,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   app.setNotFoundHandler((req, reply) => fail(reply, 404, `no route ${req.method} ${req.url.split("?")[0]}`));
 
   app.get("/healthz", async () => ({ status: "ok" }));
+  if (opts.api) app.register(managementApi, opts.api);
 
   app.post<{ Params: { connection: string } }>("/webhooks/:connection", async (req, reply) => {
     const name = req.params.connection;
@@ -102,12 +112,14 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
         { connection: name, status: outcome.status, reason: outcome.reason },
         "webhook refused",
       );
+      opts.onWebhook?.(name, { refused: outcome.status });
       return fail(reply, outcome.status, outcome.reason);
     }
     if (outcome.kind === "reply")
       return reply.code(outcome.status).type(outcome.contentType).send(outcome.body);
     const result = await opts.inbox.add(name, outcome.events);
     if (result.stored > 0) opts.onStored?.(name, outcome.events);
+    opts.onWebhook?.(name, { stored: result.stored });
     return reply.code(200).send(result);
   });
   return app;

@@ -2,11 +2,12 @@
  * The Store port on Kysely: the same queries run on SQLite and PostgreSQL. Over 400 lines because it is the
  * one class implementing the Store port's ~25 methods, each a few lines of query; the larger pieces live
  * beside it (commit-page.ts, rows.ts, jobs.ts, inbox/), and the runtime's concerns are handed out as ports
- * of their own (`jobs()`, `leases()`, `marks()`, `openInbox()`).
+ * of their own (`jobs()`, `leases()`, `marks()`, `openInbox()`, `access()`).
  */
 import { type Kysely, Migrator, sql } from "kysely";
 import type { KeyState } from "../core/merge.ts";
 import type { EntityName } from "../core/model.ts";
+import type { AccessStore } from "../ports/access.ts";
 import type { AlertStore } from "../ports/alerts.ts";
 import type { Cursor } from "../ports/connector.ts";
 import type { InboxOptions, WebhookInbox } from "../ports/inbox.ts";
@@ -24,6 +25,7 @@ import type {
   Store,
   SyncEvent,
 } from "../ports/store.ts";
+import { SqlAccess } from "./access.ts";
 import { SqlAlertStore } from "./alerts.ts";
 import { commitPageIn, insertEvents } from "./commit-page.ts";
 import { named, StoreError } from "./errors.ts";
@@ -109,6 +111,10 @@ export class KyselyStore implements Store {
 
   openInbox(opts: InboxOptions = {}): WebhookInbox {
     return new SqlWebhookInbox(this.db, this.scrub, opts);
+  }
+
+  access(): AccessStore {
+    return new SqlAccess(this.db, this.gate, this.scrub, this.#opts.now);
   }
 
   #now(): string {

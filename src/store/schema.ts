@@ -181,6 +181,37 @@ export interface ApiDeprecationsTable {
   last_seen: string;
 }
 
+/** Management API bearer tokens, by hash (migration 0006; store/access.ts). */
+export interface ApiTokensTable {
+  id: Generated<number>;
+  name: string;
+  role: "viewer" | "operator" | "admin";
+  token_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** Operators' and admins' actions through the API (migration 0006). */
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  token_id: number | null;
+  actor: string;
+  role: string | null;
+  action: string;
+  target: string;
+  outcome: string;
+}
+
+/** API calls per UTC day, connection and flow (migration 0006). */
+export interface ApiCallsTable {
+  day: string;
+  connection: string;
+  flow: string;
+  calls: number;
+}
+
 export interface Database {
   links: LinksTable;
   cursors: CursorsTable;
@@ -196,6 +227,9 @@ export interface Database {
   alert_incidents: AlertIncidentsTable;
   alert_notifications: AlertNotificationsTable;
   api_deprecations: ApiDeprecationsTable;
+  api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
+  api_calls: ApiCallsTable;
 }
 
 export type LinkRow = Selectable<LinksTable>;

@@ -79,6 +79,9 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
       `Shopify: ${systems.shopify.url} (${systems.shopify.shop}; API budget of a Plus shop: ${PLUS_PLAN.restoreRate} points/s, paced without throttling)`,
     );
     out.info(`Store:   ${storeUrl}`);
+    out.info(
+      `API:     ${service.server.url}/api/v1 (OpenAPI at /api/v1/openapi.json, metrics at /metrics; no token needed from this machine: loopback auth is off for the demo)`,
+    );
     const hook = service.webhookUrl("shopify");
     const manager = ctx.connectors.get("shopify")?.webhooks;
     if (!manager) throw new Error("the shopify connection has no webhook support");
@@ -190,7 +193,12 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
 
 /** The service of `passerelle run` on the configuration's port, or any free one when that is taken. */
 async function startDemoService(ctx: Context, onPass: (s: RunSummary) => void): Promise<Service> {
-  const options = { host: "127.0.0.1", onPass: (_kind: string, s: RunSummary) => onPass(s) };
+  // The demo's management API answers loopback without a token (passerelle run needs --no-auth-on-loopback).
+  const options = {
+    host: "127.0.0.1",
+    noAuthOnLoopback: true,
+    onPass: (_kind: string, s: RunSummary) => onPass(s),
+  };
   try {
     return await startService(ctx, { ...options, port: ctx.config.server.port });
   } catch (e) {

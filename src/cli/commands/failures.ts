@@ -2,61 +2,31 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ERROR_KINDS, SyncError } from "../../core/errors.ts";
-import { editFailure, type RetryOutcome, skipFailure } from "../../engine/failures.ts";
-import type { FailedRecord, FailureStatus } from "../../ports/store.ts";
+import { SyncError } from "../../core/errors.ts";
+import type { RetryOutcome } from "../../engine/failures.ts";
+import type { FailedRecord } from "../../ports/store.ts";
 import type { Context } from "../../runtime/context.ts";
 import { processHolder } from "../../runtime/leases.ts";
-import { FlowBusyError, resolveConflict, retryFlowFailures } from "../../runtime/run-flow.ts";
+import {
+  editAndRetry,
+  getFailure as findFailure,
+  findFailures,
+  flowOfFailure,
+  resolveFailure,
+  retryFailures as retryFailureSet,
+  skipFailure,
+} from "../../runtime/operations.ts";
+import { FlowBusyError, resolveConflict } from "../../runtime/run-flow.ts";
 import { EXIT, type Output, reportError, table } from "../output.ts";
 
-function parseId(raw: string): number {
-  const id = Number(raw);
-  if (!Number.isInteger(id) || id <= 0)
-    throw new SyncError("config", `failure id must be a positive integer, got ${JSON.stringify(raw)}`);
-  return id;
-}
-
-async function getFailure(ctx: Context, raw: string): Promise<FailedRecord> {
-  const f = await ctx.store.getFailure(parseId(raw));
-  if (!f) throw new SyncError("config", `no failed record with id ${raw} (see: passerelle failures list)`);
-  return f;
-}
-
-function flowOf(ctx: Context, f: FailedRecord) {
-  if (!ctx.flowNames().includes(f.flow)) {
-    throw new SyncError(
-      "config",
-      `failure ${f.id} belongs to flow ${JSON.stringify(f.flow)}, which is no longer in ${ctx.configPath}; skip it with --reason or restore the flow`,
-    );
-  }
-  return ctx.flow(f.flow);
-}
+const getFailure = (ctx: Context, raw: string) => findFailure(ctx, raw, " (see: passerelle failures list)");
 
 export async function listFailures(
   ctx: Context,
   out: Output,
   opts: { flow?: string; type?: string; status?: string; all?: boolean },
 ): Promise<number> {
-  const statuses: FailureStatus[] = ["open", "retrying", "resolved", "skipped"];
-  if (opts.status && !statuses.includes(opts.status as FailureStatus)) {
-    throw new SyncError(
-      "config",
-      `--status must be one of ${statuses.join(", ")}, got ${JSON.stringify(opts.status)}`,
-    );
-  }
-  const kinds = [...ERROR_KINDS, "hold", "conflict"];
-  if (opts.type && !kinds.includes(opts.type)) {
-    throw new SyncError(
-      "config",
-      `--type must be one of ${kinds.join(", ")}, got ${JSON.stringify(opts.type)}`,
-    );
-  }
-  const rows = await ctx.store.listFailures({
-    ...(opts.flow ? { flow: opts.flow } : {}),
-    ...(opts.type ? { errorKind: opts.type } : {}),
-    ...(opts.status ? { status: opts.status as FailureStatus } : opts.all ? {} : { status: "open" }),
-  });
+  const rows = await findFailures(ctx, opts, { status: "--status", type: "--type" });
   out.result(rows, () =>
     rows.length === 0
       ? "No failed records."
@@ -101,29 +71,6 @@ function outcomeLine(o: RetryOutcome): string {
   return `failure ${o.id} (${o.key}): ${o.ok ? o.action : `${o.action} again — ${o.message}`}`;
 }
 
-/**
- * Retries failed records of one flow under the flow's lease, like every run of it: a retry never writes at
- * the same time as a sync of the same flow. With `strict`, a retry that cannot start (the record is gone
- * from its source, the failure is already resolved) is thrown; otherwise it is reported with its reason.
- */
-async function retryUnderLease(
-  ctx: Context,
-  flow: string,
-  failures: FailedRecord[],
-  opts: { resync: boolean; strict: boolean },
-): Promise<RetryOutcome[]> {
-  const results = await retryFlowFailures(ctx, ctx.flow(flow), failures, {
-    holder: processHolder("cli"),
-    resync: opts.resync,
-    actor: "cli",
-  });
-  return results.map((r) => {
-    if (r.ok) return r.outcome;
-    if (opts.strict) throw r.error;
-    return { id: r.failure.id, key: r.failure.key, ok: false, action: "failed", message: r.error.message };
-  });
-}
-
 export async function retryFailures(
   ctx: Context,
   out: Output,
@@ -135,36 +82,20 @@ export async function retryFailures(
     targets = await ctx.store.listFailures({ status: "open", ...(opts.flow ? { flow: opts.flow } : {}) });
   else if (id) targets = [await getFailure(ctx, id)];
   else throw new SyncError("config", "give a failure id or --all");
-  const outcomes: RetryOutcome[] = [];
-  const byFlow = new Map<string, FailedRecord[]>();
-  for (const f of targets) {
-    // One record that cannot be retried (its flow was removed) is reported with its reason with --all.
-    try {
-      flowOf(ctx, f);
-    } catch (e) {
-      if (!opts.all) throw e;
-      outcomes.push({ id: f.id, key: f.key, ok: false, action: "failed", message: (e as Error).message });
-      continue;
-    }
-    byFlow.set(f.flow, [...(byFlow.get(f.flow) ?? []), f]);
+  let report: Awaited<ReturnType<typeof retryFailureSet>>;
+  try {
+    report = await retryFailureSet(ctx, targets, {
+      resync: opts.resync ?? false,
+      strict: !opts.all,
+      actor: "cli",
+      holder: processHolder("cli"),
+    });
+  } catch (e) {
+    if (!(e instanceof FlowBusyError)) throw e;
+    reportError(new SyncError("retryable", e.message), out.json, out.secrets);
+    return EXIT.busy;
   }
-  let busy = false;
-  for (const [flow, failures] of byFlow) {
-    try {
-      outcomes.push(
-        ...(await retryUnderLease(ctx, flow, failures, { resync: opts.resync ?? false, strict: !opts.all })),
-      );
-    } catch (e) {
-      if (!(e instanceof FlowBusyError)) throw e;
-      busy = true;
-      if (!opts.all) {
-        reportError(new SyncError("retryable", e.message), out.json, out.secrets);
-        return EXIT.busy;
-      }
-      for (const f of failures)
-        outcomes.push({ id: f.id, key: f.key, ok: false, action: "failed", message: e.message });
-    }
-  }
+  const { outcomes, busy } = report;
   out.result(outcomes, () =>
     outcomes.length === 0 ? "No open failures to retry." : outcomes.map(outcomeLine).join("\n"),
   );
@@ -218,12 +149,9 @@ export async function editFailureCommand(
       `edited payload is not valid JSON: ${e instanceof Error ? e.message : String(e)}; nothing changed`,
     );
   }
-  await editFailure(ctx.store, f, payload, "cli");
-  const updated = await getFailure(ctx, id);
-  flowOf(ctx, updated);
-  let outcome: RetryOutcome | undefined;
+  let outcome: RetryOutcome;
   try {
-    [outcome] = await retryUnderLease(ctx, updated.flow, [updated], { resync: false, strict: true });
+    outcome = await editAndRetry(ctx, f, payload, { actor: "cli", holder: processHolder("cli") });
   } catch (e) {
     if (!(e instanceof FlowBusyError)) throw e;
     reportError(
@@ -233,23 +161,39 @@ export async function editFailureCommand(
     );
     return EXIT.busy;
   }
-  if (!outcome) throw new SyncError("permanent", `failure ${updated.id} was not retried`);
   out.result(outcome, () => outcomeLine(outcome));
   return outcome.ok ? EXIT.ok : EXIT.partial;
+}
+
+export async function resolveFailureCommand(
+  ctx: Context,
+  out: Output,
+  id: string,
+  opts: { take?: string; reason?: string },
+): Promise<number> {
+  if ((opts.take === undefined) === (opts.reason === undefined)) {
+    throw new SyncError(
+      "config",
+      "failures resolve needs either --take (a held two-way conflict: the side or merged record to write) or --reason (a record fixed by hand in the target)",
+    );
+  }
+  if (opts.take !== undefined) return resolveConflictCommand(ctx, out, id, opts.take);
+  const f = await getFailure(ctx, id);
+  await resolveFailure(ctx.store, f, opts.reason ?? "", "cli");
+  out.result(
+    { id: f.id, status: "resolved", reason: opts.reason },
+    () => `failure ${f.id} (${f.key}) resolved: ${opts.reason}`,
+  );
+  return EXIT.ok;
 }
 
 /**
  * Resolves a held two-way conflict by taking one side's version (`--take <connection>`, or source / target)
  * or a merged record from a JSON file, under the flow's lease.
  */
-export async function resolveFailureCommand(
-  ctx: Context,
-  out: Output,
-  id: string,
-  take: string,
-): Promise<number> {
+async function resolveConflictCommand(ctx: Context, out: Output, id: string, take: string): Promise<number> {
   const f = await getFailure(ctx, id);
-  const flow = flowOf(ctx, f);
+  const flow = flowOfFailure(ctx, f);
   if (!flow.twoWay) {
     throw new SyncError(
       "config",

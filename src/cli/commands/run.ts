@@ -20,7 +20,7 @@ export function describePass(kind: string, s: RunSummary): string {
 export async function runCommand(
   ctx: Context,
   out: Output,
-  opts: { host?: string; port?: number; graceMs?: number },
+  opts: { host?: string; port?: number; graceMs?: number; noAuthOnLoopback?: boolean },
 ): Promise<number> {
   const graceMs = opts.graceMs ?? 20_000;
   // Listening before the service starts: a signal that comes while it starts still stops it cleanly.
@@ -38,6 +38,7 @@ export async function runCommand(
     service = await startService(ctx, {
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       ...(opts.port !== undefined ? { port: opts.port } : {}),
+      noAuthOnLoopback: opts.noAuthOnLoopback ?? false,
       onPass: (kind, s) => {
         if (kind === "reconcile" && s.counts.created + s.counts.updated + s.counts.failed === 0) return;
         out.info(describePass(kind, s));
@@ -47,7 +48,14 @@ export async function runCommand(
     shutdown.dispose();
     throw e;
   }
-  out.info(`Listening on ${service.server.url} (GET /healthz, POST /webhooks/<connection>)`);
+  out.info(
+    `Listening on ${service.server.url} (GET /healthz, POST /webhooks/<connection>, management API /api/v1, GET /metrics)`,
+  );
+  out.info(
+    opts.noAuthOnLoopback
+      ? "API auth: requests from loopback need no token (--no-auth-on-loopback); every other address needs a bearer token"
+      : "API auth: every request needs a bearer token (passerelle tokens create --role viewer|operator|admin)",
+  );
   // With --json the human lines are silent; a security warning still reaches stderr, as a log line.
   for (const w of service.server.warnings) {
     if (out.json) ctx.logger.warn({ url: service.server.url }, w);
@@ -90,7 +98,7 @@ export function registerRunCommand(
   program
     .command("run")
     .description(
-      "serve webhooks (POST /webhooks/<connection>, GET /healthz) and run event-driven flows, their reconciliation polls and scheduled flows until SIGINT/SIGTERM",
+      "serve webhooks (POST /webhooks/<connection>, GET /healthz) and the management API (/api/v1, /metrics), and run event-driven flows, their reconciliation polls and scheduled flows until SIGINT/SIGTERM",
     )
     .option(
       "--host <address>",
@@ -100,6 +108,10 @@ export function registerRunCommand(
       "--port <n>",
       "port to listen on, 0 for any free one (default: server.port, 8470)",
       portNumber("--port"),
+    )
+    .option(
+      "--no-auth-on-loopback",
+      "let requests to the management API from loopback (127.0.0.1, ::1) through without a token, acting as admin",
     )
     .option(
       "--grace <seconds>",
@@ -116,9 +128,13 @@ and answered, running jobs are asked to stop (a run stops after the records it i
 "interrupted"; its job goes back to the queue), and it exits 0. Jobs still running after --grace seconds
 (or at a second signal) are handed back and their runs recorded interrupted.`,
     )
-    .action(function (this: Command, opts: { host?: string; port?: number; grace: number }) {
+    .action(function (
+      this: Command,
+      opts: { host?: string; port?: number; grace: number; authOnLoopback: boolean },
+    ) {
       return withContext(this, (ctx, out) =>
         runCommand(ctx, out, {
+          noAuthOnLoopback: opts.authOnLoopback === false,
           ...(opts.host !== undefined ? { host: opts.host } : {}),
           ...(opts.port !== undefined ? { port: opts.port } : {}),
           graceMs: opts.grace * 1000,

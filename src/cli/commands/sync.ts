@@ -1,7 +1,8 @@
-import type { PlanLine, RunSummary } from "../../engine/sync.ts";
+import type { RunSummary } from "../../engine/sync.ts";
 import { alerterFor } from "../../runtime/alerting.ts";
 import type { Context } from "../../runtime/context.ts";
 import { processHolder } from "../../runtime/leases.ts";
+import { ESTIMATE_COVERS, planFlow } from "../../runtime/operations.ts";
 import { abandonHeldFlows, FlowBusyError, runFlow } from "../../runtime/run-flow.ts";
 import { exitWhenIdleOrSoon, shutdownOnSignals } from "../../runtime/shutdown.ts";
 import { EXIT, type Output, table } from "../output.ts";
@@ -179,28 +180,15 @@ async function evaluateAlerts(ctx: Context, out: Output): Promise<void> {
   }
 }
 
-/** What the plan's call estimate covers, printed with it. */
-const ESTIMATE_COVERS =
-  "reads of the source, counted as this plan made them, and the target's lookups and writes, estimated " +
-  "from its writer's batching; records the target finds unchanged cost less, retries more";
-
 export async function planCommand(
   ctx: Context,
   out: Output,
   flowName: string,
   opts: { limit: number },
 ): Promise<number> {
-  const lines: PlanLine[] = [];
   const flow = ctx.flow(flowName);
-  const summary = await runFlow(
-    ctx,
-    flow,
-    { kind: "cursor" },
-    { dryRun: true, onPlan: (l) => lines.push(l) },
-  );
-  // A dry run only reads: every call it made was the source's.
-  const reads = summary.counts.calls;
-  const calls = { total: reads + summary.estimatedCalls, reads, writes: summary.estimatedCalls };
+  const { summary, lines, calls } = await planFlow(ctx, flowName);
+  const reads = calls.reads;
   const wouldFail = summary.plan.error.records;
   const wouldHold = summary.plan.hold.records;
   out.result(

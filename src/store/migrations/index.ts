@@ -9,6 +9,7 @@ import { jobs } from "./0002_jobs.ts";
 import { webhookInbox } from "./0003_webhook_inbox.ts";
 import { interruptedRuns } from "./0004_interrupted_runs.ts";
 import { twoWayState } from "./0005_two_way_state.ts";
+import { apiTokensAudit } from "./0006_api_tokens_audit.ts";
 import { alertIncidents } from "./0007_alert_incidents.ts";
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
@@ -20,6 +21,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         "0003_webhook_inbox": webhookInbox(dialect),
         "0004_interrupted_runs": interruptedRuns(dialect),
         "0005_two_way_state": twoWayState(),
+        "0006_api_tokens_audit": apiTokensAudit(dialect),
         "0007_alert_incidents": alertIncidents(dialect),
       };
     },

@@ -1,0 +1,176 @@
+/**
+ * Prometheus metrics of one process (prom-client), served at `/metrics` by `passerelle run`. Fed from what
+ * the runtime already observes — every pass's run summary (onPass), webhook deliveries stored or refused by
+ * the server — and read at scrape time from the connectors' own call counters and the store (queue depth,
+ * pending webhook events, lag). Nothing in src/core or src/engine calls it.
+ */
+import { Counter, Gauge, Registry } from "prom-client";
+import type { RunSummary } from "../engine/sync.ts";
+import type { Connector } from "../ports/connector.ts";
+import type { Context } from "./context.ts";
+
+/**
+ * A pass's kind as the runtime reports it (`schedule`: every run of the flow-job queue, whether its cron, a
+ * `passerelle worker` or the API queued it); `reconcile` passes that wrote records found drift.
+ */
+export type PassKindLabel = "events" | "batch" | "reconcile" | "schedule";
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #records: Counter<"flow" | "connection" | "outcome">;
+  readonly #runs: Counter<"flow" | "status" | "kind">;
+  readonly #drift: Counter<"flow">;
+  readonly #webhooks: Counter<"connection" | "outcome">;
+  readonly #webhookEvents: Counter<"connection">;
+  readonly #lastRun = new Map<string, number>();
+
+  constructor(ctx: Context) {
+    const r = this.registry;
+    this.#records = new Counter({
+      name: "passerelle_records_total",
+      help: "Records per flow and connection by outcome: read (from the source); created, updated, skipped, failed, held (in the target)",
+      labelNames: ["flow", "connection", "outcome"],
+      registers: [r],
+    });
+    this.#runs = new Counter({
+      name: "passerelle_runs_total",
+      help: "Passes of a flow by how they ended and what started them (events, batch, reconcile, schedule)",
+      labelNames: ["flow", "status", "kind"],
+      registers: [r],
+    });
+    this.#drift = new Counter({
+      name: "passerelle_drift_records_total",
+      help: "Records a reconciliation poll had to write: changes the webhooks did not bring",
+      labelNames: ["flow"],
+      registers: [r],
+    });
+    this.#webhooks = new Counter({
+      name: "passerelle_webhook_deliveries_total",
+      help: "Webhook deliveries per connection: stored, or refused with a 4xx status",
+      labelNames: ["connection", "outcome"],
+      registers: [r],
+    });
+    this.#webhookEvents = new Counter({
+      name: "passerelle_webhook_events_stored_total",
+      help: "Webhook events stored in the inbox per connection (duplicates of a stored event not counted)",
+      labelNames: ["connection"],
+      registers: [r],
+    });
+    // HTTP connectors also count their retries (HttpStats); the port promises calls and throttles only.
+    type Stats = ReturnType<Connector["stats"]> & { retries?: unknown };
+    const connectorGauge = (name: string, help: string, read: (s: Stats) => unknown) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["connection"],
+        registers: [r],
+        collect() {
+          for (const [conn, c] of ctx.connectors) {
+            const stats: Stats = c.stats();
+            const v = read(stats);
+            if (typeof v === "number") this.set({ connection: conn }, v);
+          }
+        },
+      });
+    connectorGauge(
+      "passerelle_api_calls",
+      "API calls made to each connection by this process since it started",
+      (s) => s.calls,
+    );
+    connectorGauge(
+      "passerelle_throttled",
+      "Throttled answers (HTTP 429, or the vendor's throttle in the body) from each connection since start",
+      (s) => s.throttled,
+    );
+    connectorGauge(
+      "passerelle_retries",
+      "Calls to each connection retried after a transient failure since start (HTTP connectors)",
+      (s) => s.retries,
+    );
+    connectorGauge(
+      "passerelle_rate_budget_available",
+      "The vendor's rate budget currently available, as it last reported it",
+      (s) => s.rateLimit?.currentlyAvailable,
+    );
+    new Gauge({
+      name: "passerelle_queue_depth",
+      help: "Jobs waiting in the durable job queue, per queue",
+      labelNames: ["queue"],
+      registers: [r],
+      async collect() {
+        this.reset();
+        for (const [queue, n] of await ctx.store.access().queueDepth()) this.set({ queue }, n);
+      },
+    });
+    new Gauge({
+      name: "passerelle_webhook_events_pending",
+      help: "Webhook events stored and not processed yet",
+      registers: [r],
+      async collect() {
+        this.set(await ctx.store.openInbox().count({ status: "pending" }));
+      },
+    });
+    const lastRun = this.#lastRun;
+    new Gauge({
+      name: "passerelle_flow_lag_seconds",
+      help: "Per flow: seconds since its cursor's last record changed in the source (how far behind the source it is)",
+      labelNames: ["flow"],
+      registers: [r],
+      async collect() {
+        const now = Date.now();
+        for (const flow of ctx.flowNames()) {
+          const cursor = await ctx.store.getCursor(flow);
+          const at = cursor ? Date.parse(cursor.updatedAt) : Number.NaN;
+          if (!Number.isNaN(at)) this.set({ flow }, Math.max(0, (now - at) / 1000));
+        }
+      },
+    });
+    new Gauge({
+      name: "passerelle_flow_last_run_timestamp_seconds",
+      help: "Per flow: when its last pass in this process ended (Unix time)",
+      labelNames: ["flow"],
+      registers: [r],
+      collect() {
+        for (const [flow, at] of lastRun) this.set({ flow }, at / 1000);
+      },
+    });
+    this.#ctx = ctx;
+  }
+
+  readonly #ctx: Context;
+
+  /** One pass of a flow, from its run summary. */
+  observeRun(kind: PassKindLabel, s: RunSummary): void {
+    const spec = this.#ctx.config.flows[s.flow];
+    const source = spec?.source.connection ?? "";
+    const target = spec?.target.connection ?? "";
+    const c = s.counts;
+    const add = (connection: string, outcome: string, n: number) => {
+      if (n > 0) this.#records.inc({ flow: s.flow, connection, outcome }, n);
+    };
+    add(source, "read", c.read);
+    add(target, "created", c.created);
+    add(target, "updated", c.updated);
+    add(target, "skipped", c.skipped);
+    add(target, "failed", c.failed - c.held);
+    add(target, "held", c.held);
+    this.#runs.inc({ flow: s.flow, status: s.status, kind });
+    if (kind === "reconcile" && c.created + c.updated > 0)
+      this.#drift.inc({ flow: s.flow }, c.created + c.updated);
+    this.#lastRun.set(s.flow, Date.now());
+  }
+
+  webhookStored(connection: string, events: number): void {
+    this.#webhooks.inc({ connection, outcome: "stored" });
+    if (events > 0) this.#webhookEvents.inc({ connection }, events);
+  }
+
+  webhookRefused(connection: string, status: number): void {
+    this.#webhooks.inc({ connection, outcome: String(status) });
+  }
+
+  /** The Prometheus text exposition. */
+  async text(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
