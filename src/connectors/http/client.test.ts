@@ -226,10 +226,23 @@ describe("http client: classification", () => {
       baseUrl: server.url,
       timeoutMs: 5_000,
       retry: { attempts: 3, baseMs: 100, maxMs: 1_000 },
+      // The wait the Retry-After asks for: it says when it begins and only the abort ends it.
+      sleep: (ms) => {
+        asked.push(ms);
+        waiting();
+        return new Promise<void>(() => {});
+      },
+    });
+    const asked: number[] = [];
+    let waiting!: () => void;
+    const began = new Promise<void>((r) => {
+      waiting = r;
     });
     const controller = new AbortController();
     const call = http.request("GET", "/busy", undefined, undefined, { signal: controller.signal });
-    while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
+    // Aborted once the 503 is in and the client waits, not merely once the request reached the server.
+    await began;
+    assert.deepEqual(asked, [60_000]);
     controller.abort();
     const err = await failure(call);
     assert.equal(err.details.status, 503);
