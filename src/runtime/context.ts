@@ -15,12 +15,14 @@ import { retryPolicyFor } from "../engine/retry.ts";
 import { SyncEngine } from "../engine/sync.ts";
 import type { Connector, ConnectorDefinition } from "../ports/connector.ts";
 import type { Store } from "../ports/store.ts";
-import { openStore } from "../store/index.ts";
+import { openStore, urlPassword } from "../store/index.ts";
 import { createLogger } from "./logger.ts";
 
 export interface Context {
   configPath: string;
   config: PasserelleConfig;
+  /** The store's URL as opened (PASSERELLE_DATABASE_URL, else `store.url`); carries a password: never print it. */
+  storeUrl: string;
   secrets: string[];
   warnings: string[];
   store: Store;
@@ -44,10 +46,15 @@ export function definitionFor(kind: string): ConnectorDefinition {
 }
 
 export async function openContext(configPath: string, opts: { storeUrl?: string } = {}): Promise<Context> {
-  const { config, secrets, warnings } = await loadConfig(configPath, connectorDefinitions);
+  const loaded = await loadConfig(configPath, connectorDefinitions);
+  const { config, warnings } = loaded;
+  // PASSERELLE_DATABASE_URL wins over the file's store.url, so one configuration serves every process of
+  // a deployment and the database password can stay out of it (it is redacted like any secret).
+  const storeUrl = opts.storeUrl ?? (process.env.PASSERELLE_DATABASE_URL || config.store.url);
+  const secrets = [...loaded.secrets, ...urlPassword(storeUrl).filter((p) => !loaded.secrets.includes(p))];
   const logger = createLogger(secrets);
   // The store redacts the configuration's secrets from what it writes, and logs connection losses.
-  const store = await openStore(opts.storeUrl ?? config.store.url, { secrets, logger });
+  const store = await openStore(storeUrl, { secrets, logger });
   await store.migrate();
   const connectors = new Map<string, Connector>();
   for (const [name, conn] of Object.entries(config.connections)) {
@@ -85,6 +92,7 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
   return {
     configPath,
     config,
+    storeUrl,
     secrets,
     warnings,
     store,

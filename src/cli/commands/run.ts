@@ -2,9 +2,10 @@
  * `passerelle run`: the long-running service (src/runtime/service.ts assembles it: webhook server, job
  * worker, scheduler). This file parses the options, stops the service on SIGINT/SIGTERM and prints.
  */
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import type { RunSummary } from "../../engine/sync.ts";
 import type { Context } from "../../runtime/context.ts";
+import { ROLES, type Role } from "../../runtime/roles.ts";
 import { abandonHeldFlows } from "../../runtime/run-flow.ts";
 import { type Service, startService } from "../../runtime/service.ts";
 import { exitWhenIdleOrSoon, shutdownOnSignals } from "../../runtime/shutdown.ts";
@@ -20,7 +21,7 @@ export function describePass(kind: string, s: RunSummary): string {
 export async function runCommand(
   ctx: Context,
   out: Output,
-  opts: { host?: string; port?: number; graceMs?: number },
+  opts: { host?: string; port?: number; graceMs?: number; role?: Role; jobExpireS?: number },
 ): Promise<number> {
   const graceMs = opts.graceMs ?? 20_000;
   // Listening before the service starts: a signal that comes while it starts still stops it cleanly.
@@ -38,6 +39,8 @@ export async function runCommand(
     service = await startService(ctx, {
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       ...(opts.port !== undefined ? { port: opts.port } : {}),
+      ...(opts.role ? { role: opts.role } : {}),
+      ...(opts.jobExpireS ? { jobExpireS: opts.jobExpireS } : {}),
       onPass: (kind, s) => {
         if (kind === "reconcile" && s.counts.created + s.counts.updated + s.counts.failed === 0) return;
         out.info(describePass(kind, s));
@@ -47,11 +50,17 @@ export async function runCommand(
     shutdown.dispose();
     throw e;
   }
-  out.info(`Listening on ${service.server.url} (GET /healthz, POST /webhooks/<connection>)`);
-  // With --json the human lines are silent; a security warning still reaches stderr, as a log line.
-  for (const w of service.server.warnings) {
-    if (out.json) ctx.logger.warn({ url: service.server.url }, w);
-    else out.info(`warning: ${w}`);
+  const server = service.server;
+  out.info(
+    `role ${service.role}; jobs on ${service.jobs.kind === "pg-boss" ? "pg-boss" : "the embedded queue"}`,
+  );
+  if (server) {
+    out.info(`Listening on ${server.url} (GET /healthz, POST /webhooks/<connection>)`);
+    // With --json the human lines are silent; a security warning still reaches stderr, as a log line.
+    for (const w of server.warnings) {
+      if (out.json) ctx.logger.warn({ url: server.url }, w);
+      else out.info(`warning: ${w}`);
+    }
   }
   out.info(
     `Event-driven flows: ${service.eventFlows.join(", ") || "(none)"}; schedules: ${
@@ -70,7 +79,8 @@ export async function runCommand(
     {
       stopped: true,
       signal,
-      url: service.server.url,
+      role: service.role,
+      url: server?.url ?? null,
       abandonedJobs: abandoned,
       interruptedRuns: interrupted.map((r) => r.id),
     },
@@ -80,6 +90,13 @@ export async function runCommand(
         : "Stopped.",
   );
   return EXIT.ok;
+}
+
+function roleOption(value: string): Role {
+  if (!(ROLES as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`--role must be one of ${ROLES.join(", ")}, got ${JSON.stringify(value)}`);
+  }
+  return value as Role;
 }
 
 /** Adds `passerelle run` to the program; `withContext` opens the configuration and sets the exit code. */
@@ -102,6 +119,17 @@ export function registerRunCommand(
       portNumber("--port"),
     )
     .option(
+      "--role <role>",
+      `what this process does: ${ROLES.join(", ")} (web: webhooks and API only; worker: jobs only; scheduler: cron ticks, one leader at a time on PostgreSQL)`,
+      roleOption,
+      "all",
+    )
+    .option(
+      "--job-expire <seconds>",
+      "PostgreSQL (pg-boss): how long a running job outlives a worker that vanished before it is retried",
+      positiveInt("--job-expire"),
+    )
+    .option(
       "--grace <seconds>",
       "after SIGTERM/SIGINT, how long running jobs may take to stop",
       positiveInt("--grace"),
@@ -116,12 +144,17 @@ and answered, running jobs are asked to stop (a run stops after the records it i
 "interrupted"; its job goes back to the queue), and it exits 0. Jobs still running after --grace seconds
 (or at a second signal) are handed back and their runs recorded interrupted.`,
     )
-    .action(function (this: Command, opts: { host?: string; port?: number; grace: number }) {
+    .action(function (
+      this: Command,
+      opts: { host?: string; port?: number; grace: number; role: Role; jobExpire?: number },
+    ) {
       return withContext(this, (ctx, out) =>
         runCommand(ctx, out, {
           ...(opts.host !== undefined ? { host: opts.host } : {}),
           ...(opts.port !== undefined ? { port: opts.port } : {}),
           graceMs: opts.grace * 1000,
+          role: opts.role,
+          ...(opts.jobExpire ? { jobExpireS: opts.jobExpire } : {}),
         }),
       );
     });

@@ -24,7 +24,7 @@ export async function workerCommand(
   opts: WorkerCommandOptions,
 ): Promise<number> {
   const flows = createFlowWorker(ctx, flowNames, opts);
-  const running = flows.worker;
+  const running = flows;
   out.info(
     `worker ${running.id}: flows ${flowNames.join(", ")}; every ${opts.intervalMs} ms; Ctrl-C to stop`,
   );
