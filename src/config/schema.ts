@@ -142,6 +142,8 @@ export interface PasserelleConfig {
   server: { host: string; port: number; tls?: { cert: string; key: string }; bodyLimit?: number };
   /** The default retry policy; flows may override parts of it. */
   retry: RetryConfig;
+  /** Shared request budgets per connection, kept across every process on the store (connectors/http/governor.ts). */
+  governor: Record<string, { requestsPerSecond: number }>;
 }
 
 function connectionSchema(definitions: readonly ConnectorDefinition[]): z.ZodType<ConnectionConfig, unknown> {
@@ -193,12 +195,23 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
       flows: z.record(Name, Flow).default({}),
       server: Server.prefault({}),
       retry: Retry.prefault({}),
+      governor: z
+        .record(Name, z.strictObject({ requestsPerSecond: z.number().positive().max(100_000) }))
+        .default({}),
     })
     .superRefine(
       (config, ctx) => {
         // Runs even when other parts failed, so every problem is reported in one pass; hence the defensive reads.
         const connections = config.connections ?? {};
         const names = Object.keys(connections);
+        for (const name of Object.keys(config.governor ?? {})) {
+          if (!Object.hasOwn(connections, name))
+            ctx.addIssue({
+              code: "custom",
+              path: ["governor", name],
+              message: `unknown connection ${JSON.stringify(name)}; connections: ${names.join(", ") || "(none)"}`,
+            });
+        }
         for (const [flow, spec] of Object.entries(config.flows ?? {})) {
           for (const side of ["source", "target"] as const) {
             const connection = spec?.[side]?.connection;

@@ -5,6 +5,7 @@
 import type { Logger } from "pino";
 import { loadConfig } from "../config/load.ts";
 import type { PasserelleConfig } from "../config/schema.ts";
+import { setSharedGovernor, slotGovernor } from "../connectors/http/governor.ts";
 import { connectorDefinitions } from "../connectors/index.ts";
 import { SyncError } from "../core/errors.ts";
 import { compileFilter } from "../core/expression.ts";
@@ -56,6 +57,13 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
   // The store redacts the configuration's secrets from what it writes, and logs connection losses.
   const store = await openStore(storeUrl, { secrets, logger });
   await store.migrate();
+  // Shared request budgets: every HTTP call to a governed connection first takes a slot in the store.
+  for (const [name, budget] of Object.entries(config.governor ?? {})) {
+    setSharedGovernor(
+      name,
+      slotGovernor((key, ms) => store.reserveRateSlot(key, ms), name, budget.requestsPerSecond),
+    );
+  }
   const connectors = new Map<string, Connector>();
   for (const [name, conn] of Object.entries(config.connections)) {
     const { type, ...settings } = conn as { type: string } & Record<string, unknown>;
@@ -109,6 +117,7 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
     },
     flowNames: () => Object.keys(config.flows),
     async close() {
+      for (const name of Object.keys(config.governor ?? {})) setSharedGovernor(name, null);
       for (const c of connectors.values()) await c.close();
       await store.close();
     },

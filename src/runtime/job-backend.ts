@@ -32,6 +32,9 @@ export async function openJobs(store: Store, storeUrl: string, opts: OpenJobsOpt
     storeSchema: target.schema,
     queues: opts.queues,
     ...(opts.logger ? { logger: opts.logger } : {}),
-    ...(opts.expireS ? { expireS: opts.expireS } : {}),
+    // Expired jobs are found by pg-boss's maintenance: at least twice per expiry, at most every 30 s.
+    ...(opts.expireS
+      ? { expireS: opts.expireS, maintenanceS: Math.max(1, Math.min(30, Math.floor(opts.expireS / 2))) }
+      : {}),
   });
 }

@@ -8,6 +8,7 @@ import { initial } from "./0001_initial.ts";
 import { jobs } from "./0002_jobs.ts";
 import { webhookInbox } from "./0003_webhook_inbox.ts";
 import { interruptedRuns } from "./0004_interrupted_runs.ts";
+import { rateGovernor } from "./0008_rate_governor.ts";
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
@@ -17,6 +18,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         "0002_jobs": jobs(),
         "0003_webhook_inbox": webhookInbox(dialect),
         "0004_interrupted_runs": interruptedRuns(dialect),
+        "0008_rate_governor": rateGovernor(),
       };
     },
   };
