@@ -74,7 +74,9 @@ export async function runCommand(
   const interrupted = await abandonHeldFlows(
     `${signal}: passerelle run exited before the run stopped (grace period of ${graceMs / 1000} s)`,
   );
-  if (abandoned.length > 0) exitWhenIdleOrSoon();
+  // pg-boss may leave a loop of its own polling until its workers report stopped; the jobs are handed
+  // over and the store is closed by then, so the process does not wait for it.
+  if (abandoned.length > 0 || service.jobs.kind === "pg-boss") exitWhenIdleOrSoon();
   out.result(
     {
       stopped: true,

@@ -48,7 +48,8 @@ export async function workerCommand(
   const interrupted = await abandonHeldFlows(
     `${signal ?? "stop"}: the worker exited before the run stopped (grace period of ${opts.graceMs / 1000} s)`,
   );
-  if (abandoned.length > 0) exitWhenIdleOrSoon();
+  // pg-boss may leave a loop of its own polling until its workers report stopped (see run.ts).
+  if (abandoned.length > 0 || flows.jobs?.kind === "pg-boss") exitWhenIdleOrSoon();
   out.result(
     {
       worker: running.id,
