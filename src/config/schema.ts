@@ -112,6 +112,11 @@ const Store = z.strictObject({
       message: "must start with sqlite: or postgres:// (postgresql://)",
     })
     .default(DEFAULT_STORE_URL),
+  /**
+   * PostgreSQL (pg-boss): how long a running job outlives a worker that vanished before it is run again.
+   * One value for every process of a deployment; keep it above the longest run (docs/deploy.md).
+   */
+  jobExpireSeconds: z.number().int().min(1).max(86_400).default(900),
 });
 
 const Server = z.strictObject({
@@ -136,7 +141,7 @@ export interface ConnectionConfig {
 
 export interface PasserelleConfig {
   version: 1;
-  store: { url: string };
+  store: { url: string; jobExpireSeconds: number };
   connections: Record<string, ConnectionConfig>;
   flows: Record<string, FlowConfig>;
   server: { host: string; port: number; tls?: { cert: string; key: string }; bodyLimit?: number };

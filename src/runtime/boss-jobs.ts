@@ -102,7 +102,11 @@ export class BossJobs implements Jobs {
    */
   async ensureQueue(queue: string): Promise<void> {
     if (this.#queues.has(queue)) return;
-    if (await this.boss.getQueue(queue)) {
+    const existing = await this.boss.getQueue(queue);
+    if (existing) {
+      // The expiry comes from the configuration (store.jobExpireSeconds): a change applies at the next start.
+      if (existing.expireInSeconds !== this.#expireS())
+        await this.boss.updateQueue(queue, this.#settings(queue));
       this.#queues.add(queue);
       return;
     }
@@ -119,18 +123,26 @@ export class BossJobs implements Jobs {
     this.#queues.add(queue);
   }
 
-  async #create(queue: string): Promise<void> {
+  #expireS(): number {
+    return this.#opts.expireS ?? 900;
+  }
+
+  #settings(queue: string): PgBoss.Queue {
     const attempts = this.#opts.maxAttempts ?? 5;
-    await this.boss.createQueue(deadLetterQueue(queue), { name: deadLetterQueue(queue), policy: "standard" });
-    await this.boss.createQueue(queue, {
+    return {
       name: queue,
       policy: "short",
       retryLimit: Math.max(0, attempts - 1),
       retryDelay: this.#opts.retryDelayS ?? 1,
       retryBackoff: true,
-      expireInSeconds: this.#opts.expireS ?? 900,
+      expireInSeconds: this.#expireS(),
       deadLetter: deadLetterQueue(queue),
-    });
+    };
+  }
+
+  async #create(queue: string): Promise<void> {
+    await this.boss.createQueue(deadLetterQueue(queue), { name: deadLetterQueue(queue), policy: "standard" });
+    await this.boss.createQueue(queue, this.#settings(queue));
   }
 
   async enqueue(job: JobRequest): Promise<string | null> {
@@ -183,17 +195,23 @@ export class BossJobs implements Jobs {
   }
 }
 
+/**
+ * Runs handlers on jobs fetched from pg-boss, one loop per queue and unit of concurrency. The loop is
+ * Passerelle's own over `fetch`, `complete` and `fail` rather than pg-boss's `work()`: `work()` completes
+ * or fails a job without awaiting it, so a database that goes away at that moment (a restart) rejects a
+ * promise nobody holds, which ends the process. Here every call is awaited; a job whose outcome cannot be
+ * recorded stays active until its expiry and is run again (the flow lease and intents make that safe).
+ */
 class BossRunner implements JobRunner {
   readonly id: string;
   readonly #jobs: BossJobs;
   readonly #handlers: Record<string, JobWork>;
   readonly #opts: JobWorkerOptions;
   readonly #logger: WorkerLogger | undefined;
-  readonly #workers: string[] = [];
   readonly #active = new Map<string, AbortController>();
-  #starting: Promise<void> | null = null;
+  readonly #waiters = new Set<() => void>();
+  #loops: Promise<void>[] = [];
   #running = false;
-  readonly #idle = new Set<() => void>();
 
   constructor(
     jobs: BossJobs,
@@ -211,26 +229,47 @@ class BossRunner implements JobRunner {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#starting = this.#start().catch((err: unknown) => {
-      this.#logger?.error({ err: errorText(err) }, "cannot start the job workers");
+    for (const [queue, handler] of Object.entries(this.#handlers)) {
+      for (let i = 0; i < (this.#opts.concurrency ?? 1); i++) this.#loops.push(this.#loop(queue, handler));
+    }
+  }
+
+  async #idle(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.#opts.pollMs ?? 500);
+      this.#waiters.add(done);
     });
   }
 
-  async #start(): Promise<void> {
-    const pollingIntervalSeconds = Math.max(0.5, (this.#opts.pollMs ?? 500) / 1000);
-    for (const [queue, handler] of Object.entries(this.#handlers)) {
-      await this.#jobs.ensureQueue(queue);
-      for (let i = 0; i < (this.#opts.concurrency ?? 1); i++) {
-        if (!this.#running) return;
-        const id = await this.#jobs.boss.work<{ payload: unknown }>(
-          queue,
-          { pollingIntervalSeconds, batchSize: 1, includeMetadata: true },
-          async ([job]) => {
-            if (job) await this.#run(queue, handler, job);
-          },
+  async #loop(queue: string, handler: JobWork): Promise<void> {
+    let ready = false;
+    while (this.#running) {
+      let job: PgBoss.JobWithMetadata<{ payload: unknown }> | undefined;
+      try {
+        if (!ready) {
+          await this.#jobs.ensureQueue(queue);
+          ready = true;
+        }
+        [job] = await this.#jobs.boss.fetch<{ payload: unknown }>(queue, {
+          batchSize: 1,
+          includeMetadata: true,
+        });
+      } catch (err) {
+        this.#logger?.warn(
+          { queue, err: errorText(err) },
+          "job fetch failed; retrying after the poll interval",
         );
-        this.#workers.push(id);
       }
+      if (!job) {
+        if (this.#running) await this.#idle();
+        continue;
+      }
+      await this.#run(queue, handler, job);
     }
   }
 
@@ -242,52 +281,65 @@ class BossRunner implements JobRunner {
     const ctl = new AbortController();
     this.#active.set(job.id, ctl);
     const attempt = { id: job.id, queue, payload: job.data?.payload ?? null, attempts: job.retryCount + 1 };
+    const record = async (what: string, call: () => Promise<unknown>) => {
+      try {
+        await call();
+      } catch (err) {
+        this.#logger?.warn(
+          { jobId: job.id, queue, err: errorText(err) },
+          `cannot record the job as ${what}; it runs again after its expiry`,
+        );
+      }
+    };
     try {
       await handler(attempt.payload, attempt, ctl.signal);
+      await record("completed", () => this.#jobs.boss.complete(queue, job.id));
     } catch (e) {
       const err = asSyncError(e);
       const message = `job ${job.id} (queue ${queue}) attempt ${attempt.attempts}: ${err.message}`;
       if (err.retryable) {
         // pg-boss retries it with backoff, then moves it to the dead-letter queue.
         this.#logger?.warn({ jobId: job.id, kind: err.kind }, message);
-        throw new Error(message);
+        await record("failed", () => this.#jobs.boss.fail(queue, job.id, { message }));
+      } else {
+        this.#logger?.error({ jobId: job.id, kind: err.kind }, message);
+        await record("given up", async () => {
+          await this.#jobs.boss.send(deadLetterQueue(queue), {
+            payload: attempt.payload,
+            error: errorText(err),
+            kind: err.kind,
+            job: job.id,
+          });
+          await this.#jobs.boss.complete(queue, job.id);
+        });
       }
-      this.#logger?.error({ jobId: job.id, kind: err.kind }, message);
-      await this.#jobs.boss.send(deadLetterQueue(queue), {
-        payload: attempt.payload,
-        error: errorText(err),
-        kind: err.kind,
-        job: job.id,
-      });
     } finally {
       this.#active.delete(job.id);
-      if (this.#active.size === 0) for (const done of [...this.#idle]) done();
     }
   }
 
   wake(): void {
-    for (const id of this.#workers) this.#jobs.boss.notifyWorker(id);
+    for (const w of [...this.#waiters]) w();
   }
 
   async stop(opts: { reason?: string; cut?: AbortSignal } = {}): Promise<{ abandoned: string[] }> {
     if (!this.#running) return { abandoned: [] };
     this.#running = false;
-    await this.#starting;
-    for (const id of this.#workers.splice(0)) await this.#jobs.boss.offWork({ id });
     const reason = new Error(opts.reason ?? "worker stopping");
     for (const ctl of this.#active.values()) ctl.abort(reason);
-    if (this.#active.size === 0) return { abandoned: [] };
-    const idle = new Promise<boolean>((done) => this.#idle.add(() => done(true)));
+    this.wake();
+    const loops = Promise.all(this.#loops).then(() => true);
     const cut = opts.cut;
     const finished = cut
       ? await Promise.race([
-          idle,
+          loops,
           new Promise<false>((done) => {
             if (cut.aborted) done(false);
             else cut.addEventListener("abort", () => done(false), { once: true });
           }),
         ])
-      : await idle;
+      : await loops;
+    this.#loops = [];
     // Abandoned jobs stay `active` until their expiry; pg-boss then retries them.
     return { abandoned: finished ? [] : [...this.#active.keys()] };
   }

@@ -60,7 +60,7 @@ export interface ServiceOptions {
   onPass?: (kind: PassKind, summary: RunSummary) => void;
   /** What this process does (roles.ts); default `all`. */
   role?: Role;
-  /** pg-boss: how long a running job outlives a silent worker before it is retried (default 900 s). */
+  /** pg-boss: how long a running job outlives a silent worker before it is retried (default: store.jobExpireSeconds). */
   jobExpireS?: number;
 }
 
@@ -161,7 +161,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   const jobs = await openJobs(ctx.store, ctx.storeUrl, {
     queues: [...new Set(["sync", "retry-failures", "flow-run", "events", RECONCILE_QUEUE])],
     logger: ctx.logger,
-    ...(opts.jobExpireS ? { expireS: opts.jobExpireS } : {}),
+    expireS: opts.jobExpireS ?? ctx.config.store.jobExpireSeconds,
   });
   const inbox = ctx.store.openInbox({ writerThread: serves });
   const queue = jobs;
@@ -388,7 +388,7 @@ export function createFlowWorker(ctx: Context, flowNames: string[], opts: FlowWo
         queues: Object.keys(handlers),
         logger: ctx.logger,
         retry: { attempts: 5, baseDelayMs: 1_000, maxDelayMs: 60_000 },
-        ...(opts.jobExpireS ? { expireS: opts.jobExpireS } : {}),
+        expireS: opts.jobExpireS ?? ctx.config.store.jobExpireSeconds,
       });
       worker = jobs.runner(handlers, { id, leaseMs: opts.leaseMs, pollMs: 200 });
       worker.start();

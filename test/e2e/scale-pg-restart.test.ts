@@ -57,6 +57,7 @@ describe("multi-process run across a PostgreSQL restart", { skip, timeout: 600_0
     const cluster = found as { version: string; url: string };
     world.writeConfig("passerelle.yaml", (doc) => {
       doc.setIn(["flows", "orders", "trigger"], doc.createNode({ type: "schedule", cron: "* * * * * *" }));
+      doc.setIn(["store", "jobExpireSeconds"], 10);
       doc.setIn(["flows", "orders", "batchSize"], 10);
     });
     const setup = await world.cli(["sync", "products", "stock"]);
@@ -73,7 +74,7 @@ describe("multi-process run across a PostgreSQL restart", { skip, timeout: 600_0
       odoo.data.rows("sale.order").filter((o) => o.state === "sale" && typeof o.client_order_ref === "string")
         .length;
     const env = { ...world.env, PASSERELLE_LOG_LEVEL: "warn" };
-    const workers = [1, 2].map(() => startCli(["run", "--role", "worker", "--job-expire", "10"], env));
+    const workers = [1, 2].map(() => startCli(["run", "--role", "worker"], env));
     const scheduler = startCli(["run", "--role", "scheduler"], env);
     procs.push(...workers, scheduler);
     const gone: string[] = [];

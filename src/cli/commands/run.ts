@@ -21,7 +21,7 @@ export function describePass(kind: string, s: RunSummary): string {
 export async function runCommand(
   ctx: Context,
   out: Output,
-  opts: { host?: string; port?: number; graceMs?: number; role?: Role; jobExpireS?: number },
+  opts: { host?: string; port?: number; graceMs?: number; role?: Role },
 ): Promise<number> {
   const graceMs = opts.graceMs ?? 20_000;
   // Listening before the service starts: a signal that comes while it starts still stops it cleanly.
@@ -40,7 +40,6 @@ export async function runCommand(
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       ...(opts.port !== undefined ? { port: opts.port } : {}),
       ...(opts.role ? { role: opts.role } : {}),
-      ...(opts.jobExpireS ? { jobExpireS: opts.jobExpireS } : {}),
       onPass: (kind, s) => {
         if (kind === "reconcile" && s.counts.created + s.counts.updated + s.counts.failed === 0) return;
         out.info(describePass(kind, s));
@@ -127,11 +126,6 @@ export function registerRunCommand(
       "all",
     )
     .option(
-      "--job-expire <seconds>",
-      "PostgreSQL (pg-boss): how long a running job outlives a worker that vanished before it is retried",
-      positiveInt("--job-expire"),
-    )
-    .option(
       "--grace <seconds>",
       "after SIGTERM/SIGINT, how long running jobs may take to stop",
       positiveInt("--grace"),
@@ -146,17 +140,13 @@ and answered, running jobs are asked to stop (a run stops after the records it i
 "interrupted"; its job goes back to the queue), and it exits 0. Jobs still running after --grace seconds
 (or at a second signal) are handed back and their runs recorded interrupted.`,
     )
-    .action(function (
-      this: Command,
-      opts: { host?: string; port?: number; grace: number; role: Role; jobExpire?: number },
-    ) {
+    .action(function (this: Command, opts: { host?: string; port?: number; grace: number; role: Role }) {
       return withContext(this, (ctx, out) =>
         runCommand(ctx, out, {
           ...(opts.host !== undefined ? { host: opts.host } : {}),
           ...(opts.port !== undefined ? { port: opts.port } : {}),
           graceMs: opts.grace * 1000,
           role: opts.role,
-          ...(opts.jobExpire ? { jobExpireS: opts.jobExpire } : {}),
         }),
       );
     });
