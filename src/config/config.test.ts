@@ -152,6 +152,25 @@ flows:
     ]);
   });
 
+  it("governor: a budget per known connection; an unknown one or a bad rate is named with its path", () => {
+    const ok = parseConfig(`${VALID}governor:\n  erp: { requestsPerSecond: 10 }\n`, defs, { env, readFile });
+    assert.deepEqual(ok.config.governor, { erp: { requestsPerSecond: 10 } });
+    assert.equal(ok.config.store.jobExpireSeconds, 900);
+    const err = configError(() =>
+      parseConfig(
+        `${VALID}governor:\n  odoo: { requestsPerSecond: 10 }\n  erp: { requestsPerSecond: 0 }\n`,
+        defs,
+        {
+          env,
+          readFile,
+        },
+      ),
+    );
+    const issues = err.issues.map((i) => `${i.path}: ${i.message}`).join("\n");
+    assert.match(issues, /governor\.odoo: unknown connection "odoo"; connections: erp, shop/);
+    assert.match(issues, /governor\.erp\.requestsPerSecond: /);
+  });
+
   it("reports the connector's own settings with their paths", () => {
     const err = configError(() =>
       parseConfig(

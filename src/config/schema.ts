@@ -143,6 +143,11 @@ const Store = z.strictObject({
       message: "must start with sqlite: or postgres:// (postgresql://)",
     })
     .default(DEFAULT_STORE_URL),
+  /**
+   * PostgreSQL (pg-boss): how long a running job outlives a worker that vanished before it is run again.
+   * One value for every process of a deployment; keep it above the longest run (docs/deploy.md).
+   */
+  jobExpireSeconds: z.number().int().min(1).max(86_400).default(900),
 });
 
 const Server = z.strictObject({
@@ -173,7 +178,7 @@ export interface ConnectionConfig {
 
 export interface PasserelleConfig {
   version: 1;
-  store: { url: string };
+  store: { url: string; jobExpireSeconds: number };
   connections: Record<string, ConnectionConfig>;
   flows: Record<string, FlowConfig>;
   server: { host: string; port: number; tls?: { cert: string; key: string }; bodyLimit?: number };
@@ -183,6 +188,8 @@ export interface PasserelleConfig {
   alerts: AlertsConfig;
   /** Daily API call budgets by connection name. */
   budgets: Record<string, { callsPerDay: number }>;
+  /** Shared request budgets per connection, kept across every process on the store (connectors/http/governor.ts). */
+  governor: Record<string, { requestsPerSecond: number }>;
 }
 
 function connectionSchema(definitions: readonly ConnectorDefinition[]): z.ZodType<ConnectionConfig, unknown> {
@@ -276,6 +283,9 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
       retry: Retry.prefault({}),
       alerts: Alerts.prefault({}),
       budgets: z.record(Name, Budget).default({}),
+      governor: z
+        .record(Name, z.strictObject({ requestsPerSecond: z.number().positive().max(100_000) }))
+        .default({}),
     })
     .superRefine(
       (config, ctx) => {
@@ -290,6 +300,14 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
               message: `unknown connection; connections: ${names.join(", ") || "(none)"}`,
             });
           }
+        }
+        for (const name of Object.keys(config.governor ?? {})) {
+          if (!Object.hasOwn(connections, name))
+            ctx.addIssue({
+              code: "custom",
+              path: ["governor", name],
+              message: `unknown connection ${JSON.stringify(name)}; connections: ${names.join(", ") || "(none)"}`,
+            });
         }
         for (const [flow, spec] of Object.entries(config.flows ?? {})) {
           for (const side of ["source", "target"] as const) {

@@ -160,6 +160,12 @@ export interface PageCommit {
 export interface Store {
   /** Creates or upgrades the schema. Safe to call on every start. */
   migrate(): Promise<void>;
+  /**
+   * The shared rate governor: reserves the next request slot of budget `key` (one slot every `intervalMs`)
+   * for every process using this store, and says how many milliseconds to wait before sending. Slots are
+   * handed out in one atomic upsert, on the database's clock.
+   */
+  reserveRateSlot(key: string, intervalMs: number): Promise<number>;
   close(): Promise<void>;
 
   getLinks(entity: EntityName, system: string, keys: string[]): Promise<Map<string, Link>>;

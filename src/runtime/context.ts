@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { loadConfig } from "../config/load.ts";
 import { ownershipSide } from "../config/mapping-fields.ts";
 import type { PasserelleConfig } from "../config/schema.ts";
+import { setSharedGovernor, slotGovernor } from "../connectors/http/governor.ts";
 import { connectorDefinitions } from "../connectors/index.ts";
 import { SyncError } from "../core/errors.ts";
 import { compileFilter } from "../core/expression.ts";
@@ -16,13 +17,15 @@ import { retryPolicyFor } from "../engine/retry.ts";
 import { SyncEngine } from "../engine/sync.ts";
 import type { Connector, ConnectorDefinition } from "../ports/connector.ts";
 import type { Store } from "../ports/store.ts";
-import { openStore } from "../store/index.ts";
+import { openStore, urlPassword } from "../store/index.ts";
 import { flushDeprecations } from "./alerting.ts";
 import { createLogger } from "./logger.ts";
 
 export interface Context {
   configPath: string;
   config: PasserelleConfig;
+  /** The store's URL as opened (PASSERELLE_DATABASE_URL, else `store.url`); carries a password: never print it. */
+  storeUrl: string;
   secrets: string[];
   warnings: string[];
   store: Store;
@@ -46,11 +49,23 @@ export function definitionFor(kind: string): ConnectorDefinition {
 }
 
 export async function openContext(configPath: string, opts: { storeUrl?: string } = {}): Promise<Context> {
-  const { config, secrets, warnings } = await loadConfig(configPath, connectorDefinitions);
+  const loaded = await loadConfig(configPath, connectorDefinitions);
+  const { config, warnings } = loaded;
+  // PASSERELLE_DATABASE_URL wins over the file's store.url, so one configuration serves every process of
+  // a deployment and the database password can stay out of it (it is redacted like any secret).
+  const storeUrl = opts.storeUrl ?? (process.env.PASSERELLE_DATABASE_URL || config.store.url);
+  const secrets = [...loaded.secrets, ...urlPassword(storeUrl).filter((p) => !loaded.secrets.includes(p))];
   const logger = createLogger(secrets);
   // The store redacts the configuration's secrets from what it writes, and logs connection losses.
-  const store = await openStore(opts.storeUrl ?? config.store.url, { secrets, logger });
+  const store = await openStore(storeUrl, { secrets, logger });
   await store.migrate();
+  // Shared request budgets: every HTTP call to a governed connection first takes a slot in the store.
+  for (const [name, budget] of Object.entries(config.governor ?? {})) {
+    setSharedGovernor(
+      name,
+      slotGovernor((key, ms) => store.reserveRateSlot(key, ms), name, budget.requestsPerSecond),
+    );
+  }
   const connectors = new Map<string, Connector>();
   for (const [name, conn] of Object.entries(config.connections)) {
     const { type, ...settings } = conn as { type: string } & Record<string, unknown>;
@@ -96,6 +111,7 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
   return {
     configPath,
     config,
+    storeUrl,
     secrets,
     warnings,
     store,
@@ -119,6 +135,7 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
           "cannot record the API deprecation notices seen",
         ),
       );
+      for (const name of Object.keys(config.governor ?? {})) setSharedGovernor(name, null);
       for (const c of connectors.values()) await c.close();
       await store.close();
     },

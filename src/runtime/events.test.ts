@@ -275,7 +275,7 @@ describe("scheduler", () => {
           job: { queue: SYNC_QUEUE, payload: { flow: "customers" }, singletonKey: "sync:overlap" },
         },
       ],
-      onEnqueued: (_e, id) => enqueued.push(id),
+      onEnqueued: (_e, id) => enqueued.push(id as number | null),
     });
     await scheduler.start();
     const deadline = Date.now() + 20_000;

@@ -31,9 +31,10 @@ import type { EntityName } from "../core/model.ts";
 import type { Flow } from "../engine/flow.ts";
 import type { RunSummary, SyncEngine } from "../engine/sync.ts";
 import type { StoredEvent, WebhookInbox } from "../ports/inbox.ts";
+import type { Jobs } from "../ports/jobs.ts";
 import type { MarkStore } from "../ports/marks.ts";
 import type { Store } from "../ports/store.ts";
-import type { JobHandler, JobQueue } from "./jobs.ts";
+import type { JobHandler } from "./jobs.ts";
 import type { PassResult } from "./passes.ts";
 import { FlowBusyError, type FlowScope, runFlow } from "./run-flow.ts";
 
@@ -60,7 +61,7 @@ export interface EventRuntimeOptions {
   store: Store;
   engine: SyncEngine;
   inbox: WebhookInbox;
-  queue: JobQueue;
+  queue: Pick<Jobs, "enqueue">;
   /** Where reconciliation windows are marked (default: the store's marks, on this runtime's clock). */
   marks?: MarkStore;
   /** Event-driven flows. */

@@ -64,7 +64,7 @@ export interface FlowJobOptions {
 }
 
 /** The flow a sync or retry-failures job names; a flow gone from the configuration is a config error. */
-function flowOfPayload(deps: FlowJobDeps, payload: unknown, jobId: number): Flow {
+function flowOfPayload(deps: FlowJobDeps, payload: unknown, jobId: number | string): Flow {
   const name =
     payload !== null && typeof payload === "object" && "flow" in payload
       ? (payload as { flow: unknown }).flow
@@ -127,7 +127,7 @@ export function flowJobHandlers(deps: FlowJobDeps, opts: FlowJobOptions): Record
         "runs left running by a stopped process marked interrupted",
       ),
   });
-  const busy = (e: unknown, flow: string, job: number): boolean => {
+  const busy = (e: unknown, flow: string, job: number | string): boolean => {
     if (!(e instanceof FlowBusyError)) return false;
     logger.info({ job, flow, holder: e.holder }, "flow busy; job skipped");
     return true;

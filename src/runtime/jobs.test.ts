@@ -6,10 +6,11 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { onPostgres, pgStores } from "../../test/helpers/postgres.ts";
 import { SyncError } from "../core/errors.ts";
+import type { JobAttempt } from "../ports/jobs.ts";
 import type { Store } from "../ports/store.ts";
 import { openStore } from "../store/index.ts";
 import { jobsDb } from "../store/jobs.ts";
-import { type ClaimedJob, JobQueue, Worker } from "./jobs.ts";
+import { JobQueue, Worker } from "./jobs.ts";
 
 /** A clock tests move by hand. */
 function manualClock(start = "2026-01-01T00:00:00.000Z") {
@@ -208,7 +209,7 @@ function suite(name: string, open: Open): void {
       await q.claim("dead-2", ["sync"], 200); // the poison job (due first)
       await q.claim("dead-2", ["sync"], 200); // id2
       clock.advance(1_000);
-      const seen: ClaimedJob[] = [];
+      const seen: JobAttempt[] = [];
       const worker = new Worker(
         q,
         { sync: async (_payload, job) => void seen.push(job) },

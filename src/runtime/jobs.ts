@@ -9,19 +9,22 @@
  */
 import { asSyncError } from "../core/errors.ts";
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from "../engine/retry.ts";
-import type { JobRow, JobStatus, JobTable } from "../ports/jobs.ts";
+import type {
+  JobRequest,
+  JobRow,
+  JobRunner,
+  JobStatus,
+  Jobs,
+  JobTable,
+  JobWork,
+  JobWorkerOptions,
+} from "../ports/jobs.ts";
 import type { Store } from "../ports/store.ts";
 
 export type { JobStatus };
 
-export interface JobSpec {
-  queue: string;
-  payload: unknown;
-  /** At most one queued or running job per key. */
-  singletonKey?: string;
-  /** Not before this time (default: now). */
-  runAt?: Date;
-}
+/** A job to queue (the port's JobRequest); here a singleton key admits one queued or running job. */
+export type JobSpec = JobRequest;
 
 export interface ClaimedJob {
   id: number;
@@ -164,7 +167,7 @@ export class JobQueue {
   }
 }
 
-export type JobHandler = (payload: unknown, job: ClaimedJob, signal: AbortSignal) => Promise<void>;
+export type JobHandler = JobWork;
 
 export interface WorkerLogger {
   info(obj: object, msg: string): void;
@@ -359,4 +362,43 @@ export class Worker {
       this.#active.delete(job.id);
     }
   }
+}
+
+/**
+ * The jobs port over the store's own `jobs` table: the single-process default on SQLite (and what
+ * `passerelle` used on PostgreSQL before pg-boss). Runners are `Worker`s.
+ */
+export class EmbeddedJobs implements Jobs {
+  readonly kind = "embedded" as const;
+  readonly queue: JobQueue;
+  readonly #retry: RetryPolicy | undefined;
+  readonly #logger: WorkerLogger | undefined;
+
+  constructor(store: Store, opts: { retry?: RetryPolicy; logger?: WorkerLogger } = {}) {
+    this.queue = new JobQueue(store);
+    this.#retry = opts.retry;
+    this.#logger = opts.logger;
+  }
+
+  enqueue(job: JobRequest): Promise<number | null> {
+    return this.queue.enqueue(job);
+  }
+
+  runner(handlers: Record<string, JobWork>, opts: JobWorkerOptions): JobRunner & Worker {
+    return new Worker(this.queue, handlers, {
+      ...opts,
+      ...(this.#retry ? { retry: this.#retry } : {}),
+      ...(this.#logger ? { logger: this.#logger } : {}),
+    });
+  }
+
+  async pending(queue: string): Promise<number> {
+    const [queued, running] = await Promise.all([
+      this.queue.list({ queue, status: "queued" }),
+      this.queue.list({ queue, status: "running" }),
+    ]);
+    return queued.length + running.length;
+  }
+
+  async close(): Promise<void> {}
 }

@@ -8,8 +8,9 @@
  * occurrence: a sync pass catches up everything since its cursor in one go.
  */
 import { Cron } from "croner";
+import type { Jobs } from "../ports/jobs.ts";
 import type { MarkStore } from "../ports/marks.ts";
-import type { JobQueue, JobSpec } from "./jobs.ts";
+import type { JobSpec } from "./jobs.ts";
 
 export interface ScheduleEntry {
   /** Unique name, e.g. `flow:stock` or `reconcile:orders`. */
@@ -19,12 +20,14 @@ export interface ScheduleEntry {
 }
 
 export interface SchedulerOptions {
-  queue: JobQueue;
+  queue: Pick<Jobs, "enqueue">;
   marks: MarkStore;
   entries: ScheduleEntry[];
   now?: () => Date;
   /** Called after a job was enqueued (e.g. to wake the workers); `id` null when one was already live. */
-  onEnqueued?: (entry: ScheduleEntry, id: number | null, reason: "cron" | "missed") => void;
+  onEnqueued?: (entry: ScheduleEntry, id: number | string | null, reason: "cron" | "missed") => void;
+  /** Told of every fire, with the tick it stands for (a cron fire's scheduled time, to the second). */
+  onFired?: (entry: ScheduleEntry, tick: Date, reason: "cron" | "missed") => void;
   onError?: (entry: ScheduleEntry, err: unknown) => void;
 }
 
@@ -46,8 +49,9 @@ export class Scheduler {
     }
   }
 
-  async #fire(entry: ScheduleEntry, reason: "cron" | "missed"): Promise<void> {
+  async #fire(entry: ScheduleEntry, reason: "cron" | "missed", tick?: Date): Promise<void> {
     const now = (this.#o.now ?? (() => new Date()))();
+    this.#o.onFired?.(entry, tick ?? now, reason);
     await this.#o.marks.setMark(`schedule:${entry.name}`, now.toISOString());
     const id = await this.#o.queue.enqueue(entry.job);
     this.#o.onEnqueued?.(entry, id, reason);
@@ -65,9 +69,9 @@ export class Scheduler {
         if (due !== null && due.getTime() <= now.getTime()) await this.#fire(entry, "missed");
       }
       this.#crons.push(
-        new Cron(entry.cron, { protect: true }, async () => {
+        new Cron(entry.cron, { protect: true }, async (self: Cron) => {
           try {
-            await this.#fire(entry, "cron");
+            await this.#fire(entry, "cron", self.currentRun() ?? undefined);
           } catch (err) {
             this.#o.onError?.(entry, err);
           }

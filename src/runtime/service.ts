@@ -4,14 +4,12 @@
  *
  * `startService` (`passerelle run`, the demo) holds
  * - the webhook server (`POST /webhooks/<connection>`, `GET /healthz`), which verifies each delivery with its
- *   connection's definition, stores it in the durable inbox and acknowledges it once committed, and serves
- *   the management API (`/api/v1`, bearer tokens) and `/metrics` (metrics.ts, fed by every pass);
+ *   connection's definition, stores it in the durable inbox and acknowledges it once committed;
  * - a job worker draining the inbox (coalesced per connection and entity), running reconciliation windows of
  *   event-driven flows, and the flow jobs (`sync`, `retry-failures`; flow-jobs.ts) — scheduled flows' runs
  *   and whatever a `passerelle worker` queued;
- * - the scheduler: every `trigger: schedule` flow's sync job on its cron, every `trigger: events` flow's
- *   reconciliation poll on `reconcile.cron`, and the evaluation of the alert rules on `alerts.evaluate`
- *   (alerting.ts).
+ * - the scheduler: every `trigger: schedule` flow's sync job on its cron, and every `trigger: events` flow's
+ *   reconciliation poll on `reconcile.cron`.
  * `stop()` stops it cleanly: no new deliveries are accepted, deliveries being committed are committed and
  * answered, running jobs are asked to stop (their runs end after the batch being written, recorded
  * interrupted, and the jobs are handed back; when `cut` aborts first they are abandoned the same way). A
@@ -28,15 +26,17 @@ import type { EntityName } from "../core/model.ts";
 import type { RunSummary } from "../engine/sync.ts";
 import type { InboundEvent, WebhookReceiver } from "../ports/connector.ts";
 import type { WebhookInbox } from "../ports/inbox.ts";
+import type { JobRunner, Jobs } from "../ports/jobs.ts";
 import { type RunningServer, startServer, type WebhookEndpoint } from "../server/app.ts";
 import { ALERTS_QUEUE, alerterFor, alertJobHandler, alertSchedule } from "./alerting.ts";
 import { type Context, definitionFor } from "./context.ts";
 import { type EventFlow, EventRuntime, RECONCILE_QUEUE } from "./events.ts";
 import { flowJobHandlers, retryFailuresJob, syncJob } from "./flow-jobs.ts";
-import { JobQueue, Worker } from "./jobs.ts";
+import { openJobs } from "./job-backend.ts";
 import { processHolder } from "./leases.ts";
 import { Metrics } from "./metrics.ts";
-import { type ScheduleEntry, Scheduler } from "./scheduler.ts";
+import { type Role, startRoleScheduler } from "./roles.ts";
+import type { ScheduleEntry } from "./scheduler.ts";
 
 /** Shortest time between two drain requests of one group from this process. */
 const NOTIFY_GAP_MS = 50;
@@ -61,6 +61,10 @@ export interface ServiceOptions {
   autoRetries?: number;
   /** Called after every pass of an event-driven or scheduled flow. */
   onPass?: (kind: PassKind, summary: RunSummary) => void;
+  /** What this process does (roles.ts); default `all`. */
+  role?: Role;
+  /** pg-boss: how long a running job outlives a silent worker before it is retried (default: store.jobExpireSeconds). */
+  jobExpireS?: number;
   /** Called after every evaluation of the alert rules. */
   onAlerts?: (evaluation: Evaluation) => void;
   /**
@@ -71,13 +75,17 @@ export interface ServiceOptions {
 }
 
 export interface Service {
-  server: RunningServer;
-  /** This process's Prometheus metrics (served at /metrics). */
+  role: Role;
+  /** This process's Prometheus metrics (served at /metrics by a process that serves). */
   metrics: Metrics;
+  /** null unless the role serves webhooks (web, all). */
+  server: RunningServer | null;
   inbox: WebhookInbox;
   runtime: EventRuntime;
-  queue: JobQueue;
-  worker: Worker;
+  /** The jobs port: pg-boss on PostgreSQL, the embedded queue on SQLite. */
+  jobs: Jobs;
+  /** null unless the role runs jobs (worker, all). */
+  worker: JobRunner | null;
   /** The webhook address of one connection on this server. */
   webhookUrl(connection: string): string;
   /** Event-driven flows by name. */
@@ -87,7 +95,7 @@ export interface Service {
    * Stops accepting, commits and answers in-flight deliveries, stops the scheduler and the worker: running
    * jobs are asked to stop; when `cut` aborts first, those still running are handed back and returned.
    */
-  stop(opts?: { reason?: string; cut?: AbortSignal }): Promise<{ abandoned: number[] }>;
+  stop(opts?: { reason?: string; cut?: AbortSignal }): Promise<{ abandoned: (number | string)[] }>;
 }
 
 /** The webhook endpoint of every configured connection (receiver null: its system sends none). */
@@ -157,7 +165,10 @@ function readTls(ctx: Context): { cert: Buffer; key: Buffer } | undefined {
  * closes it after `stop()`.
  */
 export async function startService(ctx: Context, opts: ServiceOptions = {}): Promise<Service> {
-  const holder = processHolder("run");
+  const role = opts.role ?? "all";
+  const serves = role === "web" || role === "all";
+  const works = role === "worker" || role === "all";
+  const holder = processHolder(role === "all" ? "run" : role);
   const metrics = new Metrics(ctx);
   const given = opts.onPass;
   opts = {
@@ -167,9 +178,25 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
       given?.(kind, s);
     },
   };
-  const inbox = ctx.store.openInbox({ writerThread: true });
-  const queue = new JobQueue(ctx.store);
   const eventFlows = eventFlowsOf(ctx);
+  // Alert rules are evaluated on their own schedule through the job queue (src/runtime/alerting.ts).
+  const alerter = alerterFor(ctx);
+  const jobs = await openJobs(ctx.store, ctx.storeUrl, {
+    queues: [
+      ...new Set([
+        "sync",
+        "retry-failures",
+        "flow-run",
+        "events",
+        RECONCILE_QUEUE,
+        ...(alerter ? [ALERTS_QUEUE] : []),
+      ]),
+    ],
+    logger: ctx.logger,
+    expireS: opts.jobExpireS ?? ctx.config.store.jobExpireSeconds,
+  });
+  const inbox = ctx.store.openInbox({ writerThread: serves });
+  const queue = jobs;
   const runtime = new EventRuntime({
     store: ctx.store,
     engine: ctx.engine,
@@ -192,16 +219,15 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
       ...(onPass ? { onRun: (s: RunSummary) => onPass("schedule", s) } : {}),
     }),
   };
-  // Alert rules are evaluated on their own schedule through the queue (src/runtime/alerting.ts).
-  const alerter = alerterFor(ctx);
   if (alerter) Object.assign(handlers, { [ALERTS_QUEUE]: alertJobHandler(alerter, opts.onAlerts) });
-  const worker = new Worker(queue, handlers, {
-    id: holder,
-    concurrency: opts.concurrency ?? 2,
-    pollMs: opts.pollMs ?? 200,
-    leaseMs: opts.leaseMs ?? 30_000,
-    logger: ctx.logger,
-  });
+  const worker = works
+    ? jobs.runner(handlers, {
+        id: holder,
+        concurrency: opts.concurrency ?? 2,
+        pollMs: opts.pollMs ?? 200,
+        leaseMs: opts.leaseMs ?? 30_000,
+      })
+    : null;
 
   // A group's drain job waits its coalescing window; until that window has passed (at least NOTIFY_GAP_MS),
   // further deliveries of the group are covered by it, so the store is not asked again for each of them.
@@ -222,7 +248,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
       () => {
         const g = groups.get(key);
         groups.delete(key);
-        worker.wake();
+        worker?.wake();
         if (g?.again) ask(connection, entity);
       },
       Math.max(wait + 5, NOTIFY_GAP_MS),
@@ -246,84 +272,91 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   };
 
   const tls = readTls(ctx);
-  const server = await startServer({
-    host: opts.host ?? ctx.config.server.host,
-    port: opts.port ?? ctx.config.server.port,
-    endpoints: webhookEndpoints(ctx),
-    inbox,
-    ...(ctx.config.server.bodyLimit ? { bodyLimit: ctx.config.server.bodyLimit } : {}),
-    ...(tls ? { tls } : {}),
-    onStored: notify,
-    onWebhook: (connection, o) =>
-      "stored" in o
-        ? metrics.webhookStored(connection, o.stored)
-        : metrics.webhookRefused(connection, o.refused),
-    logger: ctx.logger,
-    api: {
-      ctx,
-      queue,
-      metrics,
-      holder,
-      noAuthOnLoopback: opts.noAuthOnLoopback ?? false,
-      onEnqueued: () => worker.wake(),
-    },
-  });
+  const server = serves
+    ? await startServer({
+        host: opts.host ?? ctx.config.server.host,
+        port: opts.port ?? ctx.config.server.port,
+        endpoints: webhookEndpoints(ctx),
+        inbox,
+        ...(ctx.config.server.bodyLimit ? { bodyLimit: ctx.config.server.bodyLimit } : {}),
+        ...(tls ? { tls } : {}),
+        onStored: notify,
+        onWebhook: (connection, o) =>
+          "stored" in o
+            ? metrics.webhookStored(connection, o.stored)
+            : metrics.webhookRefused(connection, o.refused),
+        logger: ctx.logger,
+        api: {
+          ctx,
+          queue: jobs,
+          metrics,
+          holder,
+          noAuthOnLoopback: opts.noAuthOnLoopback ?? false,
+          onEnqueued: () => worker?.wake(),
+        },
+      })
+    : null;
 
   const schedules = scheduleEntries(ctx);
   if (alerter) schedules.push(alertSchedule(ctx));
-  const scheduler = new Scheduler({
-    queue,
-    marks: ctx.store.marks(),
-    entries: schedules,
-    onEnqueued: () => worker.wake(),
-    onError: (entry, err) =>
-      ctx.logger.warn(
-        { schedule: entry.name, err: err instanceof Error ? err.message : String(err) },
-        "cannot queue a scheduled job",
-      ),
-  });
+  const scheduler =
+    role === "scheduler" || role === "all"
+      ? startRoleScheduler(ctx, {
+          jobs,
+          entries: schedules,
+          onEnqueued: () => worker?.wake(),
+        })
+      : null;
   let sweepTimer: NodeJS.Timeout | null = null;
   try {
-    worker.start();
-    await scheduler.start();
+    worker?.start();
+    await scheduler?.start();
     // Events left pending by a previous process (killed, or stopped while a flow was busy).
     await runtime.sweep();
-    worker.wake();
+    worker?.wake();
     sweepTimer = setInterval(() => {
       runtime.sweep().then(
-        () => worker.wake(),
+        () => worker?.wake(),
         (err: unknown) =>
           ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "inbox sweep failed"),
       );
     }, opts.sweepMs ?? 5_000);
   } catch (e) {
-    scheduler.stop();
-    await server.close();
-    await worker.stop();
+    await scheduler?.stop();
+    await server?.close();
+    await worker?.stop();
+    await inbox.close();
+    await jobs.close();
+    alerter?.close();
     throw e;
   }
 
-  let stopping: Promise<{ abandoned: number[] }> | null = null;
+  let stopping: Promise<{ abandoned: (number | string)[] }> | null = null;
   const stop = async (how: { reason?: string; cut?: AbortSignal } = {}) => {
-    scheduler.stop();
+    await scheduler?.stop();
     if (sweepTimer) clearInterval(sweepTimer);
     for (const g of groups.values()) clearTimeout(g.timer);
     groups.clear();
     // No new connections; requests already in the handler finish (their events commit, then 200).
-    await server.close();
+    await server?.close();
     await inbox.close();
-    const stopped = await worker.stop(how);
+    const stopped = (await worker?.stop(how)) ?? { abandoned: [] };
+    await jobs.close();
     alerter?.close();
     return stopped;
   };
   return {
-    server,
+    role,
     metrics,
+    server,
     inbox,
     runtime,
-    queue,
+    jobs,
     worker,
-    webhookUrl: (connection) => `${server.url}/webhooks/${encodeURIComponent(connection)}`,
+    webhookUrl: (connection) => {
+      if (!server) throw new Error(`role ${role} serves no webhooks`);
+      return `${server.url}/webhooks/${encodeURIComponent(connection)}`;
+    },
     eventFlows: eventFlows.map((f) => f.flow.name),
     schedules,
     stop: (how) => {
@@ -340,17 +373,21 @@ export interface FlowWorkerOptions {
   leaseMs: number;
   /** Times a transient failed record is retried automatically before it waits for an operator. */
   autoRetries: number;
+  /** pg-boss: how long a running job outlives a silent worker before it is retried (default 900 s). */
+  jobExpireS?: number;
 }
 
 export interface FlowWorker {
-  worker: Worker;
-  queue: JobQueue;
+  /** This worker's name in leases and logs. */
+  id: string;
+  /** The jobs port, once started (pg-boss on PostgreSQL, the embedded queue on SQLite). */
+  jobs: Jobs | null;
   /** Claims jobs and queues the first round at once, then one every interval. */
   start(): Promise<void>;
   /** Resolves once every flow's latest sync and retry-failures jobs both found nothing to do. */
   caughtUp: Promise<void>;
-  /** Stops queuing rounds and stops the worker (see Worker.stop). */
-  stop(how?: { reason?: string; cut?: AbortSignal }): Promise<{ abandoned: number[] }>;
+  /** Stops queuing rounds and stops the worker (see JobRunner.stop). */
+  stop(how?: { reason?: string; cut?: AbortSignal }): Promise<{ abandoned: (number | string)[] }>;
 }
 
 /**
@@ -361,7 +398,6 @@ export interface FlowWorker {
  */
 export function createFlowWorker(ctx: Context, flowNames: string[], opts: FlowWorkerOptions): FlowWorker {
   for (const name of flowNames) ctx.flow(name); // unknown names fail now, with the list of flows
-  const queue = new JobQueue(ctx.store);
   const idle = new Map<string, boolean>();
   const id = processHolder("worker");
   const handlers = flowJobHandlers(ctx, {
@@ -370,24 +406,20 @@ export function createFlowWorker(ctx: Context, flowNames: string[], opts: FlowWo
     autoRetries: opts.autoRetries,
     onIdle: (k, v) => idle.set(k, v),
   });
-  const worker = new Worker(queue, handlers, {
-    id,
-    leaseMs: opts.leaseMs,
-    pollMs: 200,
-    logger: ctx.logger,
-    retry: { attempts: 5, baseDelayMs: 1_000, maxDelayMs: 60_000 },
-  });
+  let jobs: Jobs | null = null;
+  let worker: JobRunner | null = null;
   let markCaughtUp: () => void = () => undefined;
   const caughtUp = new Promise<void>((done) => {
     markCaughtUp = done;
   });
   const tick = async () => {
     try {
+      if (!jobs) return;
       for (const name of flowNames) {
-        await queue.enqueue(syncJob(name));
-        await queue.enqueue(retryFailuresJob(name));
+        await jobs.enqueue(syncJob(name));
+        await jobs.enqueue(retryFailuresJob(name));
       }
-      worker.wake();
+      worker?.wake();
       if (flowNames.every((f) => idle.get(`sync:${f}`) && idle.get(`retry:${f}`))) markCaughtUp();
     } catch (err) {
       ctx.logger.error({ err: err instanceof Error ? err.message : String(err) }, "cannot queue jobs");
@@ -395,18 +427,29 @@ export function createFlowWorker(ctx: Context, flowNames: string[], opts: FlowWo
   };
   let timer: NodeJS.Timeout | null = null;
   return {
-    worker,
-    queue,
+    id,
+    get jobs() {
+      return jobs;
+    },
     caughtUp,
     async start() {
+      jobs = await openJobs(ctx.store, ctx.storeUrl, {
+        queues: Object.keys(handlers),
+        logger: ctx.logger,
+        retry: { attempts: 5, baseDelayMs: 1_000, maxDelayMs: 60_000 },
+        expireS: opts.jobExpireS ?? ctx.config.store.jobExpireSeconds,
+      });
+      worker = jobs.runner(handlers, { id, leaseMs: opts.leaseMs, pollMs: 200 });
       worker.start();
       await tick();
       timer = setInterval(() => void tick(), opts.intervalMs);
     },
-    stop(how = {}) {
+    async stop(how = {}) {
       if (timer) clearInterval(timer);
       timer = null;
-      return worker.stop(how);
+      const stopped = (await worker?.stop(how)) ?? { abandoned: [] };
+      await jobs?.close();
+      return stopped;
     },
   };
 }

@@ -121,6 +121,29 @@ export class KyselyStore implements Store {
     return (this.#opts.now?.() ?? new Date()).toISOString();
   }
 
+  async reserveRateSlot(key: string, intervalMs: number): Promise<number> {
+    if (!(intervalMs > 0))
+      throw new RangeError(`rate slot ${key}: interval must be above 0 ms, got ${intervalMs}`);
+    if (this.#opts.dialect === "postgres") {
+      // The database's clock decides, so processes on hosts whose clocks differ share one timeline.
+      const { rows } = await this.gate.repeatable(`reserveRateSlot ${key}`, () =>
+        sql<{ wait_ms: number }>`
+          with now as (select extract(epoch from clock_timestamp()) * 1000 as ms)
+          insert into rate_governor (key, next_ms) select ${key}, now.ms + ${intervalMs} from now
+          on conflict (key) do update
+            set next_ms = greatest(rate_governor.next_ms, (select ms from now)) + ${intervalMs}
+          returning next_ms - ${intervalMs} - (select ms from now) as wait_ms`.execute(this.db),
+      );
+      return Math.max(0, Number(rows[0]?.wait_ms ?? 0));
+    }
+    const now = Date.now();
+    const { rows } = await sql<{ next_ms: number }>`
+      insert into rate_governor (key, next_ms) values (${key}, ${now + intervalMs})
+      on conflict (key) do update set next_ms = max(rate_governor.next_ms, ${now}) + ${intervalMs}
+      returning next_ms`.execute(this.db);
+    return Math.max(0, Number(rows[0]?.next_ms ?? now) - intervalMs - now);
+  }
+
   async migrate(): Promise<void> {
     const { schema, dialect, logger } = this.#opts;
     if (schema !== null) {

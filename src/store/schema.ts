@@ -104,6 +104,12 @@ export interface JobsTable {
   singleton_key: string | null;
 }
 
+/** The shared rate governor's next free slot per budget (migration 0008). */
+export interface RateGovernorTable {
+  key: string;
+  next_ms: number;
+}
+
 /** Named leases (migration 0002; store/jobs.ts). */
 export interface LeasesTable {
   name: string;
@@ -221,6 +227,7 @@ export interface Database {
   intents: IntentsTable;
   jobs: JobsTable;
   leases: LeasesTable;
+  rate_governor: RateGovernorTable;
   webhook_inbox: WebhookInboxTable;
   sync_marks: SyncMarksTable;
   two_way_state: TwoWayStateTable;

@@ -80,7 +80,7 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
     );
     out.info(`Store:   ${storeUrl}`);
     out.info(
-      `API:     ${service.server.url}/api/v1 (OpenAPI at /api/v1/openapi.json, metrics at /metrics; no token needed from this machine: loopback auth is off for the demo)`,
+      `API:     ${service.server?.url}/api/v1 (OpenAPI at /api/v1/openapi.json, metrics at /metrics; no token needed from this machine: loopback auth is off for the demo)`,
     );
     const hook = service.webhookUrl("shopify");
     const manager = ctx.connectors.get("shopify")?.webhooks;
@@ -90,7 +90,7 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
       manager.topics.filter((t) => t.startsWith("ORDERS_")),
     );
     out.info(
-      `Webhooks: ${service.server.url} (the shop posts ${[...subscribed.created, ...subscribed.existing].map((s) => s.topic).join(", ")} to ${hook})\n`,
+      `Webhooks: ${service.server?.url} (the shop posts ${[...subscribed.created, ...subscribed.existing].map((s) => s.topic).join(", ")} to ${hook})\n`,
     );
     for (let cycle = 1; ; cycle++) {
       const runs: RunSummary[] = [];
@@ -217,16 +217,13 @@ async function eventsSettled(ctx: Context, systems: DemoSystems, service: Servic
   await service.inbox.drain();
   for (;;) {
     const pending = await service.inbox.count({ status: "pending" });
-    const jobs = [
-      ...(await service.queue.list({ queue: EVENTS_QUEUE, status: "queued" })),
-      ...(await service.queue.list({ queue: EVENTS_QUEUE, status: "running" })),
-    ];
-    if (pending === 0 && jobs.length === 0) return;
+    const jobs = await service.jobs.pending(EVENTS_QUEUE);
+    if (pending === 0 && jobs === 0) return;
     if (Date.now() > deadline) {
-      ctx.logger.warn({ pending, jobs: jobs.length }, "webhook events still being processed; going on");
+      ctx.logger.warn({ pending, jobs }, "webhook events still being processed; going on");
       return;
     }
-    service.worker.wake();
+    service.worker?.wake();
     await sleep(100);
   }
 }

@@ -2,9 +2,10 @@
  * `passerelle run`: the long-running service (src/runtime/service.ts assembles it: webhook server, job
  * worker, scheduler). This file parses the options, stops the service on SIGINT/SIGTERM and prints.
  */
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import type { RunSummary } from "../../engine/sync.ts";
 import type { Context } from "../../runtime/context.ts";
+import { ROLES, type Role } from "../../runtime/roles.ts";
 import { abandonHeldFlows } from "../../runtime/run-flow.ts";
 import { type Service, startService } from "../../runtime/service.ts";
 import { exitWhenIdleOrSoon, shutdownOnSignals } from "../../runtime/shutdown.ts";
@@ -20,7 +21,7 @@ export function describePass(kind: string, s: RunSummary): string {
 export async function runCommand(
   ctx: Context,
   out: Output,
-  opts: { host?: string; port?: number; graceMs?: number; noAuthOnLoopback?: boolean },
+  opts: { host?: string; port?: number; graceMs?: number; noAuthOnLoopback?: boolean; role?: Role },
 ): Promise<number> {
   const graceMs = opts.graceMs ?? 20_000;
   // Listening before the service starts: a signal that comes while it starts still stops it cleanly.
@@ -39,6 +40,7 @@ export async function runCommand(
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       ...(opts.port !== undefined ? { port: opts.port } : {}),
       noAuthOnLoopback: opts.noAuthOnLoopback ?? false,
+      ...(opts.role ? { role: opts.role } : {}),
       onPass: (kind, s) => {
         if (kind === "reconcile" && s.counts.created + s.counts.updated + s.counts.failed === 0) return;
         out.info(describePass(kind, s));
@@ -48,18 +50,24 @@ export async function runCommand(
     shutdown.dispose();
     throw e;
   }
+  const server = service.server;
   out.info(
-    `Listening on ${service.server.url} (GET /healthz, POST /webhooks/<connection>, management API /api/v1, GET /metrics)`,
+    `role ${service.role}; jobs on ${service.jobs.kind === "pg-boss" ? "pg-boss" : "the embedded queue"}`,
   );
-  out.info(
-    opts.noAuthOnLoopback
-      ? "API auth: requests from loopback need no token (--no-auth-on-loopback); every other address needs a bearer token"
-      : "API auth: every request needs a bearer token (passerelle tokens create --role viewer|operator|admin)",
-  );
-  // With --json the human lines are silent; a security warning still reaches stderr, as a log line.
-  for (const w of service.server.warnings) {
-    if (out.json) ctx.logger.warn({ url: service.server.url }, w);
-    else out.info(`warning: ${w}`);
+  if (server) {
+    out.info(
+      `Listening on ${server.url} (GET /healthz, POST /webhooks/<connection>, management API /api/v1, GET /metrics)`,
+    );
+    out.info(
+      opts.noAuthOnLoopback
+        ? "API auth: requests from loopback need no token (--no-auth-on-loopback); every other address needs a bearer token"
+        : "API auth: every request needs a bearer token (passerelle tokens create --role viewer|operator|admin)",
+    );
+    // With --json the human lines are silent; a security warning still reaches stderr, as a log line.
+    for (const w of server.warnings) {
+      if (out.json) ctx.logger.warn({ url: server.url }, w);
+      else out.info(`warning: ${w}`);
+    }
   }
   out.info(
     `Event-driven flows: ${service.eventFlows.join(", ") || "(none)"}; schedules: ${
@@ -73,12 +81,15 @@ export async function runCommand(
   const interrupted = await abandonHeldFlows(
     `${signal}: passerelle run exited before the run stopped (grace period of ${graceMs / 1000} s)`,
   );
-  if (abandoned.length > 0) exitWhenIdleOrSoon();
+  // pg-boss may leave a loop of its own polling until its workers report stopped; the jobs are handed
+  // over and the store is closed by then, so the process does not wait for it.
+  if (abandoned.length > 0 || service.jobs.kind === "pg-boss") exitWhenIdleOrSoon();
   out.result(
     {
       stopped: true,
       signal,
-      url: service.server.url,
+      role: service.role,
+      url: server?.url ?? null,
       abandonedJobs: abandoned,
       interruptedRuns: interrupted.map((r) => r.id),
     },
@@ -88,6 +99,13 @@ export async function runCommand(
         : "Stopped.",
   );
   return EXIT.ok;
+}
+
+function roleOption(value: string): Role {
+  if (!(ROLES as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`--role must be one of ${ROLES.join(", ")}, got ${JSON.stringify(value)}`);
+  }
+  return value as Role;
 }
 
 /** Adds `passerelle run` to the program; `withContext` opens the configuration and sets the exit code. */
@@ -114,6 +132,12 @@ export function registerRunCommand(
       "let requests to the management API from loopback (127.0.0.1, ::1) through without a token, acting as admin",
     )
     .option(
+      "--role <role>",
+      `what this process does: ${ROLES.join(", ")} (web: webhooks and API only; worker: jobs only; scheduler: cron ticks, one leader at a time on PostgreSQL)`,
+      roleOption,
+      "all",
+    )
+    .option(
       "--grace <seconds>",
       "after SIGTERM/SIGINT, how long running jobs may take to stop",
       positiveInt("--grace"),
@@ -130,7 +154,7 @@ and answered, running jobs are asked to stop (a run stops after the records it i
     )
     .action(function (
       this: Command,
-      opts: { host?: string; port?: number; grace: number; authOnLoopback: boolean },
+      opts: { host?: string; port?: number; grace: number; authOnLoopback: boolean; role: Role },
     ) {
       return withContext(this, (ctx, out) =>
         runCommand(ctx, out, {
@@ -138,6 +162,7 @@ and answered, running jobs are asked to stop (a run stops after the records it i
           ...(opts.host !== undefined ? { host: opts.host } : {}),
           ...(opts.port !== undefined ? { port: opts.port } : {}),
           graceMs: opts.grace * 1000,
+          role: opts.role,
         }),
       );
     });

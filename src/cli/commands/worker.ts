@@ -24,7 +24,7 @@ export async function workerCommand(
   opts: WorkerCommandOptions,
 ): Promise<number> {
   const flows = createFlowWorker(ctx, flowNames, opts);
-  const running = flows.worker;
+  const running = flows;
   out.info(
     `worker ${running.id}: flows ${flowNames.join(", ")}; every ${opts.intervalMs} ms; Ctrl-C to stop`,
   );
@@ -48,7 +48,8 @@ export async function workerCommand(
   const interrupted = await abandonHeldFlows(
     `${signal ?? "stop"}: the worker exited before the run stopped (grace period of ${opts.graceMs / 1000} s)`,
   );
-  if (abandoned.length > 0) exitWhenIdleOrSoon();
+  // pg-boss may leave a loop of its own polling until its workers report stopped (see run.ts).
+  if (abandoned.length > 0 || flows.jobs?.kind === "pg-boss") exitWhenIdleOrSoon();
   out.result(
     {
       worker: running.id,

@@ -13,6 +13,7 @@ import type { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
 import { DeprecationLog } from "./deprecations.ts";
 import { type CallInfo, type ErrorContext, networkError, statusError } from "./errors.ts";
+import { sharedGovernor } from "./governor.ts";
 import { LatencyStats } from "./latency.ts";
 import {
   cappedRetryAfter,
@@ -84,6 +85,9 @@ export function createHttpClient(opts: HttpClientOptions) {
       headers["content-type"] ??= "application/json";
     }
     return limit(async () => {
+      // The connection's shared budget (governor.ts), when one is configured: wait for this try's slot.
+      const governor = opts.governor ?? sharedGovernor(opts.system);
+      if (governor) await governor.acquire(o.signal);
       counters.calls++;
       const timeout = AbortSignal.timeout(opts.timeoutMs);
       const started = performance.now();

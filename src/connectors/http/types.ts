@@ -52,6 +52,8 @@ export interface HttpClientOptions {
   onRateLimit?: (event: RateLimitEvent) => void;
   /** Secret values never to show in an error or a log line (passwords, API tokens). */
   redact?: readonly string[];
+  /** Paces every try against a shared budget (default: the one registered for `system`, governor.ts). */
+  governor?: import("./governor.ts").RateGovernor;
   /** Runs each try (a concurrency governor); the timeout starts inside it, not while queued. */
   limit?: <T>(fn: () => Promise<T>) => Promise<T>;
   headers?: Record<string, string>;

@@ -13,9 +13,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ConfigError, SyncError } from "../../core/errors.ts";
 import type { Mapping } from "../../core/mapping.ts";
 import type { AccessStore, Role } from "../../ports/access.ts";
+import type { Jobs } from "../../ports/jobs.ts";
 import type { Context } from "../../runtime/context.ts";
 import { syncJob } from "../../runtime/flow-jobs.ts";
-import type { JobQueue } from "../../runtime/jobs.ts";
 import type { Metrics } from "../../runtime/metrics.ts";
 import {
   editAndRetry,
@@ -37,7 +37,7 @@ import * as S from "./schemas.ts";
 export interface ApiOptions {
   ctx: Context;
   /** The job queue runs are queued on (`POST /flows/:name/run`). */
-  queue: JobQueue;
+  queue: Pick<Jobs, "enqueue">;
   /** Called after a job was queued (wakes the worker). */
   onEnqueued?: () => void;
   metrics: Metrics;

@@ -11,6 +11,7 @@ import { interruptedRuns } from "./0004_interrupted_runs.ts";
 import { twoWayState } from "./0005_two_way_state.ts";
 import { apiTokensAudit } from "./0006_api_tokens_audit.ts";
 import { alertIncidents } from "./0007_alert_incidents.ts";
+import { rateGovernor } from "./0008_rate_governor.ts";
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
@@ -23,6 +24,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         "0005_two_way_state": twoWayState(),
         "0006_api_tokens_audit": apiTokensAudit(dialect),
         "0007_alert_incidents": alertIncidents(dialect),
+        "0008_rate_governor": rateGovernor(),
       };
     },
   };

@@ -22,6 +22,7 @@ import {
   odooFaultBefore,
   sleep,
 } from "./faults.ts";
+import { RequestLimiter, type RequestLimitOptions } from "./limit.ts";
 import { buildModels, invoiceOrder, payInvoice, refundOrder } from "./models.ts";
 import { buildPdf } from "./pdf.ts";
 import { type Credentials, checkLogin, dispatch, type RpcStats } from "./rpc.ts";
@@ -46,6 +47,8 @@ export interface OdooEmulatorOptions {
   fresh?: boolean;
   /** Random faults (5xx, 429, timeouts, slow answers, writes applied then dropped); see faults.ts. */
   faults?: FaultOptions;
+  /** A request budget (429 beyond it) and added latency; see limit.ts. */
+  requestLimit?: RequestLimitOptions;
 }
 
 export interface OdooEmulator {
@@ -73,6 +76,8 @@ export interface OdooEmulator {
   hangNext(count: number): void;
   /** Random fault injection; `faults.configure({ rates })` changes it while running. */
   faults: FaultInjector;
+  /** The request budget and latency; `limiter.configure({ perSecond, delayMs })`, `limiter.stats`. */
+  limiter: RequestLimiter;
   close(): Promise<void>;
 }
 
@@ -142,6 +147,7 @@ export async function startOdooEmulator(opts: OdooEmulatorOptions = {}): Promise
   let failing = { count: 0, status: 502 };
   let hanging = 0;
   const faults = new FaultInjector(opts.faults);
+  const limiter = new RequestLimiter(opts.requestLimit);
 
   const authorisedForReport = (req: IncomingMessage): boolean => {
     const cookie = /(?:^|;\s*)session_id=([0-9a-f]+)/.exec(req.headers.cookie ?? "");
@@ -183,6 +189,12 @@ export async function startOdooEmulator(opts: OdooEmulatorOptions = {}): Promise
         return;
       }
       const { params, id } = parsed.data;
+      if (!limiter.admit()) {
+        res.writeHead(429, { "content-type": "text/html", "retry-after": "1" });
+        res.end("<html><body><h1>429 Too Many Requests</h1></body></html>");
+        return;
+      }
+      if (limiter.delayMs > 0) await sleep(limiter.delayMs);
       const fault = faults.roll(odooCallIsWrite(params));
       if (odooFaultBefore(fault, faults, res)) return;
       if (fault === "slow") await sleep(faults.slowMs);
@@ -301,6 +313,7 @@ export async function startOdooEmulator(opts: OdooEmulatorOptions = {}): Promise
       hanging = count;
     },
     faults,
+    limiter,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
