@@ -4,8 +4,10 @@
  * record takes when its rules set none (a price's list and SKU, a stock level's SKU and location, a
  * customer's e-mail).
  */
+
+import { z } from "zod";
 import { type CompiledMapping, compileMapping, type Mapping } from "../core/mapping.ts";
-import type { EntityName } from "../core/model.ts";
+import { ENTITIES, type EntityName } from "../core/model.ts";
 
 export type Values = Record<string, unknown>;
 
@@ -49,4 +51,30 @@ export function naturalKey(entity: EntityName, r: Values): unknown {
   }
   if (entity === "customer") return s(r.email)?.toLowerCase();
   return undefined;
+}
+
+/**
+ * The `entities` setting of a connector configured per entity (file, sql, rest): a map from canonical entity
+ * name to that connector's settings for it. An unknown name is reported beside any problem of the settings,
+ * so every problem is listed at once.
+ */
+export function entitySettings<S extends z.ZodType>(settings: S, description: string) {
+  return z
+    .record(z.string(), settings)
+    .superRefine(
+      (m, ctx) => {
+        if (m === null || typeof m !== "object") return;
+        for (const k of Object.keys(m)) {
+          if (!ENTITIES.includes(k as EntityName)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [k],
+              message: `unknown entity ${JSON.stringify(k)}; known: ${ENTITIES.join(", ")}`,
+            });
+          }
+        }
+      },
+      { when: () => true },
+    )
+    .describe(description);
 }

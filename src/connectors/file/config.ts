@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { Mapping } from "../../core/mapping.ts";
-import { ENTITIES, type EntityName } from "../../core/model.ts";
+import { entitySettings } from "../rows.ts";
 
 export const FORMATS = ["csv", "jsonl", "xml"] as const;
 export const ENCODINGS = ["utf-8", "iso-8859-1", "windows-1252"] as const;
@@ -126,25 +126,7 @@ export const FileConfig = z
     settleMs: z.number().int().min(0).default(2_000),
     /** Records per page at most (the flow's batch size is used when smaller). */
     pageSize: z.number().int().min(1).default(500),
-    entities: z
-      .record(z.string(), EntityFiles)
-      .superRefine(
-        (m, ctx) => {
-          if (m === null || typeof m !== "object") return;
-          for (const k of Object.keys(m)) {
-            if (!ENTITIES.includes(k as EntityName)) {
-              ctx.addIssue({
-                code: "custom",
-                path: [k],
-                message: `unknown entity ${JSON.stringify(k)}; known: ${ENTITIES.join(", ")}`,
-              });
-            }
-          }
-        },
-        // Also when an entity's settings are wrong, so every problem is listed at once.
-        { when: () => true },
-      )
-      .describe("Per canonical entity (product, price, inventory, …): its files"),
+    entities: entitySettings(EntityFiles, "Per canonical entity (product, price, inventory, …): its files"),
   })
   .superRefine((c, ctx) => {
     if (Object.keys(c.entities).length === 0) {

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { Mapping } from "../../core/mapping.ts";
-import { ENTITIES, type EntityName } from "../../core/model.ts";
+import { entitySettings } from "../rows.ts";
 
 /** A path below baseUrl: `/customers`, `/customers/{id}`. */
 const Path = z.string().regex(/^\//, { message: "must be a path below baseUrl, starting with /" });
@@ -201,24 +201,10 @@ export const RestConfig = z
     openapi: z.string().min(1).optional(),
     /** The path `check` calls; default: the first entity's list path. */
     checkPath: Path.optional(),
-    entities: z
-      .record(z.string(), EntitySettings)
-      .superRefine(
-        (m, ctx) => {
-          if (m === null || typeof m !== "object") return;
-          for (const k of Object.keys(m)) {
-            if (!ENTITIES.includes(k as EntityName)) {
-              ctx.addIssue({
-                code: "custom",
-                path: [k],
-                message: `unknown entity ${JSON.stringify(k)}; known: ${ENTITIES.join(", ")}`,
-              });
-            }
-          }
-        },
-        { when: () => true },
-      )
-      .describe("Per canonical entity (customer, product, …): how it is listed, looked up, mapped, written"),
+    entities: entitySettings(
+      EntitySettings,
+      "Per canonical entity (customer, product, …): how it is listed, looked up, mapped, written",
+    ),
   })
   .superRefine((c, ctx) => {
     if (Object.keys(c.entities).length === 0) {

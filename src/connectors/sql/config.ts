@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { Mapping } from "../../core/mapping.ts";
-import { ENTITIES, type EntityName } from "../../core/model.ts";
+import { entitySettings } from "../rows.ts";
 
 /** A table or view, `name` or `schema.name` (MySQL/MariaDB: `database.name`). */
 const TableName = z
@@ -118,26 +118,10 @@ export const SqlConfig = z
     timeoutMs: z.number().int().positive().default(30_000),
     /** Connections kept open at most (PostgreSQL, MySQL/MariaDB). */
     poolSize: z.number().int().min(1).max(50).default(4),
-    entities: z
-      .record(z.string(), EntityTables)
-      .superRefine(
-        (m, ctx) => {
-          if (m === null || typeof m !== "object") return;
-          for (const k of Object.keys(m)) {
-            if (!ENTITIES.includes(k as EntityName)) {
-              ctx.addIssue({
-                code: "custom",
-                path: [k],
-                message: `unknown entity ${JSON.stringify(k)}; known: ${ENTITIES.join(", ")}`,
-              });
-            }
-          }
-        },
-        { when: () => true },
-      )
-      .describe(
-        "Per canonical entity (product, inventory, order, …): the tables it is read from and written to",
-      ),
+    entities: entitySettings(
+      EntityTables,
+      "Per canonical entity (product, inventory, order, …): the tables it is read from and written to",
+    ),
   })
   .superRefine((c, ctx) => {
     if (Object.keys(c.entities).length === 0) {
