@@ -25,7 +25,7 @@ import pg from "pg";
 import PgBoss from "pg-boss";
 import { asSyncError } from "../core/errors.ts";
 import type { JobRequest, JobRunner, Jobs, JobWork, JobWorkerOptions } from "../ports/jobs.ts";
-import type { WorkerLogger } from "./jobs.ts";
+import { loopsEndedBeforeCut, type WorkerLogger } from "./jobs.ts";
 
 export interface BossJobsOptions {
   /** The store's PostgreSQL URL without Passerelle's own parameters (parseStoreUrl's connectionString). */
@@ -328,17 +328,7 @@ class BossRunner implements JobRunner {
     const reason = new Error(opts.reason ?? "worker stopping");
     for (const ctl of this.#active.values()) ctl.abort(reason);
     this.wake();
-    const loops = Promise.all(this.#loops).then(() => true);
-    const cut = opts.cut;
-    const finished = cut
-      ? await Promise.race([
-          loops,
-          new Promise<false>((done) => {
-            if (cut.aborted) done(false);
-            else cut.addEventListener("abort", () => done(false), { once: true });
-          }),
-        ])
-      : await loops;
+    const finished = await loopsEndedBeforeCut(this.#loops, opts.cut);
     this.#loops = [];
     // Abandoned jobs stay `active` until their expiry; pg-boss then retries them.
     return { abandoned: finished ? [] : [...this.#active.keys()] };

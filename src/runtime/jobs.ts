@@ -248,17 +248,7 @@ export class Worker {
     this.#stopping.abort(reason);
     for (const a of this.#active.values()) a.ctl.abort(reason);
     this.wake();
-    const loops = Promise.all(this.#loops).then(() => true);
-    const cut = opts.cut;
-    const finished = cut
-      ? await Promise.race([
-          loops,
-          new Promise<false>((done) => {
-            if (cut.aborted) done(false);
-            else cut.addEventListener("abort", () => done(false), { once: true });
-          }),
-        ])
-      : await loops;
+    const finished = await loopsEndedBeforeCut(this.#loops, opts.cut);
     this.#loops = [];
     if (finished) return { abandoned: [] };
     const abandoned = [...this.#active.keys()];
@@ -401,4 +391,17 @@ export class EmbeddedJobs implements Jobs {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Waits for a worker's loops to end: true when they did, false when `cut` aborted first. */
+export async function loopsEndedBeforeCut(loops: Promise<unknown>[], cut?: AbortSignal): Promise<boolean> {
+  const ended = Promise.all(loops).then(() => true);
+  if (!cut) return ended;
+  return Promise.race([
+    ended,
+    new Promise<false>((done) => {
+      if (cut.aborted) done(false);
+      else cut.addEventListener("abort", () => done(false), { once: true });
+    }),
+  ]);
 }
