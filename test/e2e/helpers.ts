@@ -10,8 +10,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type DemoSystems, startDemoSystems } from "@passerelle/emulators";
+import { type DemoSystems, placeOrders, startDemoSystems } from "@passerelle/emulators";
 import { parseDocument } from "yaml";
+import { rng } from "../../src/core/prng.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = join(ROOT, "bin/passerelle-src.mjs");
@@ -209,4 +210,34 @@ export function hasStackTrace(text: string): boolean {
 /** The secrets found in the text, if any. */
 export function leakedSecrets(text: string, secrets: readonly string[]): string[] {
   return secrets.filter((s) => s.length > 0 && text.includes(s));
+}
+
+/**
+ * The orders flow on a cron tick every second, with a short job expiry and the given batch size, the
+ * catalogue and stock synced, and the shop's stock made endless, then `orders` orders placed: the set-up of
+ * the multi-process tests. `confirmed()` counts the ERP's confirmed sales that came from the shop.
+ */
+export async function ordersEverySecond(
+  world: World,
+  opts: { batchSize: number; orders: number; seed: number },
+): Promise<{ placed: ReturnType<typeof placeOrders>; confirmed: () => number }> {
+  world.writeConfig("passerelle.yaml", (doc) => {
+    doc.setIn(["flows", "orders", "trigger"], doc.createNode({ type: "schedule", cron: "* * * * * *" }));
+    doc.setIn(["store", "jobExpireSeconds"], 10);
+    doc.setIn(["flows", "orders", "batchSize"], opts.batchSize);
+  });
+  const setup = await world.cli(["sync", "products", "stock"]);
+  if (setup.code !== 0) throw new Error(`catalogue set-up failed: ${explain(setup)}`);
+  const { shopify, odoo } = world.systems;
+  for (const item of shopify.data.inventoryItems.values()) {
+    for (const level of item.levels.values()) {
+      level.available = 1_000_000;
+      level.on_hand = 1_000_000;
+    }
+  }
+  const placed = placeOrders(shopify, opts.orders, rng(opts.seed));
+  const confirmed = () =>
+    odoo.data.rows("sale.order").filter((o) => o.state === "sale" && typeof o.client_order_ref === "string")
+      .length;
+  return { placed, confirmed };
 }

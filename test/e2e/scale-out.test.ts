@@ -8,11 +8,17 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { placeOrders } from "@passerelle/emulators";
 import pg from "pg";
-import { rng } from "../../src/core/prng.ts";
 import { onPostgres, TEST_PG_URL } from "../helpers/postgres.ts";
-import { explain, type LiveCli, startCli, startWorld, type World, waitFor } from "./helpers.ts";
+import {
+  explain,
+  type LiveCli,
+  ordersEverySecond,
+  startCli,
+  startWorld,
+  type World,
+  waitFor,
+} from "./helpers.ts";
 import { odooSalesByRef } from "./state.ts";
 
 /**
@@ -69,25 +75,12 @@ await onPostgres("scale-out: workers, web and scheduler on PostgreSQL", () => {
     });
 
     test(`${ORDERS} orders through 3 workers + web + scheduler, one worker SIGKILLed: exactly one ERP order each`, async () => {
-      world.writeConfig("passerelle.yaml", (doc) => {
-        doc.setIn(["flows", "orders", "trigger"], doc.createNode({ type: "schedule", cron: "* * * * * *" }));
-        doc.setIn(["store", "jobExpireSeconds"], 10);
-        doc.setIn(["flows", "orders", "batchSize"], 50);
+      const { placed, confirmed } = await ordersEverySecond(world, {
+        batchSize: 50,
+        orders: ORDERS,
+        seed: 18,
       });
-      const setup = await world.cli(["sync", "products", "stock"]);
-      assert.equal(setup.code, 0, explain(setup));
-      const { shopify, odoo } = world.systems;
-      for (const item of shopify.data.inventoryItems.values()) {
-        for (const level of item.levels.values()) {
-          level.available = 1_000_000;
-          level.on_hand = 1_000_000;
-        }
-      }
-      const placed = placeOrders(shopify, ORDERS, rng(18));
-      const confirmed = () =>
-        odoo.data
-          .rows("sale.order")
-          .filter((o) => o.state === "sale" && typeof o.client_order_ref === "string").length;
+      const { odoo } = world.systems;
 
       const env = { ...world.env, PASSERELLE_LOG_LEVEL: "warn" };
       const worker = () => startCli(["run", "--role", "worker"], env);

@@ -6,12 +6,18 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { placeOrders } from "@passerelle/emulators";
 import pg from "pg";
-import { rng } from "../../src/core/prng.ts";
 import { pgUnreachable, TEST_PG_URL } from "../helpers/postgres.ts";
 import { ctlCluster, RESTART_LOCK, restartCluster } from "../helpers/restart-cluster.ts";
-import { explain, type LiveCli, startCli, startWorld, type World, waitFor } from "./helpers.ts";
+import {
+  explain,
+  type LiveCli,
+  ordersEverySecond,
+  startCli,
+  startWorld,
+  type World,
+  waitFor,
+} from "./helpers.ts";
 import { odooSalesByRef } from "./state.ts";
 
 const ORDERS = 200;
@@ -55,24 +61,12 @@ describe("multi-process run across a PostgreSQL restart", { skip, timeout: 600_0
 
   test(`${ORDERS} orders, PostgreSQL restarted mid-run: processes reconnect and finish, each order once`, async () => {
     const cluster = found as { version: string; url: string };
-    world.writeConfig("passerelle.yaml", (doc) => {
-      doc.setIn(["flows", "orders", "trigger"], doc.createNode({ type: "schedule", cron: "* * * * * *" }));
-      doc.setIn(["store", "jobExpireSeconds"], 10);
-      doc.setIn(["flows", "orders", "batchSize"], 10);
+    const { placed, confirmed } = await ordersEverySecond(world, {
+      batchSize: 10,
+      orders: ORDERS,
+      seed: 5,
     });
-    const setup = await world.cli(["sync", "products", "stock"]);
-    assert.equal(setup.code, 0, explain(setup));
-    const { shopify, odoo } = world.systems;
-    for (const item of shopify.data.inventoryItems.values()) {
-      for (const level of item.levels.values()) {
-        level.available = 1_000_000;
-        level.on_hand = 1_000_000;
-      }
-    }
-    const placed = placeOrders(shopify, ORDERS, rng(5));
-    const confirmed = () =>
-      odoo.data.rows("sale.order").filter((o) => o.state === "sale" && typeof o.client_order_ref === "string")
-        .length;
+    const { odoo } = world.systems;
     const env = { ...world.env, PASSERELLE_LOG_LEVEL: "warn" };
     const workers = [1, 2].map(() => startCli(["run", "--role", "worker"], env));
     const scheduler = startCli(["run", "--role", "scheduler"], env);
