@@ -8,6 +8,8 @@
 import { z } from "zod";
 import { type CompiledMapping, compileMapping, type Mapping } from "../core/mapping.ts";
 import { ENTITIES, type EntityName } from "../core/model.ts";
+import type { Stream, Writer } from "../ports/connector.ts";
+import type { EntitySpec, EntitySpecs } from "../ports/definition.ts";
 
 export type Values = Record<string, unknown>;
 
@@ -77,4 +79,23 @@ export function entitySettings<S extends z.ZodType>(settings: S, description: st
       { when: () => true },
     )
     .describe(description);
+}
+
+/**
+ * The entity map of a connector whose entities are all configured rather than coded (file, sql, rest):
+ * every entity can be read and written; which ones a connection has is its configuration's business.
+ */
+export function everyEntity<X>(
+  read: (entity: EntityName, client: X) => Stream,
+  write: (entity: EntityName, client: X) => Writer,
+): EntitySpecs<X> {
+  return Object.fromEntries(
+    ENTITIES.map((entity): [EntityName, EntitySpec<EntityName, X>] => [
+      entity,
+      {
+        read: (client) => read(entity, client) as never,
+        write: (client) => write(entity, client) as never,
+      },
+    ]),
+  ) as EntitySpecs<X>;
 }

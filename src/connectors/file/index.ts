@@ -1,12 +1,5 @@
-/**
- * The file connector: any entity as CSV, JSON Lines or XML files in a folder on this machine or on an SFTP
- * server. Reads new files by name pattern, each exactly once (its sha256 kept in the store's marks), and
- * moves them to processed/ or failed/; writes one file per batch, atomically. For the systems that
- * exchange files rather than offer an API (older ERPs, WMS, PIM tools). See docs/connectors/file.md.
- */
-import { ENTITIES, type EntityName } from "../../core/model.ts";
 import { defineConnector } from "../../ports/connector.ts";
-import type { EntitySpec, EntitySpecs } from "../../ports/definition.ts";
+import { everyEntity } from "../rows.ts";
 import { createClient, type FileClient } from "./client.ts";
 import { FileConfig } from "./config.ts";
 import { discoverFiles } from "./discover.ts";
@@ -15,16 +8,10 @@ import { FileWriter } from "./writer.ts";
 
 export { FileConfig } from "./config.ts";
 
-/** Every entity can be read and written; which ones a connection has is its configuration's business. */
-const entities = Object.fromEntries(
-  ENTITIES.map((entity): [EntityName, EntitySpec<EntityName, FileClient>] => [
-    entity,
-    {
-      read: (client) => new FileStream(entity, client) as never,
-      write: (client) => new FileWriter(entity, client) as never,
-    },
-  ]),
-) as EntitySpecs<FileClient>;
+const entities = everyEntity<FileClient>(
+  (entity, client) => new FileStream(entity, client),
+  (entity, client) => new FileWriter(entity, client),
+);
 
 export const file = defineConnector({
   id: "file",

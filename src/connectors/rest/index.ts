@@ -1,12 +1,5 @@
-/**
- * The configurable REST connector: any entity of a plain JSON API (a CRM, a PIM, a shop) described in
- * passerelle.yaml rather than in code — base URL, credentials, per entity the list path, pagination,
- * incremental filter, record selector, mapping and write calls — and, from the API's OpenAPI 3 document,
- * the record shapes it offers (`passerelle discover`). See docs/connectors/rest.md.
- */
-import { ENTITIES, type EntityName } from "../../core/model.ts";
 import { defineConnector } from "../../ports/connector.ts";
-import type { EntitySpec, EntitySpecs } from "../../ports/definition.ts";
+import { everyEntity } from "../rows.ts";
 import { createClient, type RestClient } from "./client.ts";
 import { RestConfig } from "./config.ts";
 import { discoverOpenApi } from "./discover.ts";
@@ -15,16 +8,10 @@ import { RestWriter } from "./writer.ts";
 
 export { RestConfig } from "./config.ts";
 
-/** Every entity can be read and written; which ones a connection has is its configuration's business. */
-const entities = Object.fromEntries(
-  ENTITIES.map((entity): [EntityName, EntitySpec<EntityName, RestClient>] => [
-    entity,
-    {
-      read: (client) => new RestStream(entity, client) as never,
-      write: (client) => new RestWriter(entity, client) as never,
-    },
-  ]),
-) as EntitySpecs<RestClient>;
+const entities = everyEntity<RestClient>(
+  (entity, client) => new RestStream(entity, client),
+  (entity, client) => new RestWriter(entity, client),
+);
 
 export const rest = defineConnector({
   id: "rest",

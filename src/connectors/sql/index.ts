@@ -6,9 +6,9 @@
  * sessions, and a connection that writes nothing never opens another. See docs/connectors/sql.md.
  */
 import { sql } from "kysely";
-import { ENTITIES, type EntityName } from "../../core/model.ts";
 import { defineConnector } from "../../ports/connector.ts";
-import type { ConfigProblem, EntitySpec, EntitySpecs } from "../../ports/definition.ts";
+import type { ConfigProblem } from "../../ports/definition.ts";
+import { everyEntity } from "../rows.ts";
 import { SqlClient } from "./client.ts";
 import { SqlConfig } from "./config.ts";
 import { discover } from "./discover.ts";
@@ -17,16 +17,10 @@ import { SqlWriter } from "./writer.ts";
 
 export { SqlConfig } from "./config.ts";
 
-/** Every entity can be read and written; which ones a connection has is its configuration's business. */
-const entities = Object.fromEntries(
-  ENTITIES.map((entity): [EntityName, EntitySpec<EntityName, SqlClient>] => [
-    entity,
-    {
-      read: (client) => new SqlStream(entity, client) as never,
-      write: (client) => new SqlWriter(entity, client) as never,
-    },
-  ]),
-) as EntitySpecs<SqlClient>;
+const entities = everyEntity<SqlClient>(
+  (entity, client) => new SqlStream(entity, client),
+  (entity, client) => new SqlWriter(entity, client),
+);
 
 export const sqlConnector = defineConnector({
   id: "sql",
