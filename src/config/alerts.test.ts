@@ -4,32 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { z } from "zod";
-import { ENTITIES } from "../core/model.ts";
-import { defineConnector } from "../ports/connector.ts";
+import { configTestConnector } from "../../test/helpers/config-connector.ts";
 import { parseDuration } from "./alerts.ts";
 import { ConfigError } from "./errors.ts";
 import { parseConfig } from "./load.ts";
 
-const unused = (): never => {
-  throw new Error("config tests never create connections");
-};
-const defs = [
-  defineConnector({
-    id: "test",
-    version: "0",
-    description: "test connector",
-    config: z.strictObject({ url: z.url() }),
-    client: () => null,
-    entities: Object.fromEntries(ENTITIES.map((e) => [e, { read: unused, write: unused }])),
-    capabilities: { rateModel: "none" },
-    connection: () => ({
-      check: async () => undefined,
-      stats: () => ({ calls: 0, throttled: 0 }),
-      close: async () => undefined,
-    }),
-  }),
-];
+const defs = [configTestConnector()];
 
 const BASE = `version: 1
 connections:

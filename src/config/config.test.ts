@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { z } from "zod";
+import { configTestConnector } from "../../test/helpers/config-connector.ts";
 import { woocommerce } from "../connectors/woocommerce/index.ts";
-import { ENTITIES } from "../core/model.ts";
 import { defineConnector } from "../ports/connector.ts";
 import { ConfigError } from "./errors.ts";
 import { configJsonSchema } from "./json-schema.ts";
@@ -17,24 +17,13 @@ const unused = (): never => {
 };
 
 /** A connector kind that exists only in these tests; real connectors are registered elsewhere. */
-const testConnector = defineConnector({
-  id: "test",
-  version: "0",
-  description: "test connector",
-  config: z.strictObject({
+const testConnector = configTestConnector(
+  z.strictObject({
     url: z.url(),
     token: z.string().min(8),
     pageSize: z.number().int().min(1).default(50),
   }),
-  client: () => null,
-  entities: Object.fromEntries(ENTITIES.map((e) => [e, { read: unused, write: unused }])),
-  capabilities: { rateModel: "none" },
-  connection: () => ({
-    check: async () => undefined,
-    stats: () => ({ calls: 0, throttled: 0 }),
-    close: async () => undefined,
-  }),
-});
+);
 const defs = [testConnector];
 
 const VALID = `version: 1

@@ -8,32 +8,40 @@ import type { z } from "zod";
 import { parseTarget } from "../core/mapping.ts";
 import { type EntityName, SCHEMAS } from "../core/model.ts";
 
-type Shape =
+type Shape = (
   | { kind: "object"; fields: Map<string, Shape> }
   | { kind: "list"; element: Shape }
   /** Free keys, e.g. a variant's `options` (option name → value). */
   | { kind: "record"; value: Shape }
-  | { kind: "value" };
+  | { kind: "value" }
+) & {
+  /** May be missing where it sits (optional, nullable, defaulted…): not required of the record. */
+  optional: boolean;
+};
 
-/** Wrappers that change whether a value may be missing, not what it looks like. */
+/** Wrappers that change whether a value may be missing, not what it looks like (`readonly` changes neither). */
 const WRAPPERS = new Set(["optional", "nullable", "default", "prefault", "nonoptional", "readonly", "catch"]);
 
-function shapeOf(schema: z.core.$ZodType): Shape {
+function shapeOf(schema: z.core.$ZodType, optional = false): Shape {
   const def = schema._zod.def;
-  if (WRAPPERS.has(def.type) && "innerType" in def) return shapeOf(def.innerType as z.core.$ZodType);
+  if (WRAPPERS.has(def.type) && "innerType" in def) {
+    const now = def.type === "nonoptional" ? false : def.type === "readonly" ? optional : true;
+    return shapeOf(def.innerType as z.core.$ZodType, now);
+  }
   switch (def.type) {
     case "object": {
       const shape = (def as z.core.$ZodObjectDef).shape;
-      return { kind: "object", fields: new Map(Object.entries(shape).map(([k, v]) => [k, shapeOf(v)])) };
+      const fields = new Map(Object.entries(shape).map(([k, v]) => [k, shapeOf(v)]));
+      return { kind: "object", fields, optional };
     }
     case "array":
-      return { kind: "list", element: shapeOf((def as z.core.$ZodArrayDef).element) };
+      return { kind: "list", element: shapeOf((def as z.core.$ZodArrayDef).element), optional };
     case "record":
-      return { kind: "record", value: shapeOf((def as z.core.$ZodRecordDef).valueType) };
+      return { kind: "record", value: shapeOf((def as z.core.$ZodRecordDef).valueType), optional };
     case "pipe":
-      return shapeOf((def as z.core.$ZodPipeDef).in);
+      return shapeOf((def as z.core.$ZodPipeDef).in, optional);
     default:
-      return { kind: "value" };
+      return { kind: "value", optional };
   }
 }
 
@@ -46,6 +54,41 @@ function entityShape(entity: EntityName): Shape {
     shapes.set(entity, shape);
   }
   return shape;
+}
+
+/** One canonical field a mapping can set: `sku`, `priceList.code`, `variants[].price`. */
+export interface CanonicalField {
+  path: string;
+  /** Must be set for the record to be valid: neither it nor an object or list holding it is optional. */
+  required: boolean;
+  /** Must be set within the object holding it (an address's city), whether or not that object must be. */
+  requiredInParent: boolean;
+}
+
+function leaves(shape: Shape, prefix: string, required: boolean, out: CanonicalField[]): void {
+  if (shape.kind !== "object") return;
+  for (const [name, field] of shape.fields) {
+    const path = prefix === "" ? name : `${prefix}.${name}`;
+    const need = required && !field.optional;
+    if (field.kind === "object") leaves(field, path, need, out);
+    else if (field.kind === "list" && field.element.kind === "object")
+      leaves(field.element, `${path}[]`, need, out);
+    else out.push({ path, required: need, requiredInParent: !field.optional });
+  }
+}
+
+const fieldsByEntity = new Map<EntityName, CanonicalField[]>();
+
+/** The canonical fields of an entity's records (the leaves a mapping sets), provenance (source, sourceId) left out. */
+export function canonicalFields(entity: EntityName): CanonicalField[] {
+  let fields = fieldsByEntity.get(entity);
+  if (!fields) {
+    const all: CanonicalField[] = [];
+    leaves(entityShape(entity), "", true, all);
+    fields = all.filter((f) => f.path !== "source" && f.path !== "sourceId");
+    fieldsByEntity.set(entity, fields);
+  }
+  return fields;
 }
 
 export interface FieldIssue {

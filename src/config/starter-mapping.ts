@@ -4,69 +4,11 @@
  * `passerelle discover` can print the `fields:` block a user edits instead of writing it from nothing.
  * Matching is by name only; a field the names cannot settle is listed as missing rather than guessed.
  */
-import type { z } from "zod";
-import { ENTITIES, type EntityName, PROVENANCE_FIELDS, SCHEMAS } from "../core/model.ts";
+import { ENTITIES, type EntityName, PROVENANCE_FIELDS } from "../core/model.ts";
 import type { DiscoveredField, DiscoveredShape } from "../ports/discovery.ts";
+import { type CanonicalField, canonicalFields } from "./mapping-fields.ts";
 
-/** One canonical field a mapping can set: `sku`, `priceList.code`, `variants[].price`. */
-export interface CanonicalField {
-  path: string;
-  /** Must be set for the record to be valid: neither it nor an object or list holding it is optional. */
-  required: boolean;
-  /** Must be set within the object holding it (an address's city), whether or not that object must be. */
-  requiredInParent: boolean;
-}
-
-const WRAPPERS = new Set(["optional", "nullable", "default", "prefault", "readonly", "catch"]);
-
-function unwrap(schema: z.core.$ZodType): { inner: z.core.$ZodType; optional: boolean } {
-  let inner = schema;
-  let optional = false;
-  for (;;) {
-    const def = inner._zod.def;
-    if (def.type === "pipe") {
-      inner = (def as z.core.$ZodPipeDef).in;
-      continue;
-    }
-    if (WRAPPERS.has(def.type) && "innerType" in def) {
-      if (def.type !== "readonly") optional = true;
-      inner = def.innerType as z.core.$ZodType;
-      continue;
-    }
-    return { inner, optional };
-  }
-}
-
-function walk(schema: z.core.$ZodType, prefix: string, required: boolean, out: CanonicalField[]): void {
-  const { inner } = unwrap(schema);
-  const def = inner._zod.def;
-  if (def.type !== "object") return;
-  for (const [name, field] of Object.entries((def as z.core.$ZodObjectDef).shape)) {
-    const { inner: f, optional } = unwrap(field);
-    const path = prefix === "" ? name : `${prefix}.${name}`;
-    const type = f._zod.def.type;
-    if (type === "object") walk(f, path, required && !optional, out);
-    else if (type === "array") {
-      const element = unwrap((f._zod.def as z.core.$ZodArrayDef).element).inner;
-      if (element._zod.def.type === "object") walk(element, `${path}[]`, required && !optional, out);
-      else out.push({ path, required: required && !optional, requiredInParent: !optional });
-    } else out.push({ path, required: required && !optional, requiredInParent: !optional });
-  }
-}
-
-const fieldsByEntity = new Map<EntityName, CanonicalField[]>();
-
-/** The canonical fields of an entity's records, provenance (source, sourceId) left out. */
-export function canonicalFields(entity: EntityName): CanonicalField[] {
-  let fields = fieldsByEntity.get(entity);
-  if (!fields) {
-    const all: CanonicalField[] = [];
-    walk(SCHEMAS[entity], "", true, all);
-    fields = all.filter((f) => f.path !== "source" && f.path !== "sourceId");
-    fieldsByEntity.set(entity, fields);
-  }
-  return fields;
-}
+export { type CanonicalField, canonicalFields };
 
 /**
  * Other names systems give a canonical field, by the field's last segment (or its whole path where the
