@@ -18,7 +18,7 @@
  * - the document's `api_key` security definition is not what Magento checks (it takes
  *   `Authorization: Bearer`), so it is not enforced here; the emulator checks the bearer itself.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
@@ -34,8 +34,11 @@ export function specsDir(): string {
   return fileURLToPath(new URL("../../../../specs", import.meta.url));
 }
 
+/** The committed gzip, or the plain YAML Adobe publishes (as ../shared/specs holds it) when only that is there. */
 export function magentoSpecPath(): string {
-  return join(specsDir(), "magento", `admin-schema-${MAGENTO_VERSION}.yaml.gz`);
+  const gz = join(specsDir(), "magento", `admin-schema-${MAGENTO_VERSION}.yaml.gz`);
+  const plain = gz.slice(0, -3);
+  return !existsSync(gz) && existsSync(plain) ? plain : gz;
 }
 
 interface SwaggerParam {
@@ -308,7 +311,9 @@ export function magentoContract(): MagentoContract {
   const path = magentoSpecPath();
   let doc: SwaggerDoc;
   try {
-    doc = parse(gunzipSync(readFileSync(path)).toString("utf8"), { maxAliasCount: -1 }) as SwaggerDoc;
+    const bytes = readFileSync(path);
+    const text = (path.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8");
+    doc = parse(text, { maxAliasCount: -1 }) as SwaggerDoc;
   } catch (err) {
     throw new Error(
       `cannot read the Magento admin OpenAPI document at ${path} (PASSERELLE_SPECS=${process.env.PASSERELLE_SPECS ?? ""})`,
