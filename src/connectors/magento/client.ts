@@ -3,7 +3,7 @@
  * `/rest/<store code>/V1/...`, searchCriteria query strings, a 404 read as "not there", and a count of
  * calls that change data (for the contract's re-apply check).
  */
-import type { z } from "zod";
+import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
 import { createHttpClient, type HttpClient } from "../http/client.ts";
 import type { MagentoConfig } from "./config.ts";
@@ -96,6 +96,65 @@ export class MagentoClient {
     });
     if (res.status === 404) return null;
     return schema.parse(JSON.parse(res.text()));
+  }
+
+  /**
+   * Sends `bodies` as one async bulk request (`/rest/<store>/async/bulk/V1/...`) and waits for its
+   * operations (`GET /V1/bulk/{uuid}/status`, polled with a growing pause). Returns, per body, null when its
+   * operation completed or what Magento said when it failed.
+   */
+  async bulk(
+    store: string,
+    v1: string,
+    bodies: unknown[],
+    what: string,
+    sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)),
+  ): Promise<(string | null)[]> {
+    this.writes++;
+    const accepted = await this.http.request(
+      "POST",
+      `/rest/${store}/async/bulk/V1${v1}`,
+      bodies,
+      z.object({ bulk_uuid: z.string(), errors: z.boolean().nullish() }),
+      { what: `${what} (async bulk)` },
+    );
+    const started = Date.now();
+    let pause = 200;
+    for (;;) {
+      const status = await this.get(
+        store,
+        `/bulk/${encodeURIComponent(accepted.bulk_uuid)}/status`,
+        z.object({
+          operations_list: z.array(
+            z.object({
+              id: z.number().int(),
+              status: z.number().int(),
+              result_message: z.string().nullish(),
+            }),
+          ),
+        }),
+        "bulk status",
+      );
+      const ops = status.operations_list;
+      // 1 complete, 2 failed (retriable), 3 failed, 4 open, 5 rejected.
+      if (ops.length === bodies.length && ops.every((o) => o.status !== 4)) {
+        return bodies.map((_b, i) => {
+          const o = ops.find((x) => x.id === i);
+          if (o?.status === 1) return null;
+          const how = o?.status === 2 ? "failed (retriable)" : o?.status === 5 ? "rejected" : "failed";
+          return `${how}: ${o?.result_message ?? ""}`;
+        });
+      }
+      if (Date.now() - started > this.config.bulkTimeoutMs) {
+        throw new SyncError(
+          "retryable",
+          `${this.name}: Magento bulk ${accepted.bulk_uuid} (${what}) still has open operations after ${this.config.bulkTimeoutMs} ms: is the async.operations.all consumer running?`,
+          { system: this.name },
+        );
+      }
+      await sleep(pause);
+      pause = Math.min(pause * 2, 5_000);
+    }
   }
 
   write<T>(

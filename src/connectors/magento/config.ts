@@ -38,6 +38,14 @@ export const MagentoConfig = z.object({
   basePriceLists: z.array(z.string().min(1)).default(["default"]),
   /** Whether product writes set the price always or only on create (a price flow owning it after that). */
   productPrices: ProductPrices,
+  /**
+   * Source items changed in one batch above which stock goes through Magento's asynchronous bulk API
+   * (`/rest/all/async/bulk/V1/inventory/source-items`, its consumer `async.operations.all` must run), polled
+   * until every operation is done. Absent: always the synchronous route.
+   */
+  bulkThreshold: z.number().int().min(1).optional(),
+  /** How long a bulk may stay open before the batch fails as retryable (ms). */
+  bulkTimeoutMs: z.number().int().positive().default(300_000),
   /** Whether Magento e-mails the customer when a shipment is created. */
   notifyCustomer: z.boolean().default(false),
   /** Records per page (searchCriteria[pageSize]); Magento caps pages at 300 when its input limits are on. */

@@ -142,3 +142,36 @@ test("a refusal carries Magento's own message; check() names a missing store vie
   assert.match(err.message, /no store view "de"/);
   assert.equal(err.details.field, "storeCode");
 });
+
+test("a large stock change goes through the async bulk API and waits for its operations", async () => {
+  const bulky = magento.create("magento-bulk", { ...fx.config, bulkThreshold: 2 });
+  const skus = ["BASE-1-S", "BASE-1-M", "BASE-2-S", "BASE-2-M", "SIMPLE-1"];
+  const levels = skus.map((sku, i) => ({
+    source: "erp",
+    sourceId: sku,
+    updatedAt: "2026-06-01T00:00:00Z",
+    key: `${sku}@default`,
+    sku,
+    location: "default",
+    onHand: 40 + i,
+    reserved: 0,
+    safetyStock: 0,
+    available: 40 + i,
+  }));
+  const before = fx.emu.checked.get("GetV1BulkBulkUuidStatus") ?? 0;
+  const results = await bulky.writers.inventory!.upsert(
+    levels.map((l) => ({ key: l.key, record: l, targetId: null, externalRef: l.key })),
+    noLinks,
+  );
+  assert.deepEqual(
+    results.map((r) => r.ok),
+    [true, true, true, true, true],
+  );
+  for (const l of levels)
+    assert.equal(fx.emu.data.sourceItems.get(`${l.sku}|default`)?.quantity, l.available);
+  assert.ok(
+    (fx.emu.checked.get("GetV1BulkBulkUuidStatus") ?? 0) - before >= 2,
+    "the bulk was polled until done",
+  );
+  assert.equal(fx.emu.data.bulks.size > 0, true);
+});

@@ -50,7 +50,7 @@ export const magento = defineConnector({
     order: { read: (x) => orderStream(x.name, x.client), write: (x) => orderWriter(x.name, x.client) },
     shipment: { write: (x) => shipmentWriter(x.name, x.client) },
   },
-  capabilities: { rateModel: "none" },
+  capabilities: { rateModel: "none", bulk: true },
   connection: (x) => ({
     /** The token is accepted and the configured store view exists. */
     async check() {

@@ -165,6 +165,23 @@ export interface MShipment {
   comments: { entity_id: number; comment: string; is_visible_on_front: number; created_at: string }[];
 }
 
+/** Operation statuses of Magento's bulk API: 1 complete, 2 failed and retriable, 3 failed, 4 open, 5 rejected. */
+export interface MBulk {
+  uuid: string;
+  description: string;
+  start_time: string;
+  /** Status requests so far: the consumer has not run before the first one is answered. */
+  polls: number;
+  operations: {
+    id: number;
+    operationId: string;
+    body: unknown;
+    status: 1 | 2 | 3 | 4 | 5;
+    result_message: string;
+    error_code: number;
+  }[];
+}
+
 export const CUSTOMER_GROUPS = [
   { id: 0, code: "NOT LOGGED IN", tax_class_id: 3 },
   { id: 1, code: "General", tax_class_id: 3 },
@@ -208,6 +225,8 @@ export class MagentoData {
   readonly customers = new Map<number, MCustomer>();
   readonly orders = new Map<number, MOrder>();
   readonly shipments = new Map<number, MShipment>();
+  /** Async bulk requests: their operations wait (status 4, open) until the consumer runs them. */
+  readonly bulks = new Map<string, MBulk>();
   #ids: Record<IdKind, number> = {
     product: 0,
     option: 200,

@@ -633,6 +633,61 @@ function ship(data: MagentoData, call: Call): number {
   return id;
 }
 
+// ---- async bulk --------------------------------------------------------------------------------------
+
+/**
+ * `POST /rest/<store>/async/bulk/V1/...` (HTTP 202): one operation per body of the array, accepted at
+ * once and run later by the consumer (`async.operations.all`); here the consumer runs when the bulk's
+ * status is asked the second time (the first answer shows every operation open).
+ * The answer lists each request item as accepted under the bulk's uuid.
+ */
+export function acceptBulk(data: MagentoData, operationId: string, call: Call) {
+  const bodies = call.body as unknown[];
+  const uuid = `${crypto.randomUUID()}`;
+  data.bulks.set(uuid, {
+    uuid,
+    description: `Topic async.${operationId}`,
+    start_time: call.scope.now,
+    polls: 0,
+    operations: bodies.map((body, id) => ({
+      id,
+      operationId,
+      body,
+      status: 4,
+      result_message: "",
+      error_code: 0,
+    })),
+  });
+  return {
+    bulk_uuid: uuid,
+    request_items: bodies.map((_b, id) => ({ id, data_hash: null, status: "accepted" })),
+    errors: false,
+  };
+}
+
+/** The consumer: runs a bulk's open operations through the synchronous handlers. */
+function consume(data: MagentoData, uuid: string, scope: Scope) {
+  const bulk = data.bulks.get(uuid);
+  if (!bulk) throw bad('Bulk "%1" does not exist.', uuid);
+  // The consumer has not run by the time the first status is asked: everything is still open then.
+  if (bulk.polls++ === 0) return bulk;
+  for (const op of bulk.operations) {
+    if (op.status !== 4) continue;
+    const handler = handlers[op.operationId];
+    try {
+      if (!handler) throw bad("No handler for %1", op.operationId);
+      handler(data, { params: {}, query: new URLSearchParams(), body: op.body, scope, bulk: false });
+      op.status = 1;
+      op.result_message = "Service execution success";
+    } catch (err) {
+      op.status = 3;
+      op.result_message = err instanceof HttpError ? [err.message, ...err.errors].join(" ") : String(err);
+      op.error_code = err instanceof HttpError ? err.status : 500;
+    }
+  }
+  return bulk;
+}
+
 // ---- the table ---------------------------------------------------------------------------------------
 
 export const handlers: Record<string, Handler> = {
@@ -834,6 +889,23 @@ export const handlers: Record<string, Handler> = {
     return true;
   },
   PostV1OrderOrderIdShip: (data, call) => ship(data, call),
+  GetV1BulkBulkUuidStatus: (data, call) => {
+    const bulk = consume(data, call.params.bulkUuid ?? "", call.scope);
+    return {
+      operations_list: bulk.operations.map((o) => ({
+        id: o.id,
+        status: o.status,
+        result_message: o.result_message,
+        error_code: o.error_code,
+      })),
+      user_type: 2,
+      bulk_id: bulk.uuid,
+      description: bulk.description,
+      start_time: bulk.start_time,
+      user_id: 1,
+      operation_count: bulk.operations.length,
+    };
+  },
   GetV1Shipments: (data, call) =>
     searchAnswer([...data.shipments.values()], call, shipmentField, shipmentView),
   GetV1ShipmentId: (data, call) => {

@@ -233,3 +233,32 @@ describe("Magento's rules", () => {
     assert.deepEqual(emu.violations, []);
   });
 });
+
+test("async bulk: accepted with 202, open until the consumer runs, then each operation's outcome", async () => {
+  await call("POST", "/rest/all/V1/products", simple("BULK-1"));
+  const res = await fetch(`${emu.url}/rest/all/async/bulk/V1/inventory/source-items`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${emu.token}`, "content-type": "application/json" },
+    body: JSON.stringify([
+      { sourceItems: [{ sku: "BULK-1", source_code: "default", quantity: 7, status: 1 }] },
+      { sourceItems: [{ sku: "BULK-1", source_code: "nowhere", quantity: 7, status: 1 }] },
+    ]),
+  });
+  assert.equal(res.status, 202);
+  const { bulk_uuid } = (await res.json()) as { bulk_uuid: string };
+  const first = (await call("GET", `/rest/all/V1/bulk/${bulk_uuid}/status`)).body;
+  assert.deepEqual(
+    first.operations_list.map((o: { status: number }) => o.status),
+    [4, 4],
+  );
+  const second = (await call("GET", `/rest/all/V1/bulk/${bulk_uuid}/status`)).body;
+  assert.deepEqual(
+    second.operations_list.map((o: { status: number }) => o.status),
+    [1, 3],
+  );
+  assert.match(second.operations_list[1].result_message, /Source "nowhere" does not exist/);
+  assert.equal(emu.data.sourceItems.get("BULK-1|default")?.quantity, 7);
+  const wrong = await call("POST", "/rest/all/async/bulk/V1/inventory/source-items", { sourceItems: [] });
+  assert.equal(wrong.status, 400, "an async bulk body that is not an array is refused");
+  emu.violations.splice(0);
+});

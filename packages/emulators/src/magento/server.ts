@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { FaultInjector, type FaultOptions } from "../odoo/faults.ts";
 import { type MagentoContract, magentoContract, type Operation } from "./contract.ts";
 import { MagentoData, magentoTime } from "./data.ts";
-import { HttpError, handlers, type Scope } from "./handlers.ts";
+import { acceptBulk, HttpError, handlers, type Scope } from "./handlers.ts";
 
 export interface MagentoEmulatorOptions {
   port?: number;
@@ -125,15 +125,10 @@ export async function startMagentoEmulator(opts: MagentoEmulatorOptions = {}): P
     const scope: Scope = { storeId: view.id, all: store === "all", now: magentoTime() };
     try {
       const isWrite = !READ_OPS.test(op.id);
-      const answer = handler(data, {
-        params: op.params,
-        query: url.searchParams,
-        body,
-        scope,
-        bulk: op.bulk,
-      });
+      const call = { params: op.params, query: url.searchParams, body, scope, bulk: op.bulk };
+      const answer = op.bulk ? acceptBulk(data, op.id, call) : handler(data, call);
       if (isWrite) stats.writes++;
-      send(res, op, 200, answer);
+      send(res, op, op.bulk ? 202 : 200, answer);
     } catch (err) {
       if (err instanceof HttpError) send(res, op, err.status, err.body);
       else send(res, op, 500, { message: err instanceof Error ? err.message : String(err) });

@@ -113,6 +113,35 @@ export function inventoryWriter(
         if (twin >= 0) send.splice(twin, 1);
         send.push({ key: i.key, targetId, created: i.targetId === null, row });
       }
+      const threshold = client.config.bulkThreshold;
+      if (threshold !== undefined && send.length > threshold) {
+        // A large change: one async bulk request of 20-item bodies, each body one operation.
+        const chunks: (typeof send)[] = [];
+        for (let at = 0; at < send.length; at += SOURCE_ITEMS_PER_CALL)
+          chunks.push(send.slice(at, at + SOURCE_ITEMS_PER_CALL));
+        const outcome = await client.bulk(
+          "all",
+          "/inventory/source-items",
+          chunks.map((c) => ({ sourceItems: c.map((x) => x.row) })),
+          "source items",
+        );
+        chunks.forEach((chunk, i) => {
+          const why = outcome[i];
+          for (const c of chunk)
+            results.set(
+              c.key,
+              why
+                ? failed(
+                    c.key,
+                    why.startsWith("failed (retriable)") ? "retryable" : "permanent",
+                    `Magento's bulk operation for ${c.targetId} ${why}`,
+                    system,
+                  )
+                : { key: c.key, ok: true, targetId: c.targetId, action: c.created ? "created" : "updated" },
+            );
+        });
+        send.length = 0;
+      }
       for (let at = 0; at < send.length; at += SOURCE_ITEMS_PER_CALL) {
         const chunk = send.slice(at, at + SOURCE_ITEMS_PER_CALL);
         try {
