@@ -21,7 +21,12 @@ export {
   type Operation as MagentoOperation,
 } from "./magento/contract.ts";
 export { MagentoData, magentoTime } from "./magento/data.ts";
-export { type MagentoEmulator, type MagentoEmulatorOptions, startMagentoEmulator } from "./magento/server.ts";
+export {
+  type MagentoEmulator,
+  type MagentoEmulatorOptions,
+  magentoEmulatorEnv,
+  startMagentoEmulator,
+} from "./magento/server.ts";
 export {
   FAULT_KINDS,
   FaultInjector,

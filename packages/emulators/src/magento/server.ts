@@ -44,6 +44,11 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** The emulator's test credentials, as environment variables for a passerelle.yaml. */
+export function magentoEmulatorEnv(emu: Pick<MagentoEmulator, "url" | "token">): Record<string, string> {
+  return { MAGENTO_URL: emu.url, MAGENTO_TOKEN: emu.token };
+}
+
 export async function startMagentoEmulator(opts: MagentoEmulatorOptions = {}): Promise<MagentoEmulator> {
   const contract = magentoContract();
   const data = new MagentoData();
