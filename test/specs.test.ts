@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { schemaPath as emulatorSchemaPath } from "@passerelle/emulators";
+import { schemaPath as emulatorSchemaPath, magentoSpecPath } from "@passerelle/emulators";
 import { schemaPath } from "../src/connectors/shopify/schema.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -21,5 +21,6 @@ test("every file in specs/NOTICE.md has the sha256 it lists, and both readers re
   if (!process.env.PASSERELLE_SPECS) {
     assert.equal(schemaPath(), shopify);
     assert.equal(emulatorSchemaPath(), shopify);
+    assert.equal(magentoSpecPath(), join(ROOT, "specs/magento/admin-schema-2.4.9.yaml.gz"));
   }
 });

@@ -4,6 +4,7 @@
  */
 import type { ConnectorDefinition } from "../ports/connector.ts";
 import { file } from "./file/index.ts";
+import { magento } from "./magento/index.ts";
 import { medusa } from "./medusa/index.ts";
 import { odoo } from "./odoo/index.ts";
 import { rest } from "./rest/index.ts";
@@ -23,4 +24,5 @@ export const connectorDefinitions: readonly ConnectorDefinition[] = [
   medusa,
   sqlConnector,
   rest,
+  magento,
 ];

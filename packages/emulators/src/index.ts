@@ -14,6 +14,20 @@ export {
   startDemoSystems,
 } from "./demo/systems.ts";
 export {
+  MAGENTO_VERSION,
+  MagentoContract,
+  magentoContract,
+  magentoSpecPath,
+  type Operation as MagentoOperation,
+} from "./magento/contract.ts";
+export { MagentoData, magentoTime } from "./magento/data.ts";
+export {
+  type MagentoEmulator,
+  type MagentoEmulatorOptions,
+  magentoEmulatorEnv,
+  startMagentoEmulator,
+} from "./magento/server.ts";
+export {
   FAULT_KINDS,
   FaultInjector,
   type FaultKind,

@@ -34,8 +34,15 @@ export async function emulateCommand(
   opts: { port?: number; products?: number; faults?: string },
 ): Promise<void> {
   const emulators = await loadEmulators("emulate");
-  const { parseFaults, startOdooEmulator, odooEmulatorEnv, startShopifyEmulator, shopifyEmulatorEnv } =
-    emulators;
+  const {
+    parseFaults,
+    startOdooEmulator,
+    odooEmulatorEnv,
+    startShopifyEmulator,
+    shopifyEmulatorEnv,
+    startMagentoEmulator,
+    magentoEmulatorEnv,
+  } = emulators;
   let faults: FaultOptions | undefined;
   try {
     faults = opts.faults === undefined ? undefined : parseFaults(opts.faults);
@@ -61,8 +68,19 @@ export async function emulateCommand(
     info = shopifyEmulatorEnv(emu);
     howTo = orderHowTo(emu.url, emulators);
     close = () => emu.close();
+  } else if (system === "magento") {
+    const emu = await startMagentoEmulator({
+      ...(opts.port ? { port: opts.port } : {}),
+      customers: 20,
+      ...(faults ? { faults } : {}),
+    });
+    info = magentoEmulatorEnv(emu);
+    close = () => emu.close();
   } else {
-    throw new SyncError("config", `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify`);
+    throw new SyncError(
+      "config",
+      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento`,
+    );
   }
   // The emulator's fixed test credentials: printing them is the point of this command.
   out.resultAsIs(info, () =>
