@@ -4,13 +4,14 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { schemaPath as emulatorSchemaPath, magentoSpecPath } from "@passerelle/emulators";
+import { schemaPath as emulatorSchemaPath, magentoSpecPath, magentoSpecSkip } from "@passerelle/emulators";
 import { schemaPath } from "../src/connectors/shopify/schema.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 
 test("every file in specs/NOTICE.md has the sha256 it lists, and both readers read it", () => {
-  const notice = readFileSync(join(ROOT, "specs/NOTICE.md"), "utf8");
+  const all = readFileSync(join(ROOT, "specs/NOTICE.md"), "utf8");
+  const notice = all.slice(0, all.indexOf("## Contracts read from beside the repository"));
   const rows = [...notice.matchAll(/^\|\s*`([^`]+)`\s*\|.*\|\s*`([0-9a-f]{64})`\s*\|$/gm)];
   assert.ok(rows.length > 0, "specs/NOTICE.md lists no file");
   for (const [, file, sha] of rows) {
@@ -21,6 +22,19 @@ test("every file in specs/NOTICE.md has the sha256 it lists, and both readers re
   if (!process.env.PASSERELLE_SPECS) {
     assert.equal(schemaPath(), shopify);
     assert.equal(emulatorSchemaPath(), shopify);
-    assert.equal(magentoSpecPath(), join(ROOT, "specs/magento/admin-schema-2.4.9.yaml.gz"));
   }
+});
+
+test("the contracts read from ../shared/specs have the sha256 specs/NOTICE.md lists", {
+  skip: magentoSpecSkip(),
+}, () => {
+  const notice = readFileSync(join(ROOT, "specs/NOTICE.md"), "utf8");
+  const shared = notice.slice(notice.indexOf("## Contracts read from beside the repository"));
+  const rows = [...shared.matchAll(/^\|\s*`([^`]+)`\s*\|.*\|\s*`([0-9a-f]{64})`\s*\|$/gm)];
+  assert.deepEqual(
+    rows.map((r) => r[1]),
+    ["magento/admin-schema-2.4.9.yaml"],
+  );
+  const bytes = readFileSync(magentoSpecPath());
+  assert.equal(createHash("sha256").update(bytes).digest("hex"), rows[0]?.[2], magentoSpecPath());
 });

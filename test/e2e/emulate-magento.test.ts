@@ -3,53 +3,56 @@
  * connection made of them passes its check and writes a product through the document-checked API.
  */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { describe, test } from "node:test";
+import { magentoSpecSkip } from "@passerelle/emulators";
 import { MagentoConfig } from "../../src/connectors/magento/config.ts";
 import { magento } from "../../src/connectors/magento/index.ts";
 import { startCli } from "./long-running.ts";
 
-test("passerelle emulate magento prints credentials a magento connection accepts", async () => {
-  const run = startCli(["emulate", "magento", "--port", "0"], { ...process.env });
-  try {
-    const url = (await run.waitFor("stdout", /export MAGENTO_URL=(\S+)/))[1]!;
-    const token = (await run.waitFor("stdout", /export MAGENTO_TOKEN=(\S+)/))[1]!;
-    const shop = magento.create("shop", MagentoConfig.parse({ url, accessToken: token }));
-    await shop.check();
-    const customers: unknown[] = [];
-    for await (const page of shop.streams.customer!.list({
-      since: null,
-      signpost: "2999-01-01T00:00:00Z",
-      pageSize: 50,
-    }))
-      customers.push(...page);
-    assert.equal(customers.length, 20);
-    const [written] = await shop.writers.product!.upsert(
-      [
-        {
-          key: "TRY-1",
-          targetId: null,
-          externalRef: "TRY-1",
-          record: {
-            source: "erp",
-            sourceId: "1",
-            updatedAt: "2026-06-01T00:00:00Z",
+describe("passerelle emulate magento", { skip: magentoSpecSkip() }, () => {
+  test("passerelle emulate magento prints credentials a magento connection accepts", async () => {
+    const run = startCli(["emulate", "magento", "--port", "0"], { ...process.env });
+    try {
+      const url = (await run.waitFor("stdout", /export MAGENTO_URL=(\S+)/))[1]!;
+      const token = (await run.waitFor("stdout", /export MAGENTO_TOKEN=(\S+)/))[1]!;
+      const shop = magento.create("shop", MagentoConfig.parse({ url, accessToken: token }));
+      await shop.check();
+      const customers: unknown[] = [];
+      for await (const page of shop.streams.customer!.list({
+        since: null,
+        signpost: "2999-01-01T00:00:00Z",
+        pageSize: 50,
+      }))
+        customers.push(...page);
+      assert.equal(customers.length, 20);
+      const [written] = await shop.writers.product!.upsert(
+        [
+          {
             key: "TRY-1",
-            title: "Try",
-            status: "active",
-            currency: "EUR",
-            categoryPath: [],
-            attributes: {},
-            images: [],
-            components: [],
-            variants: [{ sku: "TRY-1", price: "9.90", options: {} }],
+            targetId: null,
+            externalRef: "TRY-1",
+            record: {
+              source: "erp",
+              sourceId: "1",
+              updatedAt: "2026-06-01T00:00:00Z",
+              key: "TRY-1",
+              title: "Try",
+              status: "active",
+              currency: "EUR",
+              categoryPath: [],
+              attributes: {},
+              images: [],
+              components: [],
+              variants: [{ sku: "TRY-1", price: "9.90", options: {} }],
+            },
           },
-        },
-      ],
-      { resolve: async () => null },
-    );
-    assert.ok(written?.ok && written.action === "created", JSON.stringify(written));
-  } finally {
-    const res = await run.stop();
-    assert.match(res.stdout, /magento emulator running/);
-  }
+        ],
+        { resolve: async () => null },
+      );
+      assert.ok(written?.ok && written.action === "created", JSON.stringify(written));
+    } finally {
+      const res = await run.stop();
+      assert.match(res.stdout, /magento emulator running/);
+    }
+  });
 });

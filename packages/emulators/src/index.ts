@@ -18,6 +18,7 @@ export {
   MagentoContract,
   magentoContract,
   magentoSpecPath,
+  magentoSpecSkip,
   type Operation as MagentoOperation,
 } from "./magento/contract.ts";
 export { MagentoData, magentoTime } from "./magento/data.ts";
