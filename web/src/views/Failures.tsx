@@ -135,7 +135,8 @@ export function FailureView({ id }: { id: string }) {
                 >
                   {result.kind === "outcome"
                     ? `${result.outcome.ok ? "Done" : "Failed again"}: ${result.outcome.action}${result.outcome.message ? ` — ${result.outcome.message}` : ""}`
-                    : result.text}{" "}
+                    : result.text}
+                  {" — "}
                   <a href={href("trace", f.entity, f.key)}>see the record's lineage</a>
                 </div>
               ) : null}

@@ -8,6 +8,8 @@ import { Badge, href, Show, useApi, when } from "../ui.tsx";
 
 export const ENTITIES = ["product", "price", "inventory", "customer", "order", "shipment", "invoice"];
 
+const OUTCOMES = new Set(["created", "updated", "skipped", "failed", "held"]);
+
 interface TraceBody {
   entity: string;
   id: string;
@@ -62,7 +64,9 @@ function Timeline({ entity, ref_ }: { entity: string; ref_: string }) {
       {(t) => {
         const events = [...t.events].sort((a, b) => a.at.localeCompare(b.at) || (a.id ?? 0) - (b.id ?? 0));
         const lanes = [...new Set(events.map((e) => e.system))];
-        const last = events[events.length - 1];
+        // Where the record stands: the last write outcome (the actions around it — retried, edited,
+        // resolved — say who did what, not whether it is synced).
+        const last = [...events].reverse().find((e) => OUTCOMES.has(e.kind));
         return (
           <div data-testid="lineage">
             <h3>
