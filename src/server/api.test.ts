@@ -246,6 +246,11 @@ describe("routes", () => {
     assert.equal(c.budget.usedToday, c.calls.today);
     assert.equal(c.budget.remaining, 5000 - c.calls.today);
     assert.equal(c.budget.basis, "budgets.odoo.callsPerDay in the configuration");
+    assert.equal(c.apiVersion, null, "the Odoo connector does not say which API version it speaks");
+    const shop = list.json().connections.find((x: { name: string }) => x.name === "shopify");
+    assert.equal(shop.apiVersion.api, "Shopify Admin GraphQL API");
+    assert.match(shop.apiVersion.version, /^\d{4}-\d{2}$/);
+    assert.match(shop.apiVersion.supportedUntil, /^\d{4}-\d{2}-\d{2}/);
     const missing = await call("GET", "/api/v1/connections/nope", { as: "viewer" });
     assert.equal(missing.statusCode, 404);
     assert.match(missing.json().error, /no connection named "nope"; connections: odoo, shopify/);

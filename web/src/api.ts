@@ -158,7 +158,7 @@ export interface Connection {
   retries?: number | null;
   rateLimit: { maximumAvailable?: number; currentlyAvailable?: number; restoreRatePerSecond?: number } | null;
   budget: { callsPerDay: number; usedToday: number; remaining: number; basis: string } | null;
-  apiVersion?: { version: string; endOfSupport?: string | null } | null;
+  apiVersion?: { api: string; version: string; supportedUntil: string | null; policy: string } | null;
 }
 
 export interface Usage {

@@ -90,8 +90,10 @@ export function Meter({ used, total, label }: { used: number; total: number; lab
   const ratio = total > 0 ? used / total : 0;
   const cls = ratio > 1 ? "over" : ratio > 0.8 ? "near" : "ok";
   return (
-    <div className="meter" title={label}>
-      <div className={`meter-fill meter-${cls}`} style={{ width: `${Math.min(100, ratio * 100)}%` }} />
+    <div className="meter-wrap">
+      <div className="meter" aria-hidden="true">
+        <div className={`meter-fill meter-${cls}`} style={{ width: `${Math.min(100, ratio * 100)}%` }} />
+      </div>
       <span>{label}</span>
     </div>
   );

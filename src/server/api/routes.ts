@@ -281,6 +281,7 @@ export async function managementApi(app: FastifyInstance, opts: ApiOptions): Pro
       retries: typeof stats.retries === "number" ? stats.retries : null,
       rateLimit: rate,
       budget: budgetOf(name, usedToday, rate),
+      apiVersion: connector.apiVersion?.() ?? null,
     };
   };
 

@@ -47,7 +47,14 @@ export function Connections() {
                     <td>{c.name}</td>
                     <td>
                       {c.type}
-                      {c.apiVersion ? <div className="muted">API {c.apiVersion.version}</div> : null}
+                      {c.apiVersion ? (
+                        <div className="muted" title={c.apiVersion.policy}>
+                          {c.apiVersion.api} {c.apiVersion.version}
+                          {c.apiVersion.supportedUntil
+                            ? `, supported until ${c.apiVersion.supportedUntil.slice(0, 10)}`
+                            : ""}
+                        </div>
+                      ) : null}
                     </td>
                     <td>
                       {c.health ? (
