@@ -219,6 +219,9 @@ describe("the dashboard in Chromium, on a running passerelle run", { skip: missi
       .filter({ has: page.getByRole("cell", { name: "odoo", exact: true }) });
     await odoo.getByRole("button", { name: "Check" }).click();
     await odoo.getByText("failing").waitFor();
+    await table
+      .getByText(/Shopify Admin GraphQL API \d{4}-\d{2}, supported until \d{4}-\d{2}-\d{2}/)
+      .waitFor();
     await shot("connections-failing");
   });
 });
