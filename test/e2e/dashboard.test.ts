@@ -4,7 +4,8 @@
  * for a token, finds the stock levels a bad mapping failed (a location name with a typo the shop does not
  * have), corrects the mapped record, retries it, and sees the record synced in its lineage. On the way:
  * an order traced to the ERP by its shop number, an unknown record's 404 shown as a message, and a
- * connection whose credential stopped working.
+ * connection whose credential stopped working. Then a two-way flow between two emulated ERPs holds a conflict
+ * (the same phone edited on both sides): the dashboard shows both versions side by side and takes one.
  *
  * Screenshots go to test-artifacts/dashboard/ (gitignored), or to $PASSERELLE_SCREENSHOTS: the runbooks'
  * pictures are made with `npm run docs:screenshots` (docs/runbooks/img).
@@ -13,13 +14,14 @@
  * the test fails in CI (CI=true) and is skipped, saying why, elsewhere.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { placeOrders } from "@passerelle/emulators";
+import { type OdooEmulator, placeOrders, startOdooEmulator } from "@passerelle/emulators";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { rng } from "../../src/core/prng.ts";
-import { explain, json, ROOT, startWorld, type World } from "./helpers.ts";
+import { explain, json, ROOT, spawnCli, startWorld, type World } from "./helpers.ts";
 import { type LongRunning, startCli } from "./long-running.ts";
 import { odooSalesByRef } from "./state.ts";
 
@@ -29,6 +31,16 @@ const missing = existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM} (apt-g
 if (missing && process.env.CI === "true") {
   throw new Error(`the dashboard's browser test cannot run in CI: ${missing}`);
 }
+
+const screenshot = (page: Page, name: string) =>
+  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+const launch = () =>
+  chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
 
 describe("the dashboard in Chromium, on a running passerelle run", { skip: missing ?? false }, () => {
   let world: World;
@@ -40,9 +52,7 @@ describe("the dashboard in Chromium, on a running passerelle run", { skip: missi
   let order = "";
 
   const api = (path: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
-  const shot = async (name: string) => {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  };
+  const shot = (name: string) => screenshot(page, name);
 
   before(async () => {
     assert.ok(
@@ -75,11 +85,7 @@ describe("the dashboard in Chromium, on a running passerelle run", { skip: missi
     run = startCli(["run", "--port", "0"], world.env);
     base = (await run.waitFor("stderr", /Listening on (http:\/\/127\.0\.0\.1:\d+)/))[1] ?? "";
     await run.waitFor("stderr", new RegExp(`Dashboard: ${base.replaceAll(".", "\\.")}/`));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launch();
     page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
     page.setDefaultTimeout(20_000);
     // A script error in the page is a failure of the test, not something to find in a screenshot.
@@ -223,5 +229,109 @@ describe("the dashboard in Chromium, on a running passerelle run", { skip: missi
       .getByText(/Shopify Admin GraphQL API \d{4}-\d{2}, supported until \d{4}-\d{2}-\d{2}/)
       .waitFor();
     await shot("connections-failing");
+  });
+});
+
+describe("a two-way conflict in the dashboard: both versions side by side, one taken", {
+  skip: missing ?? false,
+}, () => {
+  let a: OdooEmulator;
+  let b: OdooEmulator;
+  let dir = "";
+  let env: NodeJS.ProcessEnv = {};
+  let run: LongRunning;
+  let browser: Browser;
+  let page: Page;
+  let base = "";
+  let email = "";
+
+  const partnerId = (emu: OdooEmulator) => {
+    const [id] = emu.data.search("res.partner", [
+      ["email", "=", email],
+      ["parent_id", "=", false],
+    ]);
+    assert.ok(id, `${email} is not in ${emu.url}`);
+    return id;
+  };
+
+  before(async () => {
+    a = await startOdooEmulator({ products: 2, customers: 3, orders: 0, seed: 11 });
+    b = await startOdooEmulator({ products: 2, customers: 0, orders: 0, seed: 11 });
+    dir = mkdtempSync(join(tmpdir(), "passerelle-e2e-conflict-"));
+    const conn = (e: OdooEmulator) =>
+      `{ type: odoo, url: "${e.url}", db: "${e.db}", username: "${e.login}", password: "${e.password}" }`;
+    const config = join(dir, "passerelle.yaml");
+    writeFileSync(
+      config,
+      [
+        "version: 1",
+        `store: { url: "sqlite:${join(dir, "s.db")}" }`,
+        "connections:",
+        `  erp-a: ${conn(a)}`,
+        `  erp-b: ${conn(b)}`,
+        "flows:",
+        "  people:",
+        "    source: { connection: erp-a, entity: customer }",
+        "    target: { connection: erp-b, entity: customer }",
+        "    direction: two-way",
+        "    twoWay: { conflict: merge }",
+        "",
+      ].join("\n"),
+    );
+    env = { ...process.env, PASSERELLE_CONFIG: config };
+    delete env.PASSERELLE_DEBUG;
+    const first = await spawnCli(["sync", "people"], env);
+    assert.equal(first.code, 0, explain(first));
+    email = String(
+      a.data.read("res.partner", a.data.search("res.partner", [["email", "!=", false]]), ["email"])[0]?.email,
+    );
+    // Odoo stamps to the microsecond but reads to the second: let the second of the first writes pass.
+    await new Promise((r) => setTimeout(r, 1100));
+    a.data.write("res.partner", [partnerId(a)], { phone: "+33 1 11 11 11 11" });
+    b.data.write("res.partner", [partnerId(b)], { phone: "+33 1 22 22 22 22" });
+    const second = await spawnCli(["sync", "people"], env);
+    assert.match(second.stdout + second.stderr, /held|conflict|failed/, explain(second));
+
+    run = startCli(["run", "--port", "0", "--no-auth-on-loopback"], env);
+    base = (await run.waitFor("stderr", /Listening on (http:\/\/127\.0\.0\.1:\d+)/))[1] ?? "";
+    browser = await launch();
+    page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
+    page.setDefaultTimeout(20_000);
+    page.on("pageerror", (e) => {
+      throw e;
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (run) {
+      const res = await run.stop();
+      assert.equal(res.code, 0, explain(res));
+    }
+    await a?.close();
+    await b?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("shows both versions with the fields in conflict, and takes the ERP B's", async () => {
+    await page.goto(`${base}/#/failures`);
+    const row = page.getByTestId("failures").getByRole("row").filter({ hasText: "conflict" });
+    await row.first().getByRole("link").first().click();
+    const conflict = page.getByTestId("conflict");
+    await conflict.waitFor();
+    const phoneRow = conflict
+      .locator("tr.conflict-field")
+      .filter({ has: page.getByRole("cell", { name: "phone", exact: true }) });
+    await phoneRow.getByText('"+33 1 11 11 11 11"').waitFor();
+    await phoneRow.getByText('"+33 1 22 22 22 22"').waitFor();
+    await screenshot(page, "conflict");
+    await conflict.getByRole("button", { name: "Take erp-b" }).click();
+    await page.getByTestId("action-result").getByText("Resolved: written to erp-a").waitFor();
+    assert.equal(a.data.read("res.partner", [partnerId(a)], ["phone"])[0]?.phone, "+33 1 22 22 22 22");
+    await page.locator(".badge-resolved").first().waitFor();
+    assert.ok(
+      await conflict.getByRole("button", { name: "Take erp-b" }).isDisabled(),
+      "a resolved conflict cannot be taken again",
+    );
   });
 });
