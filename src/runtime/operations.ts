@@ -16,7 +16,7 @@ import { requireStream } from "../ports/connector.ts";
 import type { FailedRecord, FailureStatus, Link, Run, SyncEvent } from "../ports/store.ts";
 import type { Context } from "./context.ts";
 import { leaseHolder } from "./leases.ts";
-import { FlowBusyError, retryFlowFailures, runFlow } from "./run-flow.ts";
+import { FlowBusyError, resolveConflict, retryFlowFailures, runFlow } from "./run-flow.ts";
 
 /** Something asked for by id or name that does not exist (the API answers 404). */
 export class NotFoundError extends SyncError {
@@ -270,6 +270,52 @@ export async function editAndRetry(
 }
 
 export { resolveFailure, skipFailure };
+
+/** What an operator takes to close a held two-way conflict: one side's version, or a merged record. */
+export type ConflictChoice = { side: string } | { record: unknown };
+
+/** The two-way flow a conflict belongs to; a failure of a one-way flow is refused, saying what to use. */
+export function conflictFlow(ctx: Context, failure: FailedRecord): Flow {
+  const flow = flowOfFailure(ctx, failure);
+  if (!flow.twoWay) {
+    throw new SyncError(
+      "config",
+      `failure ${failure.id} belongs to the one-way flow ${failure.flow}; use failures retry, edit or skip`,
+    );
+  }
+  return flow;
+}
+
+/**
+ * Closes a held two-way conflict by writing the version taken — a side named by its connection (or
+ * `source` / `target`), or a merged record — to both sides, under the flow's lease (FlowBusyError when it
+ * is running elsewhere). The CLI's `failures resolve --take` and the API's `POST /failures/:id/take`.
+ */
+export async function takeConflict(
+  ctx: Context,
+  failure: FailedRecord,
+  take: ConflictChoice,
+  opts: { actor: string; holder: string },
+): Promise<{ written: string[] }> {
+  const flow = conflictFlow(ctx, failure);
+  let choice: { side: "a" | "b" } | { record: unknown };
+  if ("record" in take) {
+    if (take.record === null || typeof take.record !== "object" || Array.isArray(take.record))
+      throw new SyncError("data", "record must be a JSON object: the merged record to write to both sides", {
+        field: "record",
+      });
+    choice = { record: take.record };
+  } else if (take.side === "source" || take.side === flow.source.name) choice = { side: "a" };
+  else if (take.side === "target" || take.side === flow.target.name) choice = { side: "b" };
+  else {
+    throw new SyncError(
+      "config",
+      `side must be ${flow.source.name}, ${flow.target.name}, source or target; got ${JSON.stringify(take.side)}`,
+      { field: "side" },
+    );
+  }
+  return resolveConflict(ctx, flow, failure, choice, { holder: opts.holder, actor: opts.actor });
+}
 
 // ---- plan and mapping preview ---------------------------------------------------------------------------
 

@@ -246,6 +246,11 @@ describe("routes", () => {
     assert.equal(c.budget.usedToday, c.calls.today);
     assert.equal(c.budget.remaining, 5000 - c.calls.today);
     assert.equal(c.budget.basis, "budgets.odoo.callsPerDay in the configuration");
+    assert.equal(c.apiVersion, null, "the Odoo connector does not say which API version it speaks");
+    const shop = list.json().connections.find((x: { name: string }) => x.name === "shopify");
+    assert.equal(shop.apiVersion.api, "Shopify Admin GraphQL API");
+    assert.match(shop.apiVersion.version, /^\d{4}-\d{2}$/);
+    assert.match(shop.apiVersion.supportedUntil, /^\d{4}-\d{2}-\d{2}/);
     const missing = await call("GET", "/api/v1/connections/nope", { as: "viewer" });
     assert.equal(missing.statusCode, 404);
     assert.match(missing.json().error, /no connection named "nope"; connections: odoo, shopify/);
@@ -446,6 +451,47 @@ describe("routes", () => {
       ),
     );
     assert.ok(!JSON.stringify(audit).includes(tokens.operator));
+  });
+
+  test("POST /failures/:id/take: operator only, refused for a one-way flow's failure, audited", async () => {
+    const id = await addFailure();
+    const viewer = await call("POST", `/api/v1/failures/${id}/take`, {
+      as: "viewer",
+      body: { side: "odoo" },
+    });
+    assert.equal(viewer.statusCode, 403);
+    const oneWay = await call("POST", `/api/v1/failures/${id}/take`, {
+      as: "operator",
+      body: { side: "odoo" },
+    });
+    assert.equal(oneWay.statusCode, 400, oneWay.body);
+    assert.equal(
+      oneWay.json().error,
+      `failure ${id} belongs to the one-way flow products; use failures retry, edit or skip`,
+    );
+    const both = await call("POST", `/api/v1/failures/${id}/take`, {
+      as: "operator",
+      body: { side: "odoo", record: {} },
+    });
+    assert.equal(both.statusCode, 400);
+    assert.match(both.json().error, /body must match exactly one schema in oneOf/);
+    const none = await call("POST", `/api/v1/failures/${id}/take`, { as: "operator", body: {} });
+    assert.equal(none.statusCode, 400);
+    const missing = await call("POST", "/api/v1/failures/424242/take", {
+      as: "operator",
+      body: { side: "odoo" },
+    });
+    assert.equal(missing.statusCode, 404);
+    assert.equal((await call("GET", `/api/v1/failures/${id}`, { as: "viewer" })).json().status, "open");
+    const audit = await ctx.store.access().listAudit({ limit: 10 });
+    assert.ok(
+      audit.some(
+        (a) =>
+          a.action === "failures.take" &&
+          a.target === `failure ${id}` &&
+          a.outcome.startsWith("failed (400)"),
+      ),
+    );
   });
 
   test("bad input: malformed JSON 400, oversized body 413, unknown fields 400", async () => {

@@ -8,6 +8,10 @@
  * stored in the inbox (group-committed) and only then acknowledged. Nothing is processed in the request:
  * workers take events from the inbox. Every refusal is a 4xx with a one-line reason and no stack trace.
  */
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { InboundEvent, WebhookReceiver, WebhookRequest } from "../ports/connector.ts";
 import type { WebhookInbox } from "../ports/inbox.ts";
@@ -15,6 +19,12 @@ import { type ApiOptions, managementApi } from "./api/routes.ts";
 import { plainHttpWarning } from "./exposure.ts";
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * The built dashboard (scripts/build.mjs → dist/web): two folders up from this module both in the sources
+ * (src/server → dist/web) and in the build (dist/server → dist/web).
+ */
+export const DASHBOARD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../dist/web");
 
 export interface WebhookEndpoint {
   receiver: WebhookReceiver<unknown> | null;
@@ -41,6 +51,8 @@ export interface ServerOptions {
   onWebhook?: (connection: string, outcome: { stored: number } | { refused: number }) => void;
   /** The management API and /metrics; absent, the server only takes webhooks. */
   api?: ApiOptions;
+  /** Where the built dashboard is (default DASHBOARD_DIR); served at `/` beside the API. */
+  dashboardDir?: string;
 }
 
 function fail(reply: FastifyReply, status: number, reason: string): FastifyReply {
@@ -93,7 +105,10 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   app.setNotFoundHandler((req, reply) => fail(reply, 404, `no route ${req.method} ${req.url.split("?")[0]}`));
 
   app.get("/healthz", async () => ({ status: "ok" }));
-  if (opts.api) app.register(managementApi, opts.api);
+  if (opts.api) {
+    app.register(managementApi, opts.api);
+    registerDashboard(app, opts.dashboardDir ?? DASHBOARD_DIR);
+  }
 
   app.post<{ Params: { connection: string } }>("/webhooks/:connection", async (req, reply) => {
     const name = req.params.connection;
@@ -123,6 +138,34 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     return reply.code(200).send(result);
   });
   return app;
+}
+
+/**
+ * The dashboard's files at `/` (index.html and its hashed assets; the views live in the URL's hash, so no
+ * other path needs index.html). Public like any web page's code: everything it shows comes from /api/v1,
+ * behind the token. Only the files present at start-up are routed (no wildcard), so an unknown path still
+ * gets the server's own 404. Not built (a checkout without dev dependencies): `/` says so.
+ */
+export function registerDashboard(app: FastifyInstance, dir: string): void {
+  if (!existsSync(join(dir, "index.html"))) {
+    app.get("/", async (_req, reply) =>
+      fail(reply, 503, `the dashboard is not built (no ${join(dir, "index.html")}): run npm run build`),
+    );
+    return;
+  }
+  app.register(fastifyStatic, {
+    root: dir,
+    wildcard: false,
+    index: ["index.html"],
+    // Assets carry a content hash in their name; index.html must be fetched again to find new ones.
+    setHeaders: (res, path) => {
+      res.header(
+        "cache-control",
+        path.endsWith("index.html") ? "no-cache" : "public, max-age=31536000, immutable",
+      );
+      res.header("x-content-type-options", "nosniff");
+    },
+  });
 }
 
 /**

@@ -57,6 +57,11 @@ before(async () => {
     statSync(main).mtimeMs >= newest(join(ROOT, "src")),
     "dist/ is older than src/: run `npm run build` before this test",
   );
+  assert.ok(
+    existsSync(join(ROOT, "dist/web/index.html")) &&
+      statSync(join(ROOT, "dist/web/index.html")).mtimeMs >= newest(join(ROOT, "web")),
+    "the dashboard (dist/web) is missing or older than web/: run `npm run build` before this test",
+  );
   work = mkdtempSync(join(tmpdir(), "passerelle-pack-"));
   app = join(work, "app");
   mkdirSync(app);
@@ -88,6 +93,11 @@ test("the tarball holds the compiled CLI and its docs, and no sources, tests, em
   assert.ok(files.includes("dist/store/inbox/writer-thread.worker.mjs"), "the inbox writer thread");
   assert.ok(files.includes("dist/store/inbox/checkpoint-thread.worker.mjs"), "the inbox checkpoint thread");
   assert.ok(files.includes("README.md"));
+  // The dashboard, built by Vite (scripts/build.mjs): its page and the bundle it loads.
+  assert.ok(files.includes("dist/web/index.html"), "the dashboard's page");
+  const page = readFileSync(join(app, "node_modules/passerelle/dist/web/index.html"), "utf8");
+  const bundle = /src="\.\/(assets\/[^"]+\.js)"/.exec(page)?.[1];
+  assert.ok(bundle && files.includes(`dist/web/${bundle}`), `the bundle index.html loads (${bundle})`);
   const stray = files.filter(
     (f) =>
       f.endsWith(".ts") ||

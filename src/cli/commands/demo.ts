@@ -79,6 +79,7 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
       `Shopify: ${systems.shopify.url} (${systems.shopify.shop}; API budget of a Plus shop: ${PLUS_PLAN.restoreRate} points/s, paced without throttling)`,
     );
     out.info(`Store:   ${storeUrl}`);
+    out.info(`Dashboard: ${service.server?.url}/ (open it in a browser)`);
     out.info(
       `API:     ${service.server?.url}/api/v1 (OpenAPI at /api/v1/openapi.json, metrics at /metrics; no token needed from this machine: loopback auth is off for the demo)`,
     );

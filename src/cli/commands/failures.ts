@@ -8,15 +8,17 @@ import type { FailedRecord } from "../../ports/store.ts";
 import type { Context } from "../../runtime/context.ts";
 import { processHolder } from "../../runtime/leases.ts";
 import {
+  type ConflictChoice,
+  conflictFlow,
   editAndRetry,
   getFailure as findFailure,
   findFailures,
-  flowOfFailure,
   resolveFailure,
   retryFailures as retryFailureSet,
   skipFailure,
+  takeConflict,
 } from "../../runtime/operations.ts";
-import { FlowBusyError, resolveConflict } from "../../runtime/run-flow.ts";
+import { FlowBusyError } from "../../runtime/run-flow.ts";
 import { EXIT, type Output, reportError, table } from "../output.ts";
 
 const getFailure = (ctx: Context, raw: string) => findFailure(ctx, raw, " (see: passerelle failures list)");
@@ -193,16 +195,10 @@ export async function resolveFailureCommand(
  */
 async function resolveConflictCommand(ctx: Context, out: Output, id: string, take: string): Promise<number> {
   const f = await getFailure(ctx, id);
-  const flow = flowOfFailure(ctx, f);
-  if (!flow.twoWay) {
-    throw new SyncError(
-      "config",
-      `failure ${f.id} belongs to the one-way flow ${f.flow}; use failures retry, edit or skip`,
-    );
-  }
-  let choice: { side: "a" | "b" } | { record: unknown };
-  if (take === "source" || take === flow.source.name) choice = { side: "a" };
-  else if (take === "target" || take === flow.target.name) choice = { side: "b" };
+  const flow = conflictFlow(ctx, f);
+  let choice: ConflictChoice;
+  if (take === "source" || take === "target" || take === flow.source.name || take === flow.target.name)
+    choice = { side: take };
   else if (existsSync(take)) {
     try {
       choice = { record: JSON.parse(readFileSync(take, "utf8")) };
@@ -219,7 +215,7 @@ async function resolveConflictCommand(ctx: Context, out: Output, id: string, tak
     );
   }
   try {
-    const r = await resolveConflict(ctx, flow, f, choice, { holder: processHolder("cli"), actor: "cli" });
+    const r = await takeConflict(ctx, f, choice, { holder: processHolder("cli"), actor: "cli" });
     out.result(
       { id: f.id, status: "resolved", written: r.written },
       () =>

@@ -58,6 +58,7 @@ export async function runCommand(
     out.info(
       `Listening on ${server.url} (GET /healthz, POST /webhooks/<connection>, management API /api/v1, GET /metrics)`,
     );
+    out.info(`Dashboard: ${server.url}/`);
     out.info(
       opts.noAuthOnLoopback
         ? "API auth: requests from loopback need no token (--no-auth-on-loopback); every other address needs a bearer token"

@@ -28,6 +28,7 @@ import {
   resolveFailure,
   retryFailures,
   skipFailure,
+  takeConflict,
   traceRecord,
 } from "../../runtime/operations.ts";
 import { FlowBusyError } from "../../runtime/run-flow.ts";
@@ -280,6 +281,7 @@ export async function managementApi(app: FastifyInstance, opts: ApiOptions): Pro
       retries: typeof stats.retries === "number" ? stats.retries : null,
       rateLimit: rate,
       budget: budgetOf(name, usedToday, rate),
+      apiVersion: connector.apiVersion?.() ?? null,
     };
   };
 
@@ -768,6 +770,51 @@ export async function managementApi(app: FastifyInstance, opts: ApiOptions): Pro
       },
     );
   }
+
+  app.post(
+    "/api/v1/failures/:id/take",
+    {
+      config: act("operator", "failures.take", failureTarget),
+      schema: {
+        tags: ["failures"],
+        summary:
+          "Close a held two-way conflict by taking one version — `side`: a connection of the flow (or source / target) — or a merged `record`, written to both sides under the flow's lease",
+        ...failureParams,
+        body: {
+          type: "object",
+          properties: {
+            side: { type: "string", minLength: 1 },
+            record: { type: "object", additionalProperties: true },
+          },
+          oneOf: [{ required: ["side"] }, { required: ["record"] }],
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              id: { type: "integer" },
+              status: { type: "string" },
+              written: { type: "array", items: { type: "string" } },
+            },
+            required: ["id", "status", "written"],
+          },
+          ...S.errors(400, 404, 409),
+        },
+      },
+    },
+    async (req) => {
+      const f = await loadFailure(req);
+      const body = req.body as { side?: string; record?: unknown };
+      const { written } = await takeConflict(
+        ctx,
+        f,
+        body.record !== undefined ? { record: body.record } : { side: body.side ?? "" },
+        { actor: actor(req), holder: opts.holder },
+      );
+      return { id: f.id, status: "resolved", written };
+    },
+  );
 
   app.put(
     "/api/v1/failures/:id",

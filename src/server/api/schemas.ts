@@ -132,6 +132,16 @@ const Health = nullable(
   obj({ ok: { type: "boolean" }, checkedAt: str, error: nullable(str) }, ["ok", "checkedAt", "error"]),
 );
 
+/** The vendor API version a connection speaks (null where its connector cannot tell). */
+const ApiVersion = nullable(
+  obj({ api: str, version: str, supportedUntil: nullable(str), policy: str }, [
+    "api",
+    "version",
+    "supportedUntil",
+    "policy",
+  ]),
+);
+
 export const Connection = obj(
   {
     name: str,
@@ -157,6 +167,7 @@ export const Connection = obj(
         "basis",
       ]),
     ),
+    apiVersion: ApiVersion,
   },
   ["name", "type", "flows", "health", "calls", "throttled", "rateLimit", "budget"],
 );
