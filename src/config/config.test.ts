@@ -498,9 +498,57 @@ flows:
     );
     assert.match(
       byPath.get("flows.fromfeed.twoWay.deletes") ?? "",
-      /must be "ignore": propagate and archive are not supported yet/,
+      /deletes: propagate needs both sides to report and remove customer records, and feed \(read-only\) does neither, shop \(test\) does neither; use ignore \(got "propagate"\)/,
     );
     assert.match(byPath.get("flows.oneway.twoWay") ?? "", /only a two-way flow has twoWay settings/);
+  });
+
+  it("names the flow and the value of a delete policy that is unknown or that a side cannot carry out", () => {
+    const deleteOnly = defineConnector({
+      ...testConnector.spec,
+      id: "delete-only",
+      entities: { customer: { read: unused, write: unused, removal: ["delete"] } },
+    });
+    const archiving = defineConnector({
+      ...testConnector.spec,
+      id: "archiving",
+      entities: { customer: { read: unused, write: unused, removal: ["archive", "delete"] } },
+    });
+    const yaml = `version: 1
+connections:
+  erp: { type: archiving, url: 'http://erp', token: '12345678' }
+  shop: { type: delete-only, url: 'http://shop', token: '12345678' }
+flows:
+  purged:
+    direction: two-way
+    source: { connection: erp, entity: customer }
+    target: { connection: shop, entity: customer }
+    twoWay: { conflict: merge, deletes: purge }
+  archived:
+    direction: two-way
+    source: { connection: erp, entity: customer }
+    target: { connection: shop, entity: customer }
+    twoWay: { conflict: merge, deletes: archive }
+`;
+    const defs2 = [archiving, deleteOnly];
+    const byPath = new Map(
+      configError(() => parseConfig(yaml, defs2, {})).issues.map((i) => [i.path, i.message]),
+    );
+    assert.match(
+      byPath.get("flows.purged.twoWay.deletes") ?? "",
+      /must be one of propagate, archive, ignore \(got "purge"\)/,
+    );
+    assert.match(
+      byPath.get("flows.archived.twoWay.deletes") ?? "",
+      /deletes: archive needs both sides to report and archive customer records, and shop \(delete-only\) can only delete them; use propagate/,
+    );
+    // propagate archives where a side can and deletes where it cannot: both sides qualify.
+    const ok = parseConfig(
+      yaml.replace("deletes: purge", "deletes: propagate").replace(/ {2}archived:[\s\S]*$/, ""),
+      defs2,
+      {},
+    );
+    assert.equal(ok.config.flows.purged?.twoWay?.deletes, "propagate");
   });
 });
 

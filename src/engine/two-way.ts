@@ -18,12 +18,16 @@ import {
   hashOf,
   type KeyState,
   needsCurrent,
+  other,
   type Rec,
   type Reconciled,
+  type Removal,
   reconcile,
+  removalStep,
   resolveTaken,
   SIDES,
   type Side,
+  type Tombstone,
   type Version,
 } from "../core/merge.ts";
 import { type Canonical, SCHEMAS } from "../core/model.ts";
@@ -160,6 +164,9 @@ export class TwoWayRunner {
           cursors.push({ name, cursor: capped });
         }
       }
+      // Records removed from a side since they were merged: the delete policy is applied (and the record
+      // tombstoned) before any change is merged, so a removed record is never written again.
+      await this.sweepRemovals(flow, parts, run.id, summary, start.toISOString(), opts);
       const byKey = new Map<string, KeyInput>();
       for (const s of SIDES) {
         for (const p of read[s]) {
@@ -300,19 +307,12 @@ export class TwoWayRunner {
         }
       }
       if (gone !== null) {
-        // deletes: ignore — the record the other side still holds is left alone, and the deleted one is never
-        // recreated.
+        // The side no longer holds the record live: the delete policy applies, and it is never recreated there.
         if (current[gone] === null) {
-          out.counts.skipped++;
-          out.events.push({
-            entity: flow.entity,
-            key,
-            system: names[gone],
-            externalId: ids[gone] ?? null,
-            kind: "skipped",
-            message: `${names[gone]} no longer has this record; deletes: ignore — not recreated there, nothing written`,
-            detail: { deletes: flow.twoWay.deletes },
-          });
+          const id = ids[gone] as string;
+          const how = (await parts[gone].stream.removed?.([id], opts.signal))?.get(id) ?? "deleted";
+          const at = (opts.now ?? (() => new Date()))().toISOString();
+          await this.applyRemoval(out, flow, parts, key, state, gone, how, ids, false, at, opts);
         }
         continue;
       }
@@ -551,6 +551,168 @@ export class TwoWayRunner {
         });
       }
     }
+  }
+
+  /**
+   * Asks each side whose stream reports removals which of the records this flow merged it no longer holds
+   * live (one call per side and batch of records, every run), and applies the delete policy to those.
+   */
+  private async sweepRemovals(
+    flow: TwoWayFlow,
+    parts: Record<Side, SideParts>,
+    runId: number,
+    summary: RunSummary,
+    at: string,
+    opts: SyncOptions,
+  ): Promise<void> {
+    const reporting = SIDES.filter((s) => parts[s].stream.removed !== undefined);
+    if (reporting.length === 0) return;
+    const names = { a: parts.a.conn.name, b: parts.b.conn.name };
+    let after: string | null = null;
+    for (;;) {
+      const page = await this.store.twoWayStatePage(flow.name, after, flow.batchSize);
+      if (page.length === 0) break;
+      after = (page.at(-1) as { key: string }).key;
+      const live = page.filter((p) => !p.state.removed);
+      const keys = live.map((p) => p.key);
+      const links = {
+        a: await this.store.getLinks(flow.entity, names.a, keys),
+        b: await this.store.getLinks(flow.entity, names.b, keys),
+      };
+      const found: Record<Side, Map<string, Removal>> = { a: new Map(), b: new Map() };
+      for (const s of reporting) {
+        const ids = keys.flatMap((k) => links[s].get(k)?.externalId ?? []);
+        const removed = parts[s].stream.removed;
+        if (ids.length > 0 && removed) found[s] = await removed(ids, opts.signal);
+      }
+      const out = emptyBatch();
+      for (const { key, state } of live) {
+        const ids: Partial<Record<Side, string>> = {};
+        const how: Partial<Record<Side, Removal>> = {};
+        for (const s of SIDES) {
+          const id = links[s].get(key)?.externalId;
+          if (id === undefined) continue;
+          ids[s] = id;
+          const h = found[s].get(id);
+          if (h) how[s] = h;
+        }
+        const side = SIDES.find((s) => how[s] !== undefined);
+        if (side === undefined) continue;
+        const both = how[other(side)] !== undefined;
+        await this.applyRemoval(
+          out,
+          flow,
+          parts,
+          key,
+          state,
+          side,
+          how[side] as Removal,
+          ids,
+          both,
+          at,
+          opts,
+        );
+      }
+      if (out.events.length > 0) {
+        await this.store.commitPage({ flow: flow.name, runId, ...out });
+        for (const k of ["updated", "skipped", "failed"] as const) summary.counts[k] += out.counts[k];
+      }
+      if (page.length < flow.batchSize) break;
+    }
+  }
+
+  /**
+   * A record removed from `side` (deleted, or archived there): the flow's delete policy decides what happens to
+   * the other side's record (core/merge.ts removalStep), and the record is tombstoned, so that it is never
+   * merged, written or recreated again. A removal the other side refuses goes to the inbox and the record is
+   * left live: the next run finds it removed again and tries again.
+   */
+  private async applyRemoval(
+    out: Batch,
+    flow: TwoWayFlow,
+    parts: Record<Side, SideParts>,
+    key: string,
+    state: KeyState,
+    side: Side,
+    how: Removal,
+    ids: Partial<Record<Side, string>>,
+    otherGone: boolean,
+    at: string,
+    opts: SyncOptions,
+  ): Promise<void> {
+    const o = other(side);
+    const names = { a: parts.a.conn.name, b: parts.b.conn.name };
+    const otherId = ids[o];
+    const holds = !otherGone && otherId !== undefined;
+    const step = removalStep({
+      policy: flow.twoWay.deletes,
+      side,
+      how,
+      other: { holds, can: parts[o].conn.removals?.[flow.entity] ?? [] },
+      names,
+    });
+    let done: Tombstone["other"] = holds ? "kept" : "gone";
+    if (step.write !== null && otherId !== undefined) {
+      try {
+        const writer = requireWriter(parts[o].conn, flow.entity);
+        if (!writer.remove) {
+          throw new SyncError(
+            "config",
+            `${names[o]} (${parts[o].conn.kind}) cannot remove ${flow.entity} records`,
+            {
+              system: names[o],
+            },
+          );
+        }
+        await writer.remove(otherId, step.write, opts.signal);
+        done = step.write === "archive" ? "archived" : "deleted";
+        out.counts.updated++;
+      } catch (e) {
+        const err = asSyncError(e, names[o]);
+        const message = `${how} in ${names[side]}; deletes: ${flow.twoWay.deletes} — ${step.write} in ${names[o]} failed: ${err.message}`;
+        out.counts.failed++;
+        out.failures.push({
+          flow: flow.name,
+          entity: flow.entity,
+          key,
+          sourceSystem: names[side],
+          sourceId: ids[side] ?? key,
+          sourcePayload: {
+            removed: { side: names[side], how },
+            remove: { side: names[o], id: otherId, how: step.write },
+          },
+          mappedPayload: null,
+          errorKind: err.kind,
+          errorMessage: message,
+          errorDetail: err.toJSON(),
+        });
+        out.events.push({
+          entity: flow.entity,
+          key,
+          system: names[o],
+          externalId: otherId,
+          kind: "failed",
+          message,
+          detail: { errorKind: err.kind },
+        });
+        return;
+      }
+    }
+    out.events.push({
+      entity: flow.entity,
+      key,
+      system: names[side],
+      externalId: ids[side] ?? null,
+      kind: "removed",
+      message: step.reason,
+      detail: { how, deletes: flow.twoWay.deletes, other: done, ...(otherId ? { otherId } : {}) },
+    });
+    out.twoWayStates.push({
+      entity: flow.entity,
+      key,
+      state: { ...state, held: false, removed: { side, how, at, other: done } },
+    });
+    out.resolvedKeys.push(key);
   }
 
   private async readById(side: SideParts, id: string): Promise<Prepared | null> {
