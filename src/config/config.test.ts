@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { z } from "zod";
+import { sqlContractSettings } from "../../test/fixtures/sql-contract.ts";
+import { connectorDefinitions } from "../connectors/index.ts";
 import { woocommerce } from "../connectors/woocommerce/index.ts";
 import { ENTITIES } from "../core/model.ts";
 import { defineConnector } from "../ports/connector.ts";
@@ -565,4 +567,43 @@ it("budgets: daily API calls per connection; a budget for an unknown connection 
   const byPath = new Map(err.issues.map((i) => [i.path, i.message]));
   assert.match(byPath.get("budgets.shopp") ?? "", /unknown connection; connections: erp, shop/);
   assert.match(byPath.get("budgets.erp.callsPerDay") ?? "", />=1|at least 1|too small/i);
+});
+
+describe("two-way product content with the real connectors' definitions", () => {
+  const yaml = (shop: string) => `version: 1
+connections:
+  erp: ${JSON.stringify({ type: "sql", ...sqlContractSettings("sqlite:/tmp/passerelle-never-opened.db") })}
+  shopify: { type: shopify, shop: demo.myshopify.com, accessToken: "\${env:SHOP_TOKEN}" }
+  vendure: { type: vendure, url: "https://shop.example.com", username: passerelle, password: "\${env:SHOP_TOKEN}" }
+flows:
+  catalogue:
+    direction: two-way
+    source: { connection: erp, entity: product }
+    target: { connection: ${shop}, entity: product }
+    twoWay:
+      conflict: merge
+      ownership: { erp: [variants, currency], ${shop}: [description, images] }
+`;
+  const opts = { env: { SHOP_TOKEN: "shpat_0123456789" } };
+
+  it("one declaration: the ERP owns variants (prices), the shop owns descriptions and images", () => {
+    const { config } = parseConfig(yaml("shopify"), connectorDefinitions, opts);
+    assert.deepEqual(config.flows.catalogue?.twoWay?.ownership, {
+      erp: ["variants", "currency"],
+      shopify: ["description", "images"],
+    });
+  });
+
+  it("refuses it where a side cannot both read and write products, naming the flow and the side", () => {
+    const byPath = new Map(
+      configError(() => parseConfig(yaml("vendure"), connectorDefinitions, opts)).issues.map((i) => [
+        i.path,
+        i.message,
+      ]),
+    );
+    assert.match(
+      byPath.get("flows.catalogue.target.connection") ?? "",
+      /a two-way flow reads and writes both sides, and a vendure connection cannot read product records/,
+    );
+  });
 });
