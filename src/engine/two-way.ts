@@ -1031,7 +1031,11 @@ export class TwoWayRunner {
         // Nothing left to write: both sides agree (or the record is no longer carried); the failure is moot.
         await this.store.updateFailure(failure.id, {
           status: "resolved",
-          reason: state.removed ? "the record is no longer carried (removed)" : "both sides already agree",
+          reason: state.removed
+            ? "the record is no longer carried (removed)"
+            : removal
+              ? `no longer removed from ${removal.side}`
+              : "both sides already agree",
         });
       }
       await this.store.finishRun(run.id, outcome.ok ? "succeeded" : "partial", outcome.message);
