@@ -132,7 +132,7 @@ Exit codes:
   program
     .command("plan")
     .description(
-      "dry run: read and map, then print what a sync would create, update, skip or fail, and the API calls it would make (writes nothing; exits 1 when records would fail or be held)",
+      "dry run: read and map, then print what a sync would create, update, skip or fail, and the API calls it would make (writes nothing; exits 1 when records would fail or be held); a two-way flow's lines name the side each write goes to",
     )
     .argument("<flow>", "flow name from the configuration")
     .option("--limit <n>", "records to list in human output", positiveInt("--limit"), 50)

@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { z } from "zod";
+import { sqlContractSettings } from "../../test/fixtures/sql-contract.ts";
 import { configTestConnector } from "../../test/helpers/config-connector.ts";
+import { connectorDefinitions } from "../connectors/index.ts";
 import { woocommerce } from "../connectors/woocommerce/index.ts";
 import { defineConnector } from "../ports/connector.ts";
 import { ConfigError } from "./errors.ts";
@@ -487,9 +489,57 @@ flows:
     );
     assert.match(
       byPath.get("flows.fromfeed.twoWay.deletes") ?? "",
-      /must be "ignore": propagate and archive are not supported yet/,
+      /deletes: propagate needs both sides to report and remove customer records, and feed \(read-only\) does neither, shop \(test\) does neither; use ignore \(got "propagate"\)/,
     );
     assert.match(byPath.get("flows.oneway.twoWay") ?? "", /only a two-way flow has twoWay settings/);
+  });
+
+  it("names the flow and the value of a delete policy that is unknown or that a side cannot carry out", () => {
+    const deleteOnly = defineConnector({
+      ...testConnector.spec,
+      id: "delete-only",
+      entities: { customer: { read: unused, write: unused, removal: ["delete"] } },
+    });
+    const archiving = defineConnector({
+      ...testConnector.spec,
+      id: "archiving",
+      entities: { customer: { read: unused, write: unused, removal: ["archive", "delete"] } },
+    });
+    const yaml = `version: 1
+connections:
+  erp: { type: archiving, url: 'http://erp', token: '12345678' }
+  shop: { type: delete-only, url: 'http://shop', token: '12345678' }
+flows:
+  purged:
+    direction: two-way
+    source: { connection: erp, entity: customer }
+    target: { connection: shop, entity: customer }
+    twoWay: { conflict: merge, deletes: purge }
+  archived:
+    direction: two-way
+    source: { connection: erp, entity: customer }
+    target: { connection: shop, entity: customer }
+    twoWay: { conflict: merge, deletes: archive }
+`;
+    const defs2 = [archiving, deleteOnly];
+    const byPath = new Map(
+      configError(() => parseConfig(yaml, defs2, {})).issues.map((i) => [i.path, i.message]),
+    );
+    assert.match(
+      byPath.get("flows.purged.twoWay.deletes") ?? "",
+      /must be one of propagate, archive, ignore \(got "purge"\)/,
+    );
+    assert.match(
+      byPath.get("flows.archived.twoWay.deletes") ?? "",
+      /deletes: archive needs both sides to report and archive customer records, and shop \(delete-only\) can only delete them; use propagate/,
+    );
+    // propagate archives where a side can and deletes where it cannot: both sides qualify.
+    const ok = parseConfig(
+      yaml.replace("deletes: purge", "deletes: propagate").replace(/ {2}archived:[\s\S]*$/, ""),
+      defs2,
+      {},
+    );
+    assert.equal(ok.config.flows.purged?.twoWay?.deletes, "propagate");
   });
 });
 
@@ -506,4 +556,43 @@ it("budgets: daily API calls per connection; a budget for an unknown connection 
   const byPath = new Map(err.issues.map((i) => [i.path, i.message]));
   assert.match(byPath.get("budgets.shopp") ?? "", /unknown connection; connections: erp, shop/);
   assert.match(byPath.get("budgets.erp.callsPerDay") ?? "", />=1|at least 1|too small/i);
+});
+
+describe("two-way product content with the real connectors' definitions", () => {
+  const yaml = (shop: string) => `version: 1
+connections:
+  erp: ${JSON.stringify({ type: "sql", ...sqlContractSettings("sqlite:/tmp/passerelle-never-opened.db") })}
+  shopify: { type: shopify, shop: demo.myshopify.com, accessToken: "\${env:SHOP_TOKEN}" }
+  vendure: { type: vendure, url: "https://shop.example.com", username: passerelle, password: "\${env:SHOP_TOKEN}" }
+flows:
+  catalogue:
+    direction: two-way
+    source: { connection: erp, entity: product }
+    target: { connection: ${shop}, entity: product }
+    twoWay:
+      conflict: merge
+      ownership: { erp: [variants, currency], ${shop}: [description, images] }
+`;
+  const opts = { env: { SHOP_TOKEN: "shpat_0123456789" } };
+
+  it("one declaration: the ERP owns variants (prices), the shop owns descriptions and images", () => {
+    const { config } = parseConfig(yaml("shopify"), connectorDefinitions, opts);
+    assert.deepEqual(config.flows.catalogue?.twoWay?.ownership, {
+      erp: ["variants", "currency"],
+      shopify: ["description", "images"],
+    });
+  });
+
+  it("refuses it where a side cannot both read and write products, naming the flow and the side", () => {
+    const byPath = new Map(
+      configError(() => parseConfig(yaml("vendure"), connectorDefinitions, opts)).issues.map((i) => [
+        i.path,
+        i.message,
+      ]),
+    );
+    assert.match(
+      byPath.get("flows.catalogue.target.connection") ?? "",
+      /a two-way flow reads and writes both sides, and a vendure connection cannot read product records/,
+    );
+  });
 });

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { compileJsonata } from "../core/expression.ts";
 import { Mapping } from "../core/mapping.ts";
-import { CONFLICT_POLICIES } from "../core/merge.ts";
+import { CONFLICT_POLICIES, DELETE_POLICIES } from "../core/merge.ts";
 import { ENTITIES, type EntityName } from "../core/model.ts";
 import type { ConnectorDefinition } from "../ports/connector.ts";
 import { Alerts, type AlertsConfig, alertProblems } from "./alerts.ts";
@@ -103,14 +103,13 @@ export const TwoWay = z.strictObject({
         : `must be one of ${CONFLICT_POLICIES.join(", ")}`,
   }),
   /**
-   * A record one side no longer holds: `ignore` leaves the other side's record as it is and never recreates
-   * the deleted one. (`propagate` and `archive` need deletions reported and written by connectors, which none
-   * does yet.)
+   * A record removed (deleted or archived) on one side: `propagate` removes it on the other too (archived
+   * where that side can archive, else deleted), `archive` archives it there, `ignore` keeps it there. Never
+   * recreated where it was removed (core/merge.ts DELETE_POLICIES).
    */
   deletes: z
-    .literal("ignore", {
-      error: () =>
-        'must be "ignore": propagate and archive are not supported yet (no connector reports or writes deletions)',
+    .enum(DELETE_POLICIES, {
+      error: () => `must be one of ${DELETE_POLICIES.join(", ")}`,
     })
     .default("ignore"),
 });
@@ -264,6 +263,45 @@ function twoWayIssues(flow: string, spec: FlowConfig, ctx: z.RefinementCtx): voi
   }
 }
 
+/**
+ * A delete policy that writes removals needs each side able to report and remove the flow's records
+ * (`propagate`: archive or delete; `archive`: archive). One issue on `twoWay.deletes`, naming each side that
+ * cannot.
+ */
+function deletePolicyIssues(
+  flow: string,
+  spec: FlowConfig,
+  connections: Record<string, { type: string } | undefined>,
+  definitions: readonly ConnectorDefinition[],
+  ctx: z.RefinementCtx,
+): void {
+  const deletes = spec.twoWay?.deletes;
+  const entity = spec.source?.entity;
+  if ((deletes !== "propagate" && deletes !== "archive") || !ENTITIES.includes(entity)) return;
+  const lacking: string[] = [];
+  for (const side of ["source", "target"] as const) {
+    const conn = spec[side]?.connection ?? "";
+    const def = definitions.find((d) => d.kind === connections[conn]?.type);
+    if (!def) continue;
+    const can = def.removals?.[entity] ?? [];
+    if (deletes === "propagate" ? can.length > 0 : can.includes("archive")) continue;
+    lacking.push(
+      can.length === 0
+        ? `${conn} (${def.kind}) does neither`
+        : `${conn} (${def.kind}) can only ${can.join(" or ")} them`,
+    );
+  }
+  if (lacking.length === 0) return;
+  ctx.addIssue({
+    code: "custom",
+    path: ["flows", flow, "twoWay", "deletes"],
+    message:
+      deletes === "propagate"
+        ? `deletes: propagate needs both sides to report and remove ${entity} records, and ${lacking.join(", ")}; use ignore`
+        : `deletes: archive needs both sides to report and archive ${entity} records, and ${lacking.join(", ")}; use propagate (archives where a side can, deletes where it cannot) or ignore`,
+  });
+}
+
 /** A connection's settings as its connector's schema takes them (everything but `type`). */
 function withoutType(settings: unknown): unknown {
   if (settings === null || typeof settings !== "object") return settings;
@@ -370,6 +408,7 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
                 });
               }
             }
+            deletePolicyIssues(flow, spec, connections, definitions, ctx);
           }
           if (spec?.source?.connection !== undefined && spec.source.connection === spec.target?.connection) {
             ctx.addIssue({

@@ -13,6 +13,7 @@ import {
   type Ownership,
   type Rec,
   reconcile,
+  removalStep,
   resolveTaken,
   SIDES,
   type Side,
@@ -471,4 +472,48 @@ test("property: any interleaving of edits, late deliveries and cycles converges,
     ),
     { numRuns: 500 },
   );
+});
+
+test("removalStep: propagate archives where the other side can, deletes where it can only delete; archive never deletes", () => {
+  const step = (policy: "propagate" | "archive" | "ignore", can: ("archive" | "delete")[], holds = true) =>
+    removalStep({ policy, side: "b", how: "deleted", other: { holds, can }, names });
+  assert.deepEqual(step("propagate", ["archive", "delete"]), {
+    write: "archive",
+    reason: "deleted in vendure; deletes: propagate — archived in tryton; never recreated in vendure",
+  });
+  assert.equal(step("propagate", ["delete"]).write, "delete");
+  assert.equal(step("archive", ["delete"]).write, null);
+  assert.match(step("archive", ["delete"]).reason, /tryton cannot archive this record; kept there/);
+  assert.deepEqual(step("ignore", ["archive", "delete"]), {
+    write: null,
+    reason: "deleted in vendure; deletes: ignore — kept in tryton; never recreated in vendure",
+  });
+  assert.match(step("propagate", ["archive"], false).reason, /no longer in tryton either; nothing written/);
+});
+
+test("a removed record is never merged or written again; each new version is said once", () => {
+  const base = { key: "ada@example.com", email: "ada@example.com", lastName: "Lovelace" };
+  const state: KeyState = {
+    base,
+    held: false,
+    removed: { side: "b", how: "deleted", at: "2026-01-02T00:00:00Z", other: "kept" },
+    a: { lastHash: "h0", version: "2026-01-01T00:00:00Z", seenHash: "h0" },
+    b: { lastHash: "h0", version: "2026-01-01T00:00:00Z", seenHash: "h0" },
+  };
+  const record = { ...base, lastName: "King" };
+  const v = { record, updatedAt: "2026-01-03T00:00:00Z", hash: hashOf("customer", record) };
+  const input = { entity: "customer" as const, state, ownership: {}, policy: "merge" as const, names };
+  assert.deepEqual(needsCurrent(state, { a: v }), []);
+  const first = reconcile({ ...input, read: { a: v } });
+  assert.equal(first.kind, "none");
+  assert.equal(first.dropped[0]?.kind, "removed");
+  assert.match(
+    first.dropped[0]?.reason ?? "",
+    /deleted in vendure .*; kept in tryton; the flow no longer carries/,
+  );
+  // The same version read again (a shop read whole every run) is dropped silently.
+  const again = reconcile({ ...input, state: first.state, read: { a: v } });
+  assert.equal(again.kind, "none");
+  assert.equal(again.dropped[0]?.kind, "unchanged");
+  assert.deepEqual(again.state, first.state);
 });

@@ -30,6 +30,22 @@ export const other = (s: Side): Side => (s === "a" ? "b" : "a");
 export const CONFLICT_POLICIES = ["merge", "last-writer-wins", "hold"] as const;
 export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
 
+/**
+ * What happens on the other side to a record one side removed (deleted, or archived/deactivated):
+ * - `propagate`: removed there too, the gentlest way that side has: archived where it can archive the entity,
+ *   deleted where it can only delete.
+ * - `archive`: archived there, never deleted (both sides must be able to archive the entity).
+ * - `ignore`: the other side keeps it as it is.
+ * Whatever the policy, the record is never recreated where it was removed, and the flow no longer carries it.
+ */
+export const DELETE_POLICIES = ["propagate", "archive", "ignore"] as const;
+export type DeletePolicy = (typeof DELETE_POLICIES)[number];
+
+/** How a side no longer holds a record: gone from it, or still there but archived (deactivated). */
+export type Removal = "deleted" | "archived";
+/** How a writer can remove a record it holds. */
+export type RemoveHow = "delete" | "archive";
+
 /** Canonical field → the side owning it. Fields not listed are owned by neither and follow the policy. */
 export type Ownership = Readonly<Record<string, Side>>;
 
@@ -233,17 +249,32 @@ export function mergeRecords(input: MergeInput): MergeResult {
 export interface KeyState {
   /** The content both sides last agreed on; null before the first merge. */
   base: Rec | null;
+  /**
+   * The record was removed from a side (deleted or archived there) and the flow's delete policy applied:
+   * the flow no longer carries it, and never recreates it where it was removed. Absent: live on both sides.
+   */
+  removed?: Tombstone;
   /** A conflict is held for review: the sides' current records are read afresh until it is resolved. */
   held: boolean;
   a: SideLink | null;
   b: SideLink | null;
 }
 
+export interface Tombstone {
+  side: Side;
+  how: Removal;
+  /** When Passerelle found it removed. */
+  at: string;
+  /** What the policy did on the other side: archived, deleted, or nothing (ignore, or already gone there). */
+  other: "archived" | "deleted" | "kept" | "gone";
+}
+
 export const EMPTY_STATE: KeyState = { base: null, held: false, a: null, b: null };
 
 export interface Dropped {
   side: Side;
-  kind: Exclude<InboundKind, "new">;
+  /** `removed`: a new version of a record the flow no longer carries (see KeyState.removed). */
+  kind: Exclude<InboundKind, "new"> | "removed";
   reason: string;
 }
 
@@ -299,7 +330,7 @@ const DROP_REASONS: Record<Exclude<InboundKind, "new">, (name: string) => string
  * holds its own unmerged changes).
  */
 export function needsCurrent(state: KeyState, read: Partial<Record<Side, Version>>): Side[] {
-  if (!read.a && !read.b) return [];
+  if ((!read.a && !read.b) || state.removed) return [];
   // A version read that is the side's current content (new, our echo, the same again) serves as it; a
   // stale one does not.
   const current = (s: Side) => {
@@ -320,6 +351,23 @@ export function reconcile(input: ReconcileInput): Reconciled {
   const dropped: Dropped[] = [];
   const fresh: Partial<Record<Side, Version>> = {};
   const next: KeyState = { ...state };
+  if (state.removed) {
+    // Removed from a side: nothing is merged or written any more. A new version is said once (and remembered
+    // as seen), the same version read again is dropped silently.
+    for (const s of SIDES) {
+      const v = input.read[s];
+      if (!v) continue;
+      const link = state[s];
+      const seen = link !== null && link.seenHash === v.hash && link.version === v.updatedAt;
+      if (seen) {
+        dropped.push({ side: s, kind: "unchanged", reason: DROP_REASONS.unchanged(names[s]) });
+        continue;
+      }
+      dropped.push({ side: s, kind: "removed", reason: removedReason(state.removed, names) });
+      next[s] = { lastHash: link?.lastHash ?? null, version: v.updatedAt, seenHash: v.hash };
+    }
+    return { kind: "none", dropped, state: next };
+  }
   for (const s of SIDES) {
     const v = input.read[s];
     if (!v) continue;
@@ -417,4 +465,54 @@ export function resolveTaken(
     else out[field] = v[field];
   }
   return out;
+}
+
+/** Why a version of a removed record is not carried, for the trace. */
+export function removedReason(t: Tombstone, names: Names): string {
+  const o = names[other(t.side)];
+  const there =
+    t.other === "kept" ? `kept in ${o}` : t.other === "gone" ? `gone from ${o} too` : `${t.other} in ${o}`;
+  return `${t.how} in ${names[t.side]} (${t.at}); ${there}; the flow no longer carries this record and never recreates it in ${names[t.side]}`;
+}
+
+export interface RemovalInput {
+  policy: DeletePolicy;
+  /** The side the record was removed from, and how. */
+  side: Side;
+  how: Removal;
+  /** The other side: whether it still holds the record live, and how its writer can remove one. */
+  other: { holds: boolean; can: readonly RemoveHow[] };
+  names: Names;
+}
+
+/**
+ * What a removal on one side does on the other, by the flow's delete policy: archive or delete it there, or
+ * nothing; with the reason for the trace. `propagate` archives where the side can, deletes where it can only
+ * delete; `archive` never deletes. A side that cannot do what the policy asks keeps the record, and the reason
+ * says so (configuration validation refuses such flows; connectors may still refuse one record).
+ */
+export function removalStep(input: RemovalInput): { write: RemoveHow | null; reason: string } {
+  const { policy, side, how, other: o, names } = input;
+  const from = names[side];
+  const to = names[other(side)];
+  const head = `${how} in ${from}; deletes: ${policy}`;
+  if (!o.holds) return { write: null, reason: `${head} — no longer in ${to} either; nothing written` };
+  if (policy === "ignore") {
+    return { write: null, reason: `${head} — kept in ${to}; never recreated in ${from}` };
+  }
+  const write: RemoveHow | null = o.can.includes("archive")
+    ? "archive"
+    : policy === "propagate" && o.can.includes("delete")
+      ? "delete"
+      : null;
+  if (write === null) {
+    return {
+      write: null,
+      reason: `${head} — ${to} cannot ${policy === "archive" ? "archive" : "remove"} this record; kept there, never recreated in ${from}`,
+    };
+  }
+  return {
+    write,
+    reason: `${head} — ${write === "archive" ? "archived" : "deleted"} in ${to}; never recreated in ${from}`,
+  };
 }

@@ -1,4 +1,4 @@
-import type { ConflictPolicy, Ownership } from "../core/merge.ts";
+import type { ConflictPolicy, DeletePolicy, Ownership } from "../core/merge.ts";
 import type { EntityName } from "../core/model.ts";
 import type { Connector } from "../ports/connector.ts";
 import type { RetryPolicy } from "./retry.ts";
@@ -27,5 +27,5 @@ export interface Flow {
    * Present on a two-way flow (see two-way.ts): `source` is side `a`, `target` side `b`; `ownership` maps a
    * canonical field to the side owning it.
    */
-  twoWay?: { ownership: Ownership; conflict: ConflictPolicy; deletes: "ignore" };
+  twoWay?: { ownership: Ownership; conflict: ConflictPolicy; deletes: DeletePolicy };
 }

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type OdooFixture, startFixture } from "../../test/fixtures/odoo.ts";
-import type { ConflictPolicy, Ownership } from "../core/merge.ts";
+import type { ConflictPolicy, DeletePolicy, Ownership } from "../core/merge.ts";
 import type { Store } from "../ports/store.ts";
 import { openStore } from "../store/index.ts";
 import type { Flow } from "./flow.ts";
@@ -26,7 +26,12 @@ interface Env {
   flow: Flow;
 }
 
-async function setup(name: string, conflict: ConflictPolicy, ownership: Ownership = {}): Promise<Env> {
+async function setup(
+  name: string,
+  conflict: ConflictPolicy,
+  ownership: Ownership = {},
+  deletes: DeletePolicy = "ignore",
+): Promise<Env> {
   const a = await startFixture({ customers: 4, orders: 0, seed: 3 });
   const b = await startFixture({ customers: 0, orders: 0, seed: 3 });
   const dir = mkdtempSync(join(tmpdir(), "passerelle-two-way-"));
@@ -38,7 +43,7 @@ async function setup(name: string, conflict: ConflictPolicy, ownership: Ownershi
     source: a.connect({}, "erp-a"),
     target: b.connect({}, "erp-b"),
     batchSize: 50,
-    twoWay: { ownership, conflict, deletes: "ignore" },
+    twoWay: { ownership, conflict, deletes },
   };
   return { a, b, store, dir, runner: new TwoWayRunner(store, new SyncEngine(store)), flow };
 }
@@ -98,6 +103,16 @@ function pricelist(fx: OdooFixture, name: string): number {
 
 function edit(fx: OdooFixture, email: string, vals: Record<string, unknown>): void {
   fx.emu.data.write("res.partner", [partner(fx, email).id as number], vals);
+}
+
+/** Every top-level partner with this e-mail, archived ones too: whether each is active. */
+function active(fx: OdooFixture, email: string): boolean[] {
+  const ids = fx.emu.data.search("res.partner", [
+    ["email", "=", email],
+    ["parent_id", "=", false],
+    ["active", "in", [true, false]],
+  ]);
+  return fx.emu.data.read("res.partner", ids, ["active"]).map((r) => Boolean(r.active));
 }
 
 function emails(fx: OdooFixture): string[] {
@@ -172,7 +187,7 @@ describe("two-way customers between two Odoo databases", () => {
     assert.equal(await settle(env), 0);
   });
 
-  test("a record archived on one side is not recreated there (deletes: ignore)", async () => {
+  test("a record archived on one side is not recreated there, and the other side keeps it (deletes: ignore)", async () => {
     const gone = emails(env.b)[1] as string;
     const id = partner(env.b, gone).id as number;
     env.b.emu.data.write("res.partner", [id], { active: false });
@@ -186,6 +201,77 @@ describe("two-way customers between two Odoo databases", () => {
     ]);
     assert.deepEqual(all, [id], "no second record was created in b");
     assert.equal(env.b.emu.data.read("res.partner", [id], ["active"])[0]?.active, false);
+    assert.deepEqual(active(env.a, gone), [true], "a keeps its record");
+    const removed = (await env.store.trace("customer", gone)).filter((e) => e.kind === "removed");
+    assert.equal(removed.length, 1, "the removal is said once");
+    assert.match(
+      removed[0]?.message ?? "",
+      /archived in erp-b; deletes: ignore — kept in erp-a; never recreated in erp-b/,
+    );
+    // a's later edits are no longer carried, and the trace says why, once.
+    edit(env.a, gone, { city: "Nowhere" });
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(writes(await cycle(env)), 0);
+    assert.equal(await settle(env), 0);
+    const skipped = (await env.store.trace("customer", gone)).filter((e) =>
+      /the flow no longer carries this record/.test(e.message ?? ""),
+    );
+    // Once per new version of a: the price list edited in the cycle that found the removal, then the city.
+    assert.equal(skipped.length, 2, JSON.stringify(skipped));
+    assert.ok(skipped.every((e) => e.system === "erp-a"));
+  });
+});
+
+describe("two-way deletes: propagate and archive", () => {
+  let env: Env;
+  let people: string[];
+  before(async () => {
+    env = await setup("removals", "merge", {}, "propagate");
+    await cycle(env);
+    await settle(env);
+    people = emails(env.a);
+  });
+  after(async () => teardown(env));
+
+  test("propagate: archived in b, archived in a; deleted in a, archived in b (the gentlest removal b has)", async () => {
+    const [first, second] = people as [string, string];
+    edit(env.b, first, { active: false });
+    const id = partner(env.a, second).id as number;
+    env.a.emu.data.unlink("res.partner", [id]);
+    const s = await cycle(env);
+    assert.equal(s.counts.updated, 2, "two removals written");
+    assert.deepEqual(active(env.a, first), [false]);
+    assert.deepEqual(active(env.b, first), [false]);
+    assert.deepEqual(active(env.a, second), [], "deleted in a, not recreated");
+    assert.deepEqual(active(env.b, second), [false], "archived, not deleted, in b");
+    assert.equal(await settle(env), 0);
+    assert.deepEqual(active(env.a, second), [], "still not recreated");
+    const trace = await env.store.trace("customer", second);
+    assert.ok(
+      trace.some(
+        (e) =>
+          e.kind === "removed" &&
+          e.system === "erp-a" &&
+          /deleted in erp-a; deletes: propagate — archived in erp-b; never recreated in erp-a/.test(
+            e.message ?? "",
+          ),
+      ),
+      JSON.stringify(trace.slice(-3)),
+    );
+  });
+
+  test("archive: a record deleted in b is archived in a, never deleted", async () => {
+    env.flow = {
+      ...env.flow,
+      twoWay: { ...(env.flow.twoWay as NonNullable<Flow["twoWay"]>), deletes: "archive" },
+    };
+    const third = people[2] as string;
+    env.b.emu.data.unlink("res.partner", [partner(env.b, third).id as number]);
+    const s = await cycle(env);
+    assert.equal(s.counts.updated, 1);
+    assert.deepEqual(active(env.a, third), [false]);
+    assert.deepEqual(active(env.b, third), []);
+    assert.equal(await settle(env), 0);
   });
 });
 

@@ -18,12 +18,16 @@ import {
   hashOf,
   type KeyState,
   needsCurrent,
+  other,
   type Rec,
   type Reconciled,
+  type Removal,
   reconcile,
+  removalStep,
   resolveTaken,
   SIDES,
   type Side,
+  type Tombstone,
   type Version,
 } from "../core/merge.ts";
 import { type Canonical, SCHEMAS } from "../core/model.ts";
@@ -36,10 +40,12 @@ import {
   type WriteItem,
 } from "../ports/connector.ts";
 import type { FailedRecord, Link, NewFailure, PageCommit, Store } from "../ports/store.ts";
+import type { RetryOutcome } from "./failures.ts";
 import type { Flow } from "./flow.ts";
 import {
   DEFAULT_CURSOR_LAG_MS,
   emptySummary,
+  type PlanLine,
   type Prepared,
   prepare,
   type RunSummary,
@@ -83,6 +89,16 @@ const versionOf = (flow: Flow, p: Prepared): Version => ({
   hash: hashOf(flow.entity, p.canonical as Rec),
 });
 
+/** One write to a side: the item, what to record once it succeeds, and the trace's words for it. */
+interface SideWrite {
+  item: WriteItem;
+  key: string;
+  after: () => void;
+  fields: string;
+  /** The record's id on the other side (a plan line's source id). */
+  sourceId: string;
+}
+
 /** One key's inputs: the versions read this run, and what was read of a side by id. */
 interface KeyInput {
   key: string;
@@ -98,6 +114,10 @@ interface Batch {
   completedIntents: number[];
   twoWayStates: NonNullable<PageCommit["twoWayStates"]>;
   counts: { read: number; created: number; updated: number; skipped: number; failed: number };
+  /** What each record comes to (a dry run's plan; told to onPlan in real runs too). */
+  lines: PlanLine[];
+  /** Dry runs: the calls writing the planned records would make, as each side's writer estimates them. */
+  estimatedCalls: number;
 }
 
 const emptyBatch = (): Batch => ({
@@ -108,7 +128,15 @@ const emptyBatch = (): Batch => ({
   completedIntents: [],
   twoWayStates: [],
   counts: { read: 0, created: 0, updated: 0, skipped: 0, failed: 0 },
+  lines: [],
+  estimatedCalls: 0,
 });
+
+/** What a batch commits: everything but its plan lines and estimate. */
+function committed(b: Batch): Omit<Batch, "lines" | "estimatedCalls"> {
+  const { lines: _lines, estimatedCalls: _estimated, ...rest } = b;
+  return rest;
+}
 
 export class TwoWayRunner {
   constructor(
@@ -119,11 +147,12 @@ export class TwoWayRunner {
   /** Runs a two-way flow from both sides' cursors to the end of both sides' changes. */
   async run(flow: Flow, opts: SyncOptions = {}): Promise<RunSummary> {
     if (!isTwoWay(flow)) throw new Error(`flow ${flow.name} is not two-way`);
-    if (opts.dryRun) {
-      throw new SyncError("config", `flow ${flow.name}: passerelle plan does not cover two-way flows yet`);
-    }
-    const run = await this.store.startRun(flow.name, "sync");
-    const summary = emptySummary(run.id, flow.name, "sync");
+    // A dry run (passerelle plan) reads both sides and decides every record as a sync would, and writes
+    // nothing: no system, no link, no state, no cursor.
+    const dry = opts.dryRun === true;
+    const mode = dry ? "plan" : "sync";
+    const run = await this.store.startRun(flow.name, mode);
+    const summary = emptySummary(run.id, flow.name, mode);
     const started = performance.now();
     const parts = partsOf(flow);
     const calls = () => flow.source.stats().calls + flow.target.stats().calls;
@@ -145,7 +174,7 @@ export class TwoWayRunner {
           since,
           signpost: start.toISOString(),
           pageSize: flow.batchSize,
-          marks,
+          ...(dry ? {} : { marks }),
           ...(opts.signal ? { signal: opts.signal } : {}),
         })) {
           for (const native of page) {
@@ -160,6 +189,9 @@ export class TwoWayRunner {
           cursors.push({ name, cursor: capped });
         }
       }
+      // Records removed from a side since they were merged: the delete policy is applied (and the record
+      // tombstoned) before any change is merged, so a removed record is never written again.
+      await this.sweepRemovals(flow, parts, run.id, summary, start.toISOString(), opts);
       const byKey = new Map<string, KeyInput>();
       for (const s of SIDES) {
         for (const p of read[s]) {
@@ -174,15 +206,15 @@ export class TwoWayRunner {
         const batch = await this.reconcileKeys(flow, parts, chunk, opts);
         const lastChunk = i + flow.batchSize >= keys.length;
         batch.counts.read = chunk.reduce((n, k) => n + Object.keys(k.read).length, 0);
-        await this.store.commitPage({
-          flow: flow.name,
-          runId: run.id,
-          ...batch,
-          ...(lastChunk ? { cursors } : {}),
-        });
-        for (const k of ["read", "created", "updated", "skipped", "failed"] as const) {
-          summary.counts[k] += batch.counts[k];
+        if (!dry) {
+          await this.store.commitPage({
+            flow: flow.name,
+            runId: run.id,
+            ...committed(batch),
+            ...(lastChunk ? { cursors } : {}),
+          });
         }
+        this.tally(summary, batch, opts);
         opts.onProgress?.({
           flow: flow.name,
           read: summary.counts.read,
@@ -203,7 +235,7 @@ export class TwoWayRunner {
       summary.status = "failed";
     }
     summary.counts.calls = calls() - callsAtStart;
-    if (summary.counts.calls > 0) {
+    if (summary.counts.calls > 0 && !dry) {
       await this.store.commitPage({
         flow: flow.name,
         runId: run.id,
@@ -220,26 +252,47 @@ export class TwoWayRunner {
     return summary;
   }
 
+  /** Adds a batch's counts, plan lines and estimate to the run's summary (a dry run counts what would fail). */
+  private tally(summary: RunSummary, batch: Batch, opts: SyncOptions): void {
+    for (const k of ["read", "created", "updated", "skipped", "failed"] as const) {
+      summary.counts[k] += batch.counts[k];
+    }
+    for (const line of batch.lines) {
+      summary.plan[line.action].records++;
+      opts.onPlan?.(line);
+    }
+    summary.estimatedCalls += batch.estimatedCalls;
+  }
+
   /** Reconciles one batch of keys: reads what the core needs by id, writes both sides, and says what to commit. */
   private async reconcileKeys(
     flow: TwoWayFlow,
     parts: Record<Side, SideParts>,
     inputs: KeyInput[],
     opts: SyncOptions,
+    how: { afresh?: boolean } = {},
   ): Promise<Batch> {
     const out = emptyBatch();
     const keys = inputs.map((k) => k.key);
     const states = await this.store.twoWayStates(flow.name, keys);
+    if (how.afresh) {
+      // A retry: the versions read are each side's current record, whatever was seen of them before.
+      for (const [k, st] of states) {
+        states.set(k, {
+          ...st,
+          held: true,
+          a: st.a ? { ...st.a, seenHash: null, version: null } : null,
+          b: st.b ? { ...st.b, seenHash: null, version: null } : null,
+        });
+      }
+    }
     const links = {
       a: await this.store.getLinks(flow.entity, parts.a.conn.name, keys),
       b: await this.store.getLinks(flow.entity, parts.b.conn.name, keys),
     };
     const names = { a: parts.a.conn.name, b: parts.b.conn.name };
     /** Per side, the writes to make, with what to record once each succeeds. */
-    const writes: Record<Side, { item: WriteItem; key: string; after: () => void; fields: string }[]> = {
-      a: [],
-      b: [],
-    };
+    const writes: Record<Side, SideWrite[]> = { a: [], b: [] };
     const pendingStates = new Map<string, { state: KeyState; waiting: Set<Side>; failedState: KeyState }>();
     for (const input of inputs) {
       const { key } = input;
@@ -300,19 +353,12 @@ export class TwoWayRunner {
         }
       }
       if (gone !== null) {
-        // deletes: ignore — the record the other side still holds is left alone, and the deleted one is never
-        // recreated.
+        // The side no longer holds the record live: the delete policy applies, and it is never recreated there.
         if (current[gone] === null) {
-          out.counts.skipped++;
-          out.events.push({
-            entity: flow.entity,
-            key,
-            system: names[gone],
-            externalId: ids[gone] ?? null,
-            kind: "skipped",
-            message: `${names[gone]} no longer has this record; deletes: ignore — not recreated there, nothing written`,
-            detail: { deletes: flow.twoWay.deletes },
-          });
+          const id = ids[gone] as string;
+          const how = (await parts[gone].stream.removed?.([id], opts.signal))?.get(id) ?? "deleted";
+          const at = (opts.now ?? (() => new Date()))().toISOString();
+          await this.applyRemoval(out, flow, parts, key, state, gone, how, ids, false, at, opts);
         }
         continue;
       }
@@ -360,6 +406,16 @@ export class TwoWayRunner {
       };
       if (r.kind === "none") {
         out.counts.skipped += Object.keys(input.read).length;
+        for (const d of r.dropped) {
+          const p = input.read[d.side] as Prepared;
+          out.lines.push({
+            key,
+            action: "skip",
+            sourceId: p.sourceId,
+            targetId: ids[other(d.side)] ?? null,
+            ...(d.kind === "unchanged" ? {} : { reason: d.reason }),
+          });
+        }
         if (JSON.stringify(r.state) !== JSON.stringify(state)) {
           out.twoWayStates.push({ entity: flow.entity, key, state: r.state });
           linksFor(r.state);
@@ -379,6 +435,7 @@ export class TwoWayRunner {
       );
       if (sidesToWrite.length === 0) {
         out.counts.skipped++;
+        out.lines.push({ key, action: "skip", sourceId: ids.a ?? ids.b ?? key, targetId: ids.b ?? null });
         out.resolvedKeys.push(key);
         out.twoWayStates.push({ entity: flow.entity, key, state: r.state });
         linksFor(r.state);
@@ -406,6 +463,7 @@ export class TwoWayRunner {
           item: { key, record, targetId: w.action === "create" ? null : (ids[s] ?? null), externalRef: key },
           fields: `${w.action === "create" ? "created" : `wrote ${w.fields.join(", ")}`}; ${why.join("; ")}`,
           after: () => entry.waiting.delete(s),
+          sourceId: ids[other(s)] ?? key,
         });
       }
       // Ids of sides not written (they hold the record already) go into the links now.
@@ -422,7 +480,10 @@ export class TwoWayRunner {
         }
       }
     }
-    for (const s of SIDES) await this.writeSide(flow, parts[s], writes[s], pendingStates, out, opts);
+    for (const s of SIDES) {
+      if (opts.dryRun) await this.planSide(flow, parts[s], writes[s], out);
+      else await this.writeSide(flow, parts[s], writes[s], pendingStates, out, opts);
+    }
     for (const [key, entry] of pendingStates) {
       // Every side written: the merged state stands. A side whose write failed keeps the previous state,
       // marked so that both sides are read afresh at the record's next change.
@@ -433,11 +494,42 @@ export class TwoWayRunner {
     return out;
   }
 
+  /**
+   * A dry run's writes to one side: a plan line per record (`<side>: wrote …` says where and why), and the
+   * calls the side's writer says writing them would make.
+   */
+  private async planSide(flow: TwoWayFlow, side: SideParts, todo: SideWrite[], out: Batch): Promise<void> {
+    if (todo.length === 0) return;
+    const writer = requireWriter(side.conn, flow.entity);
+    const page = {
+      create: [] as WriteItem[],
+      update: [] as WriteItem[],
+      lookups: [] as WriteItem[],
+      first: true,
+    };
+    for (const t of todo) {
+      const action = t.item.targetId === null ? "create" : "update";
+      page[action].push(t.item);
+      out.lines.push({
+        key: t.key,
+        action,
+        sourceId: t.sourceId,
+        targetId: t.item.targetId,
+        reason: `${side.conn.name}: ${t.fields}`,
+      });
+    }
+    const links = this.store;
+    out.estimatedCalls += await writer.estimateCalls(page, {
+      resolve: async (entity, key) =>
+        (await links.getLinks(entity, side.conn.name, [key])).get(key)?.externalId ?? null,
+    });
+  }
+
   /** Writes one side's merged records: intents before creates, lookups for interrupted creates, retries. */
   private async writeSide(
     flow: TwoWayFlow,
     side: SideParts,
-    todo: { item: WriteItem; key: string; after: () => void; fields: string }[],
+    todo: SideWrite[],
     /** Each key's state to store; a side written here gets the hash read back from it. */
     pending: Map<string, { state: KeyState }>,
     out: Batch,
@@ -553,6 +645,179 @@ export class TwoWayRunner {
     }
   }
 
+  /**
+   * Asks each side whose stream reports removals which of the records this flow merged it no longer holds
+   * live (one call per side and batch of records, every run), and applies the delete policy to those.
+   */
+  private async sweepRemovals(
+    flow: TwoWayFlow,
+    parts: Record<Side, SideParts>,
+    runId: number,
+    summary: RunSummary,
+    at: string,
+    opts: SyncOptions,
+  ): Promise<void> {
+    const reporting = SIDES.filter((s) => parts[s].stream.removed !== undefined);
+    if (reporting.length === 0) return;
+    const names = { a: parts.a.conn.name, b: parts.b.conn.name };
+    let after: string | null = null;
+    for (;;) {
+      const page = await this.store.twoWayStatePage(flow.name, after, flow.batchSize);
+      if (page.length === 0) break;
+      after = (page.at(-1) as { key: string }).key;
+      const live = page.filter((p) => !p.state.removed);
+      const keys = live.map((p) => p.key);
+      const links = {
+        a: await this.store.getLinks(flow.entity, names.a, keys),
+        b: await this.store.getLinks(flow.entity, names.b, keys),
+      };
+      const found: Record<Side, Map<string, Removal>> = { a: new Map(), b: new Map() };
+      for (const s of reporting) {
+        const ids = keys.flatMap((k) => links[s].get(k)?.externalId ?? []);
+        const removed = parts[s].stream.removed;
+        if (ids.length > 0 && removed) found[s] = await removed(ids, opts.signal);
+      }
+      const out = emptyBatch();
+      for (const { key, state } of live) {
+        const ids: Partial<Record<Side, string>> = {};
+        const how: Partial<Record<Side, Removal>> = {};
+        for (const s of SIDES) {
+          const id = links[s].get(key)?.externalId;
+          if (id === undefined) continue;
+          ids[s] = id;
+          const h = found[s].get(id);
+          if (h) how[s] = h;
+        }
+        const side = SIDES.find((s) => how[s] !== undefined);
+        if (side === undefined) continue;
+        const both = how[other(side)] !== undefined;
+        await this.applyRemoval(
+          out,
+          flow,
+          parts,
+          key,
+          state,
+          side,
+          how[side] as Removal,
+          ids,
+          both,
+          at,
+          opts,
+        );
+      }
+      if (out.events.length > 0 && !opts.dryRun) {
+        await this.store.commitPage({ flow: flow.name, runId, ...committed(out) });
+      }
+      this.tally(summary, out, opts);
+      if (page.length < flow.batchSize) break;
+    }
+  }
+
+  /**
+   * A record removed from `side` (deleted, or archived there): the flow's delete policy decides what happens to
+   * the other side's record (core/merge.ts removalStep), and the record is tombstoned, so that it is never
+   * merged, written or recreated again. A removal the other side refuses goes to the inbox and the record is
+   * left live: the next run finds it removed again and tries again.
+   */
+  private async applyRemoval(
+    out: Batch,
+    flow: TwoWayFlow,
+    parts: Record<Side, SideParts>,
+    key: string,
+    state: KeyState,
+    side: Side,
+    how: Removal,
+    ids: Partial<Record<Side, string>>,
+    otherGone: boolean,
+    at: string,
+    opts: SyncOptions,
+  ): Promise<void> {
+    const o = other(side);
+    const names = { a: parts.a.conn.name, b: parts.b.conn.name };
+    const otherId = ids[o];
+    const holds = !otherGone && otherId !== undefined;
+    const step = removalStep({
+      policy: flow.twoWay.deletes,
+      side,
+      how,
+      other: { holds, can: parts[o].conn.removals?.[flow.entity] ?? [] },
+      names,
+    });
+    let done: Tombstone["other"] = holds ? "kept" : "gone";
+    out.lines.push({
+      key,
+      action: step.write !== null ? "update" : "skip",
+      sourceId: ids[side] ?? key,
+      targetId: otherId ?? null,
+      reason: step.reason,
+    });
+    if (opts.dryRun) {
+      if (step.write !== null) out.estimatedCalls += 2;
+      return;
+    }
+    if (step.write !== null && otherId !== undefined) {
+      try {
+        const writer = requireWriter(parts[o].conn, flow.entity);
+        if (!writer.remove) {
+          throw new SyncError(
+            "config",
+            `${names[o]} (${parts[o].conn.kind}) cannot remove ${flow.entity} records`,
+            {
+              system: names[o],
+            },
+          );
+        }
+        await writer.remove(otherId, step.write, opts.signal);
+        done = step.write === "archive" ? "archived" : "deleted";
+        out.counts.updated++;
+      } catch (e) {
+        const err = asSyncError(e, names[o]);
+        const message = `${how} in ${names[side]}; deletes: ${flow.twoWay.deletes} — ${step.write} in ${names[o]} failed: ${err.message}`;
+        out.counts.failed++;
+        out.failures.push({
+          flow: flow.name,
+          entity: flow.entity,
+          key,
+          sourceSystem: names[side],
+          sourceId: ids[side] ?? key,
+          sourcePayload: {
+            removed: { side: names[side], how },
+            remove: { side: names[o], id: otherId, how: step.write },
+          },
+          mappedPayload: null,
+          errorKind: err.kind,
+          errorMessage: message,
+          errorDetail: err.toJSON(),
+        });
+        out.events.push({
+          entity: flow.entity,
+          key,
+          system: names[o],
+          externalId: otherId,
+          kind: "failed",
+          message,
+          detail: { errorKind: err.kind },
+        });
+        return;
+      }
+    }
+    out.events.push({
+      entity: flow.entity,
+      key,
+      system: names[side],
+      externalId: ids[side] ?? null,
+      kind: "removed",
+      message: step.reason,
+      detail: { how, deletes: flow.twoWay.deletes, other: done, ...(otherId ? { otherId } : {}) },
+    });
+    out.twoWayStates.push({
+      entity: flow.entity,
+      key,
+      state: { ...state, held: false, removed: { side, how, at, other: done } },
+    });
+    out.resolvedKeys.push(key);
+  }
+
   private async readById(side: SideParts, id: string): Promise<Prepared | null> {
     const native = await side.stream.get(id);
     return native === null ? null : prepare(side.asSource, side.stream, native);
@@ -575,6 +840,13 @@ export class TwoWayRunner {
 
   private fail(out: Batch, flow: Flow, conn: Connector, p: Prepared, err: SyncError): void {
     out.counts.failed++;
+    out.lines.push({
+      key: p.key,
+      action: "error",
+      sourceId: p.sourceId,
+      targetId: null,
+      reason: err.message,
+    });
     out.failures.push({
       flow: flow.name,
       entity: flow.entity,
@@ -632,6 +904,13 @@ export class TwoWayRunner {
     prior: KeyState,
   ): void {
     out.counts.failed++;
+    out.lines.push({
+      key,
+      action: "hold",
+      sourceId: ids.a ?? key,
+      targetId: ids.b ?? null,
+      reason: `conflict held for review: ${r.reason}`,
+    });
     const payload: ConflictPayload = {
       conflict: { fields: r.fields, reason: r.reason },
       sides: { a: names.a, b: names.b },
@@ -660,6 +939,111 @@ export class TwoWayRunner {
       message: `conflict held for review: ${r.reason}`,
       detail: { fields: r.fields },
     });
+  }
+
+  /**
+   * Retries a two-way failed record (`failures retry`): a failed removal is carried out again if the record is
+   * still removed; any other failure (a write a side refused, a record that could not be read) is merged
+   * again from both sides' current records, read by id, as if both had just changed — writing each side what
+   * differs, as a sync would. A held conflict is not retried: `failures resolve` settles it.
+   */
+  async retry(
+    flow: Flow,
+    failure: FailedRecord,
+    opts: SyncOptions & { actor?: string } = {},
+  ): Promise<RetryOutcome> {
+    if (!isTwoWay(flow)) throw new SyncError("config", `flow ${flow.name} is not two-way`);
+    if (failure.status === "resolved" || failure.status === "skipped") {
+      throw new SyncError("config", `failure ${failure.id} is already ${failure.status}; nothing to retry`);
+    }
+    if (failure.errorKind === "conflict") {
+      throw new SyncError(
+        "config",
+        `failure ${failure.id} is a held two-way conflict: settle it with passerelle failures resolve ${failure.id} --take <side or file>`,
+      );
+    }
+    const parts = partsOf(flow);
+    const names = { a: parts.a.conn.name, b: parts.b.conn.name };
+    const key = failure.key;
+    const run = await this.store.startRun(flow.name, "retry");
+    await this.store.appendEvents([
+      {
+        runId: run.id,
+        flow: flow.name,
+        entity: flow.entity,
+        key,
+        system: failure.sourceSystem,
+        externalId: null,
+        kind: "retried",
+        message: `retry of failure ${failure.id} (attempt ${failure.attempts + 1}): both sides read afresh`,
+        detail: { failureId: failure.id, actor: opts.actor ?? null },
+      },
+    ]);
+    try {
+      const ids: Partial<Record<Side, string>> = {};
+      for (const s of SIDES) {
+        const l = (await this.store.getLinks(flow.entity, names[s], [key])).get(key);
+        if (l) ids[s] = l.externalId;
+        else if (failure.sourceSystem === names[s] && failure.sourceId !== key) ids[s] = failure.sourceId;
+      }
+      const out = emptyBatch();
+      const removal = (failure.sourcePayload as { removed?: { side: string; how: Removal } } | null)?.removed;
+      const state = (await this.store.twoWayStates(flow.name, [key])).get(key) ?? EMPTY_STATE;
+      if (removal && !state.removed) {
+        const side = SIDES.find((s) => names[s] === removal.side) as Side;
+        const id = ids[side];
+        const how = id ? (await parts[side].stream.removed?.([id], opts.signal))?.get(id) : undefined;
+        if (how) {
+          const at = (opts.now ?? (() => new Date()))().toISOString();
+          await this.applyRemoval(out, flow, parts, key, state, side, how, ids, false, at, opts);
+        }
+      } else if (!state.removed) {
+        const read: Partial<Record<Side, Prepared>> = {};
+        for (const s of SIDES) {
+          const id = ids[s];
+          const p = id ? await this.readById(parts[s], id) : null;
+          if (p) read[s] = p;
+        }
+        if (read.a || read.b) {
+          // Merged as if both sides had just changed: the stored state no longer stands for either side.
+          const batch = await this.reconcileKeys(flow, parts, [{ key, read }], opts, { afresh: true });
+          Object.assign(out, batch);
+        }
+      }
+      await this.store.commitPage({ flow: flow.name, runId: run.id, ...committed(out) });
+      const failed = out.failures[0];
+      const outcome: RetryOutcome = failed
+        ? {
+            id: failure.id,
+            key,
+            ok: false,
+            action: failed.errorKind === "conflict" ? "held" : "failed",
+            message: failed.errorMessage,
+          }
+        : {
+            id: failure.id,
+            key,
+            ok: true,
+            action: out.counts.created > 0 ? "created" : out.counts.updated > 0 ? "updated" : "skipped",
+            message: null,
+          };
+      if (outcome.ok && !out.resolvedKeys.includes(key)) {
+        // Nothing left to write: both sides agree (or the record is no longer carried); the failure is moot.
+        await this.store.updateFailure(failure.id, {
+          status: "resolved",
+          reason: state.removed
+            ? "the record is no longer carried (removed)"
+            : removal
+              ? `no longer removed from ${removal.side}`
+              : "both sides already agree",
+        });
+      }
+      await this.store.finishRun(run.id, outcome.ok ? "succeeded" : "partial", outcome.message);
+      return outcome;
+    } catch (e) {
+      await this.store.finishRun(run.id, "failed", e instanceof Error ? e.message : String(e));
+      throw e;
+    }
   }
 
   /**
@@ -745,7 +1129,15 @@ export class TwoWayRunner {
       await this.writeSide(
         flow,
         parts[s],
-        [{ item, key: failure.key, after: () => written.push(names[s]), fields: label }],
+        [
+          {
+            item,
+            key: failure.key,
+            after: () => written.push(names[s]),
+            fields: label,
+            sourceId: held.ids[other(s)] ?? failure.key,
+          },
+        ],
         pending,
         out,
         opts,
@@ -764,7 +1156,7 @@ export class TwoWayRunner {
     await this.store.commitPage({
       flow: flow.name,
       runId: run.id,
-      ...out,
+      ...committed(out),
       resolvedKeys: ok ? [failure.key] : [],
       twoWayStates: ok
         ? [{ entity: flow.entity, key: failure.key, state: pending.get(failure.key)?.state ?? state }]

@@ -6,6 +6,7 @@
  */
 import type { Cursor } from "../core/cursor.ts";
 import { SyncError } from "../core/errors.ts";
+import type { Removal, RemoveHow } from "../core/merge.ts";
 import type { CanonicalByEntity, CanonicalInputByEntity, EntityName } from "../core/model.ts";
 import type { DiscoveredShape } from "./discovery.ts";
 import type { MarkStore } from "./marks.ts";
@@ -58,6 +59,12 @@ export interface Stream<E extends EntityName = EntityName, N = unknown> {
    * schema); throws SyncError("data") when the record cannot be mapped.
    */
   toCanonical(native: N): Promise<CanonicalInputByEntity[E]> | CanonicalInputByEntity[E];
+  /**
+   * Two-way flows' delete detection (declared by the entity's `removal` in the connector's definition): of
+   * these ids, those the system no longer holds live — `deleted` (gone) or `archived` (deactivated, kept).
+   * Ids absent from the answer are live. One vendor call per call, whatever the number of ids given.
+   */
+  removed?(ids: string[], signal?: AbortSignal): Promise<Map<string, Removal>>;
   /**
    * Called by a sync run once a page this stream listed is committed (its records written, failed into the
    * inbox, or skipped): a stream that consumes its source (moves a file away once read) does it here, never
@@ -123,6 +130,12 @@ export interface Writer<E extends EntityName = EntityName> {
    * never created.
    */
   updateOnly?: boolean;
+  /**
+   * Two-way flows' delete policies: archives (deactivates) or deletes the record with this id, as the
+   * entity's `removal` in the connector's definition allows. A record already gone (or already archived,
+   * for `archive`) is no error: the call is repeated after an interruption.
+   */
+  remove?(targetId: string, how: RemoveHow, signal?: AbortSignal): Promise<void>;
   /**
    * Why the target cannot hold this record at all (a customer-group price in a shop with one price for
    * every buyer), or null. Such a record is skipped with the reason in its lineage, never written, never
@@ -212,6 +225,8 @@ export interface Connector {
   kind: string;
   streams: { [E in EntityName]?: Stream<E> };
   writers: { [E in EntityName]?: Writer<E> };
+  /** Per entity, how its writer removes records (and its stream reports removals); from the definition. */
+  removals?: { [E in EntityName]?: readonly RemoveHow[] };
   /** Verifies reachability and credentials; throws SyncError("config" | "retryable") naming the system. */
   check(): Promise<void>;
   /** API calls made so far (for plans, summaries and benchmarks). */

@@ -6,6 +6,7 @@
  * no hand-written list can disagree with what `create()` builds.
  */
 import type { z } from "zod";
+import type { RemoveHow } from "../core/merge.ts";
 import { ENTITIES, type EntityName } from "../core/model.ts";
 import type {
   ApiVersionInfo,
@@ -63,6 +64,11 @@ export interface Capabilities extends Required<CapabilitiesSpec> {
 export interface EntitySpec<E extends EntityName, X> {
   read?: (client: X) => Stream<E>;
   write?: (client: X) => Writer<E>;
+  /**
+   * Two-way delete policies: the ways the writer can remove a record (its `remove`); declaring any also
+   * says the stream reports removals (its `removed`). Absent: the connector neither reports nor writes them.
+   */
+  removal?: readonly RemoveHow[];
 }
 
 export type EntitySpecs<X> = { [E in EntityName]?: EntitySpec<E, X> };
@@ -135,6 +141,8 @@ export interface ConnectorDefinition<C extends z.ZodType = z.ZodType> {
   entities: EntitySupport;
   reads: readonly EntityName[];
   writes: readonly EntityName[];
+  /** Per entity, how the connector removes a record (and so reports removals); see EntitySpec.removal. */
+  removals: { [E in EntityName]?: readonly RemoveHow[] };
   capabilities: Capabilities;
   create(name: string, config: z.infer<C>): Connector;
   webhooks?: WebhookReceiver<z.infer<C>>;
@@ -170,6 +178,15 @@ export function defineConnector<C extends z.ZodType, X, P extends ConnectionPart
     const e = spec.entities[entity];
     if (e) entities[entity] = { read: Boolean(e.read), write: Boolean(e.write) };
   }
+  const removals: { [E in EntityName]?: readonly RemoveHow[] } = {};
+  for (const entity of ENTITIES) {
+    const e = spec.entities[entity];
+    if (!e?.removal || e.removal.length === 0) continue;
+    if (!e.read || !e.write) {
+      throw new Error(`${spec.id}: entity ${entity} declares removal and must both read and write`);
+    }
+    removals[entity] = e.removal;
+  }
   const reads = ENTITIES.filter((e) => entities[e]?.read);
   const writes = ENTITIES.filter((e) => entities[e]?.write);
   const assemble = (name: string, client: X) => {
@@ -188,6 +205,7 @@ export function defineConnector<C extends z.ZodType, X, P extends ConnectionPart
       kind: spec.id,
       streams,
       writers,
+      removals,
       ...(discover ? { discover: (signal?: AbortSignal) => discover(client, signal) } : {}),
     } as Connector & Omit<P, keyof ConnectionParts>;
   };
@@ -201,6 +219,7 @@ export function defineConnector<C extends z.ZodType, X, P extends ConnectionPart
     entities,
     reads,
     writes,
+    removals,
     capabilities: {
       bulk: spec.capabilities.bulk ?? false,
       documents: spec.capabilities.documents ?? false,

@@ -66,7 +66,9 @@ export type SyncEventKind =
   | "retried"
   | "edited"
   | "resolved"
-  | "intent";
+  | "intent"
+  /** Two-way flows: a record removed (deleted or archived) on a side, and what the delete policy did. */
+  | "removed";
 
 /** One line of a record's lineage. */
 export interface SyncEvent {
@@ -178,6 +180,12 @@ export interface Store {
   getCursor(flow: string): Promise<Cursor | null>;
   /** Two-way flows: the merge state of these records (absent: never merged). */
   twoWayStates(flow: string, keys: string[]): Promise<Map<string, KeyState>>;
+  /** Two-way flows: up to `limit` records' merge states in key order, after `afterKey` (null: from the first). */
+  twoWayStatePage(
+    flow: string,
+    afterKey: string | null,
+    limit: number,
+  ): Promise<{ key: string; state: KeyState }[]>;
   resetCursor(flow: string): Promise<void>;
 
   startRun(flow: string, mode: Run["mode"]): Promise<Run>;

@@ -235,10 +235,10 @@ async function runFlowUncounted(
   scope: FlowScope,
   opts: RunFlowOptions | DryRunOptions,
 ): Promise<PassResult> {
-  if (isTwoWay(flow) && ("dryRun" in opts || scope.kind !== "cursor")) {
+  if (isTwoWay(flow) && scope.kind !== "cursor") {
     throw new SyncError(
       "config",
-      `flow ${flow.name} is two-way: it runs from its cursors only (passerelle sync, schedules); ${"dryRun" in opts ? "plans" : "webhook events and reconciliation windows"} do not cover two-way flows yet`,
+      `flow ${flow.name} is two-way: it runs from its cursors only (passerelle sync, plan, schedules); webhook events and reconciliation windows do not cover two-way flows yet`,
     );
   }
   if ("dryRun" in opts) {
@@ -246,7 +246,8 @@ async function runFlowUncounted(
       throw new Error(`flow ${flow.name}: a dry run covers the cursor scope only, got scope ${scope.kind}`);
     }
     const retry = opts.retry ?? flow.retry;
-    const s = await deps.engine.run(flow, {
+    const runner = isTwoWay(flow) ? new TwoWayRunner(deps.store, deps.engine) : deps.engine;
+    const s = await runner.run(flow, {
       dryRun: true,
       ...(opts.onPlan ? { onPlan: opts.onPlan } : {}),
       ...(retry ? { retry } : {}),
@@ -332,12 +333,6 @@ export async function retryFlowFailures(
     onError?: (failure: FailedRecord, error: Error) => Promise<void>;
   },
 ): Promise<RetryResult[]> {
-  if (isTwoWay(flow)) {
-    throw new SyncError(
-      "config",
-      `flow ${flow.name} is two-way: its failed records are merged again at their next change on either side; resolve a held conflict with passerelle failures resolve <id> --take <side or file>`,
-    );
-  }
   return countingCalls(deps.store, flow, () => retryUnderLease(deps, flow, failures, opts));
 }
 
@@ -354,6 +349,16 @@ async function retryUnderLease(
     for (const f of todo) {
       if (signal.aborted) break;
       try {
+        if (isTwoWay(flow)) {
+          // Both sides read afresh and merged again (a held conflict is refused: failures resolve settles it).
+          const outcome = await new TwoWayRunner(deps.store, deps.engine).retry(flow, f, {
+            signal,
+            ...(retry ? { retry } : {}),
+            ...(opts.actor ? { actor: opts.actor } : {}),
+          });
+          out.push({ failure: f, ok: true, outcome });
+          continue;
+        }
         const outcome = await retryFailure(deps.engine, deps.store, flow, f, {
           ...(retry ? { retry } : {}),
           ...(opts.resync ? { resync: true } : {}),

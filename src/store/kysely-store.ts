@@ -299,6 +299,19 @@ export class KyselyStore implements Store {
     return out;
   }
 
+  async twoWayStatePage(
+    flow: string,
+    afterKey: string | null,
+    limit: number,
+  ): Promise<{ key: string; state: KeyState }[]> {
+    const rows = await this.gate.repeatable("twoWayStatePage: select two_way_state", () => {
+      let q = this.db.selectFrom("two_way_state").select(["key", "state"]).where("flow", "=", flow);
+      if (afterKey !== null) q = q.where("key", ">", afterKey);
+      return q.orderBy("key").limit(limit).execute();
+    });
+    return rows.map((r) => ({ key: r.key, state: JSON.parse(r.state) as KeyState }));
+  }
+
   async getCursor(flow: string): Promise<Cursor | null> {
     const row = await this.gate.repeatable("getCursor: select cursors", () =>
       this.db

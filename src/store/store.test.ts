@@ -150,6 +150,29 @@ function storeSuite(name: string, backend: Backend): void {
       const after = await store.twoWayStates("people", ["ann@example.com"]);
       assert.deepEqual([...after.values()], [held]);
       assert.equal((await store.twoWayStates("other", ["ann@example.com"])).size, 0);
+      // Paged in key order, one flow's only (the delete sweep reads them so).
+      await store.commitPage(
+        page(run.id, {
+          flow: "people",
+          twoWayStates: ["cy@example.com", "bob@example.com"].map((key) => ({
+            entity: "customer" as const,
+            key,
+            state,
+          })),
+        }),
+      );
+      const first = await store.twoWayStatePage("people", null, 2);
+      assert.deepEqual(
+        first.map((p) => p.key),
+        ["ann@example.com", "bob@example.com"],
+      );
+      assert.deepEqual(first[0]?.state, held);
+      const rest = await store.twoWayStatePage("people", "bob@example.com", 2);
+      assert.deepEqual(
+        rest.map((p) => p.key),
+        ["cy@example.com"],
+      );
+      assert.deepEqual(await store.twoWayStatePage("other", null, 2), []);
     });
 
     test("accepts every entity of the canonical model", async () => {

@@ -10,6 +10,11 @@
  *               versions, resolved with `failures resolve <id> --take shop`
  *   lww         the phone edited on both sides under `conflict: last-writer-wins`: the later edit wins on
  *               both sides and the trace says why
+ *   propagate   under `deletes: propagate`, a customer deleted in Vendure is deactivated in Tryton (the gentlest
+ *               removal Tryton has) and a party deactivated in Tryton is deleted in Vendure (all Vendure has);
+ *               neither is recreated by later runs, and the trace says what happened
+ *   ignore      under `deletes: ignore`, a customer deleted in Vendure stays in Tryton, and its later Tryton
+ *               edit does not recreate it in Vendure
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -53,7 +58,7 @@ describe("two-way customers between a real Tryton and a real Vendure", {
   /** Writes made by every run so far (created + updated, as the runs report them). */
   let written = 0;
 
-  const writeConfig = (conflict: string) =>
+  const writeConfig = (conflict: string, deletes = "ignore") =>
     writeFileSync(
       config,
       `${passerelleYaml({
@@ -70,6 +75,7 @@ describe("two-way customers between a real Tryton and a real Vendure", {
     twoWay:
       conflict: ${conflict}
       ownership: { erp: [group] }
+      deletes: ${deletes}
 `,
     );
 
@@ -158,6 +164,37 @@ describe("two-way customers between a real Tryton and a real Vendure", {
       events: { kind: string; system: string; message: string | null }[];
     };
     return parsed.events;
+  }
+
+  /** The Vendure customers with this e-mail (deleted ones are not listed). */
+  async function shopIds(email: string): Promise<string[]> {
+    const data = await admin<{ customers: { items: { id: string }[] } }>(
+      `{customers(options:{filter:{emailAddress:{eq:"${email}"}}}){items{id}}}`,
+    );
+    return data.customers.items.map((c) => c.id);
+  }
+
+  async function newParty(name: string, email: string): Promise<number> {
+    const [id] = (await session.create("party.party", [
+      { name, contact_mechanisms: [["create", [{ type: "email", value: email }]]] },
+    ])) as [number];
+    return id;
+  }
+
+  /** Whether the party is active; null once it is deleted (inactive parties are searched too). */
+  async function partyActive(id: number): Promise<boolean | null> {
+    const rows = await session.find("party.party", [["id", "=", id]], ["active"], {
+      active_test: false,
+    });
+    // Tryton on SQLite answers booleans as 1 and 0.
+    return rows[0] ? rows[0].active === true || rows[0].active === 1 : null;
+  }
+
+  async function traceOf(email: string): Promise<{ kind: string; system: string; message: string | null }[]> {
+    const res = await runCli(["trace", "customer", email, "--json"], env).done;
+    assert.equal(res.code, 0, res.stderr);
+    return (JSON.parse(res.stdout) as { events: { kind: string; system: string; message: string | null }[] })
+      .events;
   }
 
   before(async () => {
@@ -275,5 +312,87 @@ describe("two-way customers between a real Tryton and a real Vendure", {
     const before = written;
     await settle();
     assert.equal(written, before, "no write after last-writer-wins");
+  });
+
+  test("deletes: propagate — deleted in Vendure, deactivated in Tryton; deactivated in Tryton, deleted in Vendure; never recreated", async () => {
+    writeConfig("last-writer-wins", "propagate");
+    const bea = await newParty("Bea Delete", "bea-two-way@example.com");
+    const cid = await newParty("Cid Archive", "cid-two-way@example.com");
+    const first = await sync();
+    assert.equal(first.counts.created, 2);
+    await settle();
+    const [beaShop] = await shopIds("bea-two-way@example.com");
+    assert.ok(beaShop);
+    assert.equal((await shopIds("cid-two-way@example.com")).length, 1);
+    // Bea deleted in the shop, Cid deactivated in the ERP, between two runs.
+    await admin(`mutation{deleteCustomer(id:"${beaShop}"){result}}`);
+    await session.model("party.party", "write", [cid], { active: false });
+    const before = written;
+    const r = await sync();
+    assert.equal(r.counts.updated, 2, "two removals written");
+    assert.equal(await partyActive(bea), false, "Bea is deactivated in Tryton, not deleted");
+    assert.deepEqual(await shopIds("cid-two-way@example.com"), [], "Cid is deleted in Vendure");
+    assert.equal(await partyActive(cid), false, "Cid stays deactivated in Tryton");
+    await settle();
+    assert.equal(written, before + 2, "no write after the removals");
+    assert.deepEqual(await shopIds("bea-two-way@example.com"), [], "Bea is not recreated in Vendure");
+    assert.deepEqual(await shopIds("cid-two-way@example.com"), [], "Cid is not recreated in Vendure");
+    assert.equal(await partyActive(bea), false);
+    const beaTrace = await traceOf("bea-two-way@example.com");
+    assert.ok(
+      beaTrace.some(
+        (e) =>
+          e.kind === "removed" &&
+          e.system === "shop" &&
+          /deleted in shop; deletes: propagate — archived in erp; never recreated in shop/.test(
+            e.message ?? "",
+          ),
+      ),
+      JSON.stringify(beaTrace.slice(-3)),
+    );
+    const cidTrace = await traceOf("cid-two-way@example.com");
+    assert.ok(
+      cidTrace.some(
+        (e) =>
+          e.kind === "removed" &&
+          e.system === "erp" &&
+          /archived in erp; deletes: propagate — deleted in shop; never recreated in erp/.test(
+            e.message ?? "",
+          ),
+      ),
+      JSON.stringify(cidTrace.slice(-3)),
+    );
+  });
+
+  test("deletes: ignore — deleted in Vendure, kept in Tryton; a later Tryton edit does not recreate it", async () => {
+    writeConfig("last-writer-wins", "ignore");
+    const [ada] = await shopIds(EMAIL);
+    assert.ok(ada);
+    await admin(`mutation{deleteCustomer(id:"${ada}"){result}}`);
+    const before = written;
+    await sync();
+    assert.equal(written, before, "ignore writes nothing");
+    assert.equal(
+      await partyActive(party),
+      true,
+      `Ada stays active in Tryton: ${JSON.stringify((await traceOf(EMAIL)).slice(-4))}`,
+    );
+    await session.model("party.party", "write", [party], { name: "Ada Byron" });
+    await settle();
+    assert.equal(written, before, "the Tryton edit is not carried");
+    assert.deepEqual(await shopIds(EMAIL), [], "Ada is not recreated in Vendure");
+    const events = await traceOf(EMAIL);
+    assert.ok(
+      events.some(
+        (e) => e.kind === "removed" && /deleted in shop; deletes: ignore — kept in erp/.test(e.message ?? ""),
+      ),
+      JSON.stringify(events.slice(-3)),
+    );
+    assert.ok(
+      events.some(
+        (e) => e.system === "erp" && /the flow no longer carries this record/.test(e.message ?? ""),
+      ),
+      JSON.stringify(events.slice(-3)),
+    );
   });
 });

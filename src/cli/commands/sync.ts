@@ -219,8 +219,11 @@ export async function planCommand(
         hidden > 0 ? `… ${hidden} more (--limit, or --json for all)` : "",
         `Totals:\n  ${totals || "nothing to read"}`,
         wouldFail + wouldHold > 0 ? failLine(wouldFail, wouldHold) : "",
-        `API calls a sync would make: about ${calls.total} (${reads} reading ${flow.source.name}, made by this plan; ` +
-          `${calls.writes} looking up and writing in ${flow.target.name}, estimated from its batching).`,
+        flow.twoWay
+          ? `API calls a sync would make: about ${calls.total} (${reads} reading ${flow.source.name} and ${flow.target.name}, made by this plan; ` +
+            `${calls.writes} looking up and writing in both, estimated from their batching).`
+          : `API calls a sync would make: about ${calls.total} (${reads} reading ${flow.source.name}, made by this plan; ` +
+            `${calls.writes} looking up and writing in ${flow.target.name}, estimated from its batching).`,
         summary.error ? `Stopped: ${stoppedBy(summary.error)}` : "",
       ]
         .filter(Boolean)

@@ -49,7 +49,8 @@ export const odoo = defineConnector({
     product: { read: productStream },
     price: { read: priceStream },
     inventory: { read: inventoryStream },
-    customer: { read: customerStream, write: customerWriter },
+    // Removals (two-way delete policies): a partner is archived (active false) or deleted (unlink).
+    customer: { read: customerStream, write: customerWriter, removal: ["archive", "delete"] },
     order: { read: orderStream, write: orderWriter },
     shipment: { read: shipmentStream },
     invoice: { read: invoiceStream },

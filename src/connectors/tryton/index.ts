@@ -75,7 +75,8 @@ export const tryton = defineConnector({
     product: { read: productStream },
     price: { read: priceStream },
     inventory: { read: inventoryStream },
-    customer: { read: customerStream, write: customerWriter },
+    // Removals (two-way delete policies): a party is deactivated (archive) or deleted.
+    customer: { read: customerStream, write: customerWriter, removal: ["archive", "delete"] },
     order: { read: orderStream, write: orderWriter },
     shipment: { read: shipmentStream },
     invoice: { read: invoiceStream },

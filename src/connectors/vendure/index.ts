@@ -58,6 +58,8 @@ export const vendure = defineConnector({
     customer: {
       read: (x) => customerStream(x.name, x.client, x.config.pageSize),
       write: (x) => customerWriter(x.name, x.client),
+      // Two-way delete policies: a customer deleted in Vendure is reported; Vendure can only delete one.
+      removal: ["delete"],
     },
     order: {
       read: (x) => orderStream(x.name, x.client, x.config.pageSize),

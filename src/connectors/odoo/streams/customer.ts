@@ -1,4 +1,5 @@
 import { SyncError } from "../../../core/errors.ts";
+import type { Removal } from "../../../core/merge.ts";
 import type { Customer } from "../../../core/model.ts";
 import type { Stream } from "../../../ports/connector.ts";
 import type { OdooRow } from "../client.ts";
@@ -89,6 +90,7 @@ export function customerStream(ctx: OdooContext): Stream<"customer", CustomerNat
     },
     idOf: (n) => String(n.partner.id),
     updatedAtOf: (n) => odooToIso(n.changedAt),
+    removed: (ids, signal) => removedPartners(ctx, ids, signal),
     toCanonical({ partner, children, countries, changedAt }): Customer {
       const email = str(partner, "email");
       if (!email) throw new SyncError("data", `res.partner(${partner.id}) has no e-mail`, { field: "email" });
@@ -116,4 +118,33 @@ export function customerStream(ctx: OdooContext): Stream<"customer", CustomerNat
       };
     },
   };
+}
+
+/** Of these partner ids, those gone from Odoo (deleted) or archived (`active` false); one call. */
+export async function removedPartners(
+  ctx: OdooContext,
+  ids: string[],
+  signal?: AbortSignal,
+): Promise<Map<string, Removal>> {
+  const wanted = ids.map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  const rows =
+    wanted.length === 0
+      ? []
+      : await ctx.client.searchRead(
+          "res.partner",
+          [
+            ["id", "in", wanted],
+            ["active", "in", [true, false]],
+          ],
+          ["active"],
+          { signal },
+        );
+  const active = new Map(rows.map((r) => [String(r.id), bool(r, "active")]));
+  const out = new Map<string, Removal>();
+  for (const id of ids) {
+    const a = active.get(id);
+    if (a === undefined) out.set(id, "deleted");
+    else if (!a) out.set(id, "archived");
+  }
+  return out;
 }

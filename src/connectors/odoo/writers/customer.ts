@@ -3,6 +3,7 @@ import type { Address, Customer } from "../../../core/model.ts";
 import type { WriteResult, Writer } from "../../../ports/connector.ts";
 import { type OdooContext, pricelistGroup } from "../context.ts";
 import { many2one, str } from "../fields.ts";
+import { removedPartners } from "../streams/customer.ts";
 
 const MAIN_FIELDS = [
   "name",
@@ -71,6 +72,14 @@ export function customerWriter(ctx: OdooContext): Writer<"customer"> {
   const { client } = ctx;
   return {
     entity: "customer",
+    async remove(id, how, signal) {
+      // Already gone (or already archived, for archive): nothing to do, so a repeated call is harmless.
+      const state = (await removedPartners(ctx, [id], signal)).get(id);
+      if (state === "deleted" || (how === "archive" && state === "archived")) return;
+      if (how === "archive")
+        await client.execute("res.partner", "write", [[Number(id)], { active: false }], {}, signal);
+      else await client.execute("res.partner", "unlink", [[Number(id)]], {}, signal);
+    },
     estimateCalls(page) {
       // Per batch: countries and price lists. A new customer is searched by e-mail, then created; a
       // known one is read, then written when it differs.

@@ -1,4 +1,5 @@
 import { SyncError } from "../../../core/errors.ts";
+import type { Removal } from "../../../core/merge.ts";
 import type { Address, Customer } from "../../../core/model.ts";
 import type { Stream } from "../../../ports/connector.ts";
 import type { TrytonRow } from "../client.ts";
@@ -103,6 +104,7 @@ export function customerStream(ctx: TrytonContext): Stream<"customer", CustomerN
         load,
       ),
     get: (key) => recordOfKey(key, load),
+    removed: (ids, signal) => removedParties(ctx, ids, signal),
     idOf: (n) => String(n.party.id),
     updatedAtOf: (n) => n.changedAt,
     toCanonical(n): Customer {
@@ -136,4 +138,28 @@ export function customerStream(ctx: TrytonContext): Stream<"customer", CustomerN
       };
     },
   };
+}
+
+/** Of these party ids, those gone from Tryton (deleted) or deactivated (`active` false: archived); one call. */
+export async function removedParties(
+  ctx: TrytonContext,
+  ids: string[],
+  signal?: AbortSignal,
+): Promise<Map<string, Removal>> {
+  const wanted = ids.map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  const rows =
+    wanted.length === 0
+      ? []
+      : await ctx.client.searchRead("party.party", [["id", "in", wanted]], ["active"], {
+          context: { active_test: false },
+          signal,
+        });
+  const active = new Map(rows.map((r) => [String(r.id), bool(r, "active", true)]));
+  const out = new Map<string, Removal>();
+  for (const id of ids) {
+    const a = active.get(id);
+    if (a === undefined) out.set(id, "deleted");
+    else if (!a) out.set(id, "archived");
+  }
+  return out;
 }

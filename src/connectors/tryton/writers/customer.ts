@@ -5,6 +5,7 @@ import { perRecord } from "../../call-estimate.ts";
 import type { TrytonRow } from "../client.ts";
 import { failure, nested, priceListGroup, type TrytonContext } from "../context.ts";
 import { id, str } from "../fields.ts";
+import { removedParties } from "../streams/customer.ts";
 
 /** The party whose e-mail contact mechanism is `email` (case-insensitive), or null. */
 export async function findPartyByEmail(
@@ -156,6 +157,17 @@ export function customerWriter(ctx: TrytonContext): Writer<"customer"> {
   return {
     entity: "customer",
     estimateCalls: perRecord({ create: 2, update: 3, perBatch: 2 }),
+    /**
+     * Archive: the party is deactivated (Tryton's own way: it stays on its sales and invoices). Delete: the
+     * party is deleted, which Tryton refuses for a party its documents use. Already done: nothing to do.
+     */
+    async remove(id, how, signal) {
+      const state = (await removedParties(ctx, [id], signal)).get(id);
+      if (state === "deleted" || (how === "archive" && state === "archived")) return;
+      const what = `party.party.${how === "archive" ? "write" : "delete"} for party ${id}`;
+      if (how === "archive") await client.write("party.party", [Number(id)], { active: false }, what, signal);
+      else await client.model("party.party", "delete", [[Number(id)]], { what, signal });
+    },
     findByExternalRef: async (ref, record) => {
       const found = await findPartyByEmail(ctx, record.email || ref);
       return found === null ? null : String(found);

@@ -13,6 +13,7 @@
  * engine skips those whose content hash is unchanged: one call per page of customers and run.
  */
 import { z } from "zod";
+import type { Removal } from "../../../core/merge.ts";
 import type { Customer } from "../../../core/model.ts";
 import type { Stream } from "../../../ports/connector.ts";
 import type { VendureClient } from "../client.ts";
@@ -102,6 +103,30 @@ export function customerStream(
       ),
     idOf: (c) => c.id,
     updatedAtOf: lastChange,
+    removed: (ids) => removedCustomers(client, ids),
     toCanonical: (c) => customerToCanonical(system, c),
   };
+}
+
+const LIVE = `query LiveCustomers($ids: [String!]!, $take: Int!) {
+  customers(options: { filter: { id: { in: $ids } }, take: $take }) { items { id } }
+}`;
+
+/**
+ * Of these customer ids, those Vendure no longer holds: deleted (Vendure keeps a deleted customer's row for its
+ * orders, but its API no longer lists or returns it). Vendure has no archived state for customers. One call
+ * per hundred ids.
+ */
+export async function removedCustomers(client: VendureClient, ids: string[]): Promise<Map<string, Removal>> {
+  const live = new Set<string>();
+  for (let i = 0; i < ids.length; i += 100) {
+    const chunk = ids.slice(i, i + 100);
+    const data = await client.request(
+      LIVE,
+      { ids: chunk, take: chunk.length },
+      z.object({ customers: z.object({ items: z.array(z.object({ id: z.string() })) }) }),
+    );
+    for (const c of data.customers.items) live.add(c.id);
+  }
+  return new Map(ids.filter((id) => !live.has(id)).map((id) => [id, "deleted" as const]));
 }

@@ -6,11 +6,13 @@
  * removed; membership of other groups is left alone (a shop has groups of its own).
  */
 import { z } from "zod";
+import { SyncError } from "../../../core/errors.ts";
 import type { Address, Customer } from "../../../core/model.ts";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
 import { perRecord } from "../../call-estimate.ts";
 import { ErrorResult, type VendureClient } from "../client.ts";
 import { errorResult } from "../lookup.ts";
+import { removedCustomers } from "../streams/customer.ts";
 import { perItem } from "./results.ts";
 
 const FIELDS = `id firstName lastName phoneNumber emailAddress groups { id name }
@@ -47,6 +49,7 @@ const UPDATE = `mutation UpdateCustomer($input: UpdateCustomerInput!) {
 const ADD_ADDRESS = `mutation AddAddress($id: ID!, $input: CreateAddressInput!) {
   createCustomerAddress(customerId: $id, input: $input) { id }
 }`;
+const DELETE = `mutation DeleteCustomer($id: ID!) { deleteCustomer(id: $id) { result message } }`;
 const GROUPS = `query Groups($name: String!) {
   customerGroups(options: { filter: { name: { eq: $name } }, take: 1 }) { items { id name } }
 }`;
@@ -174,6 +177,27 @@ export function customerWriter(system: string, client: VendureClient): Writer<"c
   return {
     entity: "customer",
     estimateCalls: perRecord({ create: 3, update: 2 }),
+    /** Vendure can only delete a customer (its orders keep it); one already deleted is left as it is. */
+    async remove(id, how) {
+      if (how !== "delete") {
+        throw new SyncError("config", `${system}: Vendure cannot archive a customer, only delete one`, {
+          system,
+        });
+      }
+      if ((await removedCustomers(client, [id])).has(id)) return;
+      const data = await client.request(
+        DELETE,
+        { id },
+        z.object({ deleteCustomer: z.object({ result: z.string(), message: z.string().nullable() }) }),
+      );
+      if (data.deleteCustomer.result !== "DELETED") {
+        throw new SyncError(
+          "permanent",
+          `${system}: Vendure did not delete customer ${id}: ${data.deleteCustomer.message ?? data.deleteCustomer.result}`,
+          { system },
+        );
+      }
+    },
     async upsert(items) {
       const results: WriteResult[] = [];
       for (const item of items) results.push(await perItem(item.key, system, () => writeOne(item)));
