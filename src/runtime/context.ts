@@ -8,6 +8,7 @@ import { ownershipSide } from "../config/mapping-fields.ts";
 import type { PasserelleConfig } from "../config/schema.ts";
 import { setSharedGovernor, slotGovernor } from "../connectors/http/governor.ts";
 import { connectorDefinitions } from "../connectors/index.ts";
+import { inRunOrder } from "../core/category.ts";
 import { SyncError } from "../core/errors.ts";
 import { compileFilter } from "../core/expression.ts";
 import { compileMapping } from "../core/mapping.ts";
@@ -126,7 +127,9 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
       }
       return f;
     },
-    flowNames: () => Object.keys(config.flows),
+    // Categories first: the products that reference them find them in the target (core/category.ts).
+    flowNames: () =>
+      inRunOrder(Object.entries(config.flows).map(([name, spec]) => ({ name, entity: spec.source.entity }))),
     async close() {
       // What the vendors' answers said was deprecated, kept for alerts and `passerelle doctor`.
       await flushDeprecations(store, connectors).catch((err: unknown) =>
