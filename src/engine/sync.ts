@@ -193,13 +193,14 @@ export async function prepare(flow: Flow, stream: Stream, native: unknown): Prom
     const k = raw !== null && typeof raw === "object" ? (raw as { key?: unknown }).key : undefined;
     if (typeof k === "string" && k !== "") givenKey = k;
     canonical = validate(flow.entity, raw, `${flow.source.name}`);
-    const mapped = flow.mapping
+    const given = flow.mapping
       ? validate(
           flow.entity,
           await flow.mapping.apply(structuredClone(canonical)),
           `flow ${flow.name}: mapped`,
         )
       : canonical;
+    const mapped = flow.dropCategories ? withoutCategories(given) : given;
     const filtered = flow.filter ? !(await flow.filter(mapped)) : false;
     return { ...base, key: canonical.key, canonical, mapped, filtered, error: null };
   } catch (e) {
@@ -213,6 +214,13 @@ export async function prepare(flow: Flow, stream: Stream, native: unknown): Prom
       error: err,
     };
   }
+}
+
+/** The record without its `categories` (see Flow.dropCategories); the same object when it has none. */
+function withoutCategories(record: Canonical): Canonical {
+  if (!("categories" in record) || record.categories === undefined) return record;
+  const { categories: _dropped, ...rest } = record;
+  return rest as Canonical;
 }
 
 function placedAtOf(canonical: unknown): { placedAt?: string } {

@@ -94,6 +94,15 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
       allowFreeItems: spec.allowFreeItems,
       retry: retryPolicyFor(config, name),
     };
+    // Products link to their categories only where a category flow puts the categories.
+    if (
+      flow.entity === "product" &&
+      !Object.values(config.flows).some(
+        (f) => f.source.entity === "category" && f.target.connection === spec.target.connection,
+      )
+    ) {
+      flow.dropCategories = true;
+    }
     if (spec.direction === "two-way" && spec.twoWay) {
       const ownership: Record<string, "a" | "b"> = {};
       const sides = { source: spec.source.connection, target: spec.target.connection };

@@ -18,6 +18,7 @@ import { CATEGORY_MENU_HANDLE } from "../../src/connectors/shopify/writers/categ
 import type { Flow } from "../../src/engine/flow.ts";
 import { SyncEngine } from "../../src/engine/sync.ts";
 import type { Store } from "../../src/ports/store.ts";
+import { openContext } from "../../src/runtime/context.ts";
 import { openStore } from "../../src/store/index.ts";
 import { type OdooFixture, startFixture } from "../fixtures/odoo.ts";
 
@@ -192,5 +193,50 @@ describe("categories: Odoo emulator → Shopify emulator", () => {
       menu().some((i) => i.title === "Top"),
       "Top is still top-level in the menu",
     );
+  });
+});
+
+describe("categories: a product flow with no category flow to its target", () => {
+  test("drops the products' categories: written without links, nothing fails", async () => {
+    const erp = await startFixture({ products: 6, orders: 0, seed: 9 });
+    const shop = await startShopifyEmulator({ seed: 9, customers: 0, rateLimit: { enabled: false } });
+    const dir = mkdtempSync(join(tmpdir(), "passerelle-categories-drop-"));
+    const yaml = (withCategories: boolean) =>
+      [
+        "version: 1",
+        `store: { url: "sqlite:${join(dir, "store.sqlite")}" }`,
+        "connections:",
+        `  odoo: { type: odoo, url: "${erp.emu.url}", db: ${erp.emu.db}, username: ${erp.emu.login}, password: ${erp.emu.password} }`,
+        `  shopify: { type: shopify, shop: ${shop.shop}, accessToken: ${shop.accessToken}, endpoint: "${shop.url}" }`,
+        "flows:",
+        "  products: { source: { connection: odoo, entity: product }, target: { connection: shopify, entity: product } }",
+        ...(withCategories
+          ? [
+              "  categories: { source: { connection: odoo, entity: category }, target: { connection: shopify, entity: category } }",
+            ]
+          : []),
+        "",
+      ].join("\n");
+    try {
+      writeFileSync(join(dir, "with.yaml"), yaml(true));
+      const withFlow = await openContext(join(dir, "with.yaml"));
+      assert.equal(withFlow.flow("products").dropCategories, undefined, "a category flow writes to the shop");
+      assert.deepEqual(withFlow.flowNames(), ["categories", "products"], "categories run first");
+      await withFlow.close();
+
+      writeFileSync(join(dir, "without.yaml"), yaml(false));
+      const ctx = await openContext(join(dir, "without.yaml"));
+      const flow = ctx.flow("products");
+      assert.equal(flow.dropCategories, true);
+      const s = await ctx.engine.run(flow, { sleep: noSleep });
+      await ctx.close();
+      assert.equal(s.status, "succeeded", JSON.stringify(s.error));
+      assert.ok(s.counts.created > 0);
+      assert.equal(shop.data.collections.size, 0);
+    } finally {
+      await shop.close();
+      await erp.emu.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
