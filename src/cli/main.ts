@@ -258,7 +258,7 @@ when nothing failed, 3 when the only failures are systems that did not answer, 2
   program
     .command("trace")
     .description("every event that touched one record, across systems")
-    .argument("<entity>", "product, price, inventory, customer, order, shipment or invoice")
+    .argument("<entity>", "category, product, price, inventory, customer, order, shipment or invoice")
     .argument("<id>", "canonical key (SKU, e-mail, shopify:#1001…) or an id in any system")
     .action(function (this: Command, entity: string, id: string) {
       return withContext(this, (ctx, out) => traceCommand(ctx, out, entity, id));

@@ -126,6 +126,7 @@ function jsonataName(name: string): string {
 
 /** The canonical field that identifies each entity's records, from which `key` is proposed. */
 const IDENTITY: Record<EntityName, string> = {
+  category: "key",
   product: "variants[].sku",
   price: "sku",
   inventory: "sku",

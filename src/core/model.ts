@@ -29,6 +29,7 @@ const Source = {
 };
 
 export const ENTITIES = [
+  "category",
   "product",
   "price",
   "inventory",
@@ -57,6 +58,37 @@ export function priceIn(amount: string, currency: string): string {
   const decimals = amount.split(".")[1]?.length ?? 0;
   return decimals > digits ? roundTo(amount, digits) : amount;
 }
+
+/**
+ * A node of the merchant's category tree (ERP → shop). Its key stays the same through renames and moves (the
+ * ERP's own id or code, never the name or the path), so renaming renames it and moving moves it, and the
+ * products that list it keep their link. A category is written after its parent: flows sync categories
+ * before the products that reference them, and a category whose parent chain comes back to itself (a cycle)
+ * is a failed record (see categoryCycles).
+ */
+export const Category = z
+  .object({
+    ...Source,
+    key: z.string().min(1),
+    /** The name in the source's default language. */
+    name: z.string().min(1),
+    /** The parent category's key; absent for a top-level category. */
+    parent: z.string().min(1).optional(),
+    /** Order among its siblings, lowest first; absent where the source keeps no order of its own. */
+    position: z.number().int().nonnegative().optional(),
+    /** Language code (e.g. "fr", "de_CH") → name in that language, beside `name`. */
+    translations: z.record(z.string().min(1), z.string().min(1)).default({}),
+  })
+  .superRefine((c, ctx) => {
+    if (c.parent === c.key) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["parent"],
+        message: `category cycle: ${c.key} is its own parent`,
+      });
+    }
+  });
+export type Category = z.infer<typeof Category>;
 
 export const Variant = z.object({
   sku: z.string().min(1),
@@ -87,6 +119,11 @@ export const Product = z
     status: z.enum(["active", "draft", "archived"]).default("active"),
     currency: Currency,
     categoryPath: z.array(z.string()).default([]),
+    /**
+     * Keys of the categories (see Category) the product is in. Absent means none, so records that never
+     * carried the field keep their content hash.
+     */
+    categories: z.array(z.string().min(1)).optional(),
     attributes: z.record(z.string(), z.string()).default({}),
     images: z.array(Image).default([]),
     variants: z.array(Variant).min(1),
@@ -283,6 +320,7 @@ export const Invoice = z.object({
 export type Invoice = z.infer<typeof Invoice>;
 
 export const SCHEMAS = {
+  category: Category,
   product: Product,
   price: Price,
   inventory: InventoryLevel,
@@ -293,6 +331,7 @@ export const SCHEMAS = {
 } as const satisfies Record<EntityName, z.ZodType>;
 
 export interface CanonicalByEntity {
+  category: Category;
   product: Product;
   price: Price;
   inventory: InventoryLevel;

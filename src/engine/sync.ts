@@ -15,10 +15,11 @@
  * page's state and its ordering guarantees, so they read best in one place; the pieces that stand alone are
  * beside it (plan in core/plan.ts, retries in retry.ts, failed-record actions in failures.ts).
  */
+import { categoryCycles, cycleReason } from "../core/category.ts";
 import { compareCursors, isBefore } from "../core/cursor.ts";
 import { asSyncError, SyncError } from "../core/errors.ts";
 import { contentHash } from "../core/hash.ts";
-import { type Canonical, type EntityName, SCHEMAS } from "../core/model.ts";
+import { type Canonical, type Category, type EntityName, SCHEMAS } from "../core/model.ts";
 import {
   type ParentRef,
   PLAN_ACTIONS,
@@ -192,13 +193,14 @@ export async function prepare(flow: Flow, stream: Stream, native: unknown): Prom
     const k = raw !== null && typeof raw === "object" ? (raw as { key?: unknown }).key : undefined;
     if (typeof k === "string" && k !== "") givenKey = k;
     canonical = validate(flow.entity, raw, `${flow.source.name}`);
-    const mapped = flow.mapping
+    const given = flow.mapping
       ? validate(
           flow.entity,
           await flow.mapping.apply(structuredClone(canonical)),
           `flow ${flow.name}: mapped`,
         )
       : canonical;
+    const mapped = flow.dropCategories ? withoutCategories(given) : given;
     const filtered = flow.filter ? !(await flow.filter(mapped)) : false;
     return { ...base, key: canonical.key, canonical, mapped, filtered, error: null };
   } catch (e) {
@@ -212,6 +214,13 @@ export async function prepare(flow: Flow, stream: Stream, native: unknown): Prom
       error: err,
     };
   }
+}
+
+/** The record without its `categories` (see Flow.dropCategories); the same object when it has none. */
+function withoutCategories(record: Canonical): Canonical {
+  if (!("categories" in record) || record.categories === undefined) return record;
+  const { categories: _dropped, ...rest } = record;
+  return rest as Canonical;
 }
 
 function placedAtOf(canonical: unknown): { placedAt?: string } {
@@ -241,6 +250,22 @@ function withReads(flow: Flow, ready: Prepared[], events: PageCommit["events"]):
       detail: { updatedAt: p.updatedAt, ...placedAtOf(p.canonical) },
     }));
   return [...reads, ...events];
+}
+
+/**
+ * Categories of the page whose parent chain comes back to themselves fail, naming the cycle; the rest of
+ * the page proceeds (a dry run shows them as errors too). Cycles through categories written on earlier
+ * pages are the writer's to find, from the target's own tree (see core/category.ts).
+ */
+function refuseCategoryCycles(flow: Flow, ready: Prepared[]): void {
+  if (flow.entity !== "category") return;
+  const mapped = ready.filter((p) => p.mapped && !p.error);
+  const cycles = categoryCycles(mapped.map((p) => p.mapped as Category));
+  for (const p of mapped) {
+    const cycle = cycles.get(p.key);
+    if (cycle)
+      p.error = new SyncError("data", cycleReason(cycle), { system: flow.source.name, field: "parent" });
+  }
 }
 
 interface Bucket {
@@ -381,6 +406,8 @@ export class SyncEngine {
         detail: { previousKey: from },
       });
     }
+
+    refuseCategoryCycles(flow, ready);
 
     // Bind the source side: the record's id in the system it came from (used to resolve references later).
     // Without a mapping the record sent is the record read: its hash is computed once, for both sides.

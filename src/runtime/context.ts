@@ -8,6 +8,7 @@ import { ownershipSide } from "../config/mapping-fields.ts";
 import type { PasserelleConfig } from "../config/schema.ts";
 import { setSharedGovernor, slotGovernor } from "../connectors/http/governor.ts";
 import { connectorDefinitions } from "../connectors/index.ts";
+import { inRunOrder } from "../core/category.ts";
 import { SyncError } from "../core/errors.ts";
 import { compileFilter } from "../core/expression.ts";
 import { compileMapping } from "../core/mapping.ts";
@@ -93,6 +94,15 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
       allowFreeItems: spec.allowFreeItems,
       retry: retryPolicyFor(config, name),
     };
+    // Products link to their categories only where a category flow puts the categories.
+    if (
+      flow.entity === "product" &&
+      !Object.values(config.flows).some(
+        (f) => f.source.entity === "category" && f.target.connection === spec.target.connection,
+      )
+    ) {
+      flow.dropCategories = true;
+    }
     if (spec.direction === "two-way" && spec.twoWay) {
       const ownership: Record<string, "a" | "b"> = {};
       const sides = { source: spec.source.connection, target: spec.target.connection };
@@ -126,7 +136,9 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
       }
       return f;
     },
-    flowNames: () => Object.keys(config.flows),
+    // Categories first: the products that reference them find them in the target (core/category.ts).
+    flowNames: () =>
+      inRunOrder(Object.entries(config.flows).map(([name, spec]) => ({ name, entity: spec.source.entity }))),
     async close() {
       // What the vendors' answers said was deprecated, kept for alerts and `passerelle doctor`.
       await flushDeprecations(store, connectors).catch((err: unknown) =>

@@ -115,6 +115,46 @@ function storeSuite(name: string, backend: Backend): void {
       assert.equal((await store.getLinks("product", "shop", ["SKU1"])).get("SKU1")?.externalId, "g1");
     });
 
+    test("categories are an entity of the store (migration 0010): links, lineage, failures and intents", async () => {
+      const store = await fresh();
+      const run = await store.startRun("categories", "sync");
+      const [intent] = await store.recordIntents([
+        { flow: "categories", entity: "category", key: "12", system: "shop", externalRef: "12" },
+      ]);
+      assert.ok(intent);
+      await store.commitPage(
+        page(run.id, {
+          flow: "categories",
+          links: [
+            { entity: "category", key: "12", system: "shop", externalId: "c7", lastHash: "h", version: null },
+          ],
+          events: [
+            {
+              entity: "category",
+              key: "12",
+              system: "shop",
+              externalId: "c7",
+              kind: "created",
+              message: null,
+              detail: null,
+            },
+          ],
+          failures: [failure("13", { flow: "categories", entity: "category" })],
+          completedIntents: [intent.id],
+        }),
+      );
+      assert.equal((await store.getLinks("category", "shop", ["12"])).get("12")?.externalId, "c7");
+      assert.deepEqual(
+        (await store.trace("category", "12")).map((e) => e.kind),
+        ["created"],
+      );
+      assert.deepEqual(
+        (await store.listFailures({ flow: "categories" })).map((f) => [f.entity, f.key]),
+        [["category", "13"]],
+      );
+      assert.deepEqual(await store.pendingIntents("categories"), []);
+    });
+
     test("two-way state and side cursors commit with the page, and are replaced by later pages", async () => {
       const store = await fresh();
       const run = await store.startRun("people", "sync");

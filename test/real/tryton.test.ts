@@ -129,6 +129,16 @@ if (!available.ok) {
     const t1 = Date.now();
     seed = await seedTryton(erp, { products: 12, variantsEvery: 4, prefix: `C${run}` });
     timings.seed = Date.now() - t1;
+    // A category tree, so the category stream has several pages.
+    const session = await trytonSession(erp);
+    const tops = await session.create(
+      "product.category",
+      [1, 2, 3].map((i) => ({ name: `C${run} Top ${i}` })),
+    );
+    await session.create(
+      "product.category",
+      tops.flatMap((parent, i) => [1, 2].map((j) => ({ name: `C${run} Sub ${i + 1}.${j}`, parent }))),
+    );
     // Customers, then shipped and invoiced sales, so every stream has several pages.
     const connector = connect(erp);
     const t2 = Date.now();
@@ -211,7 +221,9 @@ if (!available.ok) {
             },
           },
           async touch(entity, id) {
-            if (entity === "product") {
+            if (entity === "category") {
+              await session.model("product.category", "write", [Number(id)], { name: `Touched ${id}` });
+            } else if (entity === "product") {
               await session.model("product.template", "write", [Number(id)], { name: `Touched ${id}` });
             } else if (entity === "customer") {
               await session.model("party.party", "write", [Number(id)], { name: `Touched Customer ${id}` });

@@ -14,7 +14,7 @@ import { VendureConfig } from "../../src/connectors/vendure/config.ts";
 import { createVendureConnector, vendure } from "../../src/connectors/vendure/index.ts";
 import { VendureOrder } from "../../src/connectors/vendure/native.ts";
 import { SyncError } from "../../src/core/errors.ts";
-import type { Customer, Invoice, Price, Product, Shipment } from "../../src/core/model.ts";
+import type { Category, Customer, Invoice, Price, Product, Shipment } from "../../src/core/model.ts";
 import { Order } from "../../src/core/model.ts";
 import { orderTotalCheck } from "../../src/core/money.ts";
 import { runContractSuite } from "../../src/ports/contract-suite.ts";
@@ -182,6 +182,14 @@ runContractSuite(
       price: amount,
       tiers: [],
     });
+    const category = (key: string, name: string): Category => ({
+      source: "erp",
+      sourceId: key,
+      updatedAt: at,
+      key,
+      name,
+      translations: {},
+    });
     const notRead =
       "the connector has no stream for it and the fixture does not query Vendure's admin API for it";
     return {
@@ -201,11 +209,16 @@ runContractSuite(
           "an update-only writer (cancellations of orders placed in the shop): there is nothing to create",
         "inventory.write": "stock is seeded for the world in startWorld; no fresh-record samples",
         "product.readback": notRead,
+        "category.readback": notRead,
         "price.readback": notRead,
         "shipment.readback": notRead,
         "invoice.readback": notRead,
       },
       samples: {
+        category: () => {
+          serial += 1;
+          return [1, 2, 3].map((i) => category(`CAT-${serial}-${i}`, `Category ${serial}-${i}`));
+        },
         customer: () => {
           serial += 1;
           return [1, 2, 3].map((i) => customer(`b2b-${serial}-${i}@example.com`, i === 3 ? "DE" : "AT"));
@@ -233,6 +246,8 @@ runContractSuite(
           }),
       },
       rejects: {
+        // A name in a language the channel does not offer.
+        category: () => ({ ...category(`CAT-BAD-${++serial}`, "Bad"), translations: { ja: "悪い" } }),
         customer: () => customer(`nowhere-${++serial}@example.com`, "ZZ"),
         product: () => product(`BAD-${++serial}`, [`BAD-${serial}`], "1.00", "USD"),
         price: () => price("LISTBAD", `NO-SUCH-SKU-${++serial}`, "1.00"),

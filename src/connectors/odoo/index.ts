@@ -9,6 +9,7 @@ import { type Connector, defineConnector } from "../../ports/connector.ts";
 import { OdooClient } from "./client.ts";
 import { OdooConfig } from "./config.ts";
 import type { OdooContext } from "./context.ts";
+import { categoryStream } from "./streams/category.ts";
 import { customerStream } from "./streams/customer.ts";
 import { inventoryStream } from "./streams/inventory.ts";
 import { invoiceStream } from "./streams/invoice.ts";
@@ -42,10 +43,11 @@ export const odoo = defineConnector({
   id: "odoo",
   version: "1.0.0",
   description:
-    "Odoo (14–18) via the JSON-RPC external API: catalogue, price lists, stock, customers, sales, deliveries, invoices.",
+    "Odoo (14–18) via the JSON-RPC external API: the category tree, catalogue, price lists, stock, customers, sales, deliveries, invoices.",
   config: OdooConfig,
   client: (name, config): OdooContext => ({ client: new OdooClient(config, name), name, config }),
   entities: {
+    category: { read: categoryStream },
     product: { read: productStream },
     price: { read: priceStream },
     inventory: { read: inventoryStream },

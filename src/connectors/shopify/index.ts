@@ -15,6 +15,7 @@ import { orderStream } from "./streams/order.ts";
 import { productStream } from "./streams/product.ts";
 import { shopifyVersionInfo } from "./versions.ts";
 import { shopifyWebhookManager, shopifyWebhookReceiver } from "./webhooks.ts";
+import { categoryWriter } from "./writers/category.ts";
 import { inventoryWriter } from "./writers/inventory.ts";
 import { priceWriter } from "./writers/price.ts";
 import { productWriter } from "./writers/product.ts";
@@ -41,6 +42,8 @@ const SCOPES: Record<"read" | "write", Partial<Record<EntityName, string[]>>> = 
     product: ["read_products"],
   },
   write: {
+    // Collections are products' resource; the category menu is the online store's navigation.
+    category: ["write_products", "write_online_store_navigation"],
     product: ["write_products"],
     price: ["write_products"],
     inventory: ["write_inventory", "read_locations"],
@@ -95,10 +98,11 @@ export const shopify = defineConnector({
   id: "shopify",
   version: "1.0.0",
   description:
-    "Shopify (Admin GraphQL API 2026-10): customers and orders in; products, B2B prices, stock and shipments out",
+    "Shopify (Admin GraphQL API 2026-10): customers and orders in; the category tree (collections and a navigation menu), products, B2B prices, stock and shipments out",
   config: ShopifyConfig,
   client: (name, config) => shopifyContext(name, config),
   entities: {
+    category: { write: (x) => categoryWriter(x.name, x.client) },
     customer: { read: (x) => customerStream(x.name, x.client) },
     order: { read: (x) => orderStream(x.name, x.client) },
     product: {

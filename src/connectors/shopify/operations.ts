@@ -185,3 +185,39 @@ export const ALL_OPERATIONS: Record<string, string> = {
   QUANTITY_PRICING_UPDATE,
   INVENTORY_SET,
 };
+
+/** Every collection with its category metafield (the category key, parent and position: see writers/category.ts). */
+export const CATEGORY_COLLECTIONS = `query CategoryCollections($after: String) {
+  collections(first: 250, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id title category: metafield(namespace: "passerelle", key: "category") { value } }
+  }
+}`;
+
+export const COLLECTION_CREATE = `mutation CollectionCreate($collection: CollectionCreateInput!) {
+  collectionCreate(collection: $collection) { collection { id title } userErrors { field message } }
+}`;
+
+export const COLLECTION_UPDATE = `mutation CollectionUpdate($collection: CollectionUpdateInput!) {
+  collectionUpdate(collection: $collection) { collection { id title } userErrors { field message } }
+}`;
+
+/** The category menu: three levels, as deep as Shopify's navigation nests. */
+export const CATEGORY_MENU = `query CategoryMenu($query: String!) {
+  menus(first: 1, query: $query) {
+    nodes { id handle items { title resourceId items { title resourceId items { title resourceId } } } }
+  }
+}`;
+
+export const MENU_CREATE = `mutation MenuCreate($title: String!, $handle: String!, $items: [MenuItemCreateInput!]!) {
+  menuCreate(title: $title, handle: $handle, items: $items) { menu { id } userErrors { field message code } }
+}`;
+
+export const MENU_UPDATE = `mutation MenuUpdate($id: ID!, $title: String!, $handle: String, $items: [MenuItemUpdateInput!]!) {
+  menuUpdate(id: $id, title: $title, handle: $handle, items: $items) { menu { id } userErrors { field message code } }
+}`;
+
+/** The collections a product is in (read only for products that carry categories). */
+export const PRODUCT_COLLECTIONS = `query ProductCollections($id: ID!) {
+  product(id: $id) { collections(first: 250) { nodes { id } } }
+}`;

@@ -1,5 +1,5 @@
 /**
- * The Tryton connector: catalogue, sale price lists, stock per warehouse, customers, shipments and
+ * The Tryton connector: the category tree, catalogue, sale price lists, stock per warehouse, customers, shipments and
  * invoices read from trytond over JSON-RPC; customers and confirmed sales written to it. Reads are
  * incremental on write_date (create_date for never-written records), see paging.ts.
  */
@@ -9,6 +9,7 @@ import { TrytonClient } from "./client.ts";
 import { TrytonConfig } from "./config.ts";
 import { companyCurrency, failure, type TrytonContext } from "./context.ts";
 import { type InvoiceDocument, pdfOfReport } from "./document.ts";
+import { categoryStream } from "./streams/category.ts";
 import { customerStream } from "./streams/customer.ts";
 import { inventoryStream } from "./streams/inventory.ts";
 import { invoiceStream } from "./streams/invoice.ts";
@@ -65,13 +66,14 @@ export const tryton = defineConnector({
   id: "tryton",
   version: "1.0.0",
   description:
-    "Tryton (6.0+) via JSON-RPC: products and variants, sale price lists, stock per warehouse, parties, sales (in, and their withdrawal out), shipments, invoices.",
+    "Tryton (6.0+) via JSON-RPC: the category tree, products and variants, sale price lists, stock per warehouse, parties, sales (in, and their withdrawal out), shipments, invoices.",
   config: TrytonConfig,
   client: (name, config): TrytonContext => {
     const client = new TrytonClient(config, name);
     return { client, name, config, currency: companyCurrency(client) };
   },
   entities: {
+    category: { read: categoryStream },
     product: { read: productStream },
     price: { read: priceStream },
     inventory: { read: inventoryStream },

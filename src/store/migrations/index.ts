@@ -12,6 +12,7 @@ import { twoWayState } from "./0005_two_way_state.ts";
 import { apiTokensAudit } from "./0006_api_tokens_audit.ts";
 import { alertIncidents } from "./0007_alert_incidents.ts";
 import { rateGovernor } from "./0008_rate_governor.ts";
+import { categoryEntity } from "./0010_category_entity.ts";
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
@@ -25,6 +26,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         "0006_api_tokens_audit": apiTokensAudit(dialect),
         "0007_alert_incidents": alertIncidents(dialect),
         "0008_rate_governor": rateGovernor(),
+        "0010_category_entity": categoryEntity(dialect),
       };
     },
   };

@@ -7,8 +7,10 @@ import Big from "big.js";
 import { GraphQLError } from "graphql";
 import { z } from "zod";
 import type {
+  CollectionRec,
   FulfillmentOrderRec,
   InventoryItemRec,
+  MenuItemRec,
   OrderRec,
   ProductRec,
   ShopData,
@@ -43,6 +45,7 @@ const ProductSetArgs = z.object({
     productType: z.string().nullish(),
     status: z.enum(["ACTIVE", "ARCHIVED", "DRAFT", "UNLISTED"]).nullish(),
     tags: z.array(z.string()).nullish(),
+    collections: z.array(z.string()).nullish(),
     productOptions: z
       .array(
         z.object({
@@ -65,6 +68,55 @@ const ProductSetArgs = z.object({
       )
       .nullish(),
   }),
+});
+
+const CollectionFields = z.object({
+  id: z.string().nullish(),
+  title: z.string().nullish(),
+  handle: z.string().nullish(),
+  descriptionHtml: z.string().nullish(),
+  products: z.array(z.string()).nullish(),
+  metafields: z
+    .array(
+      z.object({
+        namespace: z.string().nullish(),
+        key: z.string().nullish(),
+        type: z.string().nullish(),
+        value: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+});
+const CollectionArgs = z.object({
+  input: CollectionFields.nullish(),
+  collection: CollectionFields.nullish(),
+});
+
+interface MenuItemIn {
+  id?: string | null;
+  title: string;
+  type: string;
+  resourceId?: string | null;
+  url?: string | null;
+  tags?: string[] | null;
+  items?: MenuItemIn[] | null;
+}
+const MenuItemInput: z.ZodType<MenuItemIn> = z.lazy(() =>
+  z.object({
+    id: z.string().nullish(),
+    title: z.string(),
+    type: z.string(),
+    resourceId: z.string().nullish(),
+    url: z.string().nullish(),
+    tags: z.array(z.string()).nullish(),
+    items: z.array(MenuItemInput).nullish(),
+  }),
+);
+const MenuArgs = z.object({
+  id: z.string().nullish(),
+  title: z.string(),
+  handle: z.string().nullish(),
+  items: z.array(MenuItemInput),
 });
 
 const InventorySetArgs = z.object({
@@ -216,6 +268,14 @@ export function mutationRoot(d: ShopData, v: Views): Src {
           );
       }
     }
+    for (const [i, c] of (input.collections ?? []).entries()) {
+      if (!d.collections.has(c))
+        return fail(
+          ["input", "collections", String(i)],
+          "Collection does not exist",
+          "COLLECTION_DOES_NOT_EXIST",
+        );
+    }
     const now = d.now();
     const before = product ? snapshot(d, product) : null;
     if (!product) {
@@ -311,7 +371,20 @@ export function mutationRoot(d: ShopData, v: Views): Src {
       }
       p.variantIds = kept;
     }
-    if (before === null || snapshot(d, p) !== before) {
+    // The product's collections: exactly those listed (a collection not listed loses it).
+    let moved = false;
+    if (input.collections) {
+      const wanted = new Set(input.collections);
+      for (const c of d.collections.values()) {
+        const has = c.productIds.includes(p.id);
+        if (wanted.has(c.id) && !has) c.productIds.push(p.id);
+        else if (!wanted.has(c.id) && has) c.productIds = c.productIds.filter((x) => x !== p.id);
+        else continue;
+        c.updatedAt = now;
+        moved = true;
+      }
+    }
+    if (before === null || moved || snapshot(d, p) !== before) {
       p.updatedAt = now;
       ctx.wrote = true;
     }
@@ -869,7 +942,134 @@ export function mutationRoot(d: ShopData, v: Views): Src {
     return { fulfillment: v.fulfillment(order, rec), userErrors: [] };
   };
 
+  const collectionWrite = (raw: unknown, ctx: ExecContext, create: boolean): Src => {
+    const { input: given, collection: modern } = CollectionArgs.parse(raw);
+    const input = modern ?? given;
+    const fail = (field: string[], message: string, code?: string) => ({
+      collection: null,
+      userErrors: [{ field, message, ...(code ? { code } : {}) }],
+    });
+    if (!input) return fail(["input"], "Input can't be blank");
+    let c: CollectionRec | undefined;
+    if (!create) {
+      c = input.id ? d.collections.get(input.id) : undefined;
+      if (!c) return fail(["id"], "Collection does not exist");
+    } else if (!input.title?.trim()) return fail(["title"], "Title can't be blank");
+    if ((input.title?.length ?? 0) > 255)
+      return fail(["title"], "Title is too long (maximum is 255 characters)");
+    for (const [i, m] of (input.metafields ?? []).entries()) {
+      if (!m.namespace || !m.key || m.value === null || m.value === undefined || m.value === "")
+        return fail(["metafields", String(i)], "Metafield namespace, key and value can't be blank");
+      if (m.type === "json") {
+        try {
+          JSON.parse(m.value);
+        } catch {
+          return fail(["metafields", String(i), "value"], "Value is invalid JSON");
+        }
+      }
+    }
+    for (const [i, pid] of (input.products ?? []).entries()) {
+      if (!d.products.has(pid)) return fail(["products", String(i)], "Product does not exist");
+    }
+    const now = d.now();
+    if (!c) {
+      const id = d.gid("Collection");
+      let handle = input.handle ?? slug(input.title ?? "");
+      if (d.collections.withKey(handle).length > 0) handle = `${handle}-${id.split("/").pop()}`;
+      c = {
+        id,
+        title: input.title ?? "",
+        handle,
+        descriptionHtml: input.descriptionHtml ?? "",
+        productIds: [...(input.products ?? [])],
+        metafields: new Map(),
+        createdAt: now,
+        updatedAt: now,
+      };
+      d.collections.set(id, c);
+      ctx.wrote = true;
+    }
+    const before = JSON.stringify({ ...c, metafields: [...c.metafields.values()] });
+    if (!create && input.title) c.title = input.title;
+    if (!create && input.descriptionHtml !== null && input.descriptionHtml !== undefined)
+      c.descriptionHtml = input.descriptionHtml;
+    if (!create && input.handle) {
+      c.handle = input.handle;
+      d.collections.reindex(c.id);
+    }
+    for (const m of input.metafields ?? []) {
+      const k = `${m.namespace}.${m.key}`;
+      const old = c.metafields.get(k);
+      if (old?.value === m.value) continue;
+      c.metafields.set(k, {
+        id: old?.id ?? d.gid("Metafield"),
+        namespace: m.namespace as string,
+        key: m.key as string,
+        type: m.type ?? old?.type ?? "single_line_text_field",
+        value: m.value as string,
+        updatedAt: now,
+      });
+    }
+    if (JSON.stringify({ ...c, metafields: [...c.metafields.values()] }) !== before) {
+      c.updatedAt = now;
+      ctx.wrote = true;
+    }
+    return { collection: v.collection(c), userErrors: [] };
+  };
+
+  const menuItems = (items: z.infer<typeof MenuItemInput>[]): MenuItemRec[] =>
+    items.map((i) => ({
+      id: i.id ?? d.gid("MenuItem"),
+      title: i.title,
+      type: i.type,
+      resourceId: i.resourceId ?? null,
+      url: i.url ?? null,
+      tags: i.tags ?? [],
+      items: menuItems(i.items ?? []),
+    }));
+  const badItem = (items: z.infer<typeof MenuItemInput>[], path: string[]): UserError | null => {
+    for (const [n, i] of items.entries()) {
+      const here = [...path, String(n)];
+      if (i.type === "COLLECTION" && (!i.resourceId || !d.collections.has(i.resourceId)))
+        return { field: [...here, "resourceId"], message: "Resource does not exist", code: "INVALID" };
+      const deeper = badItem(i.items ?? [], [...here, "items"]);
+      if (deeper) return deeper;
+    }
+    return null;
+  };
+  const depth = (items: z.infer<typeof MenuItemInput>[]): number =>
+    items.reduce((m, i) => Math.max(m, 1 + depth(i.items ?? [])), 0);
+  const menuWrite = (raw: unknown, ctx: ExecContext, create: boolean): Src => {
+    const a = MenuArgs.parse(raw);
+    const fail = (e: UserError) => ({ menu: null, userErrors: [e] });
+    const menu = create ? undefined : d.menus.get(a.id ?? "");
+    if (!create && !menu) return fail({ field: ["id"], message: "Menu does not exist", code: "NOT_FOUND" });
+    if (!a.title.trim()) return fail({ field: ["title"], message: "Title can't be blank", code: "BLANK" });
+    const bad = badItem(a.items, ["items"]);
+    if (bad) return fail(bad);
+    // Shopify's online store navigation nests three levels deep at most.
+    if (depth(a.items) > 3)
+      return fail({ field: ["items"], message: "Menu items can be nested up to 3 levels", code: "INVALID" });
+    const handle = a.handle ?? menu?.handle ?? slug(a.title);
+    for (const m of d.menus.values())
+      if (m.handle === handle && m.id !== menu?.id)
+        return fail({ field: ["handle"], message: "Handle has already been taken", code: "TAKEN" });
+    const now = d.now();
+    const rec = menu ?? { id: d.gid("Menu"), title: "", handle, items: [], createdAt: now, updatedAt: now };
+    rec.title = a.title;
+    rec.handle = handle;
+    rec.items = menuItems(a.items);
+    rec.updatedAt = now;
+    d.menus.set(rec.id, rec);
+    ctx.wrote = true;
+    return { menu: v.menu(rec), userErrors: [] };
+  };
+
   return {
+    collectionCreate: (a: unknown, ctx: ExecContext) => collectionWrite(a, ctx, true),
+    collectionUpdate: (a: unknown, ctx: ExecContext) => collectionWrite(a, ctx, false),
+    menuCreate: (a: unknown, ctx: ExecContext) => menuWrite(a, ctx, true),
+    menuUpdate: (a: unknown, ctx: ExecContext) => menuWrite(a, ctx, false),
     productSet: (a: unknown, ctx: ExecContext) => productSet(a, ctx),
     inventorySetQuantities: (a: unknown, ctx: ExecContext) => inventorySetQuantities(a, ctx),
     priceListCreate: (a: unknown, ctx: ExecContext) => priceListCreate(a, ctx),

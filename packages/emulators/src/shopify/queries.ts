@@ -133,6 +133,31 @@ export function queryRoot(d: ShopData, v: Views): Src {
       const o = d.orders.get(a.id);
       return o ? v.order(o) : null;
     },
+    collections: (a: ListArgs) =>
+      connection(
+        search(d.collections.values(), a.query, (c, f) =>
+          f === "title" ? c.title : f === "handle" ? c.handle : common(c, f),
+        ),
+        a,
+        v.collection,
+        sortBy(a.sortKey, { TITLE: (c) => c.title }),
+      ),
+    collection: (a: { id: string }) => {
+      const c = d.collections.get(a.id);
+      return c ? v.collection(c) : null;
+    },
+    menus: (a: ListArgs) =>
+      connection(
+        search(d.menus.values(), a.query, (m, f) =>
+          f === "title" ? m.title : f === "handle" ? m.handle : common(m, f),
+        ),
+        a,
+        v.menu,
+      ),
+    menu: (a: { id: string }) => {
+      const m = d.menus.get(a.id);
+      return m ? v.menu(m) : null;
+    },
     priceLists: (a: PageArgs) => connection(d.priceLists.values(), a, v.priceList),
     priceList: (a: { id: string }) => {
       const p = d.priceLists.get(a.id);

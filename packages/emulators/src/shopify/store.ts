@@ -40,6 +40,48 @@ export interface ProductRec {
   updatedAt: string;
 }
 
+/** A metafield as the emulator keeps it: on collections (what the connector uses), by `namespace.key`. */
+export interface MetafieldRec {
+  id: string;
+  namespace: string;
+  key: string;
+  type: string;
+  value: string;
+  updatedAt: string;
+}
+
+/** A custom collection: products added by hand (productSet's `collections`), no smart rules. */
+export interface CollectionRec {
+  id: string;
+  title: string;
+  handle: string;
+  descriptionHtml: string;
+  productIds: string[];
+  metafields: Map<string, MetafieldRec>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** An online store navigation menu and its nested items (how Shopify holds a tree of collections). */
+export interface MenuItemRec {
+  id: string;
+  title: string;
+  type: string;
+  resourceId: string | null;
+  url: string | null;
+  tags: string[];
+  items: MenuItemRec[];
+}
+
+export interface MenuRec {
+  id: string;
+  title: string;
+  handle: string;
+  items: MenuItemRec[];
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** Quantities by name ("available", "on_hand", "committed") per location id. */
 export interface InventoryItemRec {
   id: string;
@@ -219,6 +261,8 @@ export class ShopData {
   readonly customers = new Map<string, CustomerRec>();
   readonly orders = new Map<string, OrderRec>();
   readonly priceLists = new Map<string, PriceListRec>();
+  readonly collections = new KeyedMap<CollectionRec>((c) => c.handle);
+  readonly menus = new Map<string, MenuRec>();
   /** Results of @idempotent mutations by key, replayed when a key comes back. */
   readonly idempotency = new Map<string, unknown>();
   private readonly counters = new Map<string, number>();

@@ -7,12 +7,15 @@ import Big from "big.js";
 import { connection, firstOf, type PageArgs } from "./connection.ts";
 import type {
   AddressRec,
+  CollectionRec,
   CustomerRec,
   FulfillmentOrderRec,
   FulfillmentRec,
   InventoryItemRec,
   LineItemRec,
   LocationRec,
+  MenuItemRec,
+  MenuRec,
   OrderRec,
   PriceListRec,
   ProductRec,
@@ -132,9 +135,47 @@ export class Views {
     };
   };
 
+  collection = (c: CollectionRec): Src => ({
+    id: c.id,
+    title: c.title,
+    handle: c.handle,
+    descriptionHtml: c.descriptionHtml,
+    description: c.descriptionHtml.replace(/<[^>]*>/g, ""),
+    updatedAt: c.updatedAt,
+    sortOrder: "MANUAL",
+    metafield: (a: { namespace?: string | null; key: string }) => {
+      const m = c.metafields.get(`${a.namespace ?? "$app"}.${a.key}`);
+      return m ? { ...m, createdAt: m.updatedAt, ownerType: "COLLECTION" } : null;
+    },
+    productsCount: { count: c.productIds.length, precision: "EXACT" },
+    hasProduct: (a: { id: string }) => c.productIds.includes(a.id),
+    products: (a: PageArgs) =>
+      connection(
+        c.productIds.flatMap((id) => this.d.products.get(id) ?? []),
+        a,
+        this.product,
+      ),
+  });
+
+  menuItem = (i: MenuItemRec): Src => ({ ...i, items: i.items.map(this.menuItem) });
+
+  menu = (m: MenuRec): Src => ({
+    id: m.id,
+    title: m.title,
+    handle: m.handle,
+    isDefault: false,
+    items: m.items.map(this.menuItem),
+  });
+
   product = (p: ProductRec): Src => ({
     ...p,
     descriptionHtml: p.descriptionHtml,
+    collections: (a: PageArgs) =>
+      connection(
+        [...this.d.collections.values()].filter((c) => c.productIds.includes(p.id)),
+        a,
+        this.collection,
+      ),
     options: (a: { first?: number }) =>
       firstOf(p.options, a.first).map((o, i) => ({
         id: `gid://shopify/ProductOption/${p.id.split("/").pop()}${i}`,

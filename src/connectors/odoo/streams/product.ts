@@ -6,6 +6,7 @@ import type { OdooContext } from "../context.ts";
 import { bool, ids, many2one, money, num, str, uniq } from "../fields.ts";
 import { latestWrite, type Rolled, type RollupSpec, rollupPages } from "../rollup.ts";
 import { odooToIso } from "../time.ts";
+import { isOdooRoot } from "./category.ts";
 
 export interface ProductNative extends Rolled {
   template: OdooRow;
@@ -152,7 +153,8 @@ export function productStream(ctx: OdooContext): Stream<"product", ProductNative
           field: "variants",
         });
       }
-      const category = many2one(t, "categ_id")?.name;
+      const categ = many2one(t, "categ_id");
+      const category = categ?.name;
       return {
         source: ctx.name,
         sourceId: String(t.id),
@@ -163,6 +165,8 @@ export function productStream(ctx: OdooContext): Stream<"product", ProductNative
         status: bool(t, "active") ? "active" : "archived",
         currency: ctx.config.currency,
         categoryPath: category ? category.split(" / ").filter((c, i) => !(i === 0 && c === "All")) : [],
+        // The category's key (see categoryStream); none when the product sits in the root only.
+        ...(categ && !isOdooRoot({ name: categ.name }) ? { categories: [String(categ.id)] } : {}),
         attributes: {},
         images: [],
         components: [],

@@ -13,8 +13,9 @@ import { type BulkOptions, runBulkMutation } from "../bulk.ts";
 import { type ShopifyClient, UserErrors } from "../client.ts";
 import { variantLookupCalls, variantsBySku } from "../lookup.ts";
 import { ShopifyProduct } from "../native.ts";
-import { PRODUCT, PRODUCT_SET, PRODUCT_VARIANTS_MAX } from "../operations.ts";
+import { PRODUCT, PRODUCT_COLLECTIONS, PRODUCT_SET, PRODUCT_VARIANTS_MAX } from "../operations.ts";
 import { DEFAULT_OPTION } from "../streams/product.ts";
+import { type CategoryCollection, categoryCollections } from "./category.ts";
 import { failed, perItem, userErrorResult } from "./results.ts";
 
 /** A bulk mutation's calls when it is not kept waiting: staged upload, start, one poll. */
@@ -48,6 +49,8 @@ interface Desired {
     barcode: string | null;
     optionValues: { optionName: string; name: string }[];
   }[];
+  /** The collections of the product's categories (sorted); absent when the product carries no categories. */
+  collections?: string[];
 }
 
 function desired(p: Product): Desired {
@@ -125,8 +128,38 @@ export function productWriter(
     return (await client.request(PRODUCT, { id }, z.object({ product: ShopifyProduct.nullable() }))).product;
   }
 
-  async function writeOne(item: WriteItem<"product">, productId: string | null): Promise<WriteResult> {
+  /** The collections of a product's categories, or why they cannot be named (a category not in the shop yet). */
+  function collectionsOf(
+    p: Product,
+    tree: Map<string, CategoryCollection> | null,
+  ): { ids?: string[]; missing?: string } {
+    if (p.categories === undefined) return {};
+    const ids: string[] = [];
+    for (const key of p.categories) {
+      const c = tree?.get(key);
+      if (!c) return { missing: key };
+      ids.push(c.id);
+    }
+    return { ids: ids.sort() };
+  }
+
+  const categoryMissing = (key: string, category: string) =>
+    failed(
+      key,
+      "retryable",
+      `product ${key} is in category ${category}, which is not in Shopify yet (run the categories flow first; the product is written once it is)`,
+      system,
+      "categories",
+    );
+
+  async function writeOne(
+    item: WriteItem<"product">,
+    productId: string | null,
+    tree: Map<string, CategoryCollection> | null,
+  ): Promise<WriteResult> {
     const p = item.record;
+    const inCollections = collectionsOf(p, tree);
+    if (inCollections.missing !== undefined) return categoryMissing(item.key, inCollections.missing);
     if (p.variants.length > PRODUCT_VARIANTS_MAX) {
       return failed(
         item.key,
@@ -136,9 +169,22 @@ export function productWriter(
         "variants",
       );
     }
-    const want = desired(p);
+    const want = { ...desired(p), ...(inCollections.ids ? { collections: inCollections.ids } : {}) };
     const existing = productId === null ? null : await read(productId);
-    if (existing !== null && JSON.stringify(current(existing)) === JSON.stringify(want)) {
+    const now = existing === null ? null : current(existing);
+    if (now !== null && existing !== null && want.collections !== undefined) {
+      const data = await client.request(
+        PRODUCT_COLLECTIONS,
+        { id: existing.id },
+        z.object({
+          product: z
+            .object({ collections: z.object({ nodes: z.array(z.object({ id: z.string() })) }) })
+            .nullable(),
+        }),
+      );
+      now.collections = (data.product?.collections.nodes ?? []).map((c) => c.id).sort();
+    }
+    if (existing !== null && JSON.stringify(now) === JSON.stringify(want)) {
       return { key: item.key, ok: true, targetId: existing.id, action: "unchanged" };
     }
     const idBySku = new Map(existing?.variants.nodes.map((v) => [v.sku, v.id]) ?? []);
@@ -169,6 +215,7 @@ export function productWriter(
       ...(want.vendor === undefined ? {} : { vendor: want.vendor }),
       status: want.status,
       ...(creating ? { handle: handleFor(key) } : {}),
+      ...(want.collections ? { collections: want.collections } : {}),
       productOptions: want.options.map((o) => ({ name: o.name, values: o.values.map((name) => ({ name })) })),
       variants: want.variants.map((v) => ({
         ...(idBySku.has(v.sku) ? { id: idBySku.get(v.sku) } : {}),
@@ -189,6 +236,7 @@ export function productWriter(
   async function writeBulk(
     items: WriteItem<"product">[],
     found: Map<string, { id: string; productId: string }[]>,
+    tree: Map<string, CategoryCollection> | null,
   ): Promise<WriteResult[]> {
     const results = new Map<string, WriteResult>();
     const sent: { item: WriteItem<"product">; creating: boolean }[] = [];
@@ -213,6 +261,11 @@ export function productWriter(
         );
         continue;
       }
+      const inCollections = collectionsOf(item.record, tree);
+      if (inCollections.missing !== undefined) {
+        results.set(item.key, categoryMissing(item.key, inCollections.missing));
+        continue;
+      }
       const productId = item.targetId ?? owner.id;
       const idBySku = new Map<string | null, string>();
       for (const sku of skus) {
@@ -221,7 +274,12 @@ export function productWriter(
       }
       sent.push({ item, creating: productId === null });
       lines.push({
-        input: inputFor(item.key, desired(item.record), idBySku, productId === null),
+        input: inputFor(
+          item.key,
+          { ...desired(item.record), ...(inCollections.ids ? { collections: inCollections.ids } : {}) },
+          idBySku,
+          productId === null,
+        ),
         identifier: productId === null ? null : { id: productId },
       });
     }
@@ -280,8 +338,12 @@ export function productWriter(
         client,
         items.flatMap((i) => i.record.variants.map((v) => v.sku)),
       );
+      // The shop's category collections, read once for a batch whose products carry categories.
+      const tree = items.some((i) => i.record.categories !== undefined)
+        ? await categoryCollections(client)
+        : null;
       if (opts.bulkThreshold !== undefined && items.length >= opts.bulkThreshold) {
-        return writeBulk(items, found);
+        return writeBulk(items, found, tree);
       }
       const results: WriteResult[] = [];
       for (const item of items) {
@@ -292,7 +354,7 @@ export function productWriter(
               found,
             );
             if (owner.error) return failed(item.key, "permanent", owner.error, system, "variants");
-            return writeOne(item, item.targetId ?? owner.id);
+            return writeOne(item, item.targetId ?? owner.id, tree);
           }),
         );
       }

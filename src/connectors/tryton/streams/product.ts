@@ -4,7 +4,7 @@ import type { Stream } from "../../../ports/connector.ts";
 import type { TrytonRow } from "../client.ts";
 import { amount, latest } from "../codec.ts";
 import type { TrytonContext } from "../context.ts";
-import { bool, id, str } from "../fields.ts";
+import { bool, id, ids, str } from "../fields.ts";
 import { changedRecords, recordOfKey } from "../paging.ts";
 
 export interface ProductNative {
@@ -31,6 +31,7 @@ const TEMPLATE_FIELDS = [
   "active",
   "type",
   "salable",
+  "categories",
   "write_date",
   "create_date",
 ];
@@ -43,6 +44,14 @@ const VARIANT_FIELDS = [
   "write_date",
   "create_date",
 ];
+
+/** The template's categories as category keys (their ids, see categoryStream); none: the field is left out. */
+function categoriesOf(t: TrytonRow): { categories?: string[] } {
+  const keys = ids(t, "categories")
+    .sort((a, b) => a - b)
+    .map(String);
+  return keys.length > 0 ? { categories: keys } : {};
+}
 
 /**
  * One canonical Product per product.template, its variants being the template's product.product records.
@@ -100,6 +109,15 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
             context: WITH_ARCHIVED,
           },
           {
+            // Products added to a category from the category's side: the category's write_date moves, not
+            // theirs (its products are read again; unchanged ones are skipped by their hash). One taken
+            // out of a category that way is seen at its own next change.
+            model: "product.category",
+            domain: [],
+            fields: ["templates"],
+            parentsOf: (r) => ids(r, "templates"),
+          },
+          {
             model: "product.product",
             domain: VARIANT_DOMAIN,
             fields: ["template"],
@@ -144,6 +162,7 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
         status: !bool(t, "active", true) ? "archived" : !bool(t, "salable", true) ? "draft" : "active",
         currency: n.currency,
         categoryPath: [],
+        ...categoriesOf(t),
         attributes: {},
         images: [],
         components: [],

@@ -14,6 +14,12 @@ import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts
 import { perRecord } from "../../call-estimate.ts";
 import { ErrorResult, toMinor, type VendureClient } from "../client.ts";
 import { type ChannelInfo, errorResult, productIdsBySlug, slugFor, variantsBySku } from "../lookup.ts";
+import {
+  CATEGORY_FACET,
+  type CategoryFacet,
+  categoryValueCode,
+  readCategoryFacet,
+} from "./category-facet.ts";
 import { ensureOptions } from "./product-options.ts";
 import { failed, perItem } from "./results.ts";
 
@@ -22,6 +28,7 @@ const FALLBACK_OPTION = "Variant";
 const PRODUCT = `query Product($id: ID!) {
   product(id: $id) {
     id name slug description enabled
+    facetValues { id facet { code } }
     optionGroups { id code name options { id code name } }
     variants { id sku name price enabled options { id groupId name } }
   }
@@ -34,6 +41,7 @@ const ProductAnswer = z.object({
       slug: z.string(),
       description: z.string(),
       enabled: z.boolean(),
+      facetValues: z.array(z.object({ id: z.string(), facet: z.object({ code: z.string() }) })),
       optionGroups: z.array(
         z.object({
           id: z.string(),
@@ -153,6 +161,10 @@ function same(a: Desired, b: Desired): boolean {
   return norm(a) === norm(b);
 }
 
+function sameIds(a: string[], b: string[]): boolean {
+  return a.length === b.length && [...a].sort().join() === [...b].sort().join();
+}
+
 export function productWriter(
   system: string,
   client: VendureClient,
@@ -162,9 +174,28 @@ export function productWriter(
     return (await client.request(PRODUCT, { id }, ProductAnswer)).product;
   }
 
-  async function writeOne(item: WriteItem<"product">, productId: string | null): Promise<WriteResult> {
+  async function writeOne(
+    item: WriteItem<"product">,
+    productId: string | null,
+    facet: CategoryFacet | null,
+  ): Promise<WriteResult> {
     const p = item.record;
     const ch = await channel();
+    // The product's categories are the category facet's values it carries (see category-facet.ts).
+    const categoryValues: string[] = [];
+    for (const key of p.categories ?? []) {
+      const value = facet?.values.get(categoryValueCode(key));
+      if (!value) {
+        return failed(
+          item.key,
+          "retryable",
+          `product ${item.key} is in category ${key}, which is not in Vendure yet (run the categories flow first; the product is written once it is)`,
+          system,
+          "categories",
+        );
+      }
+      categoryValues.push(value.id);
+    }
     if (p.currency !== ch.defaultCurrencyCode) {
       return failed(
         item.key,
@@ -176,7 +207,14 @@ export function productWriter(
     }
     const want = desired(p);
     const existing = productId === null ? null : await read(productId);
-    if (existing !== null && same(current(existing), want)) {
+    const otherValues = (existing?.facetValues ?? [])
+      .filter((v) => v.facet.code !== CATEGORY_FACET)
+      .map((v) => v.id);
+    const haveCategories = (existing?.facetValues ?? [])
+      .filter((v) => v.facet.code === CATEGORY_FACET)
+      .map((v) => v.id);
+    const categoriesMove = !sameIds(haveCategories, categoryValues);
+    if (existing !== null && !categoriesMove && same(current(existing), want)) {
       return { key: item.key, ok: true, targetId: existing.id, action: "unchanged" };
     }
     const lang = ch.defaultLanguageCode;
@@ -190,7 +228,13 @@ export function productWriter(
     if (existing === null) {
       const data = await client.request(
         CREATE_PRODUCT,
-        { input: { enabled: want.enabled, translations: [translation] } },
+        {
+          input: {
+            enabled: want.enabled,
+            translations: [translation],
+            ...(categoryValues.length > 0 ? { facetValueIds: categoryValues } : {}),
+          },
+        },
         z.object({ createProduct: z.object({ id: z.string() }) }),
       );
       id = data.createProduct.id;
@@ -199,11 +243,19 @@ export function productWriter(
       if (
         existing.name !== want.name ||
         existing.description !== want.description ||
-        existing.enabled !== want.enabled
+        existing.enabled !== want.enabled ||
+        categoriesMove
       ) {
         await client.request(
           UPDATE_PRODUCT,
-          { input: { id, enabled: want.enabled, translations: [{ ...translation, slug: existing.slug }] } },
+          {
+            input: {
+              id,
+              enabled: want.enabled,
+              translations: [{ ...translation, slug: existing.slug }],
+              ...(categoriesMove ? { facetValueIds: [...otherValues, ...categoryValues] } : {}),
+            },
+          },
           z.unknown(),
         );
       }
@@ -273,6 +325,9 @@ export function productWriter(
     entity: "product",
     estimateCalls: perRecord({ create: 4, update: 3, perBatch: 1 }),
     async upsert(items) {
+      const facet = items.some((i) => (i.record.categories ?? []).length > 0)
+        ? await readCategoryFacet(client)
+        : null;
       const found = await variantsBySku(
         client,
         items.flatMap((i) => i.record.variants.map((v) => v.sku)),
@@ -299,7 +354,11 @@ export function productWriter(
                 "variants",
               );
             }
-            return writeOne(item, item.targetId ?? [...owners][0] ?? bySlug.get(slugFor(item.key)) ?? null);
+            return writeOne(
+              item,
+              item.targetId ?? [...owners][0] ?? bySlug.get(slugFor(item.key)) ?? null,
+              facet,
+            );
           }),
         );
       }
