@@ -16,11 +16,12 @@ export interface Flow {
   filter?: (record: unknown) => boolean | Promise<boolean>;
   batchSize: number;
   /**
-   * A product flow whose target no category flow writes to: the products' `categories` are dropped before
-   * the record is hashed and written, so the target is neither asked to link categories it will never
-   * hold nor are the products' hashes moved by a field it ignores (runtime/context.ts sets it).
+   * A product flow whose target a category flow writes to: the products' `categories` are kept and linked.
+   * Otherwise (the default, and every flow built without a configuration) they are dropped before the
+   * record is hashed and written, so the target is neither asked to link categories it will never hold nor
+   * are the products' hashes moved by a field it ignores (runtime/context.ts sets it).
    */
-  dropCategories?: boolean;
+  linkCategories?: boolean;
   /** Prices of 0 may be published (free items); otherwise a record carrying one fails with the reason. */
   allowFreeItems?: boolean;
   /**

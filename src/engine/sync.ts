@@ -200,7 +200,7 @@ export async function prepare(flow: Flow, stream: Stream, native: unknown): Prom
           `flow ${flow.name}: mapped`,
         )
       : canonical;
-    const mapped = flow.dropCategories ? withoutCategories(given) : given;
+    const mapped = flow.linkCategories ? given : withoutCategories(given);
     const filtered = flow.filter ? !(await flow.filter(mapped)) : false;
     return { ...base, key: canonical.key, canonical, mapped, filtered, error: null };
   } catch (e) {
@@ -216,7 +216,7 @@ export async function prepare(flow: Flow, stream: Stream, native: unknown): Prom
   }
 }
 
-/** The record without its `categories` (see Flow.dropCategories); the same object when it has none. */
+/** The record without its `categories` (see Flow.linkCategories); the same object when it has none. */
 function withoutCategories(record: Canonical): Canonical {
   if (!("categories" in record) || record.categories === undefined) return record;
   const { categories: _dropped, ...rest } = record;

@@ -97,11 +97,11 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
     // Products link to their categories only where a category flow puts the categories.
     if (
       flow.entity === "product" &&
-      !Object.values(config.flows).some(
+      Object.values(config.flows).some(
         (f) => f.source.entity === "category" && f.target.connection === spec.target.connection,
       )
     ) {
-      flow.dropCategories = true;
+      flow.linkCategories = true;
     }
     if (spec.direction === "two-way" && spec.twoWay) {
       const ownership: Record<string, "a" | "b"> = {};

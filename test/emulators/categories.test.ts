@@ -71,7 +71,7 @@ describe("categories: Odoo emulator → Shopify emulator", () => {
     );
     const source = erp.connect({ pageSize: 3 }, "erp");
     categories = { name: "categories", entity: "category", source, target, batchSize: 3 };
-    products = { name: "products", entity: "product", source, target, batchSize: 5 };
+    products = { name: "products", entity: "product", source, target, batchSize: 5, linkCategories: true };
   });
 
   after(async () => {
@@ -220,14 +220,14 @@ describe("categories: a product flow with no category flow to its target", () =>
     try {
       writeFileSync(join(dir, "with.yaml"), yaml(true));
       const withFlow = await openContext(join(dir, "with.yaml"));
-      assert.equal(withFlow.flow("products").dropCategories, undefined, "a category flow writes to the shop");
+      assert.equal(withFlow.flow("products").linkCategories, true, "a category flow writes to the shop");
       assert.deepEqual(withFlow.flowNames(), ["categories", "products"], "categories run first");
       await withFlow.close();
 
       writeFileSync(join(dir, "without.yaml"), yaml(false));
       const ctx = await openContext(join(dir, "without.yaml"));
       const flow = ctx.flow("products");
-      assert.equal(flow.dropCategories, true);
+      assert.equal(flow.linkCategories, undefined);
       const s = await ctx.engine.run(flow, { sleep: noSleep });
       await ctx.close();
       assert.equal(s.status, "succeeded", JSON.stringify(s.error));
