@@ -33,7 +33,8 @@ describe("passerelle run: the management API with a token from passerelle tokens
 
     const run = startCli(["run", "--port", "0"], world.env);
     try {
-      await run.waitFor("stderr", /Listening on http:\/\/127\.0\.0\.1:\d+/);
+      // The auth line comes after the address (and the dashboard's): wait for it, not for the first line.
+      await run.waitFor("stderr", /API auth: /);
       const err = run.stderr();
       assert.match(err, /API auth: every request needs a bearer token/);
       const base = /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err)?.[1];
