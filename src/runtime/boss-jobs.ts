@@ -202,6 +202,19 @@ export class BossJobs implements Jobs {
     return Number((rows[0] as { n: number }).n);
   }
 
+  /**
+   * Jobs waiting (created, or waiting for a retry) in each queue this process knows, by pg-boss's
+   * getQueueSize; dead-letter queues are left out (what waits there is given up, not due).
+   */
+  async depth(): Promise<Map<string, number>> {
+    const depth = new Map<string, number>();
+    for (const queue of [...this.#queues].sort()) {
+      const n = await this.boss.getQueueSize(queue);
+      if (n > 0) depth.set(queue, n);
+    }
+    return depth;
+  }
+
   /** Jobs of `queue` in each state (tests, `pending`'s detail). */
   async states(queue: string): Promise<Record<string, number>> {
     const { rows } = await this.boss
