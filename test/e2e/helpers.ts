@@ -241,3 +241,64 @@ export async function ordersEverySecond(
       .length;
   return { placed, confirmed };
 }
+
+/** The shard (0 … shards - 1) of a shop order by its number (`#1042` → 1042 % shards), as `shardedOrders`' filters cut. */
+export function orderShard(name: string, shards: number): number {
+  return Number(name.replace(/\D/g, "")) % shards;
+}
+
+/**
+ * The shop's orders cut into `shards` flows (`orders_0` …, each with a filter on the order number and a cron
+ * tick every second) in place of the one `orders` flow, the catalogue and stock synced and the shop's stock
+ * made endless, then `orders` orders placed: the set-up of the multi-worker tests and benchmark. A flow's
+ * records are written by one holder at a time (its lease), so the shards are what lets several workers write
+ * at once. `governor` adds a shared budget on the ERP connection. `confirmed()` counts the ERP's confirmed
+ * sales that came from the shop; `confirmedIn(s)` those of shard `s`.
+ */
+export async function shardedOrders(
+  world: World,
+  opts: { shards: number; orders: number; seed: number; batchSize: number; governor?: number },
+): Promise<{
+  placed: ReturnType<typeof placeOrders>;
+  confirmed: () => number;
+  confirmedIn: (shard: number) => number;
+}> {
+  world.writeConfig("passerelle.yaml", (doc) => {
+    const orders = doc.getIn(["flows", "orders"]);
+    doc.deleteIn(["flows", "orders"]);
+    for (let s = 0; s < opts.shards; s++) {
+      const flow = doc.createNode({
+        source: { connection: "shopify", entity: "order" },
+        target: { connection: "odoo", entity: "order" },
+        batchSize: opts.batchSize,
+        filter: `$number($replace(number, /[^0-9]/, "")) % ${opts.shards} = ${s}`,
+        trigger: { type: "schedule", cron: "* * * * * *" },
+      });
+      doc.setIn(["flows", `orders_${s}`], flow);
+    }
+    if (!orders) throw new Error("passerelle.yaml has no orders flow to shard");
+    doc.setIn(["store", "jobExpireSeconds"], 10);
+    if (opts.governor)
+      doc.setIn(["governor"], doc.createNode({ odoo: { requestsPerSecond: opts.governor } }));
+  });
+  const setup = await world.cli(["sync", "products", "stock"]);
+  if (setup.code !== 0) throw new Error(`catalogue set-up failed: ${explain(setup)}`);
+  const { shopify, odoo } = world.systems;
+  for (const item of shopify.data.inventoryItems.values()) {
+    for (const level of item.levels.values()) {
+      level.available = 1_000_000;
+      level.on_hand = 1_000_000;
+    }
+  }
+  const placed = placeOrders(shopify, opts.orders, rng(opts.seed));
+  const confirmedRefs = () =>
+    odoo.data
+      .rows("sale.order")
+      .filter((o) => o.state === "sale" && typeof o.client_order_ref === "string")
+      .map((o) => String(o.client_order_ref));
+  return {
+    placed,
+    confirmed: () => confirmedRefs().length,
+    confirmedIn: (shard) => confirmedRefs().filter((ref) => orderShard(ref, opts.shards) === shard).length,
+  };
+}
