@@ -10,7 +10,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type DemoSystems, placeOrders, startDemoSystems } from "@passerelle/emulators";
+import {
+  type DemoSystems,
+  placeOrders,
+  type RateLimitOptions,
+  startDemoSystems,
+} from "@passerelle/emulators";
 import { parseDocument } from "yaml";
 import { rng } from "../../src/core/prng.ts";
 
@@ -133,10 +138,16 @@ export interface WorldOptions {
   erpSales?: number;
   /** Store URL; default a SQLite file in the world's folder. */
   storeUrl?: string;
+  /** The shop's API budget (startDemoSystems' default: a Plus plan's); `{ enabled: false, … }` for none. */
+  shopRateLimit?: RateLimitOptions;
 }
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
-  const systems = await startDemoSystems({ products: opts.products ?? 40, erpSales: opts.erpSales ?? 0 });
+  const systems = await startDemoSystems({
+    products: opts.products ?? 40,
+    erpSales: opts.erpSales ?? 0,
+    ...(opts.shopRateLimit ? { rateLimit: opts.shopRateLimit } : {}),
+  });
   // The emulator's default password is "admin", the same as its login: a leak of it could not be told
   // from the login in a message. A distinctive one makes the "no secret in the output" checks mean something.
   const password = `odoo-pw-${randomBytes(6).toString("hex")}`;
