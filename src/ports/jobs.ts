@@ -107,6 +107,11 @@ export interface Jobs {
   runner(handlers: Record<string, JobWork>, opts: JobWorkerOptions): JobRunner;
   /** Jobs of `queue` queued or running (not yet finished). */
   pending(queue: string): Promise<number>;
+  /**
+   * Jobs waiting to be run (queued, or waiting for a retry), per queue; queues with none may be left out.
+   * What `/metrics` shows as `passerelle_queue_depth`.
+   */
+  depth(): Promise<Map<string, number>>;
   /** Stops what `open` started (pg-boss's pool and maintenance); the store is closed by its owner. */
   close(): Promise<void>;
 }

@@ -13,11 +13,14 @@
  *   the job with exponential backoff up to `maxAttempts` and then moves it to the queue's dead-letter queue
  *   (`<queue>__dead`). Any other error (data, permanent, config) is not retried: the job is completed and a
  *   copy with the error goes to the dead-letter queue at once, as the embedded queue marks it dead.
- * - A job whose process died (SIGKILL, out of memory) stays `active` until its expiry (`leaseMs`), then
- *   pg-boss's maintenance retries it. pg-boss has no heartbeat, so the expiry must outlast the longest run:
- *   a run outliving it is failed by pg-boss while it goes on; the retry then finds the flow's lease held and
- *   is skipped. Meanwhile the flow does not wait for the expiry: the next tick queues a new job, which
- *   takes over the dead holder's flow lease.
+ * - A job whose process died (SIGKILL, out of memory) stays `active` until its expiry (`expireS`), then
+ *   pg-boss's maintenance retries it. pg-boss 10 has no heartbeat of its own (a job's expiry counts from
+ *   its start), so the runner beats for it: every third of the expiry, while the handler runs, it moves the
+ *   job's expiry to a full `expireS` from now. A long run whose process is alive is therefore never expired
+ *   and run a second time; a dead process stops beating and its job is retried one expiry later. A beat
+ *   finding the job no longer its own (the process stalled past the expiry and the job was retried) aborts
+ *   the handler and records nothing for that attempt. Meanwhile the flow does not wait for the expiry: the
+ *   next tick queues a new job, which takes over the dead holder's flow lease.
  * - pg-boss's schema is `<store schema>_pgboss` (or `pgboss` when the store has none), beside the store's.
  */
 import { randomUUID } from "node:crypto";
@@ -127,6 +130,25 @@ export class BossJobs implements Jobs {
     return this.#opts.expireS ?? 900;
   }
 
+  /** How long a running job outlives a silent worker, in seconds (the queues' expiry). */
+  get expireS(): number {
+    return this.#expireS();
+  }
+
+  /**
+   * Moves the expiry of one attempt of a running job to `expireS` from now (pg-boss expires a job
+   * `expire_in` after `started_on`). The attempt is named by its retry count, since a retried job keeps its
+   * id. false: the attempt is no longer active (expired and retried, or finished).
+   */
+  async heartbeat(queue: string, id: string, retryCount: number): Promise<boolean> {
+    const { rows } = await this.boss.getDb().executeSql(
+      `UPDATE ${this.schema}.job SET expire_in = (now() - started_on) + $4 * interval '1 second'
+         WHERE name = $1 AND id = $2 AND retry_count = $3 AND state = 'active' RETURNING id`,
+      [queue, id, retryCount, this.#expireS()],
+    );
+    return rows.length === 1;
+  }
+
   #settings(queue: string): PgBoss.Queue {
     const attempts = this.#opts.maxAttempts ?? 5;
     return {
@@ -178,6 +200,19 @@ export class BossJobs implements Jobs {
         [queue],
       );
     return Number((rows[0] as { n: number }).n);
+  }
+
+  /**
+   * Jobs waiting (created, or waiting for a retry) in each queue this process knows, by pg-boss's
+   * getQueueSize; dead-letter queues are left out (what waits there is given up, not due).
+   */
+  async depth(): Promise<Map<string, number>> {
+    const depth = new Map<string, number>();
+    for (const queue of [...this.#queues].sort()) {
+      const n = await this.boss.getQueueSize(queue);
+      if (n > 0) depth.set(queue, n);
+    }
+    return depth;
   }
 
   /** Jobs of `queue` in each state (tests, `pending`'s detail). */
@@ -281,7 +316,10 @@ class BossRunner implements JobRunner {
     const ctl = new AbortController();
     this.#active.set(job.id, ctl);
     const attempt = { id: job.id, queue, payload: job.data?.payload ?? null, attempts: job.retryCount + 1 };
+    const beat = this.#beat(queue, job, ctl);
     const record = async (what: string, call: () => Promise<unknown>) => {
+      // The attempt expired and the job was retried: its outcome belongs to the retry now.
+      if (beat.lost) return;
       try {
         await call();
       } catch (err) {
@@ -314,8 +352,50 @@ class BossRunner implements JobRunner {
         });
       }
     } finally {
+      clearInterval(beat.timer);
       this.#active.delete(job.id);
     }
+  }
+
+  /** Keeps a running job from expiring while its handler runs (see the module comment). */
+  #beat(
+    queue: string,
+    job: PgBoss.JobWithMetadata<{ payload: unknown }>,
+    ctl: AbortController,
+  ): { lost: boolean; timer: NodeJS.Timeout } {
+    const state = { lost: false, timer: undefined as unknown as NodeJS.Timeout };
+    let beating = false;
+    state.timer = setInterval(
+      () => {
+        if (beating || state.lost) return;
+        beating = true;
+        this.#jobs
+          .heartbeat(queue, job.id, job.retryCount)
+          .then(
+            (held) => {
+              if (held) return;
+              state.lost = true;
+              if (ctl.signal.aborted) return;
+              this.#logger?.warn(
+                { jobId: job.id, queue },
+                "job expired while running (this process stalled past its expiry); stopping this attempt",
+              );
+              ctl.abort(new Error(`job ${job.id} expired while running; it was handed to another attempt`));
+            },
+            (err: unknown) =>
+              this.#logger?.warn(
+                { jobId: job.id, queue, err: errorText(err) },
+                "cannot extend the running job's expiry; trying again",
+              ),
+          )
+          .finally(() => {
+            beating = false;
+          });
+      },
+      Math.max(250, (this.#jobs.expireS * 1000) / 3),
+    );
+    state.timer.unref();
+    return state;
   }
 
   wake(): void {

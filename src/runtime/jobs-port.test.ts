@@ -84,6 +84,21 @@ function contract(name: string, impl: () => Impl): void {
       assert.equal(attempts.broken, 1, "a data error was retried");
     });
 
+    test("depth counts the jobs waiting per queue, not those done", async () => {
+      const jobs = await it.open();
+      await jobs.enqueue({ queue: "epsilon", payload: 1 });
+      await jobs.enqueue({ queue: "epsilon", payload: 2 });
+      await jobs.enqueue({ queue: "zeta", payload: 3 });
+      const depth = await jobs.depth();
+      assert.equal(depth.get("epsilon"), 2);
+      assert.equal(depth.get("zeta"), 1);
+      const runner = jobs.runner({ zeta: async () => {} }, { id: "w5", pollMs: 50 });
+      runner.start();
+      await until("zeta drained", async () => !(await jobs.depth()).get("zeta"));
+      await runner.stop();
+      assert.equal((await jobs.depth()).get("epsilon"), 2);
+    });
+
     test("a job due later is not run before its time", async () => {
       const jobs = await it.open();
       const ran: number[] = [];

@@ -361,11 +361,13 @@ export class Worker {
 export class EmbeddedJobs implements Jobs {
   readonly kind = "embedded" as const;
   readonly queue: JobQueue;
+  readonly #store: Store;
   readonly #retry: RetryPolicy | undefined;
   readonly #logger: WorkerLogger | undefined;
 
   constructor(store: Store, opts: { retry?: RetryPolicy; logger?: WorkerLogger } = {}) {
     this.queue = new JobQueue(store);
+    this.#store = store;
     this.#retry = opts.retry;
     this.#logger = opts.logger;
   }
@@ -388,6 +390,11 @@ export class EmbeddedJobs implements Jobs {
       this.queue.list({ queue, status: "running" }),
     ]);
     return queued.length + running.length;
+  }
+
+  /** Queued jobs per queue, counted in the store's `jobs` table. */
+  depth(): Promise<Map<string, number>> {
+    return this.#store.access().queueDepth();
   }
 
   async close(): Promise<void> {}

@@ -24,7 +24,12 @@ export class Metrics {
   readonly #webhookEvents: Counter<"connection">;
   readonly #lastRun = new Map<string, number>();
 
-  constructor(ctx: Context) {
+  /**
+   * `depth`: the jobs waiting per queue (the jobs port's `depth()`: the store's `jobs` table on SQLite,
+   * pg-boss on PostgreSQL); default the store's embedded queue.
+   */
+  constructor(ctx: Context, opts: { depth?: () => Promise<Map<string, number>> } = {}) {
+    const depth = opts.depth ?? (() => ctx.store.access().queueDepth());
     const r = this.registry;
     this.#records = new Counter({
       name: "passerelle_records_total",
@@ -94,12 +99,12 @@ export class Metrics {
     );
     new Gauge({
       name: "passerelle_queue_depth",
-      help: "Jobs waiting in the durable job queue, per queue",
+      help: "Jobs waiting to be run in the job queue (embedded or pg-boss), per queue",
       labelNames: ["queue"],
       registers: [r],
       async collect() {
         this.reset();
-        for (const [queue, n] of await ctx.store.access().queueDepth()) this.set({ queue }, n);
+        for (const [queue, n] of await depth()) this.set({ queue }, n);
       },
     });
     new Gauge({

@@ -169,12 +169,13 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   const serves = role === "web" || role === "all";
   const works = role === "worker" || role === "all";
   const holder = processHolder(role === "all" ? "run" : role);
-  const metrics = new Metrics(ctx);
+  // Created once the jobs port is open (its depth() feeds the queue-depth gauge); read only by passes.
+  let metrics: Metrics | undefined;
   const given = opts.onPass;
   opts = {
     ...opts,
     onPass: (kind, s) => {
-      metrics.observeRun(kind, s);
+      metrics?.observeRun(kind, s);
       given?.(kind, s);
     },
   };
@@ -195,6 +196,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     logger: ctx.logger,
     expireS: opts.jobExpireS ?? ctx.config.store.jobExpireSeconds,
   });
+  metrics = new Metrics(ctx, { depth: () => jobs.depth() });
   const inbox = ctx.store.openInbox({ writerThread: serves });
   const queue = jobs;
   const runtime = new EventRuntime({

@@ -10,7 +10,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type DemoSystems, placeOrders, startDemoSystems } from "@passerelle/emulators";
+import {
+  type DemoSystems,
+  placeOrders,
+  type RateLimitOptions,
+  startDemoSystems,
+} from "@passerelle/emulators";
 import { parseDocument } from "yaml";
 import { rng } from "../../src/core/prng.ts";
 
@@ -133,10 +138,16 @@ export interface WorldOptions {
   erpSales?: number;
   /** Store URL; default a SQLite file in the world's folder. */
   storeUrl?: string;
+  /** The shop's API budget (startDemoSystems' default: a Plus plan's); `{ enabled: false, … }` for none. */
+  shopRateLimit?: RateLimitOptions;
 }
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
-  const systems = await startDemoSystems({ products: opts.products ?? 40, erpSales: opts.erpSales ?? 0 });
+  const systems = await startDemoSystems({
+    products: opts.products ?? 40,
+    erpSales: opts.erpSales ?? 0,
+    ...(opts.shopRateLimit ? { rateLimit: opts.shopRateLimit } : {}),
+  });
   // The emulator's default password is "admin", the same as its login: a leak of it could not be told
   // from the login in a message. A distinctive one makes the "no secret in the output" checks mean something.
   const password = `odoo-pw-${randomBytes(6).toString("hex")}`;
@@ -240,4 +251,65 @@ export async function ordersEverySecond(
     odoo.data.rows("sale.order").filter((o) => o.state === "sale" && typeof o.client_order_ref === "string")
       .length;
   return { placed, confirmed };
+}
+
+/** The shard (0 … shards - 1) of a shop order by its number (`#1042` → 1042 % shards), as `shardedOrders`' filters cut. */
+export function orderShard(name: string, shards: number): number {
+  return Number(name.replace(/\D/g, "")) % shards;
+}
+
+/**
+ * The shop's orders cut into `shards` flows (`orders_0` …, each with a filter on the order number and a cron
+ * tick every second) in place of the one `orders` flow, the catalogue and stock synced and the shop's stock
+ * made endless, then `orders` orders placed: the set-up of the multi-worker tests and benchmark. A flow's
+ * records are written by one holder at a time (its lease), so the shards are what lets several workers write
+ * at once. `governor` adds a shared budget on the ERP connection. `confirmed()` counts the ERP's confirmed
+ * sales that came from the shop; `confirmedIn(s)` those of shard `s`.
+ */
+export async function shardedOrders(
+  world: World,
+  opts: { shards: number; orders: number; seed: number; batchSize: number; governor?: number },
+): Promise<{
+  placed: ReturnType<typeof placeOrders>;
+  confirmed: () => number;
+  confirmedIn: (shard: number) => number;
+}> {
+  world.writeConfig("passerelle.yaml", (doc) => {
+    const orders = doc.getIn(["flows", "orders"]);
+    doc.deleteIn(["flows", "orders"]);
+    for (let s = 0; s < opts.shards; s++) {
+      const flow = doc.createNode({
+        source: { connection: "shopify", entity: "order" },
+        target: { connection: "odoo", entity: "order" },
+        batchSize: opts.batchSize,
+        filter: `$number($replace(number, /[^0-9]/, "")) % ${opts.shards} = ${s}`,
+        trigger: { type: "schedule", cron: "* * * * * *" },
+      });
+      doc.setIn(["flows", `orders_${s}`], flow);
+    }
+    if (!orders) throw new Error("passerelle.yaml has no orders flow to shard");
+    doc.setIn(["store", "jobExpireSeconds"], 10);
+    if (opts.governor)
+      doc.setIn(["governor"], doc.createNode({ odoo: { requestsPerSecond: opts.governor } }));
+  });
+  const setup = await world.cli(["sync", "products", "stock"]);
+  if (setup.code !== 0) throw new Error(`catalogue set-up failed: ${explain(setup)}`);
+  const { shopify, odoo } = world.systems;
+  for (const item of shopify.data.inventoryItems.values()) {
+    for (const level of item.levels.values()) {
+      level.available = 1_000_000;
+      level.on_hand = 1_000_000;
+    }
+  }
+  const placed = placeOrders(shopify, opts.orders, rng(opts.seed));
+  const confirmedRefs = () =>
+    odoo.data
+      .rows("sale.order")
+      .filter((o) => o.state === "sale" && typeof o.client_order_ref === "string")
+      .map((o) => String(o.client_order_ref));
+  return {
+    placed,
+    confirmed: () => confirmedRefs().length,
+    confirmedIn: (shard) => confirmedRefs().filter((ref) => orderShard(ref, opts.shards) === shard).length,
+  };
 }
