@@ -363,18 +363,18 @@ class BossRunner implements JobRunner {
     job: PgBoss.JobWithMetadata<{ payload: unknown }>,
     ctl: AbortController,
   ): { lost: boolean; timer: NodeJS.Timeout } {
-    const state = { lost: false, timer: undefined as unknown as NodeJS.Timeout };
+    let lost = false;
     let beating = false;
-    state.timer = setInterval(
+    const timer = setInterval(
       () => {
-        if (beating || state.lost) return;
+        if (beating || lost) return;
         beating = true;
         this.#jobs
           .heartbeat(queue, job.id, job.retryCount)
           .then(
             (held) => {
               if (held) return;
-              state.lost = true;
+              lost = true;
               if (ctl.signal.aborted) return;
               this.#logger?.warn(
                 { jobId: job.id, queue },
@@ -394,8 +394,13 @@ class BossRunner implements JobRunner {
       },
       Math.max(250, (this.#jobs.expireS * 1000) / 3),
     );
-    state.timer.unref();
-    return state;
+    timer.unref();
+    return {
+      get lost() {
+        return lost;
+      },
+      timer,
+    };
   }
 
   wake(): void {
