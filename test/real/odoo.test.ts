@@ -236,6 +236,11 @@ if (!available.ok) {
     runContractSuite(
       odoo,
       async () => {
+        // The kit's template holds few product categories; the read checks page through at least five.
+        const root = await s.create("product.category", { name: `Contract ${run}` });
+        for (let i = 1; i <= 5; i++) {
+          await s.create("product.category", { name: `Contract ${run} ${i}`, parent_id: root });
+        }
         const settings = {
           url: erp.url,
           db: erp.db,
@@ -308,7 +313,9 @@ if (!available.ok) {
 
   /** Changes one record through Odoo's own write path, so its write_date moves. */
   async function touch(session: OdooSession, entity: EntityName, id: number): Promise<void> {
-    if (entity === "product") {
+    if (entity === "category") {
+      await session.write("product.category", [id], { name: `Touched Category ${id}` });
+    } else if (entity === "product") {
       await session.write("product.template", [id], { name: `Touched ${id}` });
     } else if (entity === "customer") {
       await session.write("res.partner", [id], { name: `Touched Customer ${id}` });
