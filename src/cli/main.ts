@@ -21,6 +21,7 @@ import {
   skipFailureCommand,
 } from "./commands/failures.ts";
 import { statusCommand, traceCommand } from "./commands/inspect.ts";
+import { restoreCommand } from "./commands/restore.ts";
 import { registerRunCommand } from "./commands/run.ts";
 import { planCommand, syncCommand } from "./commands/sync.ts";
 import { registerTokenCommands } from "./commands/tokens.ts";
@@ -262,6 +263,17 @@ when nothing failed, 3 when the only failures are systems that did not answer, 2
     .argument("<id>", "canonical key (SKU, e-mail, shopify:#1001…) or an id in any system")
     .action(function (this: Command, entity: string, id: string) {
       return withContext(this, (ctx, out) => traceCommand(ctx, out, entity, id));
+    });
+
+  program
+    .command("restore")
+    .description(
+      "bring back a record a two-way flow removed (twoWay.deletes): reactivated where it is archived, created again where it was deleted, then merged",
+    )
+    .argument("<flow>", "the two-way flow")
+    .argument("<key>", "the record's canonical key (a customer's e-mail…)")
+    .action(function (this: Command, flow: string, key: string) {
+      return withContext(this, (ctx, out) => restoreCommand(ctx, out, flow, key));
     });
 
   program

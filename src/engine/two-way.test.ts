@@ -275,6 +275,91 @@ describe("two-way deletes: propagate and archive", () => {
   });
 });
 
+describe("two-way restore: a removed record brought back", () => {
+  let env: Env;
+  let people: string[];
+  before(async () => {
+    env = await setup("restores", "merge", {}, "propagate");
+    await cycle(env);
+    await settle(env);
+    people = emails(env.a);
+  });
+  after(async () => teardown(env));
+
+  test("archived on both sides: restore reactivates both, and later edits are carried again", async () => {
+    const first = people[0] as string;
+    edit(env.b, first, { active: false });
+    await cycle(env);
+    assert.deepEqual([active(env.a, first), active(env.b, first)], [[false], [false]]);
+    const r = await env.runner.restore(env.flow, first, { actor: "test" });
+    assert.deepEqual(r.reactivated.sort(), ["erp-a", "erp-b"]);
+    assert.deepEqual(r.recreated, []);
+    assert.equal(r.ok, true, r.message ?? "");
+    assert.deepEqual([active(env.a, first), active(env.b, first)], [[true], [true]]);
+    const restored = (await env.store.trace("customer", first)).filter((e) => e.kind === "restored");
+    assert.equal(restored.length, 1);
+    assert.match(
+      restored[0]?.message ?? "",
+      /restored by test: it was archived in erp-b .*reactivated in erp-a and erp-b/,
+    );
+    assert.equal(await settle(env), 0);
+    edit(env.a, first, { city: "Lyon" });
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(writes(await cycle(env)), 1, "the edit reaches b again");
+    assert.equal(partner(env.b, first).city, "Lyon");
+    assert.equal(await settle(env), 0);
+  });
+
+  test("deleted on one side: restore reactivates the other and creates it again where it was deleted, once", async () => {
+    const second = people[1] as string;
+    env.a.emu.data.unlink("res.partner", [partner(env.a, second).id as number]);
+    await cycle(env);
+    assert.deepEqual([active(env.a, second), active(env.b, second)], [[], [false]]);
+    const r = await env.runner.restore(env.flow, second, { actor: "test" });
+    assert.deepEqual(r.reactivated, ["erp-b"]);
+    assert.deepEqual(r.recreated, ["erp-a"]);
+    assert.equal(
+      r.action,
+      "created",
+      JSON.stringify([r, (await env.store.trace("customer", second)).slice(-4)]),
+    );
+    assert.deepEqual([active(env.a, second), active(env.b, second)], [[true], [true]]);
+    const link = (await env.store.getLinks("customer", "erp-a", [second])).get(second);
+    assert.equal(link?.externalId, String(partner(env.a, second).id), "linked to the new record");
+    assert.equal(await settle(env), 0);
+    assert.deepEqual(active(env.a, second), [true], "created once");
+    edit(env.b, second, { phone: "+33 1 00 00 00 00" });
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(writes(await cycle(env)), 1);
+    assert.equal(partner(env.a, second).phone, "+33 1 00 00 00 00");
+  });
+
+  test("restore is refused for a live record, a key never merged, a one-way flow and a record deleted everywhere", async () => {
+    const live = people[0] as string;
+    await assert.rejects(
+      env.runner.restore(env.flow, live),
+      /is not removed in flow restores; nothing to restore/,
+    );
+    await assert.rejects(env.runner.restore(env.flow, "nobody@example.com"), /has never merged a customer/);
+    const { twoWay: _, ...oneWay } = env.flow;
+    await assert.rejects(env.runner.restore(oneWay, live), /is not two-way/);
+    const third = people[2] as string;
+    env.a.emu.data.unlink("res.partner", [partner(env.a, third).id as number]);
+    await cycle(env);
+    const archived = env.b.emu.data.search("res.partner", [
+      ["email", "=", third],
+      ["parent_id", "=", false],
+      ["active", "in", [true, false]],
+    ]);
+    env.b.emu.data.unlink("res.partner", archived);
+    await assert.rejects(
+      env.runner.restore(env.flow, third),
+      /deleted from erp-a and erp-b: nothing is left/,
+    );
+    assert.equal((await env.store.trace("customer", third)).filter((e) => e.kind === "restored").length, 0);
+  });
+});
+
 describe("two-way ownership and last-writer-wins", () => {
   let env: Env;
   before(async () => {

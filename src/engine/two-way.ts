@@ -1047,6 +1047,138 @@ export class TwoWayRunner {
   }
 
   /**
+   * Lifts a removed record's tombstone (`passerelle restore`): the operator brings back a record the flow's
+   * delete policy stopped carrying. Each side's record is looked at by its link: one archived (by the policy,
+   * or by a person) is reactivated through its writer's `restore`; one deleted is unlinked, so that it is
+   * created there again from the other side's. Both are then merged afresh, as a retry merges them, and the
+   * trace gets a `restored` event. Refused when the record is not removed, or when no side holds it any more.
+   */
+  async restore(
+    flow: Flow,
+    key: string,
+    opts: SyncOptions & { actor?: string } = {},
+  ): Promise<RestoreOutcome> {
+    if (!isTwoWay(flow))
+      throw new SyncError("config", `flow ${flow.name} is not two-way; nothing to restore`);
+    const state = (await this.store.twoWayStates(flow.name, [key])).get(key);
+    if (!state?.removed) {
+      throw new SyncError(
+        "config",
+        state
+          ? `${flow.entity} ${JSON.stringify(key)} is not removed in flow ${flow.name}; nothing to restore`
+          : `flow ${flow.name} has never merged a ${flow.entity} with key ${JSON.stringify(key)}`,
+        { field: "key" },
+      );
+    }
+    const parts = partsOf(flow);
+    const names = { a: parts.a.conn.name, b: parts.b.conn.name };
+    const ids: Partial<Record<Side, string>> = {};
+    const how: Partial<Record<Side, Removal | "live">> = {};
+    for (const s of SIDES) {
+      const l = (await this.store.getLinks(flow.entity, names[s], [key])).get(key);
+      if (!l) continue;
+      ids[s] = l.externalId;
+      const found = await parts[s].stream.removed?.([l.externalId], opts.signal);
+      const h = found?.get(l.externalId);
+      how[s] = h ?? ((await this.readById(parts[s], l.externalId)) === null ? "deleted" : "live");
+    }
+    const holding = SIDES.filter((s) => how[s] === "live" || how[s] === "archived");
+    if (holding.length === 0) {
+      throw new SyncError(
+        "config",
+        `${flow.entity} ${JSON.stringify(key)} is deleted from ${names.a} and ${names.b}: nothing is left to restore it from`,
+        { field: "key" },
+      );
+    }
+    for (const s of SIDES) {
+      if (how[s] !== "archived") continue;
+      const writer = requireWriter(parts[s].conn, flow.entity);
+      if (!writer.restore) {
+        throw new SyncError(
+          "config",
+          `${names[s]} (${parts[s].conn.kind}) holds ${flow.entity} ${ids[s]} archived and cannot reactivate it; reactivate it there, then restore again`,
+          { system: names[s] },
+        );
+      }
+    }
+    const run = await this.store.startRun(flow.name, "retry");
+    try {
+      // Reactivate first: a reactivation that fails leaves the tombstone, and the restore can be repeated.
+      for (const s of SIDES) {
+        if (how[s] === "archived")
+          await requireWriter(parts[s].conn, flow.entity).restore?.(ids[s] as string, opts.signal);
+      }
+      const gone = SIDES.filter((s) => how[s] === "deleted");
+      const { removed, ...rest } = state;
+      const lifted: KeyState = { ...rest, held: false };
+      // Sides deleted are created again; the others' records are merged as new (not as our own echo), so the
+      // merge sees them whatever was last written to them.
+      for (const s of SIDES) {
+        const link = lifted[s];
+        lifted[s] = gone.includes(s) || !link ? null : { ...link, lastHash: null, seenHash: null };
+      }
+      await this.store.commitPage({
+        flow: flow.name,
+        runId: run.id,
+        links: [],
+        events: [
+          {
+            entity: flow.entity,
+            key,
+            system: `${names.a}+${names.b}`,
+            externalId: null,
+            kind: "restored",
+            message: `restored by ${opts.actor ?? "an operator"}: it was ${removed.how} in ${names[removed.side]} (${removed.at})${
+              SIDES.some((s) => how[s] === "archived")
+                ? `; reactivated in ${SIDES.filter((s) => how[s] === "archived")
+                    .map((s) => names[s])
+                    .join(" and ")}`
+                : ""
+            }${gone.length > 0 ? `; created again in ${gone.map((s) => names[s]).join(" and ")}` : ""}`,
+            detail: { was: removed, actor: opts.actor ?? null, sides: how },
+          },
+        ],
+        failures: [],
+        resolvedKeys: [],
+        completedIntents: [],
+        counts: {},
+        unlinks: gone.map((s) => ({ entity: flow.entity, key, system: names[s] })),
+        twoWayStates: [{ entity: flow.entity, key, state: lifted }],
+      });
+      const read: Partial<Record<Side, Prepared>> = {};
+      for (const s of holding) {
+        const p = await this.readById(parts[s], ids[s] as string);
+        if (p) read[s] = p;
+      }
+      const out = await this.reconcileKeys(flow, parts, [{ key, read }], opts, { afresh: true });
+      out.counts.read = Object.keys(read).length;
+      await this.store.commitPage({ flow: flow.name, runId: run.id, ...committed(out) });
+      const failed = out.failures[0];
+      const outcome: RestoreOutcome = {
+        key,
+        ok: !failed,
+        reactivated: SIDES.filter((s) => how[s] === "archived").map((s) => names[s]),
+        recreated: gone.map((s) => names[s]),
+        action: failed
+          ? failed.errorKind === "conflict"
+            ? "held"
+            : "failed"
+          : out.counts.created > 0
+            ? "created"
+            : out.counts.updated > 0
+              ? "updated"
+              : "skipped",
+        message: failed?.errorMessage ?? null,
+      };
+      await this.store.finishRun(run.id, outcome.ok ? "succeeded" : "partial", outcome.message);
+      return outcome;
+    } catch (e) {
+      await this.store.finishRun(run.id, "failed", e instanceof Error ? e.message : String(e));
+      throw e;
+    }
+  }
+
+  /**
    * Resolves a held conflict: the record taken (side a's version, side b's, or an operator's merged record)
    * with every owned field kept at its owner's value, written to each side where it differs from what that
    * side holds now (both are read again by id), and stored as the new base.
@@ -1170,6 +1302,16 @@ export class TwoWayRunner {
     if (!ok) throw new SyncError("retryable", out.failures[0]?.errorMessage ?? "a write failed");
     return { written };
   }
+}
+
+/** What `passerelle restore` did: the sides reactivated and recreated, and how the merge that followed went. */
+export interface RestoreOutcome {
+  key: string;
+  ok: boolean;
+  reactivated: string[];
+  recreated: string[];
+  action: "created" | "updated" | "skipped" | "held" | "failed";
+  message: string | null;
 }
 
 /** What a held conflict keeps in its failed record's source payload. */

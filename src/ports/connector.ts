@@ -137,6 +137,11 @@ export interface Writer<E extends EntityName = EntityName> {
    */
   remove?(targetId: string, how: RemoveHow, signal?: AbortSignal): Promise<void>;
   /**
+   * Reactivates a record this writer's system holds archived (`passerelle restore` lifting a two-way record's
+   * tombstone). A writer whose entity's `removal` includes `archive` has it; a record already live is no error.
+   */
+  restore?(targetId: string, signal?: AbortSignal): Promise<void>;
+  /**
    * Why the target cannot hold this record at all (a customer-group price in a shop with one price for
    * every buyer), or null. Such a record is skipped with the reason in its lineage, never written, never
    * failed: what the target lacks is no error a retry could fix.

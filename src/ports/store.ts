@@ -68,7 +68,9 @@ export type SyncEventKind =
   | "resolved"
   | "intent"
   /** Two-way flows: a record removed (deleted or archived) on a side, and what the delete policy did. */
-  | "removed";
+  | "removed"
+  /** Two-way flows: an operator lifted a removed record's tombstone (`passerelle restore`). */
+  | "restored";
 
 /** One line of a record's lineage. */
 export interface SyncEvent {
@@ -152,6 +154,11 @@ export interface PageCommit {
    * system, moves to `to` before this page's links are written, so the target record is updated, not duplicated.
    */
   rekeys?: { entity: EntityName; from: string; to: string }[];
+  /**
+   * Links dropped before this page's links are written: a two-way record restored from its tombstone whose
+   * record one side deleted (it is created there again, under a new id).
+   */
+  unlinks?: { entity: EntityName; key: string; system: string }[];
   counts: Partial<RunCounts>;
   /** Two-way flows: each side's cursor, stored under its own name (`<flow>:<connection>`). */
   cursors?: { name: string; cursor: Cursor }[];

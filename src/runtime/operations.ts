@@ -11,12 +11,12 @@ import { EntityName } from "../core/model.ts";
 import { editFailure, type RetryOutcome, resolveFailure, skipFailure } from "../engine/failures.ts";
 import type { Flow } from "../engine/flow.ts";
 import { emptySummary, type PlanLine, prepare, type RunSummary } from "../engine/sync.ts";
-import { sideCursorName } from "../engine/two-way.ts";
+import { type RestoreOutcome, sideCursorName } from "../engine/two-way.ts";
 import { requireStream } from "../ports/connector.ts";
 import type { FailedRecord, FailureStatus, Link, Run, SyncEvent } from "../ports/store.ts";
 import type { Context } from "./context.ts";
 import { leaseHolder } from "./leases.ts";
-import { FlowBusyError, resolveConflict, retryFlowFailures, runFlow } from "./run-flow.ts";
+import { FlowBusyError, resolveConflict, restoreRemoved, retryFlowFailures, runFlow } from "./run-flow.ts";
 
 /** Something asked for by id or name that does not exist (the API answers 404). */
 export class NotFoundError extends SyncError {
@@ -315,6 +315,37 @@ export async function takeConflict(
     );
   }
   return resolveConflict(ctx, flow, failure, choice, { holder: opts.holder, actor: opts.actor });
+}
+
+/**
+ * Brings back a record a two-way flow's delete policy stopped carrying (its tombstone): reactivated where it
+ * is archived, created again where it was deleted, then merged — under the flow's lease (FlowBusyError when
+ * it is running elsewhere). The CLI's `passerelle restore` and the API's `POST /flows/:name/records/:key/restore`.
+ */
+export async function restoreRecord(
+  ctx: Context,
+  flowName: string,
+  key: string,
+  opts: { actor: string; holder: string },
+): Promise<RestoreOutcome> {
+  if (!ctx.flowNames().includes(flowName)) {
+    throw new SyncError(
+      "config",
+      `unknown flow ${JSON.stringify(flowName)}; flows: ${ctx.flowNames().join(", ")}`,
+      {
+        field: "flow",
+      },
+    );
+  }
+  const flow = ctx.flow(flowName);
+  if (!flow.twoWay) {
+    throw new SyncError(
+      "config",
+      `flow ${flowName} is one-way: only two-way flows remove records (twoWay.deletes), so there is nothing to restore`,
+      { field: "flow" },
+    );
+  }
+  return restoreRemoved(ctx, flow, key, { holder: opts.holder, actor: opts.actor });
 }
 
 // ---- plan and mapping preview ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import { retryFailure } from "../engine/failures.ts";
 import type { Flow } from "../engine/flow.ts";
 import type { RetryPolicy } from "../engine/retry.ts";
 import type { PlanLine, Progress, SyncEngine } from "../engine/sync.ts";
-import { isTwoWay, TwoWayRunner } from "../engine/two-way.ts";
+import { isTwoWay, type RestoreOutcome, TwoWayRunner } from "../engine/two-way.ts";
 import type { FailedRecord, Run, Store } from "../ports/store.ts";
 import { holderProcessGone, leaseHolder, takeOverLease, withLease } from "./leases.ts";
 import { type PassResult, recordPass, windowPass } from "./passes.ts";
@@ -303,6 +303,23 @@ export async function resolveConflict(
   return withFlowLease(deps.store, flow.name, opts, async (signal) => {
     const retry = opts.retry ?? flow.retry;
     return new TwoWayRunner(deps.store, deps.engine).resolve(flow, failure, take, {
+      signal,
+      ...(retry ? { retry } : {}),
+      ...(opts.actor ? { actor: opts.actor } : {}),
+    });
+  });
+}
+
+/** Lifts a two-way record's tombstone under the flow's lease (see TwoWayRunner.restore). */
+export async function restoreRemoved(
+  deps: FlowDeps,
+  flow: Flow,
+  key: string,
+  opts: FlowLeaseOptions & { retry?: RetryPolicy; actor?: string },
+): Promise<RestoreOutcome> {
+  return withFlowLease(deps.store, flow.name, opts, async (signal) => {
+    const retry = opts.retry ?? flow.retry;
+    return new TwoWayRunner(deps.store, deps.engine).restore(flow, key, {
       signal,
       ...(retry ? { retry } : {}),
       ...(opts.actor ? { actor: opts.actor } : {}),

@@ -29,6 +29,16 @@ export async function commitPageIn(trx: Trx, page: PageCommit, now: string): Pro
         .execute(),
     );
   }
+  for (const u of page.unlinks ?? []) {
+    await named("commitPage: drop links", () =>
+      trx
+        .deleteFrom("links")
+        .where("entity", "=", u.entity)
+        .where("system", "=", u.system)
+        .where("key", "=", u.key)
+        .execute(),
+    );
+  }
   await upsertLinks(trx, page.links, now);
   if (page.cursor) {
     const { updatedAt, id } = page.cursor;

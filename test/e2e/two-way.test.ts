@@ -208,4 +208,31 @@ flows:
       JSON.stringify(quiet.records),
     );
   });
+
+  it("restore brings back a customer archived in erp-b (deletes: ignore): reactivated, carried again", async () => {
+    const person = emails(a)[3] as string;
+    b.data.write("res.partner", [partner(b, person).id], { active: false });
+    await nextSecond();
+    const synced = await cli(["sync", "people", "--json"]);
+    assert.equal(synced.code, 0, explain(synced));
+    assert.deepEqual(emails(b).includes(person), false, "archived in erp-b, not recreated");
+
+    const res = await cli(["restore", "people", person]);
+    assert.equal(res.code, 0, explain(res));
+    assert.match(
+      res.stdout,
+      new RegExp(`${person} restored in flow people \\(reactivated in erp-b\\); merged`),
+    );
+    assert.ok(emails(b).includes(person), "active again in erp-b");
+    await nextSecond();
+    a.data.write("res.partner", [partner(a, person).id], { city: "Grenoble" });
+    await nextSecond();
+    const after = await cli(["sync", "people", "--json"]);
+    assert.equal(parseOutput(SyncOutput, after).runs[0]?.counts.updated, 1, explain(after));
+    assert.equal(partner(b, person).city, "Grenoble");
+
+    const again = await cli(["restore", "people", person]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /is not removed in flow people; nothing to restore/);
+  });
 });

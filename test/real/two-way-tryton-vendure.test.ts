@@ -395,4 +395,31 @@ describe("two-way customers between a real Tryton and a real Vendure", {
       JSON.stringify(events.slice(-3)),
     );
   });
+
+  test("restore: Cid (deactivated in Tryton, deleted in Vendure) comes back through the CLI — reactivated in Tryton, created once in Vendure, carried again", async () => {
+    writeConfig("last-writer-wins", "propagate");
+    const cidEmail = "cid-two-way@example.com";
+    const [cid] = (await session.find("party.party", [["name", "=", "Cid Archive"]], ["id"], {
+      active_test: false,
+    })) as [{ id: number }];
+    assert.ok(cid);
+    assert.equal(await partyActive(cid.id), false);
+    assert.deepEqual(await shopIds(cidEmail), []);
+    const res = await runCli(["restore", "customers", cidEmail, "--json"], env).done;
+    assert.equal(res.code, 0, `restore exit ${res.code}:\n${res.stdout}\n${res.stderr}`);
+    const out = JSON.parse(res.stdout) as { reactivated: string[]; recreated: string[]; action: string };
+    assert.deepEqual([out.reactivated, out.recreated, out.action], [["erp"], ["shop"], "created"]);
+    assert.equal(await partyActive(cid.id), true, "reactivated in Tryton");
+    assert.equal((await shopIds(cidEmail)).length, 1, "created again in Vendure");
+    await settle();
+    assert.equal((await shopIds(cidEmail)).length, 1, "created once");
+    await session.model("party.party", "write", [cid.id], { name: "Cid Restored" });
+    const r = await sync();
+    assert.equal(r.counts.updated, 1, "the Tryton edit is carried again");
+    const data = await admin<{ customers: { items: { lastName: string; firstName: string }[] } }>(
+      `{customers(options:{filter:{emailAddress:{eq:"${cidEmail}"}}}){items{firstName lastName}}}`,
+    );
+    assert.match(JSON.stringify(data.customers.items), /Restored/);
+    assert.ok((await traceOf(cidEmail)).some((e) => e.kind === "restored"));
+  });
 });

@@ -26,6 +26,7 @@ import {
   NotFoundError,
   previewMapping,
   resolveFailure,
+  restoreRecord,
   retryFailures,
   skipFailure,
   takeConflict,
@@ -500,6 +501,33 @@ export async function managementApi(app: FastifyInstance, opts: ApiOptions): Pro
         jobId,
         note: jobId === null ? "a sync of this flow is already queued or running" : "queued",
       });
+    },
+  );
+
+  app.post(
+    "/api/v1/flows/:name/records/:key/restore",
+    {
+      config: act(
+        "operator",
+        "records.restore",
+        (r) => `flow ${String(nameOf(r))} record ${String((r.params as { key?: string }).key)}`,
+      ),
+      schema: {
+        tags: ["flows"],
+        summary:
+          "Bring back a record a two-way flow removed (twoWay.deletes): reactivated where it is archived, created again where it was deleted, then merged, under the flow's lease",
+        params: {
+          type: "object",
+          properties: { name: { type: "string" }, key: { type: "string" } },
+          required: ["name", "key"],
+        },
+        response: { 200: S.RestoreOutcome, ...S.errors(400, 404, 409) },
+      },
+    },
+    async (req) => {
+      const { name, key } = req.params as { name: string; key: string };
+      knownFlow(ctx, name);
+      return restoreRecord(ctx, name, key, { actor: actor(req), holder: opts.holder });
     },
   );
 

@@ -120,6 +120,18 @@ export const RetryOutcome = obj(
   ["id", "key", "ok", "action", "message"],
 );
 
+export const RestoreOutcome = obj(
+  {
+    key: str,
+    ok: { type: "boolean" },
+    reactivated: { type: "array", items: str },
+    recreated: { type: "array", items: str },
+    action: { type: "string", enum: ["created", "updated", "skipped", "failed", "held"] },
+    message: nullable(str),
+  },
+  ["key", "ok", "reactivated", "recreated", "action", "message"],
+);
+
 const RateLimit = nullable(
   obj({
     maximumAvailable: { type: "number" },

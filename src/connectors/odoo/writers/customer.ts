@@ -80,6 +80,12 @@ export function customerWriter(ctx: OdooContext): Writer<"customer"> {
         await client.execute("res.partner", "write", [[Number(id)], { active: false }], {}, signal);
       else await client.execute("res.partner", "unlink", [[Number(id)]], {}, signal);
     },
+    /** Reactivates an archived partner (a deleted one cannot come back: the caller creates it again). */
+    async restore(id, signal) {
+      const state = (await removedPartners(ctx, [id], signal)).get(id);
+      if (state !== "archived") return;
+      await client.execute("res.partner", "write", [[Number(id)], { active: true }], {}, signal);
+    },
     estimateCalls(page) {
       // Per batch: countries and price lists. A new customer is searched by e-mail, then created; a
       // known one is read, then written when it differs.

@@ -168,6 +168,18 @@ export function customerWriter(ctx: TrytonContext): Writer<"customer"> {
       if (how === "archive") await client.write("party.party", [Number(id)], { active: false }, what, signal);
       else await client.model("party.party", "delete", [[Number(id)]], { what, signal });
     },
+    /** Reactivates an archived party (a deleted one cannot come back: the caller creates it again). */
+    async restore(id, signal) {
+      const state = (await removedParties(ctx, [id], signal)).get(id);
+      if (state !== "archived") return;
+      await client.write(
+        "party.party",
+        [Number(id)],
+        { active: true },
+        `party.party.write for party ${id}`,
+        signal,
+      );
+    },
     findByExternalRef: async (ref, record) => {
       const found = await findPartyByEmail(ctx, record.email || ref);
       return found === null ? null : String(found);
