@@ -91,8 +91,13 @@ describe("sync engine", () => {
     const first = await engine.run(env.flow, { maxPages: 2, sleep: noSleep });
     assert.equal(first.status, "succeeded", first.error?.message);
     assert.equal(first.counts.created, 14);
+    // Stopped by maxPages with more to read: the run says so, and is no catch-up (runtime/lag.ts).
+    const [firstRun] = await env.store.lastRuns("orders", 1);
+    assert.match(firstRun?.error ?? "", /^stopped after 2 page\(s\) \(maxPages\): the source may hold more/);
     const rest = await new SyncEngine(env.store).run(env.flow, { sleep: noSleep });
     assert.equal(rest.status, "succeeded", rest.error?.message);
+    const [restRun] = await env.store.lastRuns("orders", 1);
+    assert.equal(restRun?.error, null, "read to the end: no note");
     const expected = sourceOrders(env.a);
     const got = salesIn(env.b);
     assert.equal(got.length, expected.length);

@@ -736,12 +736,15 @@ export class SyncEngine {
       }),
     );
     let finished = false;
+    // The source said it had nothing more (not merely `maxPages` reached): the flow caught up.
+    let exhausted = false;
     try {
       // A stop is honoured between pages: what was written is committed first, so nothing is written twice.
       for (let pages = 1; !signal?.aborted; pages++) {
         const read = await ahead.next();
         if (read === undefined) {
           finished = true;
+          exhausted = true;
           break;
         }
         const { page } = read;
@@ -807,6 +810,10 @@ export class SyncEngine {
     }
     summary.durationMs = Math.round(performance.now() - started);
     let message = summary.error?.message ?? null;
+    if (finished && !exhausted && summary.status !== "failed") {
+      // Recorded on the run: it did not read everything available, so it is no catch-up (runtime/lag.ts).
+      message = `stopped after ${opts.maxPages} page(s) (maxPages): the source may hold more, read by the next run`;
+    }
     if (signal?.aborted && !finished) {
       // Whatever the read in flight threw when it was abandoned, the run was stopped, not broken.
       summary.status = "interrupted";

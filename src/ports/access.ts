@@ -70,4 +70,12 @@ export interface AccessStore {
   queueDepth(): Promise<Map<string, number>>;
   /** The lineage events a run wrote, oldest first. */
   runEvents(runId: number, limit: number): Promise<SyncEvent[]>;
+  /**
+   * What a flow's lag is computed from (runtime/lag.ts): the start of its latest sync run that read
+   * everything available (ended `succeeded` or `partial` with no note — a run stopped by `maxPages` carries
+   * one), and the start of its first sync run (null: never run).
+   */
+  lagBasis(flow: string): Promise<{ caughtUpAt: string | null; firstStartedAt: string | null }>;
+  /** When the oldest webhook event still pending for these (connection, entity) groups was received. */
+  oldestPendingEvent(groups: { connection: string; entity: string }[]): Promise<string | null>;
 }

@@ -5,11 +5,16 @@
  * call site, its count and the reason.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type ShopifyEmulator, startShopifyEmulator } from "@passerelle/emulators";
+import {
+  type OdooEmulator,
+  type ShopifyEmulator,
+  startOdooEmulator,
+  startShopifyEmulator,
+} from "@passerelle/emulators";
 import { type Context, openContext } from "./context.ts";
 import { diagnose } from "./doctor.ts";
 
@@ -83,5 +88,67 @@ ${shop("main")}${shop("outlet")}flows:
 
   it("refuses an unknown connection name with the list", async () => {
     await assert.rejects(diagnose(ctx, ["nope"]), /no connection named "nope" .*; connections: main, outlet/);
+  });
+});
+
+describe("doctor: the API version of connectors other than Shopify", () => {
+  let odoo: OdooEmulator;
+  let ctx: Context;
+  const dir = mkdtempSync(join(tmpdir(), "passerelle-doctor-versions-"));
+
+  before(async () => {
+    odoo = await startOdooEmulator({ products: 1, customers: 1, orders: 0, seed: 3 });
+    const files = join(dir, "files");
+    mkdirSync(files);
+    const path = join(dir, "passerelle.yaml");
+    writeFileSync(
+      path,
+      `version: 1
+store: { url: "sqlite:${join(dir, "store.sqlite")}" }
+connections:
+  erp:
+    type: odoo
+    url: ${odoo.url}
+    db: ${odoo.db}
+    username: ${odoo.login}
+    password: \${env:DOCTOR_ODOO_PASSWORD}
+  drop:
+    type: file
+    folder: ${files}
+    entities:
+      price:
+        pattern: "prices-*.csv"
+        format: csv
+        fields:
+          sku: sku
+`,
+    );
+    process.env.DOCTOR_ODOO_PASSWORD = odoo.password;
+    ctx = await openContext(path);
+  });
+  after(async () => {
+    await ctx?.close();
+    await odoo?.close();
+    delete process.env.DOCTOR_ODOO_PASSWORD;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reads Odoo's server version and names the removal of the JSON-RPC endpoints; files have none", async () => {
+    const findings = await diagnose(ctx, [], new Date("2026-12-01T00:00:00Z"));
+    const version = (c: string) => findings.find((f) => f.connection === c && f.check === "api-version");
+    assert.equal(version("erp")?.status, "ok");
+    assert.match(
+      version("erp")?.detail ?? "",
+      /^Odoo external JSON-RPC API \(\/jsonrpc\) Odoo 17\.0, supported until 2028-09-01 \(ends in /,
+    );
+    assert.equal(version("drop")?.status, "skip");
+    assert.match(version("drop")?.detail ?? "", /n\/a: files have no API version/);
+    // The same, shown by the connection itself (GET /api/v1/connections and the dashboard read it).
+    assert.equal(ctx.connectors.get("erp")?.apiVersion?.()?.version, "Odoo 17.0");
+    // Within 90 days of the removal: a warning saying what to do.
+    const late = await diagnose(ctx, ["erp"], new Date("2028-07-01T00:00:00Z"));
+    const w = late.find((f) => f.check === "api-version");
+    assert.equal(w?.status, "warn");
+    assert.match(w?.fix ?? "", /^before the date, upgrade odoo to a release that serves a supported API/);
   });
 });

@@ -82,6 +82,8 @@ async function connectionFindings(ctx: Context, name: string, c: Connector, now:
 
   const v = c.apiVersion?.();
   if (!v) add({ check: "api-version", status: "skip", detail: `not reported by the ${c.kind} connector` });
+  else if (v.version.startsWith("n/a"))
+    add({ check: "api-version", status: "skip", detail: `${v.api}: ${v.version}; ${v.policy}` });
   else if (v.supportedUntil === null)
     add({
       check: "api-version",
@@ -100,7 +102,11 @@ async function connectionFindings(ctx: Context, name: string, c: Connector, now:
       ...(status === "ok"
         ? {}
         : {
-            fix: `move connections.${name}.apiVersion to a newer version (and Passerelle with it, if this version is its default)`,
+            fix:
+              // Shopify's version is a setting of the connection; elsewhere the server decides it.
+              c.kind === "shopify"
+                ? `move connections.${name}.apiVersion to a newer version (and Passerelle with it, if this version is its default)`
+                : `before the date, upgrade ${c.kind} to a release that serves a supported API (and Passerelle, once a release speaks it): ${v.policy}`,
           }),
     });
   }

@@ -59,6 +59,7 @@ flows:
       await service.jobs.enqueue({ queue: "sync", payload: { flow: "products" } });
       await service.jobs.enqueue({ queue: "sync", payload: { flow: "products" }, singletonKey: "other" });
       await service.jobs.enqueue({ queue: "retry-failures", payload: { flow: "products" } });
+      assert.ok(service.metrics, "a web process has metrics");
       const { body } = await service.metrics.text();
       assert.match(body, /^passerelle_queue_depth\{queue="sync"\} 2$/m);
       assert.match(body, /^passerelle_queue_depth\{queue="retry-failures"\} 1$/m);

@@ -8,6 +8,7 @@ import { Counter, Gauge, Registry } from "prom-client";
 import type { RunSummary } from "../engine/sync.ts";
 import type { Connector } from "../ports/connector.ts";
 import type { Context } from "./context.ts";
+import { flowLag } from "./lag.ts";
 
 /**
  * A pass's kind as the runtime reports it (`schedule`: every run of the flow-job queue, whether its cron, a
@@ -118,15 +119,15 @@ export class Metrics {
     const lastRun = this.#lastRun;
     new Gauge({
       name: "passerelle_flow_lag_seconds",
-      help: "Per flow: seconds since its cursor's last record changed in the source (how far behind the source it is)",
+      help: "Per flow: seconds since it last caught up with its source, or since the oldest webhook event still pending for it when older (see docs/api.md, lag)",
       labelNames: ["flow"],
       registers: [r],
       async collect() {
-        const now = Date.now();
+        this.reset();
+        const now = new Date();
         for (const flow of ctx.flowNames()) {
-          const cursor = await ctx.store.getCursor(flow);
-          const at = cursor ? Date.parse(cursor.updatedAt) : Number.NaN;
-          if (!Number.isNaN(at)) this.set({ flow }, Math.max(0, (now - at) / 1000));
+          const lag = await flowLag(ctx, flow, now);
+          if (lag.seconds !== null) this.set({ flow }, lag.seconds);
         }
       },
     });

@@ -76,8 +76,11 @@ export interface ServiceOptions {
 
 export interface Service {
   role: Role;
-  /** This process's Prometheus metrics (served at /metrics by a process that serves). */
-  metrics: Metrics;
+  /**
+   * This process's Prometheus metrics, served at /metrics; null in a process that serves nothing (`worker`,
+   * `scheduler`): nobody could read them there (docs/api.md, Metrics).
+   */
+  metrics: Metrics | null;
   /** null unless the role serves webhooks (web, all). */
   server: RunningServer | null;
   inbox: WebhookInbox;
@@ -196,7 +199,9 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     logger: ctx.logger,
     expireS: opts.jobExpireS ?? ctx.config.store.jobExpireSeconds,
   });
-  metrics = new Metrics(ctx, { depth: () => jobs.depth() });
+  // Only a process with a server has a /metrics to serve them at.
+  const served = serves ? new Metrics(ctx, { depth: () => jobs.depth() }) : null;
+  metrics = served ?? undefined;
   const inbox = ctx.store.openInbox({ writerThread: serves });
   const queue = jobs;
   const runtime = new EventRuntime({
@@ -274,7 +279,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   };
 
   const tls = readTls(ctx);
-  const server = serves
+  const server = served
     ? await startServer({
         host: opts.host ?? ctx.config.server.host,
         port: opts.port ?? ctx.config.server.port,
@@ -285,13 +290,13 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
         onStored: notify,
         onWebhook: (connection, o) =>
           "stored" in o
-            ? metrics.webhookStored(connection, o.stored)
-            : metrics.webhookRefused(connection, o.refused),
+            ? served.webhookStored(connection, o.stored)
+            : served.webhookRefused(connection, o.refused),
         logger: ctx.logger,
         api: {
           ctx,
           queue: jobs,
-          metrics,
+          metrics: served,
           holder,
           noAuthOnLoopback: opts.noAuthOnLoopback ?? false,
           onEnqueued: () => worker?.wake(),
@@ -349,7 +354,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   };
   return {
     role,
-    metrics,
+    metrics: metrics ?? null,
     server,
     inbox,
     runtime,

@@ -246,7 +246,9 @@ describe("routes", () => {
     assert.equal(c.budget.usedToday, c.calls.today);
     assert.equal(c.budget.remaining, 5000 - c.calls.today);
     assert.equal(c.budget.basis, "budgets.odoo.callsPerDay in the configuration");
-    assert.equal(c.apiVersion, null, "the Odoo connector does not say which API version it speaks");
+    // Read by the health check this call ran: the server's version and the JSON-RPC removal date.
+    assert.equal(c.apiVersion.version, "Odoo 17.0");
+    assert.equal(c.apiVersion.supportedUntil, "2028-09-01");
     const shop = list.json().connections.find((x: { name: string }) => x.name === "shopify");
     assert.equal(shop.apiVersion.api, "Shopify Admin GraphQL API");
     assert.match(shop.apiVersion.version, /^\d{4}-\d{2}$/);

@@ -204,6 +204,51 @@ export class SqlAccess implements AccessStore {
     return new Map(rows.map((r) => [r.queue, Number(r.n)]));
   }
 
+  async lagBasis(flow: string): Promise<{ caughtUpAt: string | null; firstStartedAt: string | null }> {
+    const caughtUp = await this.#gate.repeatable("lagBasis: last caught-up run", () =>
+      this.#db
+        .selectFrom("runs")
+        .select("started_at")
+        .where("flow", "=", flow)
+        .where("mode", "=", "sync")
+        .where("status", "in", ["succeeded", "partial"])
+        .where("error", "is", null)
+        .orderBy("id", "desc")
+        .limit(1)
+        .executeTakeFirst(),
+    );
+    const first = await this.#gate.repeatable("lagBasis: first run", () =>
+      this.#db
+        .selectFrom("runs")
+        .select("started_at")
+        .where("flow", "=", flow)
+        .where("mode", "=", "sync")
+        .orderBy("id", "asc")
+        .limit(1)
+        .executeTakeFirst(),
+    );
+    return { caughtUpAt: caughtUp?.started_at ?? null, firstStartedAt: first?.started_at ?? null };
+  }
+
+  async oldestPendingEvent(groups: { connection: string; entity: string }[]): Promise<string | null> {
+    if (groups.length === 0) return null;
+    const row = await this.#gate.repeatable("oldestPendingEvent: select webhook_inbox", () =>
+      this.#db
+        .selectFrom("webhook_inbox")
+        .select((eb) => eb.fn.min("received_at").as("at"))
+        .where("status", "=", "pending")
+        .where((eb) =>
+          eb.or(
+            groups.map((g) =>
+              eb.and([eb("connection", "=", g.connection), eb("entity", "=", g.entity as never)]),
+            ),
+          ),
+        )
+        .executeTakeFirst(),
+    );
+    return (row?.at as string | null | undefined) ?? null;
+  }
+
   async runEvents(runId: number, limit: number): Promise<SyncEvent[]> {
     const rows = await this.#gate.repeatable("runEvents: select sync_events", () =>
       this.#db

@@ -306,6 +306,14 @@ if (!available.ok) {
       assert.match(err.message, new RegExp(`Tryton at http://127\\.0\\.0\\.1:${port}`));
     });
 
+    test("the health check reads trytond's version: the connection and doctor show it", async () => {
+      const c = connect(erp, {}, "erp-version");
+      await c.check();
+      const v = c.apiVersion?.();
+      assert.equal(v?.api, "Tryton JSON-RPC");
+      assert.match(v?.version ?? "", /^trytond \d+\.\d+\.\d+$/);
+    });
+
     test("wrong password: a config error naming the system, the user and the database, never the password", async () => {
       const bad = connect(erp, { password: "not-the-password-42" }, "erp-bad");
       const err = await bad.check().then(

@@ -4,6 +4,14 @@
  * ApiError carrying the server's one-line `{ error }` message, which the views show as it is.
  */
 
+// Types the server defines are imported from it (type-only: nothing of the server is bundled), so the
+// dashboard cannot drift from what the API sends.
+import type { ApiVersionInfo } from "../../src/ports/connector.ts";
+import type { FailureStatus, Run, RunCounts, RunStatus } from "../../src/ports/store.ts";
+import type { FlowLag } from "../../src/runtime/lag.ts";
+
+export type { ApiVersionInfo, FailureStatus, Run, RunCounts, RunStatus };
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -63,26 +71,6 @@ export const enc = encodeURIComponent;
 
 // ---- the shapes the views read (see src/server/api/schemas.ts) --------------------------------------------
 
-export interface RunCounts {
-  read: number;
-  created: number;
-  updated: number;
-  skipped: number;
-  failed: number;
-  calls: number;
-}
-
-export interface Run {
-  id: number;
-  flow: string;
-  mode: "sync" | "plan" | "retry";
-  status: "running" | "succeeded" | "failed" | "partial" | "interrupted";
-  startedAt: string;
-  finishedAt: string | null;
-  counts: RunCounts;
-  error: string | null;
-}
-
 export interface SyncEvent {
   id?: number;
   runId?: number | null;
@@ -116,7 +104,9 @@ export interface FlowInfo {
   runningBy?: string | null;
   lastRun: Run | null;
   nextRun: string | null;
-  lagSeconds: number | null;
+  lagSeconds: FlowLag["seconds"];
+  lagSince?: FlowLag["since"];
+  lagBasis?: FlowLag["basis"];
   openFailures: number;
   callsToday?: number;
   recentRuns?: Run[];
@@ -134,7 +124,7 @@ export interface Failure {
   errorKind: string;
   errorMessage: string;
   attempts: number;
-  status: "open" | "retrying" | "resolved" | "skipped";
+  status: FailureStatus;
   reason?: string | null;
   firstFailedAt?: string;
   lastFailedAt?: string;
@@ -158,7 +148,7 @@ export interface Connection {
   retries?: number | null;
   rateLimit: { maximumAvailable?: number; currentlyAvailable?: number; restoreRatePerSecond?: number } | null;
   budget: { callsPerDay: number; usedToday: number; remaining: number; basis: string } | null;
-  apiVersion?: { api: string; version: string; supportedUntil: string | null; policy: string } | null;
+  apiVersion?: ApiVersionInfo | null;
 }
 
 export interface Usage {

@@ -27,6 +27,12 @@ export const file = defineConnector({
     async check() {
       await x.files.check();
     },
+    apiVersion: () => ({
+      api: "files",
+      version: "n/a: files have no API version",
+      supportedUntil: null,
+      policy: "no vendor API",
+    }),
     stats: () => ({ calls: x.files.calls, throttled: 0 }),
     async close() {
       await x.files.close();

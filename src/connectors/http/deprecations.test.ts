@@ -20,6 +20,16 @@ describe("deprecation notices in answers", () => {
       });
     } else if (req.url === "/retiring") {
       res.writeHead(200, { "content-type": "application/json", sunset: "Wed, 30 Jun 2027 00:00:00 GMT" });
+    } else if (req.url === "/wp") {
+      res.writeHead(200, {
+        "content-type": "application/json",
+        "x-wp-deprecatedparam": "context (since 5.5; use view instead)",
+      });
+    } else if (req.url === "/warned") {
+      res.writeHead(200, {
+        "content-type": "application/json",
+        warning: '299 api.example "the v1 orders route is deprecated"',
+      });
     } else res.writeHead(200, { "content-type": "application/json" });
     res.end("{}");
   });
@@ -52,6 +62,22 @@ describe("deprecation notices in answers", () => {
       },
     ]);
     assert.deepEqual(http.deprecations.drain(), []);
+  });
+
+  it("reads WordPress's deprecation headers and persistent (299) warnings", async () => {
+    const http = createHttpClient({ system: "shop", vendor: "Test", baseUrl: url, timeoutMs: 5000 });
+    await http.request("GET", "/wp", undefined, undefined, { what: "orders" });
+    await http.request("GET", "/warned");
+    await http.request("GET", "/wp", undefined, undefined, { what: "orders" });
+    assert.deepEqual(http.deprecations.drain(), [
+      {
+        site: "GET /wp (orders)",
+        reason: "WordPress deprecated: context (since 5.5; use view instead)",
+        sunset: null,
+        count: 2,
+      },
+      { site: "GET /warned", reason: "the v1 orders route is deprecated", sunset: null, count: 1 },
+    ]);
   });
 
   it("keeps a bounded number of call sites", () => {

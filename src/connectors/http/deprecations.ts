@@ -5,6 +5,9 @@
  *   drafts sent `true` or an HTTP date) with `Sunset` (RFC 8594: the HTTP date after which it may stop
  *   answering);
  * - `X-Shopify-API-Deprecated-Reason`: Shopify's, set when a call used a deprecated field or version;
+ * - `X-WP-DeprecatedFunction` / `X-WP-DeprecatedParam`: WordPress's REST API (WooCommerce's host), naming a
+ *   deprecated function or argument the request reached;
+ * - `Warning: 299 <agent> "<text>"`: a persistent warning, the way some APIs announce deprecations;
  * - whatever a connector notes itself (an answer served by another API version than the one asked for).
  * At most `maxEntries` distinct (site, reason) pairs are kept between drains; more are counted under the
  * last one, so memory never grows with the number of calls.
@@ -60,6 +63,20 @@ export class DeprecationLog {
       const link = /<([^>]+)>\s*;\s*rel="?deprecation"?/i.exec(headers.get("link") ?? "")?.[1];
       const when = at ? `deprecated since ${at.slice(0, 10)}` : "deprecated";
       this.note(site, link ? `${when}; see ${link}` : when, sunset);
+      return true;
+    }
+    // WordPress (and so WooCommerce's REST API) names a deprecated function or argument a request used.
+    const wp = ["x-wp-deprecatedfunction", "x-wp-deprecatedparam"]
+      .map((h) => headers.get(h))
+      .filter((v): v is string => v !== null && v.trim() !== "");
+    if (wp.length > 0) {
+      this.note(site, `WordPress deprecated: ${wp.join("; ")}`, sunset);
+      return true;
+    }
+    // A persistent warning (HTTP Warning code 299), which some APIs use for deprecations.
+    const warning = /^\s*299\s+\S+\s+"([^"]*)"/.exec(headers.get("warning") ?? "")?.[1];
+    if (warning) {
+      this.note(site, warning, sunset);
       return true;
     }
     if (sunset !== null) {

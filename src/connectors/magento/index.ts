@@ -64,6 +64,13 @@ export const magento = defineConnector({
         );
       }
     },
+    apiVersion: () => ({
+      api: "Magento REST API",
+      version: "V1 (the REST API does not expose the Magento version)",
+      supportedUntil: null,
+      policy:
+        "Adobe publishes end of support per Magento/Adobe Commerce release; the release is not readable through the REST API, so no date is shown",
+    }),
     drainDeprecations: () => x.client.http.deprecations.drain(),
     stats: () => ({ calls: x.client.calls, throttled: x.client.http.stats().throttled }),
     async close() {},

@@ -55,6 +55,13 @@ export const medusa = defineConnector({
         "check",
       );
     },
+    apiVersion: () => ({
+      api: "Medusa Admin API",
+      version: "/admin (Medusa v2 routes; the server does not expose its version)",
+      supportedUntil: null,
+      policy:
+        "Medusa publishes no end of support for its Admin API; breaking changes come with major versions",
+    }),
     drainDeprecations: () => x.client.http.deprecations.drain(),
     stats: () => ({ calls: x.client.calls, throttled: x.client.http.stats().throttled }),
     async close() {},

@@ -39,6 +39,9 @@ function invoicePdf(ctx: OdooContext, invoiceId: string, signal?: AbortSignal): 
   return ctx.client.invoicePdf(id, signal);
 }
 
+/** When the JSON-RPC endpoints the connector uses may be gone: Odoo 22, announced for fall 2028. */
+export const ODOO_RPC_REMOVAL = "2028-09-01";
+
 export const odoo = defineConnector({
   id: "odoo",
   version: "1.0.0",
@@ -59,30 +62,51 @@ export const odoo = defineConnector({
   },
   // No published budget: bounded concurrency, and a 429 pauses the connection for its Retry-After.
   capabilities: { rateModel: "retry-after", documents: true },
-  connection: (ctx, name) => ({
-    async check() {
-      await ctx.client.authenticate();
-      // A uid alone does not prove the user may read: try the cheapest real call.
-      await ctx.client.execute("res.partner", "search_count", [[["id", "=", 0]]]);
-    },
-    drainDeprecations: () => ctx.client.drainDeprecations(),
-    stats: () => ({ calls: ctx.client.calls, throttled: ctx.client.throttled }),
-    latency: () => ctx.client.stats().latency,
-    invoicePdf: (invoiceId: string, signal?: AbortSignal) => invoicePdf(ctx, invoiceId, signal),
-    async document(ref: string, signal?: AbortSignal) {
-      // The ref is the report URL its invoice stream names (see invoicePdfRef).
-      const m = /\/report\/pdf\/account\.report_invoice\/(\d+)$/.exec(ref);
-      if (!m || !ref.startsWith(ctx.client.url)) {
-        throw new SyncError("data", `not a document ref of ${name}: ${JSON.stringify(ref)}`, {
-          system: name,
-          field: "ref",
-        });
-      }
-      const bytes = await invoicePdf(ctx, m[1]!, signal);
-      return { mimeType: "application/pdf", fileName: `invoice-${m[1]}.pdf`, bytes };
-    },
-    async close() {},
-  }),
+  connection: (ctx, name) => {
+    // The server's version, read by each health check (common.version: no login needed).
+    let server: string | null = null;
+    return {
+      async check() {
+        const v = await ctx.client.rpc(
+          "/jsonrpc",
+          { service: "common", method: "version", args: [] },
+          "version",
+        );
+        const sv = (v as { server_version?: unknown } | null)?.server_version;
+        server = typeof sv === "string" ? sv : null;
+        await ctx.client.authenticate();
+        // A uid alone does not prove the user may read: try the cheapest real call.
+        await ctx.client.execute("res.partner", "search_count", [[["id", "=", 0]]]);
+      },
+      apiVersion: () => ({
+        api: "Odoo external JSON-RPC API (/jsonrpc)",
+        version: server
+          ? `Odoo ${server}`
+          : "server version not read yet (run the health check or passerelle doctor)",
+        // Odoo announced the removal of /jsonrpc and /xmlrpc in Odoo 22, "fall 2028": the start of that season.
+        supportedUntil: ODOO_RPC_REMOVAL,
+        policy:
+          "Odoo deprecated the /jsonrpc and /xmlrpc endpoints and scheduled their removal for Odoo 22 (fall 2028, taken as 1 September 2028); servers before 22 keep them",
+      }),
+      drainDeprecations: () => ctx.client.drainDeprecations(),
+      stats: () => ({ calls: ctx.client.calls, throttled: ctx.client.throttled }),
+      latency: () => ctx.client.stats().latency,
+      invoicePdf: (invoiceId: string, signal?: AbortSignal) => invoicePdf(ctx, invoiceId, signal),
+      async document(ref: string, signal?: AbortSignal) {
+        // The ref is the report URL its invoice stream names (see invoicePdfRef).
+        const m = /\/report\/pdf\/account\.report_invoice\/(\d+)$/.exec(ref);
+        if (!m || !ref.startsWith(ctx.client.url)) {
+          throw new SyncError("data", `not a document ref of ${name}: ${JSON.stringify(ref)}`, {
+            system: name,
+            field: "ref",
+          });
+        }
+        const bytes = await invoicePdf(ctx, m[1]!, signal);
+        return { mimeType: "application/pdf", fileName: `invoice-${m[1]}.pdf`, bytes };
+      },
+      async close() {},
+    };
+  },
 });
 
 export function createOdooConnector(name: string, config: OdooConfig): OdooConnector {

@@ -36,6 +36,12 @@ export const rest = defineConnector({
             : {};
       await x.getJson(x.url(path, x.config.checkPath ? {} : { ...first?.list.params, ...size }));
     },
+    apiVersion: () => ({
+      api: "configured REST API",
+      version: "n/a: a generic REST connection has no vendor version to read",
+      supportedUntil: null,
+      policy: "whatever the configured API documents; Deprecation and Sunset headers it sends are counted",
+    }),
     stats: () => {
       const s = x.http.stats();
       return { calls: s.calls, throttled: s.throttled };

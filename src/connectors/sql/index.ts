@@ -31,20 +31,37 @@ export const sqlConnector = defineConnector({
   client: (name, config): SqlClient => new SqlClient(name, config),
   entities,
   capabilities: { rateModel: "none" },
-  connection: (x) => ({
-    async check() {
-      await x.query((db) => sql`select 1 as ok`.execute(db));
-      await x.validate();
-    },
-    stats: () => ({ calls: x.calls, throttled: 0 }),
-    async close() {
-      await x.close();
-    },
-    /** Statements that changed data so far. */
-    writes: () => x.writes,
-    /** The client (tests reach the read-only session through it). */
-    client: x,
-  }),
+  connection: (x) => {
+    // The database server's version, read by each health check: the "API" a SQL connection speaks.
+    let server: string | null = null;
+    return {
+      async check() {
+        await x.query((db) => sql`select 1 as ok`.execute(db));
+        const q =
+          x.dialect.name === "sqlite"
+            ? sql<{ v: string }>`select sqlite_version() as v`
+            : sql<{ v: string }>`select version() as v`;
+        const rows = await x.query((db) => q.execute(db));
+        server = String(rows.rows[0]?.v ?? "") || null;
+        await x.validate();
+      },
+      apiVersion: () => ({
+        api: `SQL (${x.dialect.name})`,
+        version: server ?? "server version not read yet (run the health check or passerelle doctor)",
+        supportedUntil: null,
+        policy:
+          "the database vendor's own support calendar applies; Passerelle reads no end of support from the server",
+      }),
+      stats: () => ({ calls: x.calls, throttled: 0 }),
+      async close() {
+        await x.close();
+      },
+      /** Statements that changed data so far. */
+      writes: () => x.writes,
+      /** The client (tests reach the read-only session through it). */
+      client: x,
+    };
+  },
   /** A flow reading (or writing) an entity the settings give no read (or write) for. */
   checkUse(config, use) {
     const problems: ConfigProblem[] = [];

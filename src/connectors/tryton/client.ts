@@ -122,6 +122,19 @@ export class TrytonClient {
     });
   }
 
+  /** trytond's version (`common.server.version`, answered at the server's root without a session). */
+  async serverVersion(signal?: AbortSignal): Promise<string | null> {
+    const v = await this.post(
+      "common.server.version",
+      [],
+      "server version",
+      false,
+      signal,
+      `${this.config.url}/`,
+    );
+    return typeof v === "string" ? v : null;
+  }
+
   get endpoint(): string {
     return `${this.config.url}/${encodeURIComponent(this.config.db)}/`;
   }
@@ -151,8 +164,9 @@ export class TrytonClient {
     what: string,
     auth: string | boolean,
     signal?: AbortSignal,
+    endpoint = this.endpoint,
   ): Promise<unknown> {
-    const res = await this.http.send("POST", this.endpoint, {
+    const res = await this.http.send("POST", endpoint, {
       body: { id: ++this.seq, method, params },
       what,
       key: method,

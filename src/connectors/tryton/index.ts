@@ -84,32 +84,46 @@ export const tryton = defineConnector({
     invoice: { read: invoiceStream },
   },
   capabilities: { rateModel: "none", documents: true },
-  connection: (ctx, name) => ({
-    async check() {
-      await ctx.client.login();
-      // A session alone does not prove the user may read: try the cheapest real call.
-      await ctx.client.model("party.party", "search_count", [[["id", "=", 0]]]);
-    },
-    drainDeprecations: () => ctx.client.drainDeprecations(),
-    stats: () => ({ calls: ctx.client.calls, throttled: 0 }),
-    latencies: () => ctx.client.latencies,
-    invoiceDocument: (invoiceId: string, signal?: AbortSignal) => invoiceDocument(ctx, invoiceId, signal),
-    document(ref: string, signal?: AbortSignal) {
-      const prefix = `${name}:account.invoice/`;
-      const id = ref.startsWith(prefix) ? ref.slice(prefix.length) : "";
-      if (!/^\d+$/.test(id)) {
-        return Promise.reject(
-          new SyncError(
-            "data",
-            `not a document ref of ${name}: ${JSON.stringify(ref)} (expected ${prefix}<invoice id>)`,
-            { system: name, field: "ref" },
-          ),
-        );
-      }
-      return invoiceDocument(ctx, id, signal);
-    },
-    async close() {},
-  }),
+  connection: (ctx, name) => {
+    // trytond's version, read by each health check.
+    let server: string | null = null;
+    return {
+      async check() {
+        server = await ctx.client.serverVersion();
+        await ctx.client.login();
+        // A session alone does not prove the user may read: try the cheapest real call.
+        await ctx.client.model("party.party", "search_count", [[["id", "=", 0]]]);
+      },
+      apiVersion: () => ({
+        api: "Tryton JSON-RPC",
+        version: server
+          ? `trytond ${server}`
+          : "server version not read yet (run the health check or passerelle doctor)",
+        supportedUntil: null,
+        policy:
+          "Tryton supports each series for a limited time, LTS series longer (tryton.org's release calendar); no date is read from the server",
+      }),
+      drainDeprecations: () => ctx.client.drainDeprecations(),
+      stats: () => ({ calls: ctx.client.calls, throttled: 0 }),
+      latencies: () => ctx.client.latencies,
+      invoiceDocument: (invoiceId: string, signal?: AbortSignal) => invoiceDocument(ctx, invoiceId, signal),
+      document(ref: string, signal?: AbortSignal) {
+        const prefix = `${name}:account.invoice/`;
+        const id = ref.startsWith(prefix) ? ref.slice(prefix.length) : "";
+        if (!/^\d+$/.test(id)) {
+          return Promise.reject(
+            new SyncError(
+              "data",
+              `not a document ref of ${name}: ${JSON.stringify(ref)} (expected ${prefix}<invoice id>)`,
+              { system: name, field: "ref" },
+            ),
+          );
+        }
+        return invoiceDocument(ctx, id, signal);
+      },
+      async close() {},
+    };
+  },
 });
 
 export function createTrytonConnector(name: string, config: TrytonConfig): TrytonConnector {

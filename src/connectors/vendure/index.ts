@@ -85,6 +85,13 @@ export const vendure = defineConnector({
         z.object({ activeChannel: z.object({ id: z.string() }) }),
       );
     },
+    apiVersion: () => ({
+      api: "Vendure Admin API (GraphQL)",
+      version: "n/a: Vendure does not expose its version through the Admin API",
+      supportedUntil: null,
+      policy:
+        "Vendure announces schema changes per release and publishes no end-of-support date for the Admin API",
+    }),
     drainDeprecations: () => x.client.drainDeprecations(),
     stats: () => ({ calls: x.client.calls, throttled: 0 }),
     async close() {},

@@ -48,16 +48,41 @@ export const woocommerce = defineConnector({
     invoice: { write: (x) => invoiceWriter(x.name, x.client) },
   },
   capabilities: { rateModel: "none" },
-  connection: (x) => ({
-    async check() {
-      await x.client.get("/system_status?_fields=environment", z.object({}).loose(), "check");
-    },
-    drainDeprecations: () => x.client.http.deprecations.drain(),
-    stats: () => ({ calls: x.client.calls, throttled: x.client.http.stats().throttled }),
-    async close() {},
-    /** Calls that changed data so far. */
-    writes: () => x.client.writes,
-  }),
+  connection: (x) => {
+    // WooCommerce's and WordPress's versions, from the system status each health check reads.
+    let server: string | null = null;
+    return {
+      async check() {
+        const status = await x.client.get(
+          "/system_status?_fields=environment",
+          z
+            .object({
+              environment: z
+                .object({ version: z.string().optional(), wp_version: z.string().optional() })
+                .loose()
+                .optional(),
+            })
+            .loose(),
+          "check",
+        );
+        const env = status.environment;
+        server = env?.version
+          ? `WooCommerce ${env.version}${env.wp_version ? ` on WordPress ${env.wp_version}` : ""}`
+          : null;
+      },
+      apiVersion: () => ({
+        api: "WooCommerce REST API wc/v3",
+        version: server ?? "wc/v3 (server version not read yet (run the health check or passerelle doctor))",
+        supportedUntil: null,
+        policy: "WooCommerce publishes no end of support for wc/v3; deprecations are announced per release",
+      }),
+      drainDeprecations: () => x.client.http.deprecations.drain(),
+      stats: () => ({ calls: x.client.calls, throttled: x.client.http.stats().throttled }),
+      async close() {},
+      /** Calls that changed data so far. */
+      writes: () => x.client.writes,
+    };
+  },
   webhooks: wooWebhooks,
   checkUse: checkWooUse,
 });

@@ -16,6 +16,7 @@ import type { AccessStore, Role } from "../../ports/access.ts";
 import type { Jobs } from "../../ports/jobs.ts";
 import type { Context } from "../../runtime/context.ts";
 import { syncJob } from "../../runtime/flow-jobs.ts";
+import { type FlowLag, flowLag } from "../../runtime/lag.ts";
 import type { Metrics } from "../../runtime/metrics.ts";
 import {
   editAndRetry,
@@ -387,6 +388,8 @@ export async function managementApi(app: FastifyInstance, opts: ApiOptions): Pro
   const flowInfo = async (names: string[]) => {
     const statuses = await flowStatuses(ctx, names, "the management API");
     const calls = await access.calls({ sinceDay: today(now()) });
+    const lags = new Map<string, FlowLag>();
+    for (const s of statuses) lags.set(s.flow, await flowLag(ctx, s.flow, now()));
     return statuses.map((s) => {
       const spec = ctx.config.flows[s.flow];
       const trigger = spec?.trigger;
@@ -397,7 +400,6 @@ export async function managementApi(app: FastifyInstance, opts: ApiOptions): Pro
             ? trigger.reconcile.cron
             : null;
       const next = cron ? new Cron(cron, { paused: true }).nextRun(now()) : null;
-      const at = s.cursor ? Date.parse(s.cursor.updatedAt) : Number.NaN;
       const state = s.runningBy
         ? "running"
         : !s.lastRun
@@ -417,7 +419,9 @@ export async function managementApi(app: FastifyInstance, opts: ApiOptions): Pro
         lastRun: s.lastRun,
         nextRun: next ? next.toISOString() : null,
         cursor: s.cursor,
-        lagSeconds: Number.isNaN(at) ? null : Math.max(0, (now().getTime() - at) / 1000),
+        lagSeconds: lags.get(s.flow)?.seconds ?? null,
+        lagSince: lags.get(s.flow)?.since ?? null,
+        lagBasis: lags.get(s.flow)?.basis ?? null,
         openFailures: s.openFailures,
         callsToday: calls.filter((c) => c.flow === s.flow).reduce((a, c) => a + c.calls, 0),
       };
@@ -430,7 +434,8 @@ export async function managementApi(app: FastifyInstance, opts: ApiOptions): Pro
       config: viewer,
       schema: {
         tags: ["flows"],
-        summary: "Every flow: state, last and next run, lag behind its source, open failures, calls today",
+        summary:
+          "Every flow: state, last and next run, lag (time since it last caught up with its source), open failures, calls today",
         response: {
           200: { type: "object", properties: { flows: { type: "array", items: S.FlowInfo } } },
           ...S.errors(),

@@ -208,7 +208,13 @@ export const FlowInfo = obj(
     lastRun: nullable(Run),
     nextRun: nullable(str),
     cursor: nullable(obj({ updatedAt: str, id: str })),
-    lagSeconds: nullable({ type: "number" }),
+    lagSeconds: nullable({
+      type: "number",
+      description:
+        "Seconds since the flow last caught up with its source (start of its last run that read everything and did not fail), or since the oldest webhook event still pending for it when older; never caught up: since its first run; null: never run",
+    }),
+    lagSince: nullable(str),
+    lagBasis: nullable({ type: "string", enum: ["caught-up", "first-run", "pending-event"] }),
     openFailures: int,
     callsToday: int,
   },
