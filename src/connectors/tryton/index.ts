@@ -7,7 +7,7 @@ import { SyncError } from "../../core/errors.ts";
 import { type Connector, defineConnector } from "../../ports/connector.ts";
 import { TrytonClient } from "./client.ts";
 import { TrytonConfig } from "./config.ts";
-import { companyCurrency, failure, type TrytonContext } from "./context.ts";
+import { companyCurrency, failure, modelProbe, type TrytonContext } from "./context.ts";
 import { type InvoiceDocument, pdfOfReport } from "./document.ts";
 import { categoryStream } from "./streams/category.ts";
 import { customerStream } from "./streams/customer.ts";
@@ -70,7 +70,7 @@ export const tryton = defineConnector({
   config: TrytonConfig,
   client: (name, config): TrytonContext => {
     const client = new TrytonClient(config, name);
-    return { client, name, config, currency: companyCurrency(client) };
+    return { client, name, config, currency: companyCurrency(client), hasModel: modelProbe(client) };
   },
   entities: {
     category: { read: categoryStream },
