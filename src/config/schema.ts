@@ -130,7 +130,7 @@ export const Flow = z.strictObject({
    */
   backorders: z
     .enum(BACKORDER_POLICIES, {
-      error: (issue) => `must be one of ${BACKORDER_POLICIES.join(", ")}, got ${JSON.stringify(issue.input)}`,
+      error: () => `must be one of ${BACKORDER_POLICIES.join(", ")}`,
     })
     .optional(),
   /** JSONata boolean expression on the canonical record (after mapping); false skips the record. */
