@@ -66,7 +66,7 @@ export const tryton = defineConnector({
   id: "tryton",
   version: "1.0.0",
   description:
-    "Tryton (6.0+) via JSON-RPC: the category tree, products and variants, sale price lists, stock per warehouse, parties, sales (in, and their withdrawal out), shipments, invoices.",
+    "Tryton (6.0+) via JSON-RPC: the category tree, products and variants (kits with their components), sale price lists, stock per warehouse (kits' computed from their components, supplier lead times), parties, sales (in, and their withdrawal out), shipments, invoices.",
   config: TrytonConfig,
   client: (name, config): TrytonContext => {
     const client = new TrytonClient(config, name);
