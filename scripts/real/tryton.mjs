@@ -29,12 +29,15 @@ export const TRYTON_MODULES = [
   "sale_price_list",
   "product_price_list",
   "account_product",
+  // Kits (product.component) and suppliers with lead times (purchase.product_supplier), issue 21.
+  "product_kit",
+  "purchase",
 ];
 export const TRYTON_USER = "admin";
 export const TRYTON_PASSWORD = "passerelle-admin";
 export const TRYTON_DB = "erp";
 /** Bump when the set-up below changes: it names the golden copy. */
-const SETUP_VERSION = 5;
+const SETUP_VERSION = 6;
 const COUNTRIES = [
   ["DE", "Germany"],
   ["AT", "Austria"],

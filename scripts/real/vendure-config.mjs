@@ -1,7 +1,7 @@
 /**
  * The Vendure configuration used by `npm run test:real` and `npm run demo:real`: SQLite through
  * better-sqlite3, loopback only, bearer tokens, the test payment handler that settles at once, and the
- * custom fields Passerelle's Vendure connector writes (the ERP invoice on the order). @vendure/core is a
+ * custom fields Passerelle's Vendure connector writes (the ERP invoice on the order, a variant's ships-on date). @vendure/core is a
  * development dependency: only these scripts load it, never Passerelle itself.
  */
 import { createRequire } from "node:module";
@@ -13,6 +13,12 @@ export const ORDER_CUSTOM_FIELDS = [
   { name: "invoiceNumber", type: "string", nullable: true, public: false },
   { name: "invoiceDocument", type: "string", nullable: true, public: false, length: 1024 },
 ];
+
+/**
+ * Variant custom fields the connector's stock writer fills: the day an item out of stock ships (its
+ * connection's `shipsOnField`, see docs/connectors/vendure.md). Public: the storefront shows it.
+ */
+export const VARIANT_CUSTOM_FIELDS = [{ name: "shipsOn", type: "string", nullable: true, public: true }];
 
 /**
  * Rounds half to even, as Tryton rounds amounts (Python's ROUND_HALF_EVEN). Vendure's default rounds half
@@ -54,7 +60,9 @@ export function vendureConfig({ dbFile, port, withCustomFields = true }) {
     entityOptions: { moneyStrategy: halfEvenMoneyStrategy(DefaultMoneyStrategy) },
     dbConnectionOptions: { type: "better-sqlite3", database: dbFile, synchronize: true, logging: false },
     paymentOptions: { paymentMethodHandlers: [dummyPaymentHandler] },
-    customFields: withCustomFields ? { Order: ORDER_CUSTOM_FIELDS } : {},
+    customFields: withCustomFields
+      ? { Order: ORDER_CUSTOM_FIELDS, ProductVariant: VARIANT_CUSTOM_FIELDS }
+      : {},
     logger: new DefaultLogger({ level: LogLevel.Warn }),
     plugins: [DefaultJobQueuePlugin.init({ useDatabaseForBuffer: true })],
   };

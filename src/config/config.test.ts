@@ -596,3 +596,39 @@ flows:
     );
   });
 });
+
+describe("backorder policy", () => {
+  it("takes allow or deny on an inventory flow; anything else is an error naming the flow and the value", () => {
+    const yaml = `version: 1
+connections:
+  erp: { type: test, url: 'http://erp', token: '12345678' }
+  shop: { type: test, url: 'http://shop', token: '12345678' }
+flows:
+  stock:
+    source: { connection: erp, entity: inventory }
+    target: { connection: shop, entity: inventory }
+    backorders: sometimes
+  products:
+    source: { connection: erp, entity: product }
+    target: { connection: shop, entity: product }
+    backorders: allow
+`;
+    const byPath = new Map(
+      configError(() => parseConfig(yaml, defs, {})).issues.map((i) => [i.path, i.message]),
+    );
+    assert.match(
+      byPath.get("flows.stock.backorders") ?? "",
+      /must be one of allow, deny \(got "sometimes"\)/,
+    );
+    assert.match(
+      byPath.get("flows.products.backorders") ?? "",
+      /only an inventory flow has a backorder policy; flow products moves product records/,
+    );
+    const ok = parseConfig(
+      yaml.replace("backorders: sometimes", "backorders: allow").replace(/ {2}products:[\s\S]*$/, ""),
+      defs,
+      {},
+    );
+    assert.equal(ok.config.flows.stock?.backorders, "allow");
+  });
+});

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { compileJsonata } from "../core/expression.ts";
+import { BACKORDER_POLICIES } from "../core/kit.ts";
 import { Mapping } from "../core/mapping.ts";
 import { CONFLICT_POLICIES, DELETE_POLICIES } from "../core/merge.ts";
 import { ENTITIES, type EntityName } from "../core/model.ts";
@@ -123,6 +124,15 @@ export const Flow = z.strictObject({
   batchSize: z.number().int().min(1).max(1000).default(100),
   /** Lets products and prices with a price of 0 through (free items); off, such a record fails with the reason. */
   allowFreeItems: z.boolean().default(false),
+  /**
+   * Inventory flows: whether the shop takes orders for an item that is out of stock while its supplier's lead
+   * time gives a restock date (`allow`), or stops selling it (`deny`, the default). The date is sent either way.
+   */
+  backorders: z
+    .enum(BACKORDER_POLICIES, {
+      error: () => `must be one of ${BACKORDER_POLICIES.join(", ")}`,
+    })
+    .optional(),
   /** JSONata boolean expression on the canonical record (after mapping); false skips the record. */
   filter: Jsonata("filter").optional(),
   direction: z
@@ -390,6 +400,13 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
                 params: QUIET,
               });
             }
+          }
+          if (spec?.backorders !== undefined && from !== undefined && from !== "inventory") {
+            ctx.addIssue({
+              code: "custom",
+              path: ["flows", flow, "backorders"],
+              message: `only an inventory flow has a backorder policy; flow ${flow} moves ${from} records`,
+            });
           }
           if (spec?.direction === "two-way" || spec?.twoWay !== undefined) twoWayIssues(flow, spec, ctx);
           if (spec?.direction === "two-way") {

@@ -127,8 +127,26 @@ export const Product = z
     attributes: z.record(z.string(), z.string()).default({}),
     images: z.array(Image).default([]),
     variants: z.array(Variant).min(1),
-    /** Kit / bill of materials: the component SKUs and quantities. */
-    components: z.array(z.object({ sku: z.string(), quantity: z.number().int().positive() })).default([]),
+    /**
+     * A kit (bill of materials): the SKUs and quantities one unit of the product is made of; empty for a
+     * product that is not a kit. A kit's stock is derived from its components' (core/kit.ts kitAvailable),
+     * and it is ordered from the ERP as the kit (see docs/architecture.md, "Kits").
+     */
+    components: z
+      .array(z.object({ sku: z.string().min(1), quantity: z.number().int().positive() }))
+      .default([]),
+  })
+  .superRefine((p, ctx) => {
+    const own = new Set(p.variants.map((v) => v.sku));
+    p.components.forEach((c, i) => {
+      if (own.has(c.sku)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["components", i, "sku"],
+          message: `kit cycle: ${p.key} contains itself (component ${c.sku} is one of its own SKUs)`,
+        });
+      }
+    });
   })
   .transform((p) => ({
     ...p,
@@ -194,6 +212,14 @@ export const InventoryLevel = z
     safetyStock: z.number().int().nonnegative().default(0),
     /** Derived; a value given here is replaced. */
     available: z.number().int().nonnegative().optional(),
+    /** Days the item's supplier takes to deliver once ordered (the ERP's supplier lead time), if known. */
+    leadTimeDays: z.number().int().nonnegative().optional(),
+    /**
+     * Out of stock with a lead time: the day it is expected back and whether the shop takes backorders
+     * meanwhile. Derived by the engine from `available`, `leadTimeDays` and the flow's `backorders` policy
+     * (core/kit.ts restockOf); absent otherwise, which clears the shop's date.
+     */
+    restock: z.object({ expectedOn: z.iso.date(), backorder: z.boolean() }).optional(),
   })
   .transform((level) => ({ ...level, available: availableToSell(level) }));
 export type InventoryLevel = z.output<typeof InventoryLevel>;

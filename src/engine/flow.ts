@@ -1,3 +1,4 @@
+import type { BackorderPolicy } from "../core/kit.ts";
 import type { ConflictPolicy, DeletePolicy, Ownership } from "../core/merge.ts";
 import type { EntityName } from "../core/model.ts";
 import type { Connector } from "../ports/connector.ts";
@@ -22,6 +23,11 @@ export interface Flow {
    * are the products' hashes moved by a field it ignores (runtime/context.ts sets it).
    */
   linkCategories?: boolean;
+  /**
+   * Inventory flows: whether an item out of stock with a restock date is sold meanwhile (core/kit.ts
+   * restockOf); absent is `deny`.
+   */
+  backorders?: BackorderPolicy;
   /** Prices of 0 may be published (free items); otherwise a record carrying one fails with the reason. */
   allowFreeItems?: boolean;
   /**

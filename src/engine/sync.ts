@@ -19,7 +19,15 @@ import { categoryCycles, cycleReason } from "../core/category.ts";
 import { compareCursors, isBefore } from "../core/cursor.ts";
 import { asSyncError, SyncError } from "../core/errors.ts";
 import { contentHash } from "../core/hash.ts";
-import { type Canonical, type Category, type EntityName, SCHEMAS } from "../core/model.ts";
+import { kitCycleReason, kitCycles, restockOf } from "../core/kit.ts";
+import {
+  type Canonical,
+  type Category,
+  type EntityName,
+  type InventoryLevel,
+  type Product,
+  SCHEMAS,
+} from "../core/model.ts";
 import {
   type ParentRef,
   PLAN_ACTIONS,
@@ -200,7 +208,7 @@ export async function prepare(flow: Flow, stream: Stream, native: unknown): Prom
           `flow ${flow.name}: mapped`,
         )
       : canonical;
-    const mapped = flow.linkCategories ? given : withoutCategories(given);
+    const mapped = withRestock(flow, flow.linkCategories ? given : withoutCategories(given));
     const filtered = flow.filter ? !(await flow.filter(mapped)) : false;
     return { ...base, key: canonical.key, canonical, mapped, filtered, error: null };
   } catch (e) {
@@ -213,6 +221,41 @@ export async function prepare(flow: Flow, stream: Stream, native: unknown): Prom
       mapped: null,
       error: err,
     };
+  }
+}
+
+/**
+ * A stock level with its restock date and backorder flag derived (core/kit.ts restockOf), from today's date
+ * and the flow's policy, whatever the source or the mapping said; other records as they are.
+ */
+function withRestock(flow: Flow, record: Canonical): Canonical {
+  if (flow.entity !== "inventory") return record;
+  const level = record as InventoryLevel;
+  const { restock: _given, ...rest } = level;
+  const restock = restockOf(level, new Date(), flow.backorders ?? "deny");
+  return (restock ? { ...rest, restock } : rest) as Canonical;
+}
+
+/**
+ * Kits of the page that contain themselves, directly or through other kits of the page, fail naming the
+ * cycle; the rest of the page proceeds. (A kit listing its own SKU is refused by the canonical schema.)
+ */
+function refuseKitCycles(flow: Flow, ready: Prepared[]): void {
+  if (flow.entity !== "product") return;
+  const mapped = ready.filter((p) => p.mapped && !p.error);
+  const cycles = kitCycles(
+    mapped.map((p) => {
+      const product = p.mapped as Product;
+      return { key: product.key, skus: product.variants.map((v) => v.sku), components: product.components };
+    }),
+  );
+  for (const p of mapped) {
+    const cycle = cycles.get(p.key);
+    if (cycle)
+      p.error = new SyncError("data", kitCycleReason(cycle), {
+        system: flow.source.name,
+        field: "components",
+      });
   }
 }
 
@@ -408,6 +451,7 @@ export class SyncEngine {
     }
 
     refuseCategoryCycles(flow, ready);
+    refuseKitCycles(flow, ready);
 
     // Bind the source side: the record's id in the system it came from (used to resolve references later).
     // Without a mapping the record sent is the record read: its hash is computed once, for both sides.

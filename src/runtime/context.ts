@@ -92,6 +92,7 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
       target,
       batchSize: spec.batchSize,
       allowFreeItems: spec.allowFreeItems,
+      ...(spec.backorders ? { backorders: spec.backorders } : {}),
       retry: retryPolicyFor(config, name),
     };
     // Products link to their categories only where a category flow puts the categories.

@@ -11,6 +11,27 @@ export interface TrytonContext {
   config: TrytonConfig;
   /** The company currency's ISO code (read once). */
   currency(signal?: AbortSignal): Promise<string>;
+  /**
+   * Whether the database has a model (its module activated): kits need product_kit (`product.component`),
+   * supplier lead times purchase (`purchase.product_supplier`). Asked once per model and connection.
+   */
+  hasModel(model: string, signal?: AbortSignal): Promise<boolean>;
+}
+
+/** Which optional models the database has (see TrytonContext.hasModel), each asked of ir.model once. */
+export function modelProbe(client: TrytonClient): (model: string, signal?: AbortSignal) => Promise<boolean> {
+  const cache = new Map<string, Promise<boolean>>();
+  return (model, signal) => {
+    let found = cache.get(model);
+    if (!found) {
+      found = client
+        .searchRead("ir.model", [["model", "=", model]], ["model"], { signal })
+        .then((rows) => rows.length > 0);
+      found.catch(() => cache.delete(model));
+      cache.set(model, found);
+    }
+    return found;
+  };
 }
 
 /** The company currency, read once per connection: prices and amounts without their own currency use it. */

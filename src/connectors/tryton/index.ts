@@ -7,7 +7,7 @@ import { SyncError } from "../../core/errors.ts";
 import { type Connector, defineConnector } from "../../ports/connector.ts";
 import { TrytonClient } from "./client.ts";
 import { TrytonConfig } from "./config.ts";
-import { companyCurrency, failure, type TrytonContext } from "./context.ts";
+import { companyCurrency, failure, modelProbe, type TrytonContext } from "./context.ts";
 import { type InvoiceDocument, pdfOfReport } from "./document.ts";
 import { categoryStream } from "./streams/category.ts";
 import { customerStream } from "./streams/customer.ts";
@@ -66,11 +66,11 @@ export const tryton = defineConnector({
   id: "tryton",
   version: "1.0.0",
   description:
-    "Tryton (6.0+) via JSON-RPC: the category tree, products and variants, sale price lists, stock per warehouse, parties, sales (in, and their withdrawal out), shipments, invoices.",
+    "Tryton (6.0+) via JSON-RPC: the category tree, products and variants (kits with their components), sale price lists, stock per warehouse (kits' computed from their components, supplier lead times), parties, sales (in, and their withdrawal out), shipments, invoices.",
   config: TrytonConfig,
   client: (name, config): TrytonContext => {
     const client = new TrytonClient(config, name);
-    return { client, name, config, currency: companyCurrency(client) };
+    return { client, name, config, currency: companyCurrency(client), hasModel: modelProbe(client) };
   },
   entities: {
     category: { read: categoryStream },

@@ -25,6 +25,17 @@ export const VendureConfig = z.object({
     .object({ number: z.string().min(1), document: z.string().min(1) })
     .default({ number: "invoiceNumber", document: "invoiceDocument" }),
   /**
+   * A ProductVariant custom field (declared in the Vendure config, type string) that receives the day an
+   * item out of stock is expected back (ISO date), and is emptied once it is in stock. Absent: no date is
+   * written (Vendure has no field of its own for it).
+   */
+  shipsOnField: z.string().min(1).optional(),
+  /**
+   * How many units of a backordered variant Vendure may sell below zero (its out-of-stock threshold is set to
+   * minus this while the inventory flow's `backorders: allow` applies; the global threshold otherwise).
+   */
+  backorderLimit: z.number().int().positive().default(100),
+  /**
    * When the ERP withdraws an order: refund its settled payments in Vendure as well as cancelling it.
    * Off by default: the trace then says the payment is still held, and a person refunds it.
    */

@@ -71,7 +71,11 @@ export const vendure = defineConnector({
     product: { write: (x) => productWriter(x.name, x.client, x.channel) },
     price: { write: (x) => priceWriter(x.name, x.client, x.config, x.priceChannels) },
     inventory: {
-      write: (x) => inventoryWriter(x.name, x.client, x.locations, x.locationName, x.priceChannels),
+      write: (x) =>
+        inventoryWriter(x.name, x.client, x.locations, x.locationName, x.priceChannels, {
+          backorderLimit: x.config.backorderLimit,
+          ...(x.config.shipsOnField ? { shipsOnField: x.config.shipsOnField } : {}),
+        }),
     },
     shipment: { write: (x) => shipmentWriter(x.name, x.client, x.config) },
     invoice: { write: (x) => invoiceWriter(x.name, x.client, x.config) },

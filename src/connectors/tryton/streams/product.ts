@@ -5,12 +5,21 @@ import type { TrytonRow } from "../client.ts";
 import { amount, latest } from "../codec.ts";
 import type { TrytonContext } from "../context.ts";
 import { bool, id, ids, str } from "../fields.ts";
-import { changedRecords, recordOfKey } from "../paging.ts";
+import {
+  COMPONENT_MODEL,
+  type ComponentRow,
+  canonicalComponents,
+  componentRows,
+  componentsUsed,
+} from "../kits.ts";
+import { changedRecords, type IndexSource, recordOfKey } from "../paging.ts";
 
 export interface ProductNative {
   template: TrytonRow;
   variants: TrytonRow[];
   currency: string;
+  /** Kit components of the template and its variants (product_kit; empty where it is not activated). */
+  components?: ComponentRow[];
   changedAt: string;
 }
 
@@ -54,6 +63,28 @@ function categoriesOf(t: TrytonRow): { categories?: string[] } {
 }
 
 /**
+ * A kit's components (see kits.ts): the ones its first variant uses, its own or else the template's. A kit
+ * whose variants use different components has no single canonical list: a data error naming it.
+ */
+function kitComponents(
+  ctx: TrytonContext,
+  key: string,
+  n: ProductNative,
+): { sku: string; quantity: number }[] {
+  const rows = n.components ?? [];
+  if (rows.length === 0) return [];
+  const used = n.variants.map((v) => componentsUsed(rows, v.id, n.template.id));
+  const sig = (cs: ComponentRow[]) => cs.map((c) => `${c.product}x${c.quantity}`).join(",");
+  if (used.some((cs) => sig(cs) !== sig(used[0] ?? []))) {
+    throw new SyncError("data", `kit ${key}: its variants are made of different components`, {
+      system: ctx.name,
+      field: "components",
+    });
+  }
+  return canonicalComponents(ctx, key, used[0] ?? []);
+}
+
+/**
  * One canonical Product per product.template, its variants being the template's product.product records.
  * The template's code is the product key; each variant's code (template code + suffix) is its SKU. Tryton
  * gives a variant no price of its own: every variant carries the template's list price. An archived
@@ -62,7 +93,7 @@ function categoriesOf(t: TrytonRow): { categories?: string[] } {
 export function productStream(ctx: TrytonContext): Stream<"product", ProductNative> {
   const { client } = ctx;
   const load = async (templateIds: number[], signal?: AbortSignal): Promise<Map<number, ProductNative>> => {
-    const [templates, variants, currency] = await Promise.all([
+    const [templates, variants, currency, components] = await Promise.all([
       client.searchRead(
         "product.template",
         [["id", "in", templateIds], ...TEMPLATE_DOMAIN],
@@ -76,7 +107,16 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
         { context: WITH_ARCHIVED, signal },
       ),
       ctx.currency(signal),
+      componentRows(ctx, { templates: templateIds }, signal),
     ]);
+    // Components set on one variant only (its parent_template may be empty when made over RPC).
+    const variantIds = variants.map((v) => v.id);
+    const ofVariants = await componentRows(
+      ctx,
+      { products: variantIds.filter((v) => !components.some((c) => c.parentProduct === v)) },
+      signal,
+    );
+    components.push(...ofVariants.filter((c) => c.parentTemplate === undefined));
     const out = new Map<number, ProductNative>();
     for (const template of templates) {
       const own = variants.filter((v) => id(v, "template") === template.id);
@@ -89,6 +129,9 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
         template,
         variants: own,
         currency,
+        components: components.filter(
+          (c) => c.parentTemplate === template.id || own.some((v) => v.id === c.parentProduct),
+        ),
         changedAt: at ?? "1970-01-01T00:00:00.000Z",
       });
     }
@@ -97,10 +140,22 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
   return {
     entity: "product",
     sorted: true,
-    list: (req) =>
-      changedRecords(
+    list: async function* (req) {
+      // A kit's components changed: the kit is read again (the component rows do not move its write_date).
+      const kits: IndexSource[] = (await ctx.hasModel(COMPONENT_MODEL, req.signal))
+        ? [
+            {
+              model: COMPONENT_MODEL,
+              domain: [],
+              fields: ["parent_template"],
+              parentsOf: (r) => (id(r, "parent_template") ? [id(r, "parent_template") as number] : []),
+            },
+          ]
+        : [];
+      yield* changedRecords(
         client,
         [
+          ...kits,
           {
             model: "product.template",
             domain: TEMPLATE_DOMAIN,
@@ -127,7 +182,8 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
         ],
         req,
         load,
-      ),
+      );
+    },
     get: (key) => recordOfKey(key, load),
     idOf: (n) => String(n.template.id),
     updatedAtOf: (n) => n.changedAt,
@@ -165,7 +221,7 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
         ...categoriesOf(t),
         attributes: {},
         images: [],
-        components: [],
+        components: kitComponents(ctx, key, n),
         variants: n.variants.map((v) => {
           const sku = str(v, "code");
           if (!sku) {

@@ -13,7 +13,7 @@
 import { z } from "zod";
 import { SyncError } from "../../../core/errors.ts";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
-import { skuBatched } from "../../call-estimate.ts";
+import { skuBatched, toWrite } from "../../call-estimate.ts";
 import type { VendureClient } from "../client.ts";
 import { type StockLocations, singleVariant, variantsBySku } from "../lookup.ts";
 import type { PriceListChannels } from "./channels.ts";
@@ -30,6 +30,56 @@ interface Ready {
   locationId: string;
   /** Stock on hand to write: available to sell plus what Vendure already allocates there. */
   onHand: number;
+  /** The variant's restock settings to write, when they differ from Vendure's. */
+  restock: RestockFields | null;
+}
+
+/** A variant's restock settings: its ships-on date (when a field is configured) and backorder threshold. */
+interface RestockFields {
+  useGlobalOutOfStockThreshold: boolean;
+  outOfStockThreshold?: number;
+  customFields?: Record<string, string | null>;
+}
+
+const VariantRestock = z.object({
+  id: z.string(),
+  useGlobalOutOfStockThreshold: z.boolean(),
+  outOfStockThreshold: z.number().int(),
+  customFields: z.record(z.string(), z.unknown()).nullish(),
+});
+type VariantRestock = z.infer<typeof VariantRestock>;
+
+export interface RestockSettings {
+  /** The ProductVariant custom field for the ships-on date; absent: none written. */
+  shipsOnField?: string;
+  /** Units a backordered variant may sell below zero. */
+  backorderLimit: number;
+}
+
+/**
+ * What the variant's restock settings must become for this level (core/kit.ts restockOf, derived by the
+ * engine): backordered, Vendure sells down to minus the limit; otherwise the global threshold applies. The
+ * ships-on date is the expected day, or emptied. Null when Vendure already holds exactly that.
+ */
+export function restockChange(
+  record: WriteItem<"inventory">["record"],
+  now: VariantRestock | undefined,
+  settings: RestockSettings,
+): RestockFields | null {
+  const backorder = record.restock?.backorder === true;
+  const want: RestockFields = backorder
+    ? { useGlobalOutOfStockThreshold: false, outOfStockThreshold: -settings.backorderLimit }
+    : { useGlobalOutOfStockThreshold: true };
+  if (settings.shipsOnField)
+    want.customFields = { [settings.shipsOnField]: record.restock?.expectedOn ?? null };
+  if (!now) return want;
+  const same =
+    now.useGlobalOutOfStockThreshold === want.useGlobalOutOfStockThreshold &&
+    (want.outOfStockThreshold === undefined || now.outOfStockThreshold === want.outOfStockThreshold) &&
+    (!settings.shipsOnField ||
+      (now.customFields?.[settings.shipsOnField] ?? null) ===
+        (want.customFields?.[settings.shipsOnField] ?? null));
+  return same ? null : want;
 }
 
 export function inventoryWriter(
@@ -38,12 +88,35 @@ export function inventoryWriter(
   locations: StockLocations,
   locationName: (canonical: string) => string,
   priceChannels: PriceListChannels,
+  settings: RestockSettings = { backorderLimit: 100 },
 ): Writer<"inventory"> {
+  /** The variants' restock settings as Vendure holds them. */
+  async function restockOf(ids: string[]): Promise<Map<string, VariantRestock>> {
+    if (ids.length === 0) return new Map();
+    const custom = settings.shipsOnField ? ` customFields { ${settings.shipsOnField} }` : "";
+    const data = await client.request(
+      `query VariantRestock($options: ProductVariantListOptions) {
+        productVariants(options: $options) { items { id useGlobalOutOfStockThreshold outOfStockThreshold${custom} } }
+      }`,
+      { options: { take: ids.length, filter: { id: { in: ids } } } },
+      z.object({ productVariants: z.object({ items: z.array(VariantRestock) }) }),
+    );
+    return new Map(data.productVariants.items.map((v) => [v.id, v]));
+  }
+
   async function resolve(items: WriteItem<"inventory">[], results: WriteResult[]): Promise<Ready[]> {
     const found = await variantsBySku(
       client,
       items.map((i) => i.record.sku),
     );
+    const current = await restockOf([
+      ...new Set(
+        items.flatMap((i) => {
+          const v = singleVariant(found, i.record.sku);
+          return typeof v === "string" ? [] : [v.id];
+        }),
+      ),
+    ]);
     const ready: Ready[] = [];
     for (const item of items) {
       const v = singleVariant(found, item.record.sku);
@@ -67,21 +140,30 @@ export function inventoryWriter(
       }
       const level = v.stockLevels.find((l) => l.stockLocationId === locationId);
       const onHand = item.record.available + (level?.stockAllocated ?? 0);
-      if (level?.stockOnHand === onHand) {
+      const restock = restockChange(item.record, current.get(v.id), settings);
+      if (level?.stockOnHand === onHand && restock === null) {
         results.push({ key: item.key, ok: true, targetId: `${v.id}@${locationId}`, action: "unchanged" });
         continue;
       }
-      ready.push({ item, variantId: v.id, locationId, onHand });
+      ready.push({ item, variantId: v.id, locationId, onHand, restock });
     }
     return ready;
   }
 
   async function send(batch: Ready[], results: WriteResult[]): Promise<void> {
     const byVariant = new Map<string, Map<string, number>>();
+    // A variant's restock settings are the variant's, not a location's: a level of the batch in stock (its
+    // change clears them) wins over one out of stock (see docs/connectors/vendure.md).
+    const restockOfVariant = new Map<string, RestockFields | null>();
     for (const r of batch) {
       const levels = byVariant.get(r.variantId) ?? new Map<string, number>();
       levels.set(r.locationId, r.onHand);
       byVariant.set(r.variantId, levels);
+    }
+    for (const id of byVariant.keys()) {
+      const own = batch.filter((r) => r.variantId === id);
+      const chosen = own.find((r) => r.item.record.restock === undefined) ?? own[own.length - 1];
+      restockOfVariant.set(id, chosen?.restock ?? null);
     }
     try {
       await client.request(
@@ -89,6 +171,7 @@ export function inventoryWriter(
         {
           input: [...byVariant].map(([id, levels]) => ({
             id,
+            ...(restockOfVariant.get(id) ?? {}),
             stockLevels: [...levels].map(([stockLocationId, stockOnHand]) => ({
               stockLocationId,
               stockOnHand,
@@ -118,8 +201,12 @@ export function inventoryWriter(
 
   return {
     entity: "inventory",
-    // The SKUs and levels 100 at a time, after reading the stock locations once.
-    estimateCalls: skuBatched<"inventory">({ lookupSize: 100, size: BATCH, perGroup: 1 }),
+    // The SKUs and levels 100 at a time, after reading the stock locations once; the variants' restock
+    // settings in one read per page (and per lookup of an interrupted write).
+    estimateCalls: (page) =>
+      skuBatched<"inventory">({ lookupSize: 100, size: BATCH, perGroup: 1 })(page) +
+      (toWrite(page).length > 0 ? 1 : 0) +
+      page.lookups.length,
     async upsert(items) {
       // Stock here is sold in the price-list channels too, so they must have these stock locations.
       await priceChannels.equipAll();

@@ -330,8 +330,10 @@ export function productWriter(
         : null;
       const found = await variantsBySku(
         client,
-        items.flatMap((i) => i.record.variants.map((v) => v.sku)),
+        // A kit's components too (same look-up): the shop sells a kit of variants it holds.
+        items.flatMap((i) => [...i.record.variants, ...i.record.components].map((v) => v.sku)),
       );
+      const inPage = new Set(items.flatMap((i) => i.record.variants.map((v) => v.sku)));
       const ownersOf = (item: WriteItem<"product">) =>
         new Set(item.record.variants.flatMap((v) => (found.get(v.sku) ?? []).map((x) => x.productId)));
       // A product whose SKUs find nothing may still exist: created, then the process died before its
@@ -345,6 +347,19 @@ export function productWriter(
         results.push(
           await perItem(item.key, system, async () => {
             const owners = ownersOf(item);
+            const unknown = item.record.components
+              .map((c) => c.sku)
+              .filter((sku) => !inPage.has(sku) && (found.get(sku) ?? []).length === 0);
+            if (unknown.length > 0) {
+              // Retryable: the component may be a product a later page (or run) writes.
+              return failed(
+                item.key,
+                "retryable",
+                `kit ${item.key}: component ${unknown.join(", ")} is not a variant of the Vendure shop (a kit is sold once its components are)`,
+                system,
+                "components",
+              );
+            }
             if (owners.size > 1) {
               return failed(
                 item.key,
