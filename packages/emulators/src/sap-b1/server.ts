@@ -70,7 +70,7 @@ export function sapB1EmulatorEnv(
 }
 
 const KNOWN_OPTIONS = new Set(["$filter", "$orderby", "$select", "$top", "$skip", "$count"]);
-const PATH = /^\/b1s\/v2\/([A-Za-z]+)(?:\(([^)]*)\))?(?:\/([A-Za-z]+))?$/;
+const PATH = /^\/b1s\/v2\/([A-Za-z0-9_]+)(?:\(([^)]*)\))?(?:\/([A-Za-z0-9_]+))?$/;
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -366,9 +366,10 @@ export async function startSapB1Emulator(opts: SapB1EmulatorOptions = {}): Promi
         value: page.map((r) => (fields ? pick(r, fields) : r)),
       };
       if (start + pageSize < all.length) {
-        const next = new URLSearchParams(q);
-        next.set("$skip", String(start + pageSize));
-        out["@odata.nextLink"] = `${name}?${next.toString()}`;
+        // Written as Service Layer writes it: option names bare, values escaped.
+        const next = [...q.entries()].filter(([k]) => k !== "$skip");
+        next.push(["$skip", String(start + pageSize)]);
+        out["@odata.nextLink"] = `${name}?${next.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&")}`;
       }
       send(
         res,
