@@ -19,7 +19,11 @@ import { b1UpdatedAt, changedSince } from "./time.ts";
 const noLinks = { resolve: async () => null };
 const FAR = "2999-01-01T00:00:00Z";
 
-async function readAll(stream: Stream, since: { updatedAt: string; id: string } | null = null, pageSize = 50) {
+async function readAll(
+  stream: Stream,
+  since: { updatedAt: string; id: string } | null = null,
+  pageSize = 50,
+) {
   const pages: unknown[][] = [];
   for await (const page of stream.list({ since, signpost: FAR, pageSize })) pages.push(page);
   return pages;
@@ -62,7 +66,9 @@ describe("the SAP Business One connector", { skip: sapB1SpecSkip() }, () => {
         const res = await fetch(input, init);
         if (String(input).includes("/Login")) return res;
         calls++;
-        return new Response(JSON.stringify({ error: { code: "301", message: "Invalid session" } }), { status: 401 });
+        return new Response(JSON.stringify({ error: { code: "301", message: "Invalid session" } }), {
+          status: 401,
+        });
       };
       const client = new SapB1Client("b1-refused", config, refusing);
       const c = sapB1.assemble("b1-refused", { name: "b1-refused", config, client });
@@ -102,8 +108,14 @@ describe("the SAP Business One connector", { skip: sapB1SpecSkip() }, () => {
         changedSince("2026-03-10T09:15:30.500Z"),
         "(UpdateDate gt 2026-03-10T00:00:00Z or (UpdateDate eq 2026-03-10T00:00:00Z and (UpdateTime ge 09:15:30 or UpdateTime eq null)))",
       );
-      assert.equal(b1UpdatedAt({ UpdateDate: "2026-03-10T00:00:00Z", UpdateTime: "09:15:30" }), "2026-03-10T09:15:30Z");
-      assert.equal(b1UpdatedAt({ UpdateDate: "2026-03-10T00:00:00Z", UpdateTime: null }), "2026-03-10T00:00:00Z");
+      assert.equal(
+        b1UpdatedAt({ UpdateDate: "2026-03-10T00:00:00Z", UpdateTime: "09:15:30" }),
+        "2026-03-10T09:15:30Z",
+      );
+      assert.equal(
+        b1UpdatedAt({ UpdateDate: "2026-03-10T00:00:00Z", UpdateTime: null }),
+        "2026-03-10T00:00:00Z",
+      );
     });
 
     test("records changed later the same day and early the next day are read; earlier ones are not", async () => {
@@ -165,7 +177,12 @@ describe("the SAP Business One connector", { skip: sapB1SpecSkip() }, () => {
         CardCode: "C00001",
         NumAtCard: o.key,
         Confirmed: "tNO",
-        DocumentLines: o.lines.map((l) => ({ ItemCode: l.sku, Quantity: l.quantity, UnitPrice: Number(l.unitPrice), VatGroup: "S1" })),
+        DocumentLines: o.lines.map((l) => ({
+          ItemCode: l.sku,
+          Quantity: l.quantity,
+          UnitPrice: Number(l.unitPrice),
+          VatGroup: "S1",
+        })),
       });
       const [r] = await write(o);
       assert.ok(r?.ok && r.action === "updated", JSON.stringify(r));
@@ -190,7 +207,12 @@ describe("the SAP Business One connector", { skip: sapB1SpecSkip() }, () => {
       const delivery = emu.data.deliver(Number(r.targetId), "1Z999AA10123456784");
       const stream = conn.streams.shipment as Stream;
       const native = await stream.get(String(delivery.DocEntry));
-      const s = (await stream.toCanonical(native)) as { orderKey: string; orderNumber: string; trackingNumbers: string[]; lines: unknown[] };
+      const s = (await stream.toCanonical(native)) as {
+        orderKey: string;
+        orderNumber: string;
+        trackingNumbers: string[];
+        lines: unknown[];
+      };
       assert.equal(s.orderKey, o.key);
       assert.equal(s.orderNumber, o.number);
       assert.deepEqual(s.trackingNumbers, ["1Z999AA10123456784"]);
@@ -203,10 +225,16 @@ describe("the SAP Business One connector", { skip: sapB1SpecSkip() }, () => {
 
   test("a customer's group maps to its B1 group both ways", async () => {
     const c = { ...sapB1Customer(900), group: "Wholesale" };
-    const [r] = (await conn.writers.customer?.upsert([{ key: c.key, record: c, targetId: null, externalRef: c.key }], noLinks)) ?? [];
+    const [r] =
+      (await conn.writers.customer?.upsert(
+        [{ key: c.key, record: c, targetId: null, externalRef: c.key }],
+        noLinks,
+      )) ?? [];
     assert.ok(r?.ok, JSON.stringify(r));
     assert.equal(emu.data.partners.get(r.targetId)?.GroupCode, 101);
-    const back = await conn.streams.customer?.toCanonical((await conn.streams.customer?.get(r.targetId)) as never);
+    const back = await conn.streams.customer?.toCanonical(
+      (await conn.streams.customer?.get(r.targetId)) as never,
+    );
     assert.equal((back as { group?: string }).group, "Wholesale");
     assert.deepEqual(emu.violations, []);
   });

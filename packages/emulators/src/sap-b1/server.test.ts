@@ -56,7 +56,12 @@ describe("the SAP Business One emulator", { skip: sapB1SpecSkip() }, () => {
     test("a malformed request is refused with a 400 naming what broke, and recorded", async () => {
       const cases: [string, string, unknown, RegExp][] = [
         ["POST", "Items", { ItemCode: "X1", ItemKode: "typo" }, /SAPB1\.Item has no property ItemKode/],
-        ["POST", "Items", { ItemCode: "X1", SalesUnitWeight: "heavy" }, /SalesUnitWeight must be Edm\.Double/],
+        [
+          "POST",
+          "Items",
+          { ItemCode: "X1", SalesUnitWeight: "heavy" },
+          /SalesUnitWeight must be Edm\.Double/,
+        ],
         ["POST", "Items", { ItemCode: null }, /ItemCode must not be null/],
         ["POST", "BusinessPartners", { CardCode: "Z1", CardType: "customer" }, /BoCardTypes/],
         [
@@ -65,7 +70,12 @@ describe("the SAP Business One emulator", { skip: sapB1SpecSkip() }, () => {
           { CardCode: "C00001", DocumentLines: [{ ItemCode: "ITEM-0001", Quantity: "two" }] },
           /DocumentLines\[0\]\.Quantity must be Edm\.Double/,
         ],
-        ["POST", "Orders", { CardCode: "C00001", DocumentLines: [{ ItemCode: "ITEM-0001", Colour: "red" }] }, /DocumentLine has no property Colour/],
+        [
+          "POST",
+          "Orders",
+          { CardCode: "C00001", DocumentLines: [{ ItemCode: "ITEM-0001", Colour: "red" }] },
+          /DocumentLine has no property Colour/,
+        ],
         ["GET", "Items(ITEM-0001)", undefined, /must be quoted/],
         ["GET", "Orders('12')", undefined, /DocEntry is Edm\.Int32/],
         ["GET", "Itemz", undefined, /no entity set Itemz/],
@@ -155,10 +165,13 @@ describe("the SAP Business One emulator", { skip: sapB1SpecSkip() }, () => {
 
   describe("B1's document rules", () => {
     test("an order commits stock, waits for approval before delivery, and its delivery takes stock out", async () => {
-      const stock = () =>
-        (emu.data.items.get("ITEM-0003")?.ItemWarehouseInfoCollection as { WarehouseCode: string; InStock: number; Committed: number }[]).find(
-          (w) => w.WarehouseCode === "01",
-        ) as { InStock: number; Committed: number };
+      type Stock = { WarehouseCode: string; InStock: number; Committed: number };
+      const stock = () => {
+        const rows = emu.data.items.get("ITEM-0003")?.ItemWarehouseInfoCollection as Stock[] | undefined;
+        const row = rows?.find((w) => w.WarehouseCode === "01");
+        assert.ok(row, "ITEM-0003 has no row for warehouse 01");
+        return row;
+      };
       const before = { ...stock() };
       const order = await call("POST", "Orders", {
         CardCode: "C00001",

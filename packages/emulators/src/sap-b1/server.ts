@@ -87,10 +87,18 @@ function cookies(req: IncomingMessage): Map<string, string> {
   return out;
 }
 
-/** A key literal as OData v4 writes it: 'text' for a string key, digits for an integer one. */
-function parseKey(type: EdmStructuredType, raw: string): string | number {
+/**
+ * A key literal as OData v4 writes it: 'text' for a string key, digits for an integer one, bare or named
+ * (`Items('A1')`, `Items(ItemCode='A1')`).
+ */
+function parseKey(type: EdmStructuredType, given: string): string | number {
   const keyProp = type.properties.get(type.key[0] ?? "");
   if (!keyProp || type.key.length !== 1) throw new QueryError(`${type.name} has no single key`);
+  const named = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(given);
+  if (named && named[1] !== keyProp.name) {
+    throw new QueryError(`the key of ${type.name} is ${keyProp.name}, not ${named[1]}`);
+  }
+  const raw = named ? (named[2] as string) : given;
   if (keyProp.type === "Edm.String") {
     const m = /^'((?:[^']|'')*)'$/.exec(raw);
     if (!m) throw new QueryError(`the key ${keyProp.name} is Edm.String and must be quoted, got ${raw}`);
