@@ -25,6 +25,8 @@ export const SapB1Config = z.object({
   /** Records per Service Layer page (`Prefer: odata.maxpagesize`). */
   pageSize: z.number().int().positive().max(1000).default(100),
   timeoutMs: z.number().int().positive().default(60_000),
+  /** Records a writer writes at once (each is a few requests on the session). */
+  concurrency: z.number().int().positive().max(32).default(4),
   /** The list whose price is a product's own price (ItemPrices.PriceList); 1 is B1's "Base Price". */
   basePriceList: z.number().int().positive().default(1),
   /** The company's local currency, for prices that carry none. */

@@ -6,6 +6,7 @@
  * differ; writing the same customer again sends nothing.
  */
 import { createHash } from "node:crypto";
+import pLimit from "p-limit";
 import type { Address, Customer } from "../../../core/model.ts";
 import type { WriteResult, Writer } from "../../../ports/connector.ts";
 import { failed, perItem } from "../../write-results.ts";
@@ -58,6 +59,7 @@ const norm = (v: unknown) => (v === null || v === undefined ? "" : v);
 
 export function customerWriter(ctx: SapB1Context): Writer<"customer"> {
   const { client } = ctx;
+  const limit = pLimit(ctx.config.concurrency);
   const findByEmail = async (email: string, signal?: AbortSignal): Promise<B1Row | null> => {
     for await (const page of client.list("BusinessPartners", {
       filter: `CardType eq 'cCustomer' and EmailAddress eq ${literal(email.toLowerCase())}`,
@@ -129,7 +131,9 @@ export function customerWriter(ctx: SapB1Context): Writer<"customer"> {
     entity: "customer",
     upsert: (items, wctx) =>
       Promise.all(
-        items.map((i) => perItem(i.key, ctx.name, () => writeOne(i.key, i.record, i.targetId, wctx.signal))),
+        items.map((i) =>
+          limit(() => perItem(i.key, ctx.name, () => writeOne(i.key, i.record, i.targetId, wctx.signal))),
+        ),
       ),
     async findByExternalRef(_ref, record) {
       const row = await findByEmail(record.email);

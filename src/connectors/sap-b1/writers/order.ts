@@ -12,6 +12,7 @@
  * approved (Confirmed tYES). A shop cancellation cancels the B1 order (Orders(n)/Cancel) while it is open.
  */
 import Big from "big.js";
+import pLimit from "p-limit";
 import { SyncError } from "../../../core/errors.ts";
 import type { Order } from "../../../core/model.ts";
 import type { WriteContext, WriteResult, Writer } from "../../../ports/connector.ts";
@@ -38,6 +39,7 @@ function percentOf(part: string, whole: Big): number {
 
 export function orderWriter(ctx: SapB1Context): Writer<"order"> {
   const { client, config } = ctx;
+  const limit = pLimit(config.concurrency);
 
   const findByRef = async (ref: string, signal?: AbortSignal): Promise<B1Row | null> => {
     for await (const page of client.list("Orders", {
@@ -205,14 +207,16 @@ export function orderWriter(ctx: SapB1Context): Writer<"order"> {
     upsert: (items, wctx) =>
       Promise.all(
         items.map((i) =>
-          perItem(
-            i.key,
-            ctx.name,
-            () => writeOne(i.key, i.record, i.targetId, i.externalRef, wctx),
-            (err) =>
-              err instanceof SyncError && err.kind === "permanent"
-                ? { key: i.key, ok: false, error: err }
-                : undefined,
+          limit(() =>
+            perItem(
+              i.key,
+              ctx.name,
+              () => writeOne(i.key, i.record, i.targetId, i.externalRef, wctx),
+              (err) =>
+                err instanceof SyncError && err.kind === "permanent"
+                  ? { key: i.key, ok: false, error: err }
+                  : undefined,
+            ),
           ),
         ),
       ),
