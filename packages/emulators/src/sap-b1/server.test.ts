@@ -104,6 +104,24 @@ describe("the SAP Business One emulator", { skip: sapB1SpecSkip() }, () => {
       assert.deepEqual(emu.violations, []);
     });
 
+    test("an answer the document does not allow is recorded as a violation", async () => {
+      const item = emu.data.items.get("ITEM-0004");
+      assert.ok(item);
+      item.Colour = "red";
+      item.SalesUnitWeight = "heavy";
+      try {
+        assert.equal((await call("GET", "Items('ITEM-0004')")).status, 200);
+        assert.deepEqual(emu.violations.sort(), [
+          "answer: GET Items(key) answer.Colour: SAPB1.Item has no property Colour",
+          'answer: GET Items(key) answer.SalesUnitWeight must be Edm.Double, got "heavy"',
+        ]);
+      } finally {
+        delete item.Colour;
+        item.SalesUnitWeight = 1;
+        emu.violations.length = 0;
+      }
+    });
+
     test("a navigation property is not a value a request may set", async () => {
       const res = await call("POST", "BusinessPartners", { CardCode: "Z2", Orders: [] });
       assert.equal(res.status, 400);
