@@ -143,7 +143,15 @@ export class SapB1Client {
       });
       yield page.value;
       const next = page["@odata.nextLink"];
-      path = next ? (next.startsWith("/") ? next : `${ROOT}/${next}`) : null;
+      // Service Layer writes the link relative to the service root (`Items?$skip=20`); v1 and proxies may
+      // write it from the server root or as an absolute URL.
+      path = next
+        ? /^https?:\/\//.test(next)
+          ? pathOf(next)
+          : next.startsWith("/")
+            ? next
+            : `${ROOT}/${next}`
+        : null;
     }
   }
 
@@ -194,6 +202,11 @@ export class SapB1Client {
     this.writes++;
   }
 }
+
+const pathOf = (url: string) => {
+  const u = new URL(url);
+  return `${u.pathname}${u.search}`;
+};
 
 export const keyLiteral = (key: string | number) =>
   typeof key === "number" ? String(key) : `'${encodeURIComponent(key.replace(/'/g, "''"))}'`;

@@ -21,7 +21,7 @@ export const PARTNER_FIELDS = [
   "UpdateTime",
 ] as const;
 
-export const CUSTOMERS = "CardType eq 'cCustomer' and EmailAddress ne null";
+export const CUSTOMERS = "CardType eq 'cCustomer' and EmailAddress ne null and EmailAddress ne ''";
 
 interface BPAddress {
   AddressName?: string;
