@@ -349,9 +349,13 @@ when nothing failed, 3 when the only failures are systems that did not answer, 2
     .description(
       "run an emulator of a system until interrupted (for trying flows without credentials; from a checkout)",
     )
-    .argument("<system>", "odoo, shopify or magento")
+    .argument("<system>", "odoo, shopify, magento or sap-b1")
     .option("--port <n>", "port to listen on (default, or 0: any free one)", portNumber("--port"))
-    .option("--products <n>", "seeded products (odoo; default 500)", positiveInt("--products"))
+    .option(
+      "--products <n>",
+      "seeded products (odoo, default 500; sap-b1 items, default 50)",
+      positiveInt("--products"),
+    )
     .option("--faults <spec>", "random faults, e.g. 5xx=0.05,429=0.01,timeout=0.02,drop=0.03,seed=7")
     .addHelpText(
       "after",
@@ -361,6 +365,9 @@ and POST /emulator/orders with {"email", "lines": [{"sku", "quantity"}]} places 
 name and raises the shop's order webhooks. It prints both as curl commands when it starts.
 The magento emulator answers Magento 2.4's admin REST API behind Adobe's OpenAPI document (a request the
 document does not allow is refused with a 400); it holds 20 customers and no products until they are synced.
+The sap-b1 emulator answers SAP Business One's Service Layer (/b1s/v2/, session login) behind its $metadata
+document (a request the document does not allow is refused with a 400); it holds items with prices in three
+price lists and stock in two warehouses, and 20 customers.
 The emulators come with a checkout of the repository (packages/emulators), not with the published package.`,
     )
     .action(async function (

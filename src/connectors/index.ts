@@ -8,6 +8,7 @@ import { magento } from "./magento/index.ts";
 import { medusa } from "./medusa/index.ts";
 import { odoo } from "./odoo/index.ts";
 import { rest } from "./rest/index.ts";
+import { sapB1 } from "./sap-b1/index.ts";
 import { shopify } from "./shopify/index.ts";
 import { sqlConnector } from "./sql/index.ts";
 import { tryton } from "./tryton/index.ts";
@@ -25,4 +26,5 @@ export const connectorDefinitions: readonly ConnectorDefinition[] = [
   sqlConnector,
   rest,
   magento,
+  sapB1,
 ];

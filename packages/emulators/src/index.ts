@@ -42,6 +42,22 @@ export {
   odooEmulatorEnv,
   startOdooEmulator,
 } from "./odoo/index.ts";
+export { B1Error, b1Stamp, OBJECT_TYPE as SAP_B1_OBJECT_TYPE, SapB1Data } from "./sap-b1/data.ts";
+export { parseFilter as parseSapB1Filter, QueryError as SapB1QueryError } from "./sap-b1/filter.ts";
+export {
+  SAP_B1_METADATA_FILE,
+  SapB1Metadata,
+  sapB1Metadata,
+  sapB1MetadataPath,
+  sapB1SpecSkip,
+} from "./sap-b1/metadata.ts";
+export {
+  DEFAULT_PAGE_SIZE as SAP_B1_DEFAULT_PAGE_SIZE,
+  type SapB1Emulator,
+  type SapB1EmulatorOptions,
+  sapB1EmulatorEnv,
+  startSapB1Emulator,
+} from "./sap-b1/server.ts";
 export { DEFAULT_RATE_LIMIT, type RateLimitOptions } from "./shopify/bucket.ts";
 export {
   actualQueryCost,

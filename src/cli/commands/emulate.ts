@@ -42,6 +42,8 @@ export async function emulateCommand(
     shopifyEmulatorEnv,
     startMagentoEmulator,
     magentoEmulatorEnv,
+    startSapB1Emulator,
+    sapB1EmulatorEnv,
   } = emulators;
   let faults: FaultOptions | undefined;
   try {
@@ -76,10 +78,19 @@ export async function emulateCommand(
     });
     info = magentoEmulatorEnv(emu);
     close = () => emu.close();
+  } else if (system === "sap-b1") {
+    const emu = await startSapB1Emulator({
+      ...(opts.port ? { port: opts.port } : {}),
+      items: opts.products ?? 50,
+      customers: 20,
+      ...(faults ? { faults } : {}),
+    });
+    info = sapB1EmulatorEnv(emu);
+    close = () => emu.close();
   } else {
     throw new SyncError(
       "config",
-      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento`,
+      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento, sap-b1`,
     );
   }
   // The emulator's fixed test credentials: printing them is the point of this command.
