@@ -3,6 +3,7 @@
  * schema, `passerelle connectors` and the JSON Schema pick it up from this list.
  */
 import type { ConnectorDefinition } from "../ports/connector.ts";
+import { bigcommerce } from "./bigcommerce/index.ts";
 import { file } from "./file/index.ts";
 import { magento } from "./magento/index.ts";
 import { medusa } from "./medusa/index.ts";
@@ -25,4 +26,5 @@ export const connectorDefinitions: readonly ConnectorDefinition[] = [
   sqlConnector,
   rest,
   magento,
+  bigcommerce,
 ];
