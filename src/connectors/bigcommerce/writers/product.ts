@@ -2,7 +2,8 @@
  * Products: a canonical product with one variant and no options is a BigCommerce product tracked by
  * product, its SKU and price the variant's; one with options is a product (SKU: the product key) tracked by
  * variant, with one variant per canonical variant carrying its option values (BigCommerce makes the
- * product's options from them). Products are read first (50 SKUs per call, with their variants) and only
+ * product's options from them). Product names are unique in BigCommerce: a product whose title another
+ * already has is named `<title> (<SKU>)`. Products are read first (50 SKUs per call, with their variants) and only
  * what differs is written. Updates of many products or variants in one page (above `batchThreshold`) go
  * through the batch endpoints, 10 products or 50 variants per call; a refused batch fails its own records.
  */
@@ -27,6 +28,9 @@ export const hasOptions = (p: Product) =>
 export const mainSku = (p: Product) => (hasOptions(p) ? p.key : (p.variants[0] as Variant).sku);
 
 const Created = z.object({ data: BcProduct });
+
+/** The name of a product whose title another product already has. */
+export const twinName = (title: string, sku: string) => `${title} (${sku})`;
 const num = (s: string) => Number(s);
 
 interface Update {
@@ -141,21 +145,32 @@ export function productWriter(
             names.map((n) => ({ option_display_name: n, label: v.options[n] as string }));
           try {
             if (!existing) {
-              const made = await client.write(
-                "POST",
-                "/v3/catalog/products",
-                {
-                  name: p.title,
-                  type: "physical",
-                  sku,
-                  weight: 0,
-                  price: num(first.price),
-                  is_visible: visible,
-                  inventory_tracking: options ? "variant" : "product",
-                },
-                Created,
-                "product create",
-              );
+              const create = (name: string) =>
+                client.write(
+                  "POST",
+                  "/v3/catalog/products",
+                  {
+                    name,
+                    type: "physical",
+                    sku,
+                    weight: 0,
+                    price: num(first.price),
+                    is_visible: visible,
+                    inventory_tracking: options ? "variant" : "product",
+                  },
+                  Created,
+                  "product create",
+                );
+              // BigCommerce refuses two products of one name (409): the second is named after its SKU too.
+              const made = await create(p.title).catch((err: unknown) => {
+                if (
+                  err instanceof SyncError &&
+                  err.details.status === 409 &&
+                  /name/i.test(String(err.details.vendorBody))
+                )
+                  return create(twinName(p.title, sku));
+                throw err;
+              });
               if (options)
                 for (const v of p.variants)
                   await client.write(
@@ -170,7 +185,7 @@ export function productWriter(
             }
             const priced = config.productPrices === "always";
             const change: Record<string, unknown> = {};
-            if (existing.name !== p.title) change.name = p.title;
+            if (existing.name !== p.title && existing.name !== twinName(p.title, sku)) change.name = p.title;
             if ((existing.is_visible ?? true) !== visible) change.is_visible = visible;
             if (!options && priced && existing.price !== num(first.price)) change.price = num(first.price);
             if (Object.keys(change).length > 0)
