@@ -4,7 +4,14 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { schemaPath as emulatorSchemaPath, magentoSpecPath, magentoSpecSkip } from "@passerelle/emulators";
+import {
+  BIGCOMMERCE_DOCUMENTS,
+  bigcommerceSpecDir,
+  bigcommerceSpecSkip,
+  schemaPath as emulatorSchemaPath,
+  magentoSpecPath,
+  magentoSpecSkip,
+} from "@passerelle/emulators";
 import { schemaPath } from "../src/connectors/shopify/schema.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -26,15 +33,20 @@ test("every file in specs/NOTICE.md has the sha256 it lists, and both readers re
 });
 
 test("the contracts read from ../shared/specs have the sha256 specs/NOTICE.md lists", {
-  skip: magentoSpecSkip(),
+  skip: magentoSpecSkip() || bigcommerceSpecSkip(),
 }, () => {
   const notice = readFileSync(join(ROOT, "specs/NOTICE.md"), "utf8");
   const shared = notice.slice(notice.indexOf("## Contracts read from beside the repository"));
   const rows = [...shared.matchAll(/^\|\s*`([^`]+)`\s*\|.*\|\s*`([0-9a-f]{64})`\s*\|$/gm)];
   assert.deepEqual(
-    rows.map((r) => r[1]),
-    ["magento/admin-schema-2.4.9.yaml"],
+    rows.map((r) => r[1]).sort(),
+    ["magento/admin-schema-2.4.9.yaml", ...BIGCOMMERCE_DOCUMENTS.map((f) => `bigcommerce/${f}`)].sort(),
   );
-  const bytes = readFileSync(magentoSpecPath());
-  assert.equal(createHash("sha256").update(bytes).digest("hex"), rows[0]?.[2], magentoSpecPath());
+  for (const [, file, sha] of rows) {
+    const path =
+      file === "magento/admin-schema-2.4.9.yaml"
+        ? magentoSpecPath()
+        : join(bigcommerceSpecDir(), (file as string).slice("bigcommerce/".length));
+    assert.equal(createHash("sha256").update(readFileSync(path)).digest("hex"), sha, path);
+  }
 });

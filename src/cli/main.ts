@@ -337,7 +337,7 @@ when nothing failed, 3 when the only failures are systems that did not answer, 2
     .description(
       "run an emulator of a system until interrupted (for trying flows without credentials; from a checkout)",
     )
-    .argument("<system>", "odoo, shopify or magento")
+    .argument("<system>", "odoo, shopify, magento or bigcommerce")
     .option("--port <n>", "port to listen on (default, or 0: any free one)", portNumber("--port"))
     .option("--products <n>", "seeded products (odoo; default 500)", positiveInt("--products"))
     .option("--faults <spec>", "random faults, e.g. 5xx=0.05,429=0.01,timeout=0.02,drop=0.03,seed=7")
@@ -349,6 +349,8 @@ and POST /emulator/orders with {"email", "lines": [{"sku", "quantity"}]} places 
 name and raises the shop's order webhooks. It prints both as curl commands when it starts.
 The magento emulator answers Magento 2.4's admin REST API behind Adobe's OpenAPI document (a request the
 document does not allow is refused with a 400); it holds 20 customers and no products until they are synced.
+The bigcommerce emulator answers BigCommerce's REST API (v2/v3) behind BigCommerce's OpenAPI documents, with
+the store's rate quota (150 requests per 30 s) in its X-Rate-Limit-* headers; it holds 20 customers.
 The emulators come with a checkout of the repository (packages/emulators), not with the published package.`,
     )
     .action(async function (

@@ -42,6 +42,8 @@ export async function emulateCommand(
     shopifyEmulatorEnv,
     startMagentoEmulator,
     magentoEmulatorEnv,
+    startBigCommerceEmulator,
+    bigcommerceEmulatorEnv,
   } = emulators;
   let faults: FaultOptions | undefined;
   try {
@@ -76,10 +78,18 @@ export async function emulateCommand(
     });
     info = magentoEmulatorEnv(emu);
     close = () => emu.close();
+  } else if (system === "bigcommerce") {
+    const emu = await startBigCommerceEmulator({
+      ...(opts.port ? { port: opts.port } : {}),
+      customers: 20,
+      ...(faults ? { faults } : {}),
+    });
+    info = bigcommerceEmulatorEnv(emu);
+    close = () => emu.close();
   } else {
     throw new SyncError(
       "config",
-      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento`,
+      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento, bigcommerce`,
     );
   }
   // The emulator's fixed test credentials: printing them is the point of this command.
