@@ -349,7 +349,7 @@ when nothing failed, 3 when the only failures are systems that did not answer, 2
     .description(
       "run an emulator of a system until interrupted (for trying flows without credentials; from a checkout)",
     )
-    .argument("<system>", "odoo, shopify, magento or sap-b1")
+    .argument("<system>", "odoo, shopify, magento, sap-b1 or bigcommerce")
     .option("--port <n>", "port to listen on (default, or 0: any free one)", portNumber("--port"))
     .option(
       "--products <n>",
@@ -368,6 +368,8 @@ document does not allow is refused with a 400); it holds 20 customers and no pro
 The sap-b1 emulator answers SAP Business One's Service Layer (/b1s/v2/, session login) behind its $metadata
 document (a request the document does not allow is refused with a 400); it holds items with prices in three
 price lists and stock in two warehouses, and 20 customers.
+The bigcommerce emulator answers BigCommerce's REST API (v2/v3) behind BigCommerce's OpenAPI documents, with
+the store's rate quota (150 requests per 30 s) in its X-Rate-Limit-* headers; it holds 20 customers.
 The emulators come with a checkout of the repository (packages/emulators), not with the published package.`,
     )
     .action(async function (

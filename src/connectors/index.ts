@@ -3,6 +3,7 @@
  * schema, `passerelle connectors` and the JSON Schema pick it up from this list.
  */
 import type { ConnectorDefinition } from "../ports/connector.ts";
+import { bigcommerce } from "./bigcommerce/index.ts";
 import { file } from "./file/index.ts";
 import { magento } from "./magento/index.ts";
 import { medusa } from "./medusa/index.ts";
@@ -27,4 +28,5 @@ export const connectorDefinitions: readonly ConnectorDefinition[] = [
   rest,
   magento,
   sapB1,
+  bigcommerce,
 ];

@@ -26,6 +26,8 @@ import type { Discover } from "./discovery.ts";
  * - `cost-bucket`: a budget of query cost points that refills at a fixed rate (each call reports its cost);
  * - `leaky-bucket`: a bucket of calls that drains at a fixed rate;
  * - `calls-per-second`: a fixed number of calls per second;
+ * - `quota-window`: a quota of requests per fixed window, each answer saying how many are left and when the
+ *   window resets (BigCommerce's X-Rate-Limit-* headers); the client waits for the reset when none are left;
  * - `retry-after`: no published budget; bounded concurrency, and a 429 pauses the connection for its
  *   Retry-After;
  * - `none`: the system sets no limit (self-hosted); the client answers a 429 with a rate_limited error
@@ -35,6 +37,7 @@ export const RATE_MODELS = [
   "cost-bucket",
   "leaky-bucket",
   "calls-per-second",
+  "quota-window",
   "retry-after",
   "none",
 ] as const;

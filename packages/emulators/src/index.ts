@@ -4,6 +4,23 @@
  * runs use. A development package of the repository: `passerelle demo` and `passerelle emulate` load it
  * when it is there; the published passerelle package does not contain it.
  */
+
+export {
+  BIGCOMMERCE_DOCUMENTS,
+  BigCommerceContract,
+  bigcommerceContract,
+  bigcommerceSpecDir,
+  bigcommerceSpecSkip,
+  bigcommerceWebhookPayloads,
+  type Operation as BigCommerceOperation,
+} from "./bigcommerce/contract.ts";
+export { BigCommerceData, bcTime } from "./bigcommerce/data.ts";
+export {
+  type BigCommerceEmulator,
+  type BigCommerceEmulatorOptions,
+  bigcommerceEmulatorEnv,
+  startBigCommerceEmulator,
+} from "./bigcommerce/server.ts";
 export {
   type DemoSystems,
   PLUS_PLAN,

@@ -44,6 +44,8 @@ export async function emulateCommand(
     magentoEmulatorEnv,
     startSapB1Emulator,
     sapB1EmulatorEnv,
+    startBigCommerceEmulator,
+    bigcommerceEmulatorEnv,
   } = emulators;
   let faults: FaultOptions | undefined;
   try {
@@ -87,10 +89,18 @@ export async function emulateCommand(
     });
     info = sapB1EmulatorEnv(emu);
     close = () => emu.close();
+  } else if (system === "bigcommerce") {
+    const emu = await startBigCommerceEmulator({
+      ...(opts.port ? { port: opts.port } : {}),
+      customers: 20,
+      ...(faults ? { faults } : {}),
+    });
+    info = bigcommerceEmulatorEnv(emu);
+    close = () => emu.close();
   } else {
     throw new SyncError(
       "config",
-      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento, sap-b1`,
+      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento, sap-b1, bigcommerce`,
     );
   }
   // The emulator's fixed test credentials: printing them is the point of this command.
