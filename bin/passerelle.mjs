@@ -5,12 +5,11 @@
 //
 // Unless the user sized Node's heap (see heap.mjs), the CLI runs in a child Node process started with the
 // bin's own heap flags; this process only waits for it: the child inherits stdin, stdout and stderr, its
-// exit code (or the signal that ended it) becomes this process's, SIGTERM and SIGHUP are passed on, and so
-// is SIGINT unless a terminal sent it (a terminal's Ctrl-C reaches both processes already; passing it on
-// too would count as a second Ctrl-C). If this process is killed outright (SIGKILL), the child, told by the
+// exit code (or the signal that ended it) becomes this process's, and SIGINT, SIGTERM and SIGHUP are passed
+// on (a terminal's Ctrl-C or a process group's SIGTERM then reaches the CLI twice at once, which it counts
+// as one: src/runtime/shutdown.ts). If this process is killed outright (SIGKILL), the child, told by the
 // IPC channel closing, kills itself the same way.
 import { spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { heapFlags } from "./heap.mjs";
 
@@ -27,19 +26,9 @@ if (flags !== null) {
   const pass = (signal) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   };
-  const fromTerminal = () => {
-    try {
-      closeSync(openSync("/dev/tty", "r"));
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  process.on("SIGINT", pass);
   process.on("SIGTERM", pass);
   process.on("SIGHUP", pass);
-  process.on("SIGINT", (signal) => {
-    if (!fromTerminal()) pass(signal);
-  });
   child.on("error", (e) => {
     console.error(`passerelle: could not start Node for the CLI: ${e.message}`);
     process.exit(1);
