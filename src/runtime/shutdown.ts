@@ -4,7 +4,12 @@
  * are recorded `interrupted`. If that takes longer than the grace period, or a second signal comes, `cut`
  * aborts: the command records what is still running as interrupted and exits without waiting for it — as
  * safe as a crash (intents and links make the next run find what was written), and bounded in time.
+ *
+ * A signal that comes within `SAME_SIGNAL_MS` of the first is the same request delivered twice, not a second
+ * one: a process group's SIGTERM (systemd's default KillMode) or a terminal's Ctrl-C reaches both
+ * bin/passerelle.mjs and the CLI it runs, and the bin passes its copy on.
  */
+export const SAME_SIGNAL_MS = 250;
 export interface Shutdown {
   /** Aborts at the first signal; its reason names the signal. */
   stop: AbortSignal;
@@ -20,7 +25,11 @@ export function shutdownOnSignals(opts: {
   graceMs: number;
   /** Told at each phase, to say what happens next. */
   onSignal?: (signal: NodeJS.Signals, phase: "stop" | "cut") => void;
+  /** Milliseconds on a monotonic clock (tests). */
+  now?: () => number;
 }): Shutdown {
+  const now = opts.now ?? (() => performance.now());
+  let firstAt = 0;
   const stop = new AbortController();
   const cut = new AbortController();
   let timer: NodeJS.Timeout | null = null;
@@ -35,9 +44,11 @@ export function shutdownOnSignals(opts: {
   };
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) {
+      if (now() - firstAt < SAME_SIGNAL_MS) return;
       cutNow(signal, `${signal} received twice`);
       return;
     }
+    firstAt = now();
     opts.onSignal?.(signal, "stop");
     stop.abort(new Error(`${signal} received`));
     first(signal);

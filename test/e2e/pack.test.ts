@@ -87,6 +87,7 @@ after(() => {
 
 test("the tarball holds the compiled CLI and its docs, and no sources, tests, emulators or specs", () => {
   assert.ok(files.includes("bin/passerelle.mjs"));
+  assert.ok(files.includes("bin/heap.mjs"), "the heap settings the bin runs the CLI with");
   assert.ok(files.includes("dist/cli/main.js"));
   assert.ok(files.includes("dist/cli/templates/passerelle.yaml"));
   assert.ok(files.includes("dist/connectors/shopify/cost-plans.json"));

@@ -1,14 +1,21 @@
 /**
- * The HTTP client every connector builds on (Node 20's built-in fetch, which is undici). One place for:
+ * The HTTP client every connector builds on (undici's `request`; a `fetch` when one is given). One place for:
  * auth headers and one re-login after a refused session, a timeout over the whole call (connecting,
  * sending, and reading the answer to its last byte), retries of retry-safe calls with full jitter and
  * Retry-After (retry.ts), rate-limit notification, bounded latency statistics (latency.ts), and errors
  * classified into the core taxonomy without secrets (errors.ts).
  *
  * The connection phase alone has undici's own connect timeout (10 s); a shorter whole-call `timeoutMs`
- * also bounds it. Configuring it separately would need the `undici` package's Agent, which Passerelle
- * does not depend on.
+ * also bounds it.
+ *
+ * Calls go through undici's `request` rather than the global `fetch` (which is undici too): `fetch` wraps
+ * every call in the WHATWG Request, Response and stream objects and clones the request, which cost more CPU
+ * per call than the rest of a record's sync (BENCHMARKS.md, CPU per record). What `fetch` did that the
+ * vendors' APIs see is done here: `accept: *\/*` and a text content type for a string body when the
+ * caller set none, redirects followed (up to 20) unless `redirect: "manual"`. Answers are not compressed:
+ * no accept-encoding is sent.
  */
+import { request as undiciRequest } from "undici";
 import type { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
 import { DeprecationLog } from "./deprecations.ts";
@@ -41,12 +48,64 @@ const ok = (status: number) => status >= 200 && status < 300;
 
 export type HttpClient = ReturnType<typeof createHttpClient>;
 
+/** Header names as fetch would send them, lower-cased, with fetch's defaults for what the caller left out. */
+function requestHeaders(given: Record<string, string>, body: BodyInit | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(given)) out[k.toLowerCase()] = v;
+  out.accept ??= "*/*";
+  if (typeof body === "string") out["content-type"] ??= "text/plain;charset=UTF-8";
+  return out;
+}
+
+/** One call through undici's `request`; errors shaped as fetch's (a TypeError whose cause is the reason). */
+async function viaUndici(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: BodyInit | undefined,
+  o: SendOptions,
+  signal: AbortSignal,
+): Promise<{ status: number; headers: Headers; bytes: Uint8Array<ArrayBuffer> }> {
+  let res: Awaited<ReturnType<typeof undiciRequest>>;
+  // As fetch does: credentials in a URL are refused, never sent.
+  if (/^[a-z]+:\/\/[^/?#]*@/i.test(url)) {
+    throw new TypeError("fetch failed", {
+      cause: new TypeError("the URL includes credentials; give them as the connection's settings instead"),
+    });
+  }
+  try {
+    res = await undiciRequest(url, {
+      method: method as "GET",
+      headers: requestHeaders(headers, body),
+      ...(body !== undefined ? { body: body as string | Uint8Array } : {}),
+      maxRedirections: o.redirect === "manual" ? 0 : 20,
+      signal,
+    });
+  } catch (err) {
+    if (signal.aborted) throw signal.reason;
+    throw new TypeError("fetch failed", { cause: err });
+  }
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = new Uint8Array(await res.body.arrayBuffer());
+  } catch (err) {
+    if (signal.aborted) throw signal.reason;
+    throw new TypeError("fetch failed", { cause: err });
+  }
+  const out = new Headers();
+  for (const [k, v] of Object.entries(res.headers)) {
+    if (Array.isArray(v)) for (const one of v) out.append(k, one);
+    else if (v !== undefined) out.append(k, v);
+  }
+  return { status: res.statusCode, headers: out, bytes };
+}
+
 export function createHttpClient(opts: HttpClientOptions) {
   const policy = checkPolicy(opts.retry ?? NO_RETRY);
   if (!Number.isInteger(opts.timeoutMs) || opts.timeoutMs <= 0) {
     throw new RangeError(`timeoutMs must be a positive integer, got ${JSON.stringify(opts.timeoutMs)}`);
   }
-  const doFetch = opts.fetch ?? fetch;
+  const doFetch = opts.fetch;
   const now = opts.now ?? Date.now;
   const random = opts.random ?? Math.random;
   const limit = opts.limit ?? (<T>(fn: () => Promise<T>) => fn());
@@ -92,18 +151,32 @@ export function createHttpClient(opts: HttpClientOptions) {
       const timeout = AbortSignal.timeout(opts.timeoutMs);
       const started = performance.now();
       try {
-        const res = await doFetch(urlOf(path), {
-          method,
-          headers,
-          ...(body !== undefined ? { body } : {}),
-          ...(o.redirect ? { redirect: o.redirect } : {}),
-          signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout,
-        });
-        const bytes = new Uint8Array(await res.arrayBuffer());
+        const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+        let status: number;
+        let resHeaders: Headers;
+        let bytes: Uint8Array<ArrayBuffer>;
+        if (doFetch) {
+          const res = await doFetch(urlOf(path), {
+            method,
+            headers,
+            ...(body !== undefined ? { body } : {}),
+            ...(o.redirect ? { redirect: o.redirect } : {}),
+            signal,
+          });
+          bytes = new Uint8Array(await res.arrayBuffer());
+          status = res.status;
+          resHeaders = res.headers;
+        } else {
+          ({
+            status,
+            headers: resHeaders,
+            bytes,
+          } = await viaUndici(urlOf(path), method, headers, body, o, signal));
+        }
         let text: string | undefined;
         return {
-          status: res.status,
-          headers: res.headers,
+          status,
+          headers: resHeaders,
           bytes,
           text: () => (text ??= new TextDecoder().decode(bytes)),
         };

@@ -3,7 +3,6 @@
  * `INSERT … ON DUPLICATE KEY UPDATE`. A schema is a database.
  */
 import { CompiledQuery, Kysely, MysqlDialect, sql } from "kysely";
-import { createPool } from "mysql2";
 import { type CatalogueColumn, codeOf, type Db, type Dialect, NETWORK } from "./dialect.ts";
 
 /** mysql2's options from a mysql:// or mariadb:// URL (mysql2 reads mysql:// URLs itself). */
@@ -26,15 +25,18 @@ export const mysql: Dialect = {
   name: "mysql",
   readOnlyTransactions: true,
   open(url, opts) {
-    const pool = createPool({
-      ...poolOptions(url),
-      connectionLimit: opts.poolSize,
-      connectTimeout: opts.timeoutMs,
-      // Timestamps as the server prints them (the session is in UTC): a cursor value goes back unchanged.
-      dateStrings: true,
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-    });
+    const options = poolOptions(url);
+    // mysql2 is loaded when a MySQL/MariaDB connection is first used, not by every CLI start (~15 MB RSS).
+    const pool = async () =>
+      (await import("mysql2")).createPool({
+        ...options,
+        connectionLimit: opts.poolSize,
+        connectTimeout: opts.timeoutMs,
+        // Timestamps as the server prints them (the session is in UTC): a cursor value goes back unchanged.
+        dateStrings: true,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+      });
     return new Kysely({
       dialect: new MysqlDialect({
         pool,
