@@ -39,7 +39,11 @@ describe("passerelle doctor, through the real CLI", () => {
     assert.equal(res.code, 2, explain(res));
     assert.match(res.stdout, /^odoo +reachable +OK +odoo answered$/m);
     assert.match(res.stdout, /^odoo +credentials +OK +accepted$/m);
-    assert.match(res.stdout, /^odoo +api-version +SKIP +not reported by the odoo connector$/m);
+    // The version the emulated Odoo's common.version reports, and the end of /jsonrpc support (Odoo 22).
+    assert.match(
+      res.stdout,
+      /^odoo +api-version +OK +Odoo external JSON-RPC API \(\/jsonrpc\) Odoo 17\.0, supported until 2028-09-01 /m,
+    );
     assert.match(res.stdout, /^shopify +reachable +OK/m);
     assert.match(res.stdout, /^shopify +credentials +OK/m);
     assert.match(
