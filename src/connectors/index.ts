@@ -4,6 +4,7 @@
  */
 import type { ConnectorDefinition } from "../ports/connector.ts";
 import { bigcommerce } from "./bigcommerce/index.ts";
+import { businessCentral } from "./business-central/index.ts";
 import { file } from "./file/index.ts";
 import { magento } from "./magento/index.ts";
 import { medusa } from "./medusa/index.ts";
@@ -29,4 +30,5 @@ export const connectorDefinitions: readonly ConnectorDefinition[] = [
   magento,
   sapB1,
   bigcommerce,
+  businessCentral,
 ];

@@ -1,0 +1,232 @@
+/**
+ * The Business Central API v2.0 client (over the shared HTTP client): the OAuth2 client-credentials token,
+ * company-scoped collection reads that follow the server's paging, single reads, creates, updates with
+ * If-Match, deletes, and a count of calls that change data.
+ *
+ * Token: `POST <tokenUrl>` with grant_type=client_credentials, client_id, client_secret and scope answers a
+ * bearer token and its lifetime (expires_in, seconds). It is reused until a minute before it ends; a 401
+ * (expired or revoked) asks for a new one once and repeats the call. The secret is in the token request's
+ * form body only, and it and the token are redacted from every error.
+ *
+ * Limits: Business Central serves 5 requests at once per user and environment and answers 429 with
+ * Retry-After beyond its queue. Every try goes through a limit of `maxConcurrent` (≤ 5) in-flight requests,
+ * after the connection's shared governor (governor.ts) when one is configured; reads that get a 429 wait for
+ * its Retry-After and are tried again.
+ */
+import pLimit from "p-limit";
+import { z } from "zod";
+import { SyncError } from "../../core/errors.ts";
+import { createHttpClient, type HttpClient } from "../http/client.ts";
+import { type BusinessCentralConfig, environmentUrl, tokenUrl } from "./config.ts";
+
+const Token = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().positive() });
+const Page = z.object({
+  value: z.array(z.record(z.string(), z.unknown())),
+  "@odata.nextLink": z.string().optional(),
+});
+
+export type BcRow = Record<string, unknown>;
+
+export interface ListQuery {
+  filter?: string;
+  orderby?: string;
+  select?: readonly string[];
+  expand?: readonly string[];
+  top?: number;
+  /** Records per page (`Prefer: odata.maxpagesize`). */
+  pageSize: number;
+  signal?: AbortSignal;
+}
+
+/** A string literal for `$filter`. */
+export const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+export class BusinessCentralClient {
+  readonly http: HttpClient;
+  /** Calls that change data. */
+  writes = 0;
+  tokens = 0;
+  private token: string | null = null;
+  private expiresAt = 0;
+  private pending: Promise<string> | null = null;
+  /** `/api/v2.0/companies(<id>)`, the root of every company-scoped path. */
+  readonly root: string;
+
+  constructor(
+    readonly name: string,
+    readonly config: BusinessCentralConfig,
+    fetchApi?: typeof fetch,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.root = `/api/v2.0/companies(${config.companyId})`;
+    this.http = createHttpClient({
+      system: name,
+      vendor: "Business Central",
+      baseUrl: environmentUrl(config),
+      timeoutMs: config.timeoutMs,
+      retry: { attempts: 4, baseMs: 250, maxMs: 5_000 },
+      limit: pLimit(config.maxConcurrent),
+      auth: {
+        headers: async (signal) => ({ authorization: `Bearer ${await this.bearer(signal)}` }),
+        refresh: () => {
+          this.token = null;
+        },
+      },
+      redact: [config.clientSecret],
+      ...(fetchApi ? { fetch: fetchApi } : {}),
+    });
+  }
+
+  get calls(): number {
+    return this.http.stats().calls;
+  }
+
+  private bearer(signal?: AbortSignal): Promise<string> {
+    if (this.token && this.now() < this.expiresAt) return Promise.resolve(this.token);
+    this.pending ??= this.fetchToken(signal).finally(() => {
+      this.pending = null;
+    });
+    return this.pending;
+  }
+
+  private async fetchToken(signal?: AbortSignal): Promise<string> {
+    const { clientId, clientSecret, scope } = this.config;
+    const form = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: clientId,
+      client_secret: clientSecret,
+      scope,
+    });
+    const res = await this.http.send("POST", tokenUrl(this.config), {
+      body: form.toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      auth: false,
+      retrySafe: true,
+      what: "OAuth2 token",
+      key: "POST token",
+      accept: (s) => (s >= 200 && s < 300) || s === 400 || s === 401,
+      ...(signal ? { signal } : {}),
+    });
+    if (res.status !== 200 && (res.status === 400 || res.status === 401)) {
+      throw new SyncError(
+        "config",
+        `${this.name}: the token endpoint refused client ${JSON.stringify(clientId)} (HTTP ${res.status}: ${tokenError(res.text())})`,
+        { system: this.name, status: res.status, field: "clientSecret" },
+      );
+    }
+    const t = Token.parse(JSON.parse(res.text()));
+    this.tokens++;
+    this.token = t.access_token;
+    // A minute's margin under the token's lifetime, so a call never races the expiry.
+    this.expiresAt = this.now() + Math.max(30, t.expires_in - 60) * 1000;
+    return t.access_token;
+  }
+
+  /**
+   * Pages of a company's collection, as Business Central pages it: the first request carries the query and
+   * `Prefer: odata.maxpagesize`, each next one is the answer's `@odata.nextLink` (absolute, with a
+   * `$skiptoken`), until there is none.
+   */
+  async *list(set: string, q: ListQuery): AsyncGenerator<BcRow[]> {
+    const params = new URLSearchParams();
+    if (q.filter) params.set("$filter", q.filter);
+    if (q.orderby) params.set("$orderby", q.orderby);
+    if (q.select) params.set("$select", q.select.join(","));
+    if (q.expand && q.expand.length > 0) params.set("$expand", q.expand.join(","));
+    if (q.top !== undefined) params.set("$top", String(q.top));
+    let path: string | null = `${this.root}/${set}${params.size > 0 ? `?${params.toString()}` : ""}`;
+    while (path) {
+      const page: z.infer<typeof Page> = await this.http.request("GET", path, undefined, Page, {
+        headers: { prefer: `odata.maxpagesize=${q.pageSize}`, accept: "application/json" },
+        what: `${set} page`,
+        key: `GET ${set}`,
+        ...(q.signal ? { signal: q.signal } : {}),
+      });
+      yield page.value;
+      const next = page["@odata.nextLink"];
+      if (next && !next.startsWith(environmentUrl(this.config)) && /^https?:/.test(next)) {
+        throw new SyncError(
+          "retryable",
+          `${this.name}: the next page's link ${next} leaves the environment`,
+          {
+            system: this.name,
+          },
+        );
+      }
+      path = next ?? null;
+    }
+  }
+
+  /** One entity by id (with `$expand` when asked); null when Business Central answers 404. */
+  async get(
+    path: string,
+    opts: { select?: readonly string[]; expand?: readonly string[]; signal?: AbortSignal } = {},
+  ): Promise<BcRow | null> {
+    const params = new URLSearchParams();
+    if (opts.select) params.set("$select", opts.select.join(","));
+    if (opts.expand && opts.expand.length > 0) params.set("$expand", opts.expand.join(","));
+    const set = path.replace(/\(.*$/, "");
+    const res = await this.http.send("GET", `${this.root}/${path}${params.size > 0 ? `?${params}` : ""}`, {
+      headers: { accept: "application/json" },
+      what: `${set} by id`,
+      key: `GET ${set}(id)`,
+      accept: (s) => (s >= 200 && s < 300) || s === 404,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    if (res.status === 404) return null;
+    return JSON.parse(res.text()) as BcRow;
+  }
+
+  async create(path: string, body: BcRow, signal?: AbortSignal): Promise<BcRow> {
+    const row = await this.http.request<BcRow>("POST", `${this.root}/${path}`, body, undefined, {
+      headers: { "content-type": "application/json" },
+      what: `${path.replace(/\(.*\)/, "(id)")} create`,
+      key: `POST ${path.replace(/\([^)]*\)/g, "(id)")}`,
+      ...(signal ? { signal } : {}),
+    });
+    this.writes++;
+    return row;
+  }
+
+  /** A PATCH guarded by the entity's `@odata.etag` (412 when someone changed it since it was read). */
+  async update(path: string, etag: string, body: BcRow, signal?: AbortSignal): Promise<BcRow> {
+    const row = await this.http.request<BcRow>("PATCH", `${this.root}/${path}`, body, undefined, {
+      headers: { "content-type": "application/json", "if-match": etag },
+      what: `${path.replace(/\(.*\)/, "(id)")} update`,
+      key: `PATCH ${path.replace(/\([^)]*\)/g, "(id)")}`,
+      ...(signal ? { signal } : {}),
+    });
+    this.writes++;
+    return row;
+  }
+
+  async delete(path: string, etag: string, signal?: AbortSignal): Promise<void> {
+    await this.http.send("DELETE", `${this.root}/${path}`, {
+      headers: { "if-match": etag },
+      what: `${path.replace(/\(.*\)/, "(id)")} delete`,
+      key: `DELETE ${path.replace(/\([^)]*\)/g, "(id)")}`,
+      ...(signal ? { signal } : {}),
+    });
+    this.writes++;
+  }
+}
+
+/** Entra ID's error text (`{"error","error_description"}`). */
+function tokenError(body: string): string {
+  try {
+    const e = JSON.parse(body) as { error?: string; error_description?: string };
+    return [e.error, e.error_description?.split("\n")[0]].filter(Boolean).join(": ") || body.slice(0, 200);
+  } catch {
+    return body.slice(0, 200);
+  }
+}
+
+/** Business Central's error text (`{"error":{"code","message"}}`). */
+export function errorText(body: string): string {
+  try {
+    const e = (JSON.parse(body) as { error?: { code?: string; message?: string } }).error;
+    return e?.message ? `${e.message}${e.code ? ` (${e.code})` : ""}` : body.slice(0, 200);
+  } catch {
+    return body.slice(0, 200);
+  }
+}
