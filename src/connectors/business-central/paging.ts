@@ -1,6 +1,6 @@
 /**
  * Incremental, resumable reads of one company's entity set: records changed at or after the cursor
- * (`lastModifiedDateTime ge <cursor>`), in (lastModifiedDateTime, id) order, paged by Business Central
+ * (`lastModifiedDateTime ge <cursor>`), in (lastModifiedDateTime, key) order, paged by Business Central
  * (`@odata.nextLink`). `ge` rather than `gt`: Business Central stamps to the millisecond and several records
  * can share one stamp, so `gt` would lose the rest of a stamp a page ended in; the engine drops what it
  * already has at the cursor. A record changed while the read pages moves to the end of that order and is
@@ -14,6 +14,8 @@ export interface SetQuery {
   set: string;
   select: readonly string[];
   expand?: readonly string[];
+  /** The field the stream's ids are (`number` or `id`): the order's tie-breaker. */
+  key?: "number" | "id";
   /** The stream's own condition, ANDed with the cursor's. */
   where?: string;
 }
@@ -36,7 +38,7 @@ export function listChanged(
   );
   return ctx.client.list(q.set, {
     ...(conditions.length > 0 ? { filter: conditions.join(" and ") } : {}),
-    orderby: "lastModifiedDateTime,id",
+    orderby: `lastModifiedDateTime,${q.key ?? "id"}`,
     select: q.select,
     ...(q.expand ? { expand: q.expand } : {}),
     pageSize: Math.max(1, Math.min(pageSize, ctx.config.pageSize)),

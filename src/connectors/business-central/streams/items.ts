@@ -10,7 +10,9 @@
  * per location is out of reach of the standard API; the total is reported at one configured location
  * (`inventoryLocation`). Posting stock (a journal, a shipment) writes ledger entries and does not modify
  * the item, so an incremental read of inventory follows the ledger: the entries changed since the cursor
- * name the items whose stock moved, and those items are read for their current inventory.
+ * name the items whose stock moved, and those items are read for their current inventory. (A full read
+ * cannot also read every item's latest entry at any cost, so the two reads stamp rows differently and
+ * the stream declares no order.)
  */
 import type { InventoryLevelInput, Product } from "../../../core/model.ts";
 import { minorUnits } from "../../../core/money.ts";
@@ -43,7 +45,7 @@ export function productStream(ctx: BusinessCentralContext): Stream<"product", Bc
   return {
     entity: "product",
     sorted: true,
-    list: (req) => listChanged(ctx, { set: "items", select: ITEM_FIELDS, expand }, req),
+    list: (req) => listChanged(ctx, { set: "items", key: "number", select: ITEM_FIELDS, expand }, req),
     async get(id) {
       const rows = await firstPage(ctx, "items", {
         filter: `number eq ${literal(id)}`,
@@ -114,6 +116,7 @@ export interface BcStockRow {
 
 export function inventoryStream(ctx: BusinessCentralContext): Stream<"inventory", BcStockRow> {
   const location = ctx.config.inventoryLocation;
+  const idOf = (r: BcStockRow) => `${String(r.item.number)}@${location}`;
   async function* changed(req: ListRequest): AsyncGenerator<BcStockRow[]> {
     // The ledger entries changed since the cursor, page by page, each page's items read by number.
     for await (const entries of ctx.client.list("itemLedgerEntries", {
@@ -144,28 +147,41 @@ export function inventoryStream(ctx: BusinessCentralContext): Stream<"inventory"
   }
   return {
     entity: "inventory",
-    // An incremental read gives the changed items, then the items whose ledger moved: two orders, not one.
+    // Not one order: a full read is in the items' order, an incremental one follows the ledger, and the
+    // stamp of a row (its item's, or its latest entry's) differs between the two. Unsorted, the engine
+    // takes the cursor at the end of a read.
     sorted: false,
     async *list(req) {
-      if (req.since) {
-        // Items created or changed since the cursor (a new item), then those whose stock moved.
+      if (!req.since) {
         for await (const items of listChanged(
           ctx,
-          { set: "items", select: INVENTORY_FIELDS, where: STOCKED },
+          { set: "items", key: "number", select: INVENTORY_FIELDS, where: STOCKED },
           req,
         )) {
           yield items.map((item) => ({ item, at: updatedAt(item) }));
         }
-        yield* changed(req);
         return;
       }
+      // Items created or changed since the cursor (a new item), and those whose stock moved: two orders,
+      // merged here (the latest stamp of each item) into one, then paged. What is held is what changed
+      // since the cursor.
+      const latest = new Map<string, BcStockRow>();
+      const keep = (r: BcStockRow) => {
+        const had = latest.get(String(r.item.number));
+        if (!had || had.at < r.at) latest.set(String(r.item.number), r);
+      };
       for await (const items of listChanged(
         ctx,
-        { set: "items", select: INVENTORY_FIELDS, where: STOCKED },
+        { set: "items", key: "number", select: INVENTORY_FIELDS, where: STOCKED },
         req,
       )) {
-        yield items.map((item) => ({ item, at: updatedAt(item) }));
+        for (const item of items) keep({ item, at: updatedAt(item) });
       }
+      for await (const rows of changed(req)) for (const r of rows) keep(r);
+      const all = [...latest.values()].sort((a, b) =>
+        a.at < b.at ? -1 : a.at > b.at ? 1 : idOf(a) < idOf(b) ? -1 : 1,
+      );
+      for (let i = 0; i < all.length; i += req.pageSize) yield all.slice(i, i + req.pageSize);
     },
     async get(id) {
       const at = id.lastIndexOf("@");
@@ -176,7 +192,7 @@ export function inventoryStream(ctx: BusinessCentralContext): Stream<"inventory"
       });
       return rows[0] ? { item: rows[0], at: updatedAt(rows[0]) } : null;
     },
-    idOf: (r) => `${String(r.item.number)}@${location}`,
+    idOf,
     updatedAtOf: (r) => r.at,
     toCanonical(r): InventoryLevelInput {
       const sku = String(r.item.number);
