@@ -479,10 +479,11 @@ export async function startBcEmulator(opts: BcEmulatorOptions = {}): Promise<BcE
       value,
     };
     if (start + pageSize < all.length) {
-      const next = new URL(url.href.replace(/^http:\/\/localhost/, base));
-      next.searchParams.delete("$skip");
-      next.searchParams.set("$skiptoken", String(start + pageSize));
-      out["@odata.nextLink"] = next.href;
+      // Written as Business Central writes it: absolute, option names bare, values escaped.
+      const next = [...url.searchParams.entries()].filter(([k]) => k !== "$skip" && k !== "$skiptoken");
+      next.push(["$skiptoken", String(start + pageSize)]);
+      out["@odata.nextLink"] =
+        `${base}${url.pathname}?${next.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&")}`;
     }
     send(res, 200, out, prefer ? { "preference-applied": `odata.maxpagesize=${pageSize}` } : {});
   }

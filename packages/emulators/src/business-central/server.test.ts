@@ -1,0 +1,183 @@
+/**
+ * The Business Central emulator's own tests: the API v2.0 digest in front of it refuses what the pages do
+ * not allow (unknown entity sets, fields and navigation, read-only fields in a write, values of the wrong
+ * type, writes a read-only page refuses, PATCH without If-Match), the token endpoint and bearer tokens, the
+ * 5-request limit answered 429 with Retry-After, `Prefer: odata.maxpagesize` paging with an absolute
+ * `@odata.nextLink`, stale etags refused, and BC's document rules (totals computed from the lines, stock
+ * moved by ledger entries). Driven over plain HTTP, never through the connector.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { bcDigest } from "./digest.ts";
+import { type BcEmulator, startBcEmulator } from "./server.ts";
+
+describe("the Business Central emulator", () => {
+  let emu: BcEmulator;
+  let token = "";
+  let root = "";
+  before(async () => {
+    emu = await startBcEmulator({ items: 30, customers: 4 });
+    token = await tokenFor(emu);
+    root = `${emu.apiUrl}/api/v2.0/companies(${emu.companyId})`;
+  });
+  after(() => emu.close());
+
+  async function tokenFor(e: BcEmulator, secret = e.clientSecret): Promise<string> {
+    const res = await fetch(e.tokenUrl, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: e.clientId,
+        client_secret: secret,
+        scope: "https://api.businesscentral.dynamics.com/.default",
+      }).toString(),
+    });
+    if (res.status !== 200) return "";
+    return ((await res.json()) as { access_token: string }).access_token;
+  }
+
+  async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    const res = await fetch(path.startsWith("http") ? path : `${root}/${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return {
+      status: res.status,
+      headers: res.headers,
+      json: text ? (JSON.parse(text) as Record<string, unknown>) : null,
+    };
+  }
+
+  /** Runs `fn`, and returns the violations it added (the emulator's list is left as it was). */
+  async function violationsOf(fn: () => Promise<unknown>): Promise<string[]> {
+    const n = emu.violations.length;
+    await fn();
+    return emu.violations.splice(n);
+  }
+
+  test("the digest holds the 106 API v2.0 pages and companies", () => {
+    const d = bcDigest();
+    assert.equal(d.pages, 106);
+    assert.ok(d.entity("companies"));
+    assert.equal(d.entity("salesOrders")?.fields.get("totalAmountIncludingTax")?.readOnly, true);
+    assert.equal(d.entity("salesShipments")?.insertAllowed, false);
+    assert.equal(d.entity("customerPriceGroups"), undefined, "API v2.0 has no price group page");
+  });
+
+  test("a wrong secret gets no token; no token, no API", async () => {
+    assert.equal(await tokenFor(emu, "wrong"), "");
+    const res = await fetch(`${root}/items`);
+    assert.equal(res.status, 401);
+  });
+
+  test("a write to a read-only field, an unknown field or a value of the wrong type is refused and recorded", async () => {
+    const customer = [...emu.data.customers.values()][0] as { id: string };
+    const v = await violationsOf(async () => {
+      const r1 = await call("POST", "salesOrders", { customerId: customer.id, totalAmountIncludingTax: 10 });
+      assert.equal(r1.status, 400);
+      const r2 = await call("POST", "customers", { displayName: "X", priceGroup: "RETAIL" });
+      assert.equal(r2.status, 400);
+      const r3 = await call("POST", "customers", { displayName: 42 });
+      assert.equal(r3.status, 400);
+      const r4 = await call("POST", "salesShipments", { externalDocumentNumber: "x" });
+      assert.equal(r4.status, 400);
+    });
+    assert.equal(v.length, 4, v.join("\n"));
+    assert.match(v[0] as string, /salesOrders\.totalAmountIncludingTax is read-only/);
+    assert.match(v[1] as string, /customers has no field priceGroup/);
+    assert.match(v[2] as string, /displayName is string/);
+    assert.match(v[3] as string, /salesShipments does not allow inserts/);
+  });
+
+  test("query options name only fields of the page", async () => {
+    const v = await violationsOf(async () => {
+      assert.equal((await call("GET", "items?$select=id,price")).status, 400);
+      assert.equal((await call("GET", "items?$filter=price gt 3")).status, 400);
+      assert.equal((await call("GET", "items?$expand=prices")).status, 400);
+      assert.equal((await call("GET", "items?$apply=x")).status, 400);
+      assert.equal((await call("GET", "customerPriceGroups")).status, 400);
+    });
+    assert.equal(v.length, 5, v.join("\n"));
+  });
+
+  test("collections page at Prefer: odata.maxpagesize with an absolute nextLink", async () => {
+    const seen: unknown[] = [];
+    let next: string | undefined = `${root}/items?$orderby=number`;
+    let pages = 0;
+    while (next) {
+      const r = await call("GET", next, undefined, { prefer: "odata.maxpagesize=7" });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get("preference-applied"), "odata.maxpagesize=7");
+      seen.push(...(r.json?.value as unknown[]));
+      next = r.json?.["@odata.nextLink"] as string | undefined;
+      if (next) assert.match(next, /^http:\/\/127\.0\.0\.1:\d+\/v2\.0\/.*\$skiptoken=/);
+      pages++;
+    }
+    assert.equal(seen.length, 30);
+    assert.equal(pages, 5);
+  });
+
+  test("PATCH needs If-Match: none is refused, a stale etag is 412, the current one applies", async () => {
+    const id = [...emu.data.customers.keys()][0] as string;
+    const got = await call("GET", `customers(${id})`);
+    const etag = String(got.json?.["@odata.etag"]);
+    const v = await violationsOf(async () => {
+      assert.equal((await call("PATCH", `customers(${id})`, { city: "Lyon" })).status, 400);
+    });
+    assert.equal(v.length, 1);
+    assert.equal(
+      (await call("PATCH", `customers(${id})`, { city: "Lyon" }, { "if-match": etag })).status,
+      200,
+    );
+    assert.equal(
+      (await call("PATCH", `customers(${id})`, { city: "Nice" }, { "if-match": etag })).status,
+      412,
+    );
+    assert.equal(emu.data.customers.get(id)?.city, "Lyon");
+  });
+
+  test("a sixth request at once is answered 429 with Retry-After", async () => {
+    const slow = await startBcEmulator({ items: 2, delayMs: 100 });
+    try {
+      const t = await tokenFor(slow);
+      const url = `${slow.apiUrl}/api/v2.0/companies(${slow.companyId})/items`;
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () => fetch(url, { headers: { authorization: `Bearer ${t}` } })),
+      );
+      const throttled = answers.filter((a) => a.status === 429);
+      assert.ok(throttled.length >= 1, answers.map((a) => a.status).join(","));
+      assert.ok(answers.filter((a) => a.status === 200).length <= 5);
+      assert.equal(throttled[0]?.headers.get("retry-after"), "1");
+    } finally {
+      await slow.close();
+    }
+  });
+
+  test("BC computes an order's totals from its lines; posting stock does not modify the item", async () => {
+    const customer = [...emu.data.customers.values()][0] as { id: string };
+    const r = await call("POST", "salesOrders", {
+      customerId: customer.id,
+      externalDocumentNumber: "shop:1",
+      discountAmount: 1,
+      salesOrderLines: [{ lineType: "Item", lineObjectNumber: "ITEM-0001", quantity: 2, unitPrice: 10 }],
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    assert.equal(r.json?.totalAmountExcludingTax, 19);
+    assert.equal(r.json?.totalTaxAmount, 3.8);
+    assert.equal(r.json?.totalAmountIncludingTax, 22.8);
+    const bad = await call("POST", "salesOrders", {
+      customerId: customer.id,
+      salesOrderLines: [{ lineType: "Item", lineObjectNumber: "NOPE", quantity: 1 }],
+    });
+    assert.equal(bad.status, 400);
+    assert.equal([...emu.data.salesOrders.values()].length, 1, "a refused deep insert keeps nothing");
+    const item = [...emu.data.items.values()][0] as Record<string, unknown>;
+    const stamp = item.lastModifiedDateTime;
+    emu.data.post(item.id as string, 2, "Positive Adjmt.");
+    assert.equal(item.lastModifiedDateTime, stamp);
+    assert.deepEqual(emu.violations, []);
+  });
+});
