@@ -349,11 +349,11 @@ when nothing failed, 3 when the only failures are systems that did not answer, 2
     .description(
       "run an emulator of a system until interrupted (for trying flows without credentials; from a checkout)",
     )
-    .argument("<system>", "odoo, shopify, magento, sap-b1 or bigcommerce")
+    .argument("<system>", "odoo, shopify, magento, sap-b1, bigcommerce or business-central")
     .option("--port <n>", "port to listen on (default, or 0: any free one)", portNumber("--port"))
     .option(
       "--products <n>",
-      "seeded products (odoo, default 500; sap-b1 items, default 50)",
+      "seeded products (odoo, default 500; sap-b1 and business-central items, default 50)",
       positiveInt("--products"),
     )
     .option("--faults <spec>", "random faults, e.g. 5xx=0.05,429=0.01,timeout=0.02,drop=0.03,seed=7")
@@ -370,6 +370,10 @@ document (a request the document does not allow is refused with a 400); it holds
 price lists and stock in two warehouses, and 20 customers.
 The bigcommerce emulator answers BigCommerce's REST API (v2/v3) behind BigCommerce's OpenAPI documents, with
 the store's rate quota (150 requests per 30 s) in its X-Rate-Limit-* headers; it holds 20 customers.
+The business-central emulator answers Dynamics 365 Business Central's API v2.0 (OAuth2 client credentials at
+its own token endpoint) behind the digest of the API v2.0 pages (a write to an unknown or read-only field is
+refused with a 400), with Business Central's limit of 5 requests at once (429 beyond); it holds items (some
+with variants), their stock as item ledger entries, and 20 customers.
 The emulators come with a checkout of the repository (packages/emulators), not with the published package.`,
     )
     .action(async function (

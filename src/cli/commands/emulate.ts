@@ -46,6 +46,8 @@ export async function emulateCommand(
     sapB1EmulatorEnv,
     startBigCommerceEmulator,
     bigcommerceEmulatorEnv,
+    startBcEmulator,
+    bcEmulatorEnv,
   } = emulators;
   let faults: FaultOptions | undefined;
   try {
@@ -97,10 +99,19 @@ export async function emulateCommand(
     });
     info = bigcommerceEmulatorEnv(emu);
     close = () => emu.close();
+  } else if (system === "business-central") {
+    const emu = await startBcEmulator({
+      ...(opts.port ? { port: opts.port } : {}),
+      items: opts.products ?? 50,
+      customers: 20,
+      ...(faults ? { faults } : {}),
+    });
+    info = bcEmulatorEnv(emu);
+    close = () => emu.close();
   } else {
     throw new SyncError(
       "config",
-      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento, sap-b1, bigcommerce`,
+      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento, sap-b1, bigcommerce, business-central`,
     );
   }
   // The emulator's fixed test credentials: printing them is the point of this command.
