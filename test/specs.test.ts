@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import {
   BIGCOMMERCE_DOCUMENTS,
+  bcDigestPath,
   bigcommerceSpecDir,
   bigcommerceSpecSkip,
   schemaPath as emulatorSchemaPath,
@@ -31,6 +32,7 @@ test("every file in specs/NOTICE.md has the sha256 it lists, and both readers re
   if (!process.env.PASSERELLE_SPECS) {
     assert.equal(schemaPath(), shopify);
     assert.equal(emulatorSchemaPath(), shopify);
+    assert.equal(bcDigestPath(), join(ROOT, "specs/business-central/apiv2-entities.json"));
   }
 });
 
