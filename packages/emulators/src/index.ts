@@ -21,6 +21,16 @@ export {
   bigcommerceEmulatorEnv,
   startBigCommerceEmulator,
 } from "./bigcommerce/server.ts";
+export { BcData, BcError, VAT_RATE as BC_VAT_RATE } from "./business-central/data.ts";
+export { BC_DIGEST_FILE, BcDigest, bcDigest, bcDigestPath } from "./business-central/digest.ts";
+export {
+  BC_DEFAULT_PAGE_SIZE,
+  BC_MAX_CONCURRENT,
+  type BcEmulator,
+  type BcEmulatorOptions,
+  bcEmulatorEnv,
+  startBcEmulator,
+} from "./business-central/server.ts";
 export {
   type DemoSystems,
   PLUS_PLAN,
@@ -93,13 +103,3 @@ export {
 } from "./shopify/server.ts";
 export type { OrderRec } from "./shopify/store.ts";
 export { ORDERS_PATH, VARIANTS_PATH } from "./shopify/storefront.ts";
-export { BcData, BcError, VAT_RATE as BC_VAT_RATE } from "./business-central/data.ts";
-export { BC_DIGEST_FILE, BcDigest, bcDigest, bcDigestPath } from "./business-central/digest.ts";
-export {
-  BC_DEFAULT_PAGE_SIZE,
-  BC_MAX_CONCURRENT,
-  type BcEmulator,
-  type BcEmulatorOptions,
-  bcEmulatorEnv,
-  startBcEmulator,
-} from "./business-central/server.ts";

@@ -111,7 +111,7 @@ describe("the Business Central emulator", () => {
       const r = await call("GET", next, undefined, { prefer: "odata.maxpagesize=7" });
       assert.equal(r.status, 200);
       assert.equal(r.headers.get("preference-applied"), "odata.maxpagesize=7");
-      seen.push(...(r.json?.value as unknown[]));
+      seen.push(...((r.json?.value ?? []) as unknown[]));
       next = r.json?.["@odata.nextLink"] as string | undefined;
       if (next) assert.match(next, /^http:\/\/127\.0\.0\.1:\d+\/v2\.0\/.*\$skiptoken=/);
       pages++;
