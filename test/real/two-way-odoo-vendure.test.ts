@@ -18,6 +18,9 @@
  *   ignore      under `deletes: ignore`, a customer deleted in Vendure stays active in Odoo, and its later
  *               Odoo edit does not recreate it in Vendure
  *   restore     `passerelle restore` reactivates the archived partner in Odoo and creates it once in Vendure
+ *   addresses   with the shop owning addresses, a customer registered in Vendure is created in Odoo with its
+ *               address on the partner, and a delivery address added later in Vendure becomes a delivery
+ *               contact of that partner, once
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -86,7 +89,7 @@ describe("two-way customers between a real Odoo and a real Vendure", {
   /** Writes made by every run so far (created + updated, as the runs report them). */
   let written = 0;
 
-  const writeConfig = (conflict: string, deletes = "ignore") =>
+  const writeConfig = (conflict: string, deletes = "ignore", ownership = "{ erp: [group, addresses] }") =>
     writeFileSync(
       config,
       [
@@ -113,9 +116,10 @@ describe("two-way customers between a real Odoo and a real Vendure", {
         "    target: { connection: shop, entity: customer }",
         "    twoWay:",
         `      conflict: ${conflict}`,
-        // Odoo's pricelist is the customer's group; its addresses (the partner's own and its child
-        // contacts) are kept in Odoo: Vendure's writer adds addresses but never removes one.
-        "      ownership: { erp: [group, addresses] }",
+        // Odoo's pricelist is the customer's group. Addresses are kept in Odoo (the partner's own and its
+        // child contacts) until the last test gives them to the shop: both writers add addresses, and
+        // neither removes one.
+        `      ownership: ${ownership}`,
         `      deletes: ${deletes}`,
         "",
       ].join("\n"),
@@ -518,6 +522,50 @@ describe("two-way customers between a real Odoo and a real Vendure", {
     assert.match(
       refused.stderr + refused.stdout,
       /deleted from erp and shop: nothing is left to restore it from/,
+    );
+  });
+
+  test("addresses owned by the shop: a delivery address added in Vendure becomes a delivery contact of the Odoo partner, once", async () => {
+    writeConfig("last-writer-wins", "propagate", "{ erp: [group], shop: [addresses] }");
+    const email = "eve-odoo-two-way@example.com";
+    const made = await admin<{ createCustomer: { id: string } }>(
+      `mutation{createCustomer(input:{emailAddress:"${email}",firstName:"Eve",lastName:"Shopper"}){... on Customer{id}}}`,
+    );
+    const id = made.createCustomer.id;
+    await admin(
+      `mutation{createCustomerAddress(customerId:"${id}",input:{fullName:"Eve Shopper",streetLine1:"Karl-Marx-Allee 3",city:"Berlin",postalCode:"10178",countryCode:"DE",defaultShippingAddress:true,defaultBillingAddress:true}){id}}`,
+    );
+    const first = await sync();
+    assert.equal(first.counts.created, 1, JSON.stringify(first.counts));
+    const [eve] = await session.find("res.partner", [["email", "=", email]], ["street", "city", "child_ids"]);
+    assert.ok(eve, "Eve is in Odoo");
+    assert.deepEqual([eve.street, eve.city, eve.child_ids], ["Karl-Marx-Allee 3", "Berlin", []]);
+    await settle();
+    // A second address, Vendure's default for shipping from now on: the first stays the billing address.
+    await admin(
+      `mutation{createCustomerAddress(customerId:"${id}",input:{fullName:"Eve at work",streetLine1:"Friedrichstraße 100",city:"Berlin",postalCode:"10117",countryCode:"DE",defaultShippingAddress:true,defaultBillingAddress:false}){id}}`,
+    );
+    const before = written;
+    const r = await sync();
+    assert.equal(r.counts.updated, 1, JSON.stringify(r.counts));
+    const kids = await session.find(
+      "res.partner",
+      [["parent_id", "=", eve.id]],
+      ["type", "name", "street", "city", "zip"],
+      { context: { active_test: false } },
+    );
+    assert.deepEqual(
+      kids.map((k) => [k.type, k.name, k.street, k.city, k.zip]),
+      [["delivery", "Eve at work", "Friedrichstraße 100", "Berlin", "10117"]],
+    );
+    const [again] = await session.find("res.partner", [["id", "=", eve.id]], ["street"]);
+    assert.equal(again?.street, "Karl-Marx-Allee 3", "the partner keeps its own address");
+    await settle();
+    assert.equal(written, before + 1, "no write after the address");
+    assert.equal(
+      (await session.find("res.partner", [["parent_id", "=", eve.id]], ["id"])).length,
+      1,
+      "added once",
     );
   });
 });
