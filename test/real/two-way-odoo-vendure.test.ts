@@ -72,7 +72,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("two-way customers between a real Odoo and a real Vendure", {
   skip,
-  // About 7 min on an idle 2-core machine; twice that when it is shared.
+  // 9 min (551 s) on this shared 2-core machine, 16 min at its busiest: 15 min was too short.
   timeout: 40 * 60_000,
 }, () => {
   const started = Date.now();
