@@ -159,3 +159,67 @@ describe("odoo writers", () => {
     assert.equal(fx.emu.data.row("res.partner", id)?.phone, "+33 9 99 99 99 99");
   });
 });
+
+describe("odoo customer writer: addresses of a known partner", () => {
+  let fx: OdooFixture;
+  before(async () => {
+    fx = await startFixture();
+  });
+  after(async () => {
+    await fx.emu.close();
+  });
+
+  const children = (id: number) =>
+    fx.emu.data
+      .read(
+        "res.partner",
+        fx.emu.data.search("res.partner", [
+          ["parent_id", "=", id],
+          ["active", "in", [true, false]],
+        ]),
+        ["type", "street", "city", "active"],
+      )
+      .map((r) => [r.type, r.street, r.city, r.active]);
+
+  test("a new address of a known customer is added as a child partner, once; an archived one is not added back", async () => {
+    const writer = fx.connector.writers.customer;
+    assert.ok(writer);
+    const c = sampleCustomer(3);
+    const [created] = await writer.upsert(
+      [{ key: c.key, record: c, targetId: null, externalRef: c.key }],
+      noLinks,
+    );
+    assert.ok(created?.ok);
+    const id = Number(created.targetId);
+    const billing = {
+      type: "billing" as const,
+      line1: "8 rue de la Paix",
+      city: "Paris",
+      postalCode: "75002",
+      country: "FR",
+    };
+    const edited = { ...c, addresses: [...c.addresses, billing] };
+    const write = async () => {
+      const [r] = await writer.upsert(
+        [{ key: c.key, record: edited, targetId: String(id), externalRef: c.key }],
+        noLinks,
+      );
+      assert.ok(r?.ok, r && !r.ok ? r.error.message : "");
+      return r.action;
+    };
+    assert.equal(await write(), "updated");
+    assert.deepEqual(children(id), [
+      ["delivery", "5 quai Perrache", "Lyon", true],
+      ["invoice", "8 rue de la Paix", "Paris", true],
+    ]);
+    assert.equal(await write(), "unchanged", "the address is there now: nothing written");
+    // The merchant archives the invoice address in Odoo: the shop still sending it does not bring it back.
+    const [invoice] = fx.emu.data.search("res.partner", [
+      ["parent_id", "=", id],
+      ["type", "=", "invoice"],
+    ]);
+    fx.emu.data.write("res.partner", [invoice as number], { active: false });
+    assert.equal(await write(), "unchanged");
+    assert.equal(children(id).length, 2);
+  });
+});

@@ -1,6 +1,7 @@
 import { asSyncError, SyncError } from "../../../core/errors.ts";
 import type { Address, Customer } from "../../../core/model.ts";
 import type { WriteResult, Writer } from "../../../ports/connector.ts";
+import type { OdooRow } from "../client.ts";
 import { type OdooContext, pricelistGroup } from "../context.ts";
 import { many2one, str } from "../fields.ts";
 import { removedPartners } from "../streams/customer.ts";
@@ -59,14 +60,36 @@ export async function countryIds(ctx: OdooContext, signal?: AbortSignal): Promis
   return new Map(rows.flatMap((r) => (str(r, "code") ? [[String(str(r, "code")), r.id] as const] : [])));
 }
 
+/** The child partner type an address is kept as. */
+const childType = (a: Address): string =>
+  a.type === "shipping" ? "delivery" : a.type === "billing" ? "invoice" : "other";
+
+function childVals(a: Address, countries: Map<string, number>): Vals {
+  return { type: childType(a), name: a.name ?? false, phone: a.phone ?? false, ...addressVals(a, countries) };
+}
+
+const PLACE = ["street", "city", "zip", "country_id"] as const;
+
+/** A partner row's value as written: a many2one's id, false for an empty string. */
+const written = (row: OdooRow, field: string): unknown => {
+  const now = row[field];
+  return Array.isArray(now) ? many2one(row, field)?.id : now === "" ? false : now;
+};
+
+/** Whether two child partners' values name the same place (street, city, postal code and country). */
+const samePlace = (a: Vals, b: Vals): boolean => PLACE.every((f) => a[f] === b[f]);
+
 function fullName(c: Customer): string {
   return [c.firstName, c.lastName].filter((x) => x && x.length > 0).join(" ");
 }
 
 /**
  * res.partner by e-mail. The first "both" (else billing) address goes on the partner itself; the others
- * become invoice/delivery child partners at creation. Updates touch the partner's own fields only, and
- * only when they differ, so an unchanged customer costs one read and no write.
+ * are invoice/delivery child partners: all created with the partner, and on an update, those no child
+ * holds yet (same street, city, postal code and country; archived children included) are added — none is
+ * removed or edited, as an Odoo partner's addresses are used by its past sales and invoices. An update writes the partner's own
+ * fields only when they differ, so an unchanged customer costs one read (two with other addresses) and no
+ * write.
  */
 export function customerWriter(ctx: OdooContext): Writer<"customer"> {
   const { client } = ctx;
@@ -88,9 +111,9 @@ export function customerWriter(ctx: OdooContext): Writer<"customer"> {
     },
     estimateCalls(page) {
       // Per batch: countries and price lists. A new customer is searched by e-mail, then created; a
-      // known one is read, then written when it differs.
+      // known one is read (with its child addresses), then written when it differs.
       const records = page.create.length + page.update.length;
-      return (records > 0 ? 2 : 0) + 2 * records + page.lookups.length;
+      return (records > 0 ? 2 : 0) + 2 * page.create.length + 3 * page.update.length + page.lookups.length;
     },
     findByExternalRef: async (ref, record) => {
       const id = await findPartnerByEmail(ctx, record.email || ref);
@@ -124,16 +147,7 @@ export function customerWriter(ctx: OdooContext): Writer<"customer"> {
           if (id === null || Number.isNaN(id)) {
             const children = c.addresses
               .filter((a) => a !== main)
-              .map((a) => [
-                0,
-                0,
-                {
-                  type: a.type === "shipping" ? "delivery" : a.type === "billing" ? "invoice" : "other",
-                  name: a.name ?? false,
-                  phone: a.phone ?? false,
-                  ...addressVals(a, countries),
-                },
-              ]);
+              .map((a) => [0, 0, childVals(a, countries)]);
             const created = await client.execute(
               "res.partner",
               "create",
@@ -148,12 +162,30 @@ export function customerWriter(ctx: OdooContext): Writer<"customer"> {
           }
           const [current] = await client.read("res.partner", [id], MAIN_FIELDS, wctx.signal);
           if (!current) throw new SyncError("permanent", `res.partner(${id}) no longer exists in Odoo`);
-          const changed: Vals = {};
-          for (const [field, value] of Object.entries(vals)) {
-            const now = current[field];
-            const existing = Array.isArray(now) ? many2one(current, field)?.id : now === "" ? false : now;
-            if (existing !== value) changed[field] = value;
-          }
+          const changed: Record<string, unknown> = {};
+          for (const [field, value] of Object.entries(vals))
+            if (written(current, field) !== value) changed[field] = value;
+          // Addresses the partner has no child for yet. An archived child counts (searched with `active` in
+          // the domain, which Odoo's default active_test would otherwise hide): an address the merchant
+          // archived in Odoo is not added back.
+          const others = c.addresses.filter((a) => a !== main).map((a) => childVals(a, countries));
+          const kids =
+            others.length === 0
+              ? []
+              : await client.searchRead(
+                  "res.partner",
+                  [
+                    ["parent_id", "=", id],
+                    ["type", "in", ["invoice", "delivery", "other"]],
+                    ["active", "in", [true, false]],
+                  ],
+                  ["street", "city", "zip", "country_id"],
+                  { signal: wctx.signal },
+                );
+          const held = kids.map((k) => Object.fromEntries(PLACE.map((f) => [f, written(k, f)])) as Vals);
+          const added: Vals[] = [];
+          for (const v of others) if (![...held, ...added].some((h) => samePlace(h, v))) added.push(v);
+          if (added.length > 0) changed.child_ids = added.map((v) => [0, 0, v]);
           if (Object.keys(changed).length > 0)
             await client.execute("res.partner", "write", [[id], changed], {}, wctx.signal);
           results.push({
