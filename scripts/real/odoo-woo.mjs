@@ -40,8 +40,17 @@ export function pairConfig(dir, erp, shop, { priceList = "shop" } = {}) {
       "location: online",
       `priceList: ${priceList} # this Odoo pricelist sets regular_price`,
       "productPrices: on-create # products are priced when created; the prices flow owns prices after that",
+      "shipsOnMeta: ships_on # the expected date of an item out of stock, for the theme to show",
     ],
-    flows: [...CATALOG_FLOWS, ...ORDER_FLOWS, ["invoices", "erp", "invoice"]],
+    flows: [
+      ...CATALOG_FLOWS.map((f) =>
+        f[2] === "inventory"
+          ? [...f, ["backorders: allow # out of stock with a vendor lead time: sold meanwhile"]]
+          : f,
+      ),
+      ...ORDER_FLOWS,
+      ["invoices", "erp", "invoice"],
+    ],
   });
 }
 

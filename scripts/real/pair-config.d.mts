@@ -1,5 +1,8 @@
 /** Types of scripts/real/pair-config.mjs. */
-export type PairFlow = [name: string, from: "erp" | "shop", entity: string];
+/** A flow of the pair: its name, source connection and entity, and optional extra YAML lines of the flow. */
+export type PairFlow =
+  | [name: string, from: "erp" | "shop", entity: string]
+  | [name: string, from: "erp" | "shop", entity: string, extra: string[]];
 export function envRef(name: string): string;
 export function pairYaml(opts: {
   dir: string;

@@ -10,8 +10,8 @@ export const envRef = (name) => `\${env:${name}}`;
 
 /**
  * `erp` and `shop` are the connections' settings as YAML lines (nested lines indented by the caller);
- * `flows` are `[name, source connection, entity]`, the target being the other connection; `store` names the
- * SQLite file in `dir`.
+ * `flows` are `[name, source connection, entity, extra YAML lines?]`, the target being the other connection;
+ * `store` names the SQLite file in `dir`.
  */
 export function pairYaml({ dir, erp, shop, flows, store = "passerelle.sqlite" }) {
   const other = { erp: "shop", shop: "erp" };
@@ -25,12 +25,13 @@ export function pairYaml({ dir, erp, shop, flows, store = "passerelle.sqlite" })
     "  shop:",
     ...shop.map((line) => `    ${line}`),
     "flows:",
-    ...flows.flatMap(([name, from, entity]) => {
+    ...flows.flatMap(([name, from, entity, extra = []]) => {
       if (!(from in other)) throw new Error(`flow ${name}: source must be erp or shop, got ${from}`);
       return [
         `  ${name}:`,
         `    source: { connection: ${from}, entity: ${entity} }`,
         `    target: { connection: ${other[from]}, entity: ${entity} }`,
+        ...extra.map((line) => `    ${line}`),
       ];
     }),
     "",

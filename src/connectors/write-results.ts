@@ -40,3 +40,69 @@ export async function perItem(
     return { key, ok: false, error: e };
   }
 }
+
+/** A record's row waiting for a request that carries many records. */
+export interface Pending<R> {
+  key: string;
+  targetId: string;
+  created: boolean;
+  row: R;
+}
+
+/** Queues a record's row; a later record of the page for the same target replaces the earlier one. */
+export function queueLast<R>(send: Pending<R>[], pending: Pending<R>): void {
+  const twin = send.findIndex((s) => s.targetId === pending.targetId);
+  if (twin >= 0) send.splice(twin, 1);
+  send.push(pending);
+}
+
+/**
+ * Sends the queued rows `size` per request. A request the system refuses as bad data fails the records
+ * it carried and the next goes on; any other failure (unreachable, credentials, rate limit) stops the batch.
+ */
+export async function sendChunks<R>(
+  send: readonly Pending<R>[],
+  size: number,
+  results: Map<string, WriteResult>,
+  request: (rows: R[]) => Promise<unknown>,
+  explain: (err: unknown) => unknown,
+): Promise<void> {
+  for (let at = 0; at < send.length; at += size) {
+    const chunk = send.slice(at, at + size);
+    try {
+      await request(chunk.map((c) => c.row));
+    } catch (err) {
+      const e = explain(err);
+      if (e instanceof SyncError && (e.kind === "permanent" || e.kind === "data")) {
+        for (const c of chunk) results.set(c.key, { key: c.key, ok: false, error: e });
+        continue;
+      }
+      throw e;
+    }
+    for (const c of chunk)
+      results.set(c.key, {
+        key: c.key,
+        ok: true,
+        targetId: c.targetId,
+        action: c.created ? "created" : "updated",
+      });
+  }
+}
+
+/**
+ * The records of the page with no result yet were replaced by a later record for the same target
+ * (`sameTarget`): they are unchanged, pointing at that target.
+ */
+export function settleReplaced<I extends { key: string }, R>(
+  items: readonly I[],
+  results: Map<string, WriteResult>,
+  send: readonly Pending<R>[],
+  sameTarget: (pending: Pending<R>, item: I) => boolean,
+): WriteResult[] {
+  for (const i of items)
+    if (!results.has(i.key)) {
+      const s = send.find((x) => x.key !== i.key && sameTarget(x, i));
+      results.set(i.key, { key: i.key, ok: true, targetId: s?.targetId ?? "", action: "unchanged" });
+    }
+  return items.map((i) => results.get(i.key) as WriteResult);
+}

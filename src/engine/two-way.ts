@@ -1074,13 +1074,21 @@ export class TwoWayRunner {
     const names = { a: parts.a.conn.name, b: parts.b.conn.name };
     const ids: Partial<Record<Side, string>> = {};
     const how: Partial<Record<Side, Removal | "live">> = {};
+    // A live side read here is merged as read; an archived one is read again once reactivated.
+    const live: Partial<Record<Side, Prepared>> = {};
     for (const s of SIDES) {
       const l = (await this.store.getLinks(flow.entity, names[s], [key])).get(key);
       if (!l) continue;
       ids[s] = l.externalId;
       const found = await parts[s].stream.removed?.([l.externalId], opts.signal);
       const h = found?.get(l.externalId);
-      how[s] = h ?? ((await this.readById(parts[s], l.externalId)) === null ? "deleted" : "live");
+      if (h) {
+        how[s] = h;
+        continue;
+      }
+      const p = await this.readById(parts[s], l.externalId);
+      if (p) live[s] = p;
+      how[s] = p ? "live" : "deleted";
     }
     const holding = SIDES.filter((s) => how[s] === "live" || how[s] === "archived");
     if (holding.length === 0) {
@@ -1090,8 +1098,8 @@ export class TwoWayRunner {
         { field: "key" },
       );
     }
-    for (const s of SIDES) {
-      if (how[s] !== "archived") continue;
+    const archived = SIDES.filter((s) => how[s] === "archived");
+    for (const s of archived) {
       const writer = requireWriter(parts[s].conn, flow.entity);
       if (!writer.restore) {
         throw new SyncError(
@@ -1104,10 +1112,8 @@ export class TwoWayRunner {
     const run = await this.store.startRun(flow.name, "retry");
     try {
       // Reactivate first: a reactivation that fails leaves the tombstone, and the restore can be repeated.
-      for (const s of SIDES) {
-        if (how[s] === "archived")
-          await requireWriter(parts[s].conn, flow.entity).restore?.(ids[s] as string, opts.signal);
-      }
+      for (const s of archived)
+        await requireWriter(parts[s].conn, flow.entity).restore?.(ids[s] as string, opts.signal);
       const gone = SIDES.filter((s) => how[s] === "deleted");
       const { removed, ...rest } = state;
       const lifted: KeyState = { ...rest, held: false };
@@ -1129,11 +1135,7 @@ export class TwoWayRunner {
             externalId: null,
             kind: "restored",
             message: `restored by ${opts.actor ?? "an operator"}: it was ${removed.how} in ${names[removed.side]} (${removed.at})${
-              SIDES.some((s) => how[s] === "archived")
-                ? `; reactivated in ${SIDES.filter((s) => how[s] === "archived")
-                    .map((s) => names[s])
-                    .join(" and ")}`
-                : ""
+              archived.length > 0 ? `; reactivated in ${archived.map((s) => names[s]).join(" and ")}` : ""
             }${gone.length > 0 ? `; created again in ${gone.map((s) => names[s]).join(" and ")}` : ""}`,
             detail: { was: removed, actor: opts.actor ?? null, sides: how },
           },
@@ -1147,7 +1149,7 @@ export class TwoWayRunner {
       });
       const read: Partial<Record<Side, Prepared>> = {};
       for (const s of holding) {
-        const p = await this.readById(parts[s], ids[s] as string);
+        const p = live[s] ?? (await this.readById(parts[s], ids[s] as string));
         if (p) read[s] = p;
       }
       const out = await this.reconcileKeys(flow, parts, [{ key, read }], opts, { afresh: true });
@@ -1157,7 +1159,7 @@ export class TwoWayRunner {
       const outcome: RestoreOutcome = {
         key,
         ok: !failed,
-        reactivated: SIDES.filter((s) => how[s] === "archived").map((s) => names[s]),
+        reactivated: archived.map((s) => names[s]),
         recreated: gone.map((s) => names[s]),
         action: failed
           ? failed.errorKind === "conflict"

@@ -58,7 +58,9 @@ describe("two passerelle sync of one flow at once", () => {
   });
 
   it("with --wait the second waits for the first, then runs and finds nothing left to write", async () => {
-    world.systems.odoo.faults.configure({ rates: { slow: 1 }, slowMs: 100 });
+    // Every ERP call very slow until the holder is seen (a loaded machine takes seconds per `status`), then
+    // slow enough that the first still holds the flow when the second asks for it.
+    world.systems.odoo.faults.configure({ rates: { slow: 1 }, slowMs: 2_000 });
     const partnersBefore = odooPartnerEmails(world.systems.odoo).size;
     const args = ["sync", "customers", "--wait", "300"];
     const first = startCli(args, world.env);
@@ -67,6 +69,7 @@ describe("two passerelle sync of one flow at once", () => {
       const res = await world.cli(["status", "--json"]);
       return parseOutput(StatusOutput, res).flows.find((f) => f.flow === "customers")?.runningBy ?? null;
     });
+    world.systems.odoo.faults.configure({ rates: { slow: 1 }, slowMs: 100 });
     assert.match(holder, new RegExp(`^sync-[^#\\s]+-${first.pid}#\\d+$`));
     const second = await world.cli([...args, "--json"]);
     const firstDone = await first.exited;

@@ -31,7 +31,13 @@ import {
   seedOdoo,
   startOdoo,
 } from "../../scripts/real/odoo.mjs";
-import { CATALOG_FLOWS, envRef, ORDER_FLOWS, pairYaml } from "../../scripts/real/pair-config.mjs";
+import {
+  CATALOG_FLOWS,
+  envRef,
+  ORDER_FLOWS,
+  type PairFlow,
+  pairYaml,
+} from "../../scripts/real/pair-config.mjs";
 import { spawnCli as cli } from "../e2e/helpers.ts";
 import { type Json, medusaShop, newYork } from "./medusa-shop.ts";
 
@@ -144,8 +150,15 @@ if (missing) {
             "  WH2: Second Warehouse",
             "shipFromLocation: WH",
             "productPrices: on-create # the prices flow owns the variants' prices once they exist",
+            "shipsOnMetadata: ships_on # the expected date of a variant out of stock, for the storefront",
           ],
-          flows: [...CATALOG_FLOWS, ...ORDER_FLOWS, ["withdrawn", "erp", "order"]],
+          flows: [
+            ...CATALOG_FLOWS.map(
+              (f): PairFlow => (f[2] === "inventory" ? [f[0], f[1], f[2], ["backorders: allow"]] : f),
+            ),
+            ...ORDER_FLOWS,
+            ["withdrawn", "erp", "order"],
+          ],
         }),
       );
       env = {
@@ -224,6 +237,69 @@ if (missing) {
           `${sku} at ${w.code}`,
         );
       }
+    });
+
+    test("sold out in both warehouses with a vendor's 9-day lead time: Medusa takes backorders with a ships-on date; back in stock: it does not", async () => {
+      const large = seed.skus.find((x) => /-L$/.test(x.sku));
+      assert.ok(large, "a size L SKU");
+      const [variant] = await session.find("product.product", [["id", "=", large.id]], ["product_tmpl_id"]);
+      const vendor = await session.create("res.partner", { name: "Loom & Co", is_company: true });
+      await session.create("product.supplierinfo", {
+        partner_id: vendor,
+        product_tmpl_id: (variant?.product_tmpl_id as [number])[0],
+        product_id: large.id,
+        delay: 9,
+      });
+      const quants = await session.find(
+        "stock.quant",
+        [
+          ["product_id", "=", large.id],
+          ["location_id", "child_of", seed.warehouses.map((w) => w.stockLocation)],
+        ],
+        ["quantity"],
+      );
+      const count = async (quantity: (q: (typeof quants)[number]) => number) => {
+        for (const q of quants)
+          await session.call("stock.quant", "write", [[q.id], { inventory_quantity: quantity(q) }], {
+            context: { inventory_mode: true },
+          });
+        await session.call("stock.quant", "action_apply_inventory", [quants.map((q) => q.id)]);
+      };
+      const variantNow = async () => {
+        const { variants } = await m.admin(
+          "GET",
+          `/admin/product-variants?sku=${encodeURIComponent(large.sku)}&fields=id,sku,allow_backorder,metadata`,
+        );
+        return variants[0] as Json;
+      };
+      const today = new Date();
+      const expected = new Date(
+        Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) + 9 * 86_400_000,
+      )
+        .toISOString()
+        .slice(0, 10);
+
+      await count(() => 0);
+      await sync(env, ["stock"]);
+      const out = await variantNow();
+      assert.equal(out.allow_backorder, true, "the flow's backorders: allow, with a lead time to promise");
+      assert.equal(out.metadata?.ships_on, expected, "today + the vendor's 9 days");
+      const again = await sync(env, ["stock"]);
+      assert.equal(
+        again.find((r) => r.flow === "stock")?.counts.updated,
+        0,
+        `a second sync writes nothing: ${JSON.stringify(again)}`,
+      );
+
+      await count((q) => Number(q.quantity));
+      await sync(env, ["stock"]);
+      const back = await variantNow();
+      assert.equal(
+        back.allow_backorder,
+        false,
+        "in stock again: no backorders, so it cannot be oversold later",
+      );
+      assert.equal(back.metadata?.ships_on ?? "", "", "the date removed");
     });
 
     test("a registered shopper of the wholesale group pays the wholesale price; the order becomes a confirmed Odoo sale", async () => {

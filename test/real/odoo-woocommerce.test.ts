@@ -6,6 +6,8 @@
  *   catalog    Odoo templates with a Size attribute → WooCommerce variable products with variations; the
  *              shop's pricelist → regular prices; the customer-group pricelists skipped with the shop's
  *              reason; stock of two warehouses summed into the shop's one stock figure
+ *   restock    a variant sold out with a vendor lead time (product.supplierinfo.delay) → on backorder in
+ *              the shop with its ships-on date in product meta; back in stock → backorders off, date emptied
  *   orders     a registered customer and two orders placed in the shop (REST as the shop's admin, for that
  *              customer, paid, with the shop's 15 % tax and flat-rate shipping) → confirmed Odoo sales with
  *              the same partner, lines and totals
@@ -270,6 +272,94 @@ describe("Odoo 17 ⇄ WooCommerce through the passerelle CLI", {
       assert.equal(item?.manage_stock, true, `${String(v.default_code)} manages stock`);
       assert.equal(item?.stock_quantity, onHand - reserved, `stock of ${String(v.default_code)}`);
     }
+  });
+
+  test("restock: sold out in both warehouses with a vendor's 12-day lead time → on backorder in the shop with its ships-on date; back in stock → not", async () => {
+    scenario = "restock";
+    const sku = "PW-002-L";
+    const [variant] = await s.find("product.product", [["default_code", "=", sku]], ["product_tmpl_id"]);
+    assert.ok(variant, `no Odoo variant ${sku}`);
+    const template = (variant.product_tmpl_id as [number])[0];
+    const vendor = await s.create("res.partner", { name: "Fabric Mill Ltd", is_company: true });
+    // A vendor row of the template for every variant, and an expired one first by sequence (passed over).
+    await s.create("product.supplierinfo", {
+      partner_id: vendor,
+      product_tmpl_id: template,
+      sequence: 1,
+      delay: 3,
+      date_end: "2020-12-31",
+    });
+    await s.create("product.supplierinfo", {
+      partner_id: vendor,
+      product_tmpl_id: template,
+      sequence: 5,
+      delay: 12,
+    });
+    const warehouses = await s.find("stock.warehouse", [], ["lot_stock_id"]);
+    const quants = await s.find(
+      "stock.quant",
+      [
+        ["product_id", "=", variant.id],
+        ["location_id", "child_of", warehouses.map((w) => (w.lot_stock_id as [number])[0])],
+      ],
+      ["quantity"],
+    );
+    const count = async (quantity: (q: (typeof quants)[number]) => number) => {
+      for (const q of quants) {
+        await s.call("stock.quant", "write", [[q.id], { inventory_quantity: quantity(q) }], {
+          context: { inventory_mode: true },
+        });
+      }
+      await s.call("stock.quant", "action_apply_inventory", [quants.map((q) => q.id)]);
+    };
+    const shopView = async () => {
+      const item = (await shopItems()).get(sku);
+      assert.ok(item, `no shop item ${sku}`);
+      const path = item.parent_id
+        ? `/products/${item.parent_id}/variations/${item.id}`
+        : `/products/${item.id}`;
+      return api<{
+        stock_quantity: number | null;
+        backorders: string;
+        stock_status: string;
+        meta_data: { key: string; value: unknown }[];
+      }>("GET", `${path}?context=edit`);
+    };
+    const shipsOn = (v: Awaited<ReturnType<typeof shopView>>) =>
+      v.meta_data.find((m) => m.key === "ships_on")?.value;
+
+    await count(() => 0);
+    const out = await sync(["stock"]);
+    assert.ok(run(out, "stock").counts.updated >= 1, JSON.stringify(out));
+    const today = new Date();
+    const expected = new Date(
+      Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) + 12 * 86_400_000,
+    )
+      .toISOString()
+      .slice(0, 10);
+    const sold = await shopView();
+    assert.equal(sold.stock_quantity, 0);
+    assert.equal(sold.backorders, "notify", "the flow's backorders: allow, with a lead time to promise");
+    assert.equal(sold.stock_status, "onbackorder", "WooCommerce keeps selling it, as on backorder");
+    assert.equal(shipsOn(sold), expected, "today + the valid vendor row's 12 days");
+
+    const again = await sync(["stock"]);
+    assert.equal(
+      run(again, "stock").counts.updated,
+      0,
+      `nothing to write a second time: ${JSON.stringify(again)}`,
+    );
+
+    await count((q) => Number(q.quantity));
+    await sync(["stock"]);
+    const back = await shopView();
+    assert.equal(
+      back.stock_quantity,
+      quants.reduce((t, q) => t + Number(q.quantity), 0),
+    );
+    assert.equal(back.backorders, "no", "in stock again: no backorders, so it cannot be oversold later");
+    assert.equal(back.stock_status, "instock");
+    assert.equal(shipsOn(back), "", "the date emptied");
   });
 
   test("orders: a registered customer's two shop orders become confirmed Odoo sales with that partner, lines and totals", async () => {

@@ -41,6 +41,17 @@ export const MedusaConfig = z
     shippingProfileId: z.string().min(1).optional(),
     /** Stock location shipments are fulfilled from when the shipment names none; the first mapped location when absent. */
     shipFromLocation: z.string().min(1).optional(),
+    /**
+     * A variant metadata key the stock flow keeps the expected restock date in (YYYY-MM-DD; removed when the
+     * item is back or has no date), for the storefront to show "ships on"; Medusa has no field of its own.
+     * Absent: no date is written (`allow_backorder` is set either way).
+     */
+    shipsOnMetadata: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, {
+        message: "must be a metadata key of letters, digits, _ and -, such as ships_on",
+      })
+      .optional(),
     /** Per-request timeout. */
     timeoutMs: z.number().int().positive().default(30_000),
   })

@@ -183,6 +183,64 @@ describe("odoo streams", () => {
     assert.equal(levels[0]?.onHand, before + 7);
   });
 
+  test("inventory: the lead time of the vendor Odoo would pick (sequence, variant rows, validity)", async () => {
+    const stream = fx.connector.streams.inventory;
+    assert.ok(stream);
+    const [a, b] = [fx.skus[1]?.sku, fx.skus[2]?.sku];
+    const variantOf = (sku: string | undefined) =>
+      fx.emu.data.search("product.product", [["default_code", "=", sku]])[0] as number;
+    const templateOf = (v: number) =>
+      fx.emu.data.read("product.product", [v], ["product_tmpl_id"])[0]?.product_tmpl_id as [number, string];
+    const [va, vb] = [variantOf(a), variantOf(b)];
+    const vendor = fx.emu.data.create("res.partner", { name: "Vendor Ltd" });
+    fx.emu.data.freeze("2033-01-01 00:00:00");
+    // a: an expired row first by sequence, then the template's row for every variant.
+    fx.emu.data.create("product.supplierinfo", {
+      partner_id: vendor,
+      product_tmpl_id: templateOf(va)[0],
+      sequence: 1,
+      delay: 2,
+      date_end: "2001-01-01",
+    });
+    fx.emu.data.create("product.supplierinfo", {
+      partner_id: vendor,
+      product_tmpl_id: templateOf(va)[0],
+      sequence: 5,
+      delay: 9,
+    });
+    // b: a row for another variant of its template comes first and does not apply to b.
+    const other = fx.emu.data
+      .search("product.product", [["product_tmpl_id", "=", templateOf(vb)[0]]])
+      .find((v) => v !== vb);
+    if (other !== undefined)
+      fx.emu.data.create("product.supplierinfo", {
+        partner_id: vendor,
+        product_tmpl_id: templateOf(vb)[0],
+        product_id: other,
+        sequence: 1,
+        delay: 30,
+      });
+    fx.emu.data.create("product.supplierinfo", {
+      partner_id: vendor,
+      product_tmpl_id: templateOf(vb)[0],
+      product_id: vb,
+      sequence: 2,
+      delay: 4,
+    });
+    for (const v of [va, vb]) {
+      const quants = fx.emu.data.search("stock.quant", [["product_id", "=", v]]);
+      fx.emu.data.write("stock.quant", quants, { quantity: 0, reserved_quantity: 0 });
+    }
+    fx.emu.data.freeze(null);
+    const changed = (await pages(stream, req(100, { updatedAt: "2032-12-31T00:00:00Z", id: "0" }))).flat();
+    const levels = await Promise.all(changed.map((n) => stream.toCanonical(n as never)));
+    const lead = (sku: string | undefined) => levels.filter((l) => l.sku === sku).map((l) => l.leadTimeDays);
+    assert.deepEqual(lead(a), [9, 9], "the template's valid row, the expired one passed over");
+    assert.deepEqual(lead(b), [4, 4], "b's own row; the other variant's row does not apply");
+    const untouched = levels.filter((l) => l.sku !== a && l.sku !== b);
+    assert.ok(untouched.every((l) => l.leadTimeDays === undefined));
+  });
+
   test("shipments name the shop's order through the sale's client reference", async () => {
     const stream = fx.connector.streams.shipment;
     assert.ok(stream);

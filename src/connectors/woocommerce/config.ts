@@ -38,6 +38,17 @@ const Base = z.object({
     .string()
     .regex(/^[a-z0-9_]+$/, { message: 'must be a WordPress role name such as "customer", or "all"' })
     .default("customer"),
+  /**
+   * A product meta key the stock flow keeps the expected restock date in (YYYY-MM-DD, emptied when the item
+   * is back or has no date), for a theme or plugin to show "ships on"; WooCommerce core has no such field.
+   * Absent: no date is written (backorders are set either way).
+   */
+  shipsOnMeta: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, {
+      message: "must be a meta key of letters, digits, _ and -, such as ships_on",
+    })
+    .optional(),
   /** Webhook secret (the one given when the webhook was registered), for X-WC-Webhook-Signature. */
   webhookSecret: z.string().min(1).optional(),
   /** Per-request timeout. */

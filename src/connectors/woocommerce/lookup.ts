@@ -15,13 +15,20 @@ export const SkuRow = z.object({
   status: z.string(),
   manage_stock: z.union([z.boolean(), z.literal("parent")]),
   stock_quantity: z.number().int().nullable(),
+  backorders: z.enum(["no", "notify", "yes"]),
+  /** Only when asked for (`withMeta`). */
+  meta_data: z.array(z.object({ key: z.string(), value: z.unknown() })).optional(),
 });
 export type SkuRow = z.infer<typeof SkuRow>;
 
-const FIELDS = "id,sku,type,parent_id,regular_price,status,manage_stock,stock_quantity";
+const FIELDS = "id,sku,type,parent_id,regular_price,status,manage_stock,stock_quantity,backorders";
 
 /** SKU → the product or variation holding it (all statuses, drafts and private ones too). */
-export async function bySku(client: WooClient, skus: readonly string[]): Promise<Map<string, SkuRow>> {
+export async function bySku(
+  client: WooClient,
+  skus: readonly string[],
+  withMeta = false,
+): Promise<Map<string, SkuRow>> {
   const found = new Map<string, SkuRow>();
   const wanted = [...new Set(skus)];
   for (const s of wanted) {
@@ -39,7 +46,7 @@ export async function bySku(client: WooClient, skus: readonly string[]): Promise
   for (let i = 0; i < wanted.length; i += SKU_CHUNK) {
     const chunk = wanted.slice(i, i + SKU_CHUNK);
     const rows = await client.get(
-      `/products?${q({ sku: chunk.join(","), status: "any", per_page: 100, _fields: FIELDS })}`,
+      `/products?${q({ sku: chunk.join(","), status: "any", per_page: 100, _fields: withMeta ? `${FIELDS},meta_data` : FIELDS })}`,
       z.array(SkuRow),
       "products by SKU",
     );

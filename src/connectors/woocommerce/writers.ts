@@ -223,6 +223,8 @@ interface SkuSpec<E extends "inventory" | "price"> {
   same(row: SkuRow, r: CanonicalByEntity[E]): boolean;
   body(r: CanonicalByEntity[E]): Record<string, unknown>;
   what: string;
+  /** Whether `same` needs the rows' meta_data. */
+  withMeta?: boolean;
 }
 
 /**
@@ -267,6 +269,7 @@ function skuWriter<E extends "inventory" | "price">(
       const rows = await bySku(
         client,
         items.map((i) => (i.record as CanonicalByEntity[E]).sku),
+        spec.withMeta,
       );
       for (const item of items) results.push(await perItem(item.key, system, () => one(item, rows)));
       return results;
@@ -278,6 +281,27 @@ function skuWriter<E extends "inventory" | "price">(
     estimateCalls: (page) =>
       callsFor(toWrite(page).length, SKU_CHUNK) + toWrite(page).length + page.lookups.length,
   };
+}
+
+/**
+ * What the stock writer keeps besides the quantity: `backorders` ("notify": sold out of stock, the customer
+ * told it is on backorder) while the level's restock says so (core/kit.ts restockOf, the flow's
+ * `backorders` policy), "no" otherwise; and, with `shipsOnMeta`, the expected date in that meta key.
+ */
+function restockFields(
+  r: InventoryLevel,
+  config: WooCommerceConfig,
+): { backorders: "no" | "notify"; meta?: { key: string; value: string } } {
+  const backorders = r.restock?.backorder === true ? "notify" : "no";
+  return config.shipsOnMeta
+    ? { backorders, meta: { key: config.shipsOnMeta, value: r.restock?.expectedOn ?? "" } }
+    : { backorders };
+}
+
+/** The row's value of meta key `key` ("" when it has none). */
+function shipsOnOf(row: SkuRow, key: string): string {
+  const v = row.meta_data?.find((m) => m.key === key)?.value;
+  return typeof v === "string" ? v : "";
 }
 
 export function inventoryWriter(
@@ -297,9 +321,26 @@ export function inventoryWriter(
       const other = otherLocation(r);
       return other ? failed(item.key, "permanent", other, system, "location") : null;
     },
-    same: (row, r) => row.manage_stock === true && row.stock_quantity === r.available,
-    body: (r) => ({ manage_stock: true, stock_quantity: r.available }),
+    same: (row, r) => {
+      const want = restockFields(r, config);
+      return (
+        row.manage_stock === true &&
+        row.stock_quantity === r.available &&
+        row.backorders === want.backorders &&
+        (want.meta === undefined || shipsOnOf(row, want.meta.key) === want.meta.value)
+      );
+    },
+    body: (r) => {
+      const want = restockFields(r, config);
+      return {
+        manage_stock: true,
+        stock_quantity: r.available,
+        backorders: want.backorders,
+        ...(want.meta ? { meta_data: [want.meta] } : {}),
+      };
+    },
     what: "stock update",
+    withMeta: config.shipsOnMeta !== undefined,
   });
   return { ...writer, unsupported: otherLocation };
 }

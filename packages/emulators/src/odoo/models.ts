@@ -180,6 +180,21 @@ export function buildModels(): OdooDb {
       return `${code}${name}${values.length > 0 ? ` (${values.join(", ")})` : ""}`;
     },
   });
+  // A product's vendors (the product module's model), each with its delivery lead time in days.
+  db.define("product.supplierinfo", {
+    fields: {
+      partner_id: m2o("res.partner", true),
+      product_tmpl_id: m2o("product.template"),
+      product_id: m2o("product.product"),
+      sequence: { type: "integer", default: def(1) },
+      min_qty: float,
+      price: float,
+      delay: { type: "integer", default: def(1) },
+      date_start: { type: "date" },
+      date_end: { type: "date" },
+    },
+    order: "sequence, id",
+  });
   db.define("product.pricelist", {
     fields: {
       name: { type: "char", required: true },

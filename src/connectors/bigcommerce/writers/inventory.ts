@@ -9,11 +9,10 @@
  * not sent.
  */
 import { z } from "zod";
-import { SyncError } from "../../../core/errors.ts";
 import type { InventoryLevel } from "../../../core/model.ts";
 import type { WriteResult, Writer } from "../../../ports/connector.ts";
 import { callsFor, distinct, toWrite } from "../../call-estimate.ts";
-import { failed } from "../../write-results.ts";
+import { failed, type Pending, queueLast, sendChunks, settleReplaced } from "../../write-results.ts";
 import { type BigCommerceClient, explained } from "../client.ts";
 import { type BigCommerceLookups, SKU_CHUNK } from "../lookup.ts";
 import { BcProduct } from "../native.ts";
@@ -92,12 +91,7 @@ export function inventoryWriter(
         );
         for (const p of got) products.set(p.id, p);
       }
-      const send: {
-        key: string;
-        targetId: string;
-        created: boolean;
-        row: { location_id: number; variant_id: number; quantity: number };
-      }[] = [];
+      const send: Pending<{ location_id: number; variant_id: number; quantity: number }>[] = [];
       const enable = new Map<number, "product" | "variant">();
       for (const i of batch) {
         const r = i.record;
@@ -168,9 +162,7 @@ export function inventoryWriter(
           results.set(i.key, { key: i.key, ok: true, targetId, action: "unchanged" });
           continue;
         }
-        const twin = send.findIndex((s) => s.targetId === targetId);
-        if (twin >= 0) send.splice(twin, 1);
-        send.push({
+        queueLast(send, {
           key: i.key,
           targetId,
           created: i.targetId === null,
@@ -194,38 +186,21 @@ export function inventoryWriter(
           throw explained(err);
         }
       }
-      for (let at = 0; at < send.length; at += ITEMS_PER_ADJUSTMENT) {
-        const chunk = send.slice(at, at + ITEMS_PER_ADJUSTMENT);
-        try {
-          await client.write(
+      await sendChunks(
+        send,
+        ITEMS_PER_ADJUSTMENT,
+        results,
+        (items) =>
+          client.write(
             "PUT",
             "/v3/inventory/adjustments/absolute",
-            { reason: "Passerelle stock sync", items: chunk.map((c) => c.row) },
+            { reason: "Passerelle stock sync", items },
             z.unknown(),
             "absolute adjustment",
-          );
-        } catch (err) {
-          const e = explained(err);
-          if (e instanceof SyncError && (e.kind === "permanent" || e.kind === "data")) {
-            for (const c of chunk) results.set(c.key, { key: c.key, ok: false, error: e });
-            continue;
-          }
-          throw e;
-        }
-        for (const c of chunk)
-          results.set(c.key, {
-            key: c.key,
-            ok: true,
-            targetId: c.targetId,
-            action: c.created ? "created" : "updated",
-          });
-      }
-      for (const i of batch)
-        if (!results.has(i.key)) {
-          const s = send.find((x) => x.key !== i.key && x.targetId.startsWith(`${i.record.sku}@`));
-          results.set(i.key, { key: i.key, ok: true, targetId: s?.targetId ?? "", action: "unchanged" });
-        }
-      return batch.map((i) => results.get(i.key)!);
+          ),
+        explained,
+      );
+      return settleReplaced(batch, results, send, (x, i) => x.targetId.startsWith(`${i.record.sku}@`));
     },
     async findByExternalRef(_ref, record) {
       const got = await items([record.sku]);

@@ -6,11 +6,10 @@
  * are not sent. Requests carry at most 20 items (Magento's default input limit for synchronous arrays).
  */
 import { z } from "zod";
-import { SyncError } from "../../../core/errors.ts";
 import type { InventoryLevel } from "../../../core/model.ts";
 import type { WriteResult, Writer } from "../../../ports/connector.ts";
 import { callsFor, distinct, toWrite } from "../../call-estimate.ts";
-import { failed } from "../../write-results.ts";
+import { failed, type Pending, queueLast, sendChunks, settleReplaced } from "../../write-results.ts";
 import { explained, type MagentoClient, searchCriteria } from "../client.ts";
 import { type MagentoLookups, SKU_CHUNK } from "../lookup.ts";
 import { SearchResult } from "../native.ts";
@@ -52,7 +51,7 @@ export function inventoryWriter(
       const skus = [...new Set(items.map((i) => i.record.sku))];
       const products = await lookups.products(skus);
       const current = await held(skus.filter((s) => products.has(s)));
-      const send: { key: string; targetId: string; created: boolean; row: z.infer<typeof SourceItem> }[] = [];
+      const send: Pending<z.infer<typeof SourceItem>>[] = [];
       for (const i of items) {
         const r = i.record;
         const source = sourceOf(r);
@@ -109,9 +108,7 @@ export function inventoryWriter(
           continue;
         }
         // One row per SKU × source per request: a later duplicate in the page wins.
-        const twin = send.findIndex((s) => s.targetId === targetId);
-        if (twin >= 0) send.splice(twin, 1);
-        send.push({ key: i.key, targetId, created: i.targetId === null, row });
+        queueLast(send, { key: i.key, targetId, created: i.targetId === null, row });
       }
       const threshold = client.config.bulkThreshold;
       if (threshold !== undefined && send.length > threshold) {
@@ -142,41 +139,27 @@ export function inventoryWriter(
         });
         send.length = 0;
       }
-      for (let at = 0; at < send.length; at += SOURCE_ITEMS_PER_CALL) {
-        const chunk = send.slice(at, at + SOURCE_ITEMS_PER_CALL);
-        try {
-          await client.write(
+      await sendChunks(
+        send,
+        SOURCE_ITEMS_PER_CALL,
+        results,
+        (sourceItems) =>
+          client.write(
             "POST",
             "all",
             "/inventory/source-items",
-            { sourceItems: chunk.map((c) => c.row) },
+            { sourceItems },
             z.unknown(),
             "source items",
-          );
-        } catch (err) {
-          const e = explained(err);
-          if (e instanceof SyncError && (e.kind === "permanent" || e.kind === "data")) {
-            for (const c of chunk) results.set(c.key, { key: c.key, ok: false, error: e });
-            continue;
-          }
-          throw e;
-        }
-        for (const c of chunk)
-          results.set(c.key, {
-            key: c.key,
-            ok: true,
-            targetId: c.targetId,
-            action: c.created ? "created" : "updated",
-          });
-      }
-      for (const i of items)
-        if (!results.has(i.key)) {
-          const s = send.find(
-            (x) => x.key !== i.key && x.targetId === `${i.record.sku}@${sourceOf(i.record)}`,
-          );
-          results.set(i.key, { key: i.key, ok: true, targetId: s?.targetId ?? "", action: "unchanged" });
-        }
-      return items.map((i) => results.get(i.key)!);
+          ),
+        explained,
+      );
+      return settleReplaced(
+        items,
+        results,
+        send,
+        (x, i) => x.targetId === `${i.record.sku}@${sourceOf(i.record)}`,
+      );
     },
     async findByExternalRef(_ref, record) {
       const source = sourceOf(record);

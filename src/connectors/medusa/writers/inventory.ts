@@ -3,10 +3,17 @@
  * location the canonical location maps to. Medusa sells stocked_quantity minus its own reservations (orders
  * not yet fulfilled), so the level is set to the canonical `available` plus what Medusa has reserved there:
  * what the shop can still sell is then exactly `available`. A level already right is not written.
+ *
+ * The variant's `allow_backorder` follows the level's restock (core/kit.ts restockOf: out of stock with a
+ * supplier lead time, on a flow with `backorders: allow`), false otherwise, so an item back in stock or out
+ * without a date is never oversold; with `shipsOnMetadata` the expected day is kept in that variant metadata
+ * key. These are the variant's, not a location's: of a variant's levels in the batch, one in stock (no
+ * restock) decides, else the last.
  */
 import { z } from "zod";
 import { SyncError } from "../../../core/errors.ts";
-import type { WriteResult, Writer } from "../../../ports/connector.ts";
+import type { InventoryLevel } from "../../../core/model.ts";
+import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
 import { callsFor, distinct, toWrite } from "../../call-estimate.ts";
 import { failed, perItem } from "../../write-results.ts";
 import { type MedusaClient, q } from "../client.ts";
@@ -24,6 +31,35 @@ const Item = z.object({
   location_levels: z.array(Level).nullish(),
 });
 type Item = z.infer<typeof Item>;
+
+const VariantRestock = z.object({
+  id: z.string(),
+  sku: z.string().nullable(),
+  product_id: z.string(),
+  allow_backorder: z.boolean(),
+  metadata: z.record(z.string(), z.unknown()).nullish(),
+});
+type VariantRestock = z.infer<typeof VariantRestock>;
+
+/** What the variant must hold for this level: its backorder flag and, with a key, its ships-on day ("" none). */
+export function restockWanted(
+  record: InventoryLevel,
+  key: string | undefined,
+): { allow_backorder: boolean; metadata?: Record<string, string> } {
+  const allow = record.restock?.backorder === true;
+  return key
+    ? { allow_backorder: allow, metadata: { [key]: record.restock?.expectedOn ?? "" } }
+    : { allow_backorder: allow };
+}
+
+/** Whether the variant holds what `restockWanted` asks (a metadata key absent counts as ""). */
+export function restockHeld(v: VariantRestock, want: ReturnType<typeof restockWanted>): boolean {
+  if (v.allow_backorder !== want.allow_backorder) return false;
+  return Object.entries(want.metadata ?? {}).every(([k, value]) => {
+    const have = v.metadata?.[k];
+    return (typeof have === "string" ? have : "") === value;
+  });
+}
 
 export function inventoryWriter(
   system: string,
@@ -43,6 +79,53 @@ export function inventoryWriter(
       for (const it of inventory_items) if (it.sku && chunk.includes(it.sku)) found.set(it.sku, it);
     }
     return found;
+  }
+
+  async function variantsOf(skus: readonly string[]): Promise<Map<string, VariantRestock>> {
+    const found = new Map<string, VariantRestock>();
+    const wanted = [...new Set(skus)];
+    for (let i = 0; i < wanted.length; i += SKU_CHUNK) {
+      const chunk = wanted.slice(i, i + SKU_CHUNK);
+      const { variants } = await client.get(
+        `/admin/product-variants?${q({ sku: chunk, fields: "id,sku,product_id,allow_backorder,metadata", limit: chunk.length * 2 })}`,
+        z.object({ variants: z.array(VariantRestock) }),
+        "variants' backorder settings by SKU",
+      );
+      for (const v of variants) if (v.sku && chunk.includes(v.sku)) found.set(v.sku, v);
+    }
+    return found;
+  }
+
+  /** Sets each variant's backorder flag (and ships-on day) from the level of the batch that decides it. */
+  async function restock(records: readonly WriteItem<"inventory">[], results: WriteResult[]): Promise<void> {
+    const deciding = new Map<string, number>();
+    records.forEach((item, i) => {
+      if (!results[i]?.ok) return;
+      const before = deciding.get(item.record.sku);
+      if (before === undefined || records[before]?.record.restock !== undefined)
+        deciding.set(item.record.sku, i);
+    });
+    if (deciding.size === 0) return;
+    const variants = await variantsOf([...deciding.keys()]);
+    for (const [sku, i] of deciding) {
+      const item = records[i] as WriteItem<"inventory">;
+      const v = variants.get(sku);
+      if (!v) continue;
+      const want = restockWanted(item.record, client.config.shipsOnMetadata);
+      if (restockHeld(v, want)) continue;
+      const done = await perItem(item.key, system, async () => {
+        await client.write(
+          "POST",
+          `/admin/products/${v.product_id}/variants/${v.id}?${q({ fields: "id" })}`,
+          want,
+          z.object({}).loose(),
+          "variant backorder settings",
+        );
+        const was = results[i] as WriteResult;
+        return was.ok && was.action === "unchanged" ? { ...was, action: "updated" } : was;
+      });
+      results[i] = done;
+    }
   }
 
   return {
@@ -108,6 +191,7 @@ export function inventoryWriter(
           }),
         );
       }
+      await restock(records, results);
       return results;
     },
     async findByExternalRef(_ref, record) {
@@ -118,10 +202,11 @@ export function inventoryWriter(
         ? `${it.id}@${locationId}`
         : null;
     },
-    // The SKU lookups, one call per level, and the stock locations once per connection.
+    // The SKU lookups (inventory items, then the variants' backorder settings), one call per level and at
+    // most one per variant, and the stock locations once per connection.
     estimateCalls: (page) =>
-      callsFor(distinct(toWrite(page).map((i) => i.record.sku)), SKU_CHUNK) +
-      toWrite(page).length +
+      callsFor(distinct(toWrite(page).map((i) => i.record.sku)), SKU_CHUNK) * 2 +
+      toWrite(page).length * 2 +
       page.lookups.length * 2 +
       (page.first && !lookups.locationsLoaded ? 1 : 0),
   };

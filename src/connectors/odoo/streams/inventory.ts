@@ -5,6 +5,7 @@ import type { OdooRow } from "../client.ts";
 import type { OdooContext } from "../context.ts";
 import { many2one, num, str, uniq } from "../fields.ts";
 import { keysetPages } from "../paging.ts";
+import { leadTimes } from "../suppliers.ts";
 import { odooToIso } from "../time.ts";
 
 export interface InventoryNative {
@@ -17,6 +18,8 @@ export interface InventoryNative {
   /** Summed over every quant of the variant under the warehouse's stock location. */
   onHand: number;
   reserved: number;
+  /** Days the variant's vendor takes to deliver (product.supplierinfo `delay`), where it has one. */
+  leadTimeDays?: number;
 }
 
 interface Warehouses {
@@ -86,9 +89,18 @@ export function inventoryStream(ctx: OdooContext): Stream<"inventory", Inventory
         ["product_id", "location_id", "quantity", "reserved_quantity", "write_date"],
         { signal },
       ),
-      client.read("product.product", productIds, ["default_code"], signal),
+      client.read("product.product", productIds, ["default_code", "product_tmpl_id"], signal),
     ]);
     const sku = new Map(variants.map((v) => [v.id, str(v, "default_code")]));
+    const lead = await leadTimes(
+      ctx,
+      variants.flatMap((v) => {
+        const template = many2one(v, "product_tmpl_id")?.id;
+        return template === undefined ? [] : [{ product: v.id, template }];
+      }),
+      new Date().toISOString().slice(0, 10),
+      signal,
+    );
     const pairOf = (q: OdooRow) => {
       const product = many2one(q, "product_id")?.id ?? 0;
       const loc = many2one(q, "location_id")?.id ?? 0;
@@ -126,6 +138,7 @@ export function inventoryStream(ctx: OdooContext): Stream<"inventory", Inventory
       .map(([key, q]) => {
         const { product, warehouse } = pairOf(q);
         const s = sums.get(key) ?? { onHand: 0, reserved: 0 };
+        const days = lead.get(product);
         return {
           quantId: q.id,
           writeDate: String(q.write_date),
@@ -134,6 +147,7 @@ export function inventoryStream(ctx: OdooContext): Stream<"inventory", Inventory
           warehouse,
           onHand: s.onHand,
           reserved: s.reserved,
+          ...(days !== undefined ? { leadTimeDays: days } : {}),
         };
       })
       .sort((a, b) =>
@@ -188,6 +202,7 @@ export function inventoryStream(ctx: OdooContext): Stream<"inventory", Inventory
         onHand,
         reserved,
         safetyStock: 0,
+        ...(n.leadTimeDays !== undefined ? { leadTimeDays: n.leadTimeDays } : {}),
       };
     },
   };
