@@ -349,7 +349,7 @@ when nothing failed, 3 when the only failures are systems that did not answer, 2
     .description(
       "run an emulator of a system until interrupted (for trying flows without credentials; from a checkout)",
     )
-    .argument("<system>", "odoo, shopify, magento, sap-b1 or bigcommerce")
+    .argument("<system>", "odoo, shopify, magento, sap-b1, bigcommerce or prestashop")
     .option("--port <n>", "port to listen on (default, or 0: any free one)", portNumber("--port"))
     .option(
       "--products <n>",
@@ -370,6 +370,8 @@ document (a request the document does not allow is refused with a 400); it holds
 price lists and stock in two warehouses, and 20 customers.
 The bigcommerce emulator answers BigCommerce's REST API (v2/v3) behind BigCommerce's OpenAPI documents, with
 the store's rate quota (150 requests per 30 s) in its X-Rate-Limit-* headers; it holds 20 customers.
+The prestashop emulator answers PrestaShop 8's Webservice (/api/, the key as Basic user) behind PrestaShop's
+documented resource schemas (a body they do not allow is refused with a 400); it holds 20 customers.
 The emulators come with a checkout of the repository (packages/emulators), not with the published package.`,
     )
     .action(async function (

@@ -46,6 +46,8 @@ export async function emulateCommand(
     sapB1EmulatorEnv,
     startBigCommerceEmulator,
     bigcommerceEmulatorEnv,
+    startPrestaShopEmulator,
+    prestashopEmulatorEnv,
   } = emulators;
   let faults: FaultOptions | undefined;
   try {
@@ -97,10 +99,18 @@ export async function emulateCommand(
     });
     info = bigcommerceEmulatorEnv(emu);
     close = () => emu.close();
+  } else if (system === "prestashop") {
+    const emu = await startPrestaShopEmulator({
+      ...(opts.port ? { port: opts.port } : {}),
+      customers: 20,
+      ...(faults ? { faults } : {}),
+    });
+    info = prestashopEmulatorEnv(emu);
+    close = () => emu.close();
   } else {
     throw new SyncError(
       "config",
-      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento, sap-b1, bigcommerce`,
+      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento, sap-b1, bigcommerce, prestashop`,
     );
   }
   // The emulator's fixed test credentials: printing them is the point of this command.
