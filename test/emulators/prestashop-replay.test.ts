@@ -86,6 +86,21 @@ describe("the demo replayed against the PrestaShop emulator", () => {
     await writeAll("product", products, 10);
     assert.ok(emu.data.table("combinations").size > 0, "products with variants have combinations");
     assert.ok(emu.data.table("product_option_values").size > 0, "option values were made");
+    // Read back from the shop: the same SKUs, prices and option values.
+    const back = new Map((await readAll(shop, "product")).map((p) => [p.key, p]));
+    for (const p of products) {
+      const got = back.get(
+        p.variants.length > 1 || Object.keys(p.variants[0]?.options ?? {}).length > 0
+          ? p.key
+          : p.variants[0]!.sku,
+      );
+      assert.ok(got, `product ${p.key} not read back`);
+      assert.deepEqual(
+        got.variants.map((v) => [v.sku, Number(v.price), v.options]).sort(),
+        p.variants.map((v) => [v.sku, Number(v.price), v.options]).sort(),
+        `product ${p.key} read back differs`,
+      );
+    }
     const prices = await readAll(odoo.connector, "price");
     await writeAll("price", prices, 50);
     const specific = [...emu.data.table("specific_prices").values()];

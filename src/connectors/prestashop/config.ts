@@ -13,6 +13,11 @@ export const PrestaShopConfig = z.object({
   key: z.string().min(1),
   /** The language whose language-keyed fields (names) are read and written (PrestaShop's id_lang). */
   languageId: z.number().int().positive().default(1),
+  /** The shop's default currency, the one product prices are in (products read carry it). */
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, { message: "must be an ISO 4217 code such as EUR" })
+    .default("EUR"),
   /** The shop stock and prices are written for (id_shop; 0 for specific prices means every shop). */
   shopId: z.number().int().min(0).default(1),
   /** Canonical location → id_shop whose stock_availables it is (default: every location is `shopId`'s stock). */

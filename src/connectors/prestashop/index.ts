@@ -1,6 +1,6 @@
 /**
  * The PrestaShop 8 connector: the Webservice (`/api/...`) with a webservice key as HTTP Basic user. Reads
- * customers and orders (JSON, `filter[date_upd]` with `date=1`, keyset paging); writes products with
+ * products with combinations, customers and orders (JSON, `filter[date_upd]` with `date=1`, keyset paging); writes products with
  * combinations (XML, language-keyed names, entity-escaped), customer-group prices as specific prices, stock
  * through stock_availables, shipments (order carrier tracking number and the Shipped state) and
  * cancellations. Held to PrestaShop's documented resource schemas through the emulator
@@ -12,7 +12,7 @@ import { defineConnector } from "../../ports/connector.ts";
 import { PrestaShopClient } from "./client.ts";
 import { checkPrestaShopUse, PrestaShopConfig } from "./config.ts";
 import { PrestaShopLookups } from "./lookup.ts";
-import { customerStream, orderStream } from "./streams.ts";
+import { customerStream, orderStream, productStream } from "./streams.ts";
 import { inventoryWriter } from "./writers/inventory.ts";
 import { orderWriter } from "./writers/order.ts";
 import { priceWriter } from "./writers/price.ts";
@@ -31,14 +31,17 @@ export const prestashop = defineConnector({
   id: "prestashop",
   version: "1.0.0",
   description:
-    "PrestaShop 8 (Webservice, XML writes and JSON reads, webservice key): customers and orders in (date_upd); products with combinations, customer-group specific prices, stock_availables, shipments with tracking and cancellations out",
+    "PrestaShop 8 (Webservice, XML writes and JSON reads, webservice key): products with combinations, customers and orders in (date_upd); products with combinations, customer-group specific prices, stock_availables, shipments with tracking and cancellations out",
   config: PrestaShopConfig,
   client: (name, config): PrestaShopContext => {
     const client = new PrestaShopClient(name, config);
     return { name, client, lookups: new PrestaShopLookups(client) };
   },
   entities: {
-    product: { write: (x) => productWriter(x.name, x.client, x.lookups) },
+    product: {
+      read: (x) => productStream(x.name, x.client),
+      write: (x) => productWriter(x.name, x.client, x.lookups),
+    },
     price: { write: (x) => priceWriter(x.name, x.client, x.lookups) },
     inventory: { write: (x) => inventoryWriter(x.name, x.client, x.lookups) },
     customer: { read: (x) => customerStream(x.name, x.client, x.lookups) },

@@ -14,9 +14,19 @@ import { SyncError } from "../../core/errors.ts";
 import type { Address, CanonicalInputByEntity, OrderLine } from "../../core/model.ts";
 import { round } from "../../core/money.ts";
 import type { ListRequest, Stream } from "../../ports/connector.ts";
-import { fromIso, type PrestaShopClient, toIso } from "./client.ts";
+import { fromIso, langText, type PrestaShopClient, toIso } from "./client.ts";
 import type { PrestaShopLookups } from "./lookup.ts";
-import { PsAddress, PsCustomer, type PsCustomerFull, type PsOrder, PsOrderHead } from "./native.ts";
+import {
+  PsAddress,
+  PsCombination,
+  PsCustomer,
+  type PsCustomerFull,
+  PsOption,
+  PsOptionValue,
+  type PsOrder,
+  PsOrderHead,
+  PsProduct,
+} from "./native.ts";
 
 const FAR = "9999-12-31 23:59:59";
 const plusSecond = (t: string) => fromIso(new Date(Date.parse(toIso(t)) + 1000).toISOString());
@@ -301,6 +311,107 @@ export function orderStream(
         payments:
           paid && total.gt(0) ? [{ gateway: o.module || o.payment || "prestashop", amount: m(total) }] : [],
         cancelled: isCancelled,
+      };
+    },
+  };
+}
+
+/** A product with its combinations and their option values by name. */
+export interface PsProductFull extends PsProduct {
+  variants: { sku: string; impact: string; options: Record<string, string> }[];
+}
+
+async function productsFull(client: PrestaShopClient, page: PsProduct[]): Promise<PsProductFull[]> {
+  if (page.length === 0) return [];
+  const lang = client.config.languageId;
+  const combos = await client.list(
+    "combinations",
+    `display=full&filter[id_product]=${anyOf(page.map((p) => p.id))}&sort=[id_ASC]`,
+    PsCombination,
+    "products' combinations",
+  );
+  const needsOptions = combos.some((c) => (c.associations?.product_option_values ?? []).length > 0);
+  const groups = needsOptions
+    ? await client.list("product_options", "display=full", PsOption, "product options")
+    : [];
+  const values = needsOptions
+    ? await client.list("product_option_values", "display=full", PsOptionValue, "option values")
+    : [];
+  return page.map((p) => ({
+    ...p,
+    variants: combos
+      .filter((c) => c.id_product === p.id)
+      .map((c) => ({
+        sku: c.reference,
+        impact: c.price || "0",
+        options: Object.fromEntries(
+          (c.associations?.product_option_values ?? []).flatMap((v) => {
+            const value = values.find((x) => x.id === v.id);
+            const group = value ? groups.find((g) => g.id === value.id_attribute_group) : undefined;
+            return value && group ? [[langText(group.name, lang), langText(value.name, lang)]] : [];
+          }),
+        ),
+      })),
+  }));
+}
+
+export function productStream(name: string, client: PrestaShopClient): Stream<"product", PsProductFull> {
+  const lang = client.config.languageId;
+  return {
+    entity: "product",
+    sorted: true,
+    async *list(req) {
+      for await (const page of changedSince(client, "products", PsProduct, req, "products changed since"))
+        yield await productsFull(client, page);
+    },
+    async get(id) {
+      if (!/^\d+$/.test(id)) return null;
+      const p = await client.one("products", "product", id, PsProduct, "product");
+      return p ? ((await productsFull(client, [p]))[0] ?? null) : null;
+    },
+    idOf: (p) => String(p.id),
+    updatedAtOf: (p) => toIso(p.date_upd),
+    toCanonical(p): CanonicalInputByEntity["product"] {
+      const title = langText(p.name, lang);
+      if (!p.reference)
+        throw new SyncError("data", `PrestaShop product ${p.id} (${title}) has no reference (SKU)`, {
+          system: name,
+          field: "reference",
+        });
+      const currency = client.config.currency;
+      const base = new Big(p.price || "0");
+      const variants =
+        p.variants.length === 0
+          ? [{ sku: p.reference, price: round(base.toFixed(), currency), options: {} }]
+          : p.variants.map((v) => {
+              if (!v.sku)
+                throw new SyncError(
+                  "data",
+                  `PrestaShop product ${p.reference}: a combination has no reference (SKU)`,
+                  {
+                    system: name,
+                    field: "combinations.reference",
+                  },
+                );
+              return {
+                sku: v.sku,
+                price: round(base.plus(v.impact).toFixed(), currency),
+                options: v.options,
+              };
+            });
+      return {
+        source: name,
+        sourceId: String(p.id),
+        updatedAt: toIso(p.date_upd),
+        key: p.reference,
+        title: title || p.reference,
+        status: p.active === "0" ? "draft" : "active",
+        currency,
+        categoryPath: [],
+        attributes: {},
+        images: [],
+        components: [],
+        variants,
       };
     },
   };
