@@ -1,7 +1,7 @@
 /**
  * The PrestaShop 8 connector: the Webservice (`/api/...`) with a webservice key as HTTP Basic user. Reads
- * products with combinations, customers and orders (JSON, `filter[date_upd]` with `date=1`, keyset paging); writes products with
- * combinations (XML, language-keyed names, entity-escaped), customer-group prices as specific prices, stock
+ * products with combinations, customers and orders (JSON, `filter[date_upd]` with `date=1`, keyset paging);
+ * writes products with combinations (XML, language-keyed names, entity-escaped), customer-group prices as specific prices, stock
  * through stock_availables, shipments (order carrier tracking number and the Shipped state) and
  * cancellations. Held to PrestaShop's documented resource schemas through the emulator
  * (specs/prestashop/, test/emulators/prestashop-replay.test.ts).
