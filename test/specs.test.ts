@@ -12,6 +12,8 @@ import {
   schemaPath as emulatorSchemaPath,
   magentoSpecPath,
   magentoSpecSkip,
+  prestashopSpecDir,
+  prestashopSpecs,
   sapB1MetadataPath,
   sapB1SpecSkip,
 } from "@passerelle/emulators";
@@ -33,6 +35,15 @@ test("every file in specs/NOTICE.md has the sha256 it lists, and both readers re
     assert.equal(schemaPath(), shopify);
     assert.equal(emulatorSchemaPath(), shopify);
     assert.equal(bcDigestPath(), join(ROOT, "specs/business-central/apiv2-entities.json"));
+  }
+  if (!process.env.PASSERELLE_PRESTASHOP_SPECS) {
+    assert.equal(prestashopSpecDir(), join(ROOT, "specs/prestashop"));
+    const listed = rows.map((r) => r[1]).filter((f) => f?.startsWith("prestashop/"));
+    assert.deepEqual(
+      listed.sort(),
+      [...prestashopSpecs().keys()].map((r) => `prestashop/${r}.json`).sort(),
+      "every PrestaShop resource schema the emulator reads is listed",
+    );
   }
 });
 

@@ -349,7 +349,7 @@ when nothing failed, 3 when the only failures are systems that did not answer, 2
     .description(
       "run an emulator of a system until interrupted (for trying flows without credentials; from a checkout)",
     )
-    .argument("<system>", "odoo, shopify, magento, sap-b1, bigcommerce or business-central")
+    .argument("<system>", "odoo, shopify, magento, sap-b1, bigcommerce, business-central or prestashop")
     .option("--port <n>", "port to listen on (default, or 0: any free one)", portNumber("--port"))
     .option(
       "--products <n>",
@@ -374,6 +374,8 @@ The business-central emulator answers Dynamics 365 Business Central's API v2.0 (
 its own token endpoint) behind the digest of the API v2.0 pages (a write to an unknown or read-only field is
 refused with a 400), with Business Central's limit of 5 requests at once (429 beyond); it holds items (some
 with variants), their stock as item ledger entries, and 20 customers.
+The prestashop emulator answers PrestaShop 8's Webservice (/api/, the key as Basic user) behind PrestaShop's
+documented resource schemas (a body they do not allow is refused with a 400); it holds 20 customers.
 The emulators come with a checkout of the repository (packages/emulators), not with the published package.`,
     )
     .action(async function (

@@ -9,6 +9,7 @@ import { file } from "./file/index.ts";
 import { magento } from "./magento/index.ts";
 import { medusa } from "./medusa/index.ts";
 import { odoo } from "./odoo/index.ts";
+import { prestashop } from "./prestashop/index.ts";
 import { rest } from "./rest/index.ts";
 import { sapB1 } from "./sap-b1/index.ts";
 import { shopify } from "./shopify/index.ts";
@@ -31,4 +32,5 @@ export const connectorDefinitions: readonly ConnectorDefinition[] = [
   sapB1,
   bigcommerce,
   businessCentral,
+  prestashop,
 ];

@@ -69,6 +69,22 @@ export {
   odooEmulatorEnv,
   startOdooEmulator,
 } from "./odoo/index.ts";
+export { ORDER_STATES as PRESTASHOP_ORDER_STATES, PrestaShopData, psTime } from "./prestashop/data.ts";
+export {
+  type PrestaShopEmulator,
+  type PrestaShopEmulatorOptions,
+  prestashopEmulatorEnv,
+  startPrestaShopEmulator,
+} from "./prestashop/server.ts";
+export {
+  checkAnswer as checkPrestaShopAnswer,
+  checkBody as checkPrestaShopBody,
+  type LangValue as PrestaShopLangValue,
+  type PsRecord,
+  prestashopSpecDir,
+  prestashopSpecs,
+  type ResourceSpec as PrestaShopResourceSpec,
+} from "./prestashop/spec.ts";
 export { B1Error, b1Stamp, OBJECT_TYPE as SAP_B1_OBJECT_TYPE, SapB1Data } from "./sap-b1/data.ts";
 export { parseFilter as parseSapB1Filter, QueryError as SapB1QueryError } from "./sap-b1/filter.ts";
 export {

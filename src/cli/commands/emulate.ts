@@ -48,6 +48,8 @@ export async function emulateCommand(
     bigcommerceEmulatorEnv,
     startBcEmulator,
     bcEmulatorEnv,
+    startPrestaShopEmulator,
+    prestashopEmulatorEnv,
   } = emulators;
   let faults: FaultOptions | undefined;
   try {
@@ -108,10 +110,18 @@ export async function emulateCommand(
     });
     info = bcEmulatorEnv(emu);
     close = () => emu.close();
+  } else if (system === "prestashop") {
+    const emu = await startPrestaShopEmulator({
+      ...(opts.port ? { port: opts.port } : {}),
+      customers: 20,
+      ...(faults ? { faults } : {}),
+    });
+    info = prestashopEmulatorEnv(emu);
+    close = () => emu.close();
   } else {
     throw new SyncError(
       "config",
-      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento, sap-b1, bigcommerce, business-central`,
+      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento, sap-b1, bigcommerce, business-central, prestashop`,
     );
   }
   // The emulator's fixed test credentials: printing them is the point of this command.
