@@ -129,6 +129,11 @@ describe("event-driven flow", () => {
     const sent = systems.shopify.webhooks.log.slice(logged);
     assert.equal(sent.length, 2);
     assert.equal(sent[0]?.eventId, sent[1]?.eventId);
+    // Each delivery's log line says when its POST started and was answered (the order-latency bench reads it).
+    for (const l of sent) {
+      assert.equal(typeof l.sentAt, "number");
+      assert.ok((l.sentAt ?? 0) <= (l.answeredAt ?? -1), JSON.stringify(l));
+    }
     assert.equal(await inbox.count({ status: "pending" }), 1);
     await drain();
     assert.equal(passes.length, 1);

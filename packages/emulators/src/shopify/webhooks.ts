@@ -36,6 +36,9 @@ export interface DeliveryLog {
   recordId: string;
   eventId: string;
   status: number | "dropped" | "error";
+  /** When the POST started and when its answer (or failure) came, ms since the epoch (benchmarks). */
+  sentAt?: number;
+  answeredAt?: number;
 }
 
 export interface DeliveryFaults {
@@ -244,6 +247,7 @@ export class WebhookHub {
           this.log.push({ topic: d.topic, recordId: d.recordId, eventId, status: "dropped" });
           continue;
         }
+        const sentAt = Date.now();
         try {
           const res = await fetch(d.uri, {
             method: "POST",
@@ -252,9 +256,23 @@ export class WebhookHub {
             signal: AbortSignal.timeout(5000),
           });
           await res.arrayBuffer();
-          this.log.push({ topic: d.topic, recordId: d.recordId, eventId, status: res.status });
+          this.log.push({
+            topic: d.topic,
+            recordId: d.recordId,
+            eventId,
+            status: res.status,
+            sentAt,
+            answeredAt: Date.now(),
+          });
         } catch {
-          this.log.push({ topic: d.topic, recordId: d.recordId, eventId, status: "error" });
+          this.log.push({
+            topic: d.topic,
+            recordId: d.recordId,
+            eventId,
+            status: "error",
+            sentAt,
+            answeredAt: Date.now(),
+          });
         }
       }
     }
