@@ -7,6 +7,8 @@ import { z } from "zod";
 import { sqlContractSettings } from "../../test/fixtures/sql-contract.ts";
 import { configTestConnector } from "../../test/helpers/config-connector.ts";
 import { connectorDefinitions } from "../connectors/index.ts";
+import { tryton } from "../connectors/tryton/index.ts";
+import { vendure } from "../connectors/vendure/index.ts";
 import { woocommerce } from "../connectors/woocommerce/index.ts";
 import { defineConnector } from "../ports/connector.ts";
 import { ConfigError } from "./errors.ts";
@@ -349,6 +351,49 @@ flows:
     );
     assert.match(byPath.get("flows.mixed.target.entity") ?? "", /must be the source's entity \(order\)/);
     assert.equal(byPath.has("flows.mixed.source.entity"), false);
+  });
+});
+
+describe("refund flows (shop refunds → ERP credit notes)", () => {
+  const refunds = (from: string, to: string) => `version: 1
+connections:
+  shop: { type: vendure, url: 'http://shop.test', username: admin, password: '\${env:P}' }
+  erp: { type: tryton, url: 'http://erp.test', db: erp, username: admin, password: '\${env:P}' }
+flows:
+  refunds:
+    source: { connection: ${from}, entity: refund }
+    target: { connection: ${to}, entity: refund }
+`;
+  const env = { P: "secret-pass" };
+
+  it("accepts Vendure refunds to Tryton", () => {
+    const { config } = parseConfig(refunds("shop", "erp"), [vendure, tryton], { env });
+    assert.equal(config.flows.refunds?.source.entity, "refund");
+  });
+
+  it("refuses the other direction, naming the side, the connection kind and the entity", () => {
+    const err = configError(() => parseConfig(refunds("erp", "shop"), [vendure, tryton], { env }));
+    const byPath = new Map(err.issues.map((i) => [i.path, i.message]));
+    assert.match(
+      byPath.get("flows.refunds.source.entity") ?? "",
+      /a tryton connection cannot read refund records/,
+    );
+    assert.match(
+      byPath.get("flows.refunds.target.entity") ?? "",
+      /a vendure connection cannot write refund records/,
+    );
+  });
+
+  it("refuses a misspelt entity, listing the entities", () => {
+    const err = configError(() =>
+      parseConfig(refunds("shop", "erp").replaceAll("entity: refund", "entity: refunds"), [vendure, tryton], {
+        env,
+      }),
+    );
+    assert.match(
+      err.issues.map((i) => i.message).join("\n"),
+      /must be a canonical entity: .*invoice, refund/,
+    );
   });
 });
 

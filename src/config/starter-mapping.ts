@@ -134,6 +134,7 @@ const IDENTITY: Record<EntityName, string> = {
   order: "number",
   shipment: "orderNumber",
   invoice: "number",
+  refund: "key",
 };
 
 /**

@@ -37,6 +37,7 @@ export const ENTITIES = [
   "order",
   "shipment",
   "invoice",
+  "refund",
 ] as const;
 export const EntityName = z.enum(ENTITIES);
 export type EntityName = z.infer<typeof EntityName>;
@@ -345,6 +346,40 @@ export const Invoice = z.object({
 });
 export type Invoice = z.infer<typeof Invoice>;
 
+/**
+ * Money a shop gave back to a customer on one of its orders (shop → ERP, where it becomes a credit note on
+ * what was invoiced). One record per refund, keyed `<source connection>:refund:<refund id>`; the key is the
+ * refund's reference in every system (a Tryton credit note carries it), so a refund is credited once.
+ * `amount` is what the customer got back, taxes included, in the order's currency. A refund is an entity
+ * of its own rather than a field of Order because it has its own life: it is made after the order, may be
+ * one of several, and each one is written once (see docs/architecture.md, "Refunds").
+ */
+export const Refund = z.object({
+  ...Source,
+  key: z.string().min(1),
+  /** Canonical key of the order the refund gives money back on (`<shop connection>:<order number>`). */
+  orderKey: z.string().min(1),
+  /** The order's number as the shop knows it. */
+  orderNumber: z.string().min(1),
+  /** The payment provider's reference for the money sent back, when the shop records one. */
+  transactionId: z.string().min(1).optional(),
+  currency: Currency,
+  /** Given back, taxes included; above zero. */
+  amount: Decimal.refine((v) => !v.startsWith("-") && !/^0*(\.0*)?$/.test(v), {
+    error: (issue) => `a refund amount must be above zero, got ${JSON.stringify(issue.input)}`,
+  }),
+  /**
+   * How the source breaks the amount down, when it does (items + shipping + adjustment = amount, checked
+   * before anything is written: see core/refund.ts refundTotalCheck). Absent: a refund of an amount only.
+   */
+  breakdown: z.object({ items: Decimal, shipping: Decimal, adjustment: Decimal }).optional(),
+  /** The order lines the refund is for, when the shop names them. */
+  lines: z.array(z.object({ sku: z.string().min(1), quantity: z.number().int().positive() })).default([]),
+  reason: z.string().optional(),
+  createdAt: Timestamp,
+});
+export type Refund = z.infer<typeof Refund>;
+
 export const SCHEMAS = {
   category: Category,
   product: Product,
@@ -354,6 +389,7 @@ export const SCHEMAS = {
   order: Order,
   shipment: Shipment,
   invoice: Invoice,
+  refund: Refund,
 } as const satisfies Record<EntityName, z.ZodType>;
 
 export interface CanonicalByEntity {
@@ -365,6 +401,7 @@ export interface CanonicalByEntity {
   order: Order;
   shipment: Shipment;
   invoice: Invoice;
+  refund: Refund;
 }
 export type Canonical = CanonicalByEntity[EntityName];
 

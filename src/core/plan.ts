@@ -2,8 +2,9 @@
  * The per-record plan: what a sync will do with one record, decided from what is known without calling
  * the target. Pure, so `passerelle plan` (a dry run) and a real sync decide the same way.
  */
-import type { Canonical, EntityName, Invoice, Order, Price, Product, Shipment } from "./model.ts";
+import type { Canonical, EntityName, Invoice, Order, Price, Product, Refund, Shipment } from "./model.ts";
 import { orderTotalCheck } from "./money.ts";
+import { refundTotalCheck } from "./refund.ts";
 
 export const PLAN_ACTIONS = ["create", "update", "skip", "error", "hold", "filtered"] as const;
 export type PlanAction = (typeof PLAN_ACTIONS)[number];
@@ -68,10 +69,15 @@ export interface PlanDecision {
 }
 
 /**
- * Why an order must not be written as it is (its total does not add up), or null. A cancelled order is
- * exempt: nothing is booked from it, and shops zero a cancelled order's total while keeping its lines.
+ * Why an order or a refund must not be written as it is (its total does not add up), or null. A cancelled
+ * order is exempt: nothing is booked from it, and shops zero a cancelled order's total while keeping its
+ * lines. A refund is checked against its own breakdown (core/refund.ts refundTotalCheck).
  */
 export function holdReason(entity: EntityName, record: Canonical): string | null {
+  if (entity === "refund") {
+    const check = refundTotalCheck(record as Refund);
+    return check.ok ? null : check.reason;
+  }
   if (entity !== "order" || (record as Order).cancelled) return null;
   const check = orderTotalCheck(record as Order);
   return check.ok ? null : check.reason;

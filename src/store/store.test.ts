@@ -155,6 +155,62 @@ function storeSuite(name: string, backend: Backend): void {
       assert.deepEqual(await store.pendingIntents("categories"), []);
     });
 
+    test("refunds are an entity of the store (migration 0011): links, lineage, failures and intents", async () => {
+      const store = await fresh();
+      const run = await store.startRun("refunds", "sync");
+      const [intent] = await store.recordIntents([
+        {
+          flow: "refunds",
+          entity: "refund",
+          key: "shop:refund:12",
+          system: "shop",
+          externalRef: "shop:refund:12",
+        },
+      ]);
+      assert.ok(intent);
+      await store.commitPage(
+        page(run.id, {
+          flow: "refunds",
+          links: [
+            {
+              entity: "refund",
+              key: "shop:refund:12",
+              system: "shop",
+              externalId: "c7",
+              lastHash: "h",
+              version: null,
+            },
+          ],
+          events: [
+            {
+              entity: "refund",
+              key: "shop:refund:12",
+              system: "shop",
+              externalId: "c7",
+              kind: "created",
+              message: null,
+              detail: null,
+            },
+          ],
+          failures: [failure("shop:refund:13", { flow: "refunds", entity: "refund" })],
+          completedIntents: [intent.id],
+        }),
+      );
+      assert.equal(
+        (await store.getLinks("refund", "shop", ["shop:refund:12"])).get("shop:refund:12")?.externalId,
+        "c7",
+      );
+      assert.deepEqual(
+        (await store.trace("refund", "shop:refund:12")).map((e) => e.kind),
+        ["created"],
+      );
+      assert.deepEqual(
+        (await store.listFailures({ flow: "refunds" })).map((f) => [f.entity, f.key]),
+        [["refund", "shop:refund:13"]],
+      );
+      assert.deepEqual(await store.pendingIntents("refunds"), []);
+    });
+
     test("two-way state and side cursors commit with the page, and are replaced by later pages", async () => {
       const store = await fresh();
       const run = await store.startRun("people", "sync");

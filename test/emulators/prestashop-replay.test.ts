@@ -277,7 +277,8 @@ describe("the PrestaShop emulator holds requests to the documented rules", () =>
     );
     assert.equal(ok.status, 201);
     const made = [...emu.data.table("products").values()].at(-1);
-    assert.equal((made?.name as { value: string }[])[0]?.value, 'Nuts & Bolts "Pro"');
+    assert.ok(made, "a product was created");
+    assert.equal((made.name as { value: string }[])[0]?.value, 'Nuts & Bolts "Pro"');
     assert.ok(
       [...emu.data.table("stock_availables").values()].some((s) => s.id_product === made?.id),
       "a product gets its stock row",

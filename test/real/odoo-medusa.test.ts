@@ -243,10 +243,11 @@ if (missing) {
       const large = seed.skus.find((x) => /-L$/.test(x.sku));
       assert.ok(large, "a size L SKU");
       const [variant] = await session.find("product.product", [["id", "=", large.id]], ["product_tmpl_id"]);
+      assert.ok(variant, `no Odoo variant ${large.sku}`);
       const vendor = await session.create("res.partner", { name: "Loom & Co", is_company: true });
       await session.create("product.supplierinfo", {
         partner_id: vendor,
-        product_tmpl_id: (variant?.product_tmpl_id as [number])[0],
+        product_tmpl_id: (variant.product_tmpl_id as [number])[0],
         product_id: large.id,
         delay: 9,
       });

@@ -1,6 +1,7 @@
 /**
  * The Tryton connector: the category tree, catalogue, sale price lists, stock per warehouse, customers, shipments and
- * invoices read from trytond over JSON-RPC; customers and confirmed sales written to it. Reads are
+ * invoices read from trytond over JSON-RPC; customers, confirmed sales and shop refunds (credit notes) written
+ * to it. Reads are
  * incremental on write_date (create_date for never-written records), see paging.ts.
  */
 import { SyncError } from "../../core/errors.ts";
@@ -19,6 +20,7 @@ import { productStream } from "./streams/product.ts";
 import { shipmentStream } from "./streams/shipment.ts";
 import { customerWriter } from "./writers/customer.ts";
 import { orderWriter } from "./writers/order.ts";
+import { refundWriter } from "./writers/refund.ts";
 
 export type { InvoiceDocument } from "./document.ts";
 
@@ -66,7 +68,7 @@ export const tryton = defineConnector({
   id: "tryton",
   version: "1.0.0",
   description:
-    "Tryton (6.0+) via JSON-RPC: the category tree, products and variants (kits with their components), sale price lists, stock per warehouse (kits' computed from their components, supplier lead times), parties, sales (in, and their withdrawal out), shipments, invoices.",
+    "Tryton (6.0+) via JSON-RPC: the category tree, products and variants (kits with their components), sale price lists, stock per warehouse (kits' computed from their components, supplier lead times), parties, sales (in, and their withdrawal out), shipments, invoices, refunds in (credit notes on the posted invoices).",
   config: TrytonConfig,
   client: (name, config): TrytonContext => {
     const client = new TrytonClient(config, name);
@@ -82,6 +84,8 @@ export const tryton = defineConnector({
     order: { read: orderStream, write: orderWriter },
     shipment: { read: shipmentStream },
     invoice: { read: invoiceStream },
+    // Shop refunds as credit notes on the sale's posted invoices (writers/refund.ts).
+    refund: { write: refundWriter },
   },
   capabilities: { rateModel: "none", documents: true },
   connection: (ctx, name) => {

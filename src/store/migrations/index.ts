@@ -13,6 +13,7 @@ import { apiTokensAudit } from "./0006_api_tokens_audit.ts";
 import { alertIncidents } from "./0007_alert_incidents.ts";
 import { rateGovernor } from "./0008_rate_governor.ts";
 import { categoryEntity } from "./0010_category_entity.ts";
+import { refundEntity } from "./0011_refund_entity.ts";
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
@@ -27,6 +28,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         "0007_alert_incidents": alertIncidents(dialect),
         "0008_rate_governor": rateGovernor(),
         "0010_category_entity": categoryEntity(dialect),
+        "0011_refund_entity": refundEntity(dialect),
       };
     },
   };

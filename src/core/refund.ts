@@ -1,0 +1,106 @@
+/**
+ * The rules a refund must meet before an ERP credits it (pure): its breakdown adds up to its amount, it
+ * gives back no more than was invoiced minus what was already credited, and the credit note's lines (net,
+ * taxes on top, as ERPs book them) add up to the refund to the cent.
+ */
+import Big from "big.js";
+import type { Refund } from "./model.ts";
+import { minorUnits } from "./money.ts";
+
+export type RefundCheck = { ok: true } | { ok: false; field: string; reason: string };
+
+/**
+ * Whether a refund's breakdown (items + shipping + adjustment, when the source gives one) equals its
+ * amount, as an order's lines, taxes and shipping must equal its total. A refund of an amount alone passes.
+ */
+export function refundTotalCheck(refund: Refund): RefundCheck {
+  const b = refund.breakdown;
+  if (!b) return { ok: true };
+  const sum = new Big(b.items).plus(b.shipping).plus(b.adjustment);
+  if (sum.eq(refund.amount)) return { ok: true };
+  return {
+    ok: false,
+    field: "amount",
+    reason: `refund ${refund.key}: amount ${refund.amount} ${refund.currency} differs from items ${b.items} + shipping ${b.shipping} + adjustment ${b.adjustment} = ${sum.toFixed()} ${refund.currency}`,
+  };
+}
+
+/**
+ * Whether the refund fits in what is left to credit on its order: invoiced (the posted invoices' totals)
+ * minus already credited (the credit notes made before, this refund's own excepted), in the same currency.
+ */
+export function creditableCheck(
+  refund: Refund,
+  invoiced: { currency: string; total: string; credited: string },
+): RefundCheck {
+  if (invoiced.currency !== refund.currency) {
+    return {
+      ok: false,
+      field: "currency",
+      reason: `refund ${refund.key}: currency ${refund.currency} is not the currency of order ${refund.orderKey}'s invoices (${invoiced.currency})`,
+    };
+  }
+  const left = new Big(invoiced.total).minus(invoiced.credited);
+  if (new Big(refund.amount).lte(left)) return { ok: true };
+  return {
+    ok: false,
+    field: "amount",
+    reason: `refund ${refund.key}: amount ${refund.amount} ${refund.currency} exceeds what is left to credit on order ${refund.orderKey}: invoiced ${new Big(invoiced.total).toFixed()} − already credited ${new Big(invoiced.credited).toFixed()} = ${left.toFixed()} ${refund.currency}`,
+  };
+}
+
+/** A group of invoice lines sharing the same taxes: its rates (fractions) and its amount taxes included. */
+export interface TaxGroup {
+  rates: string[];
+  gross: string;
+}
+
+export interface CreditLine {
+  /** Index of the group in the input. */
+  group: number;
+  /** Net amount of the credit line (taxes on top), in the currency's minor unit. */
+  net: string;
+  /** The taxes the ERP computes on `net`, one per rate, each rounded half to even as Tryton does. */
+  taxes: string[];
+  /** A rounding line: booked without the group's taxes (see creditLines). */
+  untaxed?: true;
+}
+
+const HALF_EVEN = 2;
+
+/**
+ * Splits a refund (taxes included) over the invoice's tax groups in proportion to their amounts, each
+ * share written as a net amount whose taxes, computed and rounded the ERP's way, bring it back to the share
+ * to the cent. Some shares no net amount reaches (at 25 %, a net of 0.05 makes 0.06 and 0.06 makes 0.08:
+ * nothing makes 0.07); the share is then the largest net below it plus a rounding line of the cent(s) left,
+ * untaxed. Returns null when there is nothing to split over.
+ */
+export function creditLines(amount: string, groups: TaxGroup[], currency: string): CreditLine[] | null {
+  const digits = minorUnits(currency);
+  const total = groups.reduce((s, g) => s.plus(g.gross), new Big(0));
+  if (groups.length === 0 || total.lte(0)) return null;
+  const step = new Big(1).div(10 ** digits);
+  const lines: CreditLine[] = [];
+  let left = new Big(amount);
+  for (const [i, g] of groups.entries()) {
+    const share =
+      i === groups.length - 1
+        ? left
+        : new Big(amount).times(g.gross).div(total).round(digits, Big.roundHalfUp);
+    left = left.minus(share);
+    if (share.eq(0)) continue;
+    const rate = g.rates.reduce((s, r) => s.plus(r), new Big(0));
+    const taxesOf = (net: Big) => g.rates.map((r) => net.times(r).round(digits, HALF_EVEN));
+    const grossOf = (net: Big) => taxesOf(net).reduce((s, t) => s.plus(t), net);
+    // The gross grows with the net: walk from the estimate to the largest net whose gross is not above.
+    let net = share.div(rate.plus(1)).round(digits, Big.roundDown);
+    while (grossOf(net).gt(share) && net.gt(0)) net = net.minus(step);
+    while (grossOf(net.plus(step)).lte(share)) net = net.plus(step);
+    const rest = share.minus(grossOf(net));
+    if (net.gt(0)) {
+      lines.push({ group: i, net: net.toFixed(digits), taxes: taxesOf(net).map((t) => t.toFixed(digits)) });
+    }
+    if (rest.gt(0)) lines.push({ group: i, net: rest.toFixed(digits), taxes: [], untaxed: true });
+  }
+  return lines;
+}
