@@ -183,6 +183,8 @@ if (!available.ok) {
             faults:
               "a real Tryton cannot be made to answer 429 or 5xx here: fault handling is not checked for Tryton by this suite",
             "order.touch": "the fixture's touch has no way yet to change a sale without changing its state",
+            "refund.write":
+              "a refund credits the posted invoice of a sale the shop's order became: test/real/refunds-tryton-vendure.test.ts writes refunds to the real Tryton end to end (created once, rerun, second refund, over-refund, draft invoice)",
           },
           samples: {
             customer: () => [sampleCustomer("vip"), sampleCustomer(), sampleCustomer("wholesale")],
