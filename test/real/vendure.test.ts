@@ -205,6 +205,8 @@ runContractSuite(
           "no write counter on a real Vendure (its stats count every call, reads too): exact-zero re-apply is not checked for Vendure",
         faults:
           "a real Vendure cannot be made to answer 429 or 5xx here: fault handling is not checked for Vendure by this suite",
+        "refund.read":
+          "this fixture's orders carry no refunds yet: refunds are read from the real Vendure in test/real/refunds-tryton-vendure.test.ts (settled refunds, read once, a second run writing nothing)",
         "order.write":
           "an update-only writer (cancellations of orders placed in the shop): there is nothing to create",
         "inventory.write": "stock is seeded for the world in startWorld; no fresh-record samples",
