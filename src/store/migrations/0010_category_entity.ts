@@ -1,55 +1,11 @@
-/**
- * The category entity (the category tree, ERP → shop): the `entity` CHECK of links, lineage, failed records
- * and intents is widened to allow it. As in 0004, a CHECK cannot be altered in place on SQLite, so there
- * each table is rebuilt from its own definition with the value list widened (create, copy, drop, rename,
- * recreate the indexes, keep the AUTOINCREMENT sequence); on PostgreSQL the column's constraint is replaced.
- */
-import { type Kysely, type Migration, sql } from "kysely";
+/** The category entity (the category tree, ERP → shop): the `entity` CHECK is widened to allow it. */
+import type { Migration } from "kysely";
 import type { DialectName } from "../schema.ts";
+import { widenEntity } from "./widen-entity.ts";
 
-const ENTITIES_V1 = "'product', 'price', 'inventory', 'customer', 'order', 'shipment', 'invoice'";
-const ENTITIES_V10 = `'category', ${ENTITIES_V1}`;
-const TABLES = ["links", "sync_events", "failed_records", "intents"];
-
-async function widenSqlite(db: Kysely<unknown>, table: string): Promise<void> {
-  const { rows } = await sql<{ type: string; sql: string | null }>`
-    select type, sql from sqlite_master where tbl_name = ${table}`.execute(db);
-  const create = rows.find((r) => r.type === "table")?.sql ?? "";
-  const check = `"entity" in (${ENTITIES_V1})`;
-  if (!create.includes(check)) throw new Error(`${table}: expected the CHECK ${check} in ${create}`);
-  const copy = `${table}_v10`;
-  const seq = await sql<{ seq: number }>`select seq from sqlite_sequence where name = ${table}`.execute(db);
-  await sql
-    .raw(
-      create
-        .replace(check, `"entity" in (${ENTITIES_V10})`)
-        .replace(/^CREATE TABLE "[^"]+"/, `CREATE TABLE "${copy}"`),
-    )
-    .execute(db);
-  await sql`insert into ${sql.table(copy)} select * from ${sql.table(table)}`.execute(db);
-  await sql`drop table ${sql.table(table)}`.execute(db);
-  await sql`alter table ${sql.table(copy)} rename to ${sql.table(table)}`.execute(db);
-  const last = seq.rows[0]?.seq;
-  if (last !== undefined) {
-    await sql`update sqlite_sequence set seq = ${last} where name = ${table}`.execute(db);
-  }
-  for (const r of rows) if (r.type === "index" && r.sql) await sql.raw(r.sql).execute(db);
-}
-
-async function widenPostgres(db: Kysely<unknown>, table: string): Promise<void> {
-  // PostgreSQL names a column CHECK <table>_<column>_check.
-  await sql`alter table ${sql.table(table)} drop constraint ${sql.id(`${table}_entity_check`)}`.execute(db);
-  await sql`alter table ${sql.table(table)} add constraint ${sql.id(`${table}_entity_check`)}
-    check (${sql.ref("entity")} in (${sql.raw(ENTITIES_V10)}))`.execute(db);
-}
+export const ENTITIES_V1 = "'product', 'price', 'inventory', 'customer', 'order', 'shipment', 'invoice'";
+export const ENTITIES_V10 = `'category', ${ENTITIES_V1}`;
 
 export function categoryEntity(dialect: DialectName): Migration {
-  return {
-    async up(db: Kysely<unknown>): Promise<void> {
-      for (const table of TABLES) {
-        if (dialect === "sqlite") await widenSqlite(db, table);
-        else await widenPostgres(db, table);
-      }
-    },
-  };
+  return widenEntity(dialect, { before: ENTITIES_V1, after: ENTITIES_V10, copySuffix: "v10" });
 }
