@@ -106,3 +106,13 @@ export function settleReplaced<I extends { key: string }, R>(
     }
   return items.map((i) => results.get(i.key) as WriteResult);
 }
+
+/** Runs `step` for every item through `limit` (the connector's concurrency cap), each as its own result. */
+export function perItemLimited<I extends { key: string }>(
+  items: readonly I[],
+  system: string,
+  limit: <T>(fn: () => Promise<T>) => Promise<T>,
+  step: (item: I) => Promise<WriteResult>,
+): Promise<WriteResult[]> {
+  return Promise.all(items.map((i) => limit(() => perItem(i.key, system, () => step(i)))));
+}

@@ -10,7 +10,7 @@
 import pLimit from "p-limit";
 import type { Address, Customer } from "../../../core/model.ts";
 import type { WriteResult, Writer } from "../../../ports/connector.ts";
-import { failed, perItem } from "../../write-results.ts";
+import { failed, perItemLimited } from "../../write-results.ts";
 import type { BcRow } from "../client.ts";
 import type { BusinessCentralContext } from "../context.ts";
 import { GUID } from "../paging.ts";
@@ -108,11 +108,7 @@ export function customerWriter(ctx: BusinessCentralContext): Writer<"customer"> 
   return {
     entity: "customer",
     upsert: (items, wctx) =>
-      Promise.all(
-        items.map((i) =>
-          limit(() => perItem(i.key, ctx.name, () => writeOne(i.key, i.record, i.targetId, wctx.signal))),
-        ),
-      ),
+      perItemLimited(items, ctx.name, limit, (i) => writeOne(i.key, i.record, i.targetId, wctx.signal)),
     async findByExternalRef(_ref, record) {
       const row = await findCustomerByEmail(ctx, record.email);
       return row ? String(row.id) : null;

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import pLimit from "p-limit";
 import type { Address, Customer } from "../../../core/model.ts";
 import type { WriteResult, Writer } from "../../../ports/connector.ts";
-import { failed, perItem } from "../../write-results.ts";
+import { failed, perItemLimited } from "../../write-results.ts";
 import type { B1Row } from "../client.ts";
 import type { SapB1Context } from "../context.ts";
 import { addressesOf, PARTNER_FIELDS } from "../streams/customer.ts";
@@ -130,11 +130,7 @@ export function customerWriter(ctx: SapB1Context): Writer<"customer"> {
   return {
     entity: "customer",
     upsert: (items, wctx) =>
-      Promise.all(
-        items.map((i) =>
-          limit(() => perItem(i.key, ctx.name, () => writeOne(i.key, i.record, i.targetId, wctx.signal))),
-        ),
-      ),
+      perItemLimited(items, ctx.name, limit, (i) => writeOne(i.key, i.record, i.targetId, wctx.signal)),
     async findByExternalRef(_ref, record) {
       const row = await findByEmail(record.email);
       return row ? String(row.CardCode) : null;

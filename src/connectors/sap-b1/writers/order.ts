@@ -13,10 +13,9 @@
  */
 import Big from "big.js";
 import pLimit from "p-limit";
-import { SyncError } from "../../../core/errors.ts";
 import type { Order } from "../../../core/model.ts";
 import type { WriteContext, WriteResult, Writer } from "../../../ports/connector.ts";
-import { failed, perItem } from "../../write-results.ts";
+import { failed, perItemLimited } from "../../write-results.ts";
 import type { B1Row } from "../client.ts";
 import type { SapB1Context } from "../context.ts";
 import { literal } from "../time.ts";
@@ -204,21 +203,10 @@ export function orderWriter(ctx: SapB1Context): Writer<"order"> {
 
   return {
     entity: "order",
+    // A permanent refusal of one order is that order's result (perItem); the others go on.
     upsert: (items, wctx) =>
-      Promise.all(
-        items.map((i) =>
-          limit(() =>
-            perItem(
-              i.key,
-              ctx.name,
-              () => writeOne(i.key, i.record, i.targetId, i.externalRef, wctx),
-              (err) =>
-                err instanceof SyncError && err.kind === "permanent"
-                  ? { key: i.key, ok: false, error: err }
-                  : undefined,
-            ),
-          ),
-        ),
+      perItemLimited(items, ctx.name, limit, (i) =>
+        writeOne(i.key, i.record, i.targetId, i.externalRef, wctx),
       ),
     async findByExternalRef(ref) {
       const row = await findByRef(ref);
