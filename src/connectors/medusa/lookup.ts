@@ -98,20 +98,34 @@ export class MedusaLookups {
   }
 
   /** SKU → variant (with its own prices), for the SKUs Medusa holds. */
-  async variants(skus: readonly string[]): Promise<Map<string, Variant>> {
-    const found = new Map<string, Variant>();
-    const wanted = [...new Set(skus)];
-    for (let i = 0; i < wanted.length; i += SKU_CHUNK) {
-      const chunk = wanted.slice(i, i + SKU_CHUNK);
-      const { variants } = await this.client.get(
-        `/admin/product-variants?${q({ sku: chunk, fields: "id,sku,title,product_id,*prices", limit: chunk.length * 2 })}`,
-        z.object({ variants: z.array(Variant) }),
-        "variants by SKU",
-      );
-      for (const v of variants) if (v.sku && chunk.includes(v.sku)) found.set(v.sku, v);
-    }
-    return found;
+  variants(skus: readonly string[]): Promise<Map<string, Variant>> {
+    return bySku(skus, (chunk) =>
+      this.client
+        .get(
+          `/admin/product-variants?${q({ sku: chunk, fields: "id,sku,title,product_id,*prices", limit: chunk.length * 2 })}`,
+          z.object({ variants: z.array(Variant) }),
+          "variants by SKU",
+        )
+        .then((r) => r.variants),
+    );
   }
+}
+
+/**
+ * SKU → row for the SKUs Medusa holds, asked `SKU_CHUNK` SKUs a call. A SKU filter can match more rows than
+ * asked (Medusa matches lists loosely), so only rows whose SKU was asked in that call are kept.
+ */
+export async function bySku<R extends { sku?: string | null }>(
+  skus: readonly string[],
+  fetch: (chunk: string[]) => Promise<R[]>,
+): Promise<Map<string, R>> {
+  const found = new Map<string, R>();
+  const wanted = [...new Set(skus)];
+  for (let i = 0; i < wanted.length; i += SKU_CHUNK) {
+    const chunk = wanted.slice(i, i + SKU_CHUNK);
+    for (const r of await fetch(chunk)) if (r.sku && chunk.includes(r.sku)) found.set(r.sku, r);
+  }
+  return found;
 }
 
 /** A record's SKU that Medusa does not hold, as the record's failure. */

@@ -17,7 +17,7 @@ import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts
 import { callsFor, distinct, toWrite } from "../../call-estimate.ts";
 import { failed, perItem } from "../../write-results.ts";
 import { type MedusaClient, q } from "../client.ts";
-import { type MedusaLookups, SKU_CHUNK } from "../lookup.ts";
+import { bySku, type MedusaLookups, SKU_CHUNK } from "../lookup.ts";
 
 const Level = z.object({
   id: z.string(),
@@ -30,7 +30,6 @@ const Item = z.object({
   sku: z.string().nullable(),
   location_levels: z.array(Level).nullish(),
 });
-type Item = z.infer<typeof Item>;
 
 const VariantRestock = z.object({
   id: z.string(),
@@ -66,35 +65,27 @@ export function inventoryWriter(
   client: MedusaClient,
   lookups: MedusaLookups,
 ): Writer<"inventory"> {
-  async function items(skus: readonly string[]): Promise<Map<string, Item>> {
-    const found = new Map<string, Item>();
-    const wanted = [...new Set(skus)];
-    for (let i = 0; i < wanted.length; i += SKU_CHUNK) {
-      const chunk = wanted.slice(i, i + SKU_CHUNK);
-      const { inventory_items } = await client.get(
-        `/admin/inventory-items?${q({ sku: chunk, fields: "id,sku,*location_levels", limit: chunk.length * 2 })}`,
-        z.object({ inventory_items: z.array(Item) }),
-        "inventory items by SKU",
-      );
-      for (const it of inventory_items) if (it.sku && chunk.includes(it.sku)) found.set(it.sku, it);
-    }
-    return found;
-  }
+  const items = (skus: readonly string[]) =>
+    bySku(skus, (chunk) =>
+      client
+        .get(
+          `/admin/inventory-items?${q({ sku: chunk, fields: "id,sku,*location_levels", limit: chunk.length * 2 })}`,
+          z.object({ inventory_items: z.array(Item) }),
+          "inventory items by SKU",
+        )
+        .then((r) => r.inventory_items),
+    );
 
-  async function variantsOf(skus: readonly string[]): Promise<Map<string, VariantRestock>> {
-    const found = new Map<string, VariantRestock>();
-    const wanted = [...new Set(skus)];
-    for (let i = 0; i < wanted.length; i += SKU_CHUNK) {
-      const chunk = wanted.slice(i, i + SKU_CHUNK);
-      const { variants } = await client.get(
-        `/admin/product-variants?${q({ sku: chunk, fields: "id,sku,product_id,allow_backorder,metadata", limit: chunk.length * 2 })}`,
-        z.object({ variants: z.array(VariantRestock) }),
-        "variants' backorder settings by SKU",
-      );
-      for (const v of variants) if (v.sku && chunk.includes(v.sku)) found.set(v.sku, v);
-    }
-    return found;
-  }
+  const variantsOf = (skus: readonly string[]) =>
+    bySku(skus, (chunk) =>
+      client
+        .get(
+          `/admin/product-variants?${q({ sku: chunk, fields: "id,sku,product_id,allow_backorder,metadata", limit: chunk.length * 2 })}`,
+          z.object({ variants: z.array(VariantRestock) }),
+          "variants' backorder settings by SKU",
+        )
+        .then((r) => r.variants),
+    );
 
   /** Sets each variant's backorder flag (and ships-on day) from the level of the batch that decides it. */
   async function restock(records: readonly WriteItem<"inventory">[], results: WriteResult[]): Promise<void> {
