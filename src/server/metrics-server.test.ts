@@ -109,6 +109,25 @@ describe("the metrics listener", () => {
   });
 });
 
+test("a port already taken (two workers, one server.metrics) is refused naming the address and the fix", async () => {
+  const taken = Number(new URL(strict.url).port);
+  await assert.rejects(
+    startMetricsServer({
+      host: "127.0.0.1",
+      port: taken,
+      metrics: new Metrics(ctx),
+      access: ctx.store.access(),
+      role: "worker",
+      noAuthOnLoopback: false,
+    }),
+    (e: unknown) =>
+      e instanceof SyncError &&
+      e.kind === "config" &&
+      e.message ===
+        `the metrics listener cannot listen on 127.0.0.1:${taken} (EADDRINUSE): another process has that port; give each process on this host its own --metrics-port`,
+  );
+});
+
 describe("where it listens", () => {
   const none = { server: { host: "127.0.0.1", port: 8470 } };
   const configured = { server: { ...none.server, metrics: { host: "10.0.0.5", port: 9464 } } };

@@ -96,5 +96,27 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Ru
     const { contentType, body } = await opts.metrics.text();
     return reply.type(contentType).send(body);
   });
-  return listen(app, { host: opts.host, port: opts.port, tls: opts.tls !== undefined, serving: "metrics" });
+  try {
+    return await listen(app, {
+      host: opts.host,
+      port: opts.port,
+      tls: opts.tls !== undefined,
+      serving: "metrics",
+    });
+  } catch (e) {
+    await app.close();
+    const code = e !== null && typeof e === "object" && "code" in e ? String(e.code) : "";
+    // Several processes on one host with the same server.metrics: each needs its own --metrics-port.
+    throw new SyncError(
+      "config",
+      `the metrics listener cannot listen on ${opts.host}:${opts.port}${code ? ` (${code})` : ""}: ${
+        code === "EADDRINUSE"
+          ? "another process has that port; give each process on this host its own --metrics-port"
+          : e instanceof Error
+            ? e.message
+            : String(e)
+      }`,
+      { cause: e },
+    );
+  }
 }
