@@ -171,6 +171,17 @@ const Server = z.strictObject({
     .min(1024)
     .max(50 * 1024 * 1024)
     .optional(),
+  /**
+   * The metrics listener of processes that serve nothing else (`passerelle run --role worker|scheduler`,
+   * `passerelle worker`): `GET /metrics` and `GET /healthz` on this address. Absent, they serve nothing;
+   * `--metrics-port` / `--metrics-host` override it per process.
+   */
+  metrics: z
+    .strictObject({
+      host: z.string().min(1).default("127.0.0.1"),
+      port: z.number().int().min(1).max(65535),
+    })
+    .optional(),
 });
 
 /**
@@ -190,7 +201,13 @@ export interface PasserelleConfig {
   store: { url: string; jobExpireSeconds: number };
   connections: Record<string, ConnectionConfig>;
   flows: Record<string, FlowConfig>;
-  server: { host: string; port: number; tls?: { cert: string; key: string }; bodyLimit?: number };
+  server: {
+    host: string;
+    port: number;
+    tls?: { cert: string; key: string };
+    bodyLimit?: number;
+    metrics?: { host: string; port: number };
+  };
   /** The default retry policy; flows may override parts of it. */
   retry: RetryConfig;
   /** Alert channels and rules (docs/alerts.md). */

@@ -2,7 +2,8 @@
  * Roles of `passerelle run` (`--role web|worker|scheduler|all`), for running many processes over one
  * PostgreSQL store:
  * - `web` verifies, stores and acknowledges webhook deliveries (and queues their drains); it runs no job;
- * - `worker` runs jobs (inbox drains, reconciliation windows, flow syncs and retries); it serves nothing;
+ * - `worker` runs jobs (inbox drains, reconciliation windows, flow syncs and retries); it serves nothing but,
+ *   when given a port (`server.metrics`, `--metrics-port`), its own /metrics (server/metrics-server.ts);
  * - `scheduler` queues the cron ticks of scheduled flows and reconciliation polls. On PostgreSQL only the
  *   holder of the `passerelle:scheduler` advisory lock fires (leader.ts): of two schedulers one fires and
  *   the other waits as a standby, taking over when the first one dies or loses its connection;

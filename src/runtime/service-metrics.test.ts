@@ -1,12 +1,14 @@
 /**
- * Which processes keep Prometheus metrics: those that serve /metrics (web, all). A worker or scheduler has no
- * server, so it builds none (docs/api.md, Metrics).
+ * Which processes keep Prometheus metrics: those that serve /metrics (web, all), and a worker or scheduler
+ * given a metrics listener (server.metrics, --metrics-port). Without one it has no server, so it builds
+ * none (docs/api.md, Metrics).
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { SyncError } from "../core/errors.ts";
 import { type Context, openContext } from "./context.ts";
 import { startService } from "./service.ts";
 
@@ -53,5 +55,38 @@ test("a worker and a scheduler keep no metrics; a web process serves them", asyn
     assert.match((await web.metrics.text()).body, /passerelle_runs_total/);
   } finally {
     await web.stop();
+  }
+});
+
+test("a worker or scheduler with a metrics listener keeps them and serves them there", async () => {
+  for (const role of ["worker", "scheduler"] as const) {
+    const s = await startService(ctx, { role, metricsListen: { port: 0 }, noAuthOnLoopback: true });
+    try {
+      assert.equal(s.server, null, role);
+      assert.ok(s.metrics, role);
+      assert.ok(s.metricsServer, role);
+      assert.match(s.metricsServer.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const res = await fetch(`${s.metricsServer.url}/metrics`);
+      assert.equal(res.status, 200, role);
+      assert.match(await res.text(), /passerelle_api_calls\{connection="odoo"\} 0/);
+      assert.deepEqual(await (await fetch(`${s.metricsServer.url}/healthz`)).json(), { status: "ok", role });
+    } finally {
+      await s.stop();
+    }
+    await assert.rejects(fetch(`${s.metricsServer.url}/healthz`), role);
+  }
+});
+
+test("--metrics-port for a role with a server is refused: it serves /metrics on its own port", async () => {
+  for (const role of ["web", "all"] as const) {
+    await assert.rejects(
+      startService(ctx, { role, host: "127.0.0.1", port: 0, metricsListen: { port: 0 } }),
+      (e: unknown) =>
+        e instanceof SyncError &&
+        e.kind === "config" &&
+        e.message.includes(
+          `are for --role worker or scheduler; role ${role} serves /metrics on its own server`,
+        ),
+    );
   }
 });

@@ -18,16 +18,21 @@
  *
  * `startFlowWorker` (`passerelle worker`) queues a sync and a retry-failures job per flow every interval and
  * runs the flow jobs, with no server and no scheduler.
+ *
+ * A process without the server (a worker or scheduler, `passerelle worker`) serves its metrics on a listener
+ * of its own when `server.metrics` or `--metrics-port` asks for one (server/metrics-server.ts).
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Evaluation } from "../alerts/alerter.ts";
+import { SyncError } from "../core/errors.ts";
 import type { EntityName } from "../core/model.ts";
 import type { RunSummary } from "../engine/sync.ts";
 import type { InboundEvent, WebhookReceiver } from "../ports/connector.ts";
 import type { WebhookInbox } from "../ports/inbox.ts";
 import type { JobRunner, Jobs } from "../ports/jobs.ts";
 import { type RunningServer, startServer, type WebhookEndpoint } from "../server/app.ts";
+import { type MetricsListenFlags, metricsAddress, startMetricsServer } from "../server/metrics-server.ts";
 import { ALERTS_QUEUE, alerterFor, alertJobHandler, alertSchedule } from "./alerting.ts";
 import { type Context, definitionFor } from "./context.ts";
 import { type EventFlow, EventRuntime, RECONCILE_QUEUE } from "./events.ts";
@@ -72,17 +77,25 @@ export interface ServiceOptions {
    * the demo's default); otherwise every request needs a bearer token.
    */
   noAuthOnLoopback?: boolean;
+  /**
+   * The metrics listener of a role that serves nothing else (worker, scheduler): the command line's
+   * `--metrics-host` / `--metrics-port`, over the configuration's `server.metrics`. Refused for web and
+   * all, whose server already has /metrics.
+   */
+  metricsListen?: MetricsListenFlags;
 }
 
 export interface Service {
   role: Role;
   /**
-   * This process's Prometheus metrics, served at /metrics; null in a process that serves nothing (`worker`,
-   * `scheduler`): nobody could read them there (docs/api.md, Metrics).
+   * This process's Prometheus metrics, served at /metrics; null in a worker or scheduler without a metrics
+   * listener: nobody could read them there (docs/api.md, Metrics).
    */
   metrics: Metrics | null;
   /** null unless the role serves webhooks (web, all). */
   server: RunningServer | null;
+  /** The metrics listener of a worker or scheduler (`server.metrics`, `--metrics-port`); null when off. */
+  metricsServer: RunningServer | null;
   inbox: WebhookInbox;
   runtime: EventRuntime;
   /** The jobs port: pg-boss on PostgreSQL, the embedded queue on SQLite. */
@@ -172,6 +185,15 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   const serves = role === "web" || role === "all";
   const works = role === "worker" || role === "all";
   const holder = processHolder(role === "all" ? "run" : role);
+  const flags = opts.metricsListen ?? {};
+  if (serves && (flags.port !== undefined || flags.host !== undefined)) {
+    throw new SyncError(
+      "config",
+      `--metrics-port and --metrics-host are for --role worker or scheduler; role ${role} serves /metrics on its own server (--host, --port)`,
+    );
+  }
+  // server.metrics, shared by every process of a deployment, is simply not used by a role with a server.
+  const metricsAt = serves ? null : metricsAddress(ctx.config, flags);
   // Created once the jobs port is open (its depth() feeds the queue-depth gauge); read only by passes.
   let metrics: Metrics | undefined;
   const given = opts.onPass;
@@ -199,8 +221,8 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     logger: ctx.logger,
     expireS: opts.jobExpireS ?? ctx.config.store.jobExpireSeconds,
   });
-  // Only a process with a server has a /metrics to serve them at.
-  const served = serves ? new Metrics(ctx, { depth: () => jobs.depth() }) : null;
+  // Only a process with a server or a metrics listener has a /metrics to serve them at.
+  const served = serves || metricsAt ? new Metrics(ctx, { depth: () => jobs.depth() }) : null;
   metrics = served ?? undefined;
   const inbox = ctx.store.openInbox({ writerThread: serves });
   const queue = jobs;
@@ -279,30 +301,51 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   };
 
   const tls = readTls(ctx);
-  const server = served
-    ? await startServer({
-        host: opts.host ?? ctx.config.server.host,
-        port: opts.port ?? ctx.config.server.port,
-        endpoints: webhookEndpoints(ctx),
-        inbox,
-        ...(ctx.config.server.bodyLimit ? { bodyLimit: ctx.config.server.bodyLimit } : {}),
-        ...(tls ? { tls } : {}),
-        onStored: notify,
-        onWebhook: (connection, o) =>
-          "stored" in o
-            ? served.webhookStored(connection, o.stored)
-            : served.webhookRefused(connection, o.refused),
-        logger: ctx.logger,
-        api: {
-          ctx,
-          queue: jobs,
-          metrics: served,
-          holder,
-          noAuthOnLoopback: opts.noAuthOnLoopback ?? false,
-          onEnqueued: () => worker?.wake(),
-        },
-      })
-    : null;
+  const server =
+    serves && served
+      ? await startServer({
+          host: opts.host ?? ctx.config.server.host,
+          port: opts.port ?? ctx.config.server.port,
+          endpoints: webhookEndpoints(ctx),
+          inbox,
+          ...(ctx.config.server.bodyLimit ? { bodyLimit: ctx.config.server.bodyLimit } : {}),
+          ...(tls ? { tls } : {}),
+          onStored: notify,
+          onWebhook: (connection, o) =>
+            "stored" in o
+              ? served.webhookStored(connection, o.stored)
+              : served.webhookRefused(connection, o.refused),
+          logger: ctx.logger,
+          api: {
+            ctx,
+            queue: jobs,
+            metrics: served,
+            holder,
+            noAuthOnLoopback: opts.noAuthOnLoopback ?? false,
+            onEnqueued: () => worker?.wake(),
+          },
+        })
+      : null;
+  let metricsServer: RunningServer | null = null;
+  try {
+    metricsServer =
+      metricsAt && served
+        ? await startMetricsServer({
+            ...metricsAt,
+            metrics: served,
+            access: ctx.store.access(),
+            noAuthOnLoopback: opts.noAuthOnLoopback ?? false,
+            role,
+            ...(tls ? { tls } : {}),
+            logger: ctx.logger,
+          })
+        : null;
+  } catch (e) {
+    await inbox.close();
+    await jobs.close();
+    alerter?.close();
+    throw e;
+  }
 
   const schedules = scheduleEntries(ctx);
   if (alerter) schedules.push(alertSchedule(ctx));
@@ -331,6 +374,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   } catch (e) {
     await scheduler?.stop();
     await server?.close();
+    await metricsServer?.close();
     await worker?.stop();
     await inbox.close();
     await jobs.close();
@@ -348,6 +392,8 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     await server?.close();
     await inbox.close();
     const stopped = (await worker?.stop(how)) ?? { abandoned: [] };
+    // Scraped until the jobs have stopped: the last passes are counted.
+    await metricsServer?.close();
     await jobs.close();
     alerter?.close();
     return stopped;
@@ -356,6 +402,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     role,
     metrics: metrics ?? null,
     server,
+    metricsServer,
     inbox,
     runtime,
     jobs,
@@ -382,6 +429,10 @@ export interface FlowWorkerOptions {
   autoRetries: number;
   /** pg-boss: how long a running job outlives a silent worker before it is retried (default 900 s). */
   jobExpireS?: number;
+  /** The metrics listener (`--metrics-host` / `--metrics-port` over `server.metrics`); off when neither. */
+  metricsListen?: MetricsListenFlags;
+  /** The metrics listener lets requests from loopback through without a token (`--no-auth-on-loopback`). */
+  noAuthOnLoopback?: boolean;
 }
 
 export interface FlowWorker {
@@ -389,6 +440,8 @@ export interface FlowWorker {
   id: string;
   /** The jobs port, once started (pg-boss on PostgreSQL, the embedded queue on SQLite). */
   jobs: Jobs | null;
+  /** The metrics listener, once started; null when not configured. */
+  metricsServer: RunningServer | null;
   /** Claims jobs and queues the first round at once, then one every interval. */
   start(): Promise<void>;
   /** Resolves once every flow's latest sync and retry-failures jobs both found nothing to do. */
@@ -405,14 +458,19 @@ export interface FlowWorker {
  */
 export function createFlowWorker(ctx: Context, flowNames: string[], opts: FlowWorkerOptions): FlowWorker {
   for (const name of flowNames) ctx.flow(name); // unknown names fail now, with the list of flows
+  const metricsAt = metricsAddress(ctx.config, opts.metricsListen);
   const idle = new Map<string, boolean>();
   const id = processHolder("worker");
+  // Created once the jobs port is open (its depth() feeds the queue-depth gauge); read only by passes.
+  let metrics: Metrics | null = null;
   const handlers = flowJobHandlers(ctx, {
     holder: id,
     leaseMs: opts.leaseMs,
     autoRetries: opts.autoRetries,
     onIdle: (k, v) => idle.set(k, v),
+    onRun: (s) => metrics?.observeRun("schedule", s),
   });
+  let metricsServer: RunningServer | null = null;
   let jobs: Jobs | null = null;
   let worker: JobRunner | null = null;
   let markCaughtUp: () => void = () => undefined;
@@ -438,14 +496,38 @@ export function createFlowWorker(ctx: Context, flowNames: string[], opts: FlowWo
     get jobs() {
       return jobs;
     },
+    get metricsServer() {
+      return metricsServer;
+    },
     caughtUp,
     async start() {
-      jobs = await openJobs(ctx.store, ctx.storeUrl, {
+      const opened = await openJobs(ctx.store, ctx.storeUrl, {
         queues: Object.keys(handlers),
         logger: ctx.logger,
         retry: { attempts: 5, baseDelayMs: 1_000, maxDelayMs: 60_000 },
         expireS: opts.jobExpireS ?? ctx.config.store.jobExpireSeconds,
       });
+      jobs = opened;
+      if (metricsAt) {
+        const m = new Metrics(ctx, { depth: () => opened.depth() });
+        const tls = readTls(ctx);
+        try {
+          metricsServer = await startMetricsServer({
+            ...metricsAt,
+            metrics: m,
+            access: ctx.store.access(),
+            noAuthOnLoopback: opts.noAuthOnLoopback ?? false,
+            role: "worker",
+            ...(tls ? { tls } : {}),
+            logger: ctx.logger,
+          });
+        } catch (e) {
+          await opened.close();
+          jobs = null;
+          throw e;
+        }
+        metrics = m;
+      }
       worker = jobs.runner(handlers, { id, leaseMs: opts.leaseMs, pollMs: 200 });
       worker.start();
       await tick();
@@ -455,6 +537,7 @@ export function createFlowWorker(ctx: Context, flowNames: string[], opts: FlowWo
       if (timer) clearInterval(timer);
       timer = null;
       const stopped = (await worker?.stop(how)) ?? { abandoned: [] };
+      await metricsServer?.close();
       await jobs?.close();
       return stopped;
     },

@@ -16,7 +16,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { InboundEvent, WebhookReceiver, WebhookRequest } from "../ports/connector.ts";
 import type { WebhookInbox } from "../ports/inbox.ts";
 import { type ApiOptions, managementApi } from "./api/routes.ts";
-import { plainHttpWarning } from "./exposure.ts";
+import { plainHttpWarning, type Serving } from "./exposure.ts";
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -65,22 +65,28 @@ function headersOf(raw: Record<string, string | string[] | undefined>): Record<s
   return out;
 }
 
+/**
+ * A fastify instance as every listener of this process wants it: HTTPS when `tls` is given, no request
+ * logging of its own, idle keep-alive connections closed on close, and request bodies with a field their
+ * route does not know refused (fastify's default drops it silently).
+ */
+export function newFastify(opts: { tls?: ServerOptions["tls"]; bodyLimit?: number }): FastifyInstance {
+  const ajv = { customOptions: { removeAdditional: false as const } };
+  const common = {
+    logger: false,
+    forceCloseConnections: "idle" as const,
+    ajv,
+    ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
+  };
+  return (
+    opts.tls ? Fastify({ https: { cert: opts.tls.cert, key: opts.tls.key }, ...common }) : Fastify(common)
+  ) as FastifyInstance;
+}
+
 export function buildServer(opts: ServerOptions): FastifyInstance {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const now = opts.now ?? (() => new Date());
-  // API bodies with a field their route does not know are refused (fastify's default drops it silently).
-  const ajv = { customOptions: { removeAdditional: false as const } };
-  const app = (
-    opts.tls
-      ? Fastify({
-          https: { cert: opts.tls.cert, key: opts.tls.key },
-          bodyLimit,
-          logger: false,
-          forceCloseConnections: "idle",
-          ajv,
-        })
-      : Fastify({ bodyLimit, logger: false, forceCloseConnections: "idle", ajv })
-  ) as FastifyInstance;
+  const app = newFastify({ bodyLimit, ...(opts.tls ? { tls: opts.tls } : {}) });
 
   // Every body is kept as the exact bytes received; each vendor module decides what it accepts.
   app.removeAllContentTypeParsers();
@@ -196,13 +202,24 @@ export interface RunningServer {
 export async function startServer(
   opts: ServerOptions & { host: string; port: number },
 ): Promise<RunningServer> {
-  const app = buildServer(opts);
+  return listen(buildServer(opts), { host: opts.host, port: opts.port, tls: opts.tls !== undefined });
+}
+
+/**
+ * Listens on `host:port` (port 0: any free one) and says where, with the warning for plain HTTP on an
+ * address other machines reach (`serving` names what would cross the network unencrypted). Shared by the
+ * `passerelle run` server and the metrics listener of workers and schedulers (metrics-server.ts).
+ */
+export async function listen(
+  app: FastifyInstance,
+  opts: { host: string; port: number; tls: boolean; serving?: Serving },
+): Promise<RunningServer> {
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = addr !== null && typeof addr === "object" ? addr.port : opts.port;
   const bound = addr !== null && typeof addr === "object" ? addr.address : opts.host;
   const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
-  const exposed = plainHttpWarning(opts.host, bound, port, opts.tls !== undefined);
+  const exposed = plainHttpWarning(opts.host, bound, port, opts.tls, opts.serving);
   return {
     app,
     port,

@@ -9,6 +9,8 @@ import { ROLES, type Role } from "../../runtime/roles.ts";
 import { abandonHeldFlows } from "../../runtime/run-flow.ts";
 import { type Service, startService } from "../../runtime/service.ts";
 import { exitWhenIdleOrSoon, shutdownOnSignals } from "../../runtime/shutdown.ts";
+import type { RunningServer } from "../../server/app.ts";
+import type { MetricsListenFlags } from "../../server/metrics-server.ts";
 import { portNumber, positiveInt } from "../options.ts";
 import { EXIT, type Output } from "../output.ts";
 
@@ -21,7 +23,14 @@ export function describePass(kind: string, s: RunSummary): string {
 export async function runCommand(
   ctx: Context,
   out: Output,
-  opts: { host?: string; port?: number; graceMs?: number; noAuthOnLoopback?: boolean; role?: Role },
+  opts: {
+    host?: string;
+    port?: number;
+    graceMs?: number;
+    noAuthOnLoopback?: boolean;
+    role?: Role;
+    metricsListen?: MetricsListenFlags;
+  },
 ): Promise<number> {
   const graceMs = opts.graceMs ?? 20_000;
   // Listening before the service starts: a signal that comes while it starts still stops it cleanly.
@@ -41,6 +50,7 @@ export async function runCommand(
       ...(opts.port !== undefined ? { port: opts.port } : {}),
       noAuthOnLoopback: opts.noAuthOnLoopback ?? false,
       ...(opts.role ? { role: opts.role } : {}),
+      ...(opts.metricsListen ? { metricsListen: opts.metricsListen } : {}),
       onPass: (kind, s) => {
         if (kind === "reconcile" && s.counts.created + s.counts.updated + s.counts.failed === 0) return;
         out.info(describePass(kind, s));
@@ -70,6 +80,7 @@ export async function runCommand(
       else out.info(`warning: ${w}`);
     }
   }
+  if (service.metricsServer) announceMetrics(ctx, out, service.metricsServer, opts.noAuthOnLoopback ?? false);
   out.info(
     `Event-driven flows: ${service.eventFlows.join(", ") || "(none)"}; schedules: ${
       service.schedules.map((s) => `${s.name} "${s.cron}"`).join(", ") || "(none)"
@@ -91,6 +102,7 @@ export async function runCommand(
       signal,
       role: service.role,
       url: server?.url ?? null,
+      metricsUrl: service.metricsServer?.url ?? null,
       abandonedJobs: abandoned,
       interruptedRuns: interrupted.map((r) => r.id),
     },
@@ -100,6 +112,39 @@ export async function runCommand(
         : "Stopped.",
   );
   return EXIT.ok;
+}
+
+/** The startup lines of a metrics listener (`passerelle run --role worker|scheduler`, `passerelle worker`). */
+export function announceMetrics(
+  ctx: Context,
+  out: Output,
+  server: RunningServer,
+  noAuthOnLoopback: boolean,
+): void {
+  out.info(`Metrics on ${server.url} (GET /metrics with a bearer token of any role, GET /healthz)`);
+  out.info(
+    noAuthOnLoopback
+      ? "Metrics auth: requests from loopback need no token (--no-auth-on-loopback); every other address needs a bearer token"
+      : "Metrics auth: every request to /metrics needs a bearer token (passerelle tokens create --role viewer)",
+  );
+  for (const w of server.warnings) {
+    if (out.json) ctx.logger.warn({ url: server.url }, w);
+    else out.info(`warning: ${w}`);
+  }
+}
+
+/** `--metrics-host` and `--metrics-port`, shared by `passerelle run` and `passerelle worker`. */
+export function addMetricsOptions(cmd: Command, what: string): Command {
+  return cmd
+    .option(
+      "--metrics-port <n>",
+      `serve GET /metrics and GET /healthz on this port (0 for any free one), ${what} (default: server.metrics.port; no listener when neither is set)`,
+      portNumber("--metrics-port"),
+    )
+    .option(
+      "--metrics-host <address>",
+      "address of that metrics listener (default: server.metrics.host, 127.0.0.1); /metrics needs a bearer token like the API",
+    );
 }
 
 function roleOption(value: string): Role {
@@ -114,7 +159,7 @@ export function registerRunCommand(
   program: Command,
   withContext: (cmd: Command, body: (ctx: Context, out: Output) => Promise<number>) => Promise<void>,
 ): void {
-  program
+  const run = program
     .command("run")
     .description(
       "serve webhooks (POST /webhooks/<connection>, GET /healthz) and the management API (/api/v1, /metrics), and run event-driven flows, their reconciliation polls and scheduled flows until SIGINT/SIGTERM",
@@ -130,14 +175,15 @@ export function registerRunCommand(
     )
     .option(
       "--no-auth-on-loopback",
-      "let requests to the management API from loopback (127.0.0.1, ::1) through without a token, acting as admin",
+      "let requests to the management API (and to /metrics) from loopback (127.0.0.1, ::1) through without a token, acting as admin",
     )
     .option(
       "--role <role>",
       `what this process does: ${ROLES.join(", ")} (web: webhooks and API only; worker: jobs only; scheduler: cron ticks, one leader at a time on PostgreSQL)`,
       roleOption,
       "all",
-    )
+    );
+  addMetricsOptions(run, "for --role worker or scheduler (web and all serve /metrics on --port)")
     .option(
       "--grace <seconds>",
       "after SIGTERM/SIGINT, how long running jobs may take to stop",
@@ -151,11 +197,22 @@ Deliveries are verified with the connection's webhook secret, stored durably, th
 workers process them afterwards. SIGINT or SIGTERM stops it cleanly: in-flight deliveries are stored
 and answered, running jobs are asked to stop (a run stops after the records it is writing and is recorded
 "interrupted"; its job goes back to the queue), and it exits 0. Jobs still running after --grace seconds
-(or at a second signal) are handed back and their runs recorded interrupted.`,
+(or at a second signal) are handed back and their runs recorded interrupted.
+
+Scaled out (--role worker, --role scheduler), each process counts its own syncs: give each one a
+metrics listener (--metrics-port, or server.metrics in the configuration) and scrape every one of them.`,
     )
     .action(function (
       this: Command,
-      opts: { host?: string; port?: number; grace: number; authOnLoopback: boolean; role: Role },
+      opts: {
+        host?: string;
+        port?: number;
+        grace: number;
+        authOnLoopback: boolean;
+        role: Role;
+        metricsHost?: string;
+        metricsPort?: number;
+      },
     ) {
       return withContext(this, (ctx, out) =>
         runCommand(ctx, out, {
@@ -164,6 +221,10 @@ and answered, running jobs are asked to stop (a run stops after the records it i
           ...(opts.port !== undefined ? { port: opts.port } : {}),
           graceMs: opts.grace * 1000,
           role: opts.role,
+          metricsListen: {
+            ...(opts.metricsHost !== undefined ? { host: opts.metricsHost } : {}),
+            ...(opts.metricsPort !== undefined ? { port: opts.metricsPort } : {}),
+          },
         }),
       );
     });

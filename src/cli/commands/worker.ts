@@ -9,6 +9,7 @@ import { abandonHeldFlows } from "../../runtime/run-flow.ts";
 import { createFlowWorker, type FlowWorkerOptions } from "../../runtime/service.ts";
 import { exitWhenIdleOrSoon, shutdownOnSignals } from "../../runtime/shutdown.ts";
 import { EXIT, type Output } from "../output.ts";
+import { addMetricsOptions, announceMetrics } from "./run.ts";
 
 export interface WorkerCommandOptions extends FlowWorkerOptions {
   /** After SIGTERM/SIGINT, how long running jobs may take to stop before they are abandoned. */
@@ -38,6 +39,7 @@ export async function workerCommand(
       ),
   });
   await flows.start();
+  if (flows.metricsServer) announceMetrics(ctx, out, flows.metricsServer, opts.noAuthOnLoopback ?? false);
   const caughtUp = opts.untilIdle ? flows.caughtUp.then(() => null) : new Promise<null>(() => undefined);
   const signal = await Promise.race([caughtUp, shutdown.requested]);
   const { abandoned } = await flows.stop({
@@ -53,6 +55,7 @@ export async function workerCommand(
   out.result(
     {
       worker: running.id,
+      metricsUrl: flows.metricsServer?.url ?? null,
       stopped: true,
       signal,
       abandonedJobs: abandoned,
@@ -86,7 +89,7 @@ export function registerWorkerCommand(
   program: Command,
   withContext: (cmd: Command, body: (ctx: Context, out: Output) => Promise<number>) => Promise<void>,
 ): void {
-  program
+  const worker = program
     .command("worker")
     .description("run flows continuously as durable jobs (survives crashes and restarts; Ctrl-C to stop)")
     .argument("[flows...]", "flow names (default: every flow)")
@@ -104,19 +107,36 @@ export function registerWorkerCommand(
       positive("--grace"),
       20,
     )
-    .option("--until-idle", "exit once every flow is caught up and nothing is left to retry", false)
+    .option("--until-idle", "exit once every flow is caught up and nothing is left to retry", false);
+  addMetricsOptions(worker, "for Prometheus to scrape this worker")
+    .option(
+      "--no-auth-on-loopback",
+      "let requests to /metrics from loopback (127.0.0.1, ::1) through without a token",
+    )
     .addHelpText(
       "after",
       `
 SIGTERM or SIGINT (Ctrl-C) stops it cleanly: no new job is claimed, each running sync stops after the
 records it is writing (they are committed, so nothing is written twice) and is recorded "interrupted",
 and its job goes back to the queue, so the next start resumes it at once. Jobs still running after
---grace seconds (or at a second signal) are handed back and recorded interrupted; it then exits 0.`,
+--grace seconds (or at a second signal) are handed back and recorded interrupted; it then exits 0.
+
+Its metrics (records, runs, API calls, 429s, retries, queue depth, lag) are served only when asked for:
+--metrics-port, or server.metrics in the configuration; /metrics needs a bearer token of any role.`,
     )
     .action(function (
       this: Command,
       flows: string[],
-      opts: { interval: number; lease: number; autoRetries: number; grace: number; untilIdle: boolean },
+      opts: {
+        interval: number;
+        lease: number;
+        autoRetries: number;
+        grace: number;
+        untilIdle: boolean;
+        metricsHost?: string;
+        metricsPort?: number;
+        authOnLoopback: boolean;
+      },
     ) {
       return withContext(this, (ctx, out) =>
         workerCommand(ctx, out, flows.length > 0 ? flows : ctx.flowNames(), {
@@ -125,6 +145,11 @@ and its job goes back to the queue, so the next start resumes it at once. Jobs s
           autoRetries: opts.autoRetries,
           graceMs: opts.grace * 1000,
           untilIdle: opts.untilIdle,
+          noAuthOnLoopback: opts.authOnLoopback === false,
+          metricsListen: {
+            ...(opts.metricsHost !== undefined ? { host: opts.metricsHost } : {}),
+            ...(opts.metricsPort !== undefined ? { port: opts.metricsPort } : {}),
+          },
         }),
       );
     });

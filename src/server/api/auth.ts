@@ -75,3 +75,60 @@ export async function authenticate(
   if (!token) return { ok: false, reason: "unknown or revoked token" };
   return { ok: true, principal: { tokenId: token.id, name: token.name, role: token.role } };
 }
+
+/**
+ * What the gate in front of an authenticated route decided. A 401 carries the header telling the client
+ * how to authenticate; a 403 names who was refused (the API writes refused actions to the audit log).
+ */
+export type Admission =
+  | { ok: true; principal: Principal }
+  | { ok: false; status: 401; reason: string; headers: Record<string, string> }
+  | { ok: false; status: 403; reason: string; principal: Principal };
+
+export interface AdmissionRequest {
+  /** The Authorization header as received. */
+  authorization: string | undefined;
+  /** The peer's address (the socket's, not a forwarded header). */
+  remoteAddress: string | undefined;
+  /** The least role the route allows. */
+  need: Role;
+  /** How the refusal names what was asked for, e.g. `GET /metrics`. */
+  what: string;
+}
+
+/**
+ * The one gate of every listener that needs a token (the management API and /metrics of `passerelle run`,
+ * the metrics listener of workers and schedulers): authenticate, then compare roles. A token's "last used"
+ * is written at most once a minute per token, not once per request.
+ */
+export function admission(
+  access: AccessStore,
+  opts: { noAuthOnLoopback: boolean },
+): (req: AdmissionRequest) => Promise<Admission> {
+  const touched = new Map<number, number>();
+  return async (req) => {
+    const auth = await authenticate(access, req.authorization, req.remoteAddress, opts);
+    if (!auth.ok) {
+      return {
+        ok: false,
+        status: 401,
+        reason: auth.reason,
+        headers: { "www-authenticate": 'Bearer realm="passerelle"' },
+      };
+    }
+    const id = auth.principal.tokenId;
+    if (id !== null && Date.now() - (touched.get(id) ?? 0) > 60_000) {
+      touched.set(id, Date.now());
+      await access.touchToken(id);
+    }
+    if (!roleAllows(auth.principal.role, req.need)) {
+      return {
+        ok: false,
+        status: 403,
+        reason: `role ${auth.principal.role} may not ${req.what}; it needs ${req.need}`,
+        principal: auth.principal,
+      };
+    }
+    return { ok: true, principal: auth.principal };
+  };
+}

@@ -34,7 +34,7 @@ import {
   traceRecord,
 } from "../../runtime/operations.ts";
 import { FlowBusyError } from "../../runtime/run-flow.ts";
-import { authenticate, createToken, type Principal, roleAllows } from "./auth.ts";
+import { admission, createToken, type Principal } from "./auth.ts";
 import * as S from "./schemas.ts";
 
 export interface ApiOptions {
@@ -108,7 +108,6 @@ export async function managementApi(app: FastifyInstance, opts: ApiOptions): Pro
   const now = opts.now ?? (() => new Date());
   const healthTtl = opts.healthTtlMs ?? 30_000;
   const health = new Map<string, { ok: boolean; checkedAt: string; error: string | null; at: number }>();
-  const touched = new Map<number, number>();
 
   await app.register(swagger, {
     openapi: {
@@ -145,29 +144,25 @@ export async function managementApi(app: FastifyInstance, opts: ApiOptions): Pro
     return send(reply, status, message);
   });
 
+  const admit = admission(access, { noAuthOnLoopback: opts.noAuthOnLoopback });
   app.addHook("onRequest", async (req, reply) => {
     const need = req.routeOptions.config.role;
     if (!need) return;
-    const auth = await authenticate(access, req.headers.authorization, req.socket.remoteAddress, {
-      noAuthOnLoopback: opts.noAuthOnLoopback,
+    const a = await admit({
+      authorization: req.headers.authorization,
+      remoteAddress: req.socket.remoteAddress,
+      need,
+      what: `${req.method} ${req.routeOptions.url}`,
     });
-    if (!auth.ok) {
-      reply.header("www-authenticate", 'Bearer realm="passerelle"');
-      return send(reply, 401, auth.reason);
+    if (a.ok) {
+      req.principal = a.principal;
+      return;
     }
-    req.principal = auth.principal;
-    // "Last used" to the minute: one write per token per minute, not one per request.
-    const id = auth.principal.tokenId;
-    if (id !== null && Date.now() - (touched.get(id) ?? 0) > 60_000) {
-      touched.set(id, Date.now());
-      await access.touchToken(id);
-    }
-    if (!roleAllows(auth.principal.role, need)) {
-      const message = `role ${auth.principal.role} may not ${req.method} ${req.routeOptions.url}; it needs ${need}`;
-      const audit = req.routeOptions.config.audit;
-      if (audit) await record(req, audit.action, audit.target(req), `refused: ${message}`);
-      return send(reply, 403, message);
-    }
+    if (a.status === 401) return send(reply.headers(a.headers), 401, a.reason);
+    req.principal = a.principal;
+    const audit = req.routeOptions.config.audit;
+    if (audit) await record(req, audit.action, audit.target(req), `refused: ${a.reason}`);
+    return send(reply, 403, a.reason);
   });
 
   const record = (req: FastifyRequest, action: string, target: string, outcome: string) =>
