@@ -16,7 +16,7 @@ import {
   startShopifyEmulator,
 } from "@passerelle/emulators";
 import { type Context, openContext } from "./context.ts";
-import { diagnose } from "./doctor.ts";
+import { diagnose, permissionFinding } from "./doctor.ts";
 
 describe("doctor: Shopify's access scopes and deprecations", () => {
   let emu: ShopifyEmulator;
@@ -225,5 +225,42 @@ ${odoo("head", admin)}${odoo("branch", clerk)}flows:
       rights[1]?.fix,
       "for the flows using branch to run: give the Odoo user of connections.branch a group whose access rights allow create on res.partner (Settings > Users & Companies > Groups > Access Rights)",
     );
+  });
+});
+
+describe("doctor: one permissions finding from the rights a connector answered", () => {
+  const r = (right: string, granted: boolean | "unknown", how = "asked") => ({
+    right,
+    neededFor: "write order",
+    granted,
+    how,
+    grant: `grant ${right}`,
+  });
+
+  it("rights the system cannot be asked about are SKIP with why; beside held ones, OK naming them", () => {
+    assert.deepEqual(permissionFinding("shop", [r("a", "unknown", "no way to ask")]), {
+      check: "permissions",
+      status: "skip",
+      detail: "not checked: a (no way to ask)",
+    });
+    assert.deepEqual(permissionFinding("shop", [r("a", true), r("b", "unknown", "no way to ask")]), {
+      check: "permissions",
+      status: "ok",
+      detail: "holds a; not checked: b (no way to ask)",
+    });
+  });
+
+  it("a missing right is FAIL whatever else is unknown, each grant said once", () => {
+    const f = permissionFinding("shop", [r("a", false), r("b", false, "other"), r("c", "unknown", "why")]);
+    assert.equal(f.status, "fail");
+    assert.equal(
+      f.detail,
+      "missing a (write order), b (write order); asked: asked; other; not checked: c (why)",
+    );
+    assert.equal(f.fix, "for the flows using shop to run: grant a; grant b");
+  });
+
+  it("no flow using the connection: nothing needed", () => {
+    assert.equal(permissionFinding("shop", []).status, "ok");
   });
 });
