@@ -171,14 +171,17 @@ recorded "interrupted" and the next sync resumes from there (a second Ctrl-C qui
   program
     .command("doctor")
     .description(
-      "check every connection: reachable, credentials, API version and its support, deprecations, scopes, webhooks",
+      "check every connection: reachable, credentials, API version and its support, deprecations, the user's permissions for the flows, webhooks",
     )
     .argument("[connections...]", "connection names (default: every connection)")
     .addHelpText(
       "after",
       `
-Each finding is OK, WARN, FAIL or SKIP (not applicable or not checkable), followed by what to fix. Exit 0
-when nothing failed, 3 when the only failures are systems that did not answer, 2 otherwise. See docs/alerts.md.`,
+The permissions check asks each system whether the configured user may read and write what the flows
+need (Shopify's access scopes, Odoo's and Tryton's model access rights, Vendure's role permissions,
+WooCommerce users' capabilities) and names each right missing with what to grant. Each finding is OK, WARN,
+FAIL or SKIP (not applicable or not checkable), followed by what to fix. Exit 0 when nothing failed, 3 when
+the only failures are systems that did not answer, 2 otherwise. See docs/alerts.md.`,
     )
     .action(function (this: Command, connections: string[]) {
       return withContext(this, (ctx, out) => doctorCommand(ctx, out, connections));

@@ -10,6 +10,7 @@ import type { Removal, RemoveHow } from "../core/merge.ts";
 import type { CanonicalByEntity, CanonicalInputByEntity, EntityName } from "../core/model.ts";
 import type { DiscoveredShape } from "./discovery.ts";
 import type { MarkStore } from "./marks.ts";
+import type { ConnectionUse, RightCheck } from "./permissions.ts";
 
 export {
   type Capabilities,
@@ -248,13 +249,10 @@ export interface Connector {
   /** Deprecation notices seen since the last call (the counts restart at zero). */
   drainDeprecations?(): DeprecationSeen[];
   /**
-   * The access scopes the credentials hold and those needed to read and write what `use` names, where the
-   * vendor can say (Shopify's currentAppInstallation.accessScopes); for `passerelle doctor`.
+   * Each right the flows' reads and writes of `use` need, as the system answers for the configured user
+   * (ports/permissions.ts); for `passerelle doctor`. Absent: the connector has no way to ask.
    */
-  accessScopes?(
-    use: { reads: EntityName[]; writes: EntityName[] },
-    signal?: AbortSignal,
-  ): Promise<{ granted: string[]; required: string[] }>;
+  permissions?(use: ConnectionUse, signal?: AbortSignal): Promise<RightCheck[]>;
 }
 
 /** The vendor API version a connection speaks, and its end of support where the vendor publishes one. */

@@ -20,6 +20,7 @@ import type {
   Writer,
 } from "./connector.ts";
 import type { Discover } from "./discovery.ts";
+import type { ConnectionUse, RightCheck } from "./permissions.ts";
 
 /**
  * How a system limits the rate of calls, and so how its client paces itself:
@@ -85,7 +86,7 @@ export interface ConnectionParts {
   document?(ref: string, signal?: AbortSignal): Promise<DocumentFile>;
   apiVersion?(): ApiVersionInfo;
   drainDeprecations?(): DeprecationSeen[];
-  accessScopes?(use: ConnectionUse, signal?: AbortSignal): Promise<{ granted: string[]; required: string[] }>;
+  permissions?(use: ConnectionUse, signal?: AbortSignal): Promise<RightCheck[]>;
 }
 
 export interface ConnectorSpec<C extends z.ZodType, X, P extends ConnectionParts> {
@@ -118,11 +119,7 @@ export interface ConnectorSpec<C extends z.ZodType, X, P extends ConnectionParts
   discover?: Discover<X>;
 }
 
-/** Which entities the flows of a passerelle.yaml read from and write to one connection. */
-export interface ConnectionUse {
-  reads: readonly EntityName[];
-  writes: readonly EntityName[];
-}
+export type { ConnectionUse };
 
 /** A setting that cannot work as given, and why. */
 export interface ConfigProblem {

@@ -16,9 +16,9 @@ import {
   startShopifyEmulator,
 } from "@passerelle/emulators";
 import { type Context, openContext } from "./context.ts";
-import { diagnose } from "./doctor.ts";
+import { diagnose, permissionFinding } from "./doctor.ts";
 
-describe("doctor: scopes and deprecations", () => {
+describe("doctor: Shopify's access scopes and deprecations", () => {
   let emu: ShopifyEmulator;
   let ctx: Context;
   const dir = mkdtempSync(join(tmpdir(), "passerelle-doctor-"));
@@ -55,15 +55,22 @@ ${shop("main")}${shop("outlet")}flows:
 
   it("names the missing scope of the connection a flow writes to", async () => {
     const findings = await diagnose(ctx);
-    const scopes = findings.filter((f) => f.check === "scopes");
+    const scopes = findings.filter((f) => f.check === "permissions");
     assert.deepEqual(
       scopes.map((f) => [f.connection, f.status, f.detail]),
       [
         ["main", "ok", "holds read_products"],
-        ["outlet", "fail", "missing write_products (held: read_products)"],
+        [
+          "outlet",
+          "fail",
+          "missing write_products (write product); asked: currentAppInstallation.accessScopes (held: read_products)",
+        ],
       ],
     );
-    assert.match(scopes[1]?.fix ?? "", /grant the app write_products and reinstall it/);
+    assert.equal(
+      scopes[1]?.fix,
+      "for the flows using outlet to run: add the access scope write_products to the app and reinstall it",
+    );
   });
 
   it("reports the deprecation notices kept in the store, per call site", async () => {
@@ -150,5 +157,110 @@ connections:
     const w = late.find((f) => f.check === "api-version");
     assert.equal(w?.status, "warn");
     assert.match(w?.fix ?? "", /^before the date, upgrade odoo to a release that serves a supported API/);
+  });
+});
+
+describe("doctor: Odoo's access rights, asked with check_access_rights", () => {
+  let admin: OdooEmulator;
+  let clerk: OdooEmulator;
+  let ctx: Context;
+  const dir = mkdtempSync(join(tmpdir(), "passerelle-doctor-rights-"));
+
+  before(async () => {
+    admin = await startOdooEmulator({ products: 1, customers: 2, orders: 0, seed: 4 });
+    // A user whose groups may read and edit partners but not create them.
+    clerk = await startOdooEmulator({
+      products: 1,
+      customers: 1,
+      orders: 0,
+      seed: 5,
+      denied: { "res.partner": ["create", "unlink"] },
+    });
+    const odoo = (name: string, emu: OdooEmulator) => `  ${name}:
+    type: odoo
+    url: ${emu.url}
+    db: ${emu.db}
+    username: ${emu.login}
+    password: \${env:DOCTOR_RIGHTS_PASSWORD}
+`;
+    const path = join(dir, "passerelle.yaml");
+    writeFileSync(
+      path,
+      `version: 1
+store: { url: "sqlite:${join(dir, "store.sqlite")}" }
+connections:
+${odoo("head", admin)}${odoo("branch", clerk)}flows:
+  customers:
+    source: { connection: head, entity: customer }
+    target: { connection: branch, entity: customer }
+`,
+    );
+    process.env.DOCTOR_RIGHTS_PASSWORD = admin.password;
+    ctx = await openContext(path);
+  });
+  after(async () => {
+    await ctx?.close();
+    await admin?.close();
+    await clerk?.close();
+    delete process.env.DOCTOR_RIGHTS_PASSWORD;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("passes the user who holds every right the flows need and names the one missing, with what to grant", async () => {
+    const findings = await diagnose(ctx);
+    const rights = findings.filter((f) => f.check === "permissions");
+    assert.deepEqual(
+      rights.map((f) => [f.connection, f.status]),
+      [
+        ["head", "ok"],
+        ["branch", "fail"],
+      ],
+    );
+    assert.equal(rights[0]?.detail, "holds res.country: read, res.partner: read");
+    assert.equal(
+      rights[1]?.detail,
+      "missing res.partner: create (write customer); asked: check_access_rights (the model access rights of the user's groups; record rules not checked)",
+    );
+    assert.equal(
+      rights[1]?.fix,
+      "for the flows using branch to run: give the Odoo user of connections.branch a group whose access rights allow create on res.partner (Settings > Users & Companies > Groups > Access Rights)",
+    );
+  });
+});
+
+describe("doctor: one permissions finding from the rights a connector answered", () => {
+  const r = (right: string, granted: boolean | "unknown", how = "asked") => ({
+    right,
+    neededFor: "write order",
+    granted,
+    how,
+    grant: `grant ${right}`,
+  });
+
+  it("rights the system cannot be asked about are SKIP with why; beside held ones, OK naming them", () => {
+    assert.deepEqual(permissionFinding("shop", [r("a", "unknown", "no way to ask")]), {
+      check: "permissions",
+      status: "skip",
+      detail: "not checked: a (no way to ask)",
+    });
+    assert.deepEqual(permissionFinding("shop", [r("a", true), r("b", "unknown", "no way to ask")]), {
+      check: "permissions",
+      status: "ok",
+      detail: "holds a; not checked: b (no way to ask)",
+    });
+  });
+
+  it("a missing right is FAIL whatever else is unknown, each grant said once", () => {
+    const f = permissionFinding("shop", [r("a", false), r("b", false, "other"), r("c", "unknown", "why")]);
+    assert.equal(f.status, "fail");
+    assert.equal(
+      f.detail,
+      "missing a (write order), b (write order); asked: asked; other; not checked: c (why)",
+    );
+    assert.equal(f.fix, "for the flows using shop to run: grant a; grant b");
+  });
+
+  it("no flow using the connection: nothing needed", () => {
+    assert.equal(permissionFinding("shop", []).status, "ok");
   });
 });

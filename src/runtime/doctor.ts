@@ -5,8 +5,9 @@
  * - api-version: the vendor API version it speaks and, where the vendor publishes one, its end of support;
  * - deprecations: notices the vendor's answers carried (this check's and those kept in the store by runs
  *   in the last 7 days), per call site;
- * - scopes: the access scopes the credentials hold against those the flows using the connection need,
- *   where the vendor can tell (Shopify);
+ * - permissions: each right the flows using the connection need (to read and write their entities), as
+ *   the system answers for the configured user (the connector's `permissions`, ports/permissions.ts):
+ *   Shopify's access scopes, Odoo's model access rights, Vendure's role permissions, …;
  * - webhooks: for a connection an event-driven flow reads from, the topics subscribed at the vendor against
  *   those the connector needs.
  */
@@ -14,6 +15,7 @@ import { DEPRECATION_RECENT_MS, humanDuration } from "../alerts/rules.ts";
 import { SyncError } from "../core/errors.ts";
 import type { EntityName } from "../core/model.ts";
 import type { Connector } from "../ports/connector.ts";
+import type { ConnectionUse, RightCheck } from "../ports/permissions.ts";
 import { flushDeprecations } from "./alerting.ts";
 import type { Context } from "./context.ts";
 
@@ -21,7 +23,7 @@ export type DoctorStatus = "ok" | "warn" | "fail" | "skip";
 
 export interface Finding {
   connection: string;
-  check: "reachable" | "credentials" | "api-version" | "deprecations" | "scopes" | "webhooks";
+  check: "reachable" | "credentials" | "api-version" | "deprecations" | "permissions" | "webhooks";
   status: DoctorStatus;
   detail: string;
   /** What to do about it; absent when nothing is to be done. */
@@ -33,7 +35,7 @@ export const VERSION_WARN_MS = 90 * 86_400_000;
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-function useOf(ctx: Context, connection: string): { reads: EntityName[]; writes: EntityName[] } {
+function useOf(ctx: Context, connection: string): ConnectionUse {
   const use = { reads: [] as EntityName[], writes: [] as EntityName[] };
   for (const spec of Object.values(ctx.config.flows)) {
     if (spec.source.connection === connection) use.reads.push(spec.source.entity as EntityName);
@@ -42,20 +44,47 @@ function useOf(ctx: Context, connection: string): { reads: EntityName[]; writes:
   return use;
 }
 
-/** write_x grants read_x (Shopify's rule; harmless elsewhere). */
-function holds(granted: readonly string[], scope: string): boolean {
-  return (
-    granted.includes(scope) || (scope.startsWith("read_") && granted.includes(`write_${scope.slice(5)}`))
-  );
+const distinct = (xs: string[]) => [...new Set(xs)];
+
+/** One finding from the rights a connector's `permissions` answered. */
+export function permissionFinding(name: string, rights: RightCheck[]): Omit<Finding, "connection"> {
+  if (rights.length === 0)
+    return { check: "permissions", status: "ok", detail: "the flows using it need no right here" };
+  const missing = rights.filter((r) => r.granted === false);
+  const unknown = rights.filter((r) => r.granted === "unknown");
+  const held = rights.filter((r) => r.granted === true);
+  const unchecked =
+    unknown.length > 0
+      ? `not checked: ${unknown.map((r) => r.right).join(", ")} (${distinct(unknown.map((r) => r.how)).join("; ")})`
+      : null;
+  if (missing.length > 0)
+    return {
+      check: "permissions",
+      status: "fail",
+      detail: [
+        `missing ${missing.map((r) => `${r.right} (${r.neededFor})`).join(", ")}`,
+        `asked: ${distinct(missing.map((r) => r.how)).join("; ")}`,
+        ...(unchecked ? [unchecked] : []),
+      ].join("; "),
+      fix: `for the flows using ${name} to run: ${distinct(missing.map((r) => r.grant ?? `grant ${r.right}`)).join("; ")}`,
+    };
+  if (held.length === 0) return { check: "permissions", status: "skip", detail: unchecked ?? "" };
+  return {
+    check: "permissions",
+    status: "ok",
+    detail: [`holds ${held.map((r) => r.right).join(", ")}`, ...(unchecked ? [unchecked] : [])].join("; "),
+  };
 }
 
 async function connectionFindings(ctx: Context, name: string, c: Connector, now: Date): Promise<Finding[]> {
   const out: Finding[] = [];
   const add = (f: Omit<Finding, "connection">) => out.push({ connection: name, ...f });
   let reached = false;
+  let accepted = false;
   try {
     await c.check();
     reached = true;
+    accepted = true;
     add({ check: "reachable", status: "ok", detail: `${c.kind} answered` });
     add({ check: "credentials", status: "ok", detail: "accepted" });
   } catch (e) {
@@ -133,28 +162,25 @@ async function connectionFindings(ctx: Context, name: string, c: Connector, now:
     });
 
   if (!reached) {
-    add({ check: "scopes", status: "skip", detail: "not checked: the system did not answer" });
-  } else if (!c.accessScopes) {
-    add({ check: "scopes", status: "skip", detail: `not checked: the ${c.kind} connector cannot tell` });
+    add({ check: "permissions", status: "skip", detail: "not checked: the system did not answer" });
+  } else if (!accepted) {
+    add({ check: "permissions", status: "skip", detail: "not checked: the credentials were refused" });
+  } else if (!c.permissions) {
+    add({
+      check: "permissions",
+      status: "skip",
+      detail: `not checked: the ${c.kind} connector has no way to ask what the user may do`,
+    });
   } else {
     try {
-      const { granted, required } = await c.accessScopes(useOf(ctx, name));
-      const missing = required.filter((s) => !holds(granted, s));
-      if (missing.length > 0)
-        add({
-          check: "scopes",
-          status: "fail",
-          detail: `missing ${missing.join(", ")} (held: ${granted.join(", ") || "none"})`,
-          fix: `grant the app ${missing.join(", ")} and reinstall it, so the flows using ${name} can run`,
-        });
-      else
-        add({
-          check: "scopes",
-          status: "ok",
-          detail: required.length > 0 ? `holds ${required.join(", ")}` : "the flows need no scope",
-        });
+      add(permissionFinding(name, await c.permissions(useOf(ctx, name))));
     } catch (e) {
-      add({ check: "scopes", status: "fail", detail: `cannot read the access scopes: ${message(e)}` });
+      add({
+        check: "permissions",
+        status: "fail",
+        detail: `cannot ask ${c.kind} what the user may do: ${message(e)}`,
+        fix: `let the user of connections.${name} read its own rights, or correct what the error names`,
+      });
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * `passerelle doctor` through the real CLI against the demo's emulators: every connection reachable with
- * its credentials accepted, Shopify's API version with its end of support, scopes, webhooks before and
+ * its credentials accepted, Shopify's API version with its end of support, permissions (Shopify's scopes,
+ * Odoo's access rights), webhooks before and
  * after `passerelle webhooks register`; a wrong Odoo password is a FAIL naming what to fix, with exit 2; an
  * Odoo that does not answer exits 3. No secret appears in the output.
  */
@@ -50,7 +51,7 @@ describe("passerelle doctor, through the real CLI", () => {
       res.stdout,
       /^shopify +api-version +OK +Shopify Admin GraphQL API 2026-10, supported until 2027-10-01 \(ends in \d+d/m,
     );
-    assert.match(res.stdout, /^shopify +scopes +OK +holds read_customers, read_locations, read_orders/m);
+    assert.match(res.stdout, /^shopify +permissions +OK +holds read_customers, read_locations, read_orders/m);
     assert.match(res.stdout, /^shopify +webhooks +FAIL +not subscribed to ORDERS_CREATE, ORDERS_UPDATED/m);
     assert.match(res.stdout, /^- shopify webhooks: passerelle webhooks register shopify --address/m);
     assert.deepEqual(leakedSecrets(res.stdout + res.stderr, world.secrets), []);
@@ -65,7 +66,8 @@ describe("passerelle doctor, through the real CLI", () => {
     assert.equal(out.ok, true);
     assert.equal(status(out, "shopify", "webhooks")?.status, "ok");
     assert.equal(status(out, "shopify", "deprecations")?.status, "ok");
-    assert.equal(status(out, "odoo", "scopes")?.status, "skip");
+    assert.equal(status(out, "odoo", "permissions")?.status, "ok");
+    assert.match(status(out, "odoo", "permissions")?.detail ?? "", /^holds .*sale\.order: create/);
     assert.equal(status(out, "odoo", "webhooks")?.status, "skip");
   });
 
@@ -78,6 +80,7 @@ describe("passerelle doctor, through the real CLI", () => {
       res.stdout,
       /^- odoo credentials: correct the credentials \(or URL, database\) of connections\.odoo/m,
     );
+    assert.match(res.stdout, /^odoo +permissions +SKIP +not checked: the credentials were refused$/m);
     assert.doesNotMatch(res.stdout, /^shopify/m, "only the connection named");
     assert.deepEqual(leakedSecrets(res.stdout + res.stderr, [...world.secrets, "not-the-password-4410"]), []);
   });

@@ -800,6 +800,23 @@ if (!available.ok) {
       assert.equal(after.status, "rejected");
     });
 
+    test("doctor's permissions: the server says its role-based access control is off, so no right is checked, with that reason", async () => {
+      const conn = createMedusaConnector("medusa-rights", config());
+      const rights = (await conn.permissions?.({ reads: ["order"], writes: ["product", "inventory"] })) ?? [];
+      assert.deepEqual(
+        rights.map((r) => [r.right, r.neededFor, r.granted]),
+        [
+          ["inventory: write", "write inventory", "unknown"],
+          ["order: read", "read order", "unknown"],
+          ["product: write", "write product", "unknown"],
+        ],
+      );
+      assert.match(
+        rights[0]?.how ?? "",
+        /role-based access control is off \(feature flag rbac, GET \/admin\/feature-flags\)/,
+      );
+    });
+
     test("an admin's e-mail and password work as well as the secret key; wrong credentials name the system and never show the secret", async () => {
       const jwt = createMedusaConnector(
         "with-jwt",

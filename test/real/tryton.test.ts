@@ -316,6 +316,32 @@ if (!available.ok) {
       assert.match(v?.version ?? "", /^trytond \d+\.\d+\.\d+$/);
     });
 
+    test("doctor's permissions: the admin holds what the flows need; a user in no group lacks the sale rights, as Tryton answers", async () => {
+      const use = {
+        reads: ["product", "inventory"] as EntityName[],
+        writes: ["order", "customer"] as EntityName[],
+      };
+      const admin = await connect(erp, {}, "erp-rights").permissions?.(use);
+      assert.ok(admin && admin.length > 0);
+      assert.deepEqual(
+        admin.filter((r) => r.granted !== true),
+        [],
+        "the admin holds every right the flows need",
+      );
+      const session = await trytonSession(erp);
+      const password = `clerk-pass-${run}`;
+      await session.create("res.user", [{ name: "Clerk", login: `clerk-${run}`, password, groups: [] }]);
+      const clerk = await connect(erp, { username: `clerk-${run}`, password }, "erp-clerk").permissions?.(
+        use,
+      );
+      const missing = (clerk ?? []).filter((r) => r.granted === false).map((r) => r.right);
+      assert.ok(missing.includes("sale.sale: create"), `missing: ${missing.join(", ")}`);
+      const create = clerk?.find((r) => r.right === "sale.sale: create");
+      assert.equal(create?.neededFor, "write order");
+      assert.match(create?.how ?? "", /^ir\.model\.access\.get_access/);
+      assert.match(create?.grant ?? "", /group with create access to sale\.sale/);
+    });
+
     test("wrong password: a config error naming the system, the user and the database, never the password", async () => {
       const bad = connect(erp, { password: "not-the-password-42" }, "erp-bad");
       const err = await bad.check().then(

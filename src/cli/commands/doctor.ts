@@ -1,7 +1,7 @@
 /**
  * `passerelle doctor [connections...]`: the findings of src/runtime/doctor.ts as a table (or --json), then
  * what to fix. Exits 0 when nothing failed (warnings included), 3 when the only failures are systems that
- * did not answer, 2 otherwise (credentials, scopes, an unsupported API version, missing webhooks).
+ * did not answer, 2 otherwise (credentials, missing permissions, an unsupported API version, missing webhooks).
  */
 import type { Context } from "../../runtime/context.ts";
 import { diagnose } from "../../runtime/doctor.ts";

@@ -7,9 +7,11 @@
  */
 import { z } from "zod";
 import { defineConnector } from "../../ports/connector.ts";
+import type { ConnectionUse } from "../../ports/permissions.ts";
 import { MedusaClient } from "./client.ts";
 import { checkMedusaUse, MedusaConfig } from "./config.ts";
 import { MedusaLookups } from "./lookup.ts";
+import { medusaPermissions } from "./permissions.ts";
 import { customerStream, orderStream } from "./streams.ts";
 import { inventoryWriter } from "./writers/inventory.ts";
 import { orderWriter } from "./writers/order.ts";
@@ -63,6 +65,7 @@ export const medusa = defineConnector({
         "Medusa publishes no end of support for its Admin API; breaking changes come with major versions",
     }),
     drainDeprecations: () => x.client.http.deprecations.drain(),
+    permissions: (use: ConnectionUse) => medusaPermissions(x.client, use),
     stats: () => ({ calls: x.client.calls, throttled: x.client.http.stats().throttled }),
     async close() {},
     /** Calls that changed data so far. */

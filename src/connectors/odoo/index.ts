@@ -6,9 +6,11 @@
  */
 import { SyncError } from "../../core/errors.ts";
 import { type Connector, defineConnector } from "../../ports/connector.ts";
+import type { ConnectionUse } from "../../ports/permissions.ts";
 import { OdooClient } from "./client.ts";
 import { OdooConfig } from "./config.ts";
 import type { OdooContext } from "./context.ts";
+import { odooPermissions } from "./permissions.ts";
 import { categoryStream } from "./streams/category.ts";
 import { customerStream } from "./streams/customer.ts";
 import { inventoryStream } from "./streams/inventory.ts";
@@ -89,6 +91,8 @@ export const odoo = defineConnector({
           "Odoo deprecated the /jsonrpc and /xmlrpc endpoints and scheduled their removal for Odoo 22 (fall 2028, taken as 1 September 2028); servers before 22 keep them",
       }),
       drainDeprecations: () => ctx.client.drainDeprecations(),
+      permissions: (use: ConnectionUse, signal?: AbortSignal) =>
+        odooPermissions(ctx.client, name, use, signal),
       stats: () => ({ calls: ctx.client.calls, throttled: ctx.client.throttled }),
       latency: () => ctx.client.stats().latency,
       invoicePdf: (invoiceId: string, signal?: AbortSignal) => invoicePdf(ctx, invoiceId, signal),

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { EntityName } from "../../core/model.ts";
 import { type Connector, defineConnector } from "../../ports/connector.ts";
+import { type ConnectionUse, neededRights, type RightCheck } from "../../ports/permissions.ts";
 import { type ClientOptions, ShopifyClient } from "./client.ts";
 import { ShopifyConfig } from "./config.ts";
 import { LocationCache } from "./lookup.ts";
@@ -35,7 +36,7 @@ const ScopesAnswer = z.object({
  * The access scopes each entity needs, read and written by this connector's documents (Shopify's scope of
  * each query and mutation it sends). A write_ scope grants the read_ one of the same resource.
  */
-const SCOPES: Record<"read" | "write", Partial<Record<EntityName, string[]>>> = {
+const SCOPES: Record<"read" | "write", Partial<Record<EntityName, readonly string[]>>> = {
   read: {
     customer: ["read_customers"],
     order: ["read_orders"],
@@ -51,11 +52,23 @@ const SCOPES: Record<"read" | "write", Partial<Record<EntityName, string[]>>> = 
   },
 };
 
-function requiredScopes(use: { reads: EntityName[]; writes: EntityName[] }): string[] {
-  const out = new Set<string>();
-  for (const e of use.reads) for (const s of SCOPES.read[e] ?? []) out.add(s);
-  for (const e of use.writes) for (const s of SCOPES.write[e] ?? []) out.add(s);
-  return [...out].sort();
+/** write_x grants read_x (Shopify's rule). */
+function holds(granted: readonly string[], scope: string): boolean {
+  return (
+    granted.includes(scope) || (scope.startsWith("read_") && granted.includes(`write_${scope.slice(5)}`))
+  );
+}
+
+/** The scopes `use` needs against those the app installation holds. */
+export function scopeRights(use: ConnectionUse, granted: readonly string[]): RightCheck[] {
+  const held = granted.length > 0 ? granted.join(", ") : "none";
+  return [...neededRights(use, SCOPES)].map(([scope, needs]) => ({
+    right: scope,
+    neededFor: needs.join(", "),
+    granted: holds(granted, scope),
+    how: `currentAppInstallation.accessScopes (held: ${held})`,
+    grant: `add the access scope ${scope} to the app and reinstall it`,
+  }));
 }
 
 const ShopAnswer = z.object({
@@ -128,12 +141,12 @@ export const shopify = defineConnector({
     webhooks: shopifyWebhookManager(name, x.client),
     apiVersion: () => shopifyVersionInfo(x.client.servedVersion ?? x.config.apiVersion),
     drainDeprecations: () => x.client.deprecations.drain(),
-    async accessScopes(use: { reads: EntityName[]; writes: EntityName[] }, signal?: AbortSignal) {
+    async permissions(use: ConnectionUse, signal?: AbortSignal) {
       const d = await x.client.request(ACCESS_SCOPES, {}, ScopesAnswer, signal);
-      return {
-        granted: d.currentAppInstallation.accessScopes.map((s) => s.handle),
-        required: requiredScopes(use),
-      };
+      return scopeRights(
+        use,
+        d.currentAppInstallation.accessScopes.map((s) => s.handle),
+      );
     },
   }),
   webhooks: shopifyWebhookReceiver,

@@ -6,10 +6,12 @@
  */
 import { SyncError } from "../../core/errors.ts";
 import { type Connector, defineConnector } from "../../ports/connector.ts";
+import type { ConnectionUse } from "../../ports/permissions.ts";
 import { TrytonClient } from "./client.ts";
 import { TrytonConfig } from "./config.ts";
 import { companyCurrency, failure, modelProbe, type TrytonContext } from "./context.ts";
 import { type InvoiceDocument, pdfOfReport } from "./document.ts";
+import { trytonPermissions } from "./permissions.ts";
 import { categoryStream } from "./streams/category.ts";
 import { customerStream } from "./streams/customer.ts";
 import { inventoryStream } from "./streams/inventory.ts";
@@ -108,6 +110,8 @@ export const tryton = defineConnector({
           "Tryton supports each series for a limited time, LTS series longer (tryton.org's release calendar); no date is read from the server",
       }),
       drainDeprecations: () => ctx.client.drainDeprecations(),
+      permissions: (use: ConnectionUse, signal?: AbortSignal) =>
+        trytonPermissions(ctx.client, name, use, signal),
       stats: () => ({ calls: ctx.client.calls, throttled: 0 }),
       latencies: () => ctx.client.latencies,
       invoiceDocument: (invoiceId: string, signal?: AbortSignal) => invoiceDocument(ctx, invoiceId, signal),

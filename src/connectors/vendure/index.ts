@@ -7,9 +7,11 @@
  */
 import { z } from "zod";
 import { type Connector, defineConnector } from "../../ports/connector.ts";
+import type { ConnectionUse } from "../../ports/permissions.ts";
 import { VendureClient } from "./client.ts";
 import { VendureConfig } from "./config.ts";
 import { activeChannel, StockLocations } from "./lookup.ts";
+import { vendurePermissions } from "./permissions.ts";
 import { customerStream } from "./streams/customer.ts";
 import { orderStream } from "./streams/order.ts";
 import { refundStream } from "./streams/refund.ts";
@@ -100,6 +102,8 @@ export const vendure = defineConnector({
         "Vendure announces schema changes per release and publishes no end-of-support date for the Admin API",
     }),
     drainDeprecations: () => x.client.drainDeprecations(),
+    permissions: (use: ConnectionUse, signal?: AbortSignal) =>
+      vendurePermissions(x.client, x.channel, use, signal),
     stats: () => ({ calls: x.client.calls, throttled: 0 }),
     async close() {},
   }),

@@ -7,8 +7,10 @@
  */
 import { z } from "zod";
 import { defineConnector } from "../../ports/connector.ts";
+import type { ConnectionUse } from "../../ports/permissions.ts";
 import { WooClient } from "./client.ts";
 import { checkWooUse, WooCommerceConfig } from "./config.ts";
+import { wooPermissions } from "./permissions.ts";
 import { customerStream, orderStream } from "./streams.ts";
 import { wooWebhooks } from "./webhooks.ts";
 import {
@@ -70,6 +72,7 @@ export const woocommerce = defineConnector({
           ? `WooCommerce ${env.version}${env.wp_version ? ` on WordPress ${env.wp_version}` : ""}`
           : null;
       },
+      permissions: (use: ConnectionUse) => wooPermissions(x.client, use),
       apiVersion: () => ({
         api: "WooCommerce REST API wc/v3",
         version: server ?? "wc/v3 (server version not read yet (run the health check or passerelle doctor))",

@@ -25,7 +25,7 @@ import {
 import { RequestLimiter, type RequestLimitOptions } from "./limit.ts";
 import { buildModels, invoiceOrder, payInvoice, refundOrder } from "./models.ts";
 import { buildPdf } from "./pdf.ts";
-import { type Credentials, checkLogin, dispatch, type RpcStats } from "./rpc.ts";
+import { type AccessOp, type Credentials, checkLogin, dispatch, type RpcStats } from "./rpc.ts";
 import { type SeedRefs, seed, seedFresh } from "./seed.ts";
 
 export interface OdooEmulatorOptions {
@@ -40,6 +40,12 @@ export interface OdooEmulatorOptions {
   db?: string;
   login?: string;
   password?: string;
+  /**
+   * Per model, the access rights (read, write, create, unlink) the user's groups lack, as on a real Odoo
+   * whose user is no administrator: check_access_rights answers false (or raises AccessError), and every call
+   * needing the right raises AccessError. Default: none (an administrator).
+   */
+  denied?: Record<string, readonly AccessOp[]>;
   /**
    * Start as a fresh Odoo 17 database (the real kit's template: USD, one 15 % tax, warehouse WH) instead of
    * a seeded shop; products, customers and orders are then ignored.
@@ -132,6 +138,7 @@ export async function startOdooEmulator(opts: OdooEmulatorOptions = {}): Promise
     login: opts.login ?? "admin",
     password: opts.password ?? "admin",
     uid: 2,
+    ...(opts.denied ? { denied: opts.denied } : {}),
   };
   orm.create("res.users", { name: "Administrator", login: creds.login });
   const refs = opts.fresh

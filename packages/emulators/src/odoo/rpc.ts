@@ -3,11 +3,48 @@ import { z } from "zod";
 import type { OdooDb } from "./db.ts";
 import { accessDenied, OdooException, valueError } from "./errors.ts";
 
+/** The operations of Odoo's model access rights (ir.model.access: perm_read, perm_write, …). */
+export type AccessOp = "read" | "write" | "create" | "unlink";
+const ACCESS_OPS: readonly string[] = ["read", "write", "create", "unlink"];
+
 export interface Credentials {
   db: string;
   login: string;
   password: string;
   uid: number;
+  /** Per model, the access rights the user's groups lack (none: the user is an administrator). */
+  denied?: Readonly<Record<string, readonly AccessOp[]>>;
+}
+
+/** The access right each ORM method needs, as Odoo checks it before running the method. */
+const NEEDS: Record<string, AccessOp> = {
+  search_read: "read",
+  search: "read",
+  search_count: "read",
+  read: "read",
+  fields_get: "read",
+  create: "create",
+  write: "write",
+  unlink: "unlink",
+};
+
+const VERBS: Record<AccessOp, string> = {
+  read: "access",
+  write: "modify",
+  create: "create",
+  unlink: "delete",
+};
+
+function lacks(creds: Credentials, model: string, op: AccessOp): boolean {
+  return creds.denied?.[model]?.includes(op) ?? false;
+}
+
+/** Odoo's AccessError for a model access right the user lacks. */
+function accessError(model: string, op: AccessOp): OdooException {
+  return new OdooException(
+    "odoo.exceptions.AccessError",
+    `You are not allowed to ${VERBS[op]} '${model}' (${model}) records.\n\nContact your administrator to request access if necessary.`,
+  );
 }
 
 export interface RpcStats {
@@ -80,6 +117,18 @@ export function dispatch(
   const a = parse(z.array(z.unknown()), rawArgs ?? [], "execute_kw args");
   const kw = parse(Kwargs, rawKwargs ?? {}, "execute_kw kwargs");
   orm.model(model);
+  if (fn === "check_access_rights") {
+    // Odoo's check_access_rights(operation, raise_exception=True): True, or False / AccessError.
+    const op = kw.operation ?? a[0];
+    if (typeof op !== "string" || !ACCESS_OPS.includes(op))
+      throw new OdooException("builtins.AssertionError", "Invalid access mode");
+    const raise = (kw.raise_exception ?? a[1] ?? true) !== false;
+    if (!lacks(creds, model, op as AccessOp)) return true;
+    if (raise) throw accessError(model, op as AccessOp);
+    return false;
+  }
+  const needs = NEEDS[fn] ?? (custom ? "write" : undefined);
+  if (needs && lacks(creds, model, needs)) throw accessError(model, needs);
   return orm.transaction(() => execute(orm, model, fn, a, kw, custom));
 }
 
