@@ -76,3 +76,50 @@ test("a window pass reads the next page while the previous one is written, and w
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a window pass gathers small source pages into write batches of the flow's batch size", async () => {
+  const a = await startFixture({ orders: 30, seed: 7 });
+  const b = await startFixture({ orders: 0, seed: 7 });
+  const dir = mkdtempSync(join(tmpdir(), "passerelle-passes-"));
+  const store = await openStore(`sqlite:${join(dir, "store.sqlite")}`);
+  try {
+    await store.migrate();
+    // Pages of 7 from the source, batches of 21 for the target: 30 orders in writes of 21 and 9.
+    const flow: Flow = {
+      name: "orders-gather",
+      entity: "order",
+      source: a.connect({ pageSize: 7 }, "erp-a"),
+      target: b.connect({}, "erp-b"),
+      batchSize: 21,
+    };
+    const writer = flow.target.writers.order;
+    const stream = flow.source.streams.order;
+    assert.ok(writer && stream);
+    // A source that pages smaller than asked, as the Shopify order stream does (pages fitted to the
+    // query's cost budget): each page the Odoo stream gives is handed on in pages of 7.
+    const list = stream.list.bind(stream);
+    stream.list = (req) => ({
+      async *[Symbol.asyncIterator]() {
+        for await (const page of list(req))
+          for (let i = 0; i < page.length; i += 7) yield page.slice(i, i + 7);
+      },
+    });
+    const upsert = writer.upsert.bind(writer);
+    const sizes: number[] = [];
+    writer.upsert = async (items, ctx) => {
+      sizes.push(items.length);
+      return upsert(items, ctx);
+    };
+    const later = () => new Date(Date.now() + 60_000);
+    const s = await windowPass({ store, engine: new SyncEngine(store) }, flow, null, { now: later });
+    assert.equal(s.status, "succeeded", s.error?.message);
+    assert.equal(s.counts.created, 30);
+    assert.deepEqual(sizes, [21, 9]);
+    assert.equal(b.emu.data.rows("sale.order").length, 30);
+  } finally {
+    await store.close();
+    await a.emu.close();
+    await b.emu.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -118,15 +118,31 @@ export async function windowPass(
         prepared: await Promise.all(page.map((n) => prepare(flow, stream, n))),
       }),
     );
+    // Pages are gathered up to `batchSize` records before they are written: a source may page smaller than
+    // the flow's batch (the Shopify order stream fits each page to the query's cost budget, about five
+    // orders), and the target's cost is per write batch (the Odoo order writer: four calls, whatever its
+    // size). Nothing read is written after a stop; what was gathered is read again by a later pass.
+    let gathered: { page: unknown[]; prepared: Prepared[] }[] = [];
+    let size = 0;
+    const flush = async () => {
+      if (gathered.length === 0) return;
+      const pages = gathered;
+      gathered = [];
+      size = 0;
+      await commit(pages.flatMap((p) => p.prepared));
+      // As in a sync run: a stream consumes what it read (a file) only once its page is committed.
+      for (const p of pages) await stream.committed?.(p.page, marks);
+    };
     try {
       while (!opts.signal?.aborted) {
         const read = await ahead.next();
         if (read === undefined) break;
         if (!opts.signal?.aborted) ahead.prefetch();
-        await commit(read.prepared);
-        // As in a sync run: a stream consumes what it read (a file) only once its page is committed.
-        await stream.committed?.(read.page, marks);
+        gathered.push(read);
+        size += read.page.length;
+        if (size >= flow.batchSize) await flush();
       }
+      if (!opts.signal?.aborted) await flush();
     } finally {
       await ahead.close().catch(() => undefined);
     }
