@@ -884,7 +884,7 @@ function reasonText(reason: unknown): string {
  * that read (or starts one), undefined at the end; `close` waits for a read in flight, ignoring its failure
  * (nobody will handle that page), then lets the iterator clean up.
  */
-class ReadAhead<T, U> {
+export class ReadAhead<T, U> {
   #it: AsyncIterator<T> | null = null;
   #pending: Promise<IteratorResult<U>> | null = null;
   #done = false;

@@ -1,7 +1,8 @@
 /**
  * Retries inside a page, on a fake sleep (nothing waits for real): one record's Retry-After must not hold
  * back the records whose own retry comes due sooner. Orders flow between two Odoo emulators; a proxy in
- * front of the target picks which create fails and how.
+ * front of the target refuses the page's grouped create, then picks which order's lookup before its retry
+ * fails and how.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -26,17 +27,34 @@ test("while one order waits for its Retry-After, an order whose retry is due soo
   };
   const firstCreate = new Map<string, string>();
   const createdAt = new Map<string, number>();
+  let groupRefused = false;
   const proxy = await startRpcProxy(b.emu.url, (call) => {
-    if (call.model !== "sale.order" || call.method !== "create") return undefined;
-    const ref = String((call.args?.[0] as { client_order_ref?: unknown })?.client_order_ref);
+    if (call.model !== "sale.order") return undefined;
+    if (call.method === "create") {
+      // The Odoo writer creates a page's new orders in one call: the first such call is refused (a bare
+      // 502), so every order of the page is retried on its own, after a lookup by its reference.
+      if (!groupRefused) {
+        groupRefused = true;
+        return { status: 502, body: "bad gateway" };
+      }
+      const vals = call.args?.[0];
+      for (const v of Array.isArray(vals) ? vals : [vals])
+        createdAt.set(String((v as { client_order_ref?: unknown })?.client_order_ref), waited);
+      return undefined;
+    }
+    // The engine's lookup before a retry (findByExternalRef): one domain term, client_order_ref = ref.
+    const domain = call.args?.[0] as unknown[] | undefined;
+    const term = domain?.length === 1 ? (domain[0] as unknown[]) : null;
+    if (call.method !== "search_read" || term?.[0] !== "client_order_ref" || term[1] !== "=")
+      return undefined;
+    const ref = String(term[2]);
     if (!firstCreate.has(ref) && firstCreate.size < 2) {
-      // The first order refused with the proxy's Retry-After; the second with a bare 502 (the policy's backoff).
+      // The first order's lookup refused with the proxy's Retry-After; the second with a bare 502 (the policy's backoff).
       firstCreate.set(ref, firstCreate.size === 0 ? "A" : "B");
       return firstCreate.get(ref) === "A"
         ? { status: 503, headers: { "retry-after": String(RETRY_AFTER_S) }, body: "busy" }
         : { status: 502, body: "bad gateway" };
     }
-    createdAt.set(ref, waited);
     return undefined;
   });
   const dir = mkdtempSync(join(tmpdir(), "passerelle-retries-"));
@@ -57,7 +75,7 @@ test("while one order waits for its Retry-After, an order whose retry is due soo
     assert.equal(s.status, "succeeded", s.error?.message);
     const refOf = (who: string) => [...firstCreate].find(([, w]) => w === who)?.[0] as string;
     const [refA, refB] = [refOf("A"), refOf("B")];
-    assert.ok(refA && refB, "the proxy refused two orders' first create");
+    assert.ok(refA && refB, "the proxy refused two orders' first lookup");
     const atB = createdAt.get(refB);
     const atA = createdAt.get(refA);
     assert.ok(atB !== undefined && atA !== undefined);

@@ -9,7 +9,7 @@ import type { WebhookReceiver } from "../ports/connector.ts";
 import type { WebhookInbox } from "../ports/inbox.ts";
 import { type RunningServer, startServer } from "../server/app.ts";
 import { type Context, definitionFor, openContext } from "./context.ts";
-import { EventRuntime } from "./events.ts";
+import { EVENT_WINDOW_MARGIN_MS, EventRuntime, massWindowStart } from "./events.ts";
 import { SYNC_QUEUE } from "./flow-jobs.ts";
 import { JobQueue } from "./jobs.ts";
 import { FlowBusyError, runFlow } from "./run-flow.ts";
@@ -189,6 +189,19 @@ describe("event-driven flow", () => {
       holder: "test-mass",
       onPass: (kind, summary) => passes.push({ kind, summary }),
     });
+    // Customers changed 30 s ago and already synced: inside a reconciliation-wide window (60 s of
+    // overlap here), outside one that starts at the pending events' own shop timestamps.
+    const earlier = customers().slice(20, 35);
+    assert.equal(earlier.length, 15, "the emulator seeds enough customers");
+    for (const c of earlier) {
+      c.lastName = `Earlier ${c.id}`;
+      c.updatedAt = new Date(Date.now() - 30_000).toISOString();
+    }
+    systems.shopify.webhooks.scan();
+    await systems.shopify.webhooks.settle();
+    await inbox.drain();
+    await drain();
+    assert.equal(await inbox.count({ connection: "shopify", status: "pending" }), 0);
     for (let i = 10; i < 15; i++) await rename(i, `Mass${i}`);
     passes = [];
     await mass.drain("shopify", "customer");
@@ -197,8 +210,38 @@ describe("event-driven flow", () => {
       ["batch"],
     );
     assert.equal(passes[0]?.summary.counts.updated, 5);
+    const read = passes[0]?.summary.counts.read ?? 0;
+    assert.ok(
+      read >= 5 && read < 5 + earlier.length,
+      `the batch pass read ${read} customers: the 15 synced 30 s before the events were read again`,
+    );
     for (let i = 10; i < 15; i++)
       assert.match(erpName(customers()[i]?.email as string), new RegExp(`Mass${i}`));
+  });
+
+  test("a mass-change pass starts at the oldest event's shop timestamp minus the margin; an event without one widens it to the overlap", () => {
+    const now = new Date("2026-12-04T10:00:00.000Z");
+    const ev = (occurredAt: string | null, receivedAt: string) => ({ occurredAt, receivedAt });
+    assert.equal(
+      massWindowStart(
+        [
+          ev("2026-12-04T09:59:58Z", "2026-12-04T09:59:59.500Z"),
+          ev("2026-12-04T09:59:50+01:00", "2026-12-04T09:59:59.900Z"),
+        ],
+        300,
+        now,
+      ),
+      new Date(Date.parse("2026-12-04T08:59:50Z") - EVENT_WINDOW_MARGIN_MS).toISOString(),
+    );
+    assert.equal(
+      massWindowStart(
+        [ev("2026-12-04T09:59:58Z", "2026-12-04T09:59:59Z"), ev(null, "2026-12-04T09:59:59Z")],
+        300,
+        now,
+      ),
+      "2026-12-04T09:54:59.000Z",
+    );
+    assert.equal(massWindowStart([], 300, now), now.toISOString());
   });
 
   test("an event whose record cannot be read stays pending, backs off, and is marked failed after N passes", async () => {

@@ -11,7 +11,8 @@
  *
  * Mass changes: when a group received more than `massThreshold` events in the last minute (a price import,
  * a bulk status change), per-record reads would cost one call per record; the flow instead runs one batch
- * pass over the source, paged, from a little before the oldest pending event.
+ * pass over the source, paged, from the oldest pending event's shop timestamp minus a small margin
+ * (EVENT_WINDOW_MARGIN_MS).
  *
  * Reconciliation: webhooks get lost (delivery is not guaranteed, endpoints are down). Every event flow
  * also polls on its own cron over overlapping windows: from the last window's start minus `overlap` to
@@ -83,6 +84,39 @@ export interface EventRuntimeOptions {
 }
 
 const EVENT_RETRY_MAX_MS = 5 * 60_000;
+
+/**
+ * How far before the oldest pending event's own timestamp (the shop's `updated_at` of the record, as the
+ * webhook carries it) a mass-change pass starts reading. The pass filters on that same field of the same
+ * system, so no clock skew between the shop and Passerelle enters; what the margin covers is precision:
+ * a payload stamp given to the second (or to the millisecond) against a filter compared to the second,
+ * and stamps rounded or converted between time zones on the way. 2 s covers a one-second truncation on
+ * each side. It does not cover a shop whose search index lags behind its writes (a record written, its
+ * webhook sent, the record not yet found by the filter): the reconciliation window (`overlapSeconds`,
+ * every `reconcile.cron`) is what catches those, as it catches lost webhooks.
+ */
+export const EVENT_WINDOW_MARGIN_MS = 2_000;
+
+/**
+ * Where a mass-change pass over `events` starts reading: the oldest event's shop timestamp minus
+ * EVENT_WINDOW_MARGIN_MS; an event without one (the vendor did not say when) falls back to when it was
+ * received minus the reconciliation overlap, as wide as a reconciliation window.
+ */
+export function massWindowStart(
+  events: Pick<StoredEvent, "occurredAt" | "receivedAt">[],
+  overlapSeconds: number,
+  now: Date,
+): string {
+  let start = now.getTime();
+  for (const e of events) {
+    const occurred = e.occurredAt === null ? Number.NaN : Date.parse(e.occurredAt);
+    const from = Number.isFinite(occurred)
+      ? occurred - EVENT_WINDOW_MARGIN_MS
+      : Date.parse(e.receivedAt) - overlapSeconds * 1000;
+    if (from < start) start = from;
+  }
+  return new Date(start).toISOString();
+}
 
 const DrainPayload = (p: unknown): { connection: string; entity: EntityName | null } | null => {
   if (p === null || typeof p !== "object") return null;
@@ -273,8 +307,9 @@ export class EventRuntime {
     );
     const busy = "flow busy; events stay in the inbox for the next drain";
     if (lastMinute > ef.settings.massThreshold) {
-      const oldest = events.map((e) => e.receivedAt).sort()[0] ?? now.toISOString();
-      const since = new Date(Date.parse(oldest) - ef.settings.reconcile.overlapSeconds * 1000).toISOString();
+      // From the oldest pending event's shop timestamp, not a reconciliation-wide window: at 50 orders a
+      // second, 300 s of overlap re-read 15,000 orders (skipped unchanged, but read) on every pass.
+      const since = massWindowStart(events, ef.settings.reconcile.overlapSeconds, now);
       const s = await this.#unlessBusy(ef.flow, { kind: "window", since }, busy, signal);
       if (s === null) return null;
       this.#o.onPass?.("batch", s);

@@ -7,7 +7,14 @@
 import { asSyncError, SyncError } from "../core/errors.ts";
 import type { Flow } from "../engine/flow.ts";
 import type { RetryPolicy } from "../engine/retry.ts";
-import { emptySummary, type Prepared, prepare, type RunSummary, type SyncEngine } from "../engine/sync.ts";
+import {
+  emptySummary,
+  type Prepared,
+  prepare,
+  ReadAhead,
+  type RunSummary,
+  type SyncEngine,
+} from "../engine/sync.ts";
 import { requireStream, type Stream } from "../ports/connector.ts";
 import type { Store } from "../ports/store.ts";
 
@@ -93,17 +100,51 @@ export async function windowPass(
   const now = opts.now ?? (() => new Date());
   const marks = deps.store.marks();
   return pass(deps, flow, opts, async (stream, commit) => {
-    for await (const page of stream.list({
-      since: since === null ? null : { updatedAt: since, id: "" },
-      signpost: now().toISOString(),
-      pageSize: flow.batchSize,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      marks,
-    })) {
-      await commit(await Promise.all(page.map((n) => prepare(flow, stream, n))));
+    // One page of read-ahead, as a cursor run has (SyncEngine.run): the next page is read from the source
+    // and mapped while this one is written, so the shop's round trip overlaps the ERP's. Pages are still
+    // written and committed one at a time, in order; a failed read surfaces when its page is reached,
+    // after the pages before it are committed; the read-ahead is dropped when the pass stops.
+    const ahead = new ReadAhead(
+      () =>
+        stream.list({
+          since: since === null ? null : { updatedAt: since, id: "" },
+          signpost: now().toISOString(),
+          pageSize: flow.batchSize,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          marks,
+        }),
+      async (page: unknown[]) => ({
+        page,
+        prepared: await Promise.all(page.map((n) => prepare(flow, stream, n))),
+      }),
+    );
+    // Pages are gathered up to `batchSize` records before they are written: a source may page smaller than
+    // the flow's batch (the Shopify order stream fits each page to the query's cost budget, about five
+    // orders), and the target's cost is per write batch (the Odoo order writer: four calls, whatever its
+    // size). Nothing read is written after a stop; what was gathered is read again by a later pass.
+    let gathered: { page: unknown[]; prepared: Prepared[] }[] = [];
+    let size = 0;
+    const flush = async () => {
+      if (gathered.length === 0) return;
+      const pages = gathered;
+      gathered = [];
+      size = 0;
+      await commit(pages.flatMap((p) => p.prepared));
       // As in a sync run: a stream consumes what it read (a file) only once its page is committed.
-      await stream.committed?.(page, marks);
-      if (opts.signal?.aborted) return;
+      for (const p of pages) await stream.committed?.(p.page, marks);
+    };
+    try {
+      while (!opts.signal?.aborted) {
+        const read = await ahead.next();
+        if (read === undefined) break;
+        if (!opts.signal?.aborted) ahead.prefetch();
+        gathered.push(read);
+        size += read.page.length;
+        if (size >= flow.batchSize) await flush();
+      }
+      if (!opts.signal?.aborted) await flush();
+    } finally {
+      await ahead.close().catch(() => undefined);
     }
   });
 }

@@ -542,6 +542,62 @@ if (!available.ok) {
       assert.equal(mapped.shipping?.amount, "4.90");
     });
 
+    test("a batch of 8 orders reaches Odoo once each, in one create, read and confirm; a rerun creates nothing", async () => {
+      const connector = connect(erp);
+      // One existing customer, found by e-mail for the whole batch (the shop gives it in another case).
+      const email = `batch-${run}@example.com`;
+      const partner = await s.create("res.partner", { name: "Batch Buyer", email });
+      const orders = Array.from({ length: 8 }, () =>
+        sampleOrder(seed.skus, { shipping: true, email: email.toUpperCase() }),
+      );
+      const written = await measure("ordersBatch8", connector, () =>
+        connector.writers.order!.upsert(
+          orders.map((o) => item<"order">(o)),
+          noLinks,
+        ),
+      );
+      assert.deepEqual(
+        written.map((r) => (r.ok ? r.action : r.error.message)),
+        Array(8).fill("created"),
+      );
+      // Per step one call for the batch: products, taxes, existing sales, partners, create, read, confirm
+      // (and a login). One order at a time cost at least create + read + confirm each: 24.
+      assert.ok((calls.ordersBatch8 ?? 99) <= 8, `${calls.ordersBatch8} calls for 8 orders`);
+      const sales = await s.find(
+        "sale.order",
+        [["client_order_ref", "in", orders.map((o) => o.key)]],
+        ["client_order_ref", "state", "amount_total", "partner_id", "write_date"],
+      );
+      assert.equal(sales.length, 8);
+      for (const o of orders) {
+        const mine = sales.filter((x) => x.client_order_ref === o.key);
+        assert.equal(mine.length, 1, `${o.key}: ${mine.length} sales`);
+        assert.equal(mine[0]?.state, "sale");
+        assert.equal(Number(mine[0]?.amount_total).toFixed(2), o.total);
+        assert.equal((mine[0]?.partner_id as [number, string] | undefined)?.[0], partner);
+      }
+      const count = await s.call("sale.order", "search_count", [[]]);
+      const again = await connector.writers.order!.upsert(
+        orders.map((o) => item<"order">(o)),
+        noLinks,
+      );
+      assert.deepEqual(
+        again.map((r) => (r.ok ? r.action : r.error.message)),
+        Array(8).fill("unchanged"),
+      );
+      assert.equal(await s.call("sale.order", "search_count", [[]]), count);
+      const after = await s.find(
+        "sale.order",
+        [["client_order_ref", "in", orders.map((o) => o.key)]],
+        ["write_date"],
+      );
+      assert.deepEqual(
+        after.map((x) => x.write_date).sort(),
+        sales.map((x) => x.write_date).sort(),
+        "the rerun wrote the sales",
+      );
+    });
+
     test("deliveries: a partial then a full shipment with their tracking, read back as shipments", async () => {
       const connector = connect(erp);
       const [a, b] = [seed.skus[1]!, seed.skus[2]!];

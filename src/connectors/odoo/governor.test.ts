@@ -110,53 +110,44 @@ describe("odoo connection governor", () => {
     }
   });
 
-  test("an order whose ERP call hangs does not hold back the orders beside it", async () => {
-    // The first order's create is held until another order's create has reached the ERP; written one at a
-    // time, nothing else is sent until the client gives up on it (its timeout), and the test says so.
-    interface Hung {
-      abandoned: boolean;
-      release: () => void;
-    }
-    let hung: Hung | null = null;
-    let sentWhileHung = 0;
+  test("a grouped create that got no answer fails the group as retryable, and the retry creates no sale twice", async () => {
+    // The batch's create is held until the client gives up on it (its timeout), then passed on: Odoo
+    // creates the sales, the writer never hears so. The retry must find them by client_order_ref.
+    let held = 0;
     const proxy = await startRpcProxy(fx.emu.url, async (call) => {
-      if (call.model !== "sale.order" || call.method !== "create") return undefined;
-      if (hung === null) {
-        const state: Hung = { abandoned: false, release: () => undefined };
-        hung = state;
-        void call.abandoned.then(() => {
-          state.abandoned = true;
-        });
-        await new Promise<void>((resolve) => {
-          state.release = resolve;
-        });
-        return undefined;
-      }
-      if (!hung.abandoned) sentWhileHung++;
-      hung.release();
+      if (call.model !== "sale.order" || call.method !== "create" || held > 0) return undefined;
+      held++;
+      await call.abandoned;
       return undefined;
     });
     try {
-      const connector = fx.connect({ url: proxy.url, timeoutMs: 10_000 }, "erp");
+      const connector = fx.connect({ url: proxy.url, timeoutMs: 1_000 }, "erp");
       const orders = [0, 1, 2].map(() => sampleOrder(fx.skus));
       const writer = connector.writers.order;
       assert.ok(writer);
-      const results = await writer.upsert(
-        orders.map((o) => ({ key: o.key, record: o, targetId: null, externalRef: o.key })),
-        wctx,
-      );
-      assert.ok(sentWhileHung > 0, "no other order reached the ERP while the first one's create hung");
+      const items = orders.map((o) => ({ key: o.key, record: o, targetId: null, externalRef: o.key }));
+      const first = await writer.upsert(items, wctx);
       assert.deepEqual(
-        results.map((r) => r.ok),
+        first.map((r) => (r.ok ? "ok" : r.error.kind)),
+        ["retryable", "retryable", "retryable"],
+      );
+      await until("the abandoned create to reach Odoo", () =>
+        orders.every((o) => fx.emu.data.search("sale.order", [["client_order_ref", "=", o.key]]).length > 0),
+      );
+      const second = await writer.upsert(items, wctx);
+      assert.deepEqual(
+        second.map((r) => r.ok),
         [true, true, true],
-        JSON.stringify(results.map((r) => (r.ok ? r.action : r.error.message))),
+        JSON.stringify(second.map((r) => (r.ok ? r.action : r.error.message))),
       );
       for (const o of orders) {
         const ids = fx.emu.data.search("sale.order", [["client_order_ref", "=", o.key]]);
         assert.equal(ids.length, 1, `${o.key}: ${ids.length} sales`);
+        assert.equal(fx.emu.data.row("sale.order", ids[0] as number)?.state, "sale");
       }
+      const creates = proxy.calls.filter((c) => c.model === "sale.order" && c.method === "create");
+      assert.equal(creates.length, 1, "the retry created again");
     } finally {
-      (hung as Hung | null)?.release();
       await proxy.close();
     }
   });

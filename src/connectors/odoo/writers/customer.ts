@@ -39,6 +39,32 @@ export async function findPartnerByEmail(
   return rows[0]?.id ?? null;
 }
 
+/**
+ * Top-level partners by e-mail for many addresses in one call (case-insensitive, the oldest partner per
+ * address, as findPartnerByEmail): e-mail (trimmed, lower case) → partner id; absent when Odoo has none.
+ */
+export async function findPartnersByEmail(
+  ctx: OdooContext,
+  emails: string[],
+  signal?: AbortSignal,
+): Promise<Map<string, number>> {
+  const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter((e) => e !== ""))];
+  const found = new Map<string, number>();
+  if (wanted.length === 0) return found;
+  const terms = wanted.map((e) => ["email", "=ilike", e.replace(/[\\%_]/g, (c) => `\\${c}`)]);
+  // Prefix notation: n terms joined by n - 1 "|" operators.
+  const anyOf = [...Array.from({ length: wanted.length - 1 }, () => "|"), ...terms];
+  const rows = await ctx.client.searchRead("res.partner", [...anyOf, ["parent_id", "=", false]], ["email"], {
+    order: "id asc",
+    signal,
+  });
+  for (const r of rows) {
+    const email = str(r, "email")?.trim().toLowerCase();
+    if (email && wanted.includes(email) && !found.has(email)) found.set(email, r.id);
+  }
+  return found;
+}
+
 export function addressVals(a: Address, countries: Map<string, number>): Vals {
   const country = countries.get(a.country);
   if (country === undefined) {
