@@ -354,10 +354,14 @@ flows:
   });
 });
 
-describe("refund flows (shop refunds → ERP credit notes)", () => {
-  const refunds = (from: string, to: string) => `version: 1
+describe("refund flows (shop refunds ⇄ ERP credit notes)", () => {
+  const refunds = (
+    from: string,
+    to: string,
+    shop = `type: vendure, url: 'http://shop.test', username: admin, password: '\${env:P}'`,
+  ) => `version: 1
 connections:
-  shop: { type: vendure, url: 'http://shop.test', username: admin, password: '\${env:P}' }
+  shop: { ${shop} }
   erp: { type: tryton, url: 'http://erp.test', db: erp, username: admin, password: '\${env:P}' }
 flows:
   refunds:
@@ -371,16 +375,18 @@ flows:
     assert.equal(config.flows.refunds?.source.entity, "refund");
   });
 
-  it("refuses the other direction, naming the side, the connection kind and the entity", () => {
-    const err = configError(() => parseConfig(refunds("erp", "shop"), [vendure, tryton], { env }));
+  it("accepts Tryton credit notes to Vendure", () => {
+    const { config } = parseConfig(refunds("erp", "shop"), [vendure, tryton], { env });
+    assert.equal(config.flows.refunds?.target.connection, "shop");
+  });
+
+  it("refuses a shop that cannot write refunds, naming the side, the connection kind and the entity", () => {
+    const woo = `type: woocommerce, url: 'http://shop.test', username: u, applicationPassword: '\${env:P}'`;
+    const err = configError(() => parseConfig(refunds("erp", "shop", woo), [woocommerce, tryton], { env }));
     const byPath = new Map(err.issues.map((i) => [i.path, i.message]));
     assert.match(
-      byPath.get("flows.refunds.source.entity") ?? "",
-      /a tryton connection cannot read refund records/,
-    );
-    assert.match(
       byPath.get("flows.refunds.target.entity") ?? "",
-      /a vendure connection cannot write refund records/,
+      /a woocommerce connection cannot write refund records/,
     );
   });
 

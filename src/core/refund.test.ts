@@ -4,7 +4,14 @@ import Big from "big.js";
 import fc from "fast-check";
 import { Refund } from "./model.ts";
 import { holdReason } from "./plan.ts";
-import { creditableCheck, creditLines, refundTotalCheck } from "./refund.ts";
+import {
+  creditableCheck,
+  creditLines,
+  refundEchoReason,
+  refundKeyOfReason,
+  refundMark,
+  refundTotalCheck,
+} from "./refund.ts";
 
 const base = {
   source: "shop",
@@ -129,5 +136,29 @@ describe("credit lines", () => {
   test("nothing invoiced to split over: null", () => {
     assert.equal(creditLines("1.00", [], "EUR"), null);
     assert.equal(creditLines("1.00", [{ rates: [], gross: "0" }], "EUR"), null);
+  });
+});
+
+describe("refund echoes", () => {
+  test("a refund whose key names the target came from there and is not written back", () => {
+    const echo = Refund.parse({ ...base, source: "erp", key: "shop:refund:7" });
+    assert.match(
+      refundEchoReason(echo, "shop") ?? "",
+      /refund shop:refund:7 came from shop .*not written back/,
+    );
+    assert.equal(refundEchoReason(echo, "erp"), null);
+    // A connection whose name starts like another's is not the other.
+    assert.equal(refundEchoReason(echo, "sho"), null);
+  });
+
+  test("the key ending a reason is read back; anything else is no key", () => {
+    assert.equal(
+      refundKeyOfReason(`Credit note CN-4: broken${refundMark("erp:refund:CN-4")}`),
+      "erp:refund:CN-4",
+    );
+    assert.equal(refundKeyOfReason("scratched"), null);
+    assert.equal(refundKeyOfReason("see [ticket 12]"), null);
+    assert.equal(refundKeyOfReason("[erp:refund:CN-4] then more"), null);
+    assert.equal(refundKeyOfReason(null), null);
   });
 });

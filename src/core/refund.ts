@@ -104,3 +104,33 @@ export function creditLines(amount: string, groups: TaxGroup[], currency: string
   }
   return lines;
 }
+
+/**
+ * A refund travels between two systems and back: a shop refund Passerelle credits in the ERP is read again
+ * from the ERP as a credit note, an ERP credit note Passerelle refunds in the shop is read again from the
+ * shop. Both keep the refund's key on what Passerelle wrote (the credit note's reference, the shop refund's
+ * reason), so the reading side gives the record the key it had, and a refund whose key names the system
+ * about to be written came from there: it is an echo, never written back.
+ */
+export function refundEchoReason(refund: Refund, target: string): string | null {
+  if (!refund.key.startsWith(`${target}:`)) return null;
+  return `refund ${refund.key} came from ${target} (Passerelle wrote it from there into ${refund.source}); not written back`;
+}
+
+/** A refund key as Passerelle writes them: `<connection>:refund:<id>` (no spaces or brackets). */
+const REFUND_KEY = /^[A-Za-z0-9_.-]+:refund:[^\s[\]]+$/;
+
+export function isRefundKey(text: string): boolean {
+  return REFUND_KEY.test(text);
+}
+
+/** The mark ending a refund's reason where the system keeps a reason but no reference of ours: ` [<key>]`. */
+export function refundMark(key: string): string {
+  return ` [${key}]`;
+}
+
+/** The refund key a reason ends with (see refundMark), or null. */
+export function refundKeyOfReason(reason: string | null | undefined): string | null {
+  const m = reason ? / ?\[([^\s[\]]+)\]$/.exec(reason) : null;
+  return m && isRefundKey(m[1] as string) ? (m[1] as string) : null;
+}

@@ -185,6 +185,8 @@ if (!available.ok) {
             "order.touch": "the fixture's touch has no way yet to change a sale without changing its state",
             "refund.write":
               "a refund credits the posted invoice of a sale the shop's order became: test/real/refunds-tryton-vendure.test.ts writes refunds to the real Tryton end to end (created once, rerun, second refund, over-refund, draft invoice)",
+            "refund.read":
+              "this fixture's sales have no credit notes: credit notes are read from the real Tryton as refunds in test/real/refunds-tryton-vendure.test.ts (a credit wizard's posted credit note read once, a rerun reading nothing, Passerelle's own credit notes keeping the shop refund's key)",
           },
           samples: {
             customer: () => [sampleCustomer("vip"), sampleCustomer(), sampleCustomer("wholesale")],

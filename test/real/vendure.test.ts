@@ -207,6 +207,8 @@ runContractSuite(
           "a real Vendure cannot be made to answer 429 or 5xx here: fault handling is not checked for Vendure by this suite",
         "refund.read":
           "this fixture's orders carry no refunds yet: refunds are read from the real Vendure in test/real/refunds-tryton-vendure.test.ts (settled refunds, read once, a second run writing nothing)",
+        "refund.write":
+          "a refund gives back money on a paid order the shop placed, which this fixture has none of: test/real/refunds-tryton-vendure.test.ts refunds real Vendure orders from Tryton credit notes (once, rerun, killed mid-write, above what is left)",
         "order.write":
           "an update-only writer (cancellations of orders placed in the shop): there is nothing to create",
         "inventory.write": "stock is seeded for the world in startWorld; no fresh-record samples",

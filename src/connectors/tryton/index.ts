@@ -1,6 +1,6 @@
 /**
  * The Tryton connector: the category tree, catalogue, sale price lists, stock per warehouse, customers, shipments and
- * invoices read from trytond over JSON-RPC; customers, confirmed sales and shop refunds (credit notes) written
+ * invoices and credit notes (as refunds) read from trytond over JSON-RPC; customers, confirmed sales and shop refunds (credit notes) written
  * to it. Reads are
  * incremental on write_date (create_date for never-written records), see paging.ts.
  */
@@ -19,6 +19,7 @@ import { invoiceStream } from "./streams/invoice.ts";
 import { orderStream } from "./streams/order.ts";
 import { priceStream } from "./streams/price.ts";
 import { productStream } from "./streams/product.ts";
+import { refundStream } from "./streams/refund.ts";
 import { shipmentStream } from "./streams/shipment.ts";
 import { customerWriter } from "./writers/customer.ts";
 import { orderWriter } from "./writers/order.ts";
@@ -70,7 +71,7 @@ export const tryton = defineConnector({
   id: "tryton",
   version: "1.0.0",
   description:
-    "Tryton (6.0+) via JSON-RPC: the category tree, products and variants (kits with their components), sale price lists, stock per warehouse (kits' computed from their components, supplier lead times), parties, sales (in, and their withdrawal out), shipments, invoices, refunds in (credit notes on the posted invoices).",
+    "Tryton (6.0+) via JSON-RPC: the category tree, products and variants (kits with their components), sale price lists, stock per warehouse (kits' computed from their components, supplier lead times), parties, sales (in, and their withdrawal out), shipments, invoices, refunds out (posted credit notes of synced sales) and in (credit notes on the posted invoices).",
   config: TrytonConfig,
   client: (name, config): TrytonContext => {
     const client = new TrytonClient(config, name);
@@ -86,8 +87,9 @@ export const tryton = defineConnector({
     order: { read: orderStream, write: orderWriter },
     shipment: { read: shipmentStream },
     invoice: { read: invoiceStream },
-    // Shop refunds as credit notes on the sale's posted invoices (writers/refund.ts).
-    refund: { write: refundWriter },
+    // Posted credit notes of synced sales out (streams/refund.ts); shop refunds in as credit notes on the
+    // sale's posted invoices (writers/refund.ts). Each skips the other's echo.
+    refund: { read: refundStream, write: refundWriter },
   },
   capabilities: { rateModel: "none", documents: true },
   connection: (ctx, name) => {

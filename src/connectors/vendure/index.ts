@@ -2,8 +2,8 @@
  * The Vendure connector: the Admin GraphQL API over plain HTTP (`fetch`; no Vendure package at run time).
  * Reads customers, placed orders and their settled refunds; writes the category tree (collections linked to products by a facet
  * value per category, see writers/category.ts), products with variants and their categories, price lists (one channel each), stock
- * per stock location, customers with their group, shipments (fulfilments with tracking) and invoices
- * (order custom fields).
+ * per stock location, customers with their group, shipments (fulfilments with tracking), invoices
+ * (order custom fields) and ERP credit notes (refunds of the order's payment).
  */
 import { z } from "zod";
 import { type Connector, defineConnector } from "../../ports/connector.ts";
@@ -23,6 +23,7 @@ import { invoiceWriter } from "./writers/invoice.ts";
 import { orderWriter } from "./writers/order.ts";
 import { priceWriter } from "./writers/price.ts";
 import { productWriter } from "./writers/product.ts";
+import { refundWriter } from "./writers/refund.ts";
 import { shipmentWriter } from "./writers/shipment.ts";
 
 export { VendureConfig } from "./config.ts";
@@ -56,7 +57,7 @@ export const vendure = defineConnector({
   id: "vendure",
   version: "1.0.0",
   description:
-    "Vendure (Admin GraphQL API): customers, orders and settled refunds in; the category tree (collections), products, channel price lists, stock per location, customers with groups, fulfilments, invoices and order cancellations out",
+    "Vendure (Admin GraphQL API): customers, orders and settled refunds in; the category tree (collections), products, channel price lists, stock per location, customers with groups, fulfilments, invoices, order cancellations and refunds (of ERP credit notes) out",
   config: VendureConfig,
   client: (name, config) => vendureContext(name, config),
   entities: {
@@ -70,8 +71,12 @@ export const vendure = defineConnector({
       read: (x) => orderStream(x.name, x.client, x.config.pageSize),
       write: (x) => orderWriter(x.name, x.client, x.config),
     },
-    // Settled refunds, one record each (streams/refund.ts: every placed order is read each run).
-    refund: { read: (x) => refundStream(x.name, x.client, x.config.pageSize) },
+    // Settled refunds, one record each (streams/refund.ts: every placed order is read each run); ERP credit
+    // notes out as refunds of the order's settled payment (writers/refund.ts). Each skips the other's echo.
+    refund: {
+      read: (x) => refundStream(x.name, x.client, x.config.pageSize),
+      write: (x) => refundWriter(x.name, x.client),
+    },
     category: { write: (x) => categoryWriter(x.name, x.client, x.channel) },
     product: { write: (x) => productWriter(x.name, x.client, x.channel) },
     price: { write: (x) => priceWriter(x.name, x.client, x.config, x.priceChannels) },

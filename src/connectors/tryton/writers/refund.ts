@@ -19,7 +19,7 @@
 import Big from "big.js";
 import { SyncError } from "../../../core/errors.ts";
 import type { Refund } from "../../../core/model.ts";
-import { creditableCheck, creditLines, type TaxGroup } from "../../../core/refund.ts";
+import { creditableCheck, creditLines, refundEchoReason, type TaxGroup } from "../../../core/refund.ts";
 import type { WriteContext, WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
 import { perRecord } from "../../call-estimate.ts";
 import type { TrytonRow } from "../client.ts";
@@ -335,6 +335,7 @@ export function refundWriter(ctx: TrytonContext): Writer<"refund"> {
 
   return {
     entity: "refund",
+    unsupported: (refund) => refundEchoReason(refund, system),
     // Look up the credit note and the sale; read invoices, lines, taxes, credits; create, taxes, read, post.
     estimateCalls: perRecord({ create: 10, update: 1, perBatch: 0 }),
     async findByExternalRef(ref) {

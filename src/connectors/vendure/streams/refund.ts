@@ -1,7 +1,8 @@
 /**
  * Vendure refunds → canonical Refund, one record per settled refund (Order.payments[].refunds, made by the
  * Admin API's `refundOrder` and settled by its payment handler or `settleRefund`), keyed
- * `<connection>:refund:<refund id>`. A pending refund has not given money back yet and is read once
+ * `<connection>:refund:<refund id>`; a refund Passerelle made from an ERP credit note keeps the key it had, which
+ * ends its reason (core/refund.ts refundMark), so the ERP's writer knows its own credit note coming back. A pending refund has not given money back yet and is read once
  * settled; a failed one never is.
  *
  * Not incremental: Vendure saves a refund without touching its order (the order's `updatedAt` stays as it
@@ -13,6 +14,7 @@
 import { z } from "zod";
 import { SyncError } from "../../../core/errors.ts";
 import type { Refund } from "../../../core/model.ts";
+import { refundKeyOfReason } from "../../../core/refund.ts";
 import type { Stream } from "../../../ports/connector.ts";
 import { fromMinor, type VendureClient } from "../client.ts";
 import { listOf } from "../native.ts";
@@ -91,11 +93,15 @@ export function refundToCanonical(system: string, n: RefundNative): Refund {
   });
   // A refund of an amount (the Admin API's `amount`) leaves items, shipping and adjustment at 0.
   const broken = refund.items !== 0 || refund.shipping !== 0 || refund.adjustment !== 0;
+  const marked = refundKeyOfReason(refund.reason);
+  const reason = marked
+    ? (refund.reason as string).slice(0, (refund.reason as string).lastIndexOf("[")).trim()
+    : refund.reason;
   return {
     source: system,
     sourceId: refundNativeId(n),
     updatedAt: refund.updatedAt,
-    key: `${system}:refund:${refund.id}`,
+    key: marked ?? `${system}:refund:${refund.id}`,
     orderKey: `${system}:${order.code}`,
     orderNumber: order.code,
     ...(refund.transactionId ? { transactionId: refund.transactionId } : {}),
@@ -111,7 +117,7 @@ export function refundToCanonical(system: string, n: RefundNative): Refund {
         }
       : {}),
     lines,
-    ...(refund.reason ? { reason: refund.reason } : {}),
+    ...(reason ? { reason } : {}),
     createdAt: refund.createdAt,
   };
 }
