@@ -610,21 +610,30 @@ it("budgets: daily API calls per connection; a budget for an unknown connection 
 });
 
 describe("two-way product content with the real connectors' definitions", () => {
-  const yaml = (shop: string) => `version: 1
+  const yaml = (
+    shop: string,
+    ownership = `{ erp: [variants, currency], ${shop}: [description, images] }`,
+  ) => `version: 1
 connections:
   erp: ${JSON.stringify({ type: "sql", ...sqlContractSettings("sqlite:/tmp/passerelle-never-opened.db") })}
+  tryton: { type: tryton, url: "http://erp.test", db: erp, username: admin, password: "\${env:SHOP_TOKEN}" }
   shopify: { type: shopify, shop: demo.myshopify.com, accessToken: "\${env:SHOP_TOKEN}" }
   vendure: { type: vendure, url: "https://shop.example.com", username: passerelle, password: "\${env:SHOP_TOKEN}" }
+  woo: { type: woocommerce, url: "https://woo.example.com", consumerKey: "ck_0123456789", consumerSecret: cs_0123456789abcdef }
 flows:
   catalogue:
     direction: two-way
-    source: { connection: erp, entity: product }
+    source: { connection: ${shop === "vendure" ? "tryton" : "erp"}, entity: product }
     target: { connection: ${shop}, entity: product }
     twoWay:
       conflict: merge
-      ownership: { erp: [variants, currency], ${shop}: [description, images] }
+      ownership: ${ownership}
 `;
   const opts = { env: { SHOP_TOKEN: "shpat_0123456789" } };
+  const issues = (text: string) =>
+    new Map(
+      configError(() => parseConfig(text, connectorDefinitions, opts)).issues.map((i) => [i.path, i.message]),
+    );
 
   it("one declaration: the ERP owns variants (prices), the shop owns descriptions and images", () => {
     const { config } = parseConfig(yaml("shopify"), connectorDefinitions, opts);
@@ -634,16 +643,30 @@ flows:
     });
   });
 
-  it("refuses it where a side cannot both read and write products, naming the flow and the side", () => {
-    const byPath = new Map(
-      configError(() => parseConfig(yaml("vendure"), connectorDefinitions, opts)).issues.map((i) => [
-        i.path,
-        i.message,
-      ]),
+  it("Tryton ⇄ Vendure: the ERP owns what a product is sold by, the shop its description", () => {
+    const { config } = parseConfig(
+      yaml(
+        "vendure",
+        "{ tryton: [title, status, currency, categories, variants, components], vendure: [description] }",
+      ),
+      connectorDefinitions,
+      opts,
     );
+    assert.deepEqual(config.flows.catalogue?.twoWay?.ownership?.vendure, ["description"]);
+  });
+
+  it("refuses a field a product does not have (stock is the inventory entity), or one owned by both sides", () => {
+    const byPath = issues(yaml("vendure", "{ tryton: [variants, stock], vendure: [description, variants] }"));
+    const messages = [...byPath.values()].join("\n");
+    assert.match(messages, /product records have no field "stock" that a side can own/);
+    assert.match(messages, /variants is owned by both sides \(tryton and vendure\)/);
+  });
+
+  it("refuses it where a side cannot both read and write products, naming the flow and the side", () => {
+    const byPath = issues(yaml("woo"));
     assert.match(
       byPath.get("flows.catalogue.target.connection") ?? "",
-      /a two-way flow reads and writes both sides, and a vendure connection cannot read product records/,
+      /a two-way flow reads and writes both sides, and a woocommerce connection cannot read product records/,
     );
   });
 });

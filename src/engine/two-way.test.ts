@@ -399,3 +399,33 @@ describe("two-way ownership and last-writer-wins", () => {
     assert.equal(await settle(env), 0);
   });
 });
+
+describe("two-way keys taken from links (Stream.keysFromLinks)", () => {
+  let env: Env;
+  before(async () => {
+    env = await setup("linked", "merge");
+    // Side b's records carry no key of their own: its stream makes one up from its id, as a shop whose
+    // products know nothing of the ERP's code would, and asks for the key of each record's link instead.
+    const stream = env.flow.target.streams.customer as NonNullable<typeof env.flow.target.streams.customer>;
+    env.flow.target.streams.customer = {
+      ...stream,
+      keysFromLinks: true,
+      toCanonical: async (n) => ({ ...(await stream.toCanonical(n)), key: `b-${stream.idOf(n)}` }),
+    };
+  });
+  after(async () => teardown(env));
+
+  test("side b's records are merged under the keys they were linked under, and writes stop", async () => {
+    const first = await cycle(env);
+    assert.equal(first.counts.created, emails(env.a).length);
+    assert.equal(await settle(env), 0, "the read-back of a create is an echo under its link's key");
+    const email = emails(env.a)[0] as string;
+    edit(env.b, email, { city: "Nantes" });
+    const s = await cycle(env);
+    assert.equal(s.counts.failed, 0);
+    assert.equal(s.counts.updated, 1);
+    assert.equal(partner(env.a, email).city, "Nantes");
+    assert.deepEqual(emails(env.a), emails(env.b), "nothing created under a made-up key");
+    assert.equal(await settle(env), 0);
+  });
+});

@@ -89,6 +89,13 @@ const versionOf = (flow: Flow, p: Prepared): Version => ({
   hash: hashOf(flow.entity, p.canonical as Rec),
 });
 
+/** A record read under the key its link holds (see Stream.keysFromLinks); unchanged without one. */
+function withKey(p: Prepared, key: string | undefined): Prepared {
+  if (key === undefined || key === p.key) return p;
+  const rekey = (c: Canonical | null): Canonical | null => (c === null ? null : ({ ...c, key } as Canonical));
+  return { ...p, key, canonical: rekey(p.canonical), mapped: rekey(p.mapped) };
+}
+
 /** One write to a side: the item, what to record once it succeeds, and the trace's words for it. */
 interface SideWrite {
   item: WriteItem;
@@ -183,6 +190,14 @@ export class TwoWayRunner {
             read[s].push(await prepare(asSource, stream, native));
             if (stream.sorted) last = at;
           }
+        }
+        if (stream.keysFromLinks && read[s].length > 0) {
+          const links = await this.store.linksByExternalIds(
+            flow.entity,
+            conn.name,
+            read[s].map((p) => p.sourceId),
+          );
+          read[s] = read[s].map((p) => withKey(p, links.get(p.sourceId)?.key));
         }
         if (last) {
           const capped = isBefore(last.updatedAt, signpost) ? last : { updatedAt: signpost, id: "" };
@@ -342,7 +357,7 @@ export class TwoWayRunner {
       }
       let gone: Side | null = null;
       for (const s of needsCurrent(state, versions)) {
-        const fetched = await this.readById(parts[s], ids[s] as string);
+        const fetched = await this.readById(parts[s], ids[s] as string, key);
         if (fetched && !fetched.error) current[s] = versionOf(flow, fetched);
         else if (fetched?.error) {
           this.fail(out, flow, parts[s].conn, fetched, fetched.error);
@@ -591,7 +606,7 @@ export class TwoWayRunner {
         // way, a field it cannot hold) is the hash its echo will carry, so the echo is known whatever the
         // connector's round trip changes.
         const entry = pending.get(t.key);
-        const back = await this.readById(side, r.targetId);
+        const back = await this.readById(side, r.targetId, t.key);
         if (entry && back && !back.error && entry.state[side.side]) {
           const readBack = hashOf(flow.entity, back.canonical as Rec);
           entry.state = { ...entry.state, [side.side]: { ...entry.state[side.side], lastHash: readBack } };
@@ -818,9 +833,18 @@ export class TwoWayRunner {
     out.resolvedKeys.push(key);
   }
 
-  private async readById(side: SideParts, id: string): Promise<Prepared | null> {
+  /**
+   * One record of a side by its id. A side whose stream takes keys from links gets the key the caller
+   * knows (a record just created there has no link yet), else the key its link holds.
+   */
+  private async readById(side: SideParts, id: string, key?: string): Promise<Prepared | null> {
     const native = await side.stream.get(id);
-    return native === null ? null : prepare(side.asSource, side.stream, native);
+    if (native === null) return null;
+    const p = await prepare(side.asSource, side.stream, native);
+    if (!side.stream.keysFromLinks) return p;
+    const linked =
+      key ?? (await this.store.findLinkByExternalId(side.asSource.entity, side.conn.name, id))?.key;
+    return withKey(p, linked);
   }
 
   /** A version read under a key its side's record was not linked under: [side, record, the old key]. */
@@ -1001,7 +1025,7 @@ export class TwoWayRunner {
         const read: Partial<Record<Side, Prepared>> = {};
         for (const s of SIDES) {
           const id = ids[s];
-          const p = id ? await this.readById(parts[s], id) : null;
+          const p = id ? await this.readById(parts[s], id, key) : null;
           if (p) read[s] = p;
         }
         if (read.a || read.b) {
@@ -1086,7 +1110,7 @@ export class TwoWayRunner {
         how[s] = h;
         continue;
       }
-      const p = await this.readById(parts[s], l.externalId);
+      const p = await this.readById(parts[s], l.externalId, key);
       if (p) live[s] = p;
       how[s] = p ? "live" : "deleted";
     }
@@ -1149,7 +1173,7 @@ export class TwoWayRunner {
       });
       const read: Partial<Record<Side, Prepared>> = {};
       for (const s of holding) {
-        const p = live[s] ?? (await this.readById(parts[s], ids[s] as string));
+        const p = live[s] ?? (await this.readById(parts[s], ids[s] as string, key));
         if (p) read[s] = p;
       }
       const out = await this.reconcileKeys(flow, parts, [{ key, read }], opts, { afresh: true });
@@ -1202,7 +1226,7 @@ export class TwoWayRunner {
     const now: Partial<Record<Side, Version | null>> = {};
     for (const s of SIDES) {
       const id = held.ids[s];
-      const p = id ? await this.readById(parts[s], id) : null;
+      const p = id ? await this.readById(parts[s], id, failure.key) : null;
       if (p?.error) throw p.error;
       now[s] = p ? versionOf(flow, p) : null;
       const was = held.versions[s];

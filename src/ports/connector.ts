@@ -67,6 +67,13 @@ export interface Stream<E extends EntityName = EntityName, N = unknown> {
    */
   removed?(ids: string[], signal?: AbortSignal): Promise<Map<string, Removal>>;
   /**
+   * True where the system holds nothing that carries the canonical key (a Vendure product knows nothing of
+   * the ERP's template code; its slug is only derived from it). In a two-way flow the engine then takes each
+   * record's key from its link — the key its id here was linked under — and `toCanonical`'s key serves only
+   * a record with no link yet (one only this side holds).
+   */
+  keysFromLinks?: boolean;
+  /**
    * Called by a sync run once a page this stream listed is committed (its records written, failed into the
    * inbox, or skipped): a stream that consumes its source (moves a file away once read) does it here, never
    * earlier, so a crash before the commit reads the records again.

@@ -20,7 +20,7 @@ import {
 import { TrytonConfig } from "../../src/connectors/tryton/config.ts";
 import { createTrytonConnector, type TrytonConnector, tryton } from "../../src/connectors/tryton/index.ts";
 import { SyncError } from "../../src/core/errors.ts";
-import type { Customer, EntityName, Order } from "../../src/core/model.ts";
+import { type Customer, type EntityName, type Order, Product } from "../../src/core/model.ts";
 import type { Stream, WriteItem } from "../../src/ports/connector.ts";
 import { runContractSuite } from "../../src/ports/contract-suite.ts";
 import { closedPort } from "../helpers/net.ts";
@@ -173,6 +173,15 @@ if (!available.ok) {
         const settings = { url: erp.url, db: erp.db, username: erp.user, password: erp.password };
         let connector: TrytonConnector | undefined;
         const session = await trytonSession(erp);
+        // Products are written back only onto templates Tryton holds (their descriptions): the samples are
+        // three of the seeded products, as the product stream reads them.
+        const products = connect(erp).streams.product as Stream<"product">;
+        const seeded: Product[] = [];
+        for (const t of seed.templates.slice(0, 3)) {
+          const native = await products.get(String(t));
+          assert.ok(native, `seeded template ${t} is not read back`);
+          seeded.push(Product.parse(await products.toCanonical(native)));
+        }
         return {
           config: TrytonConfig.parse(settings),
           badCredentials: TrytonConfig.parse({ ...settings, password: "wrong-password" }),
@@ -183,6 +192,11 @@ if (!available.ok) {
             faults:
               "a real Tryton cannot be made to answer 429 or 5xx here: fault handling is not checked for Tryton by this suite",
             "order.touch": "the fixture's touch has no way yet to change a sale without changing its state",
+            "product.create":
+              "products are created in the ERP: the product writer writes descriptions onto the templates Tryton holds, so a first write is never a create (lookup and reject are checked here; test/real/two-way-products-tryton-vendure.test.ts writes descriptions end to end, edited in Vendure, read back from Tryton, written again without a write)",
+            "product.readback": "see product.create",
+            "product.update": "see product.create",
+            "product.reapply": "see product.create",
             "refund.write":
               "a refund credits the posted invoice of a sale the shop's order became: test/real/refunds-tryton-vendure.test.ts writes refunds to the real Tryton end to end (created once, rerun, second refund, over-refund, draft invoice)",
             "refund.read":
@@ -190,6 +204,7 @@ if (!available.ok) {
           },
           samples: {
             customer: () => [sampleCustomer("vip"), sampleCustomer(), sampleCustomer("wholesale")],
+            product: () => seeded.map((p) => ({ ...p, description: `Contract description ${run}` })),
             order: () => [
               sampleOrder(seed.skus),
               sampleOrder(seed.skus, { discount: "2.00" }),
@@ -201,6 +216,7 @@ if (!available.ok) {
               const o = sampleOrder(seed.skus);
               return { ...o, lines: o.lines.map((l) => ({ ...l, sku: `UNKNOWN-${run}` })) };
             },
+            product: (): Product => ({ ...(seeded[0] as Product), key: `ONLY-IN-SHOP-${run}` }),
             customer: (): Customer => ({
               ...sampleCustomer(),
               addresses: [{ type: "both", line1: "1 Main St", city: "Nowhere", country: "ZZ" }],

@@ -1,7 +1,7 @@
 /**
  * The Tryton connector: the category tree, catalogue, sale price lists, stock per warehouse, customers, shipments and
- * invoices and credit notes (as refunds) read from trytond over JSON-RPC; customers, confirmed sales and shop refunds (credit notes) written
- * to it. Reads are
+ * invoices and credit notes (as refunds) read from trytond over JSON-RPC; customers, confirmed sales, shop refunds
+ * (credit notes) and product descriptions (two-way product content) written to it. Reads are
  * incremental on write_date (create_date for never-written records), see paging.ts.
  */
 import { SyncError } from "../../core/errors.ts";
@@ -23,6 +23,7 @@ import { refundStream } from "./streams/refund.ts";
 import { shipmentStream } from "./streams/shipment.ts";
 import { customerWriter } from "./writers/customer.ts";
 import { orderWriter } from "./writers/order.ts";
+import { productWriter } from "./writers/product.ts";
 import { refundWriter } from "./writers/refund.ts";
 
 export type { InvoiceDocument } from "./document.ts";
@@ -71,7 +72,7 @@ export const tryton = defineConnector({
   id: "tryton",
   version: "1.0.0",
   description:
-    "Tryton (6.0+) via JSON-RPC: the category tree, products and variants (kits with their components), sale price lists, stock per warehouse (kits' computed from their components, supplier lead times), parties, sales (in, and their withdrawal out), shipments, invoices, refunds out (posted credit notes of synced sales) and in (credit notes on the posted invoices).",
+    "Tryton (6.0+) via JSON-RPC: the category tree, products and variants (kits with their components), sale price lists, stock per warehouse (kits' computed from their components, supplier lead times), parties, sales (in, and their withdrawal out), shipments, invoices, refunds out (posted credit notes of synced sales) and in (credit notes on the posted invoices), product descriptions in (two-way product content: products are created in the ERP).",
   config: TrytonConfig,
   client: (name, config): TrytonContext => {
     const client = new TrytonClient(config, name);
@@ -79,7 +80,8 @@ export const tryton = defineConnector({
   },
   entities: {
     category: { read: categoryStream },
-    product: { read: productStream },
+    // Written back: the description only (a two-way product flow where the shop owns it; writers/product.ts).
+    product: { read: productStream, write: productWriter },
     price: { read: priceStream },
     inventory: { read: inventoryStream },
     // Removals (two-way delete policies): a party is deactivated (archive) or deleted.

@@ -1,6 +1,6 @@
 /**
  * The Vendure connector: the Admin GraphQL API over plain HTTP (`fetch`; no Vendure package at run time).
- * Reads customers, placed orders and their settled refunds; writes the category tree (collections linked to products by a facet
+ * Reads customers, placed orders and their settled refunds, and products (two-way product content); writes the category tree (collections linked to products by a facet
  * value per category, see writers/category.ts), products with variants and their categories, price lists (one channel each), stock
  * per stock location, customers with their group, shipments (fulfilments with tracking), invoices
  * (order custom fields) and ERP credit notes (refunds of the order's payment).
@@ -14,6 +14,7 @@ import { activeChannel, StockLocations } from "./lookup.ts";
 import { vendurePermissions } from "./permissions.ts";
 import { customerStream } from "./streams/customer.ts";
 import { orderStream } from "./streams/order.ts";
+import { productStream } from "./streams/product.ts";
 import { refundStream } from "./streams/refund.ts";
 import { categoryWriter } from "./writers/category.ts";
 import { priceListChannels } from "./writers/channels.ts";
@@ -57,7 +58,7 @@ export const vendure = defineConnector({
   id: "vendure",
   version: "1.0.0",
   description:
-    "Vendure (Admin GraphQL API): customers, orders and settled refunds in; the category tree (collections), products, channel price lists, stock per location, customers with groups, fulfilments, invoices, order cancellations and refunds (of ERP credit notes) out",
+    "Vendure (Admin GraphQL API): customers, orders, settled refunds and products (two-way product content) in; the category tree (collections), products, channel price lists, stock per location, customers with groups, fulfilments, invoices, order cancellations and refunds (of ERP credit notes) out",
   config: VendureConfig,
   client: (name, config) => vendureContext(name, config),
   entities: {
@@ -78,7 +79,11 @@ export const vendure = defineConnector({
       write: (x) => refundWriter(x.name, x.client),
     },
     category: { write: (x) => categoryWriter(x.name, x.client, x.channel) },
-    product: { write: (x) => productWriter(x.name, x.client, x.channel) },
+    // Read for two-way product content (streams/product.ts: every product is read each run).
+    product: {
+      read: (x) => productStream(x.name, x.client, x.channel, x.config.pageSize),
+      write: (x) => productWriter(x.name, x.client, x.channel),
+    },
     price: { write: (x) => priceWriter(x.name, x.client, x.config, x.priceChannels) },
     inventory: {
       write: (x) =>

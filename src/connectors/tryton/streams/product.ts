@@ -63,6 +63,17 @@ function categoriesOf(t: TrytonRow): { categories?: string[] } {
 }
 
 /**
+ * The product's description: Tryton keeps one per variant (product.product), the canonical product one for
+ * the product, so it is the first variant's (by id) — the product writer writes it onto every variant. None
+ * (or empty): the field is left out.
+ */
+function descriptionOf(variants: TrytonRow[]): { description?: string } {
+  const first = [...variants].sort((a, b) => a.id - b.id)[0];
+  const text = first ? str(first, "description") : undefined;
+  return text ? { description: text } : {};
+}
+
+/**
  * A kit's components (see kits.ts): the ones its first variant uses, its own or else the template's. A kit
  * whose variants use different components has no single canonical list: a data error naming it.
  */
@@ -87,7 +98,8 @@ function kitComponents(
 /**
  * One canonical Product per product.template, its variants being the template's product.product records.
  * The template's code is the product key; each variant's code (template code + suffix) is its SKU. Tryton
- * gives a variant no price of its own: every variant carries the template's list price. An archived
+ * gives a variant no price of its own: every variant carries the template's list price. The description is
+ * the first variant's (see descriptionOf). An archived
  * template is "archived", one that is not salable "draft".
  */
 export function productStream(ctx: TrytonContext): Stream<"product", ProductNative> {
@@ -215,6 +227,7 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
         updatedAt: n.changedAt,
         key,
         title: str(t, "name") ?? key,
+        ...descriptionOf(n.variants),
         status: !bool(t, "active", true) ? "archived" : !bool(t, "salable", true) ? "draft" : "active",
         currency: n.currency,
         categoryPath: [],
