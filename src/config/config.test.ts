@@ -647,12 +647,28 @@ flows:
     const { config } = parseConfig(
       yaml(
         "vendure",
-        "{ tryton: [title, status, currency, categories, variants, components], vendure: [description] }",
+        "{ tryton: [title, vendor, status, currency, categoryPath, categories, attributes, images, variants, components], vendure: [description] }",
       ),
       connectorDefinitions,
       opts,
     );
     assert.deepEqual(config.flows.catalogue?.twoWay?.ownership?.vendure, ["description"]);
+  });
+
+  it("refuses fields Tryton would not write left to the shop or unowned, naming them and the side to give them to", () => {
+    // Tryton's product writer sets descriptions only: a Vendure edit of an unowned vendor or images would
+    // be dropped there without a word, and Vendure owning a title Tryton never takes is the same loss.
+    const byPath = issues(
+      yaml(
+        "vendure",
+        "{ tryton: [status, currency, categoryPath, categories, attributes, variants, components], vendure: [description, title] }",
+      ),
+    );
+    const message = byPath.get("flows.catalogue.twoWay.ownership") ?? [...byPath.values()].join("\n");
+    assert.match(
+      message,
+      /a tryton connection writes only description of product records, so tryton must own every other field.*add to tryton's ownership: title, vendor, images \(and take title from the other side's\)/,
+    );
   });
 
   it("refuses a field a product does not have (stock is the inventory entity), or one owned by both sides", () => {

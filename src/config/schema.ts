@@ -11,7 +11,7 @@ import { CONFLICT_POLICIES, DELETE_POLICIES } from "../core/merge.ts";
 import { ENTITIES, type EntityName } from "../core/model.ts";
 import type { ConnectorDefinition } from "../ports/connector.ts";
 import { Alerts, type AlertsConfig, alertProblems } from "./alerts.ts";
-import { ownershipIssues, unknownMappingFields } from "./mapping-fields.ts";
+import { ownableFields, ownershipIssues, ownershipSide, unknownMappingFields } from "./mapping-fields.ts";
 
 /** Issue params asking load.ts not to append the bad value (the message already names it). */
 export const QUIET = { showValue: false } as const;
@@ -291,6 +291,49 @@ function twoWayIssues(flow: string, spec: FlowConfig, ctx: z.RefinementCtx): voi
 }
 
 /**
+ * A side whose writer sets only some fields (ConnectorDefinition.writesFields) must own every other field
+ * of the flow's records: a field the other side owns, or one left unowned (merged by the conflict policy),
+ * could change on the other side and never reach this one, with nothing to say so. One issue on
+ * `twoWay.ownership`, naming the side, what it writes and the fields to give it.
+ */
+function partialWriterIssues(
+  flow: string,
+  spec: FlowConfig,
+  connections: Record<string, { type: string } | undefined>,
+  definitions: readonly ConnectorDefinition[],
+  ctx: z.RefinementCtx,
+): void {
+  const entity = spec.source?.entity;
+  const ownership = spec.twoWay?.ownership;
+  if (!ownership || !ENTITIES.includes(entity)) return;
+  const sides = { source: spec.source.connection, target: spec.target?.connection };
+  for (const side of ["source", "target"] as const) {
+    const conn = spec[side]?.connection ?? "";
+    const def = definitions.find((d) => d.kind === connections[conn]?.type);
+    const writes = def?.writesFields?.[entity];
+    if (!def || !writes) continue;
+    const owned = new Set(
+      Object.entries(ownership)
+        .filter(([name]) => ownershipSide(name, sides) === side)
+        .flatMap(([, fields]) => fields),
+    );
+    const ownedElsewhere = new Set(
+      Object.entries(ownership)
+        .filter(([name]) => ownershipSide(name, sides) !== side)
+        .flatMap(([, fields]) => fields),
+    );
+    const dropped = ownableFields(entity).filter((f) => !owned.has(f) && !writes.includes(f));
+    if (dropped.length === 0) continue;
+    const moved = dropped.filter((f) => ownedElsewhere.has(f));
+    ctx.addIssue({
+      code: "custom",
+      path: ["flows", flow, "twoWay", "ownership"],
+      message: `a ${def.kind} connection writes only ${writes.join(", ")} of ${entity} records, so ${conn} must own every other field, or the other side's changes to it would be dropped there; add to ${conn}'s ownership: ${dropped.join(", ")}${moved.length > 0 ? ` (and take ${moved.join(", ")} from the other side's)` : ""}`,
+    });
+  }
+}
+
+/**
  * A delete policy that writes removals needs each side able to report and remove the flow's records
  * (`propagate`: archive or delete; `archive`: archive). One issue on `twoWay.deletes`, naming each side that
  * cannot.
@@ -443,6 +486,7 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
               }
             }
             deletePolicyIssues(flow, spec, connections, definitions, ctx);
+            partialWriterIssues(flow, spec, connections, definitions, ctx);
           }
           if (spec?.source?.connection !== undefined && spec.source.connection === spec.target?.connection) {
             ctx.addIssue({

@@ -73,6 +73,12 @@ export interface EntitySpec<E extends EntityName, X> {
    * says the stream reports removals (its `removed`). Absent: the connector neither reports nor writes them.
    */
   removal?: readonly RemoveHow[];
+  /**
+   * The canonical fields the writer sets, where it sets only some (Tryton's product writer: description).
+   * A two-way flow must then leave every other field to this side's ownership, or the other side's
+   * changes to them would be dropped here without a word; config validation says so. Absent: every field.
+   */
+  writesFields?: readonly string[];
 }
 
 export type EntitySpecs<X> = { [E in EntityName]?: EntitySpec<E, X> };
@@ -143,6 +149,8 @@ export interface ConnectorDefinition<C extends z.ZodType = z.ZodType> {
   writes: readonly EntityName[];
   /** Per entity, how the connector removes a record (and so reports removals); see EntitySpec.removal. */
   removals: { [E in EntityName]?: readonly RemoveHow[] };
+  /** Per entity, the only fields its writer sets, where it sets only some (see EntitySpec.writesFields). */
+  writesFields: { [E in EntityName]?: readonly string[] };
   capabilities: Capabilities;
   create(name: string, config: z.infer<C>): Connector;
   webhooks?: WebhookReceiver<z.infer<C>>;
@@ -187,6 +195,15 @@ export function defineConnector<C extends z.ZodType, X, P extends ConnectionPart
     }
     removals[entity] = e.removal;
   }
+  const writesFields: { [E in EntityName]?: readonly string[] } = {};
+  for (const entity of ENTITIES) {
+    const fields = spec.entities[entity]?.writesFields;
+    if (!fields) continue;
+    if (!spec.entities[entity]?.write) {
+      throw new Error(`${spec.id}: entity ${entity} declares writesFields and has no writer`);
+    }
+    writesFields[entity] = fields;
+  }
   const reads = ENTITIES.filter((e) => entities[e]?.read);
   const writes = ENTITIES.filter((e) => entities[e]?.write);
   const assemble = (name: string, client: X) => {
@@ -220,6 +237,7 @@ export function defineConnector<C extends z.ZodType, X, P extends ConnectionPart
     reads,
     writes,
     removals,
+    writesFields,
     capabilities: {
       bulk: spec.capabilities.bulk ?? false,
       documents: spec.capabilities.documents ?? false,

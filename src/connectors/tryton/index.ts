@@ -81,7 +81,8 @@ export const tryton = defineConnector({
   entities: {
     category: { read: categoryStream },
     // Written back: the description only (a two-way product flow where the shop owns it; writers/product.ts).
-    product: { read: productStream, write: productWriter },
+    // The product writer sets descriptions only (two-way product content: products are created in the ERP).
+    product: { read: productStream, write: productWriter, writesFields: ["description"] },
     price: { read: priceStream },
     inventory: { read: inventoryStream },
     // Removals (two-way delete policies): a party is deactivated (archive) or deleted.
