@@ -60,7 +60,8 @@ async function scaledOut(world: World, env: NodeJS.ProcessEnv): Promise<string> 
   try {
     const workerUrl = await metricsUrl(worker);
     const schedulerUrl = await metricsUrl(scheduler);
-    assert.match(worker.stderr(), /Metrics auth: every request to \/metrics needs a bearer token/);
+    // Its own line on stderr, which may arrive in a later chunk than the URL's: waited for, not assumed.
+    await worker.waitFor("stderr", /Metrics auth: every request to \/metrics needs a bearer token/);
 
     for (const [url, role] of [
       [workerUrl, "worker"],
@@ -143,7 +144,7 @@ describe("worker and scheduler metrics on SQLite", () => {
     );
     try {
       const url = await metricsUrl(worker);
-      assert.match(worker.stderr(), /Metrics auth: requests from loopback need no token/);
+      await worker.waitFor("stderr", /Metrics auth: requests from loopback need no token/);
       await waitFor("the worker's /metrics to count a products sync", async () => {
         const res = await fetch(`${url}/metrics`);
         assert.equal(res.status, 200);
