@@ -29,6 +29,20 @@ test("the die is seeded: the same seed injects the same faults", () => {
   assert.equal(f.roll(true), "drop");
 });
 
+test("a drop rolled by a read is owed to the next write: batched writes meet drops at the request rate", () => {
+  // One write in ten requests, as a client that batches its writes makes them: 10 % of all requests roll
+  // a drop, and each lands on a write (about 100 of the 100 writes here), not only those a write rolled
+  // itself (about 10).
+  const f = new FaultInjector({ rates: { drop: 0.1 }, seed: 3 });
+  for (let i = 0; i < 1000; i++) f.roll(i % 10 === 9);
+  assert.ok(f.stats.injected.drop > 50, `drops: ${f.stats.injected.drop}`);
+  assert.ok(f.stats.injected.drop <= 100, `drops: ${f.stats.injected.drop}`);
+  const reads = new FaultInjector({ rates: { drop: 1 } });
+  reads.roll(false);
+  reads.roll(false);
+  assert.equal(reads.stats.injected.drop, 0, "a read itself is never dropped");
+});
+
 describe("Odoo emulator faults", () => {
   let emu: OdooEmulator;
   let client: OdooClient;

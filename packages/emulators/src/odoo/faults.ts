@@ -27,12 +27,19 @@ export interface FaultStats {
   injected: Record<FaultKind, number>;
 }
 
-/** What happens to one request. `drop` only applies to writes; a read rolled `drop` is answered normally. */
+/**
+ * What happens to one request. `drop` only applies to writes: a read that rolls `drop` is answered normally
+ * and passes the drop on to the next write that rolls no other fault, so the drop rate stays a share of all
+ * requests however few of them write (a client that batches its writes meets drops as often as one that
+ * writes record by record, instead of almost never).
+ */
 export type FaultDecision = FaultKind | null;
 
 export class FaultInjector {
   #rates: Record<FaultKind, number> = { "5xx": 0, "429": 0, timeout: 0, slow: 0, drop: 0 };
   #rng: Rng = rng(1);
+  /** A drop rolled by a read, owed to the next write. */
+  #dropOwed = false;
   slowMs = 2_000;
   retryAfterS = 1;
   readonly stats: FaultStats = {
@@ -59,6 +66,7 @@ export class FaultInjector {
     const total = Object.values(rates).reduce((a, b) => a + b, 0);
     if (total > 1 + 1e-9) throw new Error(`fault rates add up to ${Number(total.toFixed(6))}, more than 1`);
     this.#rates = rates;
+    this.#dropOwed = false;
     if (opts.seed !== undefined) this.#rng = rng(opts.seed);
     if (opts.slowMs !== undefined) this.slowMs = opts.slowMs;
     if (opts.retryAfterS !== undefined) this.retryAfterS = opts.retryAfterS;
@@ -76,11 +84,19 @@ export class FaultInjector {
     for (const kind of FAULT_KINDS) {
       const rate = this.#rates[kind];
       if (r < rate) {
-        if (kind === "drop" && !write) return null;
+        if (kind === "drop" && !write) {
+          this.#dropOwed = true;
+          return null;
+        }
         this.stats.injected[kind]++;
         return kind;
       }
       r -= rate;
+    }
+    if (write && this.#dropOwed) {
+      this.#dropOwed = false;
+      this.stats.injected.drop++;
+      return "drop";
     }
     return null;
   }
