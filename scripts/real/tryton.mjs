@@ -37,7 +37,7 @@ export const TRYTON_USER = "admin";
 export const TRYTON_PASSWORD = "passerelle-admin";
 export const TRYTON_DB = "erp";
 /** Bump when the set-up below changes: it names the golden copy. */
-const SETUP_VERSION = 6;
+const SETUP_VERSION = 7;
 const COUNTRIES = [
   ["DE", "Germany"],
   ["AT", "Austria"],
@@ -342,7 +342,7 @@ async function setUpCompany(s) {
     await s.model("account.fiscalyear", "create_period", [fy]);
   }
 
-  await invoiceReportAsPdf(s);
+  await reportsAsPdf(s);
 
   // Shops round tax per order line; so does this company, so that sales total what the shop charged.
   await s.model("account.configuration", "write", [1], { tax_rounding: "line" });
@@ -403,20 +403,21 @@ async function setUpCompany(s) {
 }
 
 /**
- * Customer invoices render as PDF: Tryton converts its OpenDocument template with LibreOffice when the
- * report action's extension differs from the template's. A posted invoice keeps the rendering made when
- * it was posted, so this must be set before any invoice is posted.
+ * Customer invoices and delivery notes render as PDF: Tryton converts its OpenDocument template with
+ * LibreOffice when the report action's extension differs from the template's. A posted invoice keeps the
+ * rendering made when it was posted, so this must be set before any invoice is posted.
  */
-async function invoiceReportAsPdf(s) {
-  const reports = await s.find("ir.action.report", [["report_name", "=", "account.invoice"]], ["id"]);
-  if (reports.length === 0)
-    throw new Error("Tryton has no account.invoice report (is account_invoice activated?)");
-  await s.model(
-    "ir.action.report",
-    "write",
-    reports.map((r) => r.id),
-    { extension: "pdf" },
-  );
+async function reportsAsPdf(s) {
+  for (const name of ["account.invoice", "stock.shipment.out.delivery_note"]) {
+    const reports = await s.find("ir.action.report", [["report_name", "=", name]], ["id"]);
+    if (reports.length === 0) throw new Error(`Tryton has no ${name} report (are its modules activated?)`);
+    await s.model(
+      "ir.action.report",
+      "write",
+      reports.map((r) => r.id),
+      { extension: "pdf" },
+    );
+  }
 }
 
 async function buildGolden(golden, log) {

@@ -8,10 +8,14 @@ import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 
-/** Order custom fields the connector's invoice writer fills (see docs/connectors/vendure.md). */
+/**
+ * Order custom fields the connector's invoice writer fills, and the list its shipment writer adds each
+ * delivery note's ref to (`deliveryNoteField`; see docs/connectors/vendure.md).
+ */
 export const ORDER_CUSTOM_FIELDS = [
   { name: "invoiceNumber", type: "string", nullable: true, public: false },
   { name: "invoiceDocument", type: "string", nullable: true, public: false, length: 1024 },
+  { name: "deliveryNotes", type: "string", list: true, nullable: true, public: false },
 ];
 
 /**

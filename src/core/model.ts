@@ -314,6 +314,13 @@ export const Order = z
   });
 export type Order = z.infer<typeof Order>;
 
+/**
+ * A document the source renders (an invoice, a delivery note), named by where it can be fetched: a URL or a
+ * connector-specific reference that its connection's `document(ref)` serves (`passerelle document`).
+ */
+export const DocumentRef = z.object({ ref: z.string().min(1), mimeType: z.literal("application/pdf") });
+export type DocumentRef = z.infer<typeof DocumentRef>;
+
 export const Shipment = z.object({
   ...Source,
   /** `<source connection>:<shipment name>` */
@@ -327,6 +334,8 @@ export const Shipment = z.object({
   trackingUrls: z.array(z.url()).default([]),
   lines: z.array(z.object({ sku: z.string(), quantity: z.number().int().positive() })).default([]),
   shippedAt: Timestamp,
+  /** The delivery note (packing slip) the source renders for this shipment, when it renders one as PDF. */
+  document: DocumentRef.optional(),
 });
 export type Shipment = z.infer<typeof Shipment>;
 
@@ -341,8 +350,8 @@ export const Invoice = z.object({
   totalTax: Decimal,
   total: Decimal,
   issuedAt: Timestamp,
-  /** Where the PDF can be fetched from the source (a URL or a connector-specific document reference). */
-  document: z.object({ ref: z.string(), mimeType: z.literal("application/pdf") }).optional(),
+  /** Where the invoice's PDF can be fetched from the source. */
+  document: DocumentRef.optional(),
 });
 export type Invoice = z.infer<typeof Invoice>;
 

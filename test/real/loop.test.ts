@@ -8,7 +8,8 @@
  *   orders    three orders placed through Vendure's Shop API checkout (one with a coupon, one with several
  *             lines and express shipping) → confirmed Tryton sales with the same customer, lines and totals
  *   shipping  Tryton ships them with a tracking reference and posts the invoices → Vendure fulfilments
- *             with that tracking code, and the invoice on the order, whose document Passerelle fetches
+ *             with that tracking code, the invoice and the delivery note on the order, whose documents
+ *             Passerelle fetches as PDF, the delivery note's ref in the shipment's trace
  *   again     a second sync of every flow changes nothing anywhere
  */
 import assert from "node:assert/strict";
@@ -81,7 +82,11 @@ function yamlConfig(
     dir,
     ...(opts.store ? { store: opts.store } : {}),
     erp: trytonConnection(erp),
-    shop: [...vendureConnection(shop, LOCATIONS), ...(opts.shopExtra ?? [])],
+    shop: [
+      ...vendureConnection(shop, LOCATIONS),
+      "deliveryNoteField: deliveryNotes",
+      ...(opts.shopExtra ?? []),
+    ],
     flows: [...CATALOG_FLOWS, ...ORDER_FLOWS, ["invoices", "erp", "invoice"]],
   });
 }
@@ -315,9 +320,11 @@ describe("Tryton ⇄ Vendure through the passerelle CLI", { skip: skip || false,
     );
   });
 
-  test("Tryton ships with a tracking reference: Vendure shows the fulfilments and the invoice", async () => {
+  test("Tryton ships with a tracking reference: Vendure shows the fulfilments, the invoice and the delivery note", async () => {
     assert.equal(sales.size, 3, "the orders test must have run");
-    for (const [code, saleId] of sales) await fulfilSale(erp, saleId, `TRACK-${code}`);
+    const shipped = new Map<string, number[]>();
+    for (const [code, saleId] of sales)
+      shipped.set(code, (await fulfilSale(erp, saleId, `TRACK-${code}`)).shipments as number[]);
     const runs = await sync(env, ["shipments", "invoices", "stock"]);
     assert.equal(runs.find((r) => r.flow === "shipments")?.counts.created, 3, JSON.stringify(runs));
     assert.equal(runs.find((r) => r.flow === "invoices")?.counts.created, 3, JSON.stringify(runs));
@@ -327,10 +334,14 @@ describe("Tryton ⇄ Vendure through the passerelle CLI", { skip: skip || false,
         order: {
           state: string;
           fulfillments: { state: string; trackingCode: string | null; method: string }[];
-          customFields: { invoiceNumber: string | null; invoiceDocument: string | null };
+          customFields: {
+            invoiceNumber: string | null;
+            invoiceDocument: string | null;
+            deliveryNotes: string[] | null;
+          };
         };
       }>(
-        "query($id:ID!){order(id:$id){state fulfillments{state trackingCode method} customFields{invoiceNumber invoiceDocument}}}",
+        "query($id:ID!){order(id:$id){state fulfillments{state trackingCode method} customFields{invoiceNumber invoiceDocument deliveryNotes}}}",
         { id: p.id },
       );
       const o = data.order;
@@ -369,6 +380,29 @@ describe("Tryton ⇄ Vendure through the passerelle CLI", { skip: skip || false,
       assert.ok(bytes.length > 5000, `${p.code}: ${bytes.length} bytes`);
       assert.equal(bytes.subarray(0, 5).toString("latin1"), "%PDF-", `${p.code}: PDF magic`);
       console.log(`# ${p.code}: invoice ${posted.number}, ${ref} → ${bytes.length} bytes of PDF`);
+
+      // The delivery note: its ref on the order beside the invoice's, the PDF fetched by it (Tryton renders
+      // stock.shipment.out.delivery_note afresh), and the ref in the shipment's trace.
+      const [shipmentId] = shipped.get(p.code) ?? [];
+      const noteRef = `erp:stock.shipment.out/${shipmentId}`;
+      assert.deepEqual(o.customFields.deliveryNotes, [noteRef], `${p.code}: delivery note on the order`);
+      const noteFile = join(dir, `${p.code}-delivery-note.pdf`);
+      const note = await cli(["document", "erp", noteRef, "--out", noteFile, "--json"], env);
+      assert.equal(note.code, 0, `passerelle document: ${note.stdout}\n${note.stderr}`);
+      const noteBytes = readFileSync(noteFile);
+      assert.equal(
+        noteBytes.subarray(0, 5).toString("latin1"),
+        "%PDF-",
+        `${p.code}: delivery note PDF magic`,
+      );
+      assert.ok(noteBytes.length > 5000, `${p.code}: delivery note ${noteBytes.length} bytes`);
+      const [shipment] = await session
+        .model("stock.shipment.out", "read", [shipmentId], ["number"])
+        .then((r) => r as { number: string }[]);
+      const trace = await cli(["trace", "shipment", `erp:${shipment?.number}`, "--json"], env);
+      assert.equal(trace.code, 0, trace.stderr);
+      assert.match(trace.stdout, new RegExp(`delivery note ${noteRef} on order ${p.code}`), trace.stdout);
+      console.log(`# ${p.code}: delivery note ${noteRef} → ${noteBytes.length} bytes of PDF`);
     }
   });
 

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SyncError } from "../../core/errors.ts";
+import { TrytonConfig } from "./config.ts";
 import { isPdf, pdfOfReport } from "./document.ts";
+import { createTrytonConnector } from "./index.ts";
 import { invoiceDocument } from "./streams/invoice.ts";
 
 /** A report result as trytond's JSON-RPC encodes it: [format, bytes, direct print, file name]. */
@@ -82,5 +84,37 @@ describe("tryton invoice document", () => {
       mimeType: "application/pdf",
     });
     assert.equal(invoiceDocument("erp:account.invoice/7", "odt"), undefined);
+  });
+
+  test("a delivery note rendered as OpenDocument names its report, without the invoice cache's advice", () => {
+    assert.throws(
+      () => pdfOfReport(result("odt", odt), "erp", "stock.shipment.out 4 (CS4)", "stock.shipment.out"),
+      (e: unknown) =>
+        e instanceof SyncError &&
+        e.kind === "config" &&
+        /stock\.shipment\.out 4 \(CS4\) as odt/.test(e.message) &&
+        /delivery note report \(ir\.action\.report "stock\.shipment\.out\.delivery_note"\) set to extension "pdf"/.test(
+          e.message,
+        ) &&
+        !/invoice_report_cache/.test(e.message) &&
+        e.details.field === "extension",
+    );
+  });
+
+  test("a ref the connection does not serve is refused, naming the refs it does", async () => {
+    const connector = createTrytonConnector(
+      "erp",
+      TrytonConfig.parse({ url: "http://127.0.0.1:9", db: "erp", username: "admin", password: "pw-123456" }),
+    );
+    for (const ref of ["erp:sale.sale/3", "shop:account.invoice/3", "erp:stock.shipment.out/x"]) {
+      await assert.rejects(connector.document?.(ref) ?? Promise.resolve(), (e: unknown) => {
+        assert.ok(e instanceof SyncError);
+        assert.equal(e.kind, "data");
+        assert.equal(e.details.field, "ref");
+        assert.ok(e.message.includes(JSON.stringify(ref)), e.message);
+        assert.match(e.message, /expected erp:account\.invoice\/<id> or erp:stock\.shipment\.out\/<id>/);
+        return true;
+      });
+    }
   });
 });

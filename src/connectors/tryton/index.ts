@@ -10,7 +10,7 @@ import type { ConnectionUse } from "../../ports/permissions.ts";
 import { TrytonClient } from "./client.ts";
 import { TrytonConfig } from "./config.ts";
 import { companyCurrency, failure, modelProbe, type TrytonContext } from "./context.ts";
-import { type InvoiceDocument, pdfOfReport } from "./document.ts";
+import { type PdfDocument, pdfOfReport, REPORTS, type ReportModel } from "./document.ts";
 import { trytonPermissions } from "./permissions.ts";
 import { categoryStream } from "./streams/category.ts";
 import { customerStream } from "./streams/customer.ts";
@@ -26,7 +26,7 @@ import { orderWriter } from "./writers/order.ts";
 import { productWriter } from "./writers/product.ts";
 import { refundWriter } from "./writers/refund.ts";
 
-export type { InvoiceDocument } from "./document.ts";
+export type { PdfDocument } from "./document.ts";
 
 export interface TrytonConnector extends Connector {
   /**
@@ -34,34 +34,41 @@ export interface TrytonConnector extends Connector {
    * with a config error naming the invoice when Tryton renders anything else (no LibreOffice beside
    * trytond, or the report not set to PDF when the invoice was posted).
    */
-  invoiceDocument(invoiceId: string, signal?: AbortSignal): Promise<InvoiceDocument>;
+  invoiceDocument(invoiceId: string, signal?: AbortSignal): Promise<PdfDocument>;
   /** Per-method call latencies seen so far, ms. */
   latencies(): Map<string, number[]>;
 }
 
-async function invoiceDocument(
+/**
+ * The PDF Tryton's report service renders for a record: a customer invoice (`account.invoice`) or a
+ * customer shipment's delivery note (`stock.shipment.out`), see document.ts.
+ */
+async function reportDocument(
   ctx: TrytonContext,
-  invoiceId: string,
+  model: ReportModel,
+  recordId: string,
   signal?: AbortSignal,
-): Promise<InvoiceDocument> {
+): Promise<PdfDocument> {
   const { client, name } = ctx;
-  const id = Number(invoiceId);
+  const id = Number(recordId);
+  const { report, what } = REPORTS[model];
   if (!Number.isInteger(id) || id <= 0) {
-    throw new SyncError("data", `invoice id must be a positive integer, got ${JSON.stringify(invoiceId)}`, {
+    throw new SyncError("data", `${what} id must be a positive integer, got ${JSON.stringify(recordId)}`, {
       system: name,
-      field: "invoiceId",
+      field: model === "account.invoice" ? "invoiceId" : "shipmentId",
     });
   }
   try {
     const [result, rows] = await Promise.all([
-      client.report("account.invoice", [id], `the report of account.invoice ${id}`, signal),
-      client.read("account.invoice", [id], ["number"], { signal }),
+      client.report(report, [id], `the report of ${model} ${id}`, signal),
+      client.read(model, [id], ["number"], { signal }),
     ]);
     const number = rows[0]?.number;
     return pdfOfReport(
       result,
       name,
-      `account.invoice ${id}${typeof number === "string" && number ? ` (${number})` : ""}`,
+      `${model} ${id}${typeof number === "string" && number ? ` (${number})` : ""}`,
+      model,
     );
   } catch (err) {
     throw failure(err, name);
@@ -119,20 +126,29 @@ export const tryton = defineConnector({
         trytonPermissions(ctx.client, name, use, signal),
       stats: () => ({ calls: ctx.client.calls, throttled: 0 }),
       latencies: () => ctx.client.latencies,
-      invoiceDocument: (invoiceId: string, signal?: AbortSignal) => invoiceDocument(ctx, invoiceId, signal),
+      invoiceDocument: (invoiceId: string, signal?: AbortSignal) =>
+        reportDocument(ctx, "account.invoice", invoiceId, signal),
+      // A ref is `<connection>:<model>/<id>`, as the invoice and shipment streams name their documents.
       document(ref: string, signal?: AbortSignal) {
-        const prefix = `${name}:account.invoice/`;
-        const id = ref.startsWith(prefix) ? ref.slice(prefix.length) : "";
-        if (!/^\d+$/.test(id)) {
+        const prefix = `${name}:`;
+        const m = ref.startsWith(prefix) ? /^([a-z.]+)\/(\d+)$/.exec(ref.slice(prefix.length)) : null;
+        const model = m?.[1];
+        if (!m || !model || !Object.hasOwn(REPORTS, model)) {
+          const expected = Object.keys(REPORTS)
+            .map((k) => `${name}:${k}/<id>`)
+            .join(" or ");
           return Promise.reject(
             new SyncError(
               "data",
-              `not a document ref of ${name}: ${JSON.stringify(ref)} (expected ${prefix}<invoice id>)`,
-              { system: name, field: "ref" },
+              `not a document ref of ${name}: ${JSON.stringify(ref)} (expected ${expected})`,
+              {
+                system: name,
+                field: "ref",
+              },
             ),
           );
         }
-        return invoiceDocument(ctx, id, signal);
+        return reportDocument(ctx, model as ReportModel, m[2] ?? "", signal);
       },
       async close() {},
     };

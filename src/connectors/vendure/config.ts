@@ -25,6 +25,12 @@ export const VendureConfig = z.object({
     .object({ number: z.string().min(1), document: z.string().min(1) })
     .default({ number: "invoiceNumber", document: "invoiceDocument" }),
   /**
+   * An Order custom field (declared in the Vendure config, type string with `list: true`) that receives the
+   * document ref of each shipment's delivery note, fetched from the ERP with `passerelle document`. Absent:
+   * delivery notes are not written (Vendure has no document field of its own).
+   */
+  deliveryNoteField: z.string().min(1).optional(),
+  /**
    * A ProductVariant custom field (declared in the Vendure config, type string) that receives the day an
    * item out of stock is expected back (ISO date), and is emptied once it is in stock. Absent: no date is
    * written (Vendure has no field of its own for it).

@@ -4,7 +4,7 @@ import type { Stream } from "../../../ports/connector.ts";
 import type { TrytonRow } from "../client.ts";
 import { amount, changedAt, isoDateOf } from "../codec.ts";
 import { nested, type TrytonContext } from "../context.ts";
-import { PDF_MIME } from "../document.ts";
+import { documentRef, reportFormat } from "../document.ts";
 import { id, ids, str, uniq } from "../fields.ts";
 import { changedRecords, recordOfKey } from "../paging.ts";
 
@@ -38,7 +38,7 @@ const FIELDS = [
  * (see document.ts), since that is the one format the model and the shops carry.
  */
 export function invoiceDocument(ref: string, format: string): Invoice["document"] {
-  return format === "pdf" ? { ref, mimeType: PDF_MIME } : undefined;
+  return documentRef(ref, format);
 }
 
 /** The document ref of an invoice's rendering (see TrytonConnector.invoiceDocument). */
@@ -53,26 +53,7 @@ export function invoiceDocumentRef(ctx: TrytonContext, invoiceId: number): strin
  */
 export function invoiceStream(ctx: TrytonContext): Stream<"invoice", InvoiceNative> {
   const { client } = ctx;
-  // The format the invoice report renders in: the action's output extension, else its template's.
-  let reportFormat: Promise<string> | null = null;
-  const formatOf = (signal?: AbortSignal) => {
-    if (!reportFormat) {
-      reportFormat = client
-        .searchRead(
-          "ir.action.report",
-          [["report_name", "=", "account.invoice"]],
-          ["extension", "template_extension"],
-          {
-            signal,
-          },
-        )
-        .then(([r]) => str(r, "extension") ?? str(r, "template_extension") ?? "odt");
-      reportFormat.catch(() => {
-        reportFormat = null;
-      });
-    }
-    return reportFormat;
-  };
+  const formatOf = reportFormat(client, "account.invoice");
   const load = async (invoiceIds: number[], signal?: AbortSignal): Promise<Map<number, InvoiceNative>> => {
     const format = await formatOf(signal);
     const invoices = await client.searchRead(

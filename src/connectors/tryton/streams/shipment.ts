@@ -4,6 +4,7 @@ import type { Stream } from "../../../ports/connector.ts";
 import type { TrytonRow } from "../client.ts";
 import { changedAt, isoDateOf, isoOf } from "../codec.ts";
 import { afterPrefix, type TrytonContext } from "../context.ts";
+import { documentRef, REPORTS, reportFormat } from "../document.ts";
 import { ids, num, str } from "../fields.ts";
 import { changedRecords, recordOfKey } from "../paging.ts";
 
@@ -12,6 +13,13 @@ export interface ShipmentNative {
   sale: TrytonRow | undefined;
   lines: { sku: string; quantity: number }[];
   changedAt: string;
+  /** The format the delivery note report renders in (its document is named when "pdf"). */
+  format: string;
+}
+
+/** The document ref of a shipment's delivery note (served by the connection's `document`). */
+export function shipmentDocumentRef(ctx: TrytonContext, shipmentId: number): string {
+  return `${ctx.name}:stock.shipment.out/${shipmentId}`;
 }
 
 /** Shipped customer shipments that carry a tracking reference. */
@@ -34,10 +42,14 @@ const FIELDS = [
  * Done stock.shipment.out records. Tryton 6.0 without the package-shipping modules has no carrier
  * tracking field, so the tracking number is the shipment's `reference` (several separated by commas or
  * spaces). The order is the sale whose shipments include it; its `reference` is the shop's order key.
+ * The document is the shipment's delivery note (Tryton's `stock.shipment.out.delivery_note` report), named
+ * when that report renders PDF; it is rendered when fetched (`passerelle document`), not here.
  */
 export function shipmentStream(ctx: TrytonContext): Stream<"shipment", ShipmentNative> {
   const { client } = ctx;
+  const formatOf = reportFormat(client, REPORTS["stock.shipment.out"].report);
   const load = async (shipmentIds: number[], signal?: AbortSignal): Promise<Map<number, ShipmentNative>> => {
+    const format = await formatOf(signal);
     const shipments = await client.searchRead(
       "stock.shipment.out",
       [["id", "in", shipmentIds], ...DOMAIN],
@@ -75,6 +87,7 @@ export function shipmentStream(ctx: TrytonContext): Stream<"shipment", ShipmentN
           quantity >= 1 ? [{ sku, quantity: Math.round(quantity) }] : [],
         ),
         changedAt: changedAt(shipment) ?? "1970-01-01T00:00:00.000Z",
+        format,
       });
     }
     return out;
@@ -116,6 +129,7 @@ export function shipmentStream(ctx: TrytonContext): Stream<"shipment", ShipmentN
         trackingUrls: [],
         lines: n.lines,
         shippedAt: day ? `${day}T00:00:00Z` : (isoOf(s.write_date) ?? n.changedAt),
+        document: documentRef(shipmentDocumentRef(ctx, s.id), n.format),
       };
     },
   };

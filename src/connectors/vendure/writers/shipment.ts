@@ -5,6 +5,9 @@
  * The order is found through the link store or by its code. A fulfilment already carrying one of the
  * shipment's tracking numbers means the shipment was written before: that is `findByExternalRef` and the
  * "unchanged" answer, so a retry never ships twice; one left `Pending` by an interrupted write is moved on.
+ * With `deliveryNoteField`, the shipment's delivery note ref is added to that Order custom field (a list)
+ * unless it is there already; a write interrupted between the fulfilment and the note adds the note on
+ * its retry.
  */
 import { z } from "zod";
 import type { Shipment } from "../../../core/model.ts";
@@ -15,13 +18,15 @@ import type { VendureConfig } from "../config.ts";
 import { errorResult } from "../lookup.ts";
 import { failed, perItem } from "./results.ts";
 
-const SHIPMENT_ORDER = `id code state
+const shipmentOrderFields = (noteField: string | undefined) => `id code state
   lines { id quantity productVariant { sku } }
-  fulfillments { id state trackingCode lines { orderLineId quantity } }`;
+  fulfillments { id state trackingCode lines { orderLineId quantity } }
+  ${noteField ? `customFields { ${noteField} }` : ""}`;
 const ShipmentOrder = z.object({
   id: z.string(),
   code: z.string(),
   state: z.string(),
+  customFields: z.record(z.string(), z.array(z.string()).nullable()).optional(),
   lines: z.array(
     z.object({ id: z.string(), quantity: z.number().int(), productVariant: z.object({ sku: z.string() }) }),
   ),
@@ -89,8 +94,32 @@ export function shipmentWriter(
   client: VendureClient,
   config: VendureConfig,
 ): Writer<"shipment"> {
+  const noteField = config.deliveryNoteField;
+  const fields = shipmentOrderFields(noteField);
   const orderOf = (s: Shipment, ctx?: WriteContext) =>
-    findOrder(client, ShipmentOrder, SHIPMENT_ORDER, s.orderKey, codeOf(s.orderKey, s.orderNumber), ctx);
+    findOrder(client, ShipmentOrder, fields, s.orderKey, codeOf(s.orderKey, s.orderNumber), ctx);
+  const SET_NOTES = `mutation SetDeliveryNotes($input: UpdateOrderInput!) {
+    setOrderCustomFields(input: $input) { id }
+  }`;
+
+  /**
+   * Adds the shipment's delivery note ref to the order's note field when it is configured and the ref is
+   * not there yet; the trace's note when it did.
+   */
+  async function attachNote(order: ShipmentOrder, s: Shipment): Promise<string | undefined> {
+    const ref = s.document?.ref;
+    if (!noteField || !ref) return undefined;
+    const had = order.customFields?.[noteField] ?? [];
+    if (had.includes(ref)) return undefined;
+    await client.request(
+      SET_NOTES,
+      { input: { id: order.id, customFields: { [noteField]: [...had, ref] } } },
+      z.object({ setOrderCustomFields: z.object({ id: z.string() }).nullable() }),
+    );
+    return `delivery note ${ref} on order ${order.code}`;
+  }
+  const withNote = (r: WriteResult, note: string | undefined): WriteResult =>
+    r.ok && note ? { ...r, action: r.action === "unchanged" ? "updated" : r.action, note } : r;
 
   const alreadyShipped = (o: ShipmentOrder, s: Shipment) =>
     (o.fulfillments ?? []).find(
@@ -123,11 +152,15 @@ export function shipmentWriter(
     }
     const done = alreadyShipped(order, s);
     if (done) {
-      if (done.state !== "Pending")
-        return { key: item.key, ok: true, targetId: done.id, action: "unchanged" };
-      return (
-        (await ship(item.key, done.id)) ?? { key: item.key, ok: true, targetId: done.id, action: "updated" }
-      );
+      const shipped = done.state === "Pending" ? await ship(item.key, done.id) : null;
+      if (shipped) return shipped;
+      const r: WriteResult = {
+        key: item.key,
+        ok: true,
+        targetId: done.id,
+        action: done.state === "Pending" ? "updated" : "unchanged",
+      };
+      return withNote(r, await attachNote(order, s));
     }
     const fulfilled = new Map<string, number>();
     for (const f of order.fulfillments ?? []) {
@@ -195,19 +228,15 @@ export function shipmentWriter(
         error: errorResult(system, `the fulfilment of order ${order.code}`, created, "lines"),
       };
     }
-    return (
-      (await ship(item.key, created.id)) ?? {
-        key: item.key,
-        ok: true,
-        targetId: created.id,
-        action: "created",
-      }
-    );
+    const shipped = await ship(item.key, created.id);
+    if (shipped) return shipped;
+    const r: WriteResult = { key: item.key, ok: true, targetId: created.id, action: "created" };
+    return withNote(r, await attachNote(order, s));
   }
 
   return {
     entity: "shipment",
-    estimateCalls: perRecord({ create: 3, update: 1 }),
+    estimateCalls: perRecord(noteField ? { create: 4, update: 2 } : { create: 3, update: 1 }),
     async upsert(items, ctx) {
       const results: WriteResult[] = [];
       for (const item of items) results.push(await perItem(item.key, system, () => writeOne(item, ctx)));
