@@ -281,14 +281,26 @@ the only failures are systems that did not answer, 2 otherwise. See docs/alerts.
 
   program
     .command("document")
-    .description("fetch a document a system renders (a posted invoice's PDF) by its ref, into a file")
+    .description(
+      "fetch a document a system renders (a posted invoice's PDF, a delivery note) by its ref, into a file; or, with --link, print a signed link passerelle run serves it at",
+    )
     .argument("<connection>", "the connection that renders it (the invoice flow's source)")
     .argument(
       "<ref>",
-      "the invoice's document ref: Odoo <url>/report/pdf/account.report_invoice/<id>, Tryton <connection>:account.invoice/<id>",
+      "the document ref: Odoo <url>/report/pdf/account.report_invoice/<id>, Tryton <connection>:account.invoice/<id> or <connection>:stock.shipment.out/<id>",
     )
     .option("-o, --out <path>", "file to write (default: the system's file name, in the current folder)")
-    .action(function (this: Command, connection: string, ref: string, opts: { out?: string }) {
+    .option(
+      "--link",
+      "print a signed link to the document instead (needs server.documentLinks; the document is not fetched)",
+    )
+    .option("--days <n>", "how long the link stays valid, in days (default server.documentLinks.days, 30)")
+    .action(function (
+      this: Command,
+      connection: string,
+      ref: string,
+      opts: { out?: string; link?: boolean; days?: string },
+    ) {
       return withContext(this, (ctx, out) => documentCommand(ctx, out, connection, ref, opts));
     });
 

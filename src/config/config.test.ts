@@ -164,6 +164,29 @@ flows:
     assert.match(issues, /governor\.erp\.requestsPerSecond: /);
   });
 
+  it("server.documentLinks: a short secret is refused by its path, not shown; the default lifetime is 30 days", () => {
+    const short = { ...env, LINK_SECRET: "too-short-9f2k" };
+    const err = configError(() =>
+      parseConfig(
+        `${VALID}server:\n  documentLinks: { secret: "\${env:LINK_SECRET}", publicUrl: "ftp://x" }\n`,
+        defs,
+        { env: short, readFile },
+      ),
+    );
+    const issues = err.issues.map((i) => `${i.path}: ${i.message}`).join("\n");
+    assert.match(issues, /server\.documentLinks\.secret: must be at least 32 characters/);
+    assert.match(issues, /server\.documentLinks\.publicUrl: /);
+    assert.ok(!issues.includes("too-short-9f2k"), issues);
+    const long = { ...env, LINK_SECRET: "a-link-secret-of-forty-characters-000000" };
+    const ok = parseConfig(
+      `${VALID}server:\n  documentLinks: { secret: "\${env:LINK_SECRET}", publicUrl: "https://sync.example.com" }\n`,
+      defs,
+      { env: long, readFile },
+    );
+    assert.equal(ok.config.server.documentLinks?.days, 30);
+    assert.ok(ok.secrets.includes(long.LINK_SECRET));
+  });
+
   it("reports the connector's own settings with their paths", () => {
     const err = configError(() =>
       parseConfig(

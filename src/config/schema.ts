@@ -182,6 +182,19 @@ const Server = z.strictObject({
       port: z.number().int().min(1).max(65535),
     })
     .optional(),
+  /**
+   * Signed links to the documents ERPs render (`GET /documents/<connection>`, `passerelle document --link`):
+   * the HMAC key and the address shoppers reach this server at. Absent, no document is served without a
+   * token.
+   */
+  documentLinks: z
+    .strictObject({
+      secret: z.string().min(32, "must be at least 32 characters (e.g. openssl rand -base64 32)"),
+      publicUrl: z.url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL"),
+      /** How long a link `passerelle document --link` makes stays valid, in days (default 30). */
+      days: z.number().int().min(1).max(3660).default(30),
+    })
+    .optional(),
 });
 
 /**
@@ -207,6 +220,7 @@ export interface PasserelleConfig {
     tls?: { cert: string; key: string };
     bodyLimit?: number;
     metrics?: { host: string; port: number };
+    documentLinks?: { secret: string; publicUrl: string; days: number };
   };
   /** The default retry policy; flows may override parts of it. */
   retry: RetryConfig;

@@ -316,6 +316,17 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
               ? served.webhookStored(connection, o.stored)
               : served.webhookRefused(connection, o.refused),
           logger: ctx.logger,
+          ...(ctx.config.server.documentLinks
+            ? {
+                documents: {
+                  secret: ctx.config.server.documentLinks.secret,
+                  fetch: (connection: string, ref: string, signal: AbortSignal) => {
+                    const c = ctx.connectors.get(connection);
+                    return c?.document ? c.document(ref, signal) : null;
+                  },
+                },
+              }
+            : {}),
           api: {
             ctx,
             queue: jobs,

@@ -1,6 +1,7 @@
 /**
  * The HTTP server of `passerelle run`: `POST /webhooks/<connection>`, `GET /healthz`, and, when `api` is
- * given, the management API under `/api/v1` and `GET /metrics` (api/routes.ts, with bearer-token auth).
+ * given, the management API under `/api/v1` and `GET /metrics` (api/routes.ts, with bearer-token auth);
+ * with `documents`, signed document links at `GET /documents/<connection>` (document-links.ts).
  *
  * A delivery is read as raw bytes (signatures are over the exact bytes), up to `bodyLimit`: a declared
  * Content-Length above it is refused before any byte is read, and a body streamed without one is cut off
@@ -16,6 +17,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { InboundEvent, WebhookReceiver, WebhookRequest } from "../ports/connector.ts";
 import type { WebhookInbox } from "../ports/inbox.ts";
 import { type ApiOptions, managementApi } from "./api/routes.ts";
+import { type DocumentLinkRoutes, registerDocumentLinks } from "./document-links.ts";
 import { plainHttpWarning, type Serving } from "./exposure.ts";
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -53,6 +55,8 @@ export interface ServerOptions {
   api?: ApiOptions;
   /** Where the built dashboard is (default DASHBOARD_DIR); served at `/` beside the API. */
   dashboardDir?: string;
+  /** Signed document links (`GET /documents/<connection>`); absent, the route does not exist. */
+  documents?: Omit<DocumentLinkRoutes, "logger" | "now">;
 }
 
 function fail(reply: FastifyReply, status: number, reason: string): FastifyReply {
@@ -115,6 +119,13 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     app.register(managementApi, opts.api);
     registerDashboard(app, opts.dashboardDir ?? DASHBOARD_DIR);
   }
+
+  if (opts.documents)
+    registerDocumentLinks(app, {
+      ...opts.documents,
+      ...(opts.logger ? { logger: opts.logger } : {}),
+      now,
+    });
 
   app.post<{ Params: { connection: string } }>("/webhooks/:connection", async (req, reply) => {
     const name = req.params.connection;

@@ -224,7 +224,10 @@ describe("trying the orders flow by hand: passerelle emulate odoo and shopify, a
     assert.ok(example, "the README shows a passerelle document example");
     const [, connection, ref, out] = example as unknown as [string, string, string, string];
     // The connection it names is the Odoo one of the README's own passerelle.yaml, and the ref is on its URL.
-    const yamlBlock = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+    const yamlBlock =
+      [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
+        .map((m) => m[1] ?? "")
+        .find((b) => /^connections:/m.test(b)) ?? "";
     const conn = (parseYaml(yamlBlock) as { connections: Record<string, { type: string; url: string }> })
       .connections[connection];
     assert.equal(
