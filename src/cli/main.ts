@@ -159,13 +159,26 @@ passerelle run). A flow held elsewhere is skipped with the holder's name, and sy
 flows. Ctrl-C (or SIGTERM) stops after the records being written, which are committed; the run is
 recorded "interrupted" and the next sync resumes from there (a second Ctrl-C quits at once).`,
     )
-    .action(function (this: Command, flows: string[], opts: { maxPages?: number; wait?: number }) {
-      return withContext(this, (ctx, out) =>
-        syncCommand(ctx, out, flows.length > 0 ? flows : ctx.flowNames(), {
+    .option(
+      "--all-records",
+      "read every record of the source again, not from the cursor (after changing a mapping or documentLinks); unchanged records are skipped, the cursor stays; one-way flows",
+    )
+    .action(function (
+      this: Command,
+      flows: string[],
+      opts: { maxPages?: number; wait?: number; allRecords?: boolean },
+    ) {
+      return withContext(this, (ctx, out) => {
+        if (opts.allRecords && opts.maxPages)
+          throw new SyncError("config", "--all-records reads every page: it takes no --max-pages", {
+            field: "max-pages",
+          });
+        return syncCommand(ctx, out, flows.length > 0 ? flows : ctx.flowNames(), {
           ...(opts.maxPages ? { maxPages: opts.maxPages } : {}),
           ...(opts.wait ? { waitSeconds: opts.wait } : {}),
-        }),
-      );
+          ...(opts.allRecords ? { allRecords: true } : {}),
+        });
+      });
     });
 
   program

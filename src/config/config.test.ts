@@ -187,6 +187,29 @@ flows:
     assert.ok(ok.secrets.includes(long.LINK_SECRET));
   });
 
+  it("documentLinks on a flow: only invoice and shipment flows, and only with server.documentLinks", () => {
+    const withInvoices = `${VALID}  invoices:
+    source: { connection: erp, entity: invoice }
+    target: { connection: shop, entity: invoice }
+    documentLinks: true
+`;
+    const onProducts = withInvoices.replace("batchSize: 250", "batchSize: 250\n    documentLinks: true");
+    const err = configError(() => parseConfig(onProducts, defs, { env, readFile }));
+    const issues = err.issues.map((i) => `${i.path}: ${i.message}`).join("\n");
+    assert.match(
+      issues,
+      /flows\.products\.documentLinks: only invoice and shipment flows carry documents; flow products moves product records/,
+    );
+    assert.match(issues, /flows\.invoices\.documentLinks: needs server\.documentLinks \(secret, publicUrl\)/);
+    const linked = { ...env, LINK_SECRET: "a-link-secret-of-forty-characters-000000" };
+    const ok = parseConfig(
+      `${withInvoices}server:\n  documentLinks: { secret: "\${env:LINK_SECRET}", publicUrl: "https://sync.example.com" }\n`,
+      defs,
+      { env: linked, readFile },
+    );
+    assert.equal(ok.config.flows.invoices?.documentLinks, true);
+  });
+
   it("reports the connector's own settings with their paths", () => {
     const err = configError(() =>
       parseConfig(

@@ -133,6 +133,12 @@ export const Flow = z.strictObject({
       error: () => `must be one of ${BACKORDER_POLICIES.join(", ")}`,
     })
     .optional(),
+  /**
+   * Invoice and shipment flows: each record's document (invoice PDF, delivery note) also carries a signed
+   * link a shopper can open (`url`, under server.documentLinks, valid `days` from the invoice's or the
+   * shipment's date), which writers put where they put the ref.
+   */
+  documentLinks: z.boolean().optional(),
   /** JSONata boolean expression on the canonical record (after mapping); false skips the record. */
   filter: Jsonata("filter").optional(),
   direction: z
@@ -480,6 +486,21 @@ export function buildConfigSchema(definitions: readonly ConnectorDefinition[]): 
               code: "custom",
               path: ["flows", flow, "backorders"],
               message: `only an inventory flow has a backorder policy; flow ${flow} moves ${from} records`,
+            });
+          }
+          if (spec?.documentLinks && from !== undefined && from !== "invoice" && from !== "shipment") {
+            ctx.addIssue({
+              code: "custom",
+              path: ["flows", flow, "documentLinks"],
+              message: `only invoice and shipment flows carry documents; flow ${flow} moves ${from} records`,
+            });
+          }
+          if (spec?.documentLinks && !config.server?.documentLinks) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["flows", flow, "documentLinks"],
+              message:
+                "needs server.documentLinks (secret, publicUrl): the key links are signed with and where they point",
             });
           }
           if (spec?.direction === "two-way" || spec?.twoWay !== undefined) twoWayIssues(flow, spec, ctx);

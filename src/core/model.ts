@@ -318,7 +318,12 @@ export type Order = z.infer<typeof Order>;
  * A document the source renders (an invoice, a delivery note), named by where it can be fetched: a URL or a
  * connector-specific reference that its connection's `document(ref)` serves (`passerelle document`).
  */
-export const DocumentRef = z.object({ ref: z.string().min(1), mimeType: z.literal("application/pdf") });
+export const DocumentRef = z.object({
+  ref: z.string().min(1),
+  mimeType: z.literal("application/pdf"),
+  /** A signed link a shopper can open (a flow's `documentLinks`); writers put it where they put the ref. */
+  url: z.url().optional(),
+});
 export type DocumentRef = z.infer<typeof DocumentRef>;
 
 export const Shipment = z.object({

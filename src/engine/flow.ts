@@ -31,6 +31,11 @@ export interface Flow {
   /** Prices of 0 may be published (free items); otherwise a record carrying one fails with the reason. */
   allowFreeItems?: boolean;
   /**
+   * Invoice and shipment flows with `documentLinks`: the signed link to a document ref, valid for a set time
+   * from `from` (the invoice's or shipment's date), so the same record always gets the same link.
+   */
+  documentLink?: (ref: string, from: Date) => string;
+  /**
    * How calls to either system are retried: the configuration's top-level `retry` with the flow's own over
    * it (`retryPolicyFor`). Every run of the flow uses it unless its caller passes another; absent (flows
    * built by hand in tests), the engine's DEFAULT_RETRY.

@@ -25,8 +25,10 @@ import {
   type Category,
   type EntityName,
   type InventoryLevel,
+  type Invoice,
   type Product,
   SCHEMAS,
+  type Shipment,
 } from "../core/model.ts";
 import {
   type ParentRef,
@@ -208,7 +210,10 @@ export async function prepare(flow: Flow, stream: Stream, native: unknown): Prom
           `flow ${flow.name}: mapped`,
         )
       : canonical;
-    const mapped = withRestock(flow, flow.linkCategories ? given : withoutCategories(given));
+    const mapped = withDocumentLink(
+      flow,
+      withRestock(flow, flow.linkCategories ? given : withoutCategories(given)),
+    );
     const filtered = flow.filter ? !(await flow.filter(mapped)) : false;
     return { ...base, key: canonical.key, canonical, mapped, filtered, error: null };
   } catch (e) {
@@ -234,6 +239,18 @@ function withRestock(flow: Flow, record: Canonical): Canonical {
   const { restock: _given, ...rest } = level;
   const restock = restockOf(level, new Date(), flow.backorders ?? "deny");
   return (restock ? { ...rest, restock } : rest) as Canonical;
+}
+
+/**
+ * An invoice's or shipment's document with the flow's signed link (Flow.documentLink), counted from the
+ * record's own date so that reading it again gives the same link and the same hash.
+ */
+function withDocumentLink(flow: Flow, record: Canonical): Canonical {
+  if (!flow.documentLink || (flow.entity !== "invoice" && flow.entity !== "shipment")) return record;
+  const r = record as Invoice | Shipment;
+  if (!r.document) return record;
+  const from = new Date("issuedAt" in r ? r.issuedAt : r.shippedAt);
+  return { ...r, document: { ...r.document, url: flow.documentLink(r.document.ref, from) } } as Canonical;
 }
 
 /**

@@ -18,6 +18,7 @@ import { retryPolicyFor } from "../engine/retry.ts";
 import { SyncEngine } from "../engine/sync.ts";
 import type { Connector, ConnectorDefinition } from "../ports/connector.ts";
 import type { Store } from "../ports/store.ts";
+import { documentLink } from "../server/document-links.ts";
 import { openStore, urlPassword } from "../store/index.ts";
 import { flushDeprecations } from "./alerting.ts";
 import { createLogger } from "./logger.ts";
@@ -95,6 +96,12 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
       ...(spec.backorders ? { backorders: spec.backorders } : {}),
       retry: retryPolicyFor(config, name),
     };
+    const links = config.server.documentLinks;
+    if (spec.documentLinks && links) {
+      const days = links.days;
+      flow.documentLink = (ref, from) =>
+        documentLink(links, spec.source.connection, ref, new Date(from.getTime() + days * 86_400_000));
+    }
     // Products link to their categories only where a category flow puts the categories.
     if (
       flow.entity === "product" &&

@@ -11,6 +11,8 @@
  *             with that tracking code, the invoice and the delivery note on the order, whose documents
  *             Passerelle fetches as PDF, the delivery note's ref in the shipment's trace
  *   again     a second sync of every flow changes nothing anywhere
+ *   links     with documentLinks, the order's invoice and delivery note become signed links that
+ *             `passerelle run` answers with the PDFs
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -44,6 +46,8 @@ import {
   vendureAdmin,
 } from "../../scripts/real/vendure-shop.ts";
 import { spawnCli as cli } from "../e2e/helpers.ts";
+import { startCli } from "../e2e/long-running.ts";
+import { closedPort } from "../helpers/net.ts";
 
 const LOCATIONS: Record<string, string> = { WH: "Main Warehouse", WH2: "East Warehouse" };
 
@@ -459,5 +463,73 @@ describe("Tryton ⇄ Vendure through the passerelle CLI", { skip: skip || false,
     assert.match(text, /Vendure \(shop\)/);
     for (const p of placed) assert.ok(text.includes(p.code), `no failure names order ${p.code}`);
     assert.doesNotMatch(text + res.stderr, new RegExp(shop.adminPassword));
+  });
+
+  test("with documentLinks, the Vendure order carries signed links that passerelle run answers with the PDFs", async () => {
+    // The same store: turning links on changes each invoice's and shipment's document; records already
+    // synced are read again with --all-records (the cursor is past them) and each is rewritten once.
+    const port = await closedPort();
+    const base = `http://127.0.0.1:${port}`;
+    const config = join(dir, "links.yaml");
+    writeFileSync(
+      config,
+      `${pairYaml({
+        dir,
+        erp: trytonConnection(erp),
+        shop: [...vendureConnection(shop, LOCATIONS), "deliveryNoteField: deliveryNotes"],
+        flows: [
+          ["shipments", "erp", "shipment", ["documentLinks: true"]],
+          ["invoices", "erp", "invoice", ["documentLinks: true"]],
+        ],
+      })}server:\n  documentLinks: { secret: "\${env:LINK_SECRET}", publicUrl: "${base}", days: 3650 }\n`,
+    );
+    const secret = "loop-test-link-secret-0123456789abcdef";
+    const linksEnv = { ...env, PASSERELLE_CONFIG: config, LINK_SECRET: secret };
+    const runs = await sync(linksEnv, ["shipments", "invoices", "--all-records"]);
+    assert.deepEqual(
+      runs.map((r) => [r.flow, r.counts.updated, r.counts.failed]),
+      [
+        ["shipments", 3, 0],
+        ["invoices", 3, 0],
+      ],
+      JSON.stringify(runs),
+    );
+    const again = await sync(linksEnv, ["shipments", "invoices", "--all-records"]);
+    for (const r of again)
+      assert.equal(r.counts.updated + r.counts.created, 0, `${r.flow}: the same link again`);
+
+    const server = startCli(["run", "--port", String(port)], linksEnv);
+    try {
+      await server.waitFor("stderr", /Listening on http:\/\/127\.0\.0\.1:\d+/);
+      for (const p of placed) {
+        const data = await admin<{
+          order: { customFields: { invoiceDocument: string | null; deliveryNotes: string[] | null } };
+        }>("query($id:ID!){order(id:$id){customFields{invoiceDocument deliveryNotes}}}", { id: p.id });
+        const { invoiceDocument, deliveryNotes } = data.order.customFields;
+        assert.equal(
+          deliveryNotes?.length,
+          1,
+          `${p.code}: the note's link replaced its ref: ${deliveryNotes}`,
+        );
+        for (const [what, link] of [
+          ["invoice", invoiceDocument],
+          ["delivery note", deliveryNotes?.[0]],
+        ] as const) {
+          assert.ok(link?.startsWith(`${base}/documents/erp?ref=erp%3A`), `${p.code}: ${what} link ${link}`);
+          const res = await fetch(String(link));
+          assert.equal(res.status, 200, `${p.code}: ${what}: ${await res.clone().text()}`);
+          assert.equal(res.headers.get("content-type"), "application/pdf");
+          const bytes = Buffer.from(await res.arrayBuffer());
+          assert.equal(bytes.subarray(0, 5).toString("latin1"), "%PDF-", `${p.code}: ${what} PDF magic`);
+        }
+      }
+    } finally {
+      const stopped = await server.stop();
+      assert.equal(stopped.code, 0, stopped.stderr);
+      assert.ok(
+        !(stopped.stdout + stopped.stderr).includes(secret),
+        "the link secret in the server's output",
+      );
+    }
   });
 });

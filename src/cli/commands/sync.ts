@@ -65,7 +65,7 @@ export async function syncCommand(
   ctx: Context,
   out: Output,
   flows: string[],
-  opts: { maxPages?: number; waitSeconds?: number },
+  opts: { maxPages?: number; waitSeconds?: number; allRecords?: boolean },
 ): Promise<number> {
   const summaries: RunSummary[] = [];
   const busy: Busy[] = [];
@@ -89,11 +89,15 @@ export async function syncCommand(
         summary = await runFlow(
           ctx,
           flow,
-          {
-            kind: "cursor",
-            onProgress: (p) => bar.update(p),
-            ...(opts.maxPages ? { maxPages: opts.maxPages } : {}),
-          },
+          // --all-records: every record of the source again (a reconciliation window from the start), the
+          // cursor left where it is; records whose content did not change are skipped by their hash.
+          opts.allRecords
+            ? { kind: "window", since: null }
+            : {
+                kind: "cursor",
+                onProgress: (p) => bar.update(p),
+                ...(opts.maxPages ? { maxPages: opts.maxPages } : {}),
+              },
           {
             holder,
             signal: shutdown.stop,

@@ -179,7 +179,7 @@ export function invoiceMeta(inv: Invoice): Record<string, string> {
     currency: inv.currency,
     total: inv.total,
     total_tax: inv.totalTax,
-    ...(inv.document ? { document: inv.document.ref } : {}),
+    ...(inv.document ? { document: inv.document.url ?? inv.document.ref } : {}),
   };
 }
 

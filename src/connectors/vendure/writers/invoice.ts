@@ -54,7 +54,7 @@ export function invoiceWriter(
         "orderKey",
       );
     }
-    const document = inv.document?.ref ?? null;
+    const document = inv.document?.url ?? inv.document?.ref ?? null;
     const had = order.customFields[numberField] ?? null;
     if (had === inv.number && (order.customFields[documentField] ?? null) === document) {
       return { key: item.key, ok: true, targetId: targetId(order, inv.number), action: "unchanged" };

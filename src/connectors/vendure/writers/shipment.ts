@@ -87,6 +87,16 @@ export async function findOrder<T>(
   return data.orders.items[0] ?? null;
 }
 
+/** Whether an entry of the note list is a signed link to `ref` (src/server/document-links.ts puts it in `ref=`). */
+function isLinkTo(entry: string, ref: string): boolean {
+  if (!/^https?:\/\//.test(entry)) return false;
+  try {
+    return new URL(entry).searchParams.get("ref") === ref;
+  } catch {
+    return false;
+  }
+}
+
 const codes = (f: { trackingCode: string | null }) => (f.trackingCode ?? "").split(/,\s*/).filter(Boolean);
 
 export function shipmentWriter(
@@ -109,14 +119,18 @@ export function shipmentWriter(
   async function attachNote(order: ShipmentOrder, s: Shipment): Promise<string | undefined> {
     const ref = s.document?.ref;
     if (!noteField || !ref) return undefined;
+    // The signed link when the flow makes one (documentLinks), in place of the ref it signs.
+    const entry = s.document?.url ?? ref;
     const had = order.customFields?.[noteField] ?? [];
-    if (had.includes(ref)) return undefined;
+    if (had.includes(entry)) return undefined;
+    // A link replaces the bare ref (or an earlier link) of the same note; other notes stay.
+    const others = had.filter((e) => e !== ref && !isLinkTo(e, ref));
     await client.request(
       SET_NOTES,
-      { input: { id: order.id, customFields: { [noteField]: [...had, ref] } } },
+      { input: { id: order.id, customFields: { [noteField]: [...others, entry] } } },
       z.object({ setOrderCustomFields: z.object({ id: z.string() }).nullable() }),
     );
-    return `delivery note ${ref} on order ${order.code}`;
+    return `delivery note ${ref}${entry !== ref ? " (signed link)" : ""} on order ${order.code}`;
   }
   const withNote = (r: WriteResult, note: string | undefined): WriteResult =>
     r.ok && note ? { ...r, action: r.action === "unchanged" ? "updated" : r.action, note } : r;
