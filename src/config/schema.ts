@@ -165,6 +165,9 @@ const Store = z.strictObject({
   jobExpireSeconds: z.number().int().min(1).max(86_400).default(900),
 });
 
+/** How long a signed document link may be made to last, in days (server.documentLinks.days, `--days`). */
+export const LINK_DAYS = { min: 1, max: 3660 } as const;
+
 const Server = z.strictObject({
   host: z.string().min(1).default("127.0.0.1"),
   port: z.number().int().min(1).max(65535).default(8470),
@@ -198,7 +201,7 @@ const Server = z.strictObject({
       secret: z.string().min(32, "must be at least 32 characters (e.g. openssl rand -base64 32)"),
       publicUrl: z.url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL"),
       /** How long a link `passerelle document --link` makes stays valid, in days (default 30). */
-      days: z.number().int().min(1).max(3660).default(30),
+      days: z.number().int().min(LINK_DAYS.min).max(LINK_DAYS.max).default(30),
     })
     .optional(),
 });

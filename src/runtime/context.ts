@@ -18,7 +18,7 @@ import { retryPolicyFor } from "../engine/retry.ts";
 import { SyncEngine } from "../engine/sync.ts";
 import type { Connector, ConnectorDefinition } from "../ports/connector.ts";
 import type { Store } from "../ports/store.ts";
-import { documentLink } from "../server/document-links.ts";
+import { documentLink, linkExpiry } from "../server/document-links.ts";
 import { openStore, urlPassword } from "../store/index.ts";
 import { flushDeprecations } from "./alerting.ts";
 import { createLogger } from "./logger.ts";
@@ -98,9 +98,8 @@ export async function openContext(configPath: string, opts: { storeUrl?: string 
     };
     const links = config.server.documentLinks;
     if (spec.documentLinks && links) {
-      const days = links.days;
       flow.documentLink = (ref, from) =>
-        documentLink(links, spec.source.connection, ref, new Date(from.getTime() + days * 86_400_000));
+        documentLink(links, spec.source.connection, ref, linkExpiry(from, links.days));
     }
     // Products link to their categories only where a category flow puts the categories.
     if (

@@ -23,6 +23,11 @@ export interface DocumentLinkSettings {
 
 const VERSION = "v1";
 
+/** When a link made `days` after `from` expires. */
+export function linkExpiry(from: Date, days: number): Date {
+  return new Date(from.getTime() + days * 86_400_000);
+}
+
 function signature(secret: string, connection: string, ref: string, expires: number): Buffer {
   return createHmac("sha256", secret).update(`${VERSION}\n${connection}\n${ref}\n${expires}`).digest();
 }

@@ -6,9 +6,10 @@
  */
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { LINK_DAYS } from "../../config/schema.ts";
 import { SyncError } from "../../core/errors.ts";
 import type { Context } from "../../runtime/context.ts";
-import { documentLink } from "../../server/document-links.ts";
+import { documentLink, linkExpiry } from "../../server/document-links.ts";
 import { EXIT, type Output } from "../output.ts";
 
 export async function documentCommand(
@@ -51,16 +52,16 @@ function linkTo(ctx: Context, out: Output, connection: string, ref: string, rawD
     );
   }
   const days = rawDays === undefined ? settings.days : Number(rawDays);
-  if (!Number.isInteger(days) || days < 1 || days > 3660) {
+  if (!Number.isInteger(days) || days < LINK_DAYS.min || days > LINK_DAYS.max) {
     throw new SyncError(
       "config",
-      `--days must be a whole number of days from 1 to 3660, got ${JSON.stringify(rawDays)}`,
+      `--days must be a whole number of days from ${LINK_DAYS.min} to ${LINK_DAYS.max}, got ${JSON.stringify(rawDays)}`,
       {
         field: "days",
       },
     );
   }
-  const expiresAt = new Date(Date.now() + days * 86_400_000);
+  const expiresAt = linkExpiry(new Date(), days);
   const url = documentLink(settings, connection, ref, expiresAt);
   out.result({ connection, ref, url, expiresAt: expiresAt.toISOString() }, () => url);
   return EXIT.ok;

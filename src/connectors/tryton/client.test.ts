@@ -6,9 +6,9 @@ import type { SyncError } from "../../core/errors.ts";
 import { classifyRpcError, classifyStatus, TrytonClient } from "./client.ts";
 import { TrytonConfig } from "./config.ts";
 import { priceListGroup } from "./context.ts";
+import { documentRef } from "./document.ts";
 import { ordered } from "./paging.ts";
 import { addressOf } from "./streams/customer.ts";
-import { invoiceDocument } from "./streams/invoice.ts";
 
 describe("tryton error mapping", () => {
   test("UserError is a permanent refusal naming the call and carrying Tryton's message", () => {
@@ -139,11 +139,11 @@ describe("tryton mapping helpers", () => {
 
 describe("tryton invoice documents", () => {
   test("a PDF rendering is named on the canonical invoice; an unknown format never is", () => {
-    assert.deepEqual(invoiceDocument("erp:account.invoice/7", "pdf"), {
+    assert.deepEqual(documentRef("erp:account.invoice/7", "pdf"), {
       ref: "erp:account.invoice/7",
       mimeType: "application/pdf",
     });
-    assert.equal(invoiceDocument("erp:account.invoice/7", "weird"), undefined);
+    assert.equal(documentRef("erp:account.invoice/7", "weird"), undefined);
   });
 });
 

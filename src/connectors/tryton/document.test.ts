@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SyncError } from "../../core/errors.ts";
 import { TrytonConfig } from "./config.ts";
-import { isPdf, pdfOfReport } from "./document.ts";
+import { documentRef, isPdf, pdfOfReport } from "./document.ts";
 import { createTrytonConnector } from "./index.ts";
-import { invoiceDocument } from "./streams/invoice.ts";
 
 /** A report result as trytond's JSON-RPC encodes it: [format, bytes, direct print, file name]. */
 const result = (format: string, bytes: Buffer, name = "Invoice-INV2025-0007") => [
@@ -79,11 +78,11 @@ describe("tryton invoice document", () => {
   });
 
   test("the canonical invoice names a PDF rendering only", () => {
-    assert.deepEqual(invoiceDocument("erp:account.invoice/7", "pdf"), {
+    assert.deepEqual(documentRef("erp:account.invoice/7", "pdf"), {
       ref: "erp:account.invoice/7",
       mimeType: "application/pdf",
     });
-    assert.equal(invoiceDocument("erp:account.invoice/7", "odt"), undefined);
+    assert.equal(documentRef("erp:account.invoice/7", "odt"), undefined);
   });
 
   test("a delivery note rendered as OpenDocument names its report, without the invoice cache's advice", () => {

@@ -33,14 +33,6 @@ const FIELDS = [
   "create_date",
 ];
 
-/**
- * The invoice's document on the canonical invoice: named only when Tryton renders the invoice as a PDF
- * (see document.ts), since that is the one format the model and the shops carry.
- */
-export function invoiceDocument(ref: string, format: string): Invoice["document"] {
-  return documentRef(ref, format);
-}
-
 /** The document ref of an invoice's rendering (see TrytonConnector.invoiceDocument). */
 export function invoiceDocumentRef(ctx: TrytonContext, invoiceId: number): string {
   return `${ctx.name}:account.invoice/${invoiceId}`;
@@ -129,7 +121,7 @@ export function invoiceStream(ctx: TrytonContext): Stream<"invoice", InvoiceNati
         totalTax: tax,
         total,
         issuedAt: day ? `${day}T00:00:00Z` : n.changedAt,
-        document: invoiceDocument(invoiceDocumentRef(ctx, inv.id), n.format),
+        document: documentRef(invoiceDocumentRef(ctx, inv.id), n.format),
       };
     },
   };
