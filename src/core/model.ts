@@ -127,6 +127,14 @@ export const Product = z
     categories: z.array(z.string().min(1)).optional(),
     attributes: z.record(z.string(), z.string()).default({}),
     images: z.array(Image).default([]),
+    /**
+     * Language code (e.g. "fr", "de_CH") → the title and description in that language, beside `title` and
+     * `description` (the source's default language). Absent means none, so records that never carried the
+     * field keep their content hash.
+     */
+    translations: z
+      .record(z.string().min(1), z.object({ title: z.string().min(1), description: z.string().optional() }))
+      .optional(),
     variants: z.array(Variant).min(1),
     /**
      * A kit (bill of materials): the SKUs and quantities one unit of the product is made of; empty for a

@@ -16,6 +16,32 @@ export interface TrytonContext {
    * supplier lead times purchase (`purchase.product_supplier`). Asked once per model and connection.
    */
   hasModel(model: string, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Codes of the languages set translatable in Tryton (ir.lang) other than the connection's own: the ones
+   * translatable names and descriptions are read in (read once per connection).
+   */
+  otherLanguages(signal?: AbortSignal): Promise<string[]>;
+}
+
+/** See TrytonContext.otherLanguages. */
+export function translatableLanguages(client: TrytonClient): (signal?: AbortSignal) => Promise<string[]> {
+  let cached: Promise<string[]> | null = null;
+  return (signal) => {
+    cached ??= (async () => {
+      const [rows, context] = await Promise.all([
+        client.searchRead("ir.lang", [["translatable", "=", true]], ["code"], { signal }),
+        client.context(signal),
+      ]);
+      const own = typeof context.language === "string" ? context.language : undefined;
+      return rows
+        .map((r) => (typeof r.code === "string" ? r.code : undefined))
+        .filter((c): c is string => c !== undefined && c !== own);
+    })();
+    cached.catch(() => {
+      cached = null;
+    });
+    return cached;
+  };
 }
 
 /** Which optional models the database has (see TrytonContext.hasModel), each asked of ir.model once. */

@@ -9,7 +9,13 @@ import { type Connector, defineConnector } from "../../ports/connector.ts";
 import type { ConnectionUse } from "../../ports/permissions.ts";
 import { TrytonClient } from "./client.ts";
 import { TrytonConfig } from "./config.ts";
-import { companyCurrency, failure, modelProbe, type TrytonContext } from "./context.ts";
+import {
+  companyCurrency,
+  failure,
+  modelProbe,
+  type TrytonContext,
+  translatableLanguages,
+} from "./context.ts";
 import { type PdfDocument, pdfOfReport, REPORTS, type ReportModel } from "./document.ts";
 import { trytonPermissions } from "./permissions.ts";
 import { categoryStream } from "./streams/category.ts";
@@ -83,7 +89,14 @@ export const tryton = defineConnector({
   config: TrytonConfig,
   client: (name, config): TrytonContext => {
     const client = new TrytonClient(config, name);
-    return { client, name, config, currency: companyCurrency(client), hasModel: modelProbe(client) };
+    return {
+      client,
+      name,
+      config,
+      currency: companyCurrency(client),
+      hasModel: modelProbe(client),
+      otherLanguages: translatableLanguages(client),
+    };
   },
   entities: {
     category: { read: categoryStream },

@@ -11,6 +11,8 @@ export const VariantRef = z.object({
   productId: z.string(),
   price: z.number().int(),
   currencyCode: z.string(),
+  /** The variant's price in each currency the channel sells in (Vendure 2.2+: one per currency). */
+  prices: z.array(z.object({ currencyCode: z.string(), price: z.number().int() })),
   stockLevels: z.array(
     z.object({
       stockLocationId: z.string(),
@@ -23,7 +25,7 @@ export type VariantRef = z.infer<typeof VariantRef>;
 
 const VARIANTS_BY_SKU = `query VariantsBySku($options: ProductVariantListOptions) {
   productVariants(options: $options) {
-    items { id sku productId price currencyCode stockLevels { stockLocationId stockOnHand stockAllocated } }
+    items { id sku productId price currencyCode prices { currencyCode price } stockLevels { stockLocationId stockOnHand stockAllocated } }
     totalItems
   }
 }`;
@@ -97,6 +99,8 @@ export const ChannelInfo = z.object({
   code: z.string(),
   token: z.string(),
   defaultCurrencyCode: z.string(),
+  /** The currencies the channel sells in, its default one among them. */
+  availableCurrencyCodes: z.array(z.string()),
   defaultLanguageCode: z.string(),
   pricesIncludeTax: z.boolean(),
   defaultTaxZone: z.object({ id: z.string() }).nullable(),
@@ -104,7 +108,7 @@ export const ChannelInfo = z.object({
 });
 export type ChannelInfo = z.infer<typeof ChannelInfo>;
 export const CHANNEL_FIELDS =
-  "id code token defaultCurrencyCode defaultLanguageCode pricesIncludeTax defaultTaxZone { id } defaultShippingZone { id }";
+  "id code token defaultCurrencyCode availableCurrencyCodes defaultLanguageCode pricesIncludeTax defaultTaxZone { id } defaultShippingZone { id }";
 
 /** Loads a value once; a failed load is tried again next time. */
 export function once<T>(load: () => Promise<T>): () => Promise<T> {

@@ -27,21 +27,6 @@ const FIELDS = ["name", "parent", "write_date", "create_date"];
  */
 export function categoryStream(ctx: TrytonContext): Stream<"category", CategoryNative> {
   const { client } = ctx;
-  let languages: Promise<string[]> | null = null;
-  const otherLanguages = (signal?: AbortSignal): Promise<string[]> => {
-    languages ??= (async () => {
-      const [rows, context] = await Promise.all([
-        client.searchRead("ir.lang", [["translatable", "=", true]], ["code"], { signal }),
-        client.context(signal),
-      ]);
-      const own = typeof context.language === "string" ? context.language : undefined;
-      return rows.map((r) => str(r, "code")).filter((c): c is string => c !== undefined && c !== own);
-    })().catch((err) => {
-      languages = null;
-      throw err;
-    });
-    return languages;
-  };
   // With account_product installed, accounting categories (taxes, accounts) share the model: not catalogue.
   let domain: Promise<Domain> | null = null;
   const catalogue = (signal?: AbortSignal): Promise<Domain> => {
@@ -62,7 +47,7 @@ export function categoryStream(ctx: TrytonContext): Stream<"category", CategoryN
       catalogue(signal).then((only) =>
         client.searchRead("product.category", [["id", "in", ids], ...only], FIELDS, { signal }),
       ),
-      otherLanguages(signal),
+      ctx.otherLanguages(signal),
     ]);
     const translated = await Promise.all(
       langs.map(async (lang) => {

@@ -20,6 +20,14 @@ export interface ProductNative {
   currency: string;
   /** Kit components of the template and its variants (product_kit; empty where it is not activated). */
   components?: ComponentRow[];
+  /**
+   * Language code → the template's name and the variants' descriptions (by variant id) read in that
+   * language, for each translatable language other than the connection's own (see translationsOf).
+   */
+  languages?: Record<
+    string,
+    { names: Map<number, string | undefined>; descriptions: Map<number, string | undefined> }
+  >;
   changedAt: string;
 }
 
@@ -74,6 +82,25 @@ function descriptionOf(variants: TrytonRow[]): { description?: string } {
 }
 
 /**
+ * The product's title and description in each other language Tryton translates into, as Tryton answers
+ * them: a language with no translation (or a fuzzy one, after the default text changed) reads as the
+ * default text, and is given as such, so a shop that held an older translation is brought back to what
+ * Tryton shows. No other translatable language leaves the field out.
+ */
+function translationsOf(n: ProductNative): { translations?: NonNullable<Product["translations"]> } {
+  const title = str(n.template, "name");
+  const first = [...n.variants].sort((a, b) => a.id - b.id)[0];
+  const out: NonNullable<Product["translations"]> = {};
+  for (const [lang, read] of Object.entries(n.languages ?? {})) {
+    const t = read.names.get(n.template.id) ?? title;
+    if (t === undefined) continue;
+    const d = first ? (read.descriptions.get(first.id) ?? str(first, "description")) : undefined;
+    out[lang] = { title: t, ...(d ? { description: d } : {}) };
+  }
+  return Object.keys(out).length > 0 ? { translations: out } : {};
+}
+
+/**
  * A kit's components (see kits.ts): the ones its first variant uses, its own or else the template's. A kit
  * whose variants use different components has no single canonical list: a data error naming it.
  */
@@ -105,7 +132,7 @@ function kitComponents(
 export function productStream(ctx: TrytonContext): Stream<"product", ProductNative> {
   const { client } = ctx;
   const load = async (templateIds: number[], signal?: AbortSignal): Promise<Map<number, ProductNative>> => {
-    const [templates, variants, currency, components] = await Promise.all([
+    const [templates, variants, currency, components, langs] = await Promise.all([
       client.searchRead(
         "product.template",
         [["id", "in", templateIds], ...TEMPLATE_DOMAIN],
@@ -120,7 +147,25 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
       ),
       ctx.currency(signal),
       componentRows(ctx, { templates: templateIds }, signal),
+      ctx.otherLanguages(signal),
     ]);
+    const languages: NonNullable<ProductNative["languages"]> = {};
+    for (const lang of langs) {
+      const context = { ...WITH_ARCHIVED, language: lang };
+      const [names, descriptions] = await Promise.all([
+        client.read("product.template", templateIds, ["name"], { context, signal }),
+        client.read(
+          "product.product",
+          variants.map((v) => v.id),
+          ["description"],
+          { context, signal },
+        ),
+      ]);
+      languages[lang] = {
+        names: new Map(names.map((r) => [r.id, str(r, "name")])),
+        descriptions: new Map(descriptions.map((r) => [r.id, str(r, "description")])),
+      };
+    }
     // Components set on one variant only (its parent_template may be empty when made over RPC).
     const variantIds = variants.map((v) => v.id);
     const ofVariants = await componentRows(
@@ -141,6 +186,7 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
         template,
         variants: own,
         currency,
+        ...(langs.length > 0 ? { languages } : {}),
         components: components.filter(
           (c) => c.parentTemplate === template.id || own.some((v) => v.id === c.parentProduct),
         ),
@@ -228,6 +274,7 @@ export function productStream(ctx: TrytonContext): Stream<"product", ProductNati
         key,
         title: str(t, "name") ?? key,
         ...descriptionOf(n.variants),
+        ...translationsOf(n),
         status: !bool(t, "active", true) ? "archived" : !bool(t, "salable", true) ? "draft" : "active",
         currency: n.currency,
         categoryPath: [],

@@ -19,6 +19,9 @@ const CHANNELS = `query Channels($options: ChannelListOptions) { channels(option
 const CREATE_CHANNEL = `mutation CreateChannel($input: CreateChannelInput!) {
   createChannel(input: $input) { __typename ... on Channel { ${CHANNEL_FIELDS} } ... on ErrorResult { errorCode message } }
 }`;
+const UPDATE_CHANNEL = `mutation UpdateChannel($input: UpdateChannelInput!) {
+  updateChannel(input: $input) { __typename ... on Channel { ${CHANNEL_FIELDS} } ... on ErrorResult { errorCode message } }
+}`;
 const GROUPS = `query CustomerGroups($options: CustomerGroupListOptions) { customerGroups(options: $options) { items { id name } } }`;
 const CREATE_GROUP = `mutation CreateCustomerGroup($input: CreateCustomerGroupInput!) { createCustomerGroup(input: $input) { id name } }`;
 
@@ -58,6 +61,11 @@ export interface PriceListChannels {
   find(code: string): Promise<ChannelInfo | null>;
   /** The channel of this code, created (in this currency) when missing; a string says why not. */
   open(code: string, currency: string): Promise<ChannelInfo | string>;
+  /**
+   * The channel, selling in `currency` too: added to its currencies (availableCurrencyCodes) when missing.
+   * A string says why not.
+   */
+  sellIn(ch: ChannelInfo, currency: string): Promise<ChannelInfo | string>;
   /** Makes sure a shopper can buy in the channel (checked once per channel per connection). */
   equip(ch: ChannelInfo): Promise<void>;
   /**
@@ -173,6 +181,23 @@ export function priceListChannels(
     find,
     async open(code, currency) {
       return (await find(code)) ?? (await create(code, currency));
+    },
+    async sellIn(ch, currency) {
+      if (ch.defaultCurrencyCode === currency || ch.availableCurrencyCodes.includes(currency)) return ch;
+      const data = await client.request(
+        UPDATE_CHANNEL,
+        { input: { id: ch.id, availableCurrencyCodes: [...ch.availableCurrencyCodes, currency] } },
+        z.object({
+          updateChannel: z.union([ChannelShape.extend({ __typename: z.literal("Channel") }), ErrorResult]),
+        }),
+      );
+      const updated = data.updateChannel;
+      if ("errorCode" in updated) {
+        return `Vendure refused to add ${currency} to channel "${ch.code}": ${updated.message}`;
+      }
+      const { __typename: _t, ...info } = updated;
+      channels.set(info.code, info);
+      return info;
     },
     equip,
     equipAll,

@@ -10,6 +10,13 @@
  * Products are assigned to the channel when first priced there; prices are set in batches with
  * `updateProductVariants` under the channel's token. Vendure has no quantity price breaks, so a price with
  * tiers is refused rather than written without them.
+ *
+ * Several currencies: a channel sells in its default currency and any others it lists
+ * (availableCurrencyCodes), with one price per variant per currency. A price list in another currency than
+ * the channel's default (say "Retail USD" mapped by priceListChannels onto the EUR channel "retail") sets the
+ * variant's price in that currency there, leaving the default one alone. A list mapped onto a channel by
+ * priceListChannels adds its currency to the channel's when missing (the mapping says the channel sells it);
+ * a list that reaches a channel by its own code in a currency the channel does not sell fails, naming both.
  */
 import { z } from "zod";
 import { SyncError } from "../../../core/errors.ts";
@@ -32,7 +39,13 @@ interface Ready {
   item: WriteItem<"price">;
   variantId: string;
   price: number;
+  /** Set when the price is in one of the channel's other currencies, not its default one. */
+  currencyCode?: string;
 }
+
+/** `<channel>|<variant>`, and `|<currency>` for a price in one of the channel's other currencies. */
+const targetOf = (ch: ChannelInfo, variantId: string, currencyCode?: string) =>
+  currencyCode === undefined ? `${ch.id}|${variantId}` : `${ch.id}|${variantId}|${currencyCode}`;
 
 export function priceWriter(
   system: string,
@@ -45,10 +58,15 @@ export function priceWriter(
   async function ensureChannel(item: WriteItem<"price">): Promise<ChannelInfo | string> {
     const list = item.record.priceList;
     const code = channelCode(list.code);
-    const ch = await channels.open(code, list.currency);
+    let ch = await channels.open(code, list.currency);
     if (typeof ch === "string") return ch;
-    if (ch.defaultCurrencyCode !== list.currency) {
-      return `price list "${list.code}" is in ${list.currency}; Vendure channel "${code}" sells in ${ch.defaultCurrencyCode}`;
+    // A list the configuration maps onto a channel explicitly may bring that channel a currency.
+    if (config.priceListChannels?.[list.code] !== undefined) {
+      ch = await channels.sellIn(ch, list.currency);
+      if (typeof ch === "string") return ch;
+    }
+    if (ch.defaultCurrencyCode !== list.currency && !ch.availableCurrencyCodes.includes(list.currency)) {
+      return `price list "${list.code}" is in ${list.currency}; Vendure channel "${code}" sells in ${[...new Set([ch.defaultCurrencyCode, ...ch.availableCurrencyCodes])].join(", ")} (add ${list.currency} to the channel's currencies, or map the list to a channel in ${list.currency} with priceListChannels)`;
     }
     await channels.equip(ch);
     await channels.ensureGroup(list.customerGroup);
@@ -74,7 +92,13 @@ export function priceWriter(
     try {
       await client.request(
         UPDATE_PRICES,
-        { input: batch.map((r) => ({ id: r.variantId, price: r.price })) },
+        {
+          input: batch.map((r) =>
+            r.currencyCode === undefined
+              ? { id: r.variantId, price: r.price }
+              : { id: r.variantId, prices: [{ currencyCode: r.currencyCode, price: r.price }] },
+          ),
+        },
         z.unknown(),
         { channelToken: ch.token },
       );
@@ -82,7 +106,7 @@ export function priceWriter(
         results.push({
           key: r.item.key,
           ok: true,
-          targetId: `${ch.id}|${r.variantId}`,
+          targetId: targetOf(ch, r.variantId, r.currencyCode),
           action: r.item.targetId === null ? "created" : "updated",
         });
       }
@@ -145,27 +169,37 @@ export function priceWriter(
             continue;
           }
           try {
-            const price = toMinor(item.record.price, item.record.priceList.currency, "price");
-            if (price === v.price) {
-              results.push({ key: item.key, ok: true, targetId: `${ch.id}|${v.id}`, action: "unchanged" });
+            const currency = item.record.priceList.currency;
+            const price = toMinor(item.record.price, currency, "price");
+            const other = currency !== ch.defaultCurrencyCode;
+            const now = other ? v.prices.find((p) => p.currencyCode === currency)?.price : v.price;
+            if (price === now) {
+              results.push({
+                key: item.key,
+                ok: true,
+                targetId: targetOf(ch, v.id, other ? currency : undefined),
+                action: "unchanged",
+              });
               continue;
             }
-            ready.push({ item, variantId: v.id, price });
+            ready.push({ item, variantId: v.id, price, ...(other ? { currencyCode: currency } : {}) });
           } catch (err) {
             results.push(
               failed(item.key, "data", err instanceof Error ? err.message : String(err), system, "price"),
             );
           }
         }
-        // A variant twice in one call would be set twice; the last record of a batch is the newest.
+        // A variant twice in one call (in one currency) would be set twice; the last record of a batch is
+        // the newest.
+        const slot = (r: Ready) => `${r.variantId}|${r.currencyCode ?? ""}`;
         const latest = new Map<string, Ready>();
-        for (const r of ready) latest.set(r.variantId, r);
+        for (const r of ready) latest.set(slot(r), r);
         for (const r of ready) {
-          if (latest.get(r.variantId) !== r) {
+          if (latest.get(slot(r)) !== r) {
             results.push({
               key: r.item.key,
               ok: true,
-              targetId: `${ch.id}|${r.variantId}`,
+              targetId: targetOf(ch, r.variantId, r.currencyCode),
               action: "unchanged",
             });
           }
@@ -180,7 +214,9 @@ export function priceWriter(
       if (ch === null) return null;
       const v = (await variantsBySku(client, [record.sku], ch.token)).get(record.sku);
       // Setting a price is idempotent: an existing channel and variant in it is all "already written" needs.
-      return v?.length === 1 ? `${ch.id}|${v[0]?.id}` : null;
+      if (v?.length !== 1 || !v[0]) return null;
+      const currency = record.priceList.currency;
+      return targetOf(ch, v[0].id, currency === ch.defaultCurrencyCode ? undefined : currency);
     },
   };
 }

@@ -13,7 +13,7 @@ import type { Product } from "../../../core/model.ts";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
 import { perRecord } from "../../call-estimate.ts";
 import { ErrorResult, toMinor, type VendureClient } from "../client.ts";
-import { type ChannelInfo, errorResult, productIdsBySlug, slugFor, variantsBySku } from "../lookup.ts";
+import { type ChannelInfo, errorResult, once, productIdsBySlug, slugFor, variantsBySku } from "../lookup.ts";
 import {
   CATEGORY_FACET,
   type CategoryFacet,
@@ -28,9 +28,10 @@ const FALLBACK_OPTION = "Variant";
 const PRODUCT = `query Product($id: ID!) {
   product(id: $id) {
     id name slug description enabled
+    translations { languageCode name slug description }
     facetValues { id facet { code } }
     optionGroups { id code name options { id code name } }
-    variants { id sku name price enabled options { id groupId name } }
+    variants { id sku name price enabled options { id groupId name } translations { languageCode name } }
   }
 }`;
 const ProductAnswer = z.object({
@@ -41,6 +42,9 @@ const ProductAnswer = z.object({
       slug: z.string(),
       description: z.string(),
       enabled: z.boolean(),
+      translations: z.array(
+        z.object({ languageCode: z.string(), name: z.string(), slug: z.string(), description: z.string() }),
+      ),
       facetValues: z.array(z.object({ id: z.string(), facet: z.object({ code: z.string() }) })),
       optionGroups: z.array(
         z.object({
@@ -58,6 +62,7 @@ const ProductAnswer = z.object({
           price: z.number().int(),
           enabled: z.boolean(),
           options: z.array(z.object({ id: z.string(), groupId: z.string(), name: z.string() })),
+          translations: z.array(z.object({ languageCode: z.string(), name: z.string() })),
         }),
       ),
     })
@@ -83,11 +88,15 @@ interface DesiredVariant {
   enabled: boolean;
   /** option group name → option name */
   options: Record<string, string>;
+  /** Language → the variant's name in it, for the product's other languages. */
+  names: Record<string, string>;
 }
 interface Desired {
   name: string;
   slug: string;
   description: string;
+  /** Language other than the channel's default → name and description in it (the source's translations). */
+  translations: Record<string, { name: string; description: string }>;
   enabled: boolean;
   groups: { name: string; values: string[] }[];
   variants: DesiredVariant[];
@@ -102,9 +111,11 @@ function desired(p: Product): Desired {
     if (fallback) options[FALLBACK_OPTION] = v.title ?? v.sku;
     for (const n of names) options[n] = v.options[n] ?? "-";
     const suffix = Object.values(options).join(" ");
+    const named = (title: string) => v.title ?? (suffix ? `${title} ${suffix}` : title);
     return {
       sku: v.sku,
-      name: v.title ?? (suffix ? `${p.title} ${suffix}` : p.title),
+      name: named(p.title),
+      names: Object.fromEntries(Object.entries(p.translations ?? {}).map(([l, t]) => [l, named(t.title)])),
       price: toMinor(v.price, p.currency, `variants[${v.sku}].price`),
       enabled: v.status !== "archived",
       options,
@@ -115,6 +126,12 @@ function desired(p: Product): Desired {
     name: p.title,
     slug: slugFor(p.key),
     description: p.description ?? "",
+    translations: Object.fromEntries(
+      Object.entries(p.translations ?? {}).map(([l, t]) => [
+        l,
+        { name: t.title, description: t.description ?? "" },
+      ]),
+    ),
     enabled: p.status === "active",
     groups: groupNames.map((name) => ({
       name,
@@ -124,14 +141,22 @@ function desired(p: Product): Desired {
   };
 }
 
-function current(p: VendureProduct): Desired {
+/**
+ * The product as Vendure holds it, in the languages `languages` (the ones the source translates into): a
+ * translation the shop keeps in another language is the shop's own and is left alone.
+ */
+function current(p: VendureProduct, languages: string[]): Desired {
   const groupName = new Map(p.optionGroups.map((g) => [g.id, g.name]));
+  const own = new Map(p.translations.map((t) => [t.languageCode, t]));
   // Groups and options no variant uses any more are left on the product and do not count as a difference.
   const used = new Set(p.variants.flatMap((v) => v.options.map((o) => o.id)));
   return {
     name: p.name,
     slug: p.slug,
     description: p.description,
+    translations: Object.fromEntries(
+      languages.map((l) => [l, { name: own.get(l)?.name ?? "", description: own.get(l)?.description ?? "" }]),
+    ),
     enabled: p.enabled,
     groups: p.optionGroups
       .map((g) => ({ name: g.name, values: g.options.filter((o) => used.has(o.id)).map((o) => o.name) }))
@@ -142,6 +167,9 @@ function current(p: VendureProduct): Desired {
       price: v.price,
       enabled: v.enabled,
       options: Object.fromEntries(v.options.map((o) => [groupName.get(o.groupId) ?? o.groupId, o.name])),
+      names: Object.fromEntries(
+        languages.map((l) => [l, v.translations.find((t) => t.languageCode === l)?.name ?? ""]),
+      ),
     })),
   };
 }
@@ -154,11 +182,37 @@ function same(a: Desired, b: Desired): boolean {
       groups: [...d.groups]
         .map((g) => ({ name: g.name, values: [...g.values].sort() }))
         .sort((x, y) => x.name.localeCompare(y.name)),
+      translations: Object.fromEntries(Object.entries(d.translations).sort()),
       variants: [...d.variants]
-        .map((v) => ({ ...v, options: Object.fromEntries(Object.entries(v.options).sort()) }))
+        .map((v) => ({
+          ...v,
+          options: Object.fromEntries(Object.entries(v.options).sort()),
+          names: Object.fromEntries(Object.entries(v.names).sort()),
+        }))
         .sort((x, y) => x.sku.localeCompare(y.sku)),
     });
   return norm(a) === norm(b);
+}
+
+/**
+ * The product's translations other than the default language's, for createProduct / updateProduct. A slug
+ * the shop published in a language stays; a new language gets the one derived from the key.
+ */
+function otherTranslations(want: Desired, existing: VendureProduct | null) {
+  const slugs = new Map(existing?.translations.map((t) => [t.languageCode, t.slug]) ?? []);
+  return Object.entries(want.translations).map(([languageCode, t]) => ({
+    languageCode,
+    name: t.name,
+    slug: slugs.get(languageCode) || want.slug,
+    description: t.description,
+  }));
+}
+
+function variantTranslations(lang: string, v: DesiredVariant) {
+  return [
+    { languageCode: lang, name: v.name },
+    ...Object.entries(v.names).map(([languageCode, name]) => ({ languageCode, name })),
+  ];
 }
 
 function sameIds(a: string[], b: string[]): boolean {
@@ -170,6 +224,15 @@ export function productWriter(
   client: VendureClient,
   channel: () => Promise<ChannelInfo>,
 ): Writer<"product"> {
+  const languages = once(async () => {
+    const data = await client.request(
+      "query Languages { activeChannel { availableLanguageCodes } }",
+      {},
+      z.object({ activeChannel: z.object({ availableLanguageCodes: z.array(z.string()).nullable() }) }),
+    );
+    return data.activeChannel.availableLanguageCodes ?? [];
+  });
+
   async function read(id: string): Promise<VendureProduct | null> {
     return (await client.request(PRODUCT, { id }, ProductAnswer)).product;
   }
@@ -205,8 +268,42 @@ export function productWriter(
         "currency",
       );
     }
-    const want = desired(p);
+    const lang = ch.defaultLanguageCode;
+    // The source's translation into the channel's default language, where it has one, is the product's
+    // name there (the source's own default language may be another).
+    const inDefault = p.translations?.[lang];
+    const base = inDefault
+      ? { ...p, title: inDefault.title, description: inDefault.description ?? p.description }
+      : p;
+    // A translation that says what the default language says adds nothing where the shop holds none in that
+    // language (Vendure shows the default text), and is no reason to fail in a language the channel lacks.
+    const plain = (t: { title: string; description?: string }) =>
+      t.title === base.title && (t.description ?? "") === (base.description ?? "");
+    const other = Object.entries(p.translations ?? {}).filter(([l]) => l !== lang);
+    const offered = other.length > 0 ? await languages() : [];
+    const foreign = other.filter(([l, t]) => !offered.includes(l) && !plain(t)).map(([l]) => l);
+    if (foreign.length > 0) {
+      return failed(
+        item.key,
+        "data",
+        `product ${item.key} has a title in ${foreign.join(", ")}, which the Vendure channel does not offer (it offers ${offered.join(", ") || lang}); add the language to the channel or drop the translation in the flow's mapping`,
+        system,
+        "translations",
+      );
+    }
+    const want = desired(base);
     const existing = productId === null ? null : await read(productId);
+    // One the shop holds is brought back to the default text (the source no longer translates it).
+    const held = new Set(existing?.translations.map((t) => t.languageCode) ?? []);
+    const drop = [
+      lang,
+      ...other.filter(([l, t]) => !offered.includes(l) || (plain(t) && !held.has(l))).map(([l]) => l),
+    ];
+    for (const l of drop) {
+      delete want.translations[l];
+      for (const v of want.variants) delete v.names[l];
+    }
+    const languagesOf = Object.keys(want.translations);
     const otherValues = (existing?.facetValues ?? [])
       .filter((v) => v.facet.code !== CATEGORY_FACET)
       .map((v) => v.id);
@@ -214,10 +311,10 @@ export function productWriter(
       .filter((v) => v.facet.code === CATEGORY_FACET)
       .map((v) => v.id);
     const categoriesMove = !sameIds(haveCategories, categoryValues);
-    if (existing !== null && !categoriesMove && same(current(existing), want)) {
-      return { key: item.key, ok: true, targetId: existing.id, action: "unchanged" };
+    const have = existing === null ? null : current(existing, languagesOf);
+    if (have !== null && !categoriesMove && same(have, want)) {
+      return { key: item.key, ok: true, targetId: existing?.id ?? "", action: "unchanged" };
     }
-    const lang = ch.defaultLanguageCode;
     const translation = {
       languageCode: lang,
       name: want.name,
@@ -231,7 +328,7 @@ export function productWriter(
         {
           input: {
             enabled: want.enabled,
-            translations: [translation],
+            translations: [translation, ...otherTranslations(want, null)],
             ...(categoryValues.length > 0 ? { facetValueIds: categoryValues } : {}),
           },
         },
@@ -244,6 +341,8 @@ export function productWriter(
         existing.name !== want.name ||
         existing.description !== want.description ||
         existing.enabled !== want.enabled ||
+        JSON.stringify(have?.translations) !==
+          JSON.stringify(Object.fromEntries(languagesOf.map((l) => [l, want.translations[l]]))) ||
         categoriesMove
       ) {
         await client.request(
@@ -252,7 +351,7 @@ export function productWriter(
             input: {
               id,
               enabled: want.enabled,
-              translations: [{ ...translation, slug: existing.slug }],
+              translations: [{ ...translation, slug: existing.slug }, ...otherTranslations(want, existing)],
               ...(categoriesMove ? { facetValueIds: [...otherValues, ...categoryValues] } : {}),
             },
           },
@@ -283,7 +382,7 @@ export function productWriter(
             id: bySku.get(v.sku)?.id,
             price: v.price,
             enabled: v.enabled,
-            translations: [{ languageCode: lang, name: v.name }],
+            translations: variantTranslations(lang, v),
             optionIds: idsFor(v),
           })),
         },
@@ -299,7 +398,7 @@ export function productWriter(
             sku: v.sku,
             price: v.price,
             enabled: v.enabled,
-            translations: [{ languageCode: lang, name: v.name }],
+            translations: variantTranslations(lang, v),
             optionIds: idsFor(v),
           })),
         },
