@@ -5,6 +5,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import {
+  acumaticaSpecPath,
+  acumaticaSpecSkip,
   BIGCOMMERCE_DOCUMENTS,
   bcDigestPath,
   bigcommerceSpecDir,
@@ -14,8 +16,14 @@ import {
   magentoSpecSkip,
   prestashopSpecDir,
   prestashopSpecs,
+  S4_SERVICES,
+  SFCC_APIS,
+  s4SpecPath,
+  s4SpecSkip,
   sapB1MetadataPath,
   sapB1SpecSkip,
+  sfccSpecPath,
+  sfccSpecSkip,
 } from "@passerelle/emulators";
 import { schemaPath } from "../src/connectors/shopify/schema.ts";
 
@@ -55,6 +63,13 @@ test("the contracts read from ../shared/specs have the sha256 specs/NOTICE.md li
     "magento/admin-schema-2.4.9.yaml": { path: magentoSpecPath, skip: magentoSpecSkip },
     "sap-b1/servicelayer_metadata_v4.xml": { path: sapB1MetadataPath, skip: sapB1SpecSkip },
   };
+  readers["acumatica/Default_24.200.001.openapi.json"] = { path: acumaticaSpecPath, skip: acumaticaSpecSkip };
+  for (const service of S4_SERVICES) {
+    readers[`s4hana/${service}.edmx`] = { path: () => s4SpecPath(service), skip: s4SpecSkip };
+  }
+  for (const api of SFCC_APIS) {
+    readers[`sfcc/${api}-oas-v1-public.yaml`] = { path: () => sfccSpecPath(api), skip: sfccSpecSkip };
+  }
   for (const f of BIGCOMMERCE_DOCUMENTS) {
     readers[`bigcommerce/${f}`] = { path: () => join(bigcommerceSpecDir(), f), skip: bigcommerceSpecSkip };
   }

@@ -377,11 +377,14 @@ the only failures are systems that did not answer, 2 otherwise. See docs/alerts.
     .description(
       "run an emulator of a system until interrupted (for trying flows without credentials; from a checkout)",
     )
-    .argument("<system>", "odoo, shopify, magento, sap-b1, bigcommerce, business-central or prestashop")
+    .argument(
+      "<system>",
+      "odoo, shopify, magento, sap-b1, s4hana, bigcommerce, business-central, prestashop, acumatica or sfcc",
+    )
     .option("--port <n>", "port to listen on (default, or 0: any free one)", portNumber("--port"))
     .option(
       "--products <n>",
-      "seeded products (odoo, default 500; sap-b1 and business-central items, default 50)",
+      "seeded products (odoo, default 500; sap-b1 and business-central items, s4hana products, default 50)",
       positiveInt("--products"),
     )
     .option("--faults <spec>", "random faults, e.g. 5xx=0.05,429=0.01,timeout=0.02,drop=0.03,seed=7")
@@ -396,6 +399,9 @@ document does not allow is refused with a 400); it holds 20 customers and no pro
 The sap-b1 emulator answers SAP Business One's Service Layer (/b1s/v2/, session login) behind its $metadata
 document (a request the document does not allow is refused with a 400); it holds items with prices in three
 price lists and stock in two warehouses, and 20 customers.
+The s4hana emulator answers SAP S/4HANA's OData V2 APIs API_PRODUCT_SRV, API_BUSINESS_PARTNER and
+API_SALES_ORDER_SRV (basic authentication, CSRF token) behind their EDMX documents (a request the documents do
+not allow is refused with a 400); it holds products and 20 business partners with the customer role.
 The bigcommerce emulator answers BigCommerce's REST API (v2/v3) behind BigCommerce's OpenAPI documents, with
 the store's rate quota (150 requests per 30 s) in its X-Rate-Limit-* headers; it holds 20 customers.
 The business-central emulator answers Dynamics 365 Business Central's API v2.0 (OAuth2 client credentials at
@@ -404,6 +410,12 @@ refused with a 400), with Business Central's limit of 5 requests at once (429 be
 with variants), their stock as item ledger entries, and 20 customers.
 The prestashop emulator answers PrestaShop 8's Webservice (/api/, the key as Basic user) behind PrestaShop's
 documented resource schemas (a body they do not allow is refused with a 400); it holds 20 customers.
+The acumatica emulator answers Acumatica 2024 R2's contract-based REST API (/entity/Default/24.200.001, cookie
+login at /entity/auth/login) behind the endpoint's OpenAPI document (a request it does not allow is refused with
+a 400); it holds stock items with stock in two warehouses, and 20 customers.
+The sfcc emulator answers Salesforce B2C Commerce's SCAPI admin APIs (Products, Catalogs, Customers, Orders;
+Account Manager client credentials at its own /dwsso/oauth2/access_token) behind Salesforce's OpenAPI documents
+(a request they do not allow is refused with a 400); it holds 20 customers and no products until they are synced.
 The emulators come with a checkout of the repository (packages/emulators), not with the published package.`,
     )
     .action(async function (

@@ -3,6 +3,7 @@
  * schema, `passerelle connectors` and the JSON Schema pick it up from this list.
  */
 import type { ConnectorDefinition } from "../ports/connector.ts";
+import { acumatica } from "./acumatica/index.ts";
 import { bigcommerce } from "./bigcommerce/index.ts";
 import { businessCentral } from "./business-central/index.ts";
 import { file } from "./file/index.ts";
@@ -11,7 +12,9 @@ import { medusa } from "./medusa/index.ts";
 import { odoo } from "./odoo/index.ts";
 import { prestashop } from "./prestashop/index.ts";
 import { rest } from "./rest/index.ts";
+import { s4hana } from "./s4hana/index.ts";
 import { sapB1 } from "./sap-b1/index.ts";
+import { sfcc } from "./sfcc/index.ts";
 import { shopify } from "./shopify/index.ts";
 import { sqlConnector } from "./sql/index.ts";
 import { tryton } from "./tryton/index.ts";
@@ -33,4 +36,7 @@ export const connectorDefinitions: readonly ConnectorDefinition[] = [
   bigcommerce,
   businessCentral,
   prestashop,
+  s4hana,
+  acumatica,
+  sfcc,
 ];

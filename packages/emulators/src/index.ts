@@ -6,6 +6,20 @@
  */
 
 export {
+  ACUMATICA_VERSION,
+  AcumaticaContract,
+  acumaticaContract,
+  acumaticaSpecPath,
+  acumaticaSpecSkip,
+} from "./acumatica/contract.ts";
+export { AcuError, AcumaticaData } from "./acumatica/data.ts";
+export {
+  type AcumaticaEmulator,
+  type AcumaticaEmulatorOptions,
+  acumaticaEmulatorEnv,
+  startAcumaticaEmulator,
+} from "./acumatica/server.ts";
+export {
   BIGCOMMERCE_DOCUMENTS,
   BigCommerceContract,
   bigcommerceContract,
@@ -85,6 +99,23 @@ export {
   prestashopSpecs,
   type ResourceSpec as PrestaShopResourceSpec,
 } from "./prestashop/spec.ts";
+export { COUNTRIES as S4_COUNTRIES, navOf, S4Data, S4Error } from "./s4hana/data.ts";
+export {
+  S4_SERVICES,
+  type S4ServiceName,
+  s4Service,
+  s4SpecPath,
+  s4SpecSkip,
+  V2Service,
+} from "./s4hana/metadata.ts";
+export {
+  S4_DEFAULT_PAGE_SIZE,
+  S4_ROOT,
+  type S4Emulator,
+  type S4EmulatorOptions,
+  s4EmulatorEnv,
+  startS4Emulator,
+} from "./s4hana/server.ts";
 export { B1Error, b1Stamp, OBJECT_TYPE as SAP_B1_OBJECT_TYPE, SapB1Data } from "./sap-b1/data.ts";
 export { parseFilter as parseSapB1Filter, QueryError as SapB1QueryError } from "./sap-b1/filter.ts";
 export {
@@ -101,6 +132,22 @@ export {
   sapB1EmulatorEnv,
   startSapB1Emulator,
 } from "./sap-b1/server.ts";
+export {
+  type Operation as SfccOperation,
+  SFCC_APIS,
+  SfccContract,
+  sfccContract,
+  sfccSpecDir,
+  sfccSpecPath,
+  sfccSpecSkip,
+} from "./sfcc/contract.ts";
+export { SfccData, SfccHttpError } from "./sfcc/data.ts";
+export {
+  type SfccEmulator,
+  type SfccEmulatorOptions,
+  sfccEmulatorEnv,
+  startSfccEmulator,
+} from "./sfcc/server.ts";
 export { DEFAULT_RATE_LIMIT, type RateLimitOptions } from "./shopify/bucket.ts";
 export {
   actualQueryCost,

@@ -44,12 +44,18 @@ export async function emulateCommand(
     magentoEmulatorEnv,
     startSapB1Emulator,
     sapB1EmulatorEnv,
+    startS4Emulator,
+    s4EmulatorEnv,
     startBigCommerceEmulator,
     bigcommerceEmulatorEnv,
     startBcEmulator,
     bcEmulatorEnv,
     startPrestaShopEmulator,
     prestashopEmulatorEnv,
+    startAcumaticaEmulator,
+    acumaticaEmulatorEnv,
+    startSfccEmulator,
+    sfccEmulatorEnv,
   } = emulators;
   let faults: FaultOptions | undefined;
   try {
@@ -93,6 +99,15 @@ export async function emulateCommand(
     });
     info = sapB1EmulatorEnv(emu);
     close = () => emu.close();
+  } else if (system === "s4hana") {
+    const emu = await startS4Emulator({
+      ...(opts.port ? { port: opts.port } : {}),
+      products: opts.products ?? 50,
+      partners: 20,
+      ...(faults ? { faults } : {}),
+    });
+    info = s4EmulatorEnv(emu);
+    close = () => emu.close();
   } else if (system === "bigcommerce") {
     const emu = await startBigCommerceEmulator({
       ...(opts.port ? { port: opts.port } : {}),
@@ -118,10 +133,27 @@ export async function emulateCommand(
     });
     info = prestashopEmulatorEnv(emu);
     close = () => emu.close();
+  } else if (system === "acumatica") {
+    const emu = await startAcumaticaEmulator({
+      ...(opts.port ? { port: opts.port } : {}),
+      items: opts.products ?? 50,
+      customers: 20,
+      ...(faults ? { faults } : {}),
+    });
+    info = acumaticaEmulatorEnv(emu);
+    close = () => emu.close();
+  } else if (system === "sfcc") {
+    const emu = await startSfccEmulator({
+      ...(opts.port ? { port: opts.port } : {}),
+      customers: 20,
+      ...(faults ? { faults } : {}),
+    });
+    info = sfccEmulatorEnv(emu);
+    close = () => emu.close();
   } else {
     throw new SyncError(
       "config",
-      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento, sap-b1, bigcommerce, business-central, prestashop`,
+      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento, sap-b1, s4hana, bigcommerce, business-central, prestashop, acumatica, sfcc`,
     );
   }
   // The emulator's fixed test credentials: printing them is the point of this command.

@@ -1,0 +1,59 @@
+/**
+ * The SAP S/4HANA connector (S/4HANA Cloud or on-premise, OData V2 A2X APIs): products read from
+ * API_PRODUCT_SRV (descriptions and sales-area data; incremental on LastChangeDateTime); customers written
+ * as business partners with a customer role (API_BUSINESS_PARTNER) and shop orders as sales orders with
+ * their items in one deep insert (API_SALES_ORDER_SRV), found again by PurchaseOrderByCustomer and held
+ * with a delivery block when S/4HANA's net total differs from the shop's. It is held to the three services'
+ * EDMX documents through the emulator (packages/emulators/src/s4hana); no S/4HANA runs here
+ * (docs/connectors/s4hana.md says what that leaves out, and where prices and stock live).
+ */
+import { SyncError } from "../../core/errors.ts";
+import { defineConnector } from "../../ports/connector.ts";
+import { ROOT, S4HanaClient } from "./client.ts";
+import { S4HanaConfig } from "./config.ts";
+import type { S4HanaContext } from "./context.ts";
+import { productStream } from "./streams/product.ts";
+import { customerWriter } from "./writers/customer.ts";
+import { orderWriter } from "./writers/order.ts";
+
+export const s4hana = defineConnector({
+  id: "s4hana",
+  version: "1.0.0",
+  description:
+    "SAP S/4HANA via its OData V2 APIs: products (API_PRODUCT_SRV), business partners as customers (API_BUSINESS_PARTNER), sales orders (API_SALES_ORDER_SRV).",
+  config: S4HanaConfig,
+  client: (name, config): S4HanaContext => ({ name, config, client: new S4HanaClient(name, config) }),
+  entities: {
+    product: { read: productStream },
+    customer: { write: customerWriter },
+    order: { write: orderWriter },
+  },
+  // S/4HANA Cloud publishes no call budget for these APIs: bounded concurrency, and a 429 pauses for its Retry-After.
+  capabilities: { rateModel: "retry-after" },
+  connection: (ctx, name) => ({
+    async check() {
+      // Credentials alone do not prove the communication user may read: the cheapest real read.
+      const row = await ctx.client.http.request(
+        "GET",
+        `${ROOT}/API_PRODUCT_SRV/A_Product?$select=Product&$top=1`,
+        undefined,
+        undefined,
+        { what: "check" },
+      );
+      if (typeof row !== "object" || row === null || !("d" in row)) {
+        throw new SyncError("retryable", `${name}: SAP S/4HANA answered the check with no OData V2 JSON`, {
+          system: name,
+        });
+      }
+    },
+    stats: () => ({ calls: ctx.client.calls, throttled: ctx.client.http.stats().throttled }),
+    apiVersion: () => ({
+      api: "SAP S/4HANA OData V2 APIs (API_PRODUCT_SRV, API_BUSINESS_PARTNER, API_SALES_ORDER_SRV)",
+      version: "2.0",
+      supportedUntil: null,
+      policy:
+        "SAP versions these A2X APIs with the S/4HANA release and announces deprecations in the SAP Business Accelerator Hub; no end date is published for them.",
+    }),
+    close: async () => undefined,
+  }),
+});
