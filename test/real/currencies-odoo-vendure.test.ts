@@ -125,7 +125,7 @@ describe("prices in two currencies from a real Odoo to a real Vendure", {
     );
     assert.ok(eur, "Odoo has the euro");
     await session.write("res.currency", [eur.id], { active: true });
-    skus.forEach((v, i) => eurPrices.set(v.id, i === 0 ? 12.35 : 19.99));
+    for (const [i, v] of skus.entries()) eurPrices.set(v.id, i === 0 ? 12.35 : 19.99);
     eurList = await session.create("product.pricelist", {
       name: "Wholesale EUR",
       currency_id: eur.id,

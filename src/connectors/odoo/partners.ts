@@ -16,6 +16,13 @@ export const ADDRESS_FIELDS = [
   "parent_id",
 ];
 
+/**
+ * A company's buyers: its child partners of type "contact" (people ordering on the company's account),
+ * which Odoo gives the company's pricelist, payment terms and invoice address (commercial fields). A domain
+ * fragment in prefix notation.
+ */
+export const BUYER = ["&", ["type", "=", "contact"], ["parent_id.is_company", "=", true]];
+
 /** Country id → ISO code. Countries are a small, stable table: one call per page is plenty. */
 export async function countryCodes(ctx: OdooContext, signal?: AbortSignal): Promise<Map<number, string>> {
   const rows = await ctx.client.searchRead("res.country", [], ["code"], { signal });

@@ -4,6 +4,7 @@ import type { WriteResult, Writer } from "../../../ports/connector.ts";
 import type { OdooRow } from "../client.ts";
 import { type OdooContext, pricelistGroup } from "../context.ts";
 import { many2one, str } from "../fields.ts";
+import { BUYER } from "../partners.ts";
 import { removedPartners } from "../streams/customer.ts";
 
 const MAIN_FIELDS = [
@@ -24,29 +25,22 @@ export async function findPartnerByEmail(
   ctx: OdooContext,
   email: string,
   signal?: AbortSignal,
+  opts: { buyers?: boolean } = {},
 ): Promise<number | null> {
-  // =ilike without wildcards is Odoo's case-insensitive equality; escape the LIKE wildcards an address may hold.
-  const pattern = email.trim().replace(/[\\%_]/g, (c) => `\\${c}`);
-  const rows = await ctx.client.searchRead(
-    "res.partner",
-    [
-      ["email", "=ilike", pattern],
-      ["parent_id", "=", false],
-    ],
-    ["id"],
-    { limit: 1, order: "id asc", signal },
-  );
-  return rows[0]?.id ?? null;
+  return (await findPartnersByEmail(ctx, [email], signal, opts)).get(email.trim().toLowerCase()) ?? null;
 }
 
 /**
  * Top-level partners by e-mail for many addresses in one call (case-insensitive, the oldest partner per
- * address, as findPartnerByEmail): e-mail (trimmed, lower case) → partner id; absent when Odoo has none.
+ * address): e-mail (trimmed, lower case) → partner id; absent when Odoo has none. With `buyers`, a
+ * company's buyer (see BUYER) with the address is found too when no top-level partner has it, so an order
+ * placed by a buyer lands on the company's account.
  */
 export async function findPartnersByEmail(
   ctx: OdooContext,
   emails: string[],
   signal?: AbortSignal,
+  opts: { buyers?: boolean } = {},
 ): Promise<Map<string, number>> {
   const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter((e) => e !== ""))];
   const found = new Map<string, number>();
@@ -54,11 +48,14 @@ export async function findPartnersByEmail(
   const terms = wanted.map((e) => ["email", "=ilike", e.replace(/[\\%_]/g, (c) => `\\${c}`)]);
   // Prefix notation: n terms joined by n - 1 "|" operators.
   const anyOf = [...Array.from({ length: wanted.length - 1 }, () => "|"), ...terms];
-  const rows = await ctx.client.searchRead("res.partner", [...anyOf, ["parent_id", "=", false]], ["email"], {
+  const whose = opts.buyers ? ["|", ["parent_id", "=", false], ...BUYER] : [["parent_id", "=", false]];
+  const rows = await ctx.client.searchRead("res.partner", [...anyOf, ...whose], ["email", "parent_id"], {
     order: "id asc",
     signal,
   });
-  for (const r of rows) {
+  // Top-level partners first, then buyers; the oldest of each.
+  const ranked = [...rows].sort((a, b) => Number(a.parent_id !== false) - Number(b.parent_id !== false));
+  for (const r of ranked) {
     const email = str(r, "email")?.trim().toLowerCase();
     if (email && wanted.includes(email) && !found.has(email)) found.set(email, r.id);
   }

@@ -219,7 +219,7 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
   };
 
   const findOrCreatePartner = async (order: Order, b: Batch, wctx: WriteContext): Promise<number> => {
-    const found = await findPartnerByEmail(ctx, order.customer.email, wctx.signal);
+    const found = await findPartnerByEmail(ctx, order.customer.email, wctx.signal, { buyers: true });
     if (found !== null) return found;
     const address = order.billingAddress ?? order.shippingAddress;
     const countries = address ? await countriesOf(b, wctx) : null;
@@ -419,6 +419,7 @@ export function orderWriter(ctx: OdooContext): Writer<"order"> {
           ctx,
           unlinked.map((i) => i.record.customer.email),
           wctx.signal,
+          { buyers: true },
         );
       } catch (err) {
         if (!splittable(err)) return failAll(items, err);
