@@ -12,6 +12,9 @@ import {
   bigcommerceSpecDir,
   bigcommerceSpecSkip,
   schemaPath as emulatorSchemaPath,
+  FUSION_COLLECTIONS,
+  fusionCollectionPath,
+  fusionSpecSkip,
   magentoSpecPath,
   magentoSpecSkip,
   prestashopSpecDir,
@@ -69,6 +72,12 @@ test("the contracts read from ../shared/specs have the sha256 specs/NOTICE.md li
   }
   for (const api of SFCC_APIS) {
     readers[`sfcc/${api}-oas-v1-public.yaml`] = { path: () => sfccSpecPath(api), skip: sfccSpecSkip };
+  }
+  for (const c of FUSION_COLLECTIONS) {
+    readers[`oracle-fusion/${c}.postman_collection.json.gz`] = {
+      path: () => fusionCollectionPath(c),
+      skip: fusionSpecSkip,
+    };
   }
   for (const f of BIGCOMMERCE_DOCUMENTS) {
     readers[`bigcommerce/${f}`] = { path: () => join(bigcommerceSpecDir(), f), skip: bigcommerceSpecSkip };

@@ -379,7 +379,7 @@ the only failures are systems that did not answer, 2 otherwise. See docs/alerts.
     )
     .argument(
       "<system>",
-      "odoo, shopify, magento, sap-b1, s4hana, bigcommerce, business-central, prestashop, acumatica or sfcc",
+      "odoo, shopify, magento, sap-b1, s4hana, bigcommerce, business-central, prestashop, acumatica, sfcc, oracle-fusion or netsuite",
     )
     .option("--port <n>", "port to listen on (default, or 0: any free one)", portNumber("--port"))
     .option(
@@ -402,6 +402,11 @@ price lists and stock in two warehouses, and 20 customers.
 The s4hana emulator answers SAP S/4HANA's OData V2 APIs API_PRODUCT_SRV, API_BUSINESS_PARTNER and
 API_SALES_ORDER_SRV (basic authentication, CSRF token) behind their EDMX documents (a request the documents do
 not allow is refused with a 400); it holds products and 20 business partners with the customer role.
+The netsuite emulator answers SuiteTalk REST (record v1, SuiteQL; TBA signatures checked) held to documented
+shapes only (no vendor file exists), with a limit of requests in flight (429 beyond); it holds items and 20 customers.
+The oracle-fusion emulator answers Oracle Fusion Cloud SCM's REST resources itemsV2 and salesOrdersForOrderHub
+(basic authentication) behind Oracle's SCM Postman collections (a path, query parameter or attribute they do not
+show is refused with a 400); it holds items priced in one price list.
 The bigcommerce emulator answers BigCommerce's REST API (v2/v3) behind BigCommerce's OpenAPI documents, with
 the store's rate quota (150 requests per 30 s) in its X-Rate-Limit-* headers; it holds 20 customers.
 The business-central emulator answers Dynamics 365 Business Central's API v2.0 (OAuth2 client credentials at

@@ -9,7 +9,9 @@ import { businessCentral } from "./business-central/index.ts";
 import { file } from "./file/index.ts";
 import { magento } from "./magento/index.ts";
 import { medusa } from "./medusa/index.ts";
+import { netsuite } from "./netsuite/index.ts";
 import { odoo } from "./odoo/index.ts";
+import { oracleFusion } from "./oracle-fusion/index.ts";
 import { prestashop } from "./prestashop/index.ts";
 import { rest } from "./rest/index.ts";
 import { s4hana } from "./s4hana/index.ts";
@@ -39,4 +41,6 @@ export const connectorDefinitions: readonly ConnectorDefinition[] = [
   s4hana,
   acumatica,
   sfcc,
+  oracleFusion,
+  netsuite,
 ];

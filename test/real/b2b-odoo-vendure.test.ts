@@ -268,7 +268,8 @@ describe("B2B: a company's buyers from a real Odoo to a real Vendure, and their 
     assert.ok(sale, `Odoo has a sale for ${placed.code}`);
     assert.equal((sale.partner_id as [number, string])[0], bob, "the sale is Bob's");
     const [buyer] = await session.find("res.partner", [["id", "=", bob]], ["commercial_partner_id"]);
-    assert.equal((buyer?.commercial_partner_id as [number, string])[0], company, "on Acme's account");
+    assert.ok(buyer);
+    assert.equal((buyer.commercial_partner_id as [number, string])[0], company, "on Acme's account");
     assert.equal((sale.payment_term_id as [number, string])[0], terms, "with Acme's payment terms");
     // Odoo addresses the invoice to the person (no invoice contact under Acme) and books it on the commercial
     // partner, Acme; the sale's pricelist is the company's (VIP since the previous test).
@@ -277,7 +278,8 @@ describe("B2B: a company's buyers from a real Odoo to a real Vendure, and their 
       [["id", "=", (sale.partner_invoice_id as [number, string])[0]]],
       ["commercial_partner_id"],
     );
-    assert.equal((invoiceTo?.commercial_partner_id as [number, string])[0], company, "invoiced on Acme");
+    assert.ok(invoiceTo);
+    assert.equal((invoiceTo.commercial_partner_id as [number, string])[0], company, "invoiced on Acme");
     assert.equal((sale.pricelist_id as [number, string])[0], vip, "at the company's pricelist");
     const partners = await session.find("res.partner", [["email", "=ilike", BOB]], ["id"]);
     assert.deepEqual(

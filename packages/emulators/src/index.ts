@@ -70,6 +70,14 @@ export {
   startMagentoEmulator,
 } from "./magento/server.ts";
 export {
+  type NetSuiteEmulator,
+  type NetSuiteEmulatorOptions,
+  netsuiteEmulatorEnv,
+  netsuiteShapes,
+  parseSuiteQL,
+  startNetSuiteEmulator,
+} from "./netsuite/server.ts";
+export {
   FAULT_KINDS,
   FaultInjector,
   type FaultKind,
@@ -83,6 +91,24 @@ export {
   odooEmulatorEnv,
   startOdooEmulator,
 } from "./odoo/index.ts";
+export {
+  FUSION_COLLECTIONS,
+  FUSION_ROOT,
+  FUSION_VERSION,
+  FusionContract,
+  fusionCollectionPath,
+  fusionContract,
+  fusionSpecDir,
+  fusionSpecSkip,
+} from "./oracle-fusion/contract.ts";
+export {
+  type FusionData,
+  type FusionEmulator,
+  type FusionEmulatorOptions,
+  type FusionOrder,
+  fusionEmulatorEnv,
+  startFusionEmulator,
+} from "./oracle-fusion/server.ts";
 export { ORDER_STATES as PRESTASHOP_ORDER_STATES, PrestaShopData, psTime } from "./prestashop/data.ts";
 export {
   type PrestaShopEmulator,

@@ -44,6 +44,8 @@ export async function emulateCommand(
     magentoEmulatorEnv,
     startSapB1Emulator,
     sapB1EmulatorEnv,
+    startNetSuiteEmulator,
+    netsuiteEmulatorEnv,
     startS4Emulator,
     s4EmulatorEnv,
     startBigCommerceEmulator,
@@ -56,6 +58,8 @@ export async function emulateCommand(
     acumaticaEmulatorEnv,
     startSfccEmulator,
     sfccEmulatorEnv,
+    startFusionEmulator,
+    fusionEmulatorEnv,
   } = emulators;
   let faults: FaultOptions | undefined;
   try {
@@ -98,6 +102,22 @@ export async function emulateCommand(
       ...(faults ? { faults } : {}),
     });
     info = sapB1EmulatorEnv(emu);
+    close = () => emu.close();
+  } else if (system === "netsuite") {
+    const emu = await startNetSuiteEmulator({
+      ...(opts.port ? { port: opts.port } : {}),
+      items: opts.products ?? 50,
+      customers: 20,
+    });
+    info = netsuiteEmulatorEnv(emu);
+    close = () => emu.close();
+  } else if (system === "oracle-fusion") {
+    const emu = await startFusionEmulator({
+      ...(opts.port ? { port: opts.port } : {}),
+      items: opts.products ?? 50,
+      ...(faults ? { faults } : {}),
+    });
+    info = fusionEmulatorEnv(emu);
     close = () => emu.close();
   } else if (system === "s4hana") {
     const emu = await startS4Emulator({
@@ -153,7 +173,7 @@ export async function emulateCommand(
   } else {
     throw new SyncError(
       "config",
-      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento, sap-b1, s4hana, bigcommerce, business-central, prestashop, acumatica, sfcc`,
+      `no emulator for ${JSON.stringify(system)}; emulators: odoo, shopify, magento, sap-b1, s4hana, bigcommerce, business-central, prestashop, acumatica, sfcc, oracle-fusion, netsuite`,
     );
   }
   // The emulator's fixed test credentials: printing them is the point of this command.

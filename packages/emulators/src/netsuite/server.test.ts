@@ -1,0 +1,119 @@
+/** The NetSuite emulator refuses what the documented shapes do not allow, and governs concurrency. */
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { after, before, test } from "node:test";
+import { type NetSuiteEmulator, parseSuiteQL, startNetSuiteEmulator } from "./server.ts";
+
+let emu: NetSuiteEmulator;
+before(async () => {
+  emu = await startNetSuiteEmulator({ items: 3, customers: 2, maxConcurrent: 1, delayMs: 50 });
+});
+after(() => emu.close());
+
+const enc = (v: string) =>
+  encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** A TBA header written out by hand here (independent of the connector's signing). */
+function sign(method: string, url: string): string {
+  const u = new URL(url);
+  const p: Record<string, string> = {
+    oauth_consumer_key: emu.consumerKey,
+    oauth_token: emu.tokenId,
+    oauth_signature_method: "HMAC-SHA256",
+    oauth_timestamp: "1700000000",
+    oauth_nonce: Math.random().toString(36).slice(2),
+    oauth_version: "1.0",
+  };
+  const pairs = [...u.searchParams, ...Object.entries(p)].map(([k, v]) => `${enc(k)}=${enc(v)}`).sort();
+  const base = `${method}&${enc(`${u.protocol}//${u.host}${u.pathname}`)}&${enc(pairs.join("&"))}`;
+  const sig = createHmac("sha256", `${enc(emu.consumerSecret)}&${enc(emu.tokenSecret)}`)
+    .update(base)
+    .digest("base64");
+  return `OAuth realm="${emu.accountId}", ${Object.entries({ ...p, oauth_signature: sig })
+    .map(([k, v]) => `${k}="${enc(v)}"`)
+    .join(", ")}`;
+}
+
+const call = (
+  method: string,
+  path: string,
+  body?: unknown,
+  signed = true,
+  extra: Record<string, string> = {},
+) => {
+  const url = `${emu.url}${path}`;
+  return fetch(url, {
+    method,
+    headers: {
+      "content-type": "application/json",
+      ...(signed ? { authorization: sign(method, url) } : {}),
+      ...extra,
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+};
+
+test("no signature, or a wrong one: 401", async () => {
+  assert.equal((await call("GET", "/services/rest/record/v1/customer/100", undefined, false)).status, 401);
+  const res = await fetch(`${emu.url}/services/rest/record/v1/customer/100`, {
+    headers: { authorization: sign("GET", `${emu.url}/services/rest/record/v1/customer/999`) },
+  });
+  assert.equal(res.status, 401);
+});
+
+test("unknown record type, unknown body field, SuiteQL without Prefer: transient: 400 and a violation each", async () => {
+  const before = emu.violations.length;
+  assert.equal((await call("GET", "/services/rest/record/v1/widget/1")).status, 400);
+  assert.equal(
+    (await call("POST", "/services/rest/record/v1/customer", { email: "a@b.c", nickname: "x" })).status,
+    400,
+  );
+  assert.equal(
+    (await call("POST", "/services/rest/query/v1/suiteql?limit=10&offset=0", { q: "SELECT id FROM item" }))
+      .status,
+    400,
+  );
+  const body = (await (
+    await call("POST", "/services/rest/record/v1/salesOrder", { bogus: 1 })
+  ).json()) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(body).sort(), ["o:errorDetails", "status", "title", "type"]);
+  assert.equal(emu.violations.length, before + 4);
+  emu.violations.length = 0;
+});
+
+test("SuiteQL pages by limit/offset with hasMore and links; columns are checked", async () => {
+  const res = await call(
+    "POST",
+    "/services/rest/query/v1/suiteql?limit=2&offset=0",
+    { q: "SELECT id, itemid FROM item ORDER BY id" },
+    true,
+    {
+      prefer: "transient",
+    },
+  );
+  const page = (await res.json()) as {
+    hasMore: boolean;
+    items: unknown[];
+    links: { rel: string }[];
+    totalResults: number;
+  };
+  assert.equal(page.hasMore, true);
+  assert.equal(page.items.length, 2);
+  assert.equal(page.totalResults, 3);
+  assert.ok(page.links.some((l) => l.rel === "next"));
+  assert.throws(
+    () => parseSuiteQL("SELECT secret FROM item", { item: ["id"] }),
+    /unknown column item.secret/,
+  );
+});
+
+test("beyond maxConcurrent requests in flight: 429 CONCURRENCY_LIMIT_EXCEEDED", async () => {
+  const answers = await Promise.all(
+    [1, 2, 3].map(() => call("GET", "/services/rest/record/v1/customer/103")),
+  );
+  const statuses = answers.map((r) => r.status).sort();
+  assert.deepEqual(statuses, [200, 429, 429]);
+  const refused = answers.find((r) => r.status === 429);
+  const body = (await refused?.json()) as { "o:errorDetails": { "o:errorCode": string }[] };
+  assert.equal(body["o:errorDetails"][0]?.["o:errorCode"], "CONCURRENCY_LIMIT_EXCEEDED");
+});

@@ -1,0 +1,495 @@
+/**
+ * A NetSuite SuiteTalk REST service from memory, held to the shapes in test/fixtures/netsuite/record-shapes.json
+ * (documented shapes only: NetSuite publishes no static contract; its OpenAPI is generated per account).
+ *
+ * - Every request needs a TBA header (OAuth 1.0a, HMAC-SHA256, realm = the account) whose signature this
+ *   emulator recomputes with its own code; missing or wrong → 401 and a violation is not recorded (it is
+ *   the expected answer to bad credentials), but the call is counted.
+ * - `POST /services/rest/query/v1/suiteql?limit&offset` with `Prefer: transient` and `{q}`: a small SuiteQL
+ *   subset (SELECT cols FROM table [WHERE col op 'v' [AND ...]] [ORDER BY col[, col]]), columns checked
+ *   against the shapes; answers links/count/hasMore/items/offset/totalResults.
+ * - `GET|POST /services/rest/record/v1/<type>[/<id>]`: unknown type or a body field the shape does not
+ *   name → 400 and a violation; POST answers 204 with the new record's Location.
+ * - Concurrency governance: more than `maxConcurrent` requests in flight → 429 CONCURRENCY_LIMIT_EXCEEDED.
+ */
+import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface NetSuiteShapes {
+  records: Record<string, { fields: string[]; readOnly?: boolean; sublists?: Record<string, string[]> }>;
+  suiteql: { tables: Record<string, string[]> };
+  paging: { maxLimit: number };
+}
+
+export function netsuiteShapesPath(): string {
+  return (
+    process.env.PASSERELLE_NETSUITE_SHAPES ??
+    new URL("../../../../test/fixtures/netsuite/record-shapes.json", import.meta.url).pathname
+  );
+}
+
+export const netsuiteShapes = (): NetSuiteShapes =>
+  JSON.parse(readFileSync(netsuiteShapesPath(), "utf8")) as NetSuiteShapes;
+
+type Row = Record<string, unknown>;
+
+/** The emulator's TBA values, as environment variables for a passerelle.yaml. */
+export function netsuiteEmulatorEnv(emu: NetSuiteEmulator): Record<string, string> {
+  return {
+    NETSUITE_URL: emu.url,
+    NETSUITE_ACCOUNT_ID: emu.accountId,
+    NETSUITE_CONSUMER_KEY: emu.consumerKey,
+    NETSUITE_CONSUMER_SECRET: emu.consumerSecret,
+    NETSUITE_TOKEN_ID: emu.tokenId,
+    NETSUITE_TOKEN_SECRET: emu.tokenSecret,
+  };
+}
+
+export interface NetSuiteEmulatorOptions {
+  port?: number;
+  accountId?: string;
+  items?: number;
+  customers?: number;
+  /** Requests in flight beyond which NetSuite answers 429 (account concurrency limit). */
+  maxConcurrent?: number;
+  /** Milliseconds each request holds its slot (to make concurrency observable). */
+  delayMs?: number;
+}
+
+export interface NetSuiteEmulator {
+  url: string;
+  accountId: string;
+  consumerKey: string;
+  consumerSecret: string;
+  tokenId: string;
+  tokenSecret: string;
+  /** Record type → id → record; SuiteQL tables are read from these. */
+  records: Map<string, Map<string, Row>>;
+  stats: { requests: number; writes: number; throttled: number; unauthorised: number };
+  checked: Map<string, number>;
+  violations: string[];
+  touch(type: string, id: string, patch?: Row): void;
+  /** Every request answers 429 (Retry-After: 1) or 503 until called with null. */
+  inject(kind: "429" | "5xx" | null): void;
+  close(): Promise<void>;
+}
+
+const enc = (v: string) =>
+  encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** This emulator's own TBA verification (it never imports connector code). */
+function verify(
+  req: IncomingMessage,
+  url: URL,
+  secrets: { ck: string; cs: string; tk: string; ts: string; realm: string },
+): string | null {
+  const h = req.headers.authorization;
+  if (!h || !/^OAuth /.test(h)) return "no OAuth Authorization header";
+  const f: Record<string, string> = {};
+  for (const m of h.slice(6).matchAll(/([A-Za-z_]+)="([^"]*)"/g))
+    f[m[1] as string] = decodeURIComponent(m[2] as string);
+  if (f.realm !== secrets.realm) return `realm ${JSON.stringify(f.realm)} is not the account`;
+  if (f.oauth_signature_method !== "HMAC-SHA256") return "oauth_signature_method must be HMAC-SHA256";
+  if (f.oauth_consumer_key !== secrets.ck || f.oauth_token !== secrets.tk) return "unknown consumer or token";
+  if (!f.oauth_nonce || !f.oauth_timestamp || !f.oauth_signature)
+    return "nonce, timestamp or signature missing";
+  const pairs: [string, string][] = [];
+  for (const [k, v] of url.searchParams) pairs.push([k, v]);
+  for (const [k, v] of Object.entries(f)) if (k !== "realm" && k !== "oauth_signature") pairs.push([k, v]);
+  const params = pairs
+    .map(([k, v]) => `${enc(k)}=${enc(v)}`)
+    .sort()
+    .join("&");
+  const base = `${req.method}&${enc(`${url.protocol}//${url.host}${url.pathname}`)}&${enc(params)}`;
+  const want = createHmac("sha256", `${enc(secrets.cs)}&${enc(secrets.ts)}`)
+    .update(base)
+    .digest("base64");
+  return want === f.oauth_signature ? null : "signature does not match";
+}
+
+interface Query {
+  cols: string[];
+  table: string;
+  where: { col: string; op: string; value: string }[];
+  order: string[];
+}
+
+export function parseSuiteQL(q: string, tables: Record<string, string[]>): Query {
+  const m = /^\s*SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(.+?))?(?:\s+ORDER\s+BY\s+(.+?))?\s*$/is.exec(q);
+  if (!m) throw new Error(`SuiteQL not understood: ${q.slice(0, 120)}`);
+  const table = (m[2] as string).toLowerCase();
+  const known = tables[table];
+  if (!known) throw new Error(`unknown table ${table}`);
+  const col = (c: string) => {
+    const n = c.trim().toLowerCase();
+    if (!known.includes(n)) throw new Error(`unknown column ${table}.${n}`);
+    return n;
+  };
+  const where = (m[3] ?? "")
+    .split(/\s+AND\s+/i)
+    .filter((s) => s.trim() !== "")
+    .map((cond) => {
+      const c = /^\s*(\w+)\s*(>=|<=|=|>|<)\s*'((?:[^']|'')*)'\s*$/.exec(cond);
+      if (!c) throw new Error(`condition not understood: ${cond}`);
+      return { col: col(c[1] as string), op: c[2] as string, value: (c[3] as string).replace(/''/g, "'") };
+    });
+  return {
+    cols: (m[1] as string).split(",").map(col),
+    table,
+    where,
+    order: (m[4] ?? "")
+      .split(",")
+      .filter((s) => s.trim() !== "")
+      .map(col),
+  };
+}
+
+const TABLE_OF: Record<string, { type: string; map: (r: Row) => Row }> = {
+  item: {
+    type: "inventoryItem",
+    map: (r) => ({
+      id: r.id,
+      itemid: r.itemId,
+      displayname: r.displayName,
+      upccode: r.upcCode ?? null,
+      baseprice: r.basePrice,
+      lastmodifieddate: r.lastModifiedDate,
+    }),
+  },
+  customer: {
+    type: "customer",
+    map: (r) => ({
+      id: r.id,
+      entityid: r.entityId,
+      email: r.email,
+      firstname: r.firstName ?? null,
+      lastname: r.lastName ?? null,
+      companyname: r.companyName ?? null,
+      phone: r.phone ?? null,
+      lastmodifieddate: r.lastModifiedDate,
+    }),
+  },
+  transaction: {
+    type: "salesOrder",
+    map: (r) => ({
+      id: r.id,
+      tranid: r.tranId,
+      type: "SalesOrd",
+      otherrefnum: r.otherRefNum ?? null,
+      entity: (r.entity as Row | undefined)?.id ?? null,
+      lastmodifieddate: r.lastModifiedDate,
+    }),
+  },
+};
+
+export async function startNetSuiteEmulator(opts: NetSuiteEmulatorOptions = {}): Promise<NetSuiteEmulator> {
+  const shapes = netsuiteShapes();
+  const accountId = opts.accountId ?? "1234567_SB1";
+  const secrets = {
+    ck: "ns-consumer-key",
+    cs: "ns-consumer-secret",
+    tk: "ns-token-id",
+    ts: "ns-token-secret",
+    realm: accountId,
+  };
+  const records = new Map<string, Map<string, Row>>(Object.keys(shapes.records).map((t) => [t, new Map()]));
+  let clock = Date.parse("2026-01-01T00:00:00Z");
+  const stamp = () => {
+    clock += 1000;
+    return new Date(clock).toISOString();
+  };
+  let nextId = 100;
+  const add = (type: string, row: Row) => {
+    const id = String(nextId++);
+    const r = { ...row, id, lastModifiedDate: stamp() };
+    records.get(type)?.set(id, r);
+    return r;
+  };
+  for (let i = 1; i <= (opts.items ?? 0); i++) {
+    add("inventoryItem", {
+      itemId: `ITEM-${String(i).padStart(4, "0")}`,
+      displayName: `Item ${i}`,
+      basePrice: 10 + i,
+      weight: 1,
+    });
+  }
+  for (let i = 1; i <= (opts.customers ?? 0); i++) {
+    add("customer", {
+      entityId: `CUST-${i}`,
+      email: `ns-customer-${i}@example.com`,
+      firstName: "Ada",
+      lastName: `Customer ${i}`,
+      isPerson: true,
+    });
+  }
+  const checked = new Map<string, number>();
+  const violations: string[] = [];
+  const stats = { requests: 0, writes: 0, throttled: 0, unauthorised: 0 };
+  let inFlight = 0;
+  let forced: "429" | "5xx" | null = null;
+  const max = opts.maxConcurrent ?? 5;
+
+  const send = (
+    res: ServerResponse,
+    status: number,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    res.writeHead(status, {
+      ...(body !== undefined
+        ? { "content-type": "application/vnd.oracle.resource+json; type=collection" }
+        : {}),
+      ...headers,
+    });
+    res.end(body !== undefined ? JSON.stringify(body) : undefined);
+  };
+  const error = (
+    res: ServerResponse,
+    status: number,
+    code: string,
+    detail: string,
+    headers: Record<string, string> = {},
+  ) =>
+    send(
+      res,
+      status,
+      {
+        type: "https://www.rfc-editor.org/rfc/rfc9110.html",
+        title: code,
+        status,
+        "o:errorDetails": [{ detail, "o:errorCode": code }],
+      },
+      headers,
+    );
+  const refuse = (res: ServerResponse, op: string, detail: string) => {
+    violations.push(`${op}: ${detail}`);
+    error(res, 400, "INVALID_CONTENT", detail);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, body: string) => {
+    const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
+    const bad = verify(req, url, secrets);
+    if (bad) {
+      stats.unauthorised++;
+      return error(res, 401, "INVALID_LOGIN", `Invalid login attempt (${bad})`);
+    }
+    if (url.pathname === "/services/rest/query/v1/suiteql" && req.method === "POST") {
+      const op = "POST suiteql";
+      if (req.headers.prefer !== "transient") return refuse(res, op, "Prefer: transient is required");
+      const limit = Number(url.searchParams.get("limit") ?? "1000");
+      const offset = Number(url.searchParams.get("offset") ?? "0");
+      if (!(limit >= 1 && limit <= shapes.paging.maxLimit) || !(offset >= 0) || offset % limit !== 0) {
+        return refuse(res, op, `limit ${limit} / offset ${offset} out of range (offset a multiple of limit)`);
+      }
+      let q: Query;
+      try {
+        const parsed = JSON.parse(body) as { q?: unknown };
+        if (typeof parsed.q !== "string" || Object.keys(parsed).length !== 1)
+          throw new Error("body must be {q}");
+        q = parseSuiteQL(parsed.q, shapes.suiteql.tables);
+      } catch (e) {
+        return refuse(res, op, (e as Error).message);
+      }
+      const src = TABLE_OF[q.table];
+      if (!src) return refuse(res, op, `no data for table ${q.table}`);
+      let rows = [...(records.get(src.type)?.values() ?? [])].map(src.map);
+      for (const w of q.where) {
+        rows = rows.filter((r) => {
+          const v = String(r[w.col] ?? "");
+          const c = w.col === "id" ? Number(v) - Number(w.value) : v < w.value ? -1 : v > w.value ? 1 : 0;
+          return w.op === "="
+            ? c === 0
+            : w.op === ">="
+              ? c >= 0
+              : w.op === "<="
+                ? c <= 0
+                : w.op === ">"
+                  ? c > 0
+                  : c < 0;
+        });
+      }
+      rows.sort((a, b) => {
+        for (const o of q.order) {
+          const x = o === "id" ? Number(a[o]) : String(a[o]);
+          const y = o === "id" ? Number(b[o]) : String(b[o]);
+          if (x < y) return -1;
+          if (x > y) return 1;
+        }
+        return 0;
+      });
+      const page = rows
+        .slice(offset, offset + limit)
+        .map((r) => Object.fromEntries([["links", []], ...q.cols.map((c) => [c, r[c] ?? null])]));
+      const hasMore = offset + limit < rows.length;
+      const self = `${url.origin}${url.pathname}`;
+      const links = [{ rel: "self", href: `${self}?limit=${limit}&offset=${offset}` }];
+      if (hasMore) links.push({ rel: "next", href: `${self}?limit=${limit}&offset=${offset + limit}` });
+      checked.set(`${op} ${q.table}`, (checked.get(`${op} ${q.table}`) ?? 0) + 1);
+      return send(res, 200, {
+        links,
+        count: page.length,
+        hasMore,
+        items: page,
+        offset,
+        totalResults: rows.length,
+      });
+    }
+    const m = /^\/services\/rest\/record\/v1\/([A-Za-z]+)(?:\/(\d+))?$/.exec(url.pathname);
+    if (!m) return error(res, 404, "NONEXISTENT_ID", `no resource at ${url.pathname}`);
+    const type = m[1] as string;
+    const shape = shapes.records[type];
+    const op = `${req.method} record/${type}${m[2] ? "/{id}" : ""}`;
+    if (!shape) return refuse(res, op, `unknown record type ${type}`);
+    const table = records.get(type) as Map<string, Row>;
+    if (req.method === "GET" && m[2]) {
+      const r = table.get(m[2]);
+      if (!r) return error(res, 404, "NONEXISTENT_ID", `${type} ${m[2]} does not exist`);
+      checked.set(op, (checked.get(op) ?? 0) + 1);
+      return send(res, 200, { links: [{ rel: "self", href: `${url.origin}${url.pathname}` }], ...r });
+    }
+    if (req.method === "POST" && !m[2]) {
+      if (shape.readOnly) return refuse(res, op, `${type} cannot be created through the record service`);
+      let row: Row;
+      try {
+        row = JSON.parse(body) as Row;
+      } catch {
+        return refuse(res, op, "body is not JSON");
+      }
+      for (const k of Object.keys(row)) {
+        if (!shape.fields.includes(k) || k === "id" || k === "links" || k === "lastModifiedDate") {
+          return refuse(res, op, `unknown or read-only field ${type}.${k}`);
+        }
+      }
+      for (const [sub, cols] of Object.entries(shape.sublists ?? {})) {
+        const items = (row[sub] as { items?: Row[] } | undefined)?.items ?? [];
+        for (const line of items)
+          for (const k of Object.keys(line))
+            if (!cols.includes(k)) return refuse(res, op, `unknown field ${type}.${sub}.${k}`);
+      }
+      const error400 = validate(type, row, records);
+      if (error400) return error(res, 400, "USER_ERROR", error400);
+      const created = add(
+        type,
+        type === "salesOrder" ? { tranId: `SO${nextId}`, ...priced(row, records) } : row,
+      );
+      stats.writes++;
+      checked.set(op, (checked.get(op) ?? 0) + 1);
+      return send(res, 204, undefined, {
+        location: `${url.origin}/services/rest/record/v1/${type}/${created.id}`,
+      });
+    }
+    if (req.method === "PATCH" && m[2]) {
+      const r = table.get(m[2]);
+      if (!r) return error(res, 404, "NONEXISTENT_ID", `${type} ${m[2]} does not exist`);
+      if (shape.readOnly) return refuse(res, op, `${type} cannot be changed through the record service`);
+      let patch: Row;
+      try {
+        patch = JSON.parse(body) as Row;
+      } catch {
+        return refuse(res, op, "body is not JSON");
+      }
+      for (const k of Object.keys(patch)) {
+        if (!shape.fields.includes(k) || k === "id" || k === "links" || k === "lastModifiedDate") {
+          return refuse(res, op, `unknown or read-only field ${type}.${k}`);
+        }
+      }
+      Object.assign(r, patch, { lastModifiedDate: stamp() });
+      stats.writes++;
+      checked.set(op, (checked.get(op) ?? 0) + 1);
+      return send(res, 204);
+    }
+    return error(res, 405, "METHOD_NOT_ALLOWED", `${req.method} ${url.pathname}`);
+  };
+
+  const server = createServer(async (req, res) => {
+    stats.requests++;
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    if (forced === "429") {
+      stats.throttled++;
+      return error(res, 429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded.", {
+        "retry-after": "1",
+      });
+    }
+    if (forced === "5xx") return error(res, 503, "UNEXPECTED_ERROR", "Service unavailable");
+    if (inFlight >= max) {
+      stats.throttled++;
+      return error(
+        res,
+        429,
+        "CONCURRENCY_LIMIT_EXCEEDED",
+        "Concurrent request limit exceeded. Request blocked.",
+        { "retry-after": "1" },
+      );
+    }
+    inFlight++;
+    try {
+      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+      await handle(req, res, Buffer.concat(chunks).toString("utf8"));
+    } catch (e) {
+      error(res, 500, "UNEXPECTED_ERROR", (e as Error).message);
+    } finally {
+      inFlight--;
+    }
+  });
+  await new Promise<void>((r) => server.listen(opts.port ?? 0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    accountId,
+    consumerKey: secrets.ck,
+    consumerSecret: secrets.cs,
+    tokenId: secrets.tk,
+    tokenSecret: secrets.ts,
+    records,
+    stats,
+    checked,
+    violations,
+    touch(type, id, patch = {}) {
+      const r = records.get(type)?.get(id);
+      if (!r) throw new Error(`no ${type} ${id}`);
+      Object.assign(r, patch, { lastModifiedDate: stamp() });
+    },
+    inject(kind) {
+      forced = kind;
+    },
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+/** A reference to another record: `{id}`; the id must exist. */
+function validate(type: string, row: Row, records: Map<string, Map<string, Row>>): string | null {
+  if (type === "customer" && typeof row.email !== "string") return "customer.email is required";
+  if (type === "salesOrder") {
+    const entity = (row.entity as Row | undefined)?.id;
+    if (!records.get("customer")?.has(String(entity)))
+      return `salesOrder.entity ${JSON.stringify(entity)} is not a customer`;
+    const lines = (row.item as { items?: Row[] } | undefined)?.items ?? [];
+    if (lines.length === 0) return "salesOrder.item has no lines";
+    for (const l of lines) {
+      const id = (l.item as Row | undefined)?.id;
+      if (!records.get("inventoryItem")?.has(String(id)))
+        return `salesOrder.item.item ${JSON.stringify(id)} is not an item`;
+    }
+  }
+  return null;
+}
+
+/** The order's totals as this emulator computes them: the line amounts, a 20 % tax, rounded to cents. */
+function priced(row: Row, _records: Map<string, Map<string, Row>>): Row {
+  const lines = ((row.item as { items?: Row[] }).items ?? []).map((l) => ({
+    ...l,
+    amount: Math.round(Number(l.quantity) * Number(l.rate) * 100) / 100,
+  }));
+  const subtotal = Math.round(lines.reduce((s, l) => s + l.amount, 0) * 100) / 100;
+  const taxTotal = Math.round(subtotal * 20) / 100;
+  return {
+    ...row,
+    item: { items: lines },
+    subtotal,
+    taxTotal,
+    total: Math.round((subtotal + taxTotal) * 100) / 100,
+  };
+}
