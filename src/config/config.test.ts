@@ -693,7 +693,7 @@ flows:
     const { config } = parseConfig(
       yaml(
         "vendure",
-        "{ tryton: [title, vendor, status, currency, categoryPath, categories, attributes, images, variants, components], vendure: [description] }",
+        "{ tryton: [title, vendor, status, currency, categoryPath, categories, attributes, images, translations, variants, components], vendure: [description] }",
       ),
       connectorDefinitions,
       opts,
@@ -713,7 +713,7 @@ flows:
     const message = byPath.get("flows.catalogue.twoWay.ownership") ?? [...byPath.values()].join("\n");
     assert.match(
       message,
-      /a tryton connection writes only description of product records, so tryton must own every other field.*add to tryton's ownership: title, vendor, images \(and take title from the other side's\)/,
+      /a tryton connection writes only description of product records, so tryton must own every other field.*add to tryton's ownership: title, vendor, images, translations \(and take title from the other side's\)/,
     );
   });
 

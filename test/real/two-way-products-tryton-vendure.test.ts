@@ -169,7 +169,7 @@ describe("two-way product content between a real Tryton and a real Vendure", {
     twoWay:
       conflict: merge
       ownership:
-        erp: [title, vendor, status, currency, categoryPath, categories, attributes, images, variants, components]
+        erp: [title, vendor, status, currency, categoryPath, categories, attributes, images, translations, variants, components]
         shop: [description]
 `,
     );
