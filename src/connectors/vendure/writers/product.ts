@@ -184,8 +184,12 @@ function same(a: Desired, b: Desired): boolean {
         .sort((x, y) => x.name.localeCompare(y.name)),
       translations: Object.fromEntries(Object.entries(d.translations).sort()),
       variants: [...d.variants]
+        // Fields in one fixed order: the two sides build their variants in different orders.
         .map((v) => ({
-          ...v,
+          sku: v.sku,
+          name: v.name,
+          price: v.price,
+          enabled: v.enabled,
           options: Object.fromEntries(Object.entries(v.options).sort()),
           names: Object.fromEntries(Object.entries(v.names).sort()),
         }))
