@@ -101,6 +101,8 @@ export const ChannelInfo = z.object({
   defaultCurrencyCode: z.string(),
   /** The currencies the channel sells in, its default one among them. */
   availableCurrencyCodes: z.array(z.string()),
+  /** The languages the channel offers (translations in others are refused by the writers). */
+  availableLanguageCodes: z.array(z.string()).nullable(),
   defaultLanguageCode: z.string(),
   pricesIncludeTax: z.boolean(),
   defaultTaxZone: z.object({ id: z.string() }).nullable(),
@@ -108,7 +110,7 @@ export const ChannelInfo = z.object({
 });
 export type ChannelInfo = z.infer<typeof ChannelInfo>;
 export const CHANNEL_FIELDS =
-  "id code token defaultCurrencyCode availableCurrencyCodes defaultLanguageCode pricesIncludeTax defaultTaxZone { id } defaultShippingZone { id }";
+  "id code token defaultCurrencyCode availableCurrencyCodes availableLanguageCodes defaultLanguageCode pricesIncludeTax defaultTaxZone { id } defaultShippingZone { id }";
 
 /** Loads a value once; a failed load is tried again next time. */
 export function once<T>(load: () => Promise<T>): () => Promise<T> {

@@ -16,7 +16,7 @@ import { categoryCycles, cycleReason, parentsFirst } from "../../../core/categor
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
 import { perRecord } from "../../call-estimate.ts";
 import type { VendureClient } from "../client.ts";
-import { type ChannelInfo, once, slugFor } from "../lookup.ts";
+import { type ChannelInfo, slugFor } from "../lookup.ts";
 import { type CategoryFacet, categoryValueCode, ensureCategoryFacet } from "./category-facet.ts";
 import { failed, perItem } from "./results.ts";
 
@@ -71,15 +71,6 @@ export function categoryWriter(
   client: VendureClient,
   channel: () => Promise<ChannelInfo>,
 ): Writer<"category"> {
-  const languages = once(async () => {
-    const data = await client.request(
-      "query Languages { activeChannel { availableLanguageCodes } }",
-      {},
-      z.object({ activeChannel: z.object({ availableLanguageCodes: z.array(z.string()).nullable() }) }),
-    );
-    return data.activeChannel.availableLanguageCodes ?? [];
-  });
-
   async function readTree(lang: string): Promise<Tree> {
     const facet = await ensureCategoryFacet(client, lang);
     const all: Collection[] = [];
@@ -103,9 +94,10 @@ export function categoryWriter(
     return value ? (tree.byValue.get(value.id) ?? null) : null;
   };
 
-  async function writeOne(item: WriteItem<"category">, tree: Tree, lang: string): Promise<WriteResult> {
+  async function writeOne(item: WriteItem<"category">, tree: Tree, ch: ChannelInfo): Promise<WriteResult> {
     const c = item.record;
-    const offered = await languages();
+    const lang = ch.defaultLanguageCode;
+    const offered = ch.availableLanguageCodes ?? [];
     const foreign = Object.keys(c.translations).filter((l) => l !== lang && !offered.includes(l));
     if (foreign.length > 0) {
       return failed(
@@ -277,7 +269,7 @@ export function categoryWriter(
       const order = parentsFirst(items.map((i) => ({ key: i.key, parent: i.record.parent, item: i })));
       const results: WriteResult[] = [];
       for (const { item } of order) {
-        results.push(await perItem(item.key, system, () => writeOne(item, tree, lang)));
+        results.push(await perItem(item.key, system, () => writeOne(item, tree, ch)));
       }
       return results;
     },

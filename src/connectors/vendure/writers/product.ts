@@ -13,7 +13,7 @@ import type { Product } from "../../../core/model.ts";
 import type { WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
 import { perRecord } from "../../call-estimate.ts";
 import { ErrorResult, toMinor, type VendureClient } from "../client.ts";
-import { type ChannelInfo, errorResult, once, productIdsBySlug, slugFor, variantsBySku } from "../lookup.ts";
+import { type ChannelInfo, errorResult, productIdsBySlug, slugFor, variantsBySku } from "../lookup.ts";
 import {
   CATEGORY_FACET,
   type CategoryFacet,
@@ -228,15 +228,6 @@ export function productWriter(
   client: VendureClient,
   channel: () => Promise<ChannelInfo>,
 ): Writer<"product"> {
-  const languages = once(async () => {
-    const data = await client.request(
-      "query Languages { activeChannel { availableLanguageCodes } }",
-      {},
-      z.object({ activeChannel: z.object({ availableLanguageCodes: z.array(z.string()).nullable() }) }),
-    );
-    return data.activeChannel.availableLanguageCodes ?? [];
-  });
-
   async function read(id: string): Promise<VendureProduct | null> {
     return (await client.request(PRODUCT, { id }, ProductAnswer)).product;
   }
@@ -284,7 +275,7 @@ export function productWriter(
     const plain = (t: { title: string; description?: string }) =>
       t.title === base.title && (t.description ?? "") === (base.description ?? "");
     const other = Object.entries(p.translations ?? {}).filter(([l]) => l !== lang);
-    const offered = other.length > 0 ? await languages() : [];
+    const offered = ch.availableLanguageCodes ?? [];
     const foreign = other.filter(([l, t]) => !offered.includes(l) && !plain(t)).map(([l]) => l);
     if (foreign.length > 0) {
       return failed(
