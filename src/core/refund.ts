@@ -4,6 +4,7 @@
  * taxes on top, as ERPs book them) add up to the refund to the cent.
  */
 import Big from "big.js";
+import { SyncError } from "./errors.ts";
 import type { Refund } from "./model.ts";
 import { minorUnits } from "./money.ts";
 
@@ -60,13 +61,17 @@ export interface CreditLine {
   group: number;
   /** Net amount of the credit line (taxes on top), in the currency's minor unit. */
   net: string;
-  /** The taxes the ERP computes on `net`, one per rate, each rounded half to even as Tryton does. */
+  /** The taxes the ERP computes on `net`, one per rate, each rounded the ERP's way (`TaxRounding`). */
   taxes: string[];
   /** A rounding line: booked without the group's taxes (see creditLines). */
   untaxed?: true;
 }
 
-const HALF_EVEN = 2;
+/**
+ * How the ERP rounds a line's tax to the currency's minor unit: Tryton half to even, Odoo (its default
+ * "round per line") half up.
+ */
+export type TaxRounding = "half-even" | "half-up";
 
 /**
  * Splits a refund (taxes included) over the invoice's tax groups in proportion to their amounts, each
@@ -75,7 +80,13 @@ const HALF_EVEN = 2;
  * nothing makes 0.07); the share is then the largest net below it plus a rounding line of the cent(s) left,
  * untaxed. Returns null when there is nothing to split over.
  */
-export function creditLines(amount: string, groups: TaxGroup[], currency: string): CreditLine[] | null {
+export function creditLines(
+  amount: string,
+  groups: TaxGroup[],
+  currency: string,
+  rounding: TaxRounding = "half-even",
+): CreditLine[] | null {
+  const mode = rounding === "half-up" ? Big.roundHalfUp : Big.roundHalfEven;
   const digits = minorUnits(currency);
   const total = groups.reduce((s, g) => s.plus(g.gross), new Big(0));
   if (groups.length === 0 || total.lte(0)) return null;
@@ -90,7 +101,7 @@ export function creditLines(amount: string, groups: TaxGroup[], currency: string
     left = left.minus(share);
     if (share.eq(0)) continue;
     const rate = g.rates.reduce((s, r) => s.plus(r), new Big(0));
-    const taxesOf = (net: Big) => g.rates.map((r) => net.times(r).round(digits, HALF_EVEN));
+    const taxesOf = (net: Big) => g.rates.map((r) => net.times(r).round(digits, mode));
     const grossOf = (net: Big) => taxesOf(net).reduce((s, t) => s.plus(t), net);
     // The gross grows with the net: walk from the estimate to the largest net whose gross is not above.
     let net = share.div(rate.plus(1)).round(digits, Big.roundDown);
@@ -103,6 +114,95 @@ export function creditLines(amount: string, groups: TaxGroup[], currency: string
     if (rest.gt(0)) lines.push({ group: i, net: rest.toFixed(digits), taxes: [], untaxed: true });
   }
   return lines;
+}
+
+/** An invoice line a credit note can credit: its amount without taxes and its taxes' ids. */
+export interface CreditableLine {
+  amount: string;
+  taxes: number[];
+}
+
+/** What an ERP writer found for a refund's order. */
+export interface CreditableFacts<L extends CreditableLine> {
+  /** The order's posted customer invoices (positive totals). */
+  invoices: { total: string; currency: string }[];
+  lines: L[];
+  /** A tax id's rate, as a fraction. */
+  rateOf: (tax: number) => string | undefined;
+  /** Total already credited on those invoices by other credit notes (a positive amount). */
+  credited: string;
+}
+
+/** A credit note line: the invoice line it credits (one per tax group), its net, and its taxes' ids. */
+export interface PlannedCreditLine<L> {
+  line: L;
+  net: string;
+  /** The group's tax ids; empty for a rounding line. */
+  taxes: number[];
+}
+
+/**
+ * What an ERP credits for a refund, or why not (the decisions every ERP refund writer shares): retryable
+ * while the order has no posted invoice; refused (data, naming the field) above what is left to credit or in
+ * another currency; the amount split over the invoice lines grouped by their taxes, a group weighing its
+ * amount with its taxes, each credit line crediting the group's first invoice line.
+ */
+export function planCredit<L extends CreditableLine>(
+  refund: Refund,
+  facts: CreditableFacts<L>,
+  erp: { name: string; system: string; rounding?: TaxRounding },
+): { ok: true; lines: PlannedCreditLine<L>[] } | { ok: false; error: SyncError } {
+  const { system } = erp;
+  if (facts.invoices.length === 0) {
+    return {
+      ok: false,
+      error: new SyncError(
+        "retryable",
+        `refund ${refund.key}: order ${refund.orderKey} has no posted invoice in ${erp.name} yet; the refund is credited once an invoice is posted (retried)`,
+        { system, field: "orderKey" },
+      ),
+    };
+  }
+  const currencies = [...new Set(facts.invoices.map((i) => i.currency))];
+  const total = facts.invoices.reduce((s, i) => s.plus(i.total), new Big(0));
+  const check = creditableCheck(refund, {
+    currency: currencies.length === 1 ? (currencies[0] as string) : currencies.join("/"),
+    total: total.toFixed(),
+    credited: facts.credited,
+  });
+  if (!check.ok) {
+    return { ok: false, error: new SyncError("data", check.reason, { system, field: check.field }) };
+  }
+  const groups = new Map<string, { rates: string[]; gross: Big; first: L; taxes: number[] }>();
+  for (const line of facts.lines) {
+    const taxes = [...line.taxes].sort((a, b) => a - b);
+    const key = taxes.join(",");
+    const rates = taxes.map((t) => facts.rateOf(t) ?? "0");
+    const gross = new Big(line.amount).times(rates.reduce((s, r) => s.plus(r), new Big(1)));
+    const g = groups.get(key);
+    if (g) g.gross = g.gross.plus(gross);
+    else groups.set(key, { rates, gross, first: line, taxes });
+  }
+  const list = [...groups.values()].filter((g) => g.gross.gt(0));
+  const taxGroups: TaxGroup[] = list.map((g) => ({ rates: g.rates, gross: g.gross.toFixed() }));
+  const split = creditLines(refund.amount, taxGroups, refund.currency, erp.rounding);
+  if (!split) {
+    return {
+      ok: false,
+      error: new SyncError(
+        "data",
+        `refund ${refund.key}: order ${refund.orderKey}'s posted invoices have no line of a positive amount to credit`,
+        { system, field: "orderKey" },
+      ),
+    };
+  }
+  return {
+    ok: true,
+    lines: split.map((l) => {
+      const g = list[l.group] as { first: L; taxes: number[] };
+      return { line: g.first, net: l.net, taxes: l.untaxed === true ? [] : g.taxes };
+    }),
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * `passerelle demo --once`, the first thing a newcomer runs (`npm start -- --once`), as a child process
  * against its own emulators: it must run clean. Its ERP holds sales of its own, as a real one does; their
- * deliveries are skipped for the shop with a reason, never failed.
+ * deliveries are skipped for the shop with a reason, never failed. It shows categories, a kit and a refund.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -19,10 +19,16 @@ const DemoOutput = z.object({
         z.object({
           flow: z.string(),
           status: z.string(),
-          counts: z.object({ failed: z.number(), held: z.number(), skippedWithReason: z.number() }),
+          counts: z.object({
+            created: z.number(),
+            failed: z.number(),
+            held: z.number(),
+            skippedWithReason: z.number(),
+          }),
         }),
       ),
       shipped: z.number(),
+      refunds: z.number(),
     }),
   ),
 });
@@ -45,5 +51,15 @@ describe("the demo, one cycle, through the real CLI", () => {
     assert.deepEqual(troubled, []);
     const shipments = cycle.runs.find((r) => r.flow === "shipments");
     assert.ok(shipments && shipments.counts.skippedWithReason > 0, explain(res));
+    // The category tree reaches the shop before the products, and a refund made in the shop reaches the
+    // ERP as a credit note (the kit's stock is checked record by record in loop.test.ts).
+    const created = (flow: string) => cycle.runs.find((r) => r.flow === flow)?.counts.created;
+    assert.deepEqual(
+      cycle.runs.slice(0, 2).map((r) => r.flow),
+      ["categories", "products"],
+    );
+    assert.ok((created("categories") ?? 0) > 0, explain(res));
+    assert.equal(cycle.refunds, 1, explain(res));
+    assert.equal(created("refunds"), 1, explain(res));
   });
 });

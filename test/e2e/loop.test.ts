@@ -46,7 +46,7 @@ describe("the whole loop through the real CLI", () => {
   let traced: z.infer<typeof TraceOutput> | null = null;
 
   before(async () => {
-    world = await startWorld({ products: 40 });
+    world = await startWorld({ products: 40, categories: true });
   });
   after(async () => {
     await world?.close();
@@ -66,7 +66,8 @@ describe("the whole loop through the real CLI", () => {
       .filter((t) => t.type !== "service")
       .map((t) => String(t.default_code))
       .sort();
-    assert.equal(templates.length, 40);
+    // The 40 seeded products and the seed's kit (GIFT-SET, an mrp.bom of type phantom).
+    assert.equal(templates.length, 41);
     assert.deepEqual(plan.records.map((r) => r.key).sort(), templates);
     assert.deepEqual(
       plan.records.filter((r) => r.action !== "create"),
@@ -78,13 +79,14 @@ describe("the whole loop through the real CLI", () => {
     assert.equal(world.systems.shopify.data.variants.size, 0, "a plan must not write");
   });
 
-  it("sync products prices stock customers leaves both systems in agreement, record by record", async () => {
-    const res = await world.cli(["sync", "products", "prices", "stock", "customers", "--json"]);
+  it("sync categories products prices stock customers leaves both systems in agreement, record by record", async () => {
+    const res = await world.cli(["sync", "categories", "products", "prices", "stock", "customers", "--json"]);
     assert.equal(res.code, 0, explain(res));
     const out = parseOutput(SyncOutput, res);
     assert.deepEqual(
       out.runs.map((r) => [r.flow, r.status]),
       [
+        ["categories", "succeeded"],
         ["products", "succeeded"],
         ["prices", "succeeded"],
         ["stock", "succeeded"],
@@ -93,6 +95,31 @@ describe("the whole loop through the real CLI", () => {
     );
     const { odoo, shopify } = world.systems;
     const problems: string[] = [];
+
+    // Each Odoo category below "All" is a collection, and each product is in its category's collection.
+    const collectionOf = new Map<string, { productIds: string[] }>();
+    for (const c of shopify.data.collections.values()) {
+      const m = c.metafields.get("passerelle.category");
+      if (m) collectionOf.set((JSON.parse(m.value) as { key: string }).key, c);
+    }
+    const categories = odoo.data.rows("product.category").filter((c) => c.parent_id);
+    assert.ok(categories.length > 0, "the seed has categories");
+    for (const c of categories)
+      if (!collectionOf.has(String(c.id))) problems.push(`category ${c.id}: no collection`);
+    for (const v of odoo.data.rows("product.product")) {
+      const template = odoo.data.row("product.template", Number(v.product_tmpl_id));
+      if (!template || template.type === "service") continue;
+      const variant = shopify.data.variantBySku(String(v.default_code));
+      const collection = collectionOf.get(String(template.categ_id));
+      if (!variant || !collection)
+        problems.push(
+          `variant ${String(v.default_code)}: not in the shop, or its category has no collection`,
+        );
+      else if (!collection.productIds.includes(variant.productId))
+        problems.push(
+          `variant ${String(v.default_code)}: not in the collection of category ${String(template.categ_id)}`,
+        );
+    }
 
     const variants = odooVariants(odoo);
     assert.ok(variants.length >= 40, `expected at least one variant per product, got ${variants.length}`);
@@ -134,7 +161,29 @@ describe("the whole loop through the real CLI", () => {
     }
 
     const levels = odooLevels(odoo);
-    assert.equal(levels.length, variants.length * 2, "every variant has stock in both warehouses");
+    // The seed's kit (GIFT-SET) has no quants: its level is computed from its components' (checked below).
+    assert.equal(
+      levels.length,
+      (variants.length - 1) * 2,
+      "every other variant has stock in both warehouses",
+    );
+    const [bom] = odoo.data.rows("mrp.bom");
+    assert.ok(bom, "the seed has a kit");
+    const lines = odoo.data.rows("mrp.bom.line").filter((l) => l.bom_id === bom.id);
+    for (const warehouse of ["WH", "WH2"]) {
+      const kits = Math.min(
+        ...lines.map((l) => {
+          const sku = String(odoo.data.row("product.product", Number(l.product_id))?.default_code);
+          const level = levels.find((x) => x.sku === sku && x.warehouse === warehouse);
+          return Math.floor((level?.available ?? 0) / Number(l.product_qty));
+        }),
+      );
+      const location = LOCATIONS[warehouse];
+      assert.ok(location);
+      const available = shopifyAvailable(shopify, "GIFT-SET", shopifyLocationId(shopify, location));
+      if (available !== kits)
+        problems.push(`stock GIFT-SET@${warehouse}: shop ${available}, its components make ${kits}`);
+    }
     for (const l of levels) {
       const location = LOCATIONS[l.warehouse];
       assert.ok(location, `warehouse ${l.warehouse} has a mapped location`);
@@ -239,7 +288,7 @@ describe("the whole loop through the real CLI", () => {
     const out = parseOutput(SyncOutput, res);
     assert.deepEqual(
       out.runs.map((r) => r.flow),
-      ["products", "prices", "stock", "customers", "orders", "shipments"],
+      ["categories", "products", "prices", "stock", "customers", "orders", "shipments", "refunds"],
     );
     for (const r of out.runs) {
       assert.equal(r.counts.created + r.counts.updated, 0, `${r.flow} wrote: ${JSON.stringify(r.counts)}`);
@@ -254,7 +303,7 @@ describe("the whole loop through the real CLI", () => {
     const status = parseOutput(StatusOutput, res);
     assert.deepEqual(
       status.flows.map((f) => f.flow),
-      ["products", "prices", "stock", "customers", "orders", "shipments"],
+      ["categories", "products", "prices", "stock", "customers", "orders", "shipments", "refunds"],
     );
     for (const f of status.flows) {
       assert.equal(f.lastRun?.status, "succeeded", `${f.flow}: ${JSON.stringify(f.lastRun)}`);

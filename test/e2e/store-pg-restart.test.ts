@@ -22,7 +22,9 @@ import { parseOutput, SyncOutput } from "./outputs.ts";
 
 const run = promisify(execFile);
 const CLUSTER = process.env.PASSERELLE_TEST_PG_RESTART_CLUSTER ?? "passerelle_restart";
-const PRODUCTS = 80;
+const SEEDED = 80;
+/** The seeded products and the seed's kit (GIFT-SET, made of two of them): what the products flow reads. */
+const PRODUCTS = SEEDED + 1;
 const PAGE = 5;
 
 /** The restart cluster's version and URL, or why it cannot be used. */
@@ -126,7 +128,7 @@ describe("a sync that meets a PostgreSQL restart", { skip, timeout: 600_000 }, (
     if (password) storeUrl.password = password;
     storeUrl.searchParams.set("schema", schema);
     for (const [k, v] of Object.entries(query)) storeUrl.searchParams.set(k, v);
-    const w = await startWorld({ products: PRODUCTS, storeUrl: storeUrl.toString() });
+    const w = await startWorld({ products: SEEDED, storeUrl: storeUrl.toString() });
     w.systems.odoo.faults.configure({ rates: { slow: 1 }, slowMs: 150 });
     const config = w.writeConfig("restart.yaml", (doc) =>
       doc.setIn(["flows", "products", "batchSize"], PAGE),

@@ -259,6 +259,8 @@ if (!available.ok) {
               "a real Odoo cannot be made to answer 429 or 5xx here: fault handling is checked on the emulator only",
             "order.update":
               "an order is written once and then only cancelled; the cancellation scenario below proves it on Odoo",
+            "refund.write":
+              "a refund is credited on a shop's invoiced sale: test/real/refunds-odoo-vendure.test.ts proves the writer on this Odoo with real Vendure refunds (partial, full, above what was invoiced, before the invoice, a crash between create and link)",
           },
           change: {
             customer: (c: Customer): Customer => ({ ...c, lastName: `${c.lastName ?? ""} Changed` }),

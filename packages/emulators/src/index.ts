@@ -47,9 +47,11 @@ export {
 } from "./business-central/server.ts";
 export {
   type DemoSystems,
+  invoiceShippedSales,
   PLUS_PLAN,
   type PlacedOrder,
   placeOrders,
+  refundOrderIn,
   type ShippedPicking,
   shipReadyDeliveries,
   startDemoSystems,

@@ -9,7 +9,7 @@ import { EVENTS_QUEUE } from "../../runtime/events.ts";
 import { processHolder } from "../../runtime/leases.ts";
 import { runFlow } from "../../runtime/run-flow.ts";
 import { type Service, startService } from "../../runtime/service.ts";
-import { loadEmulators } from "../emulators.ts";
+import { type EmulatorsModule, loadEmulators } from "../emulators.ts";
 import { EXIT, type Output, table } from "../output.ts";
 import { exitCodeFor, stoppedBy, summaryJson } from "./sync.ts";
 
@@ -22,7 +22,7 @@ export interface DemoOptions {
   root: string;
 }
 
-const CATALOG = ["products", "prices", "stock", "customers"];
+const CATALOG = ["categories", "products", "prices", "stock", "customers"];
 const DEMO_HOLDER = processHolder("demo");
 
 /**
@@ -44,7 +44,14 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
     for (const suffix of ["", "-wal", "-shm"])
       rmSync(`${storeUrl.slice("sqlite:".length)}${suffix}`, { force: true });
   }
-  const { PLUS_PLAN, placeOrders, shipReadyDeliveries, startDemoSystems } = await loadEmulators("demo");
+  const {
+    PLUS_PLAN,
+    invoiceShippedSales,
+    placeOrders,
+    refundOrderIn,
+    shipReadyDeliveries,
+    startDemoSystems,
+  } = await loadEmulators("demo");
   out.info(`Starting the Odoo and Shopify emulators (${opts.products} products)…`);
   const systems = await startDemoSystems({ products: opts.products, erpSales: ERP_SALES });
   Object.assign(process.env, systems.env);
@@ -71,6 +78,7 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
     runs: ReturnType<typeof summaryJson>[];
     ordersPlaced: number;
     shipped: number;
+    refunds: number;
   }[] = [];
   let exit: number = EXIT.ok;
   try {
@@ -141,18 +149,30 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
       const shipped = await shipReadyDeliveries(systems.odoo, random);
       out.info(`  warehouse: ${shipped.length} deliveries shipped with tracking numbers`);
       await sync(["shipments"]);
+      // Accounting invoices what was shipped; a shopper sends one unit of an invoiced order back and the
+      // shop refunds it: the refund reaches Odoo as a credit note on that invoice.
+      const invoiced = await invoiceShippedSales(systems.odoo);
+      out.info(`  accounting: ${invoiced.length} shipped sales invoiced`);
+      const refund = await refundOne(systems, refundOrderIn, invoiced, random);
+      if (refund) {
+        out.info(`  shop: ${refund.order} refunded ${refund.amount} (1 × ${refund.sku} sent back)`);
+        await sync(["refunds"]);
+        const note = creditNoteOf(systems, refund.order);
+        if (note) out.info(`  Odoo: credit note ${note}`);
+      }
       report.push({
         cycle,
         runs: runs.map(summaryJson),
         ordersPlaced: placed.length,
         shipped: shipped.length,
+        refunds: refund ? 1 : 0,
       });
       exit = Math.max(exit, exitCodeFor(runs));
       if (cycle === 1) {
         out.info("\nSecond pass over every flow: only what changed since is written (shipping moved stock).");
         const again: RunSummary[] = [];
         await eventsSettled(ctx, systems, service);
-        for (const name of [...CATALOG, "orders", "shipments"]) {
+        for (const name of [...CATALOG, "orders", "shipments", "refunds"]) {
           // Like every run, under the flow's lease: the orders flow's pass waits for an event pass of it.
           const s = await demoRun(ctx, name);
           again.push(s);
@@ -251,6 +271,55 @@ function describe(s: RunSummary): string {
   return `${s.flow.padEnd(10)} ${String(c.read).padStart(5)} read, ${String(written).padStart(5)} written (${c.created} new), ${String(c.skipped - c.skippedWithReason).padStart(5)} unchanged, ${String(c.calls).padStart(5)} API calls, ${(s.durationMs / 1000).toFixed(1).padStart(5)} s${extra ? `, ${extra}` : ""}${s.error ? ` — stopped: ${stoppedBy(s.error)}` : ""}`;
 }
 
+/**
+ * One unit of the first line of an order invoiced this cycle, refunded in the shop by its admin (the order
+ * with the most lines, so a partial refund leaves the rest invoiced), or none when nothing was invoiced.
+ */
+async function refundOne(
+  systems: DemoSystems,
+  refundOrderIn: EmulatorsModule["refundOrderIn"],
+  invoiced: string[],
+  random: ReturnType<typeof rng>,
+): Promise<{ order: string; sku: string; amount: string } | null> {
+  const candidates = [...systems.shopify.data.orders.values()].filter(
+    (o) => invoiced.includes(`shopify:${o.name}`) && o.refunds.length === 0 && o.lines.some((l) => l.sku),
+  );
+  if (candidates.length === 0) return null;
+  const order = random.pick(candidates);
+  const line = order.lines.find((l) => l.sku);
+  if (!line?.sku) return null;
+  const done = await refundOrderIn(systems.shopify, order.name, {
+    lines: [{ sku: line.sku, quantity: 1 }],
+    note: "Returned by the customer",
+  });
+  return { order: order.name, sku: line.sku, amount: `${done.amount} ${order.currency}` };
+}
+
+/** The posted credit notes Odoo holds for a shop order, as its accountant sees them. */
+function creditNoteOf(systems: DemoSystems, orderName: string): string | null {
+  const erp = systems.odoo.data;
+  const [sale] = erp.search("sale.order", [["client_order_ref", "=", `shopify:${orderName}`]]);
+  if (sale === undefined) return null;
+  const [saleName] = erp.read("sale.order", [sale], ["name"]);
+  const notes = erp.read(
+    "account.move",
+    erp.search("account.move", [
+      ["move_type", "=", "out_refund"],
+      ["invoice_origin", "=", saleName?.name ?? ""],
+      ["state", "=", "posted"],
+    ]),
+    ["name", "amount_total", "ref"],
+  );
+  return notes.length === 0
+    ? null
+    : notes
+        .map(
+          (n) =>
+            `${String(n.name)} of ${Number(n.amount_total).toFixed(2)} (ref ${String(n.ref)}) on ${String(saleName?.name)}`,
+        )
+        .join(", ");
+}
+
 /** Between cycles the ERP changes a little, as it does: a few list prices and stock counts. */
 function touchCatalog(systems: DemoSystems, random: ReturnType<typeof rng>): void {
   const { data } = systems.odoo;
@@ -284,7 +353,14 @@ async function stateOfBothSystems(systems: DemoSystems): Promise<string> {
     "State of both systems:",
     table([
       ["", "Odoo (ERP)", "Shopify (shop)"],
+      [
+        "categories",
+        // Odoo's root category "All" is the tree itself, not a category of the shop.
+        String(erp.search("product.category", [["parent_id", "!=", false]]).length),
+        String([...shop.collections.values()].filter((c) => c.metafields.has("passerelle.category")).length),
+      ],
       ["products", String(erp.search("product.template", []).length - 2), String(shop.products.size)],
+      ["kits (bills of materials)", kitsInOdoo(systems), kitsInShop(systems)],
       ["variants / SKUs", String(erp.search("product.product", []).length - 2), String(variants)],
       [
         "customer-group prices",
@@ -299,6 +375,62 @@ async function stateOfBothSystems(systems: DemoSystems): Promise<string> {
       ],
       ["sales entered in the ERP only", `${erpOnly} (not for the shop)`, "-"],
       ["shipped with tracking", "-", `${tracked} orders`],
+      [
+        "refunds",
+        count(
+          erp.search("account.move", [
+            ["move_type", "=", "out_refund"],
+            ["state", "=", "posted"],
+            ["ref", "=like", "shopify:refund:%"],
+          ]).length,
+          "credit note",
+        ),
+        count(
+          orders.reduce((n, o) => n + o.refunds.length, 0),
+          "refund",
+        ),
+      ],
     ]),
   ].join("\n");
+}
+
+/** Odoo's kits: phantom bills of materials, each as `SKU = 2 × A + 1 × B`. */
+function kitsInOdoo(systems: DemoSystems): string {
+  const erp = systems.odoo.data;
+  const boms = erp.read("mrp.bom", erp.search("mrp.bom", [["type", "=", "phantom"]]), [
+    "product_tmpl_id",
+    "bom_line_ids",
+  ]);
+  const sku = (model: string, id: unknown) =>
+    String(erp.read(model, [Number(Array.isArray(id) ? id[0] : id)], ["default_code"])[0]?.default_code);
+  return boms
+    .map((b) => {
+      const lines = erp.read("mrp.bom.line", b.bom_line_ids as number[], ["product_id", "product_qty"]);
+      return `${sku("product.template", b.product_tmpl_id)} = ${lines.map((l) => `${Number(l.product_qty)} × ${sku("product.product", l.product_id)}`).join(" + ")}`;
+    })
+    .join("; ");
+}
+
+/** The shop's stock of each kit per location: what Passerelle computed from the components'. */
+function kitsInShop(systems: DemoSystems): string {
+  const shop = systems.shopify.data;
+  const erp = systems.odoo.data;
+  const kits = erp.read("mrp.bom", erp.search("mrp.bom", [["type", "=", "phantom"]]), ["product_tmpl_id"]);
+  return kits
+    .map((b) => {
+      const tmpl = Number(Array.isArray(b.product_tmpl_id) ? b.product_tmpl_id[0] : b.product_tmpl_id);
+      const code = String(erp.read("product.template", [tmpl], ["default_code"])[0]?.default_code);
+      const variant = shop.variantBySku(code);
+      const item = variant ? shop.inventoryItems.get(variant.inventoryItemId) : undefined;
+      if (!item) return `${code}: not in the shop`;
+      const levels = [...item.levels.entries()].map(
+        ([loc, l]) => `${l.available} at ${shop.locations.get(loc)?.name ?? loc}`,
+      );
+      return `${code}: ${levels.join(", ")}`;
+    })
+    .join("; ");
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }

@@ -21,6 +21,7 @@ import { productStream } from "./streams/product.ts";
 import { shipmentStream } from "./streams/shipment.ts";
 import { customerWriter } from "./writers/customer.ts";
 import { orderWriter } from "./writers/order.ts";
+import { refundWriter } from "./writers/refund.ts";
 
 export interface OdooConnector extends Connector {
   /** Calls and latency per `model.method` this connection sent (bounded: see connectors/http/latency.ts). */
@@ -48,7 +49,7 @@ export const odoo = defineConnector({
   id: "odoo",
   version: "1.0.0",
   description:
-    "Odoo (14–18) via the JSON-RPC external API: the category tree, catalogue, price lists, stock, customers, sales, deliveries, invoices.",
+    "Odoo (14–18) via the JSON-RPC external API: the category tree, catalogue with kits, price lists, stock, customers, sales, deliveries, invoices, credit notes for shop refunds.",
   config: OdooConfig,
   client: (name, config): OdooContext => ({ client: new OdooClient(config, name), name, config }),
   entities: {
@@ -61,6 +62,7 @@ export const odoo = defineConnector({
     order: { read: orderStream, write: orderWriter },
     shipment: { read: shipmentStream },
     invoice: { read: invoiceStream },
+    refund: { write: refundWriter },
   },
   // No published budget: bounded concurrency, and a 429 pauses the connection for its Retry-After.
   capabilities: { rateModel: "retry-after", documents: true },

@@ -20,7 +20,14 @@ export const ODOO_RIGHTS: {
 } = {
   read: {
     category: reads("product.category"),
-    product: reads("product.product", "product.template", "product.template.attribute.value"),
+    product: reads(
+      "product.product",
+      "product.template",
+      "product.template.attribute.value",
+      // Kits (module mrp; without it these are not read, and Odoo cannot answer for them).
+      "mrp.bom",
+      "mrp.bom.line",
+    ),
     price: reads("product.pricelist", "product.pricelist.item", "product.product", "res.currency"),
     inventory: reads(
       "product.product",
@@ -28,6 +35,8 @@ export const ODOO_RIGHTS: {
       "stock.location",
       "stock.warehouse",
       "product.supplierinfo",
+      "mrp.bom",
+      "mrp.bom.line",
     ),
     customer: reads("res.partner", "res.country"),
     order: reads(
@@ -57,6 +66,14 @@ export const ODOO_RIGHTS: {
       right("sale.order", "write"),
       right("sale.order.line", "create"),
       right("res.partner", "create"),
+    ],
+    // A credit note is created with its lines (account.move.line create checked too), then rewritten while
+    // a draft (write) and posted (action_post writes the move).
+    refund: [
+      ...reads("account.move", "account.move.line", "account.tax", "sale.order"),
+      right("account.move", "create"),
+      right("account.move", "write"),
+      right("account.move.line", "create"),
     ],
   },
 };

@@ -14,6 +14,7 @@ import * as bulk from "./bulk.ts";
 import { type CostPlan, costPlan } from "./cost.ts";
 import * as operations from "./operations.ts";
 import { shopifySchema } from "./schema.ts";
+import * as refundStream from "./streams/refund.ts";
 import * as webhooks from "./webhooks.ts";
 import * as productWriter from "./writers/product.ts";
 
@@ -22,7 +23,7 @@ export const PLANS_FILE = join(dirname(fileURLToPath(import.meta.url)), "cost-pl
 /** Every GraphQL operation the connector's modules export. */
 export function connectorDocuments(): string[] {
   const out = new Set<string>();
-  for (const mod of [operations, bulk, webhooks, productWriter]) {
+  for (const mod of [operations, bulk, webhooks, productWriter, refundStream]) {
     for (const value of Object.values(mod)) {
       if (typeof value !== "string" || !/^\s*(query|mutation)\b/.test(value)) continue;
       const doc = parse(value);

@@ -1,6 +1,6 @@
 /**
  * The Shopify connector: Admin GraphQL API 2026-10 through the official @shopify/admin-api-client.
- * Reads customers, orders and products (read back for verification); writes products, B2B prices,
+ * Reads customers, orders, refunds and products (read back for verification); writes products, B2B prices,
  * inventory and shipments (fulfillments with tracking).
  */
 import { z } from "zod";
@@ -14,6 +14,7 @@ import { SHOP } from "./operations.ts";
 import { customerStream } from "./streams/customer.ts";
 import { orderStream } from "./streams/order.ts";
 import { productStream } from "./streams/product.ts";
+import { refundStream } from "./streams/refund.ts";
 import { shopifyVersionInfo } from "./versions.ts";
 import { shopifyWebhookManager, shopifyWebhookReceiver } from "./webhooks.ts";
 import { categoryWriter } from "./writers/category.ts";
@@ -41,6 +42,8 @@ const SCOPES: Record<"read" | "write", Partial<Record<EntityName, readonly strin
     customer: ["read_customers"],
     order: ["read_orders"],
     product: ["read_products"],
+    // Refunds are read from their orders (Order.refunds, Query.refund).
+    refund: ["read_orders"],
   },
   write: {
     // Collections are products' resource; the category menu is the online store's navigation.
@@ -111,7 +114,7 @@ export const shopify = defineConnector({
   id: "shopify",
   version: "1.0.0",
   description:
-    "Shopify (Admin GraphQL API 2026-10): customers and orders in; the category tree (collections and a navigation menu), products, B2B prices, stock and shipments out",
+    "Shopify (Admin GraphQL API 2026-10): customers, orders and refunds in; the category tree (collections and a navigation menu), products, B2B prices, stock and shipments out",
   config: ShopifyConfig,
   client: (name, config) => shopifyContext(name, config),
   entities: {
@@ -129,6 +132,7 @@ export const shopify = defineConnector({
     price: { write: (x) => priceWriter(x.name, x.client) },
     inventory: { write: (x) => inventoryWriter(x.name, x.client, x.locations, x.locationName) },
     shipment: { write: (x) => shipmentWriter(x.name, x.client) },
+    refund: { read: (x) => refundStream(x.name, x.client) },
   },
   // The calculated query cost of GraphQL, drawn from a bucket that refills at the plan's restore rate.
   capabilities: { rateModel: "cost-bucket", bulk: true },

@@ -3,7 +3,10 @@
  * passerelle.yaml reads to reach them, and the people around the systems — shoppers who place orders and
  * a warehouse that ships them. Used by `passerelle demo` and by the end-to-end tests.
  */
+
+import { randomUUID } from "node:crypto";
 import { type OdooEmulator, odooEmulatorEnv, startOdooEmulator } from "../odoo/index.ts";
+import { type RefundSpec, refundInputFor } from "../shopify/refunds.ts";
 import { type ShopifyEmulator, shopifyEmulatorEnv, startShopifyEmulator } from "../shopify/server.ts";
 import { type Rng, rng } from "../util.ts";
 
@@ -82,6 +85,48 @@ export function placeOrders(
     placed.push({ name: order.name, email });
   }
   return placed;
+}
+
+/**
+ * The merchant refunds a shop order by name (`#1001`) as a Shopify admin does, over the Admin API's
+ * refundCreate (not through Passerelle): lines by SKU, the shipping left when `shipping`, and the amount
+ * they come to (taxes included) unless `amount` is given, back through the order's gateway. Throws with
+ * Shopify's userErrors when it refuses (more than was paid or bought).
+ */
+export async function refundOrderIn(
+  shopify: ShopifyEmulator,
+  orderName: string,
+  spec: RefundSpec,
+): Promise<{ id: string; amount: string }> {
+  const input = refundInputFor(shopify.data, orderName, spec);
+  const res = await fetch(shopify.url, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-shopify-access-token": shopify.accessToken },
+    body: JSON.stringify({
+      query: `mutation Refund($input: RefundInput!, $key: String!) {
+        refundCreate(input: $input) @idempotent(key: $key) {
+          refund { id totalRefundedSet { shopMoney { amount } } }
+          userErrors { field message }
+        }
+      }`,
+      variables: { input, key: randomUUID() },
+    }),
+  });
+  const body = (await res.json()) as {
+    data?: {
+      refundCreate?: {
+        refund: { id: string; totalRefundedSet: { shopMoney: { amount: string } } } | null;
+        userErrors: { message: string }[];
+      };
+    };
+    errors?: unknown;
+  };
+  const out = body.data?.refundCreate;
+  if (!out?.refund) {
+    const why = out?.userErrors.map((e) => e.message).join("; ") ?? JSON.stringify(body.errors ?? res.status);
+    throw new Error(`refund of ${orderName} refused: ${why}`);
+  }
+  return { id: out.refund.id, amount: out.refund.totalRefundedSet.shopMoney.amount };
 }
 
 export interface ShippedPicking {
@@ -167,4 +212,53 @@ async function odooUser(odoo: OdooEmulator): Promise<OdooCall> {
   if (typeof uid !== "number") throw new Error(`odoo login as ${odoo.login} refused`);
   return (model, method, args, kwargs = {}) =>
     call("object", "execute_kw", [odoo.db, uid, odoo.password, model, method, args, kwargs]);
+}
+
+/**
+ * The accountant invoices the shop's sales whose deliveries are done and that have no invoice yet, as
+ * Odoo's "Create invoice" wizard and "Confirm" do, over the same JSON-RPC API. Answers the invoiced
+ * sales' client references (the shop's order keys, `shopify:#1001`).
+ */
+export async function invoiceShippedSales(odoo: OdooEmulator): Promise<string[]> {
+  const accountant = await odooUser(odoo);
+  const sales = (await accountant(
+    "sale.order",
+    "search_read",
+    [
+      [
+        ["state", "=", "sale"],
+        ["client_order_ref", "=like", "shopify:%"],
+      ],
+    ],
+    { fields: ["name", "client_order_ref", "picking_ids", "invoice_ids"], order: "id asc" },
+  )) as {
+    id: number;
+    name: string;
+    client_order_ref: string;
+    picking_ids: number[];
+    invoice_ids: number[];
+  }[];
+  const invoiced: string[] = [];
+  for (const sale of sales) {
+    if (sale.invoice_ids.length > 0 || sale.picking_ids.length === 0) continue;
+    const pickings = (await accountant("stock.picking", "read", [sale.picking_ids, ["state"]])) as {
+      state: string;
+    }[];
+    if (!pickings.every((p) => p.state === "done" || p.state === "cancel")) continue;
+    const wizard = await accountant("sale.advance.payment.inv", "create", [
+      { advance_payment_method: "delivered", sale_order_ids: [[6, 0, [sale.id]]] },
+    ]);
+    await accountant("sale.advance.payment.inv", "create_invoices", [[wizard]]);
+    const drafts = (await accountant("account.move", "search", [
+      [
+        ["invoice_origin", "=", sale.name],
+        ["move_type", "=", "out_invoice"],
+        ["state", "=", "draft"],
+      ],
+    ])) as number[];
+    if (drafts.length === 0) continue;
+    await accountant("account.move", "action_post", [drafts]);
+    invoiced.push(sale.client_order_ref);
+  }
+  return invoiced;
 }

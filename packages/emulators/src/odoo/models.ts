@@ -462,6 +462,60 @@ export function buildModels(): OdooDb {
       amount_residual: float,
       state: sel("draft"),
       payment_state: sel("not_paid"),
+      // The customer's reference (a shop's refund key on credit notes Passerelle writes), the invoice a
+      // credit note reverses, the terms; the invoice lines, whose amounts make the move's when it has any.
+      ref: char,
+      reversed_entry_id: m2o("account.move"),
+      narration: { type: "text" },
+      invoice_line_ids: o2m("account.move.line", "move_id"),
+    },
+  });
+  db.define("account.account", { fields: { name: char, code: char } });
+  // An invoice line (display_type "product"): Odoo computes its amounts from quantity, unit price and taxes
+  // (per line, half-up), and the move's untaxed, tax and total amounts from its lines.
+  db.define("account.move.line", {
+    fields: {
+      move_id: m2o("account.move", true),
+      name: { type: "text" },
+      display_type: sel("product"),
+      product_id: m2o("product.product"),
+      account_id: m2o("account.account"),
+      quantity: { type: "float", default: def(1) },
+      price_unit: float,
+      discount: float,
+      tax_ids: m2m("account.tax"),
+      sale_line_ids: m2m("sale.order.line"),
+      price_subtotal: float,
+      price_tax: float,
+      price_total: float,
+    },
+    afterWrite: (d, ids) => {
+      const moves = new Set<number>();
+      for (const lineId of ids) {
+        const line = d.row("account.move.line", lineId);
+        if (!line) continue;
+        d.setRaw(
+          "account.move.line",
+          lineId,
+          lineAmounts(d, { ...line, product_uom_qty: num(line, "quantity"), tax_id: line.tax_ids }),
+        );
+        const m = id(line, "move_id");
+        if (m) moves.add(m);
+      }
+      for (const m of moves) recomputeMove(d, m);
+    },
+    beforeUnlink: (d, rows) => {
+      for (const r of rows) {
+        if (d.row("account.move", id(r, "move_id") || 0)?.state === "posted") {
+          throw userError("You cannot modify a posted entry of this journal.");
+        }
+      }
+    },
+    afterUnlink: (d, rows) => {
+      for (const r of rows) {
+        const m = id(r, "move_id");
+        if (m && d.row("account.move", m)) recomputeMove(d, m);
+      }
     },
   });
   // Wizards (transient models) a merchant's actions go through.
@@ -620,7 +674,85 @@ export function buildModels(): OdooDb {
       return d.create("stock.quant", vals);
     }),
   );
+  defineMrp(db);
   return db;
+}
+
+// ---- Manufacturing (module mrp): bills of materials; a kit is a BoM of type "phantom". ----
+
+/** The models the Manufacturing module adds (absent from a database where it is not installed). */
+export const MRP_MODELS = ["mrp.bom", "mrp.bom.line"] as const;
+
+/**
+ * Odoo's bills of materials: a BoM makes `product_qty` units of a template (or, with `product_id`, of one of
+ * its variants) from its lines' quantities of components. Type "phantom" is a kit: sold as one product,
+ * delivered as its components, with no stock of its own. Odoo takes a product's first active BoM by
+ * sequence, one naming the variant before one for the whole template. Writing a line moves the line's
+ * write_date, not the BoM's (a write on the BoM with line commands moves both).
+ */
+function defineMrp(db: OdooDb): void {
+  db.define("mrp.bom", {
+    order: "sequence, id",
+    fields: {
+      product_tmpl_id: m2o("product.template", true),
+      product_id: m2o("product.product"),
+      product_qty: { type: "float", default: def(1) },
+      type: sel("normal"),
+      sequence: { type: "integer" },
+      active: { type: "boolean", default: def(true) },
+      code: char,
+      bom_line_ids: o2m("mrp.bom.line", "bom_id"),
+    },
+    displayName: (d, r) => {
+      const code = typeof r.code === "string" ? `${r.code}: ` : "";
+      return `${code}${d.displayName("product.template", id(r, "product_tmpl_id") || 0)}`;
+    },
+    afterWrite: (d, ids) => {
+      for (const b of ids) {
+        const bom = d.row("mrp.bom", b);
+        const variant = id(bom, "product_id");
+        if (variant && d.row("product.product", variant)?.product_tmpl_id !== bom?.product_tmpl_id) {
+          throw validationError(
+            "The product variant of a bill of materials must belong to the bill of materials' product template.",
+          );
+        }
+        if (num(bom, "product_qty") <= 0) {
+          throw userError("The quantity to produce must be positive!");
+        }
+      }
+    },
+  });
+  db.define("mrp.bom.line", {
+    order: "sequence, id",
+    fields: {
+      bom_id: m2o("mrp.bom", true),
+      product_id: m2o("product.product", true),
+      product_qty: { type: "float", default: def(1) },
+      sequence: { type: "integer", default: def(1) },
+    },
+    displayName: (d, r) => d.displayName("product.product", id(r, "product_id") || 0),
+    afterWrite: (d, ids) => {
+      for (const l of ids) {
+        const line = d.row("mrp.bom.line", l);
+        const bom = d.row("mrp.bom", id(line, "bom_id") || 0);
+        const product = id(line, "product_id");
+        const own = id(bom, "product_id")
+          ? product === id(bom, "product_id")
+          : d.row("product.product", product || 0)?.product_tmpl_id === bom?.product_tmpl_id;
+        if (bom && own) {
+          throw validationError("BoM line product should not be same as BoM product.");
+        }
+      }
+    },
+  });
+}
+
+/**
+ * The database as one where Manufacturing is not installed (the real test database): its models are gone,
+ * so a call to them fails as a call to any model the emulator does not have.
+ */
+export function uninstallMrp(db: OdooDb): void {
+  for (const model of MRP_MODELS) db.models.delete(model);
 }
 
 function context(kw: Record<string, unknown>): Record<string, unknown> {
@@ -744,6 +876,39 @@ function lineAmounts(d: OdooDb, line: Row): Record<string, number> {
   if (included > 0) tax += round2(gross) - subtotal;
   tax = round2(tax);
   return { price_subtotal: subtotal, price_tax: tax, price_total: round2(subtotal + tax) };
+}
+
+/** A move's amounts from its invoice lines (a move without lines keeps the amounts it was given). */
+function recomputeMove(d: OdooDb, moveId: number): void {
+  const lines = d
+    .rows("account.move.line")
+    .filter((l) => l.move_id === moveId && l.display_type === "product");
+  const untaxed = round2(lines.reduce((s, l) => s + num(l, "price_subtotal"), 0));
+  const tax = round2(lines.reduce((s, l) => s + num(l, "price_tax"), 0));
+  const total = round2(untaxed + tax);
+  d.setRaw("account.move", moveId, {
+    amount_untaxed: untaxed,
+    amount_tax: tax,
+    amount_total: total,
+    amount_residual: total,
+  });
+}
+
+/** An invoice line for (part of) a sale line. */
+function invoiceLine(line: Row, quantity: number): unknown[] {
+  return [
+    0,
+    0,
+    {
+      name: line.name,
+      product_id: line.product_id,
+      quantity,
+      price_unit: num(line, "price_unit"),
+      discount: num(line, "discount"),
+      tax_ids: [[6, 0, (line.tax_id as number[] | undefined) ?? []]],
+      sale_line_ids: [[6, 0, [line.id]]],
+    },
+  ];
 }
 
 function recomputeOrder(d: OdooDb, orderId: number): void {
@@ -929,6 +1094,7 @@ function draftInvoice(d: OdooDb, orderId: number): number {
   let untaxed = 0;
   let tax = 0;
   let any = false;
+  const invoiceLines: unknown[] = [];
   for (const line of d.rows("sale.order.line").filter((l) => l.order_id === orderId)) {
     const p = d.row("product.product", id(line, "product_id") || 0);
     const t = d.row("product.template", id(p, "product_tmpl_id") || 0);
@@ -938,6 +1104,7 @@ function draftInvoice(d: OdooDb, orderId: number): number {
         : num(line, "product_uom_qty");
     if (qty <= 0) continue;
     any = true;
+    invoiceLines.push(invoiceLine(line, qty));
     const a = lineAmounts(d, { ...line, product_uom_qty: qty });
     untaxed += a.price_subtotal ?? 0;
     tax += a.price_tax ?? 0;
@@ -956,6 +1123,7 @@ function draftInvoice(d: OdooDb, orderId: number): number {
     amount_residual: total,
     state: "draft",
     payment_state: "not_paid",
+    invoice_line_ids: invoiceLines,
   });
 }
 
@@ -998,6 +1166,10 @@ export function invoiceOrder(d: OdooDb, orderId: number): number {
     amount_residual: order.amount_total,
     state: "posted",
     payment_state: "not_paid",
+    invoice_line_ids: d
+      .rows("sale.order.line")
+      .filter((l) => l.order_id === orderId)
+      .map((l) => invoiceLine(l, num(l, "product_uom_qty"))),
   });
 }
 

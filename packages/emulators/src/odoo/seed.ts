@@ -5,7 +5,7 @@
  */
 import { type Rng, rng } from "../util.ts";
 import { type OdooDb, odooDatetime } from "./db.ts";
-import { invoiceOrder, payInvoice, round2 } from "./models.ts";
+import { invoiceOrder, payInvoice, round2, uninstallMrp } from "./models.ts";
 
 export interface SeedOptions {
   seed: number;
@@ -436,6 +436,34 @@ export function seed(db: OdooDb, opts: SeedOptions): SeedRefs {
       db.create("stock.quant", { product_id: v, location_id: loc, quantity, reserved_quantity: reserved });
     }
   }
+  // A kit (Manufacturing's BoM of type phantom): a gift set of two units of the next-to-last variant and one
+  // of the last, stocked in both warehouses. It has no stock of its own; its level is derived from theirs.
+  // (The last variants, not the first: their quants are not the first records of the inventory stream.)
+  const [first, second] = variantIds.slice(-2);
+  if (variantIds.length >= 2 && first !== undefined && second !== undefined) {
+    const giftSet = db.create("product.template", {
+      name: "Gift set",
+      default_code: "GIFT-SET",
+      list_price: 49.9,
+      description_sale: "Gift set. Two of our bestseller and one of its companion, boxed.",
+      categ_id: catIds[0],
+      taxes_id: [[6, 0, [standard]]],
+    });
+    db.create("product.product", {
+      product_tmpl_id: giftSet,
+      default_code: "GIFT-SET",
+      barcode: ean13(barcode++),
+    });
+    db.create("mrp.bom", {
+      product_tmpl_id: giftSet,
+      type: "phantom",
+      product_qty: 1,
+      bom_line_ids: [
+        [0, 0, { product_id: first, product_qty: 2 }],
+        [0, 0, { product_id: second, product_qty: 1 }],
+      ],
+    });
+  }
 
   db.freeze(at(60));
   const customers: number[] = [];
@@ -564,6 +592,8 @@ function serviceProduct(
  * The parity test (test/real/odoo-parity.test.ts) seeds it and a real Odoo through the same calls.
  */
 export function seedFresh(db: OdooDb): SeedRefs {
+  // Manufacturing (mrp) is not installed there: no bills of materials, no kits.
+  uninstallMrp(db);
   db.create("res.currency", { name: "USD", symbol: "$", decimal_places: 2, rounding: 0.01 });
   db.create("res.currency", { name: "EUR", symbol: "€", decimal_places: 2, rounding: 0.01 });
   for (const c of [

@@ -5,6 +5,7 @@
  */
 import Big from "big.js";
 import type { LineItemRec, OrderRec, ShopData } from "./store.ts";
+import { orderTotals } from "./views.ts";
 
 export interface PlaceOrderInput {
   email: string;
@@ -88,6 +89,8 @@ export function placeOrder(d: ShopData, input: PlaceOrderInput): OrderRec {
     discountCodes: input.discountCode === undefined ? [] : [input.discountCode],
     financialStatus: "PAID",
     gateway: "shopify_payments",
+    transactions: [],
+    refunds: [],
     billingAddress: customer?.addresses[0] ?? null,
     shippingAddress: customer?.addresses[0] ?? null,
     fulfillmentOrders: [],
@@ -97,6 +100,16 @@ export function placeOrder(d: ShopData, input: PlaceOrderInput): OrderRec {
     updatedAt: now,
   };
   d.nextOrderNumber += 1;
+  // Paid at checkout: one successful sale of the order's total, what refunds give money back from.
+  order.transactions.push({
+    id: d.gid("OrderTransaction"),
+    kind: "SALE",
+    status: "SUCCESS",
+    gateway: order.gateway,
+    amount: orderTotals(order).total.toString(),
+    parentId: null,
+    createdAt: now,
+  });
   // Stock is committed at the first location that has enough; the fulfillment order is assigned there.
   for (const [i, l] of lines.entries()) {
     const variant = priced[i]?.variant;

@@ -133,6 +133,13 @@ export function queryRoot(d: ShopData, v: Views): Src {
       const o = d.orders.get(a.id);
       return o ? v.order(o) : null;
     },
+    refund: (a: { id: string }) => {
+      for (const o of d.orders.values()) {
+        const r = o.refunds.find((x) => x.id === a.id);
+        if (r) return v.refund(o, r);
+      }
+      return null;
+    },
     collections: (a: ListArgs) =>
       connection(
         search(d.collections.values(), a.query, (c, f) =>

@@ -14,8 +14,9 @@ import { dropConnection, FaultInjector, type FaultOptions, shopifyFaultBefore, s
 import { runGraphQL } from "./graphql.ts";
 import { mutationRoot } from "./mutations.ts";
 import { queryRoot } from "./queries.ts";
+import { createRefund, type RefundSpec, refundInputFor, refundMutations } from "./refunds.ts";
 import { API_VERSION } from "./schema.ts";
-import { type OrderRec, ShopData, seedShop } from "./store.ts";
+import { type OrderRec, type RefundRec, ShopData, seedShop } from "./store.ts";
 import { storefront } from "./storefront.ts";
 import { orderTotals, Views } from "./views.ts";
 import { WebhookHub } from "./webhooks.ts";
@@ -78,6 +79,12 @@ export interface ShopifyEmulator {
   bulk: BulkOperations;
   resetStats(): void;
   placeOrder(input: PlaceOrderInput): OrderRec;
+  /**
+   * The merchant refunds an order by name (refundCreate's rules, through the order's gateway): lines by
+   * SKU, the shipping left, and the amount they come to unless `amount` is given. Throws with the
+   * refusal's messages when Shopify would refuse it.
+   */
+  refundOrder(orderName: string, spec: RefundSpec): RefundRec;
   /** The next `count` authorised requests fail with `status` (5xx fault injection). */
   failNext(status: number, count?: number): void;
   /** Random fault injection; `faults.configure({ rates })` changes it while running. */
@@ -160,13 +167,25 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
         accessScopes: (opts.scopes ?? DEFAULT_SCOPES).map((handle) => ({ handle, description: handle })),
       },
     },
-    mutation: { ...mutationRoot(data, views), ...bulk.mutations(), ...hub.mutations() },
+    mutation: {
+      ...mutationRoot(data, views),
+      ...refundMutations(data, views),
+      ...bulk.mutations(),
+      ...hub.mutations(),
+    },
   };
   // Every order, a test's or one placed over HTTP, raises its webhooks as it is placed.
   const place = (input: PlaceOrderInput): OrderRec => {
     const order = placeOrder(data, input);
     hub.scan();
     return order;
+  };
+  const refundOrder = (orderName: string, spec: RefundSpec): RefundRec => {
+    const out = createRefund(data, refundInputFor(data, orderName, spec));
+    if (!out.ok)
+      throw new Error(`refund of ${orderName}: ${out.userErrors.map((e) => e.message).join("; ")}`);
+    hub.scan();
+    return out.refund;
   };
   const shopFront = storefront(data, place, (o) => orderTotals(o).total.toFixed(2));
   const bucket = new LeakyBucket({ ...DEFAULT_RATE_LIMIT, ...opts.rateLimit }, clock);
@@ -252,6 +271,7 @@ export async function startShopifyEmulator(opts: ShopifyEmulatorOptions = {}): P
       stats.costSpent = 0;
     },
     placeOrder: place,
+    refundOrder,
     webhooks: hub,
     failNext: (status, count = 1) => {
       faults = { status, count };

@@ -156,6 +156,39 @@ export interface FulfillmentRec {
   updatedAt: string;
 }
 
+/** A payment transaction of an order: the checkout's sale, and the refunds given back against it. */
+export interface TransactionRec {
+  id: string;
+  kind: "SALE" | "REFUND";
+  status: "SUCCESS" | "PENDING" | "FAILURE";
+  gateway: string;
+  amount: string;
+  /** The sale a refund gives money back from. */
+  parentId: string | null;
+  createdAt: string;
+}
+
+/**
+ * A refund of an order (refundCreate): the line items and shipping it gives back, at the prices paid
+ * (discounts taken off, taxes apart), and the transactions that sent the money.
+ */
+export interface RefundRec {
+  id: string;
+  note: string | null;
+  lines: {
+    id: string;
+    lineItemId: string;
+    quantity: number;
+    restockType: "NO_RESTOCK" | "CANCEL" | "RETURN" | "LEGACY_RESTOCK";
+    subtotal: string;
+    tax: string;
+  }[];
+  shipping: { subtotal: string; tax: string } | null;
+  transactionIds: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface OrderRec {
   id: string;
   name: string;
@@ -167,8 +200,10 @@ export interface OrderRec {
   lines: LineItemRec[];
   shipping: { title: string; price: string; taxLines: TaxLineRec[] } | null;
   discountCodes: string[];
-  financialStatus: "PAID" | "PENDING" | "AUTHORIZED";
+  financialStatus: "PAID" | "PENDING" | "AUTHORIZED" | "PARTIALLY_REFUNDED" | "REFUNDED";
   gateway: string;
+  transactions: TransactionRec[];
+  refunds: RefundRec[];
   billingAddress: AddressRec | null;
   shippingAddress: AddressRec | null;
   fulfillmentOrders: FulfillmentOrderRec[];

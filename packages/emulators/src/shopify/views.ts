@@ -19,8 +19,10 @@ import type {
   OrderRec,
   PriceListRec,
   ProductRec,
+  RefundRec,
   ShopData,
   TaxLineRec,
+  TransactionRec,
   VariantRec,
 } from "./store.ts";
 
@@ -297,7 +299,14 @@ export class Views {
       currentTotalTaxSet: money(tax, o.currency),
       totalPriceSet: money(total, o.currency),
       currentTotalPriceSet: money(total, o.currency),
-      totalReceivedSet: money(o.financialStatus === "PAID" ? total : "0", o.currency),
+      // Received before returns: what the successful sales brought in, refunds not taken off.
+      totalReceivedSet: money(received(o), o.currency),
+      totalRefundedSet: money(refunded(o), o.currency),
+      netPaymentSet: money(received(o).minus(refunded(o)), o.currency),
+      refunds: (a: { first?: number | null }) =>
+        firstOf(o.refunds, a.first ?? undefined).map((r) => this.refund(o, r)),
+      transactions: (a: { first?: number | null }) =>
+        firstOf(o.transactions, a.first ?? undefined).map((t) => this.transaction(o, t)),
       taxLines: taxLines.map((t) => this.taxLine(t, o.currency)),
       shippingLines: (a: PageArgs) =>
         connection(o.shipping ? [{ id: `${o.id}/shipping`, ...o.shipping }] : [], a, (s) => ({
@@ -311,6 +320,73 @@ export class Views {
         connection(o.fulfillmentOrders, a, (fo) => this.fulfillmentOrder(o, fo)),
       fulfillments: (a: { first?: number }) =>
         firstOf(o.fulfillments, a.first).map((f) => this.fulfillment(o, f)),
+    };
+  };
+
+  transaction = (o: OrderRec, t: TransactionRec): Src => ({
+    id: t.id,
+    kind: t.kind,
+    status: t.status,
+    gateway: t.gateway,
+    formattedGateway: t.gateway,
+    amountSet: money(t.amount, o.currency),
+    createdAt: t.createdAt,
+    processedAt: t.createdAt,
+    test: false,
+    manualPaymentGateway: false,
+    manuallyCapturable: false,
+    multiCapturable: false,
+    fees: [],
+    parentTransaction: () => {
+      const parent = o.transactions.find((x) => x.id === t.parentId);
+      return parent ? this.transaction(o, parent) : null;
+    },
+    order: () => this.order(o),
+  });
+
+  refund = (o: OrderRec, r: RefundRec): Src => {
+    const transactions = r.transactionIds.flatMap((id) => o.transactions.find((t) => t.id === id) ?? []);
+    const given = sum(transactions.filter((t) => t.status === "SUCCESS").map((t) => t.amount));
+    return {
+      id: r.id,
+      legacyResourceId: r.id.slice(r.id.lastIndexOf("/") + 1),
+      note: r.note,
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt,
+      processedAt: r.createdAt,
+      duties: [],
+      totalRefundedSet: money(given, o.currency),
+      order: () => this.order(o),
+      refundLineItems: (a: PageArgs) =>
+        connection(r.lines, a, (l) => {
+          const line = o.lines.find((x) => x.id === l.lineItemId);
+          return {
+            id: l.id,
+            quantity: l.quantity,
+            restockType: l.restockType,
+            restocked: l.restockType === "RETURN" || l.restockType === "CANCEL",
+            location: null,
+            priceSet: money(new Big(l.subtotal).div(l.quantity).round(2, Big.roundHalfUp), o.currency),
+            subtotalSet: money(l.subtotal, o.currency),
+            totalTaxSet: money(l.tax, o.currency),
+            lineItem: () => (line ? this.line(o, line) : null),
+          };
+        }),
+      refundShippingLines: (a: PageArgs) =>
+        connection(
+          r.shipping
+            ? [{ id: `gid://shopify/RefundShippingLine/${r.id.split("/").pop()}`, ...r.shipping }]
+            : [],
+          a,
+          (s) => ({
+            id: s.id,
+            subtotalAmountSet: money(s.subtotal, o.currency),
+            taxAmountSet: money(s.tax, o.currency),
+          }),
+        ),
+      // Shopify's record of a difference between the calculated and the given refund: not modelled, empty.
+      orderAdjustments: (a: PageArgs) => connection([], a, (x: { id: string }) => x),
+      transactions: (a: PageArgs) => connection(transactions, a, (t) => this.transaction(o, t)),
     };
   };
 
@@ -341,6 +417,18 @@ export class Views {
         }),
       ),
   });
+}
+
+/** What the order's successful sales brought in. */
+export function received(o: OrderRec): Big {
+  return sum(o.transactions.filter((t) => t.kind === "SALE" && t.status === "SUCCESS").map((t) => t.amount));
+}
+
+/** What the order's successful refund transactions gave back. */
+export function refunded(o: OrderRec): Big {
+  return sum(
+    o.transactions.filter((t) => t.kind === "REFUND" && t.status === "SUCCESS").map((t) => t.amount),
+  );
 }
 
 /** Order-level tax lines: the line taxes summed per (title, rate), as Shopify presents them. */

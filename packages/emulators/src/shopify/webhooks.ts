@@ -13,7 +13,7 @@ import { z } from "zod";
 import { connection, type PageArgs } from "./connection.ts";
 import type { ExecContext } from "./mutations.ts";
 import { API_VERSION } from "./schema.ts";
-import type { CustomerRec, OrderRec, ProductRec, ShopData } from "./store.ts";
+import type { CustomerRec, OrderRec, ProductRec, RefundRec, ShopData } from "./store.ts";
 
 export interface SubscriptionRec {
   id: string;
@@ -56,6 +56,7 @@ const TOPICS = new Set([
   "CUSTOMERS_UPDATE",
   "PRODUCTS_CREATE",
   "PRODUCTS_UPDATE",
+  "REFUNDS_CREATE",
 ]);
 
 const CreateArgs = z.object({
@@ -87,8 +88,10 @@ export class WebhookHub {
   #remember(): Map<string, string> {
     const before = this.#seen;
     const now = new Map<string, string>();
-    for (const o of this.data.orders.values())
+    for (const o of this.data.orders.values()) {
       now.set(o.id, `${o.updatedAt}|${o.financialStatus}|${o.cancelledAt ?? ""}`);
+      for (const r of o.refunds) now.set(r.id, r.updatedAt);
+    }
     for (const c of this.data.customers.values()) now.set(c.id, c.updatedAt);
     for (const p of this.data.products.values()) now.set(p.id, p.updatedAt);
     this.#seen = now;
@@ -212,6 +215,7 @@ export class WebhookHub {
       const paidNow = o.financialStatus === "PAID" && (was === undefined || !was.includes("|PAID|"));
       if (paidNow) fire("ORDERS_PAID", o.id, payload);
       if (o.cancelledAt && !(was ?? "").endsWith(o.cancelledAt)) fire("ORDERS_CANCELLED", o.id, payload);
+      for (const r of o.refunds) if (!before.has(r.id)) fire("REFUNDS_CREATE", r.id, refundPayload(o, r));
     }
     for (const c of this.data.customers.values()) {
       const was = before.get(c.id);
@@ -296,6 +300,38 @@ function orderPayload(o: OrderRec): Record<string, unknown> {
     cancelled_at: o.cancelledAt,
     financial_status: o.financialStatus.toLowerCase(),
     currency: o.currency,
+  };
+}
+
+function refundPayload(o: OrderRec, r: RefundRec): Record<string, unknown> {
+  return {
+    id: numeric(r.id),
+    admin_graphql_api_id: r.id,
+    order_id: numeric(o.id),
+    created_at: r.createdAt,
+    note: r.note,
+    refund_line_items: r.lines.map((l) => ({
+      id: numeric(l.id),
+      line_item_id: numeric(l.lineItemId),
+      quantity: l.quantity,
+      restock_type: l.restockType.toLowerCase(),
+      subtotal: l.subtotal,
+      total_tax: l.tax,
+    })),
+    transactions: r.transactionIds.flatMap((id) => {
+      const t = o.transactions.find((x) => x.id === id);
+      return t
+        ? [
+            {
+              id: numeric(t.id),
+              kind: t.kind.toLowerCase(),
+              status: t.status.toLowerCase(),
+              gateway: t.gateway,
+              amount: t.amount,
+            },
+          ]
+        : [];
+    }),
   };
 }
 

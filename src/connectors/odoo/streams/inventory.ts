@@ -1,5 +1,7 @@
+import { compareCursors } from "../../../core/cursor.ts";
 import { SyncError } from "../../../core/errors.ts";
-import type { InventoryLevelInput } from "../../../core/model.ts";
+import { kitAvailable } from "../../../core/kit.ts";
+import { availableToSell, type InventoryLevelInput } from "../../../core/model.ts";
 import type { ListRequest, Stream } from "../../../ports/connector.ts";
 import type { OdooRow } from "../client.ts";
 import type { OdooContext } from "../context.ts";
@@ -7,6 +9,7 @@ import { many2one, num, str, uniq } from "../fields.ts";
 import { keysetPages } from "../paging.ts";
 import { leadTimes } from "../suppliers.ts";
 import { odooToIso } from "../time.ts";
+import { bomOf, checked, hasKits, type KitPart, partsOf, readBoms, skusOf } from "./kits.ts";
 
 export interface InventoryNative {
   /** The quant whose change this level reports; its id and write_date are the stream's cursor. */
@@ -20,7 +23,55 @@ export interface InventoryNative {
   reserved: number;
   /** Days the variant's vendor takes to deliver (product.supplierinfo `delay`), where it has one. */
   leadTimeDays?: number;
+  /**
+   * A kit (mrp.bom of type phantom): its components per kit and their available-to-sell in the warehouse.
+   * Its level is reported at its components' latest quant (quantId, writeDate), see kitLevels.
+   */
+  kit?: { parts: KitPart[]; skus: Record<number, string | undefined>; available: Record<number, number> };
 }
+
+/** The kits of the database: kit variant → its parts, component variant → the kits made of it. */
+interface Kits {
+  parts: Map<number, KitPart[]>;
+  of: Map<number, number[]>;
+  skus: Map<number, string | undefined>;
+}
+
+const NO_KITS: Kits = { parts: new Map(), of: new Map(), skus: new Map() };
+
+/** Every kit variant's parts (by the BoM Odoo uses for it), read once per list; none without Manufacturing. */
+async function loadKits(ctx: OdooContext, signal?: AbortSignal): Promise<Kits> {
+  if (!(await hasKits(ctx, signal))) return NO_KITS;
+  const { kits: boms } = await readBoms(ctx, undefined, signal);
+  if (boms.length === 0) return NO_KITS;
+  const variants = await ctx.client.searchRead(
+    "product.product",
+    [["product_tmpl_id", "in", uniq(boms.map((b) => b.template))]],
+    ["product_tmpl_id", "default_code"],
+    { signal },
+  );
+  const parts = new Map<number, KitPart[]>();
+  const of = new Map<number, number[]>();
+  for (const v of variants) {
+    const bom = bomOf(boms, v.id, many2one(v, "product_tmpl_id")?.id ?? 0);
+    if (!bom) continue;
+    const own = partsOf(bom);
+    parts.set(v.id, own);
+    for (const p of own) of.set(p.product, [...(of.get(p.product) ?? []), v.id]);
+  }
+  const skus = await skusOf(ctx, [...variants.map((v) => v.id), ...of.keys()], signal);
+  return { parts, of, skus };
+}
+
+/** A kit level's id: its own (a kit has no quant), ordered by warehouse then kit variant at one instant. */
+const kitId = (warehouse: string, product: number) => `kit:${warehouse}:${product}`;
+const KIT_ID = /^kit:(.*):(\d+)$/;
+
+/**
+ * A kit level's updatedAt: a millisecond after its head quant's second. Odoo's write_dates are whole
+ * seconds, so it sorts after every quant of that second (whatever their ids) and before the next second.
+ */
+const kitAt = (writeDate: string) => new Date(Date.parse(odooToIso(writeDate)) + 1).toISOString();
 
 interface Warehouses {
   /** Internal location id → warehouse code. */
@@ -64,6 +115,18 @@ async function loadWarehouses(ctx: OdooContext, signal?: AbortSignal): Promise<W
   return { byLocation };
 }
 
+/** On hand (whole units) and reserved (whole, never below 0), as a level reports them. */
+function rounded(s: { onHand: number; reserved: number }) {
+  return { onHand: Math.floor(s.onHand), reserved: Math.max(0, Math.ceil(s.reserved)), safetyStock: 0 };
+}
+
+/** Whether quant `a` comes after `b` in the (write_date, id) order. */
+function laterQuant(a: OdooRow, b: OdooRow): boolean {
+  const x = String(a.write_date);
+  const y = String(b.write_date);
+  return x > y || (x === y && a.id > b.id);
+}
+
 /**
  * One InventoryLevel per variant × warehouse, read incrementally from stock.quant: a page of changed quants
  * names the (variant, warehouse) pairs to report, and one more call sums all their quants, since a variant
@@ -74,16 +137,23 @@ async function loadWarehouses(ctx: OdooContext, signal?: AbortSignal): Promise<W
 export function inventoryStream(ctx: OdooContext): Stream<"inventory", InventoryNative> {
   const { client } = ctx;
   const levels = async (
-    quants: OdooRow[],
+    page: OdooRow[],
     wh: Warehouses,
+    kits: Kits,
     signal?: AbortSignal,
   ): Promise<InventoryNative[]> => {
+    // A kit has no stock of its own: quants of a kit product (left from before it became one) are not read
+    // as a level; the kit's comes from its components'.
+    const quants = page.filter((q) => !kits.parts.has(many2one(q, "product_id")?.id ?? 0));
     const productIds = uniq(quants.map((q) => many2one(q, "product_id")?.id));
+    // The kits made of the page's products: their levels are recomputed (see kitLevels).
+    const touched = uniq(quants.flatMap((q) => kits.of.get(many2one(q, "product_id")?.id ?? 0) ?? []));
+    const components = uniq(touched.flatMap((k) => (kits.parts.get(k) ?? []).map((p) => p.product)));
     const [all, variants] = await Promise.all([
       client.searchRead(
         "stock.quant",
         [
-          ["product_id", "in", productIds],
+          ["product_id", "in", uniq([...productIds, ...components])],
           ["location_id", "in", [...wh.byLocation.keys()]],
         ],
         ["product_id", "location_id", "quantity", "reserved_quantity", "write_date"],
@@ -134,40 +204,131 @@ export function inventoryStream(ctx: OdooContext): Stream<"inventory", Inventory
       const { key } = pairOf(q);
       if (latest.get(key)?.id === q.id) heads.set(key, q);
     }
-    return [...heads.entries()]
-      .map(([key, q]) => {
-        const { product, warehouse } = pairOf(q);
-        const s = sums.get(key) ?? { onHand: 0, reserved: 0 };
-        const days = lead.get(product);
-        return {
-          quantId: q.id,
-          writeDate: String(q.write_date),
-          sku: sku.get(product),
-          productId: product,
+    const plain = [...heads.entries()].map(([key, q]) => {
+      const { product, warehouse } = pairOf(q);
+      const s = sums.get(key) ?? { onHand: 0, reserved: 0 };
+      const days = lead.get(product);
+      return {
+        quantId: q.id,
+        writeDate: String(q.write_date),
+        sku: sku.get(product),
+        productId: product,
+        warehouse,
+        onHand: s.onHand,
+        reserved: s.reserved,
+        ...(days !== undefined ? { leadTimeDays: days } : {}),
+      };
+    });
+    const inPage = new Set(quants.map((q) => q.id));
+    const kitNatives = kitLevels(touched, all, wh, kits).filter((k) => inPage.has(k.quantId));
+    return [...plain, ...kitNatives].sort(byCursor);
+  };
+
+  /**
+   * The levels of these kits in every warehouse holding a quant of one of their components, from `all` (every
+   * quant of their components under the warehouses): per component its available-to-sell there (on hand
+   * less reserved), the level stamped with the latest of those quants. Like a variant's, a kit's level goes
+   * out with that quant only, so it has one cursor whatever the page size, and a move of any component
+   * makes that one the latest.
+   */
+  const kitLevels = (touched: number[], all: OdooRow[], wh: Warehouses, kits: Kits): InventoryNative[] => {
+    const out: InventoryNative[] = [];
+    for (const kit of touched) {
+      const parts = kits.parts.get(kit) ?? [];
+      const wanted = new Set(parts.map((p) => p.product));
+      const byWarehouse = new Map<string, OdooRow[]>();
+      for (const q of all) {
+        const product = many2one(q, "product_id")?.id ?? 0;
+        const warehouse = wh.byLocation.get(many2one(q, "location_id")?.id ?? 0);
+        if (!wanted.has(product) || warehouse === undefined) continue;
+        byWarehouse.set(warehouse, [...(byWarehouse.get(warehouse) ?? []), q]);
+      }
+      for (const [warehouse, rows] of byWarehouse) {
+        let head: OdooRow | undefined;
+        const sums = new Map<number, { onHand: number; reserved: number }>();
+        for (const q of rows) {
+          const product = many2one(q, "product_id")?.id ?? 0;
+          const s = sums.get(product) ?? { onHand: 0, reserved: 0 };
+          s.onHand += num(q, "quantity");
+          s.reserved += num(q, "reserved_quantity");
+          sums.set(product, s);
+          if (!head || laterQuant(q, head)) head = q;
+        }
+        if (!head) continue;
+        out.push({
+          quantId: head.id,
+          writeDate: String(head.write_date),
+          sku: kits.skus.get(kit),
+          productId: kit,
           warehouse,
-          onHand: s.onHand,
-          reserved: s.reserved,
-          ...(days !== undefined ? { leadTimeDays: days } : {}),
-        };
-      })
-      .sort((a, b) =>
-        a.writeDate < b.writeDate ? -1 : a.writeDate > b.writeDate ? 1 : a.quantId - b.quantId,
-      );
+          onHand: 0,
+          reserved: 0,
+          kit: {
+            parts,
+            skus: Object.fromEntries(parts.map((p) => [p.product, kits.skus.get(p.product)])),
+            available: Object.fromEntries(
+              parts.map((p) => {
+                const s = sums.get(p.product) ?? { onHand: 0, reserved: 0 };
+                return [p.product, availableToSell(rounded(s))];
+              }),
+            ),
+          },
+        });
+      }
+    }
+    return out;
   };
 
   const QUANT_FIELDS = ["product_id", "location_id"];
+  const idOf = (n: InventoryNative) => (n.kit ? kitId(n.warehouse, n.productId) : String(n.quantId));
+  const updatedAtOf = (n: InventoryNative) => (n.kit ? kitAt(n.writeDate) : odooToIso(n.writeDate));
+  const byCursor = (a: InventoryNative, b: InventoryNative) =>
+    compareCursors({ updatedAt: updatedAtOf(a), id: idOf(a) }, { updatedAt: updatedAtOf(b), id: idOf(b) });
   return {
     entity: "inventory",
     sorted: true,
     async *list(req: ListRequest) {
       const wh = await loadWarehouses(ctx, req.signal);
+      const kits = await loadKits(ctx, req.signal);
       const base = [["location_id", "in", [...wh.byLocation.keys()]]];
-      for await (const page of keysetPages(client, "stock.quant", base, QUANT_FIELDS, req)) {
-        yield await levels(page, wh, req.signal);
+      // Kit levels stamped in the second the last page ended in wait for the next page: when that second
+      // alone fills a page, the next one holds more of its quants, which sort before the kits' levels.
+      let held: InventoryNative[] = [];
+      // With kits, a resume reads the cursor's second again from its start: a kit level held there when the
+      // last run stopped has its quants at or before the cursor's id (the engine drops what was sent).
+      const from =
+        kits.parts.size > 0 && req.since
+          ? { ...req, since: { updatedAt: req.since.updatedAt, id: "" } }
+          : req;
+      for await (const page of keysetPages(client, "stock.quant", base, QUANT_FIELDS, from)) {
+        const out = await levels(page, wh, kits, req.signal);
+        const fresh = new Set(out.filter((n) => n.kit).map(idOf));
+        const all = [...held.filter((n) => !fresh.has(idOf(n))), ...out].sort(byCursor);
+        const last = String(page[page.length - 1]?.write_date ?? "").slice(0, 19);
+        held = all.filter((n) => n.kit && n.writeDate.slice(0, 19) === last);
+        const ready = all.filter((n) => !(n.kit && n.writeDate.slice(0, 19) === last));
+        if (ready.length > 0) yield ready;
       }
+      if (held.length > 0) yield held;
     },
     async get(id) {
       const wh = await loadWarehouses(ctx);
+      const kit = KIT_ID.exec(id);
+      if (kit) {
+        const [, warehouse, product] = kit;
+        const kits = await loadKits(ctx);
+        const parts = kits.parts.get(Number(product)) ?? [];
+        if (parts.length === 0) return null;
+        const all = await client.searchRead(
+          "stock.quant",
+          [
+            ["product_id", "in", parts.map((p) => p.product)],
+            ["location_id", "in", [...wh.byLocation.keys()]],
+          ],
+          ["product_id", "location_id", "quantity", "reserved_quantity", "write_date"],
+        );
+        return kitLevels([Number(product)], all, wh, kits).find((n) => n.warehouse === warehouse) ?? null;
+      }
       const rows = await client.searchRead(
         "stock.quant",
         [
@@ -176,10 +337,11 @@ export function inventoryStream(ctx: OdooContext): Stream<"inventory", Inventory
         ],
         [...QUANT_FIELDS, "write_date"],
       );
-      return rows.length === 0 ? null : ((await levels(rows, wh))[0] ?? null);
+      if (rows.length === 0) return null;
+      return (await levels(rows, wh, await loadKits(ctx))).find((n) => !n.kit) ?? null;
     },
-    idOf: (n) => String(n.quantId),
-    updatedAtOf: (n) => odooToIso(n.writeDate),
+    idOf,
+    updatedAtOf,
     toCanonical(n): InventoryLevelInput {
       if (!n.sku) {
         throw new SyncError(
@@ -190,8 +352,26 @@ export function inventoryStream(ctx: OdooContext): Stream<"inventory", Inventory
           },
         );
       }
-      const onHand = Math.floor(n.onHand);
-      const reserved = Math.max(0, Math.ceil(n.reserved));
+      if (n.kit) {
+        // A kit's level: the whole kits its components' available-to-sell makes there (core/kit.ts).
+        const kit = n.kit;
+        const components = checked(ctx, n.sku, kit.parts, kit.skus);
+        const available = new Map(
+          kit.parts.map((p, i) => [components[i]?.sku ?? "", kit.available[p.product] ?? 0]),
+        );
+        return {
+          source: ctx.name,
+          sourceId: idOf(n),
+          updatedAt: updatedAtOf(n),
+          key: `${n.sku}@${n.warehouse}`,
+          sku: n.sku,
+          location: n.warehouse,
+          onHand: kitAvailable(components, available),
+          reserved: 0,
+          safetyStock: 0,
+        };
+      }
+      const { onHand, reserved } = rounded(n);
       return {
         source: ctx.name,
         sourceId: String(n.quantId),

@@ -19,7 +19,7 @@
 import Big from "big.js";
 import { SyncError } from "../../../core/errors.ts";
 import type { Refund } from "../../../core/model.ts";
-import { creditableCheck, creditLines, refundEchoReason, type TaxGroup } from "../../../core/refund.ts";
+import { planCredit, refundEchoReason } from "../../../core/refund.ts";
 import type { WriteContext, WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
 import { perRecord } from "../../call-estimate.ts";
 import type { TrytonRow } from "../client.ts";
@@ -57,64 +57,23 @@ export interface CreditLineValues {
 }
 
 /**
- * What to credit for a refund, or why not (pure: the decisions of this writer, tested without Tryton).
- * The invoice lines are grouped by their taxes; a group's weight is its amount with its taxes.
+ * What to credit for a refund, or why not (pure: the decisions of this writer, tested without Tryton):
+ * core/refund.ts planCredit, with Tryton's half-to-even rounding of taxes.
  */
 export function creditPlan(
   refund: Refund,
   facts: CreditFacts,
   system: string,
 ): { ok: true; lines: CreditLineValues[] } | { ok: false; error: SyncError } {
-  if (facts.invoices.length === 0) {
-    return {
-      ok: false,
-      error: new SyncError(
-        "retryable",
-        `refund ${refund.key}: order ${refund.orderKey} has no posted invoice in Tryton yet; the refund is credited once an invoice is posted (retried)`,
-        { system, field: "orderKey" },
-      ),
-    };
-  }
-  const currencies = [...new Set(facts.invoices.map((i) => i.currency))];
-  const total = facts.invoices.reduce((s, i) => s.plus(i.total), new Big(0));
-  const check = creditableCheck(refund, {
-    currency: currencies.length === 1 ? (currencies[0] as string) : currencies.join("/"),
-    total: total.toFixed(),
-    credited: facts.credited,
-  });
-  if (!check.ok) {
-    return { ok: false, error: new SyncError("data", check.reason, { system, field: check.field }) };
-  }
-  const groups = new Map<string, { rates: string[]; gross: Big; first: InvoicedLine }>();
-  for (const line of facts.lines) {
-    const taxes = [...line.taxes].sort((a, b) => a - b);
-    const key = taxes.join(",");
-    const rates = taxes.map((t) => facts.rates.get(t) ?? "0");
-    const gross = new Big(line.amount).times(rates.reduce((s, r) => s.plus(r), new Big(1)));
-    const g = groups.get(key);
-    if (g) g.gross = g.gross.plus(gross);
-    else groups.set(key, { rates, gross, first: line });
-  }
-  const list = [...groups.values()].filter((g) => g.gross.gt(0));
-  const taxGroups: TaxGroup[] = list.map((g) => ({ rates: g.rates, gross: g.gross.toFixed() }));
-  const split = creditLines(refund.amount, taxGroups, refund.currency);
-  if (!split) {
-    return {
-      ok: false,
-      error: new SyncError(
-        "data",
-        `refund ${refund.key}: order ${refund.orderKey}'s posted invoices have no line of a positive amount to credit`,
-        { system, field: "orderKey" },
-      ),
-    };
-  }
+  const plan = planCredit(
+    refund,
+    { ...facts, rateOf: (t) => facts.rates.get(t) },
+    { name: "Tryton", system, rounding: "half-even" },
+  );
+  if (!plan.ok) return plan;
   return {
     ok: true,
-    lines: split.map((l) => ({
-      line: (list[l.group] as { first: InvoicedLine }).first,
-      net: l.net,
-      taxed: l.untaxed !== true,
-    })),
+    lines: plan.lines.map((l) => ({ line: l.line, net: l.net, taxed: l.taxes.length > 0 })),
   };
 }
 
