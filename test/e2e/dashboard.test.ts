@@ -164,7 +164,7 @@ describe("the dashboard in Chromium, on a running passerelle run", { skip: missi
     async () => {
       const number = order.replace(/^shopify:/, "");
       await page.getByRole("link", { name: "Record lineage" }).click();
-      await page.getByLabel("record").fill(number);
+      await page.getByLabel("record", { exact: true }).fill(number);
       await page.getByRole("button", { name: "Trace" }).click();
       const lineage = page.getByTestId("lineage");
       await lineage.waitFor();

@@ -272,8 +272,8 @@ function describe(s: RunSummary): string {
 }
 
 /**
- * One unit of the first line of an order invoiced this cycle, refunded in the shop by its admin (the order
- * with the most lines, so a partial refund leaves the rest invoiced), or none when nothing was invoiced.
+ * One unit of the first line of an order invoiced this cycle (one of them, at random), refunded in the shop
+ * by its admin, or none when nothing was invoiced.
  */
 async function refundOne(
   systems: DemoSystems,
