@@ -139,6 +139,8 @@ export interface PlannedCreditLine<L> {
   net: string;
   /** The group's tax ids; empty for a rounding line. */
   taxes: number[];
+  /** A rounding line (creditLines' untaxed cent), as opposed to a line of a group without taxes. */
+  rounding: boolean;
 }
 
 /**
@@ -200,7 +202,8 @@ export function planCredit<L extends CreditableLine>(
     ok: true,
     lines: split.map((l) => {
       const g = list[l.group] as { first: L; taxes: number[] };
-      return { line: g.first, net: l.net, taxes: l.untaxed === true ? [] : g.taxes };
+      const rounding = l.untaxed === true;
+      return { line: g.first, net: l.net, taxes: rounding ? [] : g.taxes, rounding };
     }),
   };
 }

@@ -37,6 +37,21 @@ describe("tryton credit note plan for a refund", () => {
     );
   });
 
+  test("an invoice line without taxes is credited as a line, not as a rounding line", () => {
+    const f: CreditFacts = {
+      invoices: [{ id: 7, total: "10.00", currency: "EUR" }],
+      lines: [{ id: 70, invoice: 7, account: 3, amount: "10.00", taxes: [] }],
+      rates: new Map(),
+      credited: "0",
+    };
+    const plan = creditPlan(refund("4.00"), f, "erp");
+    assert.ok(plan.ok);
+    assert.deepEqual(
+      plan.lines.map((l) => [l.line.id, l.net, l.taxed]),
+      [[70, "4.00", true]],
+    );
+  });
+
   test("a refund of exactly what is left is allowed", () => {
     assert.equal(creditPlan(refund("13.80"), facts("15.00"), "erp").ok, true);
   });

@@ -73,7 +73,7 @@ export function creditPlan(
   if (!plan.ok) return plan;
   return {
     ok: true,
-    lines: plan.lines.map((l) => ({ line: l.line, net: l.net, taxed: l.taxes.length > 0 })),
+    lines: plan.lines.map((l) => ({ line: l.line, net: l.net, taxed: !l.rounding })),
   };
 }
 
