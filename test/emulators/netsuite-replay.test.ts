@@ -4,7 +4,9 @@
  * hasMore, then incrementally on lastmodifieddate); shop customers and their orders go in and, written a
  * second time, are found again (by e-mail, by otherRefNum) and never doubled; an order whose total NetSuite
  * computes differently is held pending approval; a connection allowed more requests in flight than the
- * account's limit meets 429 CONCURRENCY_LIMIT_EXCEEDED and still finishes. Fails on any violation and
+ * account's limit meets 429 CONCURRENCY_LIMIT_EXCEEDED and still finishes. Fulfilments of the written orders
+ * come back as shipments with their tracking numbers (a late one read again incrementally), invoices with
+ * amounts, currency and tax, stock per location with available to sell. Fails on any violation and
  * reports how many distinct operations it checked.
  */
 import assert from "node:assert/strict";
@@ -114,6 +116,109 @@ describe("the ERP side replayed against the NetSuite emulator", () => {
     console.log(
       `# netsuite replay: ${emu.checked.size} distinct operations checked against the documented shapes: ${[...emu.checked.keys()].sort().join(", ")}`,
     );
+  });
+
+  test("fulfilments of the written orders come back with tracking, their invoices with amounts; stock per location", async () => {
+    // Runs after the test above: its four approved sales orders carry the shop orders' keys in otherRefNum.
+    const salesOrders = emu.records.get("salesOrder") as Map<string, Record<string, unknown>>;
+    const ours = [...salesOrders.values()].filter((s) => s.orderStatus === "B");
+    assert.equal(ours.length, 4);
+    const [a, b, c, d] = ours.map((s) => String(s.id)) as [string, string, string, string];
+    const fa = emu.fulfil(a, { tracking: ["1Z-A"] });
+    emu.fulfil(b, { tracking: ["1Z-B1", "1Z-B2"] });
+    const fc = emu.fulfil(c); // no tracking number yet: nothing to tell the shop
+    const soOf = (id: string) => salesOrders.get(id) ?? assert.fail(`no sales order ${id}`);
+    const firstLine = (soOf(d).item as { items: { item: { id: string } }[] }).items[0]?.item.id ?? "";
+    emu.fulfil(d, { tracking: ["1Z-D"], lines: [{ item: firstLine, quantity: 1 }] }); // a partial delivery
+    // A sales order this connector did not write (no otherRefNum): its fulfilment is not the shop's business.
+    salesOrders.set("555555", {
+      ...(salesOrders.get(a) as Record<string, unknown>),
+      id: "555555",
+      otherRefNum: null,
+    });
+    emu.touch("salesOrder", "555555");
+    emu.fulfil("555555", { tracking: ["1Z-FOREIGN"] });
+
+    const shipments = await readAll(erp, "shipment");
+    const refOf = (id: string) => String(salesOrders.get(id)?.otherRefNum);
+    assert.deepEqual(
+      shipments.map((s) => [s.orderKey, s.trackingNumbers, s.lines]),
+      [
+        [
+          refOf(a),
+          ["1Z-A"],
+          [
+            { sku: "ITEM-0001", quantity: 2 },
+            { sku: "ITEM-0002", quantity: 1 },
+          ],
+        ],
+        [
+          refOf(b),
+          ["1Z-B1", "1Z-B2"],
+          [
+            { sku: "ITEM-0001", quantity: 2 },
+            { sku: "ITEM-0002", quantity: 1 },
+          ],
+        ],
+        [refOf(d), ["1Z-D"], [{ sku: "ITEM-0001", quantity: 1 }]],
+      ],
+    );
+    const first = shipments[0];
+    assert.ok(first);
+    assert.equal(first.key, `erp:${String(fa.tranId)}`);
+    assert.equal(first.orderNumber, refOf(a).slice("shop:".length));
+    assert.match(first.shippedAt, /^\d{4}-\d{2}-\d{2}T/);
+
+    // The tracking number arrives later: the fulfilment is read again, and only it.
+    const last = shipments.at(-1);
+    assert.ok(last);
+    emu.track(String(fc.id), "1Z-C-LATE");
+    const later = await readAll(erp, "shipment", { updatedAt: last.updatedAt, id: last.sourceId } as never);
+    assert.deepEqual(
+      later.filter((s) => s.sourceId !== last.sourceId).map((s) => [s.orderKey, s.trackingNumbers]),
+      [[refOf(c), ["1Z-C-LATE"]]],
+    );
+
+    emu.invoice(a);
+    emu.invoice(b);
+    emu.invoice("555555");
+    const invoices = await readAll(erp, "invoice");
+    assert.deepEqual(
+      invoices.map((i) => [i.orderKey, i.currency, i.total, i.totalTax, i.customerKey]),
+      [a, b].map((so) => [
+        refOf(so),
+        "EUR",
+        "30.60",
+        "5.10",
+        String(emu.records.get("customer")?.get((soOf(so).entity as { id: string }).id)?.email),
+      ]),
+    );
+    assert.equal(invoices[0]?.document, undefined, "NetSuite renders no invoice PDF through REST");
+
+    const item = [...(emu.records.get("inventoryItem")?.values() ?? [])][4] as Record<string, unknown>;
+    emu.setStock(String(item.id), "2", 12, 5);
+    const levels = await readAll(erp, "inventory");
+    assert.equal(levels.length, 60, "30 items at 2 locations");
+    const level = levels.find((l) => l.key === `${String(item.itemId)}@Paris Store`);
+    assert.deepEqual(
+      level && { onHand: level.onHand, reserved: level.reserved, available: level.available },
+      { onHand: 12, reserved: 5, available: 7 },
+    );
+    // Quantities in a unit that splits (kilograms, metres): rounded towards selling less, never more.
+    const split = [...(emu.records.get("inventoryItem")?.values() ?? [])][5] as Record<string, unknown>;
+    emu.setStock(String(split.id), "2", 7.5, 2.5);
+    const splitLevel = (await readAll(erp, "inventory")).find(
+      (l) => l.key === `${String(split.itemId)}@Paris Store`,
+    );
+    assert.deepEqual(
+      splitLevel && {
+        onHand: splitLevel.onHand,
+        reserved: splitLevel.reserved,
+        available: splitLevel.available,
+      },
+      { onHand: 7, reserved: 3, available: 4 },
+    );
+    assert.deepEqual(emu.violations, []);
   });
 
   test("beyond the account's concurrency limit NetSuite answers 429 and the read still finishes", async () => {

@@ -1,7 +1,8 @@
 /**
  * The ERP side of the demo's loop replayed against the Oracle Fusion emulator through the connector, every
  * request checked against Oracle's SCM Postman collections: the item catalogue is read out page by page
- * (then only what changed, on LastUpdateDate); shop orders become sales orders with their lines, priced by
+ * (then only what changed, on LastUpdateDate), each variant priced from the base price list; the retail and
+ * wholesale price lists are read out as customer-group prices (then only the list item that changed); shop orders become sales orders with their lines, priced by
  * Fusion and compared with the shop's total; an order whose total differs is put on hold and reported; an
  * order written again is found by its SourceTransactionNumber (no second order, no write); an order whose
  * first attempt stopped after the header is completed with its lines. The test fails on any request the
@@ -12,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { type FusionEmulator, fusionSpecSkip, startFusionEmulator } from "@passerelle/emulators";
 import { FusionConfig } from "../../src/connectors/oracle-fusion/config.ts";
 import { oracleFusion } from "../../src/connectors/oracle-fusion/index.ts";
-import { type Order, type Product, SCHEMAS } from "../../src/core/model.ts";
+import { type Order, type Price, type Product, SCHEMAS } from "../../src/core/model.ts";
 import type { Connector, Stream, WriteResult } from "../../src/ports/connector.ts";
 import { fusionOrder } from "../fixtures/oracle-fusion-contract.ts";
 
@@ -31,6 +32,19 @@ describe("the demo's ERP side replayed against the Oracle Fusion emulator", {
       for (const n of page)
         out.push({
           product: SCHEMAS.product.parse(await stream.toCanonical(n)),
+          cursor: { updatedAt: stream.updatedAtOf(n), id: stream.idOf(n) },
+        });
+    return out;
+  }
+
+  async function readPrices(since: { updatedAt: string; id: string } | null = null) {
+    const stream = erp.streams.price as Stream<"price"> | undefined;
+    assert.ok(stream);
+    const out: { price: Price; cursor: { updatedAt: string; id: string } }[] = [];
+    for await (const page of stream.list({ since, signpost: "2999-01-01T00:00:00Z", pageSize: 25 }))
+      for (const n of page)
+        out.push({
+          price: SCHEMAS.price.parse(await stream.toCanonical(n)),
           cursor: { updatedAt: stream.updatedAtOf(n), id: stream.idOf(n) },
         });
     return out;
@@ -57,6 +71,11 @@ describe("the demo's ERP side replayed against the Oracle Fusion emulator", {
         businessUnitId: 300_000_046,
         currency: emu.currency,
         pageSize: 7,
+        basePriceList: `Retail ${emu.currency}`,
+        priceLists: [
+          { name: `Retail ${emu.currency}` },
+          { name: `Wholesale ${emu.currency}`, customerGroup: "b2b" },
+        ],
       }),
     );
   });
@@ -69,6 +88,10 @@ describe("the demo's ERP side replayed against the Oracle Fusion emulator", {
     const all = await readProducts();
     assert.equal(all.length, 40);
     assert.equal(new Set(all.map((p) => p.product.key)).size, 40);
+    for (const { product } of all) {
+      const item = emu.data.items.find((i) => i.ItemNumber === product.key);
+      assert.equal(product.variants[0]?.price, emu.data.prices.get(item?.ItemId as number), product.key);
+    }
     const last = all.at(-1)?.cursor;
     assert.ok(last);
     const changed = emu.data.items[4];
@@ -80,6 +103,33 @@ describe("the demo's ERP side replayed against the Oracle Fusion emulator", {
     assert.deepEqual(
       again.map((p) => p.product.key),
       [changed.ItemNumber],
+    );
+  });
+
+  test("the price lists are read out as group prices, then only the list item that changed", async () => {
+    const all = await readPrices();
+    assert.equal(all.length, 40 + 20);
+    const keys = all.map((p) => p.price.key);
+    assert.equal(new Set(keys).size, keys.length);
+    const retail = all.filter((p) => p.price.priceList.customerGroup === "retail");
+    assert.equal(retail.length, 40);
+    for (const { price } of retail) {
+      const item = emu.data.items.find((i) => i.ItemNumber === price.sku);
+      assert.equal(price.price, emu.data.prices.get(item?.ItemId as number));
+    }
+    assert.equal(all.filter((p) => p.price.priceList.customerGroup === "b2b").length, 20);
+    const last = all.at(-1)?.cursor;
+    assert.ok(last);
+    const pl = emu.data.priceLists;
+    const changed = pl.items.filter((r) => r.PriceListId === pl.group)[3];
+    assert.ok(changed);
+    pl.touchItem(changed.PriceListItemId as number);
+    const again = (await readPrices(last)).filter(
+      (p) => !(p.cursor.updatedAt === last.updatedAt && p.cursor.id === last.id),
+    );
+    assert.deepEqual(
+      again.map((p) => p.price.key),
+      [`wholesale-usd:${String(changed.Item)}`],
     );
   });
 
@@ -143,7 +193,7 @@ describe("the demo's ERP side replayed against the Oracle Fusion emulator", {
 
   test("no request broke the SCM collections", () => {
     assert.deepEqual(emu.violations, []);
-    assert.ok(emu.checked.size >= 7, `only ${emu.checked.size} operations exercised`);
+    assert.ok(emu.checked.size >= 10, `only ${emu.checked.size} operations exercised`);
     console.log(
       `# oracle-fusion replay: ${emu.checked.size} distinct operations checked against the SCM collections: ${[...emu.checked.keys()].sort().join(", ")}`,
     );

@@ -1,7 +1,8 @@
 /**
  * The Oracle NetSuite connector (SuiteTalk REST, Token-Based Authentication: OAuth 1.0a with HMAC-SHA256,
- * signing.ts): items and customers read through SuiteQL, incremental on lastmodifieddate and paged by
- * offset while hasMore; customers and sales orders written through the REST record service. Held only to
+ * signing.ts): items, customers, item fulfilments (shipments with tracking numbers) and invoices read through
+ * SuiteQL, incremental on lastmodifieddate and paged by offset while hasMore, stock per location read as a
+ * snapshot; customers and sales orders written through the REST record service. Held only to
  * the documented shapes in test/fixtures/netsuite/record-shapes.json through the emulator
  * (packages/emulators/src/netsuite): NetSuite publishes no static contract (docs/connectors/netsuite.md).
  */
@@ -11,21 +12,27 @@ import { NetSuiteClient } from "./client.ts";
 import { NetSuiteConfig } from "./config.ts";
 import type { NetSuiteContext } from "./context.ts";
 import { customerStream } from "./streams/customer.ts";
+import { shipmentStream } from "./streams/fulfilments.ts";
+import { inventoryStream } from "./streams/inventory.ts";
+import { invoiceStream } from "./streams/invoices.ts";
 import { productStream } from "./streams/items.ts";
 import { customerWriter } from "./writers/customer.ts";
 import { orderWriter } from "./writers/order.ts";
 
 export const netsuite = defineConnector({
   id: "netsuite",
-  version: "0.1.0",
+  version: "0.2.0",
   description:
-    "Oracle NetSuite via SuiteTalk REST (TBA, OAuth 1.0a HMAC-SHA256): items and customers read through SuiteQL; customers and sales orders written.",
+    "Oracle NetSuite via SuiteTalk REST (TBA, OAuth 1.0a HMAC-SHA256): items, customers, stock per location, item fulfilments with tracking numbers and invoices read through SuiteQL; customers and sales orders written.",
   config: NetSuiteConfig,
   client: (name, config): NetSuiteContext => ({ name, config, client: new NetSuiteClient(name, config) }),
   entities: {
     product: { read: productStream },
     customer: { read: customerStream, write: customerWriter },
     order: { write: orderWriter },
+    inventory: { read: inventoryStream },
+    shipment: { read: shipmentStream },
+    invoice: { read: invoiceStream },
   },
   // Account-level concurrency governance: bounded in-flight requests, a 429 pauses for its Retry-After.
   capabilities: { rateModel: "retry-after" },

@@ -1,6 +1,7 @@
 /**
  * The Oracle Fusion Cloud SCM connector (ADF REST, resources 11.13.18.05): products read from Product Hub
- * items (itemsV2; incremental on LastUpdateDate) and shop orders written as Order Management sales orders
+ * items (itemsV2; incremental on LastUpdateDate) priced from a base price list, customer-group prices from
+ * price lists (priceLists items and their sale charges; incremental on the item's LastUpdateDate), and shop orders written as Order Management sales orders
  * (salesOrdersForOrderHub with child lines), found again by SourceTransactionNumber and held when Fusion's
  * total differs from the shop's. Held to three Postman collections derived from Oracle's OpenAPI document
  * through the emulator (packages/emulators/src/oracle-fusion); docs/connectors/oracle-fusion.md says what
@@ -12,17 +13,19 @@ import { FUSION_ROOT, FusionClient } from "./client.ts";
 import { FusionConfig } from "./config.ts";
 import type { FusionContext } from "./context.ts";
 import { itemStream } from "./streams/item.ts";
+import { priceStream } from "./streams/price.ts";
 import { orderWriter } from "./writers/order.ts";
 
 export const oracleFusion = defineConnector({
   id: "oracle-fusion",
-  version: "0.1.0",
+  version: "0.2.0",
   description:
-    "Oracle Fusion Cloud SCM via its ADF REST resources: Product Hub items (itemsV2) as products, shop orders as Order Management sales orders (salesOrdersForOrderHub).",
+    "Oracle Fusion Cloud SCM via its ADF REST resources: Product Hub items (itemsV2) as products, price list items (priceLists) as customer-group prices, shop orders as Order Management sales orders (salesOrdersForOrderHub).",
   config: FusionConfig,
   client: (name, config): FusionContext => ({ name, config, client: new FusionClient(name, config) }),
   entities: {
     product: { read: itemStream },
+    price: { read: priceStream },
     order: { write: orderWriter },
   },
   // Oracle publishes no call budget for these resources: bounded concurrency, and a 429 pauses for its Retry-After.

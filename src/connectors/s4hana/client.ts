@@ -20,7 +20,12 @@ import { createHttpClient, type HttpClient, type HttpResponse } from "../http/cl
 import type { S4HanaConfig } from "./config.ts";
 
 export const ROOT = "/sap/opu/odata/sap";
-export type S4Service = "API_PRODUCT_SRV" | "API_BUSINESS_PARTNER" | "API_SALES_ORDER_SRV";
+export type S4Service =
+  | "API_PRODUCT_SRV"
+  | "API_BUSINESS_PARTNER"
+  | "API_SALES_ORDER_SRV"
+  | "API_OUTBOUND_DELIVERY_SRV"
+  | "API_BILLING_DOCUMENT_SRV";
 export type S4Row = Record<string, unknown>;
 
 const Collection = z.object({
@@ -252,6 +257,23 @@ export class S4HanaClient {
     ])}`;
     const json = await this.getJson(path, `${set} by key`, `GET ${set}(key)`, opts.signal, true);
     return json === null ? null : Single.parse(json).d;
+  }
+
+  /**
+   * A function import called with GET (`GetPDF?BillingDocument='90000001'`), each parameter an Edm.String
+   * literal; the answer's `d`.
+   */
+  async callFunction(
+    service: S4Service,
+    name: string,
+    params: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<S4Row> {
+    const path = `${ROOT}/${service}/${name}${query(
+      Object.entries(params).map(([k, v]): [string, string] => [k, `'${v.replace(/'/g, "''")}'`]),
+    )}`;
+    const json = await this.getJson(path, name, `GET ${name}`, signal);
+    return Single.parse(json).d;
   }
 
   /** A create (a deep insert when the body holds navigation properties); the created entity. */

@@ -117,3 +117,104 @@ test("beyond maxConcurrent requests in flight: 429 CONCURRENCY_LIMIT_EXCEEDED", 
   const body = (await refused?.json()) as { "o:errorDetails": { "o:errorCode": string }[] };
   assert.equal(body["o:errorDetails"][0]?.["o:errorCode"], "CONCURRENCY_LIMIT_EXCEEDED");
 });
+
+const suiteql = async (q: string) => {
+  const res = await call("POST", "/services/rest/query/v1/suiteql?limit=100&offset=0", { q }, true, {
+    prefer: "transient",
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  return ((await res.json()) as { items: Record<string, unknown>[] }).items.map(
+    ({ links: _l, ...row }) => row,
+  );
+};
+
+test("IN lists, numbers and IS [NOT] NULL are understood; anything else in a condition is refused", () => {
+  const tables = { transaction: ["id", "type", "otherrefnum"] };
+  const q = parseSuiteQL(
+    "SELECT id FROM transaction WHERE type = 'ItemShip' AND id IN (1, '2', 3) AND otherrefnum IS NOT NULL",
+    tables,
+  );
+  assert.deepEqual(q.where, [
+    { col: "type", op: "=", values: ["ItemShip"] },
+    { col: "id", op: "in", values: ["1", "2", "3"] },
+    { col: "otherrefnum", op: "notnull", values: [] },
+  ]);
+  assert.deepEqual(parseSuiteQL("SELECT id FROM transaction WHERE id = 7", tables).where, [
+    { col: "id", op: "=", values: ["7"] },
+  ]);
+  assert.throws(() => parseSuiteQL("SELECT id FROM transaction WHERE id IN (SELECT 1)", tables), /IN list/);
+  assert.throws(
+    () => parseSuiteQL("SELECT id FROM transaction WHERE id LIKE '1%'", tables),
+    /not understood/,
+  );
+});
+
+test("a fulfilment and an invoice made from a sales order are transaction rows; tracking sits in its own tables", async () => {
+  const customer = [...(emu.records.get("customer")?.keys() ?? [])][0] as string;
+  const item = [...(emu.records.get("inventoryItem")?.keys() ?? [])][0] as string;
+  const created = await call("POST", "/services/rest/record/v1/salesOrder", {
+    entity: { id: customer },
+    otherRefNum: "shop:E-1",
+    item: { items: [{ item: { id: item }, quantity: 3, rate: 10 }] },
+  });
+  assert.equal(created.status, 204);
+  const so = String(created.headers.get("location")?.split("/").pop());
+  const f = emu.fulfil(so, { tracking: ["1Z999"] });
+  emu.track(String(f.id), "1Z998");
+  const inv = emu.invoice(so);
+  const rows = await suiteql(
+    `SELECT id, type, otherrefnum, currency, foreigntotal FROM transaction WHERE id IN (${so}, ${f.id}, ${inv.id}) ORDER BY id`,
+  );
+  assert.deepEqual(
+    rows.map((r) => [r.type, r.otherrefnum, r.foreigntotal]),
+    [
+      ["SalesOrd", "shop:E-1", 36],
+      ["ItemShip", null, null],
+      ["CustInvc", null, 36],
+    ],
+  );
+  const lines = await suiteql(
+    `SELECT transaction, mainline, taxline, createdfrom, item, quantity, foreignamount FROM transactionline WHERE transaction IN (${f.id}, ${inv.id}) ORDER BY transaction, id`,
+  );
+  assert.deepEqual(
+    lines.map((l) => [l.mainline, l.taxline, l.createdfrom, l.quantity, l.foreignamount]),
+    [
+      ["T", "F", so, null, null],
+      ["F", "F", so, -3, null],
+      ["T", "F", so, null, null],
+      ["F", "F", so, -3, -30],
+      ["F", "T", so, null, -6],
+    ],
+  );
+  const map = await suiteql(
+    `SELECT transaction, trackingnumber FROM trackingnumbermap WHERE transaction = ${f.id}`,
+  );
+  const numbers = await suiteql(
+    `SELECT id, trackingnumber FROM trackingnumber WHERE id IN (${map.map((m) => m.trackingnumber).join(", ")})`,
+  );
+  assert.deepEqual(numbers.map((n) => n.trackingnumber).sort(), ["1Z998", "1Z999"]);
+  assert.deepEqual(await suiteql(`SELECT symbol FROM currency WHERE id = ${rows[2]?.currency}`), [
+    { symbol: "EUR" },
+  ]);
+  // A fulfilment is transformed from a sales order, never posted.
+  assert.equal(
+    (await call("POST", "/services/rest/record/v1/itemFulfillment", { entity: { id: customer } })).status,
+    400,
+  );
+  emu.violations.length = 0;
+});
+
+test("stock per location: inventoryitemlocations with quantityavailable = on hand − committed", async () => {
+  const item = [...(emu.records.get("inventoryItem")?.keys() ?? [])][1] as string;
+  emu.setStock(item, "2", 9, 4);
+  assert.deepEqual(
+    await suiteql(
+      `SELECT item, location, quantityonhand, quantitycommitted, quantityavailable FROM inventoryitemlocations WHERE item = ${item} AND location = 2`,
+    ),
+    [{ item, location: "2", quantityonhand: 9, quantitycommitted: 4, quantityavailable: 5 }],
+  );
+  assert.deepEqual(await suiteql("SELECT id, name FROM location WHERE id = '2'"), [
+    { id: "2", name: "Paris Store" },
+  ]);
+  assert.throws(() => emu.setStock(item, "99", 1), /no location 99/);
+});

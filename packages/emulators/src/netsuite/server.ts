@@ -6,8 +6,12 @@
  *   emulator recomputes with its own code; missing or wrong → 401 and a violation is not recorded (it is
  *   the expected answer to bad credentials), but the call is counted.
  * - `POST /services/rest/query/v1/suiteql?limit&offset` with `Prefer: transient` and `{q}`: a small SuiteQL
- *   subset (SELECT cols FROM table [WHERE col op 'v' [AND ...]] [ORDER BY col[, col]]), columns checked
- *   against the shapes; answers links/count/hasMore/items/offset/totalResults.
+ *   subset (SELECT cols FROM table [WHERE cond [AND ...]] [ORDER BY col[, col]], see parseSuiteQL), columns
+ *   checked against the shapes and the tables of suiteql-tables.ts; answers
+ *   links/count/hasMore/items/offset/totalResults.
+ * - Sales orders, item fulfilments (made only by transforming a sales order: `fulfil`) and invoices (`invoice`)
+ *   are rows of `transaction` (type SalesOrd / ItemShip / CustInvc) with their lines in `transactionline`;
+ *   tracking numbers live in `trackingnumbermap` / `trackingnumber`, stock in `inventoryitemlocations`.
  * - `GET|POST /services/rest/record/v1/<type>[/<id>]`: unknown type or a body field the shape does not
  *   name → 400 and a violation; POST answers 204 with the new record's Location.
  * - Concurrency governance: more than `maxConcurrent` requests in flight → 429 CONCURRENCY_LIMIT_EXCEEDED.
@@ -16,6 +20,7 @@ import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { SUITEQL_OVERLAY } from "./suiteql-tables.ts";
 
 export interface NetSuiteShapes {
   records: Record<string, { fields: string[]; readOnly?: boolean; sublists?: Record<string, string[]> }>;
@@ -30,8 +35,25 @@ export function netsuiteShapesPath(): string {
   );
 }
 
-export const netsuiteShapes = (): NetSuiteShapes =>
-  JSON.parse(readFileSync(netsuiteShapesPath(), "utf8")) as NetSuiteShapes;
+/**
+ * The documented shapes, with the SuiteQL tables and record fields of fulfilments, tracking numbers, invoices and
+ * stock per location (suiteql-tables.ts, each column with its public source) merged in.
+ */
+export function netsuiteShapes(): NetSuiteShapes {
+  const shapes = JSON.parse(readFileSync(netsuiteShapesPath(), "utf8")) as NetSuiteShapes;
+  for (const [table, { columns }] of Object.entries(SUITEQL_OVERLAY.tables)) {
+    shapes.suiteql.tables[table] = [...new Set([...(shapes.suiteql.tables[table] ?? []), ...columns])];
+  }
+  for (const [type, extra] of Object.entries(SUITEQL_OVERLAY.records)) {
+    const shape = shapes.records[type];
+    if (!shape) throw new Error(`suiteql-tables.ts extends ${type}, which record-shapes.json does not name`);
+    shape.fields = [...new Set([...shape.fields, ...extra.fields])];
+    shape.sublists = { ...(shape.sublists ?? {}) };
+    for (const [sub, cols] of Object.entries(extra.sublists))
+      shape.sublists[sub] = [...new Set([...(shape.sublists[sub] ?? []), ...cols])];
+  }
+  return shapes;
+}
 
 type Row = Record<string, unknown>;
 
@@ -56,6 +78,10 @@ export interface NetSuiteEmulatorOptions {
   maxConcurrent?: number;
   /** Milliseconds each request holds its slot (to make concurrency observable). */
   delayMs?: number;
+  /** Location names (ids 1, 2, ...); every seeded item is stocked at each. Default: two locations. */
+  locations?: string[];
+  /** ISO code of the currency of sales orders and invoices (one of USD, EUR, GBP; default EUR). */
+  currency?: string;
 }
 
 export interface NetSuiteEmulator {
@@ -73,6 +99,22 @@ export interface NetSuiteEmulator {
   touch(type: string, id: string, patch?: Row): void;
   /** Every request answers 429 (Retry-After: 1) or 503 until called with null. */
   inject(kind: "429" | "5xx" | null): void;
+  /** Location id → `{id, name}` (SuiteQL `location`). */
+  locations: Map<string, Row>;
+  /**
+   * An item fulfilment transformed from a sales order (NetSuite makes them no other way), all its lines unless
+   * `lines` says otherwise, with a package per tracking number.
+   */
+  fulfil(
+    salesOrderId: string,
+    o?: { tracking?: string[]; lines?: { item: string; quantity: number }[] },
+  ): Row;
+  /** One more package with a tracking number on a fulfilment; the fulfilment's lastModifiedDate moves. */
+  track(fulfilmentId: string, number: string): void;
+  /** An invoice billing a sales order in full, in the order's currency. */
+  invoice(salesOrderId: string): Row;
+  /** Stock of an inventory item at a location (SuiteQL `inventoryitemlocations`; no modification date). */
+  setStock(itemId: string, locationId: string, onHand: number, committed?: number): void;
   close(): Promise<void>;
 }
 
@@ -109,13 +151,24 @@ function verify(
   return want === f.oauth_signature ? null : "signature does not match";
 }
 
+type Op = "=" | ">=" | "<=" | ">" | "<" | "in" | "null" | "notnull";
+
 interface Query {
   cols: string[];
   table: string;
-  where: { col: string; op: string; value: string }[];
+  where: { col: string; op: Op; values: string[] }[];
   order: string[];
 }
 
+const LITERAL = /'((?:[^']|'')*)'|(-?\d+(?:\.\d+)?)/g;
+const literal = (m: RegExpMatchArray) =>
+  m[1] !== undefined ? (m[1] as string).replace(/''/g, "'") : (m[2] as string);
+
+/**
+ * The SuiteQL subset this emulator understands: SELECT cols FROM table [WHERE cond [AND cond]...]
+ * [ORDER BY col[, col]], a condition being `col op 'text'`, `col op 123`, `col IN ('a', 2, ...)` or
+ * `col IS [NOT] NULL`.
+ */
 export function parseSuiteQL(q: string, tables: Record<string, string[]>): Query {
   const m = /^\s*SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(.+?))?(?:\s+ORDER\s+BY\s+(.+?))?\s*$/is.exec(q);
   if (!m) throw new Error(`SuiteQL not understood: ${q.slice(0, 120)}`);
@@ -131,9 +184,27 @@ export function parseSuiteQL(q: string, tables: Record<string, string[]>): Query
     .split(/\s+AND\s+/i)
     .filter((s) => s.trim() !== "")
     .map((cond) => {
-      const c = /^\s*(\w+)\s*(>=|<=|=|>|<)\s*'((?:[^']|'')*)'\s*$/.exec(cond);
-      if (!c) throw new Error(`condition not understood: ${cond}`);
-      return { col: col(c[1] as string), op: c[2] as string, value: (c[3] as string).replace(/''/g, "'") };
+      const cmp = /^\s*(\w+)\s*(>=|<=|=|>|<)\s*('(?:[^']|'')*'|-?\d+(?:\.\d+)?)\s*$/.exec(cond);
+      if (cmp) {
+        const v = [...(cmp[3] as string).matchAll(LITERAL)][0] as RegExpMatchArray;
+        return { col: col(cmp[1] as string), op: cmp[2] as Op, values: [literal(v)] };
+      }
+      const list = /^\s*(\w+)\s+IN\s*\((.*)\)\s*$/is.exec(cond);
+      if (list) {
+        const body = list[2] as string;
+        if (
+          !/^\s*(?:'(?:[^']|'')*'|-?\d+(?:\.\d+)?)(?:\s*,\s*(?:'(?:[^']|'')*'|-?\d+(?:\.\d+)?))*\s*$/.test(
+            body,
+          )
+        )
+          throw new Error(`IN list not understood: ${cond.slice(0, 120)}`);
+        const values = [...body.matchAll(LITERAL)].map(literal);
+        if (values.length > 1000) throw new Error(`IN list of ${values.length} values (at most 1000)`);
+        return { col: col(list[1] as string), op: "in" as Op, values };
+      }
+      const nul = /^\s*(\w+)\s+IS\s+(NOT\s+)?NULL\s*$/i.exec(cond);
+      if (nul) return { col: col(nul[1] as string), op: (nul[2] ? "notnull" : "null") as Op, values: [] };
+      throw new Error(`condition not understood: ${cond}`);
     });
   return {
     cols: (m[1] as string).split(",").map(col),
@@ -146,43 +217,41 @@ export function parseSuiteQL(q: string, tables: Record<string, string[]>): Query
   };
 }
 
-const TABLE_OF: Record<string, { type: string; map: (r: Row) => Row }> = {
-  item: {
-    type: "inventoryItem",
-    map: (r) => ({
-      id: r.id,
-      itemid: r.itemId,
-      displayname: r.displayName,
-      upccode: r.upcCode ?? null,
-      baseprice: r.basePrice,
-      lastmodifieddate: r.lastModifiedDate,
-    }),
-  },
-  customer: {
-    type: "customer",
-    map: (r) => ({
-      id: r.id,
-      entityid: r.entityId,
-      email: r.email,
-      firstname: r.firstName ?? null,
-      lastname: r.lastName ?? null,
-      companyname: r.companyName ?? null,
-      phone: r.phone ?? null,
-      lastmodifieddate: r.lastModifiedDate,
-    }),
-  },
-  transaction: {
-    type: "salesOrder",
-    map: (r) => ({
-      id: r.id,
-      tranid: r.tranId,
-      type: "SalesOrd",
-      otherrefnum: r.otherRefNum ?? null,
-      entity: (r.entity as Row | undefined)?.id ?? null,
-      lastmodifieddate: r.lastModifiedDate,
-    }),
-  },
+const NUMBER = /^-?\d+(?:\.\d+)?$/;
+/** Numbers (and numeric ids, which NetSuite answers as strings) compare as numbers, the rest as text. */
+function compare(a: unknown, b: unknown): number {
+  const x = String(a ?? "");
+  const y = String(b ?? "");
+  if (NUMBER.test(x) && NUMBER.test(y)) return Number(x) - Number(y);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function matches(row: Row, w: Query["where"][number]): boolean {
+  const v = row[w.col];
+  if (w.op === "null") return v === null || v === undefined;
+  if (w.op === "notnull") return v !== null && v !== undefined;
+  if (v === null || v === undefined) return false;
+  if (w.op === "in") return w.values.some((x) => compare(v, x) === 0);
+  const c = compare(v, w.values[0]);
+  return w.op === "="
+    ? c === 0
+    : w.op === ">="
+      ? c >= 0
+      : w.op === "<="
+        ? c <= 0
+        : w.op === ">"
+          ? c > 0
+          : c < 0;
+}
+
+/** Transaction record types and their SuiteQL `type` codes (Q1–Q3 in suiteql-tables.ts). */
+const TRAN_TYPES: Record<string, string> = {
+  salesOrder: "SalesOrd",
+  itemFulfillment: "ItemShip",
+  invoice: "CustInvc",
 };
+const ref = (v: unknown) => ((v as Row | undefined)?.id as string | undefined) ?? null;
+const linesOf = (r: Row) => ((r.item as { items?: Row[] } | undefined)?.items ?? []) as Row[];
 
 export async function startNetSuiteEmulator(opts: NetSuiteEmulatorOptions = {}): Promise<NetSuiteEmulator> {
   const shapes = netsuiteShapes();
@@ -224,6 +293,130 @@ export async function startNetSuiteEmulator(opts: NetSuiteEmulatorOptions = {}):
       isPerson: true,
     });
   }
+  // Stores behind SuiteQL tables that have no REST record here (Q4, Q5 in suiteql-tables.ts).
+  const currencies = new Map<string, Row>(
+    ["USD", "EUR", "GBP"].map((symbol, i) => [String(i + 1), { id: String(i + 1), symbol }]),
+  );
+  const currencyId = [...currencies.values()].find((c) => c.symbol === (opts.currency ?? "EUR"))
+    ?.id as string;
+  if (!currencyId) throw new Error(`the emulator knows no currency ${opts.currency}`);
+  const locations = new Map<string, Row>();
+  for (const name of opts.locations ?? ["Main Warehouse", "Paris Store"]) {
+    const id = String(locations.size + 1);
+    locations.set(id, { id, name });
+  }
+  /** `<item id>@<location id>` → quantities. */
+  const stock = new Map<string, { item: string; location: string; onHand: number; committed: number }>();
+  const setStock = (item: string, location: string, onHand: number, committed = 0) => {
+    if (!records.get("inventoryItem")?.has(item)) throw new Error(`no inventory item ${item}`);
+    if (!locations.has(location)) throw new Error(`no location ${location}`);
+    stock.set(`${item}@${location}`, { item, location, onHand, committed });
+  };
+  let seeded = 0;
+  for (const item of records.get("inventoryItem")?.keys() ?? []) {
+    seeded++;
+    for (const location of locations.keys())
+      setStock(item, location, 5 * seeded + Number(location), (seeded + Number(location)) % 4);
+  }
+  const trackingNumbers = new Map<string, { id: string; transaction: string; number: string }>();
+  let nextTracking = 1;
+  const today = () => new Date(clock).toISOString().slice(0, 10);
+  const all = (type: string) => [...(records.get(type)?.values() ?? [])];
+  const tranRows = (): Row[] =>
+    Object.entries(TRAN_TYPES).flatMap(([type, code]) =>
+      all(type).map((r) => ({
+        id: r.id,
+        tranid: r.tranId,
+        type: code,
+        trandate: r.tranDate ?? null,
+        otherrefnum: r.otherRefNum ?? null,
+        entity: ref(r.entity),
+        currency: ref(r.currency),
+        foreigntotal: r.total ?? null,
+        lastmodifieddate: r.lastModifiedDate,
+      })),
+    );
+  // One main line (createdfrom: the transaction it was made from), one line per item and, where the document
+  // carries tax, one tax line; sales lines carry quantities and amounts negated, as read in Q4.
+  const lineRows = (): Row[] =>
+    Object.keys(TRAN_TYPES).flatMap((type) =>
+      all(type).flatMap((r) => {
+        const base = { transaction: r.id, createdfrom: ref(r.createdFrom) };
+        const items = linesOf(r);
+        const out: Row[] = [
+          { id: 0, ...base, mainline: "T", taxline: "F", item: null, quantity: null, foreignamount: null },
+          ...items.map((l, i) => ({
+            id: i + 1,
+            ...base,
+            mainline: "F",
+            taxline: "F",
+            item: ref(l.item),
+            quantity: -Number(l.quantity),
+            foreignamount: typeof l.amount === "number" ? -l.amount : null,
+          })),
+        ];
+        if (typeof r.taxTotal === "number" && r.taxTotal !== 0) {
+          out.push({
+            id: items.length + 1,
+            ...base,
+            mainline: "F",
+            taxline: "T",
+            item: null,
+            quantity: null,
+            foreignamount: -r.taxTotal,
+          });
+        }
+        return out;
+      }),
+    );
+  const tableRows: Record<string, () => Row[]> = {
+    item: () =>
+      all("inventoryItem").map((r) => ({
+        id: r.id,
+        itemid: r.itemId,
+        displayname: r.displayName,
+        upccode: r.upcCode ?? null,
+        baseprice: r.basePrice,
+        lastmodifieddate: r.lastModifiedDate,
+      })),
+    customer: () =>
+      all("customer").map((r) => ({
+        id: r.id,
+        entityid: r.entityId,
+        email: r.email,
+        firstname: r.firstName ?? null,
+        lastname: r.lastName ?? null,
+        companyname: r.companyName ?? null,
+        phone: r.phone ?? null,
+        lastmodifieddate: r.lastModifiedDate,
+      })),
+    transaction: tranRows,
+    transactionline: lineRows,
+    trackingnumbermap: () =>
+      [...trackingNumbers.values()].map((t) => ({ transaction: t.transaction, trackingnumber: t.id })),
+    trackingnumber: () => [...trackingNumbers.values()].map((t) => ({ id: t.id, trackingnumber: t.number })),
+    inventoryitemlocations: () =>
+      [...stock.values()].map((s) => ({
+        item: s.item,
+        location: s.location,
+        quantityonhand: s.onHand,
+        quantitycommitted: s.committed,
+        quantityavailable: Math.max(0, s.onHand - s.committed),
+      })),
+    location: () => [...locations.values()],
+    currency: () => [...currencies.values()],
+  };
+  const salesOrder = (id: string) => {
+    const so = records.get("salesOrder")?.get(id);
+    if (!so) throw new Error(`no sales order ${id}`);
+    return so;
+  };
+  const addTracking = (fulfilment: Row, number: string) => {
+    const id = String(nextTracking++);
+    trackingNumbers.set(id, { id, transaction: String(fulfilment.id), number });
+    const packages = (fulfilment.package as { items: Row[] } | undefined)?.items ?? [];
+    fulfilment.package = { items: [...packages, { packageTrackingNumber: number }] };
+  };
   const checked = new Map<string, number>();
   const violations: string[] = [];
   const stats = { requests: 0, writes: 0, throttled: 0, unauthorised: 0 };
@@ -292,30 +485,13 @@ export async function startNetSuiteEmulator(opts: NetSuiteEmulatorOptions = {}):
       } catch (e) {
         return refuse(res, op, (e as Error).message);
       }
-      const src = TABLE_OF[q.table];
-      if (!src) return refuse(res, op, `no data for table ${q.table}`);
-      let rows = [...(records.get(src.type)?.values() ?? [])].map(src.map);
-      for (const w of q.where) {
-        rows = rows.filter((r) => {
-          const v = String(r[w.col] ?? "");
-          const c = w.col === "id" ? Number(v) - Number(w.value) : v < w.value ? -1 : v > w.value ? 1 : 0;
-          return w.op === "="
-            ? c === 0
-            : w.op === ">="
-              ? c >= 0
-              : w.op === "<="
-                ? c <= 0
-                : w.op === ">"
-                  ? c > 0
-                  : c < 0;
-        });
-      }
+      const source = tableRows[q.table];
+      if (!source) return refuse(res, op, `no data for table ${q.table}`);
+      const rows = source().filter((r) => q.where.every((w) => matches(r, w)));
       rows.sort((a, b) => {
         for (const o of q.order) {
-          const x = o === "id" ? Number(a[o]) : String(a[o]);
-          const y = o === "id" ? Number(b[o]) : String(b[o]);
-          if (x < y) return -1;
-          if (x > y) return 1;
+          const c = compare(a[o], b[o]);
+          if (c !== 0) return c;
         }
         return 0;
       });
@@ -372,7 +548,14 @@ export async function startNetSuiteEmulator(opts: NetSuiteEmulatorOptions = {}):
       if (error400) return error(res, 400, "USER_ERROR", error400);
       const created = add(
         type,
-        type === "salesOrder" ? { tranId: `SO${nextId}`, ...priced(row, records) } : row,
+        type === "salesOrder"
+          ? {
+              tranId: `SO${nextId}`,
+              tranDate: today(),
+              currency: { id: currencyId },
+              ...priced(row, records),
+            }
+          : row,
       );
       stats.writes++;
       checked.set(op, (checked.get(op) ?? 0) + 1);
@@ -455,6 +638,43 @@ export async function startNetSuiteEmulator(opts: NetSuiteEmulatorOptions = {}):
     inject(kind) {
       forced = kind;
     },
+    locations,
+    fulfil(salesOrderId, o = {}) {
+      const so = salesOrder(salesOrderId);
+      const lines =
+        o.lines ?? linesOf(so).map((l) => ({ item: ref(l.item) as string, quantity: Number(l.quantity) }));
+      const f = add("itemFulfillment", {
+        tranId: `IF${nextId}`,
+        createdFrom: { id: salesOrderId },
+        entity: so.entity,
+        shipStatus: "C",
+        tranDate: today(),
+        item: { items: lines.map((l) => ({ item: { id: l.item }, quantity: l.quantity })) },
+      });
+      for (const t of o.tracking ?? []) addTracking(f, t);
+      return f;
+    },
+    track(fulfilmentId, number) {
+      const f = records.get("itemFulfillment")?.get(fulfilmentId);
+      if (!f) throw new Error(`no item fulfilment ${fulfilmentId}`);
+      addTracking(f, number);
+      f.lastModifiedDate = stamp();
+    },
+    invoice(salesOrderId) {
+      const so = salesOrder(salesOrderId);
+      return add("invoice", {
+        tranId: `INV${nextId}`,
+        createdFrom: { id: salesOrderId },
+        entity: so.entity,
+        currency: so.currency,
+        tranDate: today(),
+        item: { items: linesOf(so).map((l) => ({ ...l })) },
+        subtotal: so.subtotal,
+        taxTotal: so.taxTotal,
+        total: so.total,
+      });
+    },
+    setStock,
     close: () => new Promise((r) => server.close(() => r())),
   };
 }

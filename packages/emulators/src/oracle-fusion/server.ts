@@ -14,6 +14,12 @@
  * Sales orders: a header (POST salesOrdersForOrderHub) keyed `OrderKey` = SourceTransactionSystem:SourceTransactionId,
  * lines added through child/lines (ProductId must be an item's ItemId), priced from the emulator's price
  * list; child/totals answers the order's total; action/applyHold puts holds on orders.
+ * Price lists (read only): priceLists headers, their child/items (one per item and pricing unit) and each
+ * item's child/charges (the sale price is a QP_SALE_PRICE charge's BasePrice). Seeded: a base list
+ * ("Retail <currency>") pricing every item at the order price, a customer-group list ("Wholesale
+ * <currency>") pricing every other item lower, and a list in another currency ("Export EUR", or "Export
+ * USD" when the emulator's currency is EUR) pricing two items. Every change stamps the changed row's
+ * LastUpdateDate only (a charge's change does not stamp its item).
  */
 import { createServer, type IncomingMessage } from "node:http";
 import { FaultInjector, type FaultOptions } from "../odoo/faults.ts";
@@ -38,8 +44,51 @@ export interface FusionOrder {
   holds: FusionRow[];
 }
 
+/**
+ * Attributes the emulator's price list rows carry that no request body of the collections shows: read-only
+ * attributes named in Oracle's REST reference and pricing guide (keys, who/when columns, the item number
+ * and level of a price list item, the charge definition code of a charge). Every other attribute of those
+ * rows is one the collections show for the resource (checked in server.test.ts).
+ */
+export const FUSION_PRICE_READ_ONLY: Record<string, readonly string[]> = {
+  "/priceLists": ["PriceListId", "PriceListTypeCode", "StatusCode", "CreationDate", "LastUpdateDate"],
+  "/priceLists/:PriceListId/child/items": [
+    "PriceListItemId",
+    "ItemId",
+    "Item",
+    "ItemLevelCode",
+    "CreationDate",
+    "LastUpdateDate",
+  ],
+  "/priceLists/:PriceListId/child/items/:PriceListItemId/child/charges": [
+    "PriceListChargeId",
+    "PricingChargeDefinitionCode",
+    "CreationDate",
+    "LastUpdateDate",
+  ],
+};
+
+export interface FusionPriceListsData {
+  lists: FusionRow[];
+  items: FusionRow[];
+  charges: FusionRow[];
+  /** The seeded lists' PriceListIds. */
+  base: number;
+  group: number;
+  foreign: number;
+  addList(name: string, currency: string): FusionRow;
+  /** A list item for an item with one QP_SALE_PRICE charge of `price`. */
+  addItem(listId: number, itemId: number, price: string, uom?: string): FusionRow;
+  /** Stamps a price list item's LastUpdateDate (as an edit of it does). */
+  touchItem(priceListItemId: number): void;
+  /** Sets the BasePrice of a price list item's first charge (stamping the charge only). */
+  setPrice(priceListItemId: number, price: string): void;
+}
+
 export interface FusionData {
   items: FusionRow[];
+  /** Price lists, their items and charges. */
+  priceLists: FusionPriceListsData;
   /** Unit price per ItemId in the emulator's price list (the order currency). */
   prices: Map<number, string>;
   orders: Map<string, FusionOrder>;
@@ -189,8 +238,88 @@ export async function startFusionEmulator(opts: FusionEmulatorOptions = {}): Pro
   const items: FusionRow[] = [];
   const prices = new Map<number, string>();
   const orders = new Map<string, FusionOrder>();
+  const plRows: FusionRow[] = [];
+  const pliRows: FusionRow[] = [];
+  const chargeRows: FusionRow[] = [];
+  const priceLists: FusionPriceListsData = {
+    lists: plRows,
+    items: pliRows,
+    charges: chargeRows,
+    base: 0,
+    group: 0,
+    foreign: 0,
+    addList(name, cur) {
+      const at = tick();
+      const row: FusionRow = {
+        PriceListId: ++nextId,
+        PriceListName: name,
+        PriceListDescription: `${name} (emulated)`,
+        PriceListTypeCode: "SEGMENT",
+        BusinessUnitId: 300_000_046,
+        CurrencyCode: cur,
+        StartDate: "2026-01-01T00:00:00+00:00",
+        EndDate: null,
+        StatusCode: "APPROVED",
+        PricingChargeDefinitionCode: "QP_SALE_PRICE",
+        CalculationMethodCode: "PRICE",
+        LineTypeCode: "ORA_BUY",
+        CreationDate: at,
+        LastUpdateDate: at,
+      };
+      plRows.push(row);
+      return row;
+    },
+    addItem(listId, itemId, price, uom = "Ea") {
+      const item = items.find((i) => i.ItemId === itemId);
+      if (!item) throw new Error(`no item ${itemId}`);
+      if (!plRows.some((l) => l.PriceListId === listId)) throw new Error(`no price list ${listId}`);
+      const at = tick();
+      const row: FusionRow = {
+        PriceListItemId: ++nextId,
+        PriceListId: listId,
+        ItemId: itemId,
+        Item: item.ItemNumber,
+        ItemLevelCode: "ITEM",
+        PricingUOMCode: uom,
+        LineTypeCode: "ORA_BUY",
+        CreationDate: at,
+        LastUpdateDate: at,
+      };
+      pliRows.push(row);
+      chargeRows.push({
+        PriceListChargeId: ++nextId,
+        ParentEntityId: row.PriceListItemId,
+        ChargeLineNumber: 1,
+        PricingChargeDefinitionId: 300_000_100,
+        PricingChargeDefinitionCode: "QP_SALE_PRICE",
+        CalculationMethodCode: "PRICE",
+        BasePrice: Number(price),
+        StartDate: "2026-01-01T00:00:00+00:00",
+        EndDate: null,
+        CreationDate: at,
+        LastUpdateDate: at,
+      });
+      return row;
+    },
+    touchItem(id) {
+      const row = pliRows.find((r) => r.PriceListItemId === id);
+      if (!row) throw new Error(`no price list item ${id}`);
+      row.LastUpdateDate = tick();
+    },
+    setPrice(id, price) {
+      const charge = chargeRows.find((c) => c.ParentEntityId === id);
+      if (!charge) throw new Error(`no charge of price list item ${id}`);
+      charge.BasePrice = Number(price);
+      charge.LastUpdateDate = tick();
+    },
+  };
+  priceLists.base = priceLists.addList(`Retail ${currency}`, currency).PriceListId as number;
+  priceLists.group = priceLists.addList(`Wholesale ${currency}`, currency).PriceListId as number;
+  const other = currency === "EUR" ? "USD" : "EUR";
+  priceLists.foreign = priceLists.addList(`Export ${other}`, other).PriceListId as number;
   const data: FusionData = {
     items,
+    priceLists,
     prices,
     orders,
     addItem(number, description, price) {
@@ -210,6 +339,7 @@ export async function startFusionEmulator(opts: FusionEmulatorOptions = {}): Pro
       };
       items.push(row);
       prices.set(row.ItemId as number, price);
+      priceLists.addItem(priceLists.base, row.ItemId as number, price);
       return row;
     },
     touchItem(id) {
@@ -226,6 +356,21 @@ export async function startFusionEmulator(opts: FusionEmulatorOptions = {}): Pro
     );
   }
   const itemAttributes = new Set(Object.keys(items[0] ?? data.addItem("FG9999", "Spare", "1.00")));
+  // Every other item on the wholesale list at 85 % of its price; two on the list in the other currency.
+  items.forEach((item, i) => {
+    const price = prices.get(item.ItemId as number) ?? "1.00";
+    if (i % 2 === 0)
+      priceLists.addItem(
+        priceLists.group,
+        item.ItemId as number,
+        (Math.round(Number(price) * 85) / 100).toFixed(2),
+      );
+    if (i < 2) priceLists.addItem(priceLists.foreign, item.ItemId as number, price);
+  });
+  const attrsOf = (rows: FusionRow[]) => new Set(rows.flatMap((r) => Object.keys(r)));
+  const plAttributes = attrsOf(plRows);
+  const pliAttributes = attrsOf(pliRows);
+  const chargeAttributes = attrsOf(chargeRows);
   const headerAttributes = new Set([
     "HeaderId",
     "OrderKey",
@@ -267,6 +412,26 @@ export async function startFusionEmulator(opts: FusionEmulatorOptions = {}): Pro
         const row = items.find((i) => String(i.ItemId) === seg[1]);
         if (!row) throw new FusionError(404, `no itemsV2 row ${seg[1]}`);
         return row;
+      }
+    }
+    if (seg[0] === "priceLists" && method === "GET") {
+      if (seg.length === 1) return collection(plRows, params, plAttributes, self);
+      const list = plRows.find((l) => String(l.PriceListId) === seg[1]);
+      if (!list) throw new FusionError(404, `no priceLists row ${seg[1]}`);
+      if (seg.length === 2) return list;
+      if (seg[2] === "child" && seg[3] === "items") {
+        const rows = pliRows.filter((r) => r.PriceListId === list.PriceListId);
+        if (seg.length === 4) return collection(rows, params, pliAttributes, self);
+        const row = rows.find((r) => String(r.PriceListItemId) === seg[4]);
+        if (!row) throw new FusionError(404, `no item ${seg[4]} in price list ${seg[1]}`);
+        if (seg.length === 5) return row;
+        if (seg.length === 7 && seg[5] === "child" && seg[6] === "charges")
+          return collection(
+            chargeRows.filter((c) => c.ParentEntityId === row.PriceListItemId),
+            params,
+            chargeAttributes,
+            self,
+          );
       }
     }
     if (seg[0] === "salesOrdersForOrderHub") {

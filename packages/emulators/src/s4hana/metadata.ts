@@ -92,10 +92,12 @@ export class V2Service {
   readonly sets = new Map<string, V2EntitySet>();
   readonly types = new Map<string, V2EntityType>();
 
+  /** Without a document: an empty service, filled by its maker (vdm.ts builds one from SAP's VDM packages). */
   constructor(
     readonly name: string,
-    xml: string,
+    xml?: string,
   ) {
+    if (xml === undefined) return;
     const doc = new XMLParser({
       ignoreAttributes: false,
       attributeNamePrefix: "",

@@ -1,7 +1,8 @@
 /**
- * An SAP S/4HANA Cloud from memory, answering three OData V2 services under /sap/opu/odata/sap/:
+ * An SAP S/4HANA Cloud from memory, answering OData V2 services under /sap/opu/odata/sap/:
  * API_PRODUCT_SRV, API_BUSINESS_PARTNER and API_SALES_ORDER_SRV, each held to its own EDMX document
- * (metadata.ts). Every request is checked before a handler runs — the entity set, the key (every key field,
+ * (metadata.ts), and API_OUTBOUND_DELIVERY_SRV and API_BILLING_DOCUMENT_SRV (read only, with the function
+ * import GetPDF), held to SAP's generated VDM packages of them (vdm.ts) when those are present. Every request is checked before a handler runs — the entity set, the key (every key field,
  * as a quoted literal), the query options (`$filter`, `$orderby`, `$select`, `$expand` name only what the
  * type declares: filterable, sortable, navigation), the body (declared properties in V2 JSON shapes,
  * sap:creatable / sap:updatable respected, navigation only as a deep insert), and the set's own
@@ -18,10 +19,12 @@
  * `$skiptoken`.
  */
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FaultInjector, type FaultOptions } from "../odoo/faults.ts";
 import { type Row, S4Data, S4Error } from "./data.ts";
+import { S4Documents } from "./documents.ts";
 import { S4_SERVICES, type S4ServiceName, s4Service, type V2EntityType, type V2Service } from "./metadata.ts";
 import {
   compare,
@@ -32,6 +35,7 @@ import {
   parseSelect,
   QueryError,
 } from "./query.ts";
+import { S4_VDM_SERVICE_NAMES, s4VdmPath, s4VdmService, V2VdmService } from "./vdm.ts";
 
 export const S4_ROOT = "/sap/opu/odata/sap";
 export const S4_DEFAULT_PAGE_SIZE = 50;
@@ -53,6 +57,9 @@ export interface S4Emulator {
   username: string;
   password: string;
   data: S4Data;
+  /** Deliveries and billing documents (served when the VDM packages are present: `vdm` true). */
+  documents: S4Documents;
+  vdm: boolean;
   faults: FaultInjector;
   stats: { requests: number; writes: number; csrfFetches: number; csrfRefusals: number };
   /** Operations answered (`API_SALES_ORDER_SRV POST A_SalesOrder`), with how many times. */
@@ -131,7 +138,11 @@ function parseKey(type: V2EntityType, raw: string): Record<string, string> {
 
 export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4Emulator> {
   const services = new Map<string, V2Service>(S4_SERVICES.map((s) => [s, s4Service(s)]));
+  // Served when the packages are there; a test that needs them and finds them missing fails on its own.
+  const vdm = S4_VDM_SERVICE_NAMES.every((s) => existsSync(s4VdmPath(s)));
+  if (vdm) for (const s of S4_VDM_SERVICE_NAMES) services.set(s, s4VdmService(s));
   const data = new S4Data();
+  const documents = new S4Documents(data);
   data.seed(opts.products ?? 0, opts.partners ?? 0, opts.seed ?? 1);
   const username = opts.username ?? "PASSERELLE_COMM_USER";
   const password = opts.password ?? "s4-emulator-password";
@@ -166,6 +177,14 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
         return [...data.orders.values()];
       case "API_SALES_ORDER_SRV/A_SalesOrderItem":
         return data.items();
+      case "API_OUTBOUND_DELIVERY_SRV/A_OutbDeliveryHeader":
+        return [...documents.deliveries.values()];
+      case "API_OUTBOUND_DELIVERY_SRV/A_OutbDeliveryItem":
+        return documents.deliveryItems();
+      case "API_BILLING_DOCUMENT_SRV/A_BillingDocument":
+        return [...documents.billing.values()];
+      case "API_BILLING_DOCUMENT_SRV/A_BillingDocumentItem":
+        return documents.billingItems();
       default:
         return null;
     }
@@ -258,7 +277,7 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
     const m = PATH.exec(url.pathname);
     if (!m)
       return refuse(`${method} ${url.pathname}`, [
-        "not a path of the three services (/sap/opu/odata/sap/<service>/<set>)",
+        "not a path of the services (/sap/opu/odata/sap/<service>/<set>)",
       ]);
     const [, svcName, setName, keyRaw, nav] = m as unknown as [
       string,
@@ -270,7 +289,7 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
     const svc = services.get(svcName);
     if (!svc)
       return refuse(`${method} ${svcName}`, [
-        `the emulator serves ${S4_SERVICES.join(", ")}, not ${svcName}`,
+        `the emulator serves ${[...services.keys()].join(", ")}, not ${svcName}`,
       ]);
 
     // CSRF: fetched on a GET; required on every change, with the session it was fetched in.
@@ -300,6 +319,12 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
     if (setName === "$metadata") {
       const op = `${svcName} GET $metadata`;
       checked.set(op, (checked.get(op) ?? 0) + 1);
+      if (svc instanceof V2VdmService)
+        return error(
+          501,
+          "EMULATOR",
+          `the emulator holds no EDMX of ${svcName}, only SAP's VDM package of it`,
+        );
       const { readFileSync } = await import("node:fs");
       const { s4SpecPath } = await import("./metadata.ts");
       res.writeHead(200, { ...headers, "content-type": "application/xml" });
@@ -307,6 +332,50 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
       return;
     }
 
+    const fn = svc instanceof V2VdmService ? svc.functions.get(setName) : undefined;
+    if (fn && svc instanceof V2VdmService) {
+      // A function import: its HTTP method, each declared parameter as a literal of its type, nothing else.
+      const op = `${svcName} ${method} ${setName}`;
+      checked.set(op, (checked.get(op) ?? 0) + 1);
+      const problems: string[] = [];
+      if (method !== fn.method) problems.push(`${setName} is called with ${fn.method}, not ${method}`);
+      if (keyRaw !== undefined || nav !== undefined) problems.push(`${setName} takes no key or navigation`);
+      const args: Record<string, string> = {};
+      for (const [k, v] of url.searchParams) {
+        const type = fn.parameters.get(k);
+        if (type === undefined) {
+          if (!["sap-client", "sap-language", "$format"].includes(k))
+            problems.push(`${setName} has no parameter ${k}`);
+          continue;
+        }
+        const m = /^'((?:[^']|'')*)'$/.exec(v);
+        if (type !== "Edm.String" || !m) problems.push(`${k} must be an ${type} literal ('…'), got ${v}`);
+        else args[k] = (m[1] as string).replace(/''/g, "'");
+      }
+      for (const k of fn.parameters.keys())
+        if (!(k in args) && !problems.some((p) => p.startsWith(k)))
+          problems.push(`${setName} needs the parameter ${k}`);
+      if (problems.length > 0) return refuse(op, problems);
+      try {
+        if (setName !== "GetPDF") return error(501, "EMULATOR", `the emulator does not serve ${setName}`);
+        const bytes = documents.pdf(args.BillingDocument as string);
+        const result: Row = {
+          __metadata: { type: fn.returns.name },
+          BillingDocumentBinary: bytes.toString("base64"),
+        };
+        for (const [name, v] of Object.entries(result)) {
+          if (name === "__metadata") continue;
+          const p = fn.returns.properties.get(name);
+          if (!p) violations.push(`answer: ${op}: ${fn.returns.name} has no property ${name}`);
+          else for (const x of svc.checkValue(`${op} answer.${name}`, p, v)) violations.push(`answer: ${x}`);
+        }
+        // OData V2 JSON: a function import's complex result sits under the function's name.
+        return sendJson(200, { d: { [setName]: result } });
+      } catch (e) {
+        if (e instanceof S4Error) return error(e.status, e.code, e.message);
+        return error(500, "EMULATOR", e instanceof Error ? e.message : String(e));
+      }
+    }
     const set = svc.sets.get(setName);
     const type = svc.typeOfSet(setName);
     if (!set || !type)
@@ -529,6 +598,8 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
     username,
     password,
     data,
+    documents,
+    vdm,
     faults,
     stats,
     checked,
