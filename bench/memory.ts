@@ -20,13 +20,13 @@
  */
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseSize } from "./dataset.ts";
 import { argValue, loadAverages, measure, peakRssMb, saveResult } from "./lib/measure.ts";
-import { openPasserelle, totals } from "./lib/passerelle.ts";
+import { benchConfig, openPasserelle, totals } from "./lib/passerelle.ts";
 import { startSystems } from "./lib/systems.ts";
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
@@ -141,14 +141,7 @@ async function oneBin(size: number): Promise<void> {
   const root = fileURLToPath(new URL("../", import.meta.url));
   const sys = await startSystems({ size, seed: 1 });
   const dir = mkdtempSync(join(tmpdir(), "passerelle-bench-bin-"));
-  const config = join(dir, "passerelle.yaml");
-  writeFileSync(
-    config,
-    readFileSync(join(root, "passerelle.yaml"), "utf8").replace(
-      "url: sqlite:.passerelle/passerelle.sqlite",
-      `url: sqlite:${join(dir, "bench.sqlite")}`,
-    ),
-  );
+  const config = benchConfig(dir, `sqlite:${join(dir, "bench.sqlite")}`);
   const env = { ...process.env, ...sys.env };
   delete env.NODE_OPTIONS;
   // To compare settings: BENCH_NODE_OPTIONS="--max-old-space-size=128" (the bin then does not re-run).

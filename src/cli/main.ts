@@ -2,12 +2,10 @@ import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
-import { configJsonSchema } from "../config/json-schema.ts";
 import { loadConfig } from "../config/load.ts";
-import { connectorDefinitions } from "../connectors/index.ts";
+import { connectorsForConfig, loadConnectors } from "../connectors/registry.ts";
 import { SyncError } from "../core/errors.ts";
 import { type Context, openContext } from "../runtime/context.ts";
-import { demoCommand } from "./commands/demo.ts";
 import { discoverCommand } from "./commands/discover.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { documentCommand } from "./commands/document.ts";
@@ -110,7 +108,7 @@ Exit codes:
       const g = globals(this);
       const out = createOutput(g.json);
       try {
-        const { config, warnings } = await loadConfig(g.config, connectorDefinitions);
+        const { config, warnings } = loadConfig(g.config, await connectorsForConfig(g.config));
         out.result(
           {
             valid: true,
@@ -335,7 +333,8 @@ the only failures are systems that did not answer, 2 otherwise. See docs/alerts.
   program
     .command("connectors")
     .description("the connector types this build knows")
-    .action(function (this: Command) {
+    .action(async function (this: Command) {
+      const connectorDefinitions = await loadConnectors();
       createOutput(globals(this).json).result(
         connectorDefinitions.map((d) => ({
           type: d.kind,
@@ -361,8 +360,9 @@ the only failures are systems that did not answer, 2 otherwise. See docs/alerts.
     .command("schema")
     .description("print (or --out write) the JSON Schema of passerelle.yaml, for editors")
     .option("--out <file>")
-    .action(function (this: Command, opts: { out?: string }) {
-      const text = `${JSON.stringify(configJsonSchema(connectorDefinitions), null, 2)}\n`;
+    .action(async function (this: Command, opts: { out?: string }) {
+      const { configJsonSchema } = await import("../config/json-schema.ts");
+      const text = `${JSON.stringify(configJsonSchema(await loadConnectors()), null, 2)}\n`;
       if (opts.out) writeFileSync(opts.out, text);
       else process.stdout.write(text);
     });
@@ -452,6 +452,8 @@ The emulators come with a checkout of the repository (packages/emulators), not w
     ) {
       const g = globals(this);
       try {
+        // Imported here, as the server and the emulators are: a sync run loads none of them.
+        const { demoCommand } = await import("./commands/demo.ts");
         process.exitCode = await demoCommand(createOutput(g.json), { ...opts, root: ROOT });
       } catch (e) {
         process.exitCode = reportError(e, g.json);

@@ -1,6 +1,6 @@
 /**
  * The connector contract. One typed object per system, declared with `defineConnector` (definition.ts) and
- * registered by import in src/connectors/index.ts.
+ * registered by one line in src/connectors/registry.ts (imported when a configuration names its type).
  * The engine never knows which system it talks to: it reads native records from `streams`, maps them to
  * the canonical model with the stream's `toCanonical`, and hands canonical records to `writers`.
  */

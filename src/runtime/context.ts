@@ -7,7 +7,7 @@ import { loadConfig } from "../config/load.ts";
 import { ownershipSide } from "../config/mapping-fields.ts";
 import type { PasserelleConfig } from "../config/schema.ts";
 import { setSharedGovernor, slotGovernor } from "../connectors/http/governor.ts";
-import { connectorDefinitions } from "../connectors/index.ts";
+import { connectorsForConfig, loadedConnector } from "../connectors/registry.ts";
 import { inRunOrder } from "../core/category.ts";
 import { SyncError } from "../core/errors.ts";
 import { compileFilter } from "../core/expression.ts";
@@ -39,19 +39,13 @@ export interface Context {
   close(): Promise<void>;
 }
 
+/** The definition of a connector type, once loaded (openContext loads those its configuration names). */
 export function definitionFor(kind: string): ConnectorDefinition {
-  const def = connectorDefinitions.find((d) => d.kind === kind);
-  if (!def) {
-    throw new SyncError(
-      "config",
-      `unknown connector type ${JSON.stringify(kind)}; known: ${connectorDefinitions.map((d) => d.kind).join(", ")}`,
-    );
-  }
-  return def;
+  return loadedConnector(kind);
 }
 
 export async function openContext(configPath: string, opts: { storeUrl?: string } = {}): Promise<Context> {
-  const loaded = await loadConfig(configPath, connectorDefinitions);
+  const loaded = loadConfig(configPath, await connectorsForConfig(configPath));
   const { config, warnings } = loaded;
   // PASSERELLE_DATABASE_URL wins over the file's store.url, so one configuration serves every process of
   // a deployment and the database password can stay out of it (it is redacted like any secret).

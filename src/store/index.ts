@@ -8,7 +8,6 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { type Dialect, Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
-import pg from "pg";
 import { maskUrl } from "../core/redact.ts";
 import type { Store } from "../ports/store.ts";
 import { KyselyStore, type StoreLogger } from "./kysely-store.ts";
@@ -45,6 +44,8 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
   } else {
     // 64-bit ids and counts come back as numbers rather than strings; set on this pool only, so other
     // users of pg in the process (a job queue) keep their own parsing.
+    // Imported here: a SQLite store (the default) never loads the PostgreSQL driver.
+    const { default: pg } = await import("pg");
     const types = new pg.TypeOverrides();
     types.setTypeParser(INT8_OID, (v: string) => Number(v));
     const pool = new pg.Pool({

@@ -7,7 +7,7 @@ import type { RunSummary } from "../../engine/sync.ts";
 import type { Context } from "../../runtime/context.ts";
 import { ROLES, type Role } from "../../runtime/roles.ts";
 import { abandonHeldFlows } from "../../runtime/run-flow.ts";
-import { type Service, startService } from "../../runtime/service.ts";
+import type { Service } from "../../runtime/service.ts";
 import { exitWhenIdleOrSoon, shutdownOnSignals } from "../../runtime/shutdown.ts";
 import type { RunningServer } from "../../server/app.ts";
 import type { MetricsListenFlags } from "../../server/metrics-server.ts";
@@ -45,6 +45,8 @@ export async function runCommand(
   });
   let service: Service;
   try {
+    // Imported here: the HTTP server's modules load only for the commands that serve.
+    const { startService } = await import("../../runtime/service.ts");
     service = await startService(ctx, {
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       ...(opts.port !== undefined ? { port: opts.port } : {}),

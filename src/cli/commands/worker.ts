@@ -6,7 +6,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import type { Context } from "../../runtime/context.ts";
 import { abandonHeldFlows } from "../../runtime/run-flow.ts";
-import { createFlowWorker, type FlowWorkerOptions } from "../../runtime/service.ts";
+import type { FlowWorkerOptions } from "../../runtime/service.ts";
 import { exitWhenIdleOrSoon, shutdownOnSignals } from "../../runtime/shutdown.ts";
 import { EXIT, type Output } from "../output.ts";
 import { addMetricsOptions, announceMetrics } from "./run.ts";
@@ -24,6 +24,7 @@ export async function workerCommand(
   flowNames: string[],
   opts: WorkerCommandOptions,
 ): Promise<number> {
+  const { createFlowWorker } = await import("../../runtime/service.ts");
   const flows = createFlowWorker(ctx, flowNames, opts);
   const running = flows;
   out.info(
