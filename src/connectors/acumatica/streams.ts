@@ -18,6 +18,7 @@ import { SyncError } from "../../core/errors.ts";
 import type { Customer, InventoryLevelInput, Invoice, Price, Product } from "../../core/model.ts";
 import { minorUnits } from "../../core/money.ts";
 import type { ListRequest, Stream } from "../../ports/connector.ts";
+import { afterPrefix } from "../price-lists.ts";
 import { type AcuRow, literal, str, val } from "./client.ts";
 import type { AcumaticaContext } from "./context.ts";
 
@@ -299,7 +300,7 @@ export function shipmentStream(ctx: AcumaticaContext): Stream<"shipment", AcuRow
         updatedAt: isoOf(val(row, "LastModifiedDateTime")),
         key: `${ctx.name}:${nbr(row)}`,
         orderKey,
-        orderNumber: orderKey.slice(orderKey.indexOf(":") + 1) || orderKey,
+        orderNumber: afterPrefix(orderKey),
         trackingNumbers: tracking(row),
         trackingUrls: [],
         lines: (Array.isArray(row.Details) ? (row.Details as AcuRow[]) : [])

@@ -13,6 +13,7 @@
 import { SyncError } from "../../../core/errors.ts";
 import type { Shipment } from "../../../core/model.ts";
 import type { Stream } from "../../../ports/connector.ts";
+import { afterPrefix } from "../../price-lists.ts";
 import type { NsRow } from "../client.ts";
 import type { NetSuiteContext } from "../context.ts";
 import { dateOf, linesOf, oneOfType, orderKeysOf, rowsWhereIn, skusOf } from "./links.ts";
@@ -26,9 +27,6 @@ export interface FulfilmentRow extends NsRow {
   tracking: string[];
   lines: { sku: string; quantity: number }[];
 }
-
-/** The shop order's number inside its key (`shopify:1001` → `1001`). */
-const numberOf = (orderKey: string) => orderKey.slice(orderKey.indexOf(":") + 1) || orderKey;
 
 async function complete(ctx: NetSuiteContext, rows: NsRow[], signal?: AbortSignal): Promise<FulfilmentRow[]> {
   if (rows.length === 0) return [];
@@ -129,7 +127,7 @@ export function shipmentStream(ctx: NetSuiteContext): Stream<"shipment", Fulfilm
         updatedAt: updatedAtOf(row),
         key: `${ctx.name}:${String(row.tranid ?? row.id)}`,
         orderKey: row.orderKey,
-        orderNumber: numberOf(row.orderKey),
+        orderNumber: afterPrefix(row.orderKey),
         trackingNumbers: row.tracking,
         trackingUrls: [],
         lines: row.lines.filter((l) => l.quantity > 0),

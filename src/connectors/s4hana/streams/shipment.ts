@@ -22,10 +22,11 @@ import Big from "big.js";
 import { SyncError } from "../../../core/errors.ts";
 import type { Shipment } from "../../../core/model.ts";
 import type { Stream } from "../../../ports/connector.ts";
+import { afterPrefix } from "../../price-lists.ts";
 import type { S4Row } from "../client.ts";
 import type { S4HanaContext } from "../context.ts";
 import { fromV2Date, literal } from "../odata.ts";
-import { orderNumberOf, shopRefOf } from "./shop-ref.ts";
+import { shopRefOf } from "./shop-ref.ts";
 
 const OD = "API_OUTBOUND_DELIVERY_SRV" as const;
 const DAY = 86_400_000;
@@ -139,7 +140,7 @@ export function shipmentOf(ctx: S4HanaContext, row: DeliveryRow): Shipment {
     updatedAt: deliveryUpdatedAt(row),
     key: `${ctx.name}:${id}`,
     orderKey,
-    orderNumber: orderNumberOf(orderKey),
+    orderNumber: afterPrefix(orderKey),
     trackingNumbers: [tracking],
     trackingUrls: [],
     lines,

@@ -15,6 +15,3 @@ export function shopRefOf(value: unknown): ShopRef {
   if (value.length === 35 && /~[0-9a-f]{10}$/.test(value)) return { kind: "shortened", value };
   return { kind: "key", key: value };
 }
-
-/** The shop order's number inside its key (`shopify:1001` → `1001`). */
-export const orderNumberOf = (orderKey: string) => orderKey.slice(orderKey.indexOf(":") + 1) || orderKey;

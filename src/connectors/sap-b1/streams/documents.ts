@@ -9,6 +9,7 @@ import { SyncError } from "../../../core/errors.ts";
 import type { Invoice, Shipment } from "../../../core/model.ts";
 import { minorUnits } from "../../../core/money.ts";
 import type { Stream } from "../../../ports/connector.ts";
+import { afterPrefix } from "../../price-lists.ts";
 import type { SapB1Context } from "../context.ts";
 import { type B1Row, listChanged, money } from "../paging.ts";
 import { b1UpdatedAt } from "../time.ts";
@@ -29,9 +30,6 @@ const DOC_FIELDS = [
 ] as const;
 
 const iso = (d: unknown) => `${String(d ?? "1970-01-01").slice(0, 10)}T00:00:00Z`;
-
-/** The shop order's number inside its key (`shopify:1001` → `1001`). */
-const numberOf = (orderKey: string) => orderKey.slice(orderKey.indexOf(":") + 1) || orderKey;
 
 export function shipmentStream(ctx: SapB1Context): Stream<"shipment", B1Row> {
   const select = [...DOC_FIELDS, "TrackingNumber"];
@@ -68,7 +66,7 @@ export function shipmentStream(ctx: SapB1Context): Stream<"shipment", B1Row> {
         updatedAt: b1UpdatedAt(row),
         key: `${ctx.name}:${String(row.DocNum)}`,
         orderKey,
-        orderNumber: numberOf(orderKey),
+        orderNumber: afterPrefix(orderKey),
         trackingNumbers: tracking.split(/[,;\s]+/).filter(Boolean),
         trackingUrls: [],
         lines,

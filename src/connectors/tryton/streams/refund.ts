@@ -21,7 +21,7 @@ import { isRefundKey } from "../../../core/refund.ts";
 import type { Stream } from "../../../ports/connector.ts";
 import type { TrytonRow } from "../client.ts";
 import { bigOf, changedAt, isoDateOf } from "../codec.ts";
-import { nested, type TrytonContext } from "../context.ts";
+import { afterPrefix, nested, type TrytonContext } from "../context.ts";
 import { id, num, reference, str, uniq } from "../fields.ts";
 import { changedRecords, recordOfKey } from "../paging.ts";
 
@@ -51,9 +51,6 @@ const FIELDS = [
   "write_date",
   "create_date",
 ];
-
-/** `shop:AB12` → `AB12`; a key without a connection is its own number. */
-const numberOf = (orderKey: string) => orderKey.slice(orderKey.indexOf(":") + 1) || orderKey;
 
 /** The credit note's lines as refund lines: a product's code and the quantity credited, per SKU. */
 export function refundLines(n: CreditNoteNative): Refund["lines"] {
@@ -103,7 +100,7 @@ export function creditNoteToCanonical(system: string, n: CreditNoteNative): Refu
     updatedAt: n.changedAt,
     key: ref && isRefundKey(ref) ? ref : `${system}:refund:${number}`,
     orderKey,
-    orderNumber: numberOf(orderKey),
+    orderNumber: afterPrefix(orderKey),
     currency,
     amount: total.neg().toFixed(minorUnits(currency)),
     lines: refundLines(n),
