@@ -71,14 +71,28 @@ function fingerprintOf(publicKey: string): string {
   return `SHA256:${createHash("sha256").update(key.getPublicSSH()).digest("base64").replace(/=+$/, "")}`;
 }
 
+/**
+ * An ed25519 key pair that ssh2 itself can read back. ssh2's generator drops every leading zero byte of
+ * the public key, so about one pair in 256 has a 31-byte key that its own parser then refuses ("Malformed
+ * OpenSSH public key"; mscdex/ssh2 issues 1390 and 1513): such a pair is thrown away and another made.
+ */
+export function readableKeyPair(): { private: string; public: string } {
+  for (let attempt = 0; ; attempt++) {
+    const pair = utils.generateKeyPairSync("ed25519");
+    if (!(utils.parseKey(pair.public) instanceof Error) && !(utils.parseKey(pair.private) instanceof Error))
+      return pair;
+    if (attempt === 20) throw new Error("ssh2 made 20 unreadable ed25519 key pairs in a row");
+  }
+}
+
 export async function startSftpServer(
   opts: { username?: string; password?: string } = {},
 ): Promise<SftpServer> {
   const root = mkdtempSync(join(tmpdir(), "passerelle-sftp-"));
   const username = opts.username ?? "erp";
   const password = opts.password ?? "s3cret-sftp";
-  const hostKey = utils.generateKeyPairSync("ed25519");
-  const userKey = utils.generateKeyPairSync("ed25519");
+  const hostKey = readableKeyPair();
+  const userKey = readableKeyPair();
   const allowed = utils.parseKey(userKey.public);
   if (allowed instanceof Error) throw allowed;
   const local = (p: string) => join(root, posix.resolve("/", p));

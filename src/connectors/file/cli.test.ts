@@ -28,7 +28,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "passerelle-file-cli-"));
 });
 after(async () => {
-  await server.close();
+  await server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
