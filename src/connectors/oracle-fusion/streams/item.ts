@@ -67,15 +67,19 @@ export function productOf(ctx: FusionContext, n: FusionItemNative): Product {
   };
 }
 
-/** Each row's price in the base list: its list item for the row's ItemId in `uomCode`, then that item's charges. */
+/**
+ * Each row's price in the base list: its list item for the row's ItemId in `uomCode`, then that item's charges.
+ * `baseList` finds the list; a read passes one that looks it up once for all its pages.
+ */
 async function withBase(
   ctx: FusionContext,
   rows: FusionRow[],
+  baseList: (name: string) => Promise<FusionRow>,
   signal?: AbortSignal,
 ): Promise<FusionItemNative[]> {
   const name = ctx.config.basePriceList;
   if (name === undefined) return rows.map((row) => ({ row }));
-  const list = await findPriceList(ctx, name, "basePriceList", signal);
+  const list = await baseList(name);
   const listPath = `priceLists/${encodeURIComponent(String(list.PriceListId))}/child/items`;
   if (list.CurrencyCode !== ctx.config.currency) {
     const error = `the list's CurrencyCode is ${JSON.stringify(list.CurrencyCode)}, not the connection's currency ${ctx.config.currency}`;
@@ -109,6 +113,9 @@ export function itemStream(ctx: FusionContext): Stream<"product", FusionItemNati
     entity: "product",
     sorted: true,
     async *list(req) {
+      // The base list is looked up once per read, not once per page.
+      let found: Promise<FusionRow> | undefined;
+      const baseList = (name: string) => (found ??= findPriceList(ctx, name, "basePriceList", req.signal));
       for await (const rows of ctx.client.list("itemsV2", {
         ...(req.since
           ? { q: `LastUpdateDate>=${qLiteral(new Date(req.since.updatedAt).toISOString())}` }
@@ -117,11 +124,12 @@ export function itemStream(ctx: FusionContext): Stream<"product", FusionItemNati
         limit: Math.max(1, Math.min(req.pageSize, ctx.config.pageSize)),
         ...(req.signal ? { signal: req.signal } : {}),
       }))
-        yield await withBase(ctx, rows, req.signal);
+        yield await withBase(ctx, rows, baseList, req.signal);
     },
     async get(id) {
       const row = await ctx.client.get("itemsV2", id);
-      return row ? ((await withBase(ctx, [row]))[0] ?? null) : null;
+      const baseList = (name: string) => findPriceList(ctx, name, "basePriceList");
+      return row ? ((await withBase(ctx, [row], baseList))[0] ?? null) : null;
     },
     idOf: (n) => String(n.row.ItemId),
     updatedAtOf: (n) => itemUpdatedAt(n.row),

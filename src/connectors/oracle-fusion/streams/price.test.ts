@@ -255,8 +255,18 @@ describe("the price stream against the Oracle Fusion emulator", { skip: fusionSp
   test("products take their base list price; an item the base list lacks is a failed record", async () => {
     const c = contextOf(settings({ basePriceList: "Retail USD" }));
     const stream = itemStream(c);
-    const rows = (await read(stream)).flat();
+    const list = c.client.list.bind(c.client);
+    let lookups = 0;
+    c.client.list = (path, params) => {
+      if (path === "priceLists") lookups++;
+      return list(path, params);
+    };
+    const pages = await read(stream);
+    const rows = pages.flat();
     assert.equal(rows.length, 9);
+    // Two pages of five and four: the base list is looked up once for the read, not once per page.
+    assert.equal(pages.length, 2);
+    assert.equal(lookups, 1);
     for (const n of rows) {
       const p = SCHEMAS.product.parse(stream.toCanonical(n));
       assert.equal(p.variants[0]?.price, emu.data.prices.get(n.row.ItemId as number));
