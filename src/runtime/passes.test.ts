@@ -123,3 +123,113 @@ test("a window pass gathers small source pages into write batches of the flow's 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a window pass reads and gathers the next write batch while the previous batch is written", async () => {
+  const a = await startFixture({ orders: 30, seed: 7 });
+  const b = await startFixture({ orders: 0, seed: 7 });
+  const dir = mkdtempSync(join(tmpdir(), "passerelle-passes-"));
+  const store = await openStore(`sqlite:${join(dir, "store.sqlite")}`);
+  try {
+    await store.migrate();
+    // Pages of 7, batches of 14: the second batch is pages 3 and 4.
+    const flow: Flow = {
+      name: "orders-overlap",
+      entity: "order",
+      source: a.connect({ pageSize: 7 }, "erp-a"),
+      target: b.connect({}, "erp-b"),
+      batchSize: 14,
+    };
+    const writer = flow.target.writers.order;
+    const stream = flow.source.streams.order;
+    assert.ok(writer && stream);
+    const log: string[] = [];
+    let fourthRead: () => void = () => undefined;
+    const fourth = new Promise<void>((resolve) => {
+      fourthRead = resolve;
+    });
+    const list = stream.list.bind(stream);
+    stream.list = (req) => ({
+      async *[Symbol.asyncIterator]() {
+        let n = 0;
+        for await (const page of list(req))
+          for (let i = 0; i < page.length; i += 7) {
+            n++;
+            log.push(`read ${n}`);
+            if (n === 4) fourthRead();
+            yield page.slice(i, i + 7);
+          }
+      },
+    });
+    const upsert = writer.upsert.bind(writer);
+    let writes = 0;
+    writer.upsert = async (items, ctx) => {
+      const n = ++writes;
+      // The first batch's write holds until the second batch's last page has been read: a pass that
+      // waited for each write before reading on would never get there (the wait then ends after 5 s and
+      // the order of the log fails the test).
+      if (n === 1) await Promise.race([fourth, new Promise((r) => setTimeout(r, 5000))]);
+      log.push(`write ${n} (${items.length})`);
+      return upsert(items, ctx);
+    };
+    const later = () => new Date(Date.now() + 60_000);
+    const s = await windowPass({ store, engine: new SyncEngine(store) }, flow, null, { now: later });
+    assert.equal(s.status, "succeeded", s.error?.message);
+    assert.equal(s.counts.created, 30);
+    assert.ok(log.indexOf("read 4") < log.indexOf("write 1 (14)"), log.join(", "));
+    // Batches are still written one at a time, in order, each of the flow's size.
+    assert.deepEqual(
+      log.filter((l) => l.startsWith("write")),
+      ["write 1 (14)", "write 2 (14)", "write 3 (2)"],
+    );
+    assert.equal(b.emu.data.rows("sale.order").length, 30);
+    for (const ref of new Set(b.emu.data.rows("sale.order").map((o) => String(o.client_order_ref))))
+      assert.equal(b.emu.data.search("sale.order", [["client_order_ref", "=", ref]]).length, 1, ref);
+  } finally {
+    await store.close();
+    await a.emu.close();
+    await b.emu.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a window pass whose read fails while a batch is written commits that batch and ends failed with the read's error", async () => {
+  const a = await startFixture({ orders: 30, seed: 7 });
+  const b = await startFixture({ orders: 0, seed: 7 });
+  const dir = mkdtempSync(join(tmpdir(), "passerelle-passes-"));
+  const store = await openStore(`sqlite:${join(dir, "store.sqlite")}`);
+  try {
+    await store.migrate();
+    const flow: Flow = {
+      name: "orders-read-fails",
+      entity: "order",
+      source: a.connect({ pageSize: 7 }, "erp-a"),
+      target: b.connect({}, "erp-b"),
+      batchSize: 14,
+    };
+    const stream = flow.source.streams.order;
+    assert.ok(stream);
+    const list = stream.list.bind(stream);
+    stream.list = (req) => ({
+      async *[Symbol.asyncIterator]() {
+        let n = 0;
+        for await (const page of list(req))
+          for (let i = 0; i < page.length; i += 7) {
+            if (++n === 4) throw new Error("the shop closed the connection on page 4");
+            yield page.slice(i, i + 7);
+          }
+      },
+    });
+    const later = () => new Date(Date.now() + 60_000);
+    const s = await windowPass({ store, engine: new SyncEngine(store) }, flow, null, { now: later });
+    assert.equal(s.status, "failed");
+    assert.match(s.error?.message ?? "", /page 4/);
+    // The first batch (pages 1 and 2) was written and committed; page 3, read but not a full batch, was not.
+    assert.equal(s.counts.created, 14);
+    assert.equal(b.emu.data.rows("sale.order").length, 14);
+  } finally {
+    await store.close();
+    await a.emu.close();
+    await b.emu.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

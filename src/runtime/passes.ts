@@ -122,16 +122,32 @@ export async function windowPass(
     // the flow's batch (the Shopify order stream fits each page to the query's cost budget, about five
     // orders), and the target's cost is per write batch (the Odoo order writer: four calls, whatever its
     // size). Nothing read is written after a stop; what was gathered is read again by a later pass.
+    //
+    // One gathered batch is written while the next is read and gathered: the shop's page reads overlap the
+    // ERP's writes. Batches are still applied and committed one at a time, in order (a batch is planned
+    // only once the one before it is committed, so it sees that batch's links), and at most one batch is
+    // gathered ahead. A write that fails surfaces when the next batch is handed over, or at the end.
     let gathered: { page: unknown[]; prepared: Prepared[] }[] = [];
     let size = 0;
-    const flush = async () => {
+    let writing: Promise<void> | null = null;
+    const settle = async () => {
+      const w = writing;
+      writing = null;
+      if (w) await w;
+    };
+    const handOver = async () => {
+      await settle();
       if (gathered.length === 0) return;
       const pages = gathered;
       gathered = [];
       size = 0;
-      await commit(pages.flatMap((p) => p.prepared));
-      // As in a sync run: a stream consumes what it read (a file) only once its page is committed.
-      for (const p of pages) await stream.committed?.(p.page, marks);
+      writing = (async () => {
+        await commit(pages.flatMap((p) => p.prepared));
+        // As in a sync run: a stream consumes what it read (a file) only once its page is committed.
+        for (const p of pages) await stream.committed?.(p.page, marks);
+      })();
+      // Observed by the next settle(); until then a rejection must not count as unhandled.
+      writing.catch(() => undefined);
     };
     try {
       while (!opts.signal?.aborted) {
@@ -140,9 +156,15 @@ export async function windowPass(
         if (!opts.signal?.aborted) ahead.prefetch();
         gathered.push(read);
         size += read.page.length;
-        if (size >= flow.batchSize) await flush();
+        if (size >= flow.batchSize) await handOver();
       }
-      if (!opts.signal?.aborted) await flush();
+      if (!opts.signal?.aborted) await handOver();
+      await settle();
+    } catch (e) {
+      // A failed read surfaces after the batch being written is committed (or with that batch's failure,
+      // which came first).
+      await settle();
+      throw e;
     } finally {
       await ahead.close().catch(() => undefined);
     }
