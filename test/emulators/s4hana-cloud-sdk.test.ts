@@ -12,8 +12,9 @@
  *
  * The delivery and billing services have no EDMX here: their clients are the ones SAP generated and
  * published (the VDM packages `@sap/cloud-sdk-vdm-outbound-delivery-service` and
- * `@sap/cloud-sdk-vdm-billing-document-service` 2.1.0, kept in the specs folder). Generated for SDK 2, they run
- * on the repository's SDK 4 runtime with one rename the SDK made since (an entity's `_defaultServicePath` is
+ * `@sap/cloud-sdk-vdm-billing-document-service` 2.1.0, fetched by `npm run specs:fetch`; the stock and
+ * pricing packages' clients are in packages/emulators/src/s4hana/vdm-clients.test.ts). Generated for SDK 2,
+ * they run on the repository's SDK 4 runtime with one rename the SDK made since (an entity's `_defaultServicePath` is
  * now read as `_defaultBasePath`); their function imports use classes SDK 4 no longer has, so GetPDF is not
  * called through them (test/emulators/s4hana-replay.test.ts calls it through the connector).
  */

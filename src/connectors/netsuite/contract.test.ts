@@ -1,6 +1,6 @@
 /**
  * The shared connector contract, run against the NetSuite emulator (fixture in test/fixtures/netsuite-contract.ts,
- * completed here for the reads of item fulfilments, invoices and stock per location). The emulator holds every
+ * completed here for the reads of item fulfilments, invoices, stock per location and prices per price level). The emulator holds every
  * request to the documented shapes (test/fixtures/netsuite/record-shapes.json with the SuiteQL tables of
  * packages/emulators/src/netsuite/suiteql-tables.ts; no vendor file exists for NetSuite) and the last test
  * requires that none broke them.
@@ -69,6 +69,8 @@ async function withDocuments(): Promise<NetSuiteContractFixture> {
   const { insert, touch } = fx;
   return {
     ...fx,
+    // The seeded Wholesale level (pricelevel 2) as the price list of the "trade" customer group.
+    config: { ...fx.config, priceLevels: [{ name: "Wholesale", customerGroup: "trade" }] },
     skip: {
       ...fx.skip,
       "inventory.touch": "stock is a snapshot (no modification date on inventoryitemlocations)",
@@ -76,6 +78,11 @@ async function withDocuments(): Promise<NetSuiteContractFixture> {
     async insert(entity: EntityName) {
       if (entity === "shipment") return shipped().fulfilment;
       if (entity === "invoice") return invoiced();
+      if (entity === "price") {
+        const id = await (insert as NonNullable<typeof insert>)("product");
+        emu.setPrice(id, "2", "2", 9.5);
+        return `${id}-2-2`;
+      }
       if (entity === "inventory") {
         const id = await (insert as NonNullable<typeof insert>)("product");
         emu.setStock(id, "1", 7, 2);
@@ -110,6 +117,8 @@ describe("the NetSuite connector under the contract suite", () => {
       "inventoryitemlocations",
       "currency",
       "location",
+      "pricing",
+      "pricelevel",
     ])
       assert.ok(
         fixture.emu.checked.has(`POST suiteql ${table}`),

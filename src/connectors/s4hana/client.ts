@@ -25,7 +25,9 @@ export type S4Service =
   | "API_BUSINESS_PARTNER"
   | "API_SALES_ORDER_SRV"
   | "API_OUTBOUND_DELIVERY_SRV"
-  | "API_BILLING_DOCUMENT_SRV";
+  | "API_BILLING_DOCUMENT_SRV"
+  | "API_MATERIAL_STOCK_SRV"
+  | "API_SLSPRICINGCONDITIONRECORD_SRV";
 export type S4Row = Record<string, unknown>;
 
 const Collection = z.object({

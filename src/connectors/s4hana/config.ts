@@ -23,7 +23,7 @@ export const S4HanaConfig = z.object({
     .string()
     .regex(/^[A-Z]{2}$/, { message: "must be a two-letter SAP language key such as EN" })
     .default("EN"),
-  /** The currency of products (the product master carries none; prices are not read: see the docs). */
+  /** The currency of products (the product master carries none; price lists carry their own: `price`). */
   currency: z
     .string()
     .regex(/^[A-Z]{3}$/, { message: "must be an ISO 4217 code such as EUR" })
@@ -51,5 +51,35 @@ export const S4HanaConfig = z.object({
   holdDeliveryBlock: code(2, "a delivery block reason"),
   /** Rejection reason set on every item of an order the shop cancels; without one, cancellations fail. */
   rejectionReason: code(2, "a rejection reason").optional(),
+  /** Stock: the plants whose storage locations are read as stock locations (API_MATERIAL_STOCK_SRV). */
+  stockPlants: z
+    .array(code(4, "a plant"))
+    .min(1, { message: "must name at least one plant" })
+    .default(["1010"]),
+  /**
+   * Prices: the condition type of the sales price read as price lists (API_SLSPRICINGCONDITIONRECORD_SRV;
+   * PPR0 is S/4HANA's standard price), within the sales area above.
+   */
+  salesPriceCondition: code(4, "a condition type").default("PPR0"),
+  /** The unit a price is for (the unit orders are written in); a record priced per another unit fails. */
+  priceUnit: code(3, "a unit of measure").default("PC"),
+  /**
+   * The shop customer group of each S/4HANA customer group's prices (CustomerGroup → group); a customer group
+   * not named here serves `customer-group-<code>`.
+   */
+  priceCustomerGroups: z
+    .record(z.string(), z.string().min(1))
+    .superRefine((groups, ctx) => {
+      for (const key of Object.keys(groups))
+        if (!/^[A-Z0-9]{1,2}$/.test(key))
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: `must be a customer group (1 to 2 upper-case letters or digits), got ${JSON.stringify(key)}`,
+          });
+    })
+    .default({}),
+  /** The shop customer group the prices without a customer group or price list type serve. */
+  basePriceCustomerGroup: z.string().min(1).default("default"),
 });
 export type S4HanaConfig = z.infer<typeof S4HanaConfig>;

@@ -6,6 +6,10 @@
  * Shipments and invoices: the fixture is extended here with shop orders the emulator has delivered (goods
  * issue posted, a bill of lading entered) and billed, changed on earlier days, plus inserting and touching
  * hooks that ship or bill one more order / change one document as S/4HANA users would.
+ *
+ * Stock and prices: the emulator seeds stock and sales prices for the fixture's products; inserting adds a
+ * product with stock in a storage location of its own, or one more price condition record. Both streams are
+ * snapshots (no change stamp), so the suite's order, resume and touch checks do not apply to them.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -28,7 +32,7 @@ async function withDocuments(fx: S4ContractFixture): Promise<S4ContractFixture> 
       throw new Error("the emulator serves no delivery and billing services (VDM packages missing)");
     }
     // Without the packages (never in CI): the two entities are skipped, their fault checks with them.
-    const skip = { shipment: reason, invoice: reason };
+    const skip = { shipment: reason, invoice: reason, inventory: reason, price: reason };
     return { ...fx, skip: { ...fx.skip, ...skip } };
   }
   const docs = emu.documents;
@@ -69,11 +73,29 @@ async function withDocuments(fx: S4ContractFixture): Promise<S4ContractFixture> 
   docs.postGoodsIssue(String(ownDelivery.DeliveryDocument));
   docs.bill(String(ownDelivery.DeliveryDocument));
 
+  const stock = emu.stockPricing;
+  let added = 0;
+  /** A new product the seed knew nothing of (numbered after the seeded ones, so it is read last). */
+  const product = () => {
+    added++;
+    const id = `TG8${String(added).padStart(3, "0")}`;
+    emu.data.addProduct(id, `Stocked ${added}`, 10 + added);
+    return id;
+  };
   return {
     ...fx,
     async insert(entity: EntityName) {
       if (entity === "shipment") return ship(false).delivery;
       if (entity === "invoice") return ship(true).billing;
+      if (entity === "inventory") {
+        const sku = product();
+        stock.setStock({ Material: sku, StorageLocation: "101C" }, "4");
+        return `${sku}@1010/101C`;
+      }
+      if (entity === "price")
+        return String(
+          stock.addCondition({ Material: product(), ConditionRateValue: "12.50" }).ConditionRecord,
+        );
       return fx.insert?.(entity) as Promise<string>;
     },
     async touch(entity, id) {

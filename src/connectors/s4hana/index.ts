@@ -5,10 +5,12 @@
  * their items in one deep insert (API_SALES_ORDER_SRV), found again by PurchaseOrderByCustomer and held
  * with a delivery block when S/4HANA's net total differs from the shop's. Those orders' outbound deliveries
  * are read as shipments (API_OUTBOUND_DELIVERY_SRV; the bill of lading as the tracking number) and their
- * billing documents as invoices (API_BILLING_DOCUMENT_SRV), with the PDF GetPDF renders. It is held to the
- * first three services' EDMX documents and to SAP's generated VDM packages of the last two through the
- * emulator (packages/emulators/src/s4hana); no S/4HANA runs here (docs/connectors/s4hana.md says what that
- * leaves out, and where prices and stock live).
+ * billing documents as invoices (API_BILLING_DOCUMENT_SRV), with the PDF GetPDF renders. Stock per plant and
+ * storage location is read from API_MATERIAL_STOCK_SRV (a snapshot; unrestricted-use stock is what is
+ * available) and sales prices valid today, per customer group, from the condition records of
+ * API_SLSPRICINGCONDITIONRECORD_SRV (a snapshot). It is held to the first three services' EDMX documents and
+ * to SAP's generated VDM packages of the other four through the emulator (packages/emulators/src/s4hana); no
+ * S/4HANA runs here (docs/connectors/s4hana.md says what that leaves out).
  */
 import { SyncError } from "../../core/errors.ts";
 import { defineConnector } from "../../ports/connector.ts";
@@ -16,16 +18,18 @@ import { ROOT, S4HanaClient } from "./client.ts";
 import { S4HanaConfig } from "./config.ts";
 import type { S4HanaContext } from "./context.ts";
 import { billingPdf, invoiceStream } from "./streams/invoice.ts";
+import { priceStream } from "./streams/price.ts";
 import { productStream } from "./streams/product.ts";
 import { shipmentStream } from "./streams/shipment.ts";
+import { stockStream } from "./streams/stock.ts";
 import { customerWriter } from "./writers/customer.ts";
 import { orderWriter } from "./writers/order.ts";
 
 export const s4hana = defineConnector({
   id: "s4hana",
-  version: "1.1.0",
+  version: "1.2.0",
   description:
-    "SAP S/4HANA via its OData V2 APIs: products (API_PRODUCT_SRV), business partners as customers (API_BUSINESS_PARTNER), sales orders (API_SALES_ORDER_SRV), outbound deliveries as shipments (API_OUTBOUND_DELIVERY_SRV), billing documents as invoices with their PDF (API_BILLING_DOCUMENT_SRV).",
+    "SAP S/4HANA via its OData V2 APIs: products (API_PRODUCT_SRV), business partners as customers (API_BUSINESS_PARTNER), sales orders (API_SALES_ORDER_SRV), outbound deliveries as shipments (API_OUTBOUND_DELIVERY_SRV), billing documents as invoices with their PDF (API_BILLING_DOCUMENT_SRV), stock per storage location (API_MATERIAL_STOCK_SRV), sales prices per customer group (API_SLSPRICINGCONDITIONRECORD_SRV).",
   config: S4HanaConfig,
   client: (name, config): S4HanaContext => ({ name, config, client: new S4HanaClient(name, config) }),
   entities: {
@@ -34,6 +38,8 @@ export const s4hana = defineConnector({
     order: { write: orderWriter },
     shipment: { read: shipmentStream },
     invoice: { read: invoiceStream },
+    inventory: { read: stockStream },
+    price: { read: priceStream },
   },
   // S/4HANA Cloud publishes no call budget for these APIs: bounded concurrency, and a 429 pauses for its Retry-After.
   capabilities: { rateModel: "retry-after", documents: true },
@@ -57,7 +63,7 @@ export const s4hana = defineConnector({
     document: (ref, signal) => billingPdf(ctx, ref, signal),
     stats: () => ({ calls: ctx.client.calls, throttled: ctx.client.http.stats().throttled }),
     apiVersion: () => ({
-      api: "SAP S/4HANA OData V2 APIs (API_PRODUCT_SRV, API_BUSINESS_PARTNER, API_SALES_ORDER_SRV, API_OUTBOUND_DELIVERY_SRV, API_BILLING_DOCUMENT_SRV)",
+      api: "SAP S/4HANA OData V2 APIs (API_PRODUCT_SRV, API_BUSINESS_PARTNER, API_SALES_ORDER_SRV, API_OUTBOUND_DELIVERY_SRV, API_BILLING_DOCUMENT_SRV, API_MATERIAL_STOCK_SRV, API_SLSPRICINGCONDITIONRECORD_SRV)",
       version: "2.0",
       supportedUntil: null,
       policy:

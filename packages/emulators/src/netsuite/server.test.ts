@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { after, before, test } from "node:test";
-import { type NetSuiteEmulator, parseSuiteQL, startNetSuiteEmulator } from "./server.ts";
+import { type NetSuiteEmulator, netsuiteShapes, parseSuiteQL, startNetSuiteEmulator } from "./server.ts";
 
 let emu: NetSuiteEmulator;
 before(async () => {
@@ -217,4 +217,60 @@ test("stock per location: inventoryitemlocations with quantityavailable = on han
     { id: "2", name: "Paris Store" },
   ]);
   assert.throws(() => emu.setStock(item, "99", 1), /no location 99/);
+});
+
+test("prices: pricing rows per item, price level, currency and quantity break; pricelevel names the levels", async () => {
+  const [first, second] = [...(emu.records.get("inventoryItem")?.keys() ?? [])] as [string, string];
+  assert.deepEqual(
+    await suiteql("SELECT id, name FROM pricelevel WHERE name IN ('Wholesale', 'Gold') ORDER BY id"),
+    [{ id: "2", name: "Wholesale" }],
+  );
+  // Seeded in the emulator's currency (EUR, id 2): Base Price = basePrice, Wholesale 2 less, 3 less from break 2.
+  assert.deepEqual(
+    await suiteql(
+      `SELECT item, pricelevel, currency, quantity, unitprice FROM pricing WHERE item = ${first} ORDER BY pricelevel, quantity`,
+    ),
+    [
+      { item: first, pricelevel: "1", currency: "2", quantity: 1, unitprice: 11 },
+      { item: first, pricelevel: "2", currency: "2", quantity: 1, unitprice: 9 },
+      { item: first, pricelevel: "2", currency: "2", quantity: 2, unitprice: 8 },
+    ],
+  );
+  emu.setPrice(second, "2", "1", 13.5);
+  assert.deepEqual(
+    await suiteql(
+      `SELECT currency, unitprice FROM pricing WHERE item = ${second} AND pricelevel IN (2) AND quantity = 1 ORDER BY currency`,
+    ),
+    [
+      { currency: "1", unitprice: 13.5 },
+      { currency: "2", unitprice: 10 },
+    ],
+  );
+  emu.setPrice(second, "2", "1", null);
+  assert.throws(() => emu.setPrice(second, "9", "1", 1), /no price level 9/);
+  // No source shows a modification date on pricing: the emulator has none either.
+  assert.throws(
+    () => parseSuiteQL("SELECT lastmodifieddate FROM pricing", netsuiteShapes().suiteql.tables),
+    /unknown column pricing.lastmodifieddate/,
+  );
+});
+
+test("an invoice's tax split over several tax lines: one transactionline per amount, as given", async () => {
+  const customer = [...(emu.records.get("customer")?.keys() ?? [])][0] as string;
+  const item = [...(emu.records.get("inventoryItem")?.keys() ?? [])][0] as string;
+  const created = await call("POST", "/services/rest/record/v1/salesOrder", {
+    entity: { id: customer },
+    otherRefNum: "shop:E-2",
+    item: { items: [{ item: { id: item }, quantity: 1, rate: 4 }] },
+  });
+  const so = String(created.headers.get("location")?.split("/").pop());
+  const inv = emu.invoice(so, { taxLines: [-0.7, -0.105] });
+  assert.deepEqual(
+    (
+      await suiteql(
+        `SELECT foreignamount FROM transactionline WHERE transaction = ${inv.id} AND taxline = 'T' ORDER BY id`,
+      )
+    ).map((l) => l.foreignamount),
+    [-0.7, -0.105],
+  );
 });

@@ -12,6 +12,8 @@
  * - Sales orders, item fulfilments (made only by transforming a sales order: `fulfil`) and invoices (`invoice`)
  *   are rows of `transaction` (type SalesOrd / ItemShip / CustInvc) with their lines in `transactionline`;
  *   tracking numbers live in `trackingnumbermap` / `trackingnumber`, stock in `inventoryitemlocations`.
+ * - Item prices per price level, currency and quantity break in `pricing`, the levels in `pricelevel`: every seeded
+ *   item has a Base Price and a Wholesale price in the emulator's currency, and a second Wholesale quantity break.
  * - `GET|POST /services/rest/record/v1/<type>[/<id>]`: unknown type or a body field the shape does not
  *   name → 400 and a violation; POST answers 204 with the new record's Location.
  * - Concurrency governance: more than `maxConcurrent` requests in flight → 429 CONCURRENCY_LIMIT_EXCEEDED.
@@ -80,8 +82,10 @@ export interface NetSuiteEmulatorOptions {
   delayMs?: number;
   /** Location names (ids 1, 2, ...); every seeded item is stocked at each. Default: two locations. */
   locations?: string[];
-  /** ISO code of the currency of sales orders and invoices (one of USD, EUR, GBP; default EUR). */
+  /** ISO code of the currency of sales orders, invoices and seeded prices (one of USD, EUR, GBP; default EUR). */
   currency?: string;
+  /** Price level names (ids 1, 2, ...). Default: Base Price, Wholesale, Online Price. */
+  priceLevels?: string[];
 }
 
 export interface NetSuiteEmulator {
@@ -111,10 +115,29 @@ export interface NetSuiteEmulator {
   ): Row;
   /** One more package with a tracking number on a fulfilment; the fulfilment's lastModifiedDate moves. */
   track(fulfilmentId: string, number: string): void;
-  /** An invoice billing a sales order in full, in the order's currency. */
-  invoice(salesOrderId: string): Row;
+  /**
+   * An invoice billing a sales order in full, in the order's currency; `taxLines` splits its tax over several tax
+   * lines (one per tax code), each `foreignamount` as given (NetSuite stores them negated, see Q4).
+   */
+  invoice(salesOrderId: string, o?: { taxLines?: (number | string)[] }): Row;
   /** Stock of an inventory item at a location (SuiteQL `inventoryitemlocations`; no modification date). */
   setStock(itemId: string, locationId: string, onHand: number, committed?: number): void;
+  /** Price level id → `{id, name}` (SuiteQL `pricelevel`). */
+  priceLevels: Map<string, Row>;
+  /** Currency id → `{id, symbol}` (SuiteQL `currency`). */
+  currencies: Map<string, Row>;
+  /**
+   * The price of an item at a price level in a currency from quantity break `quantity` (1 = the first break) up
+   * (SuiteQL `pricing`, no modification date); `null` removes it. The unit price is kept as given (a number, as
+   * SuiteQL answers, or a string to model a malformed value).
+   */
+  setPrice(
+    itemId: string,
+    priceLevelId: string,
+    currencyId: string,
+    unitPrice: number | string | null,
+    quantity?: number,
+  ): void;
   close(): Promise<void>;
 }
 
@@ -318,6 +341,36 @@ export async function startNetSuiteEmulator(opts: NetSuiteEmulatorOptions = {}):
     for (const location of locations.keys())
       setStock(item, location, 5 * seeded + Number(location), (seeded + Number(location)) % 4);
   }
+  const priceLevels = new Map<string, Row>();
+  for (const name of opts.priceLevels ?? ["Base Price", "Wholesale", "Online Price"]) {
+    const id = String(priceLevels.size + 1);
+    priceLevels.set(id, { id, name });
+  }
+  /** `<item>|<level>|<currency>|<quantity break>` → a `pricing` row. */
+  const prices = new Map<string, Row>();
+  const setPrice = (
+    item: string,
+    level: string,
+    currency: string,
+    unitPrice: number | string | null,
+    quantity = 1,
+  ) => {
+    if (!records.get("inventoryItem")?.has(item)) throw new Error(`no inventory item ${item}`);
+    if (!priceLevels.has(level)) throw new Error(`no price level ${level}`);
+    if (!currencies.has(currency)) throw new Error(`no currency ${currency}`);
+    const key = `${item}|${level}|${currency}|${quantity}`;
+    if (unitPrice === null) prices.delete(key);
+    else prices.set(key, { item, pricelevel: level, currency, quantity, unitprice: unitPrice });
+  };
+  // Base Price = the item's base price; Wholesale 2 less, and 3 less from the second quantity break.
+  for (const [id, item] of records.get("inventoryItem") ?? []) {
+    const base = Number(item.basePrice);
+    if (priceLevels.has("1")) setPrice(id, "1", currencyId, base);
+    if (priceLevels.has("2")) {
+      setPrice(id, "2", currencyId, base - 2);
+      setPrice(id, "2", currencyId, base - 3, 2);
+    }
+  }
   const trackingNumbers = new Map<string, { id: string; transaction: string; number: string }>();
   let nextTracking = 1;
   const today = () => new Date(clock).toISOString().slice(0, 10);
@@ -355,7 +408,20 @@ export async function startNetSuiteEmulator(opts: NetSuiteEmulatorOptions = {}):
             foreignamount: typeof l.amount === "number" ? -l.amount : null,
           })),
         ];
-        if (typeof r.taxTotal === "number" && r.taxTotal !== 0) {
+        if (Array.isArray(r.taxLines)) {
+          // One tax line per tax code (legacy tax): amounts as stored, one line each.
+          for (const [i, amount] of (r.taxLines as unknown[]).entries()) {
+            out.push({
+              id: items.length + 1 + i,
+              ...base,
+              mainline: "F",
+              taxline: "T",
+              item: null,
+              quantity: null,
+              foreignamount: amount,
+            });
+          }
+        } else if (typeof r.taxTotal === "number" && r.taxTotal !== 0) {
           out.push({
             id: items.length + 1,
             ...base,
@@ -405,6 +471,8 @@ export async function startNetSuiteEmulator(opts: NetSuiteEmulatorOptions = {}):
       })),
     location: () => [...locations.values()],
     currency: () => [...currencies.values()],
+    pricing: () => [...prices.values()],
+    pricelevel: () => [...priceLevels.values()],
   };
   const salesOrder = (id: string) => {
     const so = records.get("salesOrder")?.get(id);
@@ -660,7 +728,7 @@ export async function startNetSuiteEmulator(opts: NetSuiteEmulatorOptions = {}):
       addTracking(f, number);
       f.lastModifiedDate = stamp();
     },
-    invoice(salesOrderId) {
+    invoice(salesOrderId, o = {}) {
       const so = salesOrder(salesOrderId);
       return add("invoice", {
         tranId: `INV${nextId}`,
@@ -672,9 +740,13 @@ export async function startNetSuiteEmulator(opts: NetSuiteEmulatorOptions = {}):
         subtotal: so.subtotal,
         taxTotal: so.taxTotal,
         total: so.total,
+        ...(o.taxLines ? { taxLines: o.taxLines } : {}),
       });
     },
     setStock,
+    priceLevels,
+    currencies,
+    setPrice,
     close: () => new Promise((r) => server.close(() => r())),
   };
 }

@@ -1,8 +1,9 @@
 /**
  * An SAP S/4HANA Cloud from memory, answering OData V2 services under /sap/opu/odata/sap/:
  * API_PRODUCT_SRV, API_BUSINESS_PARTNER and API_SALES_ORDER_SRV, each held to its own EDMX document
- * (metadata.ts), and API_OUTBOUND_DELIVERY_SRV and API_BILLING_DOCUMENT_SRV (read only, with the function
- * import GetPDF), held to SAP's generated VDM packages of them (vdm.ts) when those are present. Every request is checked before a handler runs — the entity set, the key (every key field,
+ * (metadata.ts), and API_OUTBOUND_DELIVERY_SRV, API_BILLING_DOCUMENT_SRV (with the function import GetPDF),
+ * API_MATERIAL_STOCK_SRV and API_SLSPRICINGCONDITIONRECORD_SRV (all read only), held to SAP's generated VDM
+ * packages of them (vdm.ts) when those are present. Every request is checked before a handler runs — the entity set, the key (every key field,
  * as a quoted literal), the query options (`$filter`, `$orderby`, `$select`, `$expand` name only what the
  * type declares: filterable, sortable, navigation), the body (declared properties in V2 JSON shapes,
  * sap:creatable / sap:updatable respected, navigation only as a deep insert), and the set's own
@@ -35,6 +36,7 @@ import {
   parseSelect,
   QueryError,
 } from "./query.ts";
+import { S4StockPricing } from "./stock-pricing.ts";
 import { S4_VDM_SERVICE_NAMES, s4VdmPath, s4VdmService, V2VdmService } from "./vdm.ts";
 
 export const S4_ROOT = "/sap/opu/odata/sap";
@@ -59,6 +61,8 @@ export interface S4Emulator {
   data: S4Data;
   /** Deliveries and billing documents (served when the VDM packages are present: `vdm` true). */
   documents: S4Documents;
+  /** Material stock and sales pricing condition records (served when `vdm` is true), seeded per product. */
+  stockPricing: S4StockPricing;
   vdm: boolean;
   faults: FaultInjector;
   stats: { requests: number; writes: number; csrfFetches: number; csrfRefusals: number };
@@ -144,6 +148,8 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
   const data = new S4Data();
   const documents = new S4Documents(data);
   data.seed(opts.products ?? 0, opts.partners ?? 0, opts.seed ?? 1);
+  const stockPricing = new S4StockPricing(data);
+  stockPricing.seed();
   const username = opts.username ?? "PASSERELLE_COMM_USER";
   const password = opts.password ?? "s4-emulator-password";
   const maxPage = opts.maxPageSize ?? S4_DEFAULT_PAGE_SIZE;
@@ -185,6 +191,14 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
         return [...documents.billing.values()];
       case "API_BILLING_DOCUMENT_SRV/A_BillingDocumentItem":
         return documents.billingItems();
+      case "API_MATERIAL_STOCK_SRV/A_MaterialStock":
+        return stockPricing.materialStock();
+      case "API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod":
+        return stockPricing.stockLines();
+      case "API_SLSPRICINGCONDITIONRECORD_SRV/A_SlsPrcgConditionRecord":
+        return [...stockPricing.records.values()];
+      case "API_SLSPRICINGCONDITIONRECORD_SRV/A_SlsPrcgCndnRecdValidity":
+        return stockPricing.validities();
       default:
         return null;
     }
@@ -456,7 +470,15 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
       fields: string[] | null,
       setOf: string,
     ): Row => {
-      const keyText = t.key.map((k) => `${k}='${encodeURIComponent(String(row[k] ?? ""))}'`).join(",");
+      // A key literal as V2 writes it: 'text', or datetime'…' for an Edm.DateTime key (a validity's end).
+      const keyLit = (k: string) => {
+        const v = row[k];
+        const ms = typeof v === "string" ? /^\/Date\((-?\d+)\)\/$/.exec(v)?.[1] : undefined;
+        return t.properties.get(k)?.type === "Edm.DateTime" && ms !== undefined
+          ? `datetime'${encodeURIComponent(new Date(Number(ms)).toISOString().slice(0, 19))}'`
+          : `'${encodeURIComponent(String(v ?? ""))}'`;
+      };
+      const keyText = t.key.map((k) => `${k}=${keyLit(k)}`).join(",");
       const uri = `${base}${S4_ROOT}/${svcName}/${setOf}(${t.key.length === 1 ? `'${encodeURIComponent(String(row[t.key[0] as string]))}'` : keyText})`;
       const out: Row = { __metadata: { id: uri, uri, type: t.name } };
       const direct = fields?.filter((f) => !f.includes("/"));
@@ -599,6 +621,7 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
     password,
     data,
     documents,
+    stockPricing,
     vdm,
     faults,
     stats,

@@ -1,11 +1,12 @@
 /**
- * The contract of the two S/4HANA services no EDMX document here describes — API_OUTBOUND_DELIVERY_SRV and
- * API_BILLING_DOCUMENT_SRV — read from the packages SAP generated from their `$metadata` and published on
- * npm: `@sap/cloud-sdk-vdm-outbound-delivery-service` and `@sap/cloud-sdk-vdm-billing-document-service`,
- * version 2.1.0, kept as the registry serves them (the `.tgz` of `npm pack`, checked against the registry's
- * sha512 integrity) in s4hana/ of ../shared/specs (or $PASSERELLE_SPECS) or, fetched by
- * `npm run specs:fetch` (scripts/specs/fetch-sap-vdm.mjs, which .ci/run calls), in the repository's
- * .cache/vendor-specs/s4hana/ (not committed: the packages' licence is SAP's, not the project's).
+ * The contract of the S/4HANA services no EDMX document here describes — API_OUTBOUND_DELIVERY_SRV,
+ * API_BILLING_DOCUMENT_SRV, API_MATERIAL_STOCK_SRV and API_SLSPRICINGCONDITIONRECORD_SRV — read from the
+ * packages SAP generated from their `$metadata` and published on npm (`@sap/cloud-sdk-vdm-outbound-delivery-
+ * service`, `-billing-document-service`, `-material-stock-service`, `-sales-pricing-condition-record-service`),
+ * version 2.1.0, listed once in vdm-packages.json, kept as the registry serves them (the `.tgz` of `npm pack`,
+ * checked against the registry's sha512 integrity) in s4hana/ of ../shared/specs (or $PASSERELLE_SPECS) or,
+ * fetched by `npm run specs:fetch` (scripts/specs/fetch-sap-vdm.mjs, which .ci/run calls), in the
+ * repository's .cache/vendor-specs/s4hana/ (not committed: the packages' licence is SAP's, not the project's).
  *
  * Each package holds two descriptions of the service, and both are read:
  * - `<service>-csn.json` (SAP's CDS schema notation of the EDMX): the entity types, their keys, their
@@ -27,22 +28,42 @@ import { gunzipSync } from "node:zlib";
 import { specsDir } from "../magento/contract.ts";
 import { type V2EntityType, type V2Property, V2Service } from "./metadata.ts";
 
-export const S4_VDM_SERVICES = {
-  API_OUTBOUND_DELIVERY_SRV: {
-    file: "sap-cloud-sdk-vdm-outbound-delivery-service-2.1.0.tgz",
-    csn: "outbound-delivery-service-csn.json",
-    integrity:
-      "sha512-W2Gp5d4st/6+Ksa0KYuQXkDNvGcKZlnb1OiZg/0lf1M147rcqLomEN77Z5yjd2Oy6ve07r6NX0ZxrPsiGgl8ow==",
-  },
-  API_BILLING_DOCUMENT_SRV: {
-    file: "sap-cloud-sdk-vdm-billing-document-service-2.1.0.tgz",
-    csn: "billing-document-service-csn.json",
-    integrity:
-      "sha512-knKL7kkHs21+FLN74CxIP3JqMF31IjPkLYrUeGS1ArR+YzND2dCj46/EdjllbK6Go6IzSGn0WZoiTwjatJkJhQ==",
-  },
-} as const;
-export type S4VdmServiceName = keyof typeof S4_VDM_SERVICES;
-export const S4_VDM_SERVICE_NAMES = Object.keys(S4_VDM_SERVICES) as S4VdmServiceName[];
+/** One VDM package: its npm spec, the `.tgz` file `npm pack` writes, its CSN file, the registry's sha512. */
+export interface S4VdmPackage {
+  spec: string;
+  file: string;
+  csn: string;
+  integrity: string;
+}
+
+/** The services read from VDM packages; their packages are listed once, in vdm-packages.json. */
+export const S4_VDM_SERVICE_NAMES = [
+  "API_OUTBOUND_DELIVERY_SRV",
+  "API_BILLING_DOCUMENT_SRV",
+  "API_MATERIAL_STOCK_SRV",
+  "API_SLSPRICINGCONDITIONRECORD_SRV",
+] as const;
+export type S4VdmServiceName = (typeof S4_VDM_SERVICE_NAMES)[number];
+
+/**
+ * vdm-packages.json, the one list of the packages (scripts/specs/fetch-sap-vdm.mjs reads it too), checked to
+ * name exactly the services above, each with every field.
+ */
+function readPackages(): Record<S4VdmServiceName, S4VdmPackage> {
+  const list = JSON.parse(readFileSync(new URL("./vdm-packages.json", import.meta.url), "utf8")) as Record<
+    string,
+    Partial<S4VdmPackage>
+  >;
+  const names = Object.keys(list).sort();
+  if (names.join() !== [...S4_VDM_SERVICE_NAMES].sort().join())
+    throw new Error(`vdm-packages.json lists ${names.join(", ")}, not ${S4_VDM_SERVICE_NAMES.join(", ")}`);
+  for (const [name, p] of Object.entries(list))
+    for (const field of ["spec", "file", "csn", "integrity"] as const)
+      if (typeof p[field] !== "string" || p[field] === "")
+        throw new Error(`vdm-packages.json: ${name} has no ${field}`);
+  return list as Record<S4VdmServiceName, S4VdmPackage>;
+}
+export const S4_VDM_SERVICES: Readonly<Record<S4VdmServiceName, S4VdmPackage>> = readPackages();
 
 /** Where `npm run specs:fetch` puts the packages: the repository's .cache (from src/ or dist/ alike). */
 const FETCHED = fileURLToPath(new URL("../../../../.cache/vendor-specs/s4hana", import.meta.url));

@@ -11,7 +11,7 @@
 import Big from "big.js";
 import { SyncError } from "../../../core/errors.ts";
 import type { Invoice } from "../../../core/model.ts";
-import { minorUnits } from "../../../core/money.ts";
+import { minorUnits, round } from "../../../core/money.ts";
 import type { Stream } from "../../../ports/connector.ts";
 import type { NsRow } from "../client.ts";
 import type { NetSuiteContext } from "../context.ts";
@@ -33,7 +33,10 @@ export interface InvoiceRow extends NsRow {
   orderKey?: string;
   currencyCode?: string;
   customerEmail?: string;
-  tax: number;
+  /** The magnitude of the summed tax lines, a decimal string (big.js, never a JS number sum). */
+  tax: string;
+  /** A tax line's foreignamount that is not an amount: the invoice is then a failed record. */
+  badTax?: unknown;
 }
 
 async function complete(ctx: NetSuiteContext, rows: NsRow[], signal?: AbortSignal): Promise<InvoiceRow[]> {
@@ -82,7 +85,8 @@ async function complete(ctx: NetSuiteContext, rows: NsRow[], signal?: AbortSigna
       ...(orderKey ? { orderKey } : {}),
       ...(currencyCode ? { currencyCode } : {}),
       ...(customerEmail ? { customerEmail } : {}),
-      tax: Math.abs(l?.tax ?? 0),
+      tax: new Big(l?.tax ?? "0").abs().toFixed(),
+      ...(l && "badTax" in l ? { badTax: l.badTax } : {}),
     };
   });
 }
@@ -123,6 +127,13 @@ export function invoiceStream(ctx: NetSuiteContext): Stream<"invoice", InvoiceRo
           },
         );
       }
+      if ("badTax" in row) {
+        throw new SyncError(
+          "data",
+          `invoice ${number}: a tax line's foreignamount ${JSON.stringify(row.badTax)} is not an amount`,
+          { system: ctx.name, field: "foreignamount" },
+        );
+      }
       const digits = minorUnits(currency);
       return {
         source: ctx.name,
@@ -134,7 +145,7 @@ export function invoiceStream(ctx: NetSuiteContext): Stream<"invoice", InvoiceRo
         ...(row.orderKey ? { orderKey: row.orderKey } : {}),
         ...(row.customerEmail ? { customerKey: row.customerEmail } : {}),
         currency,
-        totalTax: new Big(row.tax).toFixed(digits),
+        totalTax: round(row.tax, currency),
         total: new Big(total).toFixed(digits),
         issuedAt: dateOf(ctx, row.trandate, `invoice ${number}`),
       };

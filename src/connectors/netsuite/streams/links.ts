@@ -6,6 +6,7 @@
  * checked to be a NetSuite internal id (digits) before it goes into a query. Column names and their sources:
  * packages/emulators/src/netsuite/suiteql-tables.ts.
  */
+import Big from "big.js";
 import { SyncError } from "../../../core/errors.ts";
 import { type NsRow, sql } from "../client.ts";
 import type { NetSuiteContext } from "../context.ts";
@@ -17,6 +18,18 @@ const PAGE = 1000;
 export function internalId(v: unknown): string | undefined {
   const s = typeof v === "number" ? String(v) : typeof v === "string" ? v.trim() : "";
   return /^\d+$/.test(s) ? s : undefined;
+}
+
+const DECIMAL = /^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
+
+/**
+ * A SuiteQL amount (a JSON number, or a numeric string) as big.js reads it, or undefined when it is not one. A
+ * JSON number is taken in its shortest decimal form (0.1 is "0.1"), so sums are exact in decimal.
+ */
+export function decimalOf(v: unknown): string | undefined {
+  const s =
+    typeof v === "number" ? (Number.isFinite(v) ? String(v) : "") : typeof v === "string" ? v.trim() : "";
+  return DECIMAL.test(s) ? new Big(s).toFixed() : undefined;
 }
 
 /** Every row of a query whose `IN (...)` list is built from `ids` (deduplicated), in batches of 1,000. */
@@ -46,8 +59,10 @@ export interface TranLines {
   /** The transaction the document was made from (main line's createdfrom). */
   createdFrom?: string;
   items: { item: string; quantity: number }[];
-  /** Sum of the tax lines' foreignamount (sign as stored). */
-  tax: number;
+  /** Sum of the tax lines' foreignamount (sign as stored), summed as decimals from the row values. */
+  tax: string;
+  /** The first tax line whose foreignamount is not a number (then `tax` leaves it out). */
+  badTax?: unknown;
   hasTaxLines: boolean;
 }
 
@@ -65,7 +80,7 @@ export async function linesOf(
     signal,
   );
   const out = new Map<string, TranLines>(
-    tranIds.map((id): [string, TranLines] => [id, { items: [], tax: 0, hasTaxLines: false }]),
+    tranIds.map((id): [string, TranLines] => [id, { items: [], tax: "0", hasTaxLines: false }]),
   );
   for (const r of rows) {
     const t = out.get(String(r.transaction));
@@ -75,7 +90,9 @@ export async function linesOf(
       if (from) t.createdFrom = from;
     } else if (r.taxline === "T" || r.taxline === true) {
       t.hasTaxLines = true;
-      t.tax += Number(r.foreignamount ?? 0);
+      const amount = decimalOf(r.foreignamount ?? 0);
+      if (amount === undefined) t.badTax ??= r.foreignamount;
+      else t.tax = new Big(t.tax).plus(amount).toFixed();
     } else {
       const item = internalId(r.item);
       const quantity = Number(r.quantity ?? 0);
