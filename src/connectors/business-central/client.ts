@@ -72,7 +72,7 @@ export class BusinessCentralClient {
           this.token = null;
         },
       },
-      redact: [config.clientSecret],
+      redact: [config.clientSecret, ...(config.webhookSecret ? [config.webhookSecret] : [])],
       ...(fetchApi ? { fetch: fetchApi } : {}),
     });
   }
@@ -165,11 +165,11 @@ export class BusinessCentralClient {
     const params = new URLSearchParams();
     if (opts.select) params.set("$select", opts.select.join(","));
     if (opts.expand && opts.expand.length > 0) params.set("$expand", opts.expand.join(","));
-    const set = path.replace(/\(.*$/, "");
+    const shape = path.replace(/\([^)]*\)/g, "(id)");
     const res = await this.http.send("GET", `${this.root}/${path}${params.size > 0 ? `?${params}` : ""}`, {
       headers: { accept: "application/json" },
-      what: `${set} by id`,
-      key: `GET ${set}(id)`,
+      what: shape.includes("/") ? shape : `${shape.replace(/\(id\)$/, "")} by id`,
+      key: `GET ${shape}`,
       accept: (s) => (s >= 200 && s < 300) || s === 404,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
@@ -208,6 +208,79 @@ export class BusinessCentralClient {
       ...(signal ? { signal } : {}),
     });
     this.writes++;
+  }
+}
+
+/**
+ * Media reads and the environment-level entity sets (`/api/v2.0/subscriptions`) of a client, kept apart
+ * from the company-scoped calls above.
+ */
+export class BusinessCentralPlatform {
+  constructor(private readonly c: BusinessCentralClient) {}
+
+  /**
+   * A stream field read as media (`…/pdfDocument/pdfDocumentContent`), by its `@odata.mediaReadLink` or a
+   * path under the company: its bytes, or null when Business Central has none (404, or 204 No Content).
+   * A link that leaves the environment is refused.
+   */
+  async media(link: string, what: string, signal?: AbortSignal): Promise<Uint8Array | null> {
+    const env = environmentUrl(this.c.config);
+    if (/^https?:/i.test(link) && !link.startsWith(`${env}/`))
+      throw new SyncError("retryable", `${this.c.name}: the media link ${link} leaves the environment`, {
+        system: this.c.name,
+      });
+    const path = /^https?:/i.test(link) ? link : `${this.c.root}/${link}`;
+    const res = await this.c.http.send("GET", path, {
+      headers: { accept: "application/octet-stream, application/pdf, */*" },
+      what,
+      key: `GET ${link.replace(/^https?:\/\/[^?]*\/companies\([^)]*\)\//i, "").replace(/\([^)]*\)/g, "(id)")}`,
+      accept: (s) => (s >= 200 && s < 300) || s === 404,
+      ...(signal ? { signal } : {}),
+    });
+    if (res.status === 404 || res.status === 204) return null;
+    return res.bytes;
+  }
+
+  /** `GET /api/v2.0/subscriptions`: every subscription of this app in the environment. */
+  async subscriptions(signal?: AbortSignal): Promise<BcRow[]> {
+    const page: z.infer<typeof Page> = await this.c.http.request(
+      "GET",
+      "/api/v2.0/subscriptions",
+      undefined,
+      Page,
+      {
+        headers: { accept: "application/json" },
+        what: "subscriptions",
+        key: "GET subscriptions",
+        ...(signal ? { signal } : {}),
+      },
+    );
+    return page.value;
+  }
+
+  /** POST (create), PATCH (renew, with If-Match) or DELETE (with If-Match) of a subscription. */
+  async subscription(
+    method: "POST" | "PATCH" | "DELETE",
+    id: string | null,
+    body: BcRow | undefined,
+    etag?: string,
+    signal?: AbortSignal,
+  ): Promise<BcRow | null> {
+    const path = `/api/v2.0/subscriptions${id === null ? "" : `(${literal(id)})`}`;
+    const res = await this.c.http.send(method, path, {
+      ...(body ? { body } : {}),
+      headers: {
+        accept: "application/json",
+        ...(body ? { "content-type": "application/json" } : {}),
+        ...(etag ? { "if-match": etag } : {}),
+      },
+      what: `subscription ${method === "POST" ? "create" : method === "PATCH" ? "renewal" : "delete"}`,
+      key: `${method} subscriptions${id === null ? "" : "(id)"}`,
+      ...(signal ? { signal } : {}),
+    });
+    this.c.writes++;
+    const text = res.text();
+    return text.trim() === "" ? null : (JSON.parse(text) as BcRow);
   }
 }
 

@@ -39,6 +39,17 @@ export const BusinessCentralConfig = z.object({
   inventoryLocation: z.string().min(1).default("ALL"),
   /** Between an item's number and a variant's code in the variant's SKU (`1896-S` + `-` + `RED`). */
   variantSeparator: z.string().min(1).max(3).default("-"),
+  /**
+   * The webhooks' shared secret, sent as each subscription's `clientState`: Business Central repeats it in
+   * every notification, and the server accepts a notification only when it matches (compared in constant
+   * time). Give it as ${env:X} or ${file:/path}; it is never logged or stored and is redacted from errors.
+   * Without it no subscription is registered and POST /webhooks/<connection> refuses every notification.
+   */
+  webhookSecret: z
+    .string()
+    .min(16, { message: "must be at least 16 characters (it is the webhooks' shared secret)" })
+    .max(2048, { message: "must be at most 2048 characters (Business Central's limit)" })
+    .optional(),
   /** The G/L account an order's shipping charge is posted to (an Account line); without one, orders with a shipping charge are refused. */
   shippingAccount: z.string().min(1).optional(),
 });

@@ -1,7 +1,8 @@
 /**
  * The Dynamics 365 Business Central connector (API v2.0, OData v4, under
  * /api/v2.0/companies({id})/ of an environment): items with their variants and their total inventory,
- * customers with their address and sales invoices read; customers and sales orders written. Auth is OAuth2
+ * customers with their address and sales invoices (with their PDF) read; customers and sales orders
+ * written; webhook subscriptions (webhooks.ts) for items, customers and invoices. Auth is OAuth2
  * client credentials against a configurable token endpoint. Reads are incremental on lastModifiedDateTime
  * (paging.ts) and page as Business Central pages (`@odata.nextLink`, `Prefer: odata.maxpagesize`); at most
  * 5 requests are in flight, and a 429 waits for its Retry-After. It is held to the digest of the API v2.0
@@ -14,16 +15,17 @@ import { BusinessCentralClient } from "./client.ts";
 import { BusinessCentralConfig } from "./config.ts";
 import type { BusinessCentralContext } from "./context.ts";
 import { customerStream } from "./streams/customer.ts";
-import { invoiceStream } from "./streams/invoices.ts";
+import { invoiceStream, salesInvoicePdf } from "./streams/invoices.ts";
 import { inventoryStream, productStream } from "./streams/items.ts";
+import { businessCentralWebhookManager, businessCentralWebhooks } from "./webhooks.ts";
 import { customerWriter } from "./writers/customer.ts";
 import { orderWriter } from "./writers/order.ts";
 
 export const businessCentral = defineConnector({
   id: "business-central",
-  version: "1.0.0",
+  version: "1.1.0",
   description:
-    "Dynamics 365 Business Central via API v2.0 (OData v4, OAuth2 client credentials): items with variants, total inventory, customers, sales orders, sales invoices.",
+    "Dynamics 365 Business Central via API v2.0 (OData v4, OAuth2 client credentials): items with variants, total inventory, customers, sales orders, sales invoices with their PDF; webhook subscriptions.",
   config: BusinessCentralConfig,
   client: (name, config): BusinessCentralContext => ({
     name,
@@ -38,7 +40,9 @@ export const businessCentral = defineConnector({
     invoice: { read: invoiceStream },
   },
   // Business Central answers 429 with Retry-After past 5 concurrent requests (and its own per-minute budget).
-  capabilities: { rateModel: "retry-after" },
+  capabilities: { rateModel: "retry-after", documents: true },
+  // Notifications carry the subscription's clientState (the connection's webhookSecret), no signature.
+  webhooks: businessCentralWebhooks,
   connection: (ctx, name) => ({
     async check() {
       // A token alone does not prove the app may read this company: the cheapest real read.
@@ -51,6 +55,9 @@ export const businessCentral = defineConnector({
         });
       }
     },
+    webhooks: businessCentralWebhookManager(ctx),
+    // A ref is `sales-invoice:<number>:<id>`, as the invoice stream names its documents.
+    document: (ref, signal) => salesInvoicePdf(ctx, ref, signal),
     stats: () => ({ calls: ctx.client.calls, throttled: ctx.client.http.stats().throttled }),
     apiVersion: () => ({
       api: "Dynamics 365 Business Central API (OData v4)",

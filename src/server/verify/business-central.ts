@@ -4,7 +4,7 @@
  * 200. Notifications carry no signature; each entry repeats the `clientState` given at subscription, which
  * is compared in constant time with the configured one. A notification lists changes; each becomes one
  * event, deduplicated by subscription (1 to 255 printable ASCII characters), resource, change type and
- * modification time.
+ * modification time. The clientState is a secret: it is left out of the payload that is stored.
  */
 import type { EntityName } from "../../core/model.ts";
 import type { InboundEvent, WebhookOutcome, WebhookReceiver, WebhookRequest } from "../../ports/connector.ts";
@@ -22,6 +22,11 @@ const TOKEN = /^[\x21-\x7e]{1,1024}$/;
 function idOf(resource: string): string | null {
   const m = /\(([^()]*)\)\s*$/.exec(resource);
   return m?.[1] ?? null;
+}
+
+function withoutClientState(entry: Record<string, unknown>): Record<string, unknown> {
+  const { clientState: _secret, ...rest } = entry;
+  return rest;
 }
 
 export function businessCentralReceiver<C>(
@@ -57,10 +62,12 @@ export function businessCentralReceiver<C>(
           dedupeKey: `bc365:${subscription}:${resource}:${changeType}:${modified ?? ""}`,
           topic: changeType,
           entity:
-            RESOURCE_ENTITIES.find(([re]) => re.test(resource.replace(/\([^()]*\)\s*$/, "")))?.[1] ?? null,
+            RESOURCE_ENTITIES.find(([re]) =>
+              re.test(resource.replace(/\?.*$/, "").replace(/\([^()]*\)\s*$/, "")),
+            )?.[1] ?? null,
           recordId: changeType === "collection" ? null : idOf(resource),
           occurredAt: modified,
-          payload: entry,
+          payload: withoutClientState(entry),
         });
       }
       return { kind: "events", events };

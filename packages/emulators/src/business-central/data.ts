@@ -6,9 +6,12 @@
  * change, strictly increasing) and a version the `@odata.etag` is made of.
  */
 import { randomUUID } from "node:crypto";
+import { buildPdf } from "../odoo/pdf.ts";
 import { rng } from "../util.ts";
 
 export type Row = Record<string, unknown>;
+
+export type ChangeType = "created" | "updated" | "deleted";
 
 export class BcError extends Error {
   constructor(
@@ -39,6 +42,16 @@ export class BcData {
   readonly itemLedgerEntries = new Map<string, Row>();
   /** Row id → version (the etag). */
   readonly versions = new Map<string, number>();
+  /**
+   * Told of every change of a row with its entity set (`created` on the row's first version): the
+   * emulator's webhook notifications follow it.
+   */
+  onChange: ((set: string, row: Row, change: ChangeType) => void) | null = null;
+  /**
+   * Invoices whose PDF Business Central renders empty (a test's way to make the report answer nothing, as
+   * a report layout that prints no page would).
+   */
+  readonly emptyPdf = new Set<string>();
   private last = 0;
   private numbers = { customer: 10000, order: 101000, shipment: 102000, invoice: 103000 };
 
@@ -61,7 +74,37 @@ export class BcData {
     const id = row.id as string;
     this.versions.set(id, (this.versions.get(id) ?? 0) + 1);
     if (stamp) row.lastModifiedDateTime = this.stamp();
+    if (this.onChange) {
+      const set = this.setOf(id);
+      if (set) this.onChange(set, row, this.versions.get(id) === 1 ? "created" : "updated");
+    }
     return row;
+  }
+
+  /** The entity set a row belongs to. */
+  setOf(id: string): string | null {
+    for (const [k, v] of Object.entries(this))
+      if (v instanceof Map && k !== "versions" && (v as Map<string, Row>).has(id)) return k;
+    return null;
+  }
+
+  /**
+   * The PDF Business Central renders for a sales invoice (its "Sales - Invoice" report): a one-page PDF of
+   * its number, customer, dates and totals. Empty when the test asked for it (`emptyPdf`).
+   */
+  invoicePdf(id: string): Buffer {
+    const inv = this.get(this.salesInvoices, id);
+    if (this.emptyPdf.has(id)) return Buffer.alloc(0);
+    const currency = String(inv.currencyCode ?? "") || "LCY";
+    return buildPdf([
+      `Sales - Invoice ${String(inv.number)}`,
+      `Customer: ${String(inv.customerNumber)} ${String(inv.customerName ?? "")}`,
+      `Invoice date: ${String(inv.invoiceDate)}`,
+      `External document: ${String(inv.externalDocumentNumber ?? "")}`,
+      `Total excl. tax: ${Number(inv.totalAmountExcludingTax).toFixed(2)} ${currency}`,
+      `Tax: ${Number(inv.totalTaxAmount).toFixed(2)} ${currency}`,
+      `Total incl. tax: ${Number(inv.totalAmountIncludingTax).toFixed(2)} ${currency}`,
+    ]);
   }
 
   seed(items: number, customers: number, seed = 1): void {
@@ -258,6 +301,7 @@ export class BcData {
     }
     for (const l of this.linesOf(id)) this.salesOrderLines.delete(l.id as string);
     this.salesOrders.delete(id);
+    this.onChange?.("salesOrders", row, "deleted");
   }
 
   linesOf(orderId: string): Row[] {

@@ -55,6 +55,34 @@ interface RawEntity {
   fields: RawField[];
 }
 
+/**
+ * `subscriptions` (webhooks) is served by the platform at the environment's root (`/api/v2.0/subscriptions`),
+ * not by an AL page, so the digest has no entry for it. Its fields as Microsoft's API v2.0 reference gives
+ * them (learn.microsoft.com/dynamics365/business-central/dev-itpro/api-reference/v2.0/resources/
+ * dynamics_subscriptions, and dynamics-subscriptions "Working with webhooks"): the key `subscriptionId` (a
+ * string, assigned by Business Central), `notificationUrl`, `resource` and `clientState` written by the
+ * subscriber; the rest read-only.
+ */
+export const SUBSCRIPTIONS_ENTITY: RawEntity = {
+  entitySetName: "subscriptions",
+  entityName: "subscription",
+  odataKeyFields: ["subscriptionId"],
+  fields: [
+    { name: "subscriptionId", apiType: "string", readOnly: true },
+    { name: "notificationUrl", apiType: "string" },
+    { name: "resource", apiType: "string" },
+    { name: "timestamp", apiType: "int64", readOnly: true },
+    { name: "userId", apiType: "GUID", readOnly: true },
+    { name: "lastModifiedDateTime", apiType: "datetime", readOnly: true },
+    { name: "clientState", apiType: "string" },
+    { name: "expirationDateTime", apiType: "datetime", readOnly: true },
+    { name: "systemCreatedAt", apiType: "datetime", readOnly: true },
+    { name: "systemCreatedBy", apiType: "GUID", readOnly: true },
+    { name: "systemModifiedAt", apiType: "datetime", readOnly: true },
+    { name: "systemModifiedBy", apiType: "GUID", readOnly: true },
+  ],
+};
+
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
@@ -66,7 +94,7 @@ export class BcDigest {
 
   constructor(json: { entities: RawEntity[]; builtInEntities: RawEntity[] }) {
     this.pages = json.entities.length;
-    for (const e of [...json.entities, ...json.builtInEntities]) {
+    for (const e of [...json.entities, ...json.builtInEntities, SUBSCRIPTIONS_ENTITY]) {
       if (!e.entitySetName) continue;
       const editable = e.editable !== false;
       this.entities.set(e.entitySetName, {
@@ -99,6 +127,8 @@ export class BcDigest {
     ];
     const t = field.apiType;
     if (t === null) return [];
+    // A stream (pdfDocumentContent) is read as media through its own URL, never inline in JSON.
+    if (t === "stream") return bad("a stream is read as media, not inline");
     if (t === "GUID") return typeof v === "string" && GUID.test(v) ? [] : bad("not a GUID");
     if (t === "string" || t.startsWith("NAV.")) return typeof v === "string" ? [] : bad("not a string");
     if (t === "decimal") return typeof v === "number" && Number.isFinite(v) ? [] : bad("not a number");
@@ -145,6 +175,17 @@ export class BcDigest {
     const out: string[] = [];
     for (const [k, v] of Object.entries(row)) {
       if (k.startsWith("@odata.")) continue;
+      // An annotation of one field (`pdfDocumentContent@odata.mediaReadLink`): the field must be the page's,
+      // and a media link only annotates a stream.
+      const at = k.indexOf("@odata.");
+      if (at > 0) {
+        const f = e.fields.get(k.slice(0, at));
+        if (!f) out.push(`${where}: ${set} has no field ${k.slice(0, at)} (annotated ${k})`);
+        else if (/@odata\.media/.test(k) && f.apiType !== "stream")
+          out.push(`${where}: ${k} annotates a field that is not a stream`);
+        else if (typeof v !== "string") out.push(`${where}: ${k} is not a string`);
+        continue;
+      }
       const nav = e.navigation.get(k);
       if (nav) {
         if (!Array.isArray(v)) out.push(`${where}: ${k} is expanded as an array`);

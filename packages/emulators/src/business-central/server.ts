@@ -19,6 +19,12 @@
  * - At most `maxConcurrent` (5) requests at once per environment; one more is answered 429 with
  *   Retry-After. (Business Central queues some requests above 5 before it refuses; this emulator refuses
  *   at once, the stricter reading.)
+ * - A document's PDF (the page "APIV2 - PDF Document", navigation `pdfDocument` of salesInvoices, one
+ *   entity, no key): `GET salesInvoices({id})/pdfDocument` answers id, parentId, parentType and
+ *   `pdfDocumentContent@odata.mediaReadLink`; `GET .../pdfDocument/pdfDocumentContent` reads the stream,
+ *   the PDF itself (Microsoft's v2.0 reference: dynamics_pdfdocument_get, dynamics_salesinvoice_pdfdocument).
+ * - Webhooks (subscriptions.ts): `/api/v2.0/subscriptions` at the environment's root, with the validation
+ *   handshake on create and renew, expiry after three days, and notifications after changes.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -35,6 +41,7 @@ import {
 import type { EdmProperty, EdmStructuredType, SapB1Metadata } from "../sap-b1/metadata.ts";
 import { BcData, BcError, type Row } from "./data.ts";
 import { type BcDigest, type BcEntity, bcDigest } from "./digest.ts";
+import { type BcSubscriptions, type SubscriptionOptions, startSubscriptions } from "./subscriptions.ts";
 
 export const BC_DEFAULT_PAGE_SIZE = 20_000;
 export const BC_MAX_CONCURRENT = 5;
@@ -55,6 +62,8 @@ export interface BcEmulatorOptions {
   /** Seconds a token lives (Entra ID's are an hour). */
   tokenLifetimeS?: number;
   faults?: FaultOptions;
+  /** Webhook subscriptions: lifetime, notification delay and batching (subscriptions.ts). */
+  webhooks?: SubscriptionOptions;
 }
 
 export interface BcEmulator {
@@ -75,6 +84,8 @@ export interface BcEmulator {
   violations: string[];
   /** Every request body and authorization header received (tests look for the secret in them). */
   bodies: string[];
+  /** Webhook subscriptions and the notifications sent. */
+  webhooks: BcSubscriptions;
   /** Ends every token now, as an expiry does. */
   expireTokens(): void;
   close(): Promise<void>;
@@ -260,6 +271,11 @@ export async function startBcEmulator(opts: BcEmulatorOptions = {}): Promise<BcE
       );
     }
     const segments = path.slice(apiRoot.length + 1).split("/");
+    // Webhook subscriptions live at the environment's root, not under a company.
+    if (/^subscriptions(?:\(|$)/.test(segments[0] ?? "")) {
+      if (segments.length > 1) return refuse(res, `${method} ${path}`, ["subscriptions has no navigation"]);
+      return webhooks.handle(method, segments[0] as string, url, req.headers, raw, res);
+    }
     const parsed = segments.map((s) => SEGMENT.exec(s));
     if (parsed.some((m) => !m))
       return refuse(res, `${method} ${path}`, ["a path segment is not <entitySet> or <entitySet>(<guid>)"]);
@@ -277,12 +293,18 @@ export async function startBcEmulator(opts: BcEmulatorOptions = {}): Promise<BcE
     }
     if (first[2] !== data.companyId)
       return fail(res, 404, "Internal_CompanyNotFound", `no company ${String(first[2])}`);
-    if (rest.length > 2)
-      return refuse(res, `${method} ${path}`, ["the emulator serves one level of navigation"]);
-    const [top, sub] = rest as [RegExpExecArray, RegExpExecArray | undefined];
+    const [top, sub, media] = rest as [
+      RegExpExecArray,
+      RegExpExecArray | undefined,
+      RegExpExecArray | undefined,
+    ];
     const topSet = top[1] as string;
     const topEntity = digest.entity(topSet);
     if (!topEntity) return refuse(res, `${method} ${topSet}`, [`API v2.0 has no entity set ${topSet}`]);
+    if (sub && topEntity.navigation.get(sub[1] as string) === "pdfDocument")
+      return pdfDocument(res, url, method, path, topSet, top[2], sub[2], media, rest.length);
+    if (rest.length > 2)
+      return refuse(res, `${method} ${path}`, ["the emulator serves one level of navigation"]);
     let set = topSet;
     let parent: { set: string; id: string; field: string } | null = null;
     if (sub) {
@@ -413,6 +435,70 @@ export async function startBcEmulator(opts: BcEmulatorOptions = {}): Promise<BcE
     }
   };
 
+  /**
+   * `salesInvoices({id})/pdfDocument` (one entity, the page "APIV2 - PDF Document") and its stream
+   * `pdfDocumentContent`, read as media. The page is read-only; the navigation takes no key.
+   */
+  function pdfDocument(
+    res: ServerResponse,
+    url: URL,
+    method: string,
+    path: string,
+    parentSet: string,
+    parentId: string | undefined,
+    key: string | undefined,
+    media: RegExpExecArray | undefined,
+    depth: number,
+  ) {
+    const entity = digest.entity("pdfDocument") as BcEntity;
+    const op = `${method} ${parentSet}(id)/pdfDocument${media ? `/${media[1]}` : ""}`;
+    count(op);
+    const problems: string[] = [];
+    if (!parentId) problems.push("navigation needs the parent's id");
+    if (depth > 3) problems.push("pdfDocument has no navigation");
+    if (method !== "GET") problems.push("pdfDocument is read-only (GET only)");
+    if (key) problems.push("pdfDocument is a single navigation, reached without a key");
+    if (media) {
+      const f = entity.fields.get(media[1] as string);
+      if (!f) problems.push(`pdfDocument has no field ${String(media[1])}`);
+      else if (f.apiType !== "stream") problems.push(`pdfDocument.${f.name} is not a stream (no media read)`);
+      if ([...url.searchParams.keys()].length > 0) problems.push("a media read takes no query option");
+    }
+    for (const k of url.searchParams.keys())
+      if (!KNOWN_OPTIONS.has(k)) problems.push(`unknown query option ${k}`);
+    const select = url.searchParams.get("$select");
+    if (select) problems.push(...digest.checkFields(`${op} $select`, "pdfDocument", select.split(",")));
+    if (problems.length > 0) return refuse(res, op, problems);
+    if (parentSet !== "salesInvoices")
+      return fail(res, 501, "NotImplemented", `the emulator renders no PDF of ${parentSet}`);
+    let bytes: Buffer;
+    try {
+      bytes = data.invoicePdf(parentId as string);
+    } catch (e) {
+      if (e instanceof BcError) return fail(res, e.status, e.code, e.message);
+      throw e;
+    }
+    if (media) {
+      // A media read answers the stream's bytes; an empty stream has no content.
+      if (bytes.length === 0) return send(res, 204, undefined);
+      res.writeHead(200, { "content-type": "application/pdf", "content-length": String(bytes.length) });
+      return res.end(bytes);
+    }
+    const self = `${base}${path}`;
+    let row: Row = {
+      id: parentId,
+      parentId,
+      parentType: "Sales Invoice",
+      "pdfDocumentContent@odata.mediaReadLink": `${self}/pdfDocumentContent`,
+    };
+    if (select) row = pick(row, ["id", ...select.split(",")]);
+    for (const v of digest.checkAnswer(`${op} answer`, "pdfDocument", row)) violations.push(`answer: ${v}`);
+    return send(res, 200, {
+      "@odata.context": `${apiRoot}/$metadata#companies(${data.companyId})/salesInvoices(${String(parentId)})/pdfDocument/$entity`,
+      ...row,
+    });
+  }
+
   function expanded(row: Row, entity: BcEntity, expand: string[]): Row {
     if (expand.length === 0) return row;
     const out: Row = { ...row };
@@ -489,6 +575,17 @@ export async function startBcEmulator(opts: BcEmulatorOptions = {}): Promise<BcE
   }
 
   let base = "";
+  const webhooks = startSubscriptions({
+    digest,
+    data,
+    apiRoot,
+    count,
+    violations,
+    send,
+    fail,
+    refuse,
+    options: opts.webhooks ?? {},
+  });
   const server = createServer(async (req, res) => {
     stats.requests++;
     inFlight++;
@@ -540,9 +637,11 @@ export async function startBcEmulator(opts: BcEmulatorOptions = {}): Promise<BcE
     checked,
     violations,
     bodies,
+    webhooks,
     expireTokens: () => tokens.clear(),
     close: () =>
       new Promise<void>((ok) => {
+        webhooks.stop();
         server.closeAllConnections();
         server.close(() => ok());
       }),
