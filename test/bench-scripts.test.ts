@@ -1,13 +1,19 @@
 /**
- * The benchmark scripts of issue 22 (bench/order-latency.ts, bench/n8n.ts, bench/install.ts) parse their
- * flags and refuse bad ones naming the flag and the value; the n8n bench's Passerelle configuration is a
- * valid passerelle.yaml and its n8n workflow connects every node it has. No timings are checked here.
+ * The benchmark scripts of issue 22 (bench/order-latency.ts, bench/n8n.ts, bench/install.ts,
+ * bench/webhook-with-sync.ts) parse their flags and refuse bad ones naming the flag and the value; the n8n
+ * bench's Passerelle configuration is a valid passerelle.yaml and its n8n workflow connects every node it
+ * has; the webhook-with-sync bench's configurations are valid and its sync coverage adds up. No timings are
+ * checked here.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parseInstallBenchArgs } from "../bench/install.ts";
 import { n8nWorkflow, parseN8nBenchArgs, passerelleConfig } from "../bench/n8n.ts";
 import { odooStampMs, parseOrderLatencyArgs } from "../bench/order-latency.ts";
+import { parseWebhookSyncArgs, type RunRow, syncConfig, syncCoverage } from "../bench/webhook-with-sync.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { connectorDefinitions } from "../src/connectors/index.ts";
 
@@ -71,6 +77,74 @@ describe("bench scripts", () => {
     assert.throws(
       () => parseInstallBenchArgs(["--start-timeout", "0"]),
       /--start-timeout must be a positive number.*"0"/,
+    );
+  });
+
+  test("webhook with sync: flags, both configurations, and the share of the window a sync covered", () => {
+    const opts = parseWebhookSyncArgs([]);
+    assert.equal(opts.rate, 3000);
+    assert.equal(opts.seconds, 20);
+    assert.equal(opts.size, 60_000);
+    assert.equal(opts.bin, "dist");
+    assert.equal(parseWebhookSyncArgs(["--rate", "500", "--size", "10k"]).size, 10_000);
+    assert.throws(() => parseWebhookSyncArgs(["--rate", "lots"]), /--rate must be a number.*"lots"/);
+    assert.throws(() => parseWebhookSyncArgs(["--bin", "build"]), /--bin must be dist or src, got "build"/);
+    assert.throws(() => parseWebhookSyncArgs(["--compare", "/nonexistent"]), /--compare .*"\/nonexistent"/);
+
+    // What the emulator host hands the bench (bench/lib/host.ts) for passerelle.yaml's ${env:…} values.
+    const emulatorEnv = {
+      ODOO_URL: "http://127.0.0.1:9",
+      ODOO_DB: "bench",
+      ODOO_USER: "admin",
+      ODOO_PASSWORD: "admin",
+      SHOPIFY_SHOP: "bench.myshopify.com",
+      SHOPIFY_ACCESS_TOKEN: "shpat_bench",
+      SHOPIFY_ENDPOINT: "http://127.0.0.1:9/admin/api/2026-10/graphql.json",
+      SHOPIFY_WEBHOOK_SECRET: "shpss_bench",
+    };
+    const dir = mkdtempSync(join(tmpdir(), "passerelle-wh-bench-"));
+    try {
+      for (const cron of [null, "*/10 * * * * *"]) {
+        const text = readFileSync(syncConfig(dir, "sqlite:/tmp/x.sqlite", cron), "utf8");
+        const { config } = parseConfig(text, connectorDefinitions, { env: emulatorEnv });
+        assert.deepEqual(Object.keys(config.flows), ["products", "prices", "stock"]);
+        for (const flow of Object.values(config.flows)) {
+          assert.deepEqual(flow.trigger, cron === null ? { type: "manual" } : { type: "schedule", cron });
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    const at = (s: number) => new Date(Date.UTC(2026, 11, 5, 3, 0, s)).toISOString();
+    const run = (flow: string, from: number, to: number | null, written: number): RunRow => ({
+      flow,
+      status: to === null ? "running" : "succeeded",
+      started_at: at(from),
+      finished_at: to === null ? null : at(to),
+      read: written,
+      created: written,
+      updated: 0,
+    });
+    const t = (s: number) => Date.parse(at(s));
+    // Window 10–30 s: products 5–18 s, an idle prices run 18–19 s (nothing read: not busy), stock 20–25 s
+    // overlapping a second products run still going from 22 s: busy 10–18 and 20–30, 18 of 20 s.
+    const c = syncCoverage(
+      [
+        run("products", 5, 18, 50),
+        run("prices", 18, 19, 0),
+        run("stock", 20, 25, 9),
+        run("products", 22, null, 0),
+        run("stock", 31, 32, 1),
+      ],
+      t(10),
+      t(30),
+      t(40),
+    );
+    assert.equal(c.share, 0.9);
+    assert.deepEqual(
+      c.runs.map((r) => r.flow),
+      ["products", "prices", "stock", "products"],
     );
   });
 });

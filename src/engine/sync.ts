@@ -190,6 +190,33 @@ function keyOf(native: unknown, stream: Stream): string {
   return `${stream.entity}#${stream.idOf(native)}`;
 }
 
+/**
+ * Lets the event loop run what is waiting (timers, sockets: a webhook to acknowledge) before the sync goes
+ * on. Without it, a page's mapping, planning and commit run as one unbroken chain of microtasks: the SQLite
+ * store answers synchronously, so no `await` in between gives I/O a turn.
+ */
+export function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Records a page is mapped in between two yields to the event loop (prepareYielding). */
+export const PREPARE_SLICE = 50;
+
+/**
+ * prepare() for every record of a page, results in the page's order, started PREPARE_SLICE records at a
+ * time with a turn of the event loop in between. Each slice is started without waiting for the one before,
+ * so records whose mapping waits on the network (a lookup per record) still wait together, as they did
+ * with every record started at once; records mapped without waiting finish slice by slice.
+ */
+export async function prepareYielding(flow: Flow, stream: Stream, page: unknown[]): Promise<Prepared[]> {
+  const started: Promise<Prepared>[] = [];
+  for (let i = 0; i < page.length; i += PREPARE_SLICE) {
+    if (i > 0) await yieldToLoop();
+    for (const native of page.slice(i, i + PREPARE_SLICE)) started.push(prepare(flow, stream, native));
+  }
+  return Promise.all(started);
+}
+
 /** Reads and maps one native record; never throws. */
 export async function prepare(flow: Flow, stream: Stream, native: unknown): Promise<Prepared> {
   const sourceId = stream.idOf(native);
@@ -791,10 +818,7 @@ export class SyncEngine {
     };
     const ahead = new ReadAhead(
       () => stream.list(request),
-      async (page: unknown[]) => ({
-        page,
-        prepared: await Promise.all(page.map((n) => prepare(flow, stream, n))),
-      }),
+      async (page: unknown[]) => ({ page, prepared: await prepareYielding(flow, stream, page) }),
     );
     let finished = false;
     // The source said it had nothing more (not merely `maxPages` reached): the flow caught up.
@@ -815,6 +839,7 @@ export class SyncEngine {
           stream.sorted && cursor
             ? read.prepared.filter((_, i) => this.after(stream, page[i], cursor as Cursor))
             : read.prepared;
+        await yieldToLoop();
         const result = await this.apply(flow, prepared, { ...opts, runId: run.id, summary });
         const callsNow = callsSoFar();
         result.counts.calls = callsNow - calls;
@@ -828,6 +853,7 @@ export class SyncEngine {
           next = isBefore(lastCursor.updatedAt, signpost) ? lastCursor : { updatedAt: signpost, id: "" };
         }
         if (!opts.dryRun) {
+          await yieldToLoop();
           await this.store.commitPage({
             flow: flow.name,
             runId: run.id,

@@ -3,7 +3,7 @@
  * failures of the page are stored, or none are. Work is done in multi-row statements (no per-record
  * round trips), except updates of repeated failures, which are rare.
  */
-import type { Transaction } from "kysely";
+import { type Kysely, sql, type Transaction } from "kysely";
 import type { Link, NewFailure, PageCommit, RunCounts } from "../ports/store.ts";
 import { named } from "./errors.ts";
 import { executeRows } from "./row-statements.ts";
@@ -12,6 +12,36 @@ import type { Database, NewSyncEventRow } from "./schema.ts";
 
 const COUNTERS = ["read", "created", "updated", "skipped", "failed", "calls"] as const;
 const LIVE = ["open", "retrying"] as const;
+
+/**
+ * `status in ('open', 'retrying')` with the values written into the SQL, not bound: SQLite looks a page's
+ * keys up through the partial unique index failed_records_live_uq (flow, key, where status is one of those)
+ * only when it can see that the query asks for those statuses, which it cannot through parameters. Bound,
+ * it walked every open failure of every flow through the status index instead, in each page's commit
+ * (about 9 ms at 26,000 open failures, while the commit held the write lock; 0.07 ms through the index).
+ */
+const LIVE_LITERALS = LIVE.map((s) => sql.lit(s));
+
+/** The live (open or retrying) failures of `flow` among `keys`: their ids. */
+export function liveFailuresQuery(db: Kysely<Database>, flow: string, keys: readonly string[]) {
+  return db
+    .selectFrom("failed_records")
+    .select(["id", "key"])
+    .where("flow", "=", flow)
+    .where("key", "in", keys)
+    .where("status", "in", LIVE_LITERALS);
+}
+
+/** Marks the live failures of `flow` among `keys` resolved, returning what the resolved events name. */
+export function resolveFailuresQuery(db: Kysely<Database>, flow: string, keys: readonly string[]) {
+  return db
+    .updateTable("failed_records")
+    .set({ status: "resolved" })
+    .where("flow", "=", flow)
+    .where("key", "in", keys)
+    .where("status", "in", LIVE_LITERALS)
+    .returning(["id", "entity", "key", "source_system", "source_id", "attempts"]);
+}
 
 type Trx = Transaction<Database>;
 
@@ -222,14 +252,7 @@ async function resolve(
   const events: NewSyncEventRow[] = [];
   for (const batch of chunks([...new Set(keys)])) {
     const rows = await named("commitPage: resolve failed_records", () =>
-      trx
-        .updateTable("failed_records")
-        .set({ status: "resolved" })
-        .where("flow", "=", flow)
-        .where("key", "in", batch)
-        .where("status", "in", LIVE)
-        .returning(["id", "entity", "key", "source_system", "source_id", "attempts"])
-        .execute(),
+      resolveFailuresQuery(trx, flow, batch).execute(),
     );
     for (const r of rows) {
       events.push({
@@ -262,13 +285,7 @@ async function recordFailures(trx: Trx, failures: NewFailure[], now: string): Pr
     const live = new Map<string, number>();
     for (const keys of chunks([...byKey.keys()])) {
       const rows = await named("commitPage: find live failed_records", () =>
-        trx
-          .selectFrom("failed_records")
-          .select(["id", "key"])
-          .where("flow", "=", flow)
-          .where("key", "in", keys)
-          .where("status", "in", LIVE)
-          .execute(),
+        liveFailuresQuery(trx, flow, keys).execute(),
       );
       for (const r of rows) live.set(r.key, Number(r.id));
     }
