@@ -439,6 +439,66 @@ describe("a merchant's business on Tryton ⇄ Vendure", { skip: skip || false, t
     assert.match(await trace("order", `erp:${number}`), /only updates what it holds: nothing to create/);
   });
 
+  test("rounding: orders whose line taxes land on half cents reach Tryton confirmed, at the total the shop charged", async () => {
+    // 12.50 .. 35.00 at 19 %: ties (2.375, 3.325, 4.275 …) that Vendure rounds per line and Tryton rounds in its
+    // running tax after each line (half-to-even). Alone and after another line: 25.00 then 12.50 is 4.75 +
+    // 2.375 = 7.125, which Tryton rounds to 7.12 where the shop charged 7.13.
+    const orders: [string, number][][] = [
+      ...[
+        "MC-001",
+        "MC-002",
+        "MC-003",
+        "MC-004",
+        "MC-005-S",
+        "MC-006",
+        "MC-007",
+        "MC-009",
+        "MC-010-M",
+      ].flatMap((sku): [string, number][][] => [[[sku, 1]], [[sku, 2]]]),
+      [
+        ["MC-006", 1],
+        ["MC-001", 1],
+      ],
+      [
+        ["MC-006", 1],
+        ["MC-005-S", 1],
+      ],
+      [
+        ["MC-002", 1],
+        ["MC-009", 2],
+        ["MC-003", 1],
+      ],
+      [
+        ["MC-004", 2],
+        ["MC-007", 1],
+        ["MC-010-M", 1],
+      ],
+    ];
+    const placed: { code: string; total: number }[] = [];
+    for (const [i, lines] of orders.entries()) {
+      const o = await order(`rounding-${i}@example.com`, lines);
+      placed.push({ code: o.code, total: o.totalWithTax });
+    }
+    const runs = await sync(["customers", "orders"]);
+    assert.equal(run(runs, "orders").counts.failed, 0, JSON.stringify(runs));
+    for (const p of placed) {
+      const sales = await session.find(
+        "sale.sale",
+        [["reference", "like", `%${p.code}`]],
+        ["state", "total_amount"],
+      );
+      assert.equal(sales.length, 1, `${p.code}: ${JSON.stringify(sales)}`);
+      const sale = sales[0] as unknown as { state: string; total_amount: unknown };
+      assert.ok(["confirmed", "processing"].includes(sale.state), `${p.code} is ${sale.state}`);
+      const total = (sale.total_amount as { decimal?: string }).decimal ?? String(sale.total_amount);
+      assert.equal(
+        Math.round(Number(total) * 100),
+        p.total,
+        `${p.code}: Tryton ${total}, shop ${p.total / 100}`,
+      );
+    }
+  });
+
   test("after a sync of every flow, a second one writes nothing", async () => {
     // The first catches up with what the tests above changed without syncing (stock moved by orders; the
     // shipment of the order cancelled after shipping, which the shop refuses and the inbox keeps).

@@ -62,23 +62,58 @@ function net(price: string, taxes: TaxLine[], included: boolean): string {
 const roundCents = (v: Big, mode: 0 | 1 | 2 | 3) => v.round(2, mode);
 
 /**
- * Tryton rounds each line's tax half-to-even (Python's Decimal default); most shops round half-up, so a
- * line whose exact tax ends in a half cent (3 × 22.50 × 19 % = 12.825) is a cent apart. The shop states
- * each line's tax, so when Tryton would round a tie the other way, the unit price is raised by the
- * smallest step Tryton stores (0.0001): the tax then rounds to the shop's cent while the line amount
- * (quantity × price, rounded to cents) stays the same. Lines where that cannot hold are left as they are
- * and the totals check decides.
+ * Tryton's tax on a sale under `tax_rounding: line`, as `_get_taxes` computes it: the lines' taxes are added, in
+ * line order, to one running amount per tax, which is rounded half-to-even (Python's Decimal default) after each
+ * line. So whether a line's half-cent tie rounds up depends on the running amount before it, not on the line
+ * alone. `RunningTax` holds that amount per tax rate, as Tryton will hold it.
  */
-export function matchShopRounding(net: string, quantity: number, taxes: TaxLine[]): string {
+export type RunningTax = Map<string, Big>;
+
+/** Adds one line's taxes to the running amounts, as Tryton will, and returns what each one added. */
+function addLineTaxes(running: RunningTax, amount: Big, rates: string[]): void {
+  for (const rate of rates) {
+    const before = running.get(rate) ?? new Big(0);
+    running.set(rate, roundCents(before.plus(amount.times(rate)), Big.roundHalfEven));
+  }
+}
+
+/**
+ * Shops round a half cent their own way per line (Vendure in binary floating point, so 47.50 × 19 % = 9.025
+ * can come out as 9.02 while 17.50 × 19 % = 3.325 comes out as 3.33), and Tryton rounds its running amount
+ * (above): an order whose line tax lands on a half cent can be a cent apart. The shop states each line's tax,
+ * so when Tryton would add a different amount, the unit price is moved by the smallest step Tryton stores
+ * (0.0001), up or down: Tryton then adds the shop's cent while the line amount (quantity × price, rounded to
+ * cents) stays the same. Lines where that cannot hold are left as they are and the totals check decides.
+ * `running` is Tryton's running tax before this line (empty for the first); it is left after this line.
+ */
+export function matchShopRounding(
+  net: string,
+  quantity: number,
+  taxes: TaxLine[],
+  running: RunningTax = new Map(),
+): string {
   const price = new Big(net);
-  const trytonTax = (p: Big, rate: string) => roundCents(p.times(quantity).times(rate), Big.roundHalfEven);
-  const agrees = (p: Big) => taxes.every((t) => trytonTax(p, t.rate).eq(t.amount));
-  if (taxes.length === 0 || price.lte(0) || agrees(price)) return net;
-  const nudged = price.plus("0.0001");
-  const sameAmount = roundCents(nudged.times(quantity), Big.roundHalfEven).eq(
-    roundCents(price.times(quantity), Big.roundHalfEven),
-  );
-  return sameAmount && agrees(nudged) ? nudged.toFixed(UNIT_DIGITS) : net;
+  const amount = roundCents(price.times(quantity), Big.roundHalfEven);
+  const rates = taxes.map((t) => t.rate);
+  const agrees = (p: Big) =>
+    taxes.every((t) => {
+      const before = running.get(t.rate) ?? new Big(0);
+      return roundCents(before.plus(p.times(quantity).times(t.rate)), Big.roundHalfEven).eq(
+        before.plus(t.amount),
+      );
+    });
+  let chosen = price;
+  if (taxes.length > 0 && price.gt(0) && !agrees(price)) {
+    for (const nudged of [price.plus("0.0001"), price.minus("0.0001")]) {
+      const sameAmount = roundCents(nudged.times(quantity), Big.roundHalfEven).eq(amount);
+      if (nudged.gt(0) && sameAmount && agrees(nudged)) {
+        chosen = nudged;
+        break;
+      }
+    }
+  }
+  addLineTaxes(running, chosen.times(quantity), rates);
+  return chosen.eq(price) ? net : chosen.toFixed(UNIT_DIGITS);
 }
 
 function saleLines(order: Order, b: Batch, system: string): Record<string, unknown>[] {
@@ -113,24 +148,24 @@ function saleLines(order: Order, b: Batch, system: string): Record<string, unkno
     };
   };
   const lines: Record<string, unknown>[] = [];
+  // Tryton's running tax over the product lines, in the order they are written (matchShopRounding).
+  const running: RunningTax = new Map();
   // A line the shop emptied (cancelled after the order was placed) is not sold.
   for (const l of order.lines.filter((x) => x.quantity > 0)) {
     const tax = taxIds(order, l.taxes, b, `line ${l.sku}`, system);
     const price = net(l.unitPrice, l.taxes, order.taxesIncluded);
+    const rates = l.taxes.map((t) => t.rate);
     // The shop's line tax is on the line after its discount; only an undiscounted line can be matched.
-    const unit = new Big(l.discount).eq(0) ? matchShopRounding(price, l.quantity, l.taxes) : price;
+    let unit = price;
+    if (new Big(l.discount).eq(0)) unit = matchShopRounding(price, l.quantity, l.taxes, running);
+    else addLineTaxes(running, new Big(price).times(l.quantity), rates);
     lines.push(line(l.sku, "order line", l.quantity, unit, tax, l.title ?? l.sku));
     // A line discount as its own negative line keeps the exact amount; a percentage would round.
     if (new Big(l.discount).gt(0)) {
+      const off = new Big(net(l.discount, l.taxes, order.taxesIncluded)).neg();
+      addLineTaxes(running, off, rates);
       lines.push(
-        line(
-          DISCOUNT_CODE,
-          "discount line",
-          1,
-          new Big(net(l.discount, l.taxes, order.taxesIncluded)).neg().toFixed(UNIT_DIGITS),
-          tax,
-          `Discount on ${l.sku}`,
-        ),
+        line(DISCOUNT_CODE, "discount line", 1, off.toFixed(UNIT_DIGITS), tax, `Discount on ${l.sku}`),
       );
     }
   }
