@@ -29,6 +29,7 @@ import autocannon from "autocannon";
 import Database from "better-sqlite3";
 import { openStore } from "../src/store/index.ts";
 import { load1, machine } from "./lib/measure.ts";
+import { cpuMsOf, type Server, startListening } from "./lib/run-process.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SECRET = "shpss_bench_ingest_secret";
@@ -57,13 +58,6 @@ const WRK = ["/usr/bin/wrk", "/usr/local/bin/wrk"].find((p) => existsSync(p)) ??
 const GENERATOR = args.generator ?? (WRK ? "wrk" : "autocannon");
 if (GENERATOR !== "wrk" && GENERATOR !== "autocannon") throw new Error("--generator is wrk or autocannon");
 if (GENERATOR === "wrk" && !WRK) throw new Error("--generator wrk: wrk is not installed");
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
 
 /**
  * The floor: node:http alone, checking the signature and parsing the body as Passerelle does, answering
@@ -110,37 +104,8 @@ function startServer(dir: string, config: string, profile: boolean, root = ROOT)
   ]);
 }
 
-async function startProcess(dir: string, argv: string[]): Promise<Server> {
-  const child = spawn(process.execPath, argv, {
-    cwd: dir,
-    env: { ...process.env, SHOPIFY_WEBHOOK_SECRET: SECRET },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let err = "";
-  child.stderr?.on("data", (c: Buffer) => {
-    err += c.toString("utf8");
-  });
-  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
-  const end = Date.now() + 60_000;
-  for (;;) {
-    const m = /Listening on (http:\/\/[\d.]+:\d+)/.exec(err);
-    if (m?.[1]) return { child, url: m[1], exited, stderr: () => err };
-    if (child.exitCode !== null) throw new Error(`passerelle run exited:\n${err}`);
-    if (Date.now() > end) throw new Error(`passerelle run did not start:\n${err}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** CPU time (user + system) a process has used so far, in ms (Linux /proc). */
-function cpuMsOf(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return Number.NaN;
-  }
+function startProcess(dir: string, argv: string[]): Promise<Server> {
+  return startListening(argv, dir, { ...process.env, SHOPIFY_WEBHOOK_SECRET: SECRET });
 }
 
 interface Ctx {

@@ -33,7 +33,6 @@
  * `--bin src` runs bin/passerelle-src.mjs, the TypeScript sources through tsx, for an unbuilt change.
  * Writes bench/results/webhook-with-sync-<rate>.json.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import {
   existsSync,
@@ -54,6 +53,7 @@ import { parseDocument } from "yaml";
 import { parseSize } from "./dataset.ts";
 import { loadAverages, ratio, saveResult } from "./lib/measure.ts";
 import { benchConfig, CATALOG_FLOWS } from "./lib/passerelle.ts";
+import { cpuMsOf, type Server, startListening, stopServer } from "./lib/run-process.ts";
 import { type Systems, startSystems } from "./lib/systems.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -181,25 +181,6 @@ export function syncCoverage(
   return { share: Math.round((covered / Math.max(1, toMs - fromMs)) * 1000) / 1000, runs: overlapping };
 }
 
-/** CPU time (user + system) a process has used so far, in ms (Linux /proc). */
-function cpuMsOf(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
-
 async function startServer(
   root: string,
   bin: "dist" | "src",
@@ -219,31 +200,7 @@ async function startServer(
     "--port",
     "0",
   ];
-  const child = spawn(process.execPath, argv, {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let err = "";
-  child.stderr?.on("data", (c: Buffer) => {
-    err += c.toString("utf8");
-  });
-  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
-  const end = Date.now() + 60_000;
-  for (;;) {
-    const m = /Listening on (http:\/\/[\d.]+:\d+)/.exec(err);
-    if (m?.[1]) return { child, url: m[1], exited, stderr: () => err };
-    if (child.exitCode !== null) throw new Error(`passerelle run exited:\n${err}`);
-    if (Date.now() > end) throw new Error(`passerelle run did not start:\n${err}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function stopServer(server: Server): Promise<void> {
-  server.child.kill("SIGTERM");
-  const timer = setTimeout(() => server.child.kill("SIGKILL"), 20_000);
-  await server.exited;
-  clearTimeout(timer);
+  return startListening(argv, root, { ...process.env, ...env });
 }
 
 /** autocannon offering `rate` signed orders/create deliveries a second for `seconds`. */
