@@ -12,9 +12,18 @@ import { startFixture } from "../../test/fixtures/odoo.ts";
 import type { Flow } from "../engine/flow.ts";
 import { SyncEngine } from "../engine/sync.ts";
 import { openStore } from "../store/index.ts";
-import { windowPass } from "./passes.ts";
+import { type PassResult, windowPass } from "./passes.ts";
 
-test("a window pass reads the next page while the previous one is written, and writes every record once", async () => {
+/** Two Odoo emulators (30 orders in the source, none in the target) and a real SQLite store. */
+interface World {
+  flow: Flow;
+  /** The target emulator. */
+  target: Awaited<ReturnType<typeof startFixture>>;
+  /** A window pass of the whole source, with a clock a minute ahead (every order before the signpost). */
+  pass(): Promise<PassResult>;
+}
+
+async function withOrders(name: string, batchSize: number, body: (w: World) => Promise<void>): Promise<void> {
   const a = await startFixture({ orders: 30, seed: 7 });
   const b = await startFixture({ orders: 0, seed: 7 });
   const dir = mkdtempSync(join(tmpdir(), "passerelle-passes-"));
@@ -22,12 +31,36 @@ test("a window pass reads the next page while the previous one is written, and w
   try {
     await store.migrate();
     const flow: Flow = {
-      name: "orders-window",
+      name,
       entity: "order",
       source: a.connect({ pageSize: 7 }, "erp-a"),
       target: b.connect({}, "erp-b"),
-      batchSize: 7,
+      batchSize,
     };
+    const later = () => new Date(Date.now() + 60_000);
+    await body({
+      flow,
+      target: b,
+      pass: () => windowPass({ store, engine: new SyncEngine(store) }, flow, null, { now: later }),
+    });
+  } finally {
+    await store.close();
+    await a.emu.close();
+    await b.emu.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Every order of the target under one reference only, and `count` of them. */
+function assertEachOnce(target: World["target"], count: number): void {
+  const rows = target.emu.data.rows("sale.order");
+  for (const ref of new Set(rows.map((o) => String(o.client_order_ref))))
+    assert.equal(target.emu.data.search("sale.order", [["client_order_ref", "=", ref]]).length, 1, ref);
+  assert.equal(rows.length, count);
+}
+
+test("a window pass reads the next page while the previous one is written, and writes every record once", async () => {
+  await withOrders("orders-window", 7, async ({ flow, target, pass }) => {
     const log: string[] = [];
     const stream = flow.source.streams.order;
     const writer = flow.target.writers.order;
@@ -58,40 +91,19 @@ test("a window pass reads the next page while the previous one is written, and w
       log.push(`write ${n} done`);
       return out;
     };
-    // A clock a minute ahead: every source record is before the pass's signpost.
-    const later = () => new Date(Date.now() + 60_000);
-    const s = await windowPass({ store, engine: new SyncEngine(store) }, flow, null, { now: later });
+    const s = await pass();
     assert.equal(s.status, "succeeded", s.error?.message);
     assert.equal(s.counts.created, 30);
     // Page 2 is asked for before page 1's write has answered.
     assert.ok(log.indexOf("read 2") < log.indexOf("write 1 done"), log.join(", "));
     assert.equal(writes, 5, log.join(", "));
-    for (const ref of new Set(b.emu.data.rows("sale.order").map((o) => String(o.client_order_ref))))
-      assert.equal(b.emu.data.search("sale.order", [["client_order_ref", "=", ref]]).length, 1, ref);
-    assert.equal(b.emu.data.rows("sale.order").length, 30);
-  } finally {
-    await store.close();
-    await a.emu.close();
-    await b.emu.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+    assertEachOnce(target, 30);
+  });
 });
 
 test("a window pass gathers small source pages into write batches of the flow's batch size", async () => {
-  const a = await startFixture({ orders: 30, seed: 7 });
-  const b = await startFixture({ orders: 0, seed: 7 });
-  const dir = mkdtempSync(join(tmpdir(), "passerelle-passes-"));
-  const store = await openStore(`sqlite:${join(dir, "store.sqlite")}`);
-  try {
-    await store.migrate();
+  await withOrders("orders-gather", 21, async ({ flow, target, pass }) => {
     // Pages of 7 from the source, batches of 21 for the target: 30 orders in writes of 21 and 9.
-    const flow: Flow = {
-      name: "orders-gather",
-      entity: "order",
-      source: a.connect({ pageSize: 7 }, "erp-a"),
-      target: b.connect({}, "erp-b"),
-      batchSize: 21,
-    };
     const writer = flow.target.writers.order;
     const stream = flow.source.streams.order;
     assert.ok(writer && stream);
@@ -110,35 +122,17 @@ test("a window pass gathers small source pages into write batches of the flow's 
       sizes.push(items.length);
       return upsert(items, ctx);
     };
-    const later = () => new Date(Date.now() + 60_000);
-    const s = await windowPass({ store, engine: new SyncEngine(store) }, flow, null, { now: later });
+    const s = await pass();
     assert.equal(s.status, "succeeded", s.error?.message);
     assert.equal(s.counts.created, 30);
     assert.deepEqual(sizes, [21, 9]);
-    assert.equal(b.emu.data.rows("sale.order").length, 30);
-  } finally {
-    await store.close();
-    await a.emu.close();
-    await b.emu.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+    assertEachOnce(target, 30);
+  });
 });
 
 test("a window pass reads and gathers the next write batch while the previous batch is written", async () => {
-  const a = await startFixture({ orders: 30, seed: 7 });
-  const b = await startFixture({ orders: 0, seed: 7 });
-  const dir = mkdtempSync(join(tmpdir(), "passerelle-passes-"));
-  const store = await openStore(`sqlite:${join(dir, "store.sqlite")}`);
-  try {
-    await store.migrate();
+  await withOrders("orders-overlap", 14, async ({ flow, target, pass }) => {
     // Pages of 7, batches of 14: the second batch is pages 3 and 4.
-    const flow: Flow = {
-      name: "orders-overlap",
-      entity: "order",
-      source: a.connect({ pageSize: 7 }, "erp-a"),
-      target: b.connect({}, "erp-b"),
-      batchSize: 14,
-    };
     const writer = flow.target.writers.order;
     const stream = flow.source.streams.order;
     assert.ok(writer && stream);
@@ -171,8 +165,7 @@ test("a window pass reads and gathers the next write batch while the previous ba
       log.push(`write ${n} (${items.length})`);
       return upsert(items, ctx);
     };
-    const later = () => new Date(Date.now() + 60_000);
-    const s = await windowPass({ store, engine: new SyncEngine(store) }, flow, null, { now: later });
+    const s = await pass();
     assert.equal(s.status, "succeeded", s.error?.message);
     assert.equal(s.counts.created, 30);
     assert.ok(log.indexOf("read 4") < log.indexOf("write 1 (14)"), log.join(", "));
@@ -181,31 +174,12 @@ test("a window pass reads and gathers the next write batch while the previous ba
       log.filter((l) => l.startsWith("write")),
       ["write 1 (14)", "write 2 (14)", "write 3 (2)"],
     );
-    assert.equal(b.emu.data.rows("sale.order").length, 30);
-    for (const ref of new Set(b.emu.data.rows("sale.order").map((o) => String(o.client_order_ref))))
-      assert.equal(b.emu.data.search("sale.order", [["client_order_ref", "=", ref]]).length, 1, ref);
-  } finally {
-    await store.close();
-    await a.emu.close();
-    await b.emu.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+    assertEachOnce(target, 30);
+  });
 });
 
 test("a window pass whose read fails while a batch is written commits that batch and ends failed with the read's error", async () => {
-  const a = await startFixture({ orders: 30, seed: 7 });
-  const b = await startFixture({ orders: 0, seed: 7 });
-  const dir = mkdtempSync(join(tmpdir(), "passerelle-passes-"));
-  const store = await openStore(`sqlite:${join(dir, "store.sqlite")}`);
-  try {
-    await store.migrate();
-    const flow: Flow = {
-      name: "orders-read-fails",
-      entity: "order",
-      source: a.connect({ pageSize: 7 }, "erp-a"),
-      target: b.connect({}, "erp-b"),
-      batchSize: 14,
-    };
+  await withOrders("orders-read-fails", 14, async ({ flow, target, pass }) => {
     const stream = flow.source.streams.order;
     assert.ok(stream);
     const list = stream.list.bind(stream);
@@ -219,17 +193,11 @@ test("a window pass whose read fails while a batch is written commits that batch
           }
       },
     });
-    const later = () => new Date(Date.now() + 60_000);
-    const s = await windowPass({ store, engine: new SyncEngine(store) }, flow, null, { now: later });
+    const s = await pass();
     assert.equal(s.status, "failed");
     assert.match(s.error?.message ?? "", /page 4/);
     // The first batch (pages 1 and 2) was written and committed; page 3, read but not a full batch, was not.
     assert.equal(s.counts.created, 14);
-    assert.equal(b.emu.data.rows("sale.order").length, 14);
-  } finally {
-    await store.close();
-    await a.emu.close();
-    await b.emu.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+    assertEachOnce(target, 14);
+  });
 });
