@@ -19,6 +19,24 @@ export type { JobRow, JobStatus };
 const LIVE: JobStatus[] = ["queued", "running"];
 
 /**
+ * The live job of a singleton key. The statuses are written into the SQL, not bound: SQLite uses the partial
+ * unique index jobs_singleton_live_uq (singleton_key, where status is queued or running) only when it can see
+ * that the query asks for those statuses, which it cannot through parameters (the page commit's failure
+ * lookup had the same trap; commit-page.ts).
+ */
+export function liveBySingletonQuery(db: Kysely<Database>, key: string) {
+  return db
+    .selectFrom("jobs")
+    .selectAll()
+    .where("singleton_key", "=", key)
+    .where(
+      "status",
+      "in",
+      LIVE.map((s) => sql.lit(s)),
+    );
+}
+
+/**
  * The Kysely database behind a store, for tests and tools that read or corrupt job rows on purpose. The
  * runtime goes through the ports (`store.jobs()`, `store.leases()`) instead.
  */
@@ -182,12 +200,7 @@ export class JobStore implements JobTable, LeaseStore {
   /** Live (queued or running) job holding a singleton key. */
   async liveBySingleton(key: string): Promise<JobRow | null> {
     const row = await this.#gate.repeatable("liveBySingleton: select jobs", () =>
-      this.#db
-        .selectFrom("jobs")
-        .selectAll()
-        .where("singleton_key", "=", key)
-        .where("status", "in", LIVE)
-        .executeTakeFirst(),
+      liveBySingletonQuery(this.#db, key).executeTakeFirst(),
     );
     return row ? rowOut(row) : null;
   }
