@@ -94,6 +94,11 @@ test("a sync job queued as the worker does, and a flow-run job left by an older 
     .returning("id")
     .executeTakeFirstOrThrow();
   service = await startService(ctx, { host: "127.0.0.1", port: 0, pollMs: 20 });
+  // The configuration's shop manages webhook subscriptions: the service renews them on a schedule.
+  assert.ok(
+    service.schedules.some((s) => s.name === "webhooks" && s.job.queue === "webhooks"),
+    JSON.stringify(service.schedules.map((s) => s.name)),
+  );
   for (const id of [fromWorker, Number(legacy.id)]) {
     const job = await finished(queue, id);
     assert.equal(job.status, "done", `job ${id} (${job.queue}): ${job.lastError}`);

@@ -42,6 +42,7 @@ import { processHolder } from "./leases.ts";
 import { Metrics } from "./metrics.ts";
 import { type Role, startRoleScheduler } from "./roles.ts";
 import type { ScheduleEntry } from "./scheduler.ts";
+import { WEBHOOKS_QUEUE, webhookRenewalHandler, webhookRenewalSchedule } from "./webhook-renewal.ts";
 
 /** Shortest time between two drain requests of one group from this process. */
 const NOTIFY_GAP_MS = 50;
@@ -207,6 +208,8 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   const eventFlows = eventFlowsOf(ctx);
   // Alert rules are evaluated on their own schedule through the job queue (src/runtime/alerting.ts).
   const alerter = alerterFor(ctx);
+  // Webhook subscriptions are renewed on their own schedule (src/runtime/webhook-renewal.ts).
+  const renewal = webhookRenewalSchedule(ctx);
   const jobs = await openJobs(ctx.store, ctx.storeUrl, {
     queues: [
       ...new Set([
@@ -216,6 +219,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
         "events",
         RECONCILE_QUEUE,
         ...(alerter ? [ALERTS_QUEUE] : []),
+        ...(renewal ? [WEBHOOKS_QUEUE] : []),
       ]),
     ],
     logger: ctx.logger,
@@ -249,6 +253,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     }),
   };
   if (alerter) Object.assign(handlers, { [ALERTS_QUEUE]: alertJobHandler(alerter, opts.onAlerts) });
+  if (renewal) Object.assign(handlers, { [WEBHOOKS_QUEUE]: webhookRenewalHandler(ctx) });
   const worker = works
     ? jobs.runner(handlers, {
         id: holder,
@@ -360,6 +365,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
 
   const schedules = scheduleEntries(ctx);
   if (alerter) schedules.push(alertSchedule(ctx));
+  if (renewal) schedules.push(renewal);
   const scheduler =
     role === "scheduler" || role === "all"
       ? startRoleScheduler(ctx, {
