@@ -162,8 +162,9 @@ export class KyselyStore implements Store {
       return;
     }
     // Kysely reads the table list of every schema the role can use (has_schema_privilege per schema); a
-    // schema another session drops meanwhile makes that read fail with invalid_schema_name. Nothing is
-    // applied by then, and migrations already applied are recorded, so trying again is safe.
+    // schema another session drops meanwhile makes that read fail with invalid_schema_name, or with
+    // undefined_table naming one of its tables. Nothing is applied by then, and migrations already applied
+    // are recorded, so trying again is safe.
     let { error, results } = await migrate(this.db);
     for (let attempt = 1; attempt < 5 && otherSchemaDropped(error, schema); attempt++) {
       logger?.warn({ attempt }, "store migration retried: another schema was dropped while listing tables");
@@ -512,10 +513,17 @@ export class KyselyStore implements Store {
   }
 }
 
-/** PostgreSQL's invalid_schema_name about a schema other than the store's own (null: the default one). */
+/**
+ * PostgreSQL's invalid_schema_name about a schema other than the store's own (null: the default one), or
+ * its undefined_table about a table of another schema (`relation "other.kysely_migration" does not exist`:
+ * the schema was dropped between the listing of its tables and the reading of their columns).
+ */
 export function otherSchemaDropped(error: unknown, own: string | null): boolean {
   if (typeof error !== "object" || error === null) return false;
   const { code, message } = error as { code?: unknown; message?: unknown };
-  if (code !== "3F000" || typeof message !== "string") return false;
-  return own === null || !message.includes(`"${own}"`);
+  if (typeof message !== "string") return false;
+  if (code === "3F000") return own === null || !message.includes(`"${own}"`);
+  if (code !== "42P01") return false;
+  const schema = /^relation "([^".]+)\.[^"]+" does not exist/.exec(message)?.[1];
+  return schema !== undefined && schema !== (own ?? "public");
 }
