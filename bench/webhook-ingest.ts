@@ -30,6 +30,7 @@ import Database from "better-sqlite3";
 import { openStore } from "../src/store/index.ts";
 import { load1, machine } from "./lib/measure.ts";
 import { cpuMsOf, type Server, startListening } from "./lib/run-process.ts";
+import { ordersCreateDelivery } from "./lib/shopify-delivery.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SECRET = "shpss_bench_ingest_secret";
@@ -132,29 +133,12 @@ function load(
           {
             method: "POST",
             setupRequest: (req, context) => {
-              const id = order++;
-              const eventId = randomUUID();
-              const body = JSON.stringify({
-                id,
-                admin_graphql_api_id: `gid://shopify/Order/${id}`,
-                name: `#${1000 + id}`,
-                updated_at: new Date().toISOString(),
-                financial_status: "paid",
+              const { eventId, body, headers } = ordersCreateDelivery(order++, {
+                domain: SHOP,
+                secret: SECRET,
               });
               (context as Ctx).eventId = eventId;
-              return {
-                ...req,
-                body,
-                headers: {
-                  "content-type": "application/json",
-                  "x-shopify-topic": "orders/create",
-                  "x-shopify-hmac-sha256": createHmac("sha256", SECRET).update(body).digest("base64"),
-                  "x-shopify-shop-domain": SHOP,
-                  "x-shopify-api-version": "2026-10",
-                  "x-shopify-webhook-id": eventId,
-                  "x-shopify-event-id": eventId,
-                },
-              };
+              return { ...req, body, headers };
             },
             onResponse: (status, _body, context) => {
               const id = (context as Ctx).eventId;

@@ -33,7 +33,6 @@
  * `--bin src` runs bin/passerelle-src.mjs, the TypeScript sources through tsx, for an unbuilt change.
  * Writes bench/results/webhook-with-sync-<rate>.json.
  */
-import { createHmac, randomUUID } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
@@ -54,6 +53,7 @@ import { parseSize } from "./dataset.ts";
 import { loadAverages, ratio, saveResult } from "./lib/measure.ts";
 import { benchConfig, CATALOG_FLOWS } from "./lib/passerelle.ts";
 import { cpuMsOf, type Server, startListening, stopServer } from "./lib/run-process.ts";
+import { ordersCreateDelivery } from "./lib/shopify-delivery.ts";
 import { type Systems, startSystems } from "./lib/systems.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -224,28 +224,8 @@ function offer(
           {
             method: "POST",
             setupRequest: (req) => {
-              const id = order++;
-              const eventId = randomUUID();
-              const body = JSON.stringify({
-                id,
-                admin_graphql_api_id: `gid://shopify/Order/${id}`,
-                name: `#${1000 + id}`,
-                updated_at: new Date().toISOString(),
-                financial_status: "paid",
-              });
-              return {
-                ...req,
-                body,
-                headers: {
-                  "content-type": "application/json",
-                  "x-shopify-topic": "orders/create",
-                  "x-shopify-hmac-sha256": createHmac("sha256", shop.secret).update(body).digest("base64"),
-                  "x-shopify-shop-domain": shop.domain,
-                  "x-shopify-api-version": "2026-10",
-                  "x-shopify-webhook-id": eventId,
-                  "x-shopify-event-id": eventId,
-                },
-              };
+              const { body, headers } = ordersCreateDelivery(order++, shop);
+              return { ...req, body, headers };
             },
           },
         ],
