@@ -177,6 +177,18 @@ export interface Store {
   reserveRateSlot(key: string, intervalMs: number): Promise<number>;
   close(): Promise<void>;
 
+  /**
+   * The addresses `passerelle webhooks register` subscribed a connection's topics to, oldest first (all
+   * connections' when none is named): the service subscribes them again where the vendor dropped one.
+   */
+  webhookAddresses(
+    connection?: string,
+  ): Promise<{ connection: string; address: string; registeredAt: string }[]>;
+  /** Remembers (or refreshes) an address a connection's topics were subscribed to. */
+  rememberWebhookAddress(connection: string, address: string): Promise<void>;
+  /** Forgets one address of a connection, or all of them; answers how many were forgotten. */
+  forgetWebhookAddresses(connection: string, address?: string): Promise<number>;
+
   getLinks(entity: EntityName, system: string, keys: string[]): Promise<Map<string, Link>>;
   findLinkByExternalId(entity: EntityName, system: string, externalId: string): Promise<Link | null>;
   /** Links of one system by external id (keyed by external id). */

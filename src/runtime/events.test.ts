@@ -372,4 +372,29 @@ describe("scheduler", () => {
     again.stop();
     assert.deepEqual(fired, ["missed"]);
   });
+
+  test("an atStart schedule fires at every start, with nothing missed", async () => {
+    const queue = new JobQueue(ctx.store);
+    const now = new Date("2026-05-01T12:00:30Z");
+    const fired: string[] = [];
+    const entry = {
+      name: "at-start",
+      cron: "0 */6 * * *",
+      job: { queue: "test-at-start", payload: {} },
+      atStart: true,
+    };
+    for (let i = 0; i < 2; i++) {
+      const scheduler = new Scheduler({
+        queue,
+        marks: ctx.store.marks(),
+        now: () => now,
+        entries: [entry],
+        onEnqueued: (_e, _id, reason) => fired.push(reason),
+      });
+      await scheduler.start();
+      scheduler.stop();
+    }
+    assert.deepEqual(fired, ["start", "start"]);
+    assert.equal(await ctx.store.marks().getMark("schedule:at-start"), now.toISOString());
+  });
 });

@@ -17,7 +17,12 @@ export interface ScheduleEntry {
   name: string;
   cron: string;
   job: JobSpec;
+  /** Also fire once whenever the scheduler starts (a process start), not only on its cron or when missed. */
+  atStart?: boolean;
 }
+
+/** Why a schedule fired: its cron, a fire missed while no scheduler ran, or a start (`atStart`). */
+export type FireReason = "cron" | "missed" | "start";
 
 export interface SchedulerOptions {
   queue: Pick<Jobs, "enqueue">;
@@ -25,9 +30,9 @@ export interface SchedulerOptions {
   entries: ScheduleEntry[];
   now?: () => Date;
   /** Called after a job was enqueued (e.g. to wake the workers); `id` null when one was already live. */
-  onEnqueued?: (entry: ScheduleEntry, id: number | string | null, reason: "cron" | "missed") => void;
+  onEnqueued?: (entry: ScheduleEntry, id: number | string | null, reason: FireReason) => void;
   /** Told of every fire, with the tick it stands for (a cron fire's scheduled time, to the second). */
-  onFired?: (entry: ScheduleEntry, tick: Date, reason: "cron" | "missed") => void;
+  onFired?: (entry: ScheduleEntry, tick: Date, reason: FireReason) => void;
   onError?: (entry: ScheduleEntry, err: unknown) => void;
 }
 
@@ -49,7 +54,7 @@ export class Scheduler {
     }
   }
 
-  async #fire(entry: ScheduleEntry, reason: "cron" | "missed", tick?: Date): Promise<void> {
+  async #fire(entry: ScheduleEntry, reason: FireReason, tick?: Date): Promise<void> {
     const now = (this.#o.now ?? (() => new Date()))();
     this.#o.onFired?.(entry, tick ?? now, reason);
     await this.#o.marks.setMark(`schedule:${entry.name}`, now.toISOString());
@@ -62,7 +67,9 @@ export class Scheduler {
     const now = (this.#o.now ?? (() => new Date()))();
     for (const entry of this.#o.entries) {
       const mark = await this.#o.marks.getMark(`schedule:${entry.name}`);
-      if (mark === null) {
+      if (entry.atStart) {
+        await this.#fire(entry, "start");
+      } else if (mark === null) {
         await this.#o.marks.setMark(`schedule:${entry.name}`, now.toISOString());
       } else {
         const due = new Cron(entry.cron, { paused: true }).nextRun(new Date(mark));

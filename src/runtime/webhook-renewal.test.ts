@@ -57,7 +57,11 @@ describe("webhook subscriptions renewed while passerelle run runs", () => {
     const handshakes = emu.webhooks.handshakes.length;
     const renewals = await renewSubscriptions([conn]);
     assert.deepEqual(renewals, [
-      { connection: "erp", addresses: [{ url: address, topics: ["customers", "items", "salesInvoices"] }] },
+      {
+        connection: "erp",
+        addresses: [{ url: address, topics: ["customers", "items", "salesInvoices"] }],
+        recreated: [],
+      },
     ]);
     assert.equal(emu.webhooks.handshakes.length, handshakes);
     assert.equal(emu.checked.get("PATCH subscriptions(id)") ?? 0, 0);
@@ -80,6 +84,26 @@ describe("webhook subscriptions renewed while passerelle run runs", () => {
     }
   });
 
+  test("down for four days: the expired subscriptions are gone at the vendor and come back at the remembered address", async () => {
+    emu.webhooks.age(4 * DAY_S);
+    assert.deepEqual(await conn.webhooks?.list(), [], "expired subscriptions are dropped by the vendor");
+    // What the vendor lists is all a renewal without the store's memory has: nothing comes back.
+    assert.deepEqual(await renewSubscriptions([conn]), [{ connection: "erp", addresses: [], recreated: [] }]);
+    const handshakes = emu.webhooks.handshakes.length;
+    const renewals = await renewSubscriptions([conn], new Map([["erp", [address]]]));
+    const topics = ["customers", "items", "salesInvoices"];
+    assert.deepEqual(renewals, [
+      { connection: "erp", addresses: [{ url: address, topics }], recreated: [{ url: address, topics }] },
+    ]);
+    assert.equal(emu.webhooks.handshakes.length, handshakes + 3, "each new subscription is validated");
+    const live = (await conn.webhooks?.list()) ?? [];
+    assert.deepEqual(live.map((s) => s.topic).sort(), topics);
+    // The next turn finds them all there: nothing is created twice.
+    const again = await renewSubscriptions([conn], new Map([["erp", [address]]]));
+    assert.deepEqual(again[0]?.recreated, []);
+    assert.equal((await conn.webhooks?.list())?.length, 3);
+  });
+
   test("scheduled every six hours only when a connection manages subscriptions", () => {
     const ctx = (connectors: Connector[]) =>
       ({ connectors: new Map(connectors.map((c) => [c.name, c])) }) as unknown as Context;
@@ -87,6 +111,7 @@ describe("webhook subscriptions renewed while passerelle run runs", () => {
       name: "webhooks",
       cron: RENEW_CRON,
       job: { queue: "webhooks", payload: {}, singletonKey: "webhooks" },
+      atStart: true,
     });
     const plain = { ...conn, name: "plain", webhooks: undefined } as Connector;
     assert.equal(webhookRenewalSchedule(ctx([plain])), null);

@@ -144,6 +144,35 @@ export class KyselyStore implements Store {
     return Math.max(0, Number(rows[0]?.next_ms ?? now) - intervalMs - now);
   }
 
+  async webhookAddresses(
+    connection?: string,
+  ): Promise<{ connection: string; address: string; registeredAt: string }[]> {
+    let q = this.db.selectFrom("webhook_addresses").selectAll().orderBy("registered_at").orderBy("address");
+    if (connection !== undefined) q = q.where("connection", "=", connection);
+    const rows = await this.gate.repeatable("webhookAddresses: select webhook_addresses", () => q.execute());
+    return rows.map((r) => ({ connection: r.connection, address: r.address, registeredAt: r.registered_at }));
+  }
+
+  async rememberWebhookAddress(connection: string, address: string): Promise<void> {
+    const at = this.#now();
+    await this.gate.transaction("rememberWebhookAddress: upsert webhook_addresses", (trx) =>
+      trx
+        .insertInto("webhook_addresses")
+        .values({ connection, address, registered_at: at })
+        .onConflict((oc) => oc.columns(["connection", "address"]).doUpdateSet({ registered_at: at }))
+        .execute(),
+    );
+  }
+
+  async forgetWebhookAddresses(connection: string, address?: string): Promise<number> {
+    const res = await this.gate.transaction("forgetWebhookAddresses: delete webhook_addresses", (trx) => {
+      let q = trx.deleteFrom("webhook_addresses").where("connection", "=", connection);
+      if (address !== undefined) q = q.where("address", "=", address);
+      return q.executeTakeFirst();
+    });
+    return Number(res.numDeletedRows);
+  }
+
   async migrate(): Promise<void> {
     const { schema, dialect, logger } = this.#opts;
     if (schema !== null) {

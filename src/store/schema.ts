@@ -110,6 +110,13 @@ export interface RateGovernorTable {
   next_ms: number;
 }
 
+/** Addresses `passerelle webhooks register` subscribed, per connection (migration 0012). */
+export interface WebhookAddressesTable {
+  connection: string;
+  address: string;
+  registered_at: string;
+}
+
 /** Named leases (migration 0002; store/jobs.ts). */
 export interface LeasesTable {
   name: string;
@@ -228,6 +235,7 @@ export interface Database {
   jobs: JobsTable;
   leases: LeasesTable;
   rate_governor: RateGovernorTable;
+  webhook_addresses: WebhookAddressesTable;
   webhook_inbox: WebhookInboxTable;
   sync_marks: SyncMarksTable;
   two_way_state: TwoWayStateTable;

@@ -90,6 +90,31 @@ function storeSuite(name: string, backend: Backend): void {
       await backend.cleanup();
     });
 
+    test("webhook addresses: remembered once per connection and address, forgotten one or all", async () => {
+      const store = await fresh();
+      await store.rememberWebhookAddress("shop", "https://a.example/webhooks/shop");
+      await store.rememberWebhookAddress("shop", "https://b.example/webhooks/shop");
+      await store.rememberWebhookAddress("erp", "https://a.example/webhooks/erp");
+      await store.rememberWebhookAddress("shop", "https://a.example/webhooks/shop"); // again: refreshed
+      const shop = await store.webhookAddresses("shop");
+      assert.deepEqual(shop.map((r) => r.address).sort(), [
+        "https://a.example/webhooks/shop",
+        "https://b.example/webhooks/shop",
+      ]);
+      assert.equal((await store.webhookAddresses()).length, 3);
+      assert.equal(await store.forgetWebhookAddresses("shop", "https://b.example/webhooks/shop"), 1);
+      assert.equal(await store.forgetWebhookAddresses("shop", "https://nowhere.example/"), 0);
+      assert.deepEqual(
+        (await store.webhookAddresses("shop")).map((r) => r.address),
+        ["https://a.example/webhooks/shop"],
+      );
+      assert.equal(await store.forgetWebhookAddresses("erp"), 1);
+      assert.deepEqual(
+        (await store.webhookAddresses()).map((r) => r.connection),
+        ["shop"],
+      );
+    });
+
     test("migrate twice is a no-op that keeps the data", async () => {
       const store = await fresh();
       const run = await store.startRun("products", "sync");

@@ -5,6 +5,8 @@
  * with --address) in this process. Business Central's handshake reaches the server before each
  * subscription exists; `register` twice creates nothing more; a change in Business Central then arrives at
  * the server as a stored event; the webhook secret is in no output, and `unregister` removes them all.
+ * The CLI's store remembers the address registered (what `passerelle run` subscribes again where Business
+ * Central let a subscription expire) and forgets it on `unregister`; a refused address is not remembered.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -93,6 +95,15 @@ connections:
   });
 
   const cli = (args: string[]) => spawnCli(args, env);
+  /** The addresses the CLI's own store remembers for the connection. */
+  const remembered = async () => {
+    const cliStore = await openStore(`sqlite:${join(dir, "cli.db")}`);
+    try {
+      return (await cliStore.webhookAddresses("erp")).map((r) => r.address);
+    } finally {
+      await cliStore.close();
+    }
+  };
   const clean = (text: string) => {
     assert.deepEqual(leakedSecrets(text, [SECRET, emu.clientSecret]), [], "a secret in the output");
     assert.ok(!hasStackTrace(text), text);
@@ -119,6 +130,7 @@ connections:
     assert.equal(list.code, 0, explain(list));
     clean(list.stdout + list.stderr);
     assert.equal((json(list) as { subscriptions: unknown[] }).subscriptions.length, 3);
+    assert.deepEqual(await remembered(), [address]);
   });
 
   it("a changed item in Business Central arrives at the server as a stored product event", async () => {
@@ -139,6 +151,7 @@ connections:
     assert.match(res.stderr, /handshake/);
     clean(res.stdout + res.stderr);
     assert.equal(emu.webhooks.all.size, 3);
+    assert.deepEqual(await remembered(), [address], "a refused address is not remembered");
   });
 
   it("unregister removes the address's subscriptions", async () => {
@@ -146,5 +159,6 @@ connections:
     assert.equal(res.code, 0, explain(res));
     clean(res.stdout + res.stderr);
     assert.equal(emu.webhooks.all.size, 0);
+    assert.deepEqual(await remembered(), []);
   });
 });

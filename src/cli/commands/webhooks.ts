@@ -1,7 +1,9 @@
 /**
  * `passerelle webhooks register|list|unregister <connection>`: the connection's webhook subscriptions at
  * its vendor, through the vendor's own API. `register` is idempotent: topics already subscribed to the
- * address are left as they are, so running it twice leaves one subscription per topic.
+ * address are left as they are, so running it twice leaves one subscription per topic. The store remembers
+ * each address registered (until `unregister`), so `passerelle run` subscribes it again where the vendor
+ * dropped a subscription (src/runtime/webhook-renewal.ts).
  */
 import type { Command } from "commander";
 import { SyncError } from "../../core/errors.ts";
@@ -81,6 +83,7 @@ export async function webhooksCommand(
     if (opts.all) throw new SyncError("config", "--all is for unregister only");
     const address = checkAddress(opts.address ?? defaultAddress(ctx, connection));
     const { created, existing } = await manager.register(address);
+    await ctx.store.rememberWebhookAddress(connection, address);
     out.result({ connection, address, created, existing }, () =>
       [
         `${connection}: ${created.length} subscription${created.length === 1 ? "" : "s"} created, ${existing.length} already there, for ${address}`,
@@ -91,6 +94,7 @@ export async function webhooksCommand(
   }
   const address = opts.all ? undefined : checkAddress(opts.address ?? defaultAddress(ctx, connection));
   const removed = await manager.unregister(address);
+  await ctx.store.forgetWebhookAddresses(connection, address);
   out.result({ connection, address: address ?? null, removed }, () =>
     [
       `${connection}: ${removed.length} subscription${removed.length === 1 ? "" : "s"} removed${address ? ` for ${address}` : ""}`,

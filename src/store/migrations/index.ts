@@ -14,6 +14,7 @@ import { alertIncidents } from "./0007_alert_incidents.ts";
 import { rateGovernor } from "./0008_rate_governor.ts";
 import { categoryEntity } from "./0010_category_entity.ts";
 import { refundEntity } from "./0011_refund_entity.ts";
+import { webhookAddresses } from "./0012_webhook_addresses.ts";
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
@@ -29,6 +30,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         "0008_rate_governor": rateGovernor(),
         "0010_category_entity": categoryEntity(dialect),
         "0011_refund_entity": refundEntity(dialect),
+        "0012_webhook_addresses": webhookAddresses(),
       };
     },
   };
