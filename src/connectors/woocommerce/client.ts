@@ -24,7 +24,13 @@ export class WooClient {
       baseUrl: `${config.url.replace(/\/+$/, "")}/wp-json/wc/v3`,
       timeoutMs: config.timeoutMs,
       auth: { headers: () => ({ authorization: basic }) },
-      redact: [secret, basic, Buffer.from(`${user}:${secret}`).toString("base64")],
+      // The webhook secret travels in webhook bodies, and WooCommerce answers it back in its edit context.
+      redact: [
+        secret,
+        basic,
+        Buffer.from(`${user}:${secret}`).toString("base64"),
+        ...(config.webhookSecret ? [config.webhookSecret] : []),
+      ],
       ...(fetchApi ? { fetch: fetchApi } : {}),
     });
   }

@@ -12,6 +12,7 @@ import { WooClient } from "./client.ts";
 import { checkWooUse, WooCommerceConfig } from "./config.ts";
 import { wooPermissions } from "./permissions.ts";
 import { customerStream, orderStream } from "./streams.ts";
+import { wooWebhookManager } from "./webhook-manager.ts";
 import { wooWebhooks } from "./webhooks.ts";
 import {
   inventoryWriter,
@@ -32,7 +33,7 @@ export interface WooContext {
 
 export const woocommerce = defineConnector({
   id: "woocommerce",
-  version: "1.0.0",
+  version: "1.1.0",
   description:
     "WooCommerce (REST API wc/v3): customers and orders in; simple and variable products (sale prices), stock, regular prices, shipments (partial: tracking note; complete: order completed), invoices (order meta and note, no PDF) and order cancellations out",
   config: WooCommerceConfig,
@@ -81,6 +82,7 @@ export const woocommerce = defineConnector({
       }),
       drainDeprecations: () => x.client.http.deprecations.drain(),
       stats: () => ({ calls: x.client.calls, throttled: x.client.http.stats().throttled }),
+      webhooks: wooWebhookManager(x.name, x.client, x.config),
       async close() {},
       /** Calls that changed data so far. */
       writes: () => x.client.writes,
