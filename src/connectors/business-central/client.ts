@@ -12,6 +12,14 @@
  * Retry-After beyond its queue. Every try goes through a limit of `maxConcurrent` (≤ 5) in-flight requests,
  * after the connection's shared governor (governor.ts) when one is configured; reads that get a 429 wait for
  * its Retry-After and are tried again.
+ *
+ * Batches: `batch` sends many operations as one OData JSON batch (`POST /api/v2.0/$batch`, Content-Type
+ * application/json, `{"requests":[{id, method, url, headers, body}]}` answered `{"responses":[{id, status,
+ * headers, body}]}`; Microsoft Learn, "Using OData transactional $batch requests"), `batchSize` operations a
+ * request (Business Central takes at most 100: Microsoft Learn, "Work with API limits"). A batch is one HTTP
+ * request: it takes one slot of the concurrency limit and one of the governor, like any call. Only a batch
+ * of reads is tried again on a 429, a 5xx or a lost answer; one that carries a write is not, since its
+ * operations may have been applied before the answer was lost.
  */
 import pLimit from "p-limit";
 import { z } from "zod";
@@ -26,6 +34,36 @@ const Page = z.object({
 });
 
 export type BcRow = Record<string, unknown>;
+
+/** One operation of a `$batch`; `path` is under the company (`salesOrders?$filter=…`), as `get` takes it. */
+export interface BatchOperation {
+  id: string;
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  path: string;
+  headers?: Record<string, string>;
+  body?: BcRow;
+  /** What a failure of this operation calls it in messages (`sales order create`). */
+  what?: string;
+}
+
+/** One operation's answer, as Business Central gives it inside the batch's answer. */
+export interface BatchAnswer {
+  id: string;
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+const BatchReply = z.object({
+  responses: z.array(
+    z.object({
+      id: z.union([z.string(), z.number()]).transform(String),
+      status: z.number().int(),
+      headers: z.record(z.string(), z.string()).optional(),
+      body: z.unknown().optional(),
+    }),
+  ),
+});
 
 export interface ListQuery {
   filter?: string;
@@ -157,6 +195,86 @@ export class BusinessCentralClient {
     }
   }
 
+  /**
+   * Operations in OData JSON batches of `batchSize`, answered per operation (in the order given). A batch's
+   * own failure (unreachable, throttled, refused) throws; an operation's status is its answer's, for the
+   * caller to judge as it would a single call's (`operationError`). Each batch is one request through the
+   * concurrency limit and the governor; batches of one call run one after another, since each already
+   * carries up to 100 operations.
+   */
+  async batch(ops: readonly BatchOperation[], signal?: AbortSignal): Promise<BatchAnswer[]> {
+    const out: BatchAnswer[] = [];
+    for (let at = 0; at < ops.length; at += this.config.batchSize) {
+      out.push(...(await this.batchOnce(ops.slice(at, at + this.config.batchSize), signal)));
+    }
+    return out;
+  }
+
+  private async batchOnce(ops: readonly BatchOperation[], signal?: AbortSignal): Promise<BatchAnswer[]> {
+    const reads = ops.every((o) => o.method === "GET");
+    const requests = ops.map((o) => ({
+      id: o.id,
+      method: o.method,
+      // Relative to the batch's URL, the service root (/api/v2.0/).
+      url: `companies(${this.config.companyId})/${o.path}`,
+      headers: {
+        accept: "application/json",
+        ...(o.body !== undefined ? { "content-type": "application/json" } : {}),
+        ...o.headers,
+      },
+      ...(o.body !== undefined ? { body: o.body } : {}),
+    }));
+    const res = await this.http.send("POST", "/api/v2.0/$batch", {
+      body: JSON.stringify({ requests }),
+      headers: { "content-type": "application/json", accept: "application/json" },
+      // A batch of reads changes nothing and may be sent again; one with a write may not (not retry-safe).
+      retrySafe: reads,
+      what: `batch of ${ops.length} operation${ops.length === 1 ? "" : "s"}${reads ? "" : " with writes"}`,
+      key: "POST $batch",
+      ...(signal ? { signal } : {}),
+    });
+    let reply: z.infer<typeof BatchReply>;
+    try {
+      reply = BatchReply.parse(JSON.parse(res.text()));
+    } catch (e) {
+      // The batch was answered (so applied) but its answer cannot be read: whether each write happened is
+      // unknown, and only a later lookup can tell. Retryable, never permanent.
+      throw new SyncError(
+        "retryable",
+        `${this.name}: Business Central's answer to a batch of ${ops.length} operations cannot be read (${e instanceof Error ? e.message.slice(0, 200) : String(e)})`,
+        { system: this.name, status: res.status },
+      );
+    }
+    if (!reads) this.writes += ops.filter((o) => o.method !== "GET").length;
+    const byId = new Map(reply.responses.map((r) => [r.id, r]));
+    return ops.map((o) => {
+      const r = byId.get(o.id);
+      if (!r) {
+        throw new SyncError(
+          "retryable",
+          `${this.name}: Business Central's answer to a batch has no answer for operation ${JSON.stringify(o.id)} (${o.method} ${o.path.split("?")[0]})`,
+          { system: this.name },
+        );
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(r.headers ?? {})) headers[k.toLowerCase()] = v;
+      return { id: o.id, status: r.status, headers, body: r.body ?? null };
+    });
+  }
+
+  /** The error a single call with this operation's answer would have thrown, classified the same way. */
+  operationError(op: BatchOperation, answer: BatchAnswer): SyncError {
+    const text = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body ?? "");
+    return this.http.statusError(
+      {
+        method: op.method,
+        path: `${this.root}/${op.path.split("?")[0]}`,
+        what: `${op.what ?? op.path.split("?")[0]?.replace(/\([^)]*\)/g, "(id)")} in a batch: ${errorText(text)}`,
+      },
+      { status: answer.status, headers: new Headers(answer.headers), text: () => text },
+    );
+  }
+
   /** One entity by id (with `$expand` when asked); null when Business Central answers 404. */
   async get(
     path: string,
@@ -226,7 +344,8 @@ export class BusinessCentralPlatform {
   async media(link: string, what: string, signal?: AbortSignal): Promise<Uint8Array | null> {
     const env = environmentUrl(this.c.config);
     if (/^https?:/i.test(link) && !link.startsWith(`${env}/`))
-      throw new SyncError("retryable", `${this.c.name}: the media link ${link} leaves the environment`, {
+      // Permanent: the same link leaves the environment however often it is followed.
+      throw new SyncError("permanent", `${this.c.name}: the media link ${link} leaves the environment`, {
         system: this.c.name,
       });
     const path = /^https?:/i.test(link) ? link : `${this.c.root}/${link}`;

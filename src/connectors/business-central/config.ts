@@ -50,6 +50,30 @@ export const BusinessCentralConfig = z.object({
     .min(16, { message: "must be at least 16 characters (it is the webhooks' shared secret)" })
     .max(2048, { message: "must be at most 2048 characters (Business Central's limit)" })
     .optional(),
+  /**
+   * Operations per `$batch` request, at most Business Central's 100 ("A $batch request can contain a
+   * maximum of 100 operations": Microsoft Learn, "Work with API limits", training module work-with-api).
+   */
+  batchSize: z
+    .number()
+    .int()
+    .positive()
+    .max(100)
+    .default(100)
+    .describe("Operations per OData $batch request, at most Business Central's 100"),
+  /**
+   * The order writer batches a page's lookups, creates and read-backs in OData JSON `$batch` requests when
+   * the page holds at least this many orders; below it each order is written with its own calls. A page of
+   * N orders then costs a few requests instead of about 6 + lines per order. 0 never batches.
+   */
+  batchThreshold: z
+    .number()
+    .int()
+    .min(0)
+    .default(2)
+    .describe(
+      "Orders in a page from which the order writer batches its lookups, creates and read-backs in OData JSON $batch requests (0: never)",
+    ),
   /** The G/L account an order's shipping charge is posted to (an Account line); without one, orders with a shipping charge are refused. */
   shippingAccount: z.string().min(1).optional(),
 });

@@ -5,7 +5,8 @@
  * written; webhook subscriptions (webhooks.ts) for items, customers and invoices. Auth is OAuth2
  * client credentials against a configurable token endpoint. Reads are incremental on lastModifiedDateTime
  * (paging.ts) and page as Business Central pages (`@odata.nextLink`, `Prefer: odata.maxpagesize`); at most
- * 5 requests are in flight, and a 429 waits for its Retry-After. It is held to the digest of the API v2.0
+ * 5 requests are in flight, and a 429 waits for its Retry-After. A page of orders (at least `batchThreshold`)
+ * is written in OData JSON `$batch` requests (client.ts, writers/order.ts). It is held to the digest of the API v2.0
  * pages through the emulator (packages/emulators/src/business-central); no Business Central runs here
  * (docs/connectors/business-central.md says what that leaves out).
  */
@@ -23,7 +24,7 @@ import { orderWriter } from "./writers/order.ts";
 
 export const businessCentral = defineConnector({
   id: "business-central",
-  version: "1.1.0",
+  version: "1.2.0",
   description:
     "Dynamics 365 Business Central via API v2.0 (OData v4, OAuth2 client credentials): items with variants, total inventory, customers, sales orders, sales invoices with their PDF; webhook subscriptions.",
   config: BusinessCentralConfig,

@@ -81,6 +81,38 @@ export class BcData {
     return row;
   }
 
+  /**
+   * Every table as it is now, and the way back to it: an atomicity group of a `$batch` that fails is undone
+   * with it. Rows keep their identity (a row a caller holds is restored in place); the number series and the
+   * etags go back too. Webhook notifications already queued for the undone changes are not withdrawn.
+   */
+  snapshot(): () => void {
+    const tables = Object.values(this).filter((v): v is Map<string, unknown> => v instanceof Map);
+    const saved = tables.map((t) => {
+      const rows = [...t.entries()].map(([k, v]) => [k, v, structuredClone(v)] as const);
+      return { t, rows };
+    });
+    const numbers = { ...this.numbers };
+    const emptyPdf = new Set(this.emptyPdf);
+    return () => {
+      for (const { t, rows } of saved) {
+        t.clear();
+        for (const [k, original, copy] of rows) {
+          if (typeof original === "object" && original !== null) {
+            const row = original as Record<string, unknown>;
+            for (const f of Object.keys(row)) delete row[f];
+            Object.assign(row, copy);
+          }
+          t.set(k, original);
+        }
+      }
+      // The change stamps go on forward: a rolled-back change must not make a later one look older.
+      this.numbers = numbers;
+      this.emptyPdf.clear();
+      for (const id of emptyPdf) this.emptyPdf.add(id);
+    };
+  }
+
   /** The entity set a row belongs to. */
   setOf(id: string): string | null {
     for (const [k, v] of Object.entries(this))

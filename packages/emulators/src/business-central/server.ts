@@ -25,11 +25,28 @@
  *   the PDF itself (Microsoft's v2.0 reference: dynamics_pdfdocument_get, dynamics_salesinvoice_pdfdocument).
  * - Webhooks (subscriptions.ts): `/api/v2.0/subscriptions` at the environment's root, with the validation
  *   handshake on create and renew, expiry after three days, and notifications after changes.
+ * - OData JSON batches (`batch` below): `POST /api/v2.0/$batch`, Content-Type application/json,
+ *   `{"requests":[{id, method, url, headers, body, atomicityGroup, dependsOn}]}` answered 200
+ *   `{"responses":[{id, status, headers, body}]}` (Microsoft Learn, "Using OData transactional $batch
+ *   requests"; the request and answer objects as OData JSON Format 4.01 §19 defines them). Each operation
+ *   is dispatched to the same handlers as a single call, so it is checked against the digest the same way.
+ *   At most 100 operations (Microsoft Learn, "Work with API limits": "A $batch request can contain a maximum
+ *   of 100 operations"); more is refused with 400 in Business Central's error shape (the code and wording of
+ *   the real refusal are not confirmed). Without `Isolation: snapshot` each operation stands alone; with it
+ *   the whole batch is one transaction, undone when any operation fails, the operations keeping their own
+ *   answers (as Microsoft's example shows). An `atomicityGroup` is all or nothing too (OData 4.01); whether
+ *   Business Central honours it beyond `Isolation: snapshot` is not confirmed, and the emulator answers the
+ *   undone operations of a failed group 424 Failed Dependency, as it answers an operation whose `dependsOn`
+ *   failed. Operations run one after another, in order. Only JSON batches are served (no multipart/mixed).
+ * - A per-minute budget when asked (`requestsPerMinute`; Business Central's documented rate is per user or
+ *   environment and minute, answered 429). How the operations of a batch count against it is not
+ *   documented: the emulator counts each operation as a request (a batch of 40 costs 40), the stricter
+ *   reading; the batch itself takes one of the 5 concurrent slots, being one HTTP request.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { FaultInjector, type FaultOptions } from "../odoo/faults.ts";
+import { dropConnection, FaultInjector, type FaultOptions } from "../odoo/faults.ts";
 import {
   compareValues,
   matches,
@@ -45,6 +62,36 @@ import { type BcSubscriptions, type SubscriptionOptions, startSubscriptions } fr
 
 export const BC_DEFAULT_PAGE_SIZE = 20_000;
 export const BC_MAX_CONCURRENT = 5;
+/** Operations one `$batch` may carry (Microsoft Learn, "Work with API limits"). */
+export const BC_MAX_BATCH_OPERATIONS = 100;
+const BATCH_METHODS = new Set(["GET", "POST", "PATCH", "DELETE"]);
+
+/** An answer written to a ServerResponse, kept instead of sent: a batch operation's, or a dropped one's. */
+interface Captured {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+function capture(): { res: ServerResponse; done: Promise<Captured> } {
+  const out: Captured = { status: 0, headers: {}, body: Buffer.alloc(0) };
+  let finish: (c: Captured) => void = () => undefined;
+  const done = new Promise<Captured>((ok) => {
+    finish = ok;
+  });
+  const res = {
+    writeHead(status: number, headers: Record<string, string> = {}) {
+      out.status = status;
+      for (const [k, v] of Object.entries(headers)) out.headers[k.toLowerCase()] = String(v);
+      return res;
+    },
+    end(body?: string | Buffer) {
+      out.body = body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(body) ? body : Buffer.from(body);
+      finish(out);
+      return res;
+    },
+  };
+  return { res: res as unknown as ServerResponse, done };
+}
 
 export interface BcEmulatorOptions {
   port?: number;
@@ -64,6 +111,8 @@ export interface BcEmulatorOptions {
   faults?: FaultOptions;
   /** Webhook subscriptions: lifetime, notification delay and batching (subscriptions.ts). */
   webhooks?: SubscriptionOptions;
+  /** Requests a rolling minute before a 429 (off by default); each operation of a batch counts as one. */
+  requestsPerMinute?: number;
 }
 
 export interface BcEmulator {
@@ -79,7 +128,16 @@ export interface BcEmulator {
   data: BcData;
   digest: BcDigest;
   faults: FaultInjector;
-  stats: { requests: number; writes: number; tokens: number; throttled: number; peakInFlight: number };
+  stats: {
+    requests: number;
+    writes: number;
+    tokens: number;
+    throttled: number;
+    peakInFlight: number;
+    /** `$batch` requests served, and the operations they carried. */
+    batches: number;
+    batchOperations: number;
+  };
   checked: Map<string, number>;
   violations: string[];
   /** Every request body and authorization header received (tests look for the secret in them). */
@@ -174,7 +232,17 @@ export async function startBcEmulator(opts: BcEmulatorOptions = {}): Promise<BcE
   const checked = new Map<string, number>();
   const violations: string[] = [];
   const bodies: string[] = [];
-  const stats = { requests: 0, writes: 0, tokens: 0, throttled: 0, peakInFlight: 0 };
+  const stats = {
+    requests: 0,
+    writes: 0,
+    tokens: 0,
+    throttled: 0,
+    peakInFlight: 0,
+    batches: 0,
+    batchOperations: 0,
+  };
+  /** The rolling minute's requests (time, weight), when a per-minute budget is set. */
+  const recent: { at: number; weight: number }[] = [];
   const tokens = new Map<string, number>();
   const apiRoot = `/v2.0/${tenantId}/${environment}/api/v2.0`;
   let inFlight = 0;
@@ -271,6 +339,10 @@ export async function startBcEmulator(opts: BcEmulatorOptions = {}): Promise<BcE
       );
     }
     const segments = path.slice(apiRoot.length + 1).split("/");
+    if (segments[0] === "$batch") {
+      if (segments.length > 1) return refuse(res, `${method} ${path}`, ["$batch has no navigation"]);
+      return batch(req, res, method, raw);
+    }
     // Webhook subscriptions live at the environment's root, not under a company.
     if (/^subscriptions(?:\(|$)/.test(segments[0] ?? "")) {
       if (segments.length > 1) return refuse(res, `${method} ${path}`, ["subscriptions has no navigation"]);
@@ -436,6 +508,206 @@ export async function startBcEmulator(opts: BcEmulatorOptions = {}): Promise<BcE
   };
 
   /**
+   * `POST /api/v2.0/$batch` (JSON): checks the envelope, then runs each operation through `handle` as if it
+   * had come alone, with the batch's bearer token, and answers every operation's status, headers and body.
+   */
+  async function batch(req: IncomingMessage, res: ServerResponse, method: string, raw: string) {
+    count("POST $batch");
+    if (method !== "POST") return refuse(res, `${method} $batch`, ["$batch takes POST only"]);
+    const type = String(req.headers["content-type"] ?? "");
+    if (!/^application\/json\b/i.test(type)) {
+      return refuse(res, "POST $batch", [
+        `Content-Type ${type || "(none)"}: the emulator serves JSON batches (application/json) only, not multipart/mixed`,
+      ]);
+    }
+    let env: unknown;
+    try {
+      env = JSON.parse(raw);
+    } catch {
+      return refuse(res, "POST $batch", ["the body is not JSON"]);
+    }
+    const list = (env as { requests?: unknown } | null)?.requests;
+    if (typeof env !== "object" || env === null || !Array.isArray(list))
+      return refuse(res, "POST $batch", ['the body has no "requests" array']);
+    if (list.length > BC_MAX_BATCH_OPERATIONS) {
+      violations.push(
+        `request: POST $batch: ${list.length} operations, more than ${BC_MAX_BATCH_OPERATIONS}`,
+      );
+      return fail(
+        res,
+        400,
+        "BadRequest",
+        `The batch request contains ${list.length} operations; a batch can contain at most ${BC_MAX_BATCH_OPERATIONS}.`,
+      );
+    }
+    interface Op {
+      id: string;
+      method: string;
+      url: string;
+      headers: Record<string, string>;
+      body?: unknown;
+      atomicityGroup?: string;
+      dependsOn: string[];
+    }
+    const problems: string[] = [];
+    const ops: Op[] = [];
+    const seen = new Set<string>();
+    const groupsSeen = new Set<string>();
+    list.forEach((r: unknown, i) => {
+      const at = `requests[${i}]`;
+      if (typeof r !== "object" || r === null || Array.isArray(r)) {
+        problems.push(`${at} is not an object`);
+        return;
+      }
+      const o = r as Record<string, unknown>;
+      for (const k of Object.keys(o))
+        if (!["id", "method", "url", "headers", "body", "atomicityGroup", "dependsOn"].includes(k))
+          problems.push(`${at} has an unknown member ${k}`);
+      if (typeof o.id !== "string" || o.id === "") problems.push(`${at}.id must be a non-empty string`);
+      else if (seen.has(o.id)) problems.push(`${at}.id ${JSON.stringify(o.id)} is not unique`);
+      if (typeof o.method !== "string" || !BATCH_METHODS.has(o.method.toUpperCase()))
+        problems.push(`${at}.method ${JSON.stringify(o.method)} is not GET, POST, PATCH or DELETE`);
+      if (typeof o.url !== "string" || o.url === "") problems.push(`${at}.url must be a non-empty string`);
+      const headers: Record<string, string> = {};
+      if (o.headers !== undefined) {
+        if (typeof o.headers !== "object" || o.headers === null || Array.isArray(o.headers))
+          problems.push(`${at}.headers must be an object`);
+        else
+          for (const [k, v] of Object.entries(o.headers)) {
+            if (typeof v !== "string") problems.push(`${at}.headers.${k} must be a string`);
+            else headers[k.toLowerCase()] = v;
+          }
+      }
+      if (o.atomicityGroup !== undefined && (typeof o.atomicityGroup !== "string" || o.atomicityGroup === ""))
+        problems.push(`${at}.atomicityGroup must be a non-empty string`);
+      const group = typeof o.atomicityGroup === "string" ? o.atomicityGroup : undefined;
+      // OData 4.01: the requests of one atomicity group are adjacent.
+      const previous = ops.at(-1)?.atomicityGroup;
+      if (group && groupsSeen.has(group) && previous !== group)
+        problems.push(`${at}: the requests of atomicity group ${JSON.stringify(group)} are not adjacent`);
+      const dependsOn: string[] = [];
+      if (o.dependsOn !== undefined) {
+        if (!Array.isArray(o.dependsOn)) problems.push(`${at}.dependsOn must be an array`);
+        else
+          for (const d of o.dependsOn) {
+            if (typeof d !== "string" || (!seen.has(d) && !(groupsSeen.has(d) && d !== group)))
+              problems.push(`${at}.dependsOn names ${JSON.stringify(d)}, not an earlier request or group`);
+            else dependsOn.push(d);
+          }
+      }
+      if (typeof o.id === "string") seen.add(o.id);
+      if (group) groupsSeen.add(group);
+      ops.push({
+        id: String(o.id),
+        method: String(o.method).toUpperCase(),
+        url: String(o.url),
+        headers,
+        ...(o.body !== undefined ? { body: o.body } : {}),
+        ...(group ? { atomicityGroup: group } : {}),
+        dependsOn,
+      });
+    });
+    for (const id of seen)
+      if (groupsSeen.has(id)) problems.push(`${JSON.stringify(id)} names both a request and a group`);
+    if (problems.length > 0) return refuse(res, "POST $batch", problems);
+    stats.batches++;
+    stats.batchOperations += ops.length;
+
+    const isolated = /^snapshot$/i.test(String(req.headers.isolation ?? ""));
+    const authorization = String(req.headers.authorization ?? "");
+    const answers = new Map<
+      string,
+      { id: string; status: number; headers: Record<string, string>; body?: unknown }
+    >();
+    const failedNames = new Set<string>();
+    const runOne = async (op: Op) => {
+      const failedDep = op.dependsOn.find((d) => failedNames.has(d));
+      if (failedDep !== undefined) {
+        return {
+          id: op.id,
+          status: 424,
+          headers: { "content-type": "application/json" },
+          body: {
+            error: { code: "FailedDependency", message: `${failedDep} failed, so ${op.id} did not run` },
+          },
+        };
+      }
+      let target: URL;
+      try {
+        target = new URL(op.url, `${base}${apiRoot}/`);
+      } catch {
+        target = new URL("http://invalid/");
+      }
+      const { res: sink, done } = capture();
+      if (target.origin !== base || !target.pathname.startsWith(`${apiRoot}/`)) {
+        refuse(sink, `${op.method} ${op.url}`, ["a batch operation's url is not under the API's root"]);
+      } else if (/\/\$batch$/.test(target.pathname)) {
+        refuse(sink, `${op.method} ${op.url}`, ["a batch cannot carry a batch"]);
+      } else {
+        const inner = {
+          url: `${target.pathname}${target.search}`,
+          method: op.method,
+          headers: { ...op.headers, authorization },
+        } as unknown as IncomingMessage;
+        const body =
+          op.body === undefined ? "" : typeof op.body === "string" ? op.body : JSON.stringify(op.body);
+        await handle(inner, sink, body);
+      }
+      const got = await done;
+      const text = got.body.toString("utf8");
+      const json = (got.headers["content-type"] ?? "").includes("json");
+      return {
+        id: op.id,
+        status: got.status,
+        headers: got.headers,
+        ...(got.body.length === 0
+          ? {}
+          : { body: json ? (JSON.parse(text) as unknown) : got.body.toString("base64") }),
+      };
+    };
+    for (let i = 0; i < ops.length; ) {
+      const group = isolated ? "$batch" : ops[i]?.atomicityGroup;
+      let j = i + 1;
+      if (group) while (j < ops.length && (isolated || ops[j]?.atomicityGroup === group)) j++;
+      const run = ops.slice(i, j);
+      const undo = group ? data.snapshot() : null;
+      let broke: Op | undefined;
+      for (const op of run) {
+        const a = await runOne(op);
+        answers.set(op.id, a);
+        if (a.status >= 400) {
+          failedNames.add(op.id);
+          broke ??= op;
+        }
+      }
+      if (undo && broke) {
+        undo();
+        if (!isolated && group) {
+          failedNames.add(group);
+          // Every operation of the failed group is undone: those that had succeeded say so.
+          for (const op of run)
+            if (op !== broke && (answers.get(op.id)?.status ?? 0) < 400) {
+              failedNames.add(op.id);
+              answers.set(op.id, {
+                id: op.id,
+                status: 424,
+                headers: { "content-type": "application/json" },
+                body: {
+                  error: {
+                    code: "FailedDependency",
+                    message: `undone: ${broke.id} of atomicity group ${group} failed`,
+                  },
+                },
+              });
+            }
+        }
+      }
+      i = j;
+    }
+    return send(res, 200, { responses: ops.map((op) => answers.get(op.id)) });
+  }
+
+  /**
    * `salesInvoices({id})/pdfDocument` (one entity, the page "APIV2 - PDF Document") and its stream
    * `pdfDocumentContent`, read as media. The page is read-only; the navigation takes no key.
    */
@@ -599,13 +871,45 @@ export async function startBcEmulator(opts: BcEmulatorOptions = {}): Promise<BcE
     res.on("close", finish);
     const raw = await readBody(req);
     bodies.push(`${String(req.headers.authorization ?? "")} ${raw}`);
-    if (inFlight > maxConcurrent && !String(req.url).includes("/oauth2/")) {
+    const isToken = String(req.url).includes("/oauth2/");
+    if (inFlight > maxConcurrent && !isToken) {
       stats.throttled++;
       return fail(res, 429, "Application_TooManyRequests", `more than ${maxConcurrent} requests at once`, {
         "retry-after": "1",
       });
     }
-    const fault = faults.roll((req.method ?? "GET") !== "GET");
+    // A batch weighs its operations, and writes when one of them does.
+    let weight = 1;
+    let writes = (req.method ?? "GET") !== "GET";
+    if (/\/\$batch(?:\?|$)/.test(decodeURIComponent(String(req.url)))) {
+      try {
+        const ops = (JSON.parse(raw) as { requests?: { method?: unknown }[] }).requests;
+        if (Array.isArray(ops)) {
+          weight = Math.max(1, ops.length);
+          writes = ops.some((o) => String(o?.method ?? "GET").toUpperCase() !== "GET");
+        }
+      } catch {
+        // Refused as malformed by the batch handler.
+      }
+    }
+    if (opts.requestsPerMinute !== undefined && !isToken) {
+      const now = Date.now();
+      while (recent.length > 0 && (recent[0]?.at ?? 0) <= now - 60_000) recent.shift();
+      const used = recent.reduce((n, r) => n + r.weight, 0);
+      if (used + weight > opts.requestsPerMinute) {
+        stats.throttled++;
+        const wait = Math.max(1, Math.ceil(((recent[0]?.at ?? now) + 60_000 - now) / 1000));
+        return fail(
+          res,
+          429,
+          "Application_TooManyRequests",
+          `more than ${opts.requestsPerMinute} requests in a minute (this one counts ${weight})`,
+          { "retry-after": String(wait) },
+        );
+      }
+      recent.push({ at: now, weight });
+    }
+    const fault = faults.roll(writes);
     if (fault === "429") {
       stats.throttled++;
       return fail(res, 429, "Application_TooManyRequests", "Too many requests", {
@@ -615,6 +919,12 @@ export async function startBcEmulator(opts: BcEmulatorOptions = {}): Promise<BcE
     if (fault === "5xx")
       return fail(res, 503, "ServiceUnavailable", "Service Unavailable", { "retry-after": "1" });
     if (opts.delayMs) await new Promise((ok) => setTimeout(ok, opts.delayMs));
+    if (fault === "drop") {
+      // The write is applied; its answer is lost with the connection.
+      const { res: sink } = capture();
+      await handle(req, sink, raw);
+      return dropConnection(req, res);
+    }
     await handle(req, res, raw);
   });
   await new Promise<void>((ok) => server.listen(opts.port ?? 0, "127.0.0.1", ok));
