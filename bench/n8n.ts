@@ -24,6 +24,7 @@
  *   npm run bench:n8n                                   # npm install n8n@2 into a mkdtemp folder, 10,000 records
  *   npm run bench:n8n -- --n8n-version 1 --records 10000
  *   npm run bench:n8n -- --n8n-dir /tmp/n8n-install     # reuse a folder where n8n is already installed
+ *   npm run bench:n8n -- --only passerelle --profile /tmp/prof   # Passerelle alone, V8 CPU profiles in /tmp/prof
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -43,6 +44,7 @@ export const n8nBenchOptions = {
   "n8n-dir": { type: "string" },
   keep: { type: "boolean", default: false },
   only: { type: "string" },
+  profile: { type: "string" },
 } as const;
 
 export function parseN8nBenchArgs(argv: string[]): {
@@ -52,6 +54,8 @@ export function parseN8nBenchArgs(argv: string[]): {
   n8nDir: string | undefined;
   keep: boolean;
   only: "n8n" | "passerelle" | undefined;
+  /** A folder for V8 CPU profiles of Passerelle's processes (--cpu-prof); none when undefined. */
+  profile: string | undefined;
 } {
   const { values } = parseArgs({ args: argv, options: n8nBenchOptions, strict: true });
   const records = Number(values.records);
@@ -71,6 +75,7 @@ export function parseN8nBenchArgs(argv: string[]): {
     n8nDir: values["n8n-dir"],
     keep: values.keep,
     only: values.only as "n8n" | "passerelle" | undefined,
+    profile: values.profile,
   };
 }
 
@@ -524,7 +529,15 @@ async function main(): Promise<void> {
       api.reset();
       const m = await runMeasured(
         process.execPath,
-        [join(ROOT, "bin/passerelle.mjs"), "--config", config, "sync", "customers", "--json"],
+        [
+          ...(opts.profile ? ["--cpu-prof", `--cpu-prof-dir=${opts.profile}`] : []),
+          join(ROOT, "bin/passerelle.mjs"),
+          "--config",
+          config,
+          "sync",
+          "customers",
+          "--json",
+        ],
         { ...process.env, PASSERELLE_LOG_LEVEL: "warn" },
         work,
       );

@@ -41,6 +41,8 @@ describe("bench scripts", () => {
     const opts = parseN8nBenchArgs(["--records", "500", "--only", "passerelle"]);
     assert.equal(opts.records, 500);
     assert.equal(opts.n8nVersion, "2");
+    assert.equal(opts.profile, undefined);
+    assert.equal(parseN8nBenchArgs(["--profile", "/tmp/prof"]).profile, "/tmp/prof");
     assert.throws(
       () => parseN8nBenchArgs(["--records=-1"]),
       /--records must be a positive integer, got "-1"/,
