@@ -7,6 +7,8 @@
  * the server as a stored event; the webhook secret is in no output, and `unregister` removes them all.
  * The CLI's store remembers the address registered (what `passerelle run` subscribes again where Business
  * Central let a subscription expire) and forgets it on `unregister`; a refused address is not remembered.
+ * `passerelle run`, started after four days down (every subscription expired and gone at Business Central),
+ * subscribes the remembered address again at its start and says so in its log.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -21,6 +23,7 @@ import type { Store } from "../../src/ports/store.ts";
 import { type RunningServer, startServer, type WebhookEndpoint } from "../../src/server/app.ts";
 import { openStore } from "../../src/store/index.ts";
 import { explain, hasStackTrace, json, leakedSecrets, spawnCli } from "./helpers.ts";
+import { startCli } from "./long-running.ts";
 
 const SECRET = "bc-e2e-webhook-secret-5d1f0a7c9e3b";
 
@@ -152,6 +155,27 @@ connections:
     clean(res.stdout + res.stderr);
     assert.equal(emu.webhooks.all.size, 3);
     assert.deepEqual(await remembered(), [address], "a refused address is not remembered");
+  });
+
+  it("passerelle run after four days down subscribes the expired topics again at its start", async () => {
+    emu.webhooks.age(4 * 24 * 3600);
+    const listed = async () => {
+      const res = await cli(["webhooks", "list", "erp", "--json"]);
+      assert.equal(res.code, 0, explain(res));
+      return (json(res) as { subscriptions: { topic: string }[] }).subscriptions.map((x) => x.topic).sort();
+    };
+    assert.deepEqual(await listed(), [], "Business Central dropped the expired subscriptions");
+    const handshakes = emu.webhooks.handshakes.length;
+    const run = startCli(["run", "--port", "0"], env);
+    try {
+      await run.waitFor("stderr", /subscribed again/);
+    } finally {
+      const res = await run.stop();
+      assert.equal(res.code, 0, explain(res));
+      clean(res.stdout + res.stderr);
+    }
+    assert.equal(emu.webhooks.handshakes.length, handshakes + 3, "each validated by the address");
+    assert.deepEqual(await listed(), ["customers", "items", "salesInvoices"]);
   });
 
   it("unregister removes the address's subscriptions", async () => {

@@ -85,7 +85,8 @@ export async function runCommand(
   if (service.metricsServer) announceMetrics(ctx, out, service.metricsServer, opts.noAuthOnLoopback ?? false);
   out.info(
     `Event-driven flows: ${service.eventFlows.join(", ") || "(none)"}; schedules: ${
-      service.schedules.map((s) => `${s.name} "${s.cron}"`).join(", ") || "(none)"
+      service.schedules.map((s) => `${s.name} "${s.cron}"${s.atStart ? " and at start" : ""}`).join(", ") ||
+      "(none)"
     }`,
   );
   out.info("Ctrl-C (SIGINT) or SIGTERM stops it.");
