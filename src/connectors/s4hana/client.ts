@@ -17,6 +17,13 @@
 import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
 import { createHttpClient, type HttpClient, type HttpResponse } from "../http/client.ts";
+import {
+  type BatchAnswer,
+  BatchFormatError,
+  type BatchRequest,
+  buildBatch,
+  parseBatchAnswer,
+} from "../odata-batch.ts";
 import type { S4HanaConfig } from "./config.ts";
 
 export const ROOT = "/sap/opu/odata/sap";
@@ -217,6 +224,85 @@ export class S4HanaClient {
         { system: this.name, status: 403 },
       );
     }
+  }
+
+  /**
+   * Requests of one service in `$batch` requests of at most `config.batchSize` (../odata-batch.ts), one
+   * answer per request in their order; each write is a change set of its own, and a part's URL is relative
+   * to the service root (`A_SalesOrder?…`). The `$batch` POST is a change to the Gateway: it carries the CSRF
+   * token, and a refused token is fetched again once and the batch re-sent (refused, it was never run).
+   *
+   * A `$batch` that writes is not retry-safe (its answer may be lost after the Gateway applied it): it goes
+   * out once, and when it fails as a whole the error is thrown for the caller to fail its records as
+   * retryable. One that only reads may be repeated.
+   */
+  async batch(
+    service: S4Service,
+    requests: readonly BatchRequest[],
+    signal?: AbortSignal,
+  ): Promise<BatchAnswer[]> {
+    const out: BatchAnswer[] = [];
+    for (let at = 0; at < requests.length; at += this.config.batchSize) {
+      const chunk = requests.slice(at, at + this.config.batchSize);
+      const built = buildBatch(chunk, "v2");
+      let res: HttpResponse | undefined;
+      for (let attempt = 0; ; attempt++) {
+        const token = this.token ?? (await this.fetchToken(service, signal));
+        res = await this.http.send("POST", `${ROOT}/${service}/$batch`, {
+          body: built.body,
+          headers: {
+            ...built.headers,
+            "content-type": built.contentType,
+            accept: "multipart/mixed",
+            "x-csrf-token": token,
+          },
+          retrySafe: built.retrySafe,
+          what: `$batch of ${chunk.length}`,
+          key: `POST ${service}/$batch`,
+          accept: (s) => (s >= 200 && s < 300) || s === 403,
+          ...(signal ? { signal } : {}),
+        });
+        this.keepCookie(res);
+        if (res.status !== 403) break;
+        if (attempt === 0 && isCsrfRefusal(res)) {
+          if (this.token === token) {
+            this.token = null;
+            this.cookie = null;
+          }
+          continue;
+        }
+        throw new SyncError(
+          "config",
+          `${this.name}: SAP S/4HANA refused a $batch of ${service} (HTTP 403${isCsrfRefusal(res) ? ": CSRF token validation failed twice" : ": the communication user lacks the authorization"})`,
+          { system: this.name, status: 403 },
+        );
+      }
+      let answers: (BatchAnswer | undefined)[];
+      try {
+        answers = parseBatchAnswer(res.headers.get("content-type"), res.text(), chunk);
+      } catch (e) {
+        if (!(e instanceof BatchFormatError)) throw e;
+        throw new SyncError(
+          "retryable",
+          `${this.name}: SAP S/4HANA's $batch answer could not be read: ${e.message}`,
+          { system: this.name },
+        );
+      }
+      // The Gateway answers every part of a V2 batch; one it left out is reported, never guessed.
+      const missing = answers.indexOf(undefined);
+      if (missing >= 0) {
+        throw new SyncError(
+          "retryable",
+          `${this.name}: SAP S/4HANA's $batch answer has no answer for part ${missing + 1} of ${chunk.length}`,
+          { system: this.name },
+        );
+      }
+      answers.forEach((a, i) => {
+        if (a && a.status < 300 && chunk[i]?.method !== "GET") this.writes++;
+      });
+      out.push(...(answers as BatchAnswer[]));
+    }
+    return out;
   }
 
   /** Pages of a collection, each at most `pageSize` records (see the paging note above). */

@@ -81,5 +81,31 @@ export const S4HanaConfig = z.object({
     .default({}),
   /** The shop customer group the prices without a customer group or price list type serve. */
   basePriceCustomerGroup: z.string().min(1).default("default"),
+  /**
+   * The order writer sends a page's lookups, customer reads, creates and hold releases in OData `$batch`
+   * requests (`POST <service>/$batch`, one per service and step) when the page holds at least this many
+   * orders; below it each order is written with its own calls. 0 never batches.
+   */
+  batchThreshold: z
+    .number()
+    .int()
+    .min(0)
+    .default(2)
+    .describe(
+      "Orders in a page from which the order writer sends its lookups, customer reads, creates and hold releases in OData $batch requests (0: never)",
+    ),
+  /**
+   * Requests per `$batch`. SAP documents no fixed limit for a Gateway `$batch` that we could find (the
+   * Gateway runs its parts in one work process, in turn): kept to a page-sized handful.
+   */
+  batchSize: z
+    .number()
+    .int()
+    .positive()
+    .max(500)
+    .default(50)
+    .describe(
+      "Requests per OData $batch request to the Gateway (each order's write is a change set of its own)",
+    ),
 });
 export type S4HanaConfig = z.infer<typeof S4HanaConfig>;

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { type S4Emulator, s4SpecSkip, startS4Emulator } from "@passerelle/emulators";
 import { s4Customer, s4Order } from "../../../test/fixtures/s4hana-contract.ts";
 import { SyncError } from "../../core/errors.ts";
+import type { Order } from "../../core/model.ts";
 import type { Connector } from "../../ports/connector.ts";
 import { S4HanaConfig } from "./config.ts";
 import { s4hana } from "./index.ts";
@@ -165,6 +166,115 @@ describe("the S/4HANA connector", { skip: s4SpecSkip() }, () => {
     const shown = JSON.stringify({ m: err.message, d: err.details });
     assert.ok(!shown.includes("Very-Secret-4711"));
     assert.ok(!shown.includes(Buffer.from(`${emu.username}:Very-Secret-4711`).toString("base64")));
+  });
+
+  describe("sales orders of a page in $batch requests", () => {
+    const email = "s4-customer-3@example.com";
+    const page = (orders: Order[], targetIds: (string | null)[] = []) =>
+      orders.map((o, i) => ({ key: o.key, record: o, targetId: targetIds[i] ?? null, externalRef: o.key }));
+    const upsert = async (items: ReturnType<typeof page>) =>
+      (await erp.writers.order?.upsert(items, noLinks)) ?? [];
+    const held = (o: Order) =>
+      [...emu.data.orders.values()].filter((d) => d.PurchaseOrderByCustomer === o.key);
+    const batches = () => emu.checked.get("API_SALES_ORDER_SRV POST $batch") ?? 0;
+
+    test("a page of six new orders costs five requests (order reads, two customer reads, creates, releases), as the plan says", async () => {
+      await erp.writers.order?.upsert(page([s4Order(email), s4Order(email)]), noLinks);
+      const orders = Array.from({ length: 6 }, () => s4Order(email));
+      const items = page(orders);
+      const planned = await erp.writers.order?.estimateCalls(
+        { create: items, update: [], lookups: [], first: false },
+        noLinks,
+      );
+      const requests = emu.stats.requests;
+      const results = await upsert(items);
+      assert.equal(emu.stats.requests - requests, 5);
+      assert.equal(planned, 5);
+      for (const [i, r] of results.entries()) {
+        assert.ok(r.ok && r.action === "created", JSON.stringify(r));
+        const [one, ...more] = held(orders[i] as Order);
+        assert.equal(more.length, 0);
+        assert.equal(String(one?.SalesOrder), r.targetId);
+        assert.equal(one?.DeliveryBlockReason, "", "the hold is lifted");
+      }
+      assert.equal(
+        await erp.writers.order?.estimateCalls(
+          { create: items.slice(0, 1), update: [], lookups: [], first: false },
+          noLinks,
+        ),
+        5,
+        "one order alone: its own five calls",
+      );
+      // Written again, linked: read by key in one batch, nothing else to do.
+      const before = emu.stats.requests;
+      const again = await upsert(
+        page(
+          orders,
+          results.map((r) => (r.ok ? r.targetId : null)),
+        ),
+      );
+      assert.equal(emu.stats.requests - before, 1);
+      assert.ok(
+        again.every((r) => r.ok && r.action === "unchanged"),
+        JSON.stringify(again),
+      );
+      assert.deepEqual(emu.violations, []);
+    });
+
+    test("an order with an unknown material fails alone; the others of its page are created", async () => {
+      const bad = s4Order(email);
+      bad.lines = [{ ...(bad.lines[0] as Order["lines"][number]), sku: "NO-SUCH-MATERIAL" }];
+      const [first, refused, third] = await upsert(page([s4Order(email), bad, s4Order(email)]));
+      assert.ok(first?.ok && first.action === "created", JSON.stringify(first));
+      assert.ok(third?.ok && third.action === "created", JSON.stringify(third));
+      assert.ok(refused && !refused.ok, JSON.stringify(refused));
+      assert.equal(refused.error.kind, "permanent");
+      assert.match(
+        refused.error.message,
+        /answered HTTP 400 to POST \/sap\/opu\/odata\/sap\/API_SALES_ORDER_SRV\/A_SalesOrder \(A_SalesOrder create, in a \$batch\): Material NO-SUCH-MATERIAL does not exist/,
+      );
+      assert.equal(held(bad).length, 0);
+    });
+
+    test("a create refused with 429 or 503 fails that order as retryable; it is created on the next write", async () => {
+      const orders = [s4Order(email), s4Order(email), s4Order(email)];
+      emu.partFaults.push(
+        { method: "POST", path: /\/A_SalesOrder$/, status: 429 },
+        { method: "POST", path: /\/A_SalesOrder$/, status: 503 },
+      );
+      const [a, b, c] = await upsert(page(orders));
+      assert.ok(a && !a.ok && a.error.kind === "rate_limited", JSON.stringify(a));
+      assert.equal(a.error.details.retryAfterMs, 1000);
+      assert.ok(b && !b.ok && b.error.kind === "retryable", JSON.stringify(b));
+      assert.ok(c?.ok && c.action === "created", JSON.stringify(c));
+      const again = await upsert(page([orders[0], orders[1]] as Order[]));
+      assert.ok(
+        again.every((r) => r.ok && r.action === "created"),
+        JSON.stringify(again),
+      );
+      assert.ok(orders.every((o) => held(o).length === 1));
+    });
+
+    test("a write $batch whose answer is lost is not sent again; the next attempt finds its orders and creates none twice", async () => {
+      const orders = Array.from({ length: 4 }, () => s4Order(email));
+      const before = batches();
+      emu.dropBatchAnswers(1);
+      const lost = await upsert(page(orders));
+      assert.equal(batches() - before, 2, "the order reads, then the creates once: never re-sent");
+      for (const r of lost) {
+        assert.ok(!r.ok && r.error.kind === "retryable", JSON.stringify(r));
+        assert.match(r.error.message, /whether it was applied is unknown/);
+      }
+      assert.ok(orders.every((o) => held(o).length === 1 && held(o)[0]?.DeliveryBlockReason === "ZH"));
+      const retried = await upsert(page(orders));
+      for (const [i, r] of retried.entries()) {
+        assert.ok(r.ok && r.action === "updated", JSON.stringify(r));
+        const [one, ...more] = held(orders[i] as Order);
+        assert.equal(more.length, 0, "never created twice");
+        assert.equal(r.targetId, String(one?.SalesOrder));
+        assert.equal(one?.DeliveryBlockReason, "");
+      }
+    });
   });
 
   test("the hold delivery block is required and checked", () => {

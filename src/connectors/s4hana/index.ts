@@ -27,7 +27,7 @@ import { orderWriter } from "./writers/order.ts";
 
 export const s4hana = defineConnector({
   id: "s4hana",
-  version: "1.2.0",
+  version: "1.3.0",
   description:
     "SAP S/4HANA via its OData V2 APIs: products (API_PRODUCT_SRV), business partners as customers (API_BUSINESS_PARTNER), sales orders (API_SALES_ORDER_SRV), outbound deliveries as shipments (API_OUTBOUND_DELIVERY_SRV), billing documents as invoices with their PDF (API_BILLING_DOCUMENT_SRV), stock per storage location (API_MATERIAL_STOCK_SRV), sales prices per customer group (API_SLSPRICINGCONDITIONRECORD_SRV).",
   config: S4HanaConfig,

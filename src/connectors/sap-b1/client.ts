@@ -12,6 +12,13 @@
 import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
 import { createHttpClient, type HttpClient } from "../http/client.ts";
+import {
+  type BatchAnswer,
+  BatchFormatError,
+  type BatchRequest,
+  buildBatch,
+  parseBatchAnswer,
+} from "../odata-batch.ts";
 import type { SapB1Config } from "./config.ts";
 
 export const ROOT = "/b1s/v2";
@@ -200,6 +207,80 @@ export class SapB1Client {
       ...(signal ? { signal } : {}),
     });
     this.writes++;
+  }
+
+  /**
+   * Many requests in `$batch` requests of at most `config.batchSize` (odata-batch.ts), one answer per request
+   * in their order. Each write is a change set of its own. `Prefer: odata.continue-on-error` asks Service
+   * Layer to run every part even after one fails (OData v4 §8.2.8.3); a part it nonetheless left unanswered
+   * was never run, and is sent again in a further `$batch`.
+   *
+   * A `$batch` that writes is not retry-safe (its answer may be lost after Service Layer applied it): it goes
+   * out once, and when it fails as a whole the error is thrown for the caller to fail its records as
+   * retryable. One that only reads may be repeated.
+   */
+  async batch(requests: readonly BatchRequest[], signal?: AbortSignal): Promise<BatchAnswer[]> {
+    const out: (BatchAnswer | undefined)[] = requests.map(() => undefined);
+    for (let at = 0; at < requests.length; at += this.config.batchSize) {
+      let todo = requests.slice(at, at + this.config.batchSize).map((r, i) => ({ r, i: at + i }));
+      while (todo.length > 0) {
+        const answers = await this.batchOnce(
+          todo.map((t) => t.r),
+          signal,
+        );
+        answers.forEach((a, j) => {
+          if (a) out[(todo[j] as { i: number }).i] = a;
+        });
+        const left = todo.filter((_, j) => answers[j] === undefined);
+        if (left.length === todo.length) {
+          throw new SyncError(
+            "retryable",
+            `${this.name}: SAP Business One answered a $batch of ${todo.length} requests without answering any of them`,
+            { system: this.name },
+          );
+        }
+        todo = left;
+      }
+    }
+    return out as BatchAnswer[];
+  }
+
+  private async batchOnce(
+    requests: readonly BatchRequest[],
+    signal?: AbortSignal,
+  ): Promise<(BatchAnswer | undefined)[]> {
+    const built = buildBatch(requests, "v4");
+    const res = await this.http.send("POST", `${ROOT}/$batch`, {
+      body: built.body,
+      headers: {
+        ...built.headers,
+        "content-type": built.contentType,
+        accept: "multipart/mixed",
+        prefer: "odata.continue-on-error",
+      },
+      retrySafe: built.retrySafe,
+      what: `$batch of ${requests.length}`,
+      key: "POST $batch",
+      ...(signal ? { signal } : {}),
+    });
+    let answers: (BatchAnswer | undefined)[];
+    try {
+      answers = parseBatchAnswer(res.headers.get("content-type"), res.text(), requests);
+    } catch (e) {
+      if (!(e instanceof BatchFormatError)) throw e;
+      // What was applied is unknown: the records are retried, and their lookup by reference finds what was.
+      throw new SyncError(
+        "retryable",
+        `${this.name}: SAP Business One's $batch answer could not be read: ${e.message}`,
+        {
+          system: this.name,
+        },
+      );
+    }
+    answers.forEach((a, i) => {
+      if (a && a.status < 300 && requests[i]?.method !== "GET") this.writes++;
+    });
+    return answers;
   }
 }
 

@@ -223,6 +223,144 @@ describe("the SAP Business One connector", { skip: sapB1SpecSkip() }, () => {
     });
   });
 
+  describe("sales orders of a page in $batch requests", () => {
+    const email = "customer2@example.com";
+    const page = (orders: Order[], targetIds: (string | null)[] = []) =>
+      orders.map((o, i) => ({ key: o.key, record: o, targetId: targetIds[i] ?? null, externalRef: o.key }));
+    const upsert = async (items: ReturnType<typeof page>) =>
+      (await conn.writers.order?.upsert(items, noLinks)) ?? [];
+    const held = (o: Order) => [...emu.data.documents.Orders.values()].filter((d) => d.NumAtCard === o.key);
+    const batches = () => emu.checked.get("POST $batch") ?? 0;
+
+    test("a page of six new orders costs three requests (reads, creates, approvals), as the plan says", async () => {
+      await conn.check();
+      const orders = Array.from({ length: 6 }, () => sapB1Order(email));
+      const items = page(orders);
+      const planned = await conn.writers.order?.estimateCalls(
+        { create: items, update: [], lookups: [], first: false },
+        noLinks,
+      );
+      const requests = emu.stats.requests;
+      const results = await upsert(items);
+      assert.equal(emu.stats.requests - requests, 3);
+      assert.equal(planned, 3);
+      for (const [i, r] of results.entries()) {
+        assert.ok(r.ok && r.action === "created", JSON.stringify(r));
+        const [one, ...more] = held(orders[i] as Order);
+        assert.equal(more.length, 0);
+        assert.equal(String(one?.DocEntry), r.targetId);
+        assert.equal(one?.Confirmed, "tYES");
+      }
+      // Below the threshold each order has its own calls.
+      assert.equal(
+        await conn.writers.order?.estimateCalls(
+          { create: items.slice(0, 1), update: [], lookups: [], first: false },
+          noLinks,
+        ),
+        4,
+      );
+      // Cancelling two of them, linked by DocEntry: their reads by key, then both cancellations.
+      const cancel = [orders[0], orders[1]].map((o) => ({ ...(o as Order), cancelled: true }));
+      const before = emu.stats.requests;
+      const cancelled = await upsert(
+        page(
+          cancel,
+          [results[0], results[1]].map((r) => (r?.ok ? r.targetId : null)),
+        ),
+      );
+      assert.equal(emu.stats.requests - before, 2);
+      assert.ok(cancelled.every((r) => r.ok && r.action === "updated" && /cancelled/.test(r.note ?? "")));
+      assert.ok(cancel.every((o) => held(o)[0]?.Cancelled === "tYES"));
+      assert.deepEqual(emu.violations, []);
+    });
+
+    test("an order with an unknown item fails alone; the others of its page are created", async () => {
+      const bad = sapB1Order(email);
+      bad.lines = [{ ...(bad.lines[0] as Order["lines"][number]), sku: "NO-SUCH-ITEM" }];
+      const orders = [sapB1Order(email), bad, sapB1Order(email)];
+      const [first, refused, third] = await upsert(page(orders));
+      assert.ok(first?.ok && first.action === "created", JSON.stringify(first));
+      assert.ok(third?.ok && third.action === "created", JSON.stringify(third));
+      assert.ok(refused && !refused.ok, JSON.stringify(refused));
+      assert.equal(refused.error.kind, "permanent");
+      assert.match(
+        refused.error.message,
+        /answered HTTP 400 to POST \/b1s\/v2\/Orders \(Orders create, in a \$batch\).*NO-SUCH-ITEM/,
+      );
+      assert.equal(held(bad).length, 0);
+    });
+
+    test("when Service Layer stops a batch at a failed part, the parts it never ran are sent again", async () => {
+      // As a Service Layer that ignores odata.continue-on-error would: the emulator then stops at the first
+      // failed part (OData v4 §8.2.8.3) and answers nothing after it.
+      const ignoring: typeof fetch = async (input, init) => {
+        const headers = new Headers(init?.headers);
+        headers.delete("prefer");
+        return fetch(input, { ...init, headers });
+      };
+      const client = new SapB1Client("b1-stops", config, ignoring);
+      const c = sapB1.assemble("b1-stops", { name: "b1-stops", config, client });
+      const bad = sapB1Order(email);
+      bad.lines = [{ ...(bad.lines[0] as Order["lines"][number]), sku: "NO-SUCH-ITEM" }];
+      const orders = [sapB1Order(email), bad, sapB1Order(email), sapB1Order(email)];
+      const before = batches();
+      const results = (await c.writers.order?.upsert(page(orders), noLinks)) ?? [];
+      assert.equal(
+        batches() - before,
+        4,
+        "reads, creates up to the refused one, the creates after it, approvals",
+      );
+      assert.ok(results[1] && !results[1].ok && results[1].error.kind === "permanent");
+      for (const i of [0, 2, 3]) {
+        const r = results[i];
+        assert.ok(r?.ok && r.action === "created", JSON.stringify(r));
+        assert.equal(held(orders[i] as Order).length, 1);
+      }
+      await c.close();
+    });
+
+    test("a create refused with 429 or 503 fails that order as retryable; it is created on the next write", async () => {
+      const orders = [sapB1Order(email), sapB1Order(email), sapB1Order(email)];
+      emu.partFaults.push(
+        { method: "POST", path: /\/Orders$/, status: 429 },
+        { method: "POST", path: /\/Orders$/, status: 503 },
+      );
+      const [a, b, c] = await upsert(page(orders));
+      assert.ok(a && !a.ok && a.error.kind === "rate_limited", JSON.stringify(a));
+      assert.equal(a.error.details.retryAfterMs, 1000);
+      assert.ok(b && !b.ok && b.error.kind === "retryable", JSON.stringify(b));
+      assert.ok(c?.ok && c.action === "created", JSON.stringify(c));
+      const again = await upsert(page([orders[0], orders[1]] as Order[]));
+      assert.ok(
+        again.every((r) => r.ok && r.action === "created"),
+        JSON.stringify(again),
+      );
+      assert.ok(orders.every((o) => held(o).length === 1));
+    });
+
+    test("a write $batch whose answer is lost is not sent again; the next attempt finds its orders and creates none twice", async () => {
+      const orders = Array.from({ length: 4 }, () => sapB1Order(email));
+      const batchesBefore = batches();
+      emu.dropBatchAnswers(1);
+      const lost = await upsert(page(orders));
+      assert.equal(batches() - batchesBefore, 2, "the reads, then the creates once: never re-sent");
+      for (const r of lost) {
+        assert.ok(!r.ok && r.error.kind === "retryable", JSON.stringify(r));
+        assert.match(r.error.message, /whether it was applied is unknown/);
+      }
+      // Service Layer applied the creates; their answer never came back.
+      assert.ok(orders.every((o) => held(o).length === 1 && held(o)[0]?.Confirmed === "tNO"));
+      const retried = await upsert(page(orders));
+      for (const [i, r] of retried.entries()) {
+        assert.ok(r.ok && r.action === "updated", JSON.stringify(r));
+        const [one, ...more] = held(orders[i] as Order);
+        assert.equal(more.length, 0, "never created twice");
+        assert.equal(r.targetId, String(one?.DocEntry));
+        assert.equal(one?.Confirmed, "tYES");
+      }
+    });
+  });
+
   test("a customer's group maps to its B1 group both ways", async () => {
     const c = { ...sapB1Customer(900), group: "Wholesale" };
     const [r] =

@@ -19,7 +19,7 @@ import { orderWriter } from "./writers/order.ts";
 
 export const sapB1 = defineConnector({
   id: "sap-b1",
-  version: "1.0.0",
+  version: "1.1.0",
   description:
     "SAP Business One 10 via the Service Layer (OData v4): items, price lists per customer group, stock per warehouse, business partners, sales orders, deliveries, invoices.",
   config: SapB1Config,

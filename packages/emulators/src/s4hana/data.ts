@@ -66,6 +66,30 @@ export class S4Data {
   private nextOrder = 5000000;
   private nextGuid = 1;
 
+  /**
+   * A copy of everything a write can change, and the function that puts it back: a `$batch` change set that
+   * fails part-way is undone with it (the Gateway runs a change set as one logical unit of work).
+   */
+  snapshot(): () => void {
+    const copy = <K, V>(m: Map<K, V>) => new Map([...m].map(([k, v]) => [k, structuredClone(v)] as const));
+    const refill = <K, V>(into: Map<K, V>, from: Map<K, V>) => {
+      into.clear();
+      for (const [k, v] of from) into.set(k, v);
+    };
+    const products = copy(this.products);
+    const listPrices = new Map(this.listPrices);
+    const partners = copy(this.partners);
+    const orders = copy(this.orders);
+    const counters = [this.nextPartner, this.nextAddress, this.nextOrder, this.nextGuid] as const;
+    return () => {
+      refill(this.products, products);
+      refill(this.listPrices, listPrices);
+      refill(this.partners, partners);
+      refill(this.orders, orders);
+      [this.nextPartner, this.nextAddress, this.nextOrder, this.nextGuid] = counters;
+    };
+  }
+
   /** A strictly increasing server time: two changes never share a stamp, and later is later. */
   now(): number {
     this.clock = Math.max(this.clock + 1000, Math.floor(Date.now() / 1000) * 1000);

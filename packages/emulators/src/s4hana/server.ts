@@ -17,12 +17,20 @@
  * carry that token with the session's cookie, or is refused with 403, `x-csrf-token: Required` and the text
  * "CSRF token validation failed". Collections answer `{"d":{"results":[…]}}`, with `__count` when asked
  * `$inlinecount=allpages`, and page on the server: at most `maxPageSize` records, then `__next` with a
- * `$skiptoken`.
+ * `$skiptoken`. `POST <service>/$batch` runs each part through the same handler and checks (batch() below).
  */
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import {
+  BatchRequestError,
+  type BatchResult,
+  type InnerRequest,
+  type InnerResponse,
+  parseBatchRequest,
+  writeBatchAnswer,
+} from "../odata-batch.ts";
 import { FaultInjector, type FaultOptions } from "../odoo/faults.ts";
 import { type Row, S4Data, S4Error } from "./data.ts";
 import { S4Documents } from "./documents.ts";
@@ -78,6 +86,16 @@ export interface S4Emulator {
   }[];
   /** Forgets every CSRF token, as a Gateway restart or a token's end of life does. */
   expireCsrfTokens(): void;
+  /**
+   * The next `n` `$batch` requests that carry a change set are applied in full and then their connection is
+   * dropped before any answer is sent: the lost answer a client cannot tell from a batch that never arrived.
+   */
+  dropBatchAnswers(n: number): void;
+  /**
+   * One-shot faults of single parts of a `$batch`: the first part whose method and path match is answered
+   * with `status` (a 429 with Retry-After, or a 5xx) instead of running, and the fault is used up.
+   */
+  partFaults: { method: string; path: RegExp; status: number }[];
   close(): Promise<void>;
 }
 
@@ -110,9 +128,24 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function cookies(req: IncomingMessage): Map<string, string> {
+/** A request as the handlers see it: one sent on its own, or one taken out of a `$batch`. */
+interface Incoming {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  raw: string;
+}
+
+/** Where a handler writes its answer: the HTTP response, or a batch part being collected. */
+interface Outgoing {
+  writeHead(status: number, headers?: Record<string, string | string[]>): unknown;
+  end(body?: string): unknown;
+  destroy?(): unknown;
+}
+
+function cookies(req: Incoming): Map<string, string> {
   const out = new Map<string, string>();
-  for (const part of (req.headers.cookie ?? "").split(";")) {
+  for (const part of String(req.headers.cookie ?? "").split(";")) {
     const i = part.indexOf("=");
     if (i > 0) out.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
   }
@@ -204,11 +237,18 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
     }
   };
 
-  const server = createServer(async (req, res) => {
-    stats.requests++;
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const method = (req.method ?? "GET").toUpperCase();
-    const raw = await readBody(req);
+  let dropAnswers = 0;
+  const partFaults: S4Emulator["partFaults"] = [];
+
+  /**
+   * One request. `inner` is the session of the `$batch` a request was taken out of: such a request is
+   * authenticated by its batch and needs no CSRF token of its own (the batch's POST carried it).
+   */
+  const handle = async (req: Incoming, res: Outgoing, inner?: string): Promise<void> => {
+    if (inner === undefined) stats.requests++;
+    const url = new URL(req.url, "http://localhost");
+    const method = req.method.toUpperCase();
+    const raw = req.raw;
     requests.push({ method, path: url.pathname + url.search, headers: req.headers, body: raw });
     const base = `http://${req.headers.host ?? "localhost"}`;
     const headers: Record<string, string | string[]> = { dataserviceversion: "2.0" };
@@ -237,9 +277,9 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
 
     // Authentication: basic, or the session cookie an earlier authenticated call set.
     const jar = cookies(req);
-    let sid = jar.get(COOKIE);
+    let sid = inner ?? jar.get(COOKIE);
     if (sid && !sessions.has(sid)) sid = undefined;
-    const auth = req.headers.authorization ?? "";
+    const auth = inner === undefined ? String(req.headers.authorization ?? "") : "";
     if (auth.startsWith("Basic ")) {
       const [u, ...p] = Buffer.from(auth.slice(6), "base64").toString("utf8").split(":");
       if (u !== username || p.join(":") !== password) {
@@ -319,7 +359,7 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
       stats.csrfFetches++;
       headers["x-csrf-token"] = token;
     }
-    if (WRITES.has(method)) {
+    if (WRITES.has(method) && inner === undefined) {
       const token = sessions.get(sid);
       const given = req.headers["x-csrf-token"];
       if (!token || given !== token) {
@@ -330,6 +370,7 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
       }
     }
 
+    if (setName === "$batch" && inner === undefined) return batch(req, res, svcName, sid, headers);
     if (setName === "$metadata") {
       const op = `${svcName} GET $metadata`;
       checked.set(op, (checked.get(op) ?? 0) + 1);
@@ -612,6 +653,137 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
       if (e instanceof S4Error) return error(e.status, e.code, e.message);
       return error(500, "EMULATOR", e instanceof Error ? e.message : String(e));
     }
+  };
+
+  /** One request of a batch through the same handler, and so the same checks, as a call of its own. */
+  async function dispatch(
+    service: string,
+    sid: string,
+    host: string,
+    r: InnerRequest,
+  ): Promise<InnerResponse> {
+    // The Gateway takes a part's URL relative to the batch's service root (A_SalesOrder?…), or as an
+    // absolute path within that service.
+    const path = r.url.startsWith("/") ? r.url : `${S4_ROOT}/${service}/${r.url}`;
+    const answer: InnerResponse = { status: 0, headers: {}, body: "" };
+    const fault = partFaults.findIndex((f) => f.method === r.method && f.path.test(path));
+    if (fault >= 0) {
+      const { status } = partFaults.splice(fault, 1)[0] as { status: number };
+      answer.status = status;
+      answer.headers = { "content-type": "text/plain", ...(status === 429 ? { "retry-after": "1" } : {}) };
+      answer.body = status === 429 ? "Too Many Requests" : "Service Unavailable";
+      return answer;
+    }
+    if (!path.startsWith(`${S4_ROOT}/${service}/`)) {
+      const message = `a part of ${service}'s $batch addresses ${path}: a batch holds requests of its own service only`;
+      violations.push(`request: POST ${service}/$batch: ${message}`);
+      return {
+        status: 400,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          error: { code: "/IWBEP/CM_MGW_RT/000", message: { lang: "en", value: message } },
+        }),
+      };
+    }
+    await handle(
+      { method: r.method, url: path, headers: { ...r.headers, host }, raw: r.body },
+      {
+        writeHead(status, headers = {}) {
+          answer.status = status;
+          for (const [k, v] of Object.entries(headers)) {
+            if (k === "set-cookie") continue;
+            answer.headers[k] = Array.isArray(v) ? v.join(", ") : v;
+          }
+        },
+        end(body = "") {
+          answer.body = body;
+        },
+      },
+      sid,
+    );
+    return answer;
+  }
+
+  /**
+   * `POST <service>/$batch` (OData V2 batch processing, as SAP Gateway serves it: SAP Help "$batch
+   * Processing"): authenticated and CSRF-checked as one change; its parts then run in order on that session,
+   * each checked as a call of its own; a change set is applied all or none, and a failed one is answered by
+   * its failed request's answer. The Gateway answers every part (202 Accepted), failed or not.
+   */
+  async function batch(
+    req: Incoming,
+    res: Outgoing,
+    service: string,
+    sid: string,
+    headers: Record<string, string | string[]>,
+  ): Promise<void> {
+    const op = `${service} POST $batch`;
+    checked.set(op, (checked.get(op) ?? 0) + 1);
+    const refuse = (problem: string) => {
+      violations.push(`request: ${op}: ${problem}`);
+      res.writeHead(400, { ...headers, "content-type": "application/json; charset=utf-8" });
+      res.end(
+        JSON.stringify({
+          error: { code: "/IWBEP/CM_MGW_RT/000", message: { lang: "en", value: `${op}: ${problem}` } },
+        }),
+      );
+    };
+    if (req.method.toUpperCase() === "HEAD") {
+      // How SAP's Cloud SDK fetches the CSRF token for a batch: a HEAD of the batch's own URL.
+      res.writeHead(200, headers);
+      res.end();
+      return;
+    }
+    if (req.method.toUpperCase() !== "POST") return refuse("$batch is POST only");
+    let items: ReturnType<typeof parseBatchRequest>;
+    try {
+      const type = req.headers["content-type"];
+      items = parseBatchRequest(Array.isArray(type) ? type[0] : type, req.raw, "v2");
+    } catch (e) {
+      if (e instanceof BatchRequestError) return refuse(e.message);
+      throw e;
+    }
+    const host = String(req.headers.host ?? "localhost");
+    const results: BatchResult[] = [];
+    for (const item of items) {
+      if (item.kind === "request") {
+        if (item.request.method !== "GET") {
+          return refuse("a change outside a change set (OData V2 puts every change in a change set)");
+        }
+        results.push({ kind: "request", response: await dispatch(service, sid, host, item.request) });
+        continue;
+      }
+      const restore = data.snapshot();
+      const writes = stats.writes;
+      const responses: { contentId: string | undefined; response: InnerResponse }[] = [];
+      let failed = false;
+      for (const r of item.requests) {
+        const response = await dispatch(service, sid, host, r);
+        if (response.status >= 400) {
+          // The change set is one unit of work: what its earlier requests applied is undone.
+          restore();
+          stats.writes = writes;
+          results.push({ kind: "failed-changeset", contentId: r.contentId, response });
+          failed = true;
+          break;
+        }
+        responses.push({ contentId: r.contentId, response });
+      }
+      if (!failed) results.push({ kind: "changeset", responses });
+    }
+    if (dropAnswers > 0 && res.destroy && items.some((i) => i.kind === "changeset")) {
+      dropAnswers--;
+      res.destroy();
+      return;
+    }
+    const out = writeBatchAnswer(results);
+    res.writeHead(202, { ...headers, "content-type": out.contentType });
+    res.end(out.body);
+  }
+
+  const server = createServer(async (req: IncomingMessage, res) => {
+    const raw = await readBody(req);
+    await handle({ method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers, raw }, res);
   });
   await new Promise<void>((ok) => server.listen(opts.port ?? 0, "127.0.0.1", ok));
   const { port } = server.address() as AddressInfo;
@@ -631,6 +803,10 @@ export async function startS4Emulator(opts: S4EmulatorOptions = {}): Promise<S4E
     expireCsrfTokens: () => {
       for (const k of sessions.keys()) sessions.set(k, null);
     },
+    dropBatchAnswers: (n) => {
+      dropAnswers = n;
+    },
+    partFaults,
     close: () =>
       new Promise<void>((ok) => {
         server.closeAllConnections();

@@ -86,6 +86,30 @@ export class SapB1Data {
   /** The server's clock; tests move it to stamp records at chosen moments. */
   now: () => Date = () => new Date();
 
+  /**
+   * A copy of everything a write can change, and the function that puts it back: a `$batch` change set
+   * that fails part-way is undone with it (all or none, as Service Layer applies a change set).
+   */
+  snapshot(): () => void {
+    const copy = <K, V>(m: Map<K, V>) => new Map([...m].map(([k, v]) => [k, structuredClone(v)] as const));
+    const refill = <K, V>(into: Map<K, V>, from: Map<K, V>) => {
+      into.clear();
+      for (const [k, v] of from) into.set(k, v);
+    };
+    const items = copy(this.items);
+    const partners = copy(this.partners);
+    const documents = DOCUMENT_SETS.map((set) => [set, copy(this.documents[set])] as const);
+    const nextEntry = this.nextEntry;
+    const nextNum = { ...this.nextNum };
+    return () => {
+      refill(this.items, items);
+      refill(this.partners, partners);
+      for (const [set, rows] of documents) refill(this.documents[set], rows);
+      this.nextEntry = nextEntry;
+      this.nextNum = nextNum;
+    };
+  }
+
   stamp(row: Row, created = false): void {
     const { date, time } = b1Stamp(this.now());
     row.UpdateDate = date;

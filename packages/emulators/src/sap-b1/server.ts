@@ -11,10 +11,18 @@
  * every other call needs a live B1SESSION (401 otherwise); a session unused for SessionTimeout minutes
  * expires; `POST Logout` ends it. Collections page as Service Layer pages: `Prefer: odata.maxpagesize=N`
  * (default 20), answered with `Preference-Applied` and an `@odata.nextLink` relative to the service root.
+ * `POST /b1s/v2/$batch` runs each part through the same handler and checks (batch() below).
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import {
+  BatchRequestError,
+  type BatchResult,
+  type InnerRequest,
+  parseBatchRequest,
+  writeBatchAnswer,
+} from "../odata-batch.ts";
 import { FaultInjector, type FaultOptions } from "../odoo/faults.ts";
 import { B1Error, DOCUMENT_SETS, type DocumentSet, notFound, type Row, SapB1Data } from "./data.ts";
 import { compareValues, matches, parseFilter, parseOrderBy, parseSelect, QueryError } from "./filter.ts";
@@ -54,6 +62,16 @@ export interface SapB1Emulator {
   bodies: string[];
   /** Ends every session now, as an expiry or a Service Layer restart does. */
   expireSessions(): void;
+  /**
+   * The next `n` `$batch` requests that carry a change set are applied in full and then their connection is
+   * dropped before any answer is sent: the lost answer a client cannot tell from a batch that never arrived.
+   */
+  dropBatchAnswers(n: number): void;
+  /**
+   * One-shot faults of single parts of a `$batch`: the first part whose method and path match is answered
+   * with `status` (a 429 with Retry-After, or a 5xx) instead of running, and the fault is used up.
+   */
+  partFaults: { method: string; path: RegExp; status: number }[];
   close(): Promise<void>;
 }
 
@@ -78,9 +96,23 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function cookies(req: IncomingMessage): Map<string, string> {
+/** A request as the handlers see it: one sent on its own, or one taken out of a `$batch`. */
+interface Incoming {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  raw: string;
+}
+
+/** Where a handler writes its answer: the HTTP response, or a batch part being collected. */
+interface Outgoing {
+  writeHead(status: number, headers?: Record<string, string | string[]>): unknown;
+  end(body?: string): unknown;
+}
+
+function cookies(req: Incoming): Map<string, string> {
   const out = new Map<string, string>();
-  for (const part of (req.headers.cookie ?? "").split(";")) {
+  for (const part of String(req.headers.cookie ?? "").split(";")) {
     const i = part.indexOf("=");
     if (i > 0) out.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
   }
@@ -125,8 +157,10 @@ export async function startSapB1Emulator(opts: SapB1EmulatorOptions = {}): Promi
   const sessions = new Map<string, number>();
   const sessionType = md.types.get("SAPB1.B1Session") as EdmStructuredType;
 
+  let dropAnswers = 0;
+  const partFaults: SapB1Emulator["partFaults"] = [];
   const send = (
-    res: ServerResponse,
+    res: Outgoing,
     status: number,
     body: unknown,
     check?: { type: EdmStructuredType; many: boolean; what: string },
@@ -149,18 +183,18 @@ export async function startSapB1Emulator(opts: SapB1EmulatorOptions = {}): Promi
     });
     res.end(body === undefined ? "" : JSON.stringify(body));
   };
-  const fail = (res: ServerResponse, status: number, code: string, message: string) =>
+  const fail = (res: Outgoing, status: number, code: string, message: string) =>
     send(res, status, { error: { code, message } });
-  const refuse = (res: ServerResponse, what: string, problems: string[]) => {
+  const refuse = (res: Outgoing, what: string, problems: string[]) => {
     for (const p of problems) violations.push(`request: ${what}: ${p}`);
     fail(res, 400, "-1000", `${what}: ${problems.join("; ")}`);
   };
 
-  const server = createServer(async (req, res) => {
-    stats.requests++;
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const method = (req.method ?? "GET").toUpperCase();
-    const raw = await readBody(req);
+  const handle = async (req: Incoming, res: Outgoing, inner = false): Promise<void> => {
+    if (!inner) stats.requests++;
+    const url = new URL(req.url, "http://localhost");
+    const method = req.method.toUpperCase();
+    const raw = req.raw;
     bodies.push(raw);
     const fault = faults.roll(method !== "GET");
     if (fault === "429") {
@@ -173,6 +207,7 @@ export async function startSapB1Emulator(opts: SapB1EmulatorOptions = {}): Promi
       res.end(JSON.stringify({ error: { code: "503", message: "Service Unavailable" } }));
       return;
     }
+    if (!inner && url.pathname === `${SERVICE_ROOT}/$batch`) return batch(req, res);
     const m = PATH.exec(url.pathname);
     if (!m)
       return refuse(res, `${method} ${url.pathname}`, ["not a path of the Service Layer (/b1s/v2/<set>)"]);
@@ -262,13 +297,7 @@ export async function startSapB1Emulator(opts: SapB1EmulatorOptions = {}): Promi
     }
     if (problems.length > 0) return refuse(res, op, problems);
 
-    const sid = cookies(req).get("B1SESSION");
-    const last = sid ? sessions.get(sid) : undefined;
-    if (!sid || last === undefined || Date.now() - last > timeoutMin * 60_000) {
-      if (sid) sessions.delete(sid);
-      return fail(res, 401, "301", "Invalid session or session already timeout.");
-    }
-    sessions.set(sid, Date.now());
+    if (!liveSession(req)) return fail(res, 401, "301", "Invalid session or session already timeout.");
 
     const docSet = DOCUMENT_SETS.includes(name as DocumentSet) ? (name as DocumentSet) : null;
     const table = (): Map<string | number, Row> | null =>
@@ -332,7 +361,7 @@ export async function startSapB1Emulator(opts: SapB1EmulatorOptions = {}): Promi
     }
 
     function listCollection(
-      res: ServerResponse,
+      res: Outgoing,
       url: URL,
       rows: Map<string | number, Row>,
       type: EdmStructuredType,
@@ -387,6 +416,134 @@ export async function startSapB1Emulator(opts: SapB1EmulatorOptions = {}): Promi
         prefer ? { "preference-applied": `odata.maxpagesize=${pageSize}` } : {},
       );
     }
+  };
+
+  /** Whether the request's B1SESSION is live; a live one is kept alive by the use. */
+  function liveSession(req: Incoming): boolean {
+    const sid = cookies(req).get("B1SESSION");
+    const last = sid ? sessions.get(sid) : undefined;
+    if (!sid || last === undefined || Date.now() - last > timeoutMin * 60_000) {
+      if (sid) sessions.delete(sid);
+      return false;
+    }
+    sessions.set(sid, Date.now());
+    return true;
+  }
+
+  /** One request of a batch through the same handler, and so the same checks, as a call of its own. */
+  async function dispatch(
+    outer: Incoming,
+    r: InnerRequest,
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+    // Service Layer takes a part's URL from the server root (/b1s/v2/Orders), relative to the service
+    // root (Orders), or absolute; the part runs on the batch's session.
+    const path = /^https?:\/\//i.test(r.url)
+      ? (() => {
+          const u = new URL(r.url);
+          return `${u.pathname}${u.search}`;
+        })()
+      : r.url.startsWith(`${SERVICE_ROOT}/`)
+        ? r.url
+        : `${SERVICE_ROOT}/${r.url.replace(/^\//, "")}`;
+    const answer = { status: 0, headers: {} as Record<string, string>, body: "" };
+    const fault = partFaults.findIndex((f) => f.method === r.method && f.path.test(path));
+    if (fault >= 0) {
+      const { status } = partFaults.splice(fault, 1)[0] as { status: number };
+      answer.status = status;
+      answer.headers = {
+        "content-type": "application/json",
+        ...(status === 429 ? { "retry-after": "1" } : {}),
+      };
+      answer.body = JSON.stringify({
+        error: {
+          code: String(status),
+          message: status === 429 ? "Too many requests" : "Service Unavailable",
+        },
+      });
+      return answer;
+    }
+    await handle(
+      { method: r.method, url: path, headers: { ...r.headers, cookie: outer.headers.cookie }, raw: r.body },
+      {
+        writeHead(status, headers = {}) {
+          answer.status = status;
+          for (const [k, v] of Object.entries(headers))
+            answer.headers[k] = Array.isArray(v) ? v.join(", ") : v;
+        },
+        end(body = "") {
+          answer.body = body;
+        },
+      },
+      true,
+    );
+    return answer;
+  }
+
+  /**
+   * `POST /b1s/v2/$batch` (OData v4 §11.7; SAP Learning, "Performing Batch Operations in Service Layer
+   * API"): the parts run in order on the batch's session, each checked as a call of its own; a change set is
+   * applied all or none. Without `Prefer: odata.continue-on-error` the batch stops at the first failed part
+   * (OData v4 §8.2.8.3); with it, every part runs.
+   */
+  async function batch(req: Incoming, res: Outgoing & { destroy?: () => void }): Promise<void> {
+    const op = "POST $batch";
+    checked.set(op, (checked.get(op) ?? 0) + 1);
+    if (req.method.toUpperCase() !== "POST") return refuse(res, op, ["$batch is POST only"]);
+    let items: ReturnType<typeof parseBatchRequest>;
+    try {
+      const type = req.headers["content-type"];
+      items = parseBatchRequest(Array.isArray(type) ? type[0] : type, req.raw, "v4");
+    } catch (e) {
+      if (e instanceof BatchRequestError) return refuse(res, op, [e.message]);
+      throw e;
+    }
+    if (!liveSession(req)) return fail(res, 401, "301", "Invalid session or session already timeout.");
+    const goOn = /\bodata\.continue-on-error\b(?!\s*=\s*false)/.test(String(req.headers.prefer ?? ""));
+    const results: BatchResult[] = [];
+    for (const item of items) {
+      if (item.kind === "request") {
+        const response = await dispatch(req, item.request);
+        results.push({ kind: "request", response });
+        if (response.status >= 400 && !goOn) break;
+        continue;
+      }
+      const restore = data.snapshot();
+      const writes = stats.writes;
+      const responses: { contentId: string | undefined; response: Awaited<ReturnType<typeof dispatch>> }[] =
+        [];
+      let failed = false;
+      for (const r of item.requests) {
+        const response = await dispatch(req, r);
+        if (response.status >= 400) {
+          // The change set is one unit of work: what its earlier requests applied is undone.
+          restore();
+          stats.writes = writes;
+          results.push({ kind: "failed-changeset", contentId: r.contentId, response });
+          failed = true;
+          break;
+        }
+        responses.push({ contentId: r.contentId, response });
+      }
+      if (!failed) results.push({ kind: "changeset", responses });
+      else if (!goOn) break;
+    }
+    if (dropAnswers > 0 && res.destroy && items.some((i) => i.kind === "changeset")) {
+      dropAnswers--;
+      res.destroy();
+      return;
+    }
+    const out = writeBatchAnswer(results);
+    res.writeHead(200, {
+      "content-type": out.contentType,
+      "odata-version": "4.0",
+      ...(goOn ? { "preference-applied": "odata.continue-on-error" } : {}),
+    });
+    res.end(out.body);
+  }
+
+  const server = createServer(async (req: IncomingMessage, res) => {
+    const raw = await readBody(req);
+    await handle({ method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers, raw }, res);
   });
   await new Promise<void>((ok) => server.listen(opts.port ?? 0, "127.0.0.1", ok));
   const { port } = server.address() as AddressInfo;
@@ -403,6 +560,10 @@ export async function startSapB1Emulator(opts: SapB1EmulatorOptions = {}): Promi
     violations,
     bodies,
     expireSessions: () => sessions.clear(),
+    dropBatchAnswers: (n) => {
+      dropAnswers = n;
+    },
+    partFaults,
     close: () =>
       new Promise<void>((ok) => {
         server.closeAllConnections();

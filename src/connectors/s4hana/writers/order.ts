@@ -24,6 +24,7 @@ import type { S4Row } from "../client.ts";
 import type { S4HanaContext } from "../context.ts";
 import { decimal, literal, toV2Date } from "../odata.ts";
 import { partnerByEmail } from "./customer.ts";
+import { batchedCalls, writeBatched } from "./order-batch.ts";
 
 const SO = "API_SALES_ORDER_SRV" as const;
 const ORDER_SELECT = [
@@ -64,6 +65,20 @@ export function orderWriter(ctx: S4HanaContext): Writer<"order"> {
     return null;
   };
 
+  /** Whether S/4HANA's net total agrees with the shop's: null when it does, else the order's failed result. */
+  const totalRefused = (key: string, o: Order, row: S4Row): WriteResult | null => {
+    const net = new Big(decimal(row.TotalNetAmount) ?? "0");
+    const currency = String(row.TransactionCurrency ?? "");
+    if (currency === o.currency && net.minus(shopNet(o)).abs().lte("0.01")) return null;
+    return failed(
+      key,
+      "data",
+      `order ${o.key}: SAP S/4HANA prices it at a net ${net.toFixed(2)} ${currency} but the shop's net is ${shopNet(o).toFixed(2)} ${o.currency}; sales order ${String(row.SalesOrder)} is kept with delivery block ${config.holdDeliveryBlock}`,
+      ctx.name,
+      "total",
+    );
+  };
+
   /** Lifts the hold of an order whose total agrees, or reports both totals and leaves it blocked. */
   const settle = async (
     key: string,
@@ -73,17 +88,8 @@ export function orderWriter(ctx: S4HanaContext): Writer<"order"> {
     signal?: AbortSignal,
   ): Promise<WriteResult> => {
     const id = String(row.SalesOrder);
-    const net = new Big(decimal(row.TotalNetAmount) ?? "0");
-    const currency = String(row.TransactionCurrency ?? "");
-    if (currency !== o.currency || net.minus(shopNet(o)).abs().gt("0.01")) {
-      return failed(
-        key,
-        "data",
-        `order ${o.key}: SAP S/4HANA prices it at a net ${net.toFixed(2)} ${currency} but the shop's net is ${shopNet(o).toFixed(2)} ${o.currency}; sales order ${id} is kept with delivery block ${config.holdDeliveryBlock}`,
-        ctx.name,
-        "total",
-      );
-    }
+    const refused = totalRefused(key, o, row);
+    if (refused) return refused;
     if (row.DeliveryBlockReason === config.holdDeliveryBlock) {
       await client.update(SO, "A_SalesOrder", id, { DeliveryBlockReason: "" }, signal);
       return { key, ok: true, targetId: id, action };
@@ -142,29 +148,8 @@ export function orderWriter(ctx: S4HanaContext): Writer<"order"> {
     ConditionCurrency: currency,
   });
 
-  const writeOne = async (
-    key: string,
-    o: Order,
-    targetId: string | null,
-    ref: string,
-    wctx: WriteContext,
-  ): Promise<WriteResult> => {
-    const signal = wctx.signal;
-    const existing =
-      (targetId
-        ? await client.get(SO, "A_SalesOrder", targetId, {
-            select: ORDER_SELECT,
-            ...(signal ? { signal } : {}),
-          })
-        : null) ?? (await findByRef(ref, signal));
-    if (existing) {
-      const rejected = existing.OverallSDDocumentRejectionSts === "C";
-      if (o.cancelled && !rejected) return cancel(key, o, existing, signal);
-      if (rejected || o.cancelled)
-        return { key, ok: true, targetId: String(existing.SalesOrder), action: "unchanged" };
-      // An earlier attempt created it and stopped before lifting the hold: finish that.
-      return settle(key, o, existing, "updated", signal);
-    }
+  /** A new order's failed result when it cannot be created, before its customer is known. */
+  const refusedNew = (key: string, o: Order): WriteResult | null => {
     if (o.cancelled)
       return failed(
         key,
@@ -182,7 +167,11 @@ export function orderWriter(ctx: S4HanaContext): Writer<"order"> {
         "taxesIncluded",
       );
     }
-    const customer = await soldTo(o, wctx);
+    return null;
+  };
+
+  /** The sales order (a deep insert) to create for sold-to party `customer`, or the order's failed result. */
+  const newOrder = (key: string, o: Order, customer: string | null, ref: string): S4Row | WriteResult => {
     if (!customer) {
       return failed(
         key,
@@ -215,39 +204,85 @@ export function orderWriter(ctx: S4HanaContext): Writer<"order"> {
         ? [condition(config.freightCondition, new Big(o.shipping.amount).toString(), cur)]
         : []),
     ];
-    const created = await client.create(
-      SO,
-      "A_SalesOrder",
-      {
-        SalesOrderType: config.salesOrderType,
-        SalesOrganization: config.salesOrganization,
-        DistributionChannel: config.distributionChannel,
-        OrganizationDivision: config.division,
-        SoldToParty: customer,
-        PurchaseOrderByCustomer: refFor(ref),
-        CustomerPurchaseOrderDate: toV2Date(o.placedAt),
-        TransactionCurrency: cur,
-        DeliveryBlockReason: config.holdDeliveryBlock,
-        to_Item: items,
-        ...(header.length > 0 ? { to_PricingElement: header } : {}),
-      },
-      signal,
-    );
+    return {
+      SalesOrderType: config.salesOrderType,
+      SalesOrganization: config.salesOrganization,
+      DistributionChannel: config.distributionChannel,
+      OrganizationDivision: config.division,
+      SoldToParty: customer,
+      PurchaseOrderByCustomer: refFor(ref),
+      CustomerPurchaseOrderDate: toV2Date(o.placedAt),
+      TransactionCurrency: cur,
+      DeliveryBlockReason: config.holdDeliveryBlock,
+      to_Item: items,
+      ...(header.length > 0 ? { to_PricingElement: header } : {}),
+    };
+  };
+
+  const isResult = (x: unknown): x is WriteResult =>
+    typeof x === "object" && x !== null && "ok" in x && "key" in x;
+
+  const writeOne = async (
+    key: string,
+    o: Order,
+    targetId: string | null,
+    ref: string,
+    wctx: WriteContext,
+  ): Promise<WriteResult> => {
+    const signal = wctx.signal;
+    const existing =
+      (targetId
+        ? await client.get(SO, "A_SalesOrder", targetId, {
+            select: ORDER_SELECT,
+            ...(signal ? { signal } : {}),
+          })
+        : null) ?? (await findByRef(ref, signal));
+    if (existing) {
+      const rejected = existing.OverallSDDocumentRejectionSts === "C";
+      if (o.cancelled && !rejected) return cancel(key, o, existing, signal);
+      if (rejected || o.cancelled)
+        return { key, ok: true, targetId: String(existing.SalesOrder), action: "unchanged" };
+      // An earlier attempt created it and stopped before lifting the hold: finish that.
+      return settle(key, o, existing, "updated", signal);
+    }
+    const refused = refusedNew(key, o);
+    if (refused) return refused;
+    const body = newOrder(key, o, await soldTo(o, wctx), ref);
+    if (isResult(body)) return body;
+    const created = await client.create(SO, "A_SalesOrder", body, signal);
     return settle(key, o, created, "created", signal);
   };
 
   return {
     entity: "order",
     upsert: (items, wctx) =>
-      perItemLimited(items, ctx.name, limit, (i) =>
-        writeOne(i.key, i.record, i.targetId, i.externalRef, wctx),
-      ),
+      config.batchThreshold > 0 && items.length >= config.batchThreshold
+        ? writeBatched(ctx, items, wctx, {
+            totalRefused,
+            refusedNew,
+            newOrder,
+            isResult,
+            cancel,
+            select: ORDER_SELECT,
+          })
+        : perItemLimited(items, ctx.name, limit, (i) =>
+            writeOne(i.key, i.record, i.targetId, i.externalRef, wctx),
+          ),
     async findByExternalRef(ref) {
       const row = await findByRef(ref);
       return row ? String(row.SalesOrder) : null;
     },
     // Per new order: the look-up by reference, the customer (two reads unless linked), create, lift the hold.
-    estimateCalls: (page) =>
-      page.create.length * 5 + page.update.filter((i) => i.record.cancelled).length * 4 + page.lookups.length,
+    // Batched: each of those steps is one $batch per batchSize orders of the page (order-batch.ts).
+    estimateCalls: (page) => {
+      const orders = page.create.length + page.update.length;
+      if (config.batchThreshold > 0 && orders >= config.batchThreshold)
+        return batchedCalls(page, config.batchSize);
+      return (
+        page.create.length * 5 +
+        page.update.filter((i) => i.record.cancelled).length * 4 +
+        page.lookups.length
+      );
+    },
   };
 }

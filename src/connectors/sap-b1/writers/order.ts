@@ -14,13 +14,14 @@
 import Big from "big.js";
 import pLimit from "p-limit";
 import type { Order } from "../../../core/model.ts";
-import type { WriteContext, WriteResult, Writer } from "../../../ports/connector.ts";
+import type { WriteContext, WriteItem, WriteResult, Writer } from "../../../ports/connector.ts";
 import { failed, perItemLimited } from "../../write-results.ts";
 import type { B1Row } from "../client.ts";
 import type { SapB1Context } from "../context.ts";
 import { literal } from "../time.ts";
+import { batchedCalls, writeBatched } from "./order-batch.ts";
 
-const ORDER_FIELDS = [
+export const ORDER_FIELDS = [
   "DocEntry",
   "DocNum",
   "NumAtCard",
@@ -68,6 +69,19 @@ export function orderWriter(ctx: SapB1Context): Writer<"order"> {
     return null;
   };
 
+  /** Whether B1's total agrees with the shop's: null when it does, else the order's failed result. */
+  const totalRefused = (key: string, o: Order, row: B1Row): WriteResult | null => {
+    const b1Total = new Big(typeof row.DocTotal === "number" ? row.DocTotal : 0);
+    if (b1Total.minus(o.total).abs().lte("0.01")) return null;
+    return failed(
+      key,
+      "data",
+      `order ${o.key}: SAP Business One computes a total of ${b1Total.toFixed(2)} ${o.currency} but the order says ${o.total}; left unapproved as sales order ${String(row.DocNum)}`,
+      ctx.name,
+      "total",
+    );
+  };
+
   /** Approves an order whose total agrees, or reports both totals and leaves it unapproved. */
   const settle = async (
     key: string,
@@ -77,16 +91,8 @@ export function orderWriter(ctx: SapB1Context): Writer<"order"> {
     signal?: AbortSignal,
   ): Promise<WriteResult> => {
     const entry = Number(row.DocEntry);
-    const b1Total = new Big(typeof row.DocTotal === "number" ? row.DocTotal : 0);
-    if (b1Total.minus(o.total).abs().gt("0.01")) {
-      return failed(
-        key,
-        "data",
-        `order ${o.key}: SAP Business One computes a total of ${b1Total.toFixed(2)} ${o.currency} but the order says ${o.total}; left unapproved as sales order ${String(row.DocNum)}`,
-        ctx.name,
-        "total",
-      );
-    }
+    const refused = totalRefused(key, o, row);
+    if (refused) return refused;
     if (row.Confirmed === "tNO") {
       await client.update("Orders", entry, { Confirmed: "tYES" }, signal);
       return { key, ok: true, targetId: String(entry), action };
@@ -94,53 +100,57 @@ export function orderWriter(ctx: SapB1Context): Writer<"order"> {
     return { key, ok: true, targetId: String(entry), action: action === "created" ? "created" : "unchanged" };
   };
 
-  const writeOne = async (
+  /**
+   * What an order B1 already holds needs: nothing more (its result), its cancellation (Orders(n)/Cancel,
+   * then the result), or settling (approval when its total agrees).
+   */
+  const forExisting = (
     key: string,
     o: Order,
-    targetId: string | null,
-    ref: string,
-    wctx: WriteContext,
-  ): Promise<WriteResult> => {
-    const signal = wctx.signal;
-    const existing =
-      (targetId && /^\d+$/.test(targetId)
-        ? await client.get("Orders", Number(targetId), ORDER_FIELDS, signal)
-        : null) ?? (await findByRef(ref, signal));
-    if (existing) {
-      const entry = Number(existing.DocEntry);
-      if (o.cancelled && existing.Cancelled !== "tYES") {
-        if (existing.DocumentStatus !== "bost_Open") {
-          return failed(
-            key,
-            "permanent",
-            `order ${o.key}: sales order ${String(existing.DocNum)} is closed in B1 (delivered) and cannot be cancelled`,
-            ctx.name,
-            "cancelled",
-          );
-        }
-        await client.action("Orders", entry, "Cancel", signal);
-        return {
+    existing: B1Row,
+  ): WriteResult | { cancel: number; done: WriteResult } | { settle: B1Row } => {
+    const entry = Number(existing.DocEntry);
+    if (o.cancelled && existing.Cancelled !== "tYES") {
+      if (existing.DocumentStatus !== "bost_Open") {
+        return failed(
+          key,
+          "permanent",
+          `order ${o.key}: sales order ${String(existing.DocNum)} is closed in B1 (delivered) and cannot be cancelled`,
+          ctx.name,
+          "cancelled",
+        );
+      }
+      return {
+        cancel: entry,
+        done: {
           key,
           ok: true,
           targetId: String(entry),
           action: "updated",
           note: `sales order ${String(existing.DocNum)} cancelled`,
-        };
-      }
-      if (existing.Cancelled === "tYES" || o.cancelled)
-        return { key, ok: true, targetId: String(entry), action: "unchanged" };
-      // An earlier attempt created it and stopped before approving it: finish that.
-      return settle(key, o, existing, "updated", signal);
+        },
+      };
     }
-    if (o.cancelled)
-      return failed(
-        key,
-        "permanent",
-        `order ${o.key} was cancelled before it reached B1; not created`,
-        ctx.name,
-        "cancelled",
-      );
-    const card = await cardCodeOf(o, wctx);
+    if (existing.Cancelled === "tYES" || o.cancelled)
+      return { key, ok: true, targetId: String(entry), action: "unchanged" };
+    // An earlier attempt created it and stopped before approving it: finish that.
+    return { settle: existing };
+  };
+
+  /** A new order's failed result when it cannot be created, before its customer is known. */
+  const refusedNew = (key: string, o: Order): WriteResult | null =>
+    o.cancelled
+      ? failed(
+          key,
+          "permanent",
+          `order ${o.key} was cancelled before it reached B1; not created`,
+          ctx.name,
+          "cancelled",
+        )
+      : null;
+
+  /** The sales order to create for customer `card`, or the order's failed result. */
+  const newOrder = (key: string, o: Order, card: string | null, ref: string): B1Row | WriteResult => {
     if (!card) {
       return failed(
         key,
@@ -175,7 +185,7 @@ export function orderWriter(ctx: SapB1Context): Writer<"order"> {
       };
     });
     const orderDiscount = o.discounts.reduce((s, d) => s.plus(d.amount), new Big(0));
-    const body: B1Row = {
+    return {
       CardCode: card,
       NumAtCard: ref,
       DocDate: `${o.placedAt.slice(0, 10)}T00:00:00Z`,
@@ -197,23 +207,67 @@ export function orderWriter(ctx: SapB1Context): Writer<"order"> {
           }
         : {}),
     };
+  };
+
+  const isResult = (x: unknown): x is WriteResult =>
+    typeof x === "object" && x !== null && "ok" in x && "key" in x;
+
+  const writeOne = async (
+    key: string,
+    o: Order,
+    targetId: string | null,
+    ref: string,
+    wctx: WriteContext,
+  ): Promise<WriteResult> => {
+    const signal = wctx.signal;
+    const existing =
+      (targetId && /^\d+$/.test(targetId)
+        ? await client.get("Orders", Number(targetId), ORDER_FIELDS, signal)
+        : null) ?? (await findByRef(ref, signal));
+    if (existing) {
+      const next = forExisting(key, o, existing);
+      if ("cancel" in next) {
+        await client.action("Orders", next.cancel, "Cancel", signal);
+        return next.done;
+      }
+      if ("settle" in next) return settle(key, o, next.settle, "updated", signal);
+      return next;
+    }
+    const refused = refusedNew(key, o);
+    if (refused) return refused;
+    const body = newOrder(key, o, await cardCodeOf(o, wctx), ref);
+    if (isResult(body)) return body;
     const created = await client.create("Orders", body, signal);
     return settle(key, o, created, "created", signal);
   };
+
+  const batched = (items: WriteItem<"order">[], wctx: WriteContext) =>
+    writeBatched(ctx, items, wctx, { forExisting, refusedNew, newOrder, totalRefused, isResult });
 
   return {
     entity: "order",
     // A permanent refusal of one order is that order's result (perItem); the others go on.
     upsert: (items, wctx) =>
-      perItemLimited(items, ctx.name, limit, (i) =>
-        writeOne(i.key, i.record, i.targetId, i.externalRef, wctx),
-      ),
+      config.batchThreshold > 0 && items.length >= config.batchThreshold
+        ? batched(items, wctx)
+        : perItemLimited(items, ctx.name, limit, (i) =>
+            writeOne(i.key, i.record, i.targetId, i.externalRef, wctx),
+          ),
     async findByExternalRef(ref) {
       const row = await findByRef(ref);
       return row ? String(row.DocEntry) : null;
     },
-    // Per new order: the lookup by NumAtCard, the customer (unless linked), create, approve.
-    estimateCalls: (page) =>
-      page.create.length * 4 + page.update.filter((i) => i.record.cancelled).length * 2 + page.lookups.length,
+    // Per new order: the lookup by NumAtCard, the customer (unless linked), create, approve. Batched: each of
+    // those steps is one $batch per batchSize orders of the page (writeBatched).
+    estimateCalls: (page) => {
+      const orders = page.create.length + page.update.length;
+      if (config.batchThreshold > 0 && orders >= config.batchThreshold)
+        return batchedCalls(page, config.batchSize);
+      return (
+        page.create.length * 4 +
+        page.update.filter((i) => i.record.cancelled).length * 2 +
+        page.lookups.length
+      );
+    },
   };
 }
