@@ -7,6 +7,13 @@
  *
  * Delivery faults, for tests of the receiving side: `duplicate` sends each delivery twice (same ids, as a
  * retry does), `reorder` sends each batch newest first, and `drop` loses the deliveries it returns true for.
+ *
+ * Failed deliveries: Shopify retries one 8 times over 4 hours and, when every retry failed, deletes the
+ * subscription if it was created through the Admin API (shopify.dev changelog "Updates to webhook retry
+ * mechanism", 2024-09, and the webhook troubleshooting docs). With `retries` set (8 for Shopify's rule; 0, the
+ * default, sends once as before), a delivery answered outside 2xx or not answered is sent again at once up to
+ * `retries` times (the hours between are Shopify's, not the emulator's) and, when all failed, its
+ * subscription is deleted: nothing more of that topic reaches the address until it is subscribed again.
  */
 import { createHmac, randomUUID } from "node:crypto";
 import { z } from "zod";
@@ -70,6 +77,8 @@ export class WebhookHub {
   readonly subscriptions = new Map<string, SubscriptionRec>();
   readonly log: DeliveryLog[] = [];
   faults: DeliveryFaults = {};
+  /** Retries of a failed delivery before its subscription is deleted (Shopify: 8); 0 sends once, deletes nothing. */
+  retries = 0;
   #seen = new Map<string, string>();
   /** Scans were skipped while nothing was subscribed: `#seen` is rebased before the next subscription. */
   #stale = false;
@@ -251,34 +260,46 @@ export class WebhookHub {
           this.log.push({ topic: d.topic, recordId: d.recordId, eventId, status: "dropped" });
           continue;
         }
-        const sentAt = Date.now();
-        try {
-          const res = await fetch(d.uri, {
-            method: "POST",
-            headers: d.headers,
-            body: d.body,
-            signal: AbortSignal.timeout(5000),
-          });
-          await res.arrayBuffer();
-          this.log.push({
-            topic: d.topic,
-            recordId: d.recordId,
-            eventId,
-            status: res.status,
-            sentAt,
-            answeredAt: Date.now(),
-          });
-        } catch {
-          this.log.push({
-            topic: d.topic,
-            recordId: d.recordId,
-            eventId,
-            status: "error",
-            sentAt,
-            answeredAt: Date.now(),
-          });
+        let ok = false;
+        for (let attempt = 0; attempt <= this.retries && !ok; attempt++) ok = await this.#post(d, eventId);
+        if (!ok && this.retries > 0) {
+          for (const [id, sub] of this.subscriptions)
+            if (sub.topic === d.topic && sub.uri === d.uri) this.subscriptions.delete(id);
         }
       }
+    }
+  }
+
+  /** One POST of a delivery, logged; true when answered 2xx. */
+  async #post(d: Delivery, eventId: string): Promise<boolean> {
+    const sentAt = Date.now();
+    try {
+      const res = await fetch(d.uri, {
+        method: "POST",
+        headers: d.headers,
+        body: d.body,
+        signal: AbortSignal.timeout(5000),
+      });
+      await res.arrayBuffer();
+      this.log.push({
+        topic: d.topic,
+        recordId: d.recordId,
+        eventId,
+        status: res.status,
+        sentAt,
+        answeredAt: Date.now(),
+      });
+      return res.status >= 200 && res.status < 300;
+    } catch {
+      this.log.push({
+        topic: d.topic,
+        recordId: d.recordId,
+        eventId,
+        status: "error",
+        sentAt,
+        answeredAt: Date.now(),
+      });
+      return false;
     }
   }
 
