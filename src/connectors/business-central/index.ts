@@ -1,7 +1,7 @@
 /**
  * The Dynamics 365 Business Central connector (API v2.0, OData v4, under
  * /api/v2.0/companies({id})/ of an environment): items with their variants and their total inventory,
- * customers with their address and sales invoices (with their PDF) read; customers and sales orders
+ * customers with their address, and sales invoices and credit memos (with their PDF) read; customers and sales orders
  * written; webhook subscriptions (webhooks.ts) for items, customers and invoices. Auth is OAuth2
  * client credentials against a configurable token endpoint. Reads are incremental on lastModifiedDateTime
  * (paging.ts) and page as Business Central pages (`@odata.nextLink`, `Prefer: odata.maxpagesize`); at most
@@ -16,7 +16,7 @@ import { BusinessCentralClient } from "./client.ts";
 import { BusinessCentralConfig } from "./config.ts";
 import type { BusinessCentralContext } from "./context.ts";
 import { customerStream } from "./streams/customer.ts";
-import { invoiceStream, salesInvoicePdf } from "./streams/invoices.ts";
+import { invoiceStream, salesDocumentPdf } from "./streams/invoices.ts";
 import { inventoryStream, productStream } from "./streams/items.ts";
 import { businessCentralWebhookManager, businessCentralWebhooks } from "./webhooks.ts";
 import { customerWriter } from "./writers/customer.ts";
@@ -24,9 +24,9 @@ import { orderWriter } from "./writers/order.ts";
 
 export const businessCentral = defineConnector({
   id: "business-central",
-  version: "1.2.0",
+  version: "1.3.0",
   description:
-    "Dynamics 365 Business Central via API v2.0 (OData v4, OAuth2 client credentials): items with variants, total inventory, customers, sales orders, sales invoices with their PDF; webhook subscriptions.",
+    "Dynamics 365 Business Central via API v2.0 (OData v4, OAuth2 client credentials): items with variants, total inventory, customers, sales orders, sales invoices and credit memos with their PDF; webhook subscriptions.",
   config: BusinessCentralConfig,
   client: (name, config): BusinessCentralContext => ({
     name,
@@ -57,8 +57,9 @@ export const businessCentral = defineConnector({
       }
     },
     webhooks: businessCentralWebhookManager(ctx),
-    // A ref is `sales-invoice:<number>:<id>`, as the invoice stream names its documents.
-    document: (ref, signal) => salesInvoicePdf(ctx, ref, signal),
+    // A ref is `sales-invoice:<number>:<id>` or `sales-credit-memo:<number>:<id>`, as the invoice stream
+    // names its documents.
+    document: (ref, signal) => salesDocumentPdf(ctx, ref, signal),
     stats: () => ({ calls: ctx.client.calls, throttled: ctx.client.http.stats().throttled }),
     apiVersion: () => ({
       api: "Dynamics 365 Business Central API (OData v4)",

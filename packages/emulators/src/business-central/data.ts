@@ -2,7 +2,8 @@
  * One Business Central company in memory, as API v2.0 shows it: items with their variants, customers,
  * locations, sales orders with their lines (totals computed as BC computes them from the lines, the order's
  * invoice discount and the VAT rate of the posting setup, here one rate for every line), posted sales
- * shipments with their lines, and sales invoices. Every row carries `lastModifiedDateTime` (stamped on every
+ * shipments with their lines, sales invoices, and sales credit memos (posted against an invoice, or drafts).
+ * Every row carries `lastModifiedDateTime` (stamped on every
  * change, strictly increasing) and a version the `@odata.etag` is made of.
  */
 import { randomUUID } from "node:crypto";
@@ -39,6 +40,7 @@ export class BcData {
   readonly salesShipments = new Map<string, Row>();
   readonly salesShipmentLines = new Map<string, Row>();
   readonly salesInvoices = new Map<string, Row>();
+  readonly salesCreditMemos = new Map<string, Row>();
   readonly itemLedgerEntries = new Map<string, Row>();
   /** Row id → version (the etag). */
   readonly versions = new Map<string, number>();
@@ -48,12 +50,12 @@ export class BcData {
    */
   onChange: ((set: string, row: Row, change: ChangeType) => void) | null = null;
   /**
-   * Invoices whose PDF Business Central renders empty (a test's way to make the report answer nothing, as
+   * Invoices (and credit memos) whose PDF Business Central renders empty (a test's way to make the report answer nothing, as
    * a report layout that prints no page would).
    */
   readonly emptyPdf = new Set<string>();
   private last = 0;
-  private numbers = { customer: 10000, order: 101000, shipment: 102000, invoice: 103000 };
+  private numbers = { customer: 10000, order: 101000, shipment: 102000, invoice: 103000, creditMemo: 104000 };
 
   table(set: string): Map<string, Row> | null {
     const t = (this as unknown as Record<string, unknown>)[set];
@@ -121,22 +123,30 @@ export class BcData {
   }
 
   /**
-   * The PDF Business Central renders for a sales invoice (its "Sales - Invoice" report): a one-page PDF of
-   * its number, customer, dates and totals. Empty when the test asked for it (`emptyPdf`).
+   * The PDF Business Central renders for a sales invoice (its "Sales - Invoice" report) or a sales credit
+   * memo (its "Sales - Credit Memo" report): a one-page PDF of its number, customer, dates and totals. Empty
+   * when the test asked for it (`emptyPdf`).
    */
-  invoicePdf(id: string): Buffer {
-    const inv = this.get(this.salesInvoices, id);
+  documentPdf(set: "salesInvoices" | "salesCreditMemos", id: string): Buffer {
+    const memo = set === "salesCreditMemos";
+    const doc = this.get(memo ? this.salesCreditMemos : this.salesInvoices, id);
     if (this.emptyPdf.has(id)) return Buffer.alloc(0);
-    const currency = String(inv.currencyCode ?? "") || "LCY";
+    const currency = String(doc.currencyCode ?? "") || "LCY";
     return buildPdf([
-      `Sales - Invoice ${String(inv.number)}`,
-      `Customer: ${String(inv.customerNumber)} ${String(inv.customerName ?? "")}`,
-      `Invoice date: ${String(inv.invoiceDate)}`,
-      `External document: ${String(inv.externalDocumentNumber ?? "")}`,
-      `Total excl. tax: ${Number(inv.totalAmountExcludingTax).toFixed(2)} ${currency}`,
-      `Tax: ${Number(inv.totalTaxAmount).toFixed(2)} ${currency}`,
-      `Total incl. tax: ${Number(inv.totalAmountIncludingTax).toFixed(2)} ${currency}`,
+      `${memo ? "Sales - Credit Memo" : "Sales - Invoice"} ${String(doc.number)}`,
+      `Customer: ${String(doc.customerNumber)} ${String(doc.customerName ?? "")}`,
+      memo ? `Credit memo date: ${String(doc.creditMemoDate)}` : `Invoice date: ${String(doc.invoiceDate)}`,
+      ...(memo && doc.invoiceNumber ? [`Applies to invoice: ${String(doc.invoiceNumber)}`] : []),
+      `External document: ${String(doc.externalDocumentNumber ?? "")}`,
+      `Total excl. tax: ${Number(doc.totalAmountExcludingTax).toFixed(2)} ${currency}`,
+      `Tax: ${Number(doc.totalTaxAmount).toFixed(2)} ${currency}`,
+      `Total incl. tax: ${Number(doc.totalAmountIncludingTax).toFixed(2)} ${currency}`,
     ]);
+  }
+
+  /** The PDF of a sales invoice (documentPdf). */
+  invoicePdf(id: string): Buffer {
+    return this.documentPdf("salesInvoices", id);
   }
 
   seed(items: number, customers: number, seed = 1): void {
@@ -502,6 +512,54 @@ export class BcData {
         totalAmountIncludingTax: order.totalAmountIncludingTax,
         remainingAmount: order.totalAmountIncludingTax,
         status: "Open",
+      }),
+    );
+  }
+
+  /**
+   * A sales credit memo against a posted invoice, as "Create Corrective Credit Memo" makes one: the
+   * invoice's customer and currency, its number as the memo's invoiceNumber ("Applies-to Doc. No.") and its
+   * id as invoiceId, and the invoice's totals (or `share` of them). Business Central shows a credit memo's
+   * amounts as positive numbers (Microsoft's v2.0 reference, "Get salesCreditMemos": totalAmountIncludingTax
+   * 7508.16 in its example). Posted (status Open) unless `draft`, which leaves it an unposted credit memo
+   * (status Draft, a number from the unposted series). `externalDocumentNumber` defaults to the invoice's;
+   * whether Business Central copies it onto a corrective credit memo is not documented, so a test can leave
+   * it empty and the memo tied to its order only through the invoice.
+   */
+  creditMemo(
+    invoiceId: string,
+    opts: { share?: number; draft?: boolean; externalDocumentNumber?: string } = {},
+  ): Row {
+    const inv = this.get(this.salesInvoices, invoiceId);
+    const share = opts.share ?? 1;
+    if (!(share > 0 && share <= 1))
+      throw new BcError(
+        400,
+        "BadRequest",
+        `a credit memo credits a share in (0, 1] of the invoice, not ${share}`,
+      );
+    this.numbers.creditMemo += 1;
+    const date = new Date().toISOString().slice(0, 10);
+    const net = round2(Number(inv.totalAmountExcludingTax) * share);
+    const tax = round2(Number(inv.totalTaxAmount) * share);
+    return this.touch(
+      this.put(this.salesCreditMemos, {
+        number: `${opts.draft ? "S-CR" : "S-PCR"}${this.numbers.creditMemo}`,
+        externalDocumentNumber: opts.externalDocumentNumber ?? inv.externalDocumentNumber,
+        creditMemoDate: date,
+        postingDate: date,
+        customerId: inv.customerId,
+        customerNumber: inv.customerNumber,
+        customerName: inv.customerName,
+        currencyCode: inv.currencyCode,
+        pricesIncludeTax: inv.pricesIncludeTax,
+        discountAmount: 0,
+        totalAmountExcludingTax: net,
+        totalTaxAmount: tax,
+        totalAmountIncludingTax: round2(net + tax),
+        invoiceId: inv.id,
+        invoiceNumber: inv.number,
+        status: opts.draft ? "Draft" : "Open",
       }),
     );
   }

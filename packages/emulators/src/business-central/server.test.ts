@@ -4,7 +4,7 @@
  * type, writes a read-only page refuses, PATCH without If-Match), the token endpoint and bearer tokens, the
  * 5-request limit answered 429 with Retry-After, `Prefer: odata.maxpagesize` paging with an absolute
  * `@odata.nextLink`, stale etags refused, and BC's document rules (totals computed from the lines, stock
- * moved by ledger entries); a sales invoice's pdfDocument and its media read; webhook subscriptions (the
+ * moved by ledger entries); a sales invoice's and a credit memo's pdfDocument and its media read; webhook subscriptions (the
  * handshake on create and renew, If-Match, notifications batched per URL, a subscriber's refusal ending
  * the subscription). Driven over plain HTTP, never through the connector.
  */
@@ -223,6 +223,41 @@ describe("the Business Central emulator", () => {
       (await call("GET", "salesInvoices(00000000-0000-4000-8000-000000000009)/pdfDocument")).status,
       404,
     );
+    assert.deepEqual(emu.violations, []);
+  });
+
+  test("a credit memo posted against an invoice: listed through the digest, and its own PDF", async () => {
+    const customer = [...emu.data.customers.values()][2] as { id: string };
+    const order = emu.data.addOrderWithLines(
+      { customerId: customer.id, externalDocumentNumber: "shop:credited" },
+      [{ lineType: "Item", lineObjectNumber: "ITEM-0003", quantity: 2 }],
+    );
+    const inv = emu.data.invoice(order.id as string);
+    const memo = emu.data.creditMemo(inv.id as string, { share: 0.5 });
+    const draft = emu.data.creditMemo(inv.id as string, { draft: true });
+    assert.equal(memo.invoiceNumber, inv.number);
+    assert.equal(memo.totalAmountIncludingTax, Math.round(Number(inv.totalAmountIncludingTax) * 50) / 100);
+    const list = await call(
+      "GET",
+      `salesCreditMemos?$filter=${encodeURIComponent("status ne 'Draft'")}&$orderby=lastModifiedDateTime,id&$select=id,number,invoiceId,invoiceNumber,status,totalAmountIncludingTax`,
+    );
+    assert.equal(list.status, 200, JSON.stringify(list.json));
+    const rows = list.json?.value as Record<string, unknown>[];
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.status, r.invoiceId]),
+      [[memo.id, "Open", inv.id]],
+    );
+    assert.ok(!rows.some((r) => r.id === draft.id), "a draft is Draft");
+    const doc = await call("GET", `salesCreditMemos(${String(memo.id)})/pdfDocument`);
+    assert.equal(doc.status, 200, JSON.stringify(doc.json));
+    assert.equal(doc.json?.parentType, "Sales Credit Memo");
+    const link = String(doc.json?.["pdfDocumentContent@odata.mediaReadLink"]);
+    const res = await fetch(link, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    const pdf = Buffer.from(await res.arrayBuffer()).toString("latin1");
+    assert.ok(pdf.startsWith("%PDF-") && pdf.includes(`Sales - Credit Memo ${String(memo.number)}`));
+    // An invoice's id is not a credit memo's.
+    assert.equal((await call("GET", `salesCreditMemos(${String(inv.id)})/pdfDocument`)).status, 404);
     assert.deepEqual(emu.violations, []);
   });
 });

@@ -19,8 +19,8 @@
  * - At most `maxConcurrent` (5) requests at once per environment; one more is answered 429 with
  *   Retry-After. (Business Central queues some requests above 5 before it refuses; this emulator refuses
  *   at once, the stricter reading.)
- * - A document's PDF (the page "APIV2 - PDF Document", navigation `pdfDocument` of salesInvoices, one
- *   entity, no key): `GET salesInvoices({id})/pdfDocument` answers id, parentId, parentType and
+ * - A document's PDF (the page "APIV2 - PDF Document", navigation `pdfDocument` of salesInvoices and of
+ *   salesCreditMemos, one entity, no key): `GET salesInvoices({id})/pdfDocument` answers id, parentId, parentType and
  *   `pdfDocumentContent@odata.mediaReadLink`; `GET .../pdfDocument/pdfDocumentContent` reads the stream,
  *   the PDF itself (Microsoft's v2.0 reference: dynamics_pdfdocument_get, dynamics_salesinvoice_pdfdocument).
  * - Webhooks (subscriptions.ts): `/api/v2.0/subscriptions` at the environment's root, with the validation
@@ -708,7 +708,8 @@ export async function startBcEmulator(opts: BcEmulatorOptions = {}): Promise<BcE
   }
 
   /**
-   * `salesInvoices({id})/pdfDocument` (one entity, the page "APIV2 - PDF Document") and its stream
+   * `salesInvoices({id})/pdfDocument` or `salesCreditMemos({id})/pdfDocument` (one entity, the page
+   * "APIV2 - PDF Document", its parentType the digest's SubPageLink constant) and its stream
    * `pdfDocumentContent`, read as media. The page is read-only; the navigation takes no key.
    */
   function pdfDocument(
@@ -741,11 +742,11 @@ export async function startBcEmulator(opts: BcEmulatorOptions = {}): Promise<BcE
     const select = url.searchParams.get("$select");
     if (select) problems.push(...digest.checkFields(`${op} $select`, "pdfDocument", select.split(",")));
     if (problems.length > 0) return refuse(res, op, problems);
-    if (parentSet !== "salesInvoices")
+    if (parentSet !== "salesInvoices" && parentSet !== "salesCreditMemos")
       return fail(res, 501, "NotImplemented", `the emulator renders no PDF of ${parentSet}`);
     let bytes: Buffer;
     try {
-      bytes = data.invoicePdf(parentId as string);
+      bytes = data.documentPdf(parentSet, parentId as string);
     } catch (e) {
       if (e instanceof BcError) return fail(res, e.status, e.code, e.message);
       throw e;
@@ -760,13 +761,13 @@ export async function startBcEmulator(opts: BcEmulatorOptions = {}): Promise<BcE
     let row: Row = {
       id: parentId,
       parentId,
-      parentType: "Sales Invoice",
+      parentType: parentSet === "salesCreditMemos" ? "Sales Credit Memo" : "Sales Invoice",
       "pdfDocumentContent@odata.mediaReadLink": `${self}/pdfDocumentContent`,
     };
     if (select) row = pick(row, ["id", ...select.split(",")]);
     for (const v of digest.checkAnswer(`${op} answer`, "pdfDocument", row)) violations.push(`answer: ${v}`);
     return send(res, 200, {
-      "@odata.context": `${apiRoot}/$metadata#companies(${data.companyId})/salesInvoices(${String(parentId)})/pdfDocument/$entity`,
+      "@odata.context": `${apiRoot}/$metadata#companies(${data.companyId})/${parentSet}(${String(parentId)})/pdfDocument/$entity`,
       ...row,
     });
   }
