@@ -102,12 +102,19 @@ export async function commitPageIn(trx: Trx, page: PageCommit, now: string): Pro
   await recordFailures(trx, page.failures, now);
   for (const ids of chunks(page.completedIntents)) {
     await named("commitPage: complete intents", () =>
-      trx
-        .updateTable("intents")
-        .set({ completed_at: now })
-        .where("id", "in", ids)
-        .where("completed_at", "is", null)
-        .execute(),
+      executeRows(
+        trx,
+        "complete intents",
+        ids,
+        (id) => [id],
+        () =>
+          trx
+            .updateTable("intents")
+            .set({ completed_at: now })
+            .where("id", "in", ids)
+            .where("completed_at", "is", null),
+        [now],
+      ),
     );
   }
 }
@@ -250,9 +257,19 @@ async function resolve(
   now: string,
 ): Promise<NewSyncEventRow[]> {
   const events: NewSyncEventRow[] = [];
+  // Nearly every page resolves its keys while its flow has no live failure at all: one probe of the partial
+  // index says so, instead of a look-up per key (and the statement built for every page's key list).
+  if (keys.length === 0 || !(await hasLiveFailures(trx, flow))) return events;
   for (const batch of chunks([...new Set(keys)])) {
-    const rows = await named("commitPage: resolve failed_records", () =>
-      resolveFailuresQuery(trx, flow, batch).execute(),
+    const { rows } = await named("commitPage: resolve failed_records", () =>
+      executeRows(
+        trx,
+        "resolve failed_records",
+        batch,
+        (k) => [k],
+        () => resolveFailuresQuery(trx, flow, batch),
+        ["resolved", flow],
+      ),
     );
     for (const r of rows) {
       events.push({
@@ -270,6 +287,20 @@ async function resolve(
     }
   }
   return events;
+}
+
+/** Whether `flow` has any live (open or retrying) failure, through failed_records_live_uq's partial index. */
+async function hasLiveFailures(trx: Trx, flow: string): Promise<boolean> {
+  const row = await named("commitPage: find live failed_records", () =>
+    trx
+      .selectFrom("failed_records")
+      .select("id")
+      .where("flow", "=", flow)
+      .where("status", "in", LIVE_LITERALS)
+      .limit(1)
+      .executeTakeFirst(),
+  );
+  return row !== undefined;
 }
 
 async function recordFailures(trx: Trx, failures: NewFailure[], now: string): Promise<void> {

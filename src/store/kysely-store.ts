@@ -273,14 +273,21 @@ export class KyselyStore implements Store {
   ): Promise<Map<string, Link>> {
     const out = new Map<string, Link>();
     for (const batch of chunks([...new Set(values)])) {
-      const rows = await this.gate.repeatable(`${operation}: select links`, () =>
-        this.db
-          .selectFrom("links")
-          .selectAll()
-          .where("entity", "=", entity)
-          .where("system", "=", system)
-          .where(column, "in", batch)
-          .execute(),
+      const { rows } = await this.gate.repeatable(`${operation}: select links`, () =>
+        executeRows(
+          this.db,
+          `select links by ${column}`,
+          batch,
+          (v) => [v],
+          () =>
+            this.db
+              .selectFrom("links")
+              .selectAll()
+              .where("entity", "=", entity)
+              .where("system", "=", system)
+              .where(column, "in", batch),
+          [entity, system],
+        ),
       );
       for (const r of rows) out.set(r[column], linkFromRow(r));
     }

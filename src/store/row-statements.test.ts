@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { onPostgres, pgStores } from "../../test/helpers/postgres.ts";
-import type { Store } from "../ports/store.ts";
+import type { PageCommit, Store } from "../ports/store.ts";
 import { openStore } from "./index.ts";
 import { KyselyStore } from "./kysely-store.ts";
 import { executeRows } from "./row-statements.ts";
@@ -145,6 +145,135 @@ function suite(name: string, backend: () => Backend): void {
           (await store.pendingIntents("f")).map((i) => i.key),
           ["A", "B", "C", "D"],
         );
+      } finally {
+        await store.close();
+      }
+    });
+
+    test("look-ups of the same size bind each call's own entity and system, in each store, after a reopen", async () => {
+      // The look-ups' SQL text is kept per shape and database (row-statements.ts `head`): two stores open
+      // at once (on PostgreSQL, two schemas) and a store opened after another closed must each read their
+      // own links, for whichever entity and system the call names.
+      const seed = async (store: Store, tag: string) => {
+        const run = await store.startRun("products", "sync");
+        await store.commitPage({
+          flow: "products",
+          runId: run.id,
+          links: ["odoo", "shop"].flatMap((system) =>
+            ["K1", "K2"].map((key) => ({
+              entity: "product" as const,
+              key,
+              system,
+              externalId: `${tag}-${system}-${key}`,
+              lastHash: null,
+              version: null,
+            })),
+          ),
+          events: [],
+          failures: [],
+          resolvedKeys: [],
+          completedIntents: [],
+          counts: {},
+        });
+      };
+      const check = async (store: Store, tag: string) => {
+        for (const system of ["odoo", "shop"]) {
+          const byKey = await store.getLinks("product", system, ["K1", "K2"]);
+          assert.deepEqual([...byKey.entries()].map(([k, l]) => [k, l.system, l.externalId]).sort(), [
+            ["K1", system, `${tag}-${system}-K1`],
+            ["K2", system, `${tag}-${system}-K2`],
+          ]);
+          const byId = await store.linksByExternalIds("product", system, [
+            `${tag}-${system}-K2`,
+            `${tag}-${system}-K1`,
+          ]);
+          assert.deepEqual([...byId.values()].map((l) => l.key).sort(), ["K1", "K2"]);
+        }
+        // Another entity with the same number of keys: nothing (the entity is bound, not kept in the text).
+        assert.equal((await store.getLinks("price", "shop", ["K1", "K2"])).size, 0);
+      };
+      const first = await b.open();
+      const second = await b.open();
+      try {
+        await seed(first, "one");
+        await seed(second, "two");
+        await check(first, "one");
+        await check(second, "two");
+        await check(first, "one");
+      } finally {
+        await first.close();
+        await second.close();
+      }
+      const third = await b.open();
+      try {
+        await seed(third, "three");
+        await check(third, "three");
+      } finally {
+        await third.close();
+      }
+    });
+
+    test("a page resolves the live (open or retrying) failures of its own flow only", async () => {
+      const store = await b.open();
+      try {
+        const run = await store.startRun("products", "sync");
+        const commit = (flow: string, over: Partial<PageCommit>) =>
+          store.commitPage({
+            flow,
+            runId: run.id,
+            links: [],
+            events: [],
+            failures: [],
+            resolvedKeys: [],
+            completedIntents: [],
+            counts: {},
+            ...over,
+          });
+        const failure = (flow: string, key: string) => ({
+          flow,
+          entity: "product" as const,
+          key,
+          sourceSystem: "odoo",
+          sourceId: `src-${key}`,
+          sourcePayload: null,
+          mappedPayload: null,
+          errorKind: "data",
+          errorMessage: "bad",
+          errorDetail: null,
+        });
+        await commit("products", { failures: [failure("products", "K1"), failure("products", "K5")] });
+        await commit("prices", { failures: [failure("prices", "K1"), failure("prices", "K2")] });
+        const id = async (flow: string, key: string) =>
+          (await store.listFailures({ flow })).find((f) => f.key === key)?.id as number;
+        const status = async (flow: string, key: string) =>
+          (await store.getFailure(await id(flow, key)))?.status;
+        // A retry in flight: still live, so a success of the record resolves it.
+        await store.updateFailure(await id("products", "K1"), { status: "retrying" });
+
+        // A flow with no live failure of its own resolves nothing, whatever its keys.
+        await commit("stock", { resolvedKeys: ["K1", "K2"] });
+        assert.equal(await status("products", "K1"), "retrying");
+        assert.equal(await status("prices", "K1"), "open");
+
+        await commit("products", { resolvedKeys: ["K1", "K1", "K2"] });
+        assert.equal(await status("products", "K1"), "resolved");
+        assert.equal(await status("prices", "K1"), "open");
+        // Pages with the same number of keys: each binds its own keys and flow.
+        await commit("products", { resolvedKeys: ["K7"] });
+        assert.equal(await status("products", "K5"), "open");
+        await commit("prices", { resolvedKeys: ["K2"] });
+        await commit("prices", { resolvedKeys: ["K9"] });
+        assert.equal(await status("prices", "K2"), "resolved");
+        assert.equal(await status("prices", "K1"), "open");
+        await commit("prices", { resolvedKeys: ["K1"] });
+        assert.equal(await status("prices", "K1"), "resolved");
+        // A flow whose only live failure is being retried resolves it too.
+        await commit("stock", { failures: [failure("stock", "K3")] });
+        await store.updateFailure(await id("stock", "K3"), { status: "retrying" });
+        await commit("stock", { resolvedKeys: ["K3"] });
+        assert.equal(await status("stock", "K3"), "resolved");
+        const resolved = (await store.trace("product", "K1")).filter((e) => e.kind === "resolved");
+        assert.deepEqual(resolved.map((e) => e.flow).sort(), ["prices", "products"]);
       } finally {
         await store.close();
       }

@@ -369,6 +369,25 @@ describe("http client: latency statistics", () => {
     assert.equal(http.latency.footprint, footprint + 4 * 32);
   });
 
+  test("counting calls does not summarise latency; the summary is made when read, once", async () => {
+    const { http } = client();
+    for (let i = 0; i < 3; i++) await http.request("GET", "/items");
+    let summarised = 0;
+    const summary = http.latency.summary.bind(http.latency);
+    http.latency.summary = () => {
+      summarised++;
+      return summary();
+    };
+    const s = http.stats();
+    assert.equal(s.calls + http.stats().calls, 6);
+    assert.equal(summarised, 0);
+    assert.equal(s.latency["GET /items"]?.count, 3);
+    assert.equal(s.latency["GET /items"]?.count, 3);
+    assert.equal(summarised, 1);
+    // Spread, as a connector extends the stats, it carries the summary.
+    assert.equal({ ...http.stats(), throttled: 0 }.latency["GET /items"]?.count, 3);
+  });
+
   test("after 100,000 calls the statistics hold no more numbers than after the first thousand", async () => {
     const { LatencyStats } = await import("./latency.ts");
     const stats = new LatencyStats({ samples: 256, maxKeys: 8 });
@@ -386,5 +405,45 @@ describe("http client: latency statistics", () => {
     );
     const other = summary["(other)"];
     assert.ok(other && other.max === 996 && other.p50 > 300 && other.p50 < 700, JSON.stringify(other));
+  });
+});
+
+describe("http client: fetch-shaped calls", () => {
+  test("headers given as a plain object are sent as Headers would send them", async () => {
+    // Shopify's official client passes a plain object on every call; it is read without building Headers,
+    // so its names, repeated names and padded values must come out as Headers lists them.
+    const { http } = client();
+    const given = { "X-Token": " \t abc ", "x-token": "def", Accept: "application/json" };
+    const seen: Record<string, string | undefined>[] = [];
+    for (const headers of [given, new Headers(given)]) {
+      const res = await http.exchange(`${server.url}/graphql.json`, { method: "POST", body: "{}", headers });
+      assert.equal(res.status, 200);
+      const h = server.requests.at(-1)?.headers ?? {};
+      seen.push({ token: h["x-token"] as string, accept: h.accept, type: h["content-type"] });
+    }
+    assert.deepEqual(seen[0], {
+      token: "abc, def",
+      accept: "application/json",
+      type: "text/plain;charset=UTF-8",
+    });
+    assert.deepEqual(seen[0], seen[1]);
+  });
+
+  test("exchange hands back any status with its headers and body; fetch wraps the same in a Response", async () => {
+    const { http } = client();
+    server.answer(
+      status(404, { "content-type": "application/json", "x-request-id": "r1" }, '{"errors":"Not Found"}'),
+      status(404, { "content-type": "application/json", "x-request-id": "r2" }, '{"errors":"Not Found"}'),
+    );
+    const raw = await http.exchange(`${server.url}/missing`, { method: "GET" });
+    assert.deepEqual(
+      [raw.status, raw.headers.get("X-Request-Id"), JSON.parse(raw.text())],
+      [404, "r1", { errors: "Not Found" }],
+    );
+    const res = await http.fetch(`${server.url}/missing`, { method: "GET" });
+    assert.deepEqual(
+      [res.status, res.ok, res.headers.get("x-request-id"), await res.json()],
+      [404, false, "r2", { errors: "Not Found" }],
+    );
   });
 });

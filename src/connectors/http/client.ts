@@ -46,6 +46,9 @@ export type {
 
 const ok = (status: number) => status >= 200 && status < 300;
 
+// Stateless without `stream: true`: one decoder serves every answer.
+const utf8 = new TextDecoder();
+
 export type HttpClient = ReturnType<typeof createHttpClient>;
 
 /** Header names as fetch would send them, lower-cased, with fetch's defaults for what the caller left out. */
@@ -55,6 +58,35 @@ function requestHeaders(given: Record<string, string>, body: BodyInit | undefine
   out.accept ??= "*/*";
   if (typeof body === "string") out["content-type"] ??= "text/plain;charset=UTF-8";
   return out;
+}
+
+/** Leading and trailing HTTP whitespace (tab, line feed, carriage return, space), which Headers strips. */
+const HTTP_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+/**
+ * A request's headers as a record, as `new Headers(given)` would list them. A plain object of strings (what
+ * Shopify's official client passes, on every call) is read without building the Headers object; undici
+ * refuses a name or value that is not valid, as Headers would have. Anything else goes through Headers.
+ */
+function headerRecord(given: HeadersInit | undefined): Record<string, string> {
+  if (given === undefined) return {};
+  if (!(given instanceof Headers) && !Array.isArray(given) && typeof given === "object") {
+    const out: Record<string, string> = {};
+    let plain = true;
+    for (const [k, v] of Object.entries(given)) {
+      if (typeof v !== "string") {
+        plain = false;
+        break;
+      }
+      // As Headers does: names lower-cased, a name given twice keeps both values, a value's leading and
+      // trailing whitespace trimmed (the Fetch standard's "normalize").
+      const name = k.toLowerCase();
+      const value = v.replace(HTTP_WHITESPACE, "");
+      out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
+    }
+    if (plain) return out;
+  }
+  return Object.fromEntries(new Headers(given).entries());
 }
 
 /** One call through undici's `request`; errors shaped as fetch's (a TypeError whose cause is the reason). */
@@ -178,7 +210,7 @@ export function createHttpClient(opts: HttpClientOptions) {
           status,
           headers: resHeaders,
           bytes,
-          text: () => (text ??= new TextDecoder().decode(bytes)),
+          text: () => (text ??= utf8.decode(bytes)),
         };
       } catch (err) {
         throw networkError(ctx(), call, err, opts.timeoutMs, o.signal?.aborted === true);
@@ -301,16 +333,24 @@ export function createHttpClient(opts: HttpClientOptions) {
    * since a library may wrap it, it is also kept by the request's signal (`errorFor`).
    */
   const thrown = new WeakMap<AbortSignal, SyncError>();
-  const asFetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+  /**
+   * One try of a fetch-shaped call, the answer as this client's HttpResponse: what `asFetch` does without
+   * building the WHATWG Response (and its body stream) around it, for a caller that reads the answer itself.
+   */
+  const exchange = async (input: string | URL | Request, init: RequestInit = {}): Promise<HttpResponse> => {
     const url = input instanceof Request ? input.url : String(input);
     const method = (init.method ?? "GET").toUpperCase();
-    const headers = Object.fromEntries(new Headers(init.headers).entries());
     const signal = init.signal ?? undefined;
     try {
       const res = await once(
         method,
         url,
-        { body: init.body ?? undefined, headers, auth: false, ...(signal ? { signal } : {}) },
+        {
+          body: init.body ?? undefined,
+          headers: headerRecord(init.headers),
+          auth: false,
+          ...(signal ? { signal } : {}),
+        },
         { method, path: shownPath(url) },
       );
       if (res.status === 429) {
@@ -318,14 +358,18 @@ export function createHttpClient(opts: HttpClientOptions) {
         const retryAfterMs = cappedRetryAfter(res.headers.get("retry-after"), policy, now());
         opts.onRateLimit?.({ status: 429, retryAfterMs, call: { method, path: shownPath(url) } });
       }
-      return new Response(res.status === 204 || res.status === 304 ? null : res.bytes, {
-        status: res.status,
-        headers: res.headers,
-      });
+      return res;
     } catch (err) {
       if (signal && err instanceof SyncError) thrown.set(signal, err);
       throw err;
     }
+  };
+  const asFetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const res = await exchange(input, init);
+    return new Response(res.status === 204 || res.status === 304 ? null : res.bytes, {
+      status: res.status,
+      headers: res.headers,
+    });
   };
 
   return {
@@ -333,6 +377,7 @@ export function createHttpClient(opts: HttpClientOptions) {
     send,
     request,
     fetch: asFetch,
+    exchange,
     errorFor: (signal: AbortSignal): SyncError | undefined => thrown.get(signal),
     /** The classified error of a status, for callers that take answers with `accept`. */
     statusError: (call: CallInfo, res: Pick<HttpResponse, "status" | "headers" | "text">): SyncError =>
@@ -347,7 +392,18 @@ export function createHttpClient(opts: HttpClientOptions) {
     addSecret: (secret: string): void => secrets.add(secret),
     redact: (text: string): string => secrets.redactor.string(text),
     latency,
-    stats: (): HttpStats => ({ ...counters, latency: latency.summary() }),
+    stats: (): HttpStats => {
+      let summary: HttpStats["latency"] | undefined;
+      return {
+        ...counters,
+        // Summarised when read, once: most callers only count calls (an Odoo RPC's id on every call, the
+        // engine once a page), and summarising sorts every operation's kept samples.
+        get latency() {
+          summary ??= latency.summary();
+          return summary;
+        },
+      };
+    },
     /** Deprecation notices the answers carried since the last drain, per call site (deprecations.ts). */
     deprecations,
   };
