@@ -26,6 +26,8 @@
  * retryable, so the next attempt's lookup by reference finds what was already written.
  */
 
+import { SyncError } from "../core/errors.ts";
+
 export type ODataVersion = "v2" | "v4";
 export type BatchMethod = "GET" | "POST" | "PATCH" | "PUT" | "MERGE" | "DELETE";
 
@@ -221,4 +223,48 @@ export function parseBatchAnswer(
     } else out[i] = httpPart(text).answer;
   });
   return out;
+}
+
+/**
+ * Writes records' requests, `size` per `$batch` sent by `send`, each answer handed to `onAnswer` with its
+ * record's key. A `$batch` that fails as a whole fails every record it carried through `onFailed` and is never
+ * sent again here: its answer may be lost after the server applied it. A refusal of the batch as a whole
+ * (credentials, a malformed batch) keeps its kind; anything else is retryable, and the retry looks each
+ * record up first (by `lookedUpBy`, named in the message).
+ */
+export async function writeInBatches<Req, Ans>(o: {
+  parts: readonly { key: string; request: Req }[];
+  size: number;
+  send: (requests: Req[]) => Promise<Ans[]>;
+  system: string;
+  lookedUpBy: string;
+  signal?: AbortSignal | undefined;
+  onAnswer: (key: string, request: Req, answer: Ans) => void;
+  onFailed: (key: string, error: SyncError) => void;
+}): Promise<void> {
+  for (let at = 0; at < o.parts.length; at += o.size) {
+    const chunk = o.parts.slice(at, at + o.size);
+    let answers: Ans[];
+    try {
+      answers = await o.send(chunk.map((c) => c.request));
+    } catch (err) {
+      if (!(err instanceof SyncError) || o.signal?.aborted) throw err;
+      const kind =
+        err.kind === "permanent" || err.kind === "data" || err.kind === "config" ? err.kind : "retryable";
+      const e = new SyncError(
+        kind,
+        `${err.message} (a $batch of ${chunk.length} writes: whether it was applied is unknown; the next attempt looks each order up by ${o.lookedUpBy} first)`,
+        {
+          system: o.system,
+          cause: err,
+          ...(err.details.status !== undefined ? { status: err.details.status } : {}),
+        },
+      );
+      for (const c of chunk) o.onFailed(c.key, e);
+      continue;
+    }
+    chunk.forEach((c, i) => {
+      o.onAnswer(c.key, c.request, answers[i] as Ans);
+    });
+  }
 }

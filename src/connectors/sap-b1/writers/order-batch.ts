@@ -18,7 +18,7 @@
 import { kindForStatus, SyncError } from "../../../core/errors.ts";
 import type { Order } from "../../../core/model.ts";
 import type { PlannedPage, WriteContext, WriteItem, WriteResult } from "../../../ports/connector.ts";
-import type { BatchAnswer, BatchRequest } from "../../odata-batch.ts";
+import { type BatchAnswer, type BatchRequest, writeInBatches } from "../../odata-batch.ts";
 import { type B1Row, errorText, ROOT } from "../client.ts";
 import type { SapB1Context } from "../context.ts";
 import { literal } from "../time.ts";
@@ -105,45 +105,21 @@ export async function writeBatched(
   const read = async (requests: BatchRequest[]): Promise<BatchAnswer[]> =>
     requests.length === 0 ? [] : client.batch(requests, signal);
 
-  /**
-   * Writes, `batchSize` per `$batch`; a `$batch` that fails as a whole fails the records it carried (its
-   * answer may be lost after Service Layer applied it: never sent again here).
-   */
-  const write = async (
+  /** Writes, `batchSize` per `$batch` (see writeInBatches: a batch that fails as a whole is never sent again). */
+  const write = (
     parts: { key: string; request: BatchRequest }[],
     onAnswer: (key: string, request: BatchRequest, answer: BatchAnswer) => void,
-  ): Promise<void> => {
-    for (let at = 0; at < parts.length; at += config.batchSize) {
-      const chunk = parts.slice(at, at + config.batchSize);
-      let answers: BatchAnswer[];
-      try {
-        answers = await client.batch(
-          chunk.map((c) => c.request),
-          signal,
-        );
-      } catch (err) {
-        if (!(err instanceof SyncError) || signal?.aborted) throw err;
-        // A refusal of the batch as a whole (credentials, a malformed batch) keeps its kind; anything else
-        // may have been applied, so it is retryable, and the retry looks each order up first.
-        const kind =
-          err.kind === "permanent" || err.kind === "data" || err.kind === "config" ? err.kind : "retryable";
-        const e = new SyncError(
-          kind,
-          `${err.message} (a $batch of ${chunk.length} writes: whether it was applied is unknown; the next attempt looks each order up by NumAtCard first)`,
-          {
-            system: name,
-            cause: err,
-            ...(err.details.status !== undefined ? { status: err.details.status } : {}),
-          },
-        );
-        for (const c of chunk) results.set(c.key, { key: c.key, ok: false, error: e });
-        continue;
-      }
-      chunk.forEach((c, i) => {
-        onAnswer(c.key, c.request, answers[i] as BatchAnswer);
-      });
-    }
-  };
+  ): Promise<void> =>
+    writeInBatches({
+      parts,
+      size: config.batchSize,
+      send: (requests) => client.batch(requests, signal),
+      system: name,
+      lookedUpBy: "NumAtCard",
+      signal,
+      onAnswer,
+      onFailed: (key, error) => results.set(key, { key, ok: false, error }),
+    });
 
   // 1. Reads: each order where it may already be, and the customers of those that may need creating.
   const existing = new Map<string, B1Row | null>();
