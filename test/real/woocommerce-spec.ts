@@ -1,7 +1,8 @@
 /**
  * Checks WooCommerce REST requests and answers against the JSON Schemas the real 7.9 reports of itself
  * (../shared/specs/woocommerce, dumped from the shop's OPTIONS answers): each request body against its
- * route's declared args, each answer of products, orders and customers against the resource schema.
+ * route's declared args, each answer of products, product categories, orders and customers against the
+ * resource schema.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -46,6 +47,7 @@ const KNOWN_DEVIATIONS = [
   /^\/line_items\/\d+\/parent_name type$/, // null for a line of a simple product (declared string)
   /^\/line_items\/\d+\/image\/id type$/, // "" for a line whose product has no image (declared integer)
   /^\/tax_lines\/\d+\/rate_id type$/, // an integer (declared string)
+  /^\/image type$/, // a product category's: null when it has no image (declared object)
 ];
 
 export function wooSpecs(dir: string) {
@@ -67,11 +69,17 @@ export function wooSpecs(dir: string) {
       route,
     }));
   const resources: Record<string, ValidateFunction> = {};
-  for (const name of ["products", "orders", "customers"]) {
+  for (const name of ["products", "products-categories", "orders", "customers"]) {
     const options = JSON.parse(readFileSync(join(dir, `wc-v3-${name}.options.json`), "utf8")) as {
       schema: JsonSchema;
     };
-    resources[name] = ajv.compile(clean(options.schema) as JsonSchema);
+    // The resource schemas declare no required fields: an answer missing the fields a check relies on
+    // would pass, so those are required here.
+    const schema = clean(options.schema) as JsonSchema;
+    resources[name] =
+      name === "products-categories"
+        ? ajv.compile({ ...schema, required: ["id", "name", "slug", "parent", "menu_order"] })
+        : ajv.compile(schema);
   }
   const argsValidators = new Map<string, ValidateFunction>();
 
@@ -117,7 +125,8 @@ export function wooSpecs(dir: string) {
           if (!(name in endpoint.args)) problems.push(`${x.method} ${path} body: ${name} is not declared`);
       }
     }
-    const resource = /^\/wc\/v3\/(products|orders|customers)(\/\d+)?$/.exec(path)?.[1];
+    const named = /^\/wc\/v3\/(products\/categories|products|orders|customers)(\/\d+)?$/.exec(path)?.[1];
+    const resource = named?.replace("/", "-");
     if (resource && x.status >= 200 && x.status < 300 && !u.searchParams.has("_fields")) {
       const v = resources[resource] as ValidateFunction;
       for (const item of Array.isArray(x.answer) ? x.answer : [x.answer]) {

@@ -22,6 +22,7 @@ import { invoiceMarker, invoiceMetaKey } from "../../src/connectors/woocommerce/
 import { shipmentMarker } from "../../src/connectors/woocommerce/writers.ts";
 import { SyncError } from "../../src/core/errors.ts";
 import {
+  type Category,
   type InventoryLevel,
   type Invoice,
   Order,
@@ -102,7 +103,7 @@ if (!available.ok) {
       variants: sizes.map((size) => ({ sku: `${key}-${size}`, price, options: { Size: size } })),
     };
   };
-  const item = <E extends "product" | "inventory" | "price" | "shipment" | "invoice">(
+  const item = <E extends "category" | "product" | "inventory" | "price" | "shipment" | "invoice">(
     record: WriteItem<E>["record"],
     targetId: string | null = null,
   ): WriteItem<E> => ({ key: record.key, record, targetId, externalRef: record.key }) as WriteItem<E>;
@@ -271,8 +272,23 @@ if (!available.ok) {
               "an ERP posts an invoice once (a correction is a credit note, another invoice): no change sample",
             "order.write":
               "an update-only writer (ERP-side cancellations of orders placed in the shop): there is nothing to create; proven by 'an order the ERP withdrew is cancelled in the shop' below",
+            "category.reject":
+              "the category writer refuses only a move under the category's own descendant (a cycle) and fails a parent not written yet as retryable: neither can come from a batch of new records; a parent not there yet is proven by 'a category whose parent is not in the shop' below",
           },
           samples: {
+            // "&" on purpose: WordPress answers it as "&amp;", which must not read as a rename.
+            category: () =>
+              [1, 2, 3].map(
+                (i): Category => ({
+                  source: "erp",
+                  sourceId: `${run}-${++seq}`,
+                  updatedAt: now(),
+                  key: `cat-${run}-${seq}`,
+                  name: `Kitchen & Dining ${seq}`,
+                  position: i,
+                  translations: {},
+                }),
+              ),
             product: () => [simpleProduct(), variableProduct(), variableProduct(["S", "M", "L"], "25.00")],
             inventory: () => stockSkus.slice(0, 3).map((sku) => level(sku, 10 + (stockStep++ % 7))),
             price: () => stockSkus.slice(0, 3).map((sku) => priceOf(sku, `${10 + (priceStep++ % 9)}.50`)),
@@ -282,6 +298,11 @@ if (!available.ok) {
               [0, 1, 2].map(() => sampleInvoice(orderIds[invoiceOrder++ % orderIds.length] as number)),
           },
           change: {
+            category: (c: Category): Category => ({
+              ...c,
+              name: `${c.name} v2`,
+              position: (c.position ?? 0) + 10,
+            }),
             product: (p: Product): Product => ({
               ...p,
               title: `${p.title} v2`,
@@ -314,6 +335,7 @@ if (!available.ok) {
             invoice: () => sampleInvoice(987654321),
           },
           normalise: {
+            category: (r: unknown) => ({ name: (r as Category).name, position: (r as Category).position }),
             product: (r: unknown) => {
               const p = r as Pick<Product, "title" | "status" | "variants">;
               return {
@@ -336,6 +358,13 @@ if (!available.ok) {
             invoice: (r: unknown) => ({ number: (r as Invoice).number, total: (r as Invoice).total }),
           },
           async readBack(entity, targetId) {
+            if (entity === "category") {
+              const c = await api<{ name: string; menu_order: number }>(
+                "GET",
+                `/products/categories/${targetId}`,
+              );
+              return { name: c.name.replace(/&amp;/g, "&"), position: c.menu_order };
+            }
             if (entity === "product") {
               const p = await api<{
                 id: number;
@@ -428,6 +457,73 @@ if (!available.ok) {
       woo = createWooConnector("shop", config(), recordingFetch(exchanges));
     });
     const calls = (from: number) => woo.stats().calls - from;
+
+    test("a category whose parent is not in the shop, and a product in a category not in the shop, fail retryably naming it", async () => {
+      const cats = woo.writers.category;
+      const products = woo.writers.product;
+      assert.ok(cats && products);
+      const n = ++seq;
+      const parent: Category = {
+        source: "erp",
+        sourceId: `p${n}`,
+        updatedAt: now(),
+        key: `parent-${run}-${n}`,
+        name: `Parent ${n}`,
+        translations: {},
+      };
+      const child: Category = {
+        ...parent,
+        sourceId: `c${n}`,
+        key: `child-${run}-${n}`,
+        name: `Child ${n}`,
+        parent: parent.key,
+      };
+      const w0 = woo.writes();
+      const [orphan] = await cats.upsert([item<"category">(child)], noLinks);
+      assert.ok(orphan && !orphan.ok, "a child without its parent was written");
+      assert.equal(orphan.error.kind, "retryable");
+      assert.match(
+        orphan.error.message,
+        new RegExp(`parent category ${parent.key} is not in WooCommerce yet`),
+      );
+      assert.equal(woo.writes() - w0, 0);
+      // Child listed first: the batch writes its parent first, and the child under it.
+      const results = await cats.upsert([item<"category">(child), item<"category">(parent)], noLinks);
+      const byKey = new Map(results.map((r) => [r.key, ok(r).targetId]));
+      const shopChild = await api<{ parent: number }>("GET", `/products/categories/${byKey.get(child.key)}`);
+      assert.equal(String(shopChild.parent), byKey.get(parent.key));
+
+      const p = { ...simpleProduct(), categories: [child.key] };
+      const [waiting] = await products.upsert([item<"product">(p)], noLinks);
+      assert.ok(waiting && !waiting.ok, "a product in an unlinked category was written");
+      assert.equal(waiting.error.kind, "retryable");
+      assert.match(
+        waiting.error.message,
+        new RegExp(`is in category ${child.key}, which is not in WooCommerce yet`),
+      );
+      const links = {
+        resolve: async (_e: string, key: string) => (byKey.get(key) as string | undefined) ?? null,
+      };
+      const [made] = await products.upsert([item<"product">(p)], links);
+      const id = ok(made).targetId;
+      const shopProduct = await api<{ categories: { id: number }[] }>("GET", `/products/${id}`);
+      assert.deepEqual(
+        shopProduct.categories.map((c) => String(c.id)),
+        [byKey.get(child.key)],
+      );
+      // Moved to the parent category: it leaves the child.
+      const [moved] = await products.upsert([item<"product">({ ...p, categories: [parent.key] }, id)], links);
+      assert.equal(ok(moved).action, "updated");
+      const after = await api<{ categories: { id: number }[] }>("GET", `/products/${id}`);
+      assert.deepEqual(
+        after.categories.map((c) => String(c.id)),
+        [byKey.get(parent.key)],
+      );
+      const w1 = woo.writes();
+      const [same] = await products.upsert([item<"product">({ ...p, categories: [parent.key] }, id)], links);
+      assert.equal(ok(same).action, "unchanged");
+      assert.equal(woo.writes() - w1, 0, "the same categories again wrote to the shop");
+    });
 
     test("a variable product is created, then edited: a price changes and a variation is added", async () => {
       const writer = woo.writers.product;

@@ -1,13 +1,15 @@
 /**
  * The WooCommerce connector: the REST API wc/v3 over plain HTTP (`fetch`; no WooCommerce package at run
- * time). Reads customers and orders; writes simple and variable products, stock, regular prices,
- * shipments (tracking in a customer note; the order completed once every line shipped), invoices (order
- * meta and a customer note) and ERP-side cancellations. Proven against a real WooCommerce 7.9
- * (test/real/woocommerce.test.ts, test/real/tryton-woocommerce.test.ts).
+ * time). Reads customers and orders; writes the category tree (product categories), simple and variable
+ * products in their categories, stock, regular prices, shipments (tracking in a customer note; the order
+ * completed once every line shipped), invoices (order meta and a customer note) and ERP-side cancellations.
+ * Proven against a real WooCommerce 7.9 (test/real/woocommerce.test.ts, test/real/tryton-woocommerce.test.ts,
+ * test/real/categories-tryton-woocommerce.test.ts).
  */
 import { z } from "zod";
 import { defineConnector } from "../../ports/connector.ts";
 import type { ConnectionUse } from "../../ports/permissions.ts";
+import { categoryWriter } from "./categories.ts";
 import { WooClient } from "./client.ts";
 import { checkWooUse, WooCommerceConfig } from "./config.ts";
 import { wooPermissions } from "./permissions.ts";
@@ -33,9 +35,9 @@ export interface WooContext {
 
 export const woocommerce = defineConnector({
   id: "woocommerce",
-  version: "1.1.0",
+  version: "1.2.0",
   description:
-    "WooCommerce (REST API wc/v3): customers and orders in; simple and variable products (sale prices), stock, regular prices, shipments (partial: tracking note; complete: order completed), invoices (order meta and note, no PDF) and order cancellations out",
+    "WooCommerce (REST API wc/v3): customers and orders in; product categories (the tree: name, parent, position), simple and variable products (sale prices, categories), stock, regular prices, shipments (partial: tracking note; complete: order completed), invoices (order meta and note, no PDF) and order cancellations out",
   config: WooCommerceConfig,
   client: (name, config): WooContext => ({ name, config, client: new WooClient(name, config) }),
   entities: {
@@ -44,6 +46,7 @@ export const woocommerce = defineConnector({
       read: (x) => orderStream(x.name, x.client, x.config.pageSize),
       write: (x) => orderWriter(x.name, x.client),
     },
+    category: { write: (x) => categoryWriter(x.name, x.client) },
     product: { write: (x) => productWriter(x.name, x.client, x.config.productPrices) },
     price: { write: (x) => priceWriter(x.name, x.client, x.config) },
     inventory: { write: (x) => inventoryWriter(x.name, x.client, x.config) },

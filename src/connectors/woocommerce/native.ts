@@ -97,6 +97,8 @@ export const WooProduct = z.object({
   stock_quantity: z.number().int().nullable(),
   date_modified_gmt: z.string().nullable(),
   attributes: z.array(Attribute.partial({ options: true })),
+  /** The product categories it is in (WooCommerce puts a product in none in its default category). */
+  categories: z.array(z.object({ id: z.number().int() })).default([]),
 });
 export type WooProduct = z.infer<typeof WooProduct>;
 

@@ -1,6 +1,6 @@
 /**
  * Catalog writers: products (simple, or variable with variations, found by SKU; a compare-at price as the
- * sale price), stock (stock_quantity with manage_stock) and prices (regular_price: WooCommerce core has one
+ * sale price; in the product categories their categories are linked to, see categories.ts), stock (stock_quantity with manage_stock) and prices (regular_price: WooCommerce core has one
  * price per product or variation, no customer-group prices, so other lists are unsupported). Every writer
  * compares what the shop holds first and sends nothing for a record already there. The writers onto
  * existing orders (shipments, invoices, cancellations) are in orders.ts, re-exported here.
@@ -9,7 +9,7 @@ import Big from "big.js";
 import { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
 import type { CanonicalByEntity, InventoryLevel, Price, Product } from "../../core/model.ts";
-import type { WriteItem, WriteResult, Writer } from "../../ports/connector.ts";
+import type { WriteContext, WriteItem, WriteResult, Writer } from "../../ports/connector.ts";
 import { callsFor, toWrite } from "../call-estimate.ts";
 import { failed, perItem } from "../write-results.ts";
 import { q, type WooClient } from "./client.ts";
@@ -21,6 +21,12 @@ export { invoiceWriter, orderWriter, shipmentMarker, shipmentWriter } from "./or
 
 const STATUS: Record<Product["status"], string> = { active: "publish", draft: "draft", archived: "private" };
 const samePrice = (a: string, b: string) => a !== "" && b !== "" && new Big(a).eq(new Big(b));
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  const x = [...a].sort((m, n) => m - n);
+  const y = [...b].sort((m, n) => m - n);
+  return x.length === y.length && x.every((id, i) => id === y[i]);
+}
 
 /** A product is simple in WooCommerce when it has one variant without options: its SKU is the variant's. */
 export const isSimple = (p: Product): boolean =>
@@ -135,9 +141,30 @@ export function productWriter(
     return true;
   }
 
-  async function one(item: WriteItem<"product">): Promise<WriteResult> {
+  async function one(item: WriteItem<"product">, wctx: WriteContext): Promise<WriteResult> {
     const p = item.record;
     const simple = isSimple(p);
+    // The product's categories are the product categories they are linked to (see categories.ts). Absent,
+    // the shop's are left as they are: WooCommerce would put a product sent with none in its default
+    // category ("Uncategorized"), so an empty list could never be held.
+    const categoryIds: number[] = [];
+    for (const key of p.categories ?? []) {
+      const id = await wctx.resolve("category", key);
+      if (id === null) {
+        return failed(
+          item.key,
+          "retryable",
+          `product ${item.key} is in category ${key}, which is not in WooCommerce yet (run the categories flow first; the product is written once it is)`,
+          system,
+          "categories",
+        );
+      }
+      categoryIds.push(Number(id));
+    }
+    // None (the product left every category in the ERP) is left as the shop has it, for the same reason:
+    // sent, it would come back as the default category and be sent again at every run.
+    const held = p.categories !== undefined && categoryIds.length > 0;
+    const categories = held ? { categories: categoryIds.map((id) => ({ id })) } : {};
     const want = {
       name: p.title,
       type: simple ? "simple" : "variable",
@@ -149,6 +176,7 @@ export function productWriter(
         : {
             attributes: attributesOf(p).map((a) => ({ ...a, variation: true, visible: true })),
           }),
+      ...categories,
     };
     const have = await current(item);
     if (!have) {
@@ -174,13 +202,20 @@ export function productWriter(
             (h) => h.name === a.name && JSON.stringify(h.options ?? []) === JSON.stringify(a.options),
           ),
         ));
+    const categoriesMove =
+      held &&
+      !sameIds(
+        have.categories.map((c) => c.id),
+        categoryIds,
+      );
     const changed =
       have.name !== want.name ||
       have.status !== want.status ||
       have.description !== want.description ||
       have.sku !== want.sku ||
       (simple && ownsPrices && !samePrices(have, pricesOf(p.variants[0] as Product["variants"][number]))) ||
-      !sameAttrs;
+      !sameAttrs ||
+      categoriesMove;
     if (changed) {
       const body = ownsPrices ? want : withoutPrices(want);
       await client.write("PUT", `/products/${have.id}`, body, WooProduct, "product update");
@@ -196,9 +231,9 @@ export function productWriter(
 
   return {
     entity: "product",
-    async upsert(items) {
+    async upsert(items, wctx) {
       const results: WriteResult[] = [];
-      for (const item of items) results.push(await perItem(item.key, system, () => one(item)));
+      for (const item of items) results.push(await perItem(item.key, system, () => one(item, wctx)));
       return results;
     },
     async findByExternalRef(_ref, record) {
