@@ -26,7 +26,8 @@
  * retryable, so the next attempt's lookup by reference finds what was already written.
  */
 
-import { SyncError } from "../core/errors.ts";
+import { kindForStatus, SyncError } from "../core/errors.ts";
+import type { WriteResult } from "../ports/connector.ts";
 
 export type ODataVersion = "v2" | "v4";
 export type BatchMethod = "GET" | "POST" | "PATCH" | "PUT" | "MERGE" | "DELETE";
@@ -267,4 +268,38 @@ export async function writeInBatches<Req, Ans>(o: {
       o.onAnswer(c.key, c.request, answers[i] as Ans);
     });
   }
+}
+
+/**
+ * A record's failure from a part of a `$batch` answered outside 2xx: worded and classified as the same call's
+ * would be on its own (the status's kind, its Retry-After, the vendor's text and body).
+ */
+export function partFailure(o: {
+  key: string;
+  system: string;
+  vendor: string;
+  /** The part's method and path as the message shows them. */
+  method: string;
+  path: string;
+  what: string;
+  answer: BatchAnswer;
+  /** The vendor's error message, read from the answer's body. */
+  text: string;
+}): WriteResult {
+  const a = o.answer;
+  const retryAfter = Number(a.headers["retry-after"]);
+  return {
+    key: o.key,
+    ok: false,
+    error: new SyncError(
+      kindForStatus(a.status),
+      `${o.vendor} (${o.system}) answered HTTP ${a.status} to ${o.method} ${o.path} (${o.what}, in a $batch): ${o.text}`,
+      {
+        system: o.system,
+        status: a.status,
+        ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+        ...(a.body ? { vendorBody: a.body.slice(0, 2000) } : {}),
+      },
+    ),
+  };
 }

@@ -19,10 +19,10 @@
  * order it carried fails as retryable. The next attempt's lookup by PurchaseOrderByCustomer then finds the
  * orders it created, and their hold is lifted; none is created twice.
  */
-import { kindForStatus, SyncError } from "../../../core/errors.ts";
+import { SyncError } from "../../../core/errors.ts";
 import type { Order } from "../../../core/model.ts";
 import type { PlannedPage, WriteContext, WriteItem, WriteResult } from "../../../ports/connector.ts";
-import { type BatchAnswer, type BatchRequest, writeInBatches } from "../../odata-batch.ts";
+import { type BatchAnswer, type BatchRequest, partFailure, writeInBatches } from "../../odata-batch.ts";
 import { errorText, keyPath, type S4Row, type S4Service } from "../client.ts";
 import type { S4HanaContext } from "../context.ts";
 import { literal } from "../odata.ts";
@@ -72,23 +72,17 @@ export async function writeBatched(
     r: BatchRequest,
     a: BatchAnswer,
     what: string,
-  ): WriteResult => {
-    const retryAfter = Number(a.headers["retry-after"]);
-    return {
+  ): WriteResult =>
+    partFailure({
       key,
-      ok: false,
-      error: new SyncError(
-        kindForStatus(a.status),
-        `SAP S/4HANA (${name}) answered HTTP ${a.status} to ${r.method} /sap/opu/odata/sap/${service}/${r.url.split("?")[0]} (${what}, in a $batch): ${errorText(a.body)}`,
-        {
-          system: name,
-          status: a.status,
-          ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
-          ...(a.body ? { vendorBody: a.body.slice(0, 2000) } : {}),
-        },
-      ),
-    };
-  };
+      system: name,
+      vendor: "SAP S/4HANA",
+      method: r.method,
+      path: `/sap/opu/odata/sap/${service}/${r.url.split("?")[0]}`,
+      what,
+      answer: a,
+      text: errorText(a.body),
+    });
   const json = (a: BatchAnswer) => JSON.parse(a.body) as { d: S4Row & { results?: S4Row[] } };
 
   /** Reads in `$batch` requests; a read batch that fails as a whole stops the page, as a read would. */

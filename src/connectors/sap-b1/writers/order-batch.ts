@@ -15,10 +15,10 @@
  * order it carried fails as retryable. The next attempt's lookup by NumAtCard then finds the orders it
  * created, and they are approved, never created twice.
  */
-import { kindForStatus, SyncError } from "../../../core/errors.ts";
+import { SyncError } from "../../../core/errors.ts";
 import type { Order } from "../../../core/model.ts";
 import type { PlannedPage, WriteContext, WriteItem, WriteResult } from "../../../ports/connector.ts";
-import { type BatchAnswer, type BatchRequest, writeInBatches } from "../../odata-batch.ts";
+import { type BatchAnswer, type BatchRequest, partFailure, writeInBatches } from "../../odata-batch.ts";
 import { type B1Row, errorText, ROOT } from "../client.ts";
 import type { SapB1Context } from "../context.ts";
 import { literal } from "../time.ts";
@@ -83,23 +83,17 @@ export async function writeBatched(
   const results = new Map<string, WriteResult>();
 
   /** A part's refusal, worded and classified as the same call's would be on its own. */
-  const partError = (key: string, r: BatchRequest, a: BatchAnswer, what: string): WriteResult => {
-    const retryAfter = Number(a.headers["retry-after"]);
-    return {
+  const partError = (key: string, r: BatchRequest, a: BatchAnswer, what: string): WriteResult =>
+    partFailure({
       key,
-      ok: false,
-      error: new SyncError(
-        kindForStatus(a.status),
-        `SAP Business One (${name}) answered HTTP ${a.status} to ${r.method} ${r.url.split("?")[0]} (${what}, in a $batch): ${errorText(a.body)}`,
-        {
-          system: name,
-          status: a.status,
-          ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
-          ...(a.body ? { vendorBody: a.body.slice(0, 2000) } : {}),
-        },
-      ),
-    };
-  };
+      system: name,
+      vendor: "SAP Business One",
+      method: r.method,
+      path: r.url.split("?")[0] ?? r.url,
+      what,
+      answer: a,
+      text: errorText(a.body),
+    });
 
   /** Reads in `$batch` requests of `batchSize`; a read batch that fails as a whole stops the page. */
   const read = async (requests: BatchRequest[]): Promise<BatchAnswer[]> =>
