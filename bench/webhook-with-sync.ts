@@ -19,7 +19,9 @@
  * over `--connections` connections (its `overallRate`, latency corrected for coordinated omission) and
  * reports the acknowledgement latency and the achieved rate. The phases alternate (ingest only,
  * ingest + sync, …) for `--rounds` rounds, so both see the same machine. With `--compare <checkout>`, every
- * round also runs ingest + sync on that checkout's `passerelle run` (e.g. the previous commit).
+ * round also runs ingest + sync on that checkout's `passerelle run` (e.g. the previous commit). With
+ * `--thread`, every round also runs ingest + sync with `server.jobsThread: true` (the jobs in a worker
+ * thread of the same process, src/runtime/jobs-thread.ts).
  *
  * Inside each server a preloaded module (bench/lib/loop-delay.mjs) records the event loop's delay over the
  * measured window; with `--profile` the servers run under --cpu-prof and the longest busy stretches of
@@ -28,6 +30,7 @@
  *   npm run bench:webhooks:sync [-- --rate 3000 --seconds 20 --rounds 3 --size 10k --profile]
  *   git worktree add /tmp/base HEAD && ln -s "$PWD/node_modules" /tmp/base/
  *   npm run bench:webhooks:sync -- --bin src --compare /tmp/base
+ *   npm run bench:webhooks:sync -- --thread      # also ingest + sync with the jobs in a worker thread
  *
  * `--bin dist` (the default) runs bin/passerelle.mjs, the compiled CLI as users run it (build first);
  * `--bin src` runs bin/passerelle-src.mjs, the TypeScript sources through tsx, for an unbuilt change.
@@ -73,6 +76,7 @@ const webhookSyncOptions = {
   cron: { type: "string", default: "*/10 * * * * *" },
   bin: { type: "string", default: "dist" },
   compare: { type: "string" },
+  thread: { type: "boolean", default: false },
   profile: { type: "boolean", default: false },
   keep: { type: "boolean", default: false },
 } as const;
@@ -88,6 +92,8 @@ export interface WebhookSyncArgs {
   cron: string;
   bin: "dist" | "src";
   compare: string | null;
+  /** Also, every round, ingest + sync with the jobs in a worker thread (server.jobsThread: true). */
+  thread: boolean;
   profile: boolean;
   keep: boolean;
 }
@@ -116,6 +122,7 @@ export function parseWebhookSyncArgs(argv: string[]): WebhookSyncArgs {
     cron: values.cron,
     bin: values.bin,
     compare: values.compare ?? null,
+    thread: values.thread,
     profile: values.profile,
     keep: values.keep,
   };
@@ -125,7 +132,7 @@ export function parseWebhookSyncArgs(argv: string[]): WebhookSyncArgs {
  * passerelle.yaml as the catalogue benches use it (benchConfig), keeping only the products, prices and
  * stock flows: on `cron` when given, manual otherwise. The shop's webhooks are stored whatever the flows.
  */
-export function syncConfig(dir: string, storeUrl: string, cron: string | null): string {
+export function syncConfig(dir: string, storeUrl: string, cron: string | null, jobsThread = false): string {
   const path = benchConfig(dir, storeUrl);
   const doc = parseDocument(readFileSync(path, "utf8"));
   const flows = doc.getIn(["flows"]) as { items: { key: { value: string } }[] };
@@ -135,6 +142,7 @@ export function syncConfig(dir: string, storeUrl: string, cron: string | null): 
   for (const name of CATALOG_FLOWS) {
     doc.setIn(["flows", name, "trigger"], cron === null ? { type: "manual" } : { type: "schedule", cron });
   }
+  if (jobsThread) doc.setIn(["server", "jobsThread"], true);
   writeFileSync(path, String(doc));
   return path;
 }
@@ -275,7 +283,7 @@ function readRuns(db: string): RunRow[] {
   }
 }
 
-type Kind = "ingest" | "ingest+sync";
+type Kind = "ingest" | "ingest+sync" | "ingest+sync, jobs thread";
 
 interface Phase {
   kind: Kind;
@@ -305,7 +313,7 @@ async function phase(
   opts: WebhookSyncArgs,
   dir: string,
 ): Promise<Phase> {
-  const tag = `${kind === "ingest" ? "i" : "s"}${round}-${root === ROOT ? "this" : "other"}`;
+  const tag = `${kind === "ingest" ? "i" : kind === "ingest+sync" ? "s" : "t"}${round}-${root === ROOT ? "this" : "other"}`;
   const sys: Systems = await startSystems({ size: opts.size, seed: opts.seed });
   let server: Server | null = null;
   try {
@@ -314,6 +322,7 @@ async function phase(
       mkdtempSync(join(dir, `${tag}-`)),
       `sqlite:${db}`,
       kind === "ingest" ? null : opts.cron,
+      kind === "ingest+sync, jobs thread",
     );
     const delayFile = join(dir, `${tag}-loop.jsonl`);
     const profileDir = opts.profile ? join(dir, `${tag}-prof`) : null;
@@ -330,7 +339,7 @@ async function phase(
       throw new Error("the emulator host gave no SHOPIFY_WEBHOOK_SECRET or SHOPIFY_SHOP");
     const shop = { domain, secret };
     let waitedMs = 0;
-    if (kind === "ingest+sync") {
+    if (kind !== "ingest") {
       const t = Date.now();
       while (!readRuns(db).some((r) => r.flow === "products")) {
         if (Date.now() - t > 60_000) throw new Error(`no products run within 60 s:\n${server.stderr()}`);
@@ -433,6 +442,7 @@ async function main(opts: WebhookSyncArgs): Promise<void> {
       );
       phases.push(await phase("ingest", ROOT, i, opts, dir));
       phases.push(await phase("ingest+sync", ROOT, i, opts, dir));
+      if (opts.thread) phases.push(await phase("ingest+sync, jobs thread", ROOT, i, opts, dir));
       if (opts.compare) phases.push(await phase("ingest+sync", opts.compare, i, opts, dir));
     }
     const of = (kind: Kind, root: string) => phases.filter((p) => p.kind === kind && p.checkout === root);
@@ -448,6 +458,7 @@ async function main(opts: WebhookSyncArgs): Promise<void> {
     });
     const ingest = of("ingest", ROOT);
     const withSync = of("ingest+sync", ROOT);
+    const withThread = of("ingest+sync, jobs thread", ROOT);
     const result = {
       setup: {
         server: `passerelle run (${opts.bin === "dist" ? "bin/passerelle.mjs" : "bin/passerelle-src.mjs"}, its own process, ${HEAP_FLAGS.join(" ")}), SQLite WAL, a fresh store per phase`,
@@ -455,9 +466,7 @@ async function main(opts: WebhookSyncArgs): Promise<void> {
         loadGenerator: `autocannon overallRate ${opts.rate}/s, ${opts.connections} connections, latency corrected for coordinated omission; a ${opts.warmup} s warm-up before each window`,
         seconds: opts.seconds,
         rounds: opts.rounds,
-        order: opts.compare
-          ? "ingest, ingest+sync, ingest+sync on --compare, per round"
-          : "ingest, ingest+sync, per round",
+        order: `ingest, ingest+sync${opts.thread ? ", ingest+sync with server.jobsThread" : ""}${opts.compare ? ", ingest+sync on --compare" : ""}, per round`,
       },
       loadAverage: { start: load0, end: loadAverages() },
       ingest: summary(ingest),
@@ -466,6 +475,15 @@ async function main(opts: WebhookSyncArgs): Promise<void> {
       p99RatioPerRound: withSync.map((p, k) =>
         ratio(p.latencyMs.p99, ingest[k]?.latencyMs.p99 ?? Number.NaN),
       ),
+      ...(opts.thread
+        ? {
+            ingestWithSyncJobsThread: summary(withThread),
+            /** Per round, p99 with the jobs in a thread ÷ p99 with them on the main thread. */
+            threadP99RatioPerRound: withThread.map((p, k) =>
+              ratio(p.latencyMs.p99, withSync[k]?.latencyMs.p99 ?? Number.NaN),
+            ),
+          }
+        : {}),
       ...(opts.compare
         ? {
             compare: {

@@ -113,7 +113,14 @@ describe("bench scripts", () => {
         for (const flow of Object.values(config.flows)) {
           assert.deepEqual(flow.trigger, cron === null ? { type: "manual" } : { type: "schedule", cron });
         }
+        assert.equal(config.server.jobsThread, false);
       }
+      const threaded = readFileSync(syncConfig(dir, "sqlite:/tmp/x.sqlite", "*/10 * * * * *", true), "utf8");
+      assert.equal(
+        parseConfig(threaded, connectorDefinitions, { env: emulatorEnv }).config.server.jobsThread,
+        true,
+      );
+      assert.equal(parseWebhookSyncArgs(["--thread"]).thread, true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

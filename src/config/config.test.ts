@@ -76,7 +76,7 @@ describe("parseConfig", () => {
       baseDir: "/etc/passerelle",
     });
     assert.equal(config.store.url, "sqlite:.passerelle/passerelle.sqlite");
-    assert.deepEqual(config.server, { host: "127.0.0.1", port: 8470 });
+    assert.deepEqual(config.server, { host: "127.0.0.1", port: 8470, jobsThread: false });
     assert.deepEqual(config.connections.erp, {
       type: "test",
       url: "http://127.0.0.1:8069",

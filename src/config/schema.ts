@@ -204,6 +204,13 @@ const Server = z.strictObject({
       days: z.number().int().min(LINK_DAYS.min).max(LINK_DAYS.max).default(30),
     })
     .optional(),
+  /**
+   * `passerelle run` (role all): run the jobs — syncs, inbox drains, reconciliations, retries — in a worker
+   * thread of the process, so that webhook deliveries are acknowledged without waiting behind a sync's work
+   * on the main thread. Costs a second copy of the loaded connectors in memory; needs a file or PostgreSQL
+   * store (not sqlite::memory:). Default false.
+   */
+  jobsThread: z.boolean().default(false),
 });
 
 /**
@@ -230,6 +237,7 @@ export interface PasserelleConfig {
     bodyLimit?: number;
     metrics?: { host: string; port: number };
     documentLinks?: { secret: string; publicUrl: string; days: number };
+    jobsThread?: boolean;
   };
   /** The default retry policy; flows may override parts of it. */
   retry: RetryConfig;

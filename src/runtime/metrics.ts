@@ -29,7 +29,17 @@ export class Metrics {
    * `depth`: the jobs waiting per queue (the jobs port's `depth()`: the store's `jobs` table on SQLite,
    * pg-boss on PostgreSQL); default the store's embedded queue.
    */
-  constructor(ctx: Context, opts: { depth?: () => Promise<Map<string, number>> } = {}) {
+  constructor(
+    ctx: Context,
+    opts: {
+      depth?: () => Promise<Map<string, number>>;
+      /**
+       * Counters of connections used elsewhere in this process (the jobs thread, jobs-thread.ts), added to
+       * this context's: calls, throttles and retries summed, the rate budget as the other side last saw it.
+       */
+      moreStats?: () => Record<string, ReturnType<Connector["stats"]> & { retries?: unknown }>;
+    } = {},
+  ) {
     const depth = opts.depth ?? (() => ctx.store.access().queueDepth());
     const r = this.registry;
     this.#records = new Counter({
@@ -71,9 +81,18 @@ export class Metrics {
         labelNames: ["connection"],
         registers: [r],
         collect() {
+          const more = opts.moreStats?.() ?? {};
           for (const [conn, c] of ctx.connectors) {
-            const stats: Stats = c.stats();
-            const v = read(stats);
+            const here = read(c.stats());
+            const there = more[conn] ? read(more[conn]) : undefined;
+            const v =
+              typeof here === "number" && typeof there === "number"
+                ? name === "passerelle_rate_budget_available"
+                  ? there
+                  : here + there
+                : typeof there === "number"
+                  ? there
+                  : here;
             if (typeof v === "number") this.set({ connection: conn }, v);
           }
         },

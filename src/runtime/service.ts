@@ -38,6 +38,7 @@ import { type Context, definitionFor } from "./context.ts";
 import { type EventFlow, EventRuntime, RECONCILE_QUEUE } from "./events.ts";
 import { flowJobHandlers, retryFailuresJob, syncJob } from "./flow-jobs.ts";
 import { openJobs } from "./job-backend.ts";
+import { type ConnectorStats, checkJobsThreadStore, JobsThread } from "./jobs-thread.ts";
 import { processHolder } from "./leases.ts";
 import { Metrics } from "./metrics.ts";
 import { type Role, startRoleScheduler } from "./roles.ts";
@@ -84,6 +85,15 @@ export interface ServiceOptions {
    * all, whose server already has /metrics.
    */
   metricsListen?: MetricsListenFlags;
+  /**
+   * Role `all`: the jobs run in a worker thread of this process (jobs-thread.ts), the server and the
+   * scheduler on the main thread. Default: the configuration's `server.jobsThread` (false).
+   */
+  jobsThread?: boolean;
+  /** Internal (jobs-thread.ts): the lease holder of this service's runner, instead of processHolder(role). */
+  holder?: string;
+  /** Internal (jobs-thread.ts): this service is the jobs thread's; the main thread sweeps and serves metrics. */
+  inJobsThread?: boolean;
 }
 
 export interface Service {
@@ -185,7 +195,9 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   const role = opts.role ?? "all";
   const serves = role === "web" || role === "all";
   const works = role === "worker" || role === "all";
-  const holder = processHolder(role === "all" ? "run" : role);
+  const holder = opts.holder ?? processHolder(role === "all" ? "run" : role);
+  const threaded = role === "all" && (opts.jobsThread ?? ctx.config.server.jobsThread ?? false);
+  if (threaded) checkJobsThreadStore(ctx.storeUrl);
   const flags = opts.metricsListen ?? {};
   if (serves && (flags.port !== undefined || flags.host !== undefined)) {
     throw new SyncError(
@@ -194,7 +206,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     );
   }
   // server.metrics, shared by every process of a deployment, is simply not used by a role with a server.
-  const metricsAt = serves ? null : metricsAddress(ctx.config, flags);
+  const metricsAt = serves || opts.inJobsThread ? null : metricsAddress(ctx.config, flags);
   // Created once the jobs port is open (its depth() feeds the queue-depth gauge); read only by passes.
   let metrics: Metrics | undefined;
   const given = opts.onPass;
@@ -226,7 +238,12 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     expireS: opts.jobExpireS ?? ctx.config.store.jobExpireSeconds,
   });
   // Only a process with a server or a metrics listener has a /metrics to serve them at.
-  const served = serves || metricsAt ? new Metrics(ctx, { depth: () => jobs.depth() }) : null;
+  // With the jobs in a thread, the calls the connectors make are counted there (the thread reports them).
+  let threadStats: (() => Record<string, ConnectorStats>) | undefined;
+  const served =
+    serves || metricsAt
+      ? new Metrics(ctx, { depth: () => jobs.depth(), moreStats: () => threadStats?.() ?? {} })
+      : null;
   metrics = served ?? undefined;
   const inbox = ctx.store.openInbox({ writerThread: serves });
   const queue = jobs;
@@ -254,14 +271,33 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   };
   if (alerter) Object.assign(handlers, { [ALERTS_QUEUE]: alertJobHandler(alerter, opts.onAlerts) });
   if (renewal) Object.assign(handlers, { [WEBHOOKS_QUEUE]: webhookRenewalHandler(ctx) });
-  const worker = works
-    ? jobs.runner(handlers, {
-        id: holder,
-        concurrency: opts.concurrency ?? 2,
-        pollMs: opts.pollMs ?? 200,
-        leaseMs: opts.leaseMs ?? 30_000,
+  const thread = threaded
+    ? new JobsThread({
+        configPath: ctx.configPath,
+        storeUrl: ctx.storeUrl,
+        holder: processHolder("worker"),
+        service: {
+          ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
+          ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+          ...(opts.leaseMs !== undefined ? { leaseMs: opts.leaseMs } : {}),
+          ...(opts.autoRetries !== undefined ? { autoRetries: opts.autoRetries } : {}),
+          ...(opts.jobExpireS !== undefined ? { jobExpireS: opts.jobExpireS } : {}),
+        },
+        logger: ctx.logger,
+        ...(opts.onPass ? { onPass: opts.onPass } : {}),
       })
     : null;
+  if (thread) threadStats = () => thread.stats();
+  const worker: JobRunner | null = thread
+    ? thread
+    : works
+      ? jobs.runner(handlers, {
+          id: holder,
+          concurrency: opts.concurrency ?? 2,
+          pollMs: opts.pollMs ?? 200,
+          leaseMs: opts.leaseMs ?? 30_000,
+        })
+      : null;
 
   // A group's drain job waits its coalescing window; until that window has passed (at least NOTIFY_GAP_MS),
   // further deliveries of the group are covered by it, so the store is not asked again for each of them.
@@ -377,17 +413,20 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   let sweepTimer: NodeJS.Timeout | null = null;
   try {
     worker?.start();
+    await thread?.ready();
     await scheduler?.start();
-    // Events left pending by a previous process (killed, or stopped while a flow was busy).
-    await runtime.sweep();
+    // Events left pending by a previous process (killed, or stopped while a flow was busy); the jobs
+    // thread's service leaves this to the main thread's.
+    if (!opts.inJobsThread) await runtime.sweep();
     worker?.wake();
-    sweepTimer = setInterval(() => {
-      runtime.sweep().then(
-        () => worker?.wake(),
-        (err: unknown) =>
-          ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "inbox sweep failed"),
-      );
-    }, opts.sweepMs ?? 5_000);
+    if (!opts.inJobsThread)
+      sweepTimer = setInterval(() => {
+        runtime.sweep().then(
+          () => worker?.wake(),
+          (err: unknown) =>
+            ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "inbox sweep failed"),
+        );
+      }, opts.sweepMs ?? 5_000);
   } catch (e) {
     await scheduler?.stop();
     await server?.close();

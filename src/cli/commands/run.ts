@@ -93,9 +93,15 @@ export async function runCommand(
   const signal = await shutdown.requested;
   const { abandoned } = await service.stop({ reason: `${signal} received`, cut: shutdown.cut });
   shutdown.dispose();
-  const interrupted = await abandonHeldFlows(
-    `${signal}: passerelle run exited before the run stopped (grace period of ${graceMs / 1000} s)`,
-  );
+  const interrupted = (
+    await abandonHeldFlows(
+      `${signal}: passerelle run exited before the run stopped (grace period of ${graceMs / 1000} s)`,
+    )
+  ).map((r) => r.id);
+  // Runs of the jobs thread (server.jobsThread) were recorded interrupted by the thread itself.
+  const worker = service.worker;
+  if (worker && "interrupted" in worker && typeof worker.interrupted === "function")
+    interrupted.push(...((await worker.interrupted()) as number[]));
   // pg-boss may leave a loop of its own polling until its workers report stopped; the jobs are handed
   // over and the store is closed by then, so the process does not wait for it.
   if (abandoned.length > 0 || service.jobs.kind === "pg-boss") exitWhenIdleOrSoon();
@@ -107,11 +113,11 @@ export async function runCommand(
       url: server?.url ?? null,
       metricsUrl: service.metricsServer?.url ?? null,
       abandonedJobs: abandoned,
-      interruptedRuns: interrupted.map((r) => r.id),
+      interruptedRuns: interrupted,
     },
     () =>
       abandoned.length > 0
-        ? `Stopped; ${abandoned.length} job(s) still running were handed back to the queue (runs ${interrupted.map((r) => r.id).join(", ") || "-"} recorded interrupted).`
+        ? `Stopped; ${abandoned.length} job(s) still running were handed back to the queue (runs ${interrupted.join(", ") || "-"} recorded interrupted).`
         : "Stopped.",
   );
   return EXIT.ok;
