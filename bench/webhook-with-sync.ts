@@ -31,6 +31,7 @@
  *   git worktree add /tmp/base HEAD && ln -s "$PWD/node_modules" /tmp/base/
  *   npm run bench:webhooks:sync -- --bin src --compare /tmp/base
  *   npm run bench:webhooks:sync -- --thread      # also ingest + sync with the jobs in a worker thread
+ *   (with --compare too, the other checkout's ingest + sync runs both ways)
  *
  * `--bin dist` (the default) runs bin/passerelle.mjs, the compiled CLI as users run it (build first);
  * `--bin src` runs bin/passerelle-src.mjs, the TypeScript sources through tsx, for an unbuilt change.
@@ -444,6 +445,8 @@ async function main(opts: WebhookSyncArgs): Promise<void> {
       phases.push(await phase("ingest+sync", ROOT, i, opts, dir));
       if (opts.thread) phases.push(await phase("ingest+sync, jobs thread", ROOT, i, opts, dir));
       if (opts.compare) phases.push(await phase("ingest+sync", opts.compare, i, opts, dir));
+      if (opts.compare && opts.thread)
+        phases.push(await phase("ingest+sync, jobs thread", opts.compare, i, opts, dir));
     }
     const of = (kind: Kind, root: string) => phases.filter((p) => p.kind === kind && p.checkout === root);
     const summary = (ps: Phase[]) => ({
@@ -489,6 +492,19 @@ async function main(opts: WebhookSyncArgs): Promise<void> {
             compare: {
               checkout: opts.compare,
               ingestWithSync: summary(of("ingest+sync", opts.compare)),
+              ...(opts.thread
+                ? {
+                    ingestWithSyncJobsThread: summary(of("ingest+sync, jobs thread", opts.compare)),
+                    /** Per round, this checkout's p99 with the jobs thread ÷ the other checkout's. */
+                    threadP99RatioPerRound: withThread.map((p, k) =>
+                      ratio(
+                        p.latencyMs.p99,
+                        of("ingest+sync, jobs thread", opts.compare as string)[k]?.latencyMs.p99 ??
+                          Number.NaN,
+                      ),
+                    ),
+                  }
+                : {}),
               p99RatioPerRound: withSync.map((p, k) =>
                 ratio(
                   p.latencyMs.p99,
