@@ -39,6 +39,8 @@ const RESTART_MS = 1_000;
  */
 export const JOBS_THREAD_NICE = 10;
 const STATS_MS = 1_000;
+/** How long a cut-off thread has to hand its jobs back before it is terminated. */
+const CUT_ANSWER_MS = 5_000;
 
 /** What a pass reported to `onPass` was (service.ts `PassKind`). */
 type PassKind = "events" | "batch" | "reconcile" | "schedule";
@@ -173,14 +175,12 @@ export class JobsThread implements JobRunner {
       });
       worker.on("exit", (code) => {
         if (this.#worker === worker) this.#worker = null;
+        if (this.#stopping) this.#onStopped?.({ abandoned: [], interrupted: [] });
         if (!started) {
           reject(new Error(`the jobs thread exited (code ${code}) before it started`));
           return;
         }
-        if (this.#stopping) {
-          this.#onStopped?.({ abandoned: [], interrupted: [] });
-          return;
-        }
+        if (this.#stopping) return;
         this.#opts.logger.error(
           { code, holder, restartInMs: RESTART_MS },
           "jobs thread stopped unexpectedly; starting it again (its running jobs run again once their leases expire)",
@@ -230,11 +230,24 @@ export class JobsThread implements JobRunner {
     const done = new Promise<{ abandoned: (number | string)[]; interrupted: number[] }>((resolve) => {
       this.#onStopped = resolve;
     });
-    const cut = () => this.#post({ type: "cut" });
+    // Cut off, the thread hands its running jobs back and answers; one that cannot answer (its event loop
+    // held) is terminated after CUT_ANSWER_MS, and its jobs run again once their leases expire.
+    let unanswered: NodeJS.Timeout | null = null;
+    const cut = () => {
+      this.#post({ type: "cut" });
+      unanswered ??= setTimeout(() => {
+        this.#opts.logger.warn(
+          { waitedMs: CUT_ANSWER_MS },
+          "jobs thread did not answer the stop; terminated (its running jobs run again once their leases expire)",
+        );
+        this.#onStopped?.({ abandoned: [], interrupted: [] });
+      }, CUT_ANSWER_MS);
+    };
     how.cut?.addEventListener("abort", cut, { once: true });
     this.#post({ type: "stop", reason: how.reason ?? "stopping" });
     if (how.cut?.aborted) cut();
     const result = await done;
+    if (unanswered) clearTimeout(unanswered);
     how.cut?.removeEventListener("abort", cut);
     // Handlers cut off may still wait on the network; the thread has handed their jobs back.
     await worker.terminate();
@@ -251,11 +264,11 @@ export async function runJobsThread(port: MessagePort, data: JobsThreadData): Pr
     import("./service.ts"),
     import("./run-flow.ts"),
   ]);
-  let ctx: Awaited<ReturnType<typeof openContext>>;
+  let opened: Awaited<ReturnType<typeof openContext>> | undefined;
   let service: Awaited<ReturnType<typeof startService>>;
   try {
-    ctx = await openContext(data.configPath, { storeUrl: data.storeUrl });
-    service = await startService(ctx, {
+    opened = await openContext(data.configPath, { storeUrl: data.storeUrl });
+    service = await startService(opened, {
       ...data.service,
       role: "worker",
       holder: data.holder,
@@ -267,12 +280,21 @@ export async function runJobsThread(port: MessagePort, data: JobsThreadData): Pr
     });
   } catch (e) {
     post({ type: "failed", message: e instanceof Error ? e.message : String(e) });
+    await opened?.close().catch(() => {});
     return;
   }
+  const ctx = opened;
   const sendStats = () => {
     const stats: Record<string, ConnectorStats> = {};
-    for (const [name, c] of ctx.connectors) stats[name] = structuredClone(c.stats()) as ConnectorStats;
-    post({ type: "stats", stats });
+    for (const [name, c] of ctx.connectors) stats[name] = c.stats();
+    try {
+      post({ type: "stats", stats });
+    } catch (e) {
+      ctx.logger.warn(
+        { err: e instanceof Error ? e.message : String(e) },
+        "jobs thread: cannot send its call counters",
+      );
+    }
   };
   const timer = setInterval(sendStats, STATS_MS);
   timer.unref();

@@ -209,7 +209,10 @@ and answered, running jobs are asked to stop (a run stops after the records it i
 (or at a second signal) are handed back and their runs recorded interrupted.
 
 Scaled out (--role worker, --role scheduler), each process counts its own syncs: give each one a
-metrics listener (--metrics-port, or server.metrics in the configuration) and scrape every one of them.`,
+metrics listener (--metrics-port, or server.metrics in the configuration) and scrape every one of them.
+
+With server.jobsThread: true in the configuration, the jobs run in a worker thread of this process at a
+lower CPU priority, so webhook deliveries are acknowledged without waiting behind a sync (docs/realtime.md).`,
     )
     .action(function (
       this: Command,

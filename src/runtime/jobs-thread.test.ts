@@ -1,0 +1,83 @@
+/**
+ * The jobs thread's start and stop as the service sees them (the whole path through the CLI, with a sync and
+ * webhooks, is test/e2e/jobs-thread.test.ts): a thread that cannot open the configuration fails the start
+ * with its reason instead of leaving a process that serves but never runs a job; a started one stops when
+ * asked, and the main thread's /metrics shows the thread's connectors.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { SyncError } from "../core/errors.ts";
+import { type Context, openContext } from "./context.ts";
+import { checkJobsThreadStore } from "./jobs-thread.ts";
+import { startService } from "./service.ts";
+
+let dir: string;
+let config: string;
+let ctx: Context;
+
+const yaml = (store: string) => `version: 1
+store: { url: "${store}" }
+server: { jobsThread: true }
+connections:
+  odoo: { type: odoo, url: "http://127.0.0.1:1", db: d, username: u, password: "jobs-thread-pw" }
+  shopify: { type: shopify, shop: m.myshopify.com, accessToken: "shpat_jobs_thread", endpoint: "http://127.0.0.1:1/graphql" }
+flows:
+  products:
+    source: { connection: odoo, entity: product }
+    target: { connection: shopify, entity: product }
+`;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "passerelle-jobs-thread-"));
+  config = join(dir, "passerelle.yaml");
+  writeFileSync(config, yaml(`sqlite:${join(dir, "s.db")}`));
+  ctx = await openContext(config);
+});
+
+after(async () => {
+  await ctx?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("a started jobs thread serves the main thread's /metrics with its connectors, and stops when asked", async () => {
+  const s = await startService(ctx, { host: "127.0.0.1", port: 0 });
+  try {
+    assert.equal(s.role, "all");
+    assert.ok(s.worker && "interrupted" in s.worker, "the runner is the jobs thread");
+    assert.ok(s.metrics);
+    // The thread reports its connectors' counters at start; /metrics has a gauge per connection.
+    assert.match((await s.metrics.text()).body, /passerelle_api_calls\{connection="shopify"\} 0/);
+  } finally {
+    const { abandoned } = await s.stop({ reason: "test over" });
+    assert.deepEqual(abandoned, []);
+  }
+});
+
+test("a thread that cannot open the configuration fails the start, saying why", async () => {
+  const broken = join(dir, "broken.yaml");
+  writeFileSync(broken, yaml(`sqlite:${join(dir, "b.db")}`));
+  const c = await openContext(broken);
+  try {
+    // The main thread has read it; the thread reads it afresh and finds it broken.
+    writeFileSync(broken, "version: 1\nflows: [not, a, map]\n");
+    await assert.rejects(startService(c, { host: "127.0.0.1", port: 0 }), (e: unknown) => {
+      assert.ok(e instanceof SyncError, String(e));
+      assert.match(e.message, /^the jobs thread could not start: .*flows/s);
+      return true;
+    });
+  } finally {
+    await c.close();
+  }
+});
+
+test("sqlite::memory: is refused for the jobs thread, naming the setting", () => {
+  assert.throws(
+    () => checkJobsThreadStore("sqlite::memory:"),
+    /server\.jobsThread: true needs a store both threads can open; "sqlite::memory:"/,
+  );
+  checkJobsThreadStore(`sqlite:${join(dir, "s.db")}`);
+  checkJobsThreadStore("postgres://u@127.0.0.1/db");
+});
