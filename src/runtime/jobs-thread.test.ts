@@ -2,16 +2,18 @@
  * The jobs thread's start and stop as the service sees them (the whole path through the CLI, with a sync and
  * webhooks, is test/e2e/jobs-thread.test.ts): a thread that cannot open the configuration fails the start
  * with its reason instead of leaving a process that serves but never runs a job; a started one stops when
- * asked, and the main thread's /metrics shows the thread's connectors.
+ * asked, and the main thread's /metrics shows the thread's connectors; a thread that dies is logged and
+ * started again under a holder of its own.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import type { Logger } from "pino";
 import { SyncError } from "../core/errors.ts";
 import { type Context, openContext } from "./context.ts";
-import { checkJobsThreadStore } from "./jobs-thread.ts";
+import { checkJobsThreadStore, JobsThread } from "./jobs-thread.ts";
 import { startService } from "./service.ts";
 
 let dir: string;
@@ -80,4 +82,36 @@ test("sqlite::memory: is refused for the jobs thread, naming the setting", () =>
   );
   checkJobsThreadStore(`sqlite:${join(dir, "s.db")}`);
   checkJobsThreadStore("postgres://u@127.0.0.1/db");
+});
+
+test("a thread that dies is logged and started again under a new lease holder", async () => {
+  const errors: string[] = [];
+  const logger = {
+    error: (_o: unknown, msg: string) => errors.push(msg),
+    warn: () => {},
+    info: () => {},
+  } as unknown as Logger;
+  const holders: string[] = [];
+  const thread = new JobsThread({
+    configPath: config,
+    storeUrl: `sqlite:${join(dir, "s.db")}`,
+    holder: "worker-test-1",
+    service: {},
+    logger,
+    onPass: (_kind, s) => holders.push(s.flow),
+    entry: new URL("../../test/fixtures/jobs-thread-crashing.mjs", import.meta.url),
+  });
+  thread.start();
+  await thread.ready();
+  const deadline = Date.now() + 30_000;
+  while (!holders.includes("worker-test-1#2")) {
+    assert.ok(Date.now() < deadline, `not started again: ${JSON.stringify({ holders, errors })}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.deepEqual(holders, ["worker-test-1#1", "worker-test-1#2"]);
+  assert.ok(
+    errors.some((m) => /jobs thread stopped unexpectedly; starting it again/.test(m)),
+    JSON.stringify(errors),
+  );
+  assert.deepEqual(await thread.stop({ reason: "test over" }), { abandoned: [] });
 });

@@ -92,6 +92,8 @@ export interface JobsThreadOptions {
   service: ThreadServiceOptions;
   logger: Logger;
   onPass?: (kind: PassKind, summary: RunSummary) => void;
+  /** The thread's entry module (default jobs-thread.worker.mjs); tests give one that misbehaves. */
+  entry?: URL;
 }
 
 /** The main thread's side: a JobRunner whose jobs run in the worker thread. */
@@ -137,7 +139,7 @@ export class JobsThread implements JobRunner {
     };
     // The thread gets the heap limit the process runs with (bin/heap.mjs sizes it), not V8's default.
     const heapMb = Math.max(64, Math.round(getHeapStatistics().heap_size_limit / 2 ** 20));
-    const worker = new Worker(ENTRY, {
+    const worker = new Worker(this.#opts.entry ?? ENTRY, {
       workerData: data,
       resourceLimits: { maxOldGenerationSizeMb: heapMb },
     });
