@@ -176,8 +176,15 @@ export class KyselyStore implements Store {
   async migrate(): Promise<void> {
     const { schema, dialect, logger } = this.#opts;
     if (schema !== null) {
+      // "if not exists" is checked before the row is written: a process creating the same schema at that
+      // moment (a web, a worker and a scheduler started together) makes this one fail with unique_violation
+      // (or duplicate_schema) once it commits. The schema then exists, which is all this asks.
       await named(`migrate: create schema ${schema}`, () =>
-        sql`create schema if not exists ${sql.id(schema)}`.execute(this.db),
+        sql`create schema if not exists ${sql.id(schema)}`.execute(this.db).catch((e: unknown) => {
+          const code = e !== null && typeof e === "object" && "code" in e ? e.code : undefined;
+          if (code === "23505" || code === "42P06") return;
+          throw e;
+        }),
       );
     }
     const migrate = (db: Kysely<Database>) =>

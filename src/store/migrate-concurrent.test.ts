@@ -10,6 +10,9 @@ import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import pg from "pg";
+import { onPostgres, TEST_PG_URL } from "../../test/helpers/postgres.ts";
+import { openStore } from "./index.ts";
 
 const STORE = resolve(dirname(fileURLToPath(import.meta.url)), "index.ts");
 
@@ -50,4 +53,47 @@ test("SQLite: processes migrating a new store at once all succeed, each migratio
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+await onPostgres("PostgreSQL: processes starting together on a new schema", () => {
+  test("a start whose schema another process is creating at that moment migrates it, and does not fail", async () => {
+    const schema = `migrate_race_${process.pid}_${Date.now().toString(36)}`;
+    const url = new URL(TEST_PG_URL);
+    url.searchParams.set("schema", schema);
+    const other = new pg.Client({ connectionString: TEST_PG_URL });
+    const admin = new pg.Client({ connectionString: TEST_PG_URL });
+    await other.connect();
+    await admin.connect();
+    const store = await openStore(url.toString());
+    try {
+      // Another process (a web, a worker and a scheduler started by one systemd target) is creating the
+      // schema: its transaction is not committed yet when this start asks for it.
+      await other.query("begin");
+      await other.query(`create schema "${schema}"`);
+      const migrating = store.migrate().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      // This start now waits on the other's uncommitted schema; then the other commits.
+      const end = Date.now() + 20_000;
+      for (;;) {
+        const waiting = await admin.query(
+          "select 1 from pg_stat_activity where wait_event_type = 'Lock' and query ilike 'create schema if not exists%'",
+        );
+        if (waiting.rowCount && waiting.rowCount > 0) break;
+        assert.ok(Date.now() < end, "the start never waited on the other's schema");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await other.query("commit");
+      const failed = await migrating;
+      assert.equal(failed, null, `the start failed: ${String(failed)}`);
+      const applied = await admin.query(`select name from "${schema}".kysely_migration`);
+      assert.ok(applied.rowCount && applied.rowCount >= 4, JSON.stringify(applied.rows));
+    } finally {
+      await store.close();
+      await admin.query(`drop schema if exists "${schema}" cascade`).catch(() => {});
+      await other.end();
+      await admin.end();
+    }
+  });
 });
