@@ -27,9 +27,10 @@ import { type MessagePort, Worker } from "node:worker_threads";
 import type { Logger } from "pino";
 import { SyncError } from "../core/errors.ts";
 import type { RunSummary } from "../engine/sync.ts";
-import type { Connector } from "../ports/connector.ts";
 import type { JobRunner } from "../ports/jobs.ts";
 import { parseStoreUrl } from "../store/index.ts";
+import type { ConnectorStats } from "./metrics.ts";
+import type { PassKind } from "./service.ts";
 
 const ENTRY = new URL("./jobs-thread.worker.mjs", import.meta.url);
 const RESTART_MS = 1_000;
@@ -41,11 +42,6 @@ export const JOBS_THREAD_NICE = 10;
 const STATS_MS = 1_000;
 /** How long a cut-off thread has to hand its jobs back before it is terminated. */
 const CUT_ANSWER_MS = 5_000;
-
-/** What a pass reported to `onPass` was (service.ts `PassKind`). */
-type PassKind = "events" | "batch" | "reconcile" | "schedule";
-
-export type ConnectorStats = ReturnType<Connector["stats"]> & { retries?: unknown };
 
 /** The service options the thread's runner takes from `passerelle run`'s (service.ts ServiceOptions). */
 export interface ThreadServiceOptions {

@@ -16,6 +16,9 @@ import { flowLag } from "./lag.ts";
  */
 export type PassKindLabel = "events" | "batch" | "reconcile" | "schedule";
 
+/** A connector's counters as /metrics reads them (HTTP connectors also count their retries, HttpStats). */
+export type ConnectorStats = ReturnType<Connector["stats"]> & { retries?: unknown };
+
 export class Metrics {
   readonly registry = new Registry();
   readonly #records: Counter<"flow" | "connection" | "outcome">;
@@ -37,7 +40,7 @@ export class Metrics {
        * Counters of connections used elsewhere in this process (the jobs thread, jobs-thread.ts), added to
        * this context's: calls, throttles and retries summed, the rate budget as the other side last saw it.
        */
-      moreStats?: () => Record<string, ReturnType<Connector["stats"]> & { retries?: unknown }>;
+      moreStats?: () => Record<string, ConnectorStats>;
     } = {},
   ) {
     const depth = opts.depth ?? (() => ctx.store.access().queueDepth());
@@ -73,8 +76,7 @@ export class Metrics {
       registers: [r],
     });
     // HTTP connectors also count their retries (HttpStats); the port promises calls and throttles only.
-    type Stats = ReturnType<Connector["stats"]> & { retries?: unknown };
-    const connectorGauge = (name: string, help: string, read: (s: Stats) => unknown) =>
+    const connectorGauge = (name: string, help: string, read: (s: ConnectorStats) => unknown) =>
       new Gauge({
         name,
         help,
