@@ -76,7 +76,15 @@ export class Metrics {
       registers: [r],
     });
     // HTTP connectors also count their retries (HttpStats); the port promises calls and throttles only.
-    const connectorGauge = (name: string, help: string, read: (s: ConnectorStats) => unknown) =>
+    // A counter is the sum of both threads' (the jobs thread's, moreStats, and this context's); a reading
+    // such as the rate budget is the jobs thread's when it has one, the side that calls the vendor most.
+    const num = (v: unknown) => (typeof v === "number" ? v : undefined);
+    const connectorGauge = (
+      name: string,
+      help: string,
+      read: (s: ConnectorStats) => unknown,
+      kind: "counter" | "reading" = "counter",
+    ) =>
       new Gauge({
         name,
         help,
@@ -85,17 +93,16 @@ export class Metrics {
         collect() {
           const more = opts.moreStats?.() ?? {};
           for (const [conn, c] of ctx.connectors) {
-            const here = read(c.stats());
-            const there = more[conn] ? read(more[conn]) : undefined;
+            const here = num(read(c.stats()));
+            const other = more[conn];
+            const there = other ? num(read(other)) : undefined;
             const v =
-              typeof here === "number" && typeof there === "number"
-                ? name === "passerelle_rate_budget_available"
-                  ? there
-                  : here + there
-                : typeof there === "number"
-                  ? there
-                  : here;
-            if (typeof v === "number") this.set({ connection: conn }, v);
+              here === undefined || there === undefined
+                ? (there ?? here)
+                : kind === "counter"
+                  ? here + there
+                  : there;
+            if (v !== undefined) this.set({ connection: conn }, v);
           }
         },
       });
@@ -118,6 +125,7 @@ export class Metrics {
       "passerelle_rate_budget_available",
       "The vendor's rate budget currently available, as it last reported it",
       (s) => s.rateLimit?.currentlyAvailable,
+      "reading",
     );
     new Gauge({
       name: "passerelle_queue_depth",
