@@ -297,9 +297,13 @@ function fsyncProbe(dir: string): { p50: number; p90: number; p99: number; max: 
   }
 }
 
-/** Transactions as seen in the inbox: rows of one commit share its received_at (millisecond) stamp. */
+/**
+ * Transactions as seen in the inbox: rows of one commit share its received_at (millisecond) stamp. The inbox
+ * has its own file beside the store's (src/store/inbox/own-file.ts); a checkout from before keeps it in the
+ * store's file (`--compare`).
+ */
 function commitsOf(db: string, since: string): { groups: number; events: number; p50: number; max: number } {
-  const sqlite = new Database(db, { readonly: true });
+  const sqlite = new Database(existsSync(`${db}-inbox`) ? `${db}-inbox` : db, { readonly: true });
   try {
     const sizes = sqlite
       .prepare(

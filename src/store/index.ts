@@ -10,6 +10,7 @@ import SqliteDatabase from "better-sqlite3";
 import { type Dialect, Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
 import { maskUrl } from "../core/redact.ts";
 import type { Store } from "../ports/store.ts";
+import { INBOX_SCHEMA, inboxFilePath } from "./inbox/own-file.ts";
 import { KyselyStore, type StoreLogger } from "./kysely-store.ts";
 import type { Database } from "./schema.ts";
 import { urlPassword } from "./scrub.ts";
@@ -100,6 +101,20 @@ function openSqlite(path: string, where: string): SqliteDatabase.Database {
   // an OS crash may lose the last commits) at a fraction of FULL's fsync cost, which bulk sync needs.
   if (!memory) db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
+  if (!memory) {
+    // The webhook inbox's own file (inbox/own-file.ts says why); created empty here, filled by migrate().
+    try {
+      db.prepare(`attach database ? as ${INBOX_SCHEMA}`).run(inboxFilePath(path));
+    } catch (err) {
+      db.close();
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new Error(`cannot open store ${where}: webhook inbox file ${inboxFilePath(path)}: ${reason}`, {
+        cause: err,
+      });
+    }
+    db.pragma(`${INBOX_SCHEMA}.journal_mode = WAL`);
+    db.pragma(`${INBOX_SCHEMA}.synchronous = NORMAL`);
+  }
   db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = ON");
   return db;

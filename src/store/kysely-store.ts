@@ -31,6 +31,7 @@ import { commitPageIn, insertEvents } from "./commit-page.ts";
 import { named, StoreError } from "./errors.ts";
 import { SqlWebhookInbox } from "./inbox/inbox.ts";
 import { SqlMarks } from "./inbox/marks.ts";
+import { moveInboxToOwnFile } from "./inbox/own-file.ts";
 import { JobStore } from "./jobs.ts";
 import { migrationProvider } from "./migrations/index.ts";
 import { type GateOptions, StoreGate } from "./resilience.ts";
@@ -218,17 +219,7 @@ export class KyselyStore implements Store {
    */
   async #migrateSqlite(migrate: (db: Kysely<Database>) => ReturnType<Migrator["migrateToLatest"]>) {
     await this.db.connection().execute(async (conn) => {
-      for (let waited = 0; ; waited += 5_000) {
-        try {
-          await sql`begin immediate`.execute(conn);
-          break;
-        } catch (e) {
-          // busy_timeout (5 s) passed while another process migrates: wait on, up to two minutes.
-          if (!String((e as Error)?.message).includes("database is locked") || waited >= 120_000) {
-            throw new StoreError("migrate: waiting for another process's migration", e);
-          }
-        }
-      }
+      await immediate(conn);
       let result: Awaited<ReturnType<Migrator["migrateToLatest"]>> = {};
       try {
         result = await migrate(conn);
@@ -236,6 +227,18 @@ export class KyselyStore implements Store {
         await sql.raw(result.error === undefined && result.results ? "commit" : "rollback").execute(conn);
       }
       this.#reportMigrations(result.error, result.results);
+      await named("migrate: move the webhook inbox to its own file", () =>
+        moveInboxToOwnFile(conn, async (step) => {
+          await immediate(conn);
+          try {
+            await step();
+            await sql`commit`.execute(conn);
+          } catch (e) {
+            await sql`rollback`.execute(conn).catch(() => undefined);
+            throw e;
+          }
+        }),
+      );
     });
   }
 
@@ -569,4 +572,19 @@ export function otherSchemaDropped(error: unknown, own: string | null): boolean 
   if (code !== "42P01") return false;
   const schema = /^relation "([^".]+)\.[^"]+" does not exist/.exec(message)?.[1];
   return schema !== undefined && schema !== (own ?? "public");
+}
+
+/** BEGIN IMMEDIATE on a SQLite connection, waiting out another process's migration (up to two minutes). */
+async function immediate(conn: Kysely<Database>): Promise<void> {
+  for (let waited = 0; ; waited += 5_000) {
+    try {
+      await sql`begin immediate`.execute(conn);
+      return;
+    } catch (e) {
+      // busy_timeout (5 s) passed while another process migrates: wait on.
+      if (!String((e as Error)?.message).includes("database is locked") || waited >= 120_000) {
+        throw new StoreError("migrate: waiting for another process's migration", e);
+      }
+    }
+  }
 }

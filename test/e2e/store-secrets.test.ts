@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
@@ -69,8 +70,14 @@ async function echoingErp(target: string): Promise<{ url: string; close(): Promi
   };
 }
 
-/** Every row of every table of a SQLite store, as text. */
+/** Every row of every table of a SQLite store and of its webhook inbox's file, as text. */
 function dumpSqlite(path: string): string {
+  const inbox = `${path}-inbox`;
+  assert.ok(existsSync(inbox), `expected the store's webhook inbox file ${inbox}`);
+  return `${dumpSqliteFile(path)}\n${dumpSqliteFile(inbox)}`;
+}
+
+function dumpSqliteFile(path: string): string {
   const db = new SqliteDatabase(path, { readonly: true });
   try {
     const tables = db.prepare("select name from sqlite_master where type = 'table'").all() as {

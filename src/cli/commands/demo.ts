@@ -41,7 +41,7 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
   const storeUrl = opts.store ?? `sqlite:${join(opts.root, ".passerelle", "demo.sqlite")}`;
   if (!opts.store) {
     // The emulators start from their seed every time, so the demo's links must too.
-    for (const suffix of ["", "-wal", "-shm"])
+    for (const suffix of ["", "-wal", "-shm", "-inbox", "-inbox-wal", "-inbox-shm"])
       rmSync(`${storeUrl.slice("sqlite:".length)}${suffix}`, { force: true });
   }
   const {

@@ -18,6 +18,7 @@ import type { AddResult, InboxOptions, InboxStatus, StoredEvent, WebhookInbox } 
 import type { Database, WebhookInboxTable } from "../schema.ts";
 import type { Scrubber } from "../scrub.ts";
 import { GroupCommit } from "./group-commit.ts";
+import { INBOX_SCHEMA } from "./own-file.ts";
 import { fromRow, insertParams, SQLITE_INSERT } from "./rows.ts";
 import { WriterThread, writerThreadAvailable } from "./writer-thread.ts";
 
@@ -35,6 +36,7 @@ export class SqlWebhookInbox implements WebhookInbox {
   readonly #opts: Required<Omit<InboxOptions, "now">> & { now: () => Date };
   readonly #group: GroupCommit<Pending, AddResult>;
   #writer: Promise<WriterThread | null> | null = null;
+  #where: Promise<{ schema: string; path: string; store: string }> | null = null;
   /** Transactions committed by add() so far, and the events they held (for the benchmark and tests). */
   readonly commits = { transactions: 0, events: 0 };
 
@@ -113,12 +115,16 @@ export class SqlWebhookInbox implements WebhookInbox {
       // SQLite's own work. synchronous is per connection: raised for this commit only, so bulk syncs keep
       // WAL NORMAL.
       const full = this.#opts.durability === "full";
+      // synchronous is also per database file: the inbox's own file when attached (own-file.ts), else main.
+      const schema = (await this.#file()).schema;
       await this.#db.connection().execute(async (conn) => {
         const run = (text: string, params: unknown[] = []) =>
           conn.executeQuery(CompiledQuery.raw(text, params));
-        if (full) await run("pragma synchronous = FULL");
+        if (full) await run(`pragma ${schema}.synchronous = FULL`);
         try {
-          await run("begin immediate");
+          // Deferred, not IMMEDIATE: BEGIN IMMEDIATE takes the write lock of every attached file, the store's
+          // included; the first insert takes the inbox file's alone.
+          await run(schema === "main" ? "begin immediate" : "begin");
           try {
             for (const r of rows) {
               const out = await run(SQLITE_INSERT, insertParams(r));
@@ -130,7 +136,7 @@ export class SqlWebhookInbox implements WebhookInbox {
             throw e;
           }
         } finally {
-          if (full) await run("pragma synchronous = NORMAL");
+          if (full) await run(`pragma ${schema}.synchronous = NORMAL`);
         }
       });
     } else {
@@ -149,16 +155,30 @@ export class SqlWebhookInbox implements WebhookInbox {
     });
   }
 
+  /**
+   * Where the inbox table is on SQLite: the attached inbox file (own-file.ts) or the store's own file (an
+   * in-memory store: path ""); `store` is the store's file.
+   */
+  #file(): Promise<{ schema: string; path: string; store: string }> {
+    this.#where ??= (async () => {
+      const { rows } = await sql<{ name: string; file: string }>`
+        select name, file from pragma_database_list`.execute(this.#db);
+      const store = rows.find((r) => r.name === "main")?.file ?? "";
+      const inbox = rows.find((r) => r.name === INBOX_SCHEMA);
+      return inbox
+        ? { schema: INBOX_SCHEMA, path: inbox.file, store }
+        : { schema: "main", path: store, store };
+    })();
+    return this.#where;
+  }
+
   /** The SQLite writer thread, started on first use; null when off or not possible. */
   async #writerThread(): Promise<WriterThread | null> {
     if (!this.#sqlite || !this.#opts.writerThread) return null;
     this.#writer ??= (async () => {
-      const rows = await sql<{
-        file: string;
-      }>`select file from pragma_database_list where name = 'main'`.execute(this.#db);
-      const file = rows.rows[0]?.file ?? "";
-      if (file === "" || !writerThreadAvailable()) return null;
-      return new WriterThread(file, this.#opts.durability);
+      const { path, store } = await this.#file();
+      if (path === "" || !writerThreadAvailable()) return null;
+      return new WriterThread(path, store, this.#opts.durability);
     })();
     const writer = await this.#writer;
     // A writer thread that died takes its group with it (those requests were not acknowledged); later

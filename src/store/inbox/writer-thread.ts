@@ -16,9 +16,10 @@
  * asked).
  *
  * The checkpoint thread (checkpoint-thread.worker.mjs, started by the writer): a PASSIVE checkpoint every
- * CHECKPOINT_MS on a connection of its own. SQLite's automatic checkpoint runs inside the commit that
+ * CHECKPOINT_MS on a connection of its own, of the inbox's file and of the store's (the inbox has a file of
+ * its own beside the store's, own-file.ts). SQLite's automatic checkpoint runs inside the commit that
  * crosses 1,000 WAL pages, on whichever connection made it: it put a checkpoint's copying and database
- * fsync (tens to hundreds of ms on a busy disk) on the event loop. Kept small by this thread, the WAL does
+ * fsync (tens to hundreds of ms on a busy disk) on the event loop. Kept small by this thread, the WALs do
  * not reach that mark; a PASSIVE checkpoint never waits for (or holds up) a reader or a writer.
  */
 import { existsSync } from "node:fs";
@@ -49,10 +50,12 @@ export class WriterThread {
   #next = 1;
   #broken: Error | null = null;
 
-  constructor(path: string, durability: "full" | "normal") {
+  /** `path`: the inbox's database file; `store`: the store's, checkpointed too when it is another file. */
+  constructor(path: string, store: string, durability: "full" | "normal") {
     this.#worker = new Worker(WORKER_MODULE, {
       workerData: {
         path,
+        checkpoint: store && store !== path ? [path, store] : [path],
         synchronous: durability === "full" ? "FULL" : "NORMAL",
         insert: SQLITE_INSERT,
         checkpointMs: CHECKPOINT_MS,

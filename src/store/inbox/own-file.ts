@@ -1,0 +1,107 @@
+/**
+ * On SQLite the webhook inbox lives in a database file of its own beside the store's, `<store>-inbox`,
+ * attached to the store's connection as schema `inbox` (index.ts attaches it when the store opens).
+ *
+ * Why: SQLite has one write lock and one WAL per database file. With the inbox in the store's file, a
+ * webhook's commit waited for whatever the sync was committing at that moment (a 250-record page's links,
+ * lineage events and intents hold the write lock for tens of milliseconds), and the fsync that makes an
+ * acknowledgement durable also flushed every frame the sync had written since the last one. In a file of its
+ * own, an acknowledgement waits only for other webhook commits and syncs only its own frames.
+ *
+ * Queries name the table without a schema: SQLite resolves `webhook_inbox` in main first, then in attached
+ * databases, and main no longer has one. Nothing joins the inbox with the store's tables or writes both in one
+ * transaction (an event is settled after its records are committed, in a statement of its own), so no
+ * guarantee rests on SQLite's cross-file commits, which WAL mode does not make atomic.
+ *
+ * The table's definition stays with the migrations (0003, 0004), which create it in main; `moveInboxToOwnFile`
+ * runs after them on every start, in two transactions: the first creates the table and its indexes in
+ * `inbox` from main's own definition and copies the rows (ids kept); only once that has committed does the
+ * second drop main's. A crash between them leaves the rows in both files, and the next start copies again
+ * (duplicates ignored) and drops. An inbox file holding events main does not have belongs to another store
+ * (a store file deleted to start afresh, its inbox file left behind): the start is refused, naming it,
+ * rather than draining another store's events into this one. A later migration that changes the inbox must name `inbox.webhook_inbox`
+ * on SQLite.
+ */
+import { type Kysely, sql } from "kysely";
+
+export const INBOX_SCHEMA = "inbox";
+
+/** The inbox file beside a SQLite store file. */
+export function inboxFilePath(storePath: string): string {
+  return `${storePath}-inbox`;
+}
+
+/** The attached inbox file's path; null without one (an in-memory store). */
+export async function attachedInboxFile<DB>(db: Kysely<DB>): Promise<string | null> {
+  const { rows } = await sql<{ file: string }>`
+    select file from pragma_database_list where name = ${INBOX_SCHEMA}`.execute(db);
+  return rows[0]?.file ?? null;
+}
+
+/**
+ * Moves `main.webhook_inbox` (as the migrations left it) into the attached inbox file; afterwards checks the
+ * table is there. `transaction` runs its argument in a write transaction of its own (BEGIN IMMEDIATE on the
+ * store: another process starting meanwhile waits). A no-op once moved or without an attached file.
+ */
+export async function moveInboxToOwnFile<DB>(
+  db: Kysely<DB>,
+  transaction: (step: () => Promise<void>) => Promise<void>,
+): Promise<void> {
+  const inboxFile = await attachedInboxFile(db);
+  if (inboxFile === null) return;
+  let moved = false;
+  await transaction(async () => {
+    const { rows } = await sql<{ type: string; name: string; sql: string | null }>`
+      select type, name, sql from main.sqlite_master where tbl_name = 'webhook_inbox'`.execute(db);
+    const table = rows.find((r) => r.type === "table")?.sql;
+    if (!table) return;
+    // The inbox file already has a table: either a start cut off after the copy (every row of it is in main
+    // too), or the file of another store (the store file was deleted or replaced without it), whose events
+    // must not be drained into this one.
+    const had = await sql<{ n: number }>`
+      select count(*) as n from inbox.sqlite_master where type = 'table' and name = 'webhook_inbox'`.execute(
+      db,
+    );
+    if (Number(had.rows[0]?.n ?? 0) > 0) {
+      const foreign = await sql<{ n: number }>`
+        select count(*) as n from inbox.webhook_inbox i where not exists (
+          select 1 from main.webhook_inbox m
+          where m.id = i.id and m.connection = i.connection and m.dedupe_key = i.dedupe_key)`.execute(db);
+      const n = Number(foreign.rows[0]?.n ?? 0);
+      if (n > 0) {
+        throw new Error(
+          `the webhook inbox file ${inboxFile} holds ${n} event(s) this store never had: it belongs to another store (the store file was deleted or replaced without it). Move it away, or delete it (with its -wal and -shm files) to start with an empty inbox`,
+        );
+      }
+    }
+    // From main's own definition, so the file holds exactly what the migrations built.
+    const create = table.replace(
+      /^CREATE TABLE "?webhook_inbox"?/i,
+      'CREATE TABLE IF NOT EXISTS inbox."webhook_inbox"',
+    );
+    if (create === table) throw new Error(`webhook inbox: unexpected table definition ${table}`);
+    await sql.raw(create).execute(db);
+    for (const r of rows) {
+      if (r.type !== "index" || !r.sql) continue; // the unique constraint's own index is part of the table
+      const index = r.sql.replace(/^CREATE INDEX "?([^" ]+)"?/i, 'CREATE INDEX IF NOT EXISTS inbox."$1"');
+      if (index === r.sql) throw new Error(`webhook inbox: unexpected index definition ${r.sql}`);
+      await sql.raw(index).execute(db);
+    }
+    await sql`insert or ignore into inbox.webhook_inbox select * from main.webhook_inbox`.execute(db);
+    moved = true;
+  });
+  if (moved) {
+    await transaction(async () => {
+      await sql`drop table if exists main.webhook_inbox`.execute(db);
+    });
+  }
+  const there = await sql<{ n: number }>`
+    select count(*) as n from inbox.sqlite_master where type = 'table' and name = 'webhook_inbox'`.execute(
+    db,
+  );
+  if (Number(there.rows[0]?.n ?? 0) === 0) {
+    throw new Error(
+      `the webhook inbox file ${inboxFile} has no webhook_inbox table, and the store file has none to move: the inbox file was replaced or deleted after the store was created; restore it from the backup taken with the store file`,
+    );
+  }
+}
