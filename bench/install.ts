@@ -10,13 +10,21 @@
  * Baseline in the same run: `npm ci --ignore-scripts` of the same clone, after the first (the download and
  * unpack alone), and `node -e 0` for the start.
  *
+ * better-sqlite3's install script downloads a prebuilt binary from GitHub and compiles SQLite from source
+ * when it cannot (this machine reaches only the npm registry). `--prebuilt-local` puts, for this run only,
+ * the binary this checkout already built into npm's cache where that script looks before downloading,
+ * under the name it would download: the install then goes as on a machine that reaches GitHub, minus the
+ * download of that one file (a few MB). The file is removed afterwards unless it was there before.
+ *
  *   npm run bench:install
  *   npm run bench:install -- --cold-cache --branch main
+ *   npm run bench:install -- --prebuilt-local
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { homedir, tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { loadAverages, ratio, saveResult } from "./lib/measure.ts";
@@ -26,6 +34,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 export const installBenchOptions = {
   branch: { type: "string" },
   "cold-cache": { type: "boolean", default: false },
+  "prebuilt-local": { type: "boolean", default: false },
   "start-timeout": { type: "string", default: "120" },
   keep: { type: "boolean", default: false },
 } as const;
@@ -33,6 +42,7 @@ export const installBenchOptions = {
 export function parseInstallBenchArgs(argv: string[]): {
   branch: string | undefined;
   coldCache: boolean;
+  prebuiltLocal: boolean;
   startTimeoutS: number;
   keep: boolean;
 } {
@@ -42,7 +52,13 @@ export function parseInstallBenchArgs(argv: string[]): {
     throw new Error(
       `--start-timeout must be a positive number of seconds, got ${JSON.stringify(values["start-timeout"])}`,
     );
-  return { branch: values.branch, coldCache: values["cold-cache"], startTimeoutS, keep: values.keep };
+  return {
+    branch: values.branch,
+    coldCache: values["cold-cache"],
+    prebuiltLocal: values["prebuilt-local"],
+    startTimeoutS,
+    keep: values.keep,
+  };
 }
 
 function timed(
@@ -79,6 +95,27 @@ function linksIn(dbPath: string): number {
   }
 }
 
+/**
+ * Puts this checkout's compiled better-sqlite3 binary into the npm cache `cache` where prebuild-install
+ * looks before downloading (its own naming, from its own modules); returns how to take it away again.
+ */
+function stagePrebuilt(cache: string): { file: string; remove: () => void } {
+  const pkgDir = join(ROOT, "node_modules", "better-sqlite3");
+  const binary = join(pkgDir, "build", "Release", "better_sqlite3.node");
+  if (!existsSync(binary))
+    throw new Error(`--prebuilt-local: no compiled binary at ${binary}; run npm ci first`);
+  const req = createRequire(join(pkgDir, "package.json"));
+  const pkg = req("./package.json");
+  const rc = req("prebuild-install/rc")(pkg);
+  const util = req("prebuild-install/util");
+  const url: string = util.getDownloadUrl({ ...rc, pkg });
+  const file = join(cache, "_prebuilds", basename(util.cachedPrebuild(url)));
+  if (existsSync(file)) return { file, remove: () => undefined };
+  mkdirSync(dirname(file), { recursive: true });
+  execFileSync("tar", ["-czf", file, "-C", pkgDir, "build/Release/better_sqlite3.node"]);
+  return { file, remove: () => rmSync(file, { force: true }) };
+}
+
 async function main(): Promise<void> {
   const opts = parseInstallBenchArgs(process.argv.slice(2));
   const branch =
@@ -90,6 +127,8 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env, npm_config_audit: "false", npm_config_fund: "false" };
   if (opts.coldCache) env.npm_config_cache = join(work, "npm-cache");
   delete env.PASSERELLE_CONFIG;
+  const prebuilt = opts.prebuiltLocal ? stagePrebuilt(env.npm_config_cache ?? join(homedir(), ".npm")) : null;
+  if (prebuilt) console.log(`better-sqlite3's prebuilt binary staged at ${prebuilt.file} (this run only)`);
   console.log(
     `fresh install of branch ${branch} in ${clone}, ${opts.coldCache ? "empty" : "the user's"} npm cache, load ${loadBefore.join(" ")}`,
   );
@@ -163,6 +202,7 @@ async function main(): Promise<void> {
       branch,
       commit,
       coldCache: opts.coldCache,
+      prebuiltLocal: opts.prebuiltLocal,
       loadBefore,
       loadAfter,
       cloneMs: cloned.ms,
@@ -179,7 +219,7 @@ async function main(): Promise<void> {
       },
     };
     console.log(JSON.stringify(result, null, 2));
-    console.log(`saved ${saveResult("install", result)}`);
+    console.log(`saved ${saveResult(opts.prebuiltLocal ? "install-prebuilt-local" : "install", result)}`);
   } finally {
     if (child?.pid !== undefined && child.exitCode === null) {
       try {
@@ -189,6 +229,7 @@ async function main(): Promise<void> {
       }
     }
     await new Promise((r) => setTimeout(r, 500));
+    prebuilt?.remove();
     if (!opts.keep) rmSync(work, { recursive: true, force: true });
   }
 }

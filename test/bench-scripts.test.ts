@@ -73,9 +73,11 @@ describe("bench scripts", () => {
     assert.deepEqual(parseInstallBenchArgs(["--cold-cache", "--branch", "main"]), {
       branch: "main",
       coldCache: true,
+      prebuiltLocal: false,
       startTimeoutS: 120,
       keep: false,
     });
+    assert.equal(parseInstallBenchArgs(["--prebuilt-local"]).prebuiltLocal, true);
     assert.throws(
       () => parseInstallBenchArgs(["--start-timeout", "0"]),
       /--start-timeout must be a positive number.*"0"/,
