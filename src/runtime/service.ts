@@ -259,18 +259,22 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     ...(opts.onPass ? { onPass: opts.onPass } : {}),
   });
   const onPass = opts.onPass;
-  const handlers = {
-    ...runtime.handlers(),
-    // The worker's queues: a sync job queued by `passerelle worker` runs here too, and the other way round.
-    ...flowJobHandlers(ctx, {
-      holder,
-      autoRetries: opts.autoRetries ?? 5,
-      ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
-      ...(onPass ? { onRun: (s: RunSummary) => onPass("schedule", s) } : {}),
-    }),
+  // The job handlers, built only where jobs run here (with the jobs thread, the thread builds its own).
+  const handlers = () => {
+    const all = {
+      ...runtime.handlers(),
+      // The worker's queues: a sync job queued by `passerelle worker` runs here too, and the other way round.
+      ...flowJobHandlers(ctx, {
+        holder,
+        autoRetries: opts.autoRetries ?? 5,
+        ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
+        ...(onPass ? { onRun: (s: RunSummary) => onPass("schedule", s) } : {}),
+      }),
+    };
+    if (alerter) Object.assign(all, { [ALERTS_QUEUE]: alertJobHandler(alerter, opts.onAlerts) });
+    if (renewal) Object.assign(all, { [WEBHOOKS_QUEUE]: webhookRenewalHandler(ctx) });
+    return all;
   };
-  if (alerter) Object.assign(handlers, { [ALERTS_QUEUE]: alertJobHandler(alerter, opts.onAlerts) });
-  if (renewal) Object.assign(handlers, { [WEBHOOKS_QUEUE]: webhookRenewalHandler(ctx) });
   const thread = threaded
     ? new JobsThread({
         configPath: ctx.configPath,
@@ -291,7 +295,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
   const worker: JobRunner | null = thread
     ? thread
     : works
-      ? jobs.runner(handlers, {
+      ? jobs.runner(handlers(), {
           id: holder,
           concurrency: opts.concurrency ?? 2,
           pollMs: opts.pollMs ?? 200,
