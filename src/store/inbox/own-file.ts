@@ -19,8 +19,9 @@
  * second drop main's. A crash between them leaves the rows in both files, and the next start copies again
  * (duplicates ignored) and drops. An inbox file holding events main does not have belongs to another store
  * (a store file deleted to start afresh, its inbox file left behind): the start is refused, naming it,
- * rather than draining another store's events into this one. A later migration that changes the inbox must name `inbox.webhook_inbox`
- * on SQLite.
+ * rather than draining another store's events into this one. A store whose inbox file is gone is refused
+ * too: its acknowledged deliveries would otherwise be lost without a word. A later migration that changes
+ * the inbox must name `inbox.webhook_inbox` on SQLite.
  */
 import { type Kysely, sql } from "kysely";
 
