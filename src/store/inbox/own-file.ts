@@ -50,59 +50,70 @@ export async function moveInboxToOwnFile<DB>(
 ): Promise<void> {
   const inboxFile = await attachedInboxFile(db);
   if (inboxFile === null) return;
-  let moved = false;
-  await transaction(async () => {
-    const { rows } = await sql<{ type: string; name: string; sql: string | null }>`
-      select type, name, sql from main.sqlite_master where tbl_name = 'webhook_inbox'`.execute(db);
-    const table = rows.find((r) => r.type === "table")?.sql;
-    if (!table) return;
-    // The inbox file already has a table: either a start cut off after the copy (every row of it is in main
-    // too), or the file of another store (the store file was deleted or replaced without it), whose events
-    // must not be drained into this one.
-    const had = await sql<{ n: number }>`
-      select count(*) as n from inbox.sqlite_master where type = 'table' and name = 'webhook_inbox'`.execute(
-      db,
-    );
-    if (Number(had.rows[0]?.n ?? 0) > 0) {
-      const foreign = await sql<{ n: number }>`
-        select count(*) as n from inbox.webhook_inbox i where not exists (
-          select 1 from main.webhook_inbox m
-          where m.id = i.id and m.connection = i.connection and m.dedupe_key = i.dedupe_key)`.execute(db);
-      const n = Number(foreign.rows[0]?.n ?? 0);
-      if (n > 0) {
-        throw new Error(
-          `the webhook inbox file ${inboxFile} holds ${n} event(s) this store never had: it belongs to another store (the store file was deleted or replaced without it). Move it away, or delete it (with its -wal and -shm files) to start with an empty inbox`,
-        );
-      }
-    }
-    // From main's own definition, so the file holds exactly what the migrations built.
-    const create = table.replace(
-      /^CREATE TABLE "?webhook_inbox"?/i,
-      'CREATE TABLE IF NOT EXISTS inbox."webhook_inbox"',
-    );
-    if (create === table) throw new Error(`webhook inbox: unexpected table definition ${table}`);
-    await sql.raw(create).execute(db);
-    for (const r of rows) {
-      if (r.type !== "index" || !r.sql) continue; // the unique constraint's own index is part of the table
-      const index = r.sql.replace(/^CREATE INDEX "?([^" ]+)"?/i, 'CREATE INDEX IF NOT EXISTS inbox."$1"');
-      if (index === r.sql) throw new Error(`webhook inbox: unexpected index definition ${r.sql}`);
-      await sql.raw(index).execute(db);
-    }
-    await sql`insert or ignore into inbox.webhook_inbox select * from main.webhook_inbox`.execute(db);
-    moved = true;
-  });
-  if (moved) {
+  // Once moved (every start but the first) there is nothing to write, so no write lock is taken for it. The
+  // copy checks again inside its transaction, which another process's move may have preceded.
+  if (await hasInboxTable(db, "main")) {
+    let copied = false;
     await transaction(async () => {
-      await sql`drop table if exists main.webhook_inbox`.execute(db);
+      copied = await copyToInboxFile(db, inboxFile);
     });
+    if (copied) {
+      await transaction(async () => {
+        await sql`drop table if exists main.webhook_inbox`.execute(db);
+      });
+    }
   }
-  const there = await sql<{ n: number }>`
-    select count(*) as n from inbox.sqlite_master where type = 'table' and name = 'webhook_inbox'`.execute(
-    db,
-  );
-  if (Number(there.rows[0]?.n ?? 0) === 0) {
+  if (!(await hasInboxTable(db, INBOX_SCHEMA))) {
     throw new Error(
       `the webhook inbox file ${inboxFile} has no webhook_inbox table, and the store file has none to move: the inbox file was replaced or deleted after the store was created; restore it from the backup taken with the store file`,
     );
   }
+}
+
+/**
+ * Creates the table and its indexes in the inbox file from main's own definition (so the file holds exactly
+ * what the migrations built) and copies main's rows into it; false when main has no table (moved meanwhile).
+ */
+async function copyToInboxFile<DB>(db: Kysely<DB>, inboxFile: string): Promise<boolean> {
+  const { rows } = await sql<{ type: string; name: string; sql: string | null }>`
+    select type, name, sql from main.sqlite_master where tbl_name = 'webhook_inbox'`.execute(db);
+  const table = rows.find((r) => r.type === "table")?.sql;
+  if (!table) return false;
+  // The inbox file already has a table: either a start cut off after the copy (every row of it is in main
+  // too), or the file of another store (the store file was deleted or replaced without it), whose events
+  // must not be drained into this one.
+  if (await hasInboxTable(db, INBOX_SCHEMA)) {
+    const foreign = await sql<{ n: number }>`
+      select count(*) as n from inbox.webhook_inbox i where not exists (
+        select 1 from main.webhook_inbox m
+        where m.id = i.id and m.connection = i.connection and m.dedupe_key = i.dedupe_key)`.execute(db);
+    const n = Number(foreign.rows[0]?.n ?? 0);
+    if (n > 0) {
+      throw new Error(
+        `the webhook inbox file ${inboxFile} holds ${n} event(s) this store never had: it belongs to another store (the store file was deleted or replaced without it). Move it away, or delete it (with its -wal and -shm files) to start with an empty inbox`,
+      );
+    }
+  }
+  const create = table.replace(
+    /^CREATE TABLE "?webhook_inbox"?/i,
+    'CREATE TABLE IF NOT EXISTS inbox."webhook_inbox"',
+  );
+  if (create === table) throw new Error(`webhook inbox: unexpected table definition ${table}`);
+  await sql.raw(create).execute(db);
+  for (const r of rows) {
+    if (r.type !== "index" || !r.sql) continue; // the unique constraint's own index is part of the table
+    const index = r.sql.replace(/^CREATE INDEX "?([^" ]+)"?/i, 'CREATE INDEX IF NOT EXISTS inbox."$1"');
+    if (index === r.sql) throw new Error(`webhook inbox: unexpected index definition ${r.sql}`);
+    await sql.raw(index).execute(db);
+  }
+  await sql`insert or ignore into inbox.webhook_inbox select * from main.webhook_inbox`.execute(db);
+  return true;
+}
+
+/** Whether schema `main` or `inbox` of the connection holds a webhook_inbox table. */
+async function hasInboxTable<DB>(db: Kysely<DB>, schema: "main" | typeof INBOX_SCHEMA): Promise<boolean> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*) as n from ${sql.id(schema, "sqlite_master")}
+    where type = 'table' and name = 'webhook_inbox'`.execute(db);
+  return Number(rows[0]?.n ?? 0) > 0;
 }
