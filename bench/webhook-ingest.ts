@@ -27,7 +27,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import Database from "better-sqlite3";
-import { openStore } from "../src/store/index.ts";
+import { inboxFilePath, openStore } from "../src/store/index.ts";
 import { load1, machine } from "./lib/measure.ts";
 import { cpuMsOf, type Server, startListening } from "./lib/run-process.ts";
 import { ordersCreateDelivery } from "./lib/shopify-delivery.ts";
@@ -303,7 +303,7 @@ function fsyncProbe(dir: string): { p50: number; p90: number; p99: number; max: 
  * store's file (`--compare`).
  */
 function commitsOf(db: string, since: string): { groups: number; events: number; p50: number; max: number } {
-  const sqlite = new Database(existsSync(`${db}-inbox`) ? `${db}-inbox` : db, { readonly: true });
+  const sqlite = new Database(existsSync(inboxFilePath(db)) ? inboxFilePath(db) : db, { readonly: true });
   try {
     const sizes = sqlite
       .prepare(

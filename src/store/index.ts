@@ -19,6 +19,7 @@ import { parseStoreUrl } from "./url.ts";
 
 export { maskUrl } from "../core/redact.ts";
 export { StoreError } from "./errors.ts";
+export { inboxFilePath, sqliteStoreFiles } from "./inbox/own-file.ts";
 export type { StoreLogger } from "./kysely-store.ts";
 export { urlPassword } from "./scrub.ts";
 export { parseStoreUrl } from "./url.ts";

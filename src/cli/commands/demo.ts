@@ -9,6 +9,7 @@ import { EVENTS_QUEUE } from "../../runtime/events.ts";
 import { processHolder } from "../../runtime/leases.ts";
 import { runFlow } from "../../runtime/run-flow.ts";
 import { type Service, startService } from "../../runtime/service.ts";
+import { sqliteStoreFiles } from "../../store/index.ts";
 import { type EmulatorsModule, loadEmulators } from "../emulators.ts";
 import { EXIT, type Output, table } from "../output.ts";
 import { exitCodeFor, stoppedBy, summaryJson } from "./sync.ts";
@@ -41,8 +42,7 @@ export async function demoCommand(out: Output, opts: DemoOptions): Promise<numbe
   const storeUrl = opts.store ?? `sqlite:${join(opts.root, ".passerelle", "demo.sqlite")}`;
   if (!opts.store) {
     // The emulators start from their seed every time, so the demo's links must too.
-    for (const suffix of ["", "-wal", "-shm", "-inbox", "-inbox-wal", "-inbox-shm"])
-      rmSync(`${storeUrl.slice("sqlite:".length)}${suffix}`, { force: true });
+    for (const file of sqliteStoreFiles(storeUrl.slice("sqlite:".length))) rmSync(file, { force: true });
   }
   const {
     PLUS_PLAN,

@@ -32,6 +32,11 @@ export function inboxFilePath(storePath: string): string {
   return `${storePath}-inbox`;
 }
 
+/** Every file a SQLite store at `storePath` is made of: both databases and SQLite's WAL and shm files. */
+export function sqliteStoreFiles(storePath: string): string[] {
+  return [storePath, inboxFilePath(storePath)].flatMap((f) => [f, `${f}-wal`, `${f}-shm`]);
+}
+
 /** The attached inbox file's path; null without one (an in-memory store). */
 export async function attachedInboxFile<DB>(db: Kysely<DB>): Promise<string | null> {
   const { rows } = await sql<{ file: string }>`
