@@ -4,6 +4,7 @@
  * once, so the tests assert on the delays asked for, never on timing.
  */
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
@@ -204,6 +205,34 @@ describe("http client: classification", () => {
       err.message,
       /Example at http:\/\/127\.0\.0\.1:\d+ \(connection erp\) did not answer GET \/slow within 200 ms/,
     );
+  });
+
+  test("an answer's headers read as the server sent them: a repeated header joined, cookies apart", async () => {
+    server.answer((_req, _body, res) => {
+      res.setHeader("Set-Cookie", ["B1SESSION=abc; path=/", "ROUTEID=.node1; path=/"]);
+      res.setHeader("Link", ['</items?page=2>; rel="next"', '</items?page=9>; rel="last"']);
+      res.setHeader("X-Total-Pages", "9");
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+    const { http } = client();
+    const res = await http.send("GET", "/items");
+    assert.equal(res.headers.get("x-total-pages"), "9");
+    assert.equal(res.headers.get("LINK"), '</items?page=2>; rel="next", </items?page=9>; rel="last"');
+    assert.equal(res.headers.has("Content-Type"), true);
+    assert.equal(res.headers.get("retry-after"), null);
+    assert.deepEqual(res.headers.getSetCookie(), ["B1SESSION=abc; path=/", "ROUTEID=.node1; path=/"]);
+    assert.equal(Object.fromEntries(res.headers.entries())["x-total-pages"], "9");
+  });
+
+  test("a call's abort wiring is released when it ends: the caller's signal keeps no listener", async () => {
+    const { http } = client();
+    const run = new AbortController();
+    for (let i = 0; i < 20; i++) await http.send("GET", "/items", { signal: run.signal });
+    assert.equal(getEventListeners(run.signal, "abort").length, 0);
+    const err = await failure(
+      http.send("GET", "/items", { signal: AbortSignal.abort(new Error("stopped before it began")) }),
+    );
+    assert.match(err.message, /was aborted/);
   });
 
   test("the caller's abort is reported as an abort, not retried", async () => {

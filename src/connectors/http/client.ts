@@ -18,6 +18,7 @@
 import { request as undiciRequest } from "undici";
 import type { z } from "zod";
 import { SyncError } from "../../core/errors.ts";
+import { AnswerHeaders } from "./answer-headers.ts";
 import { DeprecationLog } from "./deprecations.ts";
 import { type CallInfo, type ErrorContext, networkError, statusError } from "./errors.ts";
 import { sharedGovernor } from "./governor.ts";
@@ -124,12 +125,37 @@ async function viaUndici(
     if (signal.aborted) throw signal.reason;
     throw new TypeError("fetch failed", { cause: err });
   }
-  const out = new Headers();
-  for (const [k, v] of Object.entries(res.headers)) {
-    if (Array.isArray(v)) for (const one of v) out.append(k, one);
-    else if (v !== undefined) out.append(k, v);
-  }
-  return { status: res.statusCode, headers: out, bytes };
+  return { status: res.statusCode, headers: new AnswerHeaders(res.headers), bytes };
+}
+
+/**
+ * One call's signal: aborted when the caller's is, or once `timeoutMs` has passed (a "TimeoutError", as
+ * `AbortSignal.timeout` gives). One controller and one timer, both released by `done()` when the call
+ * ends: `AbortSignal.any` over a run's long-lived signal and an `AbortSignal.timeout` cost about 20 µs per
+ * call, and the caller's signal keeps a reference to every signal derived from it until they are collected.
+ */
+export function callSignal(
+  outer: AbortSignal | undefined,
+  timeoutMs: number,
+): { signal: AbortSignal; done(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+    timeoutMs,
+  );
+  // As AbortSignal.timeout's: a call's timer alone does not keep the process running.
+  timer.unref();
+  if (outer === undefined) return { signal: controller.signal, done: () => clearTimeout(timer) };
+  const follow = () => controller.abort(outer.reason);
+  if (outer.aborted) follow();
+  else outer.addEventListener("abort", follow, { once: true });
+  return {
+    signal: controller.signal,
+    done() {
+      clearTimeout(timer);
+      outer.removeEventListener("abort", follow);
+    },
+  };
 }
 
 export function createHttpClient(opts: HttpClientOptions) {
@@ -180,10 +206,9 @@ export function createHttpClient(opts: HttpClientOptions) {
       const governor = opts.governor ?? sharedGovernor(opts.system);
       if (governor) await governor.acquire(o.signal);
       counters.calls++;
-      const timeout = AbortSignal.timeout(opts.timeoutMs);
+      const { signal, done } = callSignal(o.signal, opts.timeoutMs);
       const started = performance.now();
       try {
-        const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
         let status: number;
         let resHeaders: Headers;
         let bytes: Uint8Array<ArrayBuffer>;
@@ -215,6 +240,7 @@ export function createHttpClient(opts: HttpClientOptions) {
       } catch (err) {
         throw networkError(ctx(), call, err, opts.timeoutMs, o.signal?.aborted === true);
       } finally {
+        done();
         latency.record(o.key ?? `${method} ${shownPath(path)}`, performance.now() - started);
       }
     });
