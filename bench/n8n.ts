@@ -14,6 +14,11 @@
  * n8n side's 10,000 + 1. Each side starts with a fresh data folder (n8n's SQLite database, Passerelle's
  * store), as a first run does.
  *
+ * A third side, the baseline (bench/lib/rest-copy-baseline.mjs), does the same reads and per-record POSTs
+ * from a plain Node script through undici at Passerelle's default concurrency (4), with no store: the floor
+ * any Node tool pays for these HTTP calls on this machine, taken in the same run, so both tools are also
+ * reported against it. It runs unless `--only n8n`.
+ *
  * Per side: wall time of the process (spawn → exit) and of the job as the mock API saw it (first GET → last
  * POST), records/s on both, the POSTs received (every record must arrive exactly once), and the peak RSS of
  * the whole process tree (the sum of VmRSS over the process and its descendants, sampled every 50 ms from
@@ -24,7 +29,7 @@
  *   npm run bench:n8n                                   # npm install n8n@2 into a mkdtemp folder, 10,000 records
  *   npm run bench:n8n -- --n8n-version 1 --records 10000
  *   npm run bench:n8n -- --n8n-dir /tmp/n8n-install     # reuse a folder where n8n is already installed
- *   npm run bench:n8n -- --only passerelle --profile /tmp/prof   # Passerelle alone, V8 CPU profiles in /tmp/prof
+ *   npm run bench:n8n -- --only passerelle --profile /tmp/prof   # Passerelle and the floor, V8 CPU profiles in /tmp/prof
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -430,10 +435,25 @@ function installN8n(dir: string, version: string): { ms: number; version: string
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
-  const ms = Math.round(performance.now() - t0);
-  const log = `${r.stdout}\n${r.stderr}`;
+  let log = `${r.stdout}\n${r.stderr}`;
   if (r.status !== 0)
     throw new Error(`npm install n8n@${version} failed (exit ${r.status}):\n${log.slice(-3000)}`);
+  // npm 11 no longer runs a dependency's install script unless the project allows it (allowScripts), so
+  // sqlite3, the driver of n8n's own database, arrives without its native binding; n8n then cannot start.
+  // Built here (node-gyp; its prebuilt binary is on GitHub), counted in the install's time.
+  if (!existsSync(join(dir, "node_modules/sqlite3/build/Release/node_sqlite3.node"))) {
+    const b = spawnSync("npm", ["rebuild", "sqlite3", "--foreground-scripts"], {
+      cwd: dir,
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    log += `\n${b.stdout}\n${b.stderr}`;
+    if (b.status !== 0)
+      throw new Error(
+        `npm rebuild sqlite3 (n8n's database driver) failed (exit ${b.status}):\n${log.slice(-3000)}`,
+      );
+  }
+  const ms = Math.round(performance.now() - t0);
   return { ms, version: installedN8nVersion(dir), log };
 }
 
@@ -550,6 +570,25 @@ async function main(): Promise<void> {
       if (m.code !== 0 || s.distinctPosted !== opts.records)
         console.log(`passerelle output (tail):\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-3000)}`);
     }
+    if (opts.only !== "n8n") {
+      // The floor in Node of the same HTTP calls (no store, no lineage), in the same run: what the job
+      // costs any tool that POSTs each record from Node, at Passerelle's default concurrency.
+      api.reset();
+      const m = await runMeasured(
+        process.execPath,
+        [join(ROOT, "bench/lib/rest-copy-baseline.mjs"), api.url, String(opts.pageSize), "4"],
+        process.env,
+        work,
+      );
+      const s = api.stats();
+      results.baseline = { ...sideResult(m, s, opts.records) };
+      console.log(
+        `baseline (undici, no store): exit ${m.code}, ${m.wallMs} ms wall, ${s.posts} POSTs ` +
+          `(${s.distinctPosted} distinct), peak tree RSS ${m.peakTreeRssMb} MB`,
+      );
+      if (m.code !== 0 || s.distinctPosted !== opts.records)
+        console.log(`baseline output (tail):\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-3000)}`);
+    }
   } finally {
     api.server.closeAllConnections();
     api.server.close();
@@ -558,12 +597,22 @@ async function main(): Promise<void> {
   const loadAfter = loadAverages();
   const n = results.n8n;
   const p = results.passerelle;
+  const b = results.baseline;
   const ratios =
-    n && p
+    n || b
       ? {
-          recordsPerSWall: ratio(p.recordsPerSWall, n.recordsPerSWall),
-          recordsPerSJob: ratio(p.recordsPerSJob, n.recordsPerSJob),
-          peakTreeRss: ratio(p.peakTreeRssMb, n.peakTreeRssMb),
+          ...(n && p
+            ? {
+                recordsPerSWall: ratio(p.recordsPerSWall, n.recordsPerSWall),
+                recordsPerSJob: ratio(p.recordsPerSJob, n.recordsPerSJob),
+                peakTreeRss: ratio(p.peakTreeRssMb, n.peakTreeRssMb),
+              }
+            : {}),
+          // Passerelle's job time against the Node floor's: 1 would be the HTTP calls alone.
+          ...(b && p
+            ? { jobTimeVsBaseline: ratio(p.jobMs, b.jobMs), wallVsBaseline: ratio(p.wallMs, b.wallMs) }
+            : {}),
+          ...(b && n ? { n8nJobTimeVsBaseline: ratio(n.jobMs, b.jobMs) } : {}),
         }
       : null;
   console.log(JSON.stringify({ loadBefore, loadAfter, install, ratios, ...results }, null, 2));
