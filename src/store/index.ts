@@ -8,9 +8,11 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { type Dialect, Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { SyncError } from "../core/errors.ts";
 import { maskUrl } from "../core/redact.ts";
 import type { Store } from "../ports/store.ts";
 import { INBOX_SCHEMA, inboxFilePath } from "./inbox/own-file.ts";
+import { type RecreateOutcome, recreateInbox } from "./inbox/recreate.ts";
 import { KyselyStore, type StoreLogger } from "./kysely-store.ts";
 import type { Database } from "./schema.ts";
 import { urlPassword } from "./scrub.ts";
@@ -20,6 +22,7 @@ import { parseStoreUrl } from "./url.ts";
 export { maskUrl } from "../core/redact.ts";
 export { StoreError } from "./errors.ts";
 export { inboxFilePath, sqliteStoreFiles } from "./inbox/own-file.ts";
+export type { RecreateOutcome } from "./inbox/recreate.ts";
 export type { StoreLogger } from "./kysely-store.ts";
 export { urlPassword } from "./scrub.ts";
 export { parseStoreUrl } from "./url.ts";
@@ -86,6 +89,22 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
     ...(opts.now ? { now: opts.now } : {}),
     secrets: [...(opts.secrets ?? []), ...urlPassword(url)],
   });
+}
+
+/**
+ * An empty webhook inbox file for the SQLite store at `url` when its own was lost (inbox/recreate.ts);
+ * `passerelle webhooks recreate-inbox`.
+ */
+export async function recreateWebhookInbox(url: string): Promise<RecreateOutcome> {
+  const target = parseStoreUrl(url);
+  const where = maskUrl(url);
+  if (target.dialect !== "sqlite") {
+    throw new SyncError(
+      "config",
+      `store ${where} is PostgreSQL, whose webhook inbox is a table of the store itself: there is no inbox file to recreate`,
+    );
+  }
+  return recreateInbox(target.path, (path) => openSqlite(path, where));
 }
 
 function openSqlite(path: string, where: string): SqliteDatabase.Database {

@@ -1,15 +1,19 @@
 /**
  * `passerelle webhooks register|list|unregister <connection>`: the connection's webhook subscriptions at
- * its vendor, through the vendor's own API. `register` is idempotent: topics already subscribed to the
+ * its vendor, through the vendor's own API. `passerelle webhooks recreate-inbox`: an empty webhook inbox
+ * file for a SQLite store that lost its own (src/store/inbox/recreate.ts). `register` is idempotent: topics already subscribed to the
  * address are left as they are, so running it twice leaves one subscription per topic. The store remembers
  * each address registered (until `unregister`), so `passerelle run` subscribes it again where the vendor
  * dropped a subscription (src/runtime/webhook-renewal.ts).
  */
 import type { Command } from "commander";
+import { loadConfig } from "../../config/load.ts";
+import { connectorsForConfig } from "../../connectors/registry.ts";
 import { SyncError } from "../../core/errors.ts";
 import type { WebhookManager, WebhookSubscription } from "../../ports/connector.ts";
 import type { Context } from "../../runtime/context.ts";
-import { EXIT, type Output, table } from "../output.ts";
+import { recreateWebhookInbox, urlPassword } from "../../store/index.ts";
+import { createOutput, EXIT, type Output, reportError, table } from "../output.ts";
 
 export interface WebhooksOptions {
   /** The URL the vendor posts to; default this configuration's server address. */
@@ -104,7 +108,35 @@ export async function webhooksCommand(
   return EXIT.ok;
 }
 
-/** Adds `passerelle webhooks register|list|unregister` to the program. */
+/**
+ * `recreate-inbox`: opens no context (every command that does refuses a store without its inbox file), only
+ * the configuration, for the store's URL (PASSERELLE_DATABASE_URL, else store.url, as every command).
+ */
+async function recreateInboxCommand(configPath: string, json: boolean): Promise<number> {
+  const out = createOutput(json);
+  let secrets: string[] = [];
+  try {
+    const loaded = loadConfig(configPath, await connectorsForConfig(configPath));
+    const url = process.env.PASSERELLE_DATABASE_URL || loaded.config.store.url;
+    secrets = [...loaded.secrets, ...urlPassword(url)];
+    out.secrets = secrets;
+    const r = await recreateWebhookInbox(url);
+    out.result(r, () =>
+      r.created
+        ? [
+            `Created an empty webhook inbox in ${r.file}.`,
+            "The events the lost file held are gone: webhooks the vendors sent meanwhile are not replayed.",
+            "The next reconciliation poll of each event-driven flow (passerelle run), or a passerelle sync, reads what changed.",
+          ].join("\n")
+        : `Nothing done: ${r.reason}.`,
+    );
+    return EXIT.ok;
+  } catch (e) {
+    return reportError(e, json, secrets);
+  }
+}
+
+/** Adds `passerelle webhooks register|list|unregister|recreate-inbox` to the program. */
 export function registerWebhooksCommand(
   program: Command,
   withContext: (cmd: Command, body: (ctx: Context, out: Output) => Promise<number>) => Promise<void>,
@@ -137,5 +169,14 @@ export function registerWebhooksCommand(
     .description("remove the subscriptions to the address (or --all)")
     .action(function (this: Command, connection: string, opts: { address?: string; all: boolean }) {
       return withContext(this, (ctx, out) => webhooksCommand(ctx, out, "unregister", connection, opts));
+    });
+  webhooks
+    .command("recreate-inbox")
+    .description(
+      "a SQLite store whose webhook inbox file (<store>-inbox) was lost: create it empty, so commands start again (the events it held are lost; restore it from a backup instead where you have one)",
+    )
+    .action(async function (this: Command) {
+      const g = this.optsWithGlobals() as { config: string; json: boolean };
+      process.exitCode = await recreateInboxCommand(g.config, g.json);
     });
 }

@@ -12,7 +12,7 @@ import Database from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect } from "kysely";
 import type { InboundEvent } from "../../ports/connector.ts";
 import type { Store } from "../../ports/store.ts";
-import { openStore } from "../index.ts";
+import { openStore, recreateWebhookInbox } from "../index.ts";
 import { migrationProvider } from "../migrations/index.ts";
 import { writerThreadAvailable } from "./writer-thread.ts";
 
@@ -201,4 +201,87 @@ describe("SQLite: the webhook inbox in a file of its own", () => {
     });
     assert.ok(existsSync(`${file}-inbox`));
   });
+
+  test("recreate-inbox: a store whose inbox file was lost starts again, with an inbox built as a new store's is", async () => {
+    const file = join(dir, `recreate-${++n}.sqlite`);
+    const store = await open(file);
+    const inbox = store.openInbox();
+    await inbox.add("shop", [ev("before-1"), ev("before-2")]);
+    await inbox.close();
+    await store.close();
+    for (const f of [`${file}-inbox`, `${file}-inbox-wal`, `${file}-inbox-shm`]) rmSync(f, { force: true });
+    const refused = await openStore(`sqlite:${file}`);
+    stores.push(refused);
+    await assert.rejects(refused.migrate(), (e: Error) => {
+      const text = `${e.message} ${String((e.cause as Error | undefined)?.message ?? "")}`;
+      assert.match(text, /passerelle webhooks recreate-inbox/);
+      return true;
+    });
+    await refused.close();
+
+    const r = await recreateWebhookInbox(`sqlite:${file}`);
+    assert.deepEqual(r, { created: true, file: `${file}-inbox` });
+    const again = await open(file);
+    const box = again.openInbox();
+    assert.equal(await box.count(), 0, "the lost events are not invented back");
+    assert.deepEqual(await box.add("shop", [ev("after-1"), ev("after-1"), ev("after-2")]), {
+      stored: 2,
+      duplicates: 1,
+    });
+    assert.equal(await box.count(), 2);
+    await box.close();
+    // The same table, indexes and constraints as a new store's inbox file.
+    const fresh = join(dir, `recreate-fresh-${++n}.sqlite`);
+    await (await open(fresh)).close();
+    assert.deepEqual(inboxSchema(`${file}-inbox`), inboxSchema(`${fresh}-inbox`));
+    // Once there, nothing to do; the store's own file untouched.
+    const twice = await recreateWebhookInbox(`sqlite:${file}`);
+    assert.equal(twice.created, false);
+    assert.match((twice as { reason: string }).reason, /holds the webhook inbox already/);
+  });
+
+  test("recreate-inbox refuses what it cannot mend, naming it: no store file, a PostgreSQL store, a store of older migrations", async () => {
+    const missing = join(dir, `nothing-${++n}.sqlite`);
+    await assert.rejects(recreateWebhookInbox(`sqlite:${missing}`), (e: Error) => {
+      assert.ok(e.message.includes(`no store file at ${missing}`), e.message);
+      return true;
+    });
+    assert.ok(!existsSync(`${missing}-inbox`), "no inbox file made for a store that does not exist");
+    await assert.rejects(
+      recreateWebhookInbox("postgres://passerelle:hunter2@db.example:5432/passerelle"),
+      (e: Error) => {
+        assert.match(e.message, /is PostgreSQL, whose webhook inbox is a table of the store itself/);
+        assert.ok(!e.message.includes("hunter2"), "the URL's password is never shown");
+        return true;
+      },
+    );
+    const older = join(dir, `older-${++n}.sqlite`);
+    const raw = new Database(older);
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
+    const { error } = await new Migrator({ db, provider: migrationProvider("sqlite") }).migrateTo(
+      "0003_webhook_inbox",
+    );
+    assert.equal(error, undefined);
+    raw.prepare("drop table webhook_inbox").run();
+    await db.destroy();
+    await assert.rejects(recreateWebhookInbox(`sqlite:${older}`), (e: Error) => {
+      assert.match(e.message, /has migrations not yet applied \(0004_interrupted_runs, /);
+      assert.match(e.message, /passerelle status/);
+      return true;
+    });
+  });
 });
+
+/** A database file's definitions of webhook_inbox and its indexes, as SQLite stores them. */
+function inboxSchema(file: string): { type: string; name: string; sql: string | null }[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db
+      .prepare(
+        "select type, name, sql from sqlite_master where tbl_name = 'webhook_inbox' order by type, name",
+      )
+      .all() as { type: string; name: string; sql: string | null }[];
+  } finally {
+    db.close();
+  }
+}

@@ -20,7 +20,8 @@
  * (duplicates ignored) and drops. An inbox file holding events main does not have belongs to another store
  * (a store file deleted to start afresh, its inbox file left behind): the start is refused, naming it,
  * rather than draining another store's events into this one. A store whose inbox file is gone is refused
- * too: its acknowledged deliveries would otherwise be lost without a word. A later migration that changes
+ * too: its acknowledged deliveries would otherwise be lost without a word (`passerelle webhooks
+ * recreate-inbox`, recreate.ts, goes on with an empty one when no backup has it). A later migration that changes
  * the inbox must name `inbox.webhook_inbox` on SQLite.
  */
 import { type Kysely, sql } from "kysely";
@@ -70,7 +71,7 @@ export async function moveInboxToOwnFile<DB>(
   }
   if (!(await hasInboxTable(db, INBOX_SCHEMA))) {
     throw new Error(
-      `the webhook inbox file ${inboxFile} has no webhook_inbox table, and the store file has none to move: the inbox file was replaced or deleted after the store was created; restore it from the backup taken with the store file`,
+      `the webhook inbox file ${inboxFile} has no webhook_inbox table, and the store file has none to move: the inbox file was replaced or deleted after the store was created; restore it from the backup taken with the store file, or run \`passerelle webhooks recreate-inbox\` to go on with an empty inbox (the events it held are lost; the reconciliation polls catch up)`,
     );
   }
 }
@@ -99,24 +100,41 @@ async function copyToInboxFile<DB>(db: Kysely<DB>, inboxFile: string): Promise<b
       );
     }
   }
-  const create = table.replace(
-    /^CREATE TABLE "?webhook_inbox"?/i,
-    'CREATE TABLE IF NOT EXISTS inbox."webhook_inbox"',
-  );
-  if (create === table) throw new Error(`webhook inbox: unexpected table definition ${table}`);
-  await sql.raw(create).execute(db);
-  for (const r of rows) {
-    if (r.type !== "index" || !r.sql) continue; // the unique constraint's own index is part of the table
-    const index = r.sql.replace(/^CREATE INDEX "?([^" ]+)"?/i, 'CREATE INDEX IF NOT EXISTS inbox."$1"');
-    if (index === r.sql) throw new Error(`webhook inbox: unexpected index definition ${r.sql}`);
-    await sql.raw(index).execute(db);
-  }
+  for (const statement of inboxDefinition(rows)) await sql.raw(statement).execute(db);
   await sql`insert or ignore into inbox.webhook_inbox select * from main.webhook_inbox`.execute(db);
   return true;
 }
 
+/**
+ * The statements that create `webhook_inbox` and its indexes in the inbox file, from a database's own
+ * definition of them (its sqlite_master rows for the table): the same SQL with the schema named.
+ */
+export function inboxDefinition(rows: { type: string; name: string; sql: string | null }[]): string[] {
+  const table = rows.find((r) => r.type === "table")?.sql;
+  if (!table) throw new Error("webhook inbox: no table definition to create");
+  const create = table.replace(
+    /^CREATE TABLE "?webhook_inbox"?/i,
+    `CREATE TABLE IF NOT EXISTS ${INBOX_SCHEMA}."webhook_inbox"`,
+  );
+  if (create === table) throw new Error(`webhook inbox: unexpected table definition ${table}`);
+  const out = [create];
+  for (const r of rows) {
+    if (r.type !== "index" || !r.sql) continue; // the unique constraint's own index is part of the table
+    const index = r.sql.replace(
+      /^CREATE INDEX "?([^" ]+)"?/i,
+      `CREATE INDEX IF NOT EXISTS ${INBOX_SCHEMA}."$1"`,
+    );
+    if (index === r.sql) throw new Error(`webhook inbox: unexpected index definition ${r.sql}`);
+    out.push(index);
+  }
+  return out;
+}
+
 /** Whether schema `main` or `inbox` of the connection holds a webhook_inbox table. */
-async function hasInboxTable<DB>(db: Kysely<DB>, schema: "main" | typeof INBOX_SCHEMA): Promise<boolean> {
+export async function hasInboxTable<DB>(
+  db: Kysely<DB>,
+  schema: "main" | typeof INBOX_SCHEMA,
+): Promise<boolean> {
   const { rows } = await sql<{ n: number }>`
     select count(*) as n from ${sql.id(schema, "sqlite_master")}
     where type = 'table' and name = 'webhook_inbox'`.execute(db);
