@@ -429,6 +429,77 @@ if (!available.ok) {
       assert.ok(byKey.get(good.key)?.ok);
     });
 
+    test("an order's addresses: the party's read once; a new billing and shipping address each created once, and one address for both when they are the same", async () => {
+      const connector = connect(erp);
+      const o = sampleOrder(seed.skus);
+      const apart: Order = {
+        ...o,
+        billingAddress: {
+          type: "billing",
+          line1: `Graben ${run}`,
+          city: "Wien",
+          postalCode: "1010",
+          country: "AT",
+        },
+        shippingAddress: {
+          type: "shipping",
+          line1: `Lagerweg ${run}`,
+          city: "Linz",
+          postalCode: "4020",
+          country: "AT",
+        },
+      };
+      const p = sampleOrder(seed.skus);
+      const same: Order = {
+        ...p,
+        billingAddress: {
+          type: "both",
+          line1: `Markt ${run}`,
+          city: "Graz",
+          postalCode: "8010",
+          country: "AT",
+        },
+        shippingAddress: {
+          type: "both",
+          line1: `Markt ${run}`,
+          city: "Graz",
+          postalCode: "8010",
+          country: "AT",
+        },
+      };
+      const calls = (method: string) => connector.latencies().get(`model.${method}`)?.length ?? 0;
+      const results = await connector.writers.order!.upsert(
+        [item<"order">(apart), item<"order">(same)],
+        noLinks,
+      );
+      for (const r of results) assert.ok(r.ok, r.ok ? "" : r.error.message);
+      assert.equal(calls("party.address.search_read"), 2, "one read of the party's addresses per order");
+      assert.equal(calls("party.address.create"), 3, "two addresses for the first order, one for the second");
+      const session = await trytonSession(erp);
+      const sales = await session.find(
+        "sale.sale",
+        [["reference", "in", [apart.key, same.key]]],
+        [
+          "reference",
+          "invoice_address.street",
+          "shipment_address.street",
+          "invoice_address",
+          "shipment_address",
+          "party",
+        ],
+      );
+      const street = (row: Record<string, unknown> | undefined, field: string) =>
+        (row?.[`${field}.`] as { street?: string } | undefined)?.street;
+      const first = sales.find((r) => r.reference === apart.key);
+      assert.equal(street(first, "invoice_address"), `Graben ${run}`);
+      assert.equal(street(first, "shipment_address"), `Lagerweg ${run}`);
+      const second = sales.find((r) => r.reference === same.key);
+      assert.equal(second?.invoice_address, second?.shipment_address, "the same address, not a copy of it");
+      // Tryton gives a party made over RPC an empty address of its own; the order's is there once.
+      const held = await session.find("party.address", [["party", "=", Number(second?.party)]], ["street"]);
+      assert.equal(held.filter((a) => a.street === `Markt ${run}`).length, 1, JSON.stringify(held));
+    });
+
     test("an order whose total Tryton computes differently stays a draft and fails naming both totals", async () => {
       const connector = connect(erp);
       const o = sampleOrder(seed.skus);

@@ -233,31 +233,47 @@ export function orderWriter(ctx: TrytonContext): Writer<"order"> {
     return created as number;
   };
 
-  /** The party's address equal to `a`, created when missing; else the party's first address. */
-  const addressFor = async (
-    order: Order,
-    party: number,
-    a: Address | undefined,
-    b: Batch,
-    wctx: WriteContext,
-  ) => {
-    const rows = await client.searchRead(
+  /** The party's addresses as Tryton holds them, read once per order (both its addresses look here). */
+  const addressesOf = (party: number, wctx: WriteContext) =>
+    client.searchRead(
       "party.address",
       [["party", "=", party]],
       ["street", "city", "postal_code", "country.code"],
       { signal: wctx.signal },
     );
+
+  /**
+   * The party's address equal to `a`, created when missing (and added to `rows`, so the order's other
+   * address finds it); else the party's first address.
+   */
+  const addressFor = async (
+    order: Order,
+    party: number,
+    rows: TrytonRow[],
+    a: Address | undefined,
+    b: Batch,
+    wctx: WriteContext,
+  ) => {
     if (a) {
       const same = rows.find((r) => sameAddress(r, a));
       if (same) return same.id;
       if (!b.countries) b.countries = await countryIds(ctx, wctx.signal);
-      const [created] = await client.create(
+      const vals = addressVals(a, b.countries, `order ${order.key}`);
+      const [created] = (await client.create(
         "party.address",
-        [{ party, ...addressVals(a, b.countries, `order ${order.key}`) }],
+        [{ party, ...vals }],
         `party.address.create for order ${order.key}`,
         wctx.signal,
-      );
-      return created as number;
+      )) as [number];
+      // As Tryton's read gives it (a related field's value under "country."), for sameAddress.
+      rows.push({
+        id: created,
+        street: vals.street,
+        city: vals.city,
+        postal_code: vals.postal_code,
+        "country.": { code: a.country },
+      });
+      return created;
     }
     if (rows[0]) return rows[0].id;
     throw new SyncError("data", `order ${order.key}: no address on the order and none on the customer`, {
@@ -311,15 +327,17 @@ export function orderWriter(ctx: TrytonContext): Writer<"order"> {
     }
     const lines = saleLines(order, b, system);
     const party = await partyFor(order, wctx);
+    const addresses = await addressesOf(party, wctx);
     const invoiceAddress = await addressFor(
       order,
       party,
+      addresses,
       order.billingAddress ?? order.shippingAddress,
       b,
       wctx,
     );
     const shipmentAddress = order.shippingAddress
-      ? await addressFor(order, party, order.shippingAddress, b, wctx)
+      ? await addressFor(order, party, addresses, order.shippingAddress, b, wctx)
       : invoiceAddress;
     const header = {
       party,
