@@ -4,7 +4,7 @@
  * backoff). A channel throws when it could not deliver; its error never holds a secret (the SMTP password,
  * the webhook's headers), and the caller retries at the next evaluation.
  */
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { AlertChannelConfig, EmailChannelConfig, WebhookChannelConfig } from "../config/alerts.ts";
 import type { AlertMessage } from "./message.ts";
 
@@ -24,24 +24,32 @@ export interface ChannelOptions {
 
 function emailChannel(name: string, c: EmailChannelConfig, o: ChannelOptions): AlertChannel {
   const { smtp } = c;
-  const transport = nodemailer.createTransport({
-    host: smtp.host,
-    port: smtp.port ?? (smtp.security === "tls" ? 465 : 587),
-    secure: smtp.security === "tls",
-    requireTLS: smtp.security === "starttls",
-    ignoreTLS: smtp.security === "none",
-    ...(smtp.user !== undefined ? { auth: { user: smtp.user, pass: smtp.password ?? "" } } : {}),
-    tls: { rejectUnauthorized: !smtp.allowSelfSigned },
-    connectionTimeout: smtp.timeoutMs,
-    greetingTimeout: smtp.timeoutMs,
-    socketTimeout: smtp.timeoutMs,
-  });
+  // nodemailer is loaded, and its transport made, at the first message: a command that never sends one (a
+  // sync with alerts configured, most runs of \`passerelle run\`) does not load it at start.
+  let transport: Transporter | null = null;
+  const transportOf = async (): Promise<Transporter> => {
+    if (transport) return transport;
+    const { default: nodemailer } = await import("nodemailer");
+    transport ??= nodemailer.createTransport({
+      host: smtp.host,
+      port: smtp.port ?? (smtp.security === "tls" ? 465 : 587),
+      secure: smtp.security === "tls",
+      requireTLS: smtp.security === "starttls",
+      ignoreTLS: smtp.security === "none",
+      ...(smtp.user !== undefined ? { auth: { user: smtp.user, pass: smtp.password ?? "" } } : {}),
+      tls: { rejectUnauthorized: !smtp.allowSelfSigned },
+      connectionTimeout: smtp.timeoutMs,
+      greetingTimeout: smtp.timeoutMs,
+      socketTimeout: smtp.timeoutMs,
+    });
+    return transport;
+  };
   return {
     name,
     type: "email",
     async send(m) {
       try {
-        await transport.sendMail({
+        await (await transportOf()).sendMail({
           from: c.from,
           to: c.to,
           subject: `${c.subjectPrefix ? `${c.subjectPrefix} ` : ""}${m.title}`,
@@ -53,7 +61,7 @@ function emailChannel(name: string, c: EmailChannelConfig, o: ChannelOptions): A
         throw new Error(o.redact(`e-mail channel ${name}: cannot send through ${smtp.host}: ${detail}`));
       }
     },
-    close: () => transport.close(),
+    close: () => transport?.close(),
   };
 }
 

@@ -5,7 +5,7 @@
  * connection (a restart), PostgreSQL releases it at once and the standby, which asks every `pollMs`, takes
  * over. A leader whose connection drops steps down (onLost) before asking again.
  */
-import pg from "pg";
+import type pg from "pg";
 
 export interface LeaderOptions {
   connectionString: string;
@@ -39,6 +39,8 @@ export class Leader {
 
   async #connect(): Promise<pg.Client> {
     if (this.#client) return this.#client;
+    // Loaded here: a command on a SQLite store (which has no leader election) never loads the driver.
+    const { default: pg } = await import("pg");
     const client = new pg.Client({
       connectionString: this.#o.connectionString,
       application_name: "passerelle-scheduler",
