@@ -13,48 +13,83 @@ import { PROVENANCE_FIELDS } from "./model.ts";
  * in arrays, non-finite numbers become null, toJSON (e.g. Date) is honoured. Throws on cycles and bigints.
  */
 export function stableStringify(value: unknown): string {
-  return write(value, new Set()) ?? "null";
+  const out = { text: "" };
+  return write(value, new Set(), out) ? out.text : "null";
 }
 
-function write(value: unknown, ancestors: Set<object>): string | undefined {
-  if (value === null) return "null";
-  switch (typeof value) {
+/**
+ * Appends `value`'s JSON to `out.text`; false (nothing appended) when it has none. One string grown by
+ * appends (V8 joins them lazily), keys sorted as plain strings: building a list of parts per object and
+ * sorting its [key, value] pairs allocated most of what hashing a catalogue cost (BENCHMARKS.md).
+ */
+function write(value: unknown, ancestors: Set<object>, out: { text: string }): boolean {
+  const v = jsonOf(value);
+  if (v === null) {
+    out.text += "null";
+    return true;
+  }
+  switch (typeof v) {
     case "string":
-      return JSON.stringify(value);
+      out.text += JSON.stringify(v);
+      return true;
     case "number":
-      return Number.isFinite(value) ? String(value) : "null";
+      out.text += Number.isFinite(v) ? String(v) : "null";
+      return true;
     case "boolean":
-      return value ? "true" : "false";
+      out.text += v ? "true" : "false";
+      return true;
     case "bigint":
       throw new TypeError("cannot hash a bigint; write amounts as decimal strings");
     case "object":
       break;
     default:
       // undefined, functions and symbols have no JSON form.
-      return undefined;
+      return false;
   }
-  if ("toJSON" in value && typeof value.toJSON === "function") return write(value.toJSON(), ancestors);
-  if (ancestors.has(value)) throw new TypeError("cannot hash a value that contains itself");
-  ancestors.add(value);
-  let out: string;
-  if (Array.isArray(value)) {
-    const parts: string[] = [];
-    for (const item of value) parts.push(write(item, ancestors) ?? "null");
-    out = `[${parts.join(",")}]`;
-  } else {
-    const parts: string[] = [];
-    for (const [key, item] of Object.entries(value).sort(byKey)) {
-      const text = write(item, ancestors);
-      if (text !== undefined) parts.push(`${JSON.stringify(key)}:${text}`);
+  const object = v as object;
+  if (ancestors.has(object)) throw new TypeError("cannot hash a value that contains itself");
+  ancestors.add(object);
+  if (Array.isArray(object)) {
+    out.text += "[";
+    for (let i = 0; i < object.length; i++) {
+      if (i > 0) out.text += ",";
+      if (!write(object[i], ancestors, out)) out.text += "null";
     }
-    out = `{${parts.join(",")}}`;
+    out.text += "]";
+  } else {
+    out.text += "{";
+    let first = true;
+    // Array#sort's default order is the code-unit order of the keys.
+    for (const key of Object.keys(object).sort()) {
+      const item = jsonOf((object as Record<string, unknown>)[key]);
+      if (item === undefined || typeof item === "function" || typeof item === "symbol") continue;
+      out.text += first ? quotedKey(key) : `,${quotedKey(key)}`;
+      first = false;
+      write(item, ancestors, out);
+    }
+    out.text += "}";
   }
-  ancestors.delete(value);
-  return out;
+  ancestors.delete(object);
+  return true;
 }
 
-function byKey(a: [string, unknown], b: [string, unknown]): number {
-  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+/** A value as JSON sees it: what its toJSON (e.g. a Date's) gives, followed while there is one. */
+function jsonOf(value: unknown): unknown {
+  let v = value;
+  while (v !== null && typeof v === "object" && "toJSON" in v && typeof v.toJSON === "function")
+    v = v.toJSON();
+  return v;
+}
+
+/** `"key":`, kept for the keys records repeat (field names); a bounded number of them. */
+const quotedKeys = new Map<string, string>();
+function quotedKey(key: string): string {
+  let q = quotedKeys.get(key);
+  if (q === undefined) {
+    q = `${JSON.stringify(key)}:`;
+    if (quotedKeys.size < 4096) quotedKeys.set(key, q);
+  }
+  return q;
 }
 
 const PROVENANCE = new Set<string>(PROVENANCE_FIELDS);
