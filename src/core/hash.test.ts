@@ -153,6 +153,13 @@ describe("stableStringify gives the text stored hashes were made from", () => {
     };
     assert.equal(stableStringify(odd), stableStringifyBefore(odd));
     assert.equal(stableStringify(undefined), "null");
+    // Integer-like keys (which objects list first, in numeric order) and more keys than the in-place sort takes.
+    for (const n of [3, 16, 17, 40]) {
+      const wide = Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [i % 3 === 0 ? String(i * 7) : `k${(i * 13) % n}é${i}`, i]),
+      );
+      assert.equal(stableStringify(wide), stableStringifyBefore(wide), `${n} keys`);
+    }
   });
 });
 
