@@ -25,7 +25,7 @@ export interface ChannelOptions {
 function emailChannel(name: string, c: EmailChannelConfig, o: ChannelOptions): AlertChannel {
   const { smtp } = c;
   // nodemailer is loaded, and its transport made, at the first message: a command that never sends one (a
-  // sync with alerts configured, most runs of \`passerelle run\`) does not load it at start.
+  // sync with alerts configured, most runs of `passerelle run`) does not load it at start.
   let transport: Transporter | null = null;
   const transportOf = async (): Promise<Transporter> => {
     if (transport) return transport;

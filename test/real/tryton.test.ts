@@ -449,24 +449,14 @@ if (!available.ok) {
           country: "AT",
         },
       };
-      const p = sampleOrder(seed.skus);
-      const same: Order = {
-        ...p,
-        billingAddress: {
-          type: "both",
-          line1: `Markt ${run}`,
-          city: "Graz",
-          postalCode: "8010",
-          country: "AT",
-        },
-        shippingAddress: {
-          type: "both",
-          line1: `Markt ${run}`,
-          city: "Graz",
-          postalCode: "8010",
-          country: "AT",
-        },
-      };
+      const markt = {
+        type: "both",
+        line1: `Markt ${run}`,
+        city: "Graz",
+        postalCode: "8010",
+        country: "AT",
+      } as const;
+      const same: Order = { ...sampleOrder(seed.skus), billingAddress: markt, shippingAddress: { ...markt } };
       const calls = (method: string) => connector.latencies().get(`model.${method}`)?.length ?? 0;
       const results = await connector.writers.order!.upsert(
         [item<"order">(apart), item<"order">(same)],

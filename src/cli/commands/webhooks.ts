@@ -1,10 +1,12 @@
 /**
  * `passerelle webhooks register|list|unregister <connection>`: the connection's webhook subscriptions at
- * its vendor, through the vendor's own API. `passerelle webhooks recreate-inbox`: an empty webhook inbox
- * file for a SQLite store that lost its own (src/store/inbox/recreate.ts). `register` is idempotent: topics already subscribed to the
+ * its vendor, through the vendor's own API. `register` is idempotent: topics already subscribed to the
  * address are left as they are, so running it twice leaves one subscription per topic. The store remembers
  * each address registered (until `unregister`), so `passerelle run` subscribes it again where the vendor
  * dropped a subscription (src/runtime/webhook-renewal.ts).
+ *
+ * `passerelle webhooks recreate-inbox`: an empty webhook inbox file for a SQLite store that lost its own
+ * (src/store/inbox/recreate.ts).
  */
 import type { Command } from "commander";
 import { loadConfig } from "../../config/load.ts";

@@ -240,7 +240,7 @@ describe("SQLite: the webhook inbox in a file of its own", () => {
     assert.match((twice as { reason: string }).reason, /holds the webhook inbox already/);
   });
 
-  test("recreate-inbox refuses what it cannot mend, naming it: no store file, a PostgreSQL store, a store of older migrations", async () => {
+  test("recreate-inbox refuses what it cannot mend, naming it: no store file, a PostgreSQL store, a store of an earlier or a later version", async () => {
     const missing = join(dir, `nothing-${++n}.sqlite`);
     await assert.rejects(recreateWebhookInbox(`sqlite:${missing}`), (e: Error) => {
       assert.ok(e.message.includes(`no store file at ${missing}`), e.message);
@@ -265,8 +265,27 @@ describe("SQLite: the webhook inbox in a file of its own", () => {
     raw.prepare("drop table webhook_inbox").run();
     await db.destroy();
     await assert.rejects(recreateWebhookInbox(`sqlite:${older}`), (e: Error) => {
-      assert.match(e.message, /has migrations not yet applied \(0004_interrupted_runs, /);
-      assert.match(e.message, /passerelle status/);
+      assert.match(
+        e.message,
+        /was last run by an earlier version \(migrations not applied: 0004_interrupted_runs, /,
+      );
+      assert.match(e.message, /recreate its inbox with that version's passerelle webhooks recreate-inbox/);
+      return true;
+    });
+    const later = join(dir, `later-${++n}.sqlite`);
+    await (await open(later)).close();
+    for (const f of [`${later}-inbox`, `${later}-inbox-wal`, `${later}-inbox-shm`])
+      rmSync(f, { force: true });
+    const marked = new Database(later);
+    marked
+      .prepare("insert into kysely_migration (name, timestamp) values ('9999_from_the_future', '2027-01-01')")
+      .run();
+    marked.close();
+    await assert.rejects(recreateWebhookInbox(`sqlite:${later}`), (e: Error) => {
+      assert.match(
+        e.message,
+        /was run by a later version of Passerelle \(migrations this one does not know: 9999_from_the_future\)/,
+      );
       return true;
     });
   });

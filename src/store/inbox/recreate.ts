@@ -52,11 +52,19 @@ export async function recreateInbox(
     const known = Object.keys(await migrationProvider("sqlite").getMigrations());
     const have = new Set(applied.map((r) => r.name));
     const pending = known.filter((m) => !have.has(m));
-    if (pending.length > 0) {
-      // Any command applies them first (they commit before the inbox is checked), then stops at the inbox.
+    const unknown = applied.map((r) => r.name).filter((m) => !known.includes(m));
+    if (unknown.length > 0) {
       throw new SyncError(
         "config",
-        `${storePath} has migrations not yet applied (${pending.join(", ")}); run \`passerelle status\` once (it applies them, then stops at the missing inbox), then this command again`,
+        `${storePath} was run by a later version of Passerelle (migrations this one does not know: ${unknown.join(", ")}); recreate its inbox with that version`,
+      );
+    }
+    if (pending.length > 0) {
+      // Its inbox was made by an earlier version: this version's definition may not be the one the pending
+      // migrations expect to change, so the version that last ran on the store recreates it.
+      throw new SyncError(
+        "config",
+        `${storePath} was last run by an earlier version (migrations not applied: ${pending.join(", ")}); recreate its inbox with that version's passerelle webhooks recreate-inbox, then start this one`,
       );
     }
     if (await hasInboxTable(db, "main")) {
