@@ -44,13 +44,24 @@ export function definitionFor(kind: string): ConnectorDefinition {
   return loadedConnector(kind);
 }
 
+/**
+ * The store's URL for a loaded configuration and the secrets to redact with it: PASSERELLE_DATABASE_URL wins
+ * over the file's store.url, so one configuration serves every process of a deployment and the database
+ * password can stay out of it (it is redacted like any secret).
+ */
+export function storeUrlOf(
+  loaded: ReturnType<typeof loadConfig>,
+  given?: string,
+): { storeUrl: string; secrets: string[] } {
+  const storeUrl = given ?? (process.env.PASSERELLE_DATABASE_URL || loaded.config.store.url);
+  const secrets = [...loaded.secrets, ...urlPassword(storeUrl).filter((p) => !loaded.secrets.includes(p))];
+  return { storeUrl, secrets };
+}
+
 export async function openContext(configPath: string, opts: { storeUrl?: string } = {}): Promise<Context> {
   const loaded = loadConfig(configPath, await connectorsForConfig(configPath));
   const { config, warnings } = loaded;
-  // PASSERELLE_DATABASE_URL wins over the file's store.url, so one configuration serves every process of
-  // a deployment and the database password can stay out of it (it is redacted like any secret).
-  const storeUrl = opts.storeUrl ?? (process.env.PASSERELLE_DATABASE_URL || config.store.url);
-  const secrets = [...loaded.secrets, ...urlPassword(storeUrl).filter((p) => !loaded.secrets.includes(p))];
+  const { storeUrl, secrets } = storeUrlOf(loaded, opts.storeUrl);
   const logger = createLogger(secrets);
   // The store redacts the configuration's secrets from what it writes, and logs connection losses.
   const store = await openStore(storeUrl, { secrets, logger });

@@ -13,8 +13,8 @@ import { loadConfig } from "../../config/load.ts";
 import { connectorsForConfig } from "../../connectors/registry.ts";
 import { SyncError } from "../../core/errors.ts";
 import type { WebhookManager, WebhookSubscription } from "../../ports/connector.ts";
-import type { Context } from "../../runtime/context.ts";
-import { recreateWebhookInbox, urlPassword } from "../../store/index.ts";
+import { type Context, storeUrlOf } from "../../runtime/context.ts";
+import { recreateWebhookInbox } from "../../store/index.ts";
 import { createOutput, EXIT, type Output, reportError, table } from "../output.ts";
 
 export interface WebhooksOptions {
@@ -118,11 +118,10 @@ async function recreateInboxCommand(configPath: string, json: boolean): Promise<
   const out = createOutput(json);
   let secrets: string[] = [];
   try {
-    const loaded = loadConfig(configPath, await connectorsForConfig(configPath));
-    const url = process.env.PASSERELLE_DATABASE_URL || loaded.config.store.url;
-    secrets = [...loaded.secrets, ...urlPassword(url)];
+    const store = storeUrlOf(loadConfig(configPath, await connectorsForConfig(configPath)));
+    secrets = store.secrets;
     out.secrets = secrets;
-    const r = await recreateWebhookInbox(url);
+    const r = await recreateWebhookInbox(store.storeUrl);
     out.result(r, () =>
       r.created
         ? [

@@ -12,7 +12,7 @@ import Database from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect } from "kysely";
 import type { InboundEvent } from "../../ports/connector.ts";
 import type { Store } from "../../ports/store.ts";
-import { openStore, recreateWebhookInbox } from "../index.ts";
+import { inboxFilePath, openStore, recreateWebhookInbox } from "../index.ts";
 import { migrationProvider } from "../migrations/index.ts";
 import { writerThreadAvailable } from "./writer-thread.ts";
 
@@ -39,6 +39,12 @@ async function open(file: string): Promise<Store> {
   await store.migrate();
   return store;
 }
+
+/** Deletes a store's inbox file with its WAL and shm files, as an operator losing it would. */
+const removeInboxFile = (storeFile: string): void => {
+  const inbox = inboxFilePath(storeFile);
+  for (const f of [inbox, `${inbox}-wal`, `${inbox}-shm`]) rmSync(f, { force: true });
+};
 
 const tablesOf = (file: string): string[] => {
   const db = new Database(file, { readonly: true });
@@ -181,7 +187,7 @@ describe("SQLite: the webhook inbox in a file of its own", () => {
     });
     await again.close();
     // Deleting the inbox file as the message says starts with an empty inbox.
-    for (const f of [`${file}-inbox`, `${file}-inbox-wal`, `${file}-inbox-shm`]) rmSync(f, { force: true });
+    removeInboxFile(file);
     const fresh = await open(file);
     assert.equal(await fresh.openInbox().count(), 0);
   });
@@ -190,7 +196,7 @@ describe("SQLite: the webhook inbox in a file of its own", () => {
     const file = join(dir, `gone-${++n}.sqlite`);
     const store = await open(file);
     await store.close();
-    for (const f of [`${file}-inbox`, `${file}-inbox-wal`, `${file}-inbox-shm`]) rmSync(f, { force: true });
+    removeInboxFile(file);
     const again = await openStore(`sqlite:${file}`);
     stores.push(again);
     await assert.rejects(again.migrate(), (e: Error) => {
@@ -209,7 +215,7 @@ describe("SQLite: the webhook inbox in a file of its own", () => {
     await inbox.add("shop", [ev("before-1"), ev("before-2")]);
     await inbox.close();
     await store.close();
-    for (const f of [`${file}-inbox`, `${file}-inbox-wal`, `${file}-inbox-shm`]) rmSync(f, { force: true });
+    removeInboxFile(file);
     const refused = await openStore(`sqlite:${file}`);
     stores.push(refused);
     await assert.rejects(refused.migrate(), (e: Error) => {
@@ -274,8 +280,7 @@ describe("SQLite: the webhook inbox in a file of its own", () => {
     });
     const later = join(dir, `later-${++n}.sqlite`);
     await (await open(later)).close();
-    for (const f of [`${later}-inbox`, `${later}-inbox-wal`, `${later}-inbox-shm`])
-      rmSync(f, { force: true });
+    removeInboxFile(later);
     const marked = new Database(later);
     marked
       .prepare("insert into kysely_migration (name, timestamp) values ('9999_from_the_future', '2027-01-01')")

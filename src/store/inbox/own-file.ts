@@ -81,8 +81,7 @@ export async function moveInboxToOwnFile<DB>(
  * what the migrations built) and copies main's rows into it; false when main has no table (moved meanwhile).
  */
 async function copyToInboxFile<DB>(db: Kysely<DB>, inboxFile: string): Promise<boolean> {
-  const { rows } = await sql<{ type: string; name: string; sql: string | null }>`
-    select type, name, sql from main.sqlite_master where tbl_name = 'webhook_inbox'`.execute(db);
+  const rows = await inboxSchemaRows(db);
   const table = rows.find((r) => r.type === "table")?.sql;
   if (!table) return false;
   // The inbox file already has a table: either a start cut off after the copy (every row of it is in main
@@ -105,11 +104,25 @@ async function copyToInboxFile<DB>(db: Kysely<DB>, inboxFile: string): Promise<b
   return true;
 }
 
+/** A row of sqlite_master: a table's or an index's definition. */
+export interface SchemaRow {
+  type: string;
+  name: string;
+  sql: string | null;
+}
+
+/** The main database's definitions of `webhook_inbox` and its indexes (none once moved). */
+export async function inboxSchemaRows<DB>(db: Kysely<DB>): Promise<SchemaRow[]> {
+  const { rows } = await sql<SchemaRow>`
+    select type, name, sql from main.sqlite_master where tbl_name = 'webhook_inbox'`.execute(db);
+  return rows;
+}
+
 /**
  * The statements that create `webhook_inbox` and its indexes in the inbox file, from a database's own
  * definition of them (its sqlite_master rows for the table): the same SQL with the schema named.
  */
-export function inboxDefinition(rows: { type: string; name: string; sql: string | null }[]): string[] {
+export function inboxDefinition(rows: SchemaRow[]): string[] {
   const table = rows.find((r) => r.type === "table")?.sql;
   if (!table) throw new Error("webhook inbox: no table definition to create");
   const create = table.replace(

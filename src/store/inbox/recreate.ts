@@ -17,7 +17,14 @@ import SqliteDatabase from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect, sql } from "kysely";
 import { SyncError } from "../../core/errors.ts";
 import { migrationProvider } from "../migrations/index.ts";
-import { hasInboxTable, INBOX_SCHEMA, inboxDefinition, inboxFilePath } from "./own-file.ts";
+import {
+  hasInboxTable,
+  INBOX_SCHEMA,
+  inboxDefinition,
+  inboxFilePath,
+  inboxSchemaRows,
+  type SchemaRow,
+} from "./own-file.ts";
 
 export type RecreateOutcome =
   | { created: true; file: string }
@@ -50,9 +57,9 @@ export async function recreateInbox(
     }
     const { rows: applied } = await sql<{ name: string }>`select name from main.kysely_migration`.execute(db);
     const known = Object.keys(await migrationProvider("sqlite").getMigrations());
-    const have = new Set(applied.map((r) => r.name));
-    const pending = known.filter((m) => !have.has(m));
-    const unknown = applied.map((r) => r.name).filter((m) => !known.includes(m));
+    const have = applied.map((r) => r.name);
+    const pending = known.filter((m) => !have.includes(m));
+    const unknown = have.filter((m) => !known.includes(m));
     if (unknown.length > 0) {
       throw new SyncError(
         "config",
@@ -98,7 +105,7 @@ export async function recreateInbox(
 }
 
 /** The `webhook_inbox` table's and indexes' definitions as this version's migrations create them. */
-async function definitionFromMigrations(): Promise<{ type: string; name: string; sql: string | null }[]> {
+async function definitionFromMigrations(): Promise<SchemaRow[]> {
   const scratch = new Kysely<unknown>({
     dialect: new SqliteDialect({ database: new SqliteDatabase(":memory:") }),
   });
@@ -108,9 +115,7 @@ async function definitionFromMigrations(): Promise<{ type: string; name: string;
       provider: migrationProvider("sqlite"),
     }).migrateToLatest();
     if (error !== undefined) throw error;
-    const { rows } = await sql<{ type: string; name: string; sql: string | null }>`
-      select type, name, sql from main.sqlite_master where tbl_name = 'webhook_inbox'`.execute(scratch);
-    return rows;
+    return await inboxSchemaRows(scratch);
   } finally {
     await scratch.destroy();
   }
