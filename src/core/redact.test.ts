@@ -122,6 +122,20 @@ describe("redact", () => {
     });
   });
 
+  it("keeps an error's cause and own fields, the own fields after name, message and stack, redacted", () => {
+    const err = Object.assign(new Error("outer", { cause: new Error("inner hunter2") }), {
+      name: "VendorError",
+      apiKey: "k-123",
+      status: 401,
+    });
+    const out = redact(err, ["hunter2"]) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(out), ["name", "message", "stack", "cause", "apiKey", "status"]);
+    assert.equal(out.name, "VendorError");
+    assert.equal(out.apiKey, REDACTED);
+    assert.equal(out.status, 401);
+    assert.equal((out.cause as Record<string, unknown>).message, `inner ${REDACTED}`);
+  });
+
   it("keeps credential-named fields of data when asked to (fieldNames: false), secrets still replaced", () => {
     const payload = { token: "cart-7", note: "paid with sk_live_42", password: null };
     assert.deepEqual(redact(payload, ["sk_live_42"], { fieldNames: false }), {

@@ -118,17 +118,25 @@ function walk(
   if (Array.isArray(value)) {
     out = value.map((item) => walk(item, patterns, ancestors, fieldNames));
   } else {
+    // An error's own fields come after (and override) its name, message, stack and cause, which are not
+    // enumerable; a plain object is copied in one pass over its own enumerable fields.
+    const from: Record<string, unknown> =
+      value instanceof Error
+        ? Object.assign(
+            {
+              name: value.name,
+              message: value.message,
+              ...(value.stack !== undefined ? { stack: value.stack } : {}),
+              ...(value.cause !== undefined ? { cause: value.cause } : {}),
+            } as Record<string, unknown>,
+            value,
+          )
+        : (value as Record<string, unknown>);
     const copy: Record<string, unknown> = {};
-    if (value instanceof Error) {
-      copy.name = value.name;
-      copy.message = value.message;
-      if (value.stack !== undefined) copy.stack = value.stack;
-      if (value.cause !== undefined) copy.cause = value.cause;
-    }
-    for (const [k, v] of Object.entries(value)) copy[k] = v;
-    for (const [k, v] of Object.entries(copy)) {
+    for (const k of Object.keys(from)) {
+      const v = from[k];
       copy[k] =
-        fieldNames && isSecretKey(k) && v !== null && v !== undefined
+        fieldNames && v !== null && v !== undefined && isSecretKey(k)
           ? REDACTED
           : walk(v, patterns, ancestors, fieldNames);
     }
