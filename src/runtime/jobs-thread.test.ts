@@ -3,18 +3,24 @@
  * webhooks, is test/e2e/jobs-thread.test.ts): a thread that cannot open the configuration fails the start
  * with its reason instead of leaving a process that serves but never runs a job; a started one stops when
  * asked, and the main thread's /metrics shows the thread's connectors; a thread that dies is logged and
- * started again under a holder of its own.
+ * started again under a holder of its own; deliveries are acknowledged while the thread waits on the store's
+ * write lock, the thread queuing their drain.
  */
 import assert from "node:assert/strict";
+import { createHmac, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import Database from "better-sqlite3";
 import type { Logger } from "pino";
 import { SyncError } from "../core/errors.ts";
 import { type Context, openContext } from "./context.ts";
+import { EVENTS_QUEUE } from "./events.ts";
 import { checkJobsThreadStore, JobsThread } from "./jobs-thread.ts";
 import { startService } from "./service.ts";
+
+const WEBHOOK_SECRET = "shpss_jobs_thread";
 
 let dir: string;
 let config: string;
@@ -25,7 +31,7 @@ store: { url: "${store}" }
 server: { jobsThread: true }
 connections:
   odoo: { type: odoo, url: "http://127.0.0.1:1", db: d, username: u, password: "jobs-thread-pw" }
-  shopify: { type: shopify, shop: m.myshopify.com, accessToken: "shpat_jobs_thread", endpoint: "http://127.0.0.1:1/graphql" }
+  shopify: { type: shopify, shop: m.myshopify.com, accessToken: "shpat_jobs_thread", endpoint: "http://127.0.0.1:1/graphql", webhookSecret: "${WEBHOOK_SECRET}" }
 flows:
   products:
     source: { connection: odoo, entity: product }
@@ -114,4 +120,66 @@ test("a thread that dies is logged and started again under a new lease holder", 
     JSON.stringify(errors),
   );
   assert.deepEqual(await thread.stop({ reason: "test over" }), { abandoned: [] });
+});
+
+test("deliveries are acknowledged while the store's write lock is held elsewhere; the thread queues their drain", async () => {
+  // The main thread does not write the drain job itself: on SQLite that write would wait, event loop and
+  // all, for a lock the thread's page commit holds, and every acknowledgement with it.
+  const s = await startService(ctx, { host: "127.0.0.1", port: 0, sweepMs: 600_000 });
+  const other = new Database(join(dir, "s.db"));
+  let release: NodeJS.Timeout | undefined;
+  try {
+    const deliver = async (id: number): Promise<number> => {
+      const body = JSON.stringify({
+        id,
+        admin_graphql_api_id: `gid://shopify/Order/${id}`,
+        name: `#${id}`,
+        updated_at: new Date().toISOString(),
+      });
+      const eventId = randomUUID();
+      const res = await fetch(s.webhookUrl("shopify"), {
+        method: "POST",
+        body,
+        headers: {
+          "content-type": "application/json",
+          "x-shopify-topic": "orders/create",
+          "x-shopify-hmac-sha256": createHmac("sha256", WEBHOOK_SECRET).update(body).digest("base64"),
+          "x-shopify-shop-domain": "m.myshopify.com",
+          "x-shopify-api-version": "2026-10",
+          "x-shopify-webhook-id": eventId,
+          "x-shopify-event-id": eventId,
+        },
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    // Another connection takes the store's write lock, as a page commit does, for 2 s: under the store's
+    // busy_timeout (5 s), so a main thread waiting on it would still be waiting when it is let go.
+    other.exec("BEGIN IMMEDIATE");
+    let held = true;
+    release = setTimeout(() => {
+      other.exec("ROLLBACK");
+      held = false;
+    }, 2_000);
+    // The first delivery asks for its group's drain; the second comes after that request's 50 ms window.
+    const first = await deliver(1);
+    const firstWhileHeld = held;
+    await new Promise((r) => setTimeout(r, 100));
+    const second = await deliver(2);
+    const secondWhileHeld = held;
+    assert.deepEqual([first, second], [200, 200]);
+    assert.ok(firstWhileHeld && secondWhileHeld, "both acknowledged while the lock was held");
+    // Once the lock is free, the thread's request goes through: the group's drain is in the job queue.
+    while (held) await new Promise((r) => setTimeout(r, 50));
+    const deadline = Date.now() + 20_000;
+    while ((await ctx.store.jobs().list({ queue: EVENTS_QUEUE })).length === 0) {
+      assert.ok(Date.now() < deadline, "no drain queued for the deliveries");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    clearTimeout(release);
+    if (other.inTransaction) other.exec("ROLLBACK");
+    other.close();
+    await s.stop({ reason: "test over" });
+  }
 });

@@ -328,6 +328,9 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
       Math.max(wait + 5, NOTIFY_GAP_MS),
     );
     groups.set(key, { timer, again: false });
+    // With the jobs thread, the thread queues the drain (JobsThread.notify): the main thread never waits on
+    // the store's write lock between a delivery and its acknowledgement.
+    if (thread?.notify(connection, entity)) return;
     runtime
       .notify(connection, entity)
       .catch((err: unknown) =>
@@ -415,6 +418,15 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
         })
       : null;
   let sweepTimer: NodeJS.Timeout | null = null;
+  // The periodic sweep: with the jobs thread running, the thread queues the drains (as for deliveries);
+  // without it, or while it is down, this thread does.
+  const sweep = async () => {
+    if (thread) {
+      const pending = await inbox.pendingGroups();
+      if (pending.every((g) => thread.notify(g.connection, g.entity))) return;
+    }
+    await runtime.sweep();
+  };
   try {
     worker?.start();
     await thread?.ready();
@@ -425,7 +437,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
     worker?.wake();
     if (!opts.inJobsThread)
       sweepTimer = setInterval(() => {
-        runtime.sweep().then(
+        sweep().then(
           () => worker?.wake(),
           (err: unknown) =>
             ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "inbox sweep failed"),
