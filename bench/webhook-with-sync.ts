@@ -21,7 +21,10 @@
  * ingest + sync, …) for `--rounds` rounds, so both see the same machine. With `--compare <checkout>`, every
  * round also runs ingest + sync on that checkout's `passerelle run` (e.g. the previous commit). With
  * `--thread`, every round also runs ingest + sync with `server.jobsThread: true` (the jobs in a worker
- * thread of the same process, src/runtime/jobs-thread.ts).
+ * thread of the same process, src/runtime/jobs-thread.ts). With `--niced-emulators`, every round also runs
+ * that jobs-thread phase with the emulator host at nice 10 (EMULATORS_NICE): a stand-in for an ERP and a
+ * shop on other machines, whose CPU does not compete with the acknowledgements as it does when they share
+ * this machine's cores at the same priority. Both are reported; the target is judged on each.
  *
  * Inside each server a preloaded module (bench/lib/loop-delay.mjs) records the event loop's delay over the
  * measured window; with `--profile` the servers run under --cpu-prof and the longest busy stretches of
@@ -31,6 +34,7 @@
  *   git worktree add /tmp/base HEAD && ln -s "$PWD/node_modules" /tmp/base/
  *   npm run bench:webhooks:sync -- --bin src --compare /tmp/base
  *   npm run bench:webhooks:sync -- --thread      # also ingest + sync with the jobs in a worker thread
+ *   npm run bench:webhooks:sync -- --thread --niced-emulators   # and that with the emulators at nice 10
  *   (with --compare too, the other checkout's ingest + sync runs both ways)
  *
  * `--bin dist` (the default) runs bin/passerelle.mjs, the compiled CLI as users run it (build first);
@@ -65,6 +69,8 @@ const LOOP_DELAY = new URL("./lib/loop-delay.mjs", import.meta.url).pathname;
 const SLICES = new URL("./lib/cpuprofile-slices.mjs", import.meta.url).href;
 /** The heap flags bin/passerelle.mjs would re-run itself with (bin/heap.mjs); given here, it runs in place. */
 const HEAP_FLAGS = ["--max-old-space-size=192", "--max-semi-space-size=4"];
+/** The emulator host's nice value in the `--niced-emulators` phase (the jobs thread's own is 10 as well). */
+export const EMULATORS_NICE = 10;
 
 const webhookSyncOptions = {
   rate: { type: "string", default: "3000" },
@@ -78,6 +84,7 @@ const webhookSyncOptions = {
   bin: { type: "string", default: "dist" },
   compare: { type: "string" },
   thread: { type: "boolean", default: false },
+  "niced-emulators": { type: "boolean", default: false },
   profile: { type: "boolean", default: false },
   keep: { type: "boolean", default: false },
 } as const;
@@ -95,6 +102,8 @@ export interface WebhookSyncArgs {
   compare: string | null;
   /** Also, every round, ingest + sync with the jobs in a worker thread (server.jobsThread: true). */
   thread: boolean;
+  /** Also, every round, the jobs-thread phase with the emulator host at nice EMULATORS_NICE. */
+  nicedEmulators: boolean;
   profile: boolean;
   keep: boolean;
 }
@@ -124,6 +133,7 @@ export function parseWebhookSyncArgs(argv: string[]): WebhookSyncArgs {
     bin: values.bin,
     compare: values.compare ?? null,
     thread: values.thread,
+    nicedEmulators: values["niced-emulators"],
     profile: values.profile,
     keep: values.keep,
   };
@@ -284,7 +294,18 @@ function readRuns(db: string): RunRow[] {
   }
 }
 
-type Kind = "ingest" | "ingest+sync" | "ingest+sync, jobs thread";
+type Kind =
+  | "ingest"
+  | "ingest+sync"
+  | "ingest+sync, jobs thread"
+  | "ingest+sync, jobs thread, emulators niced";
+/** A phase's letter in the names of its store, loop-delay file and profile directory. */
+const TAGS: Record<Kind, string> = {
+  ingest: "i",
+  "ingest+sync": "s",
+  "ingest+sync, jobs thread": "t",
+  "ingest+sync, jobs thread, emulators niced": "n",
+};
 
 interface Phase {
   kind: Kind;
@@ -314,8 +335,12 @@ async function phase(
   opts: WebhookSyncArgs,
   dir: string,
 ): Promise<Phase> {
-  const tag = `${kind === "ingest" ? "i" : kind === "ingest+sync" ? "s" : "t"}${round}-${root === ROOT ? "this" : "other"}`;
-  const sys: Systems = await startSystems({ size: opts.size, seed: opts.seed });
+  const tag = `${TAGS[kind]}${round}-${root === ROOT ? "this" : "other"}`;
+  const niced = kind === "ingest+sync, jobs thread, emulators niced";
+  const sys: Systems = await startSystems(
+    { size: opts.size, seed: opts.seed },
+    { nice: niced ? EMULATORS_NICE : 0 },
+  );
   let server: Server | null = null;
   try {
     const db = join(dir, `${tag}.sqlite`);
@@ -323,7 +348,7 @@ async function phase(
       mkdtempSync(join(dir, `${tag}-`)),
       `sqlite:${db}`,
       kind === "ingest" ? null : opts.cron,
-      kind === "ingest+sync, jobs thread",
+      kind === "ingest+sync, jobs thread" || niced,
     );
     const delayFile = join(dir, `${tag}-loop.jsonl`);
     const profileDir = opts.profile ? join(dir, `${tag}-prof`) : null;
@@ -444,6 +469,8 @@ async function main(opts: WebhookSyncArgs): Promise<void> {
       phases.push(await phase("ingest", ROOT, i, opts, dir));
       phases.push(await phase("ingest+sync", ROOT, i, opts, dir));
       if (opts.thread) phases.push(await phase("ingest+sync, jobs thread", ROOT, i, opts, dir));
+      if (opts.nicedEmulators)
+        phases.push(await phase("ingest+sync, jobs thread, emulators niced", ROOT, i, opts, dir));
       if (opts.compare) phases.push(await phase("ingest+sync", opts.compare, i, opts, dir));
       if (opts.compare && opts.thread)
         phases.push(await phase("ingest+sync, jobs thread", opts.compare, i, opts, dir));
@@ -462,6 +489,7 @@ async function main(opts: WebhookSyncArgs): Promise<void> {
     const ingest = of("ingest", ROOT);
     const withSync = of("ingest+sync", ROOT);
     const withThread = of("ingest+sync, jobs thread", ROOT);
+    const withNiced = of("ingest+sync, jobs thread, emulators niced", ROOT);
     const result = {
       setup: {
         server: `passerelle run (${opts.bin === "dist" ? "bin/passerelle.mjs" : "bin/passerelle-src.mjs"}, its own process, ${HEAP_FLAGS.join(" ")}), SQLite WAL, a fresh store per phase`,
@@ -469,7 +497,7 @@ async function main(opts: WebhookSyncArgs): Promise<void> {
         loadGenerator: `autocannon overallRate ${opts.rate}/s, ${opts.connections} connections, latency corrected for coordinated omission; a ${opts.warmup} s warm-up before each window`,
         seconds: opts.seconds,
         rounds: opts.rounds,
-        order: `ingest, ingest+sync${opts.thread ? ", ingest+sync with server.jobsThread" : ""}${opts.compare ? ", ingest+sync on --compare" : ""}, per round`,
+        order: `ingest, ingest+sync${opts.thread ? ", ingest+sync with server.jobsThread" : ""}${opts.nicedEmulators ? `, ingest+sync with server.jobsThread and the emulators at nice ${EMULATORS_NICE}` : ""}${opts.compare ? ", ingest+sync on --compare" : ""}, per round`,
       },
       loadAverage: { start: load0, end: loadAverages() },
       ingest: summary(ingest),
@@ -485,6 +513,15 @@ async function main(opts: WebhookSyncArgs): Promise<void> {
             threadP99RatioPerRound: withThread.map((p, k) =>
               ratio(p.latencyMs.p99, withSync[k]?.latencyMs.p99 ?? Number.NaN),
             ),
+          }
+        : {}),
+      ...(opts.nicedEmulators
+        ? {
+            ingestWithSyncJobsThreadEmulatorsNiced: summary(withNiced),
+            /** Per round, p99 with the emulators niced ÷ p99 with them at the same priority (both jobs thread). */
+            nicedP99RatioPerRound: opts.thread
+              ? withNiced.map((p, k) => ratio(p.latencyMs.p99, withThread[k]?.latencyMs.p99 ?? Number.NaN))
+              : null,
           }
         : {}),
       ...(opts.compare

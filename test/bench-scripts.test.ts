@@ -123,6 +123,8 @@ describe("bench scripts", () => {
         true,
       );
       assert.equal(parseWebhookSyncArgs(["--thread"]).thread, true);
+      assert.equal(parseWebhookSyncArgs([]).nicedEmulators, false);
+      assert.equal(parseWebhookSyncArgs(["--niced-emulators"]).nicedEmulators, true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
