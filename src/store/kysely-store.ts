@@ -202,11 +202,10 @@ export class KyselyStore implements Store {
     // schema another session drops meanwhile makes that read fail with invalid_schema_name, or with
     // undefined_table naming one of its tables. Nothing is applied by then, and migrations already applied
     // are recorded, so trying again is safe.
-    let { error, results } = await migrate(this.db);
-    for (let attempt = 1; attempt < 5 && otherSchemaDropped(error, schema); attempt++) {
-      logger?.warn({ attempt }, "store migration retried: another schema was dropped while listing tables");
-      ({ error, results } = await migrate(this.db));
-    }
+    const { error, results } = await retryWhileOtherSchemaDropped(() => migrate(this.db), schema, {
+      onRetry: (attempt) =>
+        logger?.warn({ attempt }, "store migration retried: another schema was dropped while listing tables"),
+    });
     this.#reportMigrations(error, results);
   }
 
@@ -572,6 +571,31 @@ export function otherSchemaDropped(error: unknown, own: string | null): boolean 
   if (code !== "42P01") return false;
   const schema = /^relation "([^".]+)\.[^"]+" does not exist/.exec(message)?.[1];
   return schema !== undefined && schema !== (own ?? "public");
+}
+
+/** Tries of a migration whose table listing another session's dropped schema broke (retryWhileOtherSchemaDropped). */
+export const MIGRATE_TRIES = 10;
+
+/**
+ * `migrate` again while it fails because another session dropped its schema under Kysely's table listing
+ * (otherSchemaDropped), up to MIGRATE_TRIES tries, waiting 50 ms before the second and twice as long before
+ * each next one, at most 1 s (about 5.5 s in all): one session dropping its schemas one by one (a test
+ * suite's clean-up, a tenant removed) can break several listings in a row, as five tries without a pause
+ * were seen to be.
+ */
+export async function retryWhileOtherSchemaDropped<R extends { error?: unknown }>(
+  migrate: () => Promise<R>,
+  own: string | null,
+  opts: { onRetry?: (attempt: number) => void; sleep?: (ms: number) => Promise<void> } = {},
+): Promise<R> {
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let result = await migrate();
+  for (let attempt = 1; attempt < MIGRATE_TRIES && otherSchemaDropped(result.error, own); attempt++) {
+    opts.onRetry?.(attempt);
+    await sleep(Math.min(1_000, 50 * 2 ** (attempt - 1)));
+    result = await migrate();
+  }
+  return result;
 }
 
 /** BEGIN IMMEDIATE on a SQLite connection, waiting out another process's migration (up to two minutes). */
