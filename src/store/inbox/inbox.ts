@@ -18,7 +18,7 @@ import type { AddResult, InboxOptions, InboxStatus, StoredEvent, WebhookInbox } 
 import type { Database, WebhookInboxTable } from "../schema.ts";
 import type { Scrubber } from "../scrub.ts";
 import { GroupCommit } from "./group-commit.ts";
-import { INBOX_SCHEMA } from "./own-file.ts";
+import { INBOX_SCHEMA, storeDatabaseFiles } from "./own-file.ts";
 import { fromRow, insertParams, SQLITE_INSERT } from "./rows.ts";
 import { WriterThread, writerThreadAvailable } from "./writer-thread.ts";
 
@@ -161,12 +161,9 @@ export class SqlWebhookInbox implements WebhookInbox {
    */
   #file(): Promise<{ schema: string; path: string; store: string }> {
     this.#where ??= (async () => {
-      const { rows } = await sql<{ name: string; file: string }>`
-        select name, file from pragma_database_list`.execute(this.#db);
-      const store = rows.find((r) => r.name === "main")?.file ?? "";
-      const inbox = rows.find((r) => r.name === INBOX_SCHEMA);
-      return inbox
-        ? { schema: INBOX_SCHEMA, path: inbox.file, store }
+      const { store, inbox } = await storeDatabaseFiles(this.#db);
+      return inbox !== null
+        ? { schema: INBOX_SCHEMA, path: inbox, store }
         : { schema: "main", path: store, store };
     })();
     return this.#where;

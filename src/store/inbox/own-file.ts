@@ -38,11 +38,24 @@ export function sqliteStoreFiles(storePath: string): string[] {
   return [storePath, inboxFilePath(storePath)].flatMap((f) => [f, `${f}-wal`, `${f}-shm`]);
 }
 
+/**
+ * The files of a SQLite store's connection: the store's own (main; "" in memory) and the attached inbox
+ * file (null without one: an in-memory store).
+ */
+export async function storeDatabaseFiles<DB>(
+  db: Kysely<DB>,
+): Promise<{ store: string; inbox: string | null }> {
+  const { rows } = await sql<{ name: string; file: string }>`
+    select name, file from pragma_database_list`.execute(db);
+  return {
+    store: rows.find((r) => r.name === "main")?.file ?? "",
+    inbox: rows.find((r) => r.name === INBOX_SCHEMA)?.file ?? null,
+  };
+}
+
 /** The attached inbox file's path; null without one (an in-memory store). */
 export async function attachedInboxFile<DB>(db: Kysely<DB>): Promise<string | null> {
-  const { rows } = await sql<{ file: string }>`
-    select file from pragma_database_list where name = ${INBOX_SCHEMA}`.execute(db);
-  return rows[0]?.file ?? null;
+  return (await storeDatabaseFiles(db)).inbox;
 }
 
 /**
