@@ -4,7 +4,7 @@
  * take turns — and `passerelle sync` evaluates once after its flows. Every command that opened connections
  * moves the deprecation notices their answers carried into the store when it closes its context.
  */
-import { Alerter, type Evaluation } from "../alerts/alerter.ts";
+import { Alerter } from "../alerts/alerter.ts";
 
 export { flushDeprecations } from "../alerts/alerter.ts";
 
@@ -39,9 +39,8 @@ export function alertSchedule(ctx: Context): ScheduleEntry {
 }
 
 /** The `alerts` queue's handler: one evaluation; a channel that fails is logged and tried next time. */
-export function alertJobHandler(alerter: Alerter, onEvaluated?: (e: Evaluation) => void): JobHandler {
+export function alertJobHandler(alerter: Alerter): JobHandler {
   return async () => {
-    const evaluation = await alerter.evaluate();
-    onEvaluated?.(evaluation);
+    await alerter.evaluate();
   };
 }

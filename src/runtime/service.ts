@@ -24,7 +24,6 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { Evaluation } from "../alerts/alerter.ts";
 import { SyncError } from "../core/errors.ts";
 import type { EntityName } from "../core/model.ts";
 import type { RunSummary } from "../engine/sync.ts";
@@ -72,8 +71,6 @@ export interface ServiceOptions {
   role?: Role;
   /** pg-boss: how long a running job outlives a silent worker before it is retried (default: store.jobExpireSeconds). */
   jobExpireS?: number;
-  /** Called after every evaluation of the alert rules. */
-  onAlerts?: (evaluation: Evaluation) => void;
   /**
    * Requests to the management API from loopback without a token act as admin (`--no-auth-on-loopback`,
    * the demo's default); otherwise every request needs a bearer token.
@@ -271,7 +268,7 @@ export async function startService(ctx: Context, opts: ServiceOptions = {}): Pro
         ...(onPass ? { onRun: (s: RunSummary) => onPass("schedule", s) } : {}),
       }),
     };
-    if (alerter) Object.assign(all, { [ALERTS_QUEUE]: alertJobHandler(alerter, opts.onAlerts) });
+    if (alerter) Object.assign(all, { [ALERTS_QUEUE]: alertJobHandler(alerter) });
     if (renewal) Object.assign(all, { [WEBHOOKS_QUEUE]: webhookRenewalHandler(ctx) });
     return all;
   };
